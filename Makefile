@@ -1,0 +1,104 @@
+# acegate - top-level build.
+#   make            build build/acegate and build/libacegate.a
+#   make demo       install missing packages, build, run a determination
+#   make test       run the whole suite: normal build, then ASan+UBSan build
+#   make bench      run the benchmarks in bench/
+#   make fuzz       build the libFuzzer targets (clang) and run each briefly
+# Sources are found by wildcard: src/<module>/*.c go into libacegate
+# (src/cli is the command-line front end), tests/unit/test_*.c are
+# one cmocka program each, bench/*.c and fuzz/*.c one program each.
+
+CC      ?= cc
+PKGS    := jansson icu-uc icu-i18n sqlite3 libcrypto libmicrohttpd
+BUILD   ?= build
+SAN     ?= 0
+OPT     ?= -O2
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT     := -O1
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  += -std=c17 -Wall -Wextra -Werror -g $(OPT) -D_GNU_SOURCE -Iinclude \
+           -I$(BUILD)/gen $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC   := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC   := $(sort $(wildcard src/cli/*.c))
+TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+GEN_SRC   := $(BUILD)/gen/rules_embedded.c
+RULE_TSV  := $(sort $(wildcard data/rules/*.tsv))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_embedded.o
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps demo test test-one bench fuzz clean format lint
+all: $(BUILD)/acegate $(BUILD)/libacegate.a
+
+deps:
+	@scripts/install-deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/acegate check --eccn 4D004 --to CN --end-user-type government
+	$(BUILD)/acegate check --eccn 5A001.j --to DE --end-user-type non_government
+
+$(BUILD)/libacegate.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BUILD)/acegate: $(CLI_OBJ) $(BUILD)/libacegate.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The regulation tables are compiled in as the default rule set.
+$(BUILD)/tools/embed: tools/embed.c
+	@mkdir -p $(@D)
+	$(CC) -std=c17 -Wall -Wextra -Werror -O1 -o $@ $<
+
+$(GEN_SRC): $(BUILD)/tools/embed $(RULE_TSV)
+	@mkdir -p $(@D)
+	$(BUILD)/tools/embed ag_rules_embedded $(RULE_TSV) > $@
+
+$(BUILD)/gen/rules_embedded.o: $(GEN_SRC)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libacegate.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libacegate.a $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libacegate.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libacegate.a $(LDLIBS)
+
+# One run of the suite against one build (BUILD/SAN select it).
+test-one: all $(TEST_BIN)
+	@tests/run.sh $(BUILD)
+
+test:
+	@$(MAKE) --no-print-directory test-one SAN=0
+	@$(MAKE) --no-print-directory test-one SAN=1
+
+bench: all $(BENCH_BIN)
+	@bench/run.sh $(BUILD)
+
+fuzz:
+	@fuzz/run.sh
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(TEST_SRC) include/acegate/*.h
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

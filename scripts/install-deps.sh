@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages acegate needs to build, test and benchmark,
+# skipping those already present.
+set -e
+PKGS="build-essential pkg-config libjansson-dev libicu-dev libsqlite3-dev libssl-dev
+libmicrohttpd-dev libcmocka-dev clang libclang-rt-14-dev jq hyperfine wrk curl sqlite3"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "installing:$missing"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing

@@ -1,0 +1,25 @@
+/*
+ * cli.h - the acegate command's subcommands. Each returns the process
+ * exit status (see README.md, "Exit codes").
+ */
+#ifndef ACEGATE_CLI_H
+#define ACEGATE_CLI_H
+
+enum {
+  AG_EXIT_OK = 0,        /* success; for check: every determination made */
+  AG_EXIT_INPUT = 2,     /* bad input: usage, request field, or a batch line */
+  AG_EXIT_DATA = 3,      /* a rules table or list file is invalid */
+  AG_EXIT_IO = 4,        /* a file, stream or database failed */
+  AG_EXIT_INTERNAL = 5,  /* out of memory or internal error */
+  AG_EXIT_VERIFY = 6     /* audit verification found a broken record */
+};
+
+int ag_cmd_check(int argc, char **argv);
+int ag_cmd_rules(int argc, char **argv);
+int ag_cmd_screen(int argc, char **argv);
+int ag_cmd_lists(int argc, char **argv);
+int ag_cmd_audit(int argc, char **argv);
+int ag_cmd_keys(int argc, char **argv);
+int ag_cmd_serve(int argc, char **argv);
+
+#endif

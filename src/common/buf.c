@@ -1,0 +1,184 @@
+/*
+ * buf.c - growable output buffer and JSON string escaping.
+ * Invariant: once an allocation fails, `failed` stays set and the
+ * contents are incomplete; callers check it once at the end.
+ */
+#include "acegate/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ag_buf_init(ag_buf *b) {
+  b->data = NULL;
+  b->len = b->cap = 0;
+  b->failed = false;
+}
+
+void ag_buf_free(ag_buf *b) {
+  free(b->data);
+  ag_buf_init(b);
+}
+
+void ag_buf_reset(ag_buf *b) {
+  b->len = 0;
+  b->failed = false;
+}
+
+bool ag_buf_reserve(ag_buf *b, size_t extra) {
+  if (b->failed)
+    return false;
+  if (b->cap - b->len > extra)
+    return true;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap - b->len <= extra) {
+    if (cap > SIZE_MAX / 2) {
+      b->failed = true;
+      return false;
+    }
+    cap *= 2;
+  }
+  char *d = realloc(b->data, cap);
+  if (!d) {
+    b->failed = true;
+    return false;
+  }
+  b->data = d;
+  b->cap = cap;
+  return true;
+}
+
+void ag_buf_append(ag_buf *b, const char *s, size_t n) {
+  if (!ag_buf_reserve(b, n))
+    return;
+  memcpy(b->data + b->len, s, n);
+  b->len += n;
+}
+
+void ag_buf_puts(ag_buf *b, const char *s) { ag_buf_append(b, s, strlen(s)); }
+
+void ag_buf_putc(ag_buf *b, char c) {
+  if (!ag_buf_reserve(b, 1))
+    return;
+  b->data[b->len++] = c;
+}
+
+void ag_buf_printf(ag_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char small[256];
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0) {
+    b->failed = true;
+    return;
+  }
+  if ((size_t)n < sizeof small) {
+    ag_buf_append(b, small, (size_t)n);
+    return;
+  }
+  if (!ag_buf_reserve(b, (size_t)n + 1))
+    return;
+  va_start(ap, fmt);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+  unsigned char c = s[0];
+  if (c < 0x80)
+    return 1;
+  size_t len;
+  unsigned cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+    cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    cp = c & 0x07;
+  } else
+    return 0;
+  if (n < len)
+    return 0;
+  for (size_t i = 1; i < len; i++) {
+    if ((s[i] & 0xC0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3F);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+      (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+    return 0;
+  return len;
+}
+
+bool ag_utf8_valid(const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0;
+  while (i < n) {
+    if (p[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t k = utf8_seq(p + i, n - i);
+    if (!k)
+      return false;
+    i += k;
+  }
+  return true;
+}
+
+void ag_buf_json_str(ag_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  if (!ag_buf_reserve(b, n + 2))
+    return;
+  ag_buf_putc(b, '"');
+  const unsigned char *p = (const unsigned char *)s;
+  size_t i = 0, run = 0;
+  while (i < n) {
+    unsigned char c = p[i];
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      i++;
+      run++;
+      continue;
+    }
+    ag_buf_append(b, s + i - run, run);
+    run = 0;
+    if (c >= 0x80) {
+      size_t k = utf8_seq(p + i, n - i);
+      if (k) {
+        ag_buf_append(b, s + i, k);
+        i += k;
+      } else {
+        ag_buf_append(b, "\xEF\xBF\xBD", 3);
+        i++;
+      }
+      continue;
+    }
+    switch (c) {
+    case '"': ag_buf_append(b, "\\\"", 2); break;
+    case '\\': ag_buf_append(b, "\\\\", 2); break;
+    case '\n': ag_buf_append(b, "\\n", 2); break;
+    case '\r': ag_buf_append(b, "\\r", 2); break;
+    case '\t': ag_buf_append(b, "\\t", 2); break;
+    default: {
+      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      ag_buf_append(b, esc, 6);
+    }
+    }
+    i++;
+  }
+  ag_buf_append(b, s + i - run, run);
+  ag_buf_putc(b, '"');
+}
+
+const char *ag_buf_cstr(ag_buf *b) {
+  if (!ag_buf_reserve(b, 1))
+    return NULL;
+  b->data[b->len] = '\0';
+  return b->data;
+}
