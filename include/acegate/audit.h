@@ -1,0 +1,297 @@
+/*
+ * acegate/audit.h - the audit log of export determinations and the API keys
+ * that authorize requests, both kept in one embedded SQLite database.
+ *
+ * 15 CFR 762.2(a) and 762.6: the records behind each export decision are kept
+ * for five years from the export and produced on request. The log is
+ * append-only: every record stores the SHA-256 of its canonical content and
+ * the previous record's hash, so ag_audit_verify() finds an edited, deleted,
+ * inserted or reordered record. Nothing is ever deleted by acegate.
+ * docs/audit.md gives the schema, the canonical form and the procedures.
+ *
+ * Threads: one ag_audit_db may be shared by any number of threads. Appends
+ * from concurrent threads are group-committed: one transaction and one fsync
+ * carry every record submitted while the previous batch was being written,
+ * and each caller returns only once its own record is durable. Reads (get,
+ * search, export, verify, backup, key look-ups) use their own connections
+ * and do not wait for writers, except on a ":memory:" database, where all
+ * work shares one connection.
+ *
+ * Ownership: ag_audit_open() returns a handle freed by ag_audit_close(),
+ * which must not run while another thread still uses the handle. Records
+ * passed to the append functions are borrowed for the call only. Entries and
+ * pages returned by get/search are heap-allocated and freed by
+ * ag_audit_entry_free() / ag_audit_page_free(); ag_keys_list() returns an
+ * array freed by free().
+ */
+#ifndef ACEGATE_AUDIT_H
+#define ACEGATE_AUDIT_H
+
+#include "acegate/common.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- the database ---- */
+
+typedef struct ag_audit_db ag_audit_db;
+
+/* Default database file, relative to the current directory. */
+#define AG_AUDIT_DEFAULT_DB "acegate.db"
+
+enum {
+  /* Fail unless the file exists and already holds an acegate log
+   * (verify, export, backup and key listing should never create one). */
+  AG_AUDIT_OPEN_EXISTING = 1u << 0,
+  /* synchronous=NORMAL instead of FULL: faster, but the last commits may be
+   * lost on power failure (never on a process crash). Not for production. */
+  AG_AUDIT_OPEN_RELAXED = 1u << 1,
+};
+
+typedef struct {
+  unsigned flags;      /* AG_AUDIT_OPEN_* */
+  int busy_timeout_ms; /* wait for other processes' locks; 0 means 5000 */
+} ag_audit_options;
+
+/* Opens (and unless AG_AUDIT_OPEN_EXISTING, creates) the database at path;
+ * ":memory:" gives a private in-memory log. opts may be NULL (defaults:
+ * create if missing, synchronous=FULL). On failure *out is NULL and err
+ * names "db". */
+ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit_db **out,
+                        ag_error *err);
+void ag_audit_close(ag_audit_db *db);
+
+/* ---- records ---- */
+
+typedef enum {
+  AG_AUDIT_ANY = 0, /* only in queries */
+  AG_AUDIT_CHECK = 1,
+  AG_AUDIT_SCREENING = 2
+} ag_audit_kind;
+
+const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "any" */
+
+/* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random
+ * bits, so an id cannot be guessed from its neighbours. Treat as opaque. */
+#define AG_AUDIT_ID_MAX 40
+#define AG_AUDIT_HASH_HEX 65 /* 64 lowercase hex digits and NUL */
+
+/* Size limits, checked before anything is written (AG_ERR_LIMIT). */
+#define AG_AUDIT_BODY_MAX (4u << 20) /* request, decision */
+#define AG_AUDIT_FIELD_MAX 256       /* every other text field */
+
+/* One determination to record. Text fields are NUL-terminated UTF-8; NULL
+ * means empty. request and decision are stored byte for byte (they must be
+ * valid UTF-8; the caller passes the JSON exactly as received / returned). */
+typedef struct {
+  ag_audit_kind kind;          /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
+  int64_t time_ms;             /* UTC ms since 1970; 0 means now */
+  const char *request;         /* request JSON */
+  size_t request_len;
+  const char *decision;        /* decision JSON as sent to the client */
+  size_t decision_len;
+  const char *rules_version;   /* regulation tables in force */
+  const char *lists_version;   /* screening list snapshot */
+  const char *key_id;          /* API key id, "" for the command line */
+  const char *client_addr;     /* peer address, "" for the command line */
+  const char *as_of;           /* "YYYY-MM-DD" or empty */
+  const char *destination;     /* search columns, matched exactly */
+  const char *eccn;
+  const char *outcome;
+} ag_audit_record;
+
+/* Appends one record and returns once it is durable (committed, and with the
+ * default options fsynced). Safe to call from many threads at once: calls
+ * that overlap are committed together in one transaction (group commit).
+ * id_out receives the audit id. */
+ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec,
+                          char id_out[AG_AUDIT_ID_MAX], ag_error *err);
+
+/* Appends n records atomically (all or none), consecutively in the chain.
+ * ids_out[i] receives record i's id. */
+ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
+                                char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err);
+
+/* A stored record. Strings point into the same allocation and are
+ * NUL-terminated; request/decision are the exact bytes appended. */
+typedef struct {
+  int64_t seq; /* 1, 2, 3 ... in chain order */
+  char id[AG_AUDIT_ID_MAX];
+  int64_t time_ms;
+  ag_audit_kind kind;
+  const char *request;
+  size_t request_len;
+  const char *decision;
+  size_t decision_len;
+  const char *rules_version, *lists_version, *key_id, *client_addr;
+  const char *as_of, *destination, *eccn, *outcome;
+  char prev_hash[AG_AUDIT_HASH_HEX];
+  char hash[AG_AUDIT_HASH_HEX];
+} ag_audit_entry;
+
+/* Looks a record up by audit id: AG_ERR_NOTFOUND if there is none. */
+ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out,
+                       ag_error *err);
+void ag_audit_entry_free(ag_audit_entry *e);
+
+/* ---- search and export ---- */
+
+/* Time bounds are UTC ms, from inclusive, to exclusive; 0 leaves that end
+ * open. ag_audit_parse_time() turns "YYYY-MM-DD" or
+ * "YYYY-MM-DDTHH:MM:SS[.mmm]Z" into a bound: as an end bound (is_end) a date
+ * covers its whole day and a timestamp its whole millisecond. field names the
+ * input in err. */
+ag_status ag_audit_parse_time(const char *s, bool is_end, int64_t *ms_out, const char *field,
+                              ag_error *err);
+/* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" and NUL. */
+void ag_audit_format_time(int64_t ms, char out[32]);
+
+#define AG_AUDIT_PAGE_DEFAULT 50
+#define AG_AUDIT_PAGE_MAX 1000
+#define AG_AUDIT_CURSOR_MAX 32
+
+typedef struct {
+  int64_t from_ms, to_ms;       /* 0 = open */
+  const char *destination;      /* NULL = any; exact match */
+  const char *eccn;
+  const char *outcome;
+  const char *as_of;
+  ag_audit_kind kind;           /* AG_AUDIT_ANY = any */
+  const char *cursor;           /* NULL or "" = first page; else a next_cursor */
+  size_t limit;                 /* 0 = AG_AUDIT_PAGE_DEFAULT; at most _MAX */
+  bool newest_first;
+} ag_audit_query;
+
+typedef struct {
+  ag_audit_entry **entries; /* count entries, each owned by the page */
+  size_t count;
+  char next_cursor[AG_AUDIT_CURSOR_MAX]; /* "" when this is the last page */
+} ag_audit_page;
+
+/* One page of matching records in chain order (or newest first). A cursor
+ * belongs to the query that produced it; a malformed one is AG_ERR_INPUT
+ * naming "cursor". */
+ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_page *page,
+                          ag_error *err);
+void ag_audit_page_free(ag_audit_page *page);
+
+typedef enum { AG_AUDIT_CSV = 1, AG_AUDIT_JSONL = 2 } ag_audit_format;
+bool ag_audit_format_parse(const char *s, ag_audit_format *out);
+
+/* Receives export output; returns 0 to go on, nonzero to stop (the export
+ * then fails with AG_ERR_IO). */
+typedef int (*ag_audit_write_fn)(void *ctx, const char *data, size_t len);
+
+/* Streams every record with from_ms <= time < to_ms (0 = open) in chain
+ * order, one row or line at a time, from one consistent snapshot. Every
+ * column is included, so an export can be re-verified offline. */
+ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_audit_format fmt,
+                          ag_audit_write_fn write, void *ctx, ag_error *err);
+
+/* ---- verification and backup ---- */
+
+typedef enum {
+  AG_AUDIT_INTACT = 0,
+  AG_AUDIT_CONTENT_CHANGED, /* a column was edited; the stored hash is the original */
+  AG_AUDIT_HASH_EDITED,     /* the stored hash was altered; the content is intact */
+  AG_AUDIT_HASH_MISMATCH,   /* stored hash does not match content, cause unclear */
+  AG_AUDIT_LINK_MISMATCH,   /* prev_hash is not the previous record's hash */
+  AG_AUDIT_GAP,             /* a sequence number is missing (deleted record) */
+  AG_AUDIT_REORDERED,       /* a record's content sits at another sequence number */
+  AG_AUDIT_INSERTED,        /* a record acegate did not write */
+  AG_AUDIT_TRUNCATED,       /* records at the end are missing */
+  AG_AUDIT_ANCHOR_MISMATCH  /* the record at the anchor has another hash */
+} ag_audit_problem;
+
+const char *ag_audit_problem_name(ag_audit_problem p); /* e.g. "content_changed" */
+
+/* A (sequence, hash) pair recorded outside the database, e.g. printed by an
+ * earlier verify; checking against it also catches a rewritten chain. */
+typedef struct {
+  int64_t seq;
+  char hash[AG_AUDIT_HASH_HEX];
+} ag_audit_anchor;
+
+/* Parses "SEQ:HASH". */
+bool ag_audit_anchor_parse(const char *s, ag_audit_anchor *out);
+
+typedef struct {
+  ag_audit_problem problem;
+  int64_t records;                  /* records found intact before the problem */
+  int64_t head_seq;                 /* last intact record (0 for an empty log) */
+  char head_hash[AG_AUDIT_HASH_HEX]; /* its hash (64 zeros for an empty log) */
+  int64_t bad_seq;                  /* first broken or missing record */
+  char bad_id[AG_AUDIT_ID_MAX];     /* its audit id, "" when missing */
+  char detail[256];                 /* what is wrong, in words */
+  bool guards_present;              /* the append-only triggers are in place */
+} ag_audit_verify_report;
+
+/* Walks the chain from one snapshot and recomputes every hash. Returns AG_OK
+ * when the walk ran; rep->problem tells whether the log is intact and, if
+ * not, names the first broken or missing record. anchor may be NULL. */
+ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
+                          ag_audit_verify_report *rep, ag_error *err);
+
+/* Copies the whole database to dest_path (which must not exist) with
+ * SQLite's online backup API, from one snapshot, while appends go on. The
+ * copy is a complete acegate database that passes ag_audit_verify(). */
+ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err);
+
+/* ---- API keys ---- */
+
+typedef enum {
+  AG_KEYS_ROLE_CHECKER = 1, /* may request checks and screenings */
+  AG_KEYS_ROLE_AUDITOR = 2, /* may read and export the audit log */
+  AG_KEYS_ROLE_ADMIN = 3    /* may do everything, including key management */
+} ag_keys_role;
+
+typedef enum {
+  AG_KEYS_ACT_CHECK,
+  AG_KEYS_ACT_SCREEN,
+  AG_KEYS_ACT_AUDIT_READ,
+  AG_KEYS_ACT_AUDIT_EXPORT,
+  AG_KEYS_ACT_ADMIN
+} ag_keys_action;
+
+const char *ag_keys_role_name(ag_keys_role r);
+bool ag_keys_role_parse(const char *s, ag_keys_role *out);
+
+/* Keys look like "agk_<12 hex id>_<43 base64url chars>" (32 random bytes).
+ * Only SHA-256 of the whole key is stored. */
+#define AG_KEYS_TOKEN_MAX 80
+#define AG_KEYS_ID_MAX 16
+#define AG_KEYS_NAME_MAX 64
+
+typedef struct {
+  char id[AG_KEYS_ID_MAX];
+  ag_keys_role role;
+  char name[AG_KEYS_NAME_MAX + 1];
+  int64_t created_ms;
+  int64_t revoked_ms; /* 0 while the key is active */
+} ag_keys_info;
+
+/* Creates a key. token_out receives the key itself: it is not stored and
+ * cannot be shown again. name may be NULL. info may be NULL. */
+ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
+                      char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info, ag_error *err);
+
+/* All keys, oldest first; *out is malloc'd (free() it), NULL when *n is 0. */
+ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
+
+/* Revokes a key by id; revoking a revoked key is a no-op. AG_ERR_NOTFOUND
+ * if there is no such key. */
+ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err);
+
+/* Checks a bearer token (the key, optionally preceded by "Bearer "). On
+ * success fills *info; otherwise AG_ERR_AUTH without revealing which part
+ * was wrong (except that a valid key was revoked). The secret comparison is
+ * constant-time. */
+ag_status ag_keys_authenticate(ag_audit_db *db, const char *bearer_token, ag_keys_info *info,
+                               ag_error *err);
+
+/* Whether role may do act; ag_keys_require() says so as AG_ERR_FORBIDDEN. */
+bool ag_keys_allows(ag_keys_role role, ag_keys_action act);
+ag_status ag_keys_require(const ag_keys_info *key, ag_keys_action act, ag_error *err);
+
+#endif

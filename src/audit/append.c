@@ -1,0 +1,273 @@
+/*
+ * append.c - writing records: validation, the hash chain, and group commit.
+ *
+ * 15 CFR 762.2: every determination is recorded before its answer is sent,
+ * so a caller returns only once its record is durable.
+ *
+ * Group commit (leader/follower): a caller puts its records on the queue.
+ * If no batch is being written it becomes the leader: it takes the whole
+ * queue, writes it in one transaction (one WAL fsync), marks every request
+ * in it done and wakes the waiters. Callers that arrive meanwhile queue up
+ * and wait; the first of them to wake after the batch becomes the next
+ * leader. No extra thread is needed, a lone caller commits at once, and
+ * under load each fsync carries everything that queued during the previous
+ * one.
+ *
+ * Chain invariant: record seq N has prev_hash = hash of record N-1 (64 zeros
+ * for N = 1) and hash = SHA-256 of its canonical form. New records continue
+ * from the head marker (audit_head), not from the last row, so a deleted
+ * tail shows up as a gap.
+ */
+#include "audit_int.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct audit_pending {
+  const ag_audit_record *recs;
+  size_t n;
+  char (*ids)[AG_AUDIT_ID_MAX];
+  int64_t now_ms;
+  ag_status st;
+  ag_error err;
+  bool done;
+  audit_pending *next;
+};
+
+static const char *nz(const char *s) {
+  return s ? s : "";
+}
+
+/* err->field gets "records[i].name" in a batch of several, else "name". */
+static ag_status bad(ag_error *err, ag_status st, size_t i, size_t n, const char *name,
+                     const char *why) {
+  char field[96];
+  if (n > 1)
+    snprintf(field, sizeof field, "records[%zu].%s", i, name);
+  else
+    snprintf(field, sizeof field, "%s", name);
+  return ag_error_set(err, st, field, "%s", why);
+}
+
+static ag_status check_text(const char *s, size_t i, size_t n, const char *name, ag_error *err) {
+  size_t len = strlen(nz(s));
+  if (len > AG_AUDIT_FIELD_MAX)
+    return bad(err, AG_ERR_LIMIT, i, n, name, "longer than 256 bytes");
+  if (!ag_utf8_valid(nz(s), len))
+    return bad(err, AG_ERR_INPUT, i, n, name, "not valid UTF-8");
+  return AG_OK;
+}
+
+static ag_status check_body(const char *s, size_t len, size_t i, size_t n, const char *name,
+                            ag_error *err) {
+  if (!s || len == 0)
+    return bad(err, AG_ERR_INPUT, i, n, name, "missing");
+  if (len > AG_AUDIT_BODY_MAX)
+    return bad(err, AG_ERR_LIMIT, i, n, name, "larger than 4 MiB");
+  if (!ag_utf8_valid(s, len))
+    return bad(err, AG_ERR_INPUT, i, n, name, "not valid UTF-8");
+  return AG_OK;
+}
+
+static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_error *err) {
+  ag_status st;
+  if (r->kind != AG_AUDIT_CHECK && r->kind != AG_AUDIT_SCREENING)
+    return bad(err, AG_ERR_INPUT, i, n, "kind", "must be check or screening");
+  if (r->time_ms < 0)
+    return bad(err, AG_ERR_INPUT, i, n, "time_ms", "negative");
+  if ((st = check_body(r->request, r->request_len, i, n, "request", err)) ||
+      (st = check_body(r->decision, r->decision_len, i, n, "decision", err)))
+    return st;
+  const char *names[] = {"rules_version", "lists_version", "key_id",      "client_addr",
+                         "as_of",         "destination",   "eccn",        "outcome"};
+  const char *vals[] = {r->rules_version, r->lists_version, r->key_id, r->client_addr,
+                        r->as_of,         r->destination,   r->eccn,   r->outcome};
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+    if ((st = check_text(vals[k], i, n, names[k], err)))
+      return st;
+  ag_date d;
+  if (*nz(r->as_of) && !ag_date_parse(r->as_of, strlen(r->as_of), &d))
+    return bad(err, AG_ERR_INPUT, i, n, "as_of", "not a YYYY-MM-DD date");
+  return AG_OK;
+}
+
+static ag_status insert_one(ag_audit_db *db, EVP_MD_CTX *ctx, const ag_audit_record *r,
+                            int64_t now_ms, int64_t seq, char prev[AG_AUDIT_HASH_HEX],
+                            char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  unsigned char rnd[6];
+  char rhex[13];
+  if (RAND_bytes(rnd, sizeof rnd) != 1)
+    return ag_error_set(err, AG_ERR_INTERNAL, "audit_id", "no random bytes available");
+  audit_hex(rnd, sizeof rnd, rhex);
+  char id[AG_AUDIT_ID_MAX];
+  snprintf(id, sizeof id, "a-%lld-%s", (long long)seq, rhex);
+
+  audit_row row = {.seq = seq, .time_ms = r->time_ms ? r->time_ms : now_ms};
+  const char *kind = ag_audit_kind_name(r->kind);
+  const char *text[F_COUNT] = {
+      [F_ID] = id,           [F_KIND] = kind,      [F_KEY_ID] = nz(r->key_id),
+      [F_CLIENT] = nz(r->client_addr), [F_RULES] = nz(r->rules_version),
+      [F_LISTS] = nz(r->lists_version), [F_AS_OF] = nz(r->as_of),
+      [F_DEST] = nz(r->destination), [F_ECCN] = nz(r->eccn), [F_OUTCOME] = nz(r->outcome),
+      [F_PREV] = prev};
+  for (int i = 0; i < F_COUNT; i++)
+    if (text[i])
+      row.f[i] = (audit_bytes){text[i], strlen(text[i])};
+  row.f[F_REQUEST] = (audit_bytes){r->request, r->request_len};
+  row.f[F_DECISION] = (audit_bytes){r->decision, r->decision_len};
+
+  char hash[AG_AUDIT_HASH_HEX];
+  if (!audit_row_hash(db->sha256, ctx, &row, hash))
+    return ag_error_set(err, AG_ERR_INTERNAL, "hash", "SHA-256 failed");
+
+  sqlite3_stmt *s;
+  ag_status st = audit_stmt(&db->w, ST_INSERT, &s, err);
+  if (st != AG_OK)
+    return st;
+  /* parameters follow AUDIT_COLS: seq, audit_id, ts_ms, kind, ... hash */
+  static const int param_of_field[F_COUNT] = {
+      [F_ID] = 2,     [F_KIND] = 4,     [F_KEY_ID] = 5,   [F_CLIENT] = 6,   [F_RULES] = 7,
+      [F_LISTS] = 8,  [F_AS_OF] = 9,    [F_DEST] = 10,    [F_ECCN] = 11,    [F_OUTCOME] = 12,
+      [F_REQUEST] = 13, [F_DECISION] = 14, [F_PREV] = 15};
+  sqlite3_bind_int64(s, 1, seq);
+  sqlite3_bind_int64(s, 3, row.time_ms);
+  for (int i = 0; i < F_COUNT; i++) {
+    if (i == F_REQUEST || i == F_DECISION)
+      sqlite3_bind_blob(s, param_of_field[i], row.f[i].p, (int)row.f[i].n, SQLITE_STATIC);
+    else
+      sqlite3_bind_text(s, param_of_field[i], row.f[i].p, (int)row.f[i].n, SQLITE_STATIC);
+  }
+  sqlite3_bind_text(s, 16, hash, 64, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE)
+    return audit_db_error(err, db->w.h, "append");
+  memcpy(prev, hash, AG_AUDIT_HASH_HEX);
+  memcpy(id_out, id, AG_AUDIT_ID_MAX);
+  return AG_OK;
+}
+
+/* Writes every record of the batch in one transaction. Caller holds wmu. */
+static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *err) {
+  sqlite3 *h = db->w.h;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (!ctx)
+    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
+  ag_status st = audit_exec(h, "BEGIN IMMEDIATE", err);
+  if (st != AG_OK) {
+    EVP_MD_CTX_free(ctx);
+    return st;
+  }
+  sqlite3_stmt *s;
+  int64_t seq = 0;
+  char prev[AG_AUDIT_HASH_HEX];
+  if ((st = audit_stmt(&db->w, ST_HEAD, &s, err)) != AG_OK)
+    goto fail;
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) {
+    st = rc == SQLITE_DONE ? ag_error_set(err, AG_ERR_DB, "db", "the audit head marker is missing")
+                           : audit_db_error(err, h, "read head");
+    sqlite3_reset(s);
+    goto fail;
+  }
+  seq = sqlite3_column_int64(s, 0);
+  snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(s, 1));
+  sqlite3_reset(s);
+
+  for (audit_pending *q = batch; q; q = q->next)
+    for (size_t i = 0; i < q->n; i++)
+      if ((st = insert_one(db, ctx, &q->recs[i], q->now_ms, ++seq, prev, q->ids[i], err)))
+        goto fail;
+
+  if ((st = audit_stmt(&db->w, ST_HEAD_SET, &s, err)) != AG_OK)
+    goto fail;
+  sqlite3_bind_int64(s, 1, seq);
+  sqlite3_bind_text(s, 2, prev, 64, SQLITE_STATIC);
+  rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    st = audit_db_error(err, h, "move head");
+    goto fail;
+  }
+  if ((st = audit_exec(h, "COMMIT", err)) != AG_OK)
+    goto fail;
+  EVP_MD_CTX_free(ctx);
+  return AG_OK;
+
+fail:
+  if (!sqlite3_get_autocommit(h))
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+  EVP_MD_CTX_free(ctx);
+  return st;
+}
+
+static void lead(ag_audit_db *db, audit_pending *batch) {
+  ag_error e;
+  ag_error_clear(&e);
+  pthread_mutex_lock(&db->wmu);
+  ag_status st = write_batch(db, batch, &e);
+  pthread_mutex_unlock(&db->wmu);
+  for (audit_pending *q = batch; q; q = q->next) {
+    q->st = st;
+    if (st != AG_OK) {
+      q->err = e;
+      for (size_t i = 0; i < q->n; i++)
+        q->ids[i][0] = '\0';
+    }
+  }
+}
+
+ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
+                                char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err) {
+  if (!db || (n && (!recs || !ids_out)))
+    return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
+  if (n == 0)
+    return AG_OK;
+  for (size_t i = 0; i < n; i++) {
+    ag_status st = check_record(&recs[i], i, n, err);
+    if (st != AG_OK)
+      return st;
+  }
+  audit_pending me = {.recs = recs, .n = n, .ids = ids_out, .now_ms = audit_now_ms()};
+  ag_error_clear(&me.err);
+
+  pthread_mutex_lock(&db->qmu);
+  if (db->qtail)
+    db->qtail->next = &me;
+  else
+    db->qhead = &me;
+  db->qtail = &me;
+  while (!me.done) {
+    if (db->leading) {
+      pthread_cond_wait(&db->qcv, &db->qmu);
+      continue;
+    }
+    /* Lead: take everything queued so far (our own request included). */
+    db->leading = true;
+    audit_pending *batch = db->qhead;
+    db->qhead = db->qtail = NULL;
+    pthread_mutex_unlock(&db->qmu);
+    lead(db, batch);
+    pthread_mutex_lock(&db->qmu);
+    for (audit_pending *q = batch, *next; q; q = next) {
+      next = q->next; /* q may be gone once its owner sees done */
+      q->done = true;
+    }
+    db->leading = false;
+    pthread_cond_broadcast(&db->qcv);
+  }
+  pthread_mutex_unlock(&db->qmu);
+  if (me.st != AG_OK && err)
+    *err = me.err;
+  return me.st;
+}
+
+ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec,
+                          char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  if (!rec || !id_out)
+    return ag_error_set(err, AG_ERR_INPUT, "record", "missing argument");
+  char(*ids)[AG_AUDIT_ID_MAX] = (char(*)[AG_AUDIT_ID_MAX])id_out;
+  return ag_audit_append_batch(db, rec, 1, ids, err);
+}

@@ -1,0 +1,121 @@
+/*
+ * audit_int.h - what the files of the audit module share: the database
+ * handle, its connections and cached statements, the canonical record form
+ * that the hash chain covers, and small helpers.
+ *
+ * Locking invariants:
+ *  - db->w (the writer connection) is used only with db->wmu held.
+ *  - A pooled read connection belongs to one thread between
+ *    audit_read_acquire() and audit_read_release(); db->rmu guards the pool.
+ *    On a ":memory:" database there is no pool: acquire locks db->wmu and
+ *    hands out db->w.
+ *  - db->qmu guards the group-commit queue and the `leading` flag.
+ */
+#ifndef ACEGATE_AUDIT_INT_H
+#define ACEGATE_AUDIT_INT_H
+
+#include "acegate/audit.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+/* Statements cached per connection, prepared on first use. */
+enum {
+  ST_HEAD,
+  ST_HEAD_SET,
+  ST_INSERT,
+  ST_GET,
+  ST_KEY_GET,
+  ST_KEY_ADD,
+  ST_KEY_LIST,
+  ST_KEY_REVOKE,
+  ST_COUNT
+};
+
+typedef struct {
+  sqlite3 *h;
+  sqlite3_stmt *st[ST_COUNT];
+} audit_conn;
+
+typedef struct audit_pending audit_pending;
+
+#define AUDIT_POOL_MAX 8
+
+struct ag_audit_db {
+  char *path;
+  bool memory;
+  int busy_ms;
+  const EVP_MD *sha256; /* fetched once; read-only, shared by all threads */
+
+  pthread_mutex_t wmu;
+  audit_conn w;
+
+  pthread_mutex_t rmu;
+  audit_conn *idle[AUDIT_POOL_MAX];
+  size_t nidle;
+
+  pthread_mutex_t qmu;
+  pthread_cond_t qcv;
+  audit_pending *qhead, *qtail;
+  bool leading;
+};
+
+/* The columns in canonical order, as every SELECT of the log lists them. */
+#define AUDIT_COLS                                                                                 \
+  "seq, audit_id, ts_ms, kind, key_id, client_addr, rules_version, lists_version, as_of, "        \
+  "destination, eccn, outcome, request, decision, prev_hash, hash"
+
+/* Text fields of a record, in canonical order after seq and time. */
+enum {
+  F_ID,
+  F_KIND,
+  F_KEY_ID,
+  F_CLIENT,
+  F_RULES,
+  F_LISTS,
+  F_AS_OF,
+  F_DEST,
+  F_ECCN,
+  F_OUTCOME,
+  F_REQUEST,
+  F_DECISION,
+  F_PREV,
+  F_COUNT
+};
+
+typedef struct {
+  const char *p;
+  size_t n;
+} audit_bytes;
+
+/* A record as the hash sees it; bytes borrowed from the caller or a row. */
+typedef struct {
+  int64_t seq;
+  int64_t time_ms;
+  audit_bytes f[F_COUNT];
+} audit_row;
+
+extern const char audit_genesis_hash[AG_AUDIT_HASH_HEX];
+
+/* hex = SHA-256 of the canonical form of r (docs/audit.md). ctx is a
+ * scratch context owned by the caller. */
+bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
+                    char hex[AG_AUDIT_HASH_HEX]);
+
+/* Fills r from the current row of a statement that selected AUDIT_COLS;
+ * *stored_hash points at column 15. Pointers live until the next step. */
+void audit_row_from_stmt(sqlite3_stmt *s, audit_row *r, const char **stored_hash);
+
+/* Copies the current row of an AUDIT_COLS statement into one allocation. */
+ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s);
+
+ag_status audit_stmt(audit_conn *c, int which, sqlite3_stmt **out, ag_error *err);
+ag_status audit_db_error(ag_error *err, sqlite3 *h, const char *what);
+ag_status audit_read_acquire(ag_audit_db *db, audit_conn **out, ag_error *err);
+void audit_read_release(ag_audit_db *db, audit_conn *c);
+ag_status audit_exec(sqlite3 *h, const char *sql, ag_error *err);
+int64_t audit_now_ms(void);
+void audit_hex(const unsigned char *in, size_t n, char *out);
+
+#endif

@@ -1,0 +1,481 @@
+/*
+ * db.c - opening the audit database: schema, pragmas, the writer connection,
+ * the pool of read connections, cached statements, and the canonical form
+ * the hash chain is computed over.
+ *
+ * 15 CFR 762.6: records are kept five years; nothing here ever deletes a
+ * row. Triggers refuse UPDATE and DELETE on the log as a first line of
+ * defence; ag_audit_verify() does not rely on them.
+ *
+ * Durability: WAL mode with synchronous=FULL syncs the WAL at every commit,
+ * so an acknowledged record survives power loss. WAL with NORMAL (the
+ * AG_AUDIT_OPEN_RELAXED option) survives a process crash but may lose the
+ * last commits on power loss, which 762 record keeping does not allow.
+ */
+#include "audit_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const char audit_genesis_hash[AG_AUDIT_HASH_HEX] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+#define SCHEMA_VERSION "1"
+
+/* Everything is IF NOT EXISTS so opening an existing log is a no-op. */
+static const char schema_sql[] =
+    "CREATE TABLE IF NOT EXISTS audit_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    " WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO audit_meta VALUES('schema', '" SCHEMA_VERSION "');"
+    "CREATE TABLE IF NOT EXISTS audit_log("
+    " seq INTEGER PRIMARY KEY,"
+    " audit_id TEXT NOT NULL,"
+    " ts_ms INTEGER NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " key_id TEXT NOT NULL,"
+    " client_addr TEXT NOT NULL,"
+    " rules_version TEXT NOT NULL,"
+    " lists_version TEXT NOT NULL,"
+    " as_of TEXT NOT NULL,"
+    " destination TEXT NOT NULL,"
+    " eccn TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " request BLOB NOT NULL,"
+    " decision BLOB NOT NULL,"
+    " prev_hash TEXT NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log(ts_ms);"
+    "CREATE INDEX IF NOT EXISTS audit_log_as_of ON audit_log(as_of);"
+    "CREATE INDEX IF NOT EXISTS audit_log_destination ON audit_log(destination);"
+    "CREATE INDEX IF NOT EXISTS audit_log_eccn ON audit_log(eccn);"
+    "CREATE INDEX IF NOT EXISTS audit_log_outcome ON audit_log(outcome);"
+    /* The head marker: the last record's seq and hash, moved forward by each
+     * commit. New records continue from it, so deleting the tail of the log
+     * leaves a gap the next append cannot paper over. */
+    "CREATE TABLE IF NOT EXISTS audit_head("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " seq INTEGER NOT NULL,"
+    " hash TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO audit_head VALUES(1, 0,"
+    " '0000000000000000000000000000000000000000000000000000000000000000');"
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_log_append_only BEFORE INSERT ON audit_log"
+    " WHEN NEW.seq <= (SELECT seq FROM audit_head WHERE id = 1)"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head"
+    " BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_head_forward BEFORE UPDATE ON audit_head"
+    " WHEN NEW.seq <= OLD.seq OR NEW.id <> OLD.id"
+    " BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END;"
+    "CREATE TABLE IF NOT EXISTS api_keys("
+    " id TEXT PRIMARY KEY,"
+    " key_hash BLOB NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('checker', 'auditor', 'admin')),"
+    " name TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " revoked_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_HEAD] = "SELECT seq, hash FROM audit_head WHERE id = 1",
+    [ST_HEAD_SET] = "UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1",
+    [ST_INSERT] = "INSERT INTO audit_log(" AUDIT_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                  " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [ST_GET] = "SELECT " AUDIT_COLS " FROM audit_log WHERE seq = ?1 AND audit_id = ?2",
+    [ST_KEY_GET] = "SELECT id, key_hash, role, name, created_ms, revoked_ms FROM api_keys"
+                   " WHERE id = ?1",
+    [ST_KEY_ADD] = "INSERT INTO api_keys(id, key_hash, role, name, created_ms)"
+                   " VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_KEY_LIST] = "SELECT id, key_hash, role, name, created_ms, revoked_ms FROM api_keys"
+                    " ORDER BY created_ms, id",
+    [ST_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms = 0",
+};
+
+ag_status audit_db_error(ag_error *err, sqlite3 *h, const char *what) {
+  return ag_error_set(err, AG_ERR_DB, "db", "%s: %s", what, h ? sqlite3_errmsg(h) : "no database");
+}
+
+ag_status audit_exec(sqlite3 *h, const char *sql, ag_error *err) {
+  char *msg = NULL;
+  if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    ag_error_set(err, AG_ERR_DB, "db", "%s", msg ? msg : sqlite3_errmsg(h));
+    sqlite3_free(msg);
+    return AG_ERR_DB;
+  }
+  return AG_OK;
+}
+
+ag_status audit_stmt(audit_conn *c, int which, sqlite3_stmt **out, ag_error *err) {
+  if (!c->st[which] && sqlite3_prepare_v3(c->h, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+                                          &c->st[which], NULL) != SQLITE_OK)
+    return audit_db_error(err, c->h, "prepare");
+  sqlite3_reset(c->st[which]);
+  sqlite3_clear_bindings(c->st[which]);
+  *out = c->st[which];
+  return AG_OK;
+}
+
+static void conn_close(audit_conn *c) {
+  for (int i = 0; i < ST_COUNT; i++)
+    sqlite3_finalize(c->st[i]);
+  sqlite3_close(c->h);
+  memset(c, 0, sizeof *c);
+}
+
+int64_t audit_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void audit_hex(const unsigned char *in, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[in[i] >> 4];
+    out[2 * i + 1] = digits[in[i] & 15];
+  }
+  out[2 * n] = '\0';
+}
+
+/* ---- canonical form ---- */
+
+static const char *const field_name[F_COUNT] = {
+    [F_ID] = "audit_id",        [F_KIND] = "kind",          [F_KEY_ID] = "key_id",
+    [F_CLIENT] = "client_addr", [F_RULES] = "rules_version", [F_LISTS] = "lists_version",
+    [F_AS_OF] = "as_of",        [F_DEST] = "destination",   [F_ECCN] = "eccn",
+    [F_OUTCOME] = "outcome",    [F_REQUEST] = "request",    [F_DECISION] = "decision",
+    [F_PREV] = "prev_hash",
+};
+
+static void put_field(EVP_MD_CTX *ctx, const char *name, const char *p, size_t n) {
+  char head[64];
+  int hl = snprintf(head, sizeof head, "%s:%zu:", name, n);
+  EVP_DigestUpdate(ctx, head, (size_t)hl);
+  EVP_DigestUpdate(ctx, p, n);
+  EVP_DigestUpdate(ctx, "\n", 1);
+}
+
+/*
+ * The canonical form (docs/audit.md): "acegate-audit-v1\n", then for each
+ * field in a fixed order NAME ":" LENGTH ":" BYTES "\n", with LENGTH the
+ * decimal byte count. Length prefixes make the encoding unambiguous whatever
+ * bytes a field holds, and seq is covered, so moving a record's content to
+ * another position changes its hash.
+ */
+bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
+                    char hex[AG_AUDIT_HASH_HEX]) {
+  static const char magic[] = "acegate-audit-v1\n";
+  if (!EVP_DigestInit_ex(ctx, md, NULL))
+    return false;
+  EVP_DigestUpdate(ctx, magic, sizeof magic - 1);
+  char num[32];
+  int nl = snprintf(num, sizeof num, "%lld", (long long)r->seq);
+  put_field(ctx, "seq", num, (size_t)nl);
+  nl = snprintf(num, sizeof num, "%lld", (long long)r->time_ms);
+  put_field(ctx, "time_ms", num, (size_t)nl);
+  for (int i = 0; i < F_COUNT; i++)
+    put_field(ctx, field_name[i], r->f[i].p, r->f[i].n);
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned int dl = 0;
+  if (!EVP_DigestFinal_ex(ctx, d, &dl) || dl != 32)
+    return false;
+  audit_hex(d, 32, hex);
+  return true;
+}
+
+/* Column indexes of AUDIT_COLS. */
+enum {
+  C_SEQ,
+  C_ID,
+  C_TS,
+  C_KIND,
+  C_KEY_ID,
+  C_CLIENT,
+  C_RULES,
+  C_LISTS,
+  C_AS_OF,
+  C_DEST,
+  C_ECCN,
+  C_OUTCOME,
+  C_REQUEST,
+  C_DECISION,
+  C_PREV,
+  C_HASH
+};
+
+static const int col_of_field[F_COUNT] = {
+    [F_ID] = C_ID,         [F_KIND] = C_KIND,       [F_KEY_ID] = C_KEY_ID,
+    [F_CLIENT] = C_CLIENT, [F_RULES] = C_RULES,     [F_LISTS] = C_LISTS,
+    [F_AS_OF] = C_AS_OF,   [F_DEST] = C_DEST,       [F_ECCN] = C_ECCN,
+    [F_OUTCOME] = C_OUTCOME, [F_REQUEST] = C_REQUEST, [F_DECISION] = C_DECISION,
+    [F_PREV] = C_PREV,
+};
+
+static audit_bytes col_bytes(sqlite3_stmt *s, int col) {
+  /* blob first, then bytes: the documented order that avoids conversions */
+  const char *p = sqlite3_column_blob(s, col);
+  size_t n = (size_t)sqlite3_column_bytes(s, col);
+  return (audit_bytes){p ? p : "", p ? n : 0};
+}
+
+void audit_row_from_stmt(sqlite3_stmt *s, audit_row *r, const char **stored_hash) {
+  r->seq = sqlite3_column_int64(s, C_SEQ);
+  r->time_ms = sqlite3_column_int64(s, C_TS);
+  for (int i = 0; i < F_COUNT; i++)
+    r->f[i] = col_bytes(s, col_of_field[i]);
+  const char *h = (const char *)sqlite3_column_text(s, C_HASH);
+  *stored_hash = h ? h : "";
+}
+
+static ag_audit_kind kind_from_text(const char *s, size_t n) {
+  if (n == 5 && !memcmp(s, "check", 5))
+    return AG_AUDIT_CHECK;
+  if (n == 9 && !memcmp(s, "screening", 9))
+    return AG_AUDIT_SCREENING;
+  return AG_AUDIT_ANY;
+}
+
+ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s) {
+  audit_row r;
+  const char *stored;
+  audit_row_from_stmt(s, &r, &stored);
+  /* string fields copied after the struct, each NUL-terminated */
+  static const int copied[] = {F_REQUEST, F_DECISION, F_RULES, F_LISTS, F_KEY_ID,
+                               F_CLIENT,  F_AS_OF,    F_DEST,  F_ECCN,  F_OUTCOME};
+  size_t total = sizeof(ag_audit_entry);
+  for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++)
+    total += r.f[copied[i]].n + 1;
+  ag_audit_entry *e = malloc(total);
+  if (!e)
+    return NULL;
+  memset(e, 0, sizeof *e);
+  char *p = (char *)(e + 1);
+  const char *dst[sizeof copied / sizeof copied[0]];
+  for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++) {
+    audit_bytes b = r.f[copied[i]];
+    memcpy(p, b.p, b.n);
+    p[b.n] = '\0';
+    dst[i] = p;
+    p += b.n + 1;
+  }
+  e->request = dst[0];
+  e->request_len = r.f[F_REQUEST].n;
+  e->decision = dst[1];
+  e->decision_len = r.f[F_DECISION].n;
+  e->rules_version = dst[2];
+  e->lists_version = dst[3];
+  e->key_id = dst[4];
+  e->client_addr = dst[5];
+  e->as_of = dst[6];
+  e->destination = dst[7];
+  e->eccn = dst[8];
+  e->outcome = dst[9];
+  e->seq = r.seq;
+  e->time_ms = r.time_ms;
+  e->kind = kind_from_text(r.f[F_KIND].p, r.f[F_KIND].n);
+  snprintf(e->id, sizeof e->id, "%.*s", (int)r.f[F_ID].n, r.f[F_ID].p);
+  snprintf(e->prev_hash, sizeof e->prev_hash, "%.*s", (int)r.f[F_PREV].n, r.f[F_PREV].p);
+  snprintf(e->hash, sizeof e->hash, "%s", stored);
+  return e;
+}
+
+void ag_audit_entry_free(ag_audit_entry *e) {
+  free(e);
+}
+
+const char *ag_audit_kind_name(ag_audit_kind k) {
+  switch (k) {
+  case AG_AUDIT_CHECK: return "check";
+  case AG_AUDIT_SCREENING: return "screening";
+  case AG_AUDIT_ANY: break;
+  }
+  return "any";
+}
+
+/* ---- connections ---- */
+
+static ag_status conn_open(ag_audit_db *db, audit_conn *c, int flags, ag_error *err) {
+  memset(c, 0, sizeof *c);
+  int rc = sqlite3_open_v2(db->path, &c->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    ag_error_set(err, AG_ERR_DB, "db", "cannot open '%s': %s", db->path,
+                 c->h ? sqlite3_errmsg(c->h) : sqlite3_errstr(rc));
+    sqlite3_close(c->h);
+    c->h = NULL;
+    return AG_ERR_DB;
+  }
+  sqlite3_extended_result_codes(c->h, 1);
+  sqlite3_busy_timeout(c->h, db->busy_ms);
+  return AG_OK;
+}
+
+ag_status audit_read_acquire(ag_audit_db *db, audit_conn **out, ag_error *err) {
+  if (db->memory) {
+    pthread_mutex_lock(&db->wmu);
+    *out = &db->w;
+    return AG_OK;
+  }
+  pthread_mutex_lock(&db->rmu);
+  audit_conn *c = db->nidle ? db->idle[--db->nidle] : NULL;
+  pthread_mutex_unlock(&db->rmu);
+  if (c) {
+    *out = c;
+    return AG_OK;
+  }
+  c = calloc(1, sizeof *c);
+  if (!c)
+    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
+  ag_status st = conn_open(db, c, SQLITE_OPEN_READWRITE, err);
+  if (st == AG_OK)
+    st = audit_exec(c->h, "PRAGMA query_only = 1", err);
+  if (st != AG_OK) {
+    conn_close(c);
+    free(c);
+    return st;
+  }
+  *out = c;
+  return AG_OK;
+}
+
+void audit_read_release(ag_audit_db *db, audit_conn *c) {
+  if (db->memory) {
+    pthread_mutex_unlock(&db->wmu);
+    return;
+  }
+  /* end any read transaction a caller left open, so the pooled connection
+   * does not pin an old snapshot */
+  if (!sqlite3_get_autocommit(c->h))
+    sqlite3_exec(c->h, "ROLLBACK", NULL, NULL, NULL);
+  pthread_mutex_lock(&db->rmu);
+  if (db->nidle < AUDIT_POOL_MAX) {
+    db->idle[db->nidle++] = c;
+    c = NULL;
+  }
+  pthread_mutex_unlock(&db->rmu);
+  if (c) {
+    conn_close(c);
+    free(c);
+  }
+}
+
+/* ---- open / close ---- */
+
+static ag_status check_schema(sqlite3 *h, ag_error *err) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(h, "SELECT value FROM audit_meta WHERE name = 'schema'", -1, &s, NULL) !=
+      SQLITE_OK) {
+    int code = sqlite3_errcode(h) & 0xff;
+    ag_status st = code == SQLITE_ERROR
+                       ? ag_error_set(err, AG_ERR_DB, "db", "not an acegate audit database")
+                       : audit_db_error(err, h, "read schema");
+    sqlite3_finalize(s);
+    return st;
+  }
+  ag_status st = AG_OK;
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) {
+    const char *v = (const char *)sqlite3_column_text(s, 0);
+    if (!v || strcmp(v, SCHEMA_VERSION) != 0)
+      st = ag_error_set(err, AG_ERR_DB, "db", "audit schema version %s is not supported (want %s)",
+                        v ? v : "(null)", SCHEMA_VERSION);
+  } else if (rc == SQLITE_DONE) {
+    st = ag_error_set(err, AG_ERR_DB, "db", "not an acegate audit database");
+  } else {
+    st = audit_db_error(err, h, "read schema");
+  }
+  sqlite3_finalize(s);
+  return st;
+}
+
+static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
+  bool existing = flags & AG_AUDIT_OPEN_EXISTING;
+  int oflags = SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE);
+  ag_status st = conn_open(db, &db->w, oflags, err);
+  if (st != AG_OK)
+    return st;
+  sqlite3 *h = db->w.h;
+  /* An existing file is checked before anything changes it, so a
+   * stranger's database is not converted to WAL. */
+  if (existing && (st = check_schema(h, err)) != AG_OK)
+    return st;
+  if (!db->memory) {
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(h, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_ROW) {
+      sqlite3_finalize(s);
+      return audit_db_error(err, h, "set WAL mode");
+    }
+    const char *mode = (const char *)sqlite3_column_text(s, 0);
+    bool wal = mode && !strcmp(mode, "wal");
+    sqlite3_finalize(s);
+    if (!wal)
+      return ag_error_set(err, AG_ERR_DB, "db", "cannot use WAL mode on '%s'", db->path);
+  }
+  st = audit_exec(h, (flags & AG_AUDIT_OPEN_RELAXED) ? "PRAGMA synchronous = NORMAL"
+                                                     : "PRAGMA synchronous = FULL",
+                  err);
+  if (st != AG_OK || existing)
+    return st;
+  if ((st = audit_exec(h, "BEGIN IMMEDIATE", err)) != AG_OK)
+    return st;
+  if ((st = audit_exec(h, schema_sql, err)) != AG_OK || (st = check_schema(h, err)) != AG_OK) {
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+  }
+  return audit_exec(h, "COMMIT", err);
+}
+
+ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit_db **out,
+                        ag_error *err) {
+  *out = NULL;
+  if (!path || !*path)
+    return ag_error_set(err, AG_ERR_INPUT, "db", "no database path given");
+  if (!sqlite3_threadsafe())
+    return ag_error_set(err, AG_ERR_DB, "db", "SQLite was built without thread support");
+  ag_audit_db *db = calloc(1, sizeof *db);
+  if (!db || !(db->path = strdup(path))) {
+    free(db);
+    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
+  }
+  db->memory = !strcmp(path, ":memory:");
+  db->busy_ms = opts && opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : 5000;
+  pthread_mutex_init(&db->wmu, NULL);
+  pthread_mutex_init(&db->rmu, NULL);
+  pthread_mutex_init(&db->qmu, NULL);
+  pthread_cond_init(&db->qcv, NULL);
+  db->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+  if (!db->sha256) {
+    ag_audit_close(db);
+    return ag_error_set(err, AG_ERR_INTERNAL, "db", "SHA-256 is not available");
+  }
+  unsigned flags = opts ? opts->flags : 0;
+  if (db->memory)
+    flags &= ~(unsigned)AG_AUDIT_OPEN_EXISTING; /* a fresh memory database is always empty */
+  ag_status st = setup_writer(db, flags, err);
+  if (st != AG_OK) {
+    ag_audit_close(db);
+    return st;
+  }
+  *out = db;
+  return AG_OK;
+}
+
+void ag_audit_close(ag_audit_db *db) {
+  if (!db)
+    return;
+  for (size_t i = 0; i < db->nidle; i++) {
+    conn_close(db->idle[i]);
+    free(db->idle[i]);
+  }
+  conn_close(&db->w);
+  EVP_MD_free((EVP_MD *)db->sha256);
+  pthread_cond_destroy(&db->qcv);
+  pthread_mutex_destroy(&db->qmu);
+  pthread_mutex_destroy(&db->rmu);
+  pthread_mutex_destroy(&db->wmu);
+  free(db->path);
+  free(db);
+}

@@ -1,0 +1,376 @@
+/*
+ * query.c - reading the audit log: look-up by audit id, paged search, and
+ * streaming export (15 CFR 762.7: records are produced on request, in a
+ * form the requester can read).
+ *
+ * Every read runs on a read connection from one snapshot (WAL readers do not
+ * wait for the writer), and every statement is reset before the connection
+ * goes back to the pool so no snapshot stays pinned.
+ */
+#include "audit_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS INT64_C(86400000)
+
+/* ---- times ---- */
+
+static bool digits(const char *s, int n, int *out) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+ag_status ag_audit_parse_time(const char *s, bool is_end, int64_t *ms_out, const char *field,
+                              ag_error *err) {
+  size_t len = s ? strlen(s) : 0;
+  ag_date d;
+  if (len >= 10 && ag_date_parse(s, 10, &d)) {
+    int64_t ms = (int64_t)d * DAY_MS;
+    if (len == 10) {
+      *ms_out = ms + (is_end ? DAY_MS : 0);
+      return AG_OK;
+    }
+    int h, m, sec, milli = 0;
+    if ((len == 20 || len == 24) && s[10] == 'T' && s[13] == ':' && s[16] == ':' &&
+        s[len - 1] == 'Z' && digits(s + 11, 2, &h) && digits(s + 14, 2, &m) &&
+        digits(s + 17, 2, &sec) && h < 24 && m < 60 && sec < 60 &&
+        (len == 20 || (s[19] == '.' && digits(s + 20, 3, &milli)))) {
+      *ms_out = ms + ((int64_t)h * 3600 + m * 60 + sec) * 1000 + milli + (is_end ? 1 : 0);
+      return AG_OK;
+    }
+  }
+  return ag_error_set(err, AG_ERR_INPUT, field,
+                      "'%.40s' is not a date (YYYY-MM-DD) or UTC time (YYYY-MM-DDTHH:MM:SS[.mmm]Z)",
+                      s ? s : "");
+}
+
+void ag_audit_format_time(int64_t ms, char out[32]) {
+  int64_t days = ms / DAY_MS, rem = ms % DAY_MS;
+  if (rem < 0) {
+    rem += DAY_MS;
+    days--;
+  }
+  char date[11];
+  ag_date_format((ag_date)days, date);
+  int r = (int)rem;
+  snprintf(out, 32, "%.10sT%02d:%02d:%02d.%03dZ", date, r / 3600000, r / 60000 % 60,
+           r / 1000 % 60, r % 1000);
+}
+
+bool ag_audit_format_parse(const char *s, ag_audit_format *out) {
+  if (s && !strcmp(s, "csv"))
+    *out = AG_AUDIT_CSV;
+  else if (s && !strcmp(s, "jsonl"))
+    *out = AG_AUDIT_JSONL;
+  else
+    return false;
+  return true;
+}
+
+/* ---- get ---- */
+
+/* Audit ids are "a-SEQ-RANDOM"; the seq part finds the row by primary key
+ * and the whole id must match, so a guessed seq alone finds nothing. */
+static bool id_seq(const char *id, int64_t *seq) {
+  if (!id || strncmp(id, "a-", 2) != 0)
+    return false;
+  char *end;
+  long long v = strtoll(id + 2, &end, 10);
+  if (end == id + 2 || *end != '-' || v <= 0)
+    return false;
+  *seq = v;
+  return true;
+}
+
+ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out,
+                       ag_error *err) {
+  *out = NULL;
+  int64_t seq;
+  if (!id_seq(audit_id, &seq) || strlen(audit_id) >= AG_AUDIT_ID_MAX)
+    return ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no audit record with this id");
+  audit_conn *c;
+  ag_status st = audit_read_acquire(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  sqlite3_stmt *s;
+  if ((st = audit_stmt(c, ST_GET, &s, err)) == AG_OK) {
+    sqlite3_bind_int64(s, 1, seq);
+    sqlite3_bind_text(s, 2, audit_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+      st = (*out = audit_entry_from_stmt(s))
+               ? AG_OK
+               : ag_error_set(err, AG_ERR_NOMEM, "audit_id", "out of memory");
+    else if (rc == SQLITE_DONE)
+      st = ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no audit record with this id");
+    else
+      st = audit_db_error(err, c->h, "get");
+    sqlite3_reset(s);
+  }
+  audit_read_release(db, c);
+  return st;
+}
+
+/* ---- search ---- */
+
+void ag_audit_page_free(ag_audit_page *page) {
+  if (!page)
+    return;
+  for (size_t i = 0; i < page->count; i++)
+    ag_audit_entry_free(page->entries[i]);
+  free(page->entries);
+  page->entries = NULL;
+  page->count = 0;
+  page->next_cursor[0] = '\0';
+}
+
+/* A cursor is the direction and the last seq returned: "f1a" or "b1a"
+ * (hex). Opaque to callers; only its owner query's direction is accepted. */
+static bool cursor_parse(const char *s, bool newest_first, int64_t *seq) {
+  size_t n = strlen(s);
+  if (n < 2 || n > 17 || s[0] != (newest_first ? 'b' : 'f'))
+    return false;
+  uint64_t v = 0;
+  for (size_t i = 1; i < n; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0)
+      return false;
+    v = v * 16 + (uint64_t)d;
+  }
+  if (v > INT64_MAX)
+    return false;
+  *seq = (int64_t)v;
+  return true;
+}
+
+ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_page *page,
+                          ag_error *err) {
+  memset(page, 0, sizeof *page);
+  size_t limit = q->limit ? q->limit : AG_AUDIT_PAGE_DEFAULT;
+  if (limit > AG_AUDIT_PAGE_MAX)
+    return ag_error_set(err, AG_ERR_LIMIT, "limit", "at most %d records per page",
+                        AG_AUDIT_PAGE_MAX);
+  if (q->from_ms && q->to_ms && q->from_ms >= q->to_ms)
+    return ag_error_set(err, AG_ERR_INPUT, "to", "the range ends before it starts");
+  int64_t after = 0;
+  bool has_cursor = q->cursor && *q->cursor;
+  if (has_cursor && !cursor_parse(q->cursor, q->newest_first, &after))
+    return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
+
+  /* Fixed clauses in a fixed order; values are always bound, never pasted. */
+  char sql[512];
+  int len = snprintf(sql, sizeof sql, "SELECT " AUDIT_COLS " FROM audit_log WHERE 1");
+  const char *clause[] = {" AND ts_ms >= ?", " AND ts_ms < ?", " AND destination = ?",
+                          " AND eccn = ?",   " AND outcome = ?", " AND as_of = ?",
+                          " AND kind = ?",   q->newest_first ? " AND seq < ?" : " AND seq > ?"};
+  bool used[] = {q->from_ms != 0, q->to_ms != 0,   q->destination != NULL,
+                 q->eccn != NULL, q->outcome != NULL, q->as_of != NULL,
+                 q->kind != AG_AUDIT_ANY, has_cursor};
+  for (size_t i = 0; i < sizeof clause / sizeof clause[0]; i++)
+    if (used[i])
+      len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", clause[i]);
+  snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY seq %s LIMIT ?",
+           q->newest_first ? "DESC" : "ASC");
+
+  page->entries = calloc(limit, sizeof *page->entries);
+  if (!page->entries)
+    return ag_error_set(err, AG_ERR_NOMEM, "limit", "out of memory");
+  audit_conn *c;
+  ag_status st = audit_read_acquire(db, &c, err);
+  if (st != AG_OK) {
+    ag_audit_page_free(page);
+    return st;
+  }
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(c->h, sql, -1, &s, NULL) != SQLITE_OK) {
+    st = audit_db_error(err, c->h, "search");
+    goto done;
+  }
+  int p = 1;
+  if (used[0])
+    sqlite3_bind_int64(s, p++, q->from_ms);
+  if (used[1])
+    sqlite3_bind_int64(s, p++, q->to_ms);
+  const char *texts[] = {q->destination, q->eccn, q->outcome, q->as_of};
+  for (int i = 0; i < 4; i++)
+    if (used[2 + i])
+      sqlite3_bind_text(s, p++, texts[i], -1, SQLITE_STATIC);
+  if (used[6])
+    sqlite3_bind_text(s, p++, ag_audit_kind_name(q->kind), -1, SQLITE_STATIC);
+  if (used[7])
+    sqlite3_bind_int64(s, p++, after);
+  sqlite3_bind_int64(s, p, (sqlite3_int64)limit + 1); /* one more tells if a next page exists */
+
+  int rc;
+  bool more = false;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (page->count == limit) {
+      more = true;
+      break;
+    }
+    if (!(page->entries[page->count] = audit_entry_from_stmt(s))) {
+      st = ag_error_set(err, AG_ERR_NOMEM, "limit", "out of memory");
+      goto done;
+    }
+    page->count++;
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    st = audit_db_error(err, c->h, "search");
+    goto done;
+  }
+  if (more)
+    snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64,
+             q->newest_first ? 'b' : 'f', (uint64_t)page->entries[page->count - 1]->seq);
+done:
+  sqlite3_finalize(s);
+  audit_read_release(db, c);
+  if (st != AG_OK)
+    ag_audit_page_free(page);
+  return st;
+}
+
+/* ---- export ---- */
+
+static const char *const export_cols[] = {
+    "seq",         "audit_id", "time",    "time_ms", "kind",     "key_id",
+    "client_addr", "rules_version", "lists_version", "as_of", "destination",
+    "eccn",        "outcome",  "request", "decision", "prev_hash", "hash"};
+#define NCOLS (sizeof export_cols / sizeof export_cols[0])
+
+/* RFC 4180: quote a field holding a comma, quote or line break. */
+static void csv_field(ag_buf *b, const char *p, size_t n) {
+  bool quote = false;
+  for (size_t i = 0; i < n && !quote; i++)
+    quote = p[i] == ',' || p[i] == '"' || p[i] == '\r' || p[i] == '\n';
+  if (!quote) {
+    ag_buf_append(b, p, n);
+    return;
+  }
+  ag_buf_putc(b, '"');
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] == '"')
+      ag_buf_putc(b, '"');
+    ag_buf_putc(b, p[i]);
+  }
+  ag_buf_putc(b, '"');
+}
+
+static void format_row(ag_buf *b, sqlite3_stmt *s, ag_audit_format fmt) {
+  audit_row r;
+  const char *hash;
+  audit_row_from_stmt(s, &r, &hash);
+  char seq[24], tms[24], time[32];
+  snprintf(seq, sizeof seq, "%lld", (long long)r.seq);
+  snprintf(tms, sizeof tms, "%lld", (long long)r.time_ms);
+  ag_audit_format_time(r.time_ms, time);
+  const audit_bytes v[NCOLS] = {
+      {seq, strlen(seq)}, r.f[F_ID],     {time, strlen(time)}, {tms, strlen(tms)},
+      r.f[F_KIND],        r.f[F_KEY_ID], r.f[F_CLIENT],        r.f[F_RULES],
+      r.f[F_LISTS],       r.f[F_AS_OF],  r.f[F_DEST],          r.f[F_ECCN],
+      r.f[F_OUTCOME],     r.f[F_REQUEST], r.f[F_DECISION],     r.f[F_PREV],
+      {hash, strlen(hash)}};
+  for (size_t i = 0; i < NCOLS; i++) {
+    if (fmt == AG_AUDIT_CSV) {
+      if (i)
+        ag_buf_putc(b, ',');
+      csv_field(b, v[i].p, v[i].n);
+    } else {
+      ag_buf_puts(b, i ? ",\"" : "{\"");
+      ag_buf_puts(b, export_cols[i]);
+      ag_buf_puts(b, "\":");
+      if (i == 0 || i == 3) /* seq, time_ms are numbers */
+        ag_buf_append(b, v[i].p, v[i].n);
+      else
+        ag_buf_json_str(b, v[i].p, v[i].n);
+    }
+  }
+  ag_buf_puts(b, fmt == AG_AUDIT_CSV ? "\r\n" : "}\n");
+}
+
+ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_audit_format fmt,
+                          ag_audit_write_fn write, void *ctx, ag_error *err) {
+  if (fmt != AG_AUDIT_CSV && fmt != AG_AUDIT_JSONL)
+    return ag_error_set(err, AG_ERR_INPUT, "format", "must be csv or jsonl");
+  if (from_ms && to_ms && from_ms >= to_ms)
+    return ag_error_set(err, AG_ERR_INPUT, "to", "the range ends before it starts");
+  if (!to_ms)
+    to_ms = INT64_MAX;
+  audit_conn *c;
+  ag_status st = audit_read_acquire(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  sqlite3_stmt *bounds = NULL, *rows = NULL;
+  ag_buf b;
+  ag_buf_init(&b);
+  /* One read transaction: the bounds and the rows come from one snapshot. */
+  if ((st = audit_exec(c->h, "BEGIN", err)) != AG_OK)
+    goto done;
+  /* The time index gives the seq range holding every record of the time
+   * range; as times rise with seq (closely, not strictly) the rows then
+   * stream in seq order straight off the primary key with no sort. */
+  if (sqlite3_prepare_v2(c->h,
+                         "SELECT min(seq), max(seq) FROM audit_log WHERE ts_ms >= ?1 AND ts_ms < ?2",
+                         -1, &bounds, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(c->h,
+                         "SELECT " AUDIT_COLS " FROM audit_log WHERE seq BETWEEN ?1 AND ?2"
+                         " AND ts_ms >= ?3 AND ts_ms < ?4 ORDER BY seq",
+                         -1, &rows, NULL) != SQLITE_OK) {
+    st = audit_db_error(err, c->h, "export");
+    goto done;
+  }
+  sqlite3_bind_int64(bounds, 1, from_ms);
+  sqlite3_bind_int64(bounds, 2, to_ms);
+  if (sqlite3_step(bounds) != SQLITE_ROW) {
+    st = audit_db_error(err, c->h, "export");
+    goto done;
+  }
+  sqlite3_bind_int64(rows, 1, sqlite3_column_int64(bounds, 0));
+  sqlite3_bind_int64(rows, 2, sqlite3_column_int64(bounds, 1));
+  sqlite3_bind_int64(rows, 3, from_ms);
+  sqlite3_bind_int64(rows, 4, to_ms);
+  sqlite3_reset(bounds);
+
+  if (fmt == AG_AUDIT_CSV) {
+    for (size_t i = 0; i < NCOLS; i++) {
+      if (i)
+        ag_buf_putc(&b, ',');
+      ag_buf_puts(&b, export_cols[i]);
+    }
+    ag_buf_puts(&b, "\r\n");
+  }
+  int rc;
+  for (;;) {
+    if (b.failed) {
+      st = ag_error_set(err, AG_ERR_NOMEM, "export", "out of memory");
+      goto done;
+    }
+    if (b.len && write(ctx, b.data, b.len) != 0) {
+      st = ag_error_set(err, AG_ERR_IO, "output", "writing the export failed");
+      goto done;
+    }
+    ag_buf_reset(&b);
+    if ((rc = sqlite3_step(rows)) != SQLITE_ROW)
+      break;
+    format_row(&b, rows, fmt);
+  }
+  if (rc != SQLITE_DONE)
+    st = audit_db_error(err, c->h, "export");
+done:
+  sqlite3_finalize(bounds);
+  sqlite3_finalize(rows);
+  if (!sqlite3_get_autocommit(c->h))
+    sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
+  audit_read_release(db, c);
+  ag_buf_free(&b);
+  return st;
+}

@@ -1,0 +1,265 @@
+/*
+ * cmd_audit.c - `acegate audit`: verify, export, back up and read the audit
+ * log of determinations (15 CFR 762: records kept five years and produced on
+ * request). The work is done by libacegate (acegate/audit.h).
+ */
+#include "cli.h"
+
+#include "acegate/audit.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: acegate audit verify [--db FILE] [--anchor SEQ:HASH]\n"
+    "       acegate audit export --from TIME --to TIME [--format csv|jsonl] [--db FILE]\n"
+    "       acegate audit backup --to FILE [--db FILE]\n"
+    "       acegate audit get AUDIT_ID [--request] [--db FILE]\n"
+    "\n"
+    "  verify  walk the hash chain; exit 6 naming the first broken or missing record\n"
+    "  export  write every record in [--from, --to] to stdout (TIME is YYYY-MM-DD, a\n"
+    "          whole day, or YYYY-MM-DDTHH:MM:SS[.mmm]Z); csv is the default format\n"
+    "  backup  copy the database online to a new file, then verify the copy\n"
+    "  get     print the stored decision (or with --request, the request) byte for byte\n"
+    "\n"
+    "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
+
+static int exit_for(ag_status s) {
+  switch (s) {
+  case AG_OK: return AG_EXIT_OK;
+  case AG_ERR_INPUT:
+  case AG_ERR_LIMIT:
+  case AG_ERR_NOTFOUND:
+  case AG_ERR_AUTH:
+  case AG_ERR_FORBIDDEN: return AG_EXIT_INPUT;
+  case AG_ERR_RULES:
+  case AG_ERR_LIST: return AG_EXIT_DATA;
+  case AG_ERR_IO:
+  case AG_ERR_DB: return AG_EXIT_IO;
+  case AG_ERR_NOMEM:
+  case AG_ERR_INTERNAL: break;
+  }
+  return AG_EXIT_INTERNAL;
+}
+
+/* Library fields that correspond to a flag are shown as the flag. */
+static int fail(const char *sub, const ag_error *e) {
+  static const char *const flags[][2] = {
+      {"db", "--db"}, {"to", "--to"}, {"from", "--from"}, {"format", "--format"}};
+  const char *field = e->field;
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+    if (!strcmp(field, flags[i][0]))
+      field = flags[i][1];
+  fprintf(stderr, "acegate audit %s: %s: %s\n", sub, field, e->reason);
+  return exit_for(e->status);
+}
+
+static int usage_error(const char *sub, const char *field, const char *reason) {
+  fprintf(stderr, "acegate audit %s: %s: %s\n%s", sub, field, reason, usage_text);
+  return AG_EXIT_INPUT;
+}
+
+typedef struct {
+  const char *db, *from, *to, *format, *anchor, *id;
+  bool request;
+} audit_args;
+
+enum { O_DB = 1, O_FROM = 2, O_TO = 4, O_FORMAT = 8, O_ANCHOR = 16, O_ID = 32, O_REQUEST = 64 };
+
+/* Flags with a value, as "--flag VALUE" or "--flag=VALUE", and at most one
+ * positional argument. Returns an exit status, or -1 to go on. */
+static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit_args *a) {
+  static const char *const names[] = {"db", "from", "to", "format", "anchor"};
+  const char **slots[] = {&a->db, &a->from, &a->to, &a->format, &a->anchor};
+  for (int i = 2; i < argc; i++) {
+    const char *arg = argv[i];
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      fputs(usage_text, stdout);
+      return AG_EXIT_OK;
+    }
+    if (!strcmp(arg, "--request") && (allowed & O_REQUEST)) {
+      a->request = true;
+      continue;
+    }
+    if (strncmp(arg, "--", 2) != 0) {
+      if (a->id || !(allowed & O_ID))
+        return usage_error(sub, arg, "unexpected argument");
+      a->id = arg;
+      continue;
+    }
+    const char *name = arg + 2, *eq = strchr(name, '=');
+    size_t len = eq ? (size_t)(eq - name) : strlen(name);
+    int k = -1;
+    for (int j = 0; j < 5; j++)
+      if ((allowed & (1u << j)) && strlen(names[j]) == len && !strncmp(name, names[j], len))
+        k = j;
+    if (k < 0)
+      return usage_error(sub, arg, "unknown option");
+    if (eq) {
+      *slots[k] = eq + 1;
+    } else {
+      if (i + 1 >= argc)
+        return usage_error(sub, arg, "needs a value");
+      *slots[k] = argv[++i];
+    }
+  }
+  if (!a->db)
+    a->db = AG_AUDIT_DEFAULT_DB;
+  return -1;
+}
+
+static int open_existing(const char *sub, const char *path, ag_audit_db **db) {
+  ag_error e;
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  if (ag_audit_open(path, &o, db, &e) != AG_OK)
+    return fail(sub, &e);
+  return -1;
+}
+
+static void print_report(const ag_audit_verify_report *r, const char *what) {
+  if (r->problem == AG_AUDIT_INTACT) {
+    printf("%s intact: %lld records\nhead: %lld:%s\n", what, (long long)r->records,
+           (long long)r->head_seq, r->head_hash);
+    if (!r->guards_present)
+      fprintf(stderr, "acegate audit verify: warning: the append-only triggers are missing; "
+                      "the database was altered outside acegate\n");
+    return;
+  }
+  printf("%s broken at seq %lld%s%s%s: %s: %s\n%lld records intact before it\n", what,
+         (long long)r->bad_seq, *r->bad_id ? " (" : "", r->bad_id, *r->bad_id ? ")" : "",
+         ag_audit_problem_name(r->problem), r->detail, (long long)r->records);
+  fprintf(stderr, "acegate audit verify: seq %lld: %s: %s\n", (long long)r->bad_seq,
+          ag_audit_problem_name(r->problem), r->detail);
+}
+
+static int cmd_verify(int argc, char **argv) {
+  audit_args a = {0};
+  int rc = parse("verify", argc, argv, O_DB | O_ANCHOR, &a);
+  if (rc >= 0)
+    return rc;
+  ag_audit_anchor anchor;
+  if (a.anchor && !ag_audit_anchor_parse(a.anchor, &anchor))
+    return usage_error("verify", "--anchor", "expected SEQ:HASH (64 lowercase hex digits)");
+  ag_audit_db *db;
+  if ((rc = open_existing("verify", a.db, &db)) >= 0)
+    return rc;
+  ag_audit_verify_report r;
+  ag_error e;
+  ag_status st = ag_audit_verify(db, a.anchor ? &anchor : NULL, &r, &e);
+  ag_audit_close(db);
+  if (st != AG_OK)
+    return fail("verify", &e);
+  print_report(&r, "audit log");
+  return r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY;
+}
+
+static int write_stdout(void *ctx, const char *data, size_t len) {
+  (void)ctx;
+  return fwrite(data, 1, len, stdout) == len ? 0 : -1;
+}
+
+static int cmd_export(int argc, char **argv) {
+  audit_args a = {0};
+  int rc = parse("export", argc, argv, O_DB | O_FROM | O_TO | O_FORMAT, &a);
+  if (rc >= 0)
+    return rc;
+  if (!a.from)
+    return usage_error("export", "--from", "required");
+  if (!a.to)
+    return usage_error("export", "--to", "required");
+  ag_audit_format fmt = AG_AUDIT_CSV;
+  if (a.format && !ag_audit_format_parse(a.format, &fmt))
+    return usage_error("export", "--format", "must be csv or jsonl");
+  int64_t from, to;
+  ag_error e;
+  if (ag_audit_parse_time(a.from, false, &from, "--from", &e) != AG_OK ||
+      ag_audit_parse_time(a.to, true, &to, "--to", &e) != AG_OK)
+    return fail("export", &e);
+  if (from >= to)
+    return usage_error("export", "--to", "the range ends before it starts");
+  ag_audit_db *db;
+  if ((rc = open_existing("export", a.db, &db)) >= 0)
+    return rc;
+  ag_status st = ag_audit_export(db, from, to, fmt, write_stdout, NULL, &e);
+  ag_audit_close(db);
+  if (st == AG_OK && fflush(stdout) != 0)
+    st = ag_error_set(&e, AG_ERR_IO, "output", "writing to stdout failed");
+  return st == AG_OK ? AG_EXIT_OK : fail("export", &e);
+}
+
+static int cmd_backup(int argc, char **argv) {
+  audit_args a = {0};
+  int rc = parse("backup", argc, argv, O_DB | O_TO, &a);
+  if (rc >= 0)
+    return rc;
+  if (!a.to)
+    return usage_error("backup", "--to", "required");
+  ag_audit_db *db, *copy;
+  if ((rc = open_existing("backup", a.db, &db)) >= 0)
+    return rc;
+  ag_error e;
+  ag_status st = ag_audit_backup(db, a.to, &e);
+  ag_audit_close(db);
+  if (st != AG_OK)
+    return fail("backup", &e);
+  /* A backup is only worth keeping if it verifies on its own. */
+  if ((rc = open_existing("backup", a.to, &copy)) >= 0)
+    return rc;
+  ag_audit_verify_report r;
+  st = ag_audit_verify(copy, NULL, &r, &e);
+  ag_audit_close(copy);
+  if (st != AG_OK)
+    return fail("backup", &e);
+  printf("backup written to %s\n", a.to);
+  print_report(&r, "backup");
+  return r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY;
+}
+
+static int cmd_get(int argc, char **argv) {
+  audit_args a = {0};
+  int rc = parse("get", argc, argv, O_DB | O_ID | O_REQUEST, &a);
+  if (rc >= 0)
+    return rc;
+  if (!a.id)
+    return usage_error("get", "AUDIT_ID", "required");
+  ag_audit_db *db;
+  if ((rc = open_existing("get", a.db, &db)) >= 0)
+    return rc;
+  ag_audit_entry *ent;
+  ag_error e;
+  ag_status st = ag_audit_get(db, a.id, &ent, &e);
+  ag_audit_close(db);
+  if (st != AG_OK)
+    return fail("get", &e);
+  const char *p = a.request ? ent->request : ent->decision;
+  size_t n = a.request ? ent->request_len : ent->decision_len;
+  bool ok = fwrite(p, 1, n, stdout) == n && fflush(stdout) == 0;
+  ag_audit_entry_free(ent);
+  if (!ok) {
+    ag_error_set(&e, AG_ERR_IO, "output", "writing to stdout failed");
+    return fail("get", &e);
+  }
+  return AG_EXIT_OK;
+}
+
+int ag_cmd_audit(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_text, stderr);
+    return AG_EXIT_INPUT;
+  }
+  const char *sub = argv[1];
+  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+    fputs(usage_text, stdout);
+    return AG_EXIT_OK;
+  }
+  if (!strcmp(sub, "verify"))
+    return cmd_verify(argc, argv);
+  if (!strcmp(sub, "export"))
+    return cmd_export(argc, argv);
+  if (!strcmp(sub, "backup"))
+    return cmd_backup(argc, argv);
+  if (!strcmp(sub, "get"))
+    return cmd_get(argc, argv);
+  fprintf(stderr, "acegate audit: %s: unknown subcommand\n%s", sub, usage_text);
+  return AG_EXIT_INPUT;
+}

@@ -1,0 +1,186 @@
+/*
+ * cmd_keys.c - `acegate keys`: create, list and revoke the API keys the
+ * HTTP service accepts. Keys live in the audit database (acegate/audit.h);
+ * only their hashes are stored, so a new key is printed once, as the last
+ * line of stdout, and never again.
+ */
+#include "cli.h"
+
+#include "acegate/audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: acegate keys add --role checker|auditor|admin [--name LABEL] [--db FILE]\n"
+    "       acegate keys list [--db FILE]\n"
+    "       acegate keys revoke ID [--db FILE]\n"
+    "\n"
+    "  add     create a key; it is printed once, as the last line of stdout\n"
+    "  list    show every key: id, role, created, status, name (tab-separated)\n"
+    "  revoke  stop accepting a key; keys are never deleted\n"
+    "\n"
+    "Roles: checker may request checks and screenings; auditor may read and export\n"
+    "the audit log; admin may do both and manage keys.\n"
+    "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
+
+static int fail(const char *sub, const ag_error *e) {
+  const char *field = e->field;
+  if (!strcmp(field, "db"))
+    field = "--db";
+  else if (!strcmp(field, "name"))
+    field = "--name";
+  else if (!strcmp(field, "role"))
+    field = "--role";
+  fprintf(stderr, "acegate keys %s: %s: %s\n", sub, field, e->reason);
+  switch (e->status) {
+  case AG_ERR_INPUT:
+  case AG_ERR_LIMIT:
+  case AG_ERR_NOTFOUND: return AG_EXIT_INPUT;
+  case AG_ERR_IO:
+  case AG_ERR_DB: return AG_EXIT_IO;
+  default: return AG_EXIT_INTERNAL;
+  }
+}
+
+static int usage_error(const char *sub, const char *field, const char *reason) {
+  fprintf(stderr, "acegate keys %s: %s: %s\n%s", sub, field, reason, usage_text);
+  return AG_EXIT_INPUT;
+}
+
+typedef struct {
+  const char *db, *role, *name, *id;
+} keys_args;
+
+/* Returns an exit status, or -1 to go on. */
+static int parse(const char *sub, int argc, char **argv, bool want_id, bool want_role,
+                 keys_args *a) {
+  for (int i = 2; i < argc; i++) {
+    const char *arg = argv[i], *eq = strchr(arg, '=');
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      fputs(usage_text, stdout);
+      return AG_EXIT_OK;
+    }
+    if (strncmp(arg, "--", 2) != 0) {
+      if (!want_id || a->id)
+        return usage_error(sub, arg, "unexpected argument");
+      a->id = arg;
+      continue;
+    }
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const char **slot = NULL;
+    if (len == 4 && !strncmp(arg, "--db", len))
+      slot = &a->db;
+    else if (want_role && len == 6 && !strncmp(arg, "--role", len))
+      slot = &a->role;
+    else if (want_role && len == 6 && !strncmp(arg, "--name", len))
+      slot = &a->name;
+    if (!slot)
+      return usage_error(sub, arg, "unknown option");
+    if (eq)
+      *slot = eq + 1;
+    else if (i + 1 < argc)
+      *slot = argv[++i];
+    else
+      return usage_error(sub, arg, "needs a value");
+  }
+  if (!a->db)
+    a->db = AG_AUDIT_DEFAULT_DB;
+  return -1;
+}
+
+static int cmd_add(int argc, char **argv) {
+  keys_args a = {0};
+  int rc = parse("add", argc, argv, false, true, &a);
+  if (rc >= 0)
+    return rc;
+  ag_keys_role role;
+  if (!a.role)
+    return usage_error("add", "--role", "required");
+  if (!ag_keys_role_parse(a.role, &role))
+    return usage_error("add", "--role", "must be checker, auditor or admin");
+  ag_audit_db *db;
+  ag_error e;
+  if (ag_audit_open(a.db, NULL, &db, &e) != AG_OK)
+    return fail("add", &e);
+  char token[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k;
+  ag_status st = ag_keys_add(db, role, a.name, token, &k, &e);
+  ag_audit_close(db);
+  if (st != AG_OK)
+    return fail("add", &e);
+  printf("id: %s\nrole: %s\nname: %s\n%s\n", k.id, ag_keys_role_name(k.role), k.name, token);
+  fprintf(stderr, "acegate keys add: the key is the last line above; store it now, it cannot be "
+                  "shown again\n");
+  return fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
+}
+
+static int cmd_list(int argc, char **argv) {
+  keys_args a = {0};
+  int rc = parse("list", argc, argv, false, false, &a);
+  if (rc >= 0)
+    return rc;
+  ag_audit_db *db;
+  ag_error e;
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  if (ag_audit_open(a.db, &o, &db, &e) != AG_OK)
+    return fail("list", &e);
+  ag_keys_info *keys;
+  size_t n;
+  ag_status st = ag_keys_list(db, &keys, &n, &e);
+  ag_audit_close(db);
+  if (st != AG_OK)
+    return fail("list", &e);
+  printf("id\trole\tcreated\tstatus\tname\n");
+  for (size_t i = 0; i < n; i++) {
+    char created[32], revoked[32];
+    ag_audit_format_time(keys[i].created_ms, created);
+    ag_audit_format_time(keys[i].revoked_ms, revoked);
+    printf("%s\t%s\t%s\t%s%s\t%s\n", keys[i].id, ag_keys_role_name(keys[i].role), created,
+           keys[i].revoked_ms ? "revoked " : "active", keys[i].revoked_ms ? revoked : "",
+           keys[i].name);
+  }
+  free(keys);
+  return fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
+}
+
+static int cmd_revoke(int argc, char **argv) {
+  keys_args a = {0};
+  int rc = parse("revoke", argc, argv, true, false, &a);
+  if (rc >= 0)
+    return rc;
+  if (!a.id)
+    return usage_error("revoke", "ID", "required");
+  ag_audit_db *db;
+  ag_error e;
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  if (ag_audit_open(a.db, &o, &db, &e) != AG_OK)
+    return fail("revoke", &e);
+  ag_status st = ag_keys_revoke(db, a.id, &e);
+  ag_audit_close(db);
+  if (st != AG_OK)
+    return fail("revoke", &e);
+  printf("revoked %s\n", a.id);
+  return AG_EXIT_OK;
+}
+
+int ag_cmd_keys(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(usage_text, stderr);
+    return AG_EXIT_INPUT;
+  }
+  const char *sub = argv[1];
+  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+    fputs(usage_text, stdout);
+    return AG_EXIT_OK;
+  }
+  if (!strcmp(sub, "add"))
+    return cmd_add(argc, argv);
+  if (!strcmp(sub, "list"))
+    return cmd_list(argc, argv);
+  if (!strcmp(sub, "revoke"))
+    return cmd_revoke(argc, argv);
+  fprintf(stderr, "acegate keys: %s: unknown subcommand\n%s", sub, usage_text);
+  return AG_EXIT_INPUT;
+}
