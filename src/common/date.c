@@ -56,7 +56,8 @@ bool ag_date_parse(const char *s, size_t len, ag_date *out) {
 void ag_date_format(ag_date d, char out[11]) {
   int y, m, dd;
   ymd_from_days(d, &y, &m, &dd);
-  snprintf(out, 11, "%04d-%02d-%02d", y % 10000, m, dd);
+  snprintf(out, 11, "%04d-%02d-%02d", (y % 10000 + 10000) % 10000, (m % 100 + 100) % 100,
+           (dd % 100 + 100) % 100);
 }
 
 ag_date ag_date_today(void) {

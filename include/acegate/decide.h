@@ -1,0 +1,186 @@
+/*
+ * acegate/decide.h - the determination engine: may this cybersecurity item
+ * go to this party, in this country, for this use, on this date, without a
+ * licence, and why?
+ *
+ * ag_decide() is a pure function of the tables and the transaction: no
+ * I/O, no allocation, no global state. It walks the regulation in the
+ * order of docs/decision-model.md and records each step with the paragraph
+ * that decides it. Explanatory text is rendered on demand
+ * (ag_decision_step_text), so a decision costs no string formatting.
+ *
+ * Ownership: the caller owns the ag_txn and the ag_decision. A decision
+ * points into the ag_rules it was made with (rows, citations) and into
+ * the transaction's screening results; it is valid while both live.
+ */
+#ifndef ACEGATE_DECIDE_H
+#define ACEGATE_DECIDE_H
+
+#include "acegate/common.h"
+#include "acegate/rules.h"
+
+/* ---- the transaction (JSON contract v1, docs/decision-model.md) ---- */
+
+typedef enum {
+  AG_PARTY_END_USER, AG_PARTY_CONSIGNEE, AG_PARTY_INTERMEDIATE_CONSIGNEE, AG_PARTY_PURCHASER,
+  AG_PARTY_COUNT
+} ag_party_role;
+const char *ag_party_role_name(ag_party_role r); /* "end_user" */
+
+/* Restricted-party screening of one party, as the caller found it. The
+ * engine reads these; it does not screen (see acegate/screen.h). */
+typedef enum {
+  AG_LIST_NONE,
+  AG_LIST_ENTITY,      /* Entity List, 744.11 */
+  AG_LIST_DENIED,      /* Denied Persons List, 764.3 / 736.2(b)(4) */
+  AG_LIST_SDN,         /* OFAC SDN */
+  AG_LIST_UNVERIFIED,  /* Unverified List, 744.15 */
+  AG_LIST_MEU,         /* Military End-User List, 744.21 */
+  AG_LIST_OTHER        /* another CSL source list */
+} ag_list_kind;
+
+typedef struct {
+  ag_list_kind list;
+  bool confident;          /* at or above the confident threshold */
+  double score;
+  const char *list_name;   /* "Entity List" */
+  const char *source_id;
+  const char *matched_name;
+  const char *programs;    /* OFAC programs, or NULL */
+  const char *license_requirement;
+  const char *license_policy;
+  const char *federal_register_notice;
+} ag_party_hit;
+
+#define AG_MAX_HITS 4
+
+typedef struct {
+  const char *name; /* NULL when the role is not given; caller-owned */
+  size_t name_len;
+  char country[8];  /* optional ISO code */
+  bool screened;
+  int n_hits;
+  ag_party_hit hits[AG_MAX_HITS];
+} ag_party;
+
+typedef struct {
+  ag_date as_of;
+  char eccn[32];
+  char for_[32]; /* "" when not given */
+  char destination[8];
+  ag_txn_kind transaction;
+  ag_end_user_type end_user_type;
+  bool police_or_judicial;
+  bool national_csirt;
+  ag_end_use end_use;
+  bool knows_unauthorized_use;
+  ag_party parties[AG_PARTY_COUNT];
+} ag_txn;
+
+/* Sets the contract's defaults: as_of today, export, non_government, end
+ * use none, no flags, no parties. */
+void ag_txn_init(ag_txn *t);
+
+/* ---- the decision ---- */
+
+typedef enum {
+  AG_OUTCOME_NLR,
+  AG_OUTCOME_LICENSE_EXCEPTION_ACE,
+  AG_OUTCOME_LICENSE_REQUIRED,
+  AG_OUTCOME_PROHIBITED,
+  AG_OUTCOME_REVIEW
+} ag_outcome;
+const char *ag_outcome_name(ag_outcome o); /* "LICENSE_EXCEPTION_ACE" */
+
+typedef enum {
+  AG_STEP_VALIDATE,
+  AG_STEP_RULE_IN_FORCE,
+  AG_STEP_RULE_TEXT,      /* which text of 740.22 is in force */
+  AG_STEP_CLASSIFY,
+  AG_STEP_DECONTROL,      /* Note 1 to 4E001 */
+  AG_STEP_SCREENING,
+  AG_STEP_EMBARGO,
+  AG_STEP_GROUPS,
+  AG_STEP_CHART,
+  AG_STEP_RESTRICTION,
+  AG_STEP_EXCEPTION,      /* an exception row lifted a restriction */
+  AG_STEP_ENC,
+  AG_STEP_OUTCOME
+} ag_step_kind;
+const char *ag_step_kind_name(ag_step_kind k); /* "country_chart" */
+
+typedef enum {
+  AG_RESULT_PASS,            /* checked, nothing in the way */
+  AG_RESULT_INFO,
+  AG_RESULT_NOT_APPLICABLE,
+  AG_RESULT_APPLIES,         /* a requirement or restriction applies */
+  AG_RESULT_BLOCKED,         /* ACE (or ENC) unavailable because of this */
+  AG_RESULT_LIFTED,          /* an exception lifts the restriction */
+  AG_RESULT_LICENSE_REQUIRED,
+  AG_RESULT_NO_LICENSE_REQUIRED,
+  AG_RESULT_REVIEW,
+  AG_RESULT_PROHIBITED
+} ag_step_result;
+const char *ag_step_result_name(ag_step_result r); /* "blocked" */
+
+typedef struct {
+  ag_step_kind kind;
+  ag_step_result result;
+  const char *cite;
+  const void *row;   /* the table row behind the step (type given by kind) */
+  uint32_t arg;      /* kind-specific: party role, hit index, columns ... */
+} ag_step;
+
+#define AG_MAX_STEPS 48
+#define AG_MAX_BLOCKED 12
+#define AG_MAX_ALTERNATIVES 12
+
+typedef enum {
+  AG_ALT_EXCEPTION,   /* row: ag_exception that would lift a blocking restriction */
+  AG_ALT_GOV_TMP,     /* 740.22(a): GOV and TMP */
+  AG_ALT_ENC,         /* 740.17 */
+  AG_ALT_NOT_KNOWING, /* 740.22(c)(2) */
+  AG_ALT_ADDRESS,     /* 746.6: outside the covered area */
+  AG_ALT_CCL_EXCEPTIONS /* row: ag_item whose CCL entry names other exceptions */
+} ag_alt_kind;
+
+typedef struct {
+  ag_alt_kind kind;
+  const void *row;
+} ag_alternative;
+
+typedef struct {
+  ag_outcome outcome;
+  bool license_required_by_chart;
+  bool cyber_rule_in_force;
+  bool ace_available;
+  bool ace_reconstructed; /* a reconstructed row decides ACE availability */
+  uint32_t controls;      /* bit (1u << ag_column) */
+  int n_blocked;
+  const char *blocked_by[AG_MAX_BLOCKED];
+  int n_steps;
+  ag_step steps[AG_MAX_STEPS];
+  int n_alternatives;
+  ag_alternative alternatives[AG_MAX_ALTERNATIVES];
+  const char *decided_by; /* the paragraph that decides the outcome */
+  /* context for rendering the text */
+  const ag_rules *rules;
+  const ag_txn *txn;
+  int dest;
+  ag_groupset groups;
+  const ag_item *item;
+} ag_decision;
+
+/*
+ * Makes the determination. Returns AG_OK and fills *d, or AG_ERR_INPUT with
+ * err naming the field ("destination", "item.eccn", "item.for", ...) when
+ * the transaction cannot be decided (unknown destination, a paragraph not on
+ * the CCL or outside the cybersecurity scope acegate carries).
+ */
+ag_status ag_decide(const ag_rules *rules, const ag_txn *txn, ag_decision *d, ag_error *err);
+
+/* Appends the plain-English text of step i, or of alternative i. */
+void ag_decision_step_text(const ag_decision *d, int i, ag_buf *out);
+void ag_decision_alternative_text(const ag_decision *d, int i, ag_buf *out);
+
+#endif

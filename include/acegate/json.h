@@ -1,0 +1,32 @@
+/*
+ * acegate/json.h - the JSON codec of contract v1, shared by the command
+ * line and the HTTP service: transaction in, decision or error out.
+ *
+ * Decoding is strict: malformed JSON, invalid UTF-8, wrong types, unknown
+ * fields, over-long values and impossible dates are errors naming the
+ * field (a JSON path such as "end_user.type") and the reason.
+ *
+ * Ownership: ag_json_decode_txn copies party names into the caller's
+ * arena; the ag_txn is valid while the arena lives. Encoders append to a
+ * caller-owned ag_buf.
+ */
+#ifndef ACEGATE_JSON_H
+#define ACEGATE_JSON_H
+
+#include "acegate/common.h"
+#include "acegate/decide.h"
+
+/* Documented limits (README.md, "Limits"). */
+#define AG_JSON_MAX_REQUEST (64 * 1024) /* bytes in one transaction / one batch line */
+#define AG_JSON_MAX_NAME 1024           /* bytes in one party name */
+
+ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *out, ag_arena *arena,
+                             ag_error *err);
+
+/* Appends the decision object (no trailing newline). */
+void ag_json_encode_decision(const ag_decision *d, ag_buf *out);
+
+/* Appends {"error":{"code":...,"message":...,"field":...}}. */
+void ag_json_encode_error(const ag_error *err, ag_buf *out);
+
+#endif

@@ -1,0 +1,363 @@
+/*
+ * cmd_check.c - `acegate check`: one determination from flags or from a
+ * JSON transaction on stdin, or a stream of them (--batch, JSONL in and
+ * out, in order, in constant memory).
+ *
+ * Flags are turned into the same JSON transaction the API takes and go
+ * through the same decoder, so the command line and the service accept
+ * and reject exactly the same things.
+ */
+#include "cli.h"
+#include "cli_common.h"
+
+#include "acegate/decide.h"
+#include "acegate/json.h"
+#include "acegate/rules.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: acegate check [OPTIONS]            one determination from flags\n"
+          "       acegate check [OPTIONS] -          one JSON transaction from stdin\n"
+          "       acegate check [OPTIONS] --batch    JSONL transactions in, JSONL decisions out\n"
+          "\n"
+          "transaction flags (docs/decision-model.md):\n"
+          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j (required)\n"
+          "  --for PARAGRAPH           the \"for\" qualifier, e.g. --eccn 4D001.a --for 4A005\n"
+          "  --to CODE                 destination: ISO 3166-1 alpha-2, or UA-43 etc. (required)\n"
+          "  --transaction KIND        export (default), reexport, transfer, deemed_export,\n"
+          "                            deemed_reexport\n"
+          "  --end-user-type TYPE      government, non_government (default),\n"
+          "                            favorable_treatment_cybersecurity, individual\n"
+          "  --end-user NAME           end user's name (screened when lists are loaded)\n"
+          "  --police-or-judicial      the government end user is a police or judicial body\n"
+          "  --national-csirt          the government end user is a national CSIRT\n"
+          "  --end-use USE             none (default), vulnerability_disclosure,\n"
+          "                            cyber_incident_response, digital_artifacts_investigation\n"
+          "  --knows-unauthorized-use  the exporter knows or has reason to know of use without\n"
+          "                            the owner's authorization (740.22(c)(2))\n"
+          "  --as-of YYYY-MM-DD        date of the transaction (default: today, UTC)\n"
+          "\n"
+          "output and data:\n"
+          "  --json                    print the decision as JSON\n"
+          "  --rules DIR               use the tables in DIR instead of the built-in ones\n"
+          "\n"
+          "exit status: 0 determination made (whatever the outcome), 2 bad input (for --batch:\n"
+          "some line was rejected; the others were decided), 3 invalid tables, 4 I/O error.\n");
+}
+
+/* ---- output ---- */
+
+static void print_text(const ag_decision *d, FILE *out) {
+  ag_buf b;
+  ag_buf_init(&b);
+  const ag_txn *t = d->txn;
+  char date[11];
+  ag_date_format(t->as_of, date);
+  fprintf(out, "%s", ag_outcome_name(d->outcome));
+  fprintf(out, "  %s%s%s to %s, %s, %s, as of %s\n", d->item->paragraph,
+          d->item->for_ ? " for " : "", d->item->for_ ? d->item->for_ : "",
+          d->rules->destinations[d->dest].code, ag_end_user_type_name(t->end_user_type),
+          ag_txn_kind_name(t->transaction), date);
+  fprintf(out, "  decided by: %s\n", d->decided_by ? d->decided_by : "-");
+  fprintf(out, "  licence required by the Country Chart: %s\n",
+          d->license_required_by_chart ? "yes" : "no");
+  fprintf(out, "  License Exception ACE: %s", d->ace_available ? "available" : "not available");
+  for (int i = 0; i < d->n_blocked; i++)
+    fprintf(out, "%s%s", i ? ", " : " (blocked by ", d->blocked_by[i]);
+  fprintf(out, "%s\n", d->n_blocked ? ")" : "");
+  if (d->ace_reconstructed)
+    fprintf(out, "  note: depends on a reconstructed row of 740.22 (87 FR 31948)\n");
+  fprintf(out, "\nreasoning:\n");
+  for (int i = 0; i < d->n_steps; i++) {
+    ag_buf_reset(&b);
+    ag_decision_step_text(d, i, &b);
+    fprintf(out, "  %2d. [%s] %s: %.*s\n", i + 1, d->steps[i].cite,
+            ag_step_result_name(d->steps[i].result), (int)b.len, b.data ? b.data : "");
+  }
+  if (d->n_alternatives) {
+    fprintf(out, "\nalternatives:\n");
+    for (int i = 0; i < d->n_alternatives; i++) {
+      ag_buf_reset(&b);
+      ag_decision_alternative_text(d, i, &b);
+      fprintf(out, "  - %.*s\n", (int)b.len, b.data ? b.data : "");
+    }
+  }
+  fprintf(out, "\nrules: %s\n", d->rules->version);
+  ag_buf_free(&b);
+}
+
+static int report_error(const ag_error *err, bool json) {
+  if (json) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_json_encode_error(err, &b);
+    printf("%.*s\n", (int)b.len, b.data ? b.data : "");
+    ag_buf_free(&b);
+  }
+  ag_cli_print_error("check", err);
+  return ag_cli_exit_for(err->status);
+}
+
+/* ---- flags -> JSON transaction ---- */
+
+typedef struct {
+  const char *flag;
+  const char *path; /* JSON path; a "." splits object and key */
+  bool is_bool;
+} flag_map;
+
+static const flag_map flags[] = {
+    {"--eccn", "item.eccn", false},
+    {"--for", "item.for", false},
+    {"--to", "destination", false},
+    {"--transaction", "transaction", false},
+    {"--end-user-type", "end_user.type", false},
+    {"--end-user", "end_user.name", false},
+    {"--consignee", "consignee.name", false},
+    {"--intermediate-consignee", "intermediate_consignee.name", false},
+    {"--purchaser", "purchaser.name", false},
+    {"--police-or-judicial", "end_user.police_or_judicial", true},
+    {"--national-csirt", "end_user.national_csirt", true},
+    {"--end-use", "end_use", false},
+    {"--knows-unauthorized-use", "knows_unauthorized_use", true},
+    {"--as-of", "as_of", false},
+};
+
+static const char *flag_for_path(const char *path) {
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+    if (!strcmp(flags[i].path, path))
+      return flags[i].flag;
+  return NULL;
+}
+
+static int set_path(json_t *root, const char *path, json_t *value) {
+  const char *dot = strchr(path, '.');
+  if (!dot)
+    return json_object_set_new(root, path, value);
+  char obj[64];
+  snprintf(obj, sizeof obj, "%.*s", (int)(dot - path), path);
+  json_t *child = json_object_get(root, obj);
+  if (!child) {
+    child = json_object();
+    json_object_set_new(root, obj, child);
+  }
+  return json_object_set_new(child, dot + 1, value);
+}
+
+/* ---- batch: JSONL in, JSONL out, lines bounded by AG_JSON_MAX_REQUEST ---- */
+
+static int run_batch(const ag_rules *rules, FILE *in, FILE *out) {
+  size_t cap = AG_JSON_MAX_REQUEST + 1;
+  char *line = malloc(cap);
+  if (!line) {
+    fprintf(stderr, "acegate check: out of memory\n");
+    return AG_EXIT_INTERNAL;
+  }
+  static char outbuf[1 << 20];
+  setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
+  ag_arena arena;
+  ag_arena_init(&arena, 4096);
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_txn txn;
+  ag_decision d;
+  long lineno = 0;
+  bool any_failed = false;
+  int c = 0;
+  while (c != EOF) {
+    size_t len = 0;
+    bool too_long = false;
+    while ((c = getc_unlocked(in)) != EOF && c != '\n') {
+      if (len < cap)
+        line[len++] = (char)c;
+      else
+        too_long = true;
+    }
+    if (c == EOF && len == 0 && !too_long)
+      break;
+    lineno++;
+    if (len > 0 && line[len - 1] == '\r')
+      len--;
+    bool blank = true;
+    for (size_t i = 0; i < len && blank; i++)
+      blank = line[i] == ' ' || line[i] == '\t';
+    if (blank && !too_long)
+      continue;
+    ag_error err;
+    ag_error_clear(&err);
+    ag_buf_reset(&b);
+    ag_arena_reset(&arena);
+    ag_status st;
+    if (too_long || len > AG_JSON_MAX_REQUEST)
+      st = ag_error_set(&err, AG_ERR_LIMIT, "", "the line is longer than %d bytes",
+                        AG_JSON_MAX_REQUEST);
+    else if ((st = ag_json_decode_txn(line, len, &txn, &arena, &err)) == AG_OK)
+      st = ag_decide(rules, &txn, &d, &err);
+    if (st) {
+      any_failed = true;
+      /* {"line":N,"error":{...}}: the error object without its opening brace */
+      ag_buf_printf(&b, "{\"line\":%ld,", lineno);
+      size_t at = b.len;
+      ag_json_encode_error(&err, &b);
+      if (!b.failed) {
+        memmove(b.data + at, b.data + at + 1, b.len - at - 1);
+        b.len--;
+      }
+    } else {
+      ag_json_encode_decision(&d, &b);
+    }
+    ag_buf_putc(&b, '\n');
+    if (b.failed) {
+      fprintf(stderr, "acegate check: out of memory at line %ld\n", lineno);
+      any_failed = true;
+      break;
+    }
+    fwrite(b.data, 1, b.len, out);
+  }
+  int rc = any_failed ? AG_EXIT_INPUT : AG_EXIT_OK;
+  if (ferror(in)) {
+    fprintf(stderr, "acegate check: error reading standard input\n");
+    rc = AG_EXIT_IO;
+  }
+  if (fflush(out) != 0) {
+    fprintf(stderr, "acegate check: error writing standard output\n");
+    rc = AG_EXIT_IO;
+  }
+  ag_buf_free(&b);
+  ag_arena_free(&arena);
+  free(line);
+  return rc;
+}
+
+int ag_cmd_check(int argc, char **argv) {
+  bool json = false, batch = false, from_stdin = false;
+  const char *rules_dir = NULL;
+  json_t *root = json_object();
+  int rc = AG_EXIT_OK;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      json_decref(root);
+      return AG_EXIT_OK;
+    }
+    if (!strcmp(a, "--json")) {
+      json = true;
+      continue;
+    }
+    if (!strcmp(a, "--batch")) {
+      batch = true;
+      continue;
+    }
+    if (!strcmp(a, "-")) {
+      from_stdin = true;
+      continue;
+    }
+    if (!strcmp(a, "--rules")) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "acegate check: --rules needs a directory\n");
+        json_decref(root);
+        return AG_EXIT_INPUT;
+      }
+      rules_dir = argv[++i];
+      continue;
+    }
+    const flag_map *m = NULL;
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+      if (!strcmp(a, flags[k].flag))
+        m = &flags[k];
+    if (!m) {
+      fprintf(stderr, "acegate check: unknown option '%s' (see acegate check --help)\n", a);
+      json_decref(root);
+      return AG_EXIT_INPUT;
+    }
+    if (m->is_bool) {
+      set_path(root, m->path, json_true());
+      continue;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "acegate check: %s needs a value\n", a);
+      json_decref(root);
+      return AG_EXIT_INPUT;
+    }
+    set_path(root, m->path, json_string(argv[++i]));
+  }
+  bool have_flags = json_object_size(root) > 0;
+  if ((batch || from_stdin) && have_flags) {
+    fprintf(stderr, "acegate check: transaction flags cannot be combined with %s\n",
+            batch ? "--batch" : "-");
+    json_decref(root);
+    return AG_EXIT_INPUT;
+  }
+  if (!batch && !from_stdin && !have_flags) {
+    usage(stderr);
+    json_decref(root);
+    return AG_EXIT_INPUT;
+  }
+
+  ag_error err;
+  ag_error_clear(&err);
+  ag_rules *rules = NULL;
+  ag_status st = rules_dir ? ag_rules_load_dir(rules_dir, &rules, &err)
+                           : ag_rules_load_default(&rules, &err);
+  if (st) {
+    json_decref(root);
+    return report_error(&err, false);
+  }
+  if (batch) {
+    json_decref(root);
+    rc = run_batch(rules, stdin, stdout);
+    ag_rules_free(rules);
+    return rc;
+  }
+
+  char *text = NULL;
+  size_t len = 0;
+  if (from_stdin) {
+    st = ag_cli_read_all(stdin, AG_JSON_MAX_REQUEST, &text, &len, &err);
+  } else {
+    text = json_dumps(root, JSON_COMPACT);
+    len = text ? strlen(text) : 0;
+    if (!text)
+      st = ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
+  }
+  json_decref(root);
+  ag_arena arena;
+  ag_arena_init(&arena, 4096);
+  ag_txn txn;
+  ag_decision d;
+  if (!st)
+    st = ag_json_decode_txn(text, len, &txn, &arena, &err);
+  if (!st)
+    st = ag_decide(rules, &txn, &d, &err);
+  if (st) {
+    if (!from_stdin && err.field[0]) {
+      const char *flag = flag_for_path(err.field);
+      if (flag) {
+        char field[sizeof err.field + 48];
+        snprintf(field, sizeof field, "%s (%s)", err.field, flag);
+        snprintf(err.field, sizeof err.field, "%.*s", (int)sizeof err.field - 1, field);
+      }
+    }
+    rc = report_error(&err, json);
+  } else if (json) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_json_encode_decision(&d, &b);
+    printf("%.*s\n", (int)b.len, b.data ? b.data : "");
+    ag_buf_free(&b);
+  } else {
+    print_text(&d, stdout);
+  }
+  if (fflush(stdout) != 0 && rc == AG_EXIT_OK)
+    rc = AG_EXIT_IO;
+  free(text);
+  ag_arena_free(&arena);
+  ag_rules_free(rules);
+  return rc;
+}
