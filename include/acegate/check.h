@@ -1,0 +1,42 @@
+/*
+ * acegate/check.h - one whole check: screen every named party of a
+ * transaction against the restricted-party lists, then decide. This is
+ * what `acegate check` and `POST /v1/checks` run; the engine
+ * (acegate/decide.h) stays a pure function of tables and transaction.
+ *
+ * Screening can only make an outcome stricter (docs/decision-model.md,
+ * step 9): a confident Denied Persons or SDN match is PROHIBITED, a
+ * confident Entity List match needs a licence (744.11), a possible match
+ * is REVIEW.
+ *
+ * Ownership: the caller owns the ag_check_scratch and must keep it alive
+ * as long as the decision, whose party hits point into it; free it with
+ * ag_check_scratch_free. It can be reused for any number of checks.
+ */
+#ifndef ACEGATE_CHECK_H
+#define ACEGATE_CHECK_H
+
+#include "acegate/decide.h"
+#include "acegate/screen.h"
+
+typedef struct {
+  ag_screen_result results[AG_PARTY_COUNT];
+} ag_check_scratch;
+
+void ag_check_scratch_init(ag_check_scratch *s);
+void ag_check_scratch_free(ag_check_scratch *s);
+
+/* Which engine list kind a screening list code ("EL", "DPL", ...) is. */
+ag_list_kind ag_check_list_kind(const char *list_code);
+
+/*
+ * Screens the named parties of txn (when lists is non-NULL) and decides.
+ * A party's own country, or else the destination for the end user and
+ * consignee, is the country evidence for screening. With lists NULL,
+ * parties are recorded as not screened. Errors name the field
+ * ("end_user.name", ...) as the decoder and the engine do.
+ */
+ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
+                   ag_check_scratch *scratch, ag_decision *d, ag_error *err);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * check.c - screens the parties of a transaction, then decides. The join
+ * between the screening module and the engine: list codes become the
+ * engine's list kinds (Entity List 744.11, Denied Persons 736.2(b)(4),
+ * SDN, Unverified List 744.15, MEU 744.21), and each party keeps its
+ * strongest matches.
+ */
+#include "acegate/check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void ag_check_scratch_init(ag_check_scratch *s) {
+  for (int i = 0; i < AG_PARTY_COUNT; i++)
+    ag_screen_result_init(&s->results[i]);
+}
+
+void ag_check_scratch_free(ag_check_scratch *s) {
+  for (int i = 0; i < AG_PARTY_COUNT; i++)
+    ag_screen_result_free(&s->results[i]);
+}
+
+ag_list_kind ag_check_list_kind(const char *code) {
+  static const struct {
+    const char *code;
+    ag_list_kind kind;
+  } map[] = {{"EL", AG_LIST_ENTITY}, {"DPL", AG_LIST_DENIED}, {"SDN", AG_LIST_SDN},
+             {"UVL", AG_LIST_UNVERIFIED}, {"MEU", AG_LIST_MEU}};
+  if (!code)
+    return AG_LIST_OTHER;
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (!strcmp(code, map[i].code))
+      return map[i].kind;
+  return AG_LIST_OTHER;
+}
+
+/* Stronger list consequences first, then score: the hits the engine sees
+ * are the ones that decide. */
+static int weight(const ag_party_hit *h) {
+  int w = 0;
+  switch (h->list) {
+  case AG_LIST_DENIED:
+  case AG_LIST_SDN: w = 5; break;
+  case AG_LIST_ENTITY:
+  case AG_LIST_MEU: w = 4; break;
+  case AG_LIST_UNVERIFIED: w = 3; break;
+  default: w = 1;
+  }
+  return h->confident ? w + 10 : w;
+}
+
+static void keep_hit(ag_party *p, const ag_party_hit *h) {
+  if (p->n_hits < AG_MAX_HITS) {
+    p->hits[p->n_hits++] = *h;
+  } else {
+    int weakest = 0;
+    for (int i = 1; i < p->n_hits; i++)
+      if (weight(&p->hits[i]) < weight(&p->hits[weakest]) ||
+          (weight(&p->hits[i]) == weight(&p->hits[weakest]) &&
+           p->hits[i].score < p->hits[weakest].score))
+        weakest = i;
+    if (weight(h) > weight(&p->hits[weakest]) ||
+        (weight(h) == weight(&p->hits[weakest]) && h->score > p->hits[weakest].score))
+      p->hits[weakest] = *h;
+  }
+  /* keep strongest first */
+  for (int i = p->n_hits - 1; i > 0; i--) {
+    ag_party_hit *a = &p->hits[i - 1], *b = &p->hits[i];
+    if (weight(b) > weight(a) || (weight(b) == weight(a) && b->score > a->score)) {
+      ag_party_hit t = *a;
+      *a = *b;
+      *b = t;
+    }
+  }
+}
+
+ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
+                   ag_check_scratch *scratch, ag_decision *d, ag_error *err) {
+  static const char *const fields[AG_PARTY_COUNT] = {
+      "end_user.name", "consignee.name", "intermediate_consignee.name", "purchaser.name"};
+  for (int r = 0; r < AG_PARTY_COUNT; r++) {
+    ag_party *p = &txn->parties[r];
+    p->screened = false;
+    p->n_hits = 0;
+    if (!p->name || !lists)
+      continue;
+    const char *country = p->country[0] ? p->country : NULL;
+    if (!country && (r == AG_PARTY_END_USER || r == AG_PARTY_CONSIGNEE) &&
+        strlen(txn->destination) == 2)
+      country = txn->destination;
+    ag_error serr;
+    ag_error_clear(&serr);
+    ag_status st = ag_screen_query(lists, p->name, p->name_len, country, &scratch->results[r],
+                                   &serr);
+    if (st) {
+      /* Name the transaction field rather than the screening API's. */
+      return ag_error_set(err, st, strcmp(serr.field, "country") ? fields[r] : "country",
+                          "%s", serr.reason);
+    }
+    p->screened = true;
+    const ag_screen_result *res = &scratch->results[r];
+    for (size_t i = 0; i < res->count; i++) {
+      const ag_screen_match *m = &res->matches[i];
+      ag_party_hit h = {
+          .list = ag_check_list_kind(m->list_code),
+          .confident = m->level == AG_SCREEN_LEVEL_CONFIDENT,
+          .score = m->score,
+          .list_name = m->list_name,
+          .source_id = m->source_id,
+          .matched_name = m->matched_name,
+          .programs = m->programs,
+          .license_requirement = m->license_requirement,
+          .license_policy = m->license_policy,
+          .federal_register_notice = m->federal_register_notice,
+      };
+      keep_hit(p, &h);
+    }
+  }
+  return ag_decide(rules, txn, d, err);
+}
