@@ -1,0 +1,315 @@
+/*
+ * test_audit_keys.c - API keys: creation, authentication, revocation, roles,
+ * and that only a hash of each key reaches the database file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "acegate/audit.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+  char dir[64];
+  char path[128];
+  ag_audit_db *db;
+} fixture;
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/ag_keys_XXXXXX");
+  if (!mkdtemp(f->dir))
+    return -1;
+  snprintf(f->path, sizeof f->path, "%s/keys.db", f->dir);
+  ag_error e;
+  if (ag_audit_open(f->path, NULL, &f->db, &e) != AG_OK)
+    return -1;
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  ag_audit_close(f->db);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+  int rc = system(cmd);
+  free(f);
+  return rc == 0 ? 0 : -1;
+}
+
+static void add(ag_audit_db *db, ag_keys_role role, const char *name, char tok[AG_KEYS_TOKEN_MAX],
+                ag_keys_info *k) {
+  ag_error e;
+  assert_int_equal(ag_keys_add(db, role, name, tok, k, &e), AG_OK);
+}
+
+static void test_add_and_authenticate(void **state) {
+  fixture *f = *state;
+  char tok[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k, a;
+  ag_error e;
+  add(f->db, AG_KEYS_ROLE_CHECKER, "ci runner", tok, &k);
+  assert_int_equal(strlen(tok), 60);
+  assert_true(!strncmp(tok, "agk_", 4));
+  assert_int_equal(strlen(k.id), 12);
+  assert_true(!strncmp(tok + 4, k.id, 12));
+  assert_int_equal(k.role, AG_KEYS_ROLE_CHECKER);
+  assert_string_equal(k.name, "ci runner");
+  assert_int_equal(k.revoked_ms, 0);
+
+  assert_int_equal(ag_keys_authenticate(f->db, tok, &a, &e), AG_OK);
+  assert_string_equal(a.id, k.id);
+  assert_int_equal(a.role, AG_KEYS_ROLE_CHECKER);
+  assert_int_equal(a.created_ms, k.created_ms);
+
+  char hdr[100];
+  snprintf(hdr, sizeof hdr, "Bearer %s", tok);
+  assert_int_equal(ag_keys_authenticate(f->db, hdr, &a, &e), AG_OK);
+  snprintf(hdr, sizeof hdr, "  bearer   %s \r\n", tok);
+  assert_int_equal(ag_keys_authenticate(f->db, hdr, &a, &e), AG_OK);
+
+  /* a second key is distinct */
+  char tok2[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k2;
+  add(f->db, AG_KEYS_ROLE_ADMIN, NULL, tok2, &k2);
+  assert_string_not_equal(tok, tok2);
+  assert_string_not_equal(k.id, k2.id);
+  assert_int_equal(ag_keys_authenticate(f->db, tok2, &a, &e), AG_OK);
+  assert_int_equal(a.role, AG_KEYS_ROLE_ADMIN);
+  assert_string_equal(a.name, "");
+}
+
+static void test_rejects_bad_tokens(void **state) {
+  fixture *f = *state;
+  char tok[AG_KEYS_TOKEN_MAX], t[AG_KEYS_TOKEN_MAX + 8];
+  ag_keys_info k, a;
+  ag_error e;
+  add(f->db, AG_KEYS_ROLE_AUDITOR, "x", tok, &k);
+
+  snprintf(t, sizeof t, "%s", tok);
+  t[30] = t[30] == 'A' ? 'B' : 'A'; /* wrong secret, right id */
+  assert_int_equal(ag_keys_authenticate(f->db, t, &a, &e), AG_ERR_AUTH);
+  assert_string_equal(e.field, "authorization");
+  assert_string_equal(e.reason, "invalid API key");
+  assert_string_equal(a.id, "");
+
+  snprintf(t, sizeof t, "%s", tok);
+  t[5] = t[5] == 'a' ? 'b' : 'a'; /* unknown id: same answer */
+  assert_int_equal(ag_keys_authenticate(f->db, t, &a, &e), AG_ERR_AUTH);
+  assert_string_equal(e.reason, "invalid API key");
+
+  const char *junk[] = {"", "Bearer", "Bearer ", "agk_", "Basic dXNlcjpwYXNz", "agk_zz", NULL};
+  for (int i = 0; junk[i]; i++)
+    assert_int_equal(ag_keys_authenticate(f->db, junk[i], &a, &e), AG_ERR_AUTH);
+  assert_int_equal(ag_keys_authenticate(f->db, NULL, &a, &e), AG_ERR_AUTH);
+  snprintf(t, sizeof t, "%sA", tok); /* too long */
+  assert_int_equal(ag_keys_authenticate(f->db, t, &a, &e), AG_ERR_AUTH);
+  snprintf(t, sizeof t, "%s", tok);
+  t[59] = '='; /* not base64url */
+  assert_int_equal(ag_keys_authenticate(f->db, t, &a, &e), AG_ERR_AUTH);
+  snprintf(t, sizeof t, "%s", tok);
+  t[4] = 'G'; /* not lower hex */
+  assert_int_equal(ag_keys_authenticate(f->db, t, &a, &e), AG_ERR_AUTH);
+}
+
+static void test_revoke(void **state) {
+  fixture *f = *state;
+  char tok[AG_KEYS_TOKEN_MAX], tok2[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k, k2, a;
+  ag_error e;
+  add(f->db, AG_KEYS_ROLE_CHECKER, "old", tok, &k);
+  add(f->db, AG_KEYS_ROLE_CHECKER, "new", tok2, &k2);
+  assert_int_equal(ag_keys_revoke(f->db, k.id, &e), AG_OK);
+  assert_int_equal(ag_keys_authenticate(f->db, tok, &a, &e), AG_ERR_AUTH);
+  assert_string_equal(e.reason, "API key revoked");
+  assert_int_equal(ag_keys_authenticate(f->db, tok2, &a, &e), AG_OK);
+  assert_int_equal(ag_keys_revoke(f->db, k.id, &e), AG_OK); /* again: no-op */
+  assert_int_equal(ag_keys_revoke(f->db, "000000000000", &e), AG_ERR_NOTFOUND);
+  assert_string_equal(e.field, "id");
+  assert_int_equal(ag_keys_revoke(f->db, "", &e), AG_ERR_INPUT);
+
+  /* a handle opened later sees the revocation */
+  ag_audit_db *db2;
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  assert_int_equal(ag_audit_open(f->path, &o, &db2, &e), AG_OK);
+  assert_int_equal(ag_keys_authenticate(db2, tok, &a, &e), AG_ERR_AUTH);
+  ag_keys_info *list;
+  size_t n;
+  assert_int_equal(ag_keys_list(db2, &list, &n, &e), AG_OK);
+  assert_int_equal(n, 2);
+  int revoked = 0;
+  for (size_t i = 0; i < n; i++)
+    if (list[i].revoked_ms) {
+      revoked++;
+      assert_string_equal(list[i].id, k.id);
+      assert_string_equal(list[i].name, "old");
+      assert_true(list[i].revoked_ms >= list[i].created_ms);
+    }
+  assert_int_equal(revoked, 1);
+  free(list);
+  ag_audit_close(db2);
+}
+
+static void test_list_empty_and_order(void **state) {
+  fixture *f = *state;
+  ag_keys_info *list;
+  size_t n;
+  ag_error e;
+  assert_int_equal(ag_keys_list(f->db, &list, &n, &e), AG_OK);
+  assert_int_equal(n, 0);
+  assert_null(list);
+  char tok[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k;
+  for (int i = 0; i < 20; i++) {
+    char name[16];
+    snprintf(name, sizeof name, "k%02d", i);
+    add(f->db, (ag_keys_role)(1 + i % 3), name, tok, &k);
+  }
+  assert_int_equal(ag_keys_list(f->db, &list, &n, &e), AG_OK);
+  assert_int_equal(n, 20);
+  for (size_t i = 1; i < n; i++)
+    assert_true(list[i].created_ms >= list[i - 1].created_ms);
+  for (size_t i = 0; i < n; i++)
+    assert_int_not_equal(list[i].role, 0);
+  free(list);
+}
+
+static void test_roles(void **state) {
+  (void)state;
+  struct {
+    ag_keys_role role;
+    bool allowed[5]; /* check, screen, audit read, audit export, admin */
+  } m[] = {
+      {AG_KEYS_ROLE_CHECKER, {true, true, false, false, false}},
+      {AG_KEYS_ROLE_AUDITOR, {false, false, true, true, false}},
+      {AG_KEYS_ROLE_ADMIN, {true, true, true, true, true}},
+  };
+  for (size_t i = 0; i < 3; i++)
+    for (int a = 0; a < 5; a++) {
+      assert_int_equal(ag_keys_allows(m[i].role, (ag_keys_action)a), m[i].allowed[a]);
+      ag_keys_info k = {.role = m[i].role};
+      ag_error e;
+      assert_int_equal(ag_keys_require(&k, (ag_keys_action)a, &e),
+                       m[i].allowed[a] ? AG_OK : AG_ERR_FORBIDDEN);
+    }
+  ag_error e;
+  ag_keys_info k = {.role = AG_KEYS_ROLE_AUDITOR};
+  assert_int_equal(ag_keys_require(&k, AG_KEYS_ACT_CHECK, &e), AG_ERR_FORBIDDEN);
+  assert_string_equal(e.reason, "role auditor may not request checks");
+  assert_int_equal(ag_keys_require(NULL, AG_KEYS_ACT_CHECK, &e), AG_ERR_AUTH);
+  assert_false(ag_keys_allows((ag_keys_role)0, AG_KEYS_ACT_CHECK));
+
+  ag_keys_role r;
+  assert_true(ag_keys_role_parse("auditor", &r) && r == AG_KEYS_ROLE_AUDITOR);
+  assert_false(ag_keys_role_parse("root", &r));
+  assert_false(ag_keys_role_parse("Admin", &r));
+  assert_string_equal(ag_keys_role_name(AG_KEYS_ROLE_ADMIN), "admin");
+}
+
+static void test_bad_add(void **state) {
+  fixture *f = *state;
+  char tok[AG_KEYS_TOKEN_MAX];
+  ag_error e;
+  assert_int_equal(ag_keys_add(f->db, (ag_keys_role)0, "x", tok, NULL, &e), AG_ERR_INPUT);
+  assert_string_equal(e.field, "role");
+  assert_string_equal(tok, "");
+  char longname[80];
+  memset(longname, 'n', sizeof longname - 1);
+  longname[79] = '\0';
+  assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, longname, tok, NULL, &e), AG_ERR_INPUT);
+  assert_string_equal(e.field, "name");
+  assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, "a\nb", tok, NULL, &e), AG_ERR_INPUT);
+  assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, "\xff", tok, NULL, &e), AG_ERR_INPUT);
+  assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, "Zoë's key", tok, NULL, &e), AG_OK);
+}
+
+/* The database file (and its WAL) never holds the key or its secret part. */
+static void test_only_hash_stored(void **state) {
+  fixture *f = *state;
+  char tok[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k;
+  add(f->db, AG_KEYS_ROLE_ADMIN, "root", tok, &k);
+  const char *suffixes[] = {"", "-wal"};
+  bool id_seen = false;
+  for (int i = 0; i < 2; i++) {
+    char p[160];
+    snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+    FILE *fp = fopen(p, "rb");
+    if (!fp)
+      continue;
+    char *data = malloc(1 << 22);
+    size_t n = fread(data, 1, 1 << 22, fp);
+    fclose(fp);
+    assert_null(memmem(data, n, tok + 17, 43));
+    id_seen |= memmem(data, n, k.id, 12) != NULL;
+    free(data);
+  }
+  assert_true(id_seen); /* the row was written where we looked */
+}
+
+typedef struct {
+  ag_audit_db *db;
+  const char *tok;
+  int ok;
+} auth_job;
+
+static void *auth_loop(void *arg) {
+  auth_job *j = arg;
+  for (int i = 0; i < 300; i++) {
+    ag_keys_info a;
+    ag_error e;
+    if (ag_keys_authenticate(j->db, j->tok, &a, &e) == AG_OK)
+      j->ok++;
+  }
+  return NULL;
+}
+
+static void test_concurrent_authenticate(void **state) {
+  fixture *f = *state;
+  char tok[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k;
+  add(f->db, AG_KEYS_ROLE_CHECKER, "load", tok, &k);
+  pthread_t t[6];
+  auth_job j[6];
+  for (int i = 0; i < 6; i++) {
+    j[i] = (auth_job){f->db, tok, 0};
+    pthread_create(&t[i], NULL, auth_loop, &j[i]);
+  }
+  for (int i = 0; i < 6; i++) {
+    pthread_join(t[i], NULL);
+    assert_int_equal(j[i].ok, 300);
+  }
+}
+
+static void test_memory_keys(void **state) {
+  (void)state;
+  ag_audit_db *db;
+  ag_error e;
+  assert_int_equal(ag_audit_open(":memory:", NULL, &db, &e), AG_OK);
+  char tok[AG_KEYS_TOKEN_MAX];
+  ag_keys_info k, a;
+  add(db, AG_KEYS_ROLE_AUDITOR, "m", tok, &k);
+  assert_int_equal(ag_keys_authenticate(db, tok, &a, &e), AG_OK);
+  assert_int_equal(ag_keys_revoke(db, k.id, &e), AG_OK);
+  assert_int_equal(ag_keys_authenticate(db, tok, &a, &e), AG_ERR_AUTH);
+  ag_audit_close(db);
+}
+
+int main(void) {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(test_add_and_authenticate), T(test_rejects_bad_tokens), T(test_revoke),
+      T(test_list_empty_and_order), cmocka_unit_test(test_roles), T(test_bad_add),
+      T(test_only_hash_stored),     T(test_concurrent_authenticate),
+      cmocka_unit_test(test_memory_keys),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
