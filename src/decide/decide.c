@@ -309,18 +309,22 @@ static const char *lifting_exception(const ag_decision *d) {
   return cite;
 }
 
+/* The citation of the strongest screening finding, or NULL. */
+static const char *screening_cite(const ag_decision *d) {
+  const char *cite = NULL;
+  for (int i = 0; i < d->n_steps; i++)
+    if (d->steps[i].kind == AG_STEP_SCREENING && d->steps[i].result != AG_RESULT_PASS) {
+      cite = d->steps[i].cite;
+      if (d->steps[i].result != AG_RESULT_REVIEW)
+        break;
+    }
+  return cite;
+}
+
 static void finish(ag_decision *d, ag_outcome outcome, const char *cite, ag_outcome floor) {
   if (severity(floor) > severity(outcome)) {
     outcome = floor;
-    for (int i = 0; i < d->n_steps; i++)
-      if (d->steps[i].kind == AG_STEP_SCREENING &&
-          (d->steps[i].result == AG_RESULT_PROHIBITED ||
-           d->steps[i].result == AG_RESULT_LICENSE_REQUIRED ||
-           d->steps[i].result == AG_RESULT_REVIEW || d->steps[i].result == AG_RESULT_BLOCKED)) {
-        cite = d->steps[i].cite;
-        if (d->steps[i].result != AG_RESULT_REVIEW)
-          break;
-      }
+    cite = screening_cite(d);
   }
   d->outcome = outcome;
   d->decided_by = cite;
@@ -470,7 +474,10 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   } else {
     alternative(d, AG_ALT_GOV_TMP, NULL);
     alternative(d, AG_ALT_CCL_EXCEPTIONS, item);
+    /* ACE blocked by a 740.22(c) row, or only by a listed party (744.11 ...) */
     const char *cite = item->cyber_item ? first_blocking_ace(d) : "740.22(b)(1)";
+    if (!cite)
+      cite = screening_cite(d);
     finish(d, AG_OUTCOME_LICENSE_REQUIRED, cite ? cite : "740.22(c)", floor);
   }
   return AG_OK;
