@@ -1,0 +1,72 @@
+# acegate check and acegate rules from the command line: outcomes, exit
+# codes, errors that name the field, stdin, batch streaming and limits.
+. tests/cli/lib.sh
+
+expect_exit "check: flags, readable output" 0 $ACEGATE check --eccn 4D004 --to CN --end-user-type government --as-of 2026-11-24
+expect_grep "check: outcome first" "^LICENSE_REQUIRED" $TMPD/out
+expect_grep "check: cites 740.22(c)(1)(ii)" "740.22(c)(1)(ii)" $TMPD/out
+
+expect_exit "check: --json" 0 $ACEGATE check --eccn 5A001.j --to DE --json --as-of 2026-11-24
+jq -e '.outcome == "NLR" and (.controls | index("NS2"))' $TMPD/out >/dev/null && echo "ok check: NS2 item to Germany is NLR" || echo "not ok check: NS2 item to Germany is NLR"
+
+expect_exit "check: ACE available" 0 $ACEGATE check --eccn 4D004 --to BR --json --as-of 2026-11-24
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and .ace.available == true' $TMPD/out >/dev/null && echo "ok check: ACE to Brazil" || echo "not ok check: ACE to Brazil"
+
+echo '{"as_of":"2023-05-01","item":{"eccn":"4D001.a","for":"4A005"},"destination":"IR","end_user":{"type":"non_government"}}' > $TMPD/txn.json
+expect_exit "check -: transaction from stdin" 0 sh -c "$ACEGATE check --json - < $TMPD/txn.json"
+jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "746.7(c)"' $TMPD/out >/dev/null && echo "ok check -: Iran decided by 746.7(c)" || echo "not ok check -: Iran decided by 746.7(c)"
+
+# errors name the field and exit 2
+expect_exit "check: unknown destination exits 2" 2 $ACEGATE check --eccn 4D004 --to XX
+expect_grep "check: error names destination" 'destination (--to): "XX" is not an EAR destination' $TMPD/err
+expect_exit "check: unknown ECCN paragraph exits 2" 2 $ACEGATE check --eccn 4D004.q --to CN
+expect_grep "check: not on the CCL" "not on the CCL" $TMPD/err
+expect_exit "check: outside the scope exits 2" 2 $ACEGATE check --eccn 3A001 --to CN
+expect_grep "check: outside the cybersecurity scope" "outside the cybersecurity scope" $TMPD/err
+expect_exit "check: impossible date exits 2" 2 $ACEGATE check --eccn 4D004 --to CN --as-of 2023-02-29
+expect_grep "check: date field named" "as_of (--as-of)" $TMPD/err
+expect_exit "check: unknown option exits 2" 2 $ACEGATE check --eccn 4D004 --to CN --colour red
+expect_exit "check: no arguments exits 2" 2 $ACEGATE check
+expect_exit "check: malformed JSON on stdin exits 2" 2 sh -c "echo '{\"item\":' | $ACEGATE check -"
+expect_grep "check: malformed JSON reported" "malformed JSON" $TMPD/err
+expect_exit "check: --json error object" 2 sh -c "echo '{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"CN\",\"extra\":1}' | $ACEGATE check --json -"
+jq -e '.error.field == "extra" and .error.code == "invalid_input"' $TMPD/out >/dev/null && echo "ok check: error JSON names the field" || echo "not ok check: error JSON names the field"
+expect_exit "check: 5A004.b is a decision, not an error" 0 $ACEGATE check --eccn 5A004.b --to DE --json --as-of 2026-11-24
+jq -e '.ace.available == false and (.ace.blocked_by | index("740.22(b)(1)"))' $TMPD/out >/dev/null && echo "ok check: 5A004.b not an ACE item" || echo "not ok check: 5A004.b not an ACE item"
+
+# batch: in order, one line per input, bad lines reported and processing goes on
+cat > $TMPD/batch.jsonl <<'JSONL'
+{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"CN","end_user":{"type":"government"}}
+{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"XX"}
+not json at all
+
+{"as_of":"2026-11-24","item":{"eccn":"5A001.j"},"destination":"DE"}
+JSONL
+expect_exit "batch: a bad line makes exit 2" 2 sh -c "$ACEGATE check --batch < $TMPD/batch.jsonl"
+[ "$(wc -l < $TMPD/out)" -eq 4 ] && echo "ok batch: one output line per input line" || echo "not ok batch: one output line per input line ($(wc -l < $TMPD/out))"
+[ "$(sed -n 1p $TMPD/out | jq -r .outcome)" = "LICENSE_REQUIRED" ] && echo "ok batch: line 1 decided" || echo "not ok batch: line 1 decided"
+[ "$(sed -n 2p $TMPD/out | jq -r '.line, .error.field' | tr '\n' ' ')" = "2 destination " ] && echo "ok batch: line 2 error names line and field" || echo "not ok batch: line 2 error"
+[ "$(sed -n 3p $TMPD/out | jq -r .line)" = "3" ] && echo "ok batch: line 3 malformed" || echo "not ok batch: line 3 malformed"
+[ "$(sed -n 4p $TMPD/out | jq -r .outcome)" = "NLR" ] && echo "ok batch: goes on after errors" || echo "not ok batch: goes on after errors"
+grep -v '^not' $TMPD/batch.jsonl | grep -v XX | grep . > $TMPD/good.jsonl
+expect_exit "batch: all good lines exit 0" 0 sh -c "$ACEGATE check --batch < $TMPD/good.jsonl"
+
+# a batch line of any length: rejected over the limit, memory stays bounded
+head -c 3000000 /dev/zero | tr '\0' 'a' > $TMPD/long.txt
+{ cat $TMPD/long.txt; echo; echo '{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"CA"}'; } > $TMPD/long.jsonl
+expect_exit "batch: over-long line rejected" 2 sh -c "$ACEGATE check --batch < $TMPD/long.jsonl"
+[ "$(sed -n 1p $TMPD/out | jq -r .error.code)" = "too_large" ] && echo "ok batch: over-long line is too_large" || echo "not ok batch: over-long line is too_large"
+[ "$(sed -n 2p $TMPD/out | jq -r .outcome)" = "NLR" ] && echo "ok batch: next line still decided" || echo "not ok batch: next line still decided"
+
+# rules: summary, a table, and an edited copy that is broken
+expect_exit "rules: summary" 0 $ACEGATE rules
+expect_grep "rules: version shown" "version: 2026-11-27+" $TMPD/out
+expect_exit "rules: one table" 0 $ACEGATE rules --table embargoes
+expect_grep "rules: embargo rows with sources" "746.8(c)(2)" $TMPD/out
+cp -r data/rules $TMPD/rules
+sed -i 's/^D:1\tCN\t/D:9\tCN\t/' $TMPD/rules/country-groups.tsv
+expect_exit "rules: broken table exits 3" 3 $ACEGATE rules --rules $TMPD/rules
+expect_grep "rules: file:line reason" "country-groups.tsv:[0-9]*: column 'group'" $TMPD/err
+expect_exit "check --rules with a broken table exits 3" 3 $ACEGATE check --rules $TMPD/rules --eccn 4D004 --to CN
+cp -r data/rules $TMPD/rules2
+expect_exit "check --rules with an edited copy" 0 $ACEGATE check --rules $TMPD/rules2 --eccn 4D004 --to CN --json
