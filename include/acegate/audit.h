@@ -113,6 +113,14 @@ ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec,
 ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
                                 char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err);
 
+/* Counters since open, for benchmarks and monitoring: transactions
+ * committed by appends, and records they carried. */
+typedef struct {
+  uint64_t commits;
+  uint64_t records;
+} ag_audit_stats;
+void ag_audit_get_stats(ag_audit_db *db, ag_audit_stats *out);
+
 /* A stored record. Strings point into the same allocation and are
  * NUL-terminated; request/decision are the exact bytes appended. */
 typedef struct {

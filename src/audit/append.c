@@ -161,7 +161,7 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
     return st;
   }
   sqlite3_stmt *s;
-  int64_t seq = 0;
+  int64_t seq = 0, first = 0;
   char prev[AG_AUDIT_HASH_HEX];
   if ((st = audit_stmt(&db->w, ST_HEAD, &s, err)) != AG_OK)
     goto fail;
@@ -172,7 +172,7 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
     sqlite3_reset(s);
     goto fail;
   }
-  seq = sqlite3_column_int64(s, 0);
+  seq = first = sqlite3_column_int64(s, 0);
   snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(s, 1));
   sqlite3_reset(s);
 
@@ -193,6 +193,8 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
   }
   if ((st = audit_exec(h, "COMMIT", err)) != AG_OK)
     goto fail;
+  db->stats.commits++;
+  db->stats.records += (uint64_t)(seq - first);
   EVP_MD_CTX_free(ctx);
   return AG_OK;
 
@@ -270,4 +272,10 @@ ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec,
     return ag_error_set(err, AG_ERR_INPUT, "record", "missing argument");
   char(*ids)[AG_AUDIT_ID_MAX] = (char(*)[AG_AUDIT_ID_MAX])id_out;
   return ag_audit_append_batch(db, rec, 1, ids, err);
+}
+
+void ag_audit_get_stats(ag_audit_db *db, ag_audit_stats *out) {
+  pthread_mutex_lock(&db->wmu);
+  *out = db->stats;
+  pthread_mutex_unlock(&db->wmu);
 }

@@ -50,6 +50,7 @@ struct ag_audit_db {
 
   pthread_mutex_t wmu;
   audit_conn w;
+  ag_audit_stats stats; /* guarded by wmu */
 
   pthread_mutex_t rmu;
   audit_conn *idle[AUDIT_POOL_MAX];
