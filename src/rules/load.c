@@ -328,6 +328,7 @@ static ag_status load_groups(ag_rules *r, char *buf, size_t len, ag_error *err) 
   NEXT_ROWS(t) {
     GROW(r->groups, r->n_groups, cap);
     ag_group_row *g = &r->groups[r->n_groups];
+    memset(g, 0, sizeof *g);
     int gi = ag_rules_group_parse(t.field[0], strlen(t.field[0]));
     if (gi < 0)
       return ag_tsv_fail(&t, err, 0, "'%s' is not a Country Group (A:1..A:6, B, D:1..D:5, E:1, E:2)",
@@ -360,6 +361,7 @@ static ag_status load_chart(ag_rules *r, char *buf, size_t len, ag_error *err) {
   NEXT_ROWS(t) {
     GROW(r->chart, r->n_chart, cap);
     ag_chart_row *c = &r->chart[r->n_chart];
+    memset(c, 0, sizeof *c);
     if ((st = find_dest_field(r, &t, 0, &c->dest, err)) ||
         (st = parse_meta(&t, 1, 2, 8, 9, &c->meta, err)))
       return st;
@@ -394,6 +396,7 @@ static ag_status load_paragraphs(ag_rules *r, char *buf, size_t len, ag_error *e
   NEXT_ROWS(t) {
     GROW(r->paragraphs, r->n_paragraphs, cap);
     ag_ccl_paragraph *p = &r->paragraphs[r->n_paragraphs];
+    memset(p, 0, sizeof *p);
     if (!paragraph_syntax_ok(t.field[0]))
       return ag_tsv_fail(&t, err, 0, "'%s' is not a CCL paragraph", t.field[0]);
     if (strlen(t.field[1]) != 5 || strncmp(t.field[0], t.field[1], 5) != 0)
@@ -426,6 +429,7 @@ static ag_status load_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
   NEXT_ROWS(t) {
     GROW(r->items, r->n_items, cap);
     ag_item *it = &r->items[r->n_items];
+    memset(it, 0, sizeof *it);
     it->paragraph = t.field[0];
     it->for_ = nullable(t.field[1]);
     if (!paragraph_known(r, it->paragraph))
@@ -475,6 +479,7 @@ static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *er
   NEXT_ROWS(t) {
     GROW(r->embargoes, r->n_embargoes, cap);
     ag_embargo *e = &r->embargoes[r->n_embargoes];
+    memset(e, 0, sizeof *e);
     if ((st = find_dest_field(r, &t, 0, &e->dest, err)) ||
         (st = parse_meta(&t, 5, 6, 8, 9, &e->meta, err)))
       return st;
