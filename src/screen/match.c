@@ -1,0 +1,936 @@
+/*
+ * match.c - screening one name: retrieval through the index, then scoring
+ * of the plausible candidates by word alignment (docs/screening.md,
+ * "Matching").
+ *
+ *  1. The query is normalised into words (normalize.c). Each word is
+ *     looked up exactly, and its neighbours one typo away (two for words of
+ *     eight letters or more) are found through the one-letter-deletion
+ *     table; adjacent query words are also tried joined ("hik vision" ->
+ *     hikvision) and a long unknown word split in two.
+ *  2. Retrieval: the postings of those words add weight x similarity to an
+ *     accumulator per listed name. A name's accumulated weight over its
+ *     total weight bounds the share of it the query can cover; names whose
+ *     bound cannot reach the threshold are never scored.
+ *  3. Scoring: query and listed words are aligned greedily, best pairs
+ *     first (identical, one typo apart by Jaro-Winkler, joined/split, an
+ *     initial against a full word). Coverage is measured on both sides with
+ *     the words' weights: cov_listed (how much of the listed name the query
+ *     accounts for) and cov_query (how much of the query the listed name
+ *     accounts for). score = cov_listed^0.6 * cov_query^0.4: a token-set
+ *     measure, weighted so rare words decide, order-free, forgiving of
+ *     dropped legal forms and of a dropped middle word, stricter on a query
+ *     that mostly consists of other words.
+ *  4. Country, when given, is evidence: +0.03 if the entry lists it, -0.05
+ *     if the entry lists only others, nothing if the entry has none.
+ *  5. The best name of each entry is kept; matches at or above the minimum
+ *     score are returned best first.
+ */
+#include "screen_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALPHA 0.6           /* exponent of listed-name coverage */
+#define COUNTRY_BONUS 0.03
+#define COUNTRY_PENALTY 0.05
+#define FUZZY_MAX 6         /* typo neighbours kept per query word */
+#define CAND_MAX 256        /* names fully scored per query */
+#define FLY_JW_MIN 0.92     /* Jaro-Winkler for words compared during scoring */
+#define INITIAL_SIM 0.5f    /* "I." against "Ivan" */
+#define NONE UINT32_MAX
+
+enum { X_EXACT, X_FUZZY, X_JOIN, X_SPLIT };
+
+typedef struct {
+  uint32_t tok;
+  float sim;
+  uint8_t qi;   /* query word (first of two for X_JOIN) */
+  uint8_t kind;
+} qexp;
+
+typedef struct {
+  const char *s;
+  uint16_t len;
+  uint8_t flags;
+  uint32_t tok; /* exact token id or NONE */
+  float w;
+  uint16_t xs, xe; /* its expansions [xs, xe) */
+} qword;
+
+typedef struct {
+  uint32_t name;
+  float ub;
+} cand;
+
+typedef struct {
+  uint32_t name, entry;
+  float score;
+} scored;
+
+typedef struct {
+  float sim;
+  float weight;
+  uint64_t qm, cm;
+  uint8_t qi, cj, type;
+} edge;
+
+enum { E_WORD, E_QJOIN, E_CJOIN, E_INITIAL };
+
+struct ag_screen_work {
+  sx_norm norm;
+  qword q[SX_NORM_TOKENS_MAX];
+  size_t nq;
+  float wq; /* total query weight */
+  qexp *x;
+  size_t nx, x_cap;
+  uint32_t join_tok[SX_NORM_TOKENS_MAX]; /* exact token of q[i] q[i+1] joined */
+  float *acc;
+  uint32_t *touched;
+  size_t acc_n;
+  cand *c;
+  size_t nc, c_cap;
+  scored *sc;
+  size_t nsc, sc_cap;
+  edge *e;
+  size_t e_cap;
+  ag_screen_match *m;
+  size_t m_cap;
+  ag_arena arena;
+  ag_buf tmp;
+};
+
+void ag_screen_result_init(ag_screen_result *r) { memset(r, 0, sizeof *r); }
+
+void ag_screen_result_free(ag_screen_result *r) {
+  ag_screen_work *w = r->work;
+  if (w) {
+    sx_norm_free(&w->norm);
+    free(w->x);
+    free(w->acc);
+    free(w->touched);
+    free(w->c);
+    free(w->sc);
+    free(w->e);
+    free(w->m);
+    ag_arena_free(&w->arena);
+    ag_buf_free(&w->tmp);
+    free(w);
+  }
+  memset(r, 0, sizeof *r);
+}
+
+static ag_status nomem(ag_error *err) {
+  return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory while screening");
+}
+
+static ag_screen_work *work_for(ag_screen_result *r, size_t n_names) {
+  ag_screen_work *w = r->work;
+  if (!w) {
+    w = calloc(1, sizeof *w);
+    if (!w)
+      return NULL;
+    sx_norm_init(&w->norm);
+    ag_arena_init(&w->arena, 16384);
+    ag_buf_init(&w->tmp);
+    r->work = w;
+  }
+  if (w->acc_n < n_names) {
+    free(w->acc);
+    free(w->touched);
+    w->acc = calloc(n_names, sizeof *w->acc);
+    w->touched = malloc(n_names * sizeof *w->touched);
+    if (!w->acc || !w->touched) {
+      free(w->acc);
+      free(w->touched);
+      w->acc = NULL;
+      w->touched = NULL;
+      w->acc_n = 0;
+      return NULL;
+    }
+    w->acc_n = n_names;
+  }
+  return w;
+}
+
+/* ---- query words and their expansions ---- */
+
+static bool add_x(ag_screen_work *w, uint32_t tok, float sim, size_t qi, int kind) {
+  qexp x = {tok, sim, (uint8_t)qi, (uint8_t)kind};
+  return SX_PUSH(w->x, w->nx, w->x_cap, x);
+}
+
+static float unknown_weight(const sx_view *v) {
+  return (float)log(((double)v->h->n_names + 1.0) / 1.5);
+}
+
+/* Typo neighbours of word q through the deletion table; kept in
+ * w->x[from..] sorted by similarity, at most FUZZY_MAX. */
+static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
+  const qword *q = &w->q[qi];
+  if (q->len < 3 || (q->flags & SX_TOK_NUMBER))
+    return true;
+  int maxd = q->len >= 8 ? 2 : 1;
+  size_t from = w->nx;
+  char d[72];
+  /* probes: the word itself (the listed word has one more letter) and each
+   * one-letter deletion of it (substitution, transposition, or the query
+   * has one letter more: then the deletion is itself a listed word) */
+  for (int k = -1; k < (int)q->len; k++) {
+    const char *p = q->s;
+    size_t pl = q->len;
+    if (k >= 0) {
+      if (k > 0 && q->s[k] == q->s[k - 1])
+        continue;
+      memcpy(d, q->s, (size_t)k);
+      memcpy(d + k, q->s + k + 1, q->len - (size_t)k - 1);
+      p = d;
+      pl = q->len - 1;
+      uint32_t t = sx_view_find(v, p, pl);
+      if (t != NONE && t != q->tok) {
+        int dist = sx_osa_distance(q->s, q->len, sx_str(v, v->tokens[t].str), v->tokens[t].len,
+                                   maxd);
+        if (dist <= maxd &&
+            !add_x(w, t, (float)sx_jaro_winkler(q->s, q->len, sx_str(v, v->tokens[t].str),
+                                                v->tokens[t].len), qi, X_FUZZY))
+          return false;
+      }
+    }
+    uint32_t h = sx_hash(p, pl);
+    uint32_t b = h >> (32 - v->h->del_bits);
+    for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++) {
+      if (v->dels[i].hash != h)
+        continue;
+      uint32_t t = v->dels[i].token;
+      if (t == q->tok)
+        continue;
+      const sx_token *tk = &v->tokens[t];
+      const char *ts = sx_str(v, tk->str);
+      int dist = sx_osa_distance(q->s, q->len, ts, tk->len, maxd);
+      if (dist > maxd)
+        continue;
+      bool dup = false;
+      for (size_t j = from; j < w->nx && !dup; j++)
+        dup = w->x[j].tok == t;
+      if (dup)
+        continue;
+      if (!add_x(w, t, (float)sx_jaro_winkler(q->s, q->len, ts, tk->len), qi, X_FUZZY))
+        return false;
+    }
+  }
+  /* keep the best FUZZY_MAX (insertion sort: few elements) */
+  for (size_t i = from + 1; i < w->nx; i++) {
+    qexp t = w->x[i];
+    size_t j = i;
+    while (j > from && (w->x[j - 1].sim < t.sim ||
+                        (w->x[j - 1].sim == t.sim && w->x[j - 1].tok > t.tok))) {
+      w->x[j] = w->x[j - 1];
+      j--;
+    }
+    w->x[j] = t;
+  }
+  if (w->nx - from > FUZZY_MAX)
+    w->nx = from + FUZZY_MAX;
+  return true;
+}
+
+static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *err) {
+  sx_norm *n = &w->norm;
+  w->nq = n->ntok;
+  w->nx = 0;
+  w->wq = 0;
+  float wu = unknown_weight(v);
+  for (size_t i = 0; i < w->nq; i++) {
+    qword *q = &w->q[i];
+    q->s = sx_norm_tok(n, i);
+    q->len = n->tok[i].len;
+    q->flags = n->tok[i].flags;
+    q->tok = sx_view_find(v, q->s, q->len);
+    q->xs = (uint16_t)w->nx;
+    if (q->tok != NONE && !add_x(w, q->tok, 1.0f, i, X_EXACT))
+      return nomem(err);
+    if (!(q->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_INITIAL)) && !fuzzy(v, w, i))
+      return nomem(err);
+    /* a long unknown word may be two listed words run together */
+    if (q->tok == NONE && q->len >= 5 && !(q->flags & SX_TOK_NUMBER)) {
+      for (size_t k = 2; k + 2 <= q->len; k++) {
+        uint32_t a = sx_view_find(v, q->s, k), b = sx_view_find(v, q->s + k, q->len - k);
+        if (a != NONE && b != NONE) {
+          if (!add_x(w, a, 1.0f, i, X_SPLIT) || !add_x(w, b, 1.0f, i, X_SPLIT))
+            return nomem(err);
+          break;
+        }
+      }
+    }
+    q->xe = (uint16_t)w->nx;
+    if (q->tok != NONE)
+      q->w = v->tokens[q->tok].weight;
+    else if (q->flags & SX_TOK_LEGAL)
+      q->w = 0.3f;
+    else if (q->flags & SX_TOK_STOP)
+      q->w = 0.15f;
+    else if (q->flags & SX_TOK_INITIAL)
+      q->w = 0.6f;
+    else {
+      q->w = wu;
+      for (size_t j = q->xs; j < q->xe; j++)
+        if (w->x[j].kind == X_FUZZY) {
+          q->w = v->tokens[w->x[j].tok].weight; /* the best neighbour's */
+          break;
+        }
+    }
+    w->wq += q->w;
+  }
+  /* adjacent words joined */
+  for (size_t i = 0; i + 1 < w->nq; i++) {
+    w->join_tok[i] = NONE;
+    const qword *a = &w->q[i], *b = &w->q[i + 1];
+    if ((a->flags | b->flags) & (SX_TOK_LEGAL | SX_TOK_STOP))
+      continue;
+    char j[140];
+    if ((size_t)a->len + b->len >= sizeof j)
+      continue;
+    memcpy(j, a->s, a->len);
+    memcpy(j + a->len, b->s, b->len);
+    uint32_t t = sx_view_find(v, j, (size_t)a->len + b->len);
+    w->join_tok[i] = t;
+    if (t != NONE && !add_x(w, t, 1.0f, i, X_JOIN))
+      return nomem(err);
+  }
+  return AG_OK;
+}
+
+/* ---- scoring one listed name ---- */
+
+static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint32_t t) {
+  const qword *q = &w->q[qi];
+  if (q->tok == t)
+    return 1.0f;
+  for (size_t j = q->xs; j < q->xe; j++)
+    if (w->x[j].tok == t && w->x[j].kind == X_FUZZY)
+      return w->x[j].sim;
+  const sx_token *tk = &v->tokens[t];
+  const char *ts = sx_str(v, tk->str);
+  /* an initial against a full word */
+  if ((q->flags & SX_TOK_INITIAL) && tk->len > 1 && ts[0] == q->s[0] &&
+      !(tk->flags & (SX_TOK_LEGAL | SX_TOK_STOP)))
+    return INITIAL_SIM;
+  if ((tk->flags & SX_TOK_INITIAL) && q->len > 1 && ts[0] == q->s[0] &&
+      !(q->flags & (SX_TOK_LEGAL | SX_TOK_STOP)))
+    return INITIAL_SIM;
+  /* close spellings the deletion table does not reach */
+  if (q->len >= 5 && tk->len >= 5 && ts[0] == q->s[0] &&
+      abs((int)q->len - (int)tk->len) <= 2 && !(q->flags & SX_TOK_NUMBER)) {
+    double jw = sx_jaro_winkler(q->s, q->len, ts, tk->len);
+    if (jw >= FLY_JW_MIN)
+      return (float)jw;
+  }
+  return 0.0f;
+}
+
+static int cmp_edge(const void *a, const void *b) {
+  const edge *x = a, *y = b;
+  if (x->sim != y->sim)
+    return x->sim > y->sim ? -1 : 1;
+  if (x->weight != y->weight)
+    return x->weight > y->weight ? -1 : 1;
+  if (x->qi != y->qi)
+    return x->qi < y->qi ? -1 : 1;
+  return x->cj < y->cj ? -1 : x->cj > y->cj;
+}
+
+typedef struct {
+  double cov_c, cov_q;
+  edge used[SX_NORM_TOKENS_MAX];
+  size_t nused;
+} align_info;
+
+static bool push_edge(ag_screen_work *w, size_t *ne, edge e) {
+  if (!sx_grow((void **)&w->e, &w->e_cap, *ne + 1, sizeof *w->e))
+    return false;
+  w->e[(*ne)++] = e;
+  return true;
+}
+
+/* Aligns the query with name nm; returns the score (0 on out of memory). */
+static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, align_info *ai) {
+  const uint32_t *ct = v->nametoks + nm->tok_off;
+  size_t nc = nm->ntok, nq = w->nq, ne = 0;
+  if (!nc || !nq || nm->weight <= 0 || w->wq <= 0)
+    return 0;
+  for (size_t i = 0; i < nq; i++)
+    for (size_t j = 0; j < nc; j++) {
+      float s = word_sim(v, w, i, ct[j]);
+      if (s <= 0)
+        continue;
+      bool initial = s == INITIAL_SIM && ((w->q[i].flags | v->tokens[ct[j]].flags) &
+                                          SX_TOK_INITIAL) && w->q[i].tok != ct[j];
+      edge e = {s, w->q[i].w + v->tokens[ct[j]].weight, 1ull << i, 1ull << j, (uint8_t)i,
+                (uint8_t)j, initial ? E_INITIAL : E_WORD};
+      if (!push_edge(w, &ne, e))
+        return 0;
+    }
+  /* query words joined = one listed word */
+  for (size_t i = 0; i + 1 < nq; i++) {
+    if (w->join_tok[i] == NONE)
+      continue;
+    for (size_t j = 0; j < nc; j++)
+      if (ct[j] == w->join_tok[i]) {
+        edge e = {1.0f, w->q[i].w + w->q[i + 1].w + v->tokens[ct[j]].weight,
+                  3ull << i, 1ull << j, (uint8_t)i, (uint8_t)j, E_QJOIN};
+        if (!push_edge(w, &ne, e))
+          return 0;
+      }
+  }
+  /* a query word = two listed words joined */
+  for (size_t j = 0; j + 1 < nc; j++) {
+    const sx_token *a = &v->tokens[ct[j]], *b = &v->tokens[ct[j + 1]];
+    if ((a->flags | b->flags) & (SX_TOK_LEGAL | SX_TOK_STOP))
+      continue;
+    for (size_t i = 0; i < nq; i++) {
+      const qword *q = &w->q[i];
+      if (q->len != a->len + b->len || memcmp(q->s, sx_str(v, a->str), a->len) ||
+          memcmp(q->s + a->len, sx_str(v, b->str), b->len))
+        continue;
+      edge e = {1.0f, q->w + a->weight + b->weight, 1ull << i, 3ull << j, (uint8_t)i,
+                (uint8_t)j, E_CJOIN};
+      if (!push_edge(w, &ne, e))
+        return 0;
+    }
+  }
+  if (ne > 1)
+    qsort(w->e, ne, sizeof *w->e, cmp_edge);
+  uint64_t qm = 0, cm = 0;
+  double mq = 0, mc = 0;
+  if (ai)
+    ai->nused = 0;
+  for (size_t k = 0; k < ne; k++) {
+    const edge *e = &w->e[k];
+    if ((e->qm & qm) || (e->cm & cm))
+      continue;
+    qm |= e->qm;
+    cm |= e->cm;
+    for (size_t i = 0; i < nq; i++)
+      if (e->qm & (1ull << i))
+        mq += w->q[i].w * e->sim;
+    for (size_t j = 0; j < nc; j++)
+      if (e->cm & (1ull << j))
+        mc += v->tokens[ct[j]].weight * e->sim;
+    if (ai && ai->nused < SX_NORM_TOKENS_MAX)
+      ai->used[ai->nused++] = *e;
+  }
+  double cov_c = mc / nm->weight, cov_q = mq / w->wq;
+  if (cov_c > 1)
+    cov_c = 1;
+  if (cov_q > 1)
+    cov_q = 1;
+  if (ai) {
+    ai->cov_c = cov_c;
+    ai->cov_q = cov_q;
+  }
+  if (cov_c <= 0 || cov_q <= 0)
+    return 0;
+  return pow(cov_c, ALPHA) * pow(cov_q, 1.0 - ALPHA);
+}
+
+/* ---- country evidence ---- */
+
+static bool has_country(const char *list, const char *cc) {
+  for (const char *p = list; *p;) {
+    if (p[0] == cc[0] && p[1] == cc[1] && (p[2] == ';' || p[2] == '\0'))
+      return true;
+    const char *q = strchr(p, ';');
+    if (!q)
+      break;
+    p = q + 1;
+    while (*p == ' ')
+      p++;
+  }
+  return false;
+}
+
+static double country_adjust(const sx_view *v, uint32_t entry, const char *cc) {
+  if (!cc)
+    return 0;
+  const char *list = sx_str(v, v->entries[entry].f[SX_F_COUNTRIES]);
+  if (!*list)
+    return 0;
+  return has_country(list, cc) ? COUNTRY_BONUS : -COUNTRY_PENALTY;
+}
+
+/* ---- candidates ---- */
+
+/* Keeps (about) the k highest bounds, in O(n): a histogram of the bounds
+ * gives the cut-off; ties at the cut-off are taken in order. */
+static size_t select_top(cand *c, size_t n, size_t k) {
+  enum { NB = 256 };
+  size_t hist[NB] = {0};
+  for (size_t i = 0; i < n; i++)
+    hist[(size_t)(c[i].ub * (NB - 1))]++;
+  size_t cut = NB, above = 0;
+  while (cut > 0 && above + hist[cut - 1] <= k)
+    above += hist[--cut];
+  size_t m = 0, at_cut = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t bk = (size_t)(c[i].ub * (NB - 1));
+    if (bk >= cut || (cut > 0 && bk == cut - 1 && at_cut++ < k - above))
+      c[m++] = c[i];
+  }
+  return m;
+}
+
+static int list_rank(const sx_view *v, uint32_t entry) {
+  const char *code = sx_str(v, v->lists[v->entries[entry].list].code);
+  static const char *const order[] = {"EL", "DPL", "SDN", "MEU", "UVL", "ISN", "DTC"};
+  for (int i = 0; i < 7; i++)
+    if (!strcmp(code, order[i]))
+      return i;
+  return 7;
+}
+
+static int cmp_scored_entry(const void *a, const void *b) {
+  const scored *x = a, *y = b;
+  if (x->entry != y->entry)
+    return x->entry < y->entry ? -1 : 1;
+  if (x->score != y->score)
+    return x->score > y->score ? -1 : 1;
+  return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static int cmp_scored_rank(const void *a, const void *b, void *ctx) {
+  const sx_view *v = ctx;
+  const scored *x = a, *y = b;
+  if (x->score != y->score)
+    return x->score > y->score ? -1 : 1;
+  int rx = list_rank(v, x->entry), ry = list_rank(v, y->entry);
+  if (rx != ry)
+    return rx < ry ? -1 : 1;
+  return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+static bool push_scored(ag_screen_work *w, uint32_t name, uint32_t entry, double score) {
+  scored s = {name, entry, (float)score};
+  return SX_PUSH(w->sc, w->nsc, w->sc_cap, s);
+}
+
+static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, double min,
+                           ag_error *err) {
+  size_t nt = 0;
+  for (size_t k = 0; k < w->nx; k++) {
+    const sx_token *t = &v->tokens[w->x[k].tok];
+    if (t->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_INITIAL))
+      continue;
+    float add = t->weight * w->x[k].sim;
+    const uint32_t *p = v->postings + t->post_off;
+    for (uint32_t i = 0; i < t->post_len; i++) {
+      uint32_t nm = p[i];
+      if (w->acc[nm] == 0)
+        w->touched[nt++] = nm;
+      w->acc[nm] += add;
+    }
+  }
+  double need = min - COUNTRY_BONUS;
+  double ub_min = need > 0 ? 0.85 * pow(need, 1.0 / ALPHA) : 0;
+  w->nc = 0;
+  for (size_t i = 0; i < nt; i++) {
+    uint32_t nm = w->touched[i];
+    float ub = w->acc[nm] / (v->names[nm].weight > 0 ? v->names[nm].weight : 1);
+    w->acc[nm] = 0;
+    if (ub < ub_min)
+      continue;
+    cand c = {nm, ub > 1 ? 1 : ub};
+    if (!SX_PUSH(w->c, w->nc, w->c_cap, c)) {
+      for (size_t j = i + 1; j < nt; j++)
+        w->acc[w->touched[j]] = 0;
+      return nomem(err);
+    }
+  }
+  size_t nc = w->nc;
+  if (nc > CAND_MAX)
+    nc = select_top(w->c, nc, CAND_MAX);
+  for (size_t i = 0; i < nc; i++) {
+    const sx_name *nm = &v->names[w->c[i].name];
+    double s = align(v, w, nm, NULL);
+    if (s <= 0)
+      continue;
+    s += country_adjust(v, nm->entry, cc);
+    if (s > 1)
+      s = 1;
+    if (s >= min && !push_scored(w, w->c[i].name, nm->entry, s))
+      return nomem(err);
+  }
+  return AG_OK;
+}
+
+static ag_status run_brute(const sx_view *v, ag_screen_work *w, double min, ag_error *err) {
+  /* the query as the baseline sees it */
+  ag_buf_reset(&w->tmp);
+  sx_simple_form(w->norm.folded ? w->norm.folded : "", w->norm.folded_len, &w->tmp);
+  if (w->tmp.failed)
+    return nomem(err);
+  const char *qs = w->tmp.data;
+  size_t ql = strlen(qs);
+  for (uint32_t i = 0; i < v->h->n_names; i++) {
+    const char *ns = sx_str(v, v->names[i].simple);
+    double s = sx_jaro_winkler(qs, ql, ns, strlen(ns));
+    if (s >= min && !push_scored(w, i, v->names[i].entry, s))
+      return nomem(err);
+  }
+  return AG_OK;
+}
+
+/* ---- reasons ---- */
+
+static void list_words(ag_buf *b, const char *label, const char *const *ws, size_t n) {
+  if (!n)
+    return;
+  ag_buf_printf(b, "; %s: ", label);
+  for (size_t i = 0; i < n && i < 4; i++)
+    ag_buf_printf(b, "%s%s", i ? ", " : "", ws[i]);
+  if (n > 4)
+    ag_buf_printf(b, " and %zu more", n - 4);
+}
+
+static void join_words(ag_buf *b, const char *a, const char *c) {
+  ag_buf_puts(b, a);
+  if (c) {
+    ag_buf_putc(b, ' ');
+    ag_buf_puts(b, c);
+  }
+}
+
+static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m,
+                         const sx_name *nm, const char *cc, bool brute, ag_error *err) {
+  ag_buf *b = &w->tmp;
+  ag_buf_reset(b);
+  const char *kind = nm->kind == SX_KIND_NAME ? "listed name" : "alias";
+  m->tokens = NULL;
+  m->token_count = 0;
+  if (brute) {
+    ag_buf_printf(b, "Jaro-Winkler %.3f against the %s", m->score, kind);
+  } else {
+    align_info ai;
+    align(v, w, nm, &ai);
+    const uint32_t *ct = v->nametoks + nm->tok_off;
+    ag_screen_token_match *tm = ag_arena_alloc(&w->arena, (ai.nused ? ai.nused : 1) * sizeof *tm);
+    if (!tm)
+      return nomem(err);
+    uint64_t qm = 0, cm = 0;
+    bool all_exact = true;
+    const char *fuzzy_w[8], *joined_w[8];
+    size_t nf = 0, nj = 0, nini = 0;
+    for (size_t k = 0; k < ai.nused; k++) {
+      const edge *e = &ai.used[k];
+      qm |= e->qm;
+      cm |= e->cm;
+      ag_buf one;
+      ag_buf_init(&one);
+      join_words(&one, w->q[e->qi].s, e->type == E_QJOIN ? w->q[e->qi + 1].s : NULL);
+      const char *qtext = ag_arena_strndup(&w->arena, one.data ? one.data : "", one.len);
+      ag_buf_reset(&one);
+      join_words(&one, sx_str(v, v->tokens[ct[e->cj]].str),
+                 e->type == E_CJOIN ? sx_str(v, v->tokens[ct[e->cj + 1]].str) : NULL);
+      const char *ltext = ag_arena_strndup(&w->arena, one.data ? one.data : "", one.len);
+      ag_buf_free(&one);
+      if (!qtext || !ltext)
+        return nomem(err);
+      tm[k] = (ag_screen_token_match){qtext, ltext, e->sim};
+      if (e->sim < 1.0f || e->type != E_WORD)
+        all_exact = false;
+      if (e->type == E_INITIAL)
+        nini++;
+      else if (e->type == E_QJOIN || e->type == E_CJOIN) {
+        if (nj < 8) {
+          char *s = ag_arena_alloc(&w->arena, strlen(qtext) + strlen(ltext) + 4);
+          if (!s)
+            return nomem(err);
+          sprintf(s, "%s=%s", qtext, ltext);
+          joined_w[nj++] = s;
+        }
+      } else if (e->sim < 1.0f && nf < 8) {
+        char *s = ag_arena_alloc(&w->arena, strlen(qtext) + strlen(ltext) + 4);
+        if (!s)
+          return nomem(err);
+        sprintf(s, "%s~%s", qtext, ltext);
+        fuzzy_w[nf++] = s;
+      }
+    }
+    m->tokens = tm;
+    m->token_count = ai.nused;
+    const char *miss_c[SX_NORM_TOKENS_MAX], *miss_q[SX_NORM_TOKENS_MAX];
+    size_t nmc = 0, nmq = 0, legal_only = 0, nmc_legal = 0, nmq_legal = 0;
+    for (size_t j = 0; j < nm->ntok; j++)
+      if (!(cm & (1ull << j))) {
+        const sx_token *t = &v->tokens[ct[j]];
+        if (t->flags & (SX_TOK_LEGAL | SX_TOK_STOP))
+          nmc_legal++;
+        else
+          miss_c[nmc++] = sx_str(v, t->str);
+      }
+    for (size_t i = 0; i < w->nq; i++)
+      if (!(qm & (1ull << i))) {
+        if (w->q[i].flags & (SX_TOK_LEGAL | SX_TOK_STOP))
+          nmq_legal++;
+        else
+          miss_q[nmq++] = w->q[i].s;
+      }
+    legal_only = nmc_legal + nmq_legal;
+    if (all_exact && !nmc && !nmq && !legal_only)
+      ag_buf_printf(b, "every word matches the %s", kind);
+    else {
+      size_t matched = 0;
+      for (size_t j = 0; j < nm->ntok; j++)
+        matched += (cm >> j) & 1;
+      ag_buf_printf(b, "%zu of %u words of the %s matched", matched, (unsigned)nm->ntok, kind);
+      list_words(b, "spelling differs", fuzzy_w, nf);
+      list_words(b, "written together/apart", joined_w, nj);
+      if (nini)
+        ag_buf_printf(b, "; %zu initial(s) matched full names", nini);
+      list_words(b, "listed words not in the query", miss_c, nmc);
+      list_words(b, "query words not listed", miss_q, nmq);
+      if (legal_only)
+        ag_buf_puts(b, "; legal-form or connective words differ (weighted down)");
+    }
+    ag_buf_printf(b, " (coverage %.2f of the listed name, %.2f of the query)", ai.cov_c,
+                  ai.cov_q);
+  }
+  if (cc) {
+    const char *list = sx_str(v, v->entries[nm->entry].f[SX_F_COUNTRIES]);
+    if (!*list)
+      ag_buf_printf(b, "; the entry gives no country to compare with %s", cc);
+    else if (has_country(list, cc))
+      ag_buf_printf(b, "; country %s is the entry's (+%.2f)", cc, COUNTRY_BONUS);
+    else
+      ag_buf_printf(b, "; country %s is not the entry's (%s) (-%.2f)", cc, list, COUNTRY_PENALTY);
+  }
+  if (b->failed)
+    return nomem(err);
+  m->reason = ag_arena_strndup(&w->arena, b->data ? b->data : "", b->len);
+  return m->reason ? AG_OK : nomem(err);
+}
+
+/* ---- the query ---- */
+
+static void fill_match(const sx_view *v, ag_screen_match *m, const scored *s) {
+  const sx_name *nm = &v->names[s->name];
+  const sx_entry *e = &v->entries[nm->entry];
+  const sx_list *l = &v->lists[e->list];
+  memset(m, 0, sizeof *m);
+  m->list_code = sx_str(v, l->code);
+  m->list_name = sx_str(v, l->name);
+  m->source_id = sx_str(v, e->f[SX_F_SOURCE_ID]);
+  m->entry_name = sx_str(v, e->f[SX_F_NAME]);
+  m->entry_type = sx_str(v, e->f[SX_F_TYPE]);
+  m->programs = sx_str(v, e->f[SX_F_PROGRAMS]);
+  m->countries = sx_str(v, e->f[SX_F_COUNTRIES]);
+  m->addresses = sx_str(v, e->f[SX_F_ADDRESSES]);
+  m->federal_register_notice = sx_str(v, e->f[SX_F_FR]);
+  m->license_requirement = sx_str(v, e->f[SX_F_LIC_REQ]);
+  m->license_policy = sx_str(v, e->f[SX_F_LIC_POL]);
+  m->start_date = sx_str(v, e->f[SX_F_START]);
+  m->remarks = sx_str(v, e->f[SX_F_REMARKS]);
+  m->source_url = sx_str(v, e->f[SX_F_URL]);
+  m->matched_name = sx_str(v, nm->display);
+  m->name_kind = sx_kind_name(nm->kind);
+  m->score = s->score;
+  m->level = s->score >= AG_SCREEN_CONFIDENT ? AG_SCREEN_LEVEL_CONFIDENT
+                                              : AG_SCREEN_LEVEL_POSSIBLE;
+}
+
+ag_status ag_screen_query(const ag_screen *s, const char *name, size_t len, const char *country,
+                          ag_screen_result *out, ag_error *err) {
+  ag_screen_request rq = {.name = name, .len = len, .country = country};
+  return ag_screen_query_ex(s, &rq, out, err);
+}
+
+ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
+                             ag_screen_result *out, ag_error *err) {
+  out->matches = NULL;
+  out->count = 0;
+  out->normalized = "";
+  if (!s || !req)
+    return ag_error_set(err, AG_ERR_INPUT, "lists", "no lists to screen against");
+  const sx_view *v = sx_handle_view(s);
+  if (!req->name || !req->len)
+    return ag_error_set(err, AG_ERR_INPUT, "name", "is empty");
+  if (req->len > AG_SCREEN_NAME_MAX)
+    return ag_error_set(err, AG_ERR_LIMIT, "name", "is %zu bytes long; the limit is %d",
+                        req->len, AG_SCREEN_NAME_MAX);
+  double min = req->min_score > 0 ? req->min_score : AG_SCREEN_POSSIBLE;
+  if (!(req->min_score >= 0 && req->min_score <= 1))
+    return ag_error_set(err, AG_ERR_INPUT, "min_score", "must be between 0 and 1");
+  size_t maxm = req->max_matches ? req->max_matches : AG_SCREEN_MATCHES_DEFAULT;
+  if (maxm > AG_SCREEN_MATCHES_MAX)
+    return ag_error_set(err, AG_ERR_INPUT, "max_matches", "must be at most %d",
+                        AG_SCREEN_MATCHES_MAX);
+  char cc[3] = "";
+  if (req->country && *req->country) {
+    const char *c = req->country;
+    size_t cl = strlen(c);
+    if (cl == 2) {
+      cc[0] = (char)((c[0] >= 'a' && c[0] <= 'z') ? c[0] - 'a' + 'A' : c[0]);
+      cc[1] = (char)((c[1] >= 'a' && c[1] <= 'z') ? c[1] - 'a' + 'A' : c[1]);
+    }
+    if (cl != 2 || !sx_country_valid(cc, 2))
+      return ag_error_set(err, AG_ERR_INPUT, "country",
+                          "'%.16s' is not an ISO 3166-1 alpha-2 country code", c);
+  }
+  ag_screen_work *w = work_for(out, v->h->n_names);
+  if (!w)
+    return nomem(err);
+  ag_arena_reset(&w->arena);
+  w->nsc = 0;
+  ag_status st = sx_normalize(&w->norm, req->name, req->len, true, "name", err);
+  if (st)
+    return st;
+  if (!w->norm.ntok) {
+    bool blank = true;
+    for (size_t i = 0; i < req->len && blank; i++)
+      blank = req->name[i] == ' ';
+    return ag_error_set(err, AG_ERR_INPUT, "name",
+                        blank ? "is empty" : "has no letters or digits to match");
+  }
+  if (w->norm.truncated || w->norm.ntok > AG_SCREEN_WORDS_MAX)
+    return ag_error_set(err, AG_ERR_LIMIT, "name", "has more than %d words",
+                        AG_SCREEN_WORDS_MAX);
+  /* the normalised query, for display */
+  ag_buf_reset(&w->tmp);
+  for (size_t i = 0; i < w->norm.ntok; i++) {
+    if (i)
+      ag_buf_putc(&w->tmp, ' ');
+    ag_buf_puts(&w->tmp, sx_norm_tok(&w->norm, i));
+  }
+  char *normalized = ag_arena_strndup(&w->arena, w->tmp.data ? w->tmp.data : "", w->tmp.len);
+  if (w->tmp.failed || !normalized)
+    return nomem(err);
+  out->normalized = normalized;
+
+  bool brute = req->mode == AG_SCREEN_MODE_BRUTE_JW;
+  const char *ccp = cc[0] ? cc : NULL;
+  if (brute)
+    st = run_brute(v, w, min, err);
+  else {
+    st = prepare_query(v, w, err);
+    if (!st)
+      st = run_index(v, w, ccp, min, err);
+  }
+  if (st)
+    return st;
+
+  /* best name per entry, then rank */
+  if (w->nsc > 1)
+    qsort(w->sc, w->nsc, sizeof *w->sc, cmp_scored_entry);
+  size_t k = 0;
+  for (size_t i = 0; i < w->nsc; i++)
+    if (!k || w->sc[k - 1].entry != w->sc[i].entry)
+      w->sc[k++] = w->sc[i];
+  w->nsc = k;
+  if (k > 1)
+    qsort_r(w->sc, k, sizeof *w->sc, cmp_scored_rank, (void *)v);
+  if (k > maxm)
+    k = maxm;
+  if (!sx_grow((void **)&w->m, &w->m_cap, k ? k : 1, sizeof *w->m))
+    return nomem(err);
+  for (size_t i = 0; i < k; i++) {
+    fill_match(v, &w->m[i], &w->sc[i]);
+    st = explain(v, w, &w->m[i], &v->names[w->sc[i].name], ccp, brute, err);
+    if (st)
+      return st;
+  }
+  out->matches = w->m;
+  out->count = k;
+  return AG_OK;
+}
+
+ag_status ag_screen_normalize(const char *name, size_t len, ag_buf *out, ag_error *err) {
+  sx_norm n;
+  sx_norm_init(&n);
+  ag_status st = AG_OK;
+  if (!name || !len)
+    st = ag_error_set(err, AG_ERR_INPUT, "name", "is empty");
+  else if (len > AG_SCREEN_NAME_MAX)
+    st = ag_error_set(err, AG_ERR_LIMIT, "name", "is %zu bytes long; the limit is %d", len,
+                      AG_SCREEN_NAME_MAX);
+  else
+    st = sx_normalize(&n, name, len, true, "name", err);
+  if (!st)
+    for (size_t i = 0; i < n.ntok; i++) {
+      if (i)
+        ag_buf_putc(out, ' ');
+      ag_buf_puts(out, sx_norm_tok(&n, i));
+    }
+  sx_norm_free(&n);
+  if (!st && out->failed)
+    st = nomem(err);
+  return st;
+}
+
+/* ---- JSON ---- */
+
+static void json_list(ag_buf *b, const char *s) {
+  ag_buf_putc(b, '[');
+  bool first = true;
+  while (*s) {
+    const char *e = strchr(s, ';');
+    size_t n = e ? (size_t)(e - s) : strlen(s);
+    const char *p = s;
+    size_t pn = n;
+    while (pn && *p == ' ') {
+      p++;
+      pn--;
+    }
+    while (pn && p[pn - 1] == ' ')
+      pn--;
+    if (pn) {
+      if (!first)
+        ag_buf_putc(b, ',');
+      ag_buf_json_str(b, p, pn);
+      first = false;
+    }
+    s += n + (e ? 1 : 0);
+  }
+  ag_buf_putc(b, ']');
+}
+
+static void json_field(ag_buf *b, const char *key, const char *val) {
+  ag_buf_printf(b, ",\"%s\":", key);
+  ag_buf_json_str(b, val, strlen(val));
+}
+
+void ag_screen_match_json(const ag_screen_match *m, bool full, ag_buf *b) {
+  ag_buf_puts(b, "{\"list\":");
+  ag_buf_json_str(b, m->list_name, strlen(m->list_name));
+  json_field(b, "list_code", m->list_code);
+  json_field(b, "source_id", m->source_id);
+  json_field(b, "name", m->matched_name);
+  json_field(b, "entry_name", m->entry_name);
+  /* two decimals, rounded down so a displayed score never reaches a
+   * threshold the real one does not */
+  ag_buf_printf(b, ",\"score\":%.2f", floor(m->score * 100.0 + 1e-9) / 100.0);
+  json_field(b, "level", ag_screen_level_name(m->level));
+  json_field(b, "reason", m->reason ? m->reason : "");
+  if (full) {
+    json_field(b, "name_kind", m->name_kind);
+    json_field(b, "entry_type", m->entry_type);
+    ag_buf_puts(b, ",\"matched_tokens\":[");
+    for (size_t i = 0; i < m->token_count; i++) {
+      ag_buf_puts(b, i ? ",{\"query\":" : "{\"query\":");
+      ag_buf_json_str(b, m->tokens[i].query, strlen(m->tokens[i].query));
+      json_field(b, "listed", m->tokens[i].listed);
+      ag_buf_printf(b, ",\"similarity\":%.3f}", m->tokens[i].similarity);
+    }
+    ag_buf_puts(b, "],\"programs\":");
+    json_list(b, m->programs);
+    ag_buf_puts(b, ",\"countries\":");
+    json_list(b, m->countries);
+    json_field(b, "federal_register_notice", m->federal_register_notice);
+    json_field(b, "license_requirement", m->license_requirement);
+    json_field(b, "license_policy", m->license_policy);
+    json_field(b, "start_date", m->start_date);
+    json_field(b, "addresses", m->addresses);
+    json_field(b, "source_url", m->source_url);
+  }
+  ag_buf_putc(b, '}');
+}
