@@ -7,11 +7,10 @@
  * Group commit (leader/follower): a caller puts its records on the queue.
  * If no batch is being written it becomes the leader: it takes the whole
  * queue, writes it in one transaction (one WAL fsync), marks every request
- * in it done and wakes the waiters. Callers that arrive meanwhile queue up
- * and wait; the first of them to wake after the batch becomes the next
- * leader. No extra thread is needed, a lone caller commits at once, and
- * under load each fsync carries everything that queued during the previous
- * one.
+ * in it done and wakes their owners. Callers that arrive meanwhile queue up
+ * and wait; the first of them is woken to lead the next batch. No extra
+ * thread is needed, a lone caller commits at once, and under load each
+ * fsync carries everything that queued during the previous one.
  *
  * Chain invariant: record seq N has prev_hash = hash of record N-1 (64 zeros
  * for N = 1) and hash = SHA-256 of its canonical form. New records continue
@@ -33,6 +32,7 @@ struct audit_pending {
   ag_status st;
   ag_error err;
   bool done;
+  pthread_cond_t cv; /* signalled when done, or when this request should lead */
   audit_pending *next;
 };
 
@@ -93,14 +93,23 @@ static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_e
   return AG_OK;
 }
 
-static ag_status insert_one(ag_audit_db *db, EVP_MD_CTX *ctx, const ag_audit_record *r,
+/* Random bytes for audit ids, fetched once per 64 records. */
+typedef struct {
+  unsigned char bytes[6 * 64];
+  size_t used;
+} id_random;
+
+static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_record *r,
                             int64_t now_ms, int64_t seq, char prev[AG_AUDIT_HASH_HEX],
                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
-  unsigned char rnd[6];
+  if (rnd->used == sizeof rnd->bytes) {
+    if (RAND_bytes(rnd->bytes, sizeof rnd->bytes) != 1)
+      return ag_error_set(err, AG_ERR_INTERNAL, "audit_id", "no random bytes available");
+    rnd->used = 0;
+  }
   char rhex[13];
-  if (RAND_bytes(rnd, sizeof rnd) != 1)
-    return ag_error_set(err, AG_ERR_INTERNAL, "audit_id", "no random bytes available");
-  audit_hex(rnd, sizeof rnd, rhex);
+  audit_hex(rnd->bytes + rnd->used, 6, rhex);
+  rnd->used += 6;
   char id[AG_AUDIT_ID_MAX];
   snprintf(id, sizeof id, "a-%lld-%s", (long long)seq, rhex);
 
@@ -119,7 +128,7 @@ static ag_status insert_one(ag_audit_db *db, EVP_MD_CTX *ctx, const ag_audit_rec
   row.f[F_DECISION] = (audit_bytes){r->decision, r->decision_len};
 
   char hash[AG_AUDIT_HASH_HEX];
-  if (!audit_row_hash(db->sha256, ctx, &row, hash))
+  if (!audit_row_hash(db->sha256, db->wctx, &row, hash))
     return ag_error_set(err, AG_ERR_INTERNAL, "hash", "SHA-256 failed");
 
   sqlite3_stmt *s;
@@ -149,20 +158,26 @@ static ag_status insert_one(ag_audit_db *db, EVP_MD_CTX *ctx, const ag_audit_rec
   return AG_OK;
 }
 
+static ag_status step_done(ag_audit_db *db, int which, const char *what, ag_error *err) {
+  sqlite3_stmt *s;
+  ag_status st = audit_stmt(&db->w, which, &s, err);
+  if (st != AG_OK)
+    return st;
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  return rc == SQLITE_DONE ? AG_OK : audit_db_error(err, db->w.h, what);
+}
+
 /* Writes every record of the batch in one transaction. Caller holds wmu. */
 static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *err) {
   sqlite3 *h = db->w.h;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  if (!ctx)
-    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
-  ag_status st = audit_exec(h, "BEGIN IMMEDIATE", err);
-  if (st != AG_OK) {
-    EVP_MD_CTX_free(ctx);
+  ag_status st = step_done(db, ST_BEGIN, "begin", err);
+  if (st != AG_OK)
     return st;
-  }
   sqlite3_stmt *s;
   int64_t seq = 0, first = 0;
   char prev[AG_AUDIT_HASH_HEX];
+  id_random rnd = {.used = sizeof rnd.bytes};
   if ((st = audit_stmt(&db->w, ST_HEAD, &s, err)) != AG_OK)
     goto fail;
   int rc = sqlite3_step(s);
@@ -178,7 +193,7 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
 
   for (audit_pending *q = batch; q; q = q->next)
     for (size_t i = 0; i < q->n; i++)
-      if ((st = insert_one(db, ctx, &q->recs[i], q->now_ms, ++seq, prev, q->ids[i], err)))
+      if ((st = insert_one(db, &rnd, &q->recs[i], q->now_ms, ++seq, prev, q->ids[i], err)))
         goto fail;
 
   if ((st = audit_stmt(&db->w, ST_HEAD_SET, &s, err)) != AG_OK)
@@ -191,17 +206,15 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
     st = audit_db_error(err, h, "move head");
     goto fail;
   }
-  if ((st = audit_exec(h, "COMMIT", err)) != AG_OK)
+  if ((st = step_done(db, ST_COMMIT, "commit", err)) != AG_OK)
     goto fail;
   db->stats.commits++;
   db->stats.records += (uint64_t)(seq - first);
-  EVP_MD_CTX_free(ctx);
   return AG_OK;
 
 fail:
   if (!sqlite3_get_autocommit(h))
     sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
-  EVP_MD_CTX_free(ctx);
   return st;
 }
 
@@ -234,6 +247,7 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
   }
   audit_pending me = {.recs = recs, .n = n, .ids = ids_out, .now_ms = audit_now_ms()};
   ag_error_clear(&me.err);
+  pthread_cond_init(&me.cv, NULL);
 
   pthread_mutex_lock(&db->qmu);
   if (db->qtail)
@@ -243,7 +257,7 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
   db->qtail = &me;
   while (!me.done) {
     if (db->leading) {
-      pthread_cond_wait(&db->qcv, &db->qmu);
+      pthread_cond_wait(&me.cv, &db->qmu);
       continue;
     }
     /* Lead: take everything queued so far (our own request included). */
@@ -253,14 +267,21 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
     pthread_mutex_unlock(&db->qmu);
     lead(db, batch);
     pthread_mutex_lock(&db->qmu);
+    /* Wake only the requests of this batch, and the first request queued
+     * meanwhile to lead the next one: waking every waiter after each
+     * batch would cost a context switch per thread per batch. */
     for (audit_pending *q = batch, *next; q; q = next) {
       next = q->next; /* q may be gone once its owner sees done */
       q->done = true;
+      if (q != &me)
+        pthread_cond_signal(&q->cv);
     }
     db->leading = false;
-    pthread_cond_broadcast(&db->qcv);
+    if (db->qhead)
+      pthread_cond_signal(&db->qhead->cv);
   }
   pthread_mutex_unlock(&db->qmu);
+  pthread_cond_destroy(&me.cv);
   if (me.st != AG_OK && err)
     *err = me.err;
   return me.st;

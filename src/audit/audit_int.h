@@ -22,6 +22,8 @@
 
 /* Statements cached per connection, prepared on first use. */
 enum {
+  ST_BEGIN,
+  ST_COMMIT,
   ST_HEAD,
   ST_HEAD_SET,
   ST_INSERT,
@@ -51,13 +53,13 @@ struct ag_audit_db {
   pthread_mutex_t wmu;
   audit_conn w;
   ag_audit_stats stats; /* guarded by wmu */
+  EVP_MD_CTX *wctx;     /* hashing scratch for appends; guarded by wmu */
 
   pthread_mutex_t rmu;
   audit_conn *idle[AUDIT_POOL_MAX];
   size_t nidle;
 
   pthread_mutex_t qmu;
-  pthread_cond_t qcv;
   audit_pending *qhead, *qtail;
   bool leading;
 };

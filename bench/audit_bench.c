@@ -1,0 +1,161 @@
+/*
+ * audit_bench.c - audit log append throughput: group commit from many
+ * threads, each blocked until its record is durable, against a file with
+ * synchronous=FULL (the production setting), synchronous=NORMAL, and an
+ * in-memory database. Records are the size of a typical check (about 400
+ * bytes of request and 900 of decision).
+ *
+ * Usage: audit_bench [SECONDS [DIR]]   (defaults: 2 seconds, current dir)
+ * The database files are created in DIR, which should be on the disk the
+ * service will use, and removed afterwards.
+ */
+#include "acegate/audit.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char request[512], decision[1024];
+
+typedef struct {
+  ag_audit_db *db;
+  atomic_bool *stop;
+  long done;
+  int batch; /* 0: ag_audit_append; else ag_audit_append_batch of this size */
+} worker;
+
+static void *work(void *arg) {
+  worker *w = arg;
+  ag_audit_record r = {.kind = AG_AUDIT_CHECK,
+                       .request = request,
+                       .request_len = strlen(request),
+                       .decision = decision,
+                       .decision_len = strlen(decision),
+                       .rules_version = "rules-2025-01-15",
+                       .lists_version = "csl-2025-02-28",
+                       .key_id = "3f9a1c2b7d4e",
+                       .client_addr = "203.0.113.9",
+                       .as_of = "2025-03-01",
+                       .destination = "DE",
+                       .eccn = "5A001.j",
+                       .outcome = "authorized"};
+  ag_audit_record recs[256];
+  char ids[256][AG_AUDIT_ID_MAX];
+  for (int i = 0; i < 256; i++)
+    recs[i] = r;
+  while (!atomic_load(w->stop)) {
+    ag_error e;
+    ag_status st = w->batch ? ag_audit_append_batch(w->db, recs, (size_t)w->batch, ids, &e)
+                            : ag_audit_append(w->db, &r, ids[0], &e);
+    if (st != AG_OK) {
+      fprintf(stderr, "append: %s: %s\n", e.field, e.reason);
+      exit(1);
+    }
+    w->done += w->batch ? w->batch : 1;
+  }
+  return NULL;
+}
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void run(const char *label, const char *path, unsigned flags, int threads, int batch,
+                double seconds) {
+  ag_audit_db *db;
+  ag_error e;
+  ag_audit_options o = {.flags = flags};
+  if (ag_audit_open(path, &o, &db, &e) != AG_OK) {
+    fprintf(stderr, "%s: %s\n", e.field, e.reason);
+    exit(1);
+  }
+  atomic_bool stop = false;
+  pthread_t *t = calloc((size_t)threads, sizeof *t);
+  worker *w = calloc((size_t)threads, sizeof *w);
+  double t0 = now();
+  for (int i = 0; i < threads; i++) {
+    w[i] = (worker){.db = db, .stop = &stop, .batch = batch};
+    pthread_create(&t[i], NULL, work, &w[i]);
+  }
+  usleep((useconds_t)(seconds * 1e6));
+  atomic_store(&stop, true);
+  long total = 0;
+  for (int i = 0; i < threads; i++) {
+    pthread_join(t[i], NULL);
+    total += w[i].done;
+  }
+  double dt = now() - t0;
+  ag_audit_stats s;
+  ag_audit_get_stats(db, &s);
+  ag_audit_verify_report r;
+  double v0 = now();
+  if (ag_audit_verify(db, NULL, &r, &e) != AG_OK || r.problem != AG_AUDIT_INTACT) {
+    fprintf(stderr, "verify failed\n");
+    exit(1);
+  }
+  double vt = now() - v0;
+  printf("%-22s threads=%-4d %s %8ld records %6.2fs %9.0f records/s  %6.1f records/commit"
+         "  verify %.0f records/s\n",
+         label, threads, batch ? "batch" : "     ", total, dt, total / dt,
+         s.commits ? (double)s.records / (double)s.commits : 0.0, r.records / (vt > 0 ? vt : 1e-9));
+  fflush(stdout);
+  ag_audit_close(db);
+  free(t);
+  free(w);
+}
+
+static void cleanup(const char *path) {
+  const char *sfx[] = {"", "-wal", "-shm"};
+  for (int i = 0; i < 3; i++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s%s", path, sfx[i]);
+    unlink(p);
+  }
+}
+
+int main(int argc, char **argv) {
+  double seconds = argc > 1 ? atof(argv[1]) : 2.0;
+  const char *dir = argc > 2 ? argv[2] : ".";
+  if (seconds <= 0)
+    seconds = 2.0;
+  snprintf(request, sizeof request,
+           "{\"eccn\":\"5A001.j\",\"destination\":\"DE\",\"end_user\":{\"name\":\"Example GmbH\","
+           "\"type\":\"non_government\",\"address\":\"Musterstrasse 1, 10115 Berlin\"},"
+           "\"end_use\":\"network monitoring for an internal SOC\",\"as_of\":\"2025-03-01\","
+           "\"items\":[{\"description\":\"IP network communications surveillance system\","
+           "\"quantity\":2}],\"parties\":[{\"role\":\"consignee\",\"name\":\"Example GmbH\"}]}");
+  snprintf(decision, sizeof decision,
+           "{\"outcome\":\"authorized\",\"license_exception\":\"ACE\",\"paragraphs\":"
+           "[\"740.22(b)(1)\",\"740.22(c)(1)\"],\"reasons\":[{\"code\":\"destination_ok\","
+           "\"text\":\"Germany is in Country Group A:6 and not in E:1, E:2, D:1 or D:5\"},"
+           "{\"code\":\"end_user_ok\",\"text\":\"non-government end user outside D:1, D:5 and E\"},"
+           "{\"code\":\"no_knowledge_restriction\",\"text\":\"no red flags declared\"}],"
+           "\"screening\":{\"matches\":[],\"lists_version\":\"csl-2025-02-28\"},"
+           "\"rules_version\":\"rules-2025-01-15\",\"as_of\":\"2025-03-01\","
+           "\"warnings\":[\"recordkeeping: keep this determination five years (15 CFR 762.6)\"],"
+           "\"disclaimer\":\"determination under License Exception ACE only; other EAR "
+           "requirements may apply\"}");
+  char path[4096];
+  snprintf(path, sizeof path, "%s/audit_bench_%d.db", dir, (int)getpid());
+  printf("audit append throughput, %.1fs per run, request %zu B, decision %zu B, db in %s\n",
+         seconds, strlen(request), strlen(decision), dir);
+  static const int fthreads[] = {1, 16, 64, 256};
+  for (size_t i = 0; i < sizeof fthreads / sizeof fthreads[0]; i++) {
+    cleanup(path);
+    run("file synchronous=FULL", path, 0, fthreads[i], 0, seconds);
+  }
+  cleanup(path);
+  run("file synchronous=FULL", path, 0, 4, 256, seconds);
+  cleanup(path);
+  run("file synchronous=NORMAL", path, AG_AUDIT_OPEN_RELAXED, 64, 0, seconds);
+  cleanup(path);
+  run(":memory:", ":memory:", 0, 1, 0, seconds);
+  run(":memory:", ":memory:", 0, 64, 0, seconds);
+  return 0;
+}
