@@ -87,10 +87,25 @@ typedef struct {
 void ag_buf_init(ag_buf *b);
 void ag_buf_free(ag_buf *b);
 void ag_buf_reset(ag_buf *b);
-bool ag_buf_reserve(ag_buf *b, size_t extra);
-void ag_buf_append(ag_buf *b, const char *s, size_t n);
+/* Grows the buffer so that extra more bytes (plus a NUL) fit. */
+bool ag_buf_grow(ag_buf *b, size_t extra);
+static inline bool ag_buf_reserve(ag_buf *b, size_t extra) {
+  return (!b->failed && b->cap - b->len > extra) || ag_buf_grow(b, extra);
+}
+/* Appends are inline: output paths append many short pieces. */
+static inline void ag_buf_append(ag_buf *b, const char *s, size_t n) {
+  if (!ag_buf_reserve(b, n))
+    return;
+  __builtin_memcpy(b->data + b->len, s, n);
+  b->len += n;
+}
+void ag_buf_append_long(ag_buf *b, const char *s, size_t n);
 void ag_buf_puts(ag_buf *b, const char *s);
-void ag_buf_putc(ag_buf *b, char c);
+static inline void ag_buf_putc(ag_buf *b, char c) {
+  if (!ag_buf_reserve(b, 1))
+    return;
+  b->data[b->len++] = c;
+}
 void ag_buf_printf(ag_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. Invalid UTF-8 bytes

@@ -25,7 +25,7 @@ void ag_buf_reset(ag_buf *b) {
   b->failed = false;
 }
 
-bool ag_buf_reserve(ag_buf *b, size_t extra) {
+bool ag_buf_grow(ag_buf *b, size_t extra) {
   if (b->failed)
     return false;
   if (b->cap - b->len > extra)
@@ -48,20 +48,14 @@ bool ag_buf_reserve(ag_buf *b, size_t extra) {
   return true;
 }
 
-void ag_buf_append(ag_buf *b, const char *s, size_t n) {
+void ag_buf_append_long(ag_buf *b, const char *s, size_t n) {
   if (!ag_buf_reserve(b, n))
     return;
   memcpy(b->data + b->len, s, n);
   b->len += n;
 }
 
-void ag_buf_puts(ag_buf *b, const char *s) { ag_buf_append(b, s, strlen(s)); }
-
-void ag_buf_putc(ag_buf *b, char c) {
-  if (!ag_buf_reserve(b, 1))
-    return;
-  b->data[b->len++] = c;
-}
+void ag_buf_puts(ag_buf *b, const char *s) { ag_buf_append_long(b, s, strlen(s)); }
 
 void ag_buf_printf(ag_buf *b, const char *fmt, ...) {
   va_list ap;
@@ -132,48 +126,79 @@ bool ag_utf8_valid(const char *s, size_t n) {
   return true;
 }
 
+/* 1 for bytes that go into a JSON string as they are. */
+static const unsigned char json_plain[256] = {
+#define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    R16(0), R16(0), /* control characters */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '"' */
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* '\\' */
+    R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x7f is allowed */
+    R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0) /* non-ASCII: checked */
+#undef R16
+};
+
 void ag_buf_json_str(ag_buf *b, const char *s, size_t n) {
   static const char hex[] = "0123456789abcdef";
-  if (!ag_buf_reserve(b, n + 2))
+  /* worst case: every byte becomes \u00XX (6) or U+FFFD (3) */
+  if (!ag_buf_reserve(b, n * 6 + 2))
     return;
-  ag_buf_putc(b, '"');
-  const unsigned char *p = (const unsigned char *)s;
-  size_t i = 0, run = 0;
-  while (i < n) {
-    unsigned char c = p[i];
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-      i++;
-      run++;
-      continue;
+  char *o = b->data + b->len;
+  *o++ = '"';
+  const unsigned char *p = (const unsigned char *)s, *end = p + n;
+  while (p < end) {
+    const unsigned char *run = p;
+    /* eight bytes at a time while none needs escaping or checking */
+    while (end - p >= 8) {
+      uint64_t w;
+      memcpy(&w, p, 8);
+      const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+      uint64_t ctrl = (w - ones * 0x20) & ~w;           /* bytes < 0x20 */
+      uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+      uint64_t zq = (quote - ones) & ~quote, zb = (bslash - ones) & ~bslash;
+      if ((ctrl | zq | zb | w) & highs)
+        break;
+      p += 8;
     }
-    ag_buf_append(b, s + i - run, run);
-    run = 0;
+    while (p < end && json_plain[*p])
+      p++;
+    memcpy(o, run, (size_t)(p - run));
+    o += p - run;
+    if (p == end)
+      break;
+    unsigned char c = *p;
     if (c >= 0x80) {
-      size_t k = utf8_seq(p + i, n - i);
+      size_t k = utf8_seq(p, (size_t)(end - p));
       if (k) {
-        ag_buf_append(b, s + i, k);
-        i += k;
+        memcpy(o, p, k);
+        o += k;
+        p += k;
       } else {
-        ag_buf_append(b, "\xEF\xBF\xBD", 3);
-        i++;
+        memcpy(o, "\xEF\xBF\xBD", 3);
+        o += 3;
+        p++;
       }
       continue;
     }
+    *o++ = '\\';
     switch (c) {
-    case '"': ag_buf_append(b, "\\\"", 2); break;
-    case '\\': ag_buf_append(b, "\\\\", 2); break;
-    case '\n': ag_buf_append(b, "\\n", 2); break;
-    case '\r': ag_buf_append(b, "\\r", 2); break;
-    case '\t': ag_buf_append(b, "\\t", 2); break;
-    default: {
-      char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-      ag_buf_append(b, esc, 6);
+    case '"': *o++ = '"'; break;
+    case '\\': *o++ = '\\'; break;
+    case '\n': *o++ = 'n'; break;
+    case '\r': *o++ = 'r'; break;
+    case '\t': *o++ = 't'; break;
+    default:
+      *o++ = 'u';
+      *o++ = '0';
+      *o++ = '0';
+      *o++ = hex[c >> 4];
+      *o++ = hex[c & 15];
     }
-    }
-    i++;
+    p++;
   }
-  ag_buf_append(b, s + i - run, run);
-  ag_buf_putc(b, '"');
+  *o++ = '"';
+  b->len = (size_t)(o - b->data);
 }
 
 const char *ag_buf_cstr(ag_buf *b) {

@@ -56,8 +56,19 @@ bool ag_date_parse(const char *s, size_t len, ag_date *out) {
 void ag_date_format(ag_date d, char out[11]) {
   int y, m, dd;
   ymd_from_days(d, &y, &m, &dd);
-  snprintf(out, 11, "%04d-%02d-%02d", (y % 10000 + 10000) % 10000, (m % 100 + 100) % 100,
-           (dd % 100 + 100) % 100);
+  y = (y % 10000 + 10000) % 10000;
+  /* by hand: dates are formatted for every decision written */
+  out[0] = (char)('0' + y / 1000);
+  out[1] = (char)('0' + y / 100 % 10);
+  out[2] = (char)('0' + y / 10 % 10);
+  out[3] = (char)('0' + y % 10);
+  out[4] = '-';
+  out[5] = (char)('0' + m / 10);
+  out[6] = (char)('0' + m % 10);
+  out[7] = '-';
+  out[8] = (char)('0' + dd / 10);
+  out[9] = (char)('0' + dd % 10);
+  out[10] = '\0';
 }
 
 ag_date ag_date_today(void) {

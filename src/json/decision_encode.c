@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 
+static inline void lit(ag_buf *b, const char *s) { ag_buf_append(b, s, strlen(s)); }
+
 static void str(ag_buf *b, const char *s) {
   if (s)
     ag_buf_json_str(b, s, strlen(s));
   else
-    ag_buf_puts(b, "null");
+    lit(b, "null");
 }
 
 static void boolean(ag_buf *b, bool v) { ag_buf_puts(b, v ? "true" : "false"); }
@@ -33,7 +35,7 @@ static void encode_screening(const ag_decision *d, ag_buf *b) {
       any = true;
   if (!any)
     return;
-  ag_buf_puts(b, ",\"screening\":[");
+  lit(b, ",\"screening\":[");
   bool first = true;
   for (int r = 0; r < AG_PARTY_COUNT; r++) {
     const ag_party *p = &t->parties[r];
@@ -42,42 +44,42 @@ static void encode_screening(const ag_decision *d, ag_buf *b) {
     if (!first)
       ag_buf_putc(b, ',');
     first = false;
-    ag_buf_puts(b, "{\"party\":");
+    lit(b, "{\"party\":");
     str(b, ag_party_role_name((ag_party_role)r));
-    ag_buf_puts(b, ",\"name\":");
+    lit(b, ",\"name\":");
     ag_buf_json_str(b, p->name, p->name_len);
-    ag_buf_puts(b, ",\"matches\":[");
+    lit(b, ",\"matches\":[");
     for (int h = 0; h < p->n_hits; h++) {
       const ag_party_hit *hit = &p->hits[h];
       if (h)
         ag_buf_putc(b, ',');
-      ag_buf_puts(b, "{\"list\":");
+      lit(b, "{\"list\":");
       str(b, hit->list_name);
-      ag_buf_puts(b, ",\"source_id\":");
+      lit(b, ",\"source_id\":");
       str(b, hit->source_id);
-      ag_buf_puts(b, ",\"name\":");
+      lit(b, ",\"name\":");
       str(b, hit->matched_name);
       ag_buf_printf(b, ",\"score\":%.3f,\"level\":\"%s\"", hit->score,
                     hit->confident ? "confident" : "possible");
       if (hit->programs && hit->programs[0]) {
-        ag_buf_puts(b, ",\"programs\":");
+        lit(b, ",\"programs\":");
         str(b, hit->programs);
       }
       if (hit->license_requirement && hit->license_requirement[0]) {
-        ag_buf_puts(b, ",\"license_requirement\":");
+        lit(b, ",\"license_requirement\":");
         str(b, hit->license_requirement);
       }
       if (hit->license_policy && hit->license_policy[0]) {
-        ag_buf_puts(b, ",\"license_policy\":");
+        lit(b, ",\"license_policy\":");
         str(b, hit->license_policy);
       }
       if (hit->federal_register_notice && hit->federal_register_notice[0]) {
-        ag_buf_puts(b, ",\"federal_register_notice\":");
+        lit(b, ",\"federal_register_notice\":");
         str(b, hit->federal_register_notice);
       }
       ag_buf_putc(b, '}');
     }
-    ag_buf_puts(b, "]}");
+    lit(b, "]}");
   }
   ag_buf_putc(b, ']');
 }
@@ -87,27 +89,27 @@ void ag_json_encode_decision(const ag_decision *d, ag_buf *b) {
   ag_buf_init(&scratch);
   char date[11];
   ag_date_format(d->txn->as_of, date);
-  ag_buf_puts(b, "{\"outcome\":");
+  lit(b, "{\"outcome\":");
   str(b, ag_outcome_name(d->outcome));
-  ag_buf_puts(b, ",\"decided_by\":");
+  lit(b, ",\"decided_by\":");
   str(b, d->decided_by);
-  ag_buf_puts(b, ",\"as_of\":");
+  lit(b, ",\"as_of\":");
   str(b, date);
-  ag_buf_puts(b, ",\"license_required_by_chart\":");
+  lit(b, ",\"license_required_by_chart\":");
   boolean(b, d->license_required_by_chart);
-  ag_buf_puts(b, ",\"cyber_rule_in_force\":");
+  lit(b, ",\"cyber_rule_in_force\":");
   boolean(b, d->cyber_rule_in_force);
-  ag_buf_puts(b, ",\"ace\":{\"available\":");
+  lit(b, ",\"ace\":{\"available\":");
   boolean(b, d->ace_available);
-  ag_buf_puts(b, ",\"blocked_by\":[");
+  lit(b, ",\"blocked_by\":[");
   for (int i = 0; i < d->n_blocked; i++) {
     if (i)
       ag_buf_putc(b, ',');
     str(b, d->blocked_by[i]);
   }
-  ag_buf_puts(b, "],\"reconstructed\":");
+  lit(b, "],\"reconstructed\":");
   boolean(b, d->ace_reconstructed);
-  ag_buf_puts(b, "},\"controls\":[");
+  lit(b, "},\"controls\":[");
   for (int c = 0, first = 1; c < AG_COL_COUNT; c++)
     if (d->item && (d->item->controls & (1u << c))) {
       if (!first)
@@ -115,17 +117,17 @@ void ag_json_encode_decision(const ag_decision *d, ag_buf *b) {
       first = 0;
       str(b, ag_column_name((ag_column)c));
     }
-  ag_buf_puts(b, "],\"item\":{\"eccn\":");
+  lit(b, "],\"item\":{\"eccn\":");
   str(b, d->item ? d->item->paragraph : NULL);
   if (d->item && d->item->for_) {
-    ag_buf_puts(b, ",\"for\":");
+    lit(b, ",\"for\":");
     str(b, d->item->for_);
   }
-  ag_buf_puts(b, ",\"cybersecurity_item\":");
+  lit(b, ",\"cybersecurity_item\":");
   boolean(b, d->item && d->item->cyber_item);
-  ag_buf_puts(b, "},\"destination\":");
+  lit(b, "},\"destination\":");
   str(b, d->rules->destinations[d->dest].code);
-  ag_buf_puts(b, ",\"country_groups\":[");
+  lit(b, ",\"country_groups\":[");
   for (int g = 0, first = 1; g < AG_GROUP_COUNT; g++)
     if (d->groups & (1u << g)) {
       if (!first)
@@ -135,47 +137,47 @@ void ag_json_encode_decision(const ag_decision *d, ag_buf *b) {
     }
   ag_buf_putc(b, ']');
   encode_screening(d, b);
-  ag_buf_puts(b, ",\"trace\":[");
+  lit(b, ",\"trace\":[");
   for (int i = 0; i < d->n_steps; i++) {
     const ag_step *s = &d->steps[i];
     if (i)
       ag_buf_putc(b, ',');
-    ag_buf_puts(b, "{\"step\":");
+    lit(b, "{\"step\":");
     str(b, ag_step_kind_name(s->kind));
-    ag_buf_puts(b, ",\"cite\":");
+    lit(b, ",\"cite\":");
     str(b, s->cite);
-    ag_buf_puts(b, ",\"result\":");
+    lit(b, ",\"result\":");
     str(b, ag_step_result_name(s->result));
-    ag_buf_puts(b, ",\"text\":");
+    lit(b, ",\"text\":");
     text(b, &scratch, d, i, ag_decision_step_text);
     ag_buf_putc(b, '}');
   }
-  ag_buf_puts(b, "],\"alternatives\":[");
+  lit(b, "],\"alternatives\":[");
   for (int i = 0; i < d->n_alternatives; i++) {
     if (i)
       ag_buf_putc(b, ',');
     text(b, &scratch, d, i, ag_decision_alternative_text);
   }
-  ag_buf_puts(b, "],\"rules_version\":");
+  lit(b, "],\"rules_version\":");
   str(b, d->rules->version);
   ag_buf_putc(b, '}');
   ag_buf_free(&scratch);
 }
 
 void ag_json_encode_error(const ag_error *err, ag_buf *b) {
-  ag_buf_puts(b, "{\"error\":{\"code\":");
+  lit(b, "{\"error\":{\"code\":");
   str(b, ag_status_name(err->status));
-  ag_buf_puts(b, ",\"message\":");
+  lit(b, ",\"message\":");
   if (err->field[0]) {
     char msg[sizeof err->field + sizeof err->reason + 4];
     snprintf(msg, sizeof msg, "%s: %s", err->field, err->reason);
     str(b, msg);
   } else
     str(b, err->reason);
-  ag_buf_puts(b, ",\"field\":");
+  lit(b, ",\"field\":");
   if (err->field[0])
     str(b, err->field);
   else
-    ag_buf_puts(b, "null");
-  ag_buf_puts(b, "}}");
+    lit(b, "null");
+  lit(b, "}}");
 }

@@ -1,51 +1,81 @@
 /*
  * txn_decode.c - strict decoding of a transaction (contract v1,
- * docs/decision-model.md) with jansson. Every rejection names the field.
+ * docs/decision-model.md) with the pull reader: no tree is built, each
+ * field is checked as it is read, and every rejection names the field.
  */
 #include "acegate/json.h"
+#include "json_internal.h"
 
-#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
-static ag_status type_error(ag_error *err, const char *field, const char *want) {
-  return ag_error_set(err, AG_ERR_INPUT, field, "must be %s", want);
+#define KEY_MAX 64
+
+typedef struct {
+  ag_jr r;
+  ag_txn *t;
+  ag_arena *arena;
+  ag_error *err;
+} decoder;
+
+static const char *type_name(ag_jr_type t) {
+  switch (t) {
+  case AG_JR_OBJECT: return "an object";
+  case AG_JR_ARRAY: return "an array";
+  case AG_JR_STRING: return "a string";
+  case AG_JR_BOOL: return "a boolean";
+  case AG_JR_NULL: return "null";
+  case AG_JR_NUMBER: return "a number";
+  default: return "not a JSON value";
+  }
 }
 
-static ag_status get_string(json_t *v, const char *field, size_t max, const char **s, size_t *n,
-                            ag_error *err) {
-  if (!json_is_string(v))
-    return type_error(err, field, "a string");
-  *s = json_string_value(v);
-  *n = json_string_length(v);
-  if (*n > max)
-    return ag_error_set(err, AG_ERR_LIMIT, field, "is %zu bytes long; the limit is %zu", *n, max);
-  if (memchr(*s, '\0', *n))
-    return ag_error_set(err, AG_ERR_INPUT, field, "contains a NUL character");
-  return AG_OK;
-}
-
-static ag_status get_bool(json_t *v, const char *field, bool *out, ag_error *err) {
-  if (!json_is_boolean(v))
-    return type_error(err, field, "true or false");
-  *out = json_is_true(v);
-  return AG_OK;
-}
-
-/* Copies a short code field into a fixed buffer. */
-static ag_status get_code(json_t *v, const char *field, char *out, size_t cap, ag_error *err) {
-  const char *s;
-  size_t n;
-  ag_status st = get_string(v, field, 4096, &s, &n, err);
+/* Checks the next value's type; a wrong one is an error naming the field
+ * (after confirming it is at least well-formed JSON). */
+static ag_status expect(decoder *d, ag_jr_type want, const char *field, const char *what) {
+  ag_jr_type got = ag_jr_peek(&d->r);
+  if (got == want)
+    return AG_OK;
+  if (got == AG_JR_END || got == AG_JR_INVALID)
+    return ag_jr_skip(&d->r, 0, d->err);
+  ag_status st = ag_jr_skip(&d->r, 0, d->err);
   if (st)
     return st;
-  if (n == 0)
-    return ag_error_set(err, AG_ERR_INPUT, field, "must not be empty");
-  if (n >= cap)
-    return ag_error_set(err, AG_ERR_INPUT, field, "\"%.40s%s\" is too long to be valid", s,
-                        n > 40 ? "..." : "");
-  memcpy(out, s, n);
-  out[n] = '\0';
+  return ag_error_set(d->err, AG_ERR_INPUT, field, "must be %s, not %s", what, type_name(got));
+}
+
+/* Reads a string value of at most max bytes into a buffer of max+1. */
+static ag_status get_string(decoder *d, const char *field, char *buf, size_t max, size_t *len) {
+  ag_status st = expect(d, AG_JR_STRING, field, "a string");
+  if (st)
+    return st;
+  if ((st = ag_jr_string(&d->r, buf, max, len, d->err)))
+    return st;
+  if (*len > max)
+    return ag_error_set(d->err, AG_ERR_LIMIT, field, "is %zu bytes long; the limit is %zu", *len,
+                        max);
+  buf[*len] = '\0';
   return AG_OK;
+}
+
+/* A short code (ECCN, ISO code, enum word). */
+static ag_status get_code(decoder *d, const char *field, char *out, size_t cap, size_t *len) {
+  char buf[4097];
+  ag_status st = get_string(d, field, buf, sizeof buf - 1, len);
+  if (st)
+    return st;
+  if (*len == 0)
+    return ag_error_set(d->err, AG_ERR_INPUT, field, "must not be empty");
+  if (*len >= cap)
+    return ag_error_set(d->err, AG_ERR_INPUT, field, "\"%.40s%s\" is too long to be valid", buf,
+                        *len > 40 ? "..." : "");
+  memcpy(out, buf, *len + 1);
+  return AG_OK;
+}
+
+static ag_status get_bool(decoder *d, const char *field, bool *out) {
+  ag_status st = expect(d, AG_JR_BOOL, field, "true or false");
+  return st ? st : ag_jr_bool(&d->r, out, d->err);
 }
 
 static bool has_control_chars(const char *s, size_t n) {
@@ -55,158 +85,205 @@ static bool has_control_chars(const char *s, size_t n) {
   return false;
 }
 
-static ag_status decode_party(json_t *obj, const char *field, ag_party *p, bool is_end_user,
-                              ag_txn *t, ag_arena *arena, ag_error *err) {
-  if (!json_is_object(obj))
-    return type_error(err, field, "an object");
-  const char *key;
-  json_t *v;
-  char path[64];
-  json_object_foreach(obj, key, v) {
-    snprintf(path, sizeof path, "%s.%s", field, key);
-    ag_status st = AG_OK;
-    if (!strcmp(key, "name")) {
-      const char *s;
-      size_t n;
-      if ((st = get_string(v, path, AG_JSON_MAX_NAME, &s, &n, err)))
-        return st;
-      if (n == 0)
-        return ag_error_set(err, AG_ERR_INPUT, path, "must not be empty");
-      if (has_control_chars(s, n))
-        return ag_error_set(err, AG_ERR_INPUT, path, "contains control characters");
-      p->name = ag_arena_strndup(arena, s, n);
-      if (!p->name)
-        return ag_error_set(err, AG_ERR_NOMEM, path, "out of memory");
-      p->name_len = n;
-    } else if (!strcmp(key, "country")) {
-      st = get_code(v, path, p->country, sizeof p->country, err);
-    } else if (is_end_user && !strcmp(key, "type")) {
-      const char *s;
-      size_t n;
-      if ((st = get_string(v, path, 64, &s, &n, err)))
-        return st;
-      if (!ag_end_user_type_parse(s, n, &t->end_user_type))
-        return ag_error_set(err, AG_ERR_INPUT, path,
-                            "\"%.*s\" is not one of government, non_government, "
-                            "favorable_treatment_cybersecurity, individual",
-                            (int)n, s);
-    } else if (is_end_user && !strcmp(key, "police_or_judicial")) {
-      st = get_bool(v, path, &t->police_or_judicial, err);
-    } else if (is_end_user && !strcmp(key, "national_csirt")) {
-      st = get_bool(v, path, &t->national_csirt, err);
-    } else {
-      return ag_error_set(err, AG_ERR_INPUT, path, "unknown field");
-    }
-    if (st)
-      return st;
+/* Iterates the members of an object: calls member(d, key, ctx) for each,
+ * rejecting duplicates (seen tracks up to 32 known keys by index). */
+typedef ag_status (*member_fn)(decoder *d, const char *key, size_t klen, void *ctx);
+
+static ag_status object(decoder *d, const char *field, member_fn member, void *ctx) {
+  ag_status st = expect(d, AG_JR_OBJECT, field[0] ? field : "", "an object");
+  if (st) {
+    if (!field[0] && st == AG_ERR_INPUT && d->err->field[0] == '\0' &&
+        strstr(d->err->reason, "must be"))
+      return ag_error_set(d->err, AG_ERR_INPUT, "", "the transaction must be a JSON object");
+    return st;
   }
-  return AG_OK;
+  d->r.p++; /* '{' */
+  if (ag_jr_eat(&d->r, '}'))
+    return AG_OK;
+  char seen[16][KEY_MAX + 1];
+  int nseen = 0;
+  for (;;) {
+    char key[KEY_MAX + 1];
+    size_t klen;
+    if (ag_jr_peek(&d->r) != AG_JR_STRING)
+      return ag_jr_fail(&d->r, d->err, "expected a member name");
+    if ((st = ag_jr_string(&d->r, key, KEY_MAX, &klen, d->err)))
+      return st;
+    if (klen > KEY_MAX)
+      klen = KEY_MAX;
+    key[klen] = '\0';
+    if (!ag_jr_eat(&d->r, ':'))
+      return ag_jr_fail(&d->r, d->err, "expected ':'");
+    for (int i = 0; i < nseen; i++)
+      if (!strcmp(seen[i], key))
+        return ag_error_set(d->err, AG_ERR_INPUT, "", "malformed JSON: duplicate member \"%s\"",
+                            key);
+    if (nseen < 16)
+      memcpy(seen[nseen++], key, klen + 1);
+    if ((st = member(d, key, klen, ctx)))
+      return st;
+    if (ag_jr_eat(&d->r, ','))
+      continue;
+    if (ag_jr_eat(&d->r, '}'))
+      return AG_OK;
+    return ag_jr_fail(&d->r, d->err, "expected ',' or '}'");
+  }
 }
 
-static ag_status decode_item(json_t *obj, ag_txn *t, ag_error *err) {
-  if (!json_is_object(obj))
-    return type_error(err, "item", "an object");
-  const char *key;
-  json_t *v;
-  bool have_eccn = false;
-  json_object_foreach(obj, key, v) {
-    ag_status st;
-    if (!strcmp(key, "eccn")) {
-      st = get_code(v, "item.eccn", t->eccn, sizeof t->eccn, err);
-      have_eccn = true;
-    } else if (!strcmp(key, "for")) {
-      st = get_code(v, "item.for", t->for_, sizeof t->for_, err);
-    } else {
-      char path[64];
-      snprintf(path, sizeof path, "item.%s", key);
-      return ag_error_set(err, AG_ERR_INPUT, path, "unknown field");
-    }
+static ag_status unknown(decoder *d, const char *prefix, const char *key) {
+  char path[KEY_MAX + 48];
+  snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", key);
+  return ag_error_set(d->err, AG_ERR_INPUT, path, "unknown field");
+}
+
+/* ---- item ---- */
+
+static ag_status item_member(decoder *d, const char *key, size_t klen, void *ctx) {
+  (void)klen;
+  bool *have_eccn = ctx;
+  size_t len;
+  if (!strcmp(key, "eccn")) {
+    *have_eccn = true;
+    return get_code(d, "item.eccn", d->t->eccn, sizeof d->t->eccn, &len);
+  }
+  if (!strcmp(key, "for"))
+    return get_code(d, "item.for", d->t->for_, sizeof d->t->for_, &len);
+  return unknown(d, "item", key);
+}
+
+/* ---- parties ---- */
+
+typedef struct {
+  const char *field;
+  ag_party *party;
+  bool is_end_user;
+} party_ctx;
+
+static ag_status party_member(decoder *d, const char *key, size_t klen, void *vctx) {
+  (void)klen;
+  party_ctx *c = vctx;
+  char path[96];
+  snprintf(path, sizeof path, "%s.%s", c->field, key);
+  size_t len;
+  if (!strcmp(key, "name")) {
+    /* decode straight into the arena: the decoded form is never longer */
+    ag_status st = expect(d, AG_JR_STRING, path, "a string");
     if (st)
       return st;
+    const char *save = d->r.p;
+    if ((st = ag_jr_string(&d->r, NULL, 0, &len, d->err)))
+      return st;
+    if (len > AG_JSON_MAX_NAME)
+      return ag_error_set(d->err, AG_ERR_LIMIT, path, "is %zu bytes long; the limit is %d", len,
+                          AG_JSON_MAX_NAME);
+    char *buf = ag_arena_alloc(d->arena, len + 1);
+    if (!buf)
+      return ag_error_set(d->err, AG_ERR_NOMEM, path, "out of memory");
+    d->r.p = save;
+    if ((st = ag_jr_string(&d->r, buf, len, &len, d->err)))
+      return st;
+    buf[len] = '\0';
+    if (len == 0)
+      return ag_error_set(d->err, AG_ERR_INPUT, path, "must not be empty");
+    if (has_control_chars(buf, len))
+      return ag_error_set(d->err, AG_ERR_INPUT, path, "contains control characters");
+    c->party->name = buf;
+    c->party->name_len = len;
+    return AG_OK;
   }
-  if (!have_eccn)
-    return ag_error_set(err, AG_ERR_INPUT, "item.eccn", "is required");
-  return AG_OK;
+  if (!strcmp(key, "country"))
+    return get_code(d, path, c->party->country, sizeof c->party->country, &len);
+  if (c->is_end_user) {
+    if (!strcmp(key, "type")) {
+      char buf[65];
+      ag_status st = get_string(d, path, buf, 64, &len);
+      if (st)
+        return st;
+      if (!ag_end_user_type_parse(buf, len, &d->t->end_user_type))
+        return ag_error_set(d->err, AG_ERR_INPUT, path,
+                            "\"%s\" is not one of government, non_government, "
+                            "favorable_treatment_cybersecurity, individual",
+                            buf);
+      return AG_OK;
+    }
+    if (!strcmp(key, "police_or_judicial"))
+      return get_bool(d, path, &d->t->police_or_judicial);
+    if (!strcmp(key, "national_csirt"))
+      return get_bool(d, path, &d->t->national_csirt);
+  }
+  return unknown(d, c->field, key);
 }
+
+/* ---- root ---- */
+
+typedef struct {
+  bool have_item, have_dest;
+} root_ctx;
 
 static const struct {
   const char *key;
   ag_party_role role;
-} party_fields[] = {{"consignee", AG_PARTY_CONSIGNEE},
+} party_fields[] = {{"end_user", AG_PARTY_END_USER},
+                    {"consignee", AG_PARTY_CONSIGNEE},
                     {"intermediate_consignee", AG_PARTY_INTERMEDIATE_CONSIGNEE},
                     {"purchaser", AG_PARTY_PURCHASER}};
 
-static ag_status decode_root(json_t *root, ag_txn *t, ag_arena *arena, ag_error *err) {
-  if (!json_is_object(root))
-    return ag_error_set(err, AG_ERR_INPUT, "", "the transaction must be a JSON object");
-  bool have_item = false, have_dest = false;
-  const char *key;
-  json_t *v;
-  json_object_foreach(root, key, v) {
-    ag_status st = AG_OK;
-    if (!strcmp(key, "as_of")) {
-      const char *s;
-      size_t n;
-      if ((st = get_string(v, "as_of", 64, &s, &n, err)))
-        return st;
-      if (!ag_date_parse(s, n, &t->as_of))
-        return ag_error_set(err, AG_ERR_INPUT, "as_of",
-                            "\"%.*s\" is not a real calendar date in the form YYYY-MM-DD", (int)n,
-                            s);
-    } else if (!strcmp(key, "item")) {
-      st = decode_item(v, t, err);
-      have_item = true;
-    } else if (!strcmp(key, "destination")) {
-      st = get_code(v, "destination", t->destination, sizeof t->destination, err);
-      have_dest = true;
-    } else if (!strcmp(key, "transaction")) {
-      const char *s;
-      size_t n;
-      if ((st = get_string(v, "transaction", 64, &s, &n, err)))
-        return st;
-      if (!ag_txn_kind_parse(s, n, &t->transaction))
-        return ag_error_set(err, AG_ERR_INPUT, "transaction",
-                            "\"%.*s\" is not one of export, reexport, transfer, deemed_export, "
-                            "deemed_reexport",
-                            (int)n, s);
-    } else if (!strcmp(key, "end_user")) {
-      st = decode_party(v, "end_user", &t->parties[AG_PARTY_END_USER], true, t, arena, err);
-    } else if (!strcmp(key, "end_use")) {
-      const char *s;
-      size_t n;
-      if ((st = get_string(v, "end_use", 64, &s, &n, err)))
-        return st;
-      if (!ag_end_use_parse(s, n, &t->end_use))
-        return ag_error_set(err, AG_ERR_INPUT, "end_use",
-                            "\"%.*s\" is not one of none, vulnerability_disclosure, "
-                            "cyber_incident_response, digital_artifacts_investigation, "
-                            "incident_investigation",
-                            (int)n, s);
-    } else if (!strcmp(key, "knows_unauthorized_use")) {
-      st = get_bool(v, "knows_unauthorized_use", &t->knows_unauthorized_use, err);
-    } else {
-      bool found = false;
-      for (size_t i = 0; i < sizeof party_fields / sizeof party_fields[0]; i++)
-        if (!strcmp(key, party_fields[i].key)) {
-          st = decode_party(v, key, &t->parties[party_fields[i].role], false, t, arena, err);
-          found = true;
-        }
-      if (!found)
-        return ag_error_set(err, AG_ERR_INPUT, key, "unknown field");
-    }
-    if (st)
+static ag_status root_member(decoder *d, const char *key, size_t klen, void *vctx) {
+  (void)klen;
+  root_ctx *c = vctx;
+  ag_txn *t = d->t;
+  char buf[65];
+  size_t len;
+  ag_status st;
+  if (!strcmp(key, "as_of")) {
+    if ((st = get_string(d, "as_of", buf, 64, &len)))
       return st;
+    if (!ag_date_parse(buf, len, &t->as_of))
+      return ag_error_set(d->err, AG_ERR_INPUT, "as_of",
+                          "\"%s\" is not a real calendar date in the form YYYY-MM-DD", buf);
+    return AG_OK;
   }
-  if (!have_item)
-    return ag_error_set(err, AG_ERR_INPUT, "item", "is required");
-  if (!have_dest)
-    return ag_error_set(err, AG_ERR_INPUT, "destination", "is required");
-  if (t->end_user_type != AG_EU_GOVERNMENT && (t->police_or_judicial || t->national_csirt))
-    return ag_error_set(err, AG_ERR_INPUT,
-                        t->police_or_judicial ? "end_user.police_or_judicial"
-                                              : "end_user.national_csirt",
-                        "applies only to end_user.type \"government\" (740.22(c)(1)(ii))");
-  return AG_OK;
+  if (!strcmp(key, "item")) {
+    c->have_item = true;
+    bool have_eccn = false;
+    if ((st = object(d, "item", item_member, &have_eccn)))
+      return st;
+    return have_eccn ? AG_OK : ag_error_set(d->err, AG_ERR_INPUT, "item.eccn", "is required");
+  }
+  if (!strcmp(key, "destination")) {
+    c->have_dest = true;
+    return get_code(d, "destination", t->destination, sizeof t->destination, &len);
+  }
+  if (!strcmp(key, "transaction")) {
+    if ((st = get_string(d, "transaction", buf, 64, &len)))
+      return st;
+    if (!ag_txn_kind_parse(buf, len, &t->transaction))
+      return ag_error_set(d->err, AG_ERR_INPUT, "transaction",
+                          "\"%s\" is not one of export, reexport, transfer, deemed_export, "
+                          "deemed_reexport",
+                          buf);
+    return AG_OK;
+  }
+  if (!strcmp(key, "end_use")) {
+    if ((st = get_string(d, "end_use", buf, 64, &len)))
+      return st;
+    if (!ag_end_use_parse(buf, len, &t->end_use))
+      return ag_error_set(d->err, AG_ERR_INPUT, "end_use",
+                          "\"%s\" is not one of none, vulnerability_disclosure, "
+                          "cyber_incident_response, digital_artifacts_investigation, "
+                          "incident_investigation",
+                          buf);
+    return AG_OK;
+  }
+  if (!strcmp(key, "knows_unauthorized_use"))
+    return get_bool(d, "knows_unauthorized_use", &t->knows_unauthorized_use);
+  for (size_t i = 0; i < sizeof party_fields / sizeof party_fields[0]; i++)
+    if (!strcmp(key, party_fields[i].key)) {
+      party_ctx pc = {party_fields[i].key, &t->parties[party_fields[i].role],
+                      party_fields[i].role == AG_PARTY_END_USER};
+      return object(d, party_fields[i].key, party_member, &pc);
+    }
+  return unknown(d, "", key);
 }
 
 ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *t, ag_arena *arena,
@@ -215,16 +292,30 @@ ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *t, ag_arena *
   if (len > AG_JSON_MAX_REQUEST)
     return ag_error_set(err, AG_ERR_LIMIT, "", "the transaction is %zu bytes; the limit is %d",
                         len, AG_JSON_MAX_REQUEST);
-  json_error_t jerr;
-  json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) {
-    const char *why = jerr.text;
-    if (json_error_code(&jerr) == json_error_invalid_utf8)
-      why = "invalid UTF-8";
-    return ag_error_set(err, AG_ERR_INPUT, "", "malformed JSON at line %d, column %d: %s",
-                        jerr.line, jerr.column, why);
+  decoder d = {.t = t, .arena = arena, .err = err};
+  if (!ag_utf8_valid(json, len)) {
+    ag_jr_init(&d.r, json, len);
+    d.r.p = json + ag_jr_utf8_error_at(json, len);
+    return ag_jr_fail(&d.r, err, "invalid UTF-8");
   }
-  ag_status st = decode_root(root, t, arena, err);
-  json_decref(root);
-  return st;
+  ag_jr_init(&d.r, json, len);
+  if (ag_jr_peek(&d.r) == AG_JR_END)
+    return ag_jr_fail(&d.r, err, "empty input: expected a transaction object");
+  root_ctx c = {false, false};
+  ag_status st = object(&d, "", root_member, &c);
+  if (st)
+    return st;
+  ag_jr_ws(&d.r);
+  if (d.r.p != d.r.end)
+    return ag_jr_fail(&d.r, err, "unexpected characters after the transaction object");
+  if (!c.have_item)
+    return ag_error_set(err, AG_ERR_INPUT, "item", "is required");
+  if (!c.have_dest)
+    return ag_error_set(err, AG_ERR_INPUT, "destination", "is required");
+  if (t->end_user_type != AG_EU_GOVERNMENT && (t->police_or_judicial || t->national_csirt))
+    return ag_error_set(err, AG_ERR_INPUT,
+                        t->police_or_judicial ? "end_user.police_or_judicial"
+                                              : "end_user.national_csirt",
+                        "applies only to end_user.type \"government\" (740.22(c)(1)(ii))");
+  return AG_OK;
 }

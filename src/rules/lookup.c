@@ -87,6 +87,20 @@ static bool entry_carried(const ag_rules *r, const char *p) {
 ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, const char *for_,
                                   ag_date on, const ag_item **item) {
   *item = NULL;
+  /* Fast path: an exact carried paragraph in force (rows are few; every
+   * item paragraph is known to be on the CCL by load-time validation). */
+  for (size_t i = 0; i < r->n_items; i++) {
+    const ag_item *it = &r->items[i];
+    if (it->paragraph[1] != paragraph[1] || strcmp(it->paragraph, paragraph) != 0 ||
+        !(it->meta.from <= on && on <= it->meta.to))
+      continue;
+    if (!it->for_ || (for_ && strcmp(for_, it->for_) == 0)) {
+      if (!for_ || it->for_) {
+        *item = it;
+        return AG_ITEM_FOUND;
+      }
+    }
+  }
   if (!well_formed(paragraph) || (for_ && !well_formed(for_)))
     return AG_ITEM_MALFORMED;
   if (!entry_carried(r, paragraph))
