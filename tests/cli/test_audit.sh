@@ -1,0 +1,156 @@
+#!/bin/sh
+# test_audit.sh - `acegate audit` and `acegate keys` from the command line:
+# verify, export, get, backup, tampering, SIGKILL durability, key handling,
+# and bad input. Records are written by the helper mode of the
+# test_audit_durable program (fill / loop / sql).
+. "$(dirname "$0")/lib.sh"
+H="${ACEGATE_BUILD:?}/tests/test_audit_durable"
+DB="$TMPD/a.db"
+
+ok() { echo "ok $1"; }
+notok() { echo "not ok $1: $2"; }
+
+# ---- usage and missing databases ----
+expect_exit audit_help 0 "$ACEGATE" audit --help
+expect_grep audit_help_lists_verify 'audit verify' "$TMPD/out"
+expect_exit audit_no_args 2 "$ACEGATE" audit
+expect_exit audit_unknown_sub 2 "$ACEGATE" audit frobnicate
+expect_exit audit_unknown_option 2 "$ACEGATE" audit verify --bogus
+expect_grep audit_unknown_option_named '--bogus: unknown option' "$TMPD/err"
+expect_exit verify_missing_db 4 "$ACEGATE" audit verify --db "$TMPD/none.db"
+expect_grep verify_missing_db_field '^acegate audit verify: --db: ' "$TMPD/err"
+if [ -e "$TMPD/none.db" ]; then notok verify_does_not_create "none.db was created"; else ok verify_does_not_create; fi
+expect_exit verify_bad_dir 4 "$ACEGATE" audit verify --db /nonexistent-dir/x.db
+printf 'not a database at all, just text long enough to fill a header page\n' >"$TMPD/text.db"
+expect_exit verify_not_sqlite 4 "$ACEGATE" audit verify --db "$TMPD/text.db"
+
+# ---- a log of 20 known records (hourly from 2025-03-01T00:00Z) ----
+"$H" fill "$DB" 20 >"$TMPD/ids" || notok fill "helper failed"
+expect_exit verify_ok 0 "$ACEGATE" audit verify --db "$DB"
+expect_grep verify_ok_count 'intact: 20 records' "$TMPD/out"
+anchor=$(sed -n 's/^head: //p' "$TMPD/out")
+expect_exit verify_anchor_ok 0 "$ACEGATE" audit verify --db "$DB" --anchor "$anchor"
+expect_exit verify_anchor_malformed 2 "$ACEGATE" audit verify --db "$DB" --anchor 5:xyz
+expect_grep verify_anchor_malformed_field '--anchor' "$TMPD/err"
+wrong=$(echo "$anchor" | sed 's/:./:f/; s/:ff/:0f/')
+expect_exit verify_anchor_mismatch 6 "$ACEGATE" audit verify --db "$DB" --anchor "$wrong"
+
+# ---- export ----
+expect_exit export_csv 0 "$ACEGATE" audit export --db "$DB" --from 2025-03-01 --to 2025-03-01
+rows=$(tr -cd '\r' <"$TMPD/out" | wc -c)
+if [ "$rows" -eq 21 ]; then ok export_csv_rows; else notok export_csv_rows "$rows CRLF lines, wanted 21"; fi
+expect_grep export_csv_header '^seq,audit_id,time,time_ms,kind,' "$TMPD/out"
+expect_exit export_jsonl_range 0 "$ACEGATE" audit export --db "$DB" --format jsonl \
+  --from 2025-03-01T05:00:00Z --to 2025-03-01T09:59:59.999Z
+n=$(grep -c '"seq":' "$TMPD/out")
+if [ "$n" -eq 5 ]; then ok export_jsonl_rows; else notok export_jsonl_rows "$n lines, wanted 5"; fi
+expect_grep export_jsonl_first '^{"seq":6,' "$TMPD/out"
+expect_exit export_empty_range 0 "$ACEGATE" audit export --db "$DB" --from 2024-01-01 --to 2024-12-31 --format jsonl
+if [ -s "$TMPD/out" ]; then notok export_empty_range_output "output not empty"; else ok export_empty_range_output; fi
+expect_exit export_bad_date 2 "$ACEGATE" audit export --db "$DB" --from 2025-02-30 --to 2025-03-01
+expect_grep export_bad_date_field 'export: --from: ' "$TMPD/err"
+expect_exit export_bad_time 2 "$ACEGATE" audit export --db "$DB" --from 2025-03-01 --to 2025-03-01T25:00:00Z
+expect_grep export_bad_time_field 'export: --to: ' "$TMPD/err"
+expect_exit export_unknown_format 2 "$ACEGATE" audit export --db "$DB" --from 2025-03-01 --to 2025-03-02 --format xml
+expect_grep export_unknown_format_field '--format: must be csv or jsonl' "$TMPD/err"
+expect_exit export_missing_to 2 "$ACEGATE" audit export --db "$DB" --from 2025-03-01
+expect_exit export_reversed 2 "$ACEGATE" audit export --db "$DB" --from 2025-03-02 --to 2025-03-01
+
+# ---- get: the decision comes back byte for byte ----
+id5=$(sed -n 6p "$TMPD/ids")
+expect_exit get_decision 0 "$ACEGATE" audit get "$id5" --db "$DB"
+printf '{"outcome":"not_authorized","n":5,"note":"Grüß \\"q\\""}\n' >"$TMPD/want"
+if cmp -s "$TMPD/out" "$TMPD/want"; then ok get_byte_exact; else notok get_byte_exact "decision differs"; fi
+expect_exit get_request 0 "$ACEGATE" audit get "$id5" --request --db "$DB"
+printf '{"eccn":"4D004","to":"IR","n":5}' >"$TMPD/want"
+if cmp -s "$TMPD/out" "$TMPD/want"; then ok get_request_exact; else notok get_request_exact "request differs"; fi
+expect_exit get_unknown 2 "$ACEGATE" audit get a-5-000000000000 --db "$DB"
+expect_grep get_unknown_field 'audit_id: no audit record' "$TMPD/err"
+
+# ---- backup ----
+expect_exit backup_ok 0 "$ACEGATE" audit backup --db "$DB" --to "$TMPD/copy.db"
+expect_grep backup_verified 'backup intact: 20 records' "$TMPD/out"
+expect_exit backup_copy_verifies 0 "$ACEGATE" audit verify --db "$TMPD/copy.db" --anchor "$anchor"
+expect_exit backup_no_overwrite 4 "$ACEGATE" audit backup --db "$DB" --to "$TMPD/copy.db"
+expect_grep backup_no_overwrite_field '--to: ' "$TMPD/err"
+expect_exit backup_missing_to 2 "$ACEGATE" audit backup --db "$DB"
+expect_exit backup_missing_db 4 "$ACEGATE" audit backup --db "$TMPD/none.db" --to "$TMPD/x.db"
+
+# ---- tampering with copies: verify names the record ----
+"$ACEGATE" audit backup --db "$DB" --to "$TMPD/t1.db" >/dev/null
+"$H" sql "$TMPD/t1.db" "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET decision = '{}' WHERE seq = 7"
+expect_exit tamper_edit_detected 6 "$ACEGATE" audit verify --db "$TMPD/t1.db"
+expect_grep tamper_edit_names_seq 'broken at seq 7 (a-7-' "$TMPD/out"
+expect_grep tamper_edit_problem 'content_changed' "$TMPD/out"
+expect_grep tamper_edit_stderr 'verify: seq 7: content_changed' "$TMPD/err"
+expect_grep tamper_edit_intact_before '6 records intact before it' "$TMPD/out"
+
+"$ACEGATE" audit backup --db "$DB" --to "$TMPD/t2.db" >/dev/null
+"$H" sql "$TMPD/t2.db" "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3"
+expect_exit tamper_delete_detected 6 "$ACEGATE" audit verify --db "$TMPD/t2.db"
+expect_grep tamper_delete_names_seq 'broken at seq 3: gap' "$TMPD/out"
+
+"$ACEGATE" audit backup --db "$DB" --to "$TMPD/t3.db" >/dev/null
+"$H" sql "$TMPD/t3.db" "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET hash = substr(hash, 2) || '0' WHERE seq = 20"
+expect_exit tamper_hash_detected 6 "$ACEGATE" audit verify --db "$TMPD/t3.db"
+expect_grep tamper_hash_names_seq 'broken at seq 20 .*hash_edited' "$TMPD/out"
+if "$H" sql "$TMPD/copy.db" "UPDATE audit_log SET outcome = 'x' WHERE seq = 1" 2>/dev/null; then
+  notok trigger_refuses_update "update allowed"
+else ok trigger_refuses_update; fi
+
+# ---- SIGKILL while appending: every acknowledged id survives ----
+: >"$TMPD/acks"
+"$H" loop "$TMPD/k.db" 4 >>"$TMPD/acks" 2>"$TMPD/loop.err" &
+pid=$!
+i=0
+while [ "$i" -lt 100 ] && [ "$(wc -l <"$TMPD/acks")" -lt 200 ]; do
+  sleep 0.1
+  i=$((i + 1))
+done
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+grep -E '^a-[0-9]+-[0-9a-f]{12}$' "$TMPD/acks" | sort >"$TMPD/acked"
+acked=$(wc -l <"$TMPD/acked")
+if [ "$acked" -ge 200 ]; then ok killed_acknowledged_some; else notok killed_acknowledged_some "$acked ids"; fi
+expect_exit killed_verify 0 "$ACEGATE" audit verify --db "$TMPD/k.db"
+"$ACEGATE" audit export --db "$TMPD/k.db" --from 2000-01-01 --to 2199-12-31 --format jsonl |
+  sed -n 's/^{"seq":[0-9]*,"audit_id":"\([^"]*\)".*/\1/p' | sort >"$TMPD/have"
+lost=$(comm -23 "$TMPD/acked" "$TMPD/have" | wc -l)
+if [ "$lost" -eq 0 ]; then ok killed_none_lost; else notok killed_none_lost "$lost acknowledged ids missing"; fi
+
+# ---- keys ----
+expect_exit keys_help 0 "$ACEGATE" keys --help
+expect_exit keys_add 0 "$ACEGATE" keys add --role checker --db "$DB" --name "ci runner"
+tok=$(tail -n 1 "$TMPD/out")
+if echo "$tok" | grep -Eq '^agk_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$'; then ok keys_token_last_line; else
+  notok keys_token_last_line "last line '$tok'"; fi
+kid=$(sed -n 's/^id: //p' "$TMPD/out")
+expect_grep keys_add_warns 'cannot be shown again' "$TMPD/err"
+expect_exit keys_list 0 "$ACEGATE" keys list --db "$DB"
+expect_grep keys_list_row "^$kid	checker	.*	active	ci runner\$" "$TMPD/out"
+expect_nogrep keys_list_no_secret "$tok" "$TMPD/out"
+secret=$(echo "$tok" | cut -c18-)
+if cat "$DB"* | grep -aqF "$secret"; then notok keys_secret_not_stored "secret found in the database"; else
+  ok keys_secret_not_stored; fi
+expect_exit keys_revoke 0 "$ACEGATE" keys revoke "$kid" --db "$DB"
+"$ACEGATE" keys list --db "$DB" >"$TMPD/out"
+expect_grep keys_list_revoked "^$kid	checker	.*	revoked 20" "$TMPD/out"
+expect_exit keys_revoke_again 0 "$ACEGATE" keys revoke "$kid" --db "$DB"
+expect_exit keys_revoke_unknown 2 "$ACEGATE" keys revoke 000000000000 --db "$DB"
+expect_grep keys_revoke_unknown_field 'revoke: id: no key' "$TMPD/err"
+expect_exit keys_revoke_no_id 2 "$ACEGATE" keys revoke --db "$DB"
+expect_exit keys_bad_role 2 "$ACEGATE" keys add --role root --db "$DB"
+expect_grep keys_bad_role_field '--role: must be checker, auditor or admin' "$TMPD/err"
+expect_exit keys_missing_role 2 "$ACEGATE" keys add --db "$DB"
+expect_exit keys_bad_name 2 "$ACEGATE" keys add --role admin --db "$DB" --name "$(printf 'a\tb')"
+expect_grep keys_bad_name_field '--name: ' "$TMPD/err"
+expect_exit keys_list_missing_db 4 "$ACEGATE" keys list --db "$TMPD/none.db"
+expect_exit keys_unknown_sub 2 "$ACEGATE" keys rotate
+expect_exit audit_still_intact 0 "$ACEGATE" audit verify --db "$DB"
+
+# ---- the default database is acegate.db in the current directory ----
+mkdir "$TMPD/cwd"
+(cd "$TMPD/cwd" && "$ACEGATE" keys add --role auditor >/dev/null 2>&1)
+if [ -f "$TMPD/cwd/acegate.db" ]; then ok default_db_in_cwd; else notok default_db_in_cwd "no acegate.db"; fi
+(cd "$TMPD/cwd" && "$ACEGATE" audit verify >"$TMPD/out" 2>&1)
+expect_grep default_db_verify 'intact: 0 records' "$TMPD/out"
