@@ -402,6 +402,22 @@ static ag_status check_schema(sqlite3 *h, ag_error *err) {
   return st;
 }
 
+/* For a database that may be new: empty, or already an acegate log. */
+static ag_status check_foreign(sqlite3 *h, ag_error *err) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(h,
+                         "SELECT count(*), count(*) FILTER (WHERE type = 'table' AND"
+                         " name = 'audit_meta') FROM sqlite_master",
+                         -1, &s, NULL) != SQLITE_OK ||
+      sqlite3_step(s) != SQLITE_ROW) {
+    sqlite3_finalize(s);
+    return audit_db_error(err, h, "read schema");
+  }
+  bool foreign = sqlite3_column_int(s, 0) > 0 && sqlite3_column_int(s, 1) == 0;
+  sqlite3_finalize(s);
+  return foreign ? check_schema(h, err) : AG_OK;
+}
+
 static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   bool existing = flags & AG_AUDIT_OPEN_EXISTING;
   int oflags = SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE);
@@ -409,9 +425,9 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   if (st != AG_OK)
     return st;
   sqlite3 *h = db->w.h;
-  /* An existing file is checked before anything changes it, so a
-   * stranger's database is not converted to WAL. */
-  if (existing && (st = check_schema(h, err)) != AG_OK)
+  /* A file is checked before anything changes it, so another program's
+   * database is neither converted to WAL nor given our tables. */
+  if (existing ? (st = check_schema(h, err)) != AG_OK : (st = check_foreign(h, err)) != AG_OK)
     return st;
   if (!db->memory) {
     sqlite3_stmt *s = NULL;

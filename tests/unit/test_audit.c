@@ -794,6 +794,22 @@ static void test_bad_open(void **state) {
   raw_sql(p, "CREATE TABLE t(x)");
   assert_int_equal(ag_audit_open(p, &o, &db, &e), AG_ERR_DB);
   assert_non_null(strstr(e.reason, "not an acegate audit database"));
+  /* nor does opening to write turn another program's database into a log */
+  assert_int_equal(ag_audit_open(p, NULL, &db, &e), AG_ERR_DB);
+  assert_non_null(strstr(e.reason, "not an acegate audit database"));
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(p, &h), SQLITE_OK);
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master", -1, &s, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(s, 0), 1);
+  sqlite3_finalize(s);
+  assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(s, 0), "delete");
+  sqlite3_finalize(s);
+  sqlite3_close(h);
 
   raw_sql(f->path, "UPDATE audit_meta SET value = '2' WHERE name = 'schema'");
   assert_int_equal(ag_audit_open(f->path, &o, &db, &e), AG_ERR_DB);
