@@ -2,7 +2,8 @@
  * fuzz_txn_decode.c - libFuzzer target: any bytes as a transaction. The
  * decoder must accept or reject with a field and reason, and whatever it
  * accepts the engine must decide or reject, with no crash, leak or
- * undefined behaviour; a decision must encode to valid JSON.
+ * undefined behaviour; a decision must encode to valid JSON. Differential
+ * oracle: whatever the strict reader accepts, jansson must parse too.
  */
 #include "acegate/decide.h"
 #include "acegate/json.h"
@@ -27,6 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   ag_error err;
   ag_error_clear(&err);
   ag_status st = ag_json_decode_txn((const char *)data, size, &t, &arena, &err);
+  if (!st) {
+    json_error_t jerr;
+    json_t *j = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j)
+      abort(); /* accepted text that is not JSON */
+    json_decref(j);
+  }
   if (!st)
     st = ag_decide(rules, &t, &d, &err);
   ag_buf b;
