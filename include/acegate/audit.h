@@ -188,7 +188,7 @@ typedef enum { AG_AUDIT_CSV = 1, AG_AUDIT_JSONL = 2 } ag_audit_format;
 bool ag_audit_format_parse(const char *s, ag_audit_format *out);
 
 /* Receives export output; returns 0 to go on, nonzero to stop (the export
- * then fails with AG_ERR_IO). */
+ * then fails with AG_ERR_IO). It must not call back into the same handle. */
 typedef int (*ag_audit_write_fn)(void *ctx, const char *data, size_t len);
 
 /* Streams every record with from_ms <= time < to_ms (0 = open) in chain

@@ -188,7 +188,7 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
     goto fail;
   }
   seq = first = sqlite3_column_int64(s, 0);
-  snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(s, 1));
+  snprintf(prev, sizeof prev, "%s", audit_col_text(s, 1));
   sqlite3_reset(s);
 
   for (audit_pending *q = batch; q; q = q->next)

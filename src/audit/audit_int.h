@@ -113,6 +113,12 @@ void audit_row_from_stmt(sqlite3_stmt *s, audit_row *r, const char **stored_hash
 /* Copies the current row of an AUDIT_COLS statement into one allocation. */
 ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s);
 
+/* Column text, "" for NULL (the database may have been edited by hand). */
+static inline const char *audit_col_text(sqlite3_stmt *s, int col) {
+  const char *t = (const char *)sqlite3_column_text(s, col);
+  return t ? t : "";
+}
+
 ag_status audit_stmt(audit_conn *c, int which, sqlite3_stmt **out, ag_error *err);
 ag_status audit_db_error(ag_error *err, sqlite3 *h, const char *what);
 ag_status audit_read_acquire(ag_audit_db *db, audit_conn **out, ag_error *err);

@@ -238,8 +238,7 @@ void audit_row_from_stmt(sqlite3_stmt *s, audit_row *r, const char **stored_hash
   r->time_ms = sqlite3_column_int64(s, C_TS);
   for (int i = 0; i < F_COUNT; i++)
     r->f[i] = col_bytes(s, col_of_field[i]);
-  const char *h = (const char *)sqlite3_column_text(s, C_HASH);
-  *stored_hash = h ? h : "";
+  *stored_hash = audit_col_text(s, C_HASH);
 }
 
 static ag_audit_kind kind_from_text(const char *s, size_t n) {

@@ -97,9 +97,9 @@ static bool key_hash(ag_audit_db *db, const char *token, size_t n, unsigned char
 
 static void info_from_stmt(sqlite3_stmt *s, ag_keys_info *k) {
   memset(k, 0, sizeof *k);
-  snprintf(k->id, sizeof k->id, "%s", (const char *)sqlite3_column_text(s, 0));
-  ag_keys_role_parse((const char *)sqlite3_column_text(s, 2), &k->role);
-  snprintf(k->name, sizeof k->name, "%s", (const char *)sqlite3_column_text(s, 3));
+  snprintf(k->id, sizeof k->id, "%s", audit_col_text(s, 0));
+  ag_keys_role_parse(audit_col_text(s, 2), &k->role);
+  snprintf(k->name, sizeof k->name, "%s", audit_col_text(s, 3));
   k->created_ms = sqlite3_column_int64(s, 4);
   k->revoked_ms = sqlite3_column_int64(s, 5);
 }

@@ -168,7 +168,7 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
     return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
 
   /* Fixed clauses in a fixed order; values are always bound, never pasted. */
-  char sql[512];
+  char sql[1024];
   int len = snprintf(sql, sizeof sql, "SELECT " AUDIT_COLS " FROM audit_log WHERE 1");
   const char *clause[] = {" AND ts_ms >= ?", " AND ts_ms < ?", " AND destination = ?",
                           " AND eccn = ?",   " AND outcome = ?", " AND as_of = ?",

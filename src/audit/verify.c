@@ -112,7 +112,7 @@ static ag_status next_link(walk *w, int64_t seq, char out[AG_AUDIT_HASH_HEX], ag
   sqlite3_bind_int64(s, 1, seq);
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW)
-    snprintf(out, AG_AUDIT_HASH_HEX, "%s", (const char *)sqlite3_column_text(s, 0));
+    snprintf(out, AG_AUDIT_HASH_HEX, "%s", audit_col_text(s, 0));
   else if (rc == SQLITE_DONE && w->head_known && w->head_seq == seq)
     memcpy(out, w->head_hash, AG_AUDIT_HASH_HEX);
   sqlite3_finalize(s);
@@ -160,7 +160,7 @@ static ag_status read_head(walk *w, ag_error *err) {
   if (rc == SQLITE_ROW) {
     w->head_known = true;
     w->head_seq = sqlite3_column_int64(s, 0);
-    snprintf(w->head_hash, sizeof w->head_hash, "%s", (const char *)sqlite3_column_text(s, 1));
+    snprintf(w->head_hash, sizeof w->head_hash, "%s", audit_col_text(s, 1));
   } else if (rc != SQLITE_DONE) {
     st = audit_db_error(err, w->c->h, "verify");
   }

@@ -816,6 +816,41 @@ static void test_bad_open(void **state) {
   assert_non_null(strstr(e.reason, "version 2"));
 }
 
+/* A failed commit (here: another process holds the write lock past the
+ * busy timeout) fails every record of the batch and leaves the chain as it
+ * was; the next append continues it. */
+static void test_failed_commit_leaves_chain_intact(void **state) {
+  fixture *f = *state;
+  fill(f->db, 3, NULL);
+  ag_audit_db *db;
+  ag_error e;
+  ag_audit_options o = {.busy_timeout_ms = 50};
+  assert_int_equal(ag_audit_open(f->path, &o, &db, &e), AG_OK);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  rec_buf b[2];
+  ag_audit_record recs[2] = {*make(&b[0], 0), *make(&b[1], 1)};
+  char ids[2][AG_AUDIT_ID_MAX];
+  assert_int_equal(ag_audit_append_batch(db, recs, 2, ids, &e), AG_ERR_DB);
+  assert_string_equal(e.field, "db");
+  assert_string_equal(ids[0], "");
+  /* readers are not blocked by the writer's lock */
+  assert_int_equal(verify(db, NULL).records, 3);
+  assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(h);
+  assert_int_equal(ag_audit_append_batch(db, recs, 2, ids, &e), AG_OK);
+  assert_true(!strncmp(ids[1], "a-5-", 4));
+  ag_audit_verify_report r = verify(db, NULL);
+  assert_int_equal(r.problem, AG_AUDIT_INTACT);
+  assert_int_equal(r.records, 5);
+  ag_audit_stats st;
+  ag_audit_get_stats(db, &st);
+  assert_int_equal(st.commits, 1);
+  assert_int_equal(st.records, 2);
+  ag_audit_close(db);
+}
+
 static void test_backup_basic(void **state) {
   fixture *f = *state;
   fill(f->db, 25, NULL);
@@ -891,6 +926,7 @@ int main(void) {
       cmocka_unit_test(test_parse_time),
       T(test_bad_records),
       T(test_bad_open),
+      T(test_failed_commit_leaves_chain_intact),
       T(test_backup_basic),
       cmocka_unit_test(test_memory_database),
   };
