@@ -85,18 +85,18 @@ const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "any" 
  * means empty. request and decision are stored byte for byte (they must be
  * valid UTF-8; the caller passes the JSON exactly as received / returned). */
 typedef struct {
-  ag_audit_kind kind;          /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
-  int64_t time_ms;             /* UTC ms since 1970; 0 means now */
-  const char *request;         /* request JSON */
+  ag_audit_kind kind;  /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
+  int64_t time_ms;     /* UTC ms since 1970; 0 means now */
+  const char *request; /* request JSON */
   size_t request_len;
-  const char *decision;        /* decision JSON as sent to the client */
+  const char *decision; /* decision JSON as sent to the client */
   size_t decision_len;
-  const char *rules_version;   /* regulation tables in force */
-  const char *lists_version;   /* screening list snapshot */
-  const char *key_id;          /* API key id, "" for the command line */
-  const char *client_addr;     /* peer address, "" for the command line */
-  const char *as_of;           /* "YYYY-MM-DD" or empty */
-  const char *destination;     /* search columns, matched exactly */
+  const char *rules_version; /* regulation tables in force */
+  const char *lists_version; /* screening list snapshot */
+  const char *key_id;        /* API key id, "" for the command line */
+  const char *client_addr;   /* peer address, "" for the command line */
+  const char *as_of;         /* "YYYY-MM-DD" or empty */
+  const char *destination;   /* search columns, matched exactly */
   const char *eccn;
   const char *outcome;
 } ag_audit_record;
@@ -105,8 +105,8 @@ typedef struct {
  * default options fsynced). Safe to call from many threads at once: calls
  * that overlap are committed together in one transaction (group commit).
  * id_out receives the audit id. */
-ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec,
-                          char id_out[AG_AUDIT_ID_MAX], ag_error *err);
+ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_out[AG_AUDIT_ID_MAX],
+                          ag_error *err);
 
 /* Appends n records atomically (all or none), consecutively in the chain.
  * ids_out[i] receives record i's id. */
@@ -139,8 +139,7 @@ typedef struct {
 } ag_audit_entry;
 
 /* Looks a record up by audit id: AG_ERR_NOTFOUND if there is none. */
-ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out,
-                       ag_error *err);
+ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out, ag_error *err);
 void ag_audit_entry_free(ag_audit_entry *e);
 
 /* ---- search and export ---- */
@@ -160,14 +159,14 @@ void ag_audit_format_time(int64_t ms, char out[32]);
 #define AG_AUDIT_CURSOR_MAX 32
 
 typedef struct {
-  int64_t from_ms, to_ms;       /* 0 = open */
-  const char *destination;      /* NULL = any; exact match */
+  int64_t from_ms, to_ms;  /* 0 = open */
+  const char *destination; /* NULL = any; exact match */
   const char *eccn;
   const char *outcome;
   const char *as_of;
-  ag_audit_kind kind;           /* AG_AUDIT_ANY = any */
-  const char *cursor;           /* NULL or "" = first page; else a next_cursor */
-  size_t limit;                 /* 0 = AG_AUDIT_PAGE_DEFAULT; at most _MAX */
+  ag_audit_kind kind; /* AG_AUDIT_ANY = any */
+  const char *cursor; /* NULL or "" = first page; else a next_cursor */
+  size_t limit;       /* 0 = AG_AUDIT_PAGE_DEFAULT; at most _MAX */
   bool newest_first;
 } ag_audit_query;
 
@@ -226,13 +225,13 @@ bool ag_audit_anchor_parse(const char *s, ag_audit_anchor *out);
 
 typedef struct {
   ag_audit_problem problem;
-  int64_t records;                  /* records found intact before the problem */
-  int64_t head_seq;                 /* last intact record (0 for an empty log) */
+  int64_t records;                   /* records found intact before the problem */
+  int64_t head_seq;                  /* last intact record (0 for an empty log) */
   char head_hash[AG_AUDIT_HASH_HEX]; /* its hash (64 zeros for an empty log) */
-  int64_t bad_seq;                  /* first broken or missing record */
-  char bad_id[AG_AUDIT_ID_MAX];     /* its audit id, "" when missing */
-  char detail[256];                 /* what is wrong, in words */
-  bool guards_present;              /* the append-only triggers are in place */
+  int64_t bad_seq;                   /* first broken or missing record */
+  char bad_id[AG_AUDIT_ID_MAX];      /* its audit id, "" when missing */
+  char detail[256];                  /* what is wrong, in words */
+  bool guards_present;               /* the append-only triggers are in place */
 } ag_audit_verify_report;
 
 /* Walks the chain from one snapshot and recomputes every hash. Returns AG_OK

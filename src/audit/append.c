@@ -80,8 +80,8 @@ static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_e
   if ((st = check_body(r->request, r->request_len, i, n, "request", err)) ||
       (st = check_body(r->decision, r->decision_len, i, n, "decision", err)))
     return st;
-  const char *names[] = {"rules_version", "lists_version", "key_id",      "client_addr",
-                         "as_of",         "destination",   "eccn",        "outcome"};
+  const char *names[] = {"rules_version", "lists_version", "key_id", "client_addr",
+                         "as_of",         "destination",   "eccn",   "outcome"};
   const char *vals[] = {r->rules_version, r->lists_version, r->key_id, r->client_addr,
                         r->as_of,         r->destination,   r->eccn,   r->outcome};
   for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
@@ -115,12 +115,17 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
 
   audit_row row = {.seq = seq, .time_ms = r->time_ms ? r->time_ms : now_ms};
   const char *kind = ag_audit_kind_name(r->kind);
-  const char *text[F_COUNT] = {
-      [F_ID] = id,           [F_KIND] = kind,      [F_KEY_ID] = nz(r->key_id),
-      [F_CLIENT] = nz(r->client_addr), [F_RULES] = nz(r->rules_version),
-      [F_LISTS] = nz(r->lists_version), [F_AS_OF] = nz(r->as_of),
-      [F_DEST] = nz(r->destination), [F_ECCN] = nz(r->eccn), [F_OUTCOME] = nz(r->outcome),
-      [F_PREV] = prev};
+  const char *text[F_COUNT] = {[F_ID] = id,
+                               [F_KIND] = kind,
+                               [F_KEY_ID] = nz(r->key_id),
+                               [F_CLIENT] = nz(r->client_addr),
+                               [F_RULES] = nz(r->rules_version),
+                               [F_LISTS] = nz(r->lists_version),
+                               [F_AS_OF] = nz(r->as_of),
+                               [F_DEST] = nz(r->destination),
+                               [F_ECCN] = nz(r->eccn),
+                               [F_OUTCOME] = nz(r->outcome),
+                               [F_PREV] = prev};
   for (int i = 0; i < F_COUNT; i++)
     if (text[i])
       row.f[i] = (audit_bytes){text[i], strlen(text[i])};
@@ -137,8 +142,8 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
     return st;
   /* parameters follow AUDIT_COLS: seq, audit_id, ts_ms, kind, ... hash */
   static const int param_of_field[F_COUNT] = {
-      [F_ID] = 2,     [F_KIND] = 4,     [F_KEY_ID] = 5,   [F_CLIENT] = 6,   [F_RULES] = 7,
-      [F_LISTS] = 8,  [F_AS_OF] = 9,    [F_DEST] = 10,    [F_ECCN] = 11,    [F_OUTCOME] = 12,
+      [F_ID] = 2,       [F_KIND] = 4,      [F_KEY_ID] = 5, [F_CLIENT] = 6, [F_RULES] = 7,
+      [F_LISTS] = 8,    [F_AS_OF] = 9,     [F_DEST] = 10,  [F_ECCN] = 11,  [F_OUTCOME] = 12,
       [F_REQUEST] = 13, [F_DECISION] = 14, [F_PREV] = 15};
   sqlite3_bind_int64(s, 1, seq);
   sqlite3_bind_int64(s, 3, row.time_ms);
@@ -287,8 +292,8 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
   return me.st;
 }
 
-ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec,
-                          char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_out[AG_AUDIT_ID_MAX],
+                          ag_error *err) {
   if (!rec || !id_out)
     return ag_error_set(err, AG_ERR_INPUT, "record", "missing argument");
   char(*ids)[AG_AUDIT_ID_MAX] = (char(*)[AG_AUDIT_ID_MAX])id_out;

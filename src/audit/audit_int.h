@@ -66,7 +66,7 @@ struct ag_audit_db {
 
 /* The columns in canonical order, as every SELECT of the log lists them. */
 #define AUDIT_COLS                                                                                 \
-  "seq, audit_id, ts_ms, kind, key_id, client_addr, rules_version, lists_version, as_of, "        \
+  "seq, audit_id, ts_ms, kind, key_id, client_addr, rules_version, lists_version, as_of, "         \
   "destination, eccn, outcome, request, decision, prev_hash, hash"
 
 /* Text fields of a record, in canonical order after seq and time. */

@@ -68,8 +68,7 @@ ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err)
     }
     sqlite3_backup_finish(b);
     if (rc != SQLITE_DONE)
-      st = ag_error_set(err, AG_ERR_IO, "to", "backup to '%s': %s", dest_path,
-                        sqlite3_errstr(rc));
+      st = ag_error_set(err, AG_ERR_IO, "to", "backup to '%s': %s", dest_path, sqlite3_errstr(rc));
   }
   audit_read_release(db, c);
   if (st == AG_OK && sqlite3_close(dst) != SQLITE_OK)

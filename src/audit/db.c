@@ -145,10 +145,10 @@ void audit_hex(const unsigned char *in, size_t n, char *out) {
 /* ---- canonical form ---- */
 
 static const char *const field_name[F_COUNT] = {
-    [F_ID] = "audit_id",        [F_KIND] = "kind",          [F_KEY_ID] = "key_id",
+    [F_ID] = "audit_id",        [F_KIND] = "kind",           [F_KEY_ID] = "key_id",
     [F_CLIENT] = "client_addr", [F_RULES] = "rules_version", [F_LISTS] = "lists_version",
-    [F_AS_OF] = "as_of",        [F_DEST] = "destination",   [F_ECCN] = "eccn",
-    [F_OUTCOME] = "outcome",    [F_REQUEST] = "request",    [F_DECISION] = "decision",
+    [F_AS_OF] = "as_of",        [F_DEST] = "destination",    [F_ECCN] = "eccn",
+    [F_OUTCOME] = "outcome",    [F_REQUEST] = "request",     [F_DECISION] = "decision",
     [F_PREV] = "prev_hash",
 };
 
@@ -219,9 +219,9 @@ enum {
 };
 
 static const int col_of_field[F_COUNT] = {
-    [F_ID] = C_ID,         [F_KIND] = C_KIND,       [F_KEY_ID] = C_KEY_ID,
-    [F_CLIENT] = C_CLIENT, [F_RULES] = C_RULES,     [F_LISTS] = C_LISTS,
-    [F_AS_OF] = C_AS_OF,   [F_DEST] = C_DEST,       [F_ECCN] = C_ECCN,
+    [F_ID] = C_ID,           [F_KIND] = C_KIND,       [F_KEY_ID] = C_KEY_ID,
+    [F_CLIENT] = C_CLIENT,   [F_RULES] = C_RULES,     [F_LISTS] = C_LISTS,
+    [F_AS_OF] = C_AS_OF,     [F_DEST] = C_DEST,       [F_ECCN] = C_ECCN,
     [F_OUTCOME] = C_OUTCOME, [F_REQUEST] = C_REQUEST, [F_DECISION] = C_DECISION,
     [F_PREV] = C_PREV,
 };
@@ -441,8 +441,9 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
     if (!wal)
       return ag_error_set(err, AG_ERR_DB, "db", "cannot use WAL mode on '%s'", db->path);
   }
-  st = audit_exec(h, (flags & AG_AUDIT_OPEN_RELAXED) ? "PRAGMA synchronous = NORMAL"
-                                                     : "PRAGMA synchronous = FULL",
+  st = audit_exec(h,
+                  (flags & AG_AUDIT_OPEN_RELAXED) ? "PRAGMA synchronous = NORMAL"
+                                                  : "PRAGMA synchronous = FULL",
                   err);
   if (st != AG_OK || existing)
     return st;

@@ -54,10 +54,11 @@ bool ag_keys_allows(ag_keys_role role, ag_keys_action act) {
 }
 
 ag_status ag_keys_require(const ag_keys_info *key, ag_keys_action act, ag_error *err) {
-  static const char *const what[] = {
-      [AG_KEYS_ACT_CHECK] = "request checks",        [AG_KEYS_ACT_SCREEN] = "request screenings",
-      [AG_KEYS_ACT_AUDIT_READ] = "read the audit log", [AG_KEYS_ACT_AUDIT_EXPORT] = "export the audit log",
-      [AG_KEYS_ACT_ADMIN] = "manage keys"};
+  static const char *const what[] = {[AG_KEYS_ACT_CHECK] = "request checks",
+                                     [AG_KEYS_ACT_SCREEN] = "request screenings",
+                                     [AG_KEYS_ACT_AUDIT_READ] = "read the audit log",
+                                     [AG_KEYS_ACT_AUDIT_EXPORT] = "export the audit log",
+                                     [AG_KEYS_ACT_ADMIN] = "manage keys"};
   if (!key)
     return ag_error_set(err, AG_ERR_AUTH, "authorization", "an API key is required");
   if (ag_keys_allows(key->role, act))
@@ -225,7 +226,8 @@ ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err) {
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
       st = audit_db_error(err, db->w.h, "revoke key");
-    else if (sqlite3_changes(db->w.h) == 0 && (st = audit_stmt(&db->w, ST_KEY_GET, &s, err)) == AG_OK) {
+    else if (sqlite3_changes(db->w.h) == 0 &&
+             (st = audit_stmt(&db->w, ST_KEY_GET, &s, err)) == AG_OK) {
       /* nothing changed: already revoked (fine) or no such key */
       sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
       rc = sqlite3_step(s);

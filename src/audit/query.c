@@ -62,8 +62,8 @@ void ag_audit_format_time(int64_t ms, char out[32]) {
   char date[11];
   ag_date_format((ag_date)days, date);
   int r = (int)rem;
-  snprintf(out, 32, "%.10sT%02d:%02d:%02d.%03dZ", date, r / 3600000, r / 60000 % 60,
-           r / 1000 % 60, r % 1000);
+  snprintf(out, 32, "%.10sT%02d:%02d:%02d.%03dZ", date, r / 3600000, r / 60000 % 60, r / 1000 % 60,
+           r % 1000);
 }
 
 bool ag_audit_format_parse(const char *s, ag_audit_format *out) {
@@ -91,8 +91,7 @@ static bool id_seq(const char *id, int64_t *seq) {
   return true;
 }
 
-ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out,
-                       ag_error *err) {
+ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out, ag_error *err) {
   *out = NULL;
   int64_t seq;
   if (!id_seq(audit_id, &seq) || strlen(audit_id) >= AG_AUDIT_ID_MAX)
@@ -170,12 +169,13 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   /* Fixed clauses in a fixed order; values are always bound, never pasted. */
   char sql[1024];
   int len = snprintf(sql, sizeof sql, "SELECT " AUDIT_COLS " FROM audit_log WHERE 1");
-  const char *clause[] = {" AND ts_ms >= ?", " AND ts_ms < ?", " AND destination = ?",
-                          " AND eccn = ?",   " AND outcome = ?", " AND as_of = ?",
-                          " AND kind = ?",   q->newest_first ? " AND seq < ?" : " AND seq > ?"};
-  bool used[] = {q->from_ms != 0, q->to_ms != 0,   q->destination != NULL,
-                 q->eccn != NULL, q->outcome != NULL, q->as_of != NULL,
-                 q->kind != AG_AUDIT_ANY, has_cursor};
+  const char *clause[] = {
+      " AND ts_ms >= ?",      " AND ts_ms < ?",
+      " AND destination = ?", " AND eccn = ?",
+      " AND outcome = ?",     " AND as_of = ?",
+      " AND kind = ?",        q->newest_first ? " AND seq < ?" : " AND seq > ?"};
+  bool used[] = {q->from_ms != 0,    q->to_ms != 0,    q->destination != NULL,  q->eccn != NULL,
+                 q->outcome != NULL, q->as_of != NULL, q->kind != AG_AUDIT_ANY, has_cursor};
   for (size_t i = 0; i < sizeof clause / sizeof clause[0]; i++)
     if (used[i])
       len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", clause[i]);
@@ -229,8 +229,8 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
     goto done;
   }
   if (more)
-    snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64,
-             q->newest_first ? 'b' : 'f', (uint64_t)page->entries[page->count - 1]->seq);
+    snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
+             (uint64_t)page->entries[page->count - 1]->seq);
 done:
   sqlite3_finalize(s);
   audit_read_release(db, c);
@@ -242,9 +242,9 @@ done:
 /* ---- export ---- */
 
 static const char *const export_cols[] = {
-    "seq",         "audit_id", "time",    "time_ms", "kind",     "key_id",
-    "client_addr", "rules_version", "lists_version", "as_of", "destination",
-    "eccn",        "outcome",  "request", "decision", "prev_hash", "hash"};
+    "seq",         "audit_id",      "time",          "time_ms",   "kind",        "key_id",
+    "client_addr", "rules_version", "lists_version", "as_of",     "destination", "eccn",
+    "outcome",     "request",       "decision",      "prev_hash", "hash"};
 #define NCOLS (sizeof export_cols / sizeof export_cols[0])
 
 /* RFC 4180: quote a field holding a comma, quote or line break. */
@@ -273,12 +273,12 @@ static void format_row(ag_buf *b, sqlite3_stmt *s, ag_audit_format fmt) {
   snprintf(seq, sizeof seq, "%lld", (long long)r.seq);
   snprintf(tms, sizeof tms, "%lld", (long long)r.time_ms);
   ag_audit_format_time(r.time_ms, time);
-  const audit_bytes v[NCOLS] = {
-      {seq, strlen(seq)}, r.f[F_ID],     {time, strlen(time)}, {tms, strlen(tms)},
-      r.f[F_KIND],        r.f[F_KEY_ID], r.f[F_CLIENT],        r.f[F_RULES],
-      r.f[F_LISTS],       r.f[F_AS_OF],  r.f[F_DEST],          r.f[F_ECCN],
-      r.f[F_OUTCOME],     r.f[F_REQUEST], r.f[F_DECISION],     r.f[F_PREV],
-      {hash, strlen(hash)}};
+  const audit_bytes v[NCOLS] = {{seq, strlen(seq)}, r.f[F_ID],           {time, strlen(time)},
+                                {tms, strlen(tms)}, r.f[F_KIND],         r.f[F_KEY_ID],
+                                r.f[F_CLIENT],      r.f[F_RULES],        r.f[F_LISTS],
+                                r.f[F_AS_OF],       r.f[F_DEST],         r.f[F_ECCN],
+                                r.f[F_OUTCOME],     r.f[F_REQUEST],      r.f[F_DECISION],
+                                r.f[F_PREV],        {hash, strlen(hash)}};
   for (size_t i = 0; i < NCOLS; i++) {
     if (fmt == AG_AUDIT_CSV) {
       if (i)
@@ -318,9 +318,9 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
   /* The time index gives the seq range holding every record of the time
    * range; as times rise with seq (closely, not strictly) the rows then
    * stream in seq order straight off the primary key with no sort. */
-  if (sqlite3_prepare_v2(c->h,
-                         "SELECT min(seq), max(seq) FROM audit_log WHERE ts_ms >= ?1 AND ts_ms < ?2",
-                         -1, &bounds, NULL) != SQLITE_OK ||
+  if (sqlite3_prepare_v2(
+          c->h, "SELECT min(seq), max(seq) FROM audit_log WHERE ts_ms >= ?1 AND ts_ms < ?2", -1,
+          &bounds, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(c->h,
                          "SELECT " AUDIT_COLS " FROM audit_log WHERE seq BETWEEN ?1 AND ?2"
                          " AND ts_ms >= ?3 AND ts_ms < ?4 ORDER BY seq",

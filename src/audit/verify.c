@@ -74,10 +74,10 @@ typedef struct {
   char head_hash[AG_AUDIT_HASH_HEX];
 } walk;
 
-static void report(walk *w, ag_audit_problem p, int64_t seq, const audit_bytes *id,
-                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void report(walk *w, ag_audit_problem p, int64_t seq, const audit_bytes *id,
-                   const char *fmt, ...) {
+static void report(walk *w, ag_audit_problem p, int64_t seq, const audit_bytes *id, const char *fmt,
+                   ...) __attribute__((format(printf, 5, 6)));
+static void report(walk *w, ag_audit_problem p, int64_t seq, const audit_bytes *id, const char *fmt,
+                   ...) {
   ag_audit_verify_report *r = w->rep;
   r->problem = p;
   r->bad_seq = seq;
@@ -106,8 +106,8 @@ static ag_status next_link(walk *w, int64_t seq, char out[AG_AUDIT_HASH_HEX], ag
   out[0] = '\0';
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(w->c->h,
-                         "SELECT prev_hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT 1",
-                         -1, &s, NULL) != SQLITE_OK)
+                         "SELECT prev_hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT 1", -1,
+                         &s, NULL) != SQLITE_OK)
     return audit_db_error(err, w->c->h, "verify");
   sqlite3_bind_int64(s, 1, seq);
   int rc = sqlite3_step(s);

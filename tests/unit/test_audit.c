@@ -4,11 +4,11 @@
  * tamper detection by direct SQL, search, export, time parsing, and bad
  * inputs.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "acegate/audit.h"
 
@@ -64,11 +64,12 @@ static const int64_t T0 = INT64_C(1740787200000); /* 2025-03-01T00:00:00Z */
 static const ag_audit_record *make(rec_buf *b, int i) {
   static const char *const dest[] = {"CN", "DE", "IR", "GB"};
   static const char *const outc[] = {"authorized", "not_authorized", "needs_review"};
-  snprintf(b->req, sizeof b->req,
-           "{\"eccn\":\"4D004\",\"to\":\"%s\",\"n\":%d,\"note\":\"Gr\xc3\xbc\xc3\x9f \\\"q\\\"\\n\"}",
-           dest[i % 4], i);
-  snprintf(b->dec, sizeof b->dec, "{\"outcome\":\"%s\",\"n\":%d,\n \"why\":\"\xe2\x82\xac 740.22\"} ",
-           outc[i % 3], i);
+  snprintf(
+      b->req, sizeof b->req,
+      "{\"eccn\":\"4D004\",\"to\":\"%s\",\"n\":%d,\"note\":\"Gr\xc3\xbc\xc3\x9f \\\"q\\\"\\n\"}",
+      dest[i % 4], i);
+  snprintf(b->dec, sizeof b->dec,
+           "{\"outcome\":\"%s\",\"n\":%d,\n \"why\":\"\xe2\x82\xac 740.22\"} ", outc[i % 3], i);
   snprintf(b->eccn, sizeof b->eccn, "%s", i % 2 ? "4D004" : "5A001.j");
   snprintf(b->asof, sizeof b->asof, "2025-03-%02d", 1 + i % 28);
   b->r = (ag_audit_record){.kind = i % 5 == 4 ? AG_AUDIT_SCREENING : AG_AUDIT_CHECK,
@@ -142,10 +143,11 @@ static void doc_hash(const ag_audit_entry *e, int64_t seq, char out[65]) {
   snprintf(num, sizeof num, "%lld", (long long)e->time_ms);
   put(c, "time_ms", num, strlen(num));
   const char *kind = ag_audit_kind_name(e->kind);
-  const char *names[] = {"audit_id", "kind",        "key_id", "client_addr", "rules_version",
-                         "lists_version", "as_of", "destination", "eccn", "outcome"};
-  const char *vals[] = {e->id,         kind,     e->key_id,       e->client_addr, e->rules_version,
-                        e->lists_version, e->as_of, e->destination, e->eccn,       e->outcome};
+  const char *names[] = {"audit_id",      "kind",  "key_id",      "client_addr", "rules_version",
+                         "lists_version", "as_of", "destination", "eccn",        "outcome"};
+  const char *vals[] = {
+      e->id,    kind,           e->key_id, e->client_addr, e->rules_version, e->lists_version,
+      e->as_of, e->destination, e->eccn,   e->outcome};
   for (int i = 0; i < 10; i++)
     put(c, names[i], vals[i], strlen(vals[i]));
   put(c, "request", e->request, e->request_len);
@@ -338,8 +340,8 @@ static void tamper(fixture *f, int n, const char *sql, ag_audit_problem want, in
   raw_sql(f->path, sql);
   ag_audit_verify_report r = verify(f->db, NULL);
   if (r.problem != want)
-    fprintf(stderr, "got %s at %lld: %s\n", ag_audit_problem_name(r.problem),
-            (long long)r.bad_seq, r.detail);
+    fprintf(stderr, "got %s at %lld: %s\n", ag_audit_problem_name(r.problem), (long long)r.bad_seq,
+            r.detail);
   assert_int_equal(r.problem, want);
   assert_int_equal(r.bad_seq, bad_seq);
   assert_int_equal(r.records, bad_seq - 1 - (want == AG_AUDIT_LINK_MISMATCH && bad_seq == n));
@@ -432,7 +434,8 @@ static void test_tamper_edit_hash(void **state) {
   fixture *f = *state;
   char ids[12][AG_AUDIT_ID_MAX];
   tamper(f, 12,
-         "UPDATE audit_log SET hash = '1111111111111111111111111111111111111111111111111111111111111111'"
+         "UPDATE audit_log SET hash = "
+         "'1111111111111111111111111111111111111111111111111111111111111111'"
          " WHERE seq = 6",
          AG_AUDIT_HASH_EDITED, 6, ids, true);
 }
@@ -441,7 +444,8 @@ static void test_tamper_edit_last_hash(void **state) {
   fixture *f = *state;
   char ids[12][AG_AUDIT_ID_MAX];
   tamper(f, 12,
-         "UPDATE audit_log SET hash = '1111111111111111111111111111111111111111111111111111111111111111'"
+         "UPDATE audit_log SET hash = "
+         "'1111111111111111111111111111111111111111111111111111111111111111'"
          " WHERE seq = 12",
          AG_AUDIT_HASH_EDITED, 12, ids, true);
 }
@@ -494,9 +498,9 @@ static void rewrite_with_hash(fixture *f, int64_t seq) {
   sqlite3 *h;
   assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
   sqlite3_stmt *s;
-  assert_int_equal(sqlite3_prepare_v2(h, "SELECT audit_id FROM audit_log WHERE seq = ?", -1, &s,
-                                      NULL),
-                   SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "SELECT audit_id FROM audit_log WHERE seq = ?", -1, &s, NULL),
+      SQLITE_OK);
   sqlite3_bind_int64(s, 1, seq);
   assert_int_equal(sqlite3_step(s), SQLITE_ROW);
   char id[AG_AUDIT_ID_MAX];
@@ -709,9 +713,17 @@ static void test_parse_time(void **state) {
   assert_int_equal(ms, T0 + 3723000);
   assert_int_equal(ag_audit_parse_time("2025-03-01T01:02:03.456Z", true, &ms, "to", &e), AG_OK);
   assert_int_equal(ms, T0 + 3723457);
-  const char *bad[] = {"",           "2025-3-1",          "2025-02-29",           "yesterday",
-                       "2025-03-01T", "2025-03-01T24:00:00Z", "2025-03-01T01:02:03", "2025-03-01 01:02:03Z",
-                       "2025-03-01T01:02:03.4Z", "2025-03-01T01:60:00Z", "2025-03-01x"};
+  const char *bad[] = {"",
+                       "2025-3-1",
+                       "2025-02-29",
+                       "yesterday",
+                       "2025-03-01T",
+                       "2025-03-01T24:00:00Z",
+                       "2025-03-01T01:02:03",
+                       "2025-03-01 01:02:03Z",
+                       "2025-03-01T01:02:03.4Z",
+                       "2025-03-01T01:60:00Z",
+                       "2025-03-01x"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     assert_int_equal(ag_audit_parse_time(bad[i], false, &ms, "--from", &e), AG_ERR_INPUT);
     assert_string_equal(e.field, "--from");
@@ -762,7 +774,8 @@ static void test_bad_records(void **state) {
   snprintf(wrong, sizeof wrong, "%s", id);
   wrong[strlen(wrong) - 1] ^= 1; /* right seq, wrong random part */
   assert_int_equal(ag_audit_get(f->db, wrong, &x, &e), AG_ERR_NOTFOUND);
-  const char *junk[] = {"", "a-", "a--1-x", "1", "a-1", "b-1-000000000000", "a-99999999999999999999-x"};
+  const char *junk[] = {
+      "", "a-", "a--1-x", "1", "a-1", "b-1-000000000000", "a-99999999999999999999-x"};
   for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++)
     assert_int_equal(ag_audit_get(f->db, junk[i], &x, &e), AG_ERR_NOTFOUND);
 }

@@ -10,11 +10,11 @@
  *                                     printing each id once it is durable
  *   test_audit_durable sql DB SQL     run SQL directly (to tamper)
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "acegate/audit.h"
 
@@ -36,7 +36,8 @@ static void record(int i, char *req, char *dec, size_t cap, ag_audit_record *r) 
   snprintf(dec, cap, "{\"outcome\":\"%s\",\"n\":%d,\"note\":\"Gr\xc3\xbc\xc3\x9f \\\"q\\\"\"}\n",
            i % 2 ? "not_authorized" : "authorized", i);
   *r = (ag_audit_record){.kind = AG_AUDIT_CHECK,
-                         .time_ms = INT64_C(1740787200000) + (int64_t)i * 3600000, /* hourly from 2025-03-01 */
+                         .time_ms = INT64_C(1740787200000) +
+                                    (int64_t)i * 3600000, /* hourly from 2025-03-01 */
                          .request = req,
                          .request_len = strlen(req),
                          .decision = dec,

@@ -4,11 +4,11 @@
  * records in its own order), readers alongside writers, and online backup
  * while appends go on.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "acegate/audit.h"
 
@@ -310,8 +310,8 @@ static void test_backup_while_writing(void **state) {
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
-      T(test_group_commit_file),     cmocka_unit_test(test_group_commit_memory),
-      T(test_two_handles_one_file),  T(test_readers_during_writes),
+      T(test_group_commit_file),    cmocka_unit_test(test_group_commit_memory),
+      T(test_two_handles_one_file), T(test_readers_during_writes),
       T(test_backup_while_writing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

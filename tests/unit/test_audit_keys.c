@@ -2,11 +2,11 @@
  * test_audit_keys.c - API keys: creation, authentication, revocation, roles,
  * and that only a hash of each key reaches the database file.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "acegate/audit.h"
 
@@ -306,9 +306,14 @@ static void test_memory_keys(void **state) {
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
-      T(test_add_and_authenticate), T(test_rejects_bad_tokens), T(test_revoke),
-      T(test_list_empty_and_order), cmocka_unit_test(test_roles), T(test_bad_add),
-      T(test_only_hash_stored),     T(test_concurrent_authenticate),
+      T(test_add_and_authenticate),
+      T(test_rejects_bad_tokens),
+      T(test_revoke),
+      T(test_list_empty_and_order),
+      cmocka_unit_test(test_roles),
+      T(test_bad_add),
+      T(test_only_hash_stored),
+      T(test_concurrent_authenticate),
       cmocka_unit_test(test_memory_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
