@@ -4,11 +4,12 @@
  * tamper detection by direct SQL, search, export, time parsing, and bad
  * inputs.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the four headers it needs */
 
 #include "acegate/audit.h"
 

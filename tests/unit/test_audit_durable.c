@@ -10,11 +10,12 @@
  *                                     printing each id once it is durable
  *   test_audit_durable sql DB SQL     run SQL directly (to tamper)
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the four headers it needs */
 
 #include "acegate/audit.h"
 

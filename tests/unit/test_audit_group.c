@@ -4,11 +4,12 @@
  * records in its own order), readers alongside writers, and online backup
  * while appends go on.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the four headers it needs */
 
 #include "acegate/audit.h"
 

@@ -2,11 +2,12 @@
  * test_audit_keys.c - API keys: creation, authentication, revocation, roles,
  * and that only a hash of each key reaches the database file.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h> /* after the four headers it needs */
 
 #include "acegate/audit.h"
 
