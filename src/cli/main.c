@@ -17,6 +17,7 @@ static const command commands[] = {
     {"rules", ag_cmd_rules, "show the regulation tables in force, their sources and dates"},
     {"audit", ag_cmd_audit, "verify, export, back up or read the audit log of determinations"},
     {"keys", ag_cmd_keys, "create, list and revoke API keys for the HTTP service"},
+    {"serve", ag_cmd_serve, "run the HTTP API service, recording every decision in the audit log"},
 };
 
 static void usage(FILE *f) {

@@ -1,0 +1,452 @@
+/*
+ * http.c - the HTTP side of the service, on libmicrohttpd: the daemon
+ * (internal threads, epoll, a thread pool sized to the cores), the access
+ * handler that feeds request.c, suspension while the audit writer commits,
+ * the access log, and the streamed audit export.
+ *
+ * libmicrohttpd does all HTTP parsing, framing, keep-alive, timeouts and
+ * header size limits; this file only sees complete header sets and body
+ * chunks.
+ *
+ * A request's states: BODY (reading the body) -> WAIT (suspended, on the
+ * writer queue) -> AUDITED (resumed by the writer) -> ANSWERED. Requests
+ * that need no audit record go from BODY to ANSWERED.
+ */
+#include "server_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_ANSWERED };
+
+/* ---- access log ---- */
+
+/* Appends s as JSON string content (no quotes), truncating at cap. */
+static size_t esc(char *o, size_t at, size_t cap, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  for (; s && *s && at + 8 < cap; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') {
+      o[at++] = '\\';
+      o[at++] = (char)c;
+    } else if (c < 0x20 || c >= 0x7f) {
+      /* bytes outside printable ASCII are shown as \u00XX, so a line is
+       * always valid JSON whatever a client sends */
+      o[at++] = '\\';
+      o[at++] = 'u';
+      o[at++] = '0';
+      o[at++] = '0';
+      o[at++] = hex[c >> 4];
+      o[at++] = hex[c & 15];
+    } else {
+      o[at++] = (char)c;
+    }
+  }
+  return at;
+}
+
+static void access_log(ag_server *s, const srv_req *r, unsigned status, int64_t ns) {
+  int fd = s->cfg.access_log_fd;
+  if (fd < 0)
+    return;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  char t[32], line[1024];
+  ag_audit_format_time((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, t);
+  size_t n = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"method\":\"", t);
+  n = esc(line, n, sizeof line - 400, r->method);
+  n += (size_t)snprintf(line + n, sizeof line - n, "\",\"path\":\"");
+  n = esc(line, n, sizeof line - 300, r->path);
+  n += (size_t)snprintf(line + n, sizeof line - n,
+                        "\",\"route\":\"%s\",\"status\":%u,\"duration_us\":%lld,\"key_id\":",
+                        srv_route_name(r->route), status, (long long)(ns / 1000));
+  n += (size_t)(r->authed ? snprintf(line + n, sizeof line - n, "\"%s\"", r->key.id)
+                          : snprintf(line + n, sizeof line - n, "null"));
+  n += (size_t)snprintf(line + n, sizeof line - n, ",\"client\":\"%s\",\"audit_id\":", r->client);
+  if (r->nrecs && r->audit_st == AG_OK && r->ids && r->ids[0][0])
+    n += (size_t)snprintf(line + n, sizeof line - n, "\"%s\"", r->ids[0]);
+  else
+    n += (size_t)snprintf(line + n, sizeof line - n, "null");
+  if (r->nrecs > 1 && r->audit_st == AG_OK)
+    n += (size_t)snprintf(line + n, sizeof line - n, ",\"records\":%zu", r->nrecs);
+  if (n > sizeof line - 3)
+    n = sizeof line - 3;
+  line[n++] = '}';
+  line[n++] = '\n';
+  ssize_t w = write(fd, line, n);
+  (void)w;
+}
+
+/* ---- answers ---- */
+
+static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *r) {
+  struct MHD_Response *resp = NULL;
+  if (r->out.failed) {
+    ag_buf_free(&r->out);
+    srv_error(r, 503, "out_of_memory", NULL, "out of memory");
+  }
+  if (r->pipe_fd >= 0) {
+    resp = MHD_create_response_from_pipe(r->pipe_fd);
+    if (!resp)
+      close(r->pipe_fd);
+    r->pipe_fd = -1;
+  } else {
+    /* the body is handed over to the library, which frees it */
+    char *data = r->out.data;
+    size_t len = r->out.len;
+    ag_buf_init(&r->out);
+    resp = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+      free(data);
+  }
+  if (!resp)
+    return MHD_NO;
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                          r->content_type_out ? r->content_type_out : "application/json");
+  MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  if (r->status == 401)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+  if (r->status == 405 && r->allow)
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+  if (r->status == 429) {
+    char ra[16];
+    snprintf(ra, sizeof ra, "%u", r->retry_after);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+  }
+  if (atomic_load(&s->draining))
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+  r->state = ST_ANSWERED;
+  enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+/* ---- the access handler ---- */
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+  (void)kind;
+  srv_req *r = cls;
+  if (r->nargs == SRV_ARGS_MAX) {
+    r->args_overflow = true;
+    return MHD_NO;
+  }
+  r->args[r->nargs].key = key;
+  r->args[r->nargs].value = value;
+  r->nargs++;
+  return MHD_YES;
+}
+
+static void client_addr(struct MHD_Connection *c, char *out, size_t cap) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  snprintf(out, cap, "unknown");
+  if (!ci || !ci->client_addr)
+    return;
+  const struct sockaddr *sa = ci->client_addr;
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+              (socklen_t)cap);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+              (socklen_t)cap);
+}
+
+static char *header(struct MHD_Connection *c, const char *name) {
+  const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+  return v ? strdup(v) : NULL;
+}
+
+static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url,
+                      const char *method) {
+  srv_req *r = malloc(sizeof *r);
+  if (!r)
+    return NULL;
+  srv_req_init(r, s);
+  r->conn = c;
+  r->state = ST_BODY;
+  snprintf(r->method, sizeof r->method, "%s", method);
+  r->path = strdup(url);
+  r->authorization = header(c, MHD_HTTP_HEADER_AUTHORIZATION);
+  r->content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (cl) {
+    char *end;
+    unsigned long long v = strtoull(cl, &end, 10);
+    if (end != cl && !*end) {
+      r->have_length = true;
+      r->content_length = v;
+    }
+  }
+  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+  client_addr(c, r->client, sizeof r->client);
+  pthread_mutex_lock(&s->drain_mu);
+  s->active++;
+  pthread_mutex_unlock(&s->drain_mu);
+  atomic_fetch_add_explicit(&s->metrics.inflight, 1, memory_order_relaxed);
+  return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+  (void)version;
+  ag_server *s = cls;
+  srv_req *r = *con_cls;
+  if (!r) {
+    if (!(r = begin(s, c, url, method)))
+      return MHD_NO;
+    *con_cls = r;
+    if (!r->path) {
+      srv_error(r, 503, "out_of_memory", NULL, "out of memory");
+      return respond(s, c, r);
+    }
+    if (!srv_begin(r))
+      return respond(s, c, r); /* answered from the headers alone */
+    return MHD_YES;
+  }
+  switch (r->state) {
+  case ST_BODY:
+    if (*upload_data_size) {
+      /* a whole-request deadline, so a client trickling its body cannot
+       * hold a connection past the timeout */
+      if (srv_now_ns() - r->start_ns > (int64_t)s->timeout_s * 1000000000)
+        return MHD_NO;
+      bool go = srv_body(r, upload_data, *upload_data_size);
+      *upload_data_size = 0;
+      return go ? MHD_YES : MHD_NO;
+    }
+    if (srv_dispatch(r) == SRV_AUDIT) {
+      r->state = ST_WAIT;
+      MHD_suspend_connection(c);
+      if (!srv_writer_submit(s, r)) {
+        /* shutting down: answered as an audit failure, never unrecorded */
+        r->audit_st = AG_ERR_DB;
+        ag_error_set(&r->audit_err, AG_ERR_DB, "", "the service is shutting down");
+        srv_http_resume(s, r);
+      }
+      return MHD_YES;
+    }
+    return respond(s, c, r);
+  case ST_AUDITED:
+    srv_finish(r);
+    return respond(s, c, r);
+  default: return MHD_NO;
+  }
+}
+
+void srv_http_resume(ag_server *s, srv_req *r) {
+  (void)s;
+  struct MHD_Connection *c = r->conn;
+  r->state = ST_AUDITED;
+  MHD_resume_connection(c); /* r may be freed from here on */
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+  (void)c;
+  ag_server *s = cls;
+  srv_req *r = *con_cls;
+  if (!r)
+    return;
+  *con_cls = NULL;
+  int64_t ns = srv_now_ns() - r->start_ns;
+  unsigned status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->state == ST_ANSWERED
+                        ? r->status
+                        : 0;
+  srv_metrics_request(&s->metrics, r->route, status, ns);
+  access_log(s, r, status, ns);
+  if (r->pipe_fd >= 0)
+    close(r->pipe_fd);
+  srv_req_free(r);
+  free(r);
+  atomic_fetch_sub_explicit(&s->metrics.inflight, 1, memory_order_relaxed);
+  pthread_mutex_lock(&s->drain_mu);
+  if (--s->active == 0)
+    pthread_cond_broadcast(&s->drain_cv);
+  pthread_mutex_unlock(&s->drain_mu);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  ag_server *s = cls;
+  char msg[512], out[600];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  size_t n = strlen(msg);
+  while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+    msg[--n] = '\0';
+  size_t k = esc(out, 0, sizeof out, msg);
+  out[k] = '\0';
+  srv_log_event(s, "http_library", "\"message\":\"%s\"", out);
+}
+
+/* ---- the daemon ---- */
+
+static ag_status resolve(const char *listen, struct sockaddr_storage *ss, bool *v6,
+                         ag_error *err) {
+  char host[256];
+  const char *colon = strrchr(listen, ':');
+  if (!colon || !colon[1])
+    return ag_error_set(err, AG_ERR_INPUT, "listen", "'%.100s' is not HOST:PORT", listen);
+  size_t hl = (size_t)(colon - listen);
+  const char *h = listen;
+  if (hl >= 2 && listen[0] == '[' && listen[hl - 1] == ']') {
+    h++;
+    hl -= 2;
+  }
+  if (hl >= sizeof host)
+    return ag_error_set(err, AG_ERR_INPUT, "listen", "host name too long");
+  memcpy(host, h, hl);
+  host[hl] = '\0';
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end || port < 0 || port > 65535)
+    return ag_error_set(err, AG_ERR_INPUT, "listen", "'%.20s' is not a port", colon + 1);
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
+                  *res = NULL;
+  int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
+  if (rc != 0 || !res) {
+    if (res)
+      freeaddrinfo(res);
+    return ag_error_set(err, AG_ERR_INPUT, "listen", "cannot resolve '%.100s': %s", host,
+                        gai_strerror(rc));
+  }
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  *v6 = res->ai_family == AF_INET6;
+  freeaddrinfo(res);
+  return AG_OK;
+}
+
+ag_status srv_http_start(ag_server *s, ag_error *err) {
+  struct sockaddr_storage ss;
+  bool v6 = false;
+  ag_status st = resolve(s->listen, &ss, &v6, err);
+  if (st != AG_OK)
+    return st;
+  unsigned threads = s->cfg.threads;
+  if (!threads) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = n > 0 ? (unsigned)n : 1;
+  }
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+  s->daemon = MHD_start_daemon(
+      flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
+      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->timeout_s,
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_CONNECTION_LIMIT,
+      (unsigned int)s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
+      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+  if (!s->daemon)
+    return ag_error_set(err, AG_ERR_IO, "listen", "cannot listen on %.100s (address in use, or "
+                        "not a local address?)", s->listen);
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  s->port = di ? di->port : 0;
+  return AG_OK;
+}
+
+void srv_http_quiesce(ag_server *s) {
+  MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+  if (fd != MHD_INVALID_SOCKET)
+    close(fd);
+}
+
+void srv_http_stop(ag_server *s) {
+  MHD_stop_daemon(s->daemon);
+  s->daemon = NULL;
+}
+
+/* ---- streamed export ---- */
+
+typedef struct {
+  ag_server *srv;
+  int fd;
+  int64_t from, to;
+  ag_audit_format fmt;
+} export_job;
+
+static int pipe_write(void *ctx, const char *data, size_t len) {
+  int fd = *(int *)ctx;
+  while (len) {
+    ssize_t n = write(fd, data, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return 1; /* the client went away */
+    data += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+static void *export_main(void *arg) {
+  export_job *job = arg;
+  ag_server *s = job->srv;
+  /* a reader that disconnects must show up as EPIPE, not kill the process */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_audit_export(s->db, job->from, job->to, job->fmt, pipe_write, &job->fd, &err) != AG_OK) {
+    char reason[sizeof err.reason + 64];
+    size_t k = esc(reason, 0, sizeof reason, err.reason);
+    reason[k] = '\0';
+    srv_log_event(s, "export_failed", "\"reason\":\"%s\"", reason);
+  }
+  close(job->fd);
+  struct timespec zero = {0, 0};
+  while (sigtimedwait(&set, NULL, &zero) > 0) {
+  }
+  free(job);
+  pthread_mutex_lock(&s->drain_mu);
+  s->exports--;
+  pthread_cond_broadcast(&s->drain_cv);
+  pthread_mutex_unlock(&s->drain_mu);
+  return NULL;
+}
+
+int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0)
+    return -1;
+  export_job *job = malloc(sizeof *job);
+  if (!job) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  *job = (export_job){.srv = s, .fd = fds[1], .from = from, .to = to, .fmt = fmt};
+  pthread_mutex_lock(&s->drain_mu);
+  s->exports++;
+  pthread_mutex_unlock(&s->drain_mu);
+  pthread_t t;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int rc = pthread_create(&t, &attr, export_main, job);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    pthread_mutex_lock(&s->drain_mu);
+    s->exports--;
+    pthread_mutex_unlock(&s->drain_mu);
+    free(job);
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  return fds[0];
+}

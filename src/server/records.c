@@ -1,0 +1,478 @@
+/*
+ * records.c - the read side and administration: stored decisions by audit id,
+ * paged search and export of the audit log (15 CFR 762.7: records produced
+ * on request), the versions and sources of the tables and lists in force,
+ * API keys, reload, and the health, readiness and metrics endpoints.
+ */
+#include "server_int.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void json_str(ag_buf *b, const char *s) {
+  if (s)
+    ag_buf_json_str(b, s, strlen(s));
+  else
+    ag_buf_puts(b, "null");
+}
+
+static void ok_json(srv_req *r, unsigned status) {
+  r->status = status;
+  r->content_type_out = "application/json";
+}
+
+/* ---- GET /v1/checks/{id}, GET /v1/screenings/{id} ---- */
+
+srv_next srv_h_get_record(srv_req *r) {
+  ag_server *s = r->srv;
+  ag_audit_kind want = r->route == R_CHECK_GET ? AG_AUDIT_CHECK : AG_AUDIT_SCREENING;
+  ag_audit_entry *e = NULL;
+  ag_error err;
+  ag_error_clear(&err);
+  ag_status st = ag_audit_get(s->db, r->param, &e, &err);
+  if (st == AG_ERR_INPUT || st == AG_ERR_NOTFOUND) {
+    srv_error(r, 404, "not_found", "audit_id", "no %s with audit id %.64s",
+              want == AG_AUDIT_CHECK ? "check" : "screening", r->param);
+    return SRV_DONE;
+  }
+  if (st != AG_OK) {
+    srv_fail(r, &err);
+    return SRV_DONE;
+  }
+  /* A key that may not read the whole log sees only its own records; a
+   * record it may not see is reported as missing, not as forbidden. */
+  bool visible = e->kind == want && (ag_keys_allows(r->key.role, AG_KEYS_ACT_AUDIT_READ) ||
+                                     !strcmp(e->key_id, r->key.id));
+  if (!visible) {
+    srv_error(r, 404, "not_found", "audit_id", "no %s with audit id %.64s",
+              want == AG_AUDIT_CHECK ? "check" : "screening", r->param);
+  } else {
+    ag_buf_reset(&r->out);
+    srv_splice_audit_id(&r->out, e->id, e->decision, e->decision_len);
+    ok_json(r, 200);
+  }
+  ag_audit_entry_free(e);
+  return SRV_DONE;
+}
+
+/* ---- GET /v1/audit ---- */
+
+static bool arg_allowed(const char *key, const char *const *allowed) {
+  for (; *allowed; allowed++)
+    if (!strcmp(key, *allowed))
+      return true;
+  return false;
+}
+
+/* 400 for a query parameter the route does not know (like unknown fields). */
+static bool check_args(srv_req *r, const char *const *allowed) {
+  if (r->args_overflow) {
+    srv_error(r, 400, "invalid_input", NULL, "more than %d query parameters", SRV_ARGS_MAX);
+    return false;
+  }
+  for (size_t i = 0; i < r->nargs; i++)
+    if (!arg_allowed(r->args[i].key, allowed)) {
+      srv_error(r, 400, "invalid_input", r->args[i].key, "unknown query parameter");
+      return false;
+    }
+  return true;
+}
+
+/* Embeds stored JSON as it is, or as a string if it is not JSON. */
+static void raw_json(ag_buf *b, const char *p, size_t n) {
+  json_error_t jerr;
+  json_t *v = json_loadb(p, n, JSON_DECODE_ANY, &jerr);
+  if (v) {
+    json_decref(v);
+    ag_buf_append(b, p, n);
+  } else {
+    ag_buf_json_str(b, p, n);
+  }
+}
+
+static void put_entry(ag_buf *b, const ag_audit_entry *e) {
+  char t[32];
+  ag_audit_format_time(e->time_ms, t);
+  ag_buf_puts(b, "{\"audit_id\":");
+  json_str(b, e->id);
+  ag_buf_printf(b, ",\"seq\":%lld,\"time\":\"%s\",\"kind\":\"%s\"", (long long)e->seq, t,
+                ag_audit_kind_name(e->kind));
+  const char *names[] = {"key_id", "client_addr", "rules_version", "lists_version",
+                         "as_of",  "destination", "eccn",          "outcome"};
+  const char *vals[] = {e->key_id, e->client_addr, e->rules_version, e->lists_version,
+                        e->as_of,  e->destination, e->eccn,          e->outcome};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    ag_buf_printf(b, ",\"%s\":", names[i]), json_str(b, vals[i]);
+  ag_buf_puts(b, ",\"request\":");
+  raw_json(b, e->request, e->request_len);
+  ag_buf_puts(b, ",\"decision\":");
+  raw_json(b, e->decision, e->decision_len);
+  ag_buf_printf(b, ",\"prev_hash\":\"%s\",\"hash\":\"%s\"}", e->prev_hash, e->hash);
+}
+
+static bool parse_time_arg(srv_req *r, const char *name, bool is_end, int64_t *ms) {
+  const char *v = srv_arg(r, name);
+  *ms = 0;
+  if (!v || !*v)
+    return true;
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_audit_parse_time(v, is_end, ms, name, &err) != AG_OK) {
+    srv_fail(r, &err);
+    return false;
+  }
+  return true;
+}
+
+srv_next srv_h_audit(srv_req *r) {
+  static const char *const allowed[] = {"from",   "to",   "destination", "eccn",  "outcome",
+                                        "as_of",  "kind", "cursor",      "limit", "order",
+                                        NULL};
+  if (!check_args(r, allowed))
+    return SRV_DONE;
+  ag_audit_query q = {0};
+  if (!parse_time_arg(r, "from", false, &q.from_ms) || !parse_time_arg(r, "to", true, &q.to_ms))
+    return SRV_DONE;
+  q.destination = srv_arg(r, "destination");
+  q.eccn = srv_arg(r, "eccn");
+  q.outcome = srv_arg(r, "outcome");
+  q.as_of = srv_arg(r, "as_of");
+  q.cursor = srv_arg(r, "cursor");
+  const char *kind = srv_arg(r, "kind"), *limit = srv_arg(r, "limit"),
+             *order = srv_arg(r, "order");
+  if (kind && !strcmp(kind, "check"))
+    q.kind = AG_AUDIT_CHECK;
+  else if (kind && !strcmp(kind, "screening"))
+    q.kind = AG_AUDIT_SCREENING;
+  else if (kind) {
+    srv_error(r, 400, "invalid_input", "kind", "must be check or screening");
+    return SRV_DONE;
+  }
+  if (limit) {
+    char *end;
+    long v = strtol(limit, &end, 10);
+    if (!*limit || *end || v < 1 || v > AG_AUDIT_PAGE_MAX) {
+      srv_error(r, 400, "invalid_input", "limit", "must be an integer from 1 to %d",
+                AG_AUDIT_PAGE_MAX);
+      return SRV_DONE;
+    }
+    q.limit = (size_t)v;
+  }
+  if (order && !strcmp(order, "newest"))
+    q.newest_first = true;
+  else if (order && strcmp(order, "oldest") != 0) {
+    srv_error(r, 400, "invalid_input", "order", "must be oldest or newest");
+    return SRV_DONE;
+  }
+  ag_audit_page page = {0};
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_audit_search(r->srv->db, &q, &page, &err) != AG_OK) {
+    srv_fail(r, &err);
+    return SRV_DONE;
+  }
+  ag_buf *b = &r->out;
+  ag_buf_reset(b);
+  ag_buf_puts(b, "{\"records\":[");
+  for (size_t i = 0; i < page.count; i++) {
+    if (i)
+      ag_buf_putc(b, ',');
+    put_entry(b, page.entries[i]);
+  }
+  ag_buf_puts(b, "],\"next_cursor\":");
+  json_str(b, page.next_cursor[0] ? page.next_cursor : NULL);
+  ag_buf_putc(b, '}');
+  ag_audit_page_free(&page);
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+/* ---- GET /v1/audit/export ---- */
+
+static int buf_write(void *ctx, const char *data, size_t len) {
+  ag_buf *b = ctx;
+  ag_buf_append(b, data, len);
+  return b->failed ? 1 : 0;
+}
+
+srv_next srv_h_export(srv_req *r) {
+  static const char *const allowed[] = {"from", "to", "format", NULL};
+  if (!check_args(r, allowed))
+    return SRV_DONE;
+  int64_t from, to;
+  if (!parse_time_arg(r, "from", false, &from) || !parse_time_arg(r, "to", true, &to))
+    return SRV_DONE;
+  const char *f = srv_arg(r, "format");
+  ag_audit_format fmt = AG_AUDIT_CSV;
+  if (f && !ag_audit_format_parse(f, &fmt)) {
+    srv_error(r, 400, "invalid_input", "format", "must be csv or jsonl");
+    return SRV_DONE;
+  }
+  r->content_type_out = fmt == AG_AUDIT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson";
+  r->status = 200;
+  if (r->conn) {
+    /* Over HTTP the export streams from its own thread through a pipe, so
+     * five years of records never sit in memory. */
+    r->pipe_fd = srv_export_start(r->srv, from, to, fmt);
+    if (r->pipe_fd < 0)
+      srv_error(r, 503, "unavailable", NULL, "cannot start the export");
+    return SRV_DONE;
+  }
+  ag_error err;
+  ag_error_clear(&err);
+  ag_buf_reset(&r->out);
+  if (ag_audit_export(r->srv->db, from, to, fmt, buf_write, &r->out, &err) != AG_OK)
+    srv_fail(r, &err);
+  return SRV_DONE;
+}
+
+/* ---- GET /v1/rules, GET /v1/lists ---- */
+
+srv_next srv_h_rules(srv_req *r) {
+  r->snap = srv_snapshot_get(r->srv);
+  const ag_rules *x = r->snap->rules;
+  ag_buf *b = &r->out;
+  char d1[11], d2[11];
+  ag_date_format(x->rule_in_force_from, d1);
+  ag_date_format(x->final_rule_from, d2);
+  ag_buf_reset(b);
+  ag_buf_puts(b, "{\"version\":");
+  json_str(b, x->version);
+  ag_buf_puts(b, ",\"name\":");
+  json_str(b, x->name);
+  ag_buf_puts(b, ",\"edition\":");
+  json_str(b, x->edition);
+  ag_buf_puts(b, ",\"ecfr_issue\":");
+  json_str(b, x->ecfr_issue);
+  ag_buf_puts(b, ",\"source\":");
+  json_str(b, r->snap->rules_source);
+  ag_buf_printf(b, ",\"rule_in_force_from\":\"%s\",\"rule_in_force_source\":", d1);
+  json_str(b, x->rule_in_force_source);
+  ag_buf_printf(b, ",\"final_rule_from\":\"%s\",\"final_rule_source\":", d2);
+  json_str(b, x->final_rule_source);
+  ag_buf_printf(b,
+                ",\"tables\":{\"destinations\":%zu,\"country_groups\":%zu,\"country_chart\":%zu,"
+                "\"ccl_paragraphs\":%zu,\"ccl_items\":%zu,\"embargoes\":%zu,"
+                "\"ace_restrictions\":%zu,\"ace_exceptions\":%zu}}",
+                x->n_destinations, x->n_groups, x->n_chart, x->n_paragraphs, x->n_items,
+                x->n_embargoes, x->n_restrictions, x->n_exceptions);
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+srv_next srv_h_lists(srv_req *r) {
+  r->snap = srv_snapshot_get(r->srv);
+  const ag_screen *l = r->snap->lists;
+  ag_buf *b = &r->out;
+  ag_buf_reset(b);
+  if (!l) {
+    ag_buf_puts(b, "{\"version\":null,\"screening\":false,\"lists\":[]}");
+    ok_json(r, 200);
+    return SRV_DONE;
+  }
+  const ag_screen_index_info *info = ag_screen_info(l);
+  ag_buf_puts(b, "{\"version\":");
+  json_str(b, r->snap->lists_version);
+  ag_buf_puts(b, ",\"screening\":true,\"origin\":");
+  json_str(b, info->origin);
+  ag_buf_puts(b, ",\"built\":");
+  json_str(b, info->built);
+  ag_buf_puts(b, ",\"checksum\":");
+  json_str(b, info->checksum);
+  ag_buf_printf(b, ",\"entries\":%u,\"names\":%u,\"lists\":[", info->entries, info->names);
+  for (size_t i = 0; i < ag_screen_list_count(l); i++) {
+    const ag_screen_list_info *li = ag_screen_list(l, i);
+    if (i)
+      ag_buf_putc(b, ',');
+    ag_buf_puts(b, "{\"code\":");
+    json_str(b, li->code);
+    ag_buf_puts(b, ",\"name\":");
+    json_str(b, li->name);
+    ag_buf_puts(b, ",\"files\":");
+    json_str(b, li->files);
+    ag_buf_puts(b, ",\"format\":");
+    json_str(b, li->format);
+    ag_buf_puts(b, ",\"date\":");
+    json_str(b, li->date && *li->date ? li->date : NULL);
+    ag_buf_puts(b, ",\"sha256\":");
+    json_str(b, li->sha256);
+    ag_buf_printf(b, ",\"entries\":%u,\"names\":%u}", li->entries, li->names);
+  }
+  ag_buf_puts(b, "]}");
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+/* ---- keys ---- */
+
+static void put_key(ag_buf *b, const ag_keys_info *k) {
+  char t[32];
+  ag_audit_format_time(k->created_ms, t);
+  ag_buf_puts(b, "{\"id\":");
+  json_str(b, k->id);
+  ag_buf_printf(b, ",\"role\":\"%s\",\"name\":", ag_keys_role_name(k->role));
+  json_str(b, k->name);
+  ag_buf_printf(b, ",\"created\":\"%s\",\"revoked\":", t);
+  if (k->revoked_ms) {
+    ag_audit_format_time(k->revoked_ms, t);
+    ag_buf_printf(b, "\"%s\"", t);
+  } else {
+    ag_buf_puts(b, "null");
+  }
+}
+
+srv_next srv_h_keys_list(srv_req *r) {
+  ag_keys_info *keys = NULL;
+  size_t n = 0;
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_keys_list(r->srv->keys_db, &keys, &n, &err) != AG_OK) {
+    srv_fail(r, &err);
+    return SRV_DONE;
+  }
+  ag_buf_reset(&r->out);
+  ag_buf_puts(&r->out, "{\"keys\":[");
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      ag_buf_putc(&r->out, ',');
+    put_key(&r->out, &keys[i]);
+    ag_buf_putc(&r->out, '}');
+  }
+  ag_buf_puts(&r->out, "]}");
+  free(keys);
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+srv_next srv_h_keys_add(srv_req *r) {
+  json_error_t jerr;
+  json_t *root = json_loadb(r->body.data ? r->body.data : "", r->body.len,
+                            JSON_REJECT_DUPLICATES, &jerr);
+  if (!root || !json_is_object(root)) {
+    srv_error(r, 400, "invalid_input", NULL, "the body must be a JSON object {\"role\": ...}");
+    json_decref(root);
+    return SRV_DONE;
+  }
+  const char *key, *role_s = NULL, *name = NULL;
+  json_t *v;
+  json_object_foreach(root, key, v) {
+    if (!strcmp(key, "role") && json_is_string(v))
+      role_s = json_string_value(v);
+    else if (!strcmp(key, "name") && json_is_string(v))
+      name = json_string_value(v);
+    else {
+      srv_error(r, 400, "invalid_input", key,
+                strcmp(key, "role") && strcmp(key, "name") ? "unknown field" : "must be a string");
+      json_decref(root);
+      return SRV_DONE;
+    }
+  }
+  ag_keys_role role;
+  if (!role_s || !ag_keys_role_parse(role_s, &role)) {
+    srv_error(r, 400, "invalid_input", "role", "must be checker, auditor or admin");
+    json_decref(root);
+    return SRV_DONE;
+  }
+  char token[AG_KEYS_TOKEN_MAX];
+  ag_keys_info info;
+  ag_error err;
+  ag_error_clear(&err);
+  ag_status st = ag_keys_add(r->srv->keys_db, role, name, token, &info, &err);
+  json_decref(root);
+  if (st != AG_OK) {
+    srv_fail(r, &err);
+    return SRV_DONE;
+  }
+  ag_buf_reset(&r->out);
+  put_key(&r->out, &info);
+  ag_buf_puts(&r->out, ",\"key\":");
+  json_str(&r->out, token);
+  ag_buf_putc(&r->out, '}');
+  ok_json(r, 201);
+  return SRV_DONE;
+}
+
+srv_next srv_h_keys_revoke(srv_req *r) {
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_keys_revoke(r->srv->keys_db, r->param, &err) != AG_OK) {
+    srv_fail(r, &err);
+    return SRV_DONE;
+  }
+  srv_auth_clear(r->srv); /* takes effect now, not when the cache expires */
+  ag_buf_reset(&r->out);
+  ag_buf_puts(&r->out, "{\"id\":");
+  json_str(&r->out, r->param);
+  ag_buf_puts(&r->out, ",\"revoked\":true}");
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+/* ---- reload ---- */
+
+static void put_versions(srv_req *r) {
+  srv_snapshot *snap = srv_snapshot_get(r->srv);
+  ag_buf_reset(&r->out);
+  ag_buf_puts(&r->out, "{\"rules_version\":");
+  json_str(&r->out, snap->rules->version);
+  ag_buf_puts(&r->out, ",\"lists_version\":");
+  json_str(&r->out, snap->lists ? snap->lists_version : NULL);
+  ag_buf_putc(&r->out, '}');
+  srv_snapshot_put(snap);
+}
+
+srv_next srv_h_reload(srv_req *r) {
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_server_reload(r->srv, &err) != AG_OK) {
+    srv_fail(r, &err);
+    if (r->status == 400 || r->status == 404)
+      r->status = 500; /* the data on disk is at fault, not the request */
+    return SRV_DONE;
+  }
+  put_versions(r);
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+/* ---- health, readiness, metrics ---- */
+
+srv_next srv_h_health(srv_req *r) {
+  ag_buf_reset(&r->out);
+  ag_buf_puts(&r->out, "{\"status\":\"ok\"}");
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+srv_next srv_h_ready(srv_req *r) {
+  ag_server *s = r->srv;
+  const char *why = atomic_load(&s->draining)  ? "draining"
+                    : !atomic_load(&s->audit_ok) ? "audit_log_failing"
+                                                 : NULL;
+  if (why) {
+    ag_buf_reset(&r->out);
+    ag_buf_printf(&r->out, "{\"status\":\"%s\"}", why);
+    ok_json(r, 503);
+    return SRV_DONE;
+  }
+  put_versions(r);
+  /* {"status":"ready", followed by the versions */
+  ag_buf out;
+  ag_buf_init(&out);
+  ag_buf_puts(&out, "{\"status\":\"ready\",");
+  ag_buf_append(&out, r->out.data + 1, r->out.len - 1);
+  ag_buf_free(&r->out);
+  r->out = out;
+  ok_json(r, 200);
+  return SRV_DONE;
+}
+
+srv_next srv_h_metrics(srv_req *r) {
+  ag_buf_reset(&r->out);
+  srv_metrics_render(r->srv, &r->out);
+  r->status = 200;
+  r->content_type_out = "text/plain; version=0.0.4; charset=utf-8";
+  return SRV_DONE;
+}

@@ -1,0 +1,306 @@
+/*
+ * server_int.h - what the files of the HTTP service share: the server
+ * object, the data snapshot in force, one request's state, the routes, the
+ * audit writer queue, key authentication and rate limiting, and metrics.
+ *
+ * A request goes through the same steps whether it arrives over HTTP
+ * (http.c) or through ag_server_handle() (server.c):
+ *   srv_begin     route, authenticate, rate-limit, check headers
+ *   srv_body      accumulate the body up to the route's limit
+ *   srv_dispatch  run the handler; it either answers, or returns SRV_AUDIT
+ *                 with audit records to write first
+ *   (the records are appended: the writer thread over HTTP, inline otherwise)
+ *   srv_finish    build the answer from the audit ids (or a 503 if the
+ *                 records could not be written: no unrecorded decision is
+ *                 ever returned, 15 CFR 762.2)
+ *
+ * Invariants:
+ *  - s->snap is only read or replaced under s->snap_mu; a request holds a
+ *    reference to the snapshot it was decided with until it is freed, so
+ *    the tables and list strings its records point to stay alive.
+ *  - A request on the writer queue belongs to the writer until the writer
+ *    hands it back (srv_writer_done); nothing else touches it meanwhile.
+ */
+#ifndef ACEGATE_SERVER_INT_H
+#define ACEGATE_SERVER_INT_H
+
+#include "acegate/audit.h"
+#include "acegate/check.h"
+#include "acegate/json.h"
+#include "acegate/rules.h"
+#include "acegate/screen.h"
+#include "acegate/server.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct MHD_Daemon;
+struct MHD_Connection;
+
+/* ---- the data in force ---- */
+
+typedef struct {
+  atomic_int refs;
+  ag_rules *rules;
+  ag_screen *lists; /* NULL when started without lists */
+  char rules_source[256];
+  char lists_version[96];
+} srv_snapshot;
+
+/* Loads tables and lists as configured; *out has one reference. */
+ag_status srv_snapshot_load(const ag_server_config *cfg, srv_snapshot **out, ag_error *err);
+srv_snapshot *srv_snapshot_get(ag_server *s);
+void srv_snapshot_put(srv_snapshot *snap);
+
+/* ---- routes ---- */
+
+typedef enum {
+  R_UNMATCHED,
+  R_HEALTHZ,
+  R_READYZ,
+  R_METRICS,
+  R_CHECKS,
+  R_CHECKS_BATCH,
+  R_CHECK_GET,
+  R_SCREENINGS,
+  R_SCREENING_GET,
+  R_AUDIT,
+  R_AUDIT_EXPORT,
+  R_RULES,
+  R_LISTS,
+  R_KEYS_LIST,
+  R_KEYS_ADD,
+  R_KEYS_REVOKE,
+  R_RELOAD,
+  R_COUNT
+} srv_route;
+
+/* The route's path pattern, as metrics and the access log name it. */
+const char *srv_route_name(srv_route r);
+
+/* ---- one request ---- */
+
+typedef enum { SRV_DONE, SRV_AUDIT } srv_next;
+
+typedef struct {
+  const char *key, *value;
+} srv_kv;
+
+#define SRV_ARGS_MAX 24
+
+/* One transaction of a check or batch, or one screening. */
+typedef struct {
+  ag_status st;
+  ag_error err;
+  size_t req_off, req_len; /* in srv_req.reqtext */
+  size_t dec_off, dec_len; /* in srv_req.dec */
+  char as_of[11];
+  char destination[8];
+  char eccn[32];
+  const char *outcome; /* static string */
+  int outcome_index;   /* ag_outcome, or a screening level */
+  size_t rec;          /* its index in recs[] when st == AG_OK */
+} srv_item;
+
+typedef struct srv_req srv_req;
+struct srv_req {
+  ag_server *srv;
+  /* input */
+  char method[16];
+  char *path;
+  srv_route route;
+  const char *param; /* the {id} of the path, inside path */
+  srv_kv args[SRV_ARGS_MAX];
+  size_t nargs;
+  bool args_overflow;
+  char *argbuf; /* owned copies of args (ag_server_handle only) */
+  char *authorization, *content_type;
+  bool have_length;
+  uint64_t content_length;
+  char client[64];
+  ag_buf body;
+  size_t body_limit;
+  uint64_t body_seen;
+  bool body_too_large;
+  int64_t start_ns;
+  /* who */
+  ag_keys_info key;
+  bool authed;
+  /* response */
+  unsigned status;
+  ag_buf out;
+  const char *content_type_out;
+  const char *allow;
+  unsigned retry_after;
+  int pipe_fd; /* streamed body (export), -1 when none */
+  /* audit */
+  srv_snapshot *snap;
+  srv_item one;   /* inline storage for a single item */
+  srv_item *items;
+  size_t nitems;
+  ag_audit_record one_rec;
+  ag_audit_record *recs;
+  size_t nrecs;
+  char one_id[AG_AUDIT_ID_MAX];
+  char (*ids)[AG_AUDIT_ID_MAX];
+  ag_status audit_st;
+  ag_error audit_err;
+  int64_t audit_queued_ns;
+  void (*finish)(srv_req *r);
+  ag_buf dec, reqtext;
+  /* HTTP glue */
+  struct MHD_Connection *conn;
+  int state;
+  srv_req *next; /* writer queue */
+};
+
+void srv_req_init(srv_req *r, ag_server *s);
+void srv_req_free(srv_req *r);
+/* Copies the target's query string into owned storage (ag_server_handle). */
+void srv_req_parse_query(srv_req *r, const char *query);
+const char *srv_arg(const srv_req *r, const char *key);
+
+/* Returns true to go on reading the body, false when the answer is set. */
+bool srv_begin(srv_req *r);
+/* Returns false when the client sends far more than the limit (drop it). */
+bool srv_body(srv_req *r, const char *data, size_t n);
+srv_next srv_dispatch(srv_req *r);
+void srv_finish(srv_req *r);
+
+/* Answers with an error object {"error":{"code","message","field"}}. */
+void srv_error(srv_req *r, unsigned status, const char *code, const char *field,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Answers with err, its HTTP status chosen from err->status. */
+void srv_fail(srv_req *r, const ag_error *err);
+unsigned srv_http_status(const ag_error *err);
+
+/* Appends {"audit_id":ID, followed by the stored object without its "{":
+ * the body of POST /v1/checks and GET /v1/checks/{id}, byte for byte. */
+void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len);
+
+/* ---- the audit writer (group commit) ---- */
+
+typedef struct {
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  srv_req *head, *tail;
+  bool stop;
+  ag_audit_record *recs;
+  char (*ids)[AG_AUDIT_ID_MAX];
+  size_t cap;
+} srv_writer;
+
+ag_status srv_writer_start(ag_server *s, ag_error *err);
+/* Queues r; false if the writer has stopped (the caller answers 503). */
+bool srv_writer_submit(ag_server *s, srv_req *r);
+/* Writes what is queued, then ends the thread. */
+void srv_writer_stop(ag_server *s);
+/* Appends r's records now, on the calling thread. */
+void srv_audit_sync(ag_server *s, srv_req *r);
+
+/* ---- keys and rate limits ---- */
+
+typedef struct srv_auth_entry srv_auth_entry;
+typedef struct srv_bucket srv_bucket;
+
+ag_status srv_auth(ag_server *s, const char *authorization, ag_keys_info *out, ag_error *err);
+void srv_auth_clear(ag_server *s);
+/* Takes one token from the key's bucket; false with *retry_after seconds. */
+bool srv_rate_take(ag_server *s, const char *key_id, unsigned *retry_after);
+void srv_auth_free(ag_server *s);
+
+/* ---- metrics ---- */
+
+#define SRV_HIST_BUCKETS 15
+typedef struct {
+  atomic_uint_fast64_t count, sum_ns;
+  atomic_uint_fast64_t b[SRV_HIST_BUCKETS + 1];
+} srv_hist;
+
+/* Status codes counted separately; the rest are "other". */
+enum {
+  S_200, S_201, S_400, S_401, S_403, S_404, S_405, S_409, S_413, S_415, S_429, S_500, S_503,
+  S_OTHER, S_ABORTED, S_COUNT
+};
+
+typedef struct {
+  atomic_uint_fast64_t requests[R_COUNT][S_COUNT];
+  srv_hist latency[R_COUNT][S_COUNT];
+  atomic_uint_fast64_t decisions[5];  /* by ag_outcome */
+  atomic_uint_fast64_t screenings[3]; /* by ag_screen_level */
+  srv_hist audit_write;               /* queued -> durable, per request */
+  atomic_uint_fast64_t audit_failures;
+  atomic_uint_fast64_t reloads_ok, reloads_failed;
+  atomic_uint_fast64_t rate_limited, auth_failures;
+  atomic_int_fast64_t inflight;
+} srv_metrics;
+
+void srv_hist_observe(srv_hist *h, int64_t ns);
+void srv_metrics_request(srv_metrics *m, srv_route route, unsigned status, int64_t ns);
+void srv_metrics_render(ag_server *s, ag_buf *out);
+
+/* ---- the server ---- */
+
+struct ag_server {
+  ag_server_config cfg;
+  char *listen, *db_path, *keys_db_path, *rules_dir, *lists_dir;
+  char **list_paths;
+  size_t max_body;
+  unsigned timeout_s;
+  int64_t auth_ttl_ms;
+
+  pthread_mutex_t snap_mu;
+  srv_snapshot *snap;
+
+  ag_audit_db *db;
+  ag_audit_db *keys_db; /* == db unless a separate keys database is given */
+
+  /* per-request scratch, reused: screening results and arena */
+  pthread_mutex_t pool_mu;
+  struct srv_worker *pool;
+
+  pthread_mutex_t auth_mu;
+  srv_auth_entry *auth_cache;
+  srv_bucket *buckets;
+  size_t nbuckets, bucket_cap;
+
+  srv_writer writer;
+  srv_metrics metrics;
+
+  struct MHD_Daemon *daemon;
+  uint16_t port;
+  atomic_bool draining;
+  atomic_bool audit_ok;
+  pthread_mutex_t drain_mu;
+  pthread_cond_t drain_cv;
+  int64_t active; /* requests begun and not yet completed, under drain_mu */
+  int exports;    /* export threads running, under drain_mu */
+};
+
+typedef struct srv_worker {
+  ag_check_scratch scratch;
+  ag_arena arena;
+  struct srv_worker *next;
+} srv_worker;
+
+srv_worker *srv_worker_get(ag_server *s);
+void srv_worker_put(ag_server *s, srv_worker *w);
+
+/* Export of the audit log on a thread writing into a pipe (HTTP only). */
+int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt);
+
+/* Logging: one JSON line, written with a single write(2). */
+void srv_log_event(ag_server *s, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int64_t srv_now_ns(void);
+
+/* HTTP daemon (http.c). */
+ag_status srv_http_start(ag_server *s, ag_error *err);
+/* Hands an audited request back to its (suspended) connection. */
+void srv_http_resume(ag_server *s, srv_req *r);
+void srv_http_quiesce(ag_server *s);
+void srv_http_stop(ag_server *s);
+
+#endif

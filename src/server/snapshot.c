@@ -1,0 +1,59 @@
+/*
+ * snapshot.c - the regulation tables and screening lists in force, as one
+ * reference-counted snapshot.
+ *
+ * A reload builds a complete new snapshot first; only when both the tables
+ * and the lists have loaded and validated is it swapped in, under a short
+ * lock. Requests hold a reference to the snapshot they started with, so a
+ * reload never changes the data under a running determination and never
+ * drops a request; the old snapshot is freed by whoever drops the last
+ * reference. A failed reload leaves the old snapshot in force.
+ */
+#include "server_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ag_status srv_snapshot_load(const ag_server_config *cfg, srv_snapshot **out, ag_error *err) {
+  *out = NULL;
+  srv_snapshot *snap = calloc(1, sizeof *snap);
+  if (!snap)
+    return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
+  atomic_init(&snap->refs, 1);
+  ag_status st = cfg->rules_dir ? ag_rules_load_dir(cfg->rules_dir, &snap->rules, err)
+                                : ag_rules_load_default(&snap->rules, err);
+  if (st == AG_OK && !cfg->no_lists) {
+    st = cfg->n_list_paths ? ag_screen_open_paths(cfg->list_paths, cfg->n_list_paths, &snap->lists, err)
+                           : ag_screen_open_dir(cfg->lists_dir, &snap->lists, err);
+    if (st == AG_OK) {
+      const ag_screen_index_info *info = ag_screen_info(snap->lists);
+      snprintf(snap->lists_version, sizeof snap->lists_version, "%.10s+%.12s",
+               info && info->built ? info->built : "", info && info->checksum ? info->checksum : "");
+    }
+  }
+  if (st != AG_OK) {
+    srv_snapshot_put(snap);
+    return st;
+  }
+  snprintf(snap->rules_source, sizeof snap->rules_source, "%s",
+           cfg->rules_dir ? cfg->rules_dir : "built-in");
+  *out = snap;
+  return AG_OK;
+}
+
+srv_snapshot *srv_snapshot_get(ag_server *s) {
+  pthread_mutex_lock(&s->snap_mu);
+  srv_snapshot *snap = s->snap;
+  atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
+  pthread_mutex_unlock(&s->snap_mu);
+  return snap;
+}
+
+void srv_snapshot_put(srv_snapshot *snap) {
+  if (!snap || atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) != 1)
+    return;
+  ag_rules_free(snap->rules);
+  ag_screen_close(snap->lists);
+  free(snap);
+}
