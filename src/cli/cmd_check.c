@@ -10,9 +10,11 @@
 #include "cli.h"
 #include "cli_common.h"
 
+#include "acegate/check.h"
 #include "acegate/decide.h"
 #include "acegate/json.h"
 #include "acegate/rules.h"
+#include "acegate/screen.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -42,9 +44,15 @@ static void usage(FILE *f) {
           "                            the owner's authorization (740.22(c)(2))\n"
           "  --as-of YYYY-MM-DD        date of the transaction (default: today, UTC)\n"
           "\n"
+          "  --consignee NAME, --intermediate-consignee NAME, --purchaser NAME\n"
+          "                            other parties, screened like the end user\n"
+          "\n"
           "output and data:\n"
           "  --json                    print the decision as JSON\n"
           "  --rules DIR               use the tables in DIR instead of the built-in ones\n"
+          "  --lists PATH[,PATH...]    screen against these list files or directories instead of\n"
+          "                            the lists in force (acegate lists)\n"
+          "  --no-screen               do not screen party names (the decision says so)\n"
           "\n"
           "exit status: 0 determination made (whatever the outcome), 2 bad input (for --batch:\n"
           "some line was rejected; the others were decided), 3 invalid tables, 4 I/O error.\n");
@@ -149,9 +157,68 @@ static int set_path(json_t *root, const char *path, json_t *value) {
   return json_object_set_new(child, dot + 1, value);
 }
 
+/* ---- the restricted-party lists, opened on first need ---- */
+
+typedef struct {
+  bool disabled;       /* --no-screen */
+  const char *paths;   /* --lists, comma-separated; NULL = the lists in force */
+  ag_screen *lists;
+  bool tried;
+  ag_error open_err;
+} lists_ctx;
+
+static bool has_names(const ag_txn *t) {
+  for (int r = 0; r < AG_PARTY_COUNT; r++)
+    if (t->parties[r].name)
+      return true;
+  return false;
+}
+
+/* The lists for this transaction, or NULL when none are needed or
+ * screening is off. A list that cannot be opened is an error: a named
+ * party is never passed unscreened by accident. */
+static ag_status lists_for(lists_ctx *c, const ag_txn *t, const ag_screen **out,
+                           ag_error *err) {
+  *out = NULL;
+  if (c->disabled || !has_names(t))
+    return AG_OK;
+  if (!c->tried) {
+    c->tried = true;
+    ag_error_clear(&c->open_err);
+    if (c->paths) {
+      char *copy = strdup(c->paths);
+      const char *parts[64];
+      size_t n = 0;
+      for (char *save = NULL, *p = strtok_r(copy, ",", &save); p && n < 64;
+           p = strtok_r(NULL, ",", &save))
+        parts[n++] = p;
+      ag_screen_open_paths(parts, n, &c->lists, &c->open_err);
+      free(copy);
+    } else {
+      ag_screen_open_default(&c->lists, &c->open_err);
+    }
+  }
+  if (!c->lists) {
+    *err = c->open_err;
+    return err->status ? err->status : AG_ERR_LIST;
+  }
+  *out = c->lists;
+  return AG_OK;
+}
+
+/* Decodes nothing: screens the parties (when lists apply) and decides. */
+static ag_status check_txn(const ag_rules *rules, lists_ctx *lc, ag_txn *txn,
+                           ag_check_scratch *scratch, ag_decision *d, ag_error *err) {
+  const ag_screen *lists;
+  ag_status st = lists_for(lc, txn, &lists, err);
+  if (st)
+    return st;
+  return ag_check(rules, lists, txn, scratch, d, err);
+}
+
 /* ---- batch: JSONL in, JSONL out, lines bounded by AG_JSON_MAX_REQUEST ---- */
 
-static int run_batch(const ag_rules *rules, FILE *in, FILE *out) {
+static int run_batch(const ag_rules *rules, lists_ctx *lc, FILE *in, FILE *out) {
   size_t cap = AG_JSON_MAX_REQUEST + 1;
   char *line = malloc(cap);
   if (!line) {
@@ -166,6 +233,8 @@ static int run_batch(const ag_rules *rules, FILE *in, FILE *out) {
   ag_buf_init(&b);
   ag_txn txn;
   ag_decision d;
+  ag_check_scratch scratch;
+  ag_check_scratch_init(&scratch);
   long lineno = 0;
   bool any_failed = false;
   int c = 0;
@@ -197,7 +266,7 @@ static int run_batch(const ag_rules *rules, FILE *in, FILE *out) {
       st = ag_error_set(&err, AG_ERR_LIMIT, "", "the line is longer than %d bytes",
                         AG_JSON_MAX_REQUEST);
     else if ((st = ag_json_decode_txn(line, len, &txn, &arena, &err)) == AG_OK)
-      st = ag_decide(rules, &txn, &d, &err);
+      st = check_txn(rules, lc, &txn, &scratch, &d, &err);
     if (st) {
       any_failed = true;
       /* {"line":N,"error":{...}}: the error object without its opening brace */
@@ -228,6 +297,7 @@ static int run_batch(const ag_rules *rules, FILE *in, FILE *out) {
     fprintf(stderr, "acegate check: error writing standard output\n");
     rc = AG_EXIT_IO;
   }
+  ag_check_scratch_free(&scratch);
   ag_buf_free(&b);
   ag_arena_free(&arena);
   free(line);
@@ -237,6 +307,7 @@ static int run_batch(const ag_rules *rules, FILE *in, FILE *out) {
 int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false;
   const char *rules_dir = NULL;
+  lists_ctx lc = {0};
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
   for (int i = 1; i < argc; i++) {
@@ -256,6 +327,19 @@ int ag_cmd_check(int argc, char **argv) {
     }
     if (!strcmp(a, "-")) {
       from_stdin = true;
+      continue;
+    }
+    if (!strcmp(a, "--no-screen")) {
+      lc.disabled = true;
+      continue;
+    }
+    if (!strcmp(a, "--lists")) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "acegate check: --lists needs a file or directory\n");
+        json_decref(root);
+        return AG_EXIT_INPUT;
+      }
+      lc.paths = argv[++i];
       continue;
     }
     if (!strcmp(a, "--rules")) {
@@ -311,7 +395,8 @@ int ag_cmd_check(int argc, char **argv) {
   }
   if (batch) {
     json_decref(root);
-    rc = run_batch(rules, stdin, stdout);
+    rc = run_batch(rules, &lc, stdin, stdout);
+    ag_screen_close(lc.lists);
     ag_rules_free(rules);
     return rc;
   }
@@ -331,10 +416,12 @@ int ag_cmd_check(int argc, char **argv) {
   ag_arena_init(&arena, 4096);
   ag_txn txn;
   ag_decision d;
+  ag_check_scratch scratch;
+  ag_check_scratch_init(&scratch);
   if (!st)
     st = ag_json_decode_txn(text, len, &txn, &arena, &err);
   if (!st)
-    st = ag_decide(rules, &txn, &d, &err);
+    st = check_txn(rules, &lc, &txn, &scratch, &d, &err);
   if (st) {
     if (!from_stdin && err.field[0]) {
       const char *flag = flag_for_path(err.field);
@@ -357,6 +444,8 @@ int ag_cmd_check(int argc, char **argv) {
   if (fflush(stdout) != 0 && rc == AG_EXIT_OK)
     rc = AG_EXIT_IO;
   free(text);
+  ag_check_scratch_free(&scratch);
+  ag_screen_close(lc.lists);
   ag_arena_free(&arena);
   ag_rules_free(rules);
   return rc;

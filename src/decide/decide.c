@@ -167,8 +167,13 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
 static void screening(ag_decision *d, const ag_txn *t, ag_outcome *floor) {
   for (int role = 0; role < AG_PARTY_COUNT; role++) {
     const ag_party *p = &t->parties[role];
-    if (!p->name || !p->screened)
+    if (!p->name)
       continue;
+    if (!p->screened) {
+      step(d, AG_STEP_SCREENING, AG_RESULT_INFO, "744.11; 736.2(b)(4); 31 CFR 501.805", p,
+           (uint32_t)role);
+      continue;
+    }
     if (p->n_hits == 0)
       step(d, AG_STEP_SCREENING, AG_RESULT_PASS, "744.11; 736.2(b)(4); 31 CFR 501.805", p,
            (uint32_t)role);

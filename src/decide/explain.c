@@ -92,6 +92,11 @@ static void screening_text(const ag_step *s, ag_buf *b) {
   put(b, " \"");
   ag_buf_append(b, p->name, p->name_len);
   put(b, "\"");
+  if (!p->screened) {
+    put(b, " was not screened against the restricted-party lists (screening was turned off); "
+           "the parties must be screened before the export goes ahead.");
+    return;
+  }
   if (p->n_hits == 0) {
     put(b, " was screened against the restricted-party lists and matched no listed entry.");
     return;

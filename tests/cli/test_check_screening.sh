@@ -1,0 +1,90 @@
+# acegate check with party names: each party is screened against the
+# restricted-party lists and the outcome follows 744.11 (Entity List),
+# 736.2(b)(4) (Denied Persons) and OFAC (SDN). The cyber-tool traffickers
+# added by 86 FR 60760 (2021-11-04) must hit, by name, alias, with a typo
+# or another legal form.
+. tests/cli/lib.sh
+LISTS=data/lists/csl-2026-07-31.csv
+export ACEGATE_HOME=$TMPD/home   # never the user's own data directory
+
+el() { # NAME: a check of 4D004 to Germany must need a licence under 744.11 / 86 FR 60760
+  $ACEGATE check --eccn 4D004 --to DE --end-user "$1" --lists $LISTS --json > $TMPD/el.json 2>$TMPD/el.err
+  if jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "744.11"
+      and (.ace.blocked_by | index("744.11"))
+      and (.screening[0].matches[0].federal_register_notice == "86 FR 60760")
+      and (.screening[0].matches[0].license_policy | test("Presumption of denial"))
+      and ([.trace[] | select(.step == "screening") | .text] | join(" ") | test("Presumption of denial"))' \
+      $TMPD/el.json >/dev/null; then
+    echo "ok entity list: $1"
+  else
+    echo "not ok entity list: $1"; head -c 600 $TMPD/el.json; cat $TMPD/el.err
+  fi
+}
+el "NSO Group"
+el "N.S.O. Group Ltd"
+el "NSO Grup"
+el "Candiru"
+el "Candiru Limited"
+el "Saito Tech Ltd."
+el "Saito Tech"
+el "DF Associates Ltd."
+el "Grindavik Solutions"
+el "Taveta Ltd."
+el "Greenwick Solutions"
+el "Tabatha Ltd"
+el "Computer Security Initiative Consultancy PTE. LTD."
+el "Computer Security Initiative Consultancy Pte Ltd"
+el "Computer Security Initiatve Consultancy"
+el "COSEINC"
+
+# Positive Technologies is on the Entity List (86 FR 60760) and, as JSC Positive
+# Technologies, on the SDN list (CYBER2): blocked by OFAC, so PROHIBITED, with
+# the Entity List entry still shown.
+for n in "Positive Technologies" "Positve Technologies" "JSC Positive Technologies"; do
+  $ACEGATE check --eccn 5A001.j --to RU --end-user "$n" --lists $LISTS --json > $TMPD/pt.json
+  jq -e '.outcome == "PROHIBITED"
+      and ([.screening[0].matches[] | .list] | index("Entity List"))
+      and ([.screening[0].matches[] | select(.list | test("Specially Designated")) | .programs] | join(" ") | test("CYBER2"))
+      and ([.trace[] | select(.step == "screening") | .text] | join(" ") | test("CYBER2"))' \
+      $TMPD/pt.json >/dev/null && echo "ok sdn and entity list: $n" || { echo "not ok sdn and entity list: $n"; head -c 600 $TMPD/pt.json; }
+done
+
+# a clean name stays as the regulation decides; the screening step says so
+$ACEGATE check --eccn 4D004 --to DE --end-user "Acme Widgets GmbH" --lists $LISTS --json > $TMPD/ok.json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and (.screening[0].matches | length == 0)
+    and ([.trace[] | select(.step == "screening") | .result] == ["pass"])' $TMPD/ok.json >/dev/null \
+  && echo "ok clean name: ACE" || echo "not ok clean name: ACE"
+
+# a possible match below the confident threshold: REVIEW with the candidate listed
+$ACEGATE check --eccn 4D004 --to DE --end-user "NSO Grop Technologies" --lists $LISTS --json > $TMPD/rv.json
+jq -e '.outcome == "REVIEW" and .screening[0].matches[0].level == "possible"' $TMPD/rv.json >/dev/null \
+  && echo "ok possible match: REVIEW" || echo "not ok possible match: REVIEW"
+
+# every party role is screened
+$ACEGATE check --eccn 4D004 --to DE --end-user "Acme Widgets GmbH" --consignee "Candiru" --lists $LISTS --json > $TMPD/cs.json
+jq -e '.outcome == "LICENSE_REQUIRED" and ([.screening[] | .party] == ["end_user","consignee"])' $TMPD/cs.json >/dev/null \
+  && echo "ok consignee screened" || echo "not ok consignee screened"
+$ACEGATE check --eccn 4D004 --to DE --purchaser "Saito Tech" --lists $LISTS --json > $TMPD/pu.json
+jq -e '.outcome == "LICENSE_REQUIRED"' $TMPD/pu.json >/dev/null && echo "ok purchaser screened" || echo "not ok purchaser screened"
+
+# a Denied Persons List name is PROHIBITED under General Prohibition Four
+dpl="KAL TEK LABS"
+$ACEGATE check --eccn 4D004 --to CA --end-user "$dpl" --lists $LISTS --json > $TMPD/dp.json
+jq -e '.outcome == "PROHIBITED" and .decided_by == "736.2(b)(4)"' $TMPD/dp.json >/dev/null \
+  && echo "ok denied person: PROHIBITED ($dpl)" || { echo "not ok denied person: PROHIBITED ($dpl)"; head -c 400 $TMPD/dp.json; }
+
+# screening turned off is stated in the decision; unreadable lists are an error, not a pass
+expect_exit "no-screen: decided" 0 $ACEGATE check --eccn 4D004 --to DE --end-user "Candiru" --no-screen --json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and ([.trace[] | select(.step == "screening") | .result] == ["info"])' $TMPD/out >/dev/null \
+  && echo "ok no-screen stated in the trace" || echo "not ok no-screen stated in the trace"
+expect_exit "missing list file is an error" 4 $ACEGATE check --eccn 4D004 --to DE --end-user "Candiru" --lists $TMPD/none.csv
+printf 'not,a,list\n1,2,3\n' > $TMPD/bad.csv
+expect_exit "unrecognised list file is an error" 3 $ACEGATE check --eccn 4D004 --to DE --end-user "Candiru" --lists $TMPD/bad.csv
+
+# batch: names screened line by line, the lists opened once
+printf '%s\n' '{"item":{"eccn":"4D004"},"destination":"DE","end_user":{"name":"Candiru"}}' \
+  '{"item":{"eccn":"4D004"},"destination":"DE","end_user":{"name":"Acme Widgets GmbH"}}' \
+  '{"item":{"eccn":"4D004"},"destination":"DE"}' > $TMPD/b.jsonl
+expect_exit "batch with names" 0 sh -c "$ACEGATE check --batch --lists $LISTS < $TMPD/b.jsonl"
+[ "$(jq -r .outcome $TMPD/out | tr '\n' ' ')" = "LICENSE_REQUIRED LICENSE_EXCEPTION_ACE LICENSE_EXCEPTION_ACE " ] \
+  && echo "ok batch screening outcomes" || echo "not ok batch screening outcomes: $(jq -r .outcome $TMPD/out | tr '\n' ' ')"
