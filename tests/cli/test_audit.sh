@@ -130,7 +130,7 @@ expect_exit keys_list 0 "$ACEGATE" keys list --db "$DB"
 expect_grep keys_list_row "^$kid	checker	.*	active	ci runner\$" "$TMPD/out"
 expect_nogrep keys_list_no_secret "$tok" "$TMPD/out"
 secret=$(echo "$tok" | cut -c18-)
-if cat "$DB"* | grep -aqF "$secret"; then notok keys_secret_not_stored "secret found in the database"; else
+if cat "$DB"* | grep -aqF -e "$secret"; then notok keys_secret_not_stored "secret found in the database"; else
   ok keys_secret_not_stored; fi
 expect_exit keys_revoke 0 "$ACEGATE" keys revoke "$kid" --db "$DB"
 "$ACEGATE" keys list --db "$DB" >"$TMPD/out"
