@@ -1,0 +1,157 @@
+#!/bin/sh
+# test_server_durability.sh - the audit log behind `acegate serve`:
+#  - SIGKILL under a steady load of checks, several rounds: after a restart
+#    every audit id a client received is there, byte for byte what the
+#    client got, and `acegate audit verify` passes;
+#  - an online backup taken while the server writes passes verify;
+#  - rows of a log the server wrote, edited, deleted or reordered in SQLite,
+#    are named by `acegate audit verify`.
+. "$(dirname "$0")/lib.sh"
+SRV_PID=""
+CLIENT_PIDS=""
+cleanup() {
+  touch "$TMPD/stop" 2>/dev/null
+  for p in $CLIENT_PIDS; do kill "$p" 2>/dev/null; done
+  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
+  rm -rf "$TMPD"
+}
+trap cleanup EXIT
+
+ok() { echo "ok $1"; }
+notok() { echo "not ok $1: $2"; }
+
+LISTS="$TMPD/csl.csv"
+head -n 40 data/lists/csl-2026-07-31.csv >"$LISTS"
+DB="$TMPD/audit.db"
+CK=$("$ACEGATE" keys add --role checker --db "$DB" 2>/dev/null | tail -n 1)
+AK=$("$ACEGATE" keys add --role auditor --db "$DB" 2>/dev/null | tail -n 1)
+
+start_server() {
+  [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
+  "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" --access-log off \
+    2>"$TMPD/srv.log" &
+  SRV_PID=$!
+  PORT=""
+  i=0
+  while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
+    PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
+    [ -z "$PORT" ] && sleep 0.1
+    i=$((i + 1))
+  done
+  B="http://127.0.0.1:$PORT"
+}
+
+# client N: posts checks until $TMPD/stop exists; keeps every answer that
+# arrived complete with status 200 as $TMPD/got/N-SEQ.json.
+client() {
+  n=0
+  while [ ! -e "$TMPD/stop" ]; do
+    n=$((n + 1))
+    f="$TMPD/got/$1-$n"
+    if code=$(curl -s -m 5 -o "$f.part" -w '%{http_code}' -X POST \
+      -H "Authorization: Bearer $CK" -H 'Content-Type: application/json' \
+      --data-binary "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"$2\",\"as_of\":\"2026-11-24\"}" \
+      "$B/v1/checks") && [ "$code" = 200 ]; then
+      mv "$f.part" "$f.json"
+    else
+      rm -f "$f.part"
+      sleep 0.05
+    fi
+  done
+}
+
+mkdir -p "$TMPD/got"
+ROUNDS=5
+round=1
+while [ $round -le $ROUNDS ]; do
+  start_server
+  if [ -z "$PORT" ]; then
+    notok "round${round}_server_starts" "no listening line"
+    cat "$TMPD/srv.log"
+    break
+  fi
+  rm -f "$TMPD/stop"
+  CLIENT_PIDS=""
+  for c in 1 2 3 4; do
+    dest=$(echo "BR DE CN JP" | cut -d' ' -f$c)
+    client "r$round-c$c" "$dest" &
+    CLIENT_PIDS="$CLIENT_PIDS $!"
+  done
+  # a random moment between 0.8 and 2.3 seconds into the load
+  pause=$(awk -v s="$$$round" 'BEGIN { srand(s); printf "%.2f", 0.8 + rand() * 1.5 }')
+  sleep "$pause"
+  kill -9 "$SRV_PID"
+  wait "$SRV_PID" 2>/dev/null
+  SRV_PID=""
+  touch "$TMPD/stop"
+  for p in $CLIENT_PIDS; do wait "$p"; done
+  CLIENT_PIDS=""
+  got=$(ls "$TMPD/got" | grep -c "^r$round-")
+  if [ "$got" -gt 0 ]; then ok "round${round}_clients_got_answers"; else
+    notok "round${round}_clients_got_answers" "no answers before the kill"; fi
+  expect_exit "round${round}_verify_after_sigkill" 0 "$ACEGATE" audit verify --db "$DB"
+  round=$((round + 1))
+done
+
+# Every answer any client received, in every round, is in the log as it was
+# received.
+start_server
+missing=0
+differ=0
+total=0
+for f in "$TMPD"/got/*.json; do
+  [ -f "$f" ] || continue
+  total=$((total + 1))
+  id=$(sed -n 's/^{"audit_id":"\([^"]*\)".*/\1/p' "$f")
+  code=$(curl -s -o "$TMPD/back.json" -w '%{http_code}' -H "Authorization: Bearer $AK" "$B/v1/checks/$id")
+  if [ "$code" != 200 ]; then
+    missing=$((missing + 1))
+  elif ! cmp -s "$f" "$TMPD/back.json"; then
+    differ=$((differ + 1))
+  fi
+done
+if [ "$total" -ge 20 ]; then ok sigkill_enough_answers; else notok sigkill_enough_answers "only $total"; fi
+if [ "$missing" -eq 0 ]; then ok sigkill_no_answer_lost; else
+  notok sigkill_no_answer_lost "$missing of $total audit ids missing"; fi
+if [ "$differ" -eq 0 ]; then ok sigkill_answers_unchanged; else
+  notok sigkill_answers_unchanged "$differ of $total differ"; fi
+echo "# $total answers over $ROUNDS SIGKILL rounds, all present"
+
+# ---- online backup while the server writes ----
+rm -f "$TMPD/stop"
+client backup BR &
+CLIENT_PIDS="$!"
+sleep 0.5
+expect_exit backup_while_serving 0 "$ACEGATE" audit backup --db "$DB" --to "$TMPD/backup.db"
+touch "$TMPD/stop"
+wait $CLIENT_PIDS
+CLIENT_PIDS=""
+expect_exit backup_verifies 0 "$ACEGATE" audit verify --db "$TMPD/backup.db"
+kill -TERM "$SRV_PID"
+wait "$SRV_PID"
+rc=$?
+SRV_PID=""
+if [ "$rc" -eq 0 ]; then ok clean_exit; else notok clean_exit "exit $rc"; fi
+expect_exit verify_after_clean_exit 0 "$ACEGATE" audit verify --db "$DB"
+
+# ---- tampering with a log the server wrote ----
+tamper() { # NAME SQL: applies SQL to a copy; verify must fail (exit 6)
+  cp "$DB" "$TMPD/$1.db"
+  sqlite3 "$TMPD/$1.db" "$2"
+  expect_exit "tamper_$1_detected" 6 "$ACEGATE" audit verify --db "$TMPD/$1.db"
+}
+ID5=$(sqlite3 "$DB" "SELECT audit_id FROM audit_log WHERE seq = 5")
+tamper edit "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET decision = replace(decision, 'LICENSE', 'LICENCE') WHERE seq = 5"
+expect_grep tamper_edit_names_record "broken at seq 5 ($ID5)" "$TMPD/out"
+expect_grep tamper_edit_problem 'content_changed' "$TMPD/out"
+tamper outcome "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET outcome = 'NLR' WHERE seq = 9"
+expect_grep tamper_outcome_names_record 'broken at seq 9 ' "$TMPD/out"
+tamper delete "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 7"
+expect_grep tamper_delete_names_gap 'broken at seq 7: gap' "$TMPD/out"
+tamper reorder "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET seq = -1 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = -1"
+expect_grep tamper_reorder_names_record 'broken at seq 3' "$TMPD/out"
+tamper tail "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)"
+expect_grep tamper_tail_named 'broken at seq [0-9]*: ' "$TMPD/out"
+
+cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
+expect_nogrep server_no_sanitizer_report 'Sanitizer\|runtime error' "$TMPD/all-srv.log"
