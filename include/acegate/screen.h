@@ -42,7 +42,7 @@
 /* Score thresholds (scores are in [0, 1]); docs/screening.md explains how
  * they were chosen on the evaluation set in tests/screen/. */
 #define AG_SCREEN_CONFIDENT 0.90 /* at or above: the name is the listed party */
-#define AG_SCREEN_POSSIBLE 0.78  /* at or above: a candidate for review */
+#define AG_SCREEN_POSSIBLE 0.75  /* at or above: a candidate for review */
 
 #define AG_SCREEN_NAME_MAX 1024  /* bytes in a query name; longer is AG_ERR_LIMIT */
 #define AG_SCREEN_WORDS_MAX 48   /* words in a query name; more is AG_ERR_LIMIT */

@@ -15,6 +15,8 @@ typedef struct {
 static const command commands[] = {
     {"check", ag_cmd_check, "determine whether License Exception ACE authorizes a transaction"},
     {"rules", ag_cmd_rules, "show the regulation tables in force, their sources and dates"},
+    {"screen", ag_cmd_screen, "screen a party name against the restricted-party lists"},
+    {"lists", ag_cmd_lists, "show or replace the restricted-party lists in force"},
     {"audit", ag_cmd_audit, "verify, export, back up or read the audit log of determinations"},
     {"keys", ag_cmd_keys, "create, list and revoke API keys for the HTTP service"},
     {"serve", ag_cmd_serve, "run the HTTP API service, recording every decision in the audit log"},

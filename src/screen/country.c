@@ -46,11 +46,11 @@ static const country_name country_names[] = {
     {"ethiopia", "ET"}, {"falklandislands", "FK"}, {"faroeislands", "FO"}, {"fiji", "FJ"},
     {"finland", "FI"}, {"france", "FR"}, {"frenchguiana", "GF"}, {"frenchpolynesia", "PF"},
     {"frenchsouthernterritories", "TF"}, {"gabon", "GA"}, {"gambia", "GM"}, {"gambiathe", "GM"},
-    {"gaza", "PS"}, {"georgia", "GE"}, {"germany", "DE"}, {"ghana", "GH"}, {"gibraltar", "GI"},
-    {"greatbritain", "GB"}, {"greece", "GR"}, {"greenland", "GL"}, {"grenada", "GD"},
-    {"guadeloupe", "GP"}, {"guam", "GU"}, {"guatemala", "GT"}, {"guernsey", "GG"},
-    {"guinea", "GN"}, {"guineabissau", "GW"}, {"guyana", "GY"}, {"haiti", "HT"},
-    {"heardandmcdonaldislands", "HM"}, {"holysee", "VA"}, {"honduras", "HN"},
+    {"gaza", "PS"}, {"gazastrip", "PS"}, {"georgia", "GE"}, {"germany", "DE"}, {"ghana", "GH"},
+    {"gibraltar", "GI"}, {"greatbritain", "GB"}, {"greece", "GR"}, {"greenland", "GL"},
+    {"grenada", "GD"}, {"guadeloupe", "GP"}, {"guam", "GU"}, {"guatemala", "GT"},
+    {"guernsey", "GG"}, {"guinea", "GN"}, {"guineabissau", "GW"}, {"guyana", "GY"},
+    {"haiti", "HT"}, {"heardandmcdonaldislands", "HM"}, {"holysee", "VA"}, {"honduras", "HN"},
     {"hongkong", "HK"}, {"hongkongsarchina", "HK"}, {"hungary", "HU"}, {"iceland", "IS"},
     {"india", "IN"}, {"indonesia", "ID"}, {"iran", "IR"}, {"iranislamicrepublicof", "IR"},
     {"iraq", "IQ"}, {"ireland", "IE"}, {"isleofman", "IM"}, {"israel", "IL"}, {"italy", "IT"},
@@ -63,21 +63,22 @@ static const country_name country_names[] = {
     {"lithuania", "LT"}, {"luxembourg", "LU"}, {"macao", "MO"}, {"macaosarchina", "MO"},
     {"macau", "MO"}, {"macedonia", "MK"}, {"madagascar", "MG"}, {"malawi", "MW"},
     {"malaysia", "MY"}, {"maldives", "MV"}, {"mali", "ML"}, {"malta", "MT"},
-    {"marshallislands", "MH"}, {"martinique", "MQ"}, {"mauritania", "MR"}, {"mauritius", "MU"},
-    {"mayotte", "YT"}, {"mexico", "MX"}, {"micronesia", "FM"},
+    {"manisleof", "IM"}, {"marshallislands", "MH"}, {"martinique", "MQ"}, {"mauritania", "MR"},
+    {"mauritius", "MU"}, {"mayotte", "YT"}, {"mexico", "MX"}, {"micronesia", "FM"},
     {"micronesiafederatedstatesof", "FM"}, {"moldova", "MD"}, {"moldovarepublicof", "MD"},
     {"monaco", "MC"}, {"mongolia", "MN"}, {"montenegro", "ME"}, {"montserrat", "MS"},
     {"morocco", "MA"}, {"mozambique", "MZ"}, {"myanmar", "MM"}, {"myanmarburma", "MM"},
     {"namibia", "NA"}, {"nauru", "NR"}, {"nepal", "NP"}, {"netherlands", "NL"},
     {"netherlandsantilles", "AN"}, {"newcaledonia", "NC"}, {"newzealand", "NZ"},
     {"nicaragua", "NI"}, {"niger", "NE"}, {"nigeria", "NG"}, {"niue", "NU"},
-    {"norfolkisland", "NF"}, {"northernmarianaislands", "MP"}, {"northkorea", "KP"},
-    {"northmacedonia", "MK"}, {"norway", "NO"}, {"oman", "OM"}, {"pakistan", "PK"},
-    {"palau", "PW"}, {"palestine", "PS"}, {"palestinian", "PS"},
-    {"palestinianterritories", "PS"}, {"panama", "PA"}, {"papuanewguinea", "PG"},
-    {"paraguay", "PY"}, {"peoplesrepublicofchina", "CN"}, {"peru", "PE"}, {"philippines", "PH"},
-    {"pitcairnislands", "PN"}, {"poland", "PL"}, {"portugal", "PT"}, {"puertorico", "PR"},
-    {"qatar", "QA"}, {"regioncrimea", "UA"}, {"regiongaza", "PS"}, {"regionkafiakingi", "SS"},
+    {"norfolkisland", "NF"}, {"northerngaza", "PS"}, {"northernmarianaislands", "MP"},
+    {"northgaza", "PS"}, {"northkorea", "KP"}, {"northmacedonia", "MK"}, {"norway", "NO"},
+    {"oman", "OM"}, {"pakistan", "PK"}, {"palau", "PW"}, {"palestine", "PS"},
+    {"palestinian", "PS"}, {"palestinianterritories", "PS"}, {"panama", "PA"},
+    {"papuanewguinea", "PG"}, {"paraguay", "PY"}, {"peoplesrepublicofchina", "CN"},
+    {"peru", "PE"}, {"philippines", "PH"}, {"pitcairnislands", "PN"}, {"poland", "PL"},
+    {"portugal", "PT"}, {"prc", "CN"}, {"puertorico", "PR"}, {"qatar", "QA"},
+    {"regioncrimea", "UA"}, {"regiongaza", "PS"}, {"regionkafiakingi", "SS"},
     {"regionnorthernmali", "ML"}, {"republicofthecongo", "CG"}, {"reunion", "RE"},
     {"romania", "RO"}, {"russia", "RU"}, {"russianfederation", "RU"}, {"rwanda", "RW"},
     {"saintbarthelemy", "BL"}, {"sainthelena", "SH"}, {"saintkittsandnevis", "KN"},
@@ -156,6 +157,14 @@ const char *sx_country_code(const char *name, size_t len) {
   const country_name *hit =
       bsearch(key, country_names, sizeof country_names / sizeof *country_names,
               sizeof *country_names, cmp_name);
+  if (!hit && k > 6 && !memcmp(key, "region", 6)) /* "Region: Crimea" */
+    hit = bsearch(key + 6, country_names, sizeof country_names / sizeof *country_names,
+                  sizeof *country_names, cmp_name);
+  if (!hit && k > 8 && !memcmp(key + k - 8, "occupied", 8)) { /* "Crimea (Occupied)" */
+    key[k - 8] = '\0';
+    hit = bsearch(key, country_names, sizeof country_names / sizeof *country_names,
+                  sizeof *country_names, cmp_name);
+  }
   return hit ? hit->code : NULL;
 }
 

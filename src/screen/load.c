@@ -241,6 +241,8 @@ static void csl_address_countries(ag_buf *out, const char *p, size_t n) {
     trim(&c, &cl);
     if (sx_country_valid(c, cl))
       add_country(out, c);
+    else
+      add_country(out, sx_country_code(c, cl)); /* "TURKIYE", "REGION: WEST BANK" */
     i = j + 1;
   }
 }

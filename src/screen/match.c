@@ -34,12 +34,14 @@
 #include <string.h>
 
 #define ALPHA 0.6           /* exponent of listed-name coverage */
+#define FUZZY_K 2.5         /* cost multiplier of a spelling difference */
 #define COUNTRY_BONUS 0.03
 #define COUNTRY_PENALTY 0.05
 #define FUZZY_MAX 6         /* typo neighbours kept per query word */
 #define CAND_MAX 256        /* names fully scored per query */
 #define FLY_JW_MIN 0.92     /* Jaro-Winkler for words compared during scoring */
 #define INITIAL_SIM 0.5f    /* "I." against "Ivan" */
+#define INITIAL_W 0.6f      /* an initial's weight (as in build.c) */
 #define NONE UINT32_MAX
 
 enum { X_EXACT, X_FUZZY, X_JOIN, X_SPLIT };
@@ -162,6 +164,23 @@ static bool add_x(ag_screen_work *w, uint32_t tok, float sim, size_t qi, int kin
   return SX_PUSH(w->x, w->nx, w->x_cap, x);
 }
 
+/* Similarity credited to two different spellings: Jaro-Winkler, with its
+ * shortfall from 1 counted FUZZY_K times, since one letter can turn a name
+ * into another name (Sophos, Sophon). */
+static float typo_sim(const char *a, size_t la, const char *b, size_t lb) {
+  double s = 1.0 - FUZZY_K * (1.0 - sx_jaro_winkler(a, la, b, lb));
+  return s > 0 ? (float)s : 0.0f;
+}
+
+/* Typo candidates: both words of four letters or more, and (below eight
+ * letters) the same first letter: typos rarely hit the first letter, and
+ * short words one letter apart are often different names. */
+static bool typo_ok(const char *a, size_t la, const char *b, size_t lb) {
+  if (la < 4 || lb < 4)
+    return false;
+  return (la >= 8 && lb >= 8) || a[0] == b[0];
+}
+
 static float unknown_weight(const sx_view *v) {
   return (float)log(((double)v->h->n_names + 1.0) / 1.5);
 }
@@ -170,7 +189,7 @@ static float unknown_weight(const sx_view *v) {
  * w->x[from..] sorted by similarity, at most FUZZY_MAX. */
 static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
   const qword *q = &w->q[qi];
-  if (q->len < 3 || (q->flags & SX_TOK_NUMBER))
+  if (q->len < 4 || (q->flags & SX_TOK_NUMBER))
     return true;
   int maxd = q->len >= 8 ? 2 : 1;
   size_t from = w->nx;
@@ -190,11 +209,10 @@ static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
       pl = q->len - 1;
       uint32_t t = sx_view_find(v, p, pl);
       if (t != NONE && t != q->tok) {
-        int dist = sx_osa_distance(q->s, q->len, sx_str(v, v->tokens[t].str), v->tokens[t].len,
-                                   maxd);
-        if (dist <= maxd &&
-            !add_x(w, t, (float)sx_jaro_winkler(q->s, q->len, sx_str(v, v->tokens[t].str),
-                                                v->tokens[t].len), qi, X_FUZZY))
+        const char *ts = sx_str(v, v->tokens[t].str);
+        size_t tl = v->tokens[t].len;
+        if (typo_ok(q->s, q->len, ts, tl) && sx_osa_distance(q->s, q->len, ts, tl, maxd) <= maxd &&
+            !add_x(w, t, typo_sim(q->s, q->len, ts, tl), qi, X_FUZZY))
           return false;
       }
     }
@@ -208,15 +226,15 @@ static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
         continue;
       const sx_token *tk = &v->tokens[t];
       const char *ts = sx_str(v, tk->str);
-      int dist = sx_osa_distance(q->s, q->len, ts, tk->len, maxd);
-      if (dist > maxd)
+      if (!typo_ok(q->s, q->len, ts, tk->len) ||
+          sx_osa_distance(q->s, q->len, ts, tk->len, maxd) > maxd)
         continue;
       bool dup = false;
       for (size_t j = from; j < w->nx && !dup; j++)
         dup = w->x[j].tok == t;
       if (dup)
         continue;
-      if (!add_x(w, t, (float)sx_jaro_winkler(q->s, q->len, ts, tk->len), qi, X_FUZZY))
+      if (!add_x(w, t, typo_sim(q->s, q->len, ts, tk->len), qi, X_FUZZY))
         return false;
     }
   }
@@ -256,8 +274,15 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     /* a long unknown word may be two listed words run together */
     if (q->tok == NONE && q->len >= 5 && !(q->flags & SX_TOK_NUMBER)) {
       for (size_t k = 2; k + 2 <= q->len; k++) {
-        uint32_t a = sx_view_find(v, q->s, k), b = sx_view_find(v, q->s + k, q->len - k);
+        char ha[96], hb[96];
+        if ((size_t)q->len + 24 >= sizeof ha)
+          break;
+        memcpy(ha, q->s, k);
+        memcpy(hb, q->s + k, q->len - k);
+        size_t la = sx_canon(ha, k), lb = sx_canon(hb, q->len - k);
+        uint32_t a = sx_view_find(v, ha, la), b = sx_view_find(v, hb, lb);
         if (a != NONE && b != NONE) {
+          /* a pair: X_SPLIT entries always come two by two */
           if (!add_x(w, a, 1.0f, i, X_SPLIT) || !add_x(w, b, 1.0f, i, X_SPLIT))
             return nomem(err);
           break;
@@ -287,14 +312,13 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
   for (size_t i = 0; i + 1 < w->nq; i++) {
     w->join_tok[i] = NONE;
     const qword *a = &w->q[i], *b = &w->q[i + 1];
-    if ((a->flags | b->flags) & (SX_TOK_LEGAL | SX_TOK_STOP))
-      continue;
-    char j[140];
-    if ((size_t)a->len + b->len >= sizeof j)
+    char j[160];
+    if ((size_t)a->len + b->len + 24 >= sizeof j)
       continue;
     memcpy(j, a->s, a->len);
     memcpy(j + a->len, b->s, b->len);
-    uint32_t t = sx_view_find(v, j, (size_t)a->len + b->len);
+    size_t jl = sx_canon(j, (size_t)a->len + b->len); /* "enterpr ises" -> enterprise */
+    uint32_t t = sx_view_find(v, j, jl);
     w->join_tok[i] = t;
     if (t != NONE && !add_x(w, t, 1.0f, i, X_JOIN))
       return nomem(err);
@@ -325,7 +349,7 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
       abs((int)q->len - (int)tk->len) <= 2 && !(q->flags & SX_TOK_NUMBER)) {
     double jw = sx_jaro_winkler(q->s, q->len, ts, tk->len);
     if (jw >= FLY_JW_MIN)
-      return (float)jw;
+      return typo_sim(q->s, q->len, ts, tk->len);
   }
   return 0.0f;
 }
@@ -384,11 +408,25 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
           return 0;
       }
   }
-  /* a query word = two listed words joined */
+  /* a query word = two listed words joined: split pairs found in the
+   * dictionary ("exportersand" = exporter + and) */
+  for (size_t i = 0; i < nq; i++)
+    for (size_t x = w->q[i].xs; x + 1 < w->q[i].xe; x++) {
+      if (w->x[x].kind != X_SPLIT)
+        continue;
+      uint32_t a = w->x[x].tok, b = w->x[x + 1].tok;
+      x++;
+      for (size_t j = 0; j + 1 < nc; j++)
+        if (ct[j] == a && ct[j + 1] == b) {
+          edge e = {1.0f, w->q[i].w + v->tokens[a].weight + v->tokens[b].weight, 1ull << i,
+                    3ull << j, (uint8_t)i, (uint8_t)j, E_CJOIN};
+          if (!push_edge(w, &ne, e))
+            return 0;
+        }
+    }
+  /* ... and the same by spelling, for a query word that is itself listed */
   for (size_t j = 0; j + 1 < nc; j++) {
     const sx_token *a = &v->tokens[ct[j]], *b = &v->tokens[ct[j + 1]];
-    if ((a->flags | b->flags) & (SX_TOK_LEGAL | SX_TOK_STOP))
-      continue;
     for (size_t i = 0; i < nq; i++) {
       const qword *q = &w->q[i];
       if (q->len != a->len + b->len || memcmp(q->s, sx_str(v, a->str), a->len) ||
@@ -412,12 +450,21 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
       continue;
     qm |= e->qm;
     cm |= e->cm;
+    /* an initial vouches for a full word only as much as an initial weighs */
     for (size_t i = 0; i < nq; i++)
-      if (e->qm & (1ull << i))
-        mq += w->q[i].w * e->sim;
+      if (e->qm & (1ull << i)) {
+        float wi = w->q[i].w;
+        if (e->type == E_INITIAL && wi > INITIAL_W)
+          wi = INITIAL_W;
+        mq += wi * e->sim;
+      }
     for (size_t j = 0; j < nc; j++)
-      if (e->cm & (1ull << j))
-        mc += v->tokens[ct[j]].weight * e->sim;
+      if (e->cm & (1ull << j)) {
+        float wj = v->tokens[ct[j]].weight;
+        if (e->type == E_INITIAL && wj > INITIAL_W)
+          wj = INITIAL_W;
+        mc += wj * e->sim;
+      }
     if (ai && ai->nused < SX_NORM_TOKENS_MAX)
       ai->used[ai->nused++] = *e;
   }

@@ -100,23 +100,26 @@ static const variant variants[] = {
     {"zaid", "zayd"}, {"zakrytoye", "zakrytoe"}, {"zeid", "zayd"},
 };
 
-/* Legal-form words (after the variant mapping), sorted. */
+/* Legal-form words (after the variant mapping), and the organisational
+ * words people add to a name ("Head Office", "Export Department"), sorted:
+ * they say little about which party is meant. */
 static const char *const legal_words[] = {
     "ab", "ad", "ag", "aktsionernoe", "anonima", "anonyme", "ao", "aps", "as", "asa", "bhd",
-    "bv", "cjsc", "co", "corp", "cv", "dd", "doo", "eood", "est", "establishment", "fzc",
-    "fzco", "fze", "fzllc", "gmbh", "gongsi", "inc", "joint", "jsc", "kabushiki", "kaisha",
-    "kft", "kg", "kgaa", "kk", "liability", "limitada", "llc", "llp", "lp", "ltd", "ltda",
-    "mbh", "nv", "oao", "obshchestvo", "ogranichennoy", "ohg", "ojsc", "ood", "ooo", "otkrytoe",
+    "branch", "bv", "cjsc", "co", "corp", "cv", "dd", "department", "dept", "division", "doo",
+    "eood", "est", "establishment", "fzc", "fzco", "fze", "fzllc", "gmbh", "gongsi", "head",
+    "headquarter", "hq", "inc", "joint", "jsc", "kabushiki", "kaisha", "kft", "kg", "kgaa",
+    "kk", "liability", "limitada", "llc", "llp", "lp", "ltd", "ltda", "mbh", "nv", "oao",
+    "obshchestvo", "office", "ogranichennoy", "ohg", "ojsc", "ood", "ooo", "otkrytoe",
     "otvetstvennostyu", "oy", "oyj", "pao", "pjsc", "plc", "pllc", "pp", "private", "pt", "pte",
     "pty", "public", "publichnoe", "pvt", "rl", "sa", "sae", "sal", "sapi", "sarl", "sas",
     "sdn", "se", "sirketi", "sl", "sociedad", "societe", "sp", "spa", "srl", "sro", "sti",
-    "stock", "tbk", "tov", "wll", "youxian", "zakrytoe", "zao", "zoo", "zrt",
+    "stock", "subsidiary", "tbk", "tov", "wll", "youxian", "zakrytoe", "zao", "zoo", "zrt",
 };
 
 static const char *const stop_words[] = {
-    "a",   "an",  "and", "at",  "da",  "das", "de", "del", "della", "der", "des", "di", "do",
-    "dos", "du",  "e",   "et",  "for", "in",  "la", "las", "le",    "les", "los", "of", "on",
-    "the", "to",  "und", "van", "ve",  "von", "y",
+    "a", "an", "and", "at", "da", "das", "de", "del", "della", "der", "des", "di", "do", "dos",
+    "du", "e", "et", "for", "in", "jr", "la", "las", "le", "les", "los", "of", "on", "sr",
+    "the", "to", "und", "van", "ve", "von", "y",
 };
 
 static int cmp_variant(const void *k, const void *e) {
@@ -235,6 +238,7 @@ static const char *latin_extra(UChar32 c) {
   case 0x0259: return "e";
   case 0x0268: return "i";
   /* apostrophes and modifier letters used for ayn/hamza: join */
+  case 0x00B7: /* BGN's middle dot between letters: тс -> t·s, not ts */
   case 0x00B4: case 0x02B9: case 0x02BB: case 0x02BC: case 0x02BE: case 0x02BF:
   case 0x2018: case 0x2019: case 0x201B: case 0x2032: return "'";
   default: return NULL;
@@ -405,10 +409,10 @@ static bool text_reserve(sx_norm *n, size_t extra) {
   return true;
 }
 
-/* Stems and maps the word at text[off..text_len) in place; appends NUL. */
-static void finish_word(sx_norm *n, size_t off) {
-  char *w = n->text + off;
-  size_t len = n->text_len - off;
+/* Longest canonical form in the variant table, plus NUL. */
+#define SX_CANON_ROOM 24
+
+size_t sx_canon(char *w, size_t len) {
   bool alpha = true;
   for (size_t i = 0; i < len; i++)
     if (w[i] < 'a' || w[i] > 'z')
@@ -427,14 +431,16 @@ static void finish_word(sx_norm *n, size_t off) {
   const variant *v = bsearch(w, variants, sizeof variants / sizeof *variants, sizeof *variants,
                              cmp_variant);
   if (v) {
-    size_t vl = strlen(v->to);
-    /* a canonical form may be longer than the variant */
-    if (vl <= len || text_reserve(n, vl - len + 1)) {
-      w = n->text + off;
-      memcpy(w, v->to, vl + 1);
-      len = vl;
-    }
+    len = strlen(v->to);
+    memcpy(w, v->to, len + 1);
   }
+  return len;
+}
+
+/* Stems and maps the word at text[off..text_len) in place; appends NUL. */
+static void finish_word(sx_norm *n, size_t off) {
+  /* the caller keeps SX_CANON_ROOM bytes free past the word */
+  size_t len = sx_canon(n->text + off, n->text_len - off);
   n->text_len = off + len + 1;
   if (n->ntok >= SX_NORM_TOKENS_MAX) {
     n->truncated = true;

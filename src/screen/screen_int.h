@@ -71,6 +71,9 @@ static inline const char *sx_norm_tok(const sx_norm *n, size_t i) { return n->te
  * letters and digits, words separated by one space; appended to out
  * (NUL-terminated). */
 void sx_simple_form(const char *folded, size_t n, ag_buf *out);
+/* Stems and maps one lower-case word in place (the buffer must hold
+ * len + 24 bytes); returns the new length. */
+size_t sx_canon(char *w, size_t len);
 /* Classification of one normalised word (SX_TOK_* flags). */
 uint8_t sx_word_flags(const char *w, size_t len);
 
