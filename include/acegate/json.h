@@ -17,8 +17,8 @@
 #include "acegate/decide.h"
 
 /* Documented limits (README.md, "Limits"). */
-#define AG_JSON_MAX_REQUEST (64 * 1024) /* bytes in one transaction / one batch line */
-#define AG_JSON_MAX_NAME 1024           /* bytes in one party name */
+#define AG_JSON_MAX_REQUEST ((size_t)64 * 1024) /* bytes in one transaction or batch line */
+#define AG_JSON_MAX_NAME ((size_t)1024)          /* bytes in one party name */
 
 ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *out, ag_arena *arena,
                              ag_error *err);

@@ -111,6 +111,7 @@ typedef struct {
   const char *name;
   ag_dest_kind kind;
   int chart_as;          /* destination index whose chart row and groups govern */
+  const char *chart_as_code;
   /* indexes into the tables below, filled at load time */
   uint32_t groups_first, groups_count;
   uint32_t chart_first, chart_count;

@@ -263,7 +263,7 @@ static int run_batch(const ag_rules *rules, lists_ctx *lc, FILE *in, FILE *out) 
     ag_arena_reset(&arena);
     ag_status st;
     if (too_long || len > AG_JSON_MAX_REQUEST)
-      st = ag_error_set(&err, AG_ERR_LIMIT, "", "the line is longer than %d bytes",
+      st = ag_error_set(&err, AG_ERR_LIMIT, "", "the line is longer than %zu bytes",
                         AG_JSON_MAX_REQUEST);
     else if ((st = ag_json_decode_txn(line, len, &txn, &arena, &err)) == AG_OK)
       st = check_txn(rules, lc, &txn, &scratch, &d, &err);

@@ -355,6 +355,8 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   ag_status st = validate(r, t, d, err);
   if (st)
     return st;
+  if (!d->item) /* validate() sets it whenever it succeeds */
+    return ag_error_set(err, AG_ERR_INTERNAL, "item.eccn", "no item row");
   step(d, AG_STEP_VALIDATE, AG_RESULT_PASS, "740.22(a)", NULL, 0);
   d->controls = d->item->controls;
   ag_outcome floor = AG_OUTCOME_NLR;

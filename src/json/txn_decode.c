@@ -174,7 +174,7 @@ static ag_status party_member(decoder *d, const char *key, size_t klen, void *vc
     if ((st = ag_jr_string(&d->r, NULL, 0, &len, d->err)))
       return st;
     if (len > AG_JSON_MAX_NAME)
-      return ag_error_set(d->err, AG_ERR_LIMIT, path, "is %zu bytes long; the limit is %d", len,
+      return ag_error_set(d->err, AG_ERR_LIMIT, path, "is %zu bytes long; the limit is %zu", len,
                           AG_JSON_MAX_NAME);
     char *buf = ag_arena_alloc(d->arena, len + 1);
     if (!buf)
@@ -290,7 +290,7 @@ ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *t, ag_arena *
                              ag_error *err) {
   ag_txn_init(t);
   if (len > AG_JSON_MAX_REQUEST)
-    return ag_error_set(err, AG_ERR_LIMIT, "", "the transaction is %zu bytes; the limit is %d",
+    return ag_error_set(err, AG_ERR_LIMIT, "", "the transaction is %zu bytes; the limit is %zu",
                         len, AG_JSON_MAX_REQUEST);
   decoder d = {.t = t, .arena = arena, .err = err};
   if (!ag_utf8_valid(json, len)) {

@@ -256,56 +256,44 @@ static ag_status load_destinations(ag_rules *r, char *buf, size_t len, ag_error 
   if (st)
     return st;
   size_t cap = 0;
-  const char **chart_as = NULL;
-  size_t chart_cap = 0;
   NEXT_ROWS(t) {
     if (!dest_code_ok(t.field[0]))
-      return free(chart_as), ag_tsv_fail(&t, err, 0, "'%s' is not an ISO 3166 code (CN, UA-43)",
-                                         t.field[0]);
+      return ag_tsv_fail(&t, err, 0, "'%s' is not an ISO 3166 code (CN, UA-43)", t.field[0]);
     if (ag_rules_find_destination(r, t.field[0], strlen(t.field[0])) >= 0)
-      return free(chart_as), ag_tsv_fail(&t, err, 0, "destination '%s' is listed twice", t.field[0]);
+      return ag_tsv_fail(&t, err, 0, "destination '%s' is listed twice", t.field[0]);
     GROW(r->destinations, r->n_destinations, cap);
-    if (r->n_destinations == chart_cap) {
-      chart_cap = chart_cap ? chart_cap * 2 : 64;
-      const char **n2 = realloc(chart_as, chart_cap * sizeof *n2);
-      if (!n2)
-        return free(chart_as), ag_error_set(err, AG_ERR_NOMEM, t.file, "out of memory");
-      chart_as = n2;
-    }
     ag_destination *d = &r->destinations[r->n_destinations];
     memset(d, 0, sizeof *d);
     snprintf(d->code, sizeof d->code, "%s", t.field[0]);
     d->name = t.field[1];
+    d->chart_as_code = t.field[3];
     if (is(t.field[2], "country")) d->kind = AG_DEST_COUNTRY;
     else if (is(t.field[2], "territory")) d->kind = AG_DEST_TERRITORY;
     else if (is(t.field[2], "region")) d->kind = AG_DEST_REGION;
     else
-      return free(chart_as), ag_tsv_fail(&t, err, 2, "'%s' is not country, territory or region",
-                                         t.field[2]);
+      return ag_tsv_fail(&t, err, 2, "'%s' is not country, territory or region", t.field[2]);
     if ((st = parse_meta(&t, 4, 5, 6, 7, &d->meta, err)))
-      return free(chart_as), st;
-    chart_as[r->n_destinations] = t.field[3];
+      return st;
     r->n_destinations++;
     if (strlen(d->code) == 2)
       r->dest_index2[(d->code[0] - 'A') * 26 + (d->code[1] - 'A')] =
           (int16_t)(r->n_destinations - 1);
   }
   if (st)
-    return free(chart_as), st;
+    return st;
+  /* chart_as may name a row further down, so resolve once all are read */
   for (size_t i = 0; i < r->n_destinations; i++) {
-    int c = ag_rules_find_destination(r, chart_as[i], strlen(chart_as[i]));
+    ag_destination *d = &r->destinations[i];
+    int c = ag_rules_find_destination(r, d->chart_as_code, strlen(d->chart_as_code));
     if (c < 0 || r->destinations[c].kind != AG_DEST_COUNTRY) {
-      ag_destination *d = &r->destinations[i];
       char where[160];
       snprintf(where, sizeof where, "%s:%d", d->meta.file, d->meta.line);
-      ag_error_set(err, AG_ERR_RULES, where,
-                   "column 'chart_as': '%s' is not a country destination", chart_as[i]);
-      free(chart_as);
-      return AG_ERR_RULES;
+      return ag_error_set(err, AG_ERR_RULES, where,
+                          "column 'chart_as': '%s' is not a country destination",
+                          d->chart_as_code);
     }
-    r->destinations[i].chart_as = c;
+    d->chart_as = c;
   }
-  free(chart_as);
   return AG_OK;
 }
 
