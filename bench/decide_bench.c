@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
   /* 2: baseline in the same run: decode + decide + encode, as check --batch does per line */
   ag_buf out;
   ag_buf_init(&out);
+  ag_json_encoder *enc = ag_json_encoder_new();
   ag_arena_reset(&arena);
   ag_txn t;
   unsigned long count2 = 0;
@@ -89,7 +90,7 @@ int main(int argc, char **argv) {
       ag_buf_reset(&out);
       ag_json_decode_txn(texts[i], strlen(texts[i]), &t, &arena, &err);
       if (ag_decide(rules, &t, &d, &err) == AG_OK)
-        ag_json_encode_decision(&d, &out);
+        ag_json_encoder_decision(enc, &d, &out);
       bytes += out.len;
     }
     count2 += n;
@@ -115,7 +116,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       ag_decide(rules, &txns[i], &d, &err);
       ag_buf_reset(&out);
-      ag_json_encode_decision(&d, &out);
+      ag_json_encoder_decision(enc, &d, &out);
     }
     count4 += n;
     t1 = now();
@@ -129,6 +130,7 @@ int main(int argc, char **argv) {
   printf("per line: %10.0f decode+decide+encode/s (%.0f bytes of decision JSON each)\n",
          line_rate, (double)bytes / (double)count2);
   printf("ratio engine/per-line: %.1fx (target: engine >= 1,000,000/s)\n", engine_rate / line_rate);
+  ag_json_encoder_free(enc);
   ag_buf_free(&out);
   ag_arena_free(&arena);
   for (size_t i = 0; i < n; i++)

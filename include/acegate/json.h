@@ -26,6 +26,19 @@ ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *out, ag_arena
 /* Appends the decision object (no trailing newline). */
 void ag_json_encode_decision(const ag_decision *d, ag_buf *out);
 
+/*
+ * An encoder that remembers the escaped text of trace steps whose wording
+ * depends only on the table row (most of a trace), for callers that encode
+ * many decisions: the batch command and the HTTP service. The output is
+ * byte-identical to ag_json_encode_decision. Not thread-safe: one per
+ * thread. Owns its memory; ag_json_encoder_free releases it. Decisions
+ * made with another ag_rules clear it.
+ */
+typedef struct ag_json_encoder ag_json_encoder;
+ag_json_encoder *ag_json_encoder_new(void);
+void ag_json_encoder_free(ag_json_encoder *e);
+void ag_json_encoder_decision(ag_json_encoder *e, const ag_decision *d, ag_buf *out);
+
 /* Appends {"error":{"code":...,"message":...,"field":...}}. */
 void ag_json_encode_error(const ag_error *err, ag_buf *out);
 

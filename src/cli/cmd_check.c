@@ -235,6 +235,12 @@ static int run_batch(const ag_rules *rules, lists_ctx *lc, FILE *in, FILE *out) 
   ag_decision d;
   ag_check_scratch scratch;
   ag_check_scratch_init(&scratch);
+  ag_json_encoder *enc = ag_json_encoder_new();
+  if (!enc) {
+    fprintf(stderr, "acegate check: out of memory\n");
+    free(line);
+    return AG_EXIT_INTERNAL;
+  }
   long lineno = 0;
   bool any_failed = false;
   int c = 0;
@@ -278,7 +284,7 @@ static int run_batch(const ag_rules *rules, lists_ctx *lc, FILE *in, FILE *out) 
         b.len--;
       }
     } else {
-      ag_json_encode_decision(&d, &b);
+      ag_json_encoder_decision(enc, &d, &b);
     }
     ag_buf_putc(&b, '\n');
     if (b.failed) {
@@ -297,6 +303,7 @@ static int run_batch(const ag_rules *rules, lists_ctx *lc, FILE *in, FILE *out) 
     fprintf(stderr, "acegate check: error writing standard output\n");
     rc = AG_EXIT_IO;
   }
+  ag_json_encoder_free(enc);
   ag_check_scratch_free(&scratch);
   ag_buf_free(&b);
   ag_arena_free(&arena);

@@ -5,8 +5,70 @@
  */
 #include "acegate/json.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* ---- the step-text cache ---- */
+
+#define CACHE_SLOTS 512 /* a power of two; traces reuse a few dozen texts */
+
+typedef struct {
+  const void *row;
+  const void *item;
+  uint32_t arg;
+  uint8_t kind, result, used;
+  char *json; /* escaped, quotes included */
+  size_t len;
+} cache_slot;
+
+struct ag_json_encoder {
+  const ag_rules *rules;
+  ag_buf scratch;
+  cache_slot slots[CACHE_SLOTS];
+};
+
+ag_json_encoder *ag_json_encoder_new(void) {
+  ag_json_encoder *e = calloc(1, sizeof *e);
+  if (e)
+    ag_buf_init(&e->scratch);
+  return e;
+}
+
+static void cache_clear(ag_json_encoder *e) {
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    free(e->slots[i].json);
+    e->slots[i] = (cache_slot){0};
+  }
+}
+
+void ag_json_encoder_free(ag_json_encoder *e) {
+  if (!e)
+    return;
+  cache_clear(e);
+  ag_buf_free(&e->scratch);
+  free(e);
+}
+
+/* Whether a step's text is a function of (kind, result, row, arg, item)
+ * alone; see ag_decision_step_text. The others mention the transaction. */
+static bool cacheable(const ag_step *s) {
+  switch (s->kind) {
+  case AG_STEP_RULE_TEXT:
+  case AG_STEP_CLASSIFY:
+  case AG_STEP_CHART:
+  case AG_STEP_EXCEPTION:
+  case AG_STEP_ENC:
+    return true;
+  case AG_STEP_EMBARGO:
+    return s->row != NULL;
+  case AG_STEP_RESTRICTION:
+    return s->result != AG_RESULT_BLOCKED;
+  default:
+    return false;
+  }
+}
 
 static inline void lit(ag_buf *b, const char *s) { ag_buf_append(b, s, strlen(s)); }
 
@@ -84,9 +146,59 @@ static void encode_screening(const ag_decision *d, ag_buf *b) {
   ag_buf_putc(b, ']');
 }
 
+/* Appends the escaped text of step i, from the cache when it can. */
+static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, int i,
+                      ag_buf *b) {
+  const ag_step *s = &d->steps[i];
+  if (!e || !cacheable(s)) {
+    text(b, scratch, d, i, ag_decision_step_text);
+    return;
+  }
+  uintptr_t h = (uintptr_t)s->row * 31u + (uintptr_t)d->item * 17u + s->arg * 7u +
+                (uintptr_t)s->kind * 3u + s->result;
+  h ^= h >> 9;
+  for (int probe = 0; probe < 8; probe++) {
+    cache_slot *c = &e->slots[(h + (uintptr_t)probe) & (CACHE_SLOTS - 1)];
+    if (c->used && c->row == s->row && c->item == d->item && c->arg == s->arg &&
+        c->kind == s->kind && c->result == s->result) {
+      ag_buf_append(b, c->json, c->len);
+      return;
+    }
+    if (!c->used) {
+      size_t at = b->len;
+      text(b, scratch, d, i, ag_decision_step_text);
+      if (b->failed)
+        return;
+      char *copy = malloc(b->len - at);
+      if (copy) {
+        memcpy(copy, b->data + at, b->len - at);
+        *c = (cache_slot){s->row, d->item, s->arg, (uint8_t)s->kind, (uint8_t)s->result, 1,
+                          copy, b->len - at};
+      }
+      return;
+    }
+  }
+  text(b, scratch, d, i, ag_decision_step_text); /* neighbourhood full */
+}
+
+static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag_buf *b);
+
 void ag_json_encode_decision(const ag_decision *d, ag_buf *b) {
   ag_buf scratch;
   ag_buf_init(&scratch);
+  encode(NULL, &scratch, d, b);
+  ag_buf_free(&scratch);
+}
+
+void ag_json_encoder_decision(ag_json_encoder *e, const ag_decision *d, ag_buf *b) {
+  if (e->rules != d->rules) {
+    cache_clear(e);
+    e->rules = d->rules;
+  }
+  encode(e, &e->scratch, d, b);
+}
+
+static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag_buf *b) {
   char date[11];
   ag_date_format(d->txn->as_of, date);
   lit(b, "{\"outcome\":");
@@ -149,19 +261,18 @@ void ag_json_encode_decision(const ag_decision *d, ag_buf *b) {
     lit(b, ",\"result\":");
     str(b, ag_step_result_name(s->result));
     lit(b, ",\"text\":");
-    text(b, &scratch, d, i, ag_decision_step_text);
+    step_text(e, scratch, d, i, b);
     ag_buf_putc(b, '}');
   }
   lit(b, "],\"alternatives\":[");
   for (int i = 0; i < d->n_alternatives; i++) {
     if (i)
       ag_buf_putc(b, ',');
-    text(b, &scratch, d, i, ag_decision_alternative_text);
+    text(b, scratch, d, i, ag_decision_alternative_text);
   }
   lit(b, "],\"rules_version\":");
   str(b, d->rules->version);
   ag_buf_putc(b, '}');
-  ag_buf_free(&scratch);
 }
 
 void ag_json_encode_error(const ag_error *err, ag_buf *b) {

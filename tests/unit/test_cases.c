@@ -24,6 +24,7 @@
 #define CASE_DIR "tests/cases"
 
 static ag_rules *rules;
+static ag_json_encoder *encoder; /* shared by every case, as in a batch */
 
 static void print_decision(const ag_decision *d) {
   ag_buf b;
@@ -103,6 +104,18 @@ static void run_case(void **state) {
         ok = false;
       }
     }
+    /* the caching encoder writes exactly what the plain one writes */
+    ag_buf plain, cached;
+    ag_buf_init(&plain);
+    ag_buf_init(&cached);
+    ag_json_encode_decision(&d, &plain);
+    ag_json_encoder_decision(encoder, &d, &cached);
+    if (plain.len != cached.len || memcmp(plain.data, cached.data, plain.len) != 0) {
+      print_message("the caching encoder's output differs from the plain encoder's\n");
+      ok = false;
+    }
+    ag_buf_free(&plain);
+    ag_buf_free(&cached);
     if (!cited(&d, decided_by)) {
       print_message("decided_by %s is not cited in the trace (decision says %s)\n", decided_by,
                     d.decided_by ? d.decided_by : "-");
@@ -130,6 +143,7 @@ int main(void) {
     fprintf(stderr, "rules: %s: %s\n", err.field, err.reason);
     return 1;
   }
+  encoder = ag_json_encoder_new();
   DIR *dir = opendir(CASE_DIR);
   if (!dir) {
     fprintf(stderr, "cannot open %s (run from the repository root)\n", CASE_DIR);
@@ -160,6 +174,7 @@ int main(void) {
     free(paths[i]);
   free(paths);
   free(tests);
+  ag_json_encoder_free(encoder);
   ag_rules_free(rules);
   return failed;
 }
