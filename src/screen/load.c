@@ -53,7 +53,8 @@ typedef struct {
   char *data;
   size_t len;
   fmt format;
-  char date[11];    /* from the file name or modification time, or "" */
+  char date[11];    /* from the file name, or "" */
+  char mdate[11];   /* from the modification time, or "" */
   bool cons;        /* OFAC non-SDN ("cons" in the name) */
   bool used;
 } lfile;
@@ -308,8 +309,8 @@ static ag_status csl_add_row(csl_ctx *c, csl_row *r, const char *where, ag_error
     lname = src;
   }
   uint32_t list;
-  ag_status st = sx_set_list(s, code, lname, c->f->base, c->format, c->f->date, c->sha, &list,
-                             err);
+  ag_status st = sx_set_list(s, code, lname, c->f->base, c->format,
+                             c->f->date[0] ? c->f->date : c->f->mdate, c->sha, &list, err);
   if (st)
     return st;
 
@@ -726,7 +727,9 @@ static ag_status load_dpl(sx_set *s, const lfile *f, ag_error *err) {
     }
     if (n[D_LAST_UPDATE] == 10 && memcmp(v[D_LAST_UPDATE], last_update, 10) > 0) {
       ag_date d;
-      if (ag_date_parse(v[D_LAST_UPDATE], 10, &d)) {
+      /* the published file has typos such as 3017-08-22: a date in the
+       * future is not the list's date */
+      if (ag_date_parse(v[D_LAST_UPDATE], 10, &d) && d <= ag_date_today()) {
         memcpy(last_update, v[D_LAST_UPDATE], 10);
         last_update[10] = '\0';
       }
@@ -765,8 +768,9 @@ static ag_status load_dpl(sx_set *s, const lfile *f, ag_error *err) {
   if (!st && !row)
     st = ag_error_set(err, AG_ERR_LIST, "", "%s: no entries after the header", f->base);
   if (!st) {
-    /* the list's date: the file name's, else its latest Last_Update */
-    const char *date = f->date[0] ? f->date : last_update;
+    /* the list's date: the file name's, else its latest Last_Update, else
+     * the file's modification date */
+    const char *date = f->date[0] ? f->date : last_update[0] ? last_update : f->mdate;
     char *d = sx_set_str(s, date, strlen(date));
     if (!d)
       st = nomem(err);
@@ -1004,8 +1008,8 @@ static ag_status load_ofac(sx_set *s, ofac_group *g, ag_error *err) {
     }
     e.f[SX_F_PROGRAMS] = prog;
     const char *code = g->prim->cons ? cons_code(prog ? prog : "") : "SDN";
-    if ((st = sx_set_list(s, code, sx_list_name_for(code), names, format, g->prim->date, sha,
-                          &e.list, err)))
+    if ((st = sx_set_list(s, code, sx_list_name_for(code), names, format,
+                          g->prim->date[0] ? g->prim->date : g->prim->mdate, sha, &e.list, err)))
       break;
     char *type = ofac_str(s, &csv.fields[2]);
     if (type) {
@@ -1301,11 +1305,9 @@ static ag_status add_file(lfiles *fs, const char *path, bool from_dir, ag_error 
   nf->base = base_name(nf->path);
   nf->cons = has_ci(nf->base, "cons");
   date_from_name(nf->base, nf->date);
-  if (!nf->date[0] && mt) {
-    struct tm tm;
-    if (gmtime_r(&mt, &tm))
-      strftime(nf->date, sizeof nf->date, "%Y-%m-%d", &tm);
-  }
+  struct tm tm;
+  if (mt && gmtime_r(&mt, &tm))
+    strftime(nf->mdate, sizeof nf->mdate, "%Y-%m-%d", &tm);
   return AG_OK;
 }
 

@@ -664,6 +664,16 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
     ag_screen_token_match *tm = ag_arena_alloc(&w->arena, (ai.nused ? ai.nused : 1) * sizeof *tm);
     if (!tm)
       return nomem(err);
+    /* in query order, for reading */
+    for (size_t a = 1; a < ai.nused; a++) {
+      edge t = ai.used[a];
+      size_t b = a;
+      while (b > 0 && ai.used[b - 1].qi > t.qi) {
+        ai.used[b] = ai.used[b - 1];
+        b--;
+      }
+      ai.used[b] = t;
+    }
     uint64_t qm = 0, cm = 0;
     bool all_exact = true;
     const char *fuzzy_w[8], *joined_w[8];
