@@ -1180,18 +1180,19 @@ static fmt detect(const char *data, size_t len) {
   ag_error e;
   fmt f = FMT_UNKNOWN;
   if (sx_csv_next(&c, &e) == AG_OK && c.nfields) {
-    bool has_source = false, has_name = false;
+    bool has_name = false;
     for (size_t i = 0; i < c.nfields; i++) {
       const char *h = c.fields[i].p;
       size_t hl = c.fields[i].len;
       trim(&h, &hl);
-      has_source |= ieq(h, hl, "source");
       has_name |= ieq(h, hl, "name");
     }
     const char *f0 = c.fields[0].p;
     size_t n0 = c.fields[0].len;
     trim(&f0, &n0);
-    if (has_source && has_name)
+    /* a header with a "name" column is taken for the CSL, so a wrong or
+     * incomplete header is reported column by column */
+    if (has_name && c.nfields >= 2)
       f = FMT_CSL_CSV;
     else if (all_digits(f0, n0)) {
       const char *t = c.nfields > 2 ? c.fields[2].p : "";
