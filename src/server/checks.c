@@ -34,7 +34,10 @@ static void decide_item(srv_req *r, srv_worker *w, const char *text, size_t len,
   it->req_len = len;
   ag_buf_append(&r->reqtext, text, len);
   it->dec_off = r->dec.len;
-  ag_json_encode_decision(&d, &r->dec);
+  if (w->enc)
+    ag_json_encoder_decision(w->enc, &d, &r->dec);
+  else
+    ag_json_encode_decision(&d, &r->dec);
   it->dec_len = r->dec.len - it->dec_off;
   ag_date_format(txn.as_of, it->as_of);
   snprintf(it->destination, sizeof it->destination, "%s", snap->rules->destinations[d.dest].code);

@@ -75,6 +75,7 @@ srv_worker *srv_worker_get(ag_server *s) {
   if (!w && (w = calloc(1, sizeof *w))) {
     ag_check_scratch_init(&w->scratch);
     ag_arena_init(&w->arena, 8192);
+    w->enc = ag_json_encoder_new();
   }
   return w;
 }
@@ -255,6 +256,7 @@ void ag_server_free(ag_server *s) {
     next = w->next;
     ag_check_scratch_free(&w->scratch);
     ag_arena_free(&w->arena);
+    ag_json_encoder_free(w->enc);
     free(w);
   }
   srv_auth_free(s);

@@ -282,6 +282,7 @@ struct ag_server {
 typedef struct srv_worker {
   ag_check_scratch scratch;
   ag_arena arena;
+  ag_json_encoder *enc; /* NULL: the plain encoder is used */
   struct srv_worker *next;
 } srv_worker;
 

@@ -1,0 +1,76 @@
+#!/bin/sh
+# bench/server.sh - throughput and latency of POST /v1/checks on `acegate
+# serve`, measured with wrk over loopback with keep-alive, first with the
+# audit log durable on disk (WAL, synchronous=FULL, group commit), then with
+# the audit log in :memory:, to show what durability costs.
+#
+# Usage: bench/server.sh [BUILD_DIR]
+# Environment: DURATION (seconds, default 10), CONNECTIONS (default 32),
+#   WRK_THREADS (default 1), ACCESS_LOG (on|off, default on: to a file),
+#   BENCH_DIR (where the database goes; default a temporary directory on
+#   the disk under the current directory, not /tmp, which may be tmpfs).
+# The server and wrk share the same two cores: when the machine has more,
+# both are pinned to CPUs 0 and 1 with taskset.
+set -e
+BUILD=${1:-build}
+ACEGATE="$PWD/$BUILD/acegate"
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+WRK_THREADS=${WRK_THREADS:-1}
+ACCESS_LOG=${ACCESS_LOG:-on}
+[ -x "$ACEGATE" ] || { echo "bench/server.sh: build $ACEGATE first (make)"; exit 1; }
+command -v wrk >/dev/null || { echo "bench/server.sh: wrk is not installed (make deps)"; exit 1; }
+
+T=$(mktemp -d "${BENCH_DIR:-$PWD}/.bench-server.XXXXXX")
+SRV=""
+trap '[ -n "$SRV" ] && kill -9 $SRV 2>/dev/null; rm -rf "$T"' EXIT
+
+PIN=""
+if [ "$(nproc)" -gt 2 ] && command -v taskset >/dev/null; then PIN="taskset -c 0,1"; fi
+
+"$ACEGATE" keys add --role checker --db "$T/keys.db" 2>/dev/null | tail -n 1 >"$T/key"
+export ACEGATE_KEY
+ACEGATE_KEY=$(cat "$T/key")
+
+# run LABEL DB [SERVE_ARGS...]: prints one result line and keeps the figures
+run() {
+  label=$1
+  db=$2
+  shift 2
+  log=off
+  [ "$ACCESS_LOG" = on ] && log="$T/access-$label.log"
+  # shellcheck disable=SC2086
+  $PIN "$ACEGATE" serve --listen 127.0.0.1:0 --db "$db" --access-log "$log" "$@" 2>"$T/srv-$label.log" &
+  SRV=$!
+  port=""
+  i=0
+  while [ -z "$port" ] && [ $i -lt 100 ]; do
+    sleep 0.1
+    port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$T/srv-$label.log")
+    i=$((i + 1))
+  done
+  [ -n "$port" ] || { cat "$T/srv-$label.log"; exit 1; }
+  # warm up (page cache, allocator, key cache), then measure
+  $PIN wrk -t1 -c"$CONNECTIONS" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
+  before=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records)_total / { printf "%s ", $2 }')
+  $PIN wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/server_check.lua \
+    "http://127.0.0.1:$port" >"$T/wrk-$label.txt"
+  after=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records)_total / { printf "%s ", $2 }')
+  kill -TERM $SRV
+  wait $SRV || true
+  SRV=""
+  rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$T/wrk-$label.txt")
+  p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk-$label.txt")
+  p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk-$label.txt")
+  non200=$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$T/wrk-$label.txt")
+  batch=$(echo "$before $after" | awk '{ c = $3 - $1; r = $4 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
+  printf '%-28s %10s %9s %9s %14s %8s\n' "$label" "$rps" "$p50" "$p99" "$batch" "$non200"
+  eval "RPS_$(echo "$label" | tr -c 'a-z0-9\n' '_')=$rps"
+}
+
+echo "POST /v1/checks, wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, loopback, $(nproc) CPUs${PIN:+ (pinned to 0,1)}, access log $ACCESS_LOG"
+printf '%-28s %10s %9s %9s %14s %8s\n' "audit log" "checks/s" "p50" "p99" "records/commit" "non-200"
+run durable "$T/audit.db" --keys-db "$T/keys.db"
+run memory ":memory:" --keys-db "$T/keys.db"
+"$ACEGATE" audit verify --db "$T/audit.db" | tail -n 1
+echo "$RPS_durable $RPS_memory" | awk '$2 > 0 { printf "durable / in-memory throughput: %.2f\n", $1 / $2 }'
