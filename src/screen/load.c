@@ -299,10 +299,9 @@ static ag_status csl_add_row(csl_ctx *c, csl_row *r, const char *where, ag_error
     code[k] = '\0';
   }
   if (!lname) {
-    const char *dash = strstr(r->v[C_SOURCE], " - ");
-    size_t ln = dash && (size_t)(dash - r->v[C_SOURCE]) < r->n[C_SOURCE]
-                    ? (size_t)(dash - r->v[C_SOURCE])
-                    : r->n[C_SOURCE];
+    /* fields are not NUL-terminated */
+    const char *dash = memmem(r->v[C_SOURCE], r->n[C_SOURCE], " - ", 3);
+    size_t ln = dash ? (size_t)(dash - r->v[C_SOURCE]) : r->n[C_SOURCE];
     src = sx_set_str(s, r->v[C_SOURCE], ln);
     if (!src)
       return nomem(err);
