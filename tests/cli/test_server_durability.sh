@@ -77,8 +77,10 @@ while [ $round -le $ROUNDS ]; do
     client "r$round-c$c" "$dest" &
     CLIENT_PIDS="$CLIENT_PIDS $!"
   done
-  # a random moment between 0.8 and 2.3 seconds into the load
-  pause=$(awk -v s="$$$round" 'BEGIN { srand(s); printf "%.2f", 0.8 + rand() * 1.5 }')
+  # once the load is flowing, a random moment 0.3 to 1.8 seconds into it
+  i=0
+  while [ $i -lt 150 ] && ! ls "$TMPD/got" | grep -q "^r$round-"; do sleep 0.1; i=$((i + 1)); done
+  pause=$(awk -v s="$$$round" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.5 }')
   sleep "$pause"
   kill -9 "$SRV_PID"
   wait "$SRV_PID" 2>/dev/null
