@@ -80,6 +80,7 @@ while [ $round -le $ROUNDS ]; do
   # once the load is flowing, a random moment 0.3 to 1.8 seconds into it
   i=0
   while [ $i -lt 150 ] && ! ls "$TMPD/got" | grep -q "^r$round-"; do sleep 0.1; i=$((i + 1)); done
+  echo "# round $round: first answer after ~$((i * 100)) ms"
   pause=$(awk -v s="$$$round" 'BEGIN { srand(s); printf "%.2f", 0.3 + rand() * 1.5 }')
   sleep "$pause"
   kill -9 "$SRV_PID"
