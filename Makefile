@@ -121,7 +121,7 @@ $(SCREEN_TOOL): $(SCREEN_TOOL_SRC) $(wildcard src/screen/*.h src/cli/*.h include
 
 $(SCREEN_INDEX): $(SCREEN_TOOL) $(SCREEN_LISTS)
 	@mkdir -p $(@D)
-	ASAN_OPTIONS=detect_leaks=0 $(SCREEN_TOOL) build --out $@ $(SCREEN_LISTS)
+	$(SCREEN_TOOL) build --out $@ $(SCREEN_LISTS)
 
 $(BUILD)/src/screen/builtin.o: $(SCREEN_INDEX)
 $(BUILD)/src/screen/builtin.o: private CFLAGS += -DAG_SCREEN_BUILTIN_INDEX='"$(SCREEN_INDEX)"'
