@@ -126,13 +126,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned status = 0;
   ag_buf out;
   ag_buf_init(&out);
-  ag_status st = ag_server_handle(srv, method, target, auth, body ? "application/json" : NULL,
-                                  body, body_len, &status, &out);
+  ag_status st = ag_server_handle(srv, method, target, auth, body ? "application/json" : NULL, body,
+                                  body_len, &status, &out);
   if (st == AG_OK) {
     if (!documented(status))
       abort();
-    bool is_json = !strstr(target, "/metrics") && !(strstr(target, "/v1/audit/export") &&
-                                                    status == 200);
+    bool is_json =
+        !strstr(target, "/metrics") && !(strstr(target, "/v1/audit/export") && status == 200);
     if (is_json && strcmp(method, "HEAD") != 0) {
       json_error_t jerr;
       json_t *v = json_loadb(out.data ? out.data : "", out.len, 0, &jerr);

@@ -44,26 +44,26 @@
 typedef struct ag_server ag_server;
 
 typedef struct {
-  const char *listen;        /* "HOST:PORT", "[V6]:PORT"; NULL = 127.0.0.1:8080; port 0 =
-                                any free port (see ag_server_port) */
-  const char *db_path;       /* audit log; NULL = acegate.db; ":memory:" = not durable */
-  const char *keys_db_path;  /* where API keys are looked up; NULL = db_path */
-  const char *rules_dir;     /* NULL = the tables built into the binary */
-  const char *lists_dir;     /* data directory of the lists; NULL = the default one */
+  const char *listen;            /* "HOST:PORT", "[V6]:PORT"; NULL = 127.0.0.1:8080; port 0 =
+                                    any free port (see ag_server_port) */
+  const char *db_path;           /* audit log; NULL = acegate.db; ":memory:" = not durable */
+  const char *keys_db_path;      /* where API keys are looked up; NULL = db_path */
+  const char *rules_dir;         /* NULL = the tables built into the binary */
+  const char *lists_dir;         /* data directory of the lists; NULL = the default one */
   const char *const *list_paths; /* list files or directories in their published formats,
                                     loaded instead of the data directory's index */
   size_t n_list_paths;
-  bool no_lists;             /* start without screening lists (names are not screened) */
-  size_t max_body;           /* 0 = AG_SERVER_DEFAULT_MAX_BODY */
-  unsigned timeout_s;        /* idle and request-body timeout; 0 = default */
-  unsigned threads;          /* HTTP threads; 0 = one per online CPU */
-  unsigned max_connections;  /* 0 = default */
-  double rate_limit;         /* requests per second per API key; 0 = off */
-  double rate_burst;         /* bucket size; 0 = max(1, rate_limit) */
-  int auth_cache_ttl_s;      /* < 0 = no cache; 0 = default */
-  unsigned drain_timeout_s;  /* 0 = default */
-  int access_log_fd;         /* one JSON line per request; -1 = off */
-  int event_log_fd;          /* start, reload, shutdown, errors; -1 = off */
+  bool no_lists;            /* start without screening lists (names are not screened) */
+  size_t max_body;          /* 0 = AG_SERVER_DEFAULT_MAX_BODY */
+  unsigned timeout_s;       /* idle and request-body timeout; 0 = default */
+  unsigned threads;         /* HTTP threads; 0 = one per online CPU */
+  unsigned max_connections; /* 0 = default */
+  double rate_limit;        /* requests per second per API key; 0 = off */
+  double rate_burst;        /* bucket size; 0 = max(1, rate_limit) */
+  int auth_cache_ttl_s;     /* < 0 = no cache; 0 = default */
+  unsigned drain_timeout_s; /* 0 = default */
+  int access_log_fd;        /* one JSON line per request; -1 = off */
+  int event_log_fd;         /* start, reload, shutdown, errors; -1 = off */
 } ag_server_config;
 
 /* Fills the defaults above (access and event logs to stderr). */

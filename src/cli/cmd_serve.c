@@ -27,8 +27,7 @@ static const char usage_text[] =
     "Runs the HTTP API (docs/api.md) on the bundled tables and lists, recording every\n"
     "determination in the audit log before answering.\n"
     "\n"
-    "  --listen HOST:PORT      address to listen on (default " AG_SERVER_DEFAULT_LISTEN
-    ";\n"
+    "  --listen HOST:PORT      address to listen on (default " AG_SERVER_DEFAULT_LISTEN ";\n"
     "                          loopback unless told otherwise; port 0 picks a free one)\n"
     "  --db FILE               audit log database (default " AG_AUDIT_DEFAULT_DB
     "); :memory: keeps\n"

@@ -24,7 +24,9 @@ static void decide_item(srv_req *r, srv_worker *w, const char *text, size_t len,
   ag_txn txn;
   ag_decision d;
   ag_error_clear(&it->err);
-  ag_status st = ag_json_decode_txn(text ? text : "", len, &txn, &w->arena, &it->err);
+  if (!text)
+    text = "";
+  ag_status st = ag_json_decode_txn(text, len, &txn, &w->arena, &it->err);
   if (st == AG_OK)
     st = ag_check(snap->rules, snap->lists, &txn, &w->scratch, &d, &it->err);
   it->st = st;
@@ -160,11 +162,11 @@ static void finish_batch(srv_req *r) {
 
 srv_next srv_h_batch(srv_req *r) {
   json_error_t jerr;
-  json_t *root = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-                            JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root =
+      json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
-    srv_error(r, 400, "invalid_input", NULL, "malformed JSON at line %d, column %d: %s",
-              jerr.line, jerr.column,
+    srv_error(r, 400, "invalid_input", NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+              jerr.column,
               json_error_code(&jerr) == json_error_invalid_utf8 ? "invalid UTF-8" : jerr.text);
     return SRV_DONE;
   }
@@ -247,11 +249,11 @@ static const char *const screening_outcomes[] = {"NO_MATCH", "POSSIBLE_MATCH", "
 srv_next srv_h_screening(srv_req *r) {
   ag_server *s = r->srv;
   json_error_t jerr;
-  json_t *root = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-                            JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root =
+      json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root) {
-    srv_error(r, 400, "invalid_input", NULL, "malformed JSON at line %d, column %d: %s",
-              jerr.line, jerr.column,
+    srv_error(r, 400, "invalid_input", NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+              jerr.column,
               json_error_code(&jerr) == json_error_invalid_utf8 ? "invalid UTF-8" : jerr.text);
     return SRV_DONE;
   }
@@ -352,7 +354,7 @@ srv_next srv_h_screening(srv_req *r) {
   it->dec_len = b->len;
   it->req_off = 0;
   it->req_len = r->body.len;
-  ag_buf_append(&r->reqtext, r->body.data, r->body.len);
+  ag_buf_append(&r->reqtext, r->body.data ? r->body.data : "", r->body.len);
   it->outcome = screening_outcomes[best];
   it->outcome_index = (int)best;
   if (r->reqtext.failed || r->dec.failed || !build_records(r, AG_AUDIT_SCREENING)) {

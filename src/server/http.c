@@ -167,8 +167,7 @@ static char *header(struct MHD_Connection *c, const char *name) {
   return v ? strdup(v) : NULL;
 }
 
-static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url,
-                      const char *method) {
+static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url, const char *method) {
   srv_req *r = malloc(sizeof *r);
   if (!r)
     return NULL;
@@ -198,9 +197,8 @@ static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url,
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls) {
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls) {
   (void)version;
   ag_server *s = cls;
   srv_req *r = *con_cls;
@@ -239,9 +237,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       return MHD_YES;
     }
     return respond(s, c, r);
-  case ST_AUDITED:
-    srv_finish(r);
-    return respond(s, c, r);
+  case ST_AUDITED: srv_finish(r); return respond(s, c, r);
   default: return MHD_NO;
   }
 }
@@ -262,9 +258,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     return;
   *con_cls = NULL;
   int64_t ns = srv_now_ns() - r->start_ns;
-  unsigned status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->state == ST_ANSWERED
-                        ? r->status
-                        : 0;
+  unsigned status =
+      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->state == ST_ANSWERED ? r->status : 0;
   srv_metrics_request(&s->metrics, r->route, status, ns);
   access_log(s, r, status, ns);
   if (r->pipe_fd >= 0)
@@ -292,8 +287,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- the daemon ---- */
 
-static ag_status resolve(const char *listen, struct sockaddr_storage *ss, bool *v6,
-                         ag_error *err) {
+static ag_status resolve(const char *listen, struct sockaddr_storage *ss, bool *v6, ag_error *err) {
   char host[256];
   const char *colon = strrchr(listen, ':');
   if (!colon || !colon[1])
@@ -312,7 +306,8 @@ static ag_status resolve(const char *listen, struct sockaddr_storage *ss, bool *
   long port = strtol(colon + 1, &end, 10);
   if (*end || port < 0 || port > 65535)
     return ag_error_set(err, AG_ERR_INPUT, "listen", "'%.20s' is not a port", colon + 1);
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                           .ai_socktype = SOCK_STREAM,
                            .ai_flags = AI_PASSIVE | AI_NUMERICSERV},
                   *res = NULL;
   int rc = getaddrinfo(hl ? host : NULL, colon + 1, &hints, &res);
@@ -343,15 +338,17 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
                    MHD_USE_ERROR_LOG | MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
   s->daemon = MHD_start_daemon(
       flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(threads > 1 ? threads : 0),
-      MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->timeout_s,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_CONNECTION_LIMIT,
-      (unsigned int)s->cfg.max_connections, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
-      MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+      (unsigned int)(threads > 1 ? threads : 0), MHD_OPTION_CONNECTION_TIMEOUT,
+      (unsigned int)s->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->cfg.max_connections,
+      MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+      s, MHD_OPTION_END);
   if (!s->daemon)
-    return ag_error_set(err, AG_ERR_IO, "listen", "cannot listen on %.100s (address in use, or "
-                        "not a local address?)", s->listen);
+    return ag_error_set(err, AG_ERR_IO, "listen",
+                        "cannot listen on %.100s (address in use, or "
+                        "not a local address?)",
+                        s->listen);
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
   s->port = di ? di->port : 0;
   return AG_OK;

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-static const double bucket_le[SRV_HIST_BUCKETS] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01,
-    0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
+static const double bucket_le[SRV_HIST_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                   0.005,  0.0075,  0.01,   0.025, 0.05,
+                                                   0.1,    0.25,    0.5,    1,     2.5};
 
 int64_t srv_now_ns(void) {
   struct timespec ts;
@@ -39,7 +39,7 @@ void srv_hist_observe(srv_hist *h, int64_t ns) {
 static const unsigned status_codes[S_COUNT] = {
     [S_200] = 200, [S_201] = 201, [S_400] = 400, [S_401] = 401, [S_403] = 403,
     [S_404] = 404, [S_405] = 405, [S_409] = 409, [S_413] = 413, [S_415] = 415,
-    [S_429] = 429, [S_500] = 500, [S_503] = 503, [S_OTHER] = 0,  [S_ABORTED] = 0};
+    [S_429] = 429, [S_500] = 500, [S_503] = 503, [S_OTHER] = 0, [S_ABORTED] = 0};
 
 static int status_index(unsigned status) {
   if (status == 0)
@@ -84,7 +84,8 @@ static void hist(ag_buf *b, const char *name, const char *labels, srv_hist *h) {
                     (unsigned long long)cum);
   }
   const char *open = labels[0] ? "{" : "", *close = labels[0] ? "}" : "";
-  ag_buf_printf(b, "%s_sum%s%s%s %.9f\n", name, open, labels, close, (double)get(&h->sum_ns) * 1e-9);
+  ag_buf_printf(b, "%s_sum%s%s%s %.9f\n", name, open, labels, close,
+                (double)get(&h->sum_ns) * 1e-9);
   ag_buf_printf(b, "%s_count%s%s%s %llu\n", name, open, labels, close,
                 (unsigned long long)get(&h->count));
 }

@@ -127,9 +127,9 @@ static bool parse_time_arg(srv_req *r, const char *name, bool is_end, int64_t *m
 }
 
 srv_next srv_h_audit(srv_req *r) {
-  static const char *const allowed[] = {"from",   "to",   "destination", "eccn",  "outcome",
-                                        "as_of",  "kind", "cursor",      "limit", "order",
-                                        NULL};
+  static const char *const allowed[] = {"from",    "to",    "destination", "eccn",
+                                        "outcome", "as_of", "kind",        "cursor",
+                                        "limit",   "order", NULL};
   if (!check_args(r, allowed))
     return SRV_DONE;
   ag_audit_query q = {0};
@@ -140,8 +140,7 @@ srv_next srv_h_audit(srv_req *r) {
   q.outcome = srv_arg(r, "outcome");
   q.as_of = srv_arg(r, "as_of");
   q.cursor = srv_arg(r, "cursor");
-  const char *kind = srv_arg(r, "kind"), *limit = srv_arg(r, "limit"),
-             *order = srv_arg(r, "order");
+  const char *kind = srv_arg(r, "kind"), *limit = srv_arg(r, "limit"), *order = srv_arg(r, "order");
   if (kind && !strcmp(kind, "check"))
     q.kind = AG_AUDIT_CHECK;
   else if (kind && !strcmp(kind, "screening"))
@@ -348,8 +347,8 @@ srv_next srv_h_keys_list(srv_req *r) {
 
 srv_next srv_h_keys_add(srv_req *r) {
   json_error_t jerr;
-  json_t *root = json_loadb(r->body.data ? r->body.data : "", r->body.len,
-                            JSON_REJECT_DUPLICATES, &jerr);
+  json_t *root =
+      json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
   if (!root || !json_is_object(root)) {
     srv_error(r, 400, "invalid_input", NULL, "the body must be a JSON object {\"role\": ...}");
     json_decref(root);
@@ -364,7 +363,8 @@ srv_next srv_h_keys_add(srv_req *r) {
       name = json_string_value(v);
     else {
       srv_error(r, 400, "invalid_input", key,
-                strcmp(key, "role") && strcmp(key, "name") ? "unknown field" : "must be a string");
+                strcmp(key, "role") != 0 && strcmp(key, "name") != 0 ? "unknown field"
+                                                                     : "must be a string");
       json_decref(root);
       return SRV_DONE;
     }
@@ -448,7 +448,7 @@ srv_next srv_h_health(srv_req *r) {
 
 srv_next srv_h_ready(srv_req *r) {
   ag_server *s = r->srv;
-  const char *why = atomic_load(&s->draining)  ? "draining"
+  const char *why = atomic_load(&s->draining)    ? "draining"
                     : !atomic_load(&s->audit_ok) ? "audit_log_failing"
                                                  : NULL;
   if (why) {

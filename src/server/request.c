@@ -119,8 +119,10 @@ static const route_def *route_find(srv_req *r) {
     srv_error(r, 404, "not_found", NULL, "no such resource: %.200s", r->path);
     return NULL;
   }
-  r->allow = del ? allow_by_path[3] : get && post ? allow_by_path[2] : post ? allow_by_path[1]
-                                                                           : allow_by_path[0];
+  r->allow = del           ? allow_by_path[3]
+             : get && post ? allow_by_path[2]
+             : post        ? allow_by_path[1]
+                           : allow_by_path[0];
   srv_error(r, 405, "method_not_allowed", NULL, "%.200s allows %s, not %.15s", r->path, r->allow,
             r->method);
   return NULL;

@@ -115,10 +115,10 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   s->cfg.rules_dir = s->rules_dir;
   s->cfg.lists_dir = s->lists_dir;
   s->cfg.list_paths = (const char *const *)s->list_paths;
-  s->max_body = cfg->max_body ? cfg->max_body : AG_SERVER_DEFAULT_MAX_BODY;
+  s->max_body = cfg->max_body ? cfg->max_body : (size_t)AG_SERVER_DEFAULT_MAX_BODY;
   s->timeout_s = cfg->timeout_s ? cfg->timeout_s : AG_SERVER_DEFAULT_TIMEOUT;
   s->auth_ttl_ms = cfg->auth_cache_ttl_s < 0    ? 0
-                   : cfg->auth_cache_ttl_s == 0 ? AG_SERVER_DEFAULT_AUTH_TTL * 1000
+                   : cfg->auth_cache_ttl_s == 0 ? (int64_t)AG_SERVER_DEFAULT_AUTH_TTL * 1000
                                                 : (int64_t)cfg->auth_cache_ttl_s * 1000;
   if (!s->cfg.drain_timeout_s)
     s->cfg.drain_timeout_s = AG_SERVER_DEFAULT_DRAIN;

@@ -135,7 +135,7 @@ struct srv_req {
   int pipe_fd; /* streamed body (export), -1 when none */
   /* audit */
   srv_snapshot *snap;
-  srv_item one;   /* inline storage for a single item */
+  srv_item one; /* inline storage for a single item */
   srv_item *items;
   size_t nitems;
   ag_audit_record one_rec;
@@ -168,8 +168,8 @@ srv_next srv_dispatch(srv_req *r);
 void srv_finish(srv_req *r);
 
 /* Answers with an error object {"error":{"code","message","field"}}. */
-void srv_error(srv_req *r, unsigned status, const char *code, const char *field,
-               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void srv_error(srv_req *r, unsigned status, const char *code, const char *field, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
 /* Answers with err, its HTTP status chosen from err->status. */
 void srv_fail(srv_req *r, const ag_error *err);
 unsigned srv_http_status(const ag_error *err);
@@ -221,8 +221,22 @@ typedef struct {
 
 /* Status codes counted separately; the rest are "other". */
 enum {
-  S_200, S_201, S_400, S_401, S_403, S_404, S_405, S_409, S_413, S_415, S_429, S_500, S_503,
-  S_OTHER, S_ABORTED, S_COUNT
+  S_200,
+  S_201,
+  S_400,
+  S_401,
+  S_403,
+  S_404,
+  S_405,
+  S_409,
+  S_413,
+  S_415,
+  S_429,
+  S_500,
+  S_503,
+  S_OTHER,
+  S_ABORTED,
+  S_COUNT
 };
 
 typedef struct {

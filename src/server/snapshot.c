@@ -32,7 +32,8 @@ static void lists_version(const ag_screen *l, char *out, size_t cap) {
       snprintf(newest, sizeof newest, "%s", li->date);
     if (ok)
       ok = EVP_DigestUpdate(ctx, li->code, strlen(li->code) + 1) &&
-           EVP_DigestUpdate(ctx, li->sha256 ? li->sha256 : "", li->sha256 ? strlen(li->sha256) + 1 : 1);
+           EVP_DigestUpdate(ctx, li->sha256 ? li->sha256 : "",
+                            li->sha256 ? strlen(li->sha256) + 1 : 1);
   }
   ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 6;
   EVP_MD_CTX_free(ctx);
@@ -55,8 +56,9 @@ ag_status srv_snapshot_load(const ag_server_config *cfg, srv_snapshot **out, ag_
   ag_status st = cfg->rules_dir ? ag_rules_load_dir(cfg->rules_dir, &snap->rules, err)
                                 : ag_rules_load_default(&snap->rules, err);
   if (st == AG_OK && !cfg->no_lists) {
-    st = cfg->n_list_paths ? ag_screen_open_paths(cfg->list_paths, cfg->n_list_paths, &snap->lists, err)
-                           : ag_screen_open_dir(cfg->lists_dir, &snap->lists, err);
+    st = cfg->n_list_paths
+             ? ag_screen_open_paths(cfg->list_paths, cfg->n_list_paths, &snap->lists, err)
+             : ag_screen_open_dir(cfg->lists_dir, &snap->lists, err);
     if (st == AG_OK)
       lists_version(snap->lists, snap->lists_version, sizeof snap->lists_version);
   }

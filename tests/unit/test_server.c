@@ -47,6 +47,8 @@ static void add_key(fixture *f, ag_keys_role role, char *tok, int slot) {
 
 static int start(void **state, ag_server_config *cfg) {
   fixture *f = calloc(1, sizeof *f);
+  if (!f)
+    return -1;
   snprintf(f->dir, sizeof f->dir, "/tmp/ag_server_XXXXXX");
   if (!mkdtemp(f->dir))
     return -1;
@@ -138,10 +140,11 @@ static void test_keys_and_roles(void **state) {
   assert_string_equal(err_field(f), "authorization");
   ag_buf_reset(&f->out);
   unsigned status;
-  assert_int_equal(ag_server_handle(f->s, "POST", "/v1/checks",
-                                    "Bearer agk_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                    "application/json", TXN, strlen(TXN), &status, &f->out),
-                   AG_OK);
+  assert_int_equal(
+      ag_server_handle(f->s, "POST", "/v1/checks",
+                       "Bearer agk_0123456789ab_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                       "application/json", TXN, strlen(TXN), &status, &f->out),
+      AG_OK);
   assert_int_equal(status, 401);
   req(f, "POST", "/v1/checks", AK, TXN);
   assert_int_equal(f->status, 403);
@@ -227,8 +230,8 @@ static void test_bad_input(void **state) {
       {"{\"item\":{\"eccn\":\"4D004\"}}", 400, "destination"},
       {"{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\",\"as_of\":\"2025-13-01\"}", 400,
        "as_of"},
-      {"{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\",\"end_user\":{\"type\":\"spy\"}}", 400,
-       "end_user.type"},
+      {"{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\",\"end_user\":{\"type\":\"spy\"}}",
+       400, "end_user.type"},
       {"{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"B\xff\"}", 400, NULL},
       {"{\"item\":{\"eccn\":\"4D004\"},\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\"}", 400,
        NULL},
@@ -318,7 +321,7 @@ static void test_batch_limit(void **state) {
   char *p = body + sprintf(body, "{\"transactions\":[");
   for (size_t i = 0; i < n; i++)
     p += sprintf(p, "%s%s", i ? "," : "", one);
-  strcpy(p, "]}");
+  memcpy(p, "]}", 3);
   req(f, "POST", "/v1/checks:batch", CK, body);
   assert_int_equal(f->status, 413);
   assert_string_equal(err_field(f), "transactions");
@@ -326,7 +329,7 @@ static void test_batch_limit(void **state) {
   p = body + sprintf(body, "{\"transactions\":[");
   for (size_t i = 0; i < n - 1; i++)
     p += sprintf(p, "%s%s", i ? "," : "", one);
-  strcpy(p, "]}");
+  memcpy(p, "]}", 3);
   req(f, "POST", "/v1/checks:batch", CK, body);
   assert_int_equal(f->status, 200);
   assert_int_equal(json_integer_value(json_object_get(f->json, "decided")), AG_SERVER_BATCH_MAX);
@@ -338,7 +341,8 @@ static void test_audit_search(void **state) {
   for (int i = 0; i < 5; i++)
     req(f, "POST", "/v1/checks", CK, TXN);
   req(f, "POST", "/v1/checks", CK,
-      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"CN\",\"end_user\":{\"type\":\"government\"}}");
+      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"CN\",\"end_user\":{\"type\":\"government\"}"
+      "}");
   req(f, "GET", "/v1/audit?destination=CN", AK, NULL);
   assert_int_equal(f->status, 200);
   json_t *recs = json_object_get(f->json, "records");
@@ -364,8 +368,8 @@ static void test_audit_search(void **state) {
   assert_int_equal(json_array_size(json_object_get(f->json, "records")), 0);
   static const char *const bad[][2] = {
       {"/v1/audit?from=tomorrow", "from"}, {"/v1/audit?limit=5000", "limit"},
-      {"/v1/audit?kind=any", "kind"},     {"/v1/audit?order=random", "order"},
-      {"/v1/audit?cursor=%zz", "cursor"}, {"/v1/audit?page=2", "page"}};
+      {"/v1/audit?kind=any", "kind"},      {"/v1/audit?order=random", "order"},
+      {"/v1/audit?cursor=%zz", "cursor"},  {"/v1/audit?page=2", "page"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     req(f, "GET", bad[i][0], AK, NULL);
     assert_int_equal(f->status, 400);
@@ -381,7 +385,7 @@ static void test_audit_search(void **state) {
 
 static void test_rate_limit(void **state) {
   (void)state;
-  void *st;
+  void *st = NULL;
   ag_server_config cfg;
   ag_server_config_init(&cfg);
   cfg.no_lists = true;
@@ -389,6 +393,7 @@ static void test_rate_limit(void **state) {
   cfg.rate_burst = 2;
   assert_int_equal(start(&st, &cfg), 0);
   fixture *f = st;
+  assert_non_null(f);
   req(f, "POST", "/v1/checks", CK, TXN);
   assert_int_equal(f->status, 200);
   req(f, "GET", "/v1/rules", CK, NULL);
@@ -416,13 +421,16 @@ static void test_metrics(void **state) {
   assert_int_equal(f->status, 200);
   const char *m = f->out.data;
   assert_non_null(strstr(m, "# TYPE acegate_http_requests_total counter\n"));
-  assert_non_null(strstr(m, "acegate_http_requests_total{route=\"/v1/checks\",status=\"200\"} 1\n"));
-  assert_non_null(strstr(m, "acegate_http_requests_total{route=\"/v1/checks\",status=\"400\"} 1\n"));
+  assert_non_null(
+      strstr(m, "acegate_http_requests_total{route=\"/v1/checks\",status=\"200\"} 1\n"));
+  assert_non_null(
+      strstr(m, "acegate_http_requests_total{route=\"/v1/checks\",status=\"400\"} 1\n"));
   assert_non_null(strstr(m, "acegate_decisions_total{outcome=\"LICENSE_EXCEPTION_ACE\"} 1\n"));
   assert_non_null(strstr(m, "acegate_audit_records_total 1\n"));
   assert_non_null(strstr(m, "acegate_audit_write_seconds_count 1\n"));
   /* histogram buckets are cumulative and end at the count */
-  const char *h = "acegate_http_request_duration_seconds_bucket{route=\"/v1/checks\",status=\"200\",le=\"";
+  const char *h =
+      "acegate_http_request_duration_seconds_bucket{route=\"/v1/checks\",status=\"200\",le=\"";
   unsigned long prev = 0;
   int buckets = 0;
   for (const char *p = strstr(m, h); p; p = strstr(p + 1, h)) {
@@ -484,13 +492,14 @@ static void test_reload_keeps_old_data(void **state) {
   assert_non_null(mkdtemp(dir));
   snprintf(cmd, sizeof cmd, "cp data/rules/*.tsv '%s'/", dir);
   assert_int_equal(system(cmd), 0);
-  void *st;
+  void *st = NULL;
   ag_server_config cfg;
   ag_server_config_init(&cfg);
   cfg.no_lists = true;
   cfg.rules_dir = dir;
   assert_int_equal(start(&st, &cfg), 0);
   fixture *f = st;
+  assert_non_null(f);
   req(f, "GET", "/v1/rules", CK, NULL);
   char *v1 = strdup(str(f->json, "version"));
   snprintf(cmd, sizeof cmd, "echo 'garbage row' >> '%s/country-chart.tsv'", dir);
@@ -543,13 +552,14 @@ static void test_screening(void **state) {
   snprintf(list, sizeof list, "%s/csl.csv", dir);
   write_list(list);
   const char *paths[] = {list};
-  void *st;
+  void *st = NULL;
   ag_server_config cfg;
   ag_server_config_init(&cfg);
   cfg.list_paths = paths;
   cfg.n_list_paths = 1;
   assert_int_equal(start(&st, &cfg), 0);
   fixture *f = st;
+  assert_non_null(f);
   req(f, "POST", "/v1/screenings", CK, "{\"name\":\"Huawei Technologies\",\"country\":\"CN\"}");
   assert_int_equal(f->status, 200);
   assert_string_equal(str(f->json, "outcome"), "CONFIDENT_MATCH");
