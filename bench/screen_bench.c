@@ -108,8 +108,10 @@ static bool read_eval(const char *path) {
 static void score_row(const ag_screen *s, ag_screen_result *res, size_t i, int mode) {
   row *r = &rows[i];
   ag_error err;
-  ag_screen_request rq = {.name = r->query, .len = strlen(r->query),
-                          .country = r->country[0] ? r->country : NULL, .min_score = 0.5,
+  ag_screen_request rq = {.name = r->query,
+                          .len = strlen(r->query),
+                          .country = r->country[0] ? r->country : NULL,
+                          .min_score = 0.5,
                           .max_matches = AG_SCREEN_MATCHES_MAX,
                           .mode = mode ? AG_SCREEN_MODE_BRUTE_JW : AG_SCREEN_MODE_INDEX};
   r->score[mode] = 0;
@@ -186,10 +188,11 @@ int main(int argc, char **argv) {
       ag_screen_close(s);
   }
   const ag_screen_index_info *ii = ag_screen_info(s);
-  printf("load+index %s (%u entries, %u names): %.0f ms (target <= 1000 ms)\n", list,
-         ii->entries, ii->names, best / 1e3);
+  printf("load+index %s (%u entries, %u names): %.0f ms (target <= 1000 ms)\n", list, ii->entries,
+         ii->names, best / 1e3);
   printf("peak RSS while indexing: %ld MB; RSS with the index built in memory: %ld MB "
-         "(target <= 100 MB)\n", peak_kb() / 1024, rss_kb() / 1024);
+         "(target <= 100 MB)\n",
+         peak_kb() / 1024, rss_kb() / 1024);
   ag_screen_close(s);
   double t0 = now_us();
   if (ag_screen_open_builtin(&s, &err)) {
@@ -220,11 +223,11 @@ int main(int argc, char **argv) {
     }
   qsort(lat, nl, sizeof *lat, cmpd);
   double idx_mean = total / (double)nl;
-  printf("\n== screening: one query against all %u names (single thread, %zu queries)\n",
-         ii->names, nl);
+  printf("\n== screening: one query against all %u names (single thread, %zu queries)\n", ii->names,
+         nl);
   printf("index:       p50 %.1f us  p90 %.1f us  p99 %.1f us  max %.1f us  mean %.1f us "
-         "(targets p50 <= 50 us, p99 <= 1000 us)\n", lat[nl / 2], lat[nl * 9 / 10],
-         lat[nl * 99 / 100], lat[nl - 1], idx_mean);
+         "(targets p50 <= 50 us, p99 <= 1000 us)\n",
+         lat[nl / 2], lat[nl * 9 / 10], lat[nl * 99 / 100], lat[nl - 1], idx_mean);
   printf("RSS with the built-in index open and queried: %ld MB\n", rss_kb() / 1024);
 
   /* quality: index, then the baseline (two threads) */
@@ -248,8 +251,8 @@ int main(int argc, char **argv) {
   size_t nbl = 0;
   for (size_t i = 0; i < nrows && nbl < 64; i += nrows / 64 + 1) {
     double a = now_us();
-    ag_screen_request rq = {.name = rows[i].query, .len = strlen(rows[i].query),
-                            .mode = AG_SCREEN_MODE_BRUTE_JW};
+    ag_screen_request rq = {
+        .name = rows[i].query, .len = strlen(rows[i].query), .mode = AG_SCREEN_MODE_BRUTE_JW};
     ag_screen_query_ex(s, &rq, &res, &err);
     bl[nbl++] = now_us() - a;
   }
@@ -257,16 +260,17 @@ int main(int argc, char **argv) {
   printf("baseline:    p50 %.0f us  (plain Jaro-Winkler against every name, %zu queries)\n",
          bl[nbl / 2], nbl);
   printf("speed ratio, index over baseline: %.0fx at the median, %.0fx on the mean (target "
-         ">= 20x)\n", bl[nbl / 2] / lat[nl / 2], brute_mean / idx_mean);
+         ">= 20x)\n",
+         bl[nbl / 2] / lat[nl / 2], brute_mean / idx_mean);
 
   size_t hits = 0, decoys = 0;
   for (size_t i = 0; i < nrows; i++)
     rows[i].decoy ? decoys++ : hits++;
-  printf("\n== screening: quality on %s (%zu listed variants, %zu decoys%s)\n", eval, hits,
-         decoys, quick ? "; baseline on every 4th row" : "");
+  printf("\n== screening: quality on %s (%zu listed variants, %zu decoys%s)\n", eval, hits, decoys,
+         quick ? "; baseline on every 4th row" : "");
   printf("threshold | index recall  FP rate | baseline recall  FP rate\n");
-  static const double ths[] = {0.60, 0.65, 0.70, 0.75, 0.78, 0.80, 0.82, 0.85, 0.88, 0.90, 0.92,
-                              0.95};
+  static const double ths[] = {0.60, 0.65, 0.70, 0.75, 0.78, 0.80,
+                               0.82, 0.85, 0.88, 0.90, 0.92, 0.95};
   for (size_t k = 0; k < sizeof ths / sizeof *ths; k++) {
     double ri, fi, rb, fb;
     rates(0, ths[k], 1, &ri, &fi);

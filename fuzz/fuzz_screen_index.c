@@ -5,8 +5,8 @@
  * hostile index must be refused, and one that is accepted must answer
  * queries without reading out of bounds.
  */
-#include "acegate/screen.h"
 #include "../src/screen/screen_int.h"
+#include "acegate/screen.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -6,15 +6,15 @@
  * Whatever loads is indexed, the index re-validated and queried. A file
  * must load or be rejected with a reason, never crash or leak.
  */
-#include "acegate/screen.h"
 #include "../src/screen/screen_int.h"
+#include "acegate/screen.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static const char *const names[] = {"consolidated.csv", "sdn.csv", "cons_prim.csv",
-                                      "dpl.txt", "consolidated.json", "alt.csv"};
+  static const char *const names[] = {"consolidated.csv", "sdn.csv",           "cons_prim.csv",
+                                      "dpl.txt",          "consolidated.json", "alt.csv"};
   if (size < 1)
     return 0;
   const char *name = names[data[0] % (sizeof names / sizeof *names)];

@@ -5,8 +5,8 @@
  * Any bytes must normalise or be rejected with a reason; the normalised
  * form must be lower-case ASCII words.
  */
-#include "acegate/screen.h"
 #include "../src/screen/screen_int.h"
+#include "acegate/screen.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +31,7 @@ static ag_screen *lists(void) {
     ag_buf img;
     ag_buf_init(&img);
     if (sx_load_buffer(&set, "list.csv", LIST, sizeof LIST - 1, &err) ||
-        sx_build_image(&set, &img, &err) ||
-        ag_screen_open_index_mem(img.data, img.len, &s, &err))
+        sx_build_image(&set, &img, &err) || ag_screen_open_index_mem(img.data, img.len, &s, &err))
       abort();
     ag_buf_free(&img);
     sx_set_free(&set);

@@ -70,26 +70,26 @@ typedef struct {
 
 typedef struct {
   /* the list and the entry, as the list file gives them */
-  const char *list_code;    /* "EL", "DPL", "SDN", "SSI", "UVL", "MEU", ... */
-  const char *list_name;    /* "Entity List", "Denied Persons List", ... */
-  const char *source_id;    /* the entry's own id in its file (see docs) */
-  const char *entry_name;   /* the entry's primary name */
-  const char *entry_type;   /* "Entity", "Individual", "Vessel", "Aircraft" or "" */
-  const char *programs;     /* "; "-separated sanctions programs, or "" */
-  const char *countries;    /* "; "-separated ISO 3166-1 alpha-2 codes, or "" */
-  const char *addresses;    /* "; "-separated addresses as listed, or "" */
+  const char *list_code;               /* "EL", "DPL", "SDN", "SSI", "UVL", "MEU", ... */
+  const char *list_name;               /* "Entity List", "Denied Persons List", ... */
+  const char *source_id;               /* the entry's own id in its file (see docs) */
+  const char *entry_name;              /* the entry's primary name */
+  const char *entry_type;              /* "Entity", "Individual", "Vessel", "Aircraft" or "" */
+  const char *programs;                /* "; "-separated sanctions programs, or "" */
+  const char *countries;               /* "; "-separated ISO 3166-1 alpha-2 codes, or "" */
+  const char *addresses;               /* "; "-separated addresses as listed, or "" */
   const char *federal_register_notice; /* e.g. "86 FR 60760", or "" */
   const char *license_requirement;     /* Entity List and MEU entries, or "" */
   const char *license_policy;          /* e.g. "Presumption of denial.", or "" */
-  const char *start_date;   /* as listed, or "" */
-  const char *remarks;      /* as listed, or "" */
-  const char *source_url;   /* the list's page, or "" */
+  const char *start_date;              /* as listed, or "" */
+  const char *remarks;                 /* as listed, or "" */
+  const char *source_url;              /* the list's page, or "" */
   /* how it matched */
   const char *matched_name; /* the listed name or alias that matched */
   const char *name_kind;    /* "name", "aka", "fka", "nka", "weak aka" */
   double score;             /* in [0, 1], country evidence included */
   ag_screen_level level;
-  const char *reason;       /* plain-English explanation (result-owned) */
+  const char *reason;                  /* plain-English explanation (result-owned) */
   const ag_screen_token_match *tokens; /* result-owned */
   size_t token_count;
 } ag_screen_match;
@@ -97,8 +97,8 @@ typedef struct {
 typedef struct {
   ag_screen_match *matches; /* best first; result-owned */
   size_t count;
-  const char *normalized;   /* the query's words after normalisation */
-  ag_screen_work *work;     /* private scratch; NULL until first use */
+  const char *normalized; /* the query's words after normalisation */
+  ag_screen_work *work;   /* private scratch; NULL until first use */
 } ag_screen_result;
 
 void ag_screen_result_init(ag_screen_result *r);
@@ -120,14 +120,12 @@ ag_status ag_screen_open_builtin(ag_screen **out, ag_error *err);
 /* An index file (as written by ag_screen_build_index), mapped read-only. */
 ag_status ag_screen_open_index(const char *path, ag_screen **out, ag_error *err);
 /* An index image in memory; the bytes are copied. For tests and fuzzing. */
-ag_status ag_screen_open_index_mem(const void *data, size_t len, ag_screen **out,
-                                   ag_error *err);
+ag_status ag_screen_open_index_mem(const void *data, size_t len, ag_screen **out, ag_error *err);
 /* Loads list files and directories in their published formats and indexes
  * them in memory. Each path is a list file or a directory; a directory
  * loads every recognised list file in it, OFAC companion files joined to
  * their primary file. An unrecognised file named explicitly is an error. */
-ag_status ag_screen_open_paths(const char *const *paths, size_t n, ag_screen **out,
-                               ag_error *err);
+ag_status ag_screen_open_paths(const char *const *paths, size_t n, ag_screen **out, ag_error *err);
 void ag_screen_close(ag_screen *s);
 
 /* ---- building and replacing the lists in force ---- */
@@ -140,8 +138,8 @@ ag_status ag_screen_build_index(const char *const *paths, size_t n, const char *
 /* ag_screen_build_index into the data directory's index (created if needed);
  * data_dir NULL means the default. The written path is copied to
  * written (if non-NULL, `cap` bytes). */
-ag_status ag_screen_update(const char *data_dir, const char *const *paths, size_t n,
-                           char *written, size_t cap, ag_error *err);
+ag_status ag_screen_update(const char *data_dir, const char *const *paths, size_t n, char *written,
+                           size_t cap, ag_error *err);
 /* Removes the data directory's index so the built-in snapshot is in force
  * again. Not an error if there is none. */
 ag_status ag_screen_reset(const char *data_dir, ag_error *err);
@@ -152,15 +150,15 @@ ag_status ag_screen_index_path(const char *data_dir, char *out, size_t cap, ag_e
 /* ---- what is loaded ---- */
 
 typedef struct {
-  const char *code;     /* "EL", "SDN", ... */
-  const char *name;     /* "Entity List", ... */
-  const char *files;    /* source file names, ", "-separated */
-  const char *format;   /* "csl-csv", "csl-json", "ofac-sdn-csv", "ofac-cons-csv",
-                           "bis-dpl-tsv" */
-  const char *date;     /* "YYYY-MM-DD" source date, or "" if unknown */
-  const char *sha256;   /* hex SHA-256 of the source files' bytes */
-  uint32_t entries;     /* entries of this list in that source */
-  uint32_t names;       /* names and aliases indexed */
+  const char *code;   /* "EL", "SDN", ... */
+  const char *name;   /* "Entity List", ... */
+  const char *files;  /* source file names, ", "-separated */
+  const char *format; /* "csl-csv", "csl-json", "ofac-sdn-csv", "ofac-cons-csv",
+                         "bis-dpl-tsv" */
+  const char *date;   /* "YYYY-MM-DD" source date, or "" if unknown */
+  const char *sha256; /* hex SHA-256 of the source files' bytes */
+  uint32_t entries;   /* entries of this list in that source */
+  uint32_t names;     /* names and aliases indexed */
 } ag_screen_list_info;
 
 typedef struct {
@@ -168,7 +166,7 @@ typedef struct {
   const char *built;    /* when the index was built, "YYYY-MM-DDTHH:MM:SSZ" */
   const char *checksum; /* hex SHA-256 of the index contents */
   uint32_t entries, names, tokens;
-  size_t bytes;         /* index size */
+  size_t bytes; /* index size */
 } ag_screen_index_info;
 
 size_t ag_screen_list_count(const ag_screen *s);
@@ -179,18 +177,18 @@ const ag_screen_index_info *ag_screen_info(const ag_screen *s);
 /* ---- screening ---- */
 
 typedef enum {
-  AG_SCREEN_MODE_INDEX = 0,  /* normalised words, index, alignment scoring */
-  AG_SCREEN_MODE_BRUTE_JW    /* baseline: plain Jaro-Winkler against every
-                                listed name (for benchmarks and cross-checks) */
+  AG_SCREEN_MODE_INDEX = 0, /* normalised words, index, alignment scoring */
+  AG_SCREEN_MODE_BRUTE_JW   /* baseline: plain Jaro-Winkler against every
+                               listed name (for benchmarks and cross-checks) */
 } ag_screen_mode;
 
 typedef struct {
-  const char *name;     /* UTF-8, not necessarily NUL-terminated */
+  const char *name; /* UTF-8, not necessarily NUL-terminated */
   size_t len;
-  const char *country;  /* ISO 3166-1 alpha-2 of the party, or NULL */
-  double min_score;     /* 0 means AG_SCREEN_POSSIBLE */
-  size_t max_matches;   /* 0 means AG_SCREEN_MATCHES_DEFAULT; at most
-                           AG_SCREEN_MATCHES_MAX */
+  const char *country; /* ISO 3166-1 alpha-2 of the party, or NULL */
+  double min_score;    /* 0 means AG_SCREEN_POSSIBLE */
+  size_t max_matches;  /* 0 means AG_SCREEN_MATCHES_DEFAULT; at most
+                          AG_SCREEN_MATCHES_MAX */
   ag_screen_mode mode;
 } ag_screen_request;
 
@@ -199,8 +197,8 @@ typedef struct {
  * AG_ERR_INPUT (field "name": empty, invalid UTF-8, control character;
  * field "country": not two letters), AG_ERR_LIMIT (name too long or too
  * many words), AG_ERR_NOMEM. */
-ag_status ag_screen_query(const ag_screen *s, const char *name, size_t len,
-                          const char *country, ag_screen_result *out, ag_error *err);
+ag_status ag_screen_query(const ag_screen *s, const char *name, size_t len, const char *country,
+                          ag_screen_result *out, ag_error *err);
 ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
                              ag_screen_result *out, ag_error *err);
 

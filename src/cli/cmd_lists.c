@@ -23,24 +23,23 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: acegate lists [--json] [--data-dir DIR] [--lists PATH[,PATH...]]\n"
-          "       acegate lists update FILE... [--data-dir DIR]\n"
-          "       acegate lists reset [--data-dir DIR]\n"
-          "       acegate lists build --out INDEX FILE...\n"
-          "\n"
-          "Without a subcommand, shows the screening lists in force: each list, its entry\n"
-          "count, source date and SHA-256 checksum, and the index they are served from.\n"
-          "\n"
-          "  update  load FILE... (CSL CSV or JSON, OFAC legacy CSV with companions, BIS\n"
-          "          Denied Persons List; directories too), validate them completely, index\n"
-          "          them and replace the lists in force atomically; on any error the old\n"
-          "          lists stay in force\n"
-          "  reset   remove the updated lists: the built-in snapshot is in force again\n"
-          "  build   write an index of FILE... to INDEX (for packaging)\n"
-          "\n"
-          "The data directory is $ACEGATE_HOME, else $XDG_DATA_HOME/acegate, else\n"
-          "$HOME/.local/share/acegate.\n");
+  fprintf(f, "usage: acegate lists [--json] [--data-dir DIR] [--lists PATH[,PATH...]]\n"
+             "       acegate lists update FILE... [--data-dir DIR]\n"
+             "       acegate lists reset [--data-dir DIR]\n"
+             "       acegate lists build --out INDEX FILE...\n"
+             "\n"
+             "Without a subcommand, shows the screening lists in force: each list, its entry\n"
+             "count, source date and SHA-256 checksum, and the index they are served from.\n"
+             "\n"
+             "  update  load FILE... (CSL CSV or JSON, OFAC legacy CSV with companions, BIS\n"
+             "          Denied Persons List; directories too), validate them completely, index\n"
+             "          them and replace the lists in force atomically; on any error the old\n"
+             "          lists stay in force\n"
+             "  reset   remove the updated lists: the built-in snapshot is in force again\n"
+             "  build   write an index of FILE... to INDEX (for packaging)\n"
+             "\n"
+             "The data directory is $ACEGATE_HOME, else $XDG_DATA_HOME/acegate, else\n"
+             "$HOME/.local/share/acegate.\n");
 }
 
 static int fail(const ag_error *err) {
@@ -53,8 +52,8 @@ static void show_text(const ag_screen *s) {
   printf("lists in force: %s\n", ii->origin);
   printf("index: %u entries, %u names, %u words, %.1f MB, built %s, sha256 %s\n", ii->entries,
          ii->names, ii->tokens, (double)ii->bytes / 1e6, ii->built, ii->checksum);
-  printf("\n%-7s %-45s %8s %7s  %-10s  %-16s  %s\n", "CODE", "LIST", "ENTRIES", "NAMES",
-         "DATE", "SHA-256", "FILES");
+  printf("\n%-7s %-45s %8s %7s  %-10s  %-16s  %s\n", "CODE", "LIST", "ENTRIES", "NAMES", "DATE",
+         "SHA-256", "FILES");
   for (size_t i = 0; i < ag_screen_list_count(s); i++) {
     const ag_screen_list_info *l = ag_screen_list(s, i);
     printf("%-7s %-45.45s %8u %7u  %-10s  %.16s  %s\n", l->code, l->name, l->entries, l->names,
@@ -150,8 +149,9 @@ int ag_cmd_lists(int argc, char **argv) {
       usage(stderr);
       rc = AG_EXIT_INPUT;
       goto done;
-    } else if (!sub && !nfiles && (!strcmp(a, "update") || !strcmp(a, "reset") ||
-                                   !strcmp(a, "build") || !strcmp(a, "show"))) {
+    } else if (!sub && !nfiles &&
+               (!strcmp(a, "update") || !strcmp(a, "reset") || !strcmp(a, "build") ||
+                !strcmp(a, "show"))) {
       sub = a;
     } else if (sub && strcmp(sub, "show") && strcmp(sub, "reset")) {
       files[nfiles++] = a;
@@ -227,5 +227,7 @@ done:
 
 #ifdef AG_LISTS_STANDALONE
 /* The build's index maker: `lists build --out INDEX FILE...` alone. */
-int main(int argc, char **argv) { return ag_cmd_lists(argc, argv); }
+int main(int argc, char **argv) {
+  return ag_cmd_lists(argc, argv);
+}
 #endif

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define BATCH_CHUNK 512        /* lines screened between two writes */
-#define BATCH_LINE_MAX 65536   /* a longer input line is an error line */
+#define BATCH_CHUNK 512      /* lines screened between two writes */
+#define BATCH_LINE_MAX 65536 /* a longer input line is an error line */
 #define THREADS_MAX 16
 
 static void usage(FILE *f) {
@@ -50,8 +50,8 @@ static void usage(FILE *f) {
           "  --brute-force            baseline: plain Jaro-Winkler against every name\n"
           "  --batch                  read JSONL {\"name\": ..., \"country\": ...} from stdin\n"
           "  --threads N              batch worker threads (default: CPUs, at most %d)\n",
-          AG_SCREEN_CONFIDENT, AG_SCREEN_POSSIBLE, AG_SCREEN_MATCHES_DEFAULT,
-          AG_SCREEN_MATCHES_MAX, AG_SCREEN_POSSIBLE, THREADS_MAX);
+          AG_SCREEN_CONFIDENT, AG_SCREEN_POSSIBLE, AG_SCREEN_MATCHES_DEFAULT, AG_SCREEN_MATCHES_MAX,
+          AG_SCREEN_POSSIBLE, THREADS_MAX);
 }
 
 /* ---- options and the lists ---- */
@@ -107,11 +107,11 @@ static int parse(int argc, char **argv, opts *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED(flag)                                                                           \
-  if (!v) {                                                                                  \
-    fprintf(stderr, "acegate screen: %s needs a value\n", flag);                             \
-    return AG_EXIT_INPUT;                                                                    \
-  }                                                                                          \
+#define NEED(flag)                                                                                 \
+  if (!v) {                                                                                        \
+    fprintf(stderr, "acegate screen: %s needs a value\n", flag);                                   \
+    return AG_EXIT_INPUT;                                                                          \
+  }                                                                                                \
   i++
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
@@ -238,8 +238,8 @@ static void print_json(const char *name, const char *country, const ag_screen *s
   else
     ag_buf_puts(&b, "null");
   const ag_screen_index_info *ii = ag_screen_info(s);
-  ag_buf_printf(&b, ",\"thresholds\":{\"confident\":%.2f,\"possible\":%.2f}",
-                AG_SCREEN_CONFIDENT, AG_SCREEN_POSSIBLE);
+  ag_buf_printf(&b, ",\"thresholds\":{\"confident\":%.2f,\"possible\":%.2f}", AG_SCREEN_CONFIDENT,
+                AG_SCREEN_POSSIBLE);
   ag_buf_puts(&b, ",\"lists\":{\"origin\":");
   ag_buf_json_str(&b, ii->origin, strlen(ii->origin));
   ag_buf_puts(&b, ",\"checksum\":");
@@ -324,8 +324,11 @@ static void screen_item(const job *j, item *it) {
     }
     country = json_string_value(jc);
   }
-  ag_screen_request rq = {.name = name, .len = nlen, .country = country,
-                          .min_score = j->o->min, .max_matches = j->o->max,
+  ag_screen_request rq = {.name = name,
+                          .len = nlen,
+                          .country = country,
+                          .min_score = j->o->min,
+                          .max_matches = j->o->max,
                           .mode = j->o->brute ? AG_SCREEN_MODE_BRUTE_JW : AG_SCREEN_MODE_INDEX};
   ag_error err;
   ag_error_clear(&err);
@@ -428,8 +431,8 @@ static int run_batch(const ag_screen *s, const opts *o) {
     pthread_t th[THREADS_MAX];
     bool started[THREADS_MAX] = {false};
     for (int t = 0; t < use; t++) {
-      jobs[t] = (job){s, o, items, n * (size_t)t / (size_t)use, n * (size_t)(t + 1) / (size_t)use,
-                      &res[t]};
+      jobs[t] = (job){
+          s, o, items, n * (size_t)t / (size_t)use, n * (size_t)(t + 1) / (size_t)use, &res[t]};
       if (t > 0)
         started[t] = pthread_create(&th[t], NULL, run_job, &jobs[t]) == 0;
     }
@@ -494,8 +497,11 @@ int ag_cmd_screen(int argc, char **argv) {
   }
   ag_screen_result r;
   ag_screen_result_init(&r);
-  ag_screen_request rq = {.name = o.name, .len = strlen(o.name), .country = o.country,
-                          .min_score = o.min, .max_matches = o.max,
+  ag_screen_request rq = {.name = o.name,
+                          .len = strlen(o.name),
+                          .country = o.country,
+                          .min_score = o.min,
+                          .max_matches = o.max,
                           .mode = o.brute ? AG_SCREEN_MODE_BRUTE_JW : AG_SCREEN_MODE_INDEX};
   st = ag_screen_query_ex(s, &rq, &r, &err);
   if (st) {

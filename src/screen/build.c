@@ -114,7 +114,7 @@ typedef struct {
 } bname;
 
 typedef struct {
-  uint32_t str;     /* offset in the token map's pool */
+  uint32_t str; /* offset in the token map's pool */
   uint32_t len;
   uint32_t hash;
   uint32_t df;
@@ -126,7 +126,7 @@ typedef struct {
   sx_set *set;
   strmap strings; /* interned output strings; value = offset in out pool */
   ag_buf strpool;
-  strmap words;   /* token strings; value = temporary token id */
+  strmap words; /* token strings; value = temporary token id */
   btok *toks;
   size_t ntoks, toks_cap;
   bname *names;
@@ -185,13 +185,14 @@ static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *nam
     bool same = true;
     for (size_t k = 0; k < n->ntok && same; k++) {
       const btok *t = &b->toks[b->nametoks[o->tok_off + k]];
-      same = t->len == n->tok[k].len &&
-             !memcmp(b->words.pool + t->str, sx_norm_tok(n, k), t->len);
+      same = t->len == n->tok[k].len && !memcmp(b->words.pool + t->str, sx_norm_tok(n, k), t->len);
     }
     if (same)
       return AG_OK;
   }
-  bname bn = {.entry = e, .kind = (uint8_t)kind, .ntok = (uint16_t)n->ntok,
+  bname bn = {.entry = e,
+              .kind = (uint8_t)kind,
+              .ntok = (uint16_t)n->ntok,
               .tok_off = (uint32_t)b->nnametoks};
   ag_buf_reset(&b->tmp);
   sx_simple_form(n->folded ? n->folded : "", n->folded_len, &b->tmp);
@@ -206,8 +207,10 @@ static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *nam
     if (j == SIZE_MAX)
       return nomem(err);
     if (added) {
-      btok t = {.str = b->words.slot_off[j] - 1, .len = (uint32_t)wl,
-                .hash = b->words.slot_hash[j], .flags = n->tok[k].flags};
+      btok t = {.str = b->words.slot_off[j] - 1,
+                .len = (uint32_t)wl,
+                .hash = b->words.slot_hash[j],
+                .flags = n->tok[k].flags};
       if (!SX_PUSH(b->toks, b->ntoks, b->toks_cap, t))
         return nomem(err);
     }

@@ -87,8 +87,10 @@ ag_status sx_csv_next(sx_csv *c, ag_error *err) {
       for (;;) {
         const char *hit = memchr(q, '"', (size_t)(end - q));
         if (!hit) {
-          return ag_error_set(err, AG_ERR_LIST, "", "%s:%zu: field %zu: unterminated quoted field "
-                              "(file truncated?)", c->file, c->line, c->nfields + 1);
+          return ag_error_set(err, AG_ERR_LIST, "",
+                              "%s:%zu: field %zu: unterminated quoted field "
+                              "(file truncated?)",
+                              c->file, c->line, c->nfields + 1);
         }
         if (hit + 1 < end && hit[1] == '"') {
           esc = true;
@@ -123,8 +125,10 @@ ag_status sx_csv_next(sx_csv *c, ag_error *err) {
       while (p < end && *p == ' ' && c->delim != ' ')
         p++;
       if (p < end && *p != c->delim && *p != '\r' && *p != '\n')
-        return ag_error_set(err, AG_ERR_LIST, "", "%s:%zu: field %zu: unexpected character '%c' "
-                            "after a closing quote", c->file, c->next_line, c->nfields + 1,
+        return ag_error_set(err, AG_ERR_LIST, "",
+                            "%s:%zu: field %zu: unexpected character '%c' "
+                            "after a closing quote",
+                            c->file, c->next_line, c->nfields + 1,
                             (*p >= 0x20 && *p < 0x7F) ? *p : '?');
     } else {
       fs = p;
@@ -137,8 +141,10 @@ ag_status sx_csv_next(sx_csv *c, ag_error *err) {
                           c->file, c->line, CSV_FIELDS_MAX);
     if (p >= end) {
       if (!quoted && !c->eof_marker)
-        return ag_error_set(err, AG_ERR_LIST, "", "%s:%zu: the file ends in the middle of a "
-                            "line (truncated?)", c->file, c->line);
+        return ag_error_set(err, AG_ERR_LIST, "",
+                            "%s:%zu: the file ends in the middle of a "
+                            "line (truncated?)",
+                            c->file, c->line);
       break;
     }
     if (*p == c->delim) {

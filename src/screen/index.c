@@ -33,7 +33,9 @@ struct ag_screen {
   char checksum[65];
 };
 
-const sx_view *sx_handle_view(const ag_screen *s) { return &s->v; }
+const sx_view *sx_handle_view(const ag_screen *s) {
+  return &s->v;
+}
 
 static ag_status bad(ag_error *err, const char *what, const char *why) {
   return ag_error_set(err, AG_ERR_LIST, what, "%s: corrupt index: %s", what, why);
@@ -56,8 +58,7 @@ static bool bucket_ok(const uint32_t *b, uint32_t bits, uint32_t n) {
   return b[nb] == n && b[0] <= n;
 }
 
-ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *what,
-                       ag_error *err) {
+ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *what, ag_error *err) {
   memset(v, 0, sizeof *v);
   const unsigned char *base = data;
   if (!data || size < sizeof(sx_header))
@@ -66,12 +67,12 @@ ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *wh
     return bad(err, what, "misaligned image");
   const sx_header *h = data;
   if (memcmp(h->magic, SX_MAGIC, 8))
-    return ag_error_set(err, AG_ERR_LIST, what, "%s: not an acegate list index (bad magic)",
-                        what);
+    return ag_error_set(err, AG_ERR_LIST, what, "%s: not an acegate list index (bad magic)", what);
   if (h->version != SX_VERSION)
     return ag_error_set(err, AG_ERR_LIST, what,
                         "%s: index format version %u, this build reads version %u (rebuild it "
-                        "with 'acegate lists update')", what, h->version, SX_VERSION);
+                        "with 'acegate lists update')",
+                        what, h->version, SX_VERSION);
   if (h->header_size != sizeof(sx_header))
     return bad(err, what, "wrong header size");
   if (h->file_size != size)
@@ -85,7 +86,8 @@ ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *wh
     return bad(err, what, "checksum mismatch");
   if (h->tok_bits < 1 || h->tok_bits > 24 || h->del_bits < 1 || h->del_bits > 24)
     return bad(err, what, "bucket sizes");
-  if (!sec_ok(h, size, SX_SEC_STR, 0, 0) || !sec_ok(h, size, SX_SEC_LISTS, sizeof(sx_list), h->n_lists) ||
+  if (!sec_ok(h, size, SX_SEC_STR, 0, 0) ||
+      !sec_ok(h, size, SX_SEC_LISTS, sizeof(sx_list), h->n_lists) ||
       !sec_ok(h, size, SX_SEC_ENTRIES, sizeof(sx_entry), h->n_entries) ||
       !sec_ok(h, size, SX_SEC_NAMES, sizeof(sx_name), h->n_names) ||
       !sec_ok(h, size, SX_SEC_NAMETOKS, 4, h->n_nametoks) ||
@@ -185,19 +187,26 @@ static ag_status finish_open(ag_screen *s, const char *origin, ag_error *err) {
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory opening the lists");
   for (uint32_t i = 0; i < v->h->n_lists; i++) {
     const sx_list *l = &v->lists[i];
-    s->lists[i] = (ag_screen_list_info){
-        .code = sx_str(v, l->code), .name = sx_str(v, l->name), .files = sx_str(v, l->files),
-        .format = sx_str(v, l->format), .date = sx_str(v, l->date),
-        .sha256 = sx_str(v, l->sha256), .entries = l->entries, .names = l->names};
+    s->lists[i] = (ag_screen_list_info){.code = sx_str(v, l->code),
+                                        .name = sx_str(v, l->name),
+                                        .files = sx_str(v, l->files),
+                                        .format = sx_str(v, l->format),
+                                        .date = sx_str(v, l->date),
+                                        .sha256 = sx_str(v, l->sha256),
+                                        .entries = l->entries,
+                                        .names = l->names};
   }
   time_t t = (time_t)v->h->built;
   struct tm tm;
   if (gmtime_r(&t, &tm))
     strftime(s->built, sizeof s->built, "%Y-%m-%dT%H:%M:%SZ", &tm);
   sx_hex(v->h->sha256, 32, s->checksum);
-  s->info = (ag_screen_index_info){.origin = s->origin, .built = s->built,
-                                   .checksum = s->checksum, .entries = v->h->n_entries,
-                                   .names = v->h->n_names, .tokens = v->h->n_tokens,
+  s->info = (ag_screen_index_info){.origin = s->origin,
+                                   .built = s->built,
+                                   .checksum = s->checksum,
+                                   .entries = v->h->n_entries,
+                                   .names = v->h->n_names,
+                                   .tokens = v->h->n_tokens,
                                    .bytes = v->size};
   return AG_OK;
 }
@@ -242,8 +251,7 @@ ag_status sx_open_image(const void *data, size_t len, bool copy, const char *ori
   return AG_OK;
 }
 
-ag_status ag_screen_open_index_mem(const void *data, size_t len, ag_screen **out,
-                                   ag_error *err) {
+ag_status ag_screen_open_index_mem(const void *data, size_t len, ag_screen **out, ag_error *err) {
   return sx_open_image(data, len, true, "memory", out, err);
 }
 
@@ -296,13 +304,17 @@ ag_status ag_screen_open_index(const char *path, ag_screen **out, ag_error *err)
   return AG_OK;
 }
 
-size_t ag_screen_list_count(const ag_screen *s) { return s ? s->v.h->n_lists : 0; }
+size_t ag_screen_list_count(const ag_screen *s) {
+  return s ? s->v.h->n_lists : 0;
+}
 
 const ag_screen_list_info *ag_screen_list(const ag_screen *s, size_t i) {
   return s && i < s->v.h->n_lists ? &s->lists[i] : NULL;
 }
 
-const ag_screen_index_info *ag_screen_info(const ag_screen *s) { return s ? &s->info : NULL; }
+const ag_screen_index_info *ag_screen_info(const ag_screen *s) {
+  return s ? &s->info : NULL;
+}
 
 const char *ag_screen_level_name(ag_screen_level level) {
   switch (level) {

@@ -53,9 +53,9 @@ typedef struct {
   char *data;
   size_t len;
   fmt format;
-  char date[11];    /* from the file name, or "" */
-  char mdate[11];   /* from the modification time, or "" */
-  bool cons;        /* OFAC non-SDN ("cons" in the name) */
+  char date[11];  /* from the file name, or "" */
+  char mdate[11]; /* from the modification time, or "" */
+  bool cons;      /* OFAC non-SDN ("cons" in the name) */
   bool used;
 } lfile;
 
@@ -196,16 +196,30 @@ enum {
 };
 
 static const char *const csl_cols[C_COUNT] = {
-    "_id",        "source",  "entity_number",   "type",           "programs",
-    "name",       "title",   "addresses",       "federal_register_notice", "start_date",
-    "license_requirement", "license_policy", "remarks", "source_list_url", "alt_names",
-    "citizenships", "nationalities",
+    "_id",
+    "source",
+    "entity_number",
+    "type",
+    "programs",
+    "name",
+    "title",
+    "addresses",
+    "federal_register_notice",
+    "start_date",
+    "license_requirement",
+    "license_policy",
+    "remarks",
+    "source_list_url",
+    "alt_names",
+    "citizenships",
+    "nationalities",
 };
 
 /* columns both published CSL layouts have; a header without one of them
  * is not the CSL */
-static const int csl_required[] = {C_SOURCE, C_ENTITY_NUMBER, C_TYPE,    C_PROGRAMS, C_NAME,
-                                   C_ADDRESSES, C_FR,         C_LIC_REQ, C_LIC_POL,  C_ALT_NAMES};
+static const int csl_required[] = {C_SOURCE,  C_ENTITY_NUMBER, C_TYPE, C_PROGRAMS,
+                                   C_NAME,    C_ADDRESSES,     C_FR,   C_LIC_REQ,
+                                   C_LIC_POL, C_ALT_NAMES};
 
 typedef struct {
   const char *v[C_COUNT];
@@ -281,8 +295,8 @@ static ag_status csl_add_row(csl_ctx *c, csl_row *r, const char *where, ag_error
     }
     trim(&r->v[i], &r->n[i]);
     if (!ag_utf8_valid(r->v[i], r->n[i]))
-      return ag_error_set(err, AG_ERR_LIST, csl_cols[i], "%s: field '%s' is not valid UTF-8",
-                          where, csl_cols[i]);
+      return ag_error_set(err, AG_ERR_LIST, csl_cols[i], "%s: field '%s' is not valid UTF-8", where,
+                          csl_cols[i]);
   }
   if (!r->n[C_SOURCE])
     return ag_error_set(err, AG_ERR_LIST, "source", "%s: field 'source' is empty", where);
@@ -464,8 +478,8 @@ static void json_join(ag_buf *b, json_t *v, const char *const *members, const ch
   }
 }
 
-static const char *const address_members[] = {"address", "city", "state", "postal_code",
-                                              "country", NULL};
+static const char *const address_members[] = {"address",     "city",    "state",
+                                              "postal_code", "country", NULL};
 
 static ag_status csl_json_result(csl_ctx *c, json_t *o, size_t idx, ag_error *err) {
   char where[300];
@@ -477,16 +491,29 @@ static ag_status csl_json_result(csl_ctx *c, json_t *o, size_t idx, ag_error *er
     return ag_error_set(err, AG_ERR_LIST, "name", "%s: field 'name' missing or not a string",
                         where);
   if (!json_is_string(source))
-    return ag_error_set(err, AG_ERR_LIST, "source",
-                        "%s: field 'source' missing or not a string", where);
+    return ag_error_set(err, AG_ERR_LIST, "source", "%s: field 'source' missing or not a string",
+                        where);
   /* scalar or joined values, kept in one buffer; offsets fixed at the end */
   ag_buf all;
   ag_buf_init(&all);
   size_t off[C_COUNT], len[C_COUNT];
-  static const char *const keys[C_COUNT] = {
-      "id",       "source", "entity_number", "type", "programs", "name", "title", "addresses",
-      "federal_register_notice", "start_date", "license_requirement", "license_policy",
-      "remarks", "source_list_url", "alt_names", "citizenships", "nationalities"};
+  static const char *const keys[C_COUNT] = {"id",
+                                            "source",
+                                            "entity_number",
+                                            "type",
+                                            "programs",
+                                            "name",
+                                            "title",
+                                            "addresses",
+                                            "federal_register_notice",
+                                            "start_date",
+                                            "license_requirement",
+                                            "license_policy",
+                                            "remarks",
+                                            "source_list_url",
+                                            "alt_names",
+                                            "citizenships",
+                                            "nationalities"};
   for (int i = 0; i < C_COUNT; i++) {
     json_t *v = json_object_get(o, keys[i]);
     if (i == C_ID && !v)
@@ -536,8 +563,8 @@ static const char *skip_ws(const char *p, const char *end) {
 static ag_status json_value(const lfile *f, const char **p, json_t **out, ag_error *err) {
   json_error_t je;
   const char *end = f->data + f->len;
-  json_t *v = json_loadb(*p, (size_t)(end - *p), JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK |
-                                                     JSON_ALLOW_NUL, &je);
+  json_t *v = json_loadb(*p, (size_t)(end - *p),
+                         JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL, &je);
   if (!v) {
     size_t pos = (size_t)(*p - f->data) + (size_t)(je.position > 0 ? je.position : 0);
     return ag_error_set(err, AG_ERR_LIST, "", "%s:%zu: invalid JSON: %s", f->base,
@@ -594,8 +621,8 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
     }
     /* the results array, one element at a time */
     if (p >= end || *p != '[') {
-      st = ag_error_set(err, AG_ERR_LIST, "results", "%s:%zu: 'results' is not an array",
-                        f->base, line_of(f->data, (size_t)(p - f->data)));
+      st = ag_error_set(err, AG_ERR_LIST, "results", "%s:%zu: 'results' is not an array", f->base,
+                        line_of(f->data, (size_t)(p - f->data)));
       goto out;
     }
     found = true;
@@ -637,8 +664,8 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
     }
     if (p < end && *p == '}')
       break;
-    st = ag_error_set(err, AG_ERR_LIST, "", "%s:%zu: object not closed (file truncated?)",
-                      f->base, line_of(f->data, (size_t)(p - f->data)));
+    st = ag_error_set(err, AG_ERR_LIST, "", "%s:%zu: object not closed (file truncated?)", f->base,
+                      line_of(f->data, (size_t)(p - f->data)));
     goto out;
   }
   if (!found)
@@ -652,12 +679,24 @@ out:
 
 /* ---- BIS Denied Persons List ---- */
 
-enum { D_NAME, D_STREET, D_CITY, D_STATE, D_COUNTRY, D_POSTAL, D_EFFECTIVE, D_EXPIRATION,
-       D_STANDARD, D_LAST_UPDATE, D_ACTION, D_FR, D_COUNT };
+enum {
+  D_NAME,
+  D_STREET,
+  D_CITY,
+  D_STATE,
+  D_COUNTRY,
+  D_POSTAL,
+  D_EFFECTIVE,
+  D_EXPIRATION,
+  D_STANDARD,
+  D_LAST_UPDATE,
+  D_ACTION,
+  D_FR,
+  D_COUNT
+};
 static const char *const dpl_cols[D_COUNT] = {
-    "Name",            "Street_Address", "City",           "State",       "Country",
-    "Postal_Code",     "Effective_Date", "Expiration_Date", "Standard_Order", "Last_Update",
-    "Action",          "FR_Citation"};
+    "Name",           "Street_Address",  "City",           "State",       "Country", "Postal_Code",
+    "Effective_Date", "Expiration_Date", "Standard_Order", "Last_Update", "Action",  "FR_Citation"};
 
 static ag_status load_dpl(sx_set *s, const lfile *f, ag_error *err) {
   sx_csv csv;
@@ -688,7 +727,8 @@ static ag_status load_dpl(sx_set *s, const lfile *f, ag_error *err) {
     if (col[i] < 0) {
       st = ag_error_set(err, AG_ERR_LIST, dpl_cols[i],
                         "%s:1: header: column '%s' is missing (not the BIS Denied Persons List "
-                        "layout)", f->base, dpl_cols[i]);
+                        "layout)",
+                        f->base, dpl_cols[i]);
       goto out;
     }
   }
@@ -715,8 +755,8 @@ static ag_status load_dpl(sx_set *s, const lfile *f, ag_error *err) {
       n[i] = csv.fields[col[i]].len;
       trim(&v[i], &n[i]);
       if (!ag_utf8_valid(v[i], n[i])) {
-        st = ag_error_set(err, AG_ERR_LIST, dpl_cols[i], "%s: field '%s' is not valid UTF-8",
-                          where, dpl_cols[i]);
+        st = ag_error_set(err, AG_ERR_LIST, dpl_cols[i], "%s: field '%s' is not valid UTF-8", where,
+                          dpl_cols[i]);
         goto out;
       }
     }
@@ -1064,20 +1104,21 @@ static ag_status load_ofac(sx_set *s, ofac_group *g, ag_error *err) {
         break;
       }
       if (!idmap_get(&ids, ent + 1, &idx)) {
-        st = ag_error_set(err, AG_ERR_LIST, "ent_num", "%s:%zu: ent_num %u is not in %s",
-                          f->base, csv.line, ent, g->prim->base);
+        st = ag_error_set(err, AG_ERR_LIST, "ent_num", "%s:%zu: ent_num %u is not in %s", f->base,
+                          csv.line, ent, g->prim->base);
         break;
       }
       if (k == 1) {
         const char *t;
         size_t tn;
         ofac_field(&csv.fields[2], &t, &tn);
-        unsigned kind = ieq(t, tn, "fka") ? SX_KIND_FKA : ieq(t, tn, "nka") ? SX_KIND_NKA
-                        : ieq(t, tn, "aka") ? SX_KIND_AKA : 99;
+        unsigned kind = ieq(t, tn, "fka")   ? SX_KIND_FKA
+                        : ieq(t, tn, "nka") ? SX_KIND_NKA
+                        : ieq(t, tn, "aka") ? SX_KIND_AKA
+                                            : 99;
         if (kind == 99) {
           st = ag_error_set(err, AG_ERR_LIST, "alt_type",
-                            "%s:%zu: field 'alt_type' is not aka, fka or nka", f->base,
-                            csv.line);
+                            "%s:%zu: field 'alt_type' is not aka, fka or nka", f->base, csv.line);
           break;
         }
         char *nm = ofac_str(s, &csv.fields[3]);
@@ -1293,7 +1334,8 @@ static ag_status add_file(lfiles *fs, const char *path, bool from_dir, ag_error 
       return AG_OK;
     return ag_error_set(err, AG_ERR_LIST, path,
                         "%s: not a recognised list file (CSL CSV or JSON, OFAC legacy CSV, BIS "
-                        "Denied Persons List)", path);
+                        "Denied Persons List)",
+                        path);
   }
   f.path = strdup(path);
   if (!f.path || !SX_PUSH(fs->v, fs->n, fs->cap, f)) {
@@ -1366,12 +1408,14 @@ static ag_status load_files(sx_set *s, lfiles *fs, ag_error *err) {
       lfile *c = &fs->v[j];
       if (j == i || c->cons != f->cons || !same_dir(c->path, f->path))
         continue;
-      lfile **slot = c->format == FMT_OFAC_ALT ? &g.alt : c->format == FMT_OFAC_ADD ? &g.add
-                     : c->format == FMT_OFAC_COMMENTS ? &g.comments : NULL;
+      lfile **slot = c->format == FMT_OFAC_ALT        ? &g.alt
+                     : c->format == FMT_OFAC_ADD      ? &g.add
+                     : c->format == FMT_OFAC_COMMENTS ? &g.comments
+                                                      : NULL;
       if (c->format == FMT_OFAC_PRIM)
         return ag_error_set(err, AG_ERR_LIST, c->path,
-                            "%s and %s are both OFAC %s files in one directory", f->base,
-                            c->base, f->cons ? "non-SDN primary" : "SDN primary");
+                            "%s and %s are both OFAC %s files in one directory", f->base, c->base,
+                            f->cons ? "non-SDN primary" : "SDN primary");
       if (!slot)
         continue;
       if (*slot)
@@ -1428,8 +1472,7 @@ ag_status sx_load_paths(sx_set *s, const char *const *paths, size_t n, ag_error 
   return st;
 }
 
-ag_status sx_load_buffer(sx_set *s, const char *name, const char *data, size_t len,
-                         ag_error *err) {
+ag_status sx_load_buffer(sx_set *s, const char *name, const char *data, size_t len, ag_error *err) {
   lfiles fs = {0};
   lfile f = {0};
   f.data = malloc(len + 1);

@@ -33,15 +33,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALPHA 0.6           /* exponent of listed-name coverage */
-#define FUZZY_K 2.5         /* cost multiplier of a spelling difference */
+#define ALPHA 0.6   /* exponent of listed-name coverage */
+#define FUZZY_K 2.5 /* cost multiplier of a spelling difference */
 #define COUNTRY_BONUS 0.03
 #define COUNTRY_PENALTY 0.05
-#define FUZZY_MAX 6         /* typo neighbours kept per query word */
-#define CAND_MAX 256        /* names fully scored per query */
-#define FLY_JW_MIN 0.92     /* Jaro-Winkler for words compared during scoring */
-#define INITIAL_SIM 0.5f    /* "I." against "Ivan" */
-#define INITIAL_W 0.6f      /* an initial's weight (as in build.c) */
+#define FUZZY_MAX 6      /* typo neighbours kept per query word */
+#define CAND_MAX 256     /* names fully scored per query */
+#define FLY_JW_MIN 0.92  /* Jaro-Winkler for words compared during scoring */
+#define INITIAL_SIM 0.5f /* "I." against "Ivan" */
+#define INITIAL_W 0.6f   /* an initial's weight (as in build.c) */
 #define NONE UINT32_MAX
 
 enum { X_EXACT, X_FUZZY, X_JOIN, X_SPLIT };
@@ -49,7 +49,7 @@ enum { X_EXACT, X_FUZZY, X_JOIN, X_SPLIT };
 typedef struct {
   uint32_t tok;
   float sim;
-  uint8_t qi;   /* query word (first of two for X_JOIN) */
+  uint8_t qi; /* query word (first of two for X_JOIN) */
   uint8_t kind;
 } qexp;
 
@@ -104,7 +104,9 @@ struct ag_screen_work {
   ag_buf tmp;
 };
 
-void ag_screen_result_init(ag_screen_result *r) { memset(r, 0, sizeof *r); }
+void ag_screen_result_init(ag_screen_result *r) {
+  memset(r, 0, sizeof *r);
+}
 
 void ag_screen_result_free(ag_screen_result *r) {
   ag_screen_work *w = r->work;
@@ -242,8 +244,8 @@ static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
   for (size_t i = from + 1; i < w->nx; i++) {
     qexp t = w->x[i];
     size_t j = i;
-    while (j > from && (w->x[j - 1].sim < t.sim ||
-                        (w->x[j - 1].sim == t.sim && w->x[j - 1].tok > t.tok))) {
+    while (j > from &&
+           (w->x[j - 1].sim < t.sim || (w->x[j - 1].sim == t.sim && w->x[j - 1].tok > t.tok))) {
       w->x[j] = w->x[j - 1];
       j--;
     }
@@ -345,8 +347,8 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
       !(q->flags & (SX_TOK_LEGAL | SX_TOK_STOP)))
     return INITIAL_SIM;
   /* close spellings the deletion table does not reach */
-  if (q->len >= 5 && tk->len >= 5 && ts[0] == q->s[0] &&
-      abs((int)q->len - (int)tk->len) <= 2 && !(q->flags & SX_TOK_NUMBER)) {
+  if (q->len >= 5 && tk->len >= 5 && ts[0] == q->s[0] && abs((int)q->len - (int)tk->len) <= 2 &&
+      !(q->flags & SX_TOK_NUMBER)) {
     double jw = sx_jaro_winkler(q->s, q->len, ts, tk->len);
     if (jw >= FLY_JW_MIN)
       return typo_sim(q->s, q->len, ts, tk->len);
@@ -389,9 +391,10 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
       float s = word_sim(v, w, i, ct[j]);
       if (s <= 0)
         continue;
-      bool initial = s == INITIAL_SIM && ((w->q[i].flags | v->tokens[ct[j]].flags) &
-                                          SX_TOK_INITIAL) && w->q[i].tok != ct[j];
-      edge e = {s, w->q[i].w + v->tokens[ct[j]].weight, 1ull << i, 1ull << j, (uint8_t)i,
+      bool initial = s == INITIAL_SIM &&
+                     ((w->q[i].flags | v->tokens[ct[j]].flags) & SX_TOK_INITIAL) &&
+                     w->q[i].tok != ct[j];
+      edge e = {s,          w->q[i].w + v->tokens[ct[j]].weight, 1ull << i, 1ull << j, (uint8_t)i,
                 (uint8_t)j, initial ? E_INITIAL : E_WORD};
       if (!push_edge(w, &ne, e))
         return 0;
@@ -402,8 +405,10 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
       continue;
     for (size_t j = 0; j < nc; j++)
       if (ct[j] == w->join_tok[i]) {
-        edge e = {1.0f, w->q[i].w + w->q[i + 1].w + v->tokens[ct[j]].weight,
-                  3ull << i, 1ull << j, (uint8_t)i, (uint8_t)j, E_QJOIN};
+        edge e = {1.0f,       w->q[i].w + w->q[i + 1].w + v->tokens[ct[j]].weight,
+                  3ull << i,  1ull << j,
+                  (uint8_t)i, (uint8_t)j,
+                  E_QJOIN};
         if (!push_edge(w, &ne, e))
           return 0;
       }
@@ -418,8 +423,10 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
       x++;
       for (size_t j = 0; j + 1 < nc; j++)
         if (ct[j] == a && ct[j + 1] == b) {
-          edge e = {1.0f, w->q[i].w + v->tokens[a].weight + v->tokens[b].weight, 1ull << i,
-                    3ull << j, (uint8_t)i, (uint8_t)j, E_CJOIN};
+          edge e = {1.0f,       w->q[i].w + v->tokens[a].weight + v->tokens[b].weight,
+                    1ull << i,  3ull << j,
+                    (uint8_t)i, (uint8_t)j,
+                    E_CJOIN};
           if (!push_edge(w, &ne, e))
             return 0;
         }
@@ -432,8 +439,8 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
       if (q->len != a->len + b->len || memcmp(q->s, sx_str(v, a->str), a->len) ||
           memcmp(q->s + a->len, sx_str(v, b->str), b->len))
         continue;
-      edge e = {1.0f, q->w + a->weight + b->weight, 1ull << i, 3ull << j, (uint8_t)i,
-                (uint8_t)j, E_CJOIN};
+      edge e = {1.0f,   q->w + a->weight + b->weight, 1ull << i, 3ull << j, (uint8_t)i, (uint8_t)j,
+                E_CJOIN};
       if (!push_edge(w, &ne, e))
         return 0;
     }
@@ -648,8 +655,8 @@ static void join_words(ag_buf *b, const char *a, const char *c) {
   }
 }
 
-static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m,
-                         const sx_name *nm, const char *cc, bool brute, ag_error *err) {
+static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m, const sx_name *nm,
+                         const char *cc, bool brute, ag_error *err) {
   ag_buf *b = &w->tmp;
   ag_buf_reset(b);
   const char *kind = nm->kind == SX_KIND_NAME ? "listed name" : "alias";
@@ -750,8 +757,7 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
       if (legal_only)
         ag_buf_puts(b, "; legal-form or connective words differ (weighted down)");
     }
-    ag_buf_printf(b, " (coverage %.2f of the listed name, %.2f of the query)", ai.cov_c,
-                  ai.cov_q);
+    ag_buf_printf(b, " (coverage %.2f of the listed name, %.2f of the query)", ai.cov_c, ai.cov_q);
   }
   if (cc) {
     const char *list = sx_str(v, v->entries[nm->entry].f[SX_F_COUNTRIES]);
@@ -792,8 +798,7 @@ static void fill_match(const sx_view *v, ag_screen_match *m, const scored *s) {
   m->matched_name = sx_str(v, nm->display);
   m->name_kind = sx_kind_name(nm->kind);
   m->score = s->score;
-  m->level = s->score >= AG_SCREEN_CONFIDENT ? AG_SCREEN_LEVEL_CONFIDENT
-                                              : AG_SCREEN_LEVEL_POSSIBLE;
+  m->level = s->score >= AG_SCREEN_CONFIDENT ? AG_SCREEN_LEVEL_CONFIDENT : AG_SCREEN_LEVEL_POSSIBLE;
 }
 
 ag_status ag_screen_query(const ag_screen *s, const char *name, size_t len, const char *country,
@@ -813,8 +818,8 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
   if (!req->name || !req->len)
     return ag_error_set(err, AG_ERR_INPUT, "name", "is empty");
   if (req->len > AG_SCREEN_NAME_MAX)
-    return ag_error_set(err, AG_ERR_LIMIT, "name", "is %zu bytes long; the limit is %d",
-                        req->len, AG_SCREEN_NAME_MAX);
+    return ag_error_set(err, AG_ERR_LIMIT, "name", "is %zu bytes long; the limit is %d", req->len,
+                        AG_SCREEN_NAME_MAX);
   double min = req->min_score > 0 ? req->min_score : AG_SCREEN_POSSIBLE;
   if (!(req->min_score >= 0 && req->min_score <= 1))
     return ag_error_set(err, AG_ERR_INPUT, "min_score", "must be between 0 and 1");
@@ -850,8 +855,7 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
                         blank ? "is empty" : "has no letters or digits to match");
   }
   if (w->norm.truncated || w->norm.ntok > AG_SCREEN_WORDS_MAX)
-    return ag_error_set(err, AG_ERR_LIMIT, "name", "has more than %d words",
-                        AG_SCREEN_WORDS_MAX);
+    return ag_error_set(err, AG_ERR_LIMIT, "name", "has more than %d words", AG_SCREEN_WORDS_MAX);
   /* the normalised query, for display */
   ag_buf_reset(&w->tmp);
   for (size_t i = 0; i < w->norm.ntok; i++) {

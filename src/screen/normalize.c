@@ -40,86 +40,330 @@ typedef struct {
 /* Sorted by `from` (checked by the unit tests through sx_word_flags and
  * normalisation results; bsearch needs the order). */
 static const variant variants[] = {
-    {"abdallah", "abdullah"}, {"abdel", "abdul"}, {"abdellah", "abdullah"}, {"abdol", "abdul"},
-    {"abdollah", "abdullah"}, {"abdulla", "abdullah"}, {"abou", "abu"}, {"achmed", "ahmad"},
-    {"ahmat", "ahmad"}, {"ahmed", "ahmad"}, {"ahmet", "ahmad"}, {"akhmed", "ahmad"},
-    {"aksionernoe", "aktsionernoe"}, {"aktsionernoye", "aktsionernoe"},
-    {"alaksandr", "aleksandr"}, {"aleksander", "aleksandr"}, {"aleksey", "aleksei"},
-    {"alexander", "aleksandr"}, {"alexandr", "aleksandr"}, {"alexandre", "aleksandr"},
-    {"alexei", "aleksei"}, {"alexej", "aleksei"}, {"alexey", "aleksei"}, {"aly", "ali"},
-    {"anatoliy", "anatoli"}, {"anatoly", "anatoli"}, {"andrej", "andrei"}, {"andrey", "andrei"},
-    {"andrii", "andrei"}, {"andriy", "andrei"}, {"cia", "co"}, {"compagnie", "co"},
-    {"companhia", "co"}, {"compania", "co"}, {"company", "co"}, {"corporation", "corp"},
-    {"dimitri", "dmitri"}, {"dmitrii", "dmitri"}, {"dmitriy", "dmitri"}, {"dmitry", "dmitri"},
-    {"dmytro", "dmitri"}, {"ebrahim", "ibrahim"}, {"el", "al"}, {"elena", "yelena"},
-    {"esmail", "ismail"}, {"evgenii", "evgeni"}, {"evgeniy", "evgeni"}, {"evgeny", "evgeni"},
-    {"faycal", "faisal"}, {"faysal", "faisal"}, {"gennadiy", "gennadi"}, {"gennady", "gennadi"},
-    {"grigoriy", "grigori"}, {"grigory", "grigori"}, {"hamed", "hamid"}, {"hamzah", "hamza"},
-    {"hassan", "hasan"}, {"hassen", "hasan"}, {"hosein", "husayn"}, {"hossein", "husayn"},
-    {"hryhoriy", "grigori"}, {"husain", "husayn"}, {"husein", "husayn"}, {"huseyn", "husayn"},
-    {"hussain", "husayn"}, {"hussayn", "husayn"}, {"hussein", "husayn"}, {"husseyn", "husayn"},
-    {"ibn", "bin"}, {"ibragim", "ibrahim"}, {"ihor", "igor"}, {"incorporated", "inc"},
-    {"iouri", "yuri"}, {"ismael", "ismail"}, {"iuliia", "yulia"}, {"iurii", "yuri"},
-    {"jaafar", "jafar"}, {"jafer", "jafar"}, {"julia", "yulia"}, {"jurij", "yuri"},
-    {"kareem", "karim"}, {"kasim", "qasim"}, {"kassem", "qasim"}, {"khaled", "khalid"},
-    {"konstantyn", "konstantin"}, {"kostiantyn", "konstantin"}, {"limited", "ltd"},
-    {"magomed", "muhammad"}, {"mahmood", "mahmud"}, {"mahmoud", "mahmud"},
-    {"mahomed", "muhammad"}, {"majeed", "majid"}, {"maxim", "maksim"}, {"mehmed", "muhammad"},
-    {"mehmet", "muhammad"}, {"mehmood", "mahmud"}, {"michail", "mikhail"},
-    {"mikhaylo", "mikhail"}, {"mikolaj", "nikolai"}, {"mohamad", "muhammad"},
-    {"mohamed", "muhammad"}, {"mohamet", "muhammad"}, {"mohammad", "muhammad"},
-    {"mohammed", "muhammad"}, {"mohammod", "muhammad"}, {"mohamud", "muhammad"},
-    {"mohd", "muhammad"}, {"mostafa", "mustafa"}, {"mouhamed", "muhammad"},
-    {"mouhammad", "muhammad"}, {"moustafa", "mustafa"}, {"muhamad", "muhammad"},
-    {"muhamed", "muhammad"}, {"muhammed", "muhammad"}, {"muhammet", "muhammad"},
-    {"mukhammad", "muhammad"}, {"mukhammed", "muhammad"}, {"mustapha", "mustafa"},
-    {"mykhailo", "mikhail"}, {"mykola", "nikolai"}, {"naser", "nasir"}, {"nasser", "nasir"},
-    {"nassir", "nasir"}, {"natalia", "natalya"}, {"nataliya", "natalya"},
-    {"nicolai", "nikolai"}, {"nikolay", "nikolai"}, {"noor", "nur"}, {"nour", "nur"},
-    {"obschestvo", "obshchestvo"}, {"obshestvo", "obshchestvo"},
-    {"ogranichennoi", "ogranichennoy"}, {"ogranichennoj", "ogranichennoy"}, {"oleh", "oleg"},
-    {"oleksandr", "aleksandr"}, {"oleksii", "aleksei"}, {"oleksiy", "aleksei"},
-    {"olena", "yelena"}, {"olexandr", "aleksandr"}, {"olexiy", "aleksei"}, {"olha", "olga"},
-    {"omar", "umar"}, {"omer", "umar"}, {"osama", "usama"}, {"otkrytoye", "otkrytoe"},
-    {"otvetstvennostju", "otvetstvennostyu"}, {"ousama", "usama"}, {"pavlo", "pavel"},
-    {"piotr", "petr"}, {"publichnoye", "publichnoe"}, {"pyotr", "petr"}, {"qassem", "qasim"},
-    {"qassim", "qasim"}, {"rasheed", "rashid"}, {"saeed", "said"}, {"saied", "said"},
-    {"saiid", "said"}, {"saleh", "salih"}, {"sayed", "said"}, {"sergej", "sergei"},
-    {"sergey", "sergei"}, {"sergii", "sergei"}, {"sergiy", "sergei"}, {"serguei", "sergei"},
-    {"serhii", "sergei"}, {"serhiy", "sergei"}, {"soleiman", "sulayman"},
-    {"sulaiman", "sulayman"}, {"suleiman", "sulayman"}, {"suleyman", "sulayman"},
-    {"svitlana", "svetlana"}, {"tarek", "tariq"}, {"tareq", "tariq"}, {"tarik", "tariq"},
-    {"tatiana", "tatyana"}, {"tetyana", "tatyana"}, {"valeriy", "valeri"}, {"valery", "valeri"},
-    {"vasiliy", "vasili"}, {"vasily", "vasili"}, {"vassili", "vasili"}, {"vasyl", "vasili"},
-    {"viacheslav", "vyacheslav"}, {"victor", "viktor"}, {"volodymyr", "vladimir"},
-    {"waleed", "walid"}, {"wladimir", "vladimir"}, {"yacoub", "yaqub"}, {"yakoub", "yaqub"},
-    {"yakub", "yaqub"}, {"yaser", "yasir"}, {"yasser", "yasir"}, {"yevgeniy", "evgeni"},
-    {"yevgeny", "evgeni"}, {"yevhen", "evgeni"}, {"yousef", "yusuf"}, {"yousif", "yusuf"},
-    {"youssef", "yusuf"}, {"yousuf", "yusuf"}, {"yuliya", "yulia"}, {"yurii", "yuri"},
-    {"yuriy", "yuri"}, {"yury", "yuri"}, {"yusef", "yusuf"}, {"yussuf", "yusuf"},
-    {"zaid", "zayd"}, {"zakrytoye", "zakrytoe"}, {"zeid", "zayd"},
+    {"abdallah", "abdullah"},
+    {"abdel", "abdul"},
+    {"abdellah", "abdullah"},
+    {"abdol", "abdul"},
+    {"abdollah", "abdullah"},
+    {"abdulla", "abdullah"},
+    {"abou", "abu"},
+    {"achmed", "ahmad"},
+    {"ahmat", "ahmad"},
+    {"ahmed", "ahmad"},
+    {"ahmet", "ahmad"},
+    {"akhmed", "ahmad"},
+    {"aksionernoe", "aktsionernoe"},
+    {"aktsionernoye", "aktsionernoe"},
+    {"alaksandr", "aleksandr"},
+    {"aleksander", "aleksandr"},
+    {"aleksey", "aleksei"},
+    {"alexander", "aleksandr"},
+    {"alexandr", "aleksandr"},
+    {"alexandre", "aleksandr"},
+    {"alexei", "aleksei"},
+    {"alexej", "aleksei"},
+    {"alexey", "aleksei"},
+    {"aly", "ali"},
+    {"anatoliy", "anatoli"},
+    {"anatoly", "anatoli"},
+    {"andrej", "andrei"},
+    {"andrey", "andrei"},
+    {"andrii", "andrei"},
+    {"andriy", "andrei"},
+    {"cia", "co"},
+    {"compagnie", "co"},
+    {"companhia", "co"},
+    {"compania", "co"},
+    {"company", "co"},
+    {"corporation", "corp"},
+    {"dimitri", "dmitri"},
+    {"dmitrii", "dmitri"},
+    {"dmitriy", "dmitri"},
+    {"dmitry", "dmitri"},
+    {"dmytro", "dmitri"},
+    {"ebrahim", "ibrahim"},
+    {"el", "al"},
+    {"elena", "yelena"},
+    {"esmail", "ismail"},
+    {"evgenii", "evgeni"},
+    {"evgeniy", "evgeni"},
+    {"evgeny", "evgeni"},
+    {"faycal", "faisal"},
+    {"faysal", "faisal"},
+    {"gennadiy", "gennadi"},
+    {"gennady", "gennadi"},
+    {"grigoriy", "grigori"},
+    {"grigory", "grigori"},
+    {"hamed", "hamid"},
+    {"hamzah", "hamza"},
+    {"hassan", "hasan"},
+    {"hassen", "hasan"},
+    {"hosein", "husayn"},
+    {"hossein", "husayn"},
+    {"hryhoriy", "grigori"},
+    {"husain", "husayn"},
+    {"husein", "husayn"},
+    {"huseyn", "husayn"},
+    {"hussain", "husayn"},
+    {"hussayn", "husayn"},
+    {"hussein", "husayn"},
+    {"husseyn", "husayn"},
+    {"ibn", "bin"},
+    {"ibragim", "ibrahim"},
+    {"ihor", "igor"},
+    {"incorporated", "inc"},
+    {"iouri", "yuri"},
+    {"ismael", "ismail"},
+    {"iuliia", "yulia"},
+    {"iurii", "yuri"},
+    {"jaafar", "jafar"},
+    {"jafer", "jafar"},
+    {"julia", "yulia"},
+    {"jurij", "yuri"},
+    {"kareem", "karim"},
+    {"kasim", "qasim"},
+    {"kassem", "qasim"},
+    {"khaled", "khalid"},
+    {"konstantyn", "konstantin"},
+    {"kostiantyn", "konstantin"},
+    {"limited", "ltd"},
+    {"magomed", "muhammad"},
+    {"mahmood", "mahmud"},
+    {"mahmoud", "mahmud"},
+    {"mahomed", "muhammad"},
+    {"majeed", "majid"},
+    {"maxim", "maksim"},
+    {"mehmed", "muhammad"},
+    {"mehmet", "muhammad"},
+    {"mehmood", "mahmud"},
+    {"michail", "mikhail"},
+    {"mikhaylo", "mikhail"},
+    {"mikolaj", "nikolai"},
+    {"mohamad", "muhammad"},
+    {"mohamed", "muhammad"},
+    {"mohamet", "muhammad"},
+    {"mohammad", "muhammad"},
+    {"mohammed", "muhammad"},
+    {"mohammod", "muhammad"},
+    {"mohamud", "muhammad"},
+    {"mohd", "muhammad"},
+    {"mostafa", "mustafa"},
+    {"mouhamed", "muhammad"},
+    {"mouhammad", "muhammad"},
+    {"moustafa", "mustafa"},
+    {"muhamad", "muhammad"},
+    {"muhamed", "muhammad"},
+    {"muhammed", "muhammad"},
+    {"muhammet", "muhammad"},
+    {"mukhammad", "muhammad"},
+    {"mukhammed", "muhammad"},
+    {"mustapha", "mustafa"},
+    {"mykhailo", "mikhail"},
+    {"mykola", "nikolai"},
+    {"naser", "nasir"},
+    {"nasser", "nasir"},
+    {"nassir", "nasir"},
+    {"natalia", "natalya"},
+    {"nataliya", "natalya"},
+    {"nicolai", "nikolai"},
+    {"nikolay", "nikolai"},
+    {"noor", "nur"},
+    {"nour", "nur"},
+    {"obschestvo", "obshchestvo"},
+    {"obshestvo", "obshchestvo"},
+    {"ogranichennoi", "ogranichennoy"},
+    {"ogranichennoj", "ogranichennoy"},
+    {"oleh", "oleg"},
+    {"oleksandr", "aleksandr"},
+    {"oleksii", "aleksei"},
+    {"oleksiy", "aleksei"},
+    {"olena", "yelena"},
+    {"olexandr", "aleksandr"},
+    {"olexiy", "aleksei"},
+    {"olha", "olga"},
+    {"omar", "umar"},
+    {"omer", "umar"},
+    {"osama", "usama"},
+    {"otkrytoye", "otkrytoe"},
+    {"otvetstvennostju", "otvetstvennostyu"},
+    {"ousama", "usama"},
+    {"pavlo", "pavel"},
+    {"piotr", "petr"},
+    {"publichnoye", "publichnoe"},
+    {"pyotr", "petr"},
+    {"qassem", "qasim"},
+    {"qassim", "qasim"},
+    {"rasheed", "rashid"},
+    {"saeed", "said"},
+    {"saied", "said"},
+    {"saiid", "said"},
+    {"saleh", "salih"},
+    {"sayed", "said"},
+    {"sergej", "sergei"},
+    {"sergey", "sergei"},
+    {"sergii", "sergei"},
+    {"sergiy", "sergei"},
+    {"serguei", "sergei"},
+    {"serhii", "sergei"},
+    {"serhiy", "sergei"},
+    {"soleiman", "sulayman"},
+    {"sulaiman", "sulayman"},
+    {"suleiman", "sulayman"},
+    {"suleyman", "sulayman"},
+    {"svitlana", "svetlana"},
+    {"tarek", "tariq"},
+    {"tareq", "tariq"},
+    {"tarik", "tariq"},
+    {"tatiana", "tatyana"},
+    {"tetyana", "tatyana"},
+    {"valeriy", "valeri"},
+    {"valery", "valeri"},
+    {"vasiliy", "vasili"},
+    {"vasily", "vasili"},
+    {"vassili", "vasili"},
+    {"vasyl", "vasili"},
+    {"viacheslav", "vyacheslav"},
+    {"victor", "viktor"},
+    {"volodymyr", "vladimir"},
+    {"waleed", "walid"},
+    {"wladimir", "vladimir"},
+    {"yacoub", "yaqub"},
+    {"yakoub", "yaqub"},
+    {"yakub", "yaqub"},
+    {"yaser", "yasir"},
+    {"yasser", "yasir"},
+    {"yevgeniy", "evgeni"},
+    {"yevgeny", "evgeni"},
+    {"yevhen", "evgeni"},
+    {"yousef", "yusuf"},
+    {"yousif", "yusuf"},
+    {"youssef", "yusuf"},
+    {"yousuf", "yusuf"},
+    {"yuliya", "yulia"},
+    {"yurii", "yuri"},
+    {"yuriy", "yuri"},
+    {"yury", "yuri"},
+    {"yusef", "yusuf"},
+    {"yussuf", "yusuf"},
+    {"zaid", "zayd"},
+    {"zakrytoye", "zakrytoe"},
+    {"zeid", "zayd"},
 };
 
 /* Legal-form words (after the variant mapping), and the organisational
  * words people add to a name ("Head Office", "Export Department"), sorted:
  * they say little about which party is meant. */
 static const char *const legal_words[] = {
-    "ab", "ad", "ag", "aktsionernoe", "anonima", "anonyme", "ao", "aps", "as", "asa", "bhd",
-    "branch", "bv", "cjsc", "co", "corp", "cv", "dd", "department", "dept", "division", "doo",
-    "eood", "est", "establishment", "fzc", "fzco", "fze", "fzllc", "gmbh", "gongsi", "head",
-    "headquarter", "hq", "inc", "joint", "jsc", "kabushiki", "kaisha", "kft", "kg", "kgaa",
-    "kk", "liability", "limitada", "llc", "llp", "lp", "ltd", "ltda", "mbh", "nv", "oao",
-    "obshchestvo", "office", "ogranichennoy", "ohg", "ojsc", "ood", "ooo", "otkrytoe",
-    "otvetstvennostyu", "oy", "oyj", "pao", "pjsc", "plc", "pllc", "pp", "private", "pt", "pte",
-    "pty", "public", "publichnoe", "pvt", "rl", "sa", "sae", "sal", "sapi", "sarl", "sas",
-    "sdn", "se", "sirketi", "sl", "sociedad", "societe", "sp", "spa", "srl", "sro", "sti",
-    "stock", "subsidiary", "tbk", "tov", "wll", "youxian", "zakrytoe", "zao", "zoo", "zrt",
+    "ab",
+    "ad",
+    "ag",
+    "aktsionernoe",
+    "anonima",
+    "anonyme",
+    "ao",
+    "aps",
+    "as",
+    "asa",
+    "bhd",
+    "branch",
+    "bv",
+    "cjsc",
+    "co",
+    "corp",
+    "cv",
+    "dd",
+    "department",
+    "dept",
+    "division",
+    "doo",
+    "eood",
+    "est",
+    "establishment",
+    "fzc",
+    "fzco",
+    "fze",
+    "fzllc",
+    "gmbh",
+    "gongsi",
+    "head",
+    "headquarter",
+    "hq",
+    "inc",
+    "joint",
+    "jsc",
+    "kabushiki",
+    "kaisha",
+    "kft",
+    "kg",
+    "kgaa",
+    "kk",
+    "liability",
+    "limitada",
+    "llc",
+    "llp",
+    "lp",
+    "ltd",
+    "ltda",
+    "mbh",
+    "nv",
+    "oao",
+    "obshchestvo",
+    "office",
+    "ogranichennoy",
+    "ohg",
+    "ojsc",
+    "ood",
+    "ooo",
+    "otkrytoe",
+    "otvetstvennostyu",
+    "oy",
+    "oyj",
+    "pao",
+    "pjsc",
+    "plc",
+    "pllc",
+    "pp",
+    "private",
+    "pt",
+    "pte",
+    "pty",
+    "public",
+    "publichnoe",
+    "pvt",
+    "rl",
+    "sa",
+    "sae",
+    "sal",
+    "sapi",
+    "sarl",
+    "sas",
+    "sdn",
+    "se",
+    "sirketi",
+    "sl",
+    "sociedad",
+    "societe",
+    "sp",
+    "spa",
+    "srl",
+    "sro",
+    "sti",
+    "stock",
+    "subsidiary",
+    "tbk",
+    "tov",
+    "wll",
+    "youxian",
+    "zakrytoe",
+    "zao",
+    "zoo",
+    "zrt",
 };
 
 static const char *const stop_words[] = {
-    "a", "an", "and", "at", "da", "das", "de", "del", "della", "der", "des", "di", "do", "dos",
-    "du", "e", "et", "for", "in", "jr", "la", "las", "le", "les", "los", "of", "on", "sr",
-    "the", "to", "und", "van", "ve", "von", "y",
+    "a",   "an",  "and", "at", "da",  "das", "de",  "del", "della", "der", "des", "di",
+    "do",  "dos", "du",  "e",  "et",  "for", "in",  "jr",  "la",    "las", "le",  "les",
+    "los", "of",  "on",  "sr", "the", "to",  "und", "van", "ve",    "von", "y",
 };
 
 static int cmp_variant(const void *k, const void *e) {
@@ -154,7 +398,9 @@ uint8_t sx_word_flags(const char *w, size_t len) {
 
 /* ---- buffers ---- */
 
-void sx_norm_init(sx_norm *n) { memset(n, 0, sizeof *n); }
+void sx_norm_init(sx_norm *n) {
+  memset(n, 0, sizeof *n);
+}
 
 void sx_norm_free(sx_norm *n) {
   if (n->trans)
@@ -202,11 +448,11 @@ static ag_status check_query(const char *s, size_t len, const char *field, ag_er
   const unsigned char *p = (const unsigned char *)s;
   for (size_t i = 0; i < len; i++) {
     if (p[i] < 0x20 || p[i] == 0x7F)
-      return ag_error_set(err, AG_ERR_INPUT, field,
-                          "contains control character U+%04X at byte %zu", p[i], i);
+      return ag_error_set(err, AG_ERR_INPUT, field, "contains control character U+%04X at byte %zu",
+                          p[i], i);
     if (p[i] == 0xC2 && i + 1 < len && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F)
-      return ag_error_set(err, AG_ERR_INPUT, field,
-                          "contains control character U+%04X at byte %zu", p[i + 1], i);
+      return ag_error_set(err, AG_ERR_INPUT, field, "contains control character U+%04X at byte %zu",
+                          p[i + 1], i);
   }
   return AG_OK;
 }
@@ -239,8 +485,16 @@ static const char *latin_extra(UChar32 c) {
   case 0x0268: return "i";
   /* apostrophes and modifier letters used for ayn/hamza: join */
   case 0x00B7: /* BGN's middle dot between letters: тс -> t·s, not ts */
-  case 0x00B4: case 0x02B9: case 0x02BB: case 0x02BC: case 0x02BE: case 0x02BF:
-  case 0x2018: case 0x2019: case 0x201B: case 0x2032: return "'";
+  case 0x00B4:
+  case 0x02B9:
+  case 0x02BB:
+  case 0x02BC:
+  case 0x02BE:
+  case 0x02BF:
+  case 0x2018:
+  case 0x2019:
+  case 0x201B:
+  case 0x2032: return "'";
   default: return NULL;
   }
 }
@@ -272,8 +526,8 @@ static ag_status fold_unicode(sx_norm *n, const char *s, size_t len, const char 
   if (!u16_reserve(&n->u16a, &n->u16a_cap, len + 1))
     return nomem(err);
   int32_t la = 0;
-  u_strFromUTF8WithSub((UChar *)n->u16a, (int32_t)n->u16a_cap, &la, s, (int32_t)len, 0xFFFD,
-                       NULL, &e);
+  u_strFromUTF8WithSub((UChar *)n->u16a, (int32_t)n->u16a_cap, &la, s, (int32_t)len, 0xFFFD, NULL,
+                       &e);
   if (U_FAILURE(e))
     return ag_error_set(err, AG_ERR_INPUT, field, "cannot be decoded (%s)", u_errorName(e));
 
@@ -292,8 +546,7 @@ static ag_status fold_unicode(sx_norm *n, const char *s, size_t len, const char 
       if (!u16_reserve(&n->u16b, &n->u16b_cap, (size_t)lb + 16))
         return nomem(err);
       e = U_ZERO_ERROR;
-      lb = unorm2_normalize(nfkc, (UChar *)n->u16a, la, (UChar *)n->u16b, (int32_t)n->u16b_cap,
-                            &e);
+      lb = unorm2_normalize(nfkc, (UChar *)n->u16a, la, (UChar *)n->u16b, (int32_t)n->u16b_cap, &e);
     }
     break;
   }
@@ -310,8 +563,7 @@ static ag_status fold_unicode(sx_norm *n, const char *s, size_t len, const char 
       n->trans = utrans_openU(uid, -1, UTRANS_FORWARD, NULL, 0, NULL, &e);
       if (U_FAILURE(e) || !n->trans) {
         n->trans = NULL;
-        return ag_error_set(err, AG_ERR_INTERNAL, field, "ICU transliterator: %s",
-                            u_errorName(e));
+        return ag_error_set(err, AG_ERR_INTERNAL, field, "ICU transliterator: %s", u_errorName(e));
       }
     }
     /* keep a copy in u16a for a retry with more room */
@@ -325,15 +577,14 @@ static ag_status fold_unicode(sx_norm *n, const char *s, size_t len, const char 
       memcpy(n->u16b, n->u16a, (size_t)lb * sizeof(UChar));
       int32_t tl = lb, limit = lb;
       e = U_ZERO_ERROR;
-      utrans_transUChars((UTransliterator *)n->trans, (UChar *)n->u16b, &tl,
-                         (int32_t)n->u16b_cap, 0, &limit, &e);
+      utrans_transUChars((UTransliterator *)n->trans, (UChar *)n->u16b, &tl, (int32_t)n->u16b_cap,
+                         0, &limit, &e);
       if (e == U_BUFFER_OVERFLOW_ERROR) {
         cap = n->u16b_cap * 2;
         continue;
       }
       if (U_FAILURE(e))
-        return ag_error_set(err, AG_ERR_INTERNAL, field, "ICU transliterator: %s",
-                            u_errorName(e));
+        return ag_error_set(err, AG_ERR_INTERNAL, field, "ICU transliterator: %s", u_errorName(e));
       lb = tl;
       break;
     }
@@ -356,8 +607,7 @@ static ag_status fold_unicode(sx_norm *n, const char *s, size_t len, const char 
       if (!u16_reserve(&n->u16a, &n->u16a_cap, (size_t)ld + 16))
         return nomem(err);
       e = U_ZERO_ERROR;
-      ld = unorm2_normalize(nfd, (UChar *)n->u16b, lb, (UChar *)n->u16a, (int32_t)n->u16a_cap,
-                            &e);
+      ld = unorm2_normalize(nfd, (UChar *)n->u16b, lb, (UChar *)n->u16a, (int32_t)n->u16a_cap, &e);
     }
     if (U_FAILURE(e))
       return ag_error_set(err, AG_ERR_INTERNAL, field, "ICU normaliser: %s", u_errorName(e));
@@ -393,7 +643,9 @@ static ag_status fold_unicode(sx_norm *n, const char *s, size_t len, const char 
 
 /* ---- steps 3 and 4: words ---- */
 
-static bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+static bool is_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
 
 static bool text_reserve(sx_norm *n, size_t extra) {
   if (n->text_len + extra <= n->text_cap)
@@ -428,8 +680,8 @@ size_t sx_canon(char *w, size_t len) {
     }
   }
   w[len] = '\0';
-  const variant *v = bsearch(w, variants, sizeof variants / sizeof *variants, sizeof *variants,
-                             cmp_variant);
+  const variant *v =
+      bsearch(w, variants, sizeof variants / sizeof *variants, sizeof *variants, cmp_variant);
   if (v) {
     len = strlen(v->to);
     memcpy(w, v->to, len + 1);

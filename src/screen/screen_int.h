@@ -22,9 +22,9 @@
 
 /* Grows *data (elements of size elem) so it can hold need elements. */
 bool sx_grow(void **data, size_t *cap, size_t need, size_t elem);
-#define SX_PUSH(arr, len, cap, item)                                                     \
-  (sx_grow((void **)&(arr), &(cap), (len) + 1, sizeof *(arr)) ? ((arr)[(len)++] = (item), true) \
-                                                               : false)
+#define SX_PUSH(arr, len, cap, item)                                                               \
+  (sx_grow((void **)&(arr), &(cap), (len) + 1, sizeof *(arr)) ? ((arr)[(len)++] = (item), true)    \
+                                                              : false)
 
 uint32_t sx_hash(const char *s, size_t n); /* FNV-1a, 32 bits */
 
@@ -66,7 +66,9 @@ void sx_norm_free(sx_norm *n);
  * characters are dropped). */
 ag_status sx_normalize(sx_norm *n, const char *s, size_t len, bool strict, const char *field,
                        ag_error *err);
-static inline const char *sx_norm_tok(const sx_norm *n, size_t i) { return n->text + n->tok[i].off; }
+static inline const char *sx_norm_tok(const sx_norm *n, size_t i) {
+  return n->text + n->tok[i].off;
+}
 /* The Jaro-Winkler baseline's view of a folded name: lower-case ASCII
  * letters and digits, words separated by one space; appended to out
  * (NUL-terminated). */
@@ -192,8 +194,7 @@ const char *sx_list_name_for(const char *code);
 ag_status sx_load_paths(sx_set *s, const char *const *paths, size_t n, ag_error *err);
 /* Loads one in-memory file of any recognised format (no companions); for
  * fuzzing and tests. */
-ag_status sx_load_buffer(sx_set *s, const char *name, const char *data, size_t len,
-                         ag_error *err);
+ag_status sx_load_buffer(sx_set *s, const char *name, const char *data, size_t len, ag_error *err);
 
 /* ---- the index image (build.c writes, index.c reads) ---- */
 
@@ -295,9 +296,10 @@ typedef struct {
 /* Validates everything a query may touch (magic, version, sizes, checksum,
  * every offset and id) so that no image, however corrupt, can make a
  * query read out of bounds. */
-ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *what,
-                       ag_error *err);
-static inline const char *sx_str(const sx_view *v, uint32_t off) { return v->str + off; }
+ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *what, ag_error *err);
+static inline const char *sx_str(const sx_view *v, uint32_t off) {
+  return v->str + off;
+}
 /* Token id of an exact word, or UINT32_MAX. */
 uint32_t sx_view_find(const sx_view *v, const char *w, size_t len);
 

@@ -76,8 +76,7 @@ ag_status ag_screen_open_default(ag_screen **out, ag_error *err) {
   return ag_screen_open_dir(NULL, out, err);
 }
 
-ag_status ag_screen_open_paths(const char *const *paths, size_t n, ag_screen **out,
-                               ag_error *err) {
+ag_status ag_screen_open_paths(const char *const *paths, size_t n, ag_screen **out, ag_error *err) {
   *out = NULL;
   sx_set set;
   sx_set_init(&set);
@@ -200,8 +199,8 @@ static ag_status mkdirs(const char *dir, ag_error *err) {
   return AG_OK;
 }
 
-ag_status ag_screen_update(const char *data_dir, const char *const *paths, size_t n,
-                           char *written, size_t cap, ag_error *err) {
+ag_status ag_screen_update(const char *data_dir, const char *const *paths, size_t n, char *written,
+                           size_t cap, ag_error *err) {
   char dir[4096], path[4200];
   if (!data_dir) {
     ag_status st = ag_screen_data_dir(dir, sizeof dir, err);

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "acegate/screen.h"
 #include "../../src/screen/screen_int.h"
+#include "acegate/screen.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -167,10 +167,10 @@ static void test_cyber_tool_entities(void **state) {
   (void)state;
   expect_el("NSO Group", "IL", "NSO Group");
   expect_el("Candiru", "IL", "Candiru");
-  static const char *const candiru[] = {"Candiru Ltd.",        "DF Associates Ltd.",
-                                        "Grindavik Solutions Ltd.", "Taveta Ltd.",
-                                        "Saito Tech Ltd.",     "Greenwick Solutions",
-                                        "Tabatha Ltd."};
+  static const char *const candiru[] = {
+      "Candiru Ltd.", "DF Associates Ltd.", "Grindavik Solutions Ltd.",
+      "Taveta Ltd.",  "Saito Tech Ltd.",    "Greenwick Solutions",
+      "Tabatha Ltd."};
   for (size_t i = 0; i < sizeof candiru / sizeof *candiru; i++) {
     expect_el(candiru[i], NULL, "Candiru");
     expect_el(candiru[i], "IL", "Candiru");
@@ -415,7 +415,7 @@ static void test_normalize(void **state) {
   (void)state;
   norm_is("Hangzhou Hikvision Digital Technology Co., Ltd.",
           "hangzhou hikvision digital technology co ltd");
-  norm_is("TIAN YU 8 S.A.", "tian yu 8 sa");                   /* initials joined */
+  norm_is("TIAN YU 8 S.A.", "tian yu 8 sa"); /* initials joined */
   norm_is("J.S.C. Avangard", "jsc avangard");
   norm_is("Co.Ltd", "co ltd");
   norm_is("I. ASH", "i ash");
@@ -425,15 +425,18 @@ static void test_normalize(void **state) {
   norm_is("Johnson & Johnson", "johnson and johnson");
   norm_is("Positive Technologies Industries Holdings", "positive technology industry holding");
   norm_is("Company Limited Corporation Incorporated", "co ltd corp inc");
-  norm_is("Ｈｉｋｖｉｓｉｏｎ", "hikvision");                     /* NFKC: full width */
+  norm_is("Ｈｉｋｖｉｓｉｏｎ", "hikvision"); /* NFKC: full width */
   norm_is("Müller Straße Łódź Øresund Æther", "muller strasse lodz oresund aether");
   norm_is("José Núñez", "jose nunez");
-  norm_is("Позитив Текнолоджиз", "pozitiv teknolodzhiz");       /* BGN/PCGN */
-  norm_is("Общество с ограниченной ответственностью", "obshchestvo s ogranichennoy otvetstvennostyu");
+  norm_is("Позитив Текнолоджиз", "pozitiv teknolodzhiz"); /* BGN/PCGN */
+  norm_is("Общество с ограниченной ответственностью",
+          "obshchestvo s ogranichennoy otvetstvennostyu");
   norm_is("华为", "hua wei");
   norm_is("Αθήνα", "athena");
   norm_is("Candirу", "candiru"); /* Cyrillic у among Latin letters */
-  norm_is("A\xC2\xA0" "B", "a b"); /* no-break space */
+  norm_is("A\xC2\xA0"
+          "B",
+          "a b"); /* no-break space */
 }
 
 static void test_normalize_bad_input(void **state) {
@@ -445,10 +448,16 @@ static void test_normalize_bad_input(void **state) {
   assert_int_equal(ag_screen_normalize("\xff\xfe", 2, &b, &err), AG_ERR_INPUT);
   assert_string_equal(err.field, "name");
   assert_non_null(strstr(err.reason, "UTF-8"));
-  assert_int_equal(ag_screen_normalize("a\x01" "b", 3, &b, &err), AG_ERR_INPUT);
+  assert_int_equal(ag_screen_normalize("a\x01"
+                                       "b",
+                                       3, &b, &err),
+                   AG_ERR_INPUT);
   assert_non_null(strstr(err.reason, "control character U+0001"));
   assert_int_equal(ag_screen_normalize("a\nb", 3, &b, &err), AG_ERR_INPUT);
-  assert_int_equal(ag_screen_normalize("a\xC2\x85" "b", 4, &b, &err), AG_ERR_INPUT); /* C1 */
+  assert_int_equal(ag_screen_normalize("a\xC2\x85"
+                                       "b",
+                                       4, &b, &err),
+                   AG_ERR_INPUT); /* C1 */
   char big[AG_SCREEN_NAME_MAX + 2];
   memset(big, 'a', sizeof big);
   assert_int_equal(ag_screen_normalize(big, sizeof big, &b, &err), AG_ERR_LIMIT);
@@ -543,8 +552,11 @@ static void test_ranking_and_country(void **state) {
 
 static void test_not_listed(void **state) {
   (void)state;
-  static const char *const clean[] = {"Microsoft Corporation", "Siemens AG", "Toyota Motor Corporation",
-                                      "Nordic Precision Components GmbH", "Emily Johnson",
+  static const char *const clean[] = {"Microsoft Corporation",
+                                      "Siemens AG",
+                                      "Toyota Motor Corporation",
+                                      "Nordic Precision Components GmbH",
+                                      "Emily Johnson",
                                       "Blue Harbor Logistics Ltd"};
   ag_screen_result r;
   ag_screen_result_init(&r);
@@ -681,21 +693,25 @@ static void test_bad_list_files(void **state) {
   snprintf(buf, sizeof buf, "%sEntity List (EL) - BIS,,,,,,,,,,,,,,,,,,,,,,,,,,,\n", CSL_HEAD);
   expect_list_error("noname.csv", buf, "'name' is empty");
   /* invalid UTF-8 in a CSL field */
-  snprintf(buf, sizeof buf, "%sEntity List (EL) - BIS,,,,AC\xff" "ME,,,,,,,,,,,,,,,,,,,,,,,\n",
+  snprintf(buf, sizeof buf,
+           "%sEntity List (EL) - BIS,,,,AC\xff"
+           "ME,,,,,,,,,,,,,,,,,,,,,,,\n",
            CSL_HEAD);
   expect_list_error("utf8.csv", buf, "'name' is not valid UTF-8");
   /* header only */
   expect_list_error("empty.csv", CSL_HEAD, "no entries");
   /* DPL: a missing column in the header */
-  expect_list_error("dpl.txt",
-                    "\"Name\"\t\"Street_Address\"\t\"City\"\t\"State\"\t\"Country\"\t\"Postal_Code\"\n"
-                    "\"X\"\t\"\"\t\"\"\t\"\"\t\"\"\t\"\"\n",
-                    "column 'Effective_Date' is missing");
+  expect_list_error(
+      "dpl.txt",
+      "\"Name\"\t\"Street_Address\"\t\"City\"\t\"State\"\t\"Country\"\t\"Postal_Code\"\n"
+      "\"X\"\t\"\"\t\"\"\t\"\"\t\"\"\t\"\"\n",
+      "column 'Effective_Date' is missing");
   /* OFAC: a wrong column count, a bad id */
-  expect_list_error("sdn.csv",
-                    "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n"
-                    "37,\"X\",-0- ,\"CUBA\",-0- \r\n\x1a",
-                    "sdn.csv:2: 5 fields, expected 12");
+  expect_list_error(
+      "sdn.csv",
+      "36,\"AEROCARIBBEAN AIRLINES\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n"
+      "37,\"X\",-0- ,\"CUBA\",-0- \r\n\x1a",
+      "sdn.csv:2: 5 fields, expected 12");
   expect_list_error("sdn.csv",
                     "3x,\"X\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n\x1a",
                     "not a recognised list file");

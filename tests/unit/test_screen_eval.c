@@ -72,8 +72,8 @@ static void run_set(const char *path) {
     for (int i = 0; i < 7; i++)
       unescape(fl[i]);
     ag_error err;
-    ag_screen_request rq = {.name = fl[2], .len = strlen(fl[2]),
-                            .country = fl[3][0] ? fl[3] : NULL, .max_matches = 20};
+    ag_screen_request rq = {
+        .name = fl[2], .len = strlen(fl[2]), .country = fl[3][0] ? fl[3] : NULL, .max_matches = 20};
     if (ag_screen_query_ex(B, &rq, &r, &err))
       fail_msg("'%s': %s: %s", fl[2], err.field, err.reason);
     if (!strcmp(fl[0], "decoy")) {
@@ -119,7 +119,8 @@ static void run_set(const char *path) {
   double fpr_p = (double)fp_possible / decoys, fpr_c = (double)fp_confident / decoys;
   printf("%s: %zu listed variants, %zu decoys\n", path, hits, decoys);
   printf("  recall: %.3f possible, %.3f confident; false positives: %.3f possible, %.3f "
-         "confident\n", recall_p, recall_c, fpr_p, fpr_c);
+         "confident\n",
+         recall_p, recall_c, fpr_p, fpr_c);
   for (size_t i = 0; i < nk; i++) {
     double v = (double)kinds[i].found_possible / kinds[i].hits;
     printf("  %-16s %4zu  possible %.3f  confident %.3f\n", kinds[i].variant, kinds[i].hits, v,
