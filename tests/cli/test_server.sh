@@ -31,7 +31,9 @@ ADM=$(key admin "test admin")
 
 # start_server ARGS...: starts on a free port; sets PORT, B and SRV_PID.
 start_server() {
+  # the previous run's log goes first, so its "listening" line is not read
   [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
+  rm -f "$TMPD/srv.log"
   "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" "$@" 2>"$TMPD/srv.log" &
   SRV_PID=$!
   PORT=""

@@ -27,7 +27,9 @@ CK=$("$ACEGATE" keys add --role checker --db "$DB" 2>/dev/null | tail -n 1)
 AK=$("$ACEGATE" keys add --role auditor --db "$DB" 2>/dev/null | tail -n 1)
 
 start_server() {
+  # the previous run's log goes first, so its "listening" line is not read
   [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
+  rm -f "$TMPD/srv.log"
   "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" --access-log off \
     2>"$TMPD/srv.log" &
   SRV_PID=$!
