@@ -11,7 +11,7 @@
  * engine draws the regulatory consequences.
  *
  * Lists read (format recognised from content, see docs/screening.md):
- *   - trade.gov Consolidated Screening List, CSV (28 or 29 columns) and JSON
+ *   - trade.gov Consolidated Screening List, CSV (28 or 29 columns), TSV and JSON
  *   - OFAC legacy CSV: sdn.csv / cons_prim.csv with their alt, add and
  *     comments companions
  *   - BIS Denied Persons List (tab-separated, quoted, with header)
@@ -153,8 +153,8 @@ typedef struct {
   const char *code;   /* "EL", "SDN", ... */
   const char *name;   /* "Entity List", ... */
   const char *files;  /* source file names, ", "-separated */
-  const char *format; /* "csl-csv", "csl-json", "ofac-sdn-csv", "ofac-cons-csv",
-                         "bis-dpl-tsv" */
+  const char *format; /* "csl-csv", "csl-tsv", "csl-json", "ofac-sdn-csv",
+                         "ofac-cons-csv", "bis-dpl-tsv" */
   const char *date;   /* "YYYY-MM-DD" source date, or "" if unknown */
   const char *sha256; /* hex SHA-256 of the source files' bytes */
   uint32_t entries;   /* entries of this list in that source */

@@ -3,6 +3,7 @@
  *
  *   CSL CSV   trade.gov consolidated.csv: header row, 28 columns (older) or
  *             29 with a leading _id; multi-valued cells "; "-separated.
+ *   CSL TSV   trade.gov consolidated.tsv: the same columns, tab-separated.
  *   CSL JSON  trade.gov consolidated.json: {"results": [...]} (or a bare
  *             array), array-valued addresses, alt_names, programs, ids.
  *   OFAC      legacy CSV without header: sdn.csv / cons_prim.csv (12
@@ -39,6 +40,7 @@
 typedef enum {
   FMT_UNKNOWN = 0,
   FMT_CSL_CSV,
+  FMT_CSL_TSV,
   FMT_CSL_JSON,
   FMT_OFAC_PRIM,
   FMT_OFAC_ALT,
@@ -387,11 +389,11 @@ static void csl_ctx_free(csl_ctx *c) {
 
 /* ---- CSL CSV ---- */
 
-static ag_status load_csl_csv(sx_set *s, const lfile *f, ag_error *err) {
+static ag_status load_csl_csv(sx_set *s, const lfile *f, char delim, ag_error *err) {
   sx_csv csv;
-  sx_csv_init(&csv, f->data, f->len, ',', f->base);
+  sx_csv_init(&csv, f->data, f->len, delim, f->base);
   csl_ctx c;
-  csl_ctx_init(&c, s, f, "csl-csv");
+  csl_ctx_init(&c, s, f, delim == '\t' ? "csl-tsv" : "csl-csv");
   ag_status st = sx_csv_next(&csv, err);
   int col[C_COUNT];
   size_t ncols = csv.nfields;
@@ -1212,11 +1214,12 @@ static fmt detect(const char *data, size_t len) {
     return FMT_CSL_JSON;
   const char *nl = memchr(p, '\n', (size_t)(end - p));
   size_t ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
-  if (memchr(p, '\t', ll) && ll >= 6 && (ieq(p, 6, "\"Name\"") || ieq(p, 5, "Name\t")))
+  bool tabs = memchr(p, '\t', ll) != NULL;
+  if (tabs && ll >= 6 && (ieq(p, 6, "\"Name\"") || ieq(p, 5, "Name\t")))
     return FMT_DPL;
-  /* first record as comma-separated text */
+  /* first record as comma-separated text (tab-separated: the CSL's TSV) */
   sx_csv c;
-  sx_csv_init(&c, p, (size_t)(end - p), ',', "");
+  sx_csv_init(&c, p, (size_t)(end - p), tabs ? '\t' : ',', "");
   ag_error e;
   fmt f = FMT_UNKNOWN;
   if (sx_csv_next(&c, &e) == AG_OK && c.nfields) {
@@ -1233,7 +1236,7 @@ static fmt detect(const char *data, size_t len) {
     /* a header with a "name" column is taken for the CSL, so a wrong or
      * incomplete header is reported column by column */
     if (has_name && c.nfields >= 2)
-      f = FMT_CSL_CSV;
+      f = tabs ? FMT_CSL_TSV : FMT_CSL_CSV;
     else if (all_digits(f0, n0)) {
       const char *t = c.nfields > 2 ? c.fields[2].p : "";
       size_t tn = c.nfields > 2 ? c.fields[2].len : 0;
@@ -1255,6 +1258,7 @@ static fmt detect(const char *data, size_t len) {
 static const char *fmt_desc(fmt f) {
   switch (f) {
   case FMT_CSL_CSV: return "CSL CSV";
+  case FMT_CSL_TSV: return "CSL TSV";
   case FMT_CSL_JSON: return "CSL JSON";
   case FMT_OFAC_PRIM: return "OFAC primary list";
   case FMT_OFAC_ALT: return "OFAC alternate names";
@@ -1429,7 +1433,8 @@ static ag_status load_files(sx_set *s, lfiles *fs, ag_error *err) {
   for (size_t i = 0; i < fs->n && !st; i++) {
     lfile *f = &fs->v[i];
     switch (f->format) {
-    case FMT_CSL_CSV: st = load_csl_csv(s, f, err); break;
+    case FMT_CSL_CSV: st = load_csl_csv(s, f, ',', err); break;
+    case FMT_CSL_TSV: st = load_csl_csv(s, f, '\t', err); break;
     case FMT_CSL_JSON: st = load_csl_json(s, f, err); break;
     case FMT_DPL: st = load_dpl(s, f, err); break;
     case FMT_OFAC_ALT:

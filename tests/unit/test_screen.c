@@ -237,11 +237,13 @@ static void test_load_csl_csv_28(void **state) {
 
 static void test_load_csl_csv_29_and_json(void **state) {
   (void)state;
-  const char *files[] = {FIX "/csl-consolidated-sample.csv", FIX "/csl-consolidated-sample.json"};
-  for (int f = 0; f < 2; f++) {
+  const char *files[] = {FIX "/csl-consolidated-sample.csv", FIX "/csl-consolidated-sample.json",
+                         FIX "/csl-consolidated-sample.tsv"};
+  const char *formats[] = {"csl-csv", "csl-json", "csl-tsv"};
+  for (int f = 0; f < 3; f++) {
     ag_screen *s = open1(files[f]);
     assert_int_equal(ag_screen_info(s)->entries, 13);
-    assert_string_equal(ag_screen_list(s, 0)->format, f ? "csl-json" : "csl-csv");
+    assert_string_equal(ag_screen_list(s, 0)->format, formats[f]);
     ag_screen_result r;
     ag_screen_result_init(&r);
     const ag_screen_match *m = hit(s, &r, "Atlas Sanatgaran", NULL, "UVL");
