@@ -36,14 +36,16 @@ struct srv_bucket {
   int64_t last_ns;
 };
 
-static bool token_hash(const char *token, unsigned char out[32]) {
+static bool token_hash(ag_server *s, const char *token, unsigned char out[32]) {
   unsigned int len = 0;
-  return EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL) && len == 32;
+  if (!s->sha256)
+    return false;
+  return EVP_Digest(token, strlen(token), out, &len, s->sha256, NULL) && len == 32;
 }
 
 ag_status srv_auth(ag_server *s, const char *authorization, ag_keys_info *out, ag_error *err) {
   unsigned char h[32];
-  bool cache = s->auth_ttl_ms > 0 && token_hash(authorization, h);
+  bool cache = s->auth_ttl_ms > 0 && token_hash(s, authorization, h);
   int64_t now = srv_now_ns();
   if (cache) {
     uint32_t at;
@@ -160,7 +162,13 @@ bool srv_rate_take(ag_server *s, const char *key_id, unsigned *retry_after) {
   return ok;
 }
 
+void srv_auth_init(ag_server *s) {
+  s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void srv_auth_free(ag_server *s) {
+  EVP_MD_free(s->sha256);
+  s->sha256 = NULL;
   free(s->auth_cache);
   free(s->buckets);
   s->auth_cache = NULL;

@@ -131,6 +131,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   pthread_cond_init(&s->drain_cv, NULL);
   pthread_mutex_init(&s->writer.mu, NULL);
   pthread_cond_init(&s->writer.cv, NULL);
+  srv_auth_init(s); /* without SHA-256, keys are checked but not cached */
   atomic_init(&s->draining, false);
   atomic_init(&s->audit_ok, true);
   if (!s->listen || !s->db_path || !paths_ok || (cfg->keys_db_path && !s->keys_db_path) ||

@@ -209,6 +209,7 @@ ag_status srv_auth(ag_server *s, const char *authorization, ag_keys_info *out, a
 void srv_auth_clear(ag_server *s);
 /* Takes one token from the key's bucket; false with *retry_after seconds. */
 bool srv_rate_take(ag_server *s, const char *key_id, unsigned *retry_after);
+void srv_auth_init(ag_server *s);
 void srv_auth_free(ag_server *s);
 
 /* ---- metrics ---- */
@@ -276,6 +277,7 @@ struct ag_server {
   struct srv_worker *pool;
 
   pthread_mutex_t auth_mu;
+  struct evp_md_st *sha256; /* fetched once: an implicit fetch per request costs locks */
   srv_auth_entry *auth_cache;
   srv_bucket *buckets;
   size_t nbuckets, bucket_cap;
