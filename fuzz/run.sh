@@ -15,10 +15,12 @@ LIBS="$(pkg-config --libs jansson icu-uc icu-i18n sqlite3 libcrypto libmicrohttp
 LIB_SRC=$(ls src/*/*.c | grep -v '^src/cli/')
 # library objects once, with fuzzer instrumentation but no main
 objs=""
+# an object is stale when its source or any header is newer
+newest_h=$(ls -t include/acegate/*.h src/*/*.h | head -1)
 for s in $LIB_SRC $OUT/gen/rules_embedded.c; do
   o=$OUT/obj/$(echo "$s" | tr '/' '_' | sed 's/\.c$/.o/')
   mkdir -p $OUT/obj
-  if [ ! -f "$o" ] || [ "$s" -nt "$o" ]; then
+  if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
     clang $CFLAGS -fsanitize=fuzzer-no-link -c -o "$o" "$s"
   fi
   objs="$objs $o"
