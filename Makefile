@@ -49,6 +49,8 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/acegate check --eccn 4D004 --to CN --end-user-type government
 	$(BUILD)/acegate check --eccn 5A001.j --to DE --end-user-type non_government
+	$(BUILD)/acegate check --eccn 4D004 --to IL --end-user "Saito Tech Ltd"
+	$(BUILD)/acegate screen "Hikvision Digital Technology" --country CN
 
 $(BUILD)/libacegate.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
