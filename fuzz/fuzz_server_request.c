@@ -23,6 +23,10 @@ static char bearer[3][AG_KEYS_TOKEN_MAX + 8]; /* admin, checker, auditor */
 static char list_path[64];
 static unsigned runs;
 
+static void remove_list(void) {
+  unlink(list_path);
+}
+
 static void write_list(void) {
   snprintf(list_path, sizeof list_path, "/tmp/fuzz_server_list_XXXXXX");
   int fd = mkstemp(list_path);
@@ -42,6 +46,7 @@ static void write_list(void) {
   if (write(fd, csv, sizeof csv - 1) != (ssize_t)(sizeof csv - 1))
     abort();
   close(fd);
+  atexit(remove_list);
 }
 
 static void start(void) {
