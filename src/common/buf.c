@@ -114,6 +114,16 @@ bool ag_utf8_valid(const char *s, size_t n) {
   const unsigned char *p = (const unsigned char *)s;
   size_t i = 0;
   while (i < n) {
+    /* ASCII runs eight bytes at a time: most text is plain ASCII */
+    while (n - i >= 8) {
+      uint64_t w;
+      memcpy(&w, p + i, 8);
+      if (w & 0x8080808080808080ull)
+        break;
+      i += 8;
+    }
+    if (i >= n)
+      break;
     if (p[i] < 0x80) {
       i++;
       continue;
