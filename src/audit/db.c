@@ -428,11 +428,6 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
    * database is neither converted to WAL nor given our tables. */
   if (existing ? (st = check_schema(h, err)) != AG_OK : (st = check_foreign(h, err)) != AG_OK)
     return st;
-  /* A new file gets 16 KiB pages: a record (request + decision, about
-   * 4-5 KB) then fits in one page instead of spilling to overflow pages.
-   * page_size only takes effect before the first table is created. */
-  if (!existing && (st = audit_exec(h, "PRAGMA page_size = 16384", err)) != AG_OK)
-    return st;
   if (!db->memory) {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(h, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
