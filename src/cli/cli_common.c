@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void ag_cli_print_error(const char *cmd, const ag_error *err) {
   if (err->field[0])
@@ -30,6 +31,34 @@ int ag_cli_exit_for(ag_status st) {
   case AG_ERR_INTERNAL: return AG_EXIT_INTERNAL;
   }
   return AG_EXIT_INTERNAL;
+}
+
+int ag_cli_fail(const char *cmd, const char *sub, const ag_error *err,
+                const ag_cli_flag_name *names, size_t n) {
+  const char *field = err->field;
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(field, names[i].field))
+      field = names[i].flag;
+  fprintf(stderr, "acegate %s %s: %s: %s\n", cmd, sub, field, err->reason);
+  return ag_cli_exit_for(err->status);
+}
+
+int ag_cli_dispatch(const char *cmd, int argc, char **argv, const ag_cli_sub *subs, size_t n,
+                    const char *usage) {
+  if (argc < 2) {
+    fputs(usage, stderr);
+    return AG_EXIT_INPUT;
+  }
+  const char *sub = argv[1];
+  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+    fputs(usage, stdout);
+    return AG_EXIT_OK;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(sub, subs[i].name))
+      return subs[i].run(argc, argv);
+  fprintf(stderr, "acegate %s: %s: unknown subcommand\n%s", cmd, sub, usage);
+  return AG_EXIT_INPUT;
 }
 
 ag_status ag_cli_read_all(FILE *f, size_t max, char **out, size_t *len, ag_error *err) {

@@ -13,6 +13,25 @@
 void ag_cli_print_error(const char *cmd, const ag_error *err);
 /* The documented exit code for a status (cli.h). */
 int ag_cli_exit_for(ag_status st);
+/* A library error field and the command-line flag that sets it. */
+typedef struct {
+  const char *field;
+  const char *flag;
+} ag_cli_flag_name;
+
+/* Prints "acegate CMD SUB: FIELD: REASON", naming the flag for a library
+ * field found in names; returns the exit code for the status. */
+int ag_cli_fail(const char *cmd, const char *sub, const ag_error *err,
+                const ag_cli_flag_name *names, size_t n);
+
+/* Runs the subcommand argv[1] of cmd from subs, or prints usage. */
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} ag_cli_sub;
+int ag_cli_dispatch(const char *cmd, int argc, char **argv, const ag_cli_sub *subs, size_t n,
+                    const char *usage);
+
 /* Reads all of f into a malloc'd NUL-terminated buffer; AG_ERR_LIMIT past max. */
 ag_status ag_cli_read_all(FILE *f, size_t max, char **out, size_t *len, ag_error *err);
 

@@ -4,6 +4,7 @@
  * request). The work is done by libacegate (acegate/audit.h).
  */
 #include "cli.h"
+#include "cli_common.h"
 
 #include "acegate/audit.h"
 
@@ -24,34 +25,11 @@ static const char usage_text[] =
     "\n"
     "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
 
-static int exit_for(ag_status s) {
-  switch (s) {
-  case AG_OK: return AG_EXIT_OK;
-  case AG_ERR_INPUT:
-  case AG_ERR_LIMIT:
-  case AG_ERR_NOTFOUND:
-  case AG_ERR_AUTH:
-  case AG_ERR_FORBIDDEN: return AG_EXIT_INPUT;
-  case AG_ERR_RULES:
-  case AG_ERR_LIST: return AG_EXIT_DATA;
-  case AG_ERR_IO:
-  case AG_ERR_DB: return AG_EXIT_IO;
-  case AG_ERR_NOMEM:
-  case AG_ERR_INTERNAL: break;
-  }
-  return AG_EXIT_INTERNAL;
-}
-
 /* Library fields that correspond to a flag are shown as the flag. */
 static int fail(const char *sub, const ag_error *e) {
-  static const char *const flags[][2] = {
+  static const ag_cli_flag_name flags[] = {
       {"db", "--db"}, {"to", "--to"}, {"from", "--from"}, {"format", "--format"}};
-  const char *field = e->field;
-  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-    if (!strcmp(field, flags[i][0]))
-      field = flags[i][1];
-  fprintf(stderr, "acegate audit %s: %s: %s\n", sub, field, e->reason);
-  return exit_for(e->status);
+  return ag_cli_fail("audit", sub, e, flags, sizeof flags / sizeof flags[0]);
 }
 
 static int usage_error(const char *sub, const char *field, const char *reason) {
@@ -243,23 +221,7 @@ static int cmd_get(int argc, char **argv) {
 }
 
 int ag_cmd_audit(int argc, char **argv) {
-  if (argc < 2) {
-    fputs(usage_text, stderr);
-    return AG_EXIT_INPUT;
-  }
-  const char *sub = argv[1];
-  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
-    fputs(usage_text, stdout);
-    return AG_EXIT_OK;
-  }
-  if (!strcmp(sub, "verify"))
-    return cmd_verify(argc, argv);
-  if (!strcmp(sub, "export"))
-    return cmd_export(argc, argv);
-  if (!strcmp(sub, "backup"))
-    return cmd_backup(argc, argv);
-  if (!strcmp(sub, "get"))
-    return cmd_get(argc, argv);
-  fprintf(stderr, "acegate audit: %s: unknown subcommand\n%s", sub, usage_text);
-  return AG_EXIT_INPUT;
+  static const ag_cli_sub subs[] = {
+      {"verify", cmd_verify}, {"export", cmd_export}, {"backup", cmd_backup}, {"get", cmd_get}};
+  return ag_cli_dispatch("audit", argc, argv, subs, sizeof subs / sizeof subs[0], usage_text);
 }

@@ -5,6 +5,7 @@
  * line of stdout, and never again.
  */
 #include "cli.h"
+#include "cli_common.h"
 
 #include "acegate/audit.h"
 
@@ -26,22 +27,9 @@ static const char usage_text[] =
     "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
 
 static int fail(const char *sub, const ag_error *e) {
-  const char *field = e->field;
-  if (!strcmp(field, "db"))
-    field = "--db";
-  else if (!strcmp(field, "name"))
-    field = "--name";
-  else if (!strcmp(field, "role"))
-    field = "--role";
-  fprintf(stderr, "acegate keys %s: %s: %s\n", sub, field, e->reason);
-  switch (e->status) {
-  case AG_ERR_INPUT:
-  case AG_ERR_LIMIT:
-  case AG_ERR_NOTFOUND: return AG_EXIT_INPUT;
-  case AG_ERR_IO:
-  case AG_ERR_DB: return AG_EXIT_IO;
-  default: return AG_EXIT_INTERNAL;
-  }
+  static const ag_cli_flag_name flags[] = {
+      {"db", "--db"}, {"name", "--name"}, {"role", "--role"}};
+  return ag_cli_fail("keys", sub, e, flags, sizeof flags / sizeof flags[0]);
 }
 
 static int usage_error(const char *sub, const char *field, const char *reason) {
@@ -166,21 +154,6 @@ static int cmd_revoke(int argc, char **argv) {
 }
 
 int ag_cmd_keys(int argc, char **argv) {
-  if (argc < 2) {
-    fputs(usage_text, stderr);
-    return AG_EXIT_INPUT;
-  }
-  const char *sub = argv[1];
-  if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
-    fputs(usage_text, stdout);
-    return AG_EXIT_OK;
-  }
-  if (!strcmp(sub, "add"))
-    return cmd_add(argc, argv);
-  if (!strcmp(sub, "list"))
-    return cmd_list(argc, argv);
-  if (!strcmp(sub, "revoke"))
-    return cmd_revoke(argc, argv);
-  fprintf(stderr, "acegate keys: %s: unknown subcommand\n%s", sub, usage_text);
-  return AG_EXIT_INPUT;
+  static const ag_cli_sub subs[] = {{"add", cmd_add}, {"list", cmd_list}, {"revoke", cmd_revoke}};
+  return ag_cli_dispatch("keys", argc, argv, subs, sizeof subs / sizeof subs[0], usage_text);
 }
