@@ -15,18 +15,21 @@
  * w = max(1, ln((N + 1) / (df + 0.5))), so rare words (Hikvision, Candiru)
  * decide a match and common ones (China, Technology) only support it;
  * legal forms, connectives and single letters get small fixed weights
- * (docs/screening.md, "Weights").
+ * (docs/screening.md, "Weights"). Words of at least 0.5 % of the names,
+ * nearly all organisations', are flagged common (SX_TOK_GENERIC): the
+ * matcher weighs them down where a name's distinctive words match.
+ *
+ * Names: each as listed and, where it ends in parentheses, without them;
+ * a parenthesised acronym or an explicit alias ("(SSI)", "(AKA: ...)")
+ * becomes an alias of its own (add_name_forms).
  */
 #include "screen_int.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
-
-#define W_LEGAL 0.3f
-#define W_STOP 0.15f
-#define W_INITIAL 0.6f
 
 /* ---- string -> u32 map over a byte pool ---- */
 
@@ -111,6 +114,7 @@ typedef struct {
   uint32_t entry, display, simple, tok_off;
   uint16_t ntok;
   uint8_t kind;
+  uint8_t flags;
 } bname;
 
 typedef struct {
@@ -118,6 +122,7 @@ typedef struct {
   uint32_t len;
   uint32_t hash;
   uint32_t df;
+  uint32_t df_person; /* of those, names of individuals */
   uint32_t last_name; /* to count a word once per name */
   uint8_t flags;
 } btok;
@@ -134,7 +139,10 @@ typedef struct {
   uint32_t *nametoks;
   size_t nnametoks, nametoks_cap;
   sx_norm norm;
+  sx_norm norm2; /* for looking inside a name's parentheses */
   ag_buf tmp;
+  ag_buf form; /* a name being taken apart */
+  bool person; /* the entry being added is an individual */
 } builder;
 
 static ag_status nomem(ag_error *err) {
@@ -192,6 +200,7 @@ static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *nam
   }
   bname bn = {.entry = e,
               .kind = (uint8_t)kind,
+              .flags = b->person ? SX_NAME_PERSON : 0,
               .ntok = (uint16_t)n->ntok,
               .tok_off = (uint32_t)b->nnametoks};
   ag_buf_reset(&b->tmp);
@@ -218,6 +227,8 @@ static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *nam
     if (b->toks[id].last_name != name_id) {
       b->toks[id].last_name = name_id;
       b->toks[id].df++;
+      if (b->person)
+        b->toks[id].df_person++;
     }
     if (!SX_PUSH(b->nametoks, b->nnametoks, b->nametoks_cap, id))
       return nomem(err);
@@ -225,6 +236,264 @@ static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *nam
   if (b->nnames >= UINT32_MAX / 2 || !SX_PUSH(b->names, b->nnames, b->names_cap, bn))
     return nomem(err);
   b->set->lists[b->set->entries[e].list].names++;
+  return AG_OK;
+}
+
+/* ---- a name's trailing parentheses ----
+ *
+ * Listed names often end in a parenthesised acronym or short form
+ * ("SEMICONDUCTOR SYSTEMS INTL., INC. (SSI)", "... Consultancy PTE. LTD.
+ * (COSEINC)"), an explicit alias ("KOLOKOL (AKA: ALDRICH AMES)", "(f.k.a.
+ * ...)") or a qualifier ("Enerquip Ltd. (UAE)", "(Private)", "(Russian
+ * individual)", "(a subsidiary of ...)"). Left in the name, such a word is
+ * one the query lacks. The name is indexed as listed and, without the
+ * parentheses, as another name of the same kind; a short form or an
+ * explicit alias becomes an alias of its own. Anything else in parentheses
+ * ("(PRESIDENT OF TAK COMPONENTS)") stays part of the name only. */
+
+typedef enum { PAREN_NONE, PAREN_QUALIFIER, PAREN_SHORT, PAREN_MARKED } paren_kind;
+
+static bool is_alnum_ascii(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static size_t alnum_count(const char *p, size_t n) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    k += is_alnum_ascii(p[i]);
+  return k;
+}
+
+/* "a.k.a.", "AKA:", "f.k.a.,", "formerly known as", ... at the start of p:
+ * the alias kind and where the alias starts, or false. */
+static bool alias_marker(const char *p, size_t n, unsigned *kind, size_t *skip) {
+  static const struct {
+    const char *m;
+    unsigned kind;
+  } marks[] = {{"also known as", SX_KIND_AKA}, {"a.k.a", SX_KIND_AKA},
+               {"aka", SX_KIND_AKA},           {"formerly known as", SX_KIND_FKA},
+               {"formerly", SX_KIND_FKA},      {"f.k.a", SX_KIND_FKA},
+               {"fka", SX_KIND_FKA},           {"now known as", SX_KIND_NKA},
+               {"n.k.a", SX_KIND_NKA},         {"nka", SX_KIND_NKA}};
+  for (size_t k = 0; k < sizeof marks / sizeof *marks; k++) {
+    size_t ml = strlen(marks[k].m);
+    if (n <= ml || strncasecmp(p, marks[k].m, ml))
+      continue;
+    /* the marker is a word of its own */
+    if (is_alnum_ascii(p[ml]))
+      continue;
+    size_t i = ml;
+    while (i < n && (p[i] == '.' || p[i] == ',' || p[i] == ':' || p[i] == ';' || p[i] == ' '))
+      i++;
+    if (alnum_count(p + i, n - i) < 2)
+      return false;
+    *kind = marks[k].kind;
+    *skip = i;
+    return true;
+  }
+  return false;
+}
+
+/* letters of the name (lower case) and whether each starts a word */
+typedef struct {
+  char c[256];
+  bool start[256];
+  size_t n;
+} letters;
+
+static void name_letters(const sx_norm *nm, letters *L) {
+  L->n = 0;
+  for (size_t t = 0; t < nm->ntok; t++) {
+    const char *w = sx_norm_tok(nm, t);
+    if (nm->tok[t].flags & SX_TOK_NUMBER)
+      continue;
+    for (size_t i = 0; w[i] && L->n < sizeof L->c; i++) {
+      L->c[L->n] = w[i];
+      L->start[L->n] = i == 0;
+      L->n++;
+    }
+  }
+}
+
+/* The most word initials with which acronym a[i..] can be read off the
+ * name's letters from position j on (-1: it cannot): each letter is a
+ * later letter of the word being read, or the first letter of a later
+ * word. memo[i][j] caches the answers (-2: not known yet). */
+static int acro_from(const char *a, size_t na, size_t i, const letters *L, size_t j,
+                     int memo[][257]) {
+  if (i == na)
+    return 0;
+  if (j >= L->n)
+    return -1;
+  if (memo[i][j] != -2)
+    return memo[i][j];
+  int best = -1;
+  bool crossed = false; /* passed the start of another word */
+  for (size_t k = j; k < L->n; k++) {
+    if (L->start[k])
+      crossed = true;
+    else if (crossed)
+      continue; /* only the first letter of a later word */
+    if (L->c[k] != a[i])
+      continue;
+    int r = acro_from(a, na, i + 1, L, k + 1, memo);
+    if (r >= 0 && r + L->start[k] > best)
+      best = r + L->start[k];
+  }
+  memo[i][j] = best;
+  return best;
+}
+
+/* The letters of a short form are the name's initials (SSI: Semiconductor
+ * Systems Intl; NSCC-CS: National Supercomputing Center ChangSha), at
+ * least half of them first letters of words. */
+static bool is_acronym_of(const char *a, size_t na, const letters *L) {
+  if (na < 3 || na > 12)
+    return false;
+  static _Thread_local int memo[12][257];
+  for (size_t i = 0; i < na; i++)
+    for (size_t j = 0; j <= L->n; j++)
+      memo[i][j] = -2;
+  int best = -1;
+  for (size_t k = 0; k < L->n; k++)
+    if (L->start[k] && L->c[k] == a[0]) {
+      int r = acro_from(a, na, 1, L, k + 1, memo);
+      if (r >= 0 && r + 1 > best)
+        best = r + 1;
+    }
+  return best >= 0 && (size_t)best * 2 >= na;
+}
+
+static paren_kind classify_paren(builder *b, const char *base, size_t bl, const char *in, size_t il,
+                                 unsigned *kind, size_t *skip) {
+  if (alias_marker(in, il, kind, skip))
+    return PAREN_MARKED;
+  ag_error e;
+  if (sx_normalize(&b->norm2, in, il, false, "name", &e) != AG_OK || !b->norm2.ntok)
+    return PAREN_NONE;
+  const sx_norm *cn = &b->norm2;
+  /* qualifiers: a country or place, a legal form, "(Russian individual)",
+   * "(off-shore)", a description "(a subsidiary of ...)" */
+  const char *last = sx_norm_tok(cn, cn->ntok - 1);
+  if (sx_country_code(in, il) || !strcmp(last, "individual") || !strcmp(last, "national") ||
+      !strcmp(sx_norm_tok(cn, 0), "a") || !strcmp(sx_norm_tok(cn, 0), "an"))
+    return PAREN_QUALIFIER;
+  bool qualifier = true, place = false;
+  size_t content = 0, letters_n = 0;
+  char acr[16];
+  for (size_t t = 0; t < cn->ntok; t++) {
+    const char *w = sx_norm_tok(cn, t);
+    uint8_t f = cn->tok[t].flags;
+    bool geo = (f & SX_TOK_PLACE) || sx_country_code(w, strlen(w));
+    if (!geo && !(f & (SX_TOK_LEGAL | SX_TOK_STOP)) && strcmp(w, "offshore") && strcmp(w, "off") &&
+        strcmp(w, "shore"))
+      qualifier = false;
+    if (f & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_NUMBER))
+      continue;
+    place |= geo;
+    content++;
+    for (size_t i = 0; w[i] && letters_n < sizeof acr; i++)
+      if (w[i] >= 'a' && w[i] <= 'z')
+        acr[letters_n++] = w[i];
+  }
+  if (qualifier)
+    return PAREN_QUALIFIER;
+  if (place)
+    return PAREN_NONE; /* "(Chitron-Shenzhen)": not a bare short form */
+  if (!content || content > 3 || il > 32 || alnum_count(in, il) < 3)
+    return PAREN_NONE;
+  /* a short form: the name's initials, a capitalised acronym in a name
+   * written in mixed case, or a spelling of one of the name's words */
+  if (sx_normalize(&b->norm, base, bl, false, "name", &e) != AG_OK)
+    return PAREN_NONE;
+  letters L;
+  name_letters(&b->norm, &L);
+  if (content == 1 && letters_n < sizeof acr && is_acronym_of(acr, letters_n, &L))
+    return PAREN_SHORT;
+  bool base_lower = false;
+  for (size_t i = 0; i < bl && !base_lower; i++)
+    base_lower = base[i] >= 'a' && base[i] <= 'z';
+  size_t upper = 0;
+  for (size_t i = 0; i < il; i++)
+    upper += in[i] >= 'A' && in[i] <= 'Z';
+  if (base_lower && upper >= 2)
+    return PAREN_SHORT;
+  for (size_t t = 0; t < cn->ntok; t++) {
+    const char *w = sx_norm_tok(cn, t);
+    size_t wl = cn->tok[t].len;
+    if (wl < 4 || (cn->tok[t].flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_NUMBER)))
+      continue;
+    for (size_t u = 0; u < b->norm.ntok; u++) {
+      const char *x = sx_norm_tok(&b->norm, u);
+      size_t xl = b->norm.tok[u].len;
+      if ((wl == xl && !memcmp(w, x, wl)) ||
+          (wl >= 5 && xl >= 5 && sx_jaro_winkler(w, wl, x, xl) >= 0.9))
+        return PAREN_SHORT;
+    }
+  }
+  return PAREN_NONE;
+}
+
+/* Adds a name as listed, then the forms its trailing parentheses give. */
+static ag_status add_name_forms(builder *b, uint32_t e, unsigned kind, const char *name,
+                                size_t first_of_entry, ag_error *err) {
+  ag_status st = add_name(b, e, kind, name, first_of_entry, err);
+  size_t n = strlen(name);
+  if (st || !n || n > AG_SCREEN_NAME_MAX * 4)
+    return st;
+  ag_buf_reset(&b->form);
+  ag_buf_append(&b->form, name, n + 1);
+  if (b->form.failed)
+    return nomem(err);
+  char *s = b->form.data;
+  for (int round = 0; round < 4; round++) {
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '.' || s[n - 1] == ','))
+      n--;
+    if (!n || s[n - 1] != ')')
+      break;
+    size_t close = n - 1, open = close;
+    int depth = 0;
+    for (size_t i = close + 1; i-- > 0;) {
+      if (s[i] == ')')
+        depth++;
+      else if (s[i] == '(' && --depth == 0) {
+        open = i;
+        break;
+      }
+    }
+    if (depth != 0 || open == close || open == 0)
+      break;
+    const char *in = s + open + 1;
+    size_t il = close - open - 1;
+    while (il && *in == ' ') {
+      in++;
+      il--;
+    }
+    while (il && in[il - 1] == ' ')
+      il--;
+    size_t bl = open;
+    while (bl && (s[bl - 1] == ' ' || s[bl - 1] == ','))
+      bl--;
+    if (alnum_count(s, bl) < 3 || !il)
+      break;
+    unsigned akind = SX_KIND_AKA;
+    size_t skip = 0;
+    paren_kind pk = classify_paren(b, s, bl, in, il, &akind, &skip);
+    if (pk == PAREN_NONE)
+      break;
+    if (pk == PAREN_SHORT || pk == PAREN_MARKED) {
+      char save = in[il];
+      ((char *)in)[il] = '\0';
+      st = add_name(b, e, akind, in + skip, first_of_entry, err);
+      ((char *)in)[il] = save;
+      if (st)
+        return st;
+    }
+    s[bl] = '\0';
+    n = bl;
+    if ((st = add_name(b, e, kind, s, first_of_entry, err)))
+      return st;
+  }
   return AG_OK;
 }
 
@@ -293,6 +562,8 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
   ag_buf_init(&b.strpool);
   ag_buf_init(&b.tmp);
   sx_norm_init(&b.norm);
+  sx_norm_init(&b.norm2);
+  ag_buf_init(&b.form);
   ag_buf_putc(&b.strpool, '\0'); /* offset 0: the empty string */
   ag_status st = AG_OK;
   sx_entry *entries = NULL;
@@ -331,10 +602,11 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
       }
     eo->first_name = (uint32_t)b.nnames;
     size_t first = b.nnames;
+    b.person = !strcasecmp(ei->f[SX_F_TYPE], "individual");
     if (!st)
-      st = add_name(&b, (uint32_t)e, SX_KIND_NAME, ei->f[SX_F_NAME], first, err);
+      st = add_name_forms(&b, (uint32_t)e, SX_KIND_NAME, ei->f[SX_F_NAME], first, err);
     for (; !st && ai < s->naliases && s->aliases[ai].entry == e; ai++)
-      st = add_name(&b, (uint32_t)e, s->aliases[ai].kind, s->aliases[ai].name, first, err);
+      st = add_name_forms(&b, (uint32_t)e, s->aliases[ai].kind, s->aliases[ai].name, first, err);
     eo->name_count = (uint32_t)(b.nnames - first);
   }
   if (st)
@@ -363,12 +635,20 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
     float w = (float)log((N + 1.0) / ((double)t->df + 0.5));
     if (w < 1.0f)
       w = 1.0f;
+    /* a word of thousands of organisations' names (technology, group,
+     * international): common, weighted down where a name has distinctive
+     * words (match.c) */
+    if (!(t->flags &
+          (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_INITIAL | SX_TOK_NUMBER | SX_TOK_PLACE)) &&
+        t->df >= SX_GENERIC_MIN_DF && (double)t->df >= SX_GENERIC_SHARE * N &&
+        t->df_person * 10 < t->df)
+      o->flags |= SX_TOK_GENERIC;
     if (t->flags & SX_TOK_LEGAL)
-      w = W_LEGAL;
+      w = SX_W_LEGAL;
     else if (t->flags & SX_TOK_STOP)
-      w = W_STOP;
+      w = SX_W_STOP;
     else if (t->flags & SX_TOK_INITIAL)
-      w = W_INITIAL;
+      w = SX_W_INITIAL;
     o->weight = w;
     if (!intern(&b, keys[i].s, &o->str)) {
       st = nomem(err);
@@ -400,6 +680,7 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
     o->tok_off = bn->tok_off;
     o->ntok = bn->ntok;
     o->kind = bn->kind;
+    o->flags = bn->flags;
     float w = 0;
     for (size_t k = 0; k < bn->ntok; k++) {
       uint32_t t = b.nametoks[bn->tok_off + k];
@@ -505,6 +786,8 @@ out:
   ag_buf_free(&b.strpool);
   ag_buf_free(&b.tmp);
   sx_norm_free(&b.norm);
+  sx_norm_free(&b.norm2);
+  ag_buf_free(&b.form);
   free(b.toks);
   free(b.names);
   free(b.nametoks);

@@ -21,7 +21,11 @@
  * "file:line" and the field at fault, so a damaged file never becomes the
  * lists in force. Source ids are the entry's own id as the file gives it
  * (CSL _id, else entity_number; OFAC ent_num); where a file has none they
- * are "csl:<n>" / "dpl:<n>", n the 1-based data row (header excluded).
+ * are derived from the entry's contents, not its row, so that they do not
+ * change when rows are added: "csl:" + the first 12 hex digits of SHA-256
+ * over list code, name, Federal Register citation and addresses; "dpl:" +
+ * the same over name, address and effective date (set.c makes them
+ * unique).
  */
 #include "screen_int.h"
 
@@ -330,15 +334,6 @@ static ag_status csl_add_row(csl_ctx *c, csl_row *r, const char *where, ag_error
     return st;
 
   sx_entry_in e = {.list = list};
-  char idbuf[32];
-  if (r->n[C_ID])
-    e.f[SX_F_SOURCE_ID] = sx_set_str(s, r->v[C_ID], r->n[C_ID]);
-  else if (r->n[C_ENTITY_NUMBER])
-    e.f[SX_F_SOURCE_ID] = sx_set_str(s, r->v[C_ENTITY_NUMBER], r->n[C_ENTITY_NUMBER]);
-  else {
-    snprintf(idbuf, sizeof idbuf, "csl:%zu", c->row);
-    e.f[SX_F_SOURCE_ID] = sx_set_str(s, idbuf, strlen(idbuf));
-  }
   e.f[SX_F_NAME] = sx_set_str(s, r->v[C_NAME], r->n[C_NAME]);
   e.f[SX_F_TYPE] = sx_set_str(s, r->v[C_TYPE], r->n[C_TYPE]);
   e.f[SX_F_PROGRAMS] = sx_set_str(s, r->v[C_PROGRAMS], r->n[C_PROGRAMS]);
@@ -349,6 +344,17 @@ static ag_status csl_add_row(csl_ctx *c, csl_row *r, const char *where, ag_error
   e.f[SX_F_START] = sx_set_str(s, r->v[C_START], r->n[C_START]);
   e.f[SX_F_REMARKS] = sx_set_str(s, r->v[C_REMARKS], r->n[C_REMARKS]);
   e.f[SX_F_URL] = sx_set_str(s, r->v[C_URL], r->n[C_URL]);
+  if (r->n[C_ID])
+    e.f[SX_F_SOURCE_ID] = sx_set_str(s, r->v[C_ID], r->n[C_ID]);
+  else if (r->n[C_ENTITY_NUMBER])
+    e.f[SX_F_SOURCE_ID] = sx_set_str(s, r->v[C_ENTITY_NUMBER], r->n[C_ENTITY_NUMBER]);
+  else if (e.f[SX_F_NAME] && e.f[SX_F_FR] && e.f[SX_F_ADDRESSES]) {
+    /* no id in the file: one from the contents, not the row, so that it
+     * survives rows added or removed elsewhere */
+    const char *key[] = {code, e.f[SX_F_NAME], e.f[SX_F_FR], e.f[SX_F_ADDRESSES]};
+    e.f[SX_F_SOURCE_ID] = sx_set_content_id(s, "csl", key, 4);
+    e.content_id = true;
+  }
   ag_buf_reset(&c->countries);
   csl_address_countries(&c->countries, r->v[C_ADDRESSES], r->n[C_ADDRESSES]);
   code_list_countries(&c->countries, r->v[C_NATIONALITIES], r->n[C_NATIONALITIES]);
@@ -782,16 +788,18 @@ static ag_status load_dpl(sx_set *s, const lfile *f, ag_error *err) {
       jadd(&addr, v[parts[k]], n[parts[k]], ", ");
     if (sx_country_valid(v[D_COUNTRY], n[D_COUNTRY]))
       add_country(&ctry, v[D_COUNTRY]);
-    char id[32];
-    snprintf(id, sizeof id, "dpl:%zu", row);
-    sx_entry_in e = {.list = list};
-    e.f[SX_F_SOURCE_ID] = sx_set_str(s, id, strlen(id));
+    sx_entry_in e = {.list = list, .content_id = true};
     e.f[SX_F_NAME] = sx_set_str(s, v[D_NAME], n[D_NAME]);
     e.f[SX_F_ADDRESSES] = buf_str(s, &addr);
     e.f[SX_F_COUNTRIES] = buf_str(s, &ctry);
     e.f[SX_F_FR] = sx_set_str(s, v[D_FR], n[D_FR]);
     e.f[SX_F_START] = sx_set_str(s, v[D_EFFECTIVE], n[D_EFFECTIVE]);
     e.f[SX_F_REMARKS] = sx_set_str(s, v[D_ACTION], n[D_ACTION]);
+    if (e.f[SX_F_NAME] && e.f[SX_F_ADDRESSES] && e.f[SX_F_START]) {
+      /* the DPL has no ids: one from the contents, not the row */
+      const char *key[] = {e.f[SX_F_NAME], e.f[SX_F_ADDRESSES], e.f[SX_F_START]};
+      e.f[SX_F_SOURCE_ID] = sx_set_content_id(s, "dpl", key, 3);
+    }
     for (int i = 0; i < SX_F_COUNT; i++)
       if (i != SX_F_TYPE && i != SX_F_PROGRAMS && i != SX_F_LIC_REQ && i != SX_F_LIC_POL &&
           i != SX_F_URL && !e.f[i]) {
@@ -1450,6 +1458,8 @@ static ag_status load_files(sx_set *s, lfiles *fs, ag_error *err) {
   }
   if (!st && !s->nentries)
     st = ag_error_set(err, AG_ERR_LIST, "", "no list entries loaded");
+  if (!st)
+    st = sx_set_finish_ids(s, err);
   return st;
 }
 

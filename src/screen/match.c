@@ -20,7 +20,11 @@
  *     accounts for). score = cov_listed^0.6 * cov_query^0.4: a token-set
  *     measure, weighted so rare words decide, order-free, forgiving of
  *     dropped legal forms and of a dropped middle word, stricter on a query
- *     that mostly consists of other words.
+ *     that mostly consists of other words. Where a distinctive word is
+ *     matched and everything else either side lacks is a place name
+ *     (Hangzhou) or a common word (Technology, Group), those weigh little:
+ *     "Hikvision Digital Technology" is "Hangzhou Hikvision Digital
+ *     Technology Co., Ltd." (align).
  *  4. Country, when given, is evidence: +0.03 if the entry lists it, -0.05
  *     if the entry lists only others, nothing if the entry has none.
  *  5. The best name of each entry is kept; matches at or above the minimum
@@ -29,6 +33,7 @@
 #include "screen_int.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +46,9 @@
 #define CAND_MAX 256     /* names fully scored per query */
 #define FLY_JW_MIN 0.92  /* Jaro-Winkler for words compared during scoring */
 #define INITIAL_SIM 0.5f /* "I." against "Ivan" */
-#define INITIAL_W 0.6f   /* an initial's weight (as in build.c) */
+#define INITIAL_W SX_W_INITIAL
+#define RARE_IDF 7.0   /* a distinctive word: in at most about 1 name in 1,000 */
+#define RARE_SIM 0.95f /* ... matched this closely (a typo at most) */
 #define NONE UINT32_MAX
 
 enum { X_EXACT, X_FUZZY, X_JOIN, X_SPLIT };
@@ -85,11 +92,13 @@ struct ag_screen_work {
   sx_norm norm;
   qword q[SX_NORM_TOKENS_MAX];
   size_t nq;
-  float wq; /* total query weight */
+  float wq;   /* total query weight */
+  float rare; /* the weight from which a word is distinctive */
   qexp *x;
   size_t nx, x_cap;
   uint32_t join_tok[SX_NORM_TOKENS_MAX]; /* exact token of q[i] q[i+1] joined */
   float *acc;
+  uint8_t *distinct; /* a name was reached through a distinctive word */
   uint32_t *touched;
   size_t acc_n;
   cand *c;
@@ -114,6 +123,7 @@ void ag_screen_result_free(ag_screen_result *r) {
     sx_norm_free(&w->norm);
     free(w->x);
     free(w->acc);
+    free(w->distinct);
     free(w->touched);
     free(w->c);
     free(w->sc);
@@ -143,13 +153,17 @@ static ag_screen_work *work_for(ag_screen_result *r, size_t n_names) {
   }
   if (w->acc_n < n_names) {
     free(w->acc);
+    free(w->distinct);
     free(w->touched);
     w->acc = calloc(n_names, sizeof *w->acc);
+    w->distinct = calloc(n_names, sizeof *w->distinct);
     w->touched = malloc(n_names * sizeof *w->touched);
-    if (!w->acc || !w->touched) {
+    if (!w->acc || !w->distinct || !w->touched) {
       free(w->acc);
+      free(w->distinct);
       free(w->touched);
       w->acc = NULL;
+      w->distinct = NULL;
       w->touched = NULL;
       w->acc_n = 0;
       return NULL;
@@ -240,6 +254,22 @@ static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
         return false;
     }
   }
+  /* a letter mistyped or two swapped in an abbreviation the normaliser
+   * would have written out: "Tehc" is "Tech", that is "Technology" (not a
+   * letter more or less: "Intel" is not "Intl") */
+  const char *ab, *word;
+  for (size_t a = 0; q->tok == NONE && sx_abbrev(a, &ab, &word); a++) {
+    size_t al = strlen(ab);
+    if (al != q->len || !typo_ok(q->s, q->len, ab, al) ||
+        sx_osa_distance(q->s, q->len, ab, al, 1) > 1)
+      continue;
+    uint32_t t = sx_view_find(v, word, strlen(word));
+    bool dup = t == NONE;
+    for (size_t j = from; j < w->nx && !dup; j++)
+      dup = w->x[j].tok == t;
+    if (!dup && !add_x(w, t, typo_sim(q->s, q->len, ab, al), qi, X_FUZZY))
+      return false;
+  }
   /* keep the best FUZZY_MAX (insertion sort: few elements) */
   for (size_t i = from + 1; i < w->nx; i++) {
     qexp t = w->x[i];
@@ -262,12 +292,17 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
   w->nx = 0;
   w->wq = 0;
   float wu = unknown_weight(v);
+  /* distinctive: rarer than about 1 name in 1,000 (in small lists: close to
+   * the rarest) */
+  w->rare = wu - 1.5f < (float)RARE_IDF ? wu - 1.5f : (float)RARE_IDF;
   for (size_t i = 0; i < w->nq; i++) {
     qword *q = &w->q[i];
     q->s = sx_norm_tok(n, i);
     q->len = n->tok[i].len;
     q->flags = n->tok[i].flags;
     q->tok = sx_view_find(v, q->s, q->len);
+    if (q->tok != NONE)
+      q->flags |= v->tokens[q->tok].flags & SX_TOK_GENERIC; /* from the lists' words */
     q->xs = (uint16_t)w->nx;
     if (q->tok != NONE && !add_x(w, q->tok, 1.0f, i, X_EXACT))
       return nomem(err);
@@ -295,11 +330,11 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     if (q->tok != NONE)
       q->w = v->tokens[q->tok].weight;
     else if (q->flags & SX_TOK_LEGAL)
-      q->w = 0.3f;
+      q->w = SX_W_LEGAL;
     else if (q->flags & SX_TOK_STOP)
-      q->w = 0.15f;
+      q->w = SX_W_STOP;
     else if (q->flags & SX_TOK_INITIAL)
-      q->w = 0.6f;
+      q->w = SX_W_INITIAL;
     else {
       q->w = wu;
       for (size_t j = q->xs; j < q->xe; j++)
@@ -321,6 +356,17 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     memcpy(j + a->len, b->s, b->len);
     size_t jl = sx_canon(j, (size_t)a->len + b->len); /* "enterpr ises" -> enterprise */
     uint32_t t = sx_view_find(v, j, jl);
+    /* ... or as written: "tech nology" -> technology, not "technology nology" */
+    size_t ra = n->tok[i].raw_len, rb = n->tok[i + 1].raw_len;
+    if (t == NONE &&
+        (ra != a->len || rb != b->len || n->tok[i].raw_off != n->tok[i].off ||
+         n->tok[i + 1].raw_off != n->tok[i + 1].off) &&
+        ra + rb + 24 < sizeof j) {
+      memcpy(j, sx_norm_raw(n, i), ra);
+      memcpy(j + ra, sx_norm_raw(n, i + 1), rb);
+      jl = sx_canon(j, ra + rb);
+      t = sx_view_find(v, j, jl);
+    }
     w->join_tok[i] = t;
     if (t != NONE && !add_x(w, t, 1.0f, i, X_JOIN))
       return nomem(err);
@@ -369,6 +415,7 @@ static int cmp_edge(const void *a, const void *b) {
 
 typedef struct {
   double cov_c, cov_q;
+  uint64_t weak_c, weak_q; /* unmatched words weighted down (place, common) */
   edge used[SX_NORM_TOKENS_MAX];
   size_t nused;
 } align_info;
@@ -380,10 +427,42 @@ static bool push_edge(ag_screen_work *w, size_t *ne, edge e) {
   return true;
 }
 
+/* A distinctive word: rare, and not a legal form, connective, initial,
+ * number, place name or common word. */
+static bool is_distinctive(const ag_screen_work *w, const sx_token *t) {
+  return t->weight >= w->rare &&
+         !(t->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_INITIAL | SX_TOK_NUMBER | SX_TOK_WEAK));
+}
+
+/* Listed word t is one the query reached in retrieval, closely enough to
+ * count as distinctive evidence (run_index marks the same names). */
+static bool reached(const ag_screen_work *w, uint32_t t) {
+  for (size_t k = 0; k < w->nx; k++)
+    if (w->x[k].tok == t && w->x[k].sim >= RARE_SIM)
+      return true;
+  return false;
+}
+
+/* The least name nm can weigh: its place names and common words weighted
+ * down (see align). */
+static float least_weight(const sx_view *v, const sx_name *nm) {
+  if (nm->flags & SX_NAME_PERSON)
+    return nm->weight;
+  const uint32_t *ct = v->nametoks + nm->tok_off;
+  float sum = 0;
+  for (size_t j = 0; j < nm->ntok; j++) {
+    const sx_token *t = &v->tokens[ct[j]];
+    sum += (t->flags & SX_TOK_WEAK) ? sx_weak_weight(t->flags, t->weight) : t->weight;
+  }
+  return sum;
+}
+
 /* Aligns the query with name nm; returns the score (0 on out of memory). */
 static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, align_info *ai) {
   const uint32_t *ct = v->nametoks + nm->tok_off;
   size_t nc = nm->ntok, nq = w->nq, ne = 0;
+  if (ai)
+    memset(ai, 0, offsetof(align_info, used));
   if (!nc || !nq || nm->weight <= 0 || w->wq <= 0)
     return 0;
   for (size_t i = 0; i < nq; i++)
@@ -449,6 +528,7 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
     qsort(w->e, ne, sizeof *w->e, cmp_edge);
   uint64_t qm = 0, cm = 0;
   double mq = 0, mc = 0;
+  bool distinct = false; /* a distinctive listed word is matched */
   if (ai)
     ai->nused = 0;
   for (size_t k = 0; k < ne; k++) {
@@ -457,6 +537,10 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
       continue;
     qm |= e->qm;
     cm |= e->cm;
+    if (e->type != E_INITIAL && e->sim >= RARE_SIM)
+      for (size_t j = 0; j < nc && !distinct; j++)
+        distinct =
+            (e->cm & (1ull << j)) && is_distinctive(w, &v->tokens[ct[j]]) && reached(w, ct[j]);
     /* an initial vouches for a full word only as much as an initial weighs */
     for (size_t i = 0; i < nq; i++)
       if (e->qm & (1ull << i)) {
@@ -475,7 +559,60 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
     if (ai && ai->nused < SX_NORM_TOKENS_MAX)
       ai->used[ai->nused++] = *e;
   }
-  double cov_c = mc / nm->weight, cov_q = mq / w->wq;
+  /* Where the name's distinctive words are matched, a place name or a
+   * common word that one side lacks weighs little: "Hikvision Digital
+   * Technology" is "Hangzhou Hikvision Digital Technology Co., Ltd.". Only
+   * when everything either side lacks is such a word (or a legal form or
+   * connective): a query with a word of its own ("Arcadia Data Systems"),
+   * or a name with one the query lacks, is another party as often as not.
+   * A listed place or common word also counts in full when the query has
+   * another word of the same kind instead (a different city). Not for
+   * individuals. */
+  double tc = 0, tq = 0;
+  uint64_t weak_c = 0, weak_q = 0;
+  bool discount = distinct && !(nm->flags & SX_NAME_PERSON);
+  uint8_t q_weak = 0; /* kinds of weak words the query has unmatched */
+  const uint8_t minor = SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_WEAK;
+  for (size_t i = 0; i < nq && discount; i++)
+    if (!(qm & (1ull << i))) {
+      if (!(w->q[i].flags & minor))
+        discount = false;
+      q_weak |= w->q[i].flags & SX_TOK_WEAK;
+    }
+  for (size_t j = 0; j < nc && discount; j++)
+    if (!(cm & (1ull << j)) && !(v->tokens[ct[j]].flags & minor))
+      discount = false;
+  for (size_t i = 0; i < nq; i++) {
+    float wi = w->q[i].w;
+    if (discount && !(qm & (1ull << i)) && (w->q[i].flags & SX_TOK_WEAK)) {
+      float d = sx_weak_weight(w->q[i].flags, wi);
+      if (d < wi) {
+        wi = d;
+        weak_q |= 1ull << i;
+      }
+    }
+    tq += wi;
+  }
+  for (size_t j = 0; j < nc; j++) {
+    const sx_token *t = &v->tokens[ct[j]];
+    float wj = t->weight;
+    if (discount && !(cm & (1ull << j)) && (t->flags & SX_TOK_WEAK) &&
+        !(t->flags & q_weak & SX_TOK_WEAK)) {
+      float d = sx_weak_weight(t->flags, wj);
+      if (d < wj) {
+        wj = d;
+        weak_c |= 1ull << j;
+      }
+    }
+    tc += wj;
+  }
+  if (ai) {
+    ai->weak_c = weak_c;
+    ai->weak_q = weak_q;
+  }
+  if (tc <= 0 || tq <= 0)
+    return 0;
+  double cov_c = mc / tc, cov_q = mq / tq;
   if (cov_c > 1)
     cov_c = 1;
   if (cov_q > 1)
@@ -577,12 +714,14 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
     if (t->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_INITIAL))
       continue;
     float add = t->weight * w->x[k].sim;
+    bool dist = w->x[k].sim >= RARE_SIM && is_distinctive(w, t);
     const uint32_t *p = v->postings + t->post_off;
     for (uint32_t i = 0; i < t->post_len; i++) {
       uint32_t nm = p[i];
       if (w->acc[nm] == 0)
         w->touched[nt++] = nm;
       w->acc[nm] += add;
+      w->distinct[nm] |= dist;
     }
   }
   double need = min - COUNTRY_BONUS;
@@ -590,14 +729,21 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
   w->nc = 0;
   for (size_t i = 0; i < nt; i++) {
     uint32_t nm = w->touched[i];
-    float ub = w->acc[nm] / (v->names[nm].weight > 0 ? v->names[nm].weight : 1);
+    /* where a distinctive word is matched, place names and common words
+     * the query lacks may weigh little (align): bound with the least the
+     * name can weigh */
+    float wt = w->distinct[nm] ? least_weight(v, &v->names[nm]) : v->names[nm].weight;
+    float ub = w->acc[nm] / (wt > 0 ? wt : 1);
     w->acc[nm] = 0;
+    w->distinct[nm] = 0;
     if (ub < ub_min)
       continue;
     cand c = {nm, ub > 1 ? 1 : ub};
     if (!SX_PUSH(w->c, w->nc, w->c_cap, c)) {
-      for (size_t j = i + 1; j < nt; j++)
+      for (size_t j = i + 1; j < nt; j++) {
         w->acc[w->touched[j]] = 0;
+        w->distinct[w->touched[j]] = 0;
+      }
       return nomem(err);
     }
   }
@@ -724,12 +870,15 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
     m->tokens = tm;
     m->token_count = ai.nused;
     const char *miss_c[SX_NORM_TOKENS_MAX], *miss_q[SX_NORM_TOKENS_MAX];
-    size_t nmc = 0, nmq = 0, legal_only = 0, nmc_legal = 0, nmq_legal = 0;
+    const char *weak_c[SX_NORM_TOKENS_MAX], *weak_q[SX_NORM_TOKENS_MAX];
+    size_t nmc = 0, nmq = 0, nwc = 0, nwq = 0, legal_only = 0, nmc_legal = 0, nmq_legal = 0;
     for (size_t j = 0; j < nm->ntok; j++)
       if (!(cm & (1ull << j))) {
         const sx_token *t = &v->tokens[ct[j]];
         if (t->flags & (SX_TOK_LEGAL | SX_TOK_STOP))
           nmc_legal++;
+        else if (ai.weak_c & (1ull << j))
+          weak_c[nwc++] = sx_str(v, t->str);
         else
           miss_c[nmc++] = sx_str(v, t->str);
       }
@@ -737,11 +886,13 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
       if (!(qm & (1ull << i))) {
         if (w->q[i].flags & (SX_TOK_LEGAL | SX_TOK_STOP))
           nmq_legal++;
+        else if (ai.weak_q & (1ull << i))
+          weak_q[nwq++] = w->q[i].s;
         else
           miss_q[nmq++] = w->q[i].s;
       }
     legal_only = nmc_legal + nmq_legal;
-    if (all_exact && !nmc && !nmq && !legal_only)
+    if (all_exact && !nmc && !nmq && !nwc && !nwq && !legal_only)
       ag_buf_printf(b, "every word matches the %s", kind);
     else {
       size_t matched = 0;
@@ -754,6 +905,9 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
         ag_buf_printf(b, "; %zu initial(s) matched full names", nini);
       list_words(b, "listed words not in the query", miss_c, nmc);
       list_words(b, "query words not listed", miss_q, nmq);
+      list_words(b, "listed place names or common words not in the query (weighted down)", weak_c,
+                 nwc);
+      list_words(b, "query place names or common words not listed (weighted down)", weak_q, nwq);
       if (legal_only)
         ag_buf_puts(b, "; legal-form or connective words differ (weighted down)");
     }

@@ -18,8 +18,11 @@
  *      "Technologies" meets "Technology", then mapped through a table of
  *      spelling variants: common given-name transliterations (Mohamed,
  *      Mohammad -> muhammad; Sergey -> sergei) and legal-form spellings
- *      (limited -> ltd, company -> co). Legal forms and connectives are
- *      flagged so the matcher weighs them down instead of dropping them.
+ *      (limited -> ltd, company -> co), and organisation words written
+ *      out from their abbreviations (intl -> international, tech ->
+ *      technology, sys -> system, mfg -> manufacturing). Legal forms,
+ *      connectives and place names (Hangzhou, Zhejiang) are flagged so the
+ *      matcher weighs them down instead of dropping them.
  */
 #include "screen_int.h"
 
@@ -250,6 +253,19 @@ static const variant variants[] = {
     {"zeid", "zayd"},
 };
 
+/* Abbreviations of organisation words, written out (after the variants;
+ * sorted): "Intl" is "International", "Tech" is "Technology". Kept apart
+ * so that the matcher can also find them one typo away (sx_abbrev). */
+static const variant abbreviations[] = {
+    {"assn", "association"},   {"assoc", "association"}, {"centre", "center"},
+    {"ctr", "center"},         {"engg", "engineering"},  {"eqpt", "equipment"},
+    {"grp", "group"},          {"hldg", "holding"},      {"internat", "international"},
+    {"intl", "international"}, {"lab", "laboratory"},    {"labs", "laboratory"},
+    {"mfg", "manufacturing"},  {"mgmt", "management"},   {"natl", "national"},
+    {"svc", "service"},        {"svcs", "service"},      {"sys", "system"},
+    {"tech", "technology"},    {"trdg", "trading"},      {"univ", "university"},
+};
+
 /* Legal-form words (after the variant mapping), and the organisational
  * words people add to a name ("Head Office", "Export Department"), sorted:
  * they say little about which party is meant. */
@@ -366,6 +382,28 @@ static const char *const stop_words[] = {
     "los", "of",  "on",  "sr", "the", "to",  "und", "van", "ve",    "von", "y",
 };
 
+/* Place names that prefix company names without telling companies apart
+ * ("Hangzhou Hikvision Digital Technology", "Zhejiang Dahua Technology"):
+ * the provinces and major cities of China (pinyin, as the lists write them)
+ * and a few trading cities that appear the same way. Sorted. */
+static const char *const place_words[] = {
+    "anhui",     "anshan",       "baoding",   "baotou",    "beijing",  "changchun", "changsha",
+    "changzhou", "chengdu",      "chongqing", "dalian",    "dongguan", "dubai",     "foshan",
+    "fujian",    "fuzhou",       "gansu",     "guangdong", "guangxi",  "guangzhou", "guilin",
+    "guiyang",   "guizhou",      "haikou",    "hainan",    "hangzhou", "harbin",    "hebei",
+    "hefei",     "heilongjiang", "henan",     "hohhot",    "hubei",    "huizhou",   "hunan",
+    "istanbul",  "jiangsu",      "jiangxi",   "jiaxing",   "jilin",    "jinan",     "kiev",
+    "kunming",   "kyiv",         "lanzhou",   "lhasa",     "liaoning", "luoyang",   "macao",
+    "macau",     "mianyang",     "minsk",     "moscow",    "nanchang", "nanjing",   "nanning",
+    "nantong",   "ningbo",       "ningxia",   "qingdao",   "qinghai",  "quanzhou",  "shaanxi",
+    "shandong",  "shanghai",     "shantou",   "shanxi",    "shaoxing", "sharjah",   "shenyang",
+    "shenzhen",  "shijiazhuang", "sichuan",   "suzhou",    "taiwan",   "taiyuan",   "taizhou",
+    "tangshan",  "tehran",       "tianjin",   "urumqi",    "weihai",   "wenzhou",   "wuhan",
+    "wuxi",      "xiamen",       "xian",      "xining",    "xinjiang", "xizang",    "xuzhou",
+    "yangzhou",  "yantai",       "yinchuan",  "yunnan",    "zhejiang", "zhengzhou", "zhongshan",
+    "zhuhai",    "zibo",
+};
+
 static int cmp_variant(const void *k, const void *e) {
   return strcmp((const char *)k, ((const variant *)e)->from);
 }
@@ -393,6 +431,8 @@ uint8_t sx_word_flags(const char *w, size_t len) {
     f |= SX_TOK_LEGAL;
   else if (in_words(stop_words, sizeof stop_words / sizeof *stop_words, w))
     f |= SX_TOK_STOP;
+  else if (in_words(place_words, sizeof place_words / sizeof *place_words, w))
+    f |= SX_TOK_PLACE;
   return f;
 }
 
@@ -682,6 +722,9 @@ size_t sx_canon(char *w, size_t len) {
   w[len] = '\0';
   const variant *v =
       bsearch(w, variants, sizeof variants / sizeof *variants, sizeof *variants, cmp_variant);
+  if (!v)
+    v = bsearch(w, abbreviations, sizeof abbreviations / sizeof *abbreviations,
+                sizeof *abbreviations, cmp_variant);
   if (v) {
     len = strlen(v->to);
     memcpy(w, v->to, len + 1);
@@ -689,23 +732,39 @@ size_t sx_canon(char *w, size_t len) {
   return len;
 }
 
-/* Stems and maps the word at text[off..text_len) in place; appends NUL. */
-static void finish_word(sx_norm *n, size_t off) {
-  /* the caller keeps SX_CANON_ROOM bytes free past the word */
-  size_t len = sx_canon(n->text + off, n->text_len - off);
+#define SX_WORD_MAX 64 /* longer words are cut: no real name has them */
+
+/* Stems and maps the word at text[off..text_len) in place and appends NUL;
+ * keeps the word as written too (after it) when that differs. */
+static bool finish_word(sx_norm *n, size_t off) {
+  size_t raw_len = n->text_len - off;
+  if (!text_reserve(n, raw_len + SX_CANON_ROOM + 2))
+    return false;
+  char raw[SX_WORD_MAX + 1];
+  memcpy(raw, n->text + off, raw_len);
+  size_t len = sx_canon(n->text + off, raw_len);
   n->text_len = off + len + 1;
   if (n->ntok >= SX_NORM_TOKENS_MAX) {
     n->truncated = true;
     n->text_len = off;
-    return;
+    return true;
   }
-  n->tok[n->ntok].off = (uint16_t)off;
-  n->tok[n->ntok].len = (uint16_t)len;
-  n->tok[n->ntok].flags = sx_word_flags(n->text + off, len);
+  sx_ntok *t = &n->tok[n->ntok];
+  t->off = (uint16_t)off;
+  t->len = (uint16_t)len;
+  t->flags = sx_word_flags(n->text + off, len);
+  t->raw_off = t->off;
+  t->raw_len = t->len;
+  if (len != raw_len || memcmp(raw, n->text + off, len)) {
+    t->raw_off = (uint16_t)n->text_len;
+    t->raw_len = (uint16_t)raw_len;
+    memcpy(n->text + n->text_len, raw, raw_len);
+    n->text[n->text_len + raw_len] = '\0';
+    n->text_len += raw_len + 1;
+  }
   n->ntok++;
+  return true;
 }
-
-#define SX_WORD_MAX 64 /* longer words are cut: no real name has them */
 
 static ag_status tokenize(sx_norm *n, ag_error *err) {
   const char *s = n->folded;
@@ -743,22 +802,23 @@ static ag_status tokenize(sx_norm *n, ag_error *err) {
         continue;
     }
     if (start != SIZE_MAX) {
-      finish_word(n, start);
+      if (!finish_word(n, start))
+        return nomem(err);
       start = SIZE_MAX;
     }
     if (c == '&') {
+      if (!text_reserve(n, 64))
+        return nomem(err);
       start = n->text_len;
       memcpy(n->text + n->text_len, "and", 3);
       n->text_len += 3;
-      finish_word(n, start);
+      if (!finish_word(n, start))
+        return nomem(err);
       start = SIZE_MAX;
     }
   }
-  if (start != SIZE_MAX) {
-    if (n->text_len + 32 > n->text_cap && !text_reserve(n, 64))
-      return nomem(err);
-    finish_word(n, start);
-  }
+  if (start != SIZE_MAX && !finish_word(n, start))
+    return nomem(err);
   return AG_OK;
 }
 
@@ -826,4 +886,12 @@ void sx_simple_form(const char *folded, size_t n, ag_buf *out) {
   ag_buf_putc(out, '\0');
   if (!out->failed)
     out->len--; /* NUL-terminated, not counted */
+}
+
+bool sx_abbrev(size_t i, const char **abbrev, const char **word) {
+  if (i >= sizeof abbreviations / sizeof *abbreviations)
+    return false;
+  *abbrev = abbreviations[i].from;
+  *word = abbreviations[i].to;
+  return true;
 }

@@ -34,11 +34,35 @@ enum {
   SX_TOK_LEGAL = 1,   /* legal-form word: ltd, gmbh, ooo, jsc, ... */
   SX_TOK_STOP = 2,    /* connective: and, of, the, de, ... */
   SX_TOK_INITIAL = 4, /* a single letter */
-  SX_TOK_NUMBER = 8   /* digits only */
+  SX_TOK_NUMBER = 8,  /* digits only */
+  SX_TOK_PLACE = 16,  /* a place name that prefixes company names: hangzhou, zhejiang */
+  SX_TOK_GENERIC = 32 /* a word of thousands of organisation names (set by the index
+                         builder from the word's rarity): technology, group, international */
 };
+/* words that are weighted down when a name's distinctive words are there */
+#define SX_TOK_WEAK (SX_TOK_PLACE | SX_TOK_GENERIC)
+/* fixed word weights (build.c, match.c) */
+#define SX_W_LEGAL 0.3f
+#define SX_W_STOP 0.15f
+#define SX_W_INITIAL 0.6f
+#define SX_W_WEAK 0.3f    /* a place name, weighted down */
+#define SX_GENERIC_F 0.5f /* a common word weighted down: this share of its weight */
+/* The weight of a place name or common word (flags) of weight w where it
+ * is weighted down (match.c); never more than w. */
+static inline float sx_weak_weight(uint8_t flags, float w) {
+  float d = (flags & SX_TOK_PLACE) ? SX_W_WEAK : w * SX_GENERIC_F;
+  if (d < SX_W_WEAK)
+    d = SX_W_WEAK;
+  return d < w ? d : w;
+}
+/* a word is common (SX_TOK_GENERIC) in at least this share of the names,
+ * and at least SX_GENERIC_MIN_DF of them, nearly all organisations' */
+#define SX_GENERIC_SHARE 0.005
+#define SX_GENERIC_MIN_DF 50
 
 typedef struct {
-  uint16_t off, len; /* into sx_norm.text */
+  uint16_t off, len;         /* into sx_norm.text: the word as compared */
+  uint16_t raw_off, raw_len; /* the word as written, before stemming and mapping */
   uint8_t flags;
 } sx_ntok;
 
@@ -69,6 +93,9 @@ ag_status sx_normalize(sx_norm *n, const char *s, size_t len, bool strict, const
 static inline const char *sx_norm_tok(const sx_norm *n, size_t i) {
   return n->text + n->tok[i].off;
 }
+static inline const char *sx_norm_raw(const sx_norm *n, size_t i) {
+  return n->text + n->tok[i].raw_off;
+}
 /* The Jaro-Winkler baseline's view of a folded name: lower-case ASCII
  * letters and digits, words separated by one space; appended to out
  * (NUL-terminated). */
@@ -76,6 +103,9 @@ void sx_simple_form(const char *folded, size_t n, ag_buf *out);
 /* Stems and maps one lower-case word in place (the buffer must hold
  * len + 24 bytes); returns the new length. */
 size_t sx_canon(char *w, size_t len);
+/* The i-th abbreviation sx_canon writes out ("intl" -> "international");
+ * false past the last. */
+bool sx_abbrev(size_t i, const char **abbrev, const char **word);
 /* Classification of one normalised word (SX_TOK_* flags). */
 uint8_t sx_word_flags(const char *w, size_t len);
 
@@ -152,6 +182,7 @@ enum {
 typedef struct {
   uint32_t list;
   const char *f[SX_F_COUNT]; /* arena strings, never NULL */
+  bool content_id;           /* the id is derived from the contents (the file gives none) */
 } sx_entry_in;
 
 typedef struct {
@@ -182,6 +213,14 @@ ag_status sx_set_list(sx_set *s, const char *code, const char *name, const char 
 ag_status sx_set_entry(sx_set *s, const sx_entry_in *e, uint32_t *idx, ag_error *err);
 ag_status sx_set_alias(sx_set *s, uint32_t entry, unsigned kind, const char *name, size_t len,
                        ag_error *err);
+/* An id for an entry its file gives none: prefix ("csl", "dpl"), ':' and
+ * the first 12 hex digits of SHA-256 over the fields, each followed by a
+ * NUL byte. */
+char *sx_set_content_id(sx_set *s, const char *prefix, const char *const *fields, size_t n);
+/* Makes content ids unique once every file is loaded: entries with the
+ * same one are ordered by SHA-256 over their other fields and names, and
+ * the second and later get "-2", "-3", ... */
+ag_status sx_set_finish_ids(sx_set *s, ag_error *err);
 /* Splits "a; b; c" into aliases of entry. */
 ag_status sx_set_aliases_split(sx_set *s, uint32_t entry, unsigned kind, const char *p, size_t n,
                                ag_error *err);
@@ -199,7 +238,7 @@ ag_status sx_load_buffer(sx_set *s, const char *name, const char *data, size_t l
 /* ---- the index image (build.c writes, index.c reads) ---- */
 
 #define SX_MAGIC "AGSCRIDX"
-#define SX_VERSION 1
+#define SX_VERSION 2
 
 enum {
   SX_SEC_STR,
@@ -248,9 +287,11 @@ typedef struct {
   uint32_t tok_off; /* into NAMETOKS */
   uint16_t ntok;
   uint8_t kind;
-  uint8_t reserved;
-  float weight; /* sum of its words' weights */
+  uint8_t flags; /* SX_NAME_* */
+  float weight;  /* sum of its words' weights */
 } sx_name;
+
+enum { SX_NAME_PERSON = 1 }; /* the entry is an individual */
 
 typedef struct {
   uint32_t hash;

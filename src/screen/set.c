@@ -7,6 +7,7 @@
  */
 #include "screen_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,4 +151,101 @@ ag_status sx_set_aliases_split(sx_set *s, uint32_t entry, unsigned kind, const c
     i = j + 1;
   }
   return AG_OK;
+}
+
+/* ---- ids for entries their file gives none ---- */
+
+static void hash_fields(ag_buf *b, const char *const *fields, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    ag_buf_append(b, fields[i], strlen(fields[i]) + 1); /* with its NUL */
+}
+
+char *sx_set_content_id(sx_set *s, const char *prefix, const char *const *fields, size_t n) {
+  ag_buf b;
+  ag_buf_init(&b);
+  hash_fields(&b, fields, n);
+  uint8_t d[32];
+  bool ok = !b.failed && sx_sha256(b.len ? b.data : "", b.len, d);
+  ag_buf_free(&b);
+  if (!ok)
+    return NULL;
+  char hex[13], id[64];
+  sx_hex(d, 6, hex);
+  snprintf(id, sizeof id, "%s:%s", prefix, hex);
+  return sx_set_str(s, id, strlen(id));
+}
+
+typedef struct {
+  const char *id;
+  uint8_t order[32]; /* SHA-256 of the entry's other fields and names */
+  uint32_t entry;
+} idkey;
+
+static int cmp_idkey(const void *a, const void *b) {
+  const idkey *x = a, *y = b;
+  int c = strcmp(x->id, y->id);
+  if (c)
+    return c;
+  c = memcmp(x->order, y->order, 32);
+  if (c)
+    return c;
+  return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+ag_status sx_set_finish_ids(sx_set *s, ag_error *err) {
+  size_t n = 0;
+  for (size_t i = 0; i < s->nentries; i++)
+    n += s->entries[i].content_id;
+  if (n < 2)
+    return AG_OK;
+  idkey *k = calloc(n, sizeof *k);
+  if (!k)
+    return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory loading lists");
+  n = 0;
+  for (size_t i = 0; i < s->nentries; i++)
+    if (s->entries[i].content_id)
+      k[n++] = (idkey){.id = s->entries[i].f[SX_F_SOURCE_ID], .entry = (uint32_t)i};
+  qsort(k, n, sizeof *k, cmp_idkey);
+  ag_status st = AG_OK;
+  ag_buf b;
+  ag_buf_init(&b);
+  for (size_t i = 0; i < n && !st;) {
+    size_t j = i + 1;
+    while (j < n && !strcmp(k[j].id, k[i].id))
+      j++;
+    if (j - i > 1) {
+      /* the same id: order the entries by their contents, not their rows */
+      for (size_t m = i; m < j; m++) {
+        const sx_entry_in *e = &s->entries[k[m].entry];
+        ag_buf_reset(&b);
+        for (int f = 0; f < SX_F_COUNT; f++)
+          if (f != SX_F_SOURCE_ID && f != SX_F_COUNTRIES)
+            hash_fields(&b, &e->f[f], 1);
+        for (size_t a = 0; a < s->naliases; a++)
+          if (s->aliases[a].entry == k[m].entry)
+            hash_fields(&b, &s->aliases[a].name, 1);
+        if (b.failed || !sx_sha256(b.len ? b.data : "", b.len, k[m].order)) {
+          st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory loading lists");
+          break;
+        }
+      }
+      if (st)
+        break;
+      qsort(k + i, j - i, sizeof *k, cmp_idkey);
+      for (size_t m = i + 1; m < j; m++) {
+        char id[80];
+        snprintf(id, sizeof id, "%s-%zu", k[m].id, m - i + 1);
+        char *p = sx_set_str(s, id, strlen(id));
+        if (!p) {
+          st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory loading lists");
+          break;
+        }
+        s->entries[k[m].entry].f[SX_F_SOURCE_ID] = p;
+      }
+    }
+    i = j;
+  }
+  ag_buf_free(&b);
+  free(k);
+  return st;
 }

@@ -220,10 +220,11 @@ static void test_load_csl_csv_28(void **state) {
   assert_string_equal(m->programs, "SDNTK");
   assert_string_equal(m->countries, "US");
   assert_string_equal(m->entry_type, "Entity");
-  /* DPL rows have no id in this layout: the data row */
+  /* DPL rows have no id in this layout: one from list code, name, Federal
+   * Register citation and addresses (SHA-256 over them, NUL after each) */
   m = hit(s, &r, "ADRIAN MANUEL HERNANDEZ", NULL, "DPL");
   assert_non_null(m);
-  assert_string_equal(m->source_id, "csl:1");
+  assert_string_equal(m->source_id, "csl:4cefe433e6ca");
   assert_string_equal(m->federal_register_notice, "82 F.R. 48792 10/20/2017");
   /* aliases from alt_names */
   m = hit(s, &r, "MMEZ-KT OJSC", NULL, "SSI");
@@ -342,12 +343,12 @@ static void test_load_dpl(void **state) {
   ag_screen_result_init(&r);
   const ag_screen_match *m = hit(s, &r, "Aaron Abraham Villa", NULL, "DPL");
   assert_non_null(m);
-  assert_string_equal(m->source_id, "dpl:2");
+  assert_string_equal(m->source_id, "dpl:d0901327e490"); /* name, address, effective date */
   assert_string_equal(m->federal_register_notice, "87 F.R. 52741 8/29/2022");
   assert_non_null(strstr(m->addresses, "EL PASO"));
   m = hit(s, &r, "I. Ash", "US", "DPL"); /* leading blank in the file */
   assert_non_null(m);
-  assert_string_equal(m->source_id, "dpl:1");
+  assert_string_equal(m->source_id, "dpl:028d5c1d90a7");
   assert_string_equal(m->countries, "US");
   ag_screen_result_free(&r);
   ag_screen_close(s);
@@ -902,6 +903,252 @@ static void test_open_paths_errors(void **state) {
   assert_non_null(strstr(err.reason, "no recognised list file"));
 }
 
+/* ---- listed names with words of little information ---- */
+
+static const ag_screen_match *expect_level(const ag_screen *s, const char *name,
+                                           const char *country, const char *code, const char *entry,
+                                           ag_screen_level level, ag_screen_result *r) {
+  const ag_screen_match *m = NULL;
+  ag_error err;
+  if (ag_screen_query(s, name, strlen(name), country, r, &err))
+    fail_msg("query '%s': %s", name, err.reason);
+  for (size_t i = 0; i < r->count && !m; i++)
+    if (!strcmp(r->matches[i].list_code, code) && !strcmp(r->matches[i].entry_name, entry))
+      m = &r->matches[i];
+  if (!m)
+    fail_msg("'%s': no %s match for '%s'", name, code, entry);
+  if (m->level != level)
+    fail_msg("'%s': %.3f %s against '%s', wanted %s (%s)", name, m->score,
+             ag_screen_level_name(m->level), m->matched_name, ag_screen_level_name(level),
+             m->reason);
+  return m;
+}
+
+/* A city or province before the name, a parenthesised acronym after it, a
+ * legal form and the usual abbreviations are what exporters leave out or
+ * shorten: the listed party, confidently. */
+static void test_place_prefix_and_acronym(void **state) {
+  (void)state;
+  ag_screen_result r;
+  ag_screen_result_init(&r);
+  const ag_screen_level C = AG_SCREEN_LEVEL_CONFIDENT, P = AG_SCREEN_LEVEL_POSSIBLE;
+  const char *hik = "Hangzhou Hikvision Digital Technology Co., Ltd.";
+  const ag_screen_match *m =
+      expect_level(B, "Hikvision Digital Technology", "CN", "EL", hik, C, &r);
+  assert_non_null(strstr(m->reason, "hangzhou"));
+  assert_non_null(strstr(m->reason, "weighted down"));
+  expect_level(B, "Hikvision Digital Technology", "CN", "CMIC", hik, C, &r);
+  expect_level(B, "Hikvision Digital Technology", NULL, "EL", hik, C, &r);
+  expect_level(B, "Hikvision Digital Technology Co Ltd", NULL, "EL", hik, C, &r);
+  /* more of the same kind in the list */
+  expect_level(B, "Hengtong Marine Cable Systems", NULL, "EL",
+               "Jiangsu Hengtong Marine Cable Systems Co.", C, &r);
+  expect_level(B, "Zhiwei Semiconductor", "CN", "EL", "Hefei Zhiwei Semiconductor Co., Ltd.", C,
+               &r);
+  expect_level(B, "Guowei Hongbo Technology", NULL, "EL",
+               "Shenzhen Guowei Hongbo Technology Co., Ltd.", C, &r);
+  expect_level(B, "Jiajunao Construction Engineering", NULL, "SDN",
+               "SHAANXI JIAJUNAO CONSTRUCTION ENGINEERING COMPANY LTD", C, &r);
+  /* another city is another party as often as not: a candidate only */
+  expect_level(B, "Shenzhen Hikvision Digital Technology", NULL, "EL", hik, P, &r);
+  /* generic words alone do not make a party */
+  ag_error err;
+  assert_int_equal(ag_screen_query(B, "Institute of Technology", 23, NULL, &r, &err), AG_OK);
+  for (size_t i = 0; i < r.count; i++)
+    assert_true(r.matches[i].level != C);
+
+  /* DPL: "SEMICONDUCTOR SYSTEMS INTL., INC. (SSI)" */
+  const char *ssi = "SEMICONDUCTOR SYSTEMS INTL., INC. (SSI)";
+  m = expect_level(B, "SEMICONDUCTOR SYSTEMS INTL.", NULL, "DPL", ssi, C, &r);
+  assert_string_equal(m->matched_name, "SEMICONDUCTOR SYSTEMS INTL., INC.");
+  assert_string_equal(m->name_kind, "name");
+  expect_level(B, "Semiconductor Systems International Inc", NULL, "DPL",
+               "SEMICONDUCTOR SYSTEMS INTERNATIONAL., INC. (SSI)", C, &r);
+  expect_level(B, "Semiconductor Systems Intl Inc", NULL, "DPL", ssi, C, &r);
+  expect_level(B, "SEMICONDUCTOR SYSTEMS INTL., INC. (SSI)", NULL, "DPL", ssi, C, &r);
+  m = expect_level(B, "SSI", NULL, "DPL", ssi, C, &r);
+  assert_string_equal(m->matched_name, "SSI");
+  assert_string_equal(m->name_kind, "aka");
+  /* Entity List entries with an acronym, and abbreviations */
+  const char *nudt = "National University of Defense Technology (NUDT)";
+  expect_level(B, "National University of Defense Technology", "CN", "EL", nudt, C, &r);
+  m = expect_level(B, "NUDT", NULL, "EL", nudt, C, &r);
+  assert_string_equal(m->name_kind, "aka");
+  expect_level(B, "Semiconductor Manufacturing Intl Corp", NULL, "EL",
+               "Semiconductor Manufacturing International Corporation (SMIC)", C, &r);
+  expect_level(B, "Innovative Tech Sys", NULL, "EL", "Innovative Technology Systems (ITS)", C, &r);
+  expect_level(B, "Saito Tehc Ltd", NULL, "EL", "Candiru", C, &r); /* a typo in "Tech" */
+  /* a qualifier in parentheses is not an alias: "Enerquip Ltd. (UAE)" */
+  expect_level(B, "Enerquip Ltd", NULL, "EL", "Enerquip Ltd. (UAE)", C, &r);
+  assert_int_equal(ag_screen_query(B, "UAE", 3, NULL, &r, &err), AG_OK);
+  for (size_t i = 0; i < r.count; i++)
+    assert_true(strcmp(r.matches[i].entry_name, "Enerquip Ltd. (UAE)"));
+  ag_screen_result_free(&r);
+}
+
+/* The same on lists written for the purpose: a province before a name
+ * ("Zhejiang Dahua Technology Co., Ltd."), an acronym after it
+ * ("(COSEINC)"), an explicit alias and qualifiers in parentheses. */
+static void test_name_forms_small_list(void **state) {
+  (void)state;
+  static const char rows[] =
+      "Entity List (EL) - Bureau of Industry and Security,,,,\"Zhejiang Dahua Technology Co., "
+      "Ltd.\",,CN,84 FR 54002,,,,For all items subject to the EAR.,Presumption of denial,,,,,,,,"
+      ",,,,,,,\n"
+      "Entity List (EL) - Bureau of Industry and Security,,,,\"Computer Security Initiative "
+      "Consultancy PTE. LTD. (COSEINC)\",,SG,86 FR 60760,,,,For all items subject to the EAR.,"
+      "Presumption of denial,,,,,,,,,,,,,,,\n"
+      "Denied Persons List (DPL) - Bureau of Industry and Security,,,,KOLOKOL (AKA: ALDRICH "
+      "AMES),,US,,,,,,,,,,,,,,,,,,,,,\n"
+      "Denied Persons List (DPL) - Bureau of Industry and Security,,,,RUNNING BROOK LLC (USA),,US"
+      ",,,,,,,,,,,,,,,,,,,,,\n"
+      "Entity List (EL) - Bureau of Industry and Security,,,,Zhejiang Uniview Technologies Co.,,"
+      "CN,,,,,,,,,,,,,,,,,,,,,\n"
+      "Entity List (EL) - Bureau of Industry and Security,,,,Quantum Logix (Private),,PK,,,,,,,,"
+      ",,,,,,,,,,,,,\n"
+      "Entity List (EL) - Bureau of Industry and Security,,,,Nanjing Semiconductor Research "
+      "Institute,,CN,,,,,,,,,,,,,,,,,,,,,\n";
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s%s", CSL_HEAD, rows);
+  write_file("forms.csv", buf, strlen(buf));
+  /* with the bundled list, so that words weigh what they weigh in real lists */
+  const char *paths[] = {"data/lists/csl-2026-07-31.csv", tpath("forms.csv")};
+  ag_screen *s = NULL;
+  ag_error err;
+  if (ag_screen_open_paths(paths, 2, &s, &err))
+    fail_msg("%s", err.reason);
+  ag_screen_result r;
+  ag_screen_result_init(&r);
+  const ag_screen_level C = AG_SCREEN_LEVEL_CONFIDENT;
+  expect_level(s, "Dahua Technology", "CN", "EL", "Zhejiang Dahua Technology Co., Ltd.", C, &r);
+  expect_level(s, "Dahua Technology", NULL, "EL", "Zhejiang Dahua Technology Co., Ltd.", C, &r);
+  const char *cos = "Computer Security Initiative Consultancy PTE. LTD. (COSEINC)";
+  const ag_screen_match *m = expect_level(s, "COSEINC", NULL, "EL", cos, C, &r);
+  assert_string_equal(m->name_kind, "aka");
+  assert_string_equal(m->matched_name, "COSEINC");
+  m = expect_level(s, "Computer Security Initiative Consultancy", "SG", "EL", cos, C, &r);
+  assert_string_equal(m->matched_name, "Computer Security Initiative Consultancy PTE. LTD.");
+  m = expect_level(s, "Aldrich Ames", NULL, "DPL", "KOLOKOL (AKA: ALDRICH AMES)", C, &r);
+  assert_string_equal(m->name_kind, "aka");
+  expect_level(s, "Kolokol", NULL, "DPL", "KOLOKOL (AKA: ALDRICH AMES)", C, &r);
+  expect_level(s, "Running Brook LLC", NULL, "DPL", "RUNNING BROOK LLC (USA)", C, &r);
+  expect_level(s, "Quantum Logix", NULL, "EL", "Quantum Logix (Private)", C, &r);
+  /* qualifiers are not aliases; one company is not another of the same province */
+  static const char *const not_them[] = {"USA", "Private", "Uniview Dahua", "Zhejiang"};
+  for (size_t i = 0; i < sizeof not_them / sizeof *not_them; i++) {
+    assert_int_equal(ag_screen_query(s, not_them[i], strlen(not_them[i]), NULL, &r, &err), AG_OK);
+    for (size_t k = 0; k < r.count; k++)
+      if (r.matches[k].level == C && (strstr(buf, r.matches[k].entry_name)))
+        fail_msg("'%s' confidently matched '%s'", not_them[i], r.matches[k].matched_name);
+  }
+  assert_int_equal(ag_screen_query(s, "Zhejiang Dahua Technology", 25, NULL, &r, &err), AG_OK);
+  for (size_t k = 0; k < r.count; k++)
+    if (strstr(r.matches[k].entry_name, "Uniview"))
+      assert_true(r.matches[k].level != C);
+  ag_screen_result_free(&r);
+  ag_screen_close(s);
+}
+
+/* ---- ids for entries their file gives none: from the contents ---- */
+
+static const char *id_of(const ag_screen *s, const char *name, ag_screen_result *r) {
+  ag_error err;
+  assert_int_equal(ag_screen_query(s, name, strlen(name), NULL, r, &err), AG_OK);
+  for (size_t i = 0; i < r->count; i++)
+    if (!strcmp(r->matches[i].entry_name, name))
+      return r->matches[i].source_id;
+  fail_msg("'%s' not found", name);
+  return NULL;
+}
+
+static void test_content_ids(void **state) {
+  (void)state;
+  static const char *const row[] = {
+      "Entity List (EL) - Bureau of Industry and Security,,,,Alpha Optics Ltd.,,CN,85 FR 1,,,,,,,,"
+      ",,,,,,,,,,,,\n",
+      "Entity List (EL) - Bureau of Industry and Security,,,,Bravo Machines,,RU,86 FR 2,,,,,,,,,,"
+      ",,,,,,,,,,\n",
+      /* the same list, name, notice and address as the next: told apart by content */
+      "Entity List (EL) - Bureau of Industry and Security,,,,Charlie Trading,,AE,87 FR 3,,,,,,,,,"
+      ",,,first,,,,,,,,\n",
+      "Entity List (EL) - Bureau of Industry and Security,,,,Charlie Trading,,AE,87 FR 3,,,,,,,,,"
+      ",,,second,,,,,,,,\n",
+      /* the file's own id is kept */
+      "Specially Designated Nationals (SDN) - Treasury Department,4242,Entity,SDGT,Delta Holding,,"
+      "LB,,,,,,,,,,,,,,,,,,,,,\n"};
+  char a[4096], b[4096];
+  /* one order, then another with a new row at the top */
+  snprintf(a, sizeof a, "%s%s%s%s%s%s", CSL_HEAD, row[0], row[1], row[2], row[3], row[4]);
+  snprintf(b, sizeof b, "%s%s%s%s%s%s%s", CSL_HEAD,
+           "Entity List (EL) - Bureau of Industry and Security,,,,Echo Labs,,CN,88 FR 4,,,,,,,,,,,"
+           ",,,,,,,,,\n",
+           row[4], row[3], row[1], row[0], row[2]);
+  write_file("ids-a.csv", a, strlen(a));
+  write_file("ids-b.csv", b, strlen(b));
+  ag_screen *sa = open1(tpath("ids-a.csv")), *sb = open1(tpath("ids-b.csv"));
+  ag_screen_result r;
+  ag_screen_result_init(&r);
+  static const char *const names[] = {"Alpha Optics Ltd.", "Bravo Machines", "Delta Holding"};
+  for (size_t i = 0; i < 3; i++) {
+    char ida[64];
+    snprintf(ida, sizeof ida, "%s", id_of(sa, names[i], &r));
+    assert_string_equal(ida, id_of(sb, names[i], &r));
+    if (i < 2) {
+      assert_int_equal(strlen(ida), 16);
+      assert_memory_equal(ida, "csl:", 4);
+    }
+  }
+  assert_string_equal(id_of(sa, "Delta Holding", &r), "4242");
+  /* SHA-256 of "EL\0Bravo Machines\0" "86 FR 2\0RU\0" */
+  assert_string_equal(id_of(sa, "Bravo Machines", &r), "csl:0d6c5e0ff32a");
+  /* the two Charlie Trading entries: distinct ids, the same in both files */
+  const sx_view *va = sx_handle_view(sa), *vb = sx_handle_view(sb);
+  char ids[2][2][64];
+  for (int f = 0; f < 2; f++) {
+    const sx_view *v = f ? vb : va;
+    for (uint32_t i = 0; i < v->h->n_entries; i++) {
+      const char *rem = sx_str(v, v->entries[i].f[SX_F_REMARKS]);
+      const char *id = sx_str(v, v->entries[i].f[SX_F_SOURCE_ID]);
+      if (!strcmp(rem, "first"))
+        snprintf(ids[f][0], sizeof ids[f][0], "%s", id);
+      else if (!strcmp(rem, "second"))
+        snprintf(ids[f][1], sizeof ids[f][1], "%s", id);
+    }
+  }
+  assert_string_equal(ids[0][0], ids[1][0]);
+  assert_string_equal(ids[0][1], ids[1][1]);
+  assert_string_not_equal(ids[0][0], ids[0][1]);
+  assert_true(strstr(ids[0][0], "-2") || strstr(ids[0][1], "-2"));
+  assert_int_equal(strncmp(ids[0][0], ids[0][1], 16), 0);
+  ag_screen_result_free(&r);
+  ag_screen_close(sa);
+  ag_screen_close(sb);
+
+  /* the DPL: rows added before an entry leave its id alone */
+  char *dpl;
+  size_t n = slurp(FIX "/bis-dpl-sample.txt", &dpl);
+  char *nl = memchr(dpl, '\n', n);
+  assert_non_null(nl);
+  size_t head = (size_t)(nl - dpl) + 1;
+  static const char extra[] = "\"NEW PARTY\"\t\"1 MAIN ST\"\t\"SPRINGFIELD\"\t\"IL\"\t\"US\"\t"
+                              "\"62701\"\t\"01/02/2026\"\t\"\"\t\"Y\"\t\"2026-01-02\"\t\"\"\t"
+                              "\"91 F.R. 1 1/2/2026\"\n";
+  char *more = malloc(n + sizeof extra);
+  memcpy(more, dpl, head);
+  memcpy(more + head, extra, sizeof extra - 1);
+  memcpy(more + head + sizeof extra - 1, dpl + head, n - head);
+  write_file("dpl-more.txt", more, n + sizeof extra - 1);
+  ag_screen *s = open1(tpath("dpl-more.txt"));
+  ag_screen_result_init(&r);
+  const ag_screen_match *m = hit(s, &r, "Aaron Abraham Villa", NULL, "DPL");
+  assert_non_null(m);
+  assert_string_equal(m->source_id, "dpl:d0901327e490");
+  ag_screen_result_free(&r);
+  ag_screen_close(s);
+  free(more);
+  free(dpl);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builtin_snapshot),
@@ -926,6 +1173,9 @@ int main(void) {
       cmocka_unit_test(test_index_roundtrip_and_corruption),
       cmocka_unit_test(test_update_and_reset),
       cmocka_unit_test(test_open_paths_errors),
+      cmocka_unit_test(test_place_prefix_and_acronym),
+      cmocka_unit_test(test_name_forms_small_list),
+      cmocka_unit_test(test_content_ids),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
