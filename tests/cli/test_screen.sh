@@ -16,6 +16,13 @@ expect_grep screen-nso-fr "86 FR 60760" "$TMPD/out"
 
 expect_exit screen-hikvision 0 "$ACEGATE" screen "Hikvision Digital Technology" --country CN
 expect_grep screen-hikvision-hit "Hangzhou Hikvision Digital Technology" "$TMPD/out"
+# a dropped city prefix costs little; a parenthesised acronym is an alias of its own
+expect_grep screen-hikvision-confident "^ 1\. [0-9.]* confident .*(EL)  csl:[0-9a-f]\{12\}$\|^ 2\. [0-9.]* confident .*(EL)  csl:" "$TMPD/out"
+expect_grep screen-hikvision-reason "listed place names or common words not in the query (weighted down): hangzhou" "$TMPD/out"
+expect_exit screen-ssi 0 "$ACEGATE" screen "SEMICONDUCTOR SYSTEMS INTL." --json
+expect_grep screen-ssi-confident '"list_code":"DPL","source_id":"csl:[0-9a-f]\{12\}","name":"SEMICONDUCTOR SYSTEMS INTL., INC.","entry_name":"SEMICONDUCTOR SYSTEMS INTL., INC. (SSI)","score":0.9[0-9],"level":"confident"' "$TMPD/out"
+expect_exit screen-ssi-alias 0 "$ACEGATE" screen "SSI"
+expect_grep screen-ssi-alias-hit "matched aka: SSI" "$TMPD/out"
 
 expect_exit screen-json 0 "$ACEGATE" screen "Saito Tech Ltd." --json
 expect_grep screen-json-contract '"list":"Entity List","list_code":"EL","source_id":"csl:[0-9a-f]\{12\}","name":"Saito Tech Ltd."' "$TMPD/out"
