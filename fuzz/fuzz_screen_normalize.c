@@ -20,7 +20,11 @@ static const char LIST[] =
     "Entity List (EL) - Bureau of Industry and Security,,,,Candiru,,IL,86 FR 60760,,,,"
     "All items,Presumption of denial,,,,,,,,,Saito Tech Ltd.; DF Associates Ltd.,,,,,,\n"
     "Specially Designated Nationals (SDN) - Treasury Department,306,Entity,CUBA,"
-    "BANCO NACIONAL DE CUBA,,CU,,,,,,,,,,,,,,,NATIONAL BANK OF CUBA,,,,,,\n";
+    "BANCO NACIONAL DE CUBA,,CU,,,,,,,,,,,,,,,NATIONAL BANK OF CUBA,,,,,,\n"
+    "Entity List (EL) - Bureau of Industry and Security,,,,\"Zhejiang Dahua Technology Co., "
+    "Ltd. (ZDT)\",,CN,,,,,,,,,,,,,,,,,,,,,\n"
+    "Denied Persons List (DPL) - Bureau of Industry and Security,,,,\"SEMICONDUCTOR SYSTEMS "
+    "INTL., INC. (SSI)\",,US,,,,,,,,,,,,,,,,,,,,,\n";
 
 static ag_screen *lists(void) {
   static ag_screen *s; /* built once; read-only afterwards */
@@ -58,9 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* list data: never rejected for its bytes */
   sx_norm n;
   sx_norm_init(&n);
-  if (size <= 4096 && sx_normalize(&n, s, size, false, "name", &err) != AG_OK &&
-      err.status != AG_ERR_NOMEM && err.status != AG_ERR_LIMIT)
-    abort();
+  if (size <= 4096) {
+    if (sx_normalize(&n, s, size, false, "name", &err) != AG_OK) {
+      if (err.status != AG_ERR_NOMEM && err.status != AG_ERR_LIMIT)
+        abort();
+    } else
+      for (size_t i = 0; i < n.ntok; i++) {
+        /* each word and the word as written: in the buffer, NUL-terminated */
+        const sx_ntok *t = &n.tok[i];
+        if ((size_t)t->off + t->len >= n.text_len ||
+            (size_t)t->raw_off + t->raw_len >= n.text_len || n.text[t->off + t->len] ||
+            n.text[t->raw_off + t->raw_len] || !t->raw_len)
+          abort();
+      }
+  }
   sx_norm_free(&n);
   ag_screen_result r;
   ag_screen_result_init(&r);
