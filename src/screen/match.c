@@ -713,6 +713,14 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
     const sx_token *t = &v->tokens[w->x[k].tok];
     if (t->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_INITIAL))
       continue;
+    /* a listed word counts once, at its best similarity: "Tech nology" is
+     * technology as one word and as two joined, not twice */
+    bool again = false;
+    for (size_t j = 0; j < w->nx && !again; j++)
+      again = j != k && w->x[j].tok == w->x[k].tok &&
+              (w->x[j].sim > w->x[k].sim || (w->x[j].sim == w->x[k].sim && j < k));
+    if (again)
+      continue;
     float add = t->weight * w->x[k].sim;
     bool dist = w->x[k].sim >= RARE_SIM && is_distinctive(w, t);
     const uint32_t *p = v->postings + t->post_off;
