@@ -277,7 +277,7 @@ static bool alias_marker(const char *p, size_t n, unsigned *kind, size_t *skip) 
                {"n.k.a", SX_KIND_NKA},         {"nka", SX_KIND_NKA}};
   for (size_t k = 0; k < sizeof marks / sizeof *marks; k++) {
     size_t ml = strlen(marks[k].m);
-    if (n <= ml || strncasecmp(p, marks[k].m, ml))
+    if (n <= ml || strncasecmp(p, marks[k].m, ml) != 0)
       continue;
     /* the marker is a word of its own */
     if (is_alnum_ascii(p[ml]))
@@ -385,8 +385,8 @@ static paren_kind classify_paren(builder *b, const char *base, size_t bl, const 
     const char *w = sx_norm_tok(cn, t);
     uint8_t f = cn->tok[t].flags;
     bool geo = (f & SX_TOK_PLACE) || sx_country_code(w, strlen(w));
-    if (!geo && !(f & (SX_TOK_LEGAL | SX_TOK_STOP)) && strcmp(w, "offshore") && strcmp(w, "off") &&
-        strcmp(w, "shore"))
+    if (!geo && !(f & (SX_TOK_LEGAL | SX_TOK_STOP)) && strcmp(w, "offshore") != 0 &&
+        strcmp(w, "off") != 0 && strcmp(w, "shore") != 0)
       qualifier = false;
     if (f & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_NUMBER))
       continue;
@@ -439,7 +439,7 @@ static ag_status add_name_forms(builder *b, uint32_t e, unsigned kind, const cha
                                 size_t first_of_entry, ag_error *err) {
   ag_status st = add_name(b, e, kind, name, first_of_entry, err);
   size_t n = strlen(name);
-  if (st || !n || n > AG_SCREEN_NAME_MAX * 4)
+  if (st || !n || n > (size_t)AG_SCREEN_NAME_MAX * 4)
     return st;
   ag_buf_reset(&b->form);
   ag_buf_append(&b->form, name, n + 1);

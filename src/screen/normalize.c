@@ -755,7 +755,7 @@ static bool finish_word(sx_norm *n, size_t off) {
   t->flags = sx_word_flags(n->text + off, len);
   t->raw_off = t->off;
   t->raw_len = t->len;
-  if (len != raw_len || memcmp(raw, n->text + off, len)) {
+  if (len != raw_len || memcmp(raw, n->text + off, len) != 0) {
     t->raw_off = (uint16_t)n->text_len;
     t->raw_len = (uint16_t)raw_len;
     memcpy(n->text + n->text_len, raw, raw_len);

@@ -915,8 +915,10 @@ static const ag_screen_match *expect_level(const ag_screen *s, const char *name,
   for (size_t i = 0; i < r->count && !m; i++)
     if (!strcmp(r->matches[i].list_code, code) && !strcmp(r->matches[i].entry_name, entry))
       m = &r->matches[i];
-  if (!m)
+  if (!m) {
     fail_msg("'%s': no %s match for '%s'", name, code, entry);
+    return NULL;
+  }
   if (m->level != level)
     fail_msg("'%s': %.3f %s against '%s', wanted %s (%s)", name, m->score,
              ag_screen_level_name(m->level), m->matched_name, ag_screen_level_name(level),
