@@ -101,9 +101,10 @@ static void run(const char *label, const char *path, unsigned flags, int threads
   }
   double vt = now() - v0;
   printf("%-22s threads=%-4d %s %8ld records %6.2fs %9.0f records/s  %6.1f records/commit"
-         "  verify %.0f records/s\n",
+         "  %6.1f records/fsync  verify %.0f records/s\n",
          label, threads, batch ? "batch" : "     ", total, dt, total / dt,
-         s.commits ? (double)s.records / (double)s.commits : 0.0, r.records / (vt > 0 ? vt : 1e-9));
+         s.commits ? (double)s.records / (double)s.commits : 0.0,
+         s.syncs ? (double)s.records / (double)s.syncs : 0.0, r.records / (vt > 0 ? vt : 1e-9));
   fflush(stdout);
   ag_audit_close(db);
   free(t);

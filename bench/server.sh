@@ -52,10 +52,10 @@ run() {
   [ -n "$port" ] || { cat "$T/srv-$label.log"; exit 1; }
   # warm up (page cache, allocator, key cache), then measure
   $PIN wrk -t1 -c"$CONNECTIONS" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
-  before=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records)_total / { printf "%s ", $2 }')
+  before=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
   $PIN wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/server_check.lua \
     "http://127.0.0.1:$port" >"$T/wrk-$label.txt"
-  after=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records)_total / { printf "%s ", $2 }')
+  after=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
   kill -TERM $SRV
   wait $SRV || true
   SRV=""
@@ -63,13 +63,14 @@ run() {
   p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk-$label.txt")
   p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk-$label.txt")
   non200=$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$T/wrk-$label.txt")
-  batch=$(echo "$before $after" | awk '{ c = $3 - $1; r = $4 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
-  printf '%-28s %10s %9s %9s %14s %8s\n' "$label" "$rps" "$p50" "$p99" "$batch" "$non200"
+  batch=$(echo "$before $after" | awk '{ c = $4 - $1; r = $5 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
+  persync=$(echo "$before $after" | awk '{ y = $6 - $3; r = $5 - $2; if (y > 0) printf "%.1f", r / y; else print "-" }')
+  printf '%-28s %10s %9s %9s %14s %13s %8s\n' "$label" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200"
   eval "RPS_$(echo "$label" | tr -c 'a-z0-9\n' '_')=$rps"
 }
 
 echo "POST /v1/checks, wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, loopback, $(nproc) CPUs${PIN:+ (pinned to 0,1)}, access log $ACCESS_LOG"
-printf '%-28s %10s %9s %9s %14s %8s\n' "audit log" "checks/s" "p50" "p99" "records/commit" "non-200"
+printf '%-28s %10s %9s %9s %14s %13s %8s\n' "audit log" "checks/s" "p50" "p99" "records/commit" "records/fsync" "non-200"
 run durable "$T/audit.db" --keys-db "$T/keys.db"
 run memory ":memory:" --keys-db "$T/keys.db"
 "$ACEGATE" audit verify --db "$T/audit.db" | tail -n 1

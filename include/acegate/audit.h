@@ -102,7 +102,8 @@ typedef struct {
 } ag_audit_record;
 
 /* Appends one record and returns once it is durable (committed, and with the
- * default options fsynced). Safe to call from many threads at once: calls
+ * default options its write-ahead log fsynced; a failed fsync makes every
+ * later append fail until the log is reopened). Safe to call from many threads at once: calls
  * that overlap are committed together in one transaction (group commit).
  * id_out receives the audit id. */
 ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_out[AG_AUDIT_ID_MAX],
@@ -114,10 +115,14 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
                                 char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err);
 
 /* Counters since open, for benchmarks and monitoring: transactions
- * committed by appends, and records they carried. */
+ * committed by appends and the records they carried, fsyncs of the
+ * write-ahead log that made them durable (one may cover several commits),
+ * and checkpoints run. */
 typedef struct {
   uint64_t commits;
   uint64_t records;
+  uint64_t syncs;
+  uint64_t checkpoints;
 } ag_audit_stats;
 void ag_audit_get_stats(ag_audit_db *db, ag_audit_stats *out);
 

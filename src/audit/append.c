@@ -6,11 +6,13 @@
  *
  * Group commit (leader/follower): a caller puts its records on the queue.
  * If no batch is being written it becomes the leader: it takes the whole
- * queue, writes it in one transaction (one WAL fsync), marks every request
- * in it done and wakes their owners. Callers that arrive meanwhile queue up
- * and wait; the first of them is woken to lead the next batch. No extra
- * thread is needed, a lone caller commits at once, and under load each
- * fsync carries everything that queued during the previous one.
+ * queue and writes it in one transaction, hands the lead to the first
+ * request queued meanwhile, waits until its commit is fsynced (durable.c;
+ * one fsync serves every commit made before it began), then marks every
+ * request of its batch done and wakes their owners. No extra thread is
+ * needed, a lone caller commits at once, and under load each transaction
+ * carries everything that queued during the previous one while fsyncs
+ * overlap with the next transaction.
  *
  * Chain invariant: record seq N has prev_hash = hash of record N-1 (64 zeros
  * for N = 1) and hash = SHA-256 of its canonical form. New records continue
@@ -31,6 +33,7 @@ struct audit_pending {
   int64_t now_ms;
   ag_status st;
   ag_error err;
+  bool taken; /* in a batch being written */
   bool done;
   pthread_cond_t cv; /* signalled when done, or when this request should lead */
   audit_pending *next;
@@ -223,12 +226,25 @@ fail:
   return st;
 }
 
+/* Writes the batch and makes it durable. The write lock is held for the
+ * transaction only: the next leader may write its batch while this one
+ * waits for the fsync (durable.c), which it may then share. */
 static void lead(ag_audit_db *db, audit_pending *batch) {
   ag_error e;
   ag_error_clear(&e);
   pthread_mutex_lock(&db->wmu);
   ag_status st = write_batch(db, batch, &e);
+  uint64_t commit = st == AG_OK ? audit_committed(db) : 0;
   pthread_mutex_unlock(&db->wmu);
+
+  pthread_mutex_lock(&db->qmu);
+  db->leading = false;
+  if (db->qhead)
+    pthread_cond_signal(&db->qhead->cv);
+  pthread_mutex_unlock(&db->qmu);
+
+  if (st == AG_OK)
+    st = audit_sync(db, commit, &e);
   for (audit_pending *q = batch; q; q = q->next) {
     q->st = st;
     if (st != AG_OK) {
@@ -261,7 +277,7 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
     db->qhead = &me;
   db->qtail = &me;
   while (!me.done) {
-    if (db->leading) {
+    if (db->leading || me.taken) {
       pthread_cond_wait(&me.cv, &db->qmu);
       continue;
     }
@@ -269,21 +285,20 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
     db->leading = true;
     audit_pending *batch = db->qhead;
     db->qhead = db->qtail = NULL;
+    for (audit_pending *q = batch; q; q = q->next)
+      q->taken = true;
     pthread_mutex_unlock(&db->qmu);
     lead(db, batch);
     pthread_mutex_lock(&db->qmu);
-    /* Wake only the requests of this batch, and the first request queued
-     * meanwhile to lead the next one: waking every waiter after each
-     * batch would cost a context switch per thread per batch. */
+    /* Wake only the requests of this batch (lead() already woke the first
+     * request queued meanwhile to lead the next one): waking every waiter
+     * after each batch would cost a context switch per thread per batch. */
     for (audit_pending *q = batch, *next; q; q = next) {
       next = q->next; /* q may be gone once its owner sees done */
       q->done = true;
       if (q != &me)
         pthread_cond_signal(&q->cv);
     }
-    db->leading = false;
-    if (db->qhead)
-      pthread_cond_signal(&db->qhead->cv);
   }
   pthread_mutex_unlock(&db->qmu);
   pthread_cond_destroy(&me.cv);
@@ -304,4 +319,8 @@ void ag_audit_get_stats(ag_audit_db *db, ag_audit_stats *out) {
   pthread_mutex_lock(&db->wmu);
   *out = db->stats;
   pthread_mutex_unlock(&db->wmu);
+  pthread_mutex_lock(&db->smu);
+  out->syncs = db->syncs;
+  pthread_mutex_unlock(&db->smu);
+  out->checkpoints = atomic_load(&db->checkpoints);
 }

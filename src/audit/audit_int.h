@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 /* Statements cached per connection, prepared on first use. */
 enum {
@@ -62,6 +63,31 @@ struct ag_audit_db {
   pthread_mutex_t qmu;
   audit_pending *qhead, *qtail;
   bool leading;
+
+  /* durability (durable.c): commits counted under wmu, the WAL synced
+   * under smu by whoever needs it first */
+  bool durable;                  /* fsync the WAL after commits ourselves */
+  char *wal_path;                /* NULL for ":memory:" */
+  atomic_uint_fast64_t committed; /* writer commits so far */
+  pthread_mutex_t smu;
+  pthread_cond_t scv;
+  int wal_fd;           /* -1 until the first sync */
+  uint64_t synced;      /* commits known to be on stable storage */
+  bool syncing;         /* an fdatasync is running */
+  ag_status sync_st;    /* sticky: a failed fsync leaves the log unusable */
+  char sync_why[160];
+  uint64_t syncs;
+
+  /* background checkpoints (durable.c) */
+  pthread_mutex_t cmu;
+  pthread_cond_t ccv;
+  pthread_t ckpt_thread;
+  bool ckpt_started, ckpt_due, ckpt_stop;
+  int wal_frames;   /* the WAL's size after the last commit */
+  int wal_copied;   /* frames of it the thread has copied */
+  uint64_t wal_gen; /* counts WAL restarts */
+  audit_conn ck; /* the checkpointer's own connection */
+  atomic_uint_fast64_t checkpoints;
 };
 
 /* The columns in canonical order, as every SELECT of the log lists them. */
@@ -112,6 +138,26 @@ void audit_row_from_stmt(sqlite3_stmt *s, audit_row *r, const char **stored_hash
 
 /* Copies the current row of an AUDIT_COLS statement into one allocation. */
 ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s);
+
+/* Opens / closes one connection to db->path (flags: SQLITE_OPEN_*). */
+ag_status audit_conn_open(ag_audit_db *db, audit_conn *c, int flags, ag_error *err);
+void audit_conn_close(audit_conn *c);
+
+/* ---- durability and checkpoints (durable.c) ---- */
+
+/* After the schema is in place: sets up commit syncing and background
+ * checkpoints for a file database opened with the given AG_AUDIT_OPEN_*
+ * flags. */
+ag_status audit_durable_init(ag_audit_db *db, unsigned flags, ag_error *err);
+/* Stops the checkpointer and closes the WAL descriptor. */
+void audit_durable_close(ag_audit_db *db);
+/* Counts a commit of the writer connection; caller holds wmu. Returns its
+ * number, to pass to audit_sync(). */
+uint64_t audit_committed(ag_audit_db *db);
+/* Returns once commit number `upto` is on stable storage (at once when the
+ * log is not durable). Called without wmu, so the next batch can be written
+ * meanwhile. */
+ag_status audit_sync(ag_audit_db *db, uint64_t upto, ag_error *err);
 
 /* Column text, "" for NULL (the database may have been edited by hand). */
 static inline const char *audit_col_text(sqlite3_stmt *s, int col) {

@@ -7,10 +7,12 @@
  * row. Triggers refuse UPDATE and DELETE on the log as a first line of
  * defence; ag_audit_verify() does not rely on them.
  *
- * Durability: WAL mode with synchronous=FULL syncs the WAL at every commit,
- * so an acknowledged record survives power loss. WAL with NORMAL (the
- * AG_AUDIT_OPEN_RELAXED option) survives a process crash but may lose the
- * last commits on power loss, which 762 record keeping does not allow.
+ * Durability: the schema is created with synchronous=FULL; appends then
+ * fsync the WAL themselves after each commit (durable.c), which gives the
+ * same guarantee as FULL without holding the write lock during the fsync,
+ * so an acknowledged record survives power loss. AG_AUDIT_OPEN_RELAXED
+ * skips that fsync: it survives a process crash but may lose the last
+ * commits on power loss, which 762 record keeping does not allow.
  */
 #include "audit_int.h"
 
@@ -120,7 +122,7 @@ ag_status audit_stmt(audit_conn *c, int which, sqlite3_stmt **out, ag_error *err
   return AG_OK;
 }
 
-static void conn_close(audit_conn *c) {
+void audit_conn_close(audit_conn *c) {
   for (int i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(c->st[i]);
   sqlite3_close(c->h);
@@ -308,7 +310,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
 
 /* ---- connections ---- */
 
-static ag_status conn_open(ag_audit_db *db, audit_conn *c, int flags, ag_error *err) {
+ag_status audit_conn_open(ag_audit_db *db, audit_conn *c, int flags, ag_error *err) {
   memset(c, 0, sizeof *c);
   int rc = sqlite3_open_v2(db->path, &c->h, flags | SQLITE_OPEN_NOMUTEX, NULL);
   if (rc != SQLITE_OK) {
@@ -339,11 +341,11 @@ ag_status audit_read_acquire(ag_audit_db *db, audit_conn **out, ag_error *err) {
   c = calloc(1, sizeof *c);
   if (!c)
     return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
-  ag_status st = conn_open(db, c, SQLITE_OPEN_READWRITE, err);
+  ag_status st = audit_conn_open(db, c, SQLITE_OPEN_READWRITE, err);
   if (st == AG_OK)
     st = audit_exec(c->h, "PRAGMA query_only = 1", err);
   if (st != AG_OK) {
-    conn_close(c);
+    audit_conn_close(c);
     free(c);
     return st;
   }
@@ -367,7 +369,7 @@ void audit_read_release(ag_audit_db *db, audit_conn *c) {
   }
   pthread_mutex_unlock(&db->rmu);
   if (c) {
-    conn_close(c);
+    audit_conn_close(c);
     free(c);
   }
 }
@@ -420,7 +422,7 @@ static ag_status check_foreign(sqlite3 *h, ag_error *err) {
 static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   bool existing = flags & AG_AUDIT_OPEN_EXISTING;
   int oflags = SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE);
-  ag_status st = conn_open(db, &db->w, oflags, err);
+  ag_status st = audit_conn_open(db, &db->w, oflags, err);
   if (st != AG_OK)
     return st;
   sqlite3 *h = db->w.h;
@@ -473,6 +475,11 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   pthread_mutex_init(&db->wmu, NULL);
   pthread_mutex_init(&db->rmu, NULL);
   pthread_mutex_init(&db->qmu, NULL);
+  pthread_mutex_init(&db->smu, NULL);
+  pthread_cond_init(&db->scv, NULL);
+  pthread_mutex_init(&db->cmu, NULL);
+  pthread_cond_init(&db->ccv, NULL);
+  db->wal_fd = -1;
   db->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   db->wctx = EVP_MD_CTX_new();
   if (!db->sha256 || !db->wctx) {
@@ -483,6 +490,8 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   if (db->memory)
     flags &= ~(unsigned)AG_AUDIT_OPEN_EXISTING; /* a fresh memory database is always empty */
   ag_status st = setup_writer(db, flags, err);
+  if (st == AG_OK)
+    st = audit_durable_init(db, flags, err);
   if (st != AG_OK) {
     ag_audit_close(db);
     return st;
@@ -494,13 +503,18 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
 void ag_audit_close(ag_audit_db *db) {
   if (!db)
     return;
+  audit_durable_close(db);
   for (size_t i = 0; i < db->nidle; i++) {
-    conn_close(db->idle[i]);
+    audit_conn_close(db->idle[i]);
     free(db->idle[i]);
   }
-  conn_close(&db->w);
+  audit_conn_close(&db->w);
   EVP_MD_CTX_free(db->wctx);
   EVP_MD_free((EVP_MD *)db->sha256);
+  pthread_cond_destroy(&db->ccv);
+  pthread_mutex_destroy(&db->cmu);
+  pthread_cond_destroy(&db->scv);
+  pthread_mutex_destroy(&db->smu);
   pthread_mutex_destroy(&db->qmu);
   pthread_mutex_destroy(&db->rmu);
   pthread_mutex_destroy(&db->wmu);

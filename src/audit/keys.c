@@ -158,7 +158,10 @@ ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
       if (rc != SQLITE_DONE && (rc != SQLITE_CONSTRAINT_PRIMARYKEY || attempt == 2))
         st = audit_db_error(err, db->w.h, "add key");
     }
+    uint64_t commit = rc == SQLITE_DONE ? audit_committed(db) : 0;
     pthread_mutex_unlock(&db->wmu);
+    if (commit)
+      st = audit_sync(db, commit, err);
     if (st != AG_OK || rc == SQLITE_DONE)
       break;
   }
@@ -218,6 +221,7 @@ ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err) {
     return ag_error_set(err, AG_ERR_INPUT, "id", "no key id given");
   pthread_mutex_lock(&db->wmu);
   sqlite3_stmt *s;
+  uint64_t commit = 0;
   ag_status st = audit_stmt(&db->w, ST_KEY_REVOKE, &s, err);
   if (st == AG_OK) {
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
@@ -226,8 +230,9 @@ ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err) {
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
       st = audit_db_error(err, db->w.h, "revoke key");
-    else if (sqlite3_changes(db->w.h) == 0 &&
-             (st = audit_stmt(&db->w, ST_KEY_GET, &s, err)) == AG_OK) {
+    else if (sqlite3_changes(db->w.h) > 0)
+      commit = audit_committed(db);
+    else if ((st = audit_stmt(&db->w, ST_KEY_GET, &s, err)) == AG_OK) {
       /* nothing changed: already revoked (fine) or no such key */
       sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
       rc = sqlite3_step(s);
@@ -239,6 +244,8 @@ ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err) {
     }
   }
   pthread_mutex_unlock(&db->wmu);
+  if (commit)
+    st = audit_sync(db, commit, err);
   return st;
 }
 

@@ -153,18 +153,26 @@ void srv_metrics_render(ag_server *s, ag_buf *b) {
   if (s->db)
     ag_audit_get_stats(s->db, &as);
   ag_buf_printf(b,
-                "# HELP acegate_audit_commits_total Audit log transactions committed (each one "
-                "fsync in durable mode).\n"
+                "# HELP acegate_audit_commits_total Audit log transactions committed.\n"
                 "# TYPE acegate_audit_commits_total counter\n"
                 "acegate_audit_commits_total %llu\n"
                 "# HELP acegate_audit_records_total Audit records committed.\n"
                 "# TYPE acegate_audit_records_total counter\n"
                 "acegate_audit_records_total %llu\n"
+                "# HELP acegate_audit_syncs_total fsyncs of the audit write-ahead log (one "
+                "may make several commits durable).\n"
+                "# TYPE acegate_audit_syncs_total counter\n"
+                "acegate_audit_syncs_total %llu\n"
+                "# HELP acegate_audit_checkpoints_total Checkpoints of the audit write-ahead "
+                "log into the database file.\n"
+                "# TYPE acegate_audit_checkpoints_total counter\n"
+                "acegate_audit_checkpoints_total %llu\n"
                 "# HELP acegate_audit_failures_total Requests answered 503 because their "
                 "records could not be written.\n"
                 "# TYPE acegate_audit_failures_total counter\n"
                 "acegate_audit_failures_total %llu\n",
                 (unsigned long long)as.commits, (unsigned long long)as.records,
+                (unsigned long long)as.syncs, (unsigned long long)as.checkpoints,
                 (unsigned long long)get(&m->audit_failures));
   ag_buf_printf(b,
                 "# HELP acegate_auth_failures_total Requests refused for a missing or invalid "

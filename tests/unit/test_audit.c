@@ -12,6 +12,7 @@
 #include <cmocka.h> /* after the four headers it needs */
 
 #include "acegate/audit.h"
+#include "audit_fixture.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -21,37 +22,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-typedef struct {
-  char dir[64];
-  char path[128];
-  ag_audit_db *db;
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/ag_audit_XXXXXX");
-  if (!mkdtemp(f->dir))
-    return -1;
-  snprintf(f->path, sizeof f->path, "%s/audit.db", f->dir);
-  ag_error e;
-  if (ag_audit_open(f->path, NULL, &f->db, &e) != AG_OK) {
-    fprintf(stderr, "open: %s: %s\n", e.field, e.reason);
-    return -1;
-  }
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  ag_audit_close(f->db);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-  int rc = system(cmd);
-  free(f);
-  return rc == 0 ? 0 : -1;
-}
 
 /* Record i: a few destinations/ECCNs/outcomes, times one minute apart from
  * 2025-03-01T00:00:00Z. Bodies hold quotes, escapes, non-ASCII and a newline. */

@@ -10,41 +10,13 @@
 #include <cmocka.h> /* after the four headers it needs */
 
 #include "acegate/audit.h"
+#include "audit_fixture.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-typedef struct {
-  char dir[64];
-  char path[128];
-  ag_audit_db *db;
-} fixture;
-
-static int setup(void **state) {
-  fixture *f = calloc(1, sizeof *f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/ag_keys_XXXXXX");
-  if (!mkdtemp(f->dir))
-    return -1;
-  snprintf(f->path, sizeof f->path, "%s/keys.db", f->dir);
-  ag_error e;
-  if (ag_audit_open(f->path, NULL, &f->db, &e) != AG_OK)
-    return -1;
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fixture *f = *state;
-  ag_audit_close(f->db);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-  int rc = system(cmd);
-  free(f);
-  return rc == 0 ? 0 : -1;
-}
 
 static void add(ag_audit_db *db, ag_keys_role role, const char *name, char tok[AG_KEYS_TOKEN_MAX],
                 ag_keys_info *k) {
