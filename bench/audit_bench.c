@@ -3,7 +3,7 @@
  * threads, each blocked until its record is durable, against a file with
  * synchronous=FULL (the production setting), synchronous=NORMAL, and an
  * in-memory database. Records are the size of a typical check (about 400
- * bytes of request and 900 of decision).
+ * bytes of request and 3,500 of decision, most of it the cited trace).
  *
  * Usage: audit_bench [SECONDS [DIR]]   (defaults: 2 seconds, current dir)
  * The database files are created in DIR, which should be on the disk the
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char request[512], decision[1024];
+static char request[512], decision[4096];
 
 typedef struct {
   ag_audit_db *db;
@@ -131,17 +131,20 @@ int main(int argc, char **argv) {
            "\"end_use\":\"network monitoring for an internal SOC\",\"as_of\":\"2025-03-01\","
            "\"items\":[{\"description\":\"IP network communications surveillance system\","
            "\"quantity\":2}],\"parties\":[{\"role\":\"consignee\",\"name\":\"Example GmbH\"}]}");
-  snprintf(decision, sizeof decision,
-           "{\"outcome\":\"authorized\",\"license_exception\":\"ACE\",\"paragraphs\":"
-           "[\"740.22(b)(1)\",\"740.22(c)(1)\"],\"reasons\":[{\"code\":\"destination_ok\","
-           "\"text\":\"Germany is in Country Group A:6 and not in E:1, E:2, D:1 or D:5\"},"
-           "{\"code\":\"end_user_ok\",\"text\":\"non-government end user outside D:1, D:5 and E\"},"
-           "{\"code\":\"no_knowledge_restriction\",\"text\":\"no red flags declared\"}],"
-           "\"screening\":{\"matches\":[],\"lists_version\":\"csl-2025-02-28\"},"
-           "\"rules_version\":\"rules-2025-01-15\",\"as_of\":\"2025-03-01\","
-           "\"warnings\":[\"recordkeeping: keep this determination five years (15 CFR 762.6)\"],"
-           "\"disclaimer\":\"determination under License Exception ACE only; other EAR "
-           "requirements may apply\"}");
+  size_t n = (size_t)snprintf(
+      decision, sizeof decision,
+      "{\"outcome\":\"LICENSE_EXCEPTION_ACE\",\"decided_by\":\"740.22(b)(1)\",\"as_of\":"
+      "\"2025-03-01\",\"destination\":\"DE\",\"country_groups\":[\"A:1\",\"A:5\",\"B\"],"
+      "\"trace\":[");
+  /* cited steps, as a decision's trace holds, up to about 3,500 bytes */
+  for (int step = 0; n < 3300; step++)
+    n += (size_t)snprintf(decision + n, sizeof decision - n,
+                          "%s{\"step\":\"ace_restriction\",\"cite\":\"740.22(c)(%d)\",\"result\":"
+                          "\"not_applicable\",\"text\":\"740.22(c)(%d): License Exception ACE is "
+                          "not available for this kind of transaction. Does not apply.\"}",
+                          step ? "," : "", step % 3 + 1, step % 3 + 1);
+  snprintf(decision + n, sizeof decision - n,
+           "],\"alternatives\":[],\"rules_version\":\"2025-01-15+e5ffc971\"}");
   char path[4096];
   snprintf(path, sizeof path, "%s/audit_bench_%d.db", dir, (int)getpid());
   printf("audit append throughput, %.1fs per run, request %zu B, decision %zu B, db in %s\n",

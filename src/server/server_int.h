@@ -180,24 +180,16 @@ void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len)
 
 /* ---- the audit writer (group commit) ---- */
 
-/* Writer threads: while one waits for the fsync of its batch, the other
- * writes the next one (the audit module lets the two overlap). */
-#define SRV_WRITERS 2
-
 typedef struct {
   pthread_t thread;
   bool started;
-  ag_audit_record *recs; /* scratch for one batch */
-  char (*ids)[AG_AUDIT_ID_MAX];
-  size_t cap;
-} srv_writer_thread;
-
-typedef struct {
-  srv_writer_thread t[SRV_WRITERS];
   pthread_mutex_t mu;
   pthread_cond_t cv;
   srv_req *head, *tail;
-  bool running, stop;
+  bool stop;
+  ag_audit_record *recs;
+  char (*ids)[AG_AUDIT_ID_MAX];
+  size_t cap;
 } srv_writer;
 
 ag_status srv_writer_start(ag_server *s, ag_error *err);

@@ -3,13 +3,12 @@
  *
  * 15 CFR 762.2: a decision is answered only once its record is durable.
  * Waiting for an fsync on an HTTP thread would serialise the service, so a
- * request with records to write is suspended and queued here; a writer
+ * request with records to write is suspended and queued here; one writer
  * thread takes everything queued, appends it with one
  * ag_audit_append_batch() call (one transaction, one fsync), then hands each
  * request back (resumes its connection). Requests that arrive during a
  * commit form the next batch, so the number of fsyncs per second stays
- * bounded while throughput grows with the load. There are SRV_WRITERS
- * threads so that one can write a batch while another waits for its fsync.
+ * bounded while throughput grows with the load.
  *
  * Invariant: between srv_writer_submit() and the hand-back, a request
  * belongs to the writer; after the hand-back the writer never touches it
@@ -31,7 +30,7 @@ static void record_result(ag_server *s, srv_req *r, ag_status st, const ag_error
 /* Appends a batch of requests; on a failure that names one record (a bad
  * field rather than the database), the requests are retried one by one so
  * one bad record cannot fail the others. */
-static void write_batch(ag_server *s, srv_writer_thread *w, srv_req *batch) {
+static void write_batch(ag_server *s, srv_writer *w, srv_req *batch) {
   size_t n = 0;
   for (srv_req *r = batch; r; r = r->next)
     n += r->nrecs;
@@ -79,15 +78,8 @@ static void write_batch(ag_server *s, srv_writer_thread *w, srv_req *batch) {
   atomic_store(&s->audit_ok, ok);
 }
 
-typedef struct {
-  ag_server *s;
-  srv_writer_thread *t;
-} writer_arg;
-
 static void *writer_main(void *arg) {
-  writer_arg a = *(writer_arg *)arg;
-  free(arg);
-  ag_server *s = a.s;
+  ag_server *s = arg;
   srv_writer *w = &s->writer;
   pthread_mutex_lock(&w->mu);
   for (;;) {
@@ -98,7 +90,7 @@ static void *writer_main(void *arg) {
     srv_req *batch = w->head;
     w->head = w->tail = NULL;
     pthread_mutex_unlock(&w->mu);
-    write_batch(s, a.t, batch);
+    write_batch(s, w, batch);
     for (srv_req *r = batch, *next; r; r = next) {
       next = r->next; /* r is not ours once handed back */
       r->next = NULL;
@@ -113,18 +105,9 @@ static void *writer_main(void *arg) {
 ag_status srv_writer_start(ag_server *s, ag_error *err) {
   srv_writer *w = &s->writer;
   w->stop = false;
-  for (int i = 0; i < SRV_WRITERS; i++) {
-    writer_arg *a = malloc(sizeof *a);
-    if (a)
-      *a = (writer_arg){s, &w->t[i]};
-    if (!a || pthread_create(&w->t[i].thread, NULL, writer_main, a) != 0) {
-      free(a);
-      srv_writer_stop(s);
-      return ag_error_set(err, AG_ERR_INTERNAL, "writer", "cannot start the audit writer threads");
-    }
-    w->t[i].started = true;
-    w->running = true;
-  }
+  if (pthread_create(&w->thread, NULL, writer_main, s) != 0)
+    return ag_error_set(err, AG_ERR_INTERNAL, "writer", "cannot start the audit writer thread");
+  w->started = true;
   return AG_OK;
 }
 
@@ -133,7 +116,7 @@ bool srv_writer_submit(ag_server *s, srv_req *r) {
   r->audit_queued_ns = srv_now_ns();
   r->next = NULL;
   pthread_mutex_lock(&w->mu);
-  bool ok = w->running && !w->stop;
+  bool ok = w->started && !w->stop;
   if (ok) {
     if (w->tail)
       w->tail->next = r;
@@ -149,18 +132,18 @@ bool srv_writer_submit(ag_server *s, srv_req *r) {
 void srv_writer_stop(ag_server *s) {
   srv_writer *w = &s->writer;
   pthread_mutex_lock(&w->mu);
+  bool started = w->started;
   w->stop = true;
-  pthread_cond_broadcast(&w->cv);
+  pthread_cond_signal(&w->cv);
   pthread_mutex_unlock(&w->mu);
-  for (int i = 0; i < SRV_WRITERS; i++) {
-    srv_writer_thread *t = &w->t[i];
-    if (t->started)
-      pthread_join(t->thread, NULL);
-    free(t->recs);
-    free(t->ids);
-    *t = (srv_writer_thread){0};
-  }
-  w->running = false;
+  if (started)
+    pthread_join(w->thread, NULL);
+  w->started = false;
+  free(w->recs);
+  free(w->ids);
+  w->recs = NULL;
+  w->ids = NULL;
+  w->cap = 0;
 }
 
 void srv_audit_sync(ag_server *s, srv_req *r) {
