@@ -1,7 +1,7 @@
 /*
  * audit_bench.c - audit log append throughput: group commit from many
  * threads, each blocked until its record is durable, against a file with
- * synchronous=FULL (the production setting), synchronous=NORMAL, and an
+ * every commit fsynced (the production setting), relaxed (no fsync), and an
  * in-memory database. Records are the size of a typical check (about 400
  * bytes of request and 3,500 of decision, most of it the cited trace).
  *
@@ -152,12 +152,12 @@ int main(int argc, char **argv) {
   static const int fthreads[] = {1, 16, 64, 256};
   for (size_t i = 0; i < sizeof fthreads / sizeof fthreads[0]; i++) {
     cleanup(path);
-    run("file synchronous=FULL", path, 0, fthreads[i], 0, seconds);
+    run("file, durable", path, 0, fthreads[i], 0, seconds);
   }
   cleanup(path);
-  run("file synchronous=FULL", path, 0, 4, 256, seconds);
+  run("file, durable", path, 0, 4, 256, seconds);
   cleanup(path);
-  run("file synchronous=NORMAL", path, AG_AUDIT_OPEN_RELAXED, 64, 0, seconds);
+  run("file, relaxed", path, AG_AUDIT_OPEN_RELAXED, 64, 0, seconds);
   cleanup(path);
   run(":memory:", ":memory:", 0, 1, 0, seconds);
   run(":memory:", ":memory:", 0, 64, 0, seconds);
