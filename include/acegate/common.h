@@ -111,6 +111,8 @@ void ag_buf_printf(ag_buf *b, const char *fmt, ...)
 /* Appends s as a JSON string literal, quotes included. Invalid UTF-8 bytes
  * are replaced by U+FFFD so the output is always valid JSON. */
 void ag_buf_json_str(ag_buf *b, const char *s, size_t n);
+/* The same for a NUL-terminated string; NULL is written as null. */
+void ag_buf_json_cstr(ag_buf *b, const char *s);
 /* NUL-terminates (not counted in len) and returns data, or NULL if failed. */
 const char *ag_buf_cstr(ag_buf *b);
 

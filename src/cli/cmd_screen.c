@@ -284,9 +284,9 @@ static void error_line(item *it, const char *query, size_t qlen, const char *fie
   else
     ag_buf_puts(b, "null");
   ag_buf_printf(b, ",\"error\":{\"line\":%zu,\"field\":", it->lineno);
-  ag_buf_json_str(b, field, strlen(field));
+  ag_buf_json_cstr(b, field);
   ag_buf_puts(b, ",\"reason\":");
-  ag_buf_json_str(b, reason, strlen(reason));
+  ag_buf_json_cstr(b, reason);
   ag_buf_puts(b, "}}\n");
   it->bad = true;
 }

@@ -211,6 +211,13 @@ void ag_buf_json_str(ag_buf *b, const char *s, size_t n) {
   b->len = (size_t)(o - b->data);
 }
 
+void ag_buf_json_cstr(ag_buf *b, const char *s) {
+  if (s)
+    ag_buf_json_str(b, s, strlen(s));
+  else
+    ag_buf_puts(b, "null");
+}
+
 const char *ag_buf_cstr(ag_buf *b) {
   if (!ag_buf_reserve(b, 1))
     return NULL;

@@ -72,12 +72,7 @@ static bool cacheable(const ag_step *s) {
 
 static inline void lit(ag_buf *b, const char *s) { ag_buf_append(b, s, strlen(s)); }
 
-static void str(ag_buf *b, const char *s) {
-  if (s)
-    ag_buf_json_str(b, s, strlen(s));
-  else
-    lit(b, "null");
-}
+static void str(ag_buf *b, const char *s) { ag_buf_json_cstr(b, s); }
 
 static void boolean(ag_buf *b, bool v) { ag_buf_puts(b, v ? "true" : "false"); }
 

@@ -1119,7 +1119,7 @@ static void json_list(ag_buf *b, const char *s) {
 
 static void json_field(ag_buf *b, const char *key, const char *val) {
   ag_buf_printf(b, ",\"%s\":", key);
-  ag_buf_json_str(b, val, strlen(val));
+  ag_buf_json_cstr(b, val);
 }
 
 void ag_screen_match_json(const ag_screen_match *m, bool full, ag_buf *b) {

@@ -11,13 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void json_str(ag_buf *b, const char *s) {
-  if (s)
-    ag_buf_json_str(b, s, strlen(s));
-  else
-    ag_buf_puts(b, "null");
-}
-
 static void ok_json(srv_req *r, unsigned status) {
   r->status = status;
   r->content_type_out = "application/json";
@@ -96,7 +89,7 @@ static void put_entry(ag_buf *b, const ag_audit_entry *e) {
   char t[32];
   ag_audit_format_time(e->time_ms, t);
   ag_buf_puts(b, "{\"audit_id\":");
-  json_str(b, e->id);
+  ag_buf_json_cstr(b, e->id);
   ag_buf_printf(b, ",\"seq\":%lld,\"time\":\"%s\",\"kind\":\"%s\"", (long long)e->seq, t,
                 ag_audit_kind_name(e->kind));
   const char *names[] = {"key_id", "client_addr", "rules_version", "lists_version",
@@ -104,7 +97,7 @@ static void put_entry(ag_buf *b, const ag_audit_entry *e) {
   const char *vals[] = {e->key_id, e->client_addr, e->rules_version, e->lists_version,
                         e->as_of,  e->destination, e->eccn,          e->outcome};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    ag_buf_printf(b, ",\"%s\":", names[i]), json_str(b, vals[i]);
+    ag_buf_printf(b, ",\"%s\":", names[i]), ag_buf_json_cstr(b, vals[i]);
   ag_buf_puts(b, ",\"request\":");
   raw_json(b, e->request, e->request_len);
   ag_buf_puts(b, ",\"decision\":");
@@ -181,7 +174,7 @@ srv_next srv_h_audit(srv_req *r) {
     put_entry(b, page.entries[i]);
   }
   ag_buf_puts(b, "],\"next_cursor\":");
-  json_str(b, page.next_cursor[0] ? page.next_cursor : NULL);
+  ag_buf_json_cstr(b, page.next_cursor[0] ? page.next_cursor : NULL);
   ag_buf_putc(b, '}');
   ag_audit_page_free(&page);
   ok_json(r, 200);
@@ -238,19 +231,19 @@ srv_next srv_h_rules(srv_req *r) {
   ag_date_format(x->final_rule_from, d2);
   ag_buf_reset(b);
   ag_buf_puts(b, "{\"version\":");
-  json_str(b, x->version);
+  ag_buf_json_cstr(b, x->version);
   ag_buf_puts(b, ",\"name\":");
-  json_str(b, x->name);
+  ag_buf_json_cstr(b, x->name);
   ag_buf_puts(b, ",\"edition\":");
-  json_str(b, x->edition);
+  ag_buf_json_cstr(b, x->edition);
   ag_buf_puts(b, ",\"ecfr_issue\":");
-  json_str(b, x->ecfr_issue);
+  ag_buf_json_cstr(b, x->ecfr_issue);
   ag_buf_puts(b, ",\"source\":");
-  json_str(b, r->snap->rules_source);
+  ag_buf_json_cstr(b, r->snap->rules_source);
   ag_buf_printf(b, ",\"rule_in_force_from\":\"%s\",\"rule_in_force_source\":", d1);
-  json_str(b, x->rule_in_force_source);
+  ag_buf_json_cstr(b, x->rule_in_force_source);
   ag_buf_printf(b, ",\"final_rule_from\":\"%s\",\"final_rule_source\":", d2);
-  json_str(b, x->final_rule_source);
+  ag_buf_json_cstr(b, x->final_rule_source);
   ag_buf_printf(b,
                 ",\"tables\":{\"destinations\":%zu,\"country_groups\":%zu,\"country_chart\":%zu,"
                 "\"ccl_paragraphs\":%zu,\"ccl_items\":%zu,\"embargoes\":%zu,"
@@ -273,30 +266,30 @@ srv_next srv_h_lists(srv_req *r) {
   }
   const ag_screen_index_info *info = ag_screen_info(l);
   ag_buf_puts(b, "{\"version\":");
-  json_str(b, r->snap->lists_version);
+  ag_buf_json_cstr(b, r->snap->lists_version);
   ag_buf_puts(b, ",\"screening\":true,\"origin\":");
-  json_str(b, info->origin);
+  ag_buf_json_cstr(b, info->origin);
   ag_buf_puts(b, ",\"built\":");
-  json_str(b, info->built);
+  ag_buf_json_cstr(b, info->built);
   ag_buf_puts(b, ",\"checksum\":");
-  json_str(b, info->checksum);
+  ag_buf_json_cstr(b, info->checksum);
   ag_buf_printf(b, ",\"entries\":%u,\"names\":%u,\"lists\":[", info->entries, info->names);
   for (size_t i = 0; i < ag_screen_list_count(l); i++) {
     const ag_screen_list_info *li = ag_screen_list(l, i);
     if (i)
       ag_buf_putc(b, ',');
     ag_buf_puts(b, "{\"code\":");
-    json_str(b, li->code);
+    ag_buf_json_cstr(b, li->code);
     ag_buf_puts(b, ",\"name\":");
-    json_str(b, li->name);
+    ag_buf_json_cstr(b, li->name);
     ag_buf_puts(b, ",\"files\":");
-    json_str(b, li->files);
+    ag_buf_json_cstr(b, li->files);
     ag_buf_puts(b, ",\"format\":");
-    json_str(b, li->format);
+    ag_buf_json_cstr(b, li->format);
     ag_buf_puts(b, ",\"date\":");
-    json_str(b, li->date && *li->date ? li->date : NULL);
+    ag_buf_json_cstr(b, li->date && *li->date ? li->date : NULL);
     ag_buf_puts(b, ",\"sha256\":");
-    json_str(b, li->sha256);
+    ag_buf_json_cstr(b, li->sha256);
     ag_buf_printf(b, ",\"entries\":%u,\"names\":%u}", li->entries, li->names);
   }
   ag_buf_puts(b, "]}");
@@ -310,9 +303,9 @@ static void put_key(ag_buf *b, const ag_keys_info *k) {
   char t[32];
   ag_audit_format_time(k->created_ms, t);
   ag_buf_puts(b, "{\"id\":");
-  json_str(b, k->id);
+  ag_buf_json_cstr(b, k->id);
   ag_buf_printf(b, ",\"role\":\"%s\",\"name\":", ag_keys_role_name(k->role));
-  json_str(b, k->name);
+  ag_buf_json_cstr(b, k->name);
   ag_buf_printf(b, ",\"created\":\"%s\",\"revoked\":", t);
   if (k->revoked_ms) {
     ag_audit_format_time(k->revoked_ms, t);
@@ -388,7 +381,7 @@ srv_next srv_h_keys_add(srv_req *r) {
   ag_buf_reset(&r->out);
   put_key(&r->out, &info);
   ag_buf_puts(&r->out, ",\"key\":");
-  json_str(&r->out, token);
+  ag_buf_json_cstr(&r->out, token);
   ag_buf_putc(&r->out, '}');
   ok_json(r, 201);
   return SRV_DONE;
@@ -404,7 +397,7 @@ srv_next srv_h_keys_revoke(srv_req *r) {
   srv_auth_clear(r->srv); /* takes effect now, not when the cache expires */
   ag_buf_reset(&r->out);
   ag_buf_puts(&r->out, "{\"id\":");
-  json_str(&r->out, r->param);
+  ag_buf_json_cstr(&r->out, r->param);
   ag_buf_puts(&r->out, ",\"revoked\":true}");
   ok_json(r, 200);
   return SRV_DONE;
@@ -416,9 +409,9 @@ static void put_versions(srv_req *r) {
   srv_snapshot *snap = srv_snapshot_get(r->srv);
   ag_buf_reset(&r->out);
   ag_buf_puts(&r->out, "{\"rules_version\":");
-  json_str(&r->out, snap->rules->version);
+  ag_buf_json_cstr(&r->out, snap->rules->version);
   ag_buf_puts(&r->out, ",\"lists_version\":");
-  json_str(&r->out, snap->lists ? snap->lists_version : NULL);
+  ag_buf_json_cstr(&r->out, snap->lists ? snap->lists_version : NULL);
   ag_buf_putc(&r->out, '}');
   srv_snapshot_put(snap);
 }

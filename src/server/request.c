@@ -223,12 +223,12 @@ const char *srv_arg(const srv_req *r, const char *key) {
 
 static void put_error(ag_buf *b, const char *code, const char *field, const char *message) {
   ag_buf_puts(b, "{\"error\":{\"code\":");
-  ag_buf_json_str(b, code, strlen(code));
+  ag_buf_json_cstr(b, code);
   ag_buf_puts(b, ",\"message\":");
-  ag_buf_json_str(b, message, strlen(message));
+  ag_buf_json_cstr(b, message);
   ag_buf_puts(b, ",\"field\":");
   if (field && *field)
-    ag_buf_json_str(b, field, strlen(field));
+    ag_buf_json_cstr(b, field);
   else
     ag_buf_puts(b, "null");
   ag_buf_puts(b, "}}");
@@ -281,7 +281,7 @@ void srv_fail(srv_req *r, const ag_error *err) {
 
 void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len) {
   ag_buf_puts(b, "{\"audit_id\":");
-  ag_buf_json_str(b, id, strlen(id));
+  ag_buf_json_cstr(b, id);
   if (len >= 2 && obj[0] == '{') {
     size_t i = 1;
     while (i < len && (obj[i] == ' ' || obj[i] == '\n' || obj[i] == '\t' || obj[i] == '\r'))
