@@ -505,25 +505,10 @@ static ag_status csl_json_result(csl_ctx *c, json_t *o, size_t idx, ag_error *er
   ag_buf all;
   ag_buf_init(&all);
   size_t off[C_COUNT], len[C_COUNT];
-  static const char *const keys[C_COUNT] = {"id",
-                                            "source",
-                                            "entity_number",
-                                            "type",
-                                            "programs",
-                                            "name",
-                                            "title",
-                                            "addresses",
-                                            "federal_register_notice",
-                                            "start_date",
-                                            "license_requirement",
-                                            "license_policy",
-                                            "remarks",
-                                            "source_list_url",
-                                            "alt_names",
-                                            "citizenships",
-                                            "nationalities"};
+  /* the JSON keys are the CSV column names, except that the id may be
+   * "id" as well as "_id" */
   for (int i = 0; i < C_COUNT; i++) {
-    json_t *v = json_object_get(o, keys[i]);
+    json_t *v = json_object_get(o, i == C_ID ? "id" : csl_cols[i]);
     if (i == C_ID && !v)
       v = json_object_get(o, "_id");
     ag_buf one;
