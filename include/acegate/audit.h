@@ -67,10 +67,13 @@ void ag_audit_close(ag_audit_db *db);
 typedef enum {
   AG_AUDIT_ANY = 0, /* only in queries */
   AG_AUDIT_CHECK = 1,
-  AG_AUDIT_SCREENING = 2
+  AG_AUDIT_SCREENING = 2,
+  AG_AUDIT_KEY = 3 /* an API key added or revoked (ag_audit_key_event) */
 } ag_audit_kind;
 
-const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "any" */
+const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "key", "any" */
+/* Parses "check", "screening" or "key". */
+bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random
  * bits, so an id cannot be guessed from its neighbours. Treat as opaque. */
@@ -85,7 +88,7 @@ const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "any" 
  * means empty. request and decision are stored byte for byte (they must be
  * valid UTF-8; the caller passes the JSON exactly as received / returned). */
 typedef struct {
-  ag_audit_kind kind;  /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
+  ag_audit_kind kind;  /* AG_AUDIT_CHECK, AG_AUDIT_SCREENING or AG_AUDIT_KEY */
   int64_t time_ms;     /* UTC ms since 1970; 0 means now */
   const char *request; /* request JSON */
   size_t request_len;
@@ -294,6 +297,16 @@ ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error 
 /* Revokes a key by id; revoking a revoked key is a no-op. AG_ERR_NOTFOUND
  * if there is no such key. */
 ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err);
+/* Records a key change in the audit log db (which may be another database
+ * than the keys'): kind "key", outcome "key_added" or "key_revoked",
+ * request {"action":"add"|"revoke","id":...,"role":...,"name":...} and
+ * decision {"key_id":...,"role":...,"name":...,"revoked":bool}; never the
+ * key itself. role and name may be NULL (a revocation by id). actor is the
+ * key id of the admin who made the change ("" on the command line), client
+ * the peer address. */
+ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id,
+                             const char *role, const char *name, const char *actor,
+                             const char *client, char id_out[AG_AUDIT_ID_MAX], ag_error *err);
 
 /* Checks a bearer token (the key, optionally preceded by "Bearer "). On
  * success fills *info; otherwise AG_ERR_AUTH without revealing which part

@@ -76,8 +76,8 @@ static ag_status check_body(const char *s, size_t len, size_t i, size_t n, const
 
 static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_error *err) {
   ag_status st;
-  if (r->kind != AG_AUDIT_CHECK && r->kind != AG_AUDIT_SCREENING)
-    return bad(err, AG_ERR_INPUT, i, n, "kind", "must be check or screening");
+  if (r->kind != AG_AUDIT_CHECK && r->kind != AG_AUDIT_SCREENING && r->kind != AG_AUDIT_KEY)
+    return bad(err, AG_ERR_INPUT, i, n, "kind", "must be check, screening or key");
   if (r->time_ms < 0)
     return bad(err, AG_ERR_INPUT, i, n, "time_ms", "negative");
   if ((st = check_body(r->request, r->request_len, i, n, "request", err)) ||
@@ -313,6 +313,52 @@ ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_o
     return ag_error_set(err, AG_ERR_INPUT, "record", "missing argument");
   char(*ids)[AG_AUDIT_ID_MAX] = (char(*)[AG_AUDIT_ID_MAX])id_out;
   return ag_audit_append_batch(db, rec, 1, ids, err);
+}
+
+/* ---- key changes ---- */
+
+static void put_member(ag_buf *b, const char *name, const char *value) {
+  if (!value)
+    return;
+  ag_buf_printf(b, ",\"%s\":", name);
+  ag_buf_json_cstr(b, value);
+}
+
+ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id,
+                             const char *role, const char *name, const char *actor,
+                             const char *client, char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  if (!key_id || !*key_id)
+    return ag_error_set(err, AG_ERR_INPUT, "key_id", "missing");
+  ag_buf req, dec;
+  ag_buf_init(&req);
+  ag_buf_init(&dec);
+  ag_buf_printf(&req, "{\"action\":\"%s\"", revoked ? "revoke" : "add");
+  put_member(&req, "id", revoked ? key_id : NULL);
+  put_member(&req, "role", revoked ? NULL : role);
+  put_member(&req, "name", revoked ? NULL : name);
+  ag_buf_putc(&req, '}');
+  ag_buf_puts(&dec, "{\"key_id\":");
+  ag_buf_json_cstr(&dec, key_id);
+  put_member(&dec, "role", role);
+  put_member(&dec, "name", name);
+  ag_buf_printf(&dec, ",\"revoked\":%s}", revoked ? "true" : "false");
+  ag_status st;
+  if (req.failed || dec.failed) {
+    st = ag_error_set(err, AG_ERR_NOMEM, "record", "out of memory");
+  } else {
+    ag_audit_record r = {.kind = AG_AUDIT_KEY,
+                         .request = req.data,
+                         .request_len = req.len,
+                         .decision = dec.data,
+                         .decision_len = dec.len,
+                         .key_id = actor,
+                         .client_addr = client,
+                         .outcome = revoked ? "key_revoked" : "key_added"};
+    st = ag_audit_append(db, &r, id_out, err);
+  }
+  ag_buf_free(&req);
+  ag_buf_free(&dec);
+  return st;
 }
 
 void ag_audit_get_stats(ag_audit_db *db, ag_audit_stats *out) {

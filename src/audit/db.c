@@ -248,7 +248,17 @@ static ag_audit_kind kind_from_text(const char *s, size_t n) {
     return AG_AUDIT_CHECK;
   if (n == 9 && !memcmp(s, "screening", 9))
     return AG_AUDIT_SCREENING;
+  if (n == 3 && !memcmp(s, "key", 3))
+    return AG_AUDIT_KEY;
   return AG_AUDIT_ANY;
+}
+
+bool ag_audit_kind_parse(const char *s, ag_audit_kind *out) {
+  ag_audit_kind k = s ? kind_from_text(s, strlen(s)) : AG_AUDIT_ANY;
+  if (k == AG_AUDIT_ANY)
+    return false;
+  *out = k;
+  return true;
 }
 
 ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s) {
@@ -303,6 +313,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
   switch (k) {
   case AG_AUDIT_CHECK: return "check";
   case AG_AUDIT_SCREENING: return "screening";
+  case AG_AUDIT_KEY: return "key";
   case AG_AUDIT_ANY: break;
   }
   return "any";

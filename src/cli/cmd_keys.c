@@ -92,9 +92,16 @@ static int cmd_add(int argc, char **argv) {
   ag_error e;
   if (ag_audit_open(a.db, NULL, &db, &e) != AG_OK)
     return fail("add", &e);
-  char token[AG_KEYS_TOKEN_MAX];
+  char token[AG_KEYS_TOKEN_MAX], audit_id[AG_AUDIT_ID_MAX];
   ag_keys_info k;
   ag_status st = ag_keys_add(db, role, a.name, token, &k, &e);
+  /* recorded in the same log, or revoked again and never shown */
+  if (st == AG_OK &&
+      (st = ag_audit_key_event(db, false, k.id, ag_keys_role_name(k.role), k.name, "", "",
+                               audit_id, &e)) != AG_OK) {
+    ag_error ignored;
+    ag_keys_revoke(db, k.id, &ignored);
+  }
   ag_audit_close(db);
   if (st != AG_OK)
     return fail("add", &e);
@@ -145,7 +152,10 @@ static int cmd_revoke(int argc, char **argv) {
   ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
   if (ag_audit_open(a.db, &o, &db, &e) != AG_OK)
     return fail("revoke", &e);
+  char audit_id[AG_AUDIT_ID_MAX];
   ag_status st = ag_keys_revoke(db, a.id, &e);
+  if (st == AG_OK)
+    st = ag_audit_key_event(db, true, a.id, NULL, NULL, "", "", audit_id, &e);
   ag_audit_close(db);
   if (st != AG_OK)
     return fail("revoke", &e);

@@ -134,12 +134,8 @@ srv_next srv_h_audit(srv_req *r) {
   q.as_of = srv_arg(r, "as_of");
   q.cursor = srv_arg(r, "cursor");
   const char *kind = srv_arg(r, "kind"), *limit = srv_arg(r, "limit"), *order = srv_arg(r, "order");
-  if (kind && !strcmp(kind, "check"))
-    q.kind = AG_AUDIT_CHECK;
-  else if (kind && !strcmp(kind, "screening"))
-    q.kind = AG_AUDIT_SCREENING;
-  else if (kind) {
-    srv_error(r, 400, "invalid_input", "kind", "must be check or screening");
+  if (kind && !ag_audit_kind_parse(kind, &q.kind)) {
+    srv_error(r, 400, "invalid_input", "kind", "must be check, screening or key");
     return SRV_DONE;
   }
   if (limit) {
@@ -338,6 +334,20 @@ srv_next srv_h_keys_list(srv_req *r) {
   return SRV_DONE;
 }
 
+/* Records a key change made by this request's admin key in the audit log;
+ * on failure answers 503 and returns false. */
+static bool key_event(srv_req *r, bool revoked, const char *id, const char *role,
+                      const char *name, char audit_id[AG_AUDIT_ID_MAX]) {
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_audit_key_event(r->srv->db, revoked, id, role, name, r->key.id, r->client, audit_id,
+                         &err) == AG_OK)
+    return true;
+  atomic_fetch_add_explicit(&r->srv->metrics.audit_failures, 1, memory_order_relaxed);
+  srv_error(r, 503, "audit_unavailable", NULL, "the key change could not be recorded in the audit log");
+  return false;
+}
+
 srv_next srv_h_keys_add(srv_req *r) {
   json_error_t jerr;
   json_t *root =
@@ -378,8 +388,18 @@ srv_next srv_h_keys_add(srv_req *r) {
     srv_fail(r, &err);
     return SRV_DONE;
   }
+  /* a key nobody can account for must not exist: unrecorded, it is revoked
+   * again and never handed out */
+  char audit_id[AG_AUDIT_ID_MAX];
+  if (!key_event(r, false, info.id, ag_keys_role_name(info.role), info.name, audit_id)) {
+    ag_error ignored;
+    ag_keys_revoke(r->srv->keys_db, info.id, &ignored);
+    return SRV_DONE;
+  }
   ag_buf_reset(&r->out);
   put_key(&r->out, &info);
+  ag_buf_puts(&r->out, ",\"audit_id\":");
+  ag_buf_json_cstr(&r->out, audit_id);
   ag_buf_puts(&r->out, ",\"key\":");
   ag_buf_json_cstr(&r->out, token);
   ag_buf_putc(&r->out, '}');
@@ -395,10 +415,15 @@ srv_next srv_h_keys_revoke(srv_req *r) {
     return SRV_DONE;
   }
   srv_auth_clear(r->srv); /* takes effect now, not when the cache expires */
+  char audit_id[AG_AUDIT_ID_MAX];
+  if (!key_event(r, true, r->param, NULL, NULL, audit_id))
+    return SRV_DONE; /* the key stays revoked: the safe side */
   ag_buf_reset(&r->out);
   ag_buf_puts(&r->out, "{\"id\":");
   ag_buf_json_cstr(&r->out, r->param);
-  ag_buf_puts(&r->out, ",\"revoked\":true}");
+  ag_buf_puts(&r->out, ",\"revoked\":true,\"audit_id\":");
+  ag_buf_json_cstr(&r->out, audit_id);
+  ag_buf_putc(&r->out, '}');
   ok_json(r, 200);
   return SRV_DONE;
 }

@@ -153,4 +153,11 @@ mkdir "$TMPD/cwd"
 (cd "$TMPD/cwd" && "$ACEGATE" keys add --role auditor >/dev/null 2>&1)
 if [ -f "$TMPD/cwd/acegate.db" ]; then ok default_db_in_cwd; else notok default_db_in_cwd "no acegate.db"; fi
 (cd "$TMPD/cwd" && "$ACEGATE" audit verify >"$TMPD/out" 2>&1)
-expect_grep default_db_verify 'intact: 0 records' "$TMPD/out"
+# the key's creation is the first record
+expect_grep default_db_verify 'intact: 1 records' "$TMPD/out"
+(cd "$TMPD/cwd" && "$ACEGATE" audit export --from 2000-01-01 --to 2100-01-01 --format jsonl >"$TMPD/out" 2>&1)
+if jq -e '.kind == "key" and .outcome == "key_added" and .key_id == "" and (.decision | fromjson | .role == "auditor" and .revoked == false)' "$TMPD/out" >/dev/null; then
+  ok key_add_recorded
+else
+  notok key_add_recorded "$(head -c 300 "$TMPD/out")"
+fi

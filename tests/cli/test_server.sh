@@ -252,8 +252,11 @@ expect_status screening_auditor_403 403
 # ---- audit search and export ----
 call GET "/v1/audit" "$AK"
 expect_status audit_200 200
-expect_json audit_records '(.records | length) == 6 and .next_cursor == null'
-expect_json audit_record_fields '.records[0] | (.audit_id and .hash and .prev_hash and .request and .decision and .key_id and .client_addr == "127.0.0.1" and .rules_version and .lists_version)'
+# the four keys made with `acegate keys add` come first, as kind "key"
+expect_json audit_records '(.records | length) == 10 and .next_cursor == null and ([.records[] | select(.kind == "key")] | length) == 4'
+expect_json audit_key_records_first '.records[0:4] | all(.[]; .kind == "key" and .outcome == "key_added" and .key_id == "" and .decision.revoked == false)'
+if grep -q 'agk_' "$TMPD/body"; then notok audit_key_records_no_secret "a key is in the log"; else ok audit_key_records_no_secret; fi
+expect_json audit_record_fields '.records[4] | (.audit_id and .hash and .prev_hash and .request and .decision and .key_id and .client_addr == "127.0.0.1" and .rules_version and .lists_version)'
 expect_json audit_chain_links '.records[1].prev_hash == .records[0].hash'
 call GET "/v1/audit?destination=CN" "$AK"
 expect_json audit_filter_destination '(.records | length) == 1 and .records[0].destination == "CN"'
@@ -280,7 +283,7 @@ expect_status audit_bad_cursor_400 400
 call GET "/v1/audit/export?format=jsonl" "$AK"
 expect_status export_200 200
 expect_header export_content_type 'Content-Type: application/x-ndjson'
-if [ "$(wc -l <"$TMPD/body")" -eq 6 ]; then ok export_lines; else notok export_lines "$(wc -l <"$TMPD/body") lines"; fi
+if [ "$(wc -l <"$TMPD/body")" -eq 10 ]; then ok export_lines; else notok export_lines "$(wc -l <"$TMPD/body") lines"; fi
 call GET "/v1/audit/export" "$AK"
 expect_header export_csv 'Content-Type: text/csv'
 call GET "/v1/audit/export?format=xml" "$AK"
@@ -297,9 +300,11 @@ expect_json lists_version ".version == \"$LISTS_VERSION\" and (.lists | length >
 # ---- key management ----
 call POST /v1/keys "$ADM" '{"role":"checker","name":"made over http"}'
 expect_status key_add_201 201
-expect_json key_add_shape '.role == "checker" and (.key | test("^agk_")) and .revoked == null'
+expect_json key_add_shape '.role == "checker" and (.key | test("^agk_")) and .revoked == null and (.audit_id | test("^a-"))'
 NEWKEY=$(jq -r .key "$TMPD/body")
 NEWID=$(jq -r .id "$TMPD/body")
+ADDAUDIT=$(jq -r .audit_id "$TMPD/body")
+ADMID=$(printf '%s' "$ADM" | cut -d_ -f2)
 call POST /v1/checks "$NEWKEY" "$TXN"
 expect_status new_key_works 200
 call GET /v1/keys "$ADM"
@@ -308,6 +313,14 @@ call POST /v1/keys "$ADM" '{"role":"root"}'
 expect_status key_add_bad_role_400 400
 call DELETE "/v1/keys/$NEWID" "$ADM"
 expect_status key_revoke_200 200
+expect_json key_revoke_audit_id '.revoked == true and (.audit_id | test("^a-"))'
+call GET "/v1/audit?kind=key&order=newest" "$AK"
+expect_json key_changes_recorded "[.records[] | select(.decision.key_id == \"$NEWID\")] | length == 2"
+expect_json key_add_record "any(.records[]; .audit_id == \"$ADDAUDIT\" and .outcome == \"key_added\" and .key_id == \"$ADMID\" and .client_addr == \"127.0.0.1\" and .request.action == \"add\" and .decision.role == \"checker\" and .decision.name == \"made over http\")"
+expect_json key_revoke_record "any(.records[]; .outcome == \"key_revoked\" and .request.id == \"$NEWID\" and .key_id == \"$ADMID\" and .decision.revoked == true)"
+if grep -qF "$NEWKEY" "$TMPD/body"; then notok key_secret_not_logged "the key is in the log"; else ok key_secret_not_logged; fi
+call GET "/v1/audit?kind=keys" "$AK"
+expect_status audit_bad_kind_400 400
 call POST /v1/checks "$NEWKEY" "$TXN"
 expect_status revoked_key_401_at_once 401
 call DELETE /v1/keys/000000000000 "$ADM"
