@@ -304,9 +304,9 @@ ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err);
  * key itself. role and name may be NULL (a revocation by id). actor is the
  * key id of the admin who made the change ("" on the command line), client
  * the peer address. */
-ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id,
-                             const char *role, const char *name, const char *actor,
-                             const char *client, char id_out[AG_AUDIT_ID_MAX], ag_error *err);
+ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                             const char *name, const char *actor, const char *client,
+                             char id_out[AG_AUDIT_ID_MAX], ag_error *err);
 
 /* Checks a bearer token (the key, optionally preceded by "Bearer "). On
  * success fills *info; otherwise AG_ERR_AUTH without revealing which part

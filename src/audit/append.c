@@ -324,9 +324,9 @@ static void put_member(ag_buf *b, const char *name, const char *value) {
   ag_buf_json_cstr(b, value);
 }
 
-ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id,
-                             const char *role, const char *name, const char *actor,
-                             const char *client, char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                             const char *name, const char *actor, const char *client,
+                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
   if (!key_id || !*key_id)
     return ag_error_set(err, AG_ERR_INPUT, "key_id", "missing");
   ag_buf req, dec;

@@ -66,15 +66,15 @@ struct ag_audit_db {
 
   /* durability (durable.c): commits counted under wmu, the WAL synced
    * under smu by whoever needs it first */
-  bool durable;                  /* fsync the WAL after commits ourselves */
-  char *wal_path;                /* NULL for ":memory:" */
+  bool durable;                   /* fsync the WAL after commits ourselves */
+  char *wal_path;                 /* NULL for ":memory:" */
   atomic_uint_fast64_t committed; /* writer commits so far */
   pthread_mutex_t smu;
   pthread_cond_t scv;
-  int wal_fd;           /* -1 until the first sync */
-  uint64_t synced;      /* commits known to be on stable storage */
-  bool syncing;         /* an fdatasync is running */
-  ag_status sync_st;    /* sticky: a failed fsync leaves the log unusable */
+  int wal_fd;        /* -1 until the first sync */
+  uint64_t synced;   /* commits known to be on stable storage */
+  bool syncing;      /* an fdatasync is running */
+  ag_status sync_st; /* sticky: a failed fsync leaves the log unusable */
   char sync_why[160];
   uint64_t syncs;
 
@@ -86,7 +86,7 @@ struct ag_audit_db {
   int wal_frames;   /* the WAL's size after the last commit */
   int wal_copied;   /* frames of it the thread has copied */
   uint64_t wal_gen; /* counts WAL restarts */
-  audit_conn ck; /* the checkpointer's own connection */
+  audit_conn ck;    /* the checkpointer's own connection */
   atomic_uint_fast64_t checkpoints;
 };
 

@@ -75,9 +75,8 @@ static void *ckpt_main(void *arg) {
     /* PASSIVE: copies what it can without waiting; SQLITE_BUSY (another
      * checkpoint running, e.g. a backup's) just means later */
     int copied = -1;
-    if (db->ck.h &&
-        sqlite3_wal_checkpoint_v2(db->ck.h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, &copied) ==
-            SQLITE_OK)
+    if (db->ck.h && sqlite3_wal_checkpoint_v2(db->ck.h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                              &copied) == SQLITE_OK)
       atomic_fetch_add_explicit(&db->checkpoints, 1, memory_order_relaxed);
     pthread_mutex_lock(&db->cmu);
     if (gen == db->wal_gen && copied > db->wal_copied)

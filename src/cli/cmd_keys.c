@@ -27,8 +27,7 @@ static const char usage_text[] =
     "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
 
 static int fail(const char *sub, const ag_error *e) {
-  static const ag_cli_flag_name flags[] = {
-      {"db", "--db"}, {"name", "--name"}, {"role", "--role"}};
+  static const ag_cli_flag_name flags[] = {{"db", "--db"}, {"name", "--name"}, {"role", "--role"}};
   return ag_cli_fail("keys", sub, e, flags, sizeof flags / sizeof flags[0]);
 }
 
@@ -96,9 +95,8 @@ static int cmd_add(int argc, char **argv) {
   ag_keys_info k;
   ag_status st = ag_keys_add(db, role, a.name, token, &k, &e);
   /* recorded in the same log, or revoked again and never shown */
-  if (st == AG_OK &&
-      (st = ag_audit_key_event(db, false, k.id, ag_keys_role_name(k.role), k.name, "", "",
-                               audit_id, &e)) != AG_OK) {
+  if (st == AG_OK && (st = ag_audit_key_event(db, false, k.id, ag_keys_role_name(k.role), k.name,
+                                              "", "", audit_id, &e)) != AG_OK) {
     ag_error ignored;
     ag_keys_revoke(db, k.id, &ignored);
   }

@@ -336,15 +336,16 @@ srv_next srv_h_keys_list(srv_req *r) {
 
 /* Records a key change made by this request's admin key in the audit log;
  * on failure answers 503 and returns false. */
-static bool key_event(srv_req *r, bool revoked, const char *id, const char *role,
-                      const char *name, char audit_id[AG_AUDIT_ID_MAX]) {
+static bool key_event(srv_req *r, bool revoked, const char *id, const char *role, const char *name,
+                      char audit_id[AG_AUDIT_ID_MAX]) {
   ag_error err;
   ag_error_clear(&err);
   if (ag_audit_key_event(r->srv->db, revoked, id, role, name, r->key.id, r->client, audit_id,
                          &err) == AG_OK)
     return true;
   atomic_fetch_add_explicit(&r->srv->metrics.audit_failures, 1, memory_order_relaxed);
-  srv_error(r, 503, "audit_unavailable", NULL, "the key change could not be recorded in the audit log");
+  srv_error(r, 503, "audit_unavailable", NULL,
+            "the key change could not be recorded in the audit log");
   return false;
 }
 

@@ -197,7 +197,7 @@ static void test_unsyncable_wal_fails_appends(void **state) {
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
-      T(test_each_commit_is_synced),         T(test_relaxed_and_memory_do_not_sync),
+      T(test_each_commit_is_synced),          T(test_relaxed_and_memory_do_not_sync),
       T(test_concurrent_appends_share_syncs), T(test_checkpoints_bound_the_wal),
       T(test_unsyncable_wal_fails_appends),
   };
