@@ -16,14 +16,14 @@
 
 typedef enum {
   AG_OK = 0,
-  AG_ERR_INPUT, /* a request field is missing, malformed or unknown */
-  AG_ERR_RULES, /* a regulation table is malformed or inconsistent */
-  AG_ERR_LIST,  /* a screening list file is malformed */
-  AG_ERR_LIMIT, /* input exceeds a documented size limit */
-  AG_ERR_IO,    /* a file or stream could not be read or written */
-  AG_ERR_NOMEM, /* memory allocation failed */
-  AG_ERR_DB,    /* the audit database failed */
-  AG_ERR_AUTH,  /* missing or invalid credentials */
+  AG_ERR_INPUT,   /* a request field is missing, malformed or unknown */
+  AG_ERR_RULES,   /* a regulation table is malformed or inconsistent */
+  AG_ERR_LIST,    /* a screening list file is malformed */
+  AG_ERR_LIMIT,   /* input exceeds a documented size limit */
+  AG_ERR_IO,      /* a file or stream could not be read or written */
+  AG_ERR_NOMEM,   /* memory allocation failed */
+  AG_ERR_DB,      /* the audit database failed */
+  AG_ERR_AUTH,    /* missing or invalid credentials */
   AG_ERR_FORBIDDEN,
   AG_ERR_NOTFOUND,
   AG_ERR_INTERNAL
@@ -44,7 +44,8 @@ typedef struct {
 
 /* Sets err (if non-NULL) and returns status, so callers can
  * `return ag_error_set(err, AG_ERR_INPUT, "destination", "...", ...);` */
-ag_status ag_error_set(ag_error *err, ag_status status, const char *field, const char *fmt, ...)
+ag_status ag_error_set(ag_error *err, ag_status status, const char *field,
+                       const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void ag_error_clear(ag_error *err);
 
@@ -105,7 +106,8 @@ static inline void ag_buf_putc(ag_buf *b, char c) {
     return;
   b->data[b->len++] = c;
 }
-void ag_buf_printf(ag_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ag_buf_printf(ag_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. Invalid UTF-8 bytes
  * are replaced by U+FFFD so the output is always valid JSON. */
 void ag_buf_json_str(ag_buf *b, const char *s, size_t n);

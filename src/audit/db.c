@@ -454,10 +454,9 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
     if (!wal)
       return ag_error_set(err, AG_ERR_DB, "db", "cannot use WAL mode on '%s'", db->path);
   }
-  st = audit_exec(h,
-                  (flags & AG_AUDIT_OPEN_RELAXED) ? "PRAGMA synchronous = NORMAL"
-                                                  : "PRAGMA synchronous = FULL",
-                  err);
+  /* FULL while the schema is made; audit_durable_init() then decides how
+   * appends are made durable */
+  st = audit_exec(h, "PRAGMA synchronous = FULL", err);
   if (st != AG_OK || existing)
     return st;
   if ((st = audit_exec(h, "BEGIN IMMEDIATE", err)) != AG_OK)

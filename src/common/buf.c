@@ -55,9 +55,7 @@ void ag_buf_append_long(ag_buf *b, const char *s, size_t n) {
   b->len += n;
 }
 
-void ag_buf_puts(ag_buf *b, const char *s) {
-  ag_buf_append_long(b, s, strlen(s));
-}
+void ag_buf_puts(ag_buf *b, const char *s) { ag_buf_append_long(b, s, strlen(s)); }
 
 void ag_buf_printf(ag_buf *b, const char *fmt, ...) {
   va_list ap;
@@ -142,11 +140,11 @@ bool ag_utf8_valid(const char *s, size_t n) {
 static const unsigned char json_plain[256] = {
 #define R16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
     R16(0), R16(0), /* control characters */
-    1,      1,      0,      1,      1,      1,      1,      1,     1, 1, 1, 1, 1, 1, 1, 1, /* '"' */
-    R16(1), R16(1), 1,      1,      1,      1,      1,      1,     1, 1, 1, 1, 1, 1, 0, 1,
-    1,      1, /* '\\' */
-    R16(1), 1,      1,      1,      1,      1,      1,      1,     1, 1, 1, 1, 1, 1, 1, 1,
-    1,                                                             /* 0x7f is allowed */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* '"' */
+    R16(1), R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* '\\' */
+    R16(1),
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x7f is allowed */
     R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0), R16(0) /* non-ASCII: checked */
 #undef R16
 };
@@ -166,7 +164,7 @@ void ag_buf_json_str(ag_buf *b, const char *s, size_t n) {
       uint64_t w;
       memcpy(&w, p, 8);
       const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-      uint64_t ctrl = (w - ones * 0x20) & ~w; /* bytes < 0x20 */
+      uint64_t ctrl = (w - ones * 0x20) & ~w;           /* bytes < 0x20 */
       uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
       uint64_t zq = (quote - ones) & ~quote, zb = (bslash - ones) & ~bslash;
       if ((ctrl | zq | zb | w) & highs)

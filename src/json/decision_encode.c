@@ -59,24 +59,22 @@ static bool cacheable(const ag_step *s) {
   case AG_STEP_CLASSIFY:
   case AG_STEP_CHART:
   case AG_STEP_EXCEPTION:
-  case AG_STEP_ENC: return true;
-  case AG_STEP_EMBARGO: return s->row != NULL;
-  case AG_STEP_RESTRICTION: return s->result != AG_RESULT_BLOCKED;
-  default: return false;
+  case AG_STEP_ENC:
+    return true;
+  case AG_STEP_EMBARGO:
+    return s->row != NULL;
+  case AG_STEP_RESTRICTION:
+    return s->result != AG_RESULT_BLOCKED;
+  default:
+    return false;
   }
 }
 
-static inline void lit(ag_buf *b, const char *s) {
-  ag_buf_append(b, s, strlen(s));
-}
+static inline void lit(ag_buf *b, const char *s) { ag_buf_append(b, s, strlen(s)); }
 
-static void str(ag_buf *b, const char *s) {
-  ag_buf_json_cstr(b, s);
-}
+static void str(ag_buf *b, const char *s) { ag_buf_json_cstr(b, s); }
 
-static void boolean(ag_buf *b, bool v) {
-  ag_buf_puts(b, v ? "true" : "false");
-}
+static void boolean(ag_buf *b, bool v) { ag_buf_puts(b, v ? "true" : "false"); }
 
 /* Renders text with the given callback into scratch, then as a JSON string. */
 static void text(ag_buf *b, ag_buf *scratch, const ag_decision *d, int i,
@@ -144,7 +142,8 @@ static void encode_screening(const ag_decision *d, ag_buf *b) {
 }
 
 /* Appends the escaped text of step i, from the cache when it can. */
-static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, int i, ag_buf *b) {
+static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, int i,
+                      ag_buf *b) {
   const ag_step *s = &d->steps[i];
   if (!e || !cacheable(s)) {
     text(b, scratch, d, i, ag_decision_step_text);
@@ -168,8 +167,8 @@ static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d,
       char *copy = malloc(b->len - at);
       if (copy) {
         memcpy(copy, b->data + at, b->len - at);
-        *c = (cache_slot){s->row, d->item, s->arg,     (uint8_t)s->kind, (uint8_t)s->result,
-                          1,      copy,    b->len - at};
+        *c = (cache_slot){s->row, d->item, s->arg, (uint8_t)s->kind, (uint8_t)s->result, 1,
+                          copy, b->len - at};
       }
       return;
     }
