@@ -117,6 +117,20 @@ ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_o
 ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
                                 char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err);
 
+/* The same append in two steps, for a caller that overlaps the fsync of one
+ * batch with writing the next (the service's audit writer). Commits the
+ * records and returns at once with *ticket set; the records are durable only
+ * once ag_audit_wait_durable(ticket) has returned AG_OK, and must not be
+ * acknowledged before. *ticket is 0 when there is nothing to wait for
+ * (":memory:" or AG_AUDIT_OPEN_RELAXED). Readers may see the records before
+ * they are durable; a crash in between loses them, unacknowledged. */
+ag_status ag_audit_commit_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
+                                char (*ids_out)[AG_AUDIT_ID_MAX], uint64_t *ticket,
+                                ag_error *err);
+/* Returns once every commit up to ticket is on stable storage (one fsync
+ * covers every commit made before it began), or the fsync error. */
+ag_status ag_audit_wait_durable(ag_audit_db *db, uint64_t ticket, ag_error *err);
+
 /* Counters since open, for benchmarks and monitoring: transactions
  * committed by appends and the records they carried, fsyncs of the
  * write-ahead log that made them durable (one may cover several commits),

@@ -307,6 +307,40 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
   return me.st;
 }
 
+ag_status ag_audit_commit_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
+                                char (*ids_out)[AG_AUDIT_ID_MAX], uint64_t *ticket,
+                                ag_error *err) {
+  if (!db || !ticket || (n && (!recs || !ids_out)))
+    return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
+  *ticket = 0;
+  if (n == 0)
+    return AG_OK;
+  for (size_t i = 0; i < n; i++) {
+    ag_status st = check_record(&recs[i], i, n, err);
+    if (st != AG_OK)
+      return st;
+  }
+  audit_pending me = {.recs = recs, .n = n, .ids = ids_out, .now_ms = audit_now_ms()};
+  /* wmu alone: this batch is written between the group-commit leaders' */
+  pthread_mutex_lock(&db->wmu);
+  ag_status st = write_batch(db, &me, err);
+  uint64_t commit = st == AG_OK ? audit_committed(db) : 0;
+  pthread_mutex_unlock(&db->wmu);
+  if (st != AG_OK) {
+    for (size_t i = 0; i < n; i++)
+      ids_out[i][0] = '\0';
+    return st;
+  }
+  *ticket = db->durable ? commit : 0;
+  return AG_OK;
+}
+
+ag_status ag_audit_wait_durable(ag_audit_db *db, uint64_t ticket, ag_error *err) {
+  if (!db)
+    return ag_error_set(err, AG_ERR_INPUT, "db", "missing argument");
+  return ticket ? audit_sync(db, ticket, err) : AG_OK;
+}
+
 ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_out[AG_AUDIT_ID_MAX],
                           ag_error *err) {
   if (!rec || !id_out)

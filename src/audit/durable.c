@@ -64,7 +64,6 @@ static void *ckpt_main(void *arg) {
     if (db->ckpt_stop)
       break;
     db->ckpt_due = false;
-    pthread_mutex_unlock(&db->cmu);
     uint64_t gen = db->wal_gen;
     pthread_mutex_unlock(&db->cmu);
     ag_error err;

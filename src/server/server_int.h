@@ -181,12 +181,15 @@ void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len)
 /* ---- the audit writer (group commit) ---- */
 
 typedef struct {
-  pthread_t thread;
-  bool started;
+  pthread_t thread, syncer;
+  bool started, syncer_started;
   pthread_mutex_t mu;
-  pthread_cond_t cv;
-  srv_req *head, *tail;
-  bool stop;
+  pthread_cond_t cv;      /* requests queued for the writer */
+  pthread_cond_t sync_cv; /* batches queued for the syncer */
+  srv_req *head, *tail;   /* waiting to be written */
+  srv_req *shead, *stail; /* committed, waiting for the fsync */
+  uint64_t sync_upto;     /* the ticket covering every request on the sync queue */
+  bool stop, sync_stop;
   ag_audit_record *recs;
   char (*ids)[AG_AUDIT_ID_MAX];
   size_t cap;

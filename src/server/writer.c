@@ -3,34 +3,38 @@
  *
  * 15 CFR 762.2: a decision is answered only once its record is durable.
  * Waiting for an fsync on an HTTP thread would serialise the service, so a
- * request with records to write is suspended and queued here; one writer
- * thread takes everything queued, appends it with one
- * ag_audit_append_batch() call (one transaction, one fsync), then hands each
- * request back (resumes its connection). Requests that arrive during a
- * commit form the next batch, so the number of fsyncs per second stays
- * bounded while throughput grows with the load.
+ * request with records to write is suspended and queued here. Two threads
+ * form a pipeline:
+ *  - the writer takes everything queued and commits it in one transaction
+ *    (ag_audit_commit_batch), passes the batch to the syncer and goes on
+ *    with the next batch at once;
+ *  - the syncer takes every committed batch, waits until they are on stable
+ *    storage (ag_audit_wait_durable: one fsync covers all of them), then
+ *    hands each request back (resumes its connection).
+ * So the fsync of one batch overlaps the writing of the next; requests that
+ * arrive meanwhile form the next batch, and the number of fsyncs per second
+ * stays bounded while throughput grows with the load. Without fsyncs
+ * (":memory:", relaxed) the writer hands requests back itself.
  *
  * Invariant: between srv_writer_submit() and the hand-back, a request
- * belongs to the writer; after the hand-back the writer never touches it
- * (the HTTP thread may free it at once).
+ * belongs to the writer and then the syncer; after the hand-back neither
+ * touches it (the HTTP thread may free it at once).
  */
 #include "server_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static void record_result(ag_server *s, srv_req *r, ag_status st, const ag_error *err,
-                          int64_t now) {
+static void set_result(srv_req *r, ag_status st, const ag_error *err) {
   r->audit_st = st;
   if (st != AG_OK && err)
     r->audit_err = *err;
-  srv_hist_observe(&s->metrics.audit_write, now - r->audit_queued_ns);
 }
 
-/* Appends a batch of requests; on a failure that names one record (a bad
- * field rather than the database), the requests are retried one by one so
- * one bad record cannot fail the others. */
-static void write_batch(ag_server *s, srv_writer *w, srv_req *batch) {
+/* Commits a batch of requests; on a failure that names one record (a bad
+ * field rather than the database), the requests are committed one by one so
+ * one bad record cannot fail the others. Returns the ticket to wait for. */
+static uint64_t commit_batch(ag_server *s, srv_writer *w, srv_req *batch) {
   size_t n = 0;
   for (srv_req *r = batch; r; r = r->next)
     n += r->nrecs;
@@ -48,34 +52,50 @@ static void write_batch(ag_server *s, srv_writer *w, srv_req *batch) {
   ag_error err;
   ag_error_clear(&err);
   ag_status st = AG_ERR_NOMEM;
+  uint64_t ticket = 0;
   bool whole = n <= w->cap;
   if (whole) {
     size_t k = 0;
     for (srv_req *r = batch; r; r = r->next)
       for (size_t i = 0; i < r->nrecs; i++)
         w->recs[k++] = r->recs[i];
-    st = ag_audit_append_batch(s->db, w->recs, n, w->ids, &err);
+    st = ag_audit_commit_batch(s->db, w->recs, n, w->ids, &ticket, &err);
     whole = st == AG_OK || st == AG_ERR_DB || st == AG_ERR_NOMEM || st == AG_ERR_INTERNAL;
   }
-  int64_t now = srv_now_ns();
   size_t k = 0;
   for (srv_req *r = batch; r; r = r->next) {
     if (whole) {
       if (st == AG_OK)
         memcpy(r->ids, w->ids + k, r->nrecs * sizeof *r->ids);
       k += r->nrecs;
-      record_result(s, r, st, &err, now);
+      set_result(r, st, &err);
     } else {
       ag_error e1;
       ag_error_clear(&e1);
-      ag_status s1 = ag_audit_append_batch(s->db, r->recs, r->nrecs, r->ids, &e1);
-      record_result(s, r, s1, &e1, srv_now_ns());
+      uint64_t t1 = 0;
+      ag_status s1 = ag_audit_commit_batch(s->db, r->recs, r->nrecs, r->ids, &t1, &e1);
+      set_result(r, s1, &e1);
+      if (t1 > ticket)
+        ticket = t1;
     }
   }
+  return ticket;
+}
+
+/* Records the outcome and resumes each request of the batch. */
+static void hand_back(ag_server *s, srv_req *batch) {
+  int64_t now = srv_now_ns();
   bool ok = true;
-  for (srv_req *r = batch; r; r = r->next)
+  for (srv_req *r = batch; r; r = r->next) {
+    srv_hist_observe(&s->metrics.audit_write, now - r->audit_queued_ns);
     ok &= r->audit_st == AG_OK;
+  }
   atomic_store(&s->audit_ok, ok);
+  for (srv_req *r = batch, *next; r; r = next) {
+    next = r->next; /* r is not ours once handed back */
+    r->next = NULL;
+    srv_http_resume(s, r);
+  }
 }
 
 static void *writer_main(void *arg) {
@@ -87,15 +107,57 @@ static void *writer_main(void *arg) {
       pthread_cond_wait(&w->cv, &w->mu);
     if (!w->head && w->stop)
       break;
-    srv_req *batch = w->head;
+    srv_req *batch = w->head, *last = w->tail;
     w->head = w->tail = NULL;
     pthread_mutex_unlock(&w->mu);
-    write_batch(s, w, batch);
-    for (srv_req *r = batch, *next; r; r = next) {
-      next = r->next; /* r is not ours once handed back */
-      r->next = NULL;
-      srv_http_resume(s, r);
+    uint64_t ticket = commit_batch(s, w, batch);
+    if (!ticket || !w->syncer_started) {
+      if (ticket) { /* no syncer: wait here */
+        ag_error err;
+        ag_error_clear(&err);
+        ag_status st = ag_audit_wait_durable(s->db, ticket, &err);
+        for (srv_req *r = batch; r; r = r->next)
+          if (r->audit_st == AG_OK && st != AG_OK)
+            set_result(r, st, &err);
+      }
+      hand_back(s, batch);
+      pthread_mutex_lock(&w->mu);
+      continue;
     }
+    pthread_mutex_lock(&w->mu);
+    if (w->stail)
+      w->stail->next = batch;
+    else
+      w->shead = batch;
+    w->stail = last;
+    if (ticket > w->sync_upto)
+      w->sync_upto = ticket;
+    pthread_cond_signal(&w->sync_cv);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+static void *syncer_main(void *arg) {
+  ag_server *s = arg;
+  srv_writer *w = &s->writer;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->shead && !w->sync_stop)
+      pthread_cond_wait(&w->sync_cv, &w->mu);
+    if (!w->shead && w->sync_stop)
+      break;
+    srv_req *batch = w->shead;
+    uint64_t upto = w->sync_upto;
+    w->shead = w->stail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    ag_error err;
+    ag_error_clear(&err);
+    ag_status st = ag_audit_wait_durable(s->db, upto, &err);
+    for (srv_req *r = batch; r; r = r->next)
+      if (r->audit_st == AG_OK && st != AG_OK)
+        set_result(r, st, &err);
+    hand_back(s, batch);
     pthread_mutex_lock(&w->mu);
   }
   pthread_mutex_unlock(&w->mu);
@@ -104,9 +166,13 @@ static void *writer_main(void *arg) {
 
 ag_status srv_writer_start(ag_server *s, ag_error *err) {
   srv_writer *w = &s->writer;
-  w->stop = false;
-  if (pthread_create(&w->thread, NULL, writer_main, s) != 0)
+  w->stop = w->sync_stop = false;
+  /* without the syncer the writer waits for each fsync itself */
+  w->syncer_started = pthread_create(&w->syncer, NULL, syncer_main, s) == 0;
+  if (pthread_create(&w->thread, NULL, writer_main, s) != 0) {
+    srv_writer_stop(s);
     return ag_error_set(err, AG_ERR_INTERNAL, "writer", "cannot start the audit writer thread");
+  }
   w->started = true;
   return AG_OK;
 }
@@ -131,6 +197,7 @@ bool srv_writer_submit(ag_server *s, srv_req *r) {
 
 void srv_writer_stop(ag_server *s) {
   srv_writer *w = &s->writer;
+  /* the writer first, so everything it commits still reaches the syncer */
   pthread_mutex_lock(&w->mu);
   bool started = w->started;
   w->stop = true;
@@ -139,6 +206,14 @@ void srv_writer_stop(ag_server *s) {
   if (started)
     pthread_join(w->thread, NULL);
   w->started = false;
+  pthread_mutex_lock(&w->mu);
+  bool syncer = w->syncer_started;
+  w->sync_stop = true;
+  pthread_cond_signal(&w->sync_cv);
+  pthread_mutex_unlock(&w->mu);
+  if (syncer)
+    pthread_join(w->syncer, NULL);
+  w->syncer_started = false;
   free(w->recs);
   free(w->ids);
   w->recs = NULL;
@@ -151,6 +226,7 @@ void srv_audit_sync(ag_server *s, srv_req *r) {
   ag_error_clear(&err);
   r->audit_queued_ns = srv_now_ns();
   ag_status st = ag_audit_append_batch(s->db, r->recs, r->nrecs, r->ids, &err);
-  record_result(s, r, st, &err, srv_now_ns());
+  set_result(r, st, &err);
+  srv_hist_observe(&s->metrics.audit_write, srv_now_ns() - r->audit_queued_ns);
   atomic_store(&s->audit_ok, st == AG_OK);
 }

@@ -458,6 +458,27 @@ call GET /healthz ""
 expect_status slow_client_server_up 200
 stop_server
 
+# ---- an audit log that cannot be made durable ----
+# The write-ahead log deleted under the running server: its fsync fails, so
+# the check is refused (503) rather than answered without a durable record,
+# and so is every later one; the server stays up and is no longer ready.
+FDB="$TMPD/failing.db"
+start_server --db "$FDB" --keys-db "$DB"
+call POST /v1/checks "$CK" "$TXN"
+expect_status failing_log_first_check_ok 200
+rm -f "$FDB-wal"
+call POST /v1/checks "$CK" "$TXN"
+expect_status failing_log_check_refused 503
+expect_json failing_log_error '.error.code == "audit_unavailable" and (.error.message | test("write-ahead log"))'
+call POST /v1/checks "$CK" "$TXN"
+expect_json failing_log_stays_refused '.error.code == "audit_unavailable" and (.error.message | test("reopen"))'
+call GET /readyz ""
+expect_status failing_log_not_ready 503
+expect_grep failing_log_readyz_reason 'audit_log_failing' "$TMPD/body"
+call GET /healthz ""
+expect_status failing_log_server_up 200
+stop_server
+
 # ---- startup errors ----
 expect_exit serve_bad_option 2 "$ACEGATE" serve --bogus 1
 expect_exit serve_bad_listen 2 "$ACEGATE" serve --listen nonsense --db "$DB" --lists "$LISTS"
