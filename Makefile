@@ -9,7 +9,7 @@
 # one cmocka program each, bench/*.c and fuzz/*.c one program each.
 
 CC      ?= cc
-PKGS    := jansson icu-uc icu-i18n sqlite3 libcrypto libmicrohttpd
+PKGS    := jansson icu-uc icu-i18n sqlite3 libcrypto libmicrohttpd libzstd
 BUILD   ?= build
 SAN     ?= 0
 OPT     ?= -O2
@@ -34,7 +34,7 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 GEN_SRC   := $(BUILD)/gen/rules_embedded.c
 RULE_TSV  := $(sort $(wildcard data/rules/*.tsv))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_embedded.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_embedded.o $(BUILD)/gen/audit_dict.o
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
@@ -73,6 +73,14 @@ $(GEN_SRC): $(BUILD)/tools/embed $(RULE_TSV)
 	$(BUILD)/tools/embed ag_rules_embedded $(RULE_TSV) > $@
 
 $(BUILD)/gen/rules_embedded.o: $(GEN_SRC)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# ...and so is the dictionary stored decisions are compressed with.
+$(BUILD)/gen/audit_dict.c: $(BUILD)/tools/embed data/audit/decisions.dict
+	@mkdir -p $(@D)
+	$(BUILD)/tools/embed ag_audit_dict_embedded data/audit/decisions.dict > $@
+
+$(BUILD)/gen/audit_dict.o: $(BUILD)/gen/audit_dict.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libacegate.a

@@ -151,10 +151,13 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
   sqlite3_bind_int64(s, 1, seq);
   sqlite3_bind_int64(s, 3, row.time_ms);
   for (int i = 0; i < F_COUNT; i++) {
-    if (i == F_REQUEST || i == F_DECISION)
-      sqlite3_bind_blob(s, param_of_field[i], row.f[i].p, (int)row.f[i].n, SQLITE_STATIC);
-    else
+    if (i == F_REQUEST || i == F_DECISION) {
+      /* the hash covers the decision as sent; the row may hold it compressed */
+      audit_bytes b = i == F_DECISION ? audit_pack(db, row.f[i]) : row.f[i];
+      sqlite3_bind_blob(s, param_of_field[i], b.p, (int)b.n, SQLITE_STATIC);
+    } else {
       sqlite3_bind_text(s, param_of_field[i], row.f[i].p, (int)row.f[i].n, SQLITE_STATIC);
+    }
   }
   sqlite3_bind_text(s, 16, hash, 64, SQLITE_STATIC);
   int rc = sqlite3_step(s);

@@ -10,6 +10,7 @@
  *    On a ":memory:" database there is no pool: acquire locks db->wmu and
  *    hands out db->w.
  *  - db->qmu guards the group-commit queue and the `leading` flag.
+ *  - db->zmu guards the cache of decompression dictionaries.
  */
 #ifndef ACEGATE_AUDIT_INT_H
 #define ACEGATE_AUDIT_INT_H
@@ -20,6 +21,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <zstd.h>
 
 /* Statements cached per connection, prepared on first use. */
 enum {
@@ -42,6 +44,7 @@ typedef struct {
 } audit_conn;
 
 typedef struct audit_pending audit_pending;
+struct audit_ddict;
 
 #define AUDIT_POOL_MAX 8
 
@@ -55,6 +58,16 @@ struct ag_audit_db {
   audit_conn w;
   ag_audit_stats stats; /* guarded by wmu */
   EVP_MD_CTX *wctx;     /* hashing scratch for appends; guarded by wmu */
+
+  /* stored decisions (codec.c) */
+  unsigned dict_id;           /* the compiled-in dictionary's id */
+  ZSTD_CCtx *zc;              /* compression, guarded by wmu */
+  ZSTD_CDict *cdict;          /* the compiled-in dictionary, prepared */
+  char *zbuf;                 /* the last packed decision, guarded by wmu */
+  size_t zcap;
+  pthread_mutex_t zmu;
+  struct audit_ddict *ddicts; /* dictionaries read so far, guarded by zmu */
+  size_t nddicts;
 
   pthread_mutex_t rmu;
   audit_conn *idle[AUDIT_POOL_MAX];
@@ -132,12 +145,40 @@ extern const char audit_genesis_hash[AG_AUDIT_HASH_HEX];
 bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
                     char hex[AG_AUDIT_HASH_HEX]);
 
-/* Fills r from the current row of a statement that selected AUDIT_COLS;
- * *stored_hash points at column 15. Pointers live until the next step. */
-void audit_row_from_stmt(sqlite3_stmt *s, audit_row *r, const char **stored_hash);
+/* ---- stored decisions (codec.c) ---- */
+
+/* A reader's decompression context and output buffer; zero-initialise,
+ * release with audit_unpacker_free(). */
+typedef struct {
+  ZSTD_DCtx *dctx;
+  char *p;
+  size_t cap;
+} audit_unpacker;
+
+/* After the schema is in place: stores the compiled-in dictionary in the log
+ * (if it is not there yet) and prepares compression with it. */
+ag_status audit_codec_open(ag_audit_db *db, ag_error *err);
+void audit_codec_close(ag_audit_db *db);
+/* The bytes to store for a decision: compressed when that is smaller.
+ * Caller holds wmu; the result lives until the next call. */
+audit_bytes audit_pack(ag_audit_db *db, audit_bytes raw);
+/* Turns stored decision bytes back into the decision as sent (in u's
+ * buffer); bytes stored as they are are left alone. h is the reading
+ * connection, for a dictionary not read yet. AG_ERR_DB names a frame that
+ * does not decompress or whose dictionary is missing. */
+ag_status audit_unpack(ag_audit_db *db, sqlite3 *h, audit_unpacker *u, audit_bytes *b,
+                       ag_error *err);
+void audit_unpacker_free(audit_unpacker *u);
+
+/* Fills r from the current row of a statement that selected AUDIT_COLS,
+ * the decision decompressed into u; *stored_hash points at column 15.
+ * Pointers live until the next step or the next use of u. */
+ag_status audit_row_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u, audit_row *r,
+                              const char **stored_hash, ag_error *err);
 
 /* Copies the current row of an AUDIT_COLS statement into one allocation. */
-ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s);
+ag_status audit_entry_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u,
+                                ag_audit_entry **out, ag_error *err);
 
 /* Opens / closes one connection to db->path (flags: SQLITE_OPEN_*). */
 ag_status audit_conn_open(ag_audit_db *db, audit_conn *c, int flags, ag_error *err);

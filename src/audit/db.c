@@ -23,7 +23,9 @@
 const char audit_genesis_hash[AG_AUDIT_HASH_HEX] =
     "0000000000000000000000000000000000000000000000000000000000000000";
 
-#define SCHEMA_VERSION "1"
+/* 2: audit_dict, and decisions possibly stored compressed (codec.c). A
+ * version 1 log is brought to 2 when it is opened. */
+#define SCHEMA_VERSION "2"
 
 /* Everything is IF NOT EXISTS so opening an existing log is a no-op. */
 static const char schema_sql[] =
@@ -73,6 +75,13 @@ static const char schema_sql[] =
     "CREATE TRIGGER IF NOT EXISTS audit_head_forward BEFORE UPDATE ON audit_head"
     " WHEN NEW.seq <= OLD.seq OR NEW.id <> OLD.id"
     " BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END;"
+    /* zstd dictionaries that stored decisions were compressed with, by the
+     * id each frame names; kept forever like the records */
+    "CREATE TABLE IF NOT EXISTS audit_dict(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS audit_dict_no_update BEFORE UPDATE ON audit_dict"
+    " BEGIN SELECT RAISE(ABORT, 'audit_dict is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_dict_no_delete BEFORE DELETE ON audit_dict"
+    " BEGIN SELECT RAISE(ABORT, 'audit_dict is append-only'); END;"
     "CREATE TABLE IF NOT EXISTS api_keys("
     " id TEXT PRIMARY KEY,"
     " key_hash BLOB NOT NULL,"
@@ -235,12 +244,14 @@ static audit_bytes col_bytes(sqlite3_stmt *s, int col) {
   return (audit_bytes){p ? p : "", p ? n : 0};
 }
 
-void audit_row_from_stmt(sqlite3_stmt *s, audit_row *r, const char **stored_hash) {
+ag_status audit_row_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u, audit_row *r,
+                              const char **stored_hash, ag_error *err) {
   r->seq = sqlite3_column_int64(s, C_SEQ);
   r->time_ms = sqlite3_column_int64(s, C_TS);
   for (int i = 0; i < F_COUNT; i++)
     r->f[i] = col_bytes(s, col_of_field[i]);
   *stored_hash = audit_col_text(s, C_HASH);
+  return audit_unpack(db, sqlite3_db_handle(s), u, &r->f[F_DECISION], err);
 }
 
 static ag_audit_kind kind_from_text(const char *s, size_t n) {
@@ -261,10 +272,13 @@ bool ag_audit_kind_parse(const char *s, ag_audit_kind *out) {
   return true;
 }
 
-ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s) {
+ag_status audit_entry_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u,
+                                ag_audit_entry **out, ag_error *err) {
   audit_row r;
   const char *stored;
-  audit_row_from_stmt(s, &r, &stored);
+  ag_status st = audit_row_from_stmt(db, s, u, &r, &stored, err);
+  if (st != AG_OK)
+    return st;
   /* string fields copied after the struct, each NUL-terminated */
   static const int copied[] = {F_REQUEST, F_DECISION, F_RULES, F_LISTS, F_KEY_ID,
                                F_CLIENT,  F_AS_OF,    F_DEST,  F_ECCN,  F_OUTCOME};
@@ -273,7 +287,7 @@ ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s) {
     total += r.f[copied[i]].n + 1;
   ag_audit_entry *e = malloc(total);
   if (!e)
-    return NULL;
+    return ag_error_set(err, AG_ERR_NOMEM, "record", "out of memory");
   memset(e, 0, sizeof *e);
   char *p = (char *)(e + 1);
   const char *dst[sizeof copied / sizeof copied[0]];
@@ -302,7 +316,8 @@ ag_audit_entry *audit_entry_from_stmt(sqlite3_stmt *s) {
   snprintf(e->id, sizeof e->id, "%.*s", (int)r.f[F_ID].n, r.f[F_ID].p);
   snprintf(e->prev_hash, sizeof e->prev_hash, "%.*s", (int)r.f[F_PREV].n, r.f[F_PREV].p);
   snprintf(e->hash, sizeof e->hash, "%s", stored);
-  return e;
+  *out = e;
+  return AG_OK;
 }
 
 void ag_audit_entry_free(ag_audit_entry *e) {
@@ -387,7 +402,8 @@ void audit_read_release(ag_audit_db *db, audit_conn *c) {
 
 /* ---- open / close ---- */
 
-static ag_status check_schema(sqlite3 *h, ag_error *err) {
+/* *version gets 1 or 2 for an acegate log (1: to be brought to 2). */
+static ag_status check_schema(sqlite3 *h, int *version, ag_error *err) {
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(h, "SELECT value FROM audit_meta WHERE name = 'schema'", -1, &s, NULL) !=
       SQLITE_OK) {
@@ -402,7 +418,11 @@ static ag_status check_schema(sqlite3 *h, ag_error *err) {
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW) {
     const char *v = (const char *)sqlite3_column_text(s, 0);
-    if (!v || strcmp(v, SCHEMA_VERSION) != 0)
+    if (v && !strcmp(v, SCHEMA_VERSION))
+      *version = 2;
+    else if (v && !strcmp(v, "1"))
+      *version = 1;
+    else
       st = ag_error_set(err, AG_ERR_DB, "db", "audit schema version %s is not supported (want %s)",
                         v ? v : "(null)", SCHEMA_VERSION);
   } else if (rc == SQLITE_DONE) {
@@ -427,7 +447,8 @@ static ag_status check_foreign(sqlite3 *h, ag_error *err) {
   }
   bool foreign = sqlite3_column_int(s, 0) > 0 && sqlite3_column_int(s, 1) == 0;
   sqlite3_finalize(s);
-  return foreign ? check_schema(h, err) : AG_OK;
+  int version;
+  return foreign ? check_schema(h, &version, err) : AG_OK;
 }
 
 static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
@@ -439,7 +460,9 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   sqlite3 *h = db->w.h;
   /* A file is checked before anything changes it, so another program's
    * database is neither converted to WAL nor given our tables. */
-  if (existing ? (st = check_schema(h, err)) != AG_OK : (st = check_foreign(h, err)) != AG_OK)
+  int version = 0;
+  if (existing ? (st = check_schema(h, &version, err)) != AG_OK
+               : (st = check_foreign(h, err)) != AG_OK)
     return st;
   if (!db->memory) {
     sqlite3_stmt *s = NULL;
@@ -457,11 +480,15 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   /* FULL while the schema is made; audit_durable_init() then decides how
    * appends are made durable */
   st = audit_exec(h, "PRAGMA synchronous = FULL", err);
-  if (st != AG_OK || existing)
+  if (st != AG_OK || (existing && version == 2))
     return st;
   if ((st = audit_exec(h, "BEGIN IMMEDIATE", err)) != AG_OK)
     return st;
-  if ((st = audit_exec(h, schema_sql, err)) != AG_OK || (st = check_schema(h, err)) != AG_OK) {
+  /* a version 1 log gains audit_dict; its records are unchanged */
+  if ((st = audit_exec(h, schema_sql, err)) != AG_OK ||
+      (st = audit_exec(h, "UPDATE audit_meta SET value = '" SCHEMA_VERSION "' WHERE name = 'schema'",
+                       err)) != AG_OK ||
+      (st = check_schema(h, &version, err)) != AG_OK) {
     sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
     return st;
   }
@@ -489,6 +516,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   pthread_cond_init(&db->scv, NULL);
   pthread_mutex_init(&db->cmu, NULL);
   pthread_cond_init(&db->ccv, NULL);
+  pthread_mutex_init(&db->zmu, NULL);
   db->wal_fd = -1;
   db->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   db->wctx = EVP_MD_CTX_new();
@@ -500,6 +528,8 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   if (db->memory)
     flags &= ~(unsigned)AG_AUDIT_OPEN_EXISTING; /* a fresh memory database is always empty */
   ag_status st = setup_writer(db, flags, err);
+  if (st == AG_OK)
+    st = audit_codec_open(db, err);
   if (st == AG_OK)
     st = audit_durable_init(db, flags, err);
   if (st != AG_OK) {
@@ -519,10 +549,12 @@ void ag_audit_close(ag_audit_db *db) {
     free(db->idle[i]);
   }
   audit_conn_close(&db->w);
+  audit_codec_close(db);
   EVP_MD_CTX_free(db->wctx);
   EVP_MD_free((EVP_MD *)db->sha256);
   pthread_cond_destroy(&db->ccv);
   pthread_mutex_destroy(&db->cmu);
+  pthread_mutex_destroy(&db->zmu);
   pthread_cond_destroy(&db->scv);
   pthread_mutex_destroy(&db->smu);
   pthread_mutex_destroy(&db->qmu);

@@ -60,14 +60,16 @@ bool ag_audit_anchor_parse(const char *s, ag_audit_anchor *out) {
   return true;
 }
 
-static const char *const guard_names[] = {"audit_log_no_update", "audit_log_no_delete",
-                                          "audit_log_append_only", "audit_head_no_delete",
-                                          "audit_head_forward"};
+static const char *const guard_names[] = {
+    "audit_log_no_update",  "audit_log_no_delete", "audit_log_append_only", "audit_head_no_delete",
+    "audit_head_forward",   "audit_dict_no_update", "audit_dict_no_delete"};
+#define NGUARDS (int)(sizeof guard_names / sizeof guard_names[0])
 
 typedef struct {
   ag_audit_db *db;
   audit_conn *c;
   EVP_MD_CTX *ctx;
+  audit_unpacker u;
   ag_audit_verify_report *rep;
   bool head_known;
   int64_t head_seq;
@@ -172,14 +174,14 @@ static ag_status read_guards(walk *w, ag_error *err) {
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(w->c->h,
                          "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
-                         "(?1, ?2, ?3, ?4, ?5)",
+                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                          -1, &s, NULL) != SQLITE_OK)
     return audit_db_error(err, w->c->h, "verify");
-  for (int i = 0; i < 5; i++)
+  for (int i = 0; i < NGUARDS; i++)
     sqlite3_bind_text(s, i + 1, guard_names[i], -1, SQLITE_STATIC);
   ag_status st = AG_OK;
   if (sqlite3_step(s) == SQLITE_ROW)
-    w->rep->guards_present = sqlite3_column_int(s, 0) == 5;
+    w->rep->guards_present = sqlite3_column_int(s, 0) == NGUARDS;
   else
     st = audit_db_error(err, w->c->h, "verify");
   sqlite3_finalize(s);
@@ -200,7 +202,15 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *er
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     audit_row r;
     const char *stored;
-    audit_row_from_stmt(s, &r, &stored);
+    ag_error why;
+    ag_error_clear(&why);
+    ag_status rst = audit_row_from_stmt(w->db, s, &w->u, &r, &stored, &why);
+    if (rst != AG_OK && rst != AG_ERR_DB) {
+      if (err)
+        *err = why;
+      st = rst;
+      break;
+    }
     if (r.seq < expected) {
       report(w, AG_AUDIT_INSERTED, r.seq, &r.f[F_ID],
              "seq %lld is outside the chain, which starts at 1", (long long)r.seq);
@@ -219,6 +229,12 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *er
       report(w, AG_AUDIT_INSERTED, r.seq, &r.f[F_ID],
              "record %lld is past the head marker (%lld): acegate did not write it",
              (long long)r.seq, (long long)w->head_seq);
+      break;
+    }
+    if (rst == AG_ERR_DB) {
+      /* a decision stored compressed that no longer decompresses */
+      report(w, AG_AUDIT_CONTENT_CHANGED, r.seq, &r.f[F_ID],
+             "%s: its stored bytes or the dictionary in audit_dict were altered", why.reason);
       break;
     }
     char computed[AG_AUDIT_HASH_HEX];
@@ -290,5 +306,6 @@ ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
     audit_read_release(db, w.c);
   }
   EVP_MD_CTX_free(w.ctx);
+  audit_unpacker_free(&w.u);
   return st;
 }

@@ -146,9 +146,17 @@ tamper() { # NAME SQL: applies SQL to a copy; verify must fail (exit 6)
   expect_exit "tamper_$1_detected" 6 "$ACEGATE" audit verify --db "$TMPD/$1.db"
 }
 ID5=$(sqlite3 "$DB" "SELECT audit_id FROM audit_log WHERE seq = 5")
-tamper edit "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET decision = replace(decision, 'LICENSE', 'LICENCE') WHERE seq = 5"
+# decisions are stored compressed (docs/audit.md): a decision replaced by
+# other JSON, one byte of a stored frame changed, the dictionary changed
+tamper edit "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET decision = CAST('{\"outcome\":\"NLR\"}' AS BLOB) WHERE seq = 5"
 expect_grep tamper_edit_names_record "broken at seq 5 ($ID5)" "$TMPD/out"
 expect_grep tamper_edit_problem 'content_changed' "$TMPD/out"
+if [ "$(sqlite3 "$DB" "SELECT hex(substr(decision, 1, 4)) FROM audit_log WHERE seq = 6")" = 28B52FFD ]; then
+  ok decisions_stored_compressed; else notok decisions_stored_compressed "record 6 is not a zstd frame"; fi
+tamper frame "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET decision = substr(decision, 1, 30) || X'5A' || substr(decision, 32) WHERE seq = 6"
+expect_grep tamper_frame_names_record 'broken at seq 6 .*content_changed' "$TMPD/out"
+tamper dict "DROP TRIGGER audit_dict_no_update; UPDATE audit_dict SET dict = zeroblob(length(dict))"
+expect_grep tamper_dict_named 'broken at seq [0-9]* .*content_changed' "$TMPD/out"
 tamper outcome "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET outcome = 'NLR' WHERE seq = 9"
 expect_grep tamper_outcome_names_record 'broken at seq 9 ' "$TMPD/out"
 tamper delete "DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 7"

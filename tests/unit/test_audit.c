@@ -795,9 +795,9 @@ static void test_bad_open(void **state) {
   sqlite3_finalize(s);
   sqlite3_close(h);
 
-  raw_sql(f->path, "UPDATE audit_meta SET value = '2' WHERE name = 'schema'");
+  raw_sql(f->path, "UPDATE audit_meta SET value = '3' WHERE name = 'schema'");
   assert_int_equal(ag_audit_open(f->path, &o, &db, &e), AG_ERR_DB);
-  assert_non_null(strstr(e.reason, "version 2"));
+  assert_non_null(strstr(e.reason, "version 3"));
 }
 
 /* A failed commit (here: another process holds the write lock past the

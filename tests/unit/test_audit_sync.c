@@ -29,9 +29,16 @@ static ag_audit_record make_record(int i, size_t decision_len, char req[64], cha
   snprintf(req, 64, "{\"i\":%d}", i);
   *dec = malloc(decision_len + 1);
   assert_non_null(*dec);
-  /* a JSON string padded to the requested size, different per record */
+  /* a JSON string padded to the requested size with pseudo-random letters,
+   * so the record does not compress away and fills the log as its size says */
   int head = snprintf(*dec, decision_len + 1, "{\"i\":%d,\"text\":\"", i);
-  memset(*dec + head, 'a' + i % 26, decision_len - (size_t)head - 2);
+  uint32_t x = 2463534242u + (uint32_t)i;
+  for (size_t k = (size_t)head; k < decision_len - 2; k++) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    (*dec)[k] = (char)('a' + x % 26);
+  }
   memcpy(*dec + decision_len - 2, "\"}", 3);
   return (ag_audit_record){.kind = AG_AUDIT_CHECK,
                            .request = req,
