@@ -2,14 +2,17 @@
  * audit_bench.c - audit log append throughput: group commit from many
  * threads, each blocked until its record is durable, against a file with
  * every commit fsynced (the production setting), relaxed (no fsync), and an
- * in-memory database. Records are the size of a typical check (about 400
- * bytes of request and 3,500 of decision, most of it the cited trace).
+ * in-memory database. Records are a real check: the request of
+ * bench/server.sh and the decision the engine gives for it (3.5 KB, most of
+ * it the cited trace, stored compressed).
  *
  * Usage: audit_bench [SECONDS [DIR]]   (defaults: 2 seconds, current dir)
  * The database files are created in DIR, which should be on the disk the
  * service will use, and removed afterwards.
  */
 #include "acegate/audit.h"
+#include "acegate/decide.h"
+#include "acegate/json.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,7 +22,29 @@
 #include <time.h>
 #include <unistd.h>
 
-static char request[512], decision[4096];
+static const char request[] = "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\","
+                              "\"end_user\":{\"type\":\"non_government\"},\"as_of\":\"2026-11-24\"}";
+static const char *decision;
+
+/* The engine's decision for the request, as the service sends it. */
+static char *decide_request(void) {
+  ag_rules *rules;
+  ag_error err;
+  if (ag_rules_load_default(&rules, &err) != AG_OK)
+    return NULL;
+  ag_arena arena;
+  ag_arena_init(&arena, 0);
+  ag_txn txn;
+  ag_decision d;
+  ag_buf out;
+  ag_buf_init(&out);
+  if (ag_json_decode_txn(request, strlen(request), &txn, &arena, &err) == AG_OK &&
+      ag_decide(rules, &txn, &d, &err) == AG_OK)
+    ag_json_encode_decision(&d, &out);
+  ag_arena_free(&arena);
+  ag_rules_free(rules);
+  return out.len && !out.failed ? out.data : NULL;
+}
 
 typedef struct {
   ag_audit_db *db;
@@ -125,26 +150,12 @@ int main(int argc, char **argv) {
   const char *dir = argc > 2 ? argv[2] : ".";
   if (seconds <= 0)
     seconds = 2.0;
-  snprintf(request, sizeof request,
-           "{\"eccn\":\"5A001.j\",\"destination\":\"DE\",\"end_user\":{\"name\":\"Example GmbH\","
-           "\"type\":\"non_government\",\"address\":\"Musterstrasse 1, 10115 Berlin\"},"
-           "\"end_use\":\"network monitoring for an internal SOC\",\"as_of\":\"2025-03-01\","
-           "\"items\":[{\"description\":\"IP network communications surveillance system\","
-           "\"quantity\":2}],\"parties\":[{\"role\":\"consignee\",\"name\":\"Example GmbH\"}]}");
-  size_t n = (size_t)snprintf(
-      decision, sizeof decision,
-      "{\"outcome\":\"LICENSE_EXCEPTION_ACE\",\"decided_by\":\"740.22(b)(1)\",\"as_of\":"
-      "\"2025-03-01\",\"destination\":\"DE\",\"country_groups\":[\"A:1\",\"A:5\",\"B\"],"
-      "\"trace\":[");
-  /* cited steps, as a decision's trace holds, up to about 3,500 bytes */
-  for (int step = 0; n < 3300; step++)
-    n += (size_t)snprintf(decision + n, sizeof decision - n,
-                          "%s{\"step\":\"ace_restriction\",\"cite\":\"740.22(c)(%d)\",\"result\":"
-                          "\"not_applicable\",\"text\":\"740.22(c)(%d): License Exception ACE is "
-                          "not available for this kind of transaction. Does not apply.\"}",
-                          step ? "," : "", step % 3 + 1, step % 3 + 1);
-  snprintf(decision + n, sizeof decision - n,
-           "],\"alternatives\":[],\"rules_version\":\"2025-01-15+e5ffc971\"}");
+  char *owned = decide_request();
+  if (!owned) {
+    fprintf(stderr, "audit_bench: the engine gave no decision for the benchmark request\n");
+    return 1;
+  }
+  decision = owned;
   char path[4096];
   snprintf(path, sizeof path, "%s/audit_bench_%d.db", dir, (int)getpid());
   printf("audit append throughput, %.1fs per run, request %zu B, decision %zu B, db in %s\n",
@@ -161,5 +172,6 @@ int main(int argc, char **argv) {
   cleanup(path);
   run(":memory:", ":memory:", 0, 1, 0, seconds);
   run(":memory:", ":memory:", 0, 64, 0, seconds);
+  free(owned);
   return 0;
 }

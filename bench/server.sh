@@ -1,8 +1,9 @@
 #!/bin/sh
 # bench/server.sh - throughput and latency of POST /v1/checks on `acegate
 # serve`, measured with wrk over loopback with keep-alive, first with the
-# audit log durable on disk (WAL, synchronous=FULL, group commit), then with
-# the audit log in :memory:, to show what durability costs.
+# audit log durable on disk (WAL, every acknowledged commit fsynced, group
+# commit), then with the audit log in :memory:, to show what durability
+# costs. Ends with `audit verify` of the log written and its size per record.
 #
 # Usage: bench/server.sh [BUILD_DIR]
 # Environment: DURATION (seconds, default 10), CONNECTIONS (default 32),
@@ -74,4 +75,7 @@ printf '%-28s %10s %9s %9s %14s %13s %8s\n' "audit log" "checks/s" "p50" "p99" "
 run durable "$T/audit.db" --keys-db "$T/keys.db"
 run memory ":memory:" --keys-db "$T/keys.db"
 "$ACEGATE" audit verify --db "$T/audit.db" | tail -n 1
+records=$(sqlite3 "$T/audit.db" "SELECT count(*) FROM audit_log")
+bytes=$(cat "$T/audit.db" "$T/audit.db-wal" 2>/dev/null | wc -c)
+echo "$bytes $records" | awk '$2 > 0 { printf "log size: %.0f bytes per record (%d records, database and WAL)\n", $1 / $2, $2 }'
 echo "$RPS_durable $RPS_memory" | awk '$2 > 0 { printf "durable / in-memory throughput: %.2f\n", $1 / $2 }'
