@@ -46,18 +46,27 @@ ag_status audit_codec_open(ag_audit_db *db, ag_error *err) {
   const ag_embedded_file *f = &ag_audit_dict_embedded[0];
   db->dict_id = ZSTD_getDictID_fromDict(f->data, f->len);
   if (!db->dict_id)
-    return ag_error_set(err, AG_ERR_INTERNAL, "dict", "the compiled-in dictionary is not a zstd dictionary");
-  /* the log must hold the dictionary before any record uses it */
+    return ag_error_set(err, AG_ERR_INTERNAL, "dict",
+                        "the compiled-in dictionary is not a zstd dictionary");
+  /* The log must hold the dictionary before any record uses it; looked up
+   * first, so opening a log that has it writes nothing. */
   sqlite3_stmt *s = NULL;
-  int rc = sqlite3_prepare_v2(db->w.h, "INSERT OR IGNORE INTO audit_dict(id, dict) VALUES(?1, ?2)",
-                              -1, &s, NULL);
+  int rc = sqlite3_prepare_v2(db->w.h, "SELECT 1 FROM audit_dict WHERE id = ?1", -1, &s, NULL);
   if (rc == SQLITE_OK) {
+    sqlite3_bind_int64(s, 1, db->dict_id);
+    rc = sqlite3_step(s);
+  }
+  sqlite3_finalize(s);
+  s = NULL;
+  if (rc == SQLITE_DONE &&
+      (rc = sqlite3_prepare_v2(db->w.h, "INSERT INTO audit_dict(id, dict) VALUES(?1, ?2)", -1, &s,
+                               NULL)) == SQLITE_OK) {
     sqlite3_bind_int64(s, 1, db->dict_id);
     sqlite3_bind_blob(s, 2, f->data, (int)f->len, SQLITE_STATIC);
     rc = sqlite3_step(s);
   }
   sqlite3_finalize(s);
-  if (rc != SQLITE_DONE)
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     return audit_db_error(err, db->w.h, "store the compression dictionary");
   db->zc = ZSTD_createCCtx();
   db->cdict = ZSTD_createCDict(f->data, f->len, PACK_LEVEL);

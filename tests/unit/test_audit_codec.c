@@ -120,8 +120,8 @@ static void test_decision_stored_compressed(void **state) {
   size_t len = strlen(dec);
   assert_true(len > 2000);
   /* a zstd frame (magic 28 B5 2F FD), a fraction of the decision's size */
-  assert_int_equal(sql_int(f->path, "SELECT hex(substr(decision, 1, 4)) = '28B52FFD' FROM audit_log"),
-                   1);
+  assert_int_equal(
+      sql_int(f->path, "SELECT hex(substr(decision, 1, 4)) = '28B52FFD' FROM audit_log"), 1);
   int64_t stored = sql_int(f->path, "SELECT length(decision) FROM audit_log");
   print_message("decision %zu bytes, stored %lld bytes\n", len, (long long)stored);
   assert_true(stored * 5 < (int64_t)len);
@@ -144,8 +144,10 @@ static void test_decision_stored_compressed(void **state) {
   fclose(m);
   /* the decision has no character JSON escapes, so it appears verbatim */
   assert_non_null(strstr(out, "License Exception ACE does not authorize exports to a government"));
-  assert_int_equal(strstr(out, "\"decision\":\"{\\\"outcome\\\":\\\"LICENSE_EXCEPTION_ACE\\\",\\\"n\\\":0") != NULL,
-                   1);
+  assert_int_equal(
+      strstr(out, "\"decision\":\"{\\\"outcome\\\":\\\"LICENSE_EXCEPTION_ACE\\\",\\\"n\\\":0") !=
+          NULL,
+      1);
   free(out);
 
   ag_audit_verify_report r = verify_fresh(f->path);
@@ -195,10 +197,11 @@ static void test_tampered_frame_named(void **state) {
 }
 
 static void test_frame_replaced_by_text_named(void **state) {
-  tamper_named(*state,
-               "DROP TRIGGER audit_log_no_update;"
-               "UPDATE audit_log SET decision = CAST('{\"outcome\":\"NLR\"}' AS BLOB) WHERE seq = 3",
-               3);
+  tamper_named(
+      *state,
+      "DROP TRIGGER audit_log_no_update;"
+      "UPDATE audit_log SET decision = CAST('{\"outcome\":\"NLR\"}' AS BLOB) WHERE seq = 3",
+      3);
 }
 
 static void test_tampered_dictionary_named(void **state) {
@@ -233,14 +236,14 @@ static void test_version_1_log_is_upgraded(void **state) {
   append(f->db, old_dec, old_id);
   ag_audit_close(f->db);
   f->db = NULL;
-  sql_exec(f->path, "DROP TRIGGER audit_dict_no_update; DROP TRIGGER audit_dict_no_delete;"
-                    "DROP TABLE audit_dict; UPDATE audit_meta SET value = '1' WHERE name = 'schema'");
+  sql_exec(f->path,
+           "DROP TRIGGER audit_dict_no_update; DROP TRIGGER audit_dict_no_delete;"
+           "DROP TABLE audit_dict; UPDATE audit_meta SET value = '1' WHERE name = 'schema'");
 
   ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
   ag_error e;
   assert_int_equal(ag_audit_open(f->path, &o, &f->db, &e), AG_OK);
-  assert_int_equal(sql_int(f->path, "SELECT value = '2' FROM audit_meta WHERE name = 'schema'"),
-                   1);
+  assert_int_equal(sql_int(f->path, "SELECT value = '2' FROM audit_meta WHERE name = 'schema'"), 1);
   assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_dict"), 1);
   char *dec = decision_json(7);
   append(f->db, dec, new_id);
@@ -256,9 +259,9 @@ static void test_version_1_log_is_upgraded(void **state) {
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
-      T(test_decision_stored_compressed),   T(test_short_decision_stored_as_is),
-      T(test_tampered_frame_named),         T(test_frame_replaced_by_text_named),
-      T(test_tampered_dictionary_named),    T(test_dictionary_is_append_only),
+      T(test_decision_stored_compressed), T(test_short_decision_stored_as_is),
+      T(test_tampered_frame_named),       T(test_frame_replaced_by_text_named),
+      T(test_tampered_dictionary_named),  T(test_dictionary_is_append_only),
       T(test_version_1_log_is_upgraded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
