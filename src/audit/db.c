@@ -484,9 +484,12 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
     return st;
   if ((st = audit_exec(h, "BEGIN IMMEDIATE", err)) != AG_OK)
     return st;
-  /* a version 1 log gains audit_dict; its records are unchanged */
+  /* a version 1 log gains audit_dict, its records unchanged; any other
+   * version is left as it is and refused by check_schema */
   if ((st = audit_exec(h, schema_sql, err)) != AG_OK ||
-      (st = audit_exec(h, "UPDATE audit_meta SET value = '" SCHEMA_VERSION "' WHERE name = 'schema'",
+      (st = audit_exec(h,
+                       "UPDATE audit_meta SET value = '" SCHEMA_VERSION "'"
+                       " WHERE name = 'schema' AND value = '1'",
                        err)) != AG_OK ||
       (st = check_schema(h, &version, err)) != AG_OK) {
     sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);

@@ -798,6 +798,17 @@ static void test_bad_open(void **state) {
   raw_sql(f->path, "UPDATE audit_meta SET value = '3' WHERE name = 'schema'");
   assert_int_equal(ag_audit_open(f->path, &o, &db, &e), AG_ERR_DB);
   assert_non_null(strstr(e.reason, "version 3"));
+  /* opening to write neither accepts a newer log nor relabels it */
+  assert_int_equal(ag_audit_open(f->path, NULL, &db, &e), AG_ERR_DB);
+  assert_non_null(strstr(e.reason, "version 3"));
+  assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "SELECT value FROM audit_meta WHERE name = 'schema'", -1, &s, NULL),
+      SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(s, 0), "3");
+  sqlite3_finalize(s);
+  sqlite3_close(h);
 }
 
 /* A failed commit (here: another process holds the write lock past the
