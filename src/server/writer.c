@@ -111,15 +111,7 @@ static void *writer_main(void *arg) {
     w->head = w->tail = NULL;
     pthread_mutex_unlock(&w->mu);
     uint64_t ticket = commit_batch(s, w, batch);
-    if (!ticket || !w->syncer_started) {
-      if (ticket) { /* no syncer: wait here */
-        ag_error err;
-        ag_error_clear(&err);
-        ag_status st = ag_audit_wait_durable(s->db, ticket, &err);
-        for (srv_req *r = batch; r; r = r->next)
-          if (r->audit_st == AG_OK && st != AG_OK)
-            set_result(r, st, &err);
-      }
+    if (!ticket) { /* nothing to wait for (:memory:, relaxed, or failed) */
       hand_back(s, batch);
       pthread_mutex_lock(&w->mu);
       continue;
@@ -167,11 +159,10 @@ static void *syncer_main(void *arg) {
 ag_status srv_writer_start(ag_server *s, ag_error *err) {
   srv_writer *w = &s->writer;
   w->stop = w->sync_stop = false;
-  /* without the syncer the writer waits for each fsync itself */
   w->syncer_started = pthread_create(&w->syncer, NULL, syncer_main, s) == 0;
-  if (pthread_create(&w->thread, NULL, writer_main, s) != 0) {
+  if (!w->syncer_started || pthread_create(&w->thread, NULL, writer_main, s) != 0) {
     srv_writer_stop(s);
-    return ag_error_set(err, AG_ERR_INTERNAL, "writer", "cannot start the audit writer thread");
+    return ag_error_set(err, AG_ERR_INTERNAL, "writer", "cannot start the audit writer threads");
   }
   w->started = true;
   return AG_OK;
