@@ -229,16 +229,25 @@ fail:
   return st;
 }
 
+/* Writes the batch in one transaction under the write lock; *commit gets
+ * the number audit_sync() waits for. */
+static ag_status commit_under_lock(ag_audit_db *db, audit_pending *batch, uint64_t *commit,
+                                   ag_error *err) {
+  pthread_mutex_lock(&db->wmu);
+  ag_status st = write_batch(db, batch, err);
+  *commit = st == AG_OK ? audit_committed(db) : 0;
+  pthread_mutex_unlock(&db->wmu);
+  return st;
+}
+
 /* Writes the batch and makes it durable. The write lock is held for the
  * transaction only: the next leader may write its batch while this one
  * waits for the fsync (durable.c), which it may then share. */
 static void lead(ag_audit_db *db, audit_pending *batch) {
   ag_error e;
   ag_error_clear(&e);
-  pthread_mutex_lock(&db->wmu);
-  ag_status st = write_batch(db, batch, &e);
-  uint64_t commit = st == AG_OK ? audit_committed(db) : 0;
-  pthread_mutex_unlock(&db->wmu);
+  uint64_t commit;
+  ag_status st = commit_under_lock(db, batch, &commit, &e);
 
   pthread_mutex_lock(&db->qmu);
   db->leading = false;
@@ -258,17 +267,25 @@ static void lead(ag_audit_db *db, audit_pending *batch) {
   }
 }
 
-ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
-                                char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err) {
+/* The arguments of an append and every record, before anything is
+ * written. */
+static ag_status check_batch(const ag_audit_db *db, const ag_audit_record *recs, size_t n,
+                             char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err) {
   if (!db || (n && (!recs || !ids_out)))
     return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
-  if (n == 0)
-    return AG_OK;
   for (size_t i = 0; i < n; i++) {
     ag_status st = check_record(&recs[i], i, n, err);
     if (st != AG_OK)
       return st;
   }
+  return AG_OK;
+}
+
+ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
+                                char (*ids_out)[AG_AUDIT_ID_MAX], ag_error *err) {
+  ag_status st = check_batch(db, recs, n, ids_out, err);
+  if (st != AG_OK || n == 0)
+    return st;
   audit_pending me = {.recs = recs, .n = n, .ids = ids_out, .now_ms = audit_now_ms()};
   ag_error_clear(&me.err);
   pthread_cond_init(&me.cv, NULL);
@@ -311,24 +328,17 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
 }
 
 ag_status ag_audit_commit_batch(ag_audit_db *db, const ag_audit_record *recs, size_t n,
-                                char (*ids_out)[AG_AUDIT_ID_MAX], uint64_t *ticket,
-                                ag_error *err) {
-  if (!db || !ticket || (n && (!recs || !ids_out)))
-    return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
+                                char (*ids_out)[AG_AUDIT_ID_MAX], uint64_t *ticket, ag_error *err) {
+  if (!ticket)
+    return ag_error_set(err, AG_ERR_INPUT, "ticket", "missing argument");
   *ticket = 0;
-  if (n == 0)
-    return AG_OK;
-  for (size_t i = 0; i < n; i++) {
-    ag_status st = check_record(&recs[i], i, n, err);
-    if (st != AG_OK)
-      return st;
-  }
+  ag_status st = check_batch(db, recs, n, ids_out, err);
+  if (st != AG_OK || n == 0)
+    return st;
   audit_pending me = {.recs = recs, .n = n, .ids = ids_out, .now_ms = audit_now_ms()};
-  /* wmu alone: this batch is written between the group-commit leaders' */
-  pthread_mutex_lock(&db->wmu);
-  ag_status st = write_batch(db, &me, err);
-  uint64_t commit = st == AG_OK ? audit_committed(db) : 0;
-  pthread_mutex_unlock(&db->wmu);
+  /* the write lock alone: written between the group-commit leaders' batches */
+  uint64_t commit;
+  st = commit_under_lock(db, &me, &commit, err);
   if (st != AG_OK) {
     for (size_t i = 0; i < n; i++)
       ids_out[i][0] = '\0';

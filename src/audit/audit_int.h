@@ -38,9 +38,18 @@ enum {
   ST_COUNT
 };
 
+/* A reader's decompression context and output buffer (codec.c);
+ * zero-initialise, release with audit_unpacker_free(). */
+typedef struct {
+  ZSTD_DCtx *dctx;
+  char *p;
+  size_t cap;
+} audit_unpacker;
+
 typedef struct {
   sqlite3 *h;
   sqlite3_stmt *st[ST_COUNT];
+  audit_unpacker unpack; /* for the stored decisions read through h */
 } audit_conn;
 
 typedef struct audit_pending audit_pending;
@@ -60,7 +69,6 @@ struct ag_audit_db {
   EVP_MD_CTX *wctx;     /* hashing scratch for appends; guarded by wmu */
 
   /* stored decisions (codec.c) */
-  unsigned dict_id;           /* the compiled-in dictionary's id */
   ZSTD_CCtx *zc;              /* compression, guarded by wmu */
   ZSTD_CDict *cdict;          /* the compiled-in dictionary, prepared */
   char *zbuf;                 /* the last packed decision, guarded by wmu */
@@ -147,14 +155,6 @@ bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
 
 /* ---- stored decisions (codec.c) ---- */
 
-/* A reader's decompression context and output buffer; zero-initialise,
- * release with audit_unpacker_free(). */
-typedef struct {
-  ZSTD_DCtx *dctx;
-  char *p;
-  size_t cap;
-} audit_unpacker;
-
 /* After the schema is in place: stores the compiled-in dictionary in the log
  * (if it is not there yet) and prepares compression with it. */
 ag_status audit_codec_open(ag_audit_db *db, ag_error *err);
@@ -170,14 +170,15 @@ ag_status audit_unpack(ag_audit_db *db, sqlite3 *h, audit_unpacker *u, audit_byt
                        ag_error *err);
 void audit_unpacker_free(audit_unpacker *u);
 
-/* Fills r from the current row of a statement that selected AUDIT_COLS,
- * the decision decompressed into u; *stored_hash points at column 15.
- * Pointers live until the next step or the next use of u. */
-ag_status audit_row_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u, audit_row *r,
+/* Fills r from the current row of a statement on c that selected
+ * AUDIT_COLS, the decision decompressed into c->unpack; *stored_hash points
+ * at column 15. Pointers live until the next step or read on c. */
+ag_status audit_row_from_stmt(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s, audit_row *r,
                               const char **stored_hash, ag_error *err);
 
-/* Copies the current row of an AUDIT_COLS statement into one allocation. */
-ag_status audit_entry_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u,
+/* Copies the current row of an AUDIT_COLS statement on c into one
+ * allocation. */
+ag_status audit_entry_from_stmt(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s,
                                 ag_audit_entry **out, ag_error *err);
 
 /* Opens / closes one connection to db->path (flags: SQLITE_OPEN_*). */

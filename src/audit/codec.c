@@ -17,7 +17,8 @@
  *
  * Locking: the compression context is the writer's (wmu held); the
  * decompression dictionaries are shared by all readers under zmu, and each
- * reader brings its own decompression context (audit_unpacker).
+ * connection has its own decompression context (audit_conn.unpack), kept
+ * from one read to the next.
  */
 #include "audit_int.h"
 
@@ -44,8 +45,8 @@ struct audit_ddict {
 
 ag_status audit_codec_open(ag_audit_db *db, ag_error *err) {
   const ag_embedded_file *f = &ag_audit_dict_embedded[0];
-  db->dict_id = ZSTD_getDictID_fromDict(f->data, f->len);
-  if (!db->dict_id)
+  unsigned id = ZSTD_getDictID_fromDict(f->data, f->len);
+  if (!id)
     return ag_error_set(err, AG_ERR_INTERNAL, "dict",
                         "the compiled-in dictionary is not a zstd dictionary");
   /* The log must hold the dictionary before any record uses it; looked up
@@ -53,7 +54,7 @@ ag_status audit_codec_open(ag_audit_db *db, ag_error *err) {
   sqlite3_stmt *s = NULL;
   int rc = sqlite3_prepare_v2(db->w.h, "SELECT 1 FROM audit_dict WHERE id = ?1", -1, &s, NULL);
   if (rc == SQLITE_OK) {
-    sqlite3_bind_int64(s, 1, db->dict_id);
+    sqlite3_bind_int64(s, 1, id);
     rc = sqlite3_step(s);
   }
   sqlite3_finalize(s);
@@ -61,7 +62,7 @@ ag_status audit_codec_open(ag_audit_db *db, ag_error *err) {
   if (rc == SQLITE_DONE &&
       (rc = sqlite3_prepare_v2(db->w.h, "INSERT INTO audit_dict(id, dict) VALUES(?1, ?2)", -1, &s,
                                NULL)) == SQLITE_OK) {
-    sqlite3_bind_int64(s, 1, db->dict_id);
+    sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_blob(s, 2, f->data, (int)f->len, SQLITE_STATIC);
     rc = sqlite3_step(s);
   }

@@ -135,6 +135,7 @@ void audit_conn_close(audit_conn *c) {
   for (int i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(c->st[i]);
   sqlite3_close(c->h);
+  audit_unpacker_free(&c->unpack);
   memset(c, 0, sizeof *c);
 }
 
@@ -244,14 +245,14 @@ static audit_bytes col_bytes(sqlite3_stmt *s, int col) {
   return (audit_bytes){p ? p : "", p ? n : 0};
 }
 
-ag_status audit_row_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u, audit_row *r,
+ag_status audit_row_from_stmt(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s, audit_row *r,
                               const char **stored_hash, ag_error *err) {
   r->seq = sqlite3_column_int64(s, C_SEQ);
   r->time_ms = sqlite3_column_int64(s, C_TS);
   for (int i = 0; i < F_COUNT; i++)
     r->f[i] = col_bytes(s, col_of_field[i]);
   *stored_hash = audit_col_text(s, C_HASH);
-  return audit_unpack(db, sqlite3_db_handle(s), u, &r->f[F_DECISION], err);
+  return audit_unpack(db, c->h, &c->unpack, &r->f[F_DECISION], err);
 }
 
 static ag_audit_kind kind_from_text(const char *s, size_t n) {
@@ -272,11 +273,11 @@ bool ag_audit_kind_parse(const char *s, ag_audit_kind *out) {
   return true;
 }
 
-ag_status audit_entry_from_stmt(ag_audit_db *db, sqlite3_stmt *s, audit_unpacker *u,
+ag_status audit_entry_from_stmt(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s,
                                 ag_audit_entry **out, ag_error *err) {
   audit_row r;
   const char *stored;
-  ag_status st = audit_row_from_stmt(db, s, u, &r, &stored, err);
+  ag_status st = audit_row_from_stmt(db, c, s, &r, &stored, err);
   if (st != AG_OK)
     return st;
   /* string fields copied after the struct, each NUL-terminated */

@@ -106,9 +106,7 @@ ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **o
     sqlite3_bind_text(s, 2, audit_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-      audit_unpacker u = {0};
-      st = audit_entry_from_stmt(db, s, &u, out, err);
-      audit_unpacker_free(&u);
+      st = audit_entry_from_stmt(db, c, s, out, err);
     } else if (rc == SQLITE_DONE)
       st = ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no audit record with this id");
     else
@@ -192,7 +190,6 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
     return st;
   }
   sqlite3_stmt *s = NULL;
-  audit_unpacker u = {0};
   if (sqlite3_prepare_v2(c->h, sql, -1, &s, NULL) != SQLITE_OK) {
     st = audit_db_error(err, c->h, "search");
     goto done;
@@ -219,7 +216,7 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
       more = true;
       break;
     }
-    if ((st = audit_entry_from_stmt(db, s, &u, &page->entries[page->count], err)) != AG_OK)
+    if ((st = audit_entry_from_stmt(db, c, s, &page->entries[page->count], err)) != AG_OK)
       goto done;
     page->count++;
   }
@@ -231,7 +228,6 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
     snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
              (uint64_t)page->entries[page->count - 1]->seq);
 done:
-  audit_unpacker_free(&u);
   sqlite3_finalize(s);
   audit_read_release(db, c);
   if (st != AG_OK)
@@ -265,11 +261,11 @@ static void csv_field(ag_buf *b, const char *p, size_t n) {
   ag_buf_putc(b, '"');
 }
 
-static ag_status format_row(ag_audit_db *db, ag_buf *b, sqlite3_stmt *s, audit_unpacker *u,
+static ag_status format_row(ag_audit_db *db, audit_conn *c, ag_buf *b, sqlite3_stmt *s,
                             ag_audit_format fmt, ag_error *err) {
   audit_row r;
   const char *hash;
-  ag_status st = audit_row_from_stmt(db, s, u, &r, &hash, err);
+  ag_status st = audit_row_from_stmt(db, c, s, &r, &hash, err);
   if (st != AG_OK)
     return st;
   char seq[24], tms[24], time[32];
@@ -314,7 +310,6 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
   if (st != AG_OK)
     return st;
   sqlite3_stmt *bounds = NULL, *rows = NULL;
-  audit_unpacker u = {0};
   ag_buf b;
   ag_buf_init(&b);
   /* One read transaction: the bounds and the rows come from one snapshot. */
@@ -366,13 +361,12 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
     ag_buf_reset(&b);
     if ((rc = sqlite3_step(rows)) != SQLITE_ROW)
       break;
-    if ((st = format_row(db, &b, rows, &u, fmt, err)) != AG_OK)
+    if ((st = format_row(db, c, &b, rows, fmt, err)) != AG_OK)
       goto done;
   }
   if (rc != SQLITE_DONE)
     st = audit_db_error(err, c->h, "export");
 done:
-  audit_unpacker_free(&u);
   sqlite3_finalize(bounds);
   sqlite3_finalize(rows);
   if (!sqlite3_get_autocommit(c->h))

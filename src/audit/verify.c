@@ -61,15 +61,14 @@ bool ag_audit_anchor_parse(const char *s, ag_audit_anchor *out) {
 }
 
 static const char *const guard_names[] = {
-    "audit_log_no_update",  "audit_log_no_delete", "audit_log_append_only", "audit_head_no_delete",
-    "audit_head_forward",   "audit_dict_no_update", "audit_dict_no_delete"};
+    "audit_log_no_update", "audit_log_no_delete",  "audit_log_append_only", "audit_head_no_delete",
+    "audit_head_forward",  "audit_dict_no_update", "audit_dict_no_delete"};
 #define NGUARDS (int)(sizeof guard_names / sizeof guard_names[0])
 
 typedef struct {
   ag_audit_db *db;
   audit_conn *c;
   EVP_MD_CTX *ctx;
-  audit_unpacker u;
   ag_audit_verify_report *rep;
   bool head_known;
   int64_t head_seq;
@@ -204,7 +203,7 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *er
     const char *stored;
     ag_error why;
     ag_error_clear(&why);
-    ag_status rst = audit_row_from_stmt(w->db, s, &w->u, &r, &stored, &why);
+    ag_status rst = audit_row_from_stmt(w->db, w->c, s, &r, &stored, &why);
     if (rst != AG_OK && rst != AG_ERR_DB) {
       if (err)
         *err = why;
@@ -306,6 +305,5 @@ ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
     audit_read_release(db, w.c);
   }
   EVP_MD_CTX_free(w.ctx);
-  audit_unpacker_free(&w.u);
   return st;
 }

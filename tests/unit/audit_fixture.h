@@ -1,13 +1,15 @@
 /*
  * audit_fixture.h - the cmocka fixture the audit tests share: a fresh audit
  * database (file "audit.db" in a new temporary directory) opened with the
- * default options for each test, closed and removed afterwards.
+ * default options for each test, closed and removed afterwards; and the
+ * helpers they share to edit the file directly and to verify it afresh.
  */
 #ifndef ACEGATE_TEST_AUDIT_FIXTURE_H
 #define ACEGATE_TEST_AUDIT_FIXTURE_H
 
 #include "acegate/audit.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -45,6 +47,32 @@ static int teardown(void **state) {
   int rc = system(cmd);
   free(f);
   return rc == 0 ? 0 : -1;
+}
+
+/* Runs SQL on the file through a connection of its own, as someone
+ * editing the database directly would. */
+static inline void raw_sql(const char *path, const char *sql) {
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  char *msg = NULL;
+  int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK)
+    fprintf(stderr, "sql: %s\n", msg);
+  sqlite3_free(msg);
+  sqlite3_close(h);
+  assert_int_equal(rc, SQLITE_OK);
+}
+
+/* Verifies the log at path through a handle of its own. */
+static inline ag_audit_verify_report verify_file(const char *path) {
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  ag_audit_db *db;
+  ag_error e;
+  assert_int_equal(ag_audit_open(path, &o, &db, &e), AG_OK);
+  ag_audit_verify_report r;
+  assert_int_equal(ag_audit_verify(db, NULL, &r, &e), AG_OK);
+  ag_audit_close(db);
+  return r;
 }
 
 #endif

@@ -71,18 +71,6 @@ static void fill(ag_audit_db *db, int n, char (*ids)[AG_AUDIT_ID_MAX]) {
   }
 }
 
-static void raw_sql(const char *path, const char *sql) {
-  sqlite3 *h;
-  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-  char *msg = NULL;
-  int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
-  if (rc != SQLITE_OK)
-    fprintf(stderr, "sql: %s\n", msg);
-  sqlite3_free(msg);
-  sqlite3_close(h);
-  assert_int_equal(rc, SQLITE_OK);
-}
-
 static const char drop_guards[] =
     "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
     "DROP TRIGGER audit_log_append_only; DROP TRIGGER audit_head_no_delete;"

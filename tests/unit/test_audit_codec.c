@@ -74,18 +74,6 @@ static int64_t sql_int(const char *path, const char *sql) {
   return v;
 }
 
-static void sql_exec(const char *path, const char *sql) {
-  sqlite3 *h;
-  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-  char *msg = NULL;
-  int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
-  if (rc != SQLITE_OK)
-    fprintf(stderr, "sql: %s\n", msg);
-  sqlite3_free(msg);
-  sqlite3_close(h);
-  assert_int_equal(rc, SQLITE_OK);
-}
-
 static void assert_reads_back(ag_audit_db *db, const char *id, const char *decision) {
   ag_audit_entry *x = NULL;
   ag_error e;
@@ -94,17 +82,6 @@ static void assert_reads_back(ag_audit_db *db, const char *id, const char *decis
   assert_memory_equal(x->decision, decision, x->decision_len);
   assert_int_equal(x->decision[x->decision_len], '\0');
   ag_audit_entry_free(x);
-}
-
-static ag_audit_verify_report verify_fresh(const char *path) {
-  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
-  ag_audit_db *db;
-  ag_error e;
-  assert_int_equal(ag_audit_open(path, &o, &db, &e), AG_OK);
-  ag_audit_verify_report r;
-  assert_int_equal(ag_audit_verify(db, NULL, &r, &e), AG_OK);
-  ag_audit_close(db);
-  return r;
 }
 
 static int collect(void *ctx, const char *p, size_t n) {
@@ -144,13 +121,11 @@ static void test_decision_stored_compressed(void **state) {
   fclose(m);
   /* the decision has no character JSON escapes, so it appears verbatim */
   assert_non_null(strstr(out, "License Exception ACE does not authorize exports to a government"));
-  assert_int_equal(
-      strstr(out, "\"decision\":\"{\\\"outcome\\\":\\\"LICENSE_EXCEPTION_ACE\\\",\\\"n\\\":0") !=
-          NULL,
-      1);
+  assert_non_null(
+      strstr(out, "\"decision\":\"{\\\"outcome\\\":\\\"LICENSE_EXCEPTION_ACE\\\",\\\"n\\\":0"));
   free(out);
 
-  ag_audit_verify_report r = verify_fresh(f->path);
+  ag_audit_verify_report r = verify_file(f->path);
   assert_int_equal(r.problem, AG_AUDIT_INTACT);
   assert_int_equal(r.records, 1);
   assert_true(r.guards_present);
@@ -166,7 +141,7 @@ static void test_short_decision_stored_as_is(void **state) {
                                     " FROM audit_log"),
                    1);
   assert_reads_back(f->db, id, dec);
-  assert_int_equal(verify_fresh(f->path).problem, AG_AUDIT_INTACT);
+  assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
 }
 
 /* Three records; tamper with the stored bytes of one; verify names it. */
@@ -177,9 +152,9 @@ static void tamper_named(fixture *f, const char *sql, int64_t want_seq) {
     append(f->db, dec, ids[i]);
     free(dec);
   }
-  assert_int_equal(verify_fresh(f->path).problem, AG_AUDIT_INTACT);
-  sql_exec(f->path, sql);
-  ag_audit_verify_report r = verify_fresh(f->path);
+  assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
+  raw_sql(f->path, sql);
+  ag_audit_verify_report r = verify_file(f->path);
   assert_int_equal(r.problem, AG_AUDIT_CONTENT_CHANGED);
   assert_int_equal(r.bad_seq, want_seq);
   assert_string_equal(r.bad_id, ids[want_seq - 1]);
@@ -236,9 +211,9 @@ static void test_version_1_log_is_upgraded(void **state) {
   append(f->db, old_dec, old_id);
   ag_audit_close(f->db);
   f->db = NULL;
-  sql_exec(f->path,
-           "DROP TRIGGER audit_dict_no_update; DROP TRIGGER audit_dict_no_delete;"
-           "DROP TABLE audit_dict; UPDATE audit_meta SET value = '1' WHERE name = 'schema'");
+  raw_sql(f->path,
+          "DROP TRIGGER audit_dict_no_update; DROP TRIGGER audit_dict_no_delete;"
+          "DROP TABLE audit_dict; UPDATE audit_meta SET value = '1' WHERE name = 'schema'");
 
   ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
   ag_error e;
@@ -250,7 +225,7 @@ static void test_version_1_log_is_upgraded(void **state) {
   assert_reads_back(f->db, old_id, old_dec);
   assert_reads_back(f->db, new_id, dec);
   free(dec);
-  ag_audit_verify_report r = verify_fresh(f->path);
+  ag_audit_verify_report r = verify_file(f->path);
   assert_int_equal(r.problem, AG_AUDIT_INTACT);
   assert_int_equal(r.records, 2);
   assert_true(r.guards_present);
