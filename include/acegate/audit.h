@@ -173,6 +173,16 @@ void ag_audit_entry_free(ag_audit_entry *e);
  * input in err. */
 ag_status ag_audit_parse_time(const char *s, bool is_end, int64_t *ms_out, const char *field,
                               ag_error *err);
+/* The search index: a file log's search columns (as_of, destination, eccn,
+ * outcome) are indexed in "<log>-search", a database of derived data kept
+ * apart so that appends do not pay for it. ag_audit_search is exact
+ * whatever its state (it scans the log for records the index lacks).
+ * ag_audit_index_start() keeps it up to date from a background thread
+ * (the service); ag_audit_index_update() brings it up to date now. Both do
+ * nothing on ":memory:". */
+ag_status ag_audit_index_start(ag_audit_db *db, ag_error *err);
+ag_status ag_audit_index_update(ag_audit_db *db, ag_error *err);
+
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" and NUL. */
 void ag_audit_format_time(int64_t ms, char out[32]);
 

@@ -50,6 +50,7 @@ typedef struct {
   sqlite3 *h;
   sqlite3_stmt *st[ST_COUNT];
   audit_unpacker unpack; /* for the stored decisions read through h */
+  bool search_attached;  /* the search index is attached as "search" */
 } audit_conn;
 
 typedef struct audit_pending audit_pending;
@@ -98,6 +99,16 @@ struct ag_audit_db {
   ag_status sync_st; /* sticky: a failed fsync leaves the log unusable */
   char sync_why[160];
   uint64_t syncs;
+
+  /* the search index (search.c): a database of its own, updated under imu */
+  char *search_path; /* NULL for ":memory:" */
+  sqlite3 *ix;       /* its writing connection, opened on first use */
+  pthread_mutex_t imu;
+  pthread_cond_t icv;
+  pthread_t ix_thread;
+  bool ix_started;
+  atomic_bool ix_stop;
+  int64_t ix_written_ms; /* when it last wrote a batch */
 
   /* background checkpoints (durable.c) */
   pthread_mutex_t cmu;
@@ -184,6 +195,35 @@ ag_status audit_entry_from_stmt(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s,
 /* Opens / closes one connection to db->path (flags: SQLITE_OPEN_*). */
 ag_status audit_conn_open(ag_audit_db *db, audit_conn *c, int flags, ag_error *err);
 void audit_conn_close(audit_conn *c);
+
+/* ---- the search index (search.c) ---- */
+
+/* The search columns, numbered as the index stores them. */
+#define AUDIT_SEARCH_COLS 4 /* destination, eccn, outcome, as_of */
+
+/* Names the index beside a file log (none for ":memory:"). */
+ag_status audit_search_init(ag_audit_db *db, ag_error *err);
+/* Stops the index thread and closes the index. */
+void audit_search_close(ag_audit_db *db);
+/* The last record held by the index attached to c as "search" (0: none),
+ * and the widest seq span of one of its batches. */
+ag_status audit_search_mark(audit_conn *c, int64_t *seq, int64_t *span);
+
+/* The seqs the attached index holds for search column col = value within
+ * [lo, hi], in order (desc: newest first). */
+typedef struct {
+  sqlite3_stmt *s;
+  int64_t *seqs; /* the current batch's, decoded */
+  size_t n, i, cap;
+  int64_t lo, hi;
+  bool desc;
+} audit_postings;
+
+ag_status audit_postings_open(audit_conn *c, int col, const char *value, int64_t lo, int64_t hi,
+                              int64_t span, bool desc, audit_postings *it, ag_error *err);
+/* 1 with *seq, 0 at the end, -1 on failure (err set). */
+int audit_postings_next(audit_postings *it, audit_conn *c, int64_t *seq, ag_error *err);
+void audit_postings_close(audit_postings *it);
 
 /* ---- durability and checkpoints (durable.c) ---- */
 

@@ -50,10 +50,12 @@ static const char schema_sql[] =
     " prev_hash TEXT NOT NULL,"
     " hash TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log(ts_ms);"
-    "CREATE INDEX IF NOT EXISTS audit_log_as_of ON audit_log(as_of);"
-    "CREATE INDEX IF NOT EXISTS audit_log_destination ON audit_log(destination);"
-    "CREATE INDEX IF NOT EXISTS audit_log_eccn ON audit_log(eccn);"
-    "CREATE INDEX IF NOT EXISTS audit_log_outcome ON audit_log(outcome);"
+    /* the other search columns are indexed apart (search.c); logs made
+     * before that lose their indexes on these columns */
+    "DROP INDEX IF EXISTS audit_log_as_of;"
+    "DROP INDEX IF EXISTS audit_log_destination;"
+    "DROP INDEX IF EXISTS audit_log_eccn;"
+    "DROP INDEX IF EXISTS audit_log_outcome;"
     /* The head marker: the last record's seq and hash, moved forward by each
      * commit. New records continue from it, so deleting the tail of the log
      * leaves a gap the next append cannot paper over. */
@@ -521,6 +523,8 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   pthread_mutex_init(&db->cmu, NULL);
   pthread_cond_init(&db->ccv, NULL);
   pthread_mutex_init(&db->zmu, NULL);
+  pthread_mutex_init(&db->imu, NULL);
+  pthread_cond_init(&db->icv, NULL);
   db->wal_fd = -1;
   db->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   db->wctx = EVP_MD_CTX_new();
@@ -536,6 +540,8 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
     st = audit_codec_open(db, err);
   if (st == AG_OK)
     st = audit_durable_init(db, flags, err);
+  if (st == AG_OK)
+    st = audit_search_init(db, err);
   if (st != AG_OK) {
     ag_audit_close(db);
     return st;
@@ -547,6 +553,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
 void ag_audit_close(ag_audit_db *db) {
   if (!db)
     return;
+  audit_search_close(db); /* its thread reads through the pool */
   audit_durable_close(db);
   for (size_t i = 0; i < db->nidle; i++) {
     audit_conn_close(db->idle[i]);
@@ -559,6 +566,8 @@ void ag_audit_close(ag_audit_db *db) {
   pthread_cond_destroy(&db->ccv);
   pthread_mutex_destroy(&db->cmu);
   pthread_mutex_destroy(&db->zmu);
+  pthread_cond_destroy(&db->icv);
+  pthread_mutex_destroy(&db->imu);
   pthread_cond_destroy(&db->scv);
   pthread_mutex_destroy(&db->smu);
   pthread_mutex_destroy(&db->qmu);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DAY_MS INT64_C(86400000)
 
@@ -150,6 +151,183 @@ static bool cursor_parse(const char *s, bool newest_first, int64_t *seq) {
   return true;
 }
 
+/* What a placeholder of a search statement is bound to. */
+enum { B_FROM, B_TO, B_DEST, B_ECCN, B_OUTCOME, B_AS_OF, B_KIND, B_AFTER, B_SEQ, B_LIMIT };
+
+typedef struct {
+  char sql[1024];
+  size_t len;
+  int binds[16];
+  int n;
+} search_sql;
+
+static void add(search_sql *t, const char *text, int bind) {
+  int w = snprintf(t->sql + t->len, sizeof t->sql - t->len, "%s", text);
+  if (w > 0)
+    t->len += (size_t)w;
+  if (bind >= 0)
+    t->binds[t->n++] = bind;
+}
+
+/* Where a part of a search reads: the whole log (no index), the records
+ * after the index's last one (scanned), or one record the index named. */
+typedef enum { PART_LOG, PART_TAIL, PART_ONE } search_part;
+
+/* The search columns in the index's numbering (AUDIT_SEARCH_COLS). */
+static const char *const search_col[AUDIT_SEARCH_COLS] = {"destination", "eccn", "outcome",
+                                                          "as_of"};
+
+/* Fixed clauses in a fixed order; values are always bound, never pasted.
+ * Every filter applies to the record read from the log, also when the
+ * index named it, so a damaged index cannot return a record that does not
+ * match. PART_ONE's seq is its first placeholder. */
+static void build_sql(search_sql *t, const ag_audit_query *q, bool has_cursor, search_part part) {
+  const char *val[] = {q->destination, q->eccn, q->outcome, q->as_of};
+  char clause[64];
+  add(t, "SELECT " AUDIT_COLS " FROM main.audit_log WHERE 1", -1);
+  if (part == PART_ONE)
+    add(t, " AND seq = ?", B_SEQ);
+  if (part == PART_TAIL)
+    add(t, " AND seq > ?", B_SEQ);
+  if (q->from_ms)
+    add(t, " AND ts_ms >= ?", B_FROM);
+  if (q->to_ms)
+    add(t, " AND ts_ms < ?", B_TO);
+  for (int i = 0; i < AUDIT_SEARCH_COLS; i++)
+    if (val[i]) {
+      snprintf(clause, sizeof clause, " AND %s = ?", search_col[i]);
+      add(t, clause, B_DEST + i);
+    }
+  if (q->kind != AG_AUDIT_ANY)
+    add(t, " AND kind = ?", B_KIND);
+  if (part == PART_ONE)
+    return;
+  if (has_cursor)
+    add(t, q->newest_first ? " AND seq < ?" : " AND seq > ?", B_AFTER);
+  add(t, q->newest_first ? " ORDER BY seq DESC LIMIT ?" : " ORDER BY seq ASC LIMIT ?", B_LIMIT);
+}
+
+static ag_status prepare_part(audit_conn *c, const ag_audit_query *q, int64_t after,
+                              bool has_cursor, int64_t seq, search_part part, size_t left,
+                              sqlite3_stmt **out, ag_error *err) {
+  search_sql t = {.len = 0};
+  build_sql(&t, q, has_cursor, part);
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(c->h, t.sql, -1, &s, NULL) != SQLITE_OK) {
+    sqlite3_finalize(s);
+    return audit_db_error(err, c->h, "search");
+  }
+  const char *texts[] = {q->destination, q->eccn, q->outcome, q->as_of};
+  for (int i = 0; i < t.n; i++) {
+    int p = i + 1;
+    switch (t.binds[i]) {
+    case B_FROM: sqlite3_bind_int64(s, p, q->from_ms); break;
+    case B_TO: sqlite3_bind_int64(s, p, q->to_ms); break;
+    case B_KIND: sqlite3_bind_text(s, p, ag_audit_kind_name(q->kind), -1, SQLITE_STATIC); break;
+    case B_AFTER: sqlite3_bind_int64(s, p, after); break;
+    case B_SEQ: sqlite3_bind_int64(s, p, seq); break;
+    /* one more than the page holds tells if a next page exists */
+    case B_LIMIT: sqlite3_bind_int64(s, p, (sqlite3_int64)left + 1); break;
+    default: sqlite3_bind_text(s, p, texts[t.binds[i] - B_DEST], -1, SQLITE_STATIC); break;
+    }
+  }
+  *out = s;
+  return AG_OK;
+}
+
+/* Adds the rows of s to the page until it holds limit; *more is set if a
+ * further row matches. */
+static ag_status collect(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s, size_t limit,
+                         ag_audit_page *page, bool *more, ag_error *err) {
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    if (page->count == limit) {
+      *more = true;
+      break;
+    }
+    ag_status st = audit_entry_from_stmt(db, c, s, &page->entries[page->count], err);
+    if (st != AG_OK) {
+      sqlite3_reset(s);
+      return st;
+    }
+    page->count++;
+  }
+  sqlite3_reset(s);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? AG_OK : audit_db_error(err, c->h, "search");
+}
+
+/* A scan of the log: all of it, or the records after the index's last. */
+static ag_status scan_part(ag_audit_db *db, audit_conn *c, const ag_audit_query *q, int64_t after,
+                           bool has_cursor, int64_t upto, search_part part, size_t limit,
+                           ag_audit_page *page, bool *more, ag_error *err) {
+  sqlite3_stmt *s = NULL;
+  ag_status st = prepare_part(c, q, after, has_cursor, upto, part, limit - page->count, &s, err);
+  if (st == AG_OK)
+    st = collect(db, c, s, limit, page, more, err);
+  sqlite3_finalize(s);
+  return st;
+}
+
+/* The records up to the index's last one: the index names the candidates
+ * for one filter (the first given of destination, eccn, as_of, outcome:
+ * the most selective as a rule), each read from the log and checked. */
+static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query *q, int64_t after,
+                            bool has_cursor, int64_t upto, int64_t span, size_t limit,
+                            ag_audit_page *page, bool *more, ag_error *err) {
+  const char *val[] = {q->destination, q->eccn, q->outcome, q->as_of};
+  static const int preference[] = {0, 1, 3, 2};
+  int col = -1;
+  for (int k = 0; k < AUDIT_SEARCH_COLS && col < 0; k++)
+    if (val[preference[k]])
+      col = preference[k];
+  int64_t lo = 1, hi = upto;
+  if (has_cursor && q->newest_first && after - 1 < hi)
+    hi = after - 1;
+  if (has_cursor && !q->newest_first)
+    lo = after + 1;
+  if (col < 0 || lo > hi)
+    return AG_OK;
+  sqlite3_stmt *one = NULL;
+  ag_status st = prepare_part(c, q, 0, false, 0, PART_ONE, 0, &one, err);
+  if (st != AG_OK)
+    return st;
+  audit_postings it;
+  if ((st = audit_postings_open(c, col, val[col], lo, hi, span, q->newest_first, &it, err)) ==
+      AG_OK) {
+    int64_t seq;
+    int got;
+    while (st == AG_OK && !*more && (got = audit_postings_next(&it, c, &seq, err)) != 0) {
+      if (got < 0) {
+        st = AG_ERR_DB;
+        break;
+      }
+      sqlite3_bind_int64(one, 1, seq);
+      st = collect(db, c, one, limit, page, more, err);
+    }
+  }
+  audit_postings_close(&it);
+  sqlite3_finalize(one);
+  return st;
+}
+
+/* Attaches the search index to a read connection as "search", once; false
+ * if there is none (searches then scan the log). */
+static bool attach_index(ag_audit_db *db, audit_conn *c) {
+  if (!db->search_path)
+    return false;
+  if (c->search_attached)
+    return true;
+  if (access(db->search_path, F_OK) != 0) /* ATTACH would create it */
+    return false;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(c->h, "ATTACH DATABASE ?1 AS search", -1, &s, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(s, 1, db->search_path, -1, SQLITE_STATIC);
+    c->search_attached = sqlite3_step(s) == SQLITE_DONE;
+  }
+  sqlite3_finalize(s);
+  return c->search_attached;
+}
+
 ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_page *page,
                           ag_error *err) {
   memset(page, 0, sizeof *page);
@@ -164,22 +342,6 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   if (has_cursor && !cursor_parse(q->cursor, q->newest_first, &after))
     return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
 
-  /* Fixed clauses in a fixed order; values are always bound, never pasted. */
-  char sql[1024];
-  int len = snprintf(sql, sizeof sql, "SELECT " AUDIT_COLS " FROM audit_log WHERE 1");
-  const char *clause[] = {
-      " AND ts_ms >= ?",      " AND ts_ms < ?",
-      " AND destination = ?", " AND eccn = ?",
-      " AND outcome = ?",     " AND as_of = ?",
-      " AND kind = ?",        q->newest_first ? " AND seq < ?" : " AND seq > ?"};
-  bool used[] = {q->from_ms != 0,    q->to_ms != 0,    q->destination != NULL,  q->eccn != NULL,
-                 q->outcome != NULL, q->as_of != NULL, q->kind != AG_AUDIT_ANY, has_cursor};
-  for (size_t i = 0; i < sizeof clause / sizeof clause[0]; i++)
-    if (used[i])
-      len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", clause[i]);
-  snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY seq %s LIMIT ?",
-           q->newest_first ? "DESC" : "ASC");
-
   page->entries = calloc(limit, sizeof *page->entries);
   if (!page->entries)
     return ag_error_set(err, AG_ERR_NOMEM, "limit", "out of memory");
@@ -189,46 +351,31 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
     ag_audit_page_free(page);
     return st;
   }
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(c->h, sql, -1, &s, NULL) != SQLITE_OK) {
-    st = audit_db_error(err, c->h, "search");
-    goto done;
-  }
-  int p = 1;
-  if (used[0])
-    sqlite3_bind_int64(s, p++, q->from_ms);
-  if (used[1])
-    sqlite3_bind_int64(s, p++, q->to_ms);
-  const char *texts[] = {q->destination, q->eccn, q->outcome, q->as_of};
-  for (int i = 0; i < 4; i++)
-    if (used[2 + i])
-      sqlite3_bind_text(s, p++, texts[i], -1, SQLITE_STATIC);
-  if (used[6])
-    sqlite3_bind_text(s, p++, ag_audit_kind_name(q->kind), -1, SQLITE_STATIC);
-  if (used[7])
-    sqlite3_bind_int64(s, p++, after);
-  sqlite3_bind_int64(s, p, (sqlite3_int64)limit + 1); /* one more tells if a next page exists */
-
-  int rc;
   bool more = false;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (page->count == limit) {
-      more = true;
-      break;
-    }
-    if ((st = audit_entry_from_stmt(db, c, s, &page->entries[page->count], err)) != AG_OK)
-      goto done;
-    page->count++;
+  int64_t upto = 0, span = 0;
+  /* the index's mark and the records from one snapshot: the index is read
+   * first, so the log holds every record it names */
+  bool snapshot = (q->destination || q->eccn || q->outcome || q->as_of) && attach_index(db, c) &&
+                  sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+  if (snapshot)
+    audit_search_mark(c, &upto, &span);
+  if (!upto) {
+    st = scan_part(db, c, q, after, has_cursor, 0, PART_LOG, limit, page, &more, err);
+  } else if (q->newest_first) {
+    /* the records after the mark come first, then the index's */
+    st = scan_part(db, c, q, after, has_cursor, upto, PART_TAIL, limit, page, &more, err);
+    if (st == AG_OK && !more)
+      st = index_part(db, c, q, after, has_cursor, upto, span, limit, page, &more, err);
+  } else {
+    st = index_part(db, c, q, after, has_cursor, upto, span, limit, page, &more, err);
+    if (st == AG_OK && !more)
+      st = scan_part(db, c, q, after, has_cursor, upto, PART_TAIL, limit, page, &more, err);
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-    st = audit_db_error(err, c->h, "search");
-    goto done;
-  }
-  if (more)
+  if (snapshot)
+    sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
+  if (st == AG_OK && more)
     snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
              (uint64_t)page->entries[page->count - 1]->seq);
-done:
-  sqlite3_finalize(s);
   audit_read_release(db, c);
   if (st != AG_OK)
     ag_audit_page_free(page);

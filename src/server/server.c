@@ -143,6 +143,8 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   ag_status st = srv_snapshot_load(&s->cfg, &s->snap, err);
   if (st == AG_OK)
     st = ag_audit_open(s->db_path, NULL, &s->db, err);
+  if (st == AG_OK) /* searches stay exact without it, only slower */
+    st = ag_audit_index_start(s->db, err);
   if (st == AG_OK && s->keys_db_path) {
     ag_audit_options ko = {.flags = AG_AUDIT_OPEN_EXISTING};
     st = ag_audit_open(s->keys_db_path, &ko, &s->keys_db, err);

@@ -1,0 +1,287 @@
+/*
+ * test_audit_search.c - the search index beside the log: a search returns
+ * exactly the records that match, in order and page by page, whether the
+ * index is missing, complete, behind the log, built in many batches, made
+ * from another log or damaged; the log itself keeps no index on the search
+ * columns (older logs lose theirs when opened to write).
+ *
+ * Expected results are computed here from how each record was made, never
+ * from the library.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h> /* after the four headers it needs */
+
+#include "acegate/audit.h"
+#include "audit_fixture.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const int64_t T0 = INT64_C(1767225600000); /* 2026-01-01T00:00:00Z */
+
+static const char *const DEST[] = {"CN", "DE", "IR", "GB", "BR", "RU", "IN"};
+static const char *const ECCN[] = {"4D004", "5A001.j", "4E001.c", "5D001.j", "4A005"};
+static const char *const OUTC[] = {"LICENSE_EXCEPTION_ACE", "NLR", "LICENSE_REQUIRED",
+                                   "PROHIBITED"};
+
+/* Record i (seq i + 1). The periods differ so that values combine
+ * unevenly; destination of the first `ir_only` records is IR. */
+typedef struct {
+  const char *dest, *eccn, *outcome;
+  char as_of[16];
+  ag_audit_kind kind;
+  int64_t time_ms;
+} spec;
+
+static spec spec_of(int i, int ir_only) {
+  spec s = {.dest = i < ir_only ? "IR" : DEST[i % 7],
+            .eccn = ECCN[(i / 3) % 5],
+            .outcome = OUTC[i % 11 == 0  ? 3
+                            : i % 4 == 1 ? 2
+                                         : i % 2],
+            .kind = i % 9 == 8 ? AG_AUDIT_SCREENING : AG_AUDIT_CHECK,
+            .time_ms = T0 + (int64_t)i * 60000};
+  snprintf(s.as_of, sizeof s.as_of, "2026-01-%02d", 1 + (i / 40) % 28);
+  return s;
+}
+
+static void append_range(ag_audit_db *db, int from, int to, int ir_only) {
+  for (int i = from; i < to; i++) {
+    spec s = spec_of(i, ir_only);
+    char req[96];
+    snprintf(req, sizeof req, "{\"n\":%d,\"destination\":\"%s\"}", i, s.dest);
+    ag_audit_record r = {.kind = s.kind,
+                         .time_ms = s.time_ms,
+                         .request = req,
+                         .request_len = strlen(req),
+                         .decision = "{\"ok\":true}",
+                         .decision_len = 11,
+                         .as_of = s.as_of,
+                         .destination = s.dest,
+                         .eccn = s.eccn,
+                         .outcome = s.outcome};
+    char id[AG_AUDIT_ID_MAX];
+    ag_error e;
+    assert_int_equal(ag_audit_append(db, &r, id, &e), AG_OK);
+  }
+}
+
+static bool matches(const ag_audit_query *q, const spec *s) {
+  return (!q->destination || !strcmp(q->destination, s->dest)) &&
+         (!q->eccn || !strcmp(q->eccn, s->eccn)) &&
+         (!q->outcome || !strcmp(q->outcome, s->outcome)) &&
+         (!q->as_of || !strcmp(q->as_of, s->as_of)) &&
+         (q->kind == AG_AUDIT_ANY || q->kind == s->kind) &&
+         (!q->from_ms || s->time_ms >= q->from_ms) && (!q->to_ms || s->time_ms < q->to_ms);
+}
+
+/* The queries each state of the index is checked with. */
+static const ag_audit_query QUERIES[] = {
+    {.destination = "CN"},
+    {.destination = "IR"},
+    {.eccn = "4E001.c"},
+    {.outcome = "PROHIBITED"},
+    {.outcome = "LICENSE_EXCEPTION_ACE"},
+    {.as_of = "2026-01-03"},
+    {.destination = "DE", .eccn = "5A001.j"},
+    {.destination = "GB", .outcome = "LICENSE_REQUIRED"},
+    {.eccn = "4D004", .kind = AG_AUDIT_SCREENING},
+    {.destination = "BR", .from_ms = T0 + 100 * 60000, .to_ms = T0 + 250 * 60000},
+    {.outcome = "NLR", .as_of = "2026-01-02", .eccn = "4A005"},
+    {.destination = "XX"},
+    {.from_ms = T0 + 30 * 60000, .to_ms = T0 + 45 * 60000},
+};
+
+/* Pages through every query, oldest first and newest first, and checks
+ * that the records are exactly the matching ones of the n made, in order,
+ * each once. */
+static void check_all(ag_audit_db *db, int n, int ir_only) {
+  for (size_t k = 0; k < sizeof QUERIES / sizeof QUERIES[0]; k++)
+    for (int dir = 0; dir < 2; dir++) {
+      int expect[1000], ne = 0;
+      for (int i = 0; i < n; i++) {
+        spec s = spec_of(i, ir_only);
+        if (matches(&QUERIES[k], &s))
+          expect[ne++] = i + 1;
+      }
+      char cursor[AG_AUDIT_CURSOR_MAX] = "";
+      int got = 0;
+      do {
+        ag_audit_query q = QUERIES[k];
+        q.limit = 7;
+        q.cursor = cursor;
+        q.newest_first = dir == 1;
+        ag_audit_page p;
+        ag_error e;
+        assert_int_equal(ag_audit_search(db, &q, &p, &e), AG_OK);
+        for (size_t j = 0; j < p.count; j++) {
+          assert_true(got < ne);
+          int64_t want = dir ? expect[ne - 1 - got] : expect[got];
+          if (p.entries[j]->seq != want)
+            fail_msg("query %zu dir %d: record %d is seq %lld, want %lld", k, dir, got,
+                     (long long)p.entries[j]->seq, (long long)want);
+          got++;
+        }
+        snprintf(cursor, sizeof cursor, "%s", p.next_cursor);
+        ag_audit_page_free(&p);
+      } while (*cursor);
+      if (got != ne)
+        fail_msg("query %zu dir %d: %d records, want %d", k, dir, got, ne);
+    }
+}
+
+static char *index_path(const fixture *f) {
+  static char p[160];
+  snprintf(p, sizeof p, "%s-search", f->path);
+  return p;
+}
+
+static int count_rows(const char *path, const char *sql) {
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  int n = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+  return n;
+}
+
+static void test_exact_without_index(void **state) {
+  fixture *f = *state;
+  append_range(f->db, 0, 300, 0);
+  check_all(f->db, 300, 0); /* nothing indexed yet: the log is scanned */
+  assert_int_equal(access(index_path(f), F_OK), -1);
+}
+
+static void test_exact_with_index_complete_and_behind(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  /* indexed in many batches of uneven size, so values span batches */
+  for (int i = 0; i < 300; i += 37) {
+    append_range(f->db, i, i + 37 < 300 ? i + 37 : 300, 0);
+    assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  }
+  assert_true(count_rows(index_path(f), "SELECT count(DISTINCT first) FROM postings") >= 8);
+  assert_int_equal(count_rows(index_path(f), "SELECT value FROM search_meta WHERE name = 'seq'"),
+                   300);
+  check_all(f->db, 300, 0);
+  /* behind the log: the later records are found by a scan */
+  append_range(f->db, 300, 430, 0);
+  check_all(f->db, 430, 0);
+  assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  check_all(f->db, 430, 0);
+}
+
+static void test_index_of_another_log_is_rebuilt(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  /* another log whose first 200 records all go to IR, indexed */
+  char other[160];
+  snprintf(other, sizeof other, "%s/other.db", f->dir);
+  ag_audit_db *odb;
+  assert_int_equal(ag_audit_open(other, NULL, &odb, &e), AG_OK);
+  append_range(odb, 0, 200, 200);
+  assert_int_equal(ag_audit_index_update(odb, &e), AG_OK);
+  ag_audit_close(odb);
+
+  append_range(f->db, 0, 250, 0);
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "cp '%s-search' '%s'", other, index_path(f));
+  assert_int_equal(system(cmd), 0);
+  /* taken as it is, that index would hide this log's CN records 1..200 */
+  assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  assert_int_equal(count_rows(index_path(f), "SELECT sum(n) FROM postings WHERE col = 0"), 250);
+  check_all(f->db, 250, 0);
+}
+
+static void test_missing_or_damaged_index(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  append_range(f->db, 0, 120, 0);
+  assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  check_all(f->db, 120, 0);
+  /* a changed batch names the damage rather than return wrong records */
+  raw_sql(index_path(f), "UPDATE postings SET seqs = x'ff' WHERE col = 0 AND value = 'CN'");
+  ag_audit_query q = {.destination = "CN"};
+  ag_audit_page p;
+  assert_int_equal(ag_audit_search(f->db, &q, &p, &e), AG_ERR_DB);
+  assert_non_null(strstr(e.reason, "search index"));
+  /* deleted: searches scan the log, and the next update rebuilds it */
+  ag_audit_close(f->db);
+  f->db = NULL;
+  unlink(index_path(f));
+  char side[200];
+  snprintf(side, sizeof side, "%s-wal", index_path(f));
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", index_path(f));
+  unlink(side);
+  assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
+  check_all(f->db, 120, 0);
+  assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  assert_int_equal(count_rows(index_path(f), "SELECT sum(n) FROM postings WHERE col = 3"), 120);
+  check_all(f->db, 120, 0);
+}
+
+static void test_background_thread_catches_up(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  assert_int_equal(ag_audit_index_start(f->db, &e), AG_OK);
+  append_range(f->db, 0, 150, 0);
+  check_all(f->db, 150, 0); /* exact while the thread works */
+  ag_audit_close(f->db);    /* stops the thread */
+  f->db = NULL;
+  assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
+  check_all(f->db, 150, 0);
+}
+
+static void test_log_keeps_no_search_column_index(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  append_range(f->db, 0, 10, 0);
+  ag_audit_close(f->db);
+  f->db = NULL;
+  /* a log made before the index moved out */
+  raw_sql(f->path, "CREATE INDEX audit_log_destination ON audit_log(destination);"
+                   "CREATE INDEX audit_log_outcome ON audit_log(outcome);");
+  assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
+  assert_int_equal(count_rows(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                       " AND tbl_name = 'audit_log' AND name <> 'audit_log_ts'"),
+                   0);
+  assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
+  check_all(f->db, 10, 0);
+}
+
+static void test_memory_log_has_no_index(void **state) {
+  (void)state;
+  ag_audit_db *db;
+  ag_error e;
+  assert_int_equal(ag_audit_open(":memory:", NULL, &db, &e), AG_OK);
+  assert_int_equal(ag_audit_index_start(db, &e), AG_OK);
+  append_range(db, 0, 90, 0);
+  assert_int_equal(ag_audit_index_update(db, &e), AG_OK);
+  check_all(db, 90, 0);
+  ag_audit_close(db);
+}
+
+int main(void) {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(test_exact_without_index),
+      T(test_exact_with_index_complete_and_behind),
+      T(test_index_of_another_log_is_rebuilt),
+      T(test_missing_or_damaged_index),
+      T(test_background_thread_catches_up),
+      T(test_log_keeps_no_search_column_index),
+      cmocka_unit_test(test_memory_log_has_no_index),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
