@@ -90,6 +90,10 @@ bool ag_server_shutdown(ag_server *s);
 
 void ag_server_free(ag_server *s);
 
+/* Writes the access log lines gathered so far; they are written in blocks,
+ * so a running service should call this every 100 ms or so. */
+void ag_server_flush_log(ag_server *s);
+
 /* The database API keys are checked against (for tests and tools). */
 ag_audit_db *ag_server_keys_db(ag_server *s);
 

@@ -3,7 +3,7 @@
  *
  * The service itself is libacegate's (acegate/server.h); this front end
  * parses the options and owns the signals: they are blocked in every
- * thread and taken here with sigwaitinfo(), so no work runs in a signal
+ * thread and taken here with sigtimedwait(), so no work runs in a signal
  * handler. SIGHUP reloads the tables and lists (a bad file is rejected and
  * the old data stays in force); SIGTERM and SIGINT drain in-flight requests
  * and close the audit database cleanly.
@@ -167,7 +167,7 @@ static int serve(int argc, char **argv, const char **lists) {
   cfg.access_log_fd = log_fd;
 
   /* Blocked before any thread starts, so every thread inherits the mask
-   * and the signals wait for sigwaitinfo() below. */
+   * and the signals wait for sigtimedwait() below. */
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -198,11 +198,16 @@ static int serve(int argc, char **argv, const char **lists) {
   }
 
   int rc = AG_EXIT_OK;
+  /* between signals, the access log lines gathered are written out ten
+   * times a second */
+  const struct timespec tick = {.tv_sec = 0, .tv_nsec = 100000000};
   for (;;) {
     siginfo_t si;
-    int sig = sigwaitinfo(&set, &si);
+    int sig = sigtimedwait(&set, &si, &tick);
     if (sig < 0) {
-      if (errno == EINTR)
+      if (errno == EAGAIN)
+        ag_server_flush_log(s);
+      if (errno == EINTR || errno == EAGAIN)
         continue;
       break;
     }

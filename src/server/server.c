@@ -36,6 +36,7 @@ void srv_log_event(ag_server *s, const char *event, const char *fmt, ...) {
   int fd = s->cfg.event_log_fd;
   if (fd < 0)
     return;
+  srv_access_log_flush(s); /* lines in the order things happened */
   char t[32], line[1024];
   now_iso(t);
   int n = snprintf(line, sizeof line, "{\"time\":\"%s\",\"event\":\"%s\"", t, event);
@@ -128,6 +129,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   pthread_mutex_init(&s->pool_mu, NULL);
   pthread_mutex_init(&s->auth_mu, NULL);
   pthread_mutex_init(&s->drain_mu, NULL);
+  pthread_mutex_init(&s->alog_mu, NULL);
   pthread_cond_init(&s->drain_cv, NULL);
   pthread_mutex_init(&s->writer.mu, NULL);
   pthread_cond_init(&s->writer.cv, NULL);
@@ -247,7 +249,12 @@ bool ag_server_shutdown(ag_server *s) {
   ag_audit_close(s->db);
   s->db = s->keys_db = NULL;
   srv_log_event(s, "stopped", "\"drained\":%s", drained ? "true" : "false");
+  srv_access_log_flush(s);
   return drained;
+}
+
+void ag_server_flush_log(ag_server *s) {
+  srv_access_log_flush(s);
 }
 
 void ag_server_free(ag_server *s) {
@@ -268,6 +275,7 @@ void ag_server_free(ag_server *s) {
   pthread_mutex_destroy(&s->pool_mu);
   pthread_mutex_destroy(&s->auth_mu);
   pthread_mutex_destroy(&s->drain_mu);
+  pthread_mutex_destroy(&s->alog_mu);
   pthread_cond_destroy(&s->drain_cv);
   pthread_mutex_destroy(&s->writer.mu);
   pthread_cond_destroy(&s->writer.cv);

@@ -290,6 +290,11 @@ struct ag_server {
 
   struct MHD_Daemon *daemon;
   uint16_t port;
+  /* access log lines gathered for one write (http.c), under alog_mu */
+  pthread_mutex_t alog_mu;
+  size_t alog_len;
+  char alog[16384];
+
   atomic_bool draining;
   atomic_bool audit_ok;
   pthread_mutex_t drain_mu;
@@ -320,6 +325,8 @@ int64_t srv_now_ns(void);
 ag_status srv_http_start(ag_server *s, ag_error *err);
 /* Hands an audited request back to its (suspended) connection. */
 void srv_http_resume(ag_server *s, srv_req *r);
+/* Writes the access log lines gathered so far. */
+void srv_access_log_flush(ag_server *s);
 void srv_http_quiesce(ag_server *s);
 void srv_http_stop(ag_server *s);
 
