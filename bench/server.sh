@@ -1,22 +1,24 @@
 #!/bin/sh
 # bench/server.sh - throughput and latency of POST /v1/checks on `acegate
-# serve`, measured with wrk over loopback with keep-alive, first with the
-# audit log durable on disk (WAL, every acknowledged commit fsynced, group
-# commit), then with the audit log in :memory:, to show what durability
-# costs. Ends with `audit verify` of the log written and its size per record.
+# serve`, measured with wrk over loopback with keep-alive, for each number
+# of concurrent connections: first with the audit log durable on disk (WAL,
+# every acknowledged commit fsynced, group commit), then with the audit log
+# in :memory:, to show what durability costs. Ends with `audit verify` of
+# the last log written and its size per record.
 #
 # Usage: bench/server.sh [BUILD_DIR]
-# Environment: DURATION (seconds, default 10), CONNECTIONS (default 32),
-#   WRK_THREADS (default 1), ACCESS_LOG (on|off, default on: to a file),
-#   BENCH_DIR (where the database goes; default a temporary directory on
-#   the disk under the current directory, not /tmp, which may be tmpfs).
+# Environment: DURATION (seconds per run, default 10), CONNECTIONS (a list,
+#   default "32 64 96"), WRK_THREADS (default 1), ACCESS_LOG (on|off,
+#   default on: to a file), BENCH_DIR (where the database goes; default a
+#   temporary directory on the disk under the current directory, not /tmp,
+#   which may be tmpfs).
 # The server and wrk share the same two cores: when the machine has more,
 # both are pinned to CPUs 0 and 1 with taskset.
 set -e
 BUILD=${1:-build}
 ACEGATE="$PWD/$BUILD/acegate"
 DURATION=${DURATION:-10}
-CONNECTIONS=${CONNECTIONS:-32}
+CONNECTIONS=${CONNECTIONS:-32 64 96}
 WRK_THREADS=${WRK_THREADS:-1}
 ACCESS_LOG=${ACCESS_LOG:-on}
 [ -x "$ACEGATE" ] || { echo "bench/server.sh: build $ACEGATE first (make)"; exit 1; }
@@ -33,11 +35,13 @@ if [ "$(nproc)" -gt 2 ] && command -v taskset >/dev/null; then PIN="taskset -c 0
 export ACEGATE_KEY
 ACEGATE_KEY=$(cat "$T/key")
 
-# run LABEL DB [SERVE_ARGS...]: prints one result line and keeps the figures
+# run LABEL CONNS DB [SERVE_ARGS...]: prints one result line; $rps keeps
+# its checks/s
 run() {
   label=$1
-  db=$2
-  shift 2
+  conns=$2
+  db=$3
+  shift 3
   log=off
   [ "$ACCESS_LOG" = on ] && log="$T/access-$label.log"
   # shellcheck disable=SC2086
@@ -52,9 +56,9 @@ run() {
   done
   [ -n "$port" ] || { cat "$T/srv-$label.log"; exit 1; }
   # warm up (page cache, allocator, key cache), then measure
-  $PIN wrk -t1 -c"$CONNECTIONS" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
+  $PIN wrk -t1 -c"$conns" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
   before=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
-  $PIN wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/server_check.lua \
+  $PIN wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --latency -s bench/server_check.lua \
     "http://127.0.0.1:$port" >"$T/wrk-$label.txt"
   after=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
   kill -TERM $SRV
@@ -66,16 +70,21 @@ run() {
   non200=$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$T/wrk-$label.txt")
   batch=$(echo "$before $after" | awk '{ c = $4 - $1; r = $5 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
   persync=$(echo "$before $after" | awk '{ y = $6 - $3; r = $5 - $2; if (y > 0) printf "%.1f", r / y; else print "-" }')
-  printf '%-28s %10s %9s %9s %14s %13s %8s\n' "$label" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200"
-  eval "RPS_$(echo "$label" | tr -c 'a-z0-9\n' '_')=$rps"
+  printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "$label" "$conns" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200"
 }
 
-echo "POST /v1/checks, wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --latency, keep-alive, loopback, $(nproc) CPUs${PIN:+ (pinned to 0,1)}, access log $ACCESS_LOG"
-printf '%-28s %10s %9s %9s %14s %13s %8s\n' "audit log" "checks/s" "p50" "p99" "records/commit" "records/fsync" "non-200"
-run durable "$T/audit.db" --keys-db "$T/keys.db"
-run memory ":memory:" --keys-db "$T/keys.db"
+echo "POST /v1/checks, wrk -t$WRK_THREADS -d${DURATION}s --latency, keep-alive, loopback, $(nproc) CPUs${PIN:+ (pinned to 0,1)}, access log $ACCESS_LOG"
+printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "audit log" "connections" "checks/s" "p50" "p99" "records/commit" "records/fsync" "non-200"
+for c in $CONNECTIONS; do
+  rm -f "$T"/audit.db*
+  run durable "$c" "$T/audit.db" --keys-db "$T/keys.db"
+  durable=$rps
+  run memory "$c" ":memory:" --keys-db "$T/keys.db"
+  echo "$durable $rps" | awk -v c="$c" '$2 > 0 { printf "%-10s %11s %10.2f  (durable / in-memory checks/s)\n", "ratio", c, $1 / $2 }'
+done
 "$ACEGATE" audit verify --db "$T/audit.db" | tail -n 1
 records=$(sqlite3 "$T/audit.db" "SELECT count(*) FROM audit_log")
 bytes=$(cat "$T/audit.db" "$T/audit.db-wal" 2>/dev/null | wc -c)
 echo "$bytes $records" | awk '$2 > 0 { printf "log size: %.0f bytes per record (%d records, database and WAL)\n", $1 / $2, $2 }'
-echo "$RPS_durable $RPS_memory" | awk '$2 > 0 { printf "durable / in-memory throughput: %.2f\n", $1 / $2 }'
+index=$(cat "$T/audit.db-search" "$T/audit.db-search-wal" 2>/dev/null | wc -c)
+echo "$index $records" | awk '$2 > 0 { printf "search index: %.1f bytes per record\n", $1 / $2 }'
