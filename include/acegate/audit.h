@@ -102,7 +102,23 @@ typedef struct {
   const char *destination;   /* search columns, matched exactly */
   const char *eccn;
   const char *outcome;
+  /* Optional: the decision as the log stores it, made from this very
+   * decision by ag_audit_pack() (NULL: compressed when appended). */
+  const void *packed;
+  size_t packed_len;
 } ag_audit_record;
+
+/* Compressing decisions the way the log stores them, on the caller's
+ * thread, so that appends need not do it while holding the write lock.
+ * One packer per thread. */
+typedef struct ag_audit_packer ag_audit_packer;
+ag_audit_packer *ag_audit_packer_new(void);
+void ag_audit_packer_free(ag_audit_packer *p);
+/* Appends to out the stored form of the decision and sets *packed_len to
+ * its length; 0 (out unchanged) when the decision is stored as it is (short
+ * or incompressible), when it is then left to the append. */
+ag_status ag_audit_pack(ag_audit_db *db, ag_audit_packer *p, const char *decision, size_t len,
+                        ag_buf *out, size_t *packed_len, ag_error *err);
 
 /* Appends one record and returns once it is durable (committed, and with the
  * default options its write-ahead log fsynced; a failed fsync makes every

@@ -93,6 +93,8 @@ static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_e
   ag_date d;
   if (*nz(r->as_of) && !ag_date_parse(r->as_of, strlen(r->as_of), &d))
     return bad(err, AG_ERR_INPUT, i, n, "as_of", "not a YYYY-MM-DD date");
+  if (r->packed && !audit_packed_fits(r->packed, r->packed_len, r->decision_len))
+    return bad(err, AG_ERR_INPUT, i, n, "packed", "not the stored form of this decision");
   return AG_OK;
 }
 
@@ -153,7 +155,9 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
   for (int i = 0; i < F_COUNT; i++) {
     if (i == F_REQUEST || i == F_DECISION) {
       /* the hash covers the decision as sent; the row may hold it compressed */
-      audit_bytes b = i == F_DECISION ? audit_pack(db, row.f[i]) : row.f[i];
+      audit_bytes b = i != F_DECISION ? row.f[i]
+                      : r->packed     ? (audit_bytes){r->packed, r->packed_len}
+                                      : audit_pack(db, row.f[i]);
       sqlite3_bind_blob(s, param_of_field[i], b.p, (int)b.n, SQLITE_STATIC);
     } else {
       sqlite3_bind_text(s, param_of_field[i], row.f[i].p, (int)row.f[i].n, SQLITE_STATIC);

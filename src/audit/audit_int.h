@@ -173,6 +173,9 @@ void audit_codec_close(ag_audit_db *db);
 /* The bytes to store for a decision: compressed when that is smaller.
  * Caller holds wmu; the result lives until the next call. */
 audit_bytes audit_pack(ag_audit_db *db, audit_bytes raw);
+/* True if packed is a frame of decision_len bytes (what ag_audit_pack()
+ * makes; that it holds this very decision is the caller's promise). */
+bool audit_packed_fits(const void *packed, size_t packed_len, size_t decision_len);
 /* Turns stored decision bytes back into the decision as sent (in u's
  * buffer); bytes stored as they are are left alone. h is the reading
  * connection, for a dictionary not read yet. AG_ERR_DB names a frame that

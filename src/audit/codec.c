@@ -108,6 +108,52 @@ audit_bytes audit_pack(ag_audit_db *db, audit_bytes raw) {
   return (audit_bytes){db->zbuf, n};
 }
 
+struct ag_audit_packer {
+  ZSTD_CCtx *zc;
+};
+
+ag_audit_packer *ag_audit_packer_new(void) {
+  ag_audit_packer *p = calloc(1, sizeof *p);
+  if (p && !(p->zc = ZSTD_createCCtx())) {
+    free(p);
+    p = NULL;
+  }
+  return p;
+}
+
+void ag_audit_packer_free(ag_audit_packer *p) {
+  if (!p)
+    return;
+  ZSTD_freeCCtx(p->zc);
+  free(p);
+}
+
+/* The same frame audit_pack() makes: the prepared dictionary is read-only,
+ * so threads share it, each with its own context. */
+ag_status ag_audit_pack(ag_audit_db *db, ag_audit_packer *p, const char *decision, size_t len,
+                        ag_buf *out, size_t *packed_len, ag_error *err) {
+  *packed_len = 0;
+  if (!db || !p || !out || (!decision && len))
+    return ag_error_set(err, AG_ERR_INPUT, "decision", "missing argument");
+  if (len < PACK_MIN || !db->cdict)
+    return AG_OK;
+  size_t bound = ZSTD_compressBound(len);
+  if (!ag_buf_reserve(out, bound))
+    return ag_error_set(err, AG_ERR_NOMEM, "decision", "out of memory");
+  size_t n = ZSTD_compress_usingCDict(p->zc, out->data + out->len, bound, decision, len, db->cdict);
+  if (!ZSTD_isError(n) && n < len) {
+    out->len += n;
+    *packed_len = n;
+  }
+  return AG_OK;
+}
+
+bool audit_packed_fits(const void *packed, size_t packed_len, size_t decision_len) {
+  if (packed_len < sizeof zstd_magic || memcmp(packed, zstd_magic, sizeof zstd_magic) != 0)
+    return false;
+  return ZSTD_getFrameContentSize(packed, packed_len) == decision_len;
+}
+
 /* The dictionary with this id: cached, or read from the log through h. */
 static const ZSTD_DDict *ddict_get(ag_audit_db *db, sqlite3 *h, unsigned id) {
   const ZSTD_DDict *found = NULL;

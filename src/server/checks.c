@@ -48,8 +48,26 @@ static void decide_item(srv_req *r, srv_worker *w, const char *text, size_t len,
   it->outcome_index = (int)d.outcome;
 }
 
-/* One audit record per decided item. Pointers into r->reqtext and r->dec
- * are taken only now, when neither buffer grows any more. */
+/* Compresses each decided item's decision for the log here, on the HTTP
+ * thread, so the audit writer, which every decision waits for, need not
+ * (it still does it for an item this fails for). */
+static void pack_decisions(srv_req *r) {
+  srv_worker *w = srv_worker_get(r->srv);
+  for (size_t i = 0; i < r->nitems; i++) {
+    srv_item *it = &r->items[i];
+    it->packed_off = r->packed.len;
+    it->packed_len = 0;
+    ag_error err;
+    if (w && w->packer && it->st == AG_OK)
+      ag_audit_pack(r->srv->db, w->packer, r->dec.data + it->dec_off, it->dec_len, &r->packed,
+                    &it->packed_len, &err);
+  }
+  if (w)
+    srv_worker_put(r->srv, w);
+}
+
+/* One audit record per decided item. Pointers into r->reqtext, r->dec and
+ * r->packed are taken only now, when no buffer grows any more. */
 static bool build_records(srv_req *r, ag_audit_kind kind) {
   size_t n = 0;
   for (size_t i = 0; i < r->nitems; i++)
@@ -66,6 +84,7 @@ static bool build_records(srv_req *r, ag_audit_kind kind) {
     if (!r->recs || !r->ids)
       return false;
   }
+  pack_decisions(r);
   const srv_snapshot *snap = r->snap;
   size_t k = 0;
   for (size_t i = 0; i < r->nitems; i++) {
@@ -87,6 +106,8 @@ static bool build_records(srv_req *r, ag_audit_kind kind) {
         .destination = it->destination,
         .eccn = it->eccn,
         .outcome = it->outcome,
+        .packed = it->packed_len && !r->packed.failed ? r->packed.data + it->packed_off : NULL,
+        .packed_len = it->packed_len,
     };
   }
   return true;

@@ -138,6 +138,7 @@ void srv_req_init(srv_req *r, ag_server *s) {
   ag_buf_init(&r->body);
   ag_buf_init(&r->out);
   ag_buf_init(&r->dec);
+  ag_buf_init(&r->packed);
   ag_buf_init(&r->reqtext);
   r->start_ns = srv_now_ns();
 }
@@ -146,6 +147,7 @@ void srv_req_free(srv_req *r) {
   ag_buf_free(&r->body);
   ag_buf_free(&r->out);
   ag_buf_free(&r->dec);
+  ag_buf_free(&r->packed);
   ag_buf_free(&r->reqtext);
   if (r->items != &r->one)
     free(r->items);

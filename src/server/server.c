@@ -77,6 +77,7 @@ srv_worker *srv_worker_get(ag_server *s) {
     ag_check_scratch_init(&w->scratch);
     ag_arena_init(&w->arena, 8192);
     w->enc = ag_json_encoder_new();
+    w->packer = ag_audit_packer_new();
   }
   return w;
 }
@@ -268,6 +269,7 @@ void ag_server_free(ag_server *s) {
     ag_check_scratch_free(&w->scratch);
     ag_arena_free(&w->arena);
     ag_json_encoder_free(w->enc);
+    ag_audit_packer_free(w->packer);
     free(w);
   }
   srv_auth_free(s);

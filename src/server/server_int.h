@@ -93,7 +93,8 @@ typedef struct {
   ag_status st;
   ag_error err;
   size_t req_off, req_len; /* in srv_req.reqtext */
-  size_t dec_off, dec_len; /* in srv_req.dec */
+  size_t dec_off, dec_len;       /* in srv_req.dec */
+  size_t packed_off, packed_len; /* in srv_req.packed; 0: not packed */
   char as_of[11];
   char destination[8];
   char eccn[32];
@@ -148,6 +149,7 @@ struct srv_req {
   int64_t audit_queued_ns;
   void (*finish)(srv_req *r);
   ag_buf dec, reqtext;
+  ag_buf packed; /* the decisions as the log stores them (checks.c) */
   /* HTTP glue */
   struct MHD_Connection *conn;
   int state;
@@ -306,7 +308,8 @@ struct ag_server {
 typedef struct srv_worker {
   ag_check_scratch scratch;
   ag_arena arena;
-  ag_json_encoder *enc; /* NULL: the plain encoder is used */
+  ag_json_encoder *enc;     /* NULL: the plain encoder is used */
+  ag_audit_packer *packer; /* NULL: decisions are packed by the writer */
   struct srv_worker *next;
 } srv_worker;
 

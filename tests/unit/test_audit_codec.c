@@ -204,6 +204,52 @@ static void test_dictionary_is_append_only(void **state) {
 /* A log written before decisions were compressed: schema 1, no audit_dict,
  * decisions stored as sent. Opening it adds the table and moves it to 2;
  * old and new records read back and the chain goes on. */
+/* Packed on the caller's thread: the same bytes an append stores by
+ * itself, read back exactly, chain intact; a frame that is not this
+ * decision's length is refused naming "packed". */
+static void test_packed_by_the_caller(void **state) {
+  fixture *f = *state;
+  char *dec = decision_json(3);
+  ag_audit_packer *pk = ag_audit_packer_new();
+  assert_non_null(pk);
+  ag_buf packed;
+  ag_buf_init(&packed);
+  size_t plen = 0;
+  ag_error e;
+  assert_int_equal(ag_audit_pack(f->db, pk, dec, strlen(dec), &packed, &plen, &e), AG_OK);
+  assert_true(plen > 0 && plen * 5 < strlen(dec));
+  assert_int_equal(packed.len, plen);
+
+  char id1[AG_AUDIT_ID_MAX], id2[AG_AUDIT_ID_MAX];
+  ag_audit_record r = record(dec);
+  r.packed = packed.data;
+  r.packed_len = plen;
+  assert_int_equal(ag_audit_append(f->db, &r, id1, &e), AG_OK);
+  append(f->db, dec, id2); /* packed by the append */
+  assert_int_equal(sql_int(f->path, "SELECT count(DISTINCT decision) FROM audit_log"), 1);
+  assert_reads_back(f->db, id1, dec);
+  assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
+
+  /* the frame of another decision, of another length */
+  char *other = decision_json(11);
+  assert_int_not_equal(strlen(other), strlen(dec));
+  ag_buf_reset(&packed);
+  assert_int_equal(ag_audit_pack(f->db, pk, other, strlen(other), &packed, &plen, &e), AG_OK);
+  r.packed = packed.data;
+  r.packed_len = plen;
+  assert_int_equal(ag_audit_append(f->db, &r, id1, &e), AG_ERR_INPUT);
+  assert_string_equal(e.field, "packed");
+  /* short decisions are left to the append */
+  ag_buf_reset(&packed);
+  assert_int_equal(ag_audit_pack(f->db, pk, "{\"ok\":1}", 8, &packed, &plen, &e), AG_OK);
+  assert_int_equal(plen, 0);
+  assert_int_equal(packed.len, 0);
+  ag_buf_free(&packed);
+  ag_audit_packer_free(pk);
+  free(other);
+  free(dec);
+}
+
 static void test_version_1_log_is_upgraded(void **state) {
   fixture *f = *state;
   char old_id[AG_AUDIT_ID_MAX], new_id[AG_AUDIT_ID_MAX];
@@ -237,7 +283,7 @@ int main(void) {
       T(test_decision_stored_compressed), T(test_short_decision_stored_as_is),
       T(test_tampered_frame_named),       T(test_frame_replaced_by_text_named),
       T(test_tampered_dictionary_named),  T(test_dictionary_is_append_only),
-      T(test_version_1_log_is_upgraded),
+      T(test_packed_by_the_caller),       T(test_version_1_log_is_upgraded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
