@@ -19,7 +19,8 @@
  *  - it notes the last record it holds (seq and hash); if the log does not
  *    hold that record with that hash (the index is from another log, or the
  *    log was restored from an older copy), it is emptied and rebuilt. A
- *    missing or unreadable index file is rebuilt too;
+ *    missing index file is built again (a damaged one fails the searches
+ *    that read it, naming it, until it is deleted with the log closed);
  *  - ag_audit_search (query.c) reads the index and the log in one snapshot,
  *    takes records up to the index's last seq through it and scans the log
  *    for the records after it, so lag never hides a record; and it applies
@@ -457,7 +458,8 @@ int audit_postings_next(audit_postings *it, audit_conn *c, int64_t *seq, ag_erro
     }
     if (!decode(it)) {
       ag_error_set(err, AG_ERR_DB, "db",
-                   "the search index beside the log is damaged; delete it to have it rebuilt");
+                   "the search index beside the log is damaged; stop the service and delete "
+                   "it to have it rebuilt");
       return -1;
     }
   }

@@ -153,7 +153,9 @@ expect_grep tamper_edit_names_record "broken at seq 5 ($ID5)" "$TMPD/out"
 expect_grep tamper_edit_problem 'content_changed' "$TMPD/out"
 if [ "$(sqlite3 "$DB" "SELECT hex(substr(decision, 1, 4)) FROM audit_log WHERE seq = 6")" = 28B52FFD ]; then
   ok decisions_stored_compressed; else notok decisions_stored_compressed "record 6 is not a zstd frame"; fi
-tamper frame "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET decision = substr(decision, 1, 30) || X'5A' || substr(decision, 32) WHERE seq = 6"
+# the frame loses its last bytes (a changed byte may fall on bits the
+# decoder never reads, and this frame differs from run to run)
+tamper frame "DROP TRIGGER audit_log_no_update; UPDATE audit_log SET decision = substr(decision, 1, length(decision) - 5) WHERE seq = 6"
 expect_grep tamper_frame_names_record 'broken at seq 6 .*content_changed' "$TMPD/out"
 tamper dict "DROP TRIGGER audit_dict_no_update; UPDATE audit_dict SET dict = zeroblob(length(dict))"
 expect_grep tamper_dict_named 'broken at seq [0-9]* .*content_changed' "$TMPD/out"
