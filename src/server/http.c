@@ -1,8 +1,8 @@
 /*
- * http.c - the HTTP side of the service, on libmicrohttpd: the daemon
- * (internal threads, epoll, a thread pool sized to the cores), the access
- * handler that feeds request.c, suspension while the audit writer commits,
- * the access log, and the streamed audit export.
+ * http.c - the HTTP side of the service, on libmicrohttpd: one daemon per
+ * core (an internal thread with its own epoll set and listen socket each),
+ * the access handler that feeds request.c, suspension while the audit
+ * writer commits, the access log, and the streamed audit export.
  *
  * libmicrohttpd does all HTTP parsing, framing, keep-alive, timeouts and
  * header size limits; this file only sees complete header sets and body
@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -351,46 +352,93 @@ static ag_status resolve(const char *listen, struct sockaddr_storage *ss, bool *
   return AG_OK;
 }
 
+/* Fails if something already listens on the address: SO_REUSEPORT would
+ * otherwise let a second service on the same port share its connections. */
+static ag_status check_port_free(const struct sockaddr_storage *ss, ag_error *err,
+                                 const char *listen) {
+  socklen_t len =
+      ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return AG_OK; /* the daemons will report it */
+  int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  int rc = bind(fd, (const struct sockaddr *)ss, len);
+  int e = errno;
+  close(fd);
+  if (rc != 0 && e == EADDRINUSE)
+    return ag_error_set(err, AG_ERR_IO, "listen", "cannot listen on %.100s: address in use",
+                        listen);
+  return AG_OK;
+}
+
+/* One daemon (one thread, its own epoll set) per core, each with its own
+ * listen socket on the same address (SO_REUSEPORT), so the kernel spreads
+ * new connections evenly between them. With one listen socket shared by a
+ * thread pool, whichever thread woke first took a connection: a client's
+ * keep-alive pool could land three quarters on one thread, which then
+ * limited the whole service. */
 ag_status srv_http_start(ag_server *s, ag_error *err) {
   struct sockaddr_storage ss;
   bool v6 = false;
   ag_status st = resolve(s->listen, &ss, &v6, err);
   if (st != AG_OK)
     return st;
+  bool any_port =
+      (v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port) == 0;
+  if (!any_port && (st = check_port_free(&ss, err, s->listen)) != AG_OK)
+    return st;
   unsigned threads = s->cfg.threads;
   if (!threads) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     threads = n > 0 ? (unsigned)n : 1;
   }
+  if (threads > SRV_HTTP_THREADS_MAX)
+    threads = SRV_HTTP_THREADS_MAX;
+  unsigned per_thread = (s->cfg.max_connections + threads - 1) / threads;
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                    MHD_USE_ERROR_LOG | MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0);
-  s->daemon = MHD_start_daemon(
-      flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-      (unsigned int)(threads > 1 ? threads : 0), MHD_OPTION_CONNECTION_TIMEOUT,
-      (unsigned int)s->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-      MHD_OPTION_CONNECTION_LIMIT, (unsigned int)s->cfg.max_connections,
-      MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-      s, MHD_OPTION_END);
-  if (!s->daemon)
-    return ag_error_set(err, AG_ERR_IO, "listen",
-                        "cannot listen on %.100s (address in use, or "
-                        "not a local address?)",
-                        s->listen);
-  const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-  s->port = di ? di->port : 0;
+  for (unsigned i = 0; i < threads; i++) {
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned int)1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_CONNECTION_LIMIT,
+        per_thread, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_END);
+    if (!d) {
+      srv_http_quiesce(s);
+      srv_http_stop(s);
+      return ag_error_set(err, AG_ERR_IO, "listen",
+                          "cannot listen on %.100s (address in use, or "
+                          "not a local address?)",
+                          s->listen);
+    }
+    s->daemons[s->ndaemons++] = d;
+    if (i == 0) { /* the others join the port the first one got */
+      const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+      s->port = di ? di->port : 0;
+      if (v6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(s->port);
+      else
+        ((struct sockaddr_in *)&ss)->sin_port = htons(s->port);
+    }
+  }
   return AG_OK;
 }
 
 void srv_http_quiesce(ag_server *s) {
-  MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-  if (fd != MHD_INVALID_SOCKET)
-    close(fd);
+  for (size_t i = 0; i < s->ndaemons; i++) {
+    MHD_socket fd = MHD_quiesce_daemon(s->daemons[i]);
+    if (fd != MHD_INVALID_SOCKET)
+      close(fd);
+  }
 }
 
 void srv_http_stop(ag_server *s) {
-  MHD_stop_daemon(s->daemon);
-  s->daemon = NULL;
+  for (size_t i = 0; i < s->ndaemons; i++)
+    MHD_stop_daemon(s->daemons[i]);
+  s->ndaemons = 0;
 }
 
 /* ---- streamed export ---- */

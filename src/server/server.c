@@ -222,7 +222,7 @@ ag_status ag_server_reload(ag_server *s, ag_error *err) {
 bool ag_server_shutdown(ag_server *s) {
   atomic_store(&s->draining, true);
   bool drained = true;
-  if (s->daemon) {
+  if (s->ndaemons) {
     srv_http_quiesce(s); /* no new connections */
     srv_log_event(s, "draining", NULL);
     struct timespec until;
@@ -238,8 +238,7 @@ bool ag_server_shutdown(ag_server *s) {
   }
   /* Whatever is queued is still written; nothing is queued after this. */
   srv_writer_stop(s);
-  if (s->daemon)
-    srv_http_stop(s);
+  srv_http_stop(s);
   /* export threads end once their connections are gone */
   pthread_mutex_lock(&s->drain_mu);
   while (s->exports > 0)

@@ -180,6 +180,9 @@ unsigned srv_http_status(const ag_error *err);
  * the body of POST /v1/checks and GET /v1/checks/{id}, byte for byte. */
 void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len);
 
+/* HTTP threads at most, whatever the core count. */
+#define SRV_HTTP_THREADS_MAX 64
+
 /* ---- the audit writer (group commit) ---- */
 
 typedef struct {
@@ -290,7 +293,8 @@ struct ag_server {
   srv_writer writer;
   srv_metrics metrics;
 
-  struct MHD_Daemon *daemon;
+  struct MHD_Daemon *daemons[SRV_HTTP_THREADS_MAX]; /* one thread each (http.c) */
+  size_t ndaemons;
   uint16_t port;
   /* access log lines gathered for one write (http.c), under alog_mu */
   pthread_mutex_t alog_mu;

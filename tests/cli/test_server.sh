@@ -82,6 +82,14 @@ if [ -n "$PORT" ]; then ok server_starts; else
   exit 1
 fi
 expect_grep listening_is_loopback '"address":"127.0.0.1:' "$TMPD/srv.log"
+# one listen socket per HTTP thread share the port (SO_REUSEPORT), yet a
+# second service on that port is refused rather than handed connections
+if timeout 10 "$ACEGATE" serve --listen "127.0.0.1:$PORT" --db "$TMPD/second.db" --access-log off \
+  2>"$TMPD/second.err"; then
+  notok second_server_same_port_refused "it started"
+else
+  expect_grep second_server_same_port_refused 'address in use' "$TMPD/second.err"
+fi
 
 # ---- health, readiness, metrics: no key needed ----
 call GET /healthz ""
