@@ -173,16 +173,25 @@ static void add(search_sql *t, const char *text, int bind) {
  * after the index's last one (scanned), or one record the index named. */
 typedef enum { PART_LOG, PART_TAIL, PART_ONE } search_part;
 
-/* The search columns in the index's numbering (AUDIT_SEARCH_COLS). */
+/* The search columns in the index's numbering (AUDIT_SEARCH_COLS), and the
+ * query's value for each (NULL: any). */
 static const char *const search_col[AUDIT_SEARCH_COLS] = {"destination", "eccn", "outcome",
                                                           "as_of"};
+
+static void search_values(const ag_audit_query *q, const char *v[AUDIT_SEARCH_COLS]) {
+  v[0] = q->destination;
+  v[1] = q->eccn;
+  v[2] = q->outcome;
+  v[3] = q->as_of;
+}
 
 /* Fixed clauses in a fixed order; values are always bound, never pasted.
  * Every filter applies to the record read from the log, also when the
  * index named it, so a damaged index cannot return a record that does not
  * match. PART_ONE's seq is its first placeholder. */
 static void build_sql(search_sql *t, const ag_audit_query *q, bool has_cursor, search_part part) {
-  const char *val[] = {q->destination, q->eccn, q->outcome, q->as_of};
+  const char *val[AUDIT_SEARCH_COLS];
+  search_values(q, val);
   char clause[64];
   add(t, "SELECT " AUDIT_COLS " FROM main.audit_log WHERE 1", -1);
   if (part == PART_ONE)
@@ -217,7 +226,8 @@ static ag_status prepare_part(audit_conn *c, const ag_audit_query *q, int64_t af
     sqlite3_finalize(s);
     return audit_db_error(err, c->h, "search");
   }
-  const char *texts[] = {q->destination, q->eccn, q->outcome, q->as_of};
+  const char *texts[AUDIT_SEARCH_COLS];
+  search_values(q, texts);
   for (int i = 0; i < t.n; i++) {
     int p = i + 1;
     switch (t.binds[i]) {
@@ -274,7 +284,8 @@ static ag_status scan_part(ag_audit_db *db, audit_conn *c, const ag_audit_query 
 static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query *q, int64_t after,
                             bool has_cursor, int64_t upto, int64_t span, size_t limit,
                             ag_audit_page *page, bool *more, ag_error *err) {
-  const char *val[] = {q->destination, q->eccn, q->outcome, q->as_of};
+  const char *val[AUDIT_SEARCH_COLS];
+  search_values(q, val);
   static const int preference[] = {0, 1, 3, 2};
   int col = -1;
   for (int k = 0; k < AUDIT_SEARCH_COLS && col < 0; k++)

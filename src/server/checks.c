@@ -51,24 +51,21 @@ static void decide_item(srv_req *r, srv_worker *w, const char *text, size_t len,
 /* Compresses each decided item's decision for the log here, on the HTTP
  * thread, so the audit writer, which every decision waits for, need not
  * (it still does it for an item this fails for). */
-static void pack_decisions(srv_req *r) {
-  srv_worker *w = srv_worker_get(r->srv);
+static void pack_decisions(srv_req *r, srv_worker *w) {
   for (size_t i = 0; i < r->nitems; i++) {
     srv_item *it = &r->items[i];
     it->packed_off = r->packed.len;
     it->packed_len = 0;
     ag_error err;
-    if (w && w->packer && it->st == AG_OK)
+    if (w->packer && it->st == AG_OK)
       ag_audit_pack(r->srv->db, w->packer, r->dec.data + it->dec_off, it->dec_len, &r->packed,
                     &it->packed_len, &err);
   }
-  if (w)
-    srv_worker_put(r->srv, w);
 }
 
 /* One audit record per decided item. Pointers into r->reqtext, r->dec and
  * r->packed are taken only now, when no buffer grows any more. */
-static bool build_records(srv_req *r, ag_audit_kind kind) {
+static bool build_records(srv_req *r, ag_audit_kind kind, srv_worker *w) {
   size_t n = 0;
   for (size_t i = 0; i < r->nitems; i++)
     n += r->items[i].st == AG_OK;
@@ -84,7 +81,7 @@ static bool build_records(srv_req *r, ag_audit_kind kind) {
     if (!r->recs || !r->ids)
       return false;
   }
-  pack_decisions(r);
+  pack_decisions(r, w);
   const srv_snapshot *snap = r->snap;
   size_t k = 0;
   for (size_t i = 0; i < r->nitems; i++) {
@@ -147,12 +144,14 @@ srv_next srv_h_check(srv_req *r) {
   if (!w)
     return no_memory(r);
   decide_item(r, w, r->body.data, r->body.len, &r->one);
+  bool built = r->one.st == AG_OK && !r->reqtext.failed && !r->dec.failed &&
+               build_records(r, AG_AUDIT_CHECK, w);
   srv_worker_put(s, w);
   if (r->one.st != AG_OK) {
     srv_fail(r, &r->one.err);
     return SRV_DONE;
   }
-  if (r->reqtext.failed || r->dec.failed || !build_records(r, AG_AUDIT_CHECK))
+  if (!built)
     return no_memory(r);
   r->finish = finish_one;
   return SRV_AUDIT;
@@ -246,8 +245,9 @@ srv_next srv_h_batch(srv_req *r) {
       snprintf(it->err.field, sizeof it->err.field, "%s", field);
     }
   }
+  bool built = !r->reqtext.failed && !r->dec.failed && build_records(r, AG_AUDIT_CHECK, w);
   srv_worker_put(s, w);
-  if (r->reqtext.failed || r->dec.failed || !build_records(r, AG_AUDIT_CHECK)) {
+  if (!built) {
     next = no_memory(r);
     goto out;
   }
@@ -371,14 +371,15 @@ srv_next srv_h_screening(srv_req *r) {
   ag_buf_puts(b, "],\"lists_version\":");
   ag_buf_json_str(b, r->snap->lists_version, strlen(r->snap->lists_version));
   ag_buf_putc(b, '}');
-  srv_worker_put(s, w);
   it->dec_len = b->len;
   it->req_off = 0;
   it->req_len = r->body.len;
   ag_buf_append(&r->reqtext, r->body.data ? r->body.data : "", r->body.len);
   it->outcome = screening_outcomes[best];
   it->outcome_index = (int)best;
-  if (r->reqtext.failed || r->dec.failed || !build_records(r, AG_AUDIT_SCREENING)) {
+  bool built = !r->reqtext.failed && !r->dec.failed && build_records(r, AG_AUDIT_SCREENING, w);
+  srv_worker_put(s, w);
+  if (!built) {
     next = no_memory(r);
     goto out;
   }

@@ -2,7 +2,8 @@
  * audit_fixture.h - the cmocka fixture the audit tests share: a fresh audit
  * database (file "audit.db" in a new temporary directory) opened with the
  * default options for each test, closed and removed afterwards; and the
- * helpers they share to edit the file directly and to verify it afresh.
+ * helpers they share to edit and read the file directly, to close and
+ * reopen it, and to verify it afresh.
  */
 #ifndef ACEGATE_TEST_AUDIT_FIXTURE_H
 #define ACEGATE_TEST_AUDIT_FIXTURE_H
@@ -10,6 +11,7 @@
 #include "acegate/audit.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -61,6 +63,31 @@ static inline void raw_sql(const char *path, const char *sql) {
   sqlite3_free(msg);
   sqlite3_close(h);
   assert_int_equal(rc, SQLITE_OK);
+}
+
+/* The first column of the first row of SQL run directly on the file. */
+static inline int64_t sql_int(const char *path, const char *sql) {
+  sqlite3 *h;
+  sqlite3_stmt *s;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(h);
+  return v;
+}
+
+/* Closes the fixture's log (files can then be changed under it) and opens
+ * it again. */
+static inline void close_log(fixture *f) {
+  ag_audit_close(f->db);
+  f->db = NULL;
+}
+
+static inline void open_log(fixture *f) {
+  ag_error e;
+  assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
 }
 
 /* Verifies the log at path through a handle of its own. */

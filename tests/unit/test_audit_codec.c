@@ -61,19 +61,6 @@ static void append(ag_audit_db *db, const char *decision, char id[AG_AUDIT_ID_MA
   assert_int_equal(ag_audit_append(db, &r, id, &e), AG_OK);
 }
 
-/* One integer from SQL run directly on the file. */
-static int64_t sql_int(const char *path, const char *sql) {
-  sqlite3 *h;
-  sqlite3_stmt *s;
-  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-  int64_t v = sqlite3_column_int64(s, 0);
-  sqlite3_finalize(s);
-  sqlite3_close(h);
-  return v;
-}
-
 static void assert_reads_back(ag_audit_db *db, const char *id, const char *decision) {
   ag_audit_entry *x = NULL;
   ag_error e;

@@ -143,18 +143,6 @@ static char *index_path(const fixture *f) {
   return p;
 }
 
-static int count_rows(const char *path, const char *sql) {
-  sqlite3 *h;
-  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
-  sqlite3_stmt *s;
-  assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-  int n = sqlite3_column_int(s, 0);
-  sqlite3_finalize(s);
-  sqlite3_close(h);
-  return n;
-}
-
 static void test_exact_without_index(void **state) {
   fixture *f = *state;
   append_range(f->db, 0, 300, 0);
@@ -170,9 +158,8 @@ static void test_exact_with_index_complete_and_behind(void **state) {
     append_range(f->db, i, i + 37 < 300 ? i + 37 : 300, 0);
     assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
   }
-  assert_true(count_rows(index_path(f), "SELECT count(DISTINCT first) FROM postings") >= 8);
-  assert_int_equal(count_rows(index_path(f), "SELECT value FROM search_meta WHERE name = 'seq'"),
-                   300);
+  assert_true(sql_int(index_path(f), "SELECT count(DISTINCT first) FROM postings") >= 8);
+  assert_int_equal(sql_int(index_path(f), "SELECT value FROM search_meta WHERE name = 'seq'"), 300);
   check_all(f->db, 300, 0);
   /* behind the log: the later records are found by a scan */
   append_range(f->db, 300, 430, 0);
@@ -199,7 +186,7 @@ static void test_index_of_another_log_is_rebuilt(void **state) {
   assert_int_equal(system(cmd), 0);
   /* taken as it is, that index would hide this log's CN records 1..200 */
   assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
-  assert_int_equal(count_rows(index_path(f), "SELECT sum(n) FROM postings WHERE col = 0"), 250);
+  assert_int_equal(sql_int(index_path(f), "SELECT sum(n) FROM postings WHERE col = 0"), 250);
   check_all(f->db, 250, 0);
 }
 
@@ -216,18 +203,17 @@ static void test_missing_or_damaged_index(void **state) {
   assert_int_equal(ag_audit_search(f->db, &q, &p, &e), AG_ERR_DB);
   assert_non_null(strstr(e.reason, "search index"));
   /* deleted: searches scan the log, and the next update rebuilds it */
-  ag_audit_close(f->db);
-  f->db = NULL;
+  close_log(f);
   unlink(index_path(f));
   char side[200];
   snprintf(side, sizeof side, "%s-wal", index_path(f));
   unlink(side);
   snprintf(side, sizeof side, "%s-shm", index_path(f));
   unlink(side);
-  assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
+  open_log(f);
   check_all(f->db, 120, 0);
   assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
-  assert_int_equal(count_rows(index_path(f), "SELECT sum(n) FROM postings WHERE col = 3"), 120);
+  assert_int_equal(sql_int(index_path(f), "SELECT sum(n) FROM postings WHERE col = 3"), 120);
   check_all(f->db, 120, 0);
 }
 
@@ -237,24 +223,21 @@ static void test_background_thread_catches_up(void **state) {
   assert_int_equal(ag_audit_index_start(f->db, &e), AG_OK);
   append_range(f->db, 0, 150, 0);
   check_all(f->db, 150, 0); /* exact while the thread works */
-  ag_audit_close(f->db);    /* stops the thread */
-  f->db = NULL;
-  assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
+  close_log(f);             /* stops the thread */
+  open_log(f);
   check_all(f->db, 150, 0);
 }
 
 static void test_log_keeps_no_search_column_index(void **state) {
   fixture *f = *state;
-  ag_error e;
   append_range(f->db, 0, 10, 0);
-  ag_audit_close(f->db);
-  f->db = NULL;
+  close_log(f);
   /* a log made before the index moved out */
   raw_sql(f->path, "CREATE INDEX audit_log_destination ON audit_log(destination);"
                    "CREATE INDEX audit_log_outcome ON audit_log(outcome);");
-  assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
-  assert_int_equal(count_rows(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                       " AND tbl_name = 'audit_log' AND name <> 'audit_log_ts'"),
+  open_log(f);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                    " AND tbl_name = 'audit_log' AND name <> 'audit_log_ts'"),
                    0);
   assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
   check_all(f->db, 10, 0);
