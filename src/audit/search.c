@@ -328,6 +328,7 @@ ag_status ag_audit_index_update(ag_audit_db *db, ag_error *err) {
 
 static void *indexer_main(void *arg) {
   ag_audit_db *db = arg;
+  pthread_setname_np(pthread_self(), "audit-index");
   /* derived data: copied with CPU time nothing else wants, never taking it
    * from the decisions waiting for their records (best effort) */
   struct sched_param idle = {.sched_priority = 0};

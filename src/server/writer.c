@@ -100,6 +100,7 @@ static void hand_back(ag_server *s, srv_req *batch) {
 
 static void *writer_main(void *arg) {
   ag_server *s = arg;
+  pthread_setname_np(pthread_self(), "audit-writer");
   srv_writer *w = &s->writer;
   pthread_mutex_lock(&w->mu);
   for (;;) {
@@ -132,6 +133,7 @@ static void *writer_main(void *arg) {
 
 static void *syncer_main(void *arg) {
   ag_server *s = arg;
+  pthread_setname_np(pthread_self(), "audit-syncer");
   srv_writer *w = &s->writer;
   pthread_mutex_lock(&w->mu);
   for (;;) {
