@@ -56,7 +56,7 @@ typedef struct {
   bool no_lists;            /* start without screening lists (names are not screened) */
   size_t max_body;          /* 0 = AG_SERVER_DEFAULT_MAX_BODY */
   unsigned timeout_s;       /* idle and request-body timeout; 0 = default */
-  unsigned threads;         /* HTTP threads; 0 = one per online CPU */
+  unsigned threads;         /* HTTP threads; 0 = two per online CPU */
   unsigned max_connections; /* 0 = default */
   double rate_limit;        /* requests per second per API key; 0 = off */
   double rate_burst;        /* bucket size; 0 = max(1, rate_limit) */

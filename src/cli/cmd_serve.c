@@ -42,7 +42,7 @@ static const char usage_text[] =
     "  --max-body BYTES        largest request body (default 1048576; a single check or\n"
     "                          screening is also held to 65536)\n"
     "  --timeout SECONDS       idle connection and request-body timeout (default 30)\n"
-    "  --threads N             HTTP threads (default: one per CPU)\n"
+    "  --threads N             HTTP threads (default: two per CPU)\n"
     "  --max-connections N     open connections at most (default 1024)\n"
     "  --rate-limit N          requests per second per API key, 0 = off (default 0)\n"
     "  --rate-burst N          requests a key may make at once (default: the rate)\n"
