@@ -8,7 +8,9 @@
 #
 # Usage: bench/server.sh [BUILD_DIR]
 # Environment: DURATION (seconds per run, default 10), CONNECTIONS (a list,
-#   default "32 64 96"), WRK_THREADS (default 1), ACCESS_LOG (on|off,
+#   default "32 64 96"), RUNS (runs of each, durable and :memory:
+#   alternating, default 1; with more, a median line follows each
+#   connection count), WRK_THREADS (default 1), ACCESS_LOG (on|off,
 #   default on: to a file), BENCH_DIR (where the database goes; default a
 #   temporary directory on the disk under the current directory, not /tmp,
 #   which may be tmpfs).
@@ -18,6 +20,7 @@ set -e
 BUILD=${1:-build}
 ACEGATE="$PWD/$BUILD/acegate"
 DURATION=${DURATION:-10}
+RUNS=${RUNS:-1}
 CONNECTIONS=${CONNECTIONS:-32 64 96}
 WRK_THREADS=${WRK_THREADS:-1}
 ACCESS_LOG=${ACCESS_LOG:-on}
@@ -71,16 +74,42 @@ run() {
   batch=$(echo "$before $after" | awk '{ c = $4 - $1; r = $5 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
   persync=$(echo "$before $after" | awk '{ y = $6 - $3; r = $5 - $2; if (y > 0) printf "%.1f", r / y; else print "-" }')
   printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "$label" "$conns" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200"
+  echo "$label $rps $p99" >>"$T/results"
+}
+
+# median LABEL CONNS: the median checks/s and p99 of this connection
+# count's runs (p99 in milliseconds, as wrk prints it)
+median() {
+  awk -v l="$1" '$1 == l { r[n + 0] = $2; p[n + 0] = $3 + 0; n++ }
+    END {
+      for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) {
+        if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+        if (p[j] < p[i]) { t = p[i]; p[i] = p[j]; p[j] = t }
+      }
+      m = int(n / 2)
+      mr = n % 2 ? r[m] : (r[m - 1] + r[m]) / 2
+      mp = n % 2 ? p[m] : (p[m - 1] + p[m]) / 2
+      printf "%-10s %11s %10d %9s %8.2fms  (median of %d runs)\n", "median", c, mr, "", mp, n
+    }' c="$2" "$T/results"
 }
 
 echo "POST /v1/checks, wrk -t$WRK_THREADS -d${DURATION}s --latency, keep-alive, loopback, $(nproc) CPUs${PIN:+ (pinned to 0,1)}, access log $ACCESS_LOG"
 printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "audit log" "connections" "checks/s" "p50" "p99" "records/commit" "records/fsync" "non-200"
 for c in $CONNECTIONS; do
-  rm -f "$T"/audit.db*
-  run durable "$c" "$T/audit.db" --keys-db "$T/keys.db"
-  durable=$rps
-  run memory "$c" ":memory:" --keys-db "$T/keys.db"
-  echo "$durable $rps" | awk -v c="$c" '$2 > 0 { printf "%-10s %11s %10.2f  (durable / in-memory checks/s)\n", "ratio", c, $1 / $2 }'
+  : >"$T/results"
+  round=0
+  while [ $round -lt "$RUNS" ]; do
+    rm -f "$T"/audit.db*
+    run durable "$c" "$T/audit.db" --keys-db "$T/keys.db"
+    durable=$rps
+    run memory "$c" ":memory:" --keys-db "$T/keys.db"
+    echo "$durable $rps" | awk -v c="$c" '$2 > 0 { printf "%-10s %11s %10.2f  (durable / in-memory checks/s)\n", "ratio", c, $1 / $2 }'
+    round=$((round + 1))
+  done
+  if [ "$RUNS" -gt 1 ]; then
+    median durable "$c" | sed 's/^median    /durable   /'
+    median memory "$c" | sed 's/^median    /memory    /'
+  fi
 done
 "$ACEGATE" audit verify --db "$T/audit.db" | tail -n 1
 records=$(sqlite3 "$T/audit.db" "SELECT count(*) FROM audit_log")
