@@ -128,6 +128,20 @@ static int sync_dir(const char *path) {
   return rc;
 }
 
+/* Whether the open WAL still has a name. Only the link count is asked for:
+ * reading the file's times marks them as seen, and Linux (6.13+, multigrain
+ * timestamps) then gives the next write a fresh fine-grained mtime, so the
+ * inode would be dirty again at every fdatasync and each one would write it
+ * too: one more I/O in series on the acknowledgement path. fstat where
+ * statx is missing (an old kernel, a seccomp filter) or gives no count. */
+static bool wal_named(int fd) {
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_NLINK, &sx) == 0 && (sx.stx_mask & STATX_NLINK))
+    return sx.stx_nlink > 0;
+  struct stat st;
+  return fstat(fd, &st) == 0 && st.st_nlink > 0;
+}
+
 /* fdatasync of the WAL; 0 or an errno. Runs with smu released. */
 static int wal_sync(ag_audit_db *db) {
   for (int attempt = 0; attempt < 2; attempt++) {
@@ -146,13 +160,8 @@ static int wal_sync(ag_audit_db *db) {
       return errno;
     /* The writer connection keeps the WAL open, so SQLite never deletes
      * it; should it ever be unlinked and recreated anyway, sync the file
-     * that now has the name. Only the link count is asked for: reading the
-     * file's times marks them as seen, and Linux (6.13+, multigrain
-     * timestamps) then gives the next write a fresh fine-grained mtime, so
-     * the inode would be dirty again at every fdatasync and each one would
-     * write it too: one more I/O in series on the acknowledgement path. */
-    struct statx st;
-    if (statx(db->wal_fd, "", AT_EMPTY_PATH, STATX_NLINK, &st) == 0 && st.stx_nlink > 0)
+     * that now has the name. */
+    if (wal_named(db->wal_fd))
       return 0;
     close(db->wal_fd);
     db->wal_fd = -1;
