@@ -82,6 +82,17 @@ if [ -n "$PORT" ]; then ok server_starts; else
   exit 1
 fi
 expect_grep listening_is_loopback '"address":"127.0.0.1:' "$TMPD/srv.log"
+# threads are named for operators (top -H); two HTTP threads per CPU by default
+cat /proc/"$SRV_PID"/task/*/comm >"$TMPD/threads" 2>/dev/null
+for t in audit-writer audit-syncer audit-index; do # audit-ckpt starts with the first checkpoint
+  expect_grep "thread_named_$t" "^$t\$" "$TMPD/threads"
+done
+http_threads=$(grep -c '^MHD-single$' "$TMPD/threads")
+want_threads=$((2 * $(getconf _NPROCESSORS_ONLN)))
+[ "$want_threads" -gt 64 ] && want_threads=64
+if [ "$http_threads" -eq "$want_threads" ]; then ok http_threads_two_per_cpu; else
+  notok http_threads_two_per_cpu "$http_threads HTTP threads, wanted $want_threads"
+fi
 # one listen socket per HTTP thread share the port (SO_REUSEPORT), yet a
 # second service on that port is refused rather than handed connections
 if timeout 10 "$ACEGATE" serve --listen "127.0.0.1:$PORT" --db "$TMPD/second.db" --access-log off \
