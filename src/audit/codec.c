@@ -91,6 +91,18 @@ void audit_codec_close(ag_audit_db *db) {
   db->zcap = 0;
 }
 
+/* Compresses src into dst (cap at least ZSTD_compressBound(len)) with the
+ * log's dictionary; the frame's length, or 0 when the decision is stored as
+ * it is (short, or no smaller compressed). Both paths below make the same
+ * frame through here. */
+static size_t pack_frame(const ag_audit_db *db, ZSTD_CCtx *zc, const char *src, size_t len,
+                         char *dst, size_t cap) {
+  if (len < PACK_MIN || !db->cdict)
+    return 0;
+  size_t n = ZSTD_compress_usingCDict(zc, dst, cap, src, len, db->cdict);
+  return ZSTD_isError(n) || n >= len ? 0 : n;
+}
+
 audit_bytes audit_pack(ag_audit_db *db, audit_bytes raw) {
   if (raw.n < PACK_MIN)
     return raw;
@@ -102,10 +114,8 @@ audit_bytes audit_pack(ag_audit_db *db, audit_bytes raw) {
     db->zbuf = p;
     db->zcap = bound;
   }
-  size_t n = ZSTD_compress_usingCDict(db->zc, db->zbuf, db->zcap, raw.p, raw.n, db->cdict);
-  if (ZSTD_isError(n) || n >= raw.n)
-    return raw;
-  return (audit_bytes){db->zbuf, n};
+  size_t n = pack_frame(db, db->zc, raw.p, raw.n, db->zbuf, db->zcap);
+  return n ? (audit_bytes){db->zbuf, n} : raw;
 }
 
 struct ag_audit_packer {
@@ -135,16 +145,13 @@ ag_status ag_audit_pack(ag_audit_db *db, ag_audit_packer *p, const char *decisio
   *packed_len = 0;
   if (!db || !p || !out || (!decision && len))
     return ag_error_set(err, AG_ERR_INPUT, "decision", "missing argument");
-  if (len < PACK_MIN || !db->cdict)
+  if (len < PACK_MIN)
     return AG_OK;
   size_t bound = ZSTD_compressBound(len);
   if (!ag_buf_reserve(out, bound))
     return ag_error_set(err, AG_ERR_NOMEM, "decision", "out of memory");
-  size_t n = ZSTD_compress_usingCDict(p->zc, out->data + out->len, bound, decision, len, db->cdict);
-  if (!ZSTD_isError(n) && n < len) {
-    out->len += n;
-    *packed_len = n;
-  }
+  *packed_len = pack_frame(db, p->zc, decision, len, out->data + out->len, bound);
+  out->len += *packed_len;
   return AG_OK;
 }
 

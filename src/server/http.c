@@ -1,6 +1,6 @@
 /*
  * http.c - the HTTP side of the service, on libmicrohttpd: one daemon per
- * core (an internal thread with its own epoll set and listen socket each),
+ * HTTP thread (with its own epoll set and listen socket each),
  * the access handler that feeds request.c, suspension while the audit
  * writer commits, the access log, and the streamed audit export.
  *
@@ -73,7 +73,7 @@ static void alog_write(ag_server *s) {
   s->alog_len = 0;
 }
 
-void srv_access_log_flush(ag_server *s) {
+void ag_server_flush_log(ag_server *s) {
   pthread_mutex_lock(&s->alog_mu);
   alog_write(s);
   pthread_mutex_unlock(&s->alog_mu);
@@ -352,6 +352,12 @@ static ag_status resolve(const char *listen, struct sockaddr_storage *ss, bool *
   return AG_OK;
 }
 
+/* The port field of a resolved address. */
+static in_port_t *port_of(struct sockaddr_storage *ss) {
+  return ss->ss_family == AF_INET6 ? &((struct sockaddr_in6 *)ss)->sin6_port
+                                   : &((struct sockaddr_in *)ss)->sin_port;
+}
+
 /* Fails if something already listens on the address: SO_REUSEPORT would
  * otherwise let a second service on the same port share its connections. */
 static ag_status check_port_free(const struct sockaddr_storage *ss, ag_error *err,
@@ -372,8 +378,8 @@ static ag_status check_port_free(const struct sockaddr_storage *ss, ag_error *er
   return AG_OK;
 }
 
-/* One daemon (one thread, its own epoll set) per core, each with its own
- * listen socket on the same address (SO_REUSEPORT), so the kernel spreads
+/* One daemon (one thread, its own epoll set) per HTTP thread, each with its
+ * own listen socket on the same address (SO_REUSEPORT), so the kernel spreads
  * new connections evenly between them. With one listen socket shared by a
  * thread pool, whichever thread woke first took a connection: a client's
  * keep-alive pool could land three quarters on one thread, which then
@@ -384,9 +390,7 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
   ag_status st = resolve(s->listen, &ss, &v6, err);
   if (st != AG_OK)
     return st;
-  bool any_port =
-      (v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port : ((struct sockaddr_in *)&ss)->sin_port) == 0;
-  if (!any_port && (st = check_port_free(&ss, err, s->listen)) != AG_OK)
+  if (*port_of(&ss) != 0 && (st = check_port_free(&ss, err, s->listen)) != AG_OK)
     return st;
   unsigned threads = s->cfg.threads;
   if (!threads) {
@@ -422,10 +426,7 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
     if (i == 0) { /* the others join the port the first one got */
       const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
       s->port = di ? di->port : 0;
-      if (v6)
-        ((struct sockaddr_in6 *)&ss)->sin6_port = htons(s->port);
-      else
-        ((struct sockaddr_in *)&ss)->sin_port = htons(s->port);
+      *port_of(&ss) = htons(s->port);
     }
   }
   return AG_OK;

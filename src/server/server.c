@@ -36,7 +36,7 @@ void srv_log_event(ag_server *s, const char *event, const char *fmt, ...) {
   int fd = s->cfg.event_log_fd;
   if (fd < 0)
     return;
-  srv_access_log_flush(s); /* lines in the order things happened */
+  ag_server_flush_log(s); /* lines in the order things happened */
   char t[32], line[1024];
   now_iso(t);
   int n = snprintf(line, sizeof line, "{\"time\":\"%s\",\"event\":\"%s\"", t, event);
@@ -249,12 +249,8 @@ bool ag_server_shutdown(ag_server *s) {
   ag_audit_close(s->db);
   s->db = s->keys_db = NULL;
   srv_log_event(s, "stopped", "\"drained\":%s", drained ? "true" : "false");
-  srv_access_log_flush(s);
+  ag_server_flush_log(s);
   return drained;
-}
-
-void ag_server_flush_log(ag_server *s) {
-  srv_access_log_flush(s);
 }
 
 void ag_server_free(ag_server *s) {

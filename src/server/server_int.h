@@ -332,8 +332,6 @@ int64_t srv_now_ns(void);
 ag_status srv_http_start(ag_server *s, ag_error *err);
 /* Hands an audited request back to its (suspended) connection. */
 void srv_http_resume(ag_server *s, srv_req *r);
-/* Writes the access log lines gathered so far. */
-void srv_access_log_flush(ag_server *s);
 void srv_http_quiesce(ag_server *s);
 void srv_http_stop(ag_server *s);
 
