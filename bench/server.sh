@@ -89,7 +89,7 @@ median() {
       m = int(n / 2)
       mr = n % 2 ? r[m] : (r[m - 1] + r[m]) / 2
       mp = n % 2 ? p[m] : (p[m - 1] + p[m]) / 2
-      printf "%-10s %11s %10d %9s %8.2fms  (median of %d runs)\n", "median", c, mr, "", mp, n
+      printf "%-10s %11s %10d %9s %8.2fms  (median of %d runs)\n", l, c, mr, "", mp, n
     }' c="$2" "$T/results"
 }
 
@@ -107,8 +107,8 @@ for c in $CONNECTIONS; do
     round=$((round + 1))
   done
   if [ "$RUNS" -gt 1 ]; then
-    median durable "$c" | sed 's/^median    /durable   /'
-    median memory "$c" | sed 's/^median    /memory    /'
+    median durable "$c"
+    median memory "$c"
   fi
 done
 "$ACEGATE" audit verify --db "$T/audit.db" | tail -n 1
