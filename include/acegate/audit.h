@@ -47,6 +47,12 @@ enum {
   /* synchronous=NORMAL instead of FULL: faster, but the last commits may be
    * lost on power failure (never on a process crash). Not for production. */
   AG_AUDIT_OPEN_RELAXED = 1u << 1,
+  /* Read the log without changing anything in it or beside it (implies
+   * AG_AUDIT_OPEN_EXISTING): no WAL conversion, no dictionary added, no
+   * search index, no checkpoints. What verify, export and get use, so a
+   * verifier cannot repair what it checks and works on read-only media
+   * (for a WAL-mode log there, its -shm file must exist or be creatable). */
+  AG_AUDIT_OPEN_READONLY = 1u << 2,
 };
 
 typedef struct {

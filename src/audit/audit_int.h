@@ -61,6 +61,7 @@ struct audit_ddict;
 struct ag_audit_db {
   char *path;
   bool memory;
+  bool readonly; /* AG_AUDIT_OPEN_READONLY: every connection read-only */
   int busy_ms;
   const EVP_MD *sha256; /* fetched once; read-only, shared by all threads */
 

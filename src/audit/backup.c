@@ -6,7 +6,8 @@
  * connection: the whole database is copied inside one read transaction, so
  * the copy is one consistent snapshot (head marker and chain agree) while
  * appends go on in WAL mode. A stepwise copy would restart on every commit
- * made by another connection and might never finish under load.
+ * made by another connection and might never finish under load. The copy is
+ * left in rollback-journal mode: a single file to archive.
  */
 #include "audit_int.h"
 
@@ -30,8 +31,8 @@ static void remove_copy(const char *path) {
 ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err) {
   if (!dest_path || !*dest_path)
     return ag_error_set(err, AG_ERR_INPUT, "to", "no backup path given");
-  if (!strcmp(dest_path, ":memory:") || !strcmp(dest_path, db->path))
-    return ag_error_set(err, AG_ERR_INPUT, "to", "must be another file");
+  if (!strcmp(dest_path, ":memory:"))
+    return ag_error_set(err, AG_ERR_INPUT, "to", "must be a file");
   struct stat sb;
   if (stat(dest_path, &sb) == 0)
     return ag_error_set(err, AG_ERR_IO, "to", "'%s' already exists; backups never overwrite",
@@ -71,6 +72,11 @@ ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err)
       st = ag_error_set(err, AG_ERR_IO, "to", "backup to '%s': %s", dest_path, sqlite3_errstr(rc));
   }
   audit_read_release(db, c);
+  /* The copy is one self-contained file (rollback journal, not WAL), so it
+   * can be read from read-only media without -wal and -shm files. */
+  if (st == AG_OK &&
+      sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL) != SQLITE_OK)
+    st = ag_error_set(err, AG_ERR_IO, "to", "backup to '%s': %s", dest_path, sqlite3_errmsg(dst));
   if (st == AG_OK && sqlite3_close(dst) != SQLITE_OK)
     st = ag_error_set(err, AG_ERR_IO, "to", "closing '%s' failed", dest_path);
   else if (st != AG_OK)

@@ -370,7 +370,8 @@ ag_status audit_read_acquire(ag_audit_db *db, audit_conn **out, ag_error *err) {
   c = calloc(1, sizeof *c);
   if (!c)
     return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
-  ag_status st = audit_conn_open(db, c, SQLITE_OPEN_READWRITE, err);
+  ag_status st =
+      audit_conn_open(db, c, db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, err);
   if (st == AG_OK)
     st = audit_exec(c->h, "PRAGMA query_only = 1", err);
   if (st != AG_OK) {
@@ -456,7 +457,8 @@ static ag_status check_foreign(sqlite3 *h, ag_error *err) {
 
 static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   bool existing = flags & AG_AUDIT_OPEN_EXISTING;
-  int oflags = SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE);
+  int oflags = db->readonly ? SQLITE_OPEN_READONLY
+                            : SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE);
   ag_status st = audit_conn_open(db, &db->w, oflags, err);
   if (st != AG_OK)
     return st;
@@ -467,6 +469,8 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   if (existing ? (st = check_schema(h, &version, err)) != AG_OK
                : (st = check_foreign(h, err)) != AG_OK)
     return st;
+  if (db->readonly) /* a version 1 log is read as it is: it has no frames */
+    return audit_exec(h, "PRAGMA query_only = 1", err);
   if (!db->memory) {
     sqlite3_stmt *s = NULL;
     if (sqlite3_prepare_v2(h, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK ||
@@ -533,14 +537,17 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
     return ag_error_set(err, AG_ERR_INTERNAL, "db", "SHA-256 is not available");
   }
   unsigned flags = opts ? opts->flags : 0;
+  if (flags & AG_AUDIT_OPEN_READONLY)
+    flags |= AG_AUDIT_OPEN_EXISTING;
   if (db->memory)
-    flags &= ~(unsigned)AG_AUDIT_OPEN_EXISTING; /* a fresh memory database is always empty */
+    flags &= ~(unsigned)(AG_AUDIT_OPEN_EXISTING | AG_AUDIT_OPEN_READONLY); /* always empty */
+  db->readonly = flags & AG_AUDIT_OPEN_READONLY;
   ag_status st = setup_writer(db, flags, err);
   if (st == AG_OK)
     st = audit_codec_open(db, err);
-  if (st == AG_OK)
+  if (st == AG_OK && !db->readonly)
     st = audit_durable_init(db, flags, err);
-  if (st == AG_OK)
+  if (st == AG_OK && !db->readonly)
     st = audit_search_init(db, err);
   if (st != AG_OK) {
     ag_audit_close(db);

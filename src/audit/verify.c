@@ -21,6 +21,8 @@
  */
 #include "audit_int.h"
 
+#include <errno.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +54,10 @@ bool ag_audit_anchor_parse(const char *s, ag_audit_anchor *out) {
   if (!s)
     return false;
   char *end;
+  errno = 0;
   long long seq = strtoll(s, &end, 10);
-  if (end == s || *end != ':' || seq <= 0 || s[0] == '+' || s[0] == ' ' || !is_hex64(end + 1))
+  if (end == s || *end != ':' || seq <= 0 || errno == ERANGE || s[0] == '+' || s[0] == ' ' ||
+      !is_hex64(end + 1))
     return false;
   out->seq = seq;
   memcpy(out->hash, end + 1, AG_AUDIT_HASH_HEX);

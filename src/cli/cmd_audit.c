@@ -61,7 +61,7 @@ static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit
     }
     if (strncmp(arg, "--", 2) != 0) {
       if (a->id || !(allowed & O_ID))
-        return usage_error(sub, arg, "unexpected argument");
+        return usage_error(sub, arg, a->id ? "one AUDIT_ID at a time" : "unexpected argument");
       a->id = arg;
       continue;
     }
@@ -73,6 +73,12 @@ static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit
         k = j;
     if (k < 0)
       return usage_error(sub, arg, "unknown option");
+    /* the last of two values silently winning could drop an --anchor */
+    if (*slots[k]) {
+      char flag[32];
+      snprintf(flag, sizeof flag, "--%s", names[k]);
+      return usage_error(sub, flag, "given more than once");
+    }
     if (eq) {
       *slots[k] = eq + 1;
     } else {
@@ -86,12 +92,24 @@ static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit
   return -1;
 }
 
+/* Every subcommand only reads the log: opened read-only, so nothing it
+ * checks or copies can be changed or repaired by reading it. */
 static int open_existing(const char *sub, const char *path, ag_audit_db **db) {
   ag_error e;
-  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_READONLY};
   if (ag_audit_open(path, &o, db, &e) != AG_OK)
     return fail(sub, &e);
   return -1;
+}
+
+/* The report ends in the head line to keep as an anchor: losing it is an
+ * error, not a success. */
+static int flushed(const char *sub, int rc) {
+  if (fflush(stdout) == 0)
+    return rc;
+  ag_error e;
+  ag_error_set(&e, AG_ERR_IO, "output", "writing to stdout failed");
+  return fail(sub, &e);
 }
 
 static void print_report(const ag_audit_verify_report *r, const char *what) {
@@ -128,7 +146,7 @@ static int cmd_verify(int argc, char **argv) {
   if (st != AG_OK)
     return fail("verify", &e);
   print_report(&r, "audit log");
-  return r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY;
+  return flushed("verify", r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY);
 }
 
 static int write_stdout(void *ctx, const char *data, size_t len) {
@@ -181,8 +199,11 @@ static int cmd_backup(int argc, char **argv) {
   if (st != AG_OK)
     return fail("backup", &e);
   /* A backup is only worth keeping if it verifies on its own. */
-  if ((rc = open_existing("backup", a.to, &copy)) >= 0)
-    return rc;
+  ag_audit_options ro = {.flags = AG_AUDIT_OPEN_READONLY};
+  if (ag_audit_open(a.to, &ro, &copy, &e) != AG_OK) {
+    snprintf(e.field, sizeof e.field, "to");
+    return fail("backup", &e);
+  }
   ag_audit_verify_report r;
   st = ag_audit_verify(copy, NULL, &r, &e);
   ag_audit_close(copy);
@@ -190,7 +211,7 @@ static int cmd_backup(int argc, char **argv) {
     return fail("backup", &e);
   printf("backup written to %s\n", a.to);
   print_report(&r, "backup");
-  return r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY;
+  return flushed("backup", r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY);
 }
 
 static int cmd_get(int argc, char **argv) {

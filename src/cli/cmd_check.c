@@ -143,21 +143,55 @@ static const char *flag_for_path(const char *path) {
   return NULL;
 }
 
-static int set_path(json_t *root, const char *path, json_t *value) {
+/* The object holding path's key (created when missing), and the key. */
+static json_t *parent_of(json_t *root, const char *path, const char **key) {
   const char *dot = strchr(path, '.');
+  *key = dot ? dot + 1 : path;
   if (!dot)
-    return json_object_set_new(root, path, value);
+    return root;
   char obj[64];
   snprintf(obj, sizeof obj, "%.*s", (int)(dot - path), path);
   json_t *child = json_object_get(root, obj);
-  if (!child) {
-    child = json_object();
-    json_object_set_new(root, obj, child);
+  if (!child && json_object_set_new(root, obj, child = json_object()) != 0)
+    return NULL;
+  return child;
+}
+
+/* Sets one flag's value in the transaction; an exit status on failure, or
+ * -1. A value given twice is refused: the last one silently winning could
+ * decide for another destination than the one meant. */
+static int set_flag(json_t *root, const flag_map *m, const char *value) {
+  const char *key;
+  json_t *parent = parent_of(root, m->path, &key);
+  if (parent && json_object_get(parent, key)) {
+    fprintf(stderr, "acegate check: %s (%s): given more than once\n", m->path, m->flag);
+    return AG_EXIT_INPUT;
   }
-  return json_object_set_new(child, dot + 1, value);
+  /* json_string() refuses invalid UTF-8; a name dropped here would go
+   * unscreened, so it is an error like in a JSON transaction */
+  json_t *v = m->is_bool ? json_true() : json_string(value);
+  if (!v) {
+    fprintf(stderr, "acegate check: %s (%s): not valid UTF-8\n", m->path, m->flag);
+    return AG_EXIT_INPUT;
+  }
+  if (!parent || json_object_set_new(parent, key, v) != 0) {
+    fprintf(stderr, "acegate check: out of memory\n");
+    return AG_EXIT_INTERNAL;
+  }
+  return -1;
 }
 
 /* ---- the restricted-party lists, opened on first need ---- */
+
+/* Paths one --lists may name. */
+#define LISTS_MAX 64
+
+static bool lists_arg_ok(const char *paths) {
+  size_t n = 1;
+  for (const char *p = paths; *p; p++)
+    n += *p == ',';
+  return n <= LISTS_MAX;
+}
 
 typedef struct {
   bool disabled;       /* --no-screen */
@@ -187,12 +221,15 @@ static ag_status lists_for(lists_ctx *c, const ag_txn *t, const ag_screen **out,
     ag_error_clear(&c->open_err);
     if (c->paths) {
       char *copy = strdup(c->paths);
-      const char *parts[64];
+      const char *parts[LISTS_MAX];
       size_t n = 0;
-      for (char *save = NULL, *p = strtok_r(copy, ",", &save); p && n < 64;
+      for (char *save = NULL, *p = copy ? strtok_r(copy, ",", &save) : NULL; p && n < LISTS_MAX;
            p = strtok_r(NULL, ",", &save))
         parts[n++] = p;
-      ag_screen_open_paths(parts, n, &c->lists, &c->open_err);
+      if (copy)
+        ag_screen_open_paths(parts, n, &c->lists, &c->open_err);
+      else
+        ag_error_set(&c->open_err, AG_ERR_NOMEM, "", "out of memory");
       free(copy);
     } else {
       ag_screen_open_default(&c->lists, &c->open_err);
@@ -340,43 +377,62 @@ int ag_cmd_check(int argc, char **argv) {
       lc.disabled = true;
       continue;
     }
-    if (!strcmp(a, "--lists")) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "acegate check: --lists needs a file or directory\n");
-        json_decref(root);
-        return AG_EXIT_INPUT;
-      }
-      lc.paths = argv[++i];
-      continue;
-    }
-    if (!strcmp(a, "--rules")) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "acegate check: --rules needs a directory\n");
-        json_decref(root);
-        return AG_EXIT_INPUT;
-      }
-      rules_dir = argv[++i];
-      continue;
-    }
+    /* --flag VALUE or --flag=VALUE */
+    const char *eq = strncmp(a, "--", 2) ? NULL : strchr(a, '=');
+    size_t alen = eq ? (size_t)(eq - a) : strlen(a);
+    char name[48];
+    snprintf(name, sizeof name, "%.*s", (int)(alen < sizeof name ? alen : sizeof name - 1), a);
+    const char **dir_slot = !strcmp(name, "--lists")   ? &lc.paths
+                            : !strcmp(name, "--rules") ? &rules_dir
+                                                       : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
-      if (!strcmp(a, flags[k].flag))
+      if (!strcmp(name, flags[k].flag))
         m = &flags[k];
-    if (!m) {
+    if (!m && !dir_slot) {
       fprintf(stderr, "acegate check: unknown option '%s' (see acegate check --help)\n", a);
       json_decref(root);
       return AG_EXIT_INPUT;
     }
-    if (m->is_bool) {
-      set_path(root, m->path, json_true());
-      continue;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "acegate check: %s needs a value\n", a);
+    const char *value = NULL;
+    if (m && m->is_bool) {
+      if (eq) {
+        fprintf(stderr, "acegate check: %s takes no value\n", name);
+        json_decref(root);
+        return AG_EXIT_INPUT;
+      }
+    } else if (eq) {
+      value = eq + 1;
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      fprintf(stderr, "acegate check: %s needs a value\n", name);
       json_decref(root);
       return AG_EXIT_INPUT;
     }
-    set_path(root, m->path, json_string(argv[++i]));
+    if (dir_slot) {
+      const char *why = *dir_slot                             ? "given more than once"
+                        : dir_slot == &lc.paths && !lists_arg_ok(value) ? "at most 64 paths"
+                                                                        : NULL;
+      if (why) {
+        fprintf(stderr, "acegate check: %s: %s\n", name, why);
+        json_decref(root);
+        return AG_EXIT_INPUT;
+      }
+      *dir_slot = value;
+      continue;
+    }
+    if ((rc = set_flag(root, m, value)) >= 0) {
+      json_decref(root);
+      return rc;
+    }
+    rc = AG_EXIT_OK;
+  }
+  if (batch && from_stdin) {
+    fprintf(stderr, "acegate check: - and --batch cannot be combined: - reads one JSON "
+                    "transaction, --batch one per line\n");
+    json_decref(root);
+    return AG_EXIT_INPUT;
   }
   bool have_flags = json_object_size(root) > 0;
   if ((batch || from_stdin) && have_flags) {

@@ -51,7 +51,7 @@ static int parse(const char *sub, int argc, char **argv, bool want_id, bool want
     }
     if (strncmp(arg, "--", 2) != 0) {
       if (!want_id || a->id)
-        return usage_error(sub, arg, "unexpected argument");
+        return usage_error(sub, arg, a->id ? "one ID at a time" : "unexpected argument");
       a->id = arg;
       continue;
     }
@@ -65,6 +65,11 @@ static int parse(const char *sub, int argc, char **argv, bool want_id, bool want
       slot = &a->name;
     if (!slot)
       return usage_error(sub, arg, "unknown option");
+    if (*slot) {
+      char flag[16];
+      snprintf(flag, sizeof flag, "%.*s", (int)len, arg);
+      return usage_error(sub, flag, "given more than once");
+    }
     if (eq)
       *slot = eq + 1;
     else if (i + 1 < argc)
@@ -100,13 +105,25 @@ static int cmd_add(int argc, char **argv) {
     ag_error ignored;
     ag_keys_revoke(db, k.id, &ignored);
   }
-  ag_audit_close(db);
-  if (st != AG_OK)
+  if (st != AG_OK) {
+    ag_audit_close(db);
     return fail("add", &e);
+  }
   printf("id: %s\nrole: %s\nname: %s\n%s\n", k.id, ag_keys_role_name(k.role), k.name, token);
+  if (fflush(stdout) != 0) {
+    /* a key nobody has seen must not stay usable */
+    ag_error ignored;
+    if (ag_keys_revoke(db, k.id, &ignored) == AG_OK)
+      ag_audit_key_event(db, true, k.id, NULL, NULL, "", "", audit_id, &ignored);
+    ag_audit_close(db);
+    ag_error_set(&e, AG_ERR_IO, "output",
+                 "writing the key to stdout failed; key %s was revoked at once", k.id);
+    return fail("add", &e);
+  }
+  ag_audit_close(db);
   fprintf(stderr, "acegate keys add: the key is the last line above; store it now, it cannot be "
                   "shown again\n");
-  return fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
+  return AG_EXIT_OK;
 }
 
 static int cmd_list(int argc, char **argv) {
@@ -116,7 +133,7 @@ static int cmd_list(int argc, char **argv) {
     return rc;
   ag_audit_db *db;
   ag_error e;
-  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_READONLY};
   if (ag_audit_open(a.db, &o, &db, &e) != AG_OK)
     return fail("list", &e);
   ag_keys_info *keys;

@@ -34,6 +34,16 @@ expect_exit verify_anchor_malformed 2 "$ACEGATE" audit verify --db "$DB" --ancho
 expect_grep verify_anchor_malformed_field '--anchor' "$TMPD/err"
 case "$anchor" in *:0*) wrong=$(echo "$anchor" | sed 's/:0/:1/') ;; *) wrong=$(echo "$anchor" | sed 's/:./:0/') ;; esac
 expect_exit verify_anchor_mismatch 6 "$ACEGATE" audit verify --db "$DB" --anchor "$wrong"
+# a second --anchor must not silently replace the first (a failing one)
+expect_exit verify_anchor_twice 2 "$ACEGATE" audit verify --db "$DB" --anchor "$wrong" --anchor "$anchor"
+expect_grep verify_anchor_twice_named '--anchor: given more than once' "$TMPD/err"
+expect_exit verify_db_twice 2 "$ACEGATE" audit verify --db "$DB" --db "$DB"
+expect_exit verify_anchor_overflow 2 "$ACEGATE" audit verify --db "$DB" --anchor "99999999999999999999:${anchor#*:}"
+# the head line is the anchor to keep: losing it is not a success
+if [ -w /dev/full ]; then
+  expect_exit verify_stdout_full 4 sh -c "'$ACEGATE' audit verify --db '$DB' > /dev/full"
+  expect_grep verify_stdout_full_named 'output: writing to stdout failed' "$TMPD/err"
+fi
 
 # ---- export ----
 expect_exit export_csv 0 "$ACEGATE" audit export --db "$DB" --from 2025-03-01 --to 2025-03-01
@@ -142,6 +152,14 @@ expect_exit keys_revoke_no_id 2 "$ACEGATE" keys revoke --db "$DB"
 expect_exit keys_bad_role 2 "$ACEGATE" keys add --role root --db "$DB"
 expect_grep keys_bad_role_field '--role: must be checker, auditor or admin' "$TMPD/err"
 expect_exit keys_missing_role 2 "$ACEGATE" keys add --db "$DB"
+expect_exit keys_role_twice 2 "$ACEGATE" keys add --role admin --role checker --db "$DB"
+expect_grep keys_role_twice_named '--role: given more than once' "$TMPD/err"
+if [ -w /dev/full ]; then
+  # a key whose secret could not be shown is revoked at once
+  expect_exit keys_add_stdout_full 4 sh -c "'$ACEGATE' keys add --role admin --name lost --db '$DB' > /dev/full"
+  "$ACEGATE" keys list --db "$DB" >"$TMPD/out"
+  expect_grep keys_add_stdout_full_revoked '	admin	.*	revoked 20.*	lost$' "$TMPD/out"
+fi
 expect_exit keys_bad_name 2 "$ACEGATE" keys add --role admin --db "$DB" --name "$(printf 'a\tb')"
 expect_grep keys_bad_name_field '--name: ' "$TMPD/err"
 expect_exit keys_list_missing_db 4 "$ACEGATE" keys list --db "$TMPD/none.db"

@@ -27,6 +27,20 @@ expect_exit "check: impossible date exits 2" 2 $ACEGATE check --eccn 4D004 --to 
 expect_grep "check: date field named" "as_of (--as-of)" $TMPD/err
 expect_exit "check: unknown option exits 2" 2 $ACEGATE check --eccn 4D004 --to CN --colour red
 expect_exit "check: no arguments exits 2" 2 $ACEGATE check
+# a name that is not UTF-8 is an error, never dropped: Hikvision is on the
+# Entity List, and without its name the party would go unscreened
+expect_exit "check: --end-user not UTF-8 exits 2" 2 $ACEGATE check --eccn 4D004 --to DE --end-user "$(printf 'Hikvision\377')"
+expect_grep "check: not UTF-8 names the field" 'end_user.name (--end-user): not valid UTF-8' $TMPD/err
+expect_exit "check: --end-user-type not UTF-8 exits 2" 2 $ACEGATE check --eccn 4D004 --to CN --end-user-type "$(printf 'government\377')"
+expect_exit "check: --as-of not UTF-8 exits 2" 2 $ACEGATE check --eccn 4D004 --to IR --as-of "$(printf '2020-01-01\377')"
+# a value given twice is refused, not the last one taken
+expect_exit "check: --to twice exits 2" 2 $ACEGATE check --eccn 4D004 --to CN --to DE
+expect_grep "check: --to twice named" 'destination (--to): given more than once' $TMPD/err
+expect_exit "check: --rules twice exits 2" 2 $ACEGATE check --eccn 4D004 --to DE --rules data/rules --rules data/rules
+expect_exit "check: - with --batch exits 2" 2 sh -c "$ACEGATE check - --batch < /dev/null"
+expect_exit "check: --flag=value" 0 $ACEGATE check --eccn=4D004 --to=BR --json --as-of=2026-11-24
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and .destination == "BR"' $TMPD/out >/dev/null && echo "ok check: --flag=value read" || echo "not ok check: --flag=value read"
+expect_exit "check: a flag without value takes none" 2 $ACEGATE check --eccn 4D004 --to DE --no-screen --json=yes
 expect_exit "check: malformed JSON on stdin exits 2" 2 sh -c "echo '{\"item\":' | $ACEGATE check -"
 expect_grep "check: malformed JSON reported" "malformed JSON" $TMPD/err
 expect_exit "check: --json error object" 2 sh -c "echo '{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"CN\",\"extra\":1}' | $ACEGATE check --json -"

@@ -90,9 +90,10 @@ static inline void open_log(fixture *f) {
   assert_int_equal(ag_audit_open(f->path, NULL, &f->db, &e), AG_OK);
 }
 
-/* Verifies the log at path through a handle of its own. */
+/* Verifies the log at path through a read-only handle of its own, as
+ * `acegate audit verify` does. */
 static inline ag_audit_verify_report verify_file(const char *path) {
-  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_READONLY};
   ag_audit_db *db;
   ag_error e;
   assert_int_equal(ag_audit_open(path, &o, &db, &e), AG_OK);

@@ -226,6 +226,9 @@ static void test_chain_links_and_verify(void **state) {
   assert_int_equal(parsed.seq, 40);
   assert_false(ag_audit_anchor_parse("40:abc", &parsed));
   assert_false(ag_audit_anchor_parse("x:0000", &parsed));
+  /* a seq past int64 is refused, not clamped to the largest one */
+  snprintf(text, sizeof text, "99999999999999999999:%s", prev);
+  assert_false(ag_audit_anchor_parse(text, &parsed));
 
   a.hash[0] = a.hash[0] == 'a' ? 'b' : 'a';
   r = verify(f->db, &a);
@@ -841,14 +844,37 @@ static void test_backup_basic(void **state) {
   snprintf(p, sizeof p, "%s/copy.db", f->dir);
   ag_error e;
   assert_int_equal(ag_audit_backup(f->db, p, &e), AG_OK);
+  /* one self-contained file: rollback journal (header bytes 18-19 are 1,
+   * 2 would be WAL), nothing beside it */
+  FILE *fp = fopen(p, "rb");
+  assert_non_null(fp);
+  unsigned char hdr[20];
+  assert_int_equal(fread(hdr, 1, sizeof hdr, fp), sizeof hdr);
+  fclose(fp);
+  assert_int_equal(hdr[18], 1);
+  assert_int_equal(hdr[19], 1);
   ag_audit_db *copy;
-  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_READONLY};
   assert_int_equal(ag_audit_open(p, &o, &copy, &e), AG_OK);
   ag_audit_verify_report r = verify(copy, NULL), src = verify(f->db, NULL);
   assert_int_equal(r.problem, AG_AUDIT_INTACT);
   assert_int_equal(r.records, 25);
   assert_string_equal(r.head_hash, src.head_hash);
   assert_true(r.guards_present);
+  /* read-only: an append is refused and nothing was created beside it */
+  rec_buf b;
+  char id[AG_AUDIT_ID_MAX];
+  assert_int_equal(ag_audit_append(copy, make(&b, 0), id, &e), AG_ERR_DB);
+  ag_audit_close(copy);
+  const char *sides[] = {"-wal", "-shm", "-search", "-journal"};
+  for (size_t i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+    char side[200];
+    snprintf(side, sizeof side, "%s%s", p, sides[i]);
+    assert_int_equal(access(side, F_OK), -1);
+  }
+  assert_int_equal(verify_file(p).records, 25);
+  o.flags = AG_AUDIT_OPEN_EXISTING;
+  assert_int_equal(ag_audit_open(p, &o, &copy, &e), AG_OK);
   /* the copy is a working log: appends continue its chain */
   fill(copy, 2, NULL);
   assert_int_equal(verify(copy, NULL).records, 27);
@@ -856,7 +882,7 @@ static void test_backup_basic(void **state) {
 
   assert_int_equal(ag_audit_backup(f->db, p, &e), AG_ERR_IO); /* never overwrites */
   assert_string_equal(e.field, "to");
-  assert_int_equal(ag_audit_backup(f->db, f->path, &e), AG_ERR_INPUT);
+  assert_int_equal(ag_audit_backup(f->db, f->path, &e), AG_ERR_IO); /* itself exists too */
   assert_int_equal(ag_audit_backup(f->db, "/nonexistent-dir/copy.db", &e), AG_ERR_IO);
 }
 

@@ -175,6 +175,23 @@ static void test_tampered_dictionary_named(void **state) {
                1);
 }
 
+static void test_deleted_dictionary_named(void **state) {
+  /* and verify, reading only, does not put it back */
+  fixture *f = *state;
+  tamper_named(f,
+               "DROP TRIGGER audit_dict_no_delete;"
+               "DELETE FROM audit_dict",
+               1);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_dict"), 0);
+}
+
+static void test_renumbered_dictionary_named(void **state) {
+  tamper_named(*state,
+               "DROP TRIGGER audit_dict_no_update;"
+               "UPDATE audit_dict SET id = id + 1",
+               1);
+}
+
 static void test_dictionary_is_append_only(void **state) {
   fixture *f = *state;
   char id[AG_AUDIT_ID_MAX];
@@ -270,7 +287,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       T(test_decision_stored_compressed), T(test_short_decision_stored_as_is),
       T(test_tampered_frame_named),       T(test_frame_replaced_by_text_named),
-      T(test_tampered_dictionary_named),  T(test_dictionary_is_append_only),
+      T(test_tampered_dictionary_named), T(test_deleted_dictionary_named), T(test_renumbered_dictionary_named),  T(test_dictionary_is_append_only),
       T(test_packed_by_the_caller),       T(test_version_1_log_is_upgraded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
