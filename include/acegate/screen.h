@@ -112,7 +112,8 @@ void ag_screen_result_free(ag_screen_result *r);
  * $HOME/.local/share/acegate. A corrupt data-directory index is an error,
  * not a silent fallback. */
 ag_status ag_screen_open_default(ag_screen **out, ag_error *err);
-/* Same with an explicit data directory (NULL means the default one). */
+/* Same with an explicit data directory (NULL means the default one); an
+ * explicit directory that does not exist is an error. */
 ag_status ag_screen_open_dir(const char *data_dir, ag_screen **out, ag_error *err);
 /* Only the snapshot built in at compile time (AG_ERR_NOTFOUND if the library
  * was built without one). */

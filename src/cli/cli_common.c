@@ -106,3 +106,12 @@ ag_status ag_cli_read_all(FILE *f, size_t max, char **out, size_t *len, ag_error
   *len = n;
   return AG_OK;
 }
+
+bool ag_cli_seen_again(ag_cli_seen *seen, const char *flag) {
+  for (size_t i = 0; i < seen->n; i++)
+    if (!strcmp(seen->names[i], flag))
+      return true;
+  if (seen->n < sizeof seen->names / sizeof seen->names[0])
+    seen->names[seen->n++] = flag;
+  return false;
+}

@@ -32,6 +32,15 @@ typedef struct {
 int ag_cli_dispatch(const char *cmd, int argc, char **argv, const ag_cli_sub *subs, size_t n,
                     const char *usage);
 
+/* The flags a command has read so far, to refuse one given twice (the
+ * last value silently winning could change a decision or drop a check). */
+typedef struct {
+  const char *names[32];
+  size_t n;
+} ag_cli_seen;
+/* True when flag was read before; remembers it otherwise. */
+bool ag_cli_seen_again(ag_cli_seen *seen, const char *flag);
+
 /* Reads all of f into a malloc'd NUL-terminated buffer; AG_ERR_LIMIT past max. */
 ag_status ag_cli_read_all(FILE *f, size_t max, char **out, size_t *len, ag_error *err);
 

@@ -105,6 +105,7 @@ int ag_cmd_lists(int argc, char **argv) {
   char *lists_copy = NULL;
   size_t nfiles = 0;
   int rc = AG_EXIT_OK;
+  ag_cli_seen seen = {0};
   if (!files) {
     fprintf(stderr, "acegate lists: out of memory\n");
     return AG_EXIT_INTERNAL;
@@ -120,6 +121,12 @@ int ag_cmd_lists(int argc, char **argv) {
     } else if (!strcmp(a, "--data-dir") || !strcmp(a, "--out") || !strcmp(a, "--lists")) {
       if (!v) {
         fprintf(stderr, "acegate lists: %s needs a value\n", a);
+        rc = AG_EXIT_INPUT;
+        goto done;
+      }
+      if (ag_cli_seen_again(&seen, a)) {
+        fprintf(stderr, "acegate lists: %s: given more than once%s\n", a,
+                a[2] == 'l' ? " (separate several paths with commas)" : "");
         rc = AG_EXIT_INPUT;
         goto done;
       }

@@ -140,10 +140,15 @@ static int print_table(const ag_rules *r, const char *name) {
 
 int ag_cmd_rules(int argc, char **argv) {
   const char *dir = NULL, *table = NULL;
+  ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       usage(stdout);
       return AG_EXIT_OK;
+    } else if (ag_cli_seen_again(&seen, argv[i]) &&
+               (!strcmp(argv[i], "--rules") || !strcmp(argv[i], "--table"))) {
+      fprintf(stderr, "acegate rules: %s: given more than once\n", argv[i]);
+      return AG_EXIT_INPUT;
     } else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
       dir = argv[++i];
     else if (!strcmp(argv[i], "--table") && i + 1 < argc)

@@ -104,12 +104,18 @@ static ag_status open_lists(const char *const *paths, size_t n, const char *data
 
 static int parse(int argc, char **argv, opts *o) {
   memset(o, 0, sizeof *o);
+  ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    /* --lists adds paths; any other value given twice is refused */
 #define NEED(flag)                                                                                 \
   if (!v) {                                                                                        \
     fprintf(stderr, "acegate screen: %s needs a value\n", flag);                                   \
+    return AG_EXIT_INPUT;                                                                          \
+  }                                                                                                \
+  if (strcmp(flag, "--lists") && ag_cli_seen_again(&seen, flag)) {                                \
+    fprintf(stderr, "acegate screen: %s: given more than once\n", flag);                           \
     return AG_EXIT_INPUT;                                                                          \
   }                                                                                                \
   i++

@@ -88,6 +88,7 @@ static int serve(int argc, char **argv, const char **lists) {
   ag_server_config_init(&cfg);
   const char *access_log = "-";
   cfg.list_paths = lists;
+  ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -102,6 +103,8 @@ static int serve(int argc, char **argv, const char **lists) {
       return bad_option(a, "unexpected argument");
     if (i + 1 >= argc)
       return bad_option(a, "needs a value");
+    if (strcmp(a, "--lists") && ag_cli_seen_again(&seen, a))
+      return bad_option(a, "given more than once");
     const char *v = argv[++i];
     unsigned long long n = 0;
     if (!strcmp(a, "--listen"))

@@ -711,7 +711,8 @@ ag_status ag_rules_load_dir(const char *dir, ag_rules **out, ag_error *err) {
     snprintf(path, sizeof path, "%s/%s", dir, file_names[f]);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-      st = ag_error_set(err, AG_ERR_RULES, path, "cannot open: %s", strerror(errno));
+      /* a table that cannot be read is a file failure, not an invalid table */
+      st = ag_error_set(err, AG_ERR_IO, path, "cannot open: %s", strerror(errno));
       break;
     }
     size_t cap = 1 << 16, len = 0;

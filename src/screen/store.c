@@ -64,6 +64,10 @@ ag_status ag_screen_open_dir(const char *data_dir, ag_screen **out, ag_error *er
       return ag_screen_open_index(path, out, err);
     if (errno != ENOENT)
       return ag_error_set(err, AG_ERR_IO, path, "%s: %s", path, strerror(errno));
+    /* a directory named that does not exist is a mistake, not "no update
+     * yet": falling back to the built-in lists would hide it */
+    if (data_dir && (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode)))
+      return ag_error_set(err, AG_ERR_IO, "data-dir", "'%.200s' is not a directory", data_dir);
   } else if (data_dir) {
     if (err)
       *err = e2;

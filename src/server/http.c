@@ -316,7 +316,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* ---- the daemon ---- */
 
-static ag_status resolve(const char *listen, struct sockaddr_storage *ss, bool *v6, ag_error *err) {
+ag_status srv_http_resolve(const char *listen, struct sockaddr_storage *ss, bool *v6,
+                          ag_error *err) {
   char host[256];
   const char *colon = strrchr(listen, ':');
   if (!colon || !colon[1])
@@ -387,7 +388,7 @@ static ag_status check_port_free(const struct sockaddr_storage *ss, ag_error *er
 ag_status srv_http_start(ag_server *s, ag_error *err) {
   struct sockaddr_storage ss;
   bool v6 = false;
-  ag_status st = resolve(s->listen, &ss, &v6, err);
+  ag_status st = srv_http_resolve(s->listen, &ss, &v6, err);
   if (st != AG_OK)
     return st;
   if (*port_of(&ss) != 0 && (st = check_port_free(&ss, err, s->listen)) != AG_OK)

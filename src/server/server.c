@@ -143,7 +143,12 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
     ag_server_free(s);
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
   }
-  ag_status st = srv_snapshot_load(&s->cfg, &s->snap, err);
+  /* a bad address is refused before anything is opened or created */
+  struct sockaddr_storage ss;
+  bool v6;
+  ag_status st = srv_http_resolve(s->listen, &ss, &v6, err);
+  if (st == AG_OK)
+    st = srv_snapshot_load(&s->cfg, &s->snap, err);
   if (st == AG_OK)
     st = ag_audit_open(s->db_path, NULL, &s->db, err);
   if (st == AG_OK) /* searches stay exact without it, only slower */

@@ -32,6 +32,7 @@
 #include "acegate/server.h"
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 
 struct MHD_Daemon;
@@ -329,6 +330,9 @@ void srv_log_event(ag_server *s, const char *event, const char *fmt, ...)
 int64_t srv_now_ns(void);
 
 /* HTTP daemon (http.c). */
+/* Parses and resolves HOST:PORT (field "listen" on failure). */
+ag_status srv_http_resolve(const char *listen, struct sockaddr_storage *ss, bool *v6,
+                          ag_error *err);
 ag_status srv_http_start(ag_server *s, ag_error *err);
 /* Hands an audited request back to its (suspended) connection. */
 void srv_http_resume(ag_server *s, srv_req *r);

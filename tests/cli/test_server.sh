@@ -34,7 +34,7 @@ start_server() {
   # the previous run's log goes first, so its "listening" line is not read
   [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
   rm -f "$TMPD/srv.log"
-  "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" "$@" 2>"$TMPD/srv.log" &
+  "$ACEGATE" serve --listen 127.0.0.1:0 --db "${SRV_DB:-$DB}" --lists "$LISTS" "$@" 2>"$TMPD/srv.log" &
   SRV_PID=$!
   PORT=""
   i=0
@@ -482,7 +482,9 @@ stop_server
 # the check is refused (503) rather than answered without a durable record,
 # and so is every later one; the server stays up and is no longer ready.
 FDB="$TMPD/failing.db"
-start_server --db "$FDB" --keys-db "$DB"
+SRV_DB="$FDB"
+start_server --keys-db "$DB"
+SRV_DB=
 call POST /v1/checks "$CK" "$TXN"
 expect_status failing_log_first_check_ok 200
 rm -f "$FDB-wal"
@@ -502,7 +504,7 @@ stop_server
 expect_exit serve_bad_option 2 "$ACEGATE" serve --bogus 1
 expect_exit serve_bad_listen 2 "$ACEGATE" serve --listen nonsense --db "$DB" --lists "$LISTS"
 expect_exit serve_memory_needs_keys_db 2 "$ACEGATE" serve --db :memory:
-expect_exit serve_bad_rules_dir 3 "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" --rules "$TMPD/nonexistent"
+expect_exit serve_bad_rules_dir 4 "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" --rules "$TMPD/nonexistent"
 expect_exit serve_help 0 "$ACEGATE" serve --help
 expect_grep serve_help_mentions_sighup 'SIGHUP' "$TMPD/out"
 

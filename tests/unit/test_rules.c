@@ -250,7 +250,7 @@ static void test_load_dir_errors(void **state) {
   (void)state;
   ag_rules *r = NULL;
   ag_error err;
-  assert_int_equal(ag_rules_load_dir("/nonexistent-acegate-dir", &r, &err), AG_ERR_RULES);
+  assert_int_equal(ag_rules_load_dir("/nonexistent-acegate-dir", &r, &err), AG_ERR_IO);
   assert_non_null(strstr(err.field, "meta.tsv"));
   assert_null(r);
   /* the repository's tables load from disk and give the built-in version */

@@ -840,7 +840,14 @@ static void test_update_and_reset(void **state) {
   snprintf(dir, sizeof dir, "%s/home/acegate", tmpdir);
   ag_error err;
   ag_screen *s;
+  /* a data directory named that does not exist is an error, not the
+   * built-in lists */
+  assert_int_equal(ag_screen_open_dir(dir, &s, &err), AG_ERR_IO);
+  assert_string_equal(err.field, "data-dir");
   /* nothing written yet: the built-in lists are in force */
+  char mk[400];
+  snprintf(mk, sizeof mk, "mkdir -p '%s'", dir);
+  assert_int_equal(system(mk), 0);
   assert_int_equal(ag_screen_open_dir(dir, &s, &err), AG_OK);
   assert_string_equal(ag_screen_info(s)->origin, "built-in");
   ag_screen_close(s);
