@@ -168,6 +168,8 @@ typedef struct {
   const ag_txn *txn;
   int dest;
   ag_groupset groups;
+  int eu_dest;           /* the end user's country (end_user.country, else dest) */
+  ag_groupset eu_groups; /* its Country Groups on the date */
   const ag_item *item;
 } ag_decision;
 

@@ -155,6 +155,7 @@ typedef struct {
   const char *section;         /* "746.8" */
   const char *exceptions_cite; /* "746.8(c)(2)" */
   bool partial;                /* only part of the region is covered */
+  bool all_items;              /* all items subject to the EAR, not only CCL items */
   bool deemed_excluded;        /* 746.8(a)(12)(i) */
   bool lists_enc;              /* ENC is among the exceptions the section allows */
   const char *exceptions;      /* the exceptions the section allows, e.g. "TMP,GOV" */
@@ -174,6 +175,9 @@ typedef struct {
   ag_exception_kind exception;
   const char *paragraph;
   ag_groupset dest_groups; /* 0 = any destination */
+  /* dest_groups (and its exceptions' dest_groups_also) are the end user's
+   * country's groups, not the destination's: 740.22(c)(1)(ii) */
+  bool groups_of_end_user;
   uint32_t end_users;      /* bit (1u << ag_end_user_type) */
   uint32_t transactions;   /* bit (1u << ag_txn_kind) */
   ag_item_selector items;
@@ -246,6 +250,7 @@ typedef enum {
   AG_ITEM_NEEDS_FOR,      /* carried only with a "for" qualifier; none given */
   AG_ITEM_OTHER_FOR,      /* carried, but not with this "for" qualifier */
   AG_ITEM_OUTSIDE_SCOPE,  /* on the CCL in a carried entry, but not a carried paragraph */
+  AG_ITEM_Z_PARAGRAPH,    /* a .z paragraph of a carried entry (740.2(a)(9)(ii)) */
   AG_ITEM_NOT_ON_CCL,     /* a carried entry that has no such paragraph */
   AG_ITEM_UNKNOWN_ENTRY,  /* a well-formed ECCN of an entry acegate does not carry */
   AG_ITEM_MALFORMED       /* not an ECCN paragraph at all */

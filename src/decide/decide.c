@@ -109,6 +109,15 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
   if (t->as_of >= r->rule_in_force_from && !in_force(&dest->meta, t->as_of))
     return ag_error_set(err, AG_ERR_INPUT, "destination",
                         "\"%s\" is not a separate EAR destination on the as_of date", dest->code);
+  /* The end user's country decides 740.22(c)(1)(ii) ("a government end
+   * user ... of any country listed in"), so it must be one the tables know. */
+  const char *euc = t->parties[AG_PARTY_END_USER].country;
+  size_t el = strnlen(euc, sizeof t->parties[AG_PARTY_END_USER].country);
+  d->eu_dest = el ? ag_rules_find_destination(r, euc, el) : d->dest;
+  if (d->eu_dest < 0)
+    return ag_error_set(err, AG_ERR_INPUT, "end_user.country",
+                        "\"%.*s\" is not an EAR destination (ISO 3166-1 alpha-2 such as \"CN\")",
+                        (int)el, euc);
   /* Classify as of the date, or as of the rule's first day when the date
    * is earlier, so a bad paragraph is an error whatever the date. */
   ag_date on = t->as_of < r->rule_in_force_from ? r->rule_in_force_from : t->as_of;
@@ -133,6 +142,13 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
   case AG_ITEM_NOT_ON_CCL:
     return ag_error_set(err, AG_ERR_INPUT, "item.eccn", "\"%s\" is not on the CCL: ECCN %.5s has "
                                                         "no such paragraph",
+                        t->eccn, t->eccn);
+  case AG_ITEM_Z_PARAGRAPH:
+    return ag_error_set(err, AG_ERR_INPUT, "item.eccn",
+                        "\"%s\" is a .z paragraph (an item that also meets 3A090 or 4A090 "
+                        "parameters): its RS licence requirement (742.6(a)(6)(iii)) and the "
+                        "licence exception restrictions of 740.2(a)(9)(ii) are outside the tables "
+                        "acegate carries, so it is not decided as %.5s",
                         t->eccn, t->eccn);
   case AG_ITEM_OUTSIDE_SCOPE:
     return ag_error_set(err, AG_ERR_INPUT, "item.eccn",
@@ -164,24 +180,55 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
 
 /* ---- screening: only ever makes the outcome stricter ---- */
 
+/* What a screening step cites when no list decides: the Entity List, the
+ * Denied Persons (General Prohibition Four) and the SDN list (Appendix A to
+ * 31 CFR chapter V). */
+#define SCREEN_CITE "744.11; 736.2(b)(4); 31 CFR ch. V App. A"
+
+/* An SDN match: OFAC's blocking (the SDN list is Appendix A to 31 CFR
+ * chapter V) and, for designations under the programs the EAR name, a BIS
+ * licence requirement too: 744.8 (E.O. 13382, [NPWMD]), 744.12 ([SDGT]),
+ * 744.13 ([SDT]), 744.14 ([FTO]). *ear gets that section or NULL. */
+static const char *sdn_cite(const char *programs, const char **ear) {
+  static const struct {
+    const char *program, *section, *cite;
+  } ear_programs[] = {
+      {"NPWMD", "744.8", "31 CFR ch. V App. A; 744.8"},
+      {"SDGT", "744.12", "31 CFR ch. V App. A; 744.12"},
+      {"SDT", "744.13", "31 CFR ch. V App. A; 744.13"},
+      {"FTO", "744.14", "31 CFR ch. V App. A; 744.14"},
+  };
+  *ear = NULL;
+  for (const char *p = programs ? programs : ""; *p;) {
+    size_t n = strcspn(p, " ;,[]");
+    for (size_t i = 0; n && i < sizeof ear_programs / sizeof ear_programs[0]; i++)
+      if (strlen(ear_programs[i].program) == n && !memcmp(p, ear_programs[i].program, n)) {
+        *ear = ear_programs[i].section;
+        return ear_programs[i].cite;
+      }
+    p += n ? n : 1;
+  }
+  return "31 CFR ch. V App. A";
+}
+
 static void screening(ag_decision *d, const ag_txn *t, ag_outcome *floor) {
   for (int role = 0; role < AG_PARTY_COUNT; role++) {
     const ag_party *p = &t->parties[role];
     if (!p->name)
       continue;
     if (!p->screened) {
-      step(d, AG_STEP_SCREENING, AG_RESULT_INFO, "744.11; 736.2(b)(4); 31 CFR 501.805", p,
+      step(d, AG_STEP_SCREENING, AG_RESULT_INFO, SCREEN_CITE, p,
            (uint32_t)role);
       continue;
     }
     if (p->n_hits == 0)
-      step(d, AG_STEP_SCREENING, AG_RESULT_PASS, "744.11; 736.2(b)(4); 31 CFR 501.805", p,
+      step(d, AG_STEP_SCREENING, AG_RESULT_PASS, SCREEN_CITE, p,
            (uint32_t)role);
     for (int h = 0; h < p->n_hits; h++) {
       const ag_party_hit *hit = &p->hits[h];
       uint32_t arg = (uint32_t)role | (uint32_t)h << 8;
       if (!hit->confident) {
-        step(d, AG_STEP_SCREENING, AG_RESULT_REVIEW, "744.11; 736.2(b)(4); 31 CFR 501.805", p, arg);
+        step(d, AG_STEP_SCREENING, AG_RESULT_REVIEW, SCREEN_CITE, p, arg);
         if (severity(*floor) < severity(AG_OUTCOME_REVIEW))
           *floor = AG_OUTCOME_REVIEW;
         continue;
@@ -192,11 +239,13 @@ static void screening(ag_decision *d, const ag_txn *t, ag_outcome *floor) {
         block(d, "736.2(b)(4)");
         *floor = AG_OUTCOME_PROHIBITED;
         break;
-      case AG_LIST_SDN:
-        step(d, AG_STEP_SCREENING, AG_RESULT_PROHIBITED, "31 CFR 501.805; 744.8", p, arg);
-        block(d, "744.8");
+      case AG_LIST_SDN: {
+        const char *ear, *cite = sdn_cite(hit->programs, &ear);
+        step(d, AG_STEP_SCREENING, AG_RESULT_PROHIBITED, cite, p, arg);
+        block(d, ear ? ear : "31 CFR ch. V App. A");
         *floor = AG_OUTCOME_PROHIBITED;
         break;
+      }
       case AG_LIST_ENTITY:
         step(d, AG_STEP_SCREENING, AG_RESULT_LICENSE_REQUIRED, "744.11", p, arg);
         block(d, "744.11");
@@ -217,7 +266,7 @@ static void screening(ag_decision *d, const ag_txn *t, ag_outcome *floor) {
         break;
       case AG_LIST_OTHER:
       case AG_LIST_NONE:
-        step(d, AG_STEP_SCREENING, AG_RESULT_REVIEW, "744.11; 736.2(b)(4); 31 CFR 501.805", p,
+        step(d, AG_STEP_SCREENING, AG_RESULT_REVIEW, SCREEN_CITE, p,
              arg);
         if (severity(*floor) < severity(AG_OUTCOME_REVIEW))
           *floor = AG_OUTCOME_REVIEW;
@@ -257,14 +306,15 @@ static bool evaluate_restrictions(ag_decision *d, const ag_rules *r, const ag_tx
     const ag_restriction *x = &r->restrictions[i];
     if (x->exception != kind || !in_force(&x->meta, t->as_of))
       continue;
-    if (!restriction_applies(x, t, d->groups, d->item, flags)) {
+    ag_groupset groups = x->groups_of_end_user ? d->eu_groups : d->groups;
+    if (!restriction_applies(x, t, groups, d->item, flags)) {
       step(d, AG_STEP_RESTRICTION, AG_RESULT_NOT_APPLICABLE, x->paragraph, x, 0);
       continue;
     }
     const ag_exception *lift = NULL;
     for (uint32_t k = 0; k < x->exceptions_count && !lift; k++) {
       const ag_exception *e = &r->exceptions[x->exceptions_first + k];
-      if (in_force(&e->meta, t->as_of) && exception_applies(e, t, d->groups, d->item, flags))
+      if (in_force(&e->meta, t->as_of) && exception_applies(e, t, groups, d->item, flags))
         lift = e;
     }
     if (lift) {
@@ -287,7 +337,7 @@ static bool evaluate_restrictions(ag_decision *d, const ag_rules *r, const ag_tx
         if (!in_force(&e->meta, t->as_of))
           continue;
         /* Name only exceptions this destination and item could meet. */
-        if ((e->dest_groups_also && !(d->groups & e->dest_groups_also)) ||
+        if ((e->dest_groups_also && !(groups & e->dest_groups_also)) ||
             !ag_rules_item_selected(&e->items, d->item))
           continue;
         alternative(d, AG_ALT_EXCEPTION, e);
@@ -348,6 +398,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   d->item = NULL;
   d->controls = 0;
   d->groups = 0;
+  d->eu_groups = 0;
   d->ace_available = true;
   d->ace_reconstructed = false;
   d->license_required_by_chart = false;
@@ -366,6 +417,23 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   if (!d->cyber_rule_in_force) {
     step(d, AG_STEP_RULE_IN_FORCE, AG_RESULT_REVIEW, "87 FR 1670", NULL, 0);
     block(d, "87 FR 1670");
+    /* What does not depend on the item's classification still decides:
+     * the restricted-party lists (736.2(b)(4), 744.11, OFAC) and an
+     * embargo on all items subject to the EAR (General Prohibition Six). */
+    screening(d, t, &floor);
+    d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
+    const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
+    if (emb && !(deemed(t->transaction) && emb->deemed_excluded)) {
+      bool decides = emb->all_items && !emb->partial;
+      step(d, AG_STEP_EMBARGO, decides ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_REVIEW,
+           decides ? emb->exceptions_cite : emb->section, emb, 1);
+      if (decides) {
+        d->license_required_by_chart = true; /* as for an embargo below */
+        block(d, emb->exceptions_cite);
+        finish(d, AG_OUTCOME_LICENSE_REQUIRED, emb->exceptions_cite, floor);
+        return AG_OK;
+      }
+    }
     finish(d, AG_OUTCOME_REVIEW, "87 FR 1670", floor);
     return AG_OK;
   }
@@ -395,6 +463,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
 
   /* Part 746 (General Prohibition Six). */
   d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
+  d->eu_groups = d->eu_dest == d->dest ? d->groups : ag_rules_groups_on(r, d->eu_dest, t->as_of);
   const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
   bool embargoed = false, partial = false;
   if (emb) {

@@ -117,14 +117,24 @@ static void screening_text(const ag_step *s, ag_buf *b) {
         put(b, " under program ");
         put(b, hit->programs);
       }
-      put(b, "; transactions with it are prohibited without OFAC authorization, and 744.8 "
-             "requires a BIS licence for items subject to the EAR.");
+      put(b, "; U.S. persons may not deal with it without OFAC authorization (the SDN list is "
+             "Appendix A to 31 CFR chapter V)");
+      if (!strcmp(s->cite, "31 CFR ch. V App. A"))
+        put(b, ".");
+      else {
+        put(b, ", and for this designation ");
+        put(b, s->cite + strlen("31 CFR ch. V App. A; "));
+        put(b, " also requires a BIS licence for items subject to the EAR.");
+      }
     }
     break;
   case AG_RESULT_LICENSE_REQUIRED:
     if (hit->list == AG_LIST_MEU)
-      put(b, ": 744.21 requires a licence for military end users listed in supp. 2 to part 744; "
-             "no licence exception is available.");
+      put(b, ": 744.21 requires a licence for the items in supp. 2 to part 744 (for Russia and "
+             "Belarus, all items subject to the EAR but certain food and medicine) when they are "
+             "for a military end user, as a party on the Military End-User List (supp. 7 to part "
+             "744) is; acegate requires a licence on such a match without checking supp. 2, and "
+             "License Exception ACE does not overcome 744.21.");
     else {
       put(b, ": 744.11 requires a licence as the entry states");
       if (hit->license_requirement && hit->license_requirement[0]) {
@@ -253,7 +263,18 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     }
     put(b, e->text);
     put(b, ".");
-    if (s->result == AG_RESULT_NOT_APPLICABLE)
+    if (s->arg) { /* before the cybersecurity rule: step arg 1 */
+      if (s->result == AG_RESULT_REVIEW)
+        put(b, e->partial ? " Only part of this oblast is a covered region: confirm whether the "
+                            "consignee's address lies in the area of the so-called DNR or LNR."
+                          : " It reaches only items on the CCL; how this item was classified "
+                            "before the cybersecurity rule is outside these tables.");
+      else {
+        put(b, " It reaches all items subject to the EAR whatever their classification, and ");
+        put(b, e->exceptions_cite);
+        put(b, " lists the only licence exceptions, so a licence is required.");
+      }
+    } else if (s->result == AG_RESULT_NOT_APPLICABLE)
       put(b, " But 746.8(a)(12)(i) takes deemed exports and reexports out of 746.8: they follow "
              "the CCL licence requirements and the exception's own terms.");
     else if (s->result == AG_RESULT_REVIEW)
@@ -325,7 +346,13 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, ". Applies, but an exception in the same paragraph lifts it (next step).");
     else {
       put(b, ". Applies: ");
-      if (x->dest_groups) {
+      if (x->dest_groups && x->groups_of_end_user) {
+        put(b, "the end user is of ");
+        put(b, r->destinations[d->eu_dest].code);
+        put(b, ", which is in ");
+        put_groups(b, d->eu_groups & x->dest_groups);
+        put(b, "; ");
+      } else if (x->dest_groups) {
         put(b, r->destinations[d->dest].code);
         put(b, " is in ");
         put_groups(b, d->groups & x->dest_groups);

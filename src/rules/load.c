@@ -457,10 +457,10 @@ static ag_status load_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
 
 static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *err) {
   static const char *const cols[] = {"code",  "section", "exceptions_cite", "exceptions",
-                                     "scope", "from",    "to",              "deemed",
-                                     "status", "source", "text"};
+                                     "scope", "reach",   "from",            "to",
+                                     "deemed", "status", "source",          "text"};
   ag_tsv t;
-  ag_status st = ag_tsv_open(&t, file_names[F_EMBARGO], buf, len, cols, 11, err);
+  ag_status st = ag_tsv_open(&t, file_names[F_EMBARGO], buf, len, cols, 12, err);
   if (st)
     return st;
   size_t cap = 0;
@@ -469,7 +469,7 @@ static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *er
     ag_embargo *e = &r->embargoes[r->n_embargoes];
     memset(e, 0, sizeof *e);
     if ((st = find_dest_field(r, &t, 0, &e->dest, err)) ||
-        (st = parse_meta(&t, 5, 6, 8, 9, &e->meta, err)))
+        (st = parse_meta(&t, 6, 7, 9, 10, &e->meta, err)))
       return st;
     e->section = t.field[1];
     e->exceptions_cite = t.field[2];
@@ -492,14 +492,18 @@ static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *er
     else if (is(t.field[4], "partial")) e->partial = true;
     else
       return ag_tsv_fail(&t, err, 4, "'%s' is not whole or partial", t.field[4]);
-    if (is(t.field[7], "applies")) e->deemed_excluded = false;
-    else if (is(t.field[7], "excluded")) e->deemed_excluded = true;
+    if (is(t.field[5], "all_items")) e->all_items = true;
+    else if (is(t.field[5], "ccl_items")) e->all_items = false;
     else
-      return ag_tsv_fail(&t, err, 7, "'%s' is not applies or excluded", t.field[7]);
-    e->text = t.field[10];
+      return ag_tsv_fail(&t, err, 5, "'%s' is not all_items or ccl_items", t.field[5]);
+    if (is(t.field[8], "applies")) e->deemed_excluded = false;
+    else if (is(t.field[8], "excluded")) e->deemed_excluded = true;
+    else
+      return ag_tsv_fail(&t, err, 8, "'%s' is not applies or excluded", t.field[8]);
+    e->text = t.field[11];
     for (size_t i = 0; i < r->n_embargoes; i++)
       if (r->embargoes[i].dest == e->dest && overlaps(&r->embargoes[i].meta, &e->meta))
-        return ag_tsv_fail(&t, err, 5, "overlaps the embargo row for %s at line %d", t.field[0],
+        return ag_tsv_fail(&t, err, 6, "overlaps the embargo row for %s at line %d", t.field[0],
                            r->embargoes[i].meta.line);
     r->n_embargoes++;
   }
@@ -507,11 +511,12 @@ static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *er
 }
 
 static ag_status load_restrictions(ag_rules *r, char *buf, size_t len, ag_error *err) {
-  static const char *const cols[] = {"id",    "exception", "paragraph", "from",
-                                     "to",    "dest_groups", "end_users", "transactions",
-                                     "items", "flags",     "status",    "source", "text"};
+  static const char *const cols[] = {"id",        "exception",    "paragraph", "from",
+                                     "to",        "dest_groups",  "groups_of", "end_users",
+                                     "transactions", "items",     "flags",     "status",
+                                     "source",    "text"};
   ag_tsv t;
-  ag_status st = ag_tsv_open(&t, file_names[F_RESTRICT], buf, len, cols, 13, err);
+  ag_status st = ag_tsv_open(&t, file_names[F_RESTRICT], buf, len, cols, 14, err);
   if (st)
     return st;
   size_t cap = 0;
@@ -528,14 +533,18 @@ static ag_status load_restrictions(ag_rules *r, char *buf, size_t len, ag_error 
     else
       return ag_tsv_fail(&t, err, 1, "'%s' is not ACE or ENC", t.field[1]);
     x->paragraph = t.field[2];
-    x->text = t.field[12];
-    if ((st = parse_meta(&t, 3, 4, 10, 11, &x->meta, err)) ||
+    x->text = t.field[13];
+    if (is(t.field[6], "destination")) x->groups_of_end_user = false;
+    else if (is(t.field[6], "end_user_country")) x->groups_of_end_user = true;
+    else
+      return ag_tsv_fail(&t, err, 6, "'%s' is not destination or end_user_country", t.field[6]);
+    if ((st = parse_meta(&t, 3, 4, 11, 12, &x->meta, err)) ||
         (st = parse_set(&t, 5, ag_rules_group_parse, "Country Group", false, &x->dest_groups,
                         err)) ||
-        (st = parse_set(&t, 6, parse_eu_token, "end-user type", false, &x->end_users, err)) ||
-        (st = parse_set(&t, 7, parse_txn_token, "transaction", false, &x->transactions, err)) ||
-        (st = parse_items(r, &t, 8, &x->items, err)) ||
-        (st = parse_set(&t, 9, parse_flag_token, "flag", true, &x->flags, err)))
+        (st = parse_set(&t, 7, parse_eu_token, "end-user type", false, &x->end_users, err)) ||
+        (st = parse_set(&t, 8, parse_txn_token, "transaction", false, &x->transactions, err)) ||
+        (st = parse_items(r, &t, 9, &x->items, err)) ||
+        (st = parse_set(&t, 10, parse_flag_token, "flag", true, &x->flags, err)))
       return st;
     r->n_restrictions++;
   }

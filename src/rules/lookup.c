@@ -133,6 +133,11 @@ ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, cons
     const char *dot = memrchr(paragraph, '.', n);
     if (!dot || dot - paragraph < 5)
       return AG_ITEM_OUTSIDE_SCOPE;
+    /* A .z paragraph (items that also meet 3A090/4A090 parameters) is never
+     * decided as the entry above it: it has controls of its own (RS under
+     * 742.6(a)(6)(iii)) and licence exception restrictions (740.2(a)(9)(ii)). */
+    if (n == 7 && paragraph[5] == '.' && paragraph[6] == 'z')
+      return AG_ITEM_Z_PARAGRAPH;
     n = (size_t)(dot - paragraph);
   }
 }

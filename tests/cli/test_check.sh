@@ -23,6 +23,17 @@ expect_exit "check: unknown ECCN paragraph exits 2" 2 $ACEGATE check --eccn 4D00
 expect_grep "check: not on the CCL" "not on the CCL" $TMPD/err
 expect_exit "check: outside the scope exits 2" 2 $ACEGATE check --eccn 3A001 --to CN
 expect_grep "check: outside the cybersecurity scope" "outside the cybersecurity scope" $TMPD/err
+# 4A005.z.1 carries an RS licence requirement worldwide (742.6(a)(6)(iii)(A)) and the
+# licence exception restrictions of 740.2(a)(9)(ii): never decided as plain 4A005
+expect_exit "check: 4A005.z.1 is not decided as 4A005" 2 $ACEGATE check --eccn 4A005.z.1 --to CA --as-of 2026-08-01
+expect_grep "check: 4A005.z.1 named as a .z paragraph" '"4A005.z.1" is a .z paragraph' $TMPD/err
+expect_exit "check: 4A005.z.2 is on the CCL, not decided" 2 $ACEGATE check --eccn 4A005.z.2 --to AE --as-of 2026-08-01
+expect_grep "check: 4A005.z.2 named as a .z paragraph" '"4A005.z.2" is a .z paragraph' $TMPD/err
+# 4A005.a to .y are reserved; 4D004's .a and .b are the conditions of its exclusion note
+for e in 4A005.a 4D004.a 4D004.b; do
+  expect_exit "check: $e is not a CCL paragraph" 2 $ACEGATE check --eccn $e --to DE --as-of 2026-08-01
+  expect_grep "check: $e not on the CCL" "\"$e\" is not on the CCL" $TMPD/err
+done
 expect_exit "check: impossible date exits 2" 2 $ACEGATE check --eccn 4D004 --to CN --as-of 2023-02-29
 expect_grep "check: date field named" "as_of (--as-of)" $TMPD/err
 expect_exit "check: unknown option exits 2" 2 $ACEGATE check --eccn 4D004 --to CN --colour red

@@ -72,6 +72,15 @@ dpl="KAL TEK LABS"
 $ACEGATE check --eccn 4D004 --to CA --end-user "$dpl" --lists $LISTS --json > $TMPD/dp.json
 jq -e '.outcome == "PROHIBITED" and .decided_by == "736.2(b)(4)"' $TMPD/dp.json >/dev/null \
   && echo "ok denied person: PROHIBITED ($dpl)" || { echo "not ok denied person: PROHIBITED ($dpl)"; head -c 400 $TMPD/dp.json; }
+# ...also before the cybersecurity rule: the lists do not depend on how the
+# item was classified, so a date before 2022-03-07 does not hide a listed party
+$ACEGATE check --eccn 5A001.j --to NL --end-user "$dpl" --lists $LISTS --as-of 2022-03-01 --json > $TMPD/dp0.json
+jq -e '.outcome == "PROHIBITED" and .decided_by == "736.2(b)(4)" and .cyber_rule_in_force == false
+    and ([.trace[] | select(.step == "screening") | .result] | index("prohibited"))' $TMPD/dp0.json >/dev/null \
+  && echo "ok denied person before the rule: PROHIBITED" || { echo "not ok denied person before the rule: PROHIBITED"; head -c 400 $TMPD/dp0.json; }
+$ACEGATE check --eccn 4D004 --to DE --end-user "Candiru" --lists $LISTS --as-of 2021-12-01 --json > $TMPD/el0.json
+jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "744.11"' $TMPD/el0.json >/dev/null \
+  && echo "ok entity list before the rule: LICENSE_REQUIRED" || { echo "not ok entity list before the rule: LICENSE_REQUIRED"; head -c 400 $TMPD/el0.json; }
 
 # screening turned off is stated in the decision; unreadable lists are an error, not a pass
 expect_exit "no-screen: decided" 0 $ACEGATE check --eccn 4D004 --to DE --end-user "Candiru" --no-screen --json
