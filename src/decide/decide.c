@@ -524,8 +524,18 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   if (embargoed)
     d->ace_available = false;
 
+  /* 746.8(c)(2)(vi) keeps ENC only for the civil end users it names (U.S.
+   * and A:5/A:6 companies' subsidiaries, branches and joint ventures) and
+   * the diplomatic or consular missions of A:5/A:6 governments: never for
+   * a private individual, nor for any other government. */
+  bool enc_party =
+      t->end_user_type == AG_EU_NON_GOVERNMENT || t->end_user_type == AG_EU_FAVORABLE_TREATMENT ||
+      (t->end_user_type == AG_EU_GOVERNMENT &&
+       (d->eu_groups & (1u << AG_GROUP_A5 | 1u << AG_GROUP_A6)) != 0);
+
   /* Outcome. */
-  if (embargoed && item->family == AG_FAMILY_FORENSIC && emb->lists_enc && enc_available) {
+  if (embargoed && item->family == AG_FAMILY_FORENSIC && emb->lists_enc && enc_available &&
+      enc_party) {
     /* 746.8(c)(2)(vi): ENC survives for the civil end users it names. */
     alternative(d, AG_ALT_ENC, item);
     finish(d, AG_OUTCOME_REVIEW, emb->exceptions_cite, floor);
