@@ -276,15 +276,22 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *er
   if (!w->head_known)
     report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
            "the head marker (audit_head) is missing, so the end of the log is unknown");
+  else if (w->head_seq == last + 1)
+    report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
+           "record %lld is missing at the end (the head marker is at %lld)",
+           (long long)(last + 1), (long long)w->head_seq);
   else if (w->head_seq > last)
     report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
            "records %lld to %lld are missing at the end (the head marker is at %lld)",
            (long long)(last + 1), (long long)w->head_seq, (long long)w->head_seq);
-  else if (strcmp(w->head_hash, rep->head_hash) != 0)
+  else if (strcmp(w->head_hash, rep->head_hash) != 0) {
     report(w, AG_AUDIT_LINK_MISMATCH, last, NULL,
-           "the head marker does not match record %lld: it was rewritten with a recomputed "
-           "hash",
+           "the head marker does not match record %lld: the record was rewritten with a "
+           "recomputed hash, or the marker was edited",
            (long long)last);
+    if (rep->records > last - 1) /* the last record is the one in doubt */
+      rep->records = last - 1;
+  }
   else if (anchor && anchor->seq > last)
     report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
            "the anchor is at seq %lld but the log ends at %lld", (long long)anchor->seq,

@@ -121,9 +121,10 @@ static void print_report(const ag_audit_verify_report *r, const char *what) {
                       "the database was altered outside acegate\n");
     return;
   }
-  printf("%s broken at seq %lld%s%s%s: %s: %s\n%lld records intact before it\n", what,
+  printf("%s broken at seq %lld%s%s%s: %s: %s\n%lld record%s intact before it\n", what,
          (long long)r->bad_seq, *r->bad_id ? " (" : "", r->bad_id, *r->bad_id ? ")" : "",
-         ag_audit_problem_name(r->problem), r->detail, (long long)r->records);
+         ag_audit_problem_name(r->problem), r->detail, (long long)r->records,
+         r->records == 1 ? "" : "s");
   fprintf(stderr, "acegate audit verify: seq %lld: %s: %s\n", (long long)r->bad_seq,
           ag_audit_problem_name(r->problem), r->detail);
 }

@@ -77,6 +77,15 @@ if cmp -s "$TMPD/out" "$TMPD/want"; then ok get_request_exact; else notok get_re
 expect_exit get_unknown 2 "$ACEGATE" audit get a-5-000000000000 --db "$DB"
 expect_grep get_unknown_field 'audit_id: no audit record' "$TMPD/err"
 
+# the head marker edited: the last record is the one in doubt, not counted intact
+cp "$DB" "$TMPD/head.db"
+"$H" sql "$TMPD/head.db" "DROP TRIGGER audit_head_forward; UPDATE audit_head SET hash = '$(printf '%064d' 0)'"
+expect_exit verify_head_edited 6 "$ACEGATE" audit verify --db "$TMPD/head.db"
+expect_grep verify_head_edited_named 'link_mismatch: the head marker does not match record' "$TMPD/out"
+n=$(sed -n 's/^\([0-9]*\) records\{0,1\} intact before it$/\1/p' "$TMPD/out")
+seq=$(sed -n 's/.*broken at seq \([0-9]*\).*/\1/p' "$TMPD/out")
+if [ -n "$n" ] && [ "$n" -eq $((seq - 1)) ]; then ok verify_head_edited_count; else notok verify_head_edited_count "seq $seq, intact $n"; fi
+
 # ---- backup ----
 expect_exit backup_ok 0 "$ACEGATE" audit backup --db "$DB" --to "$TMPD/copy.db"
 expect_grep backup_verified 'backup intact: 20 records' "$TMPD/out"
