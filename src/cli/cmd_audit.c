@@ -82,7 +82,7 @@ static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit
     if (eq) {
       *slots[k] = eq + 1;
     } else {
-      if (i + 1 >= argc)
+      if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))
         return usage_error(sub, arg, "needs a value");
       *slots[k] = argv[++i];
     }

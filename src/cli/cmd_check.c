@@ -403,8 +403,8 @@ int ag_cmd_check(int argc, char **argv) {
       }
     } else if (eq) {
       value = eq + 1;
-    } else if (i + 1 < argc) {
-      value = argv[++i];
+    } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+      value = argv[++i]; /* "--eccn --to CN" is a missing value, not ECCN "--to" */
     } else {
       fprintf(stderr, "acegate check: %s needs a value\n", name);
       json_decref(root);

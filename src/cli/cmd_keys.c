@@ -72,7 +72,7 @@ static int parse(const char *sub, int argc, char **argv, bool want_id, bool want
     }
     if (eq)
       *slot = eq + 1;
-    else if (i + 1 < argc)
+    else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
       *slot = argv[++i];
     else
       return usage_error(sub, arg, "needs a value");

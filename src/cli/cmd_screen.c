@@ -313,6 +313,17 @@ static void screen_item(const job *j, item *it) {
     json_decref(o);
     return;
   }
+  /* the same strict contract as a transaction: a misspelt "country" must
+   * not be screened as if it had not been given */
+  const char *key;
+  json_t *val;
+  json_object_foreach(o, key, val) {
+    if (strcmp(key, "name") && strcmp(key, "country")) {
+      error_line(it, NULL, 0, key, "unknown field (expected name and country)");
+      json_decref(o);
+      return;
+    }
+  }
   json_t *jn = json_object_get(o, "name"), *jc = json_object_get(o, "country");
   if (!json_is_string(jn)) {
     error_line(it, NULL, 0, "name", "missing or not a string");

@@ -101,7 +101,17 @@ static int serve(int argc, char **argv, const char **lists) {
     }
     if (strncmp(a, "--", 2) != 0)
       return bad_option(a, "unexpected argument");
-    if (i + 1 >= argc)
+    static const char *const known[] = {
+        "--listen",  "--db",          "--keys-db",         "--rules",      "--lists-dir",
+        "--lists",   "--access-log",  "--max-body",        "--timeout",    "--threads",
+        "--max-connections", "--rate-limit", "--rate-burst", "--auth-cache-ttl",
+        "--drain-timeout"};
+    bool is_known = false;
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+      is_known |= !strcmp(a, known[k]);
+    if (!is_known)
+      return bad_option(a, "unknown option");
+    if (i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))
       return bad_option(a, "needs a value");
     if (strcmp(a, "--lists") && ag_cli_seen_again(&seen, a))
       return bad_option(a, "given more than once");

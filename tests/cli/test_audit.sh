@@ -161,6 +161,8 @@ expect_exit keys_revoke_no_id 2 "$ACEGATE" keys revoke --db "$DB"
 expect_exit keys_bad_role 2 "$ACEGATE" keys add --role root --db "$DB"
 expect_grep keys_bad_role_field '--role: must be checker, auditor or admin' "$TMPD/err"
 expect_exit keys_missing_role 2 "$ACEGATE" keys add --db "$DB"
+expect_exit keys_role_missing_value 2 "$ACEGATE" keys add --role --db "$DB"
+expect_grep keys_role_missing_value_named '\-\-role: needs a value' "$TMPD/err"
 expect_exit keys_role_twice 2 "$ACEGATE" keys add --role admin --role checker --db "$DB"
 expect_grep keys_role_twice_named '--role: given more than once' "$TMPD/err"
 if [ -w /dev/full ]; then

@@ -90,6 +90,9 @@ sed -n 6p "$TMPD/out" >"$TMPD/l6"
 expect_grep batch-after-errors '"query":"Hikvision","matches":\[{' "$TMPD/l6"
 sed -n 7p "$TMPD/out" >"$TMPD/l7"
 expect_grep batch-empty-name '"field":"name","reason":"is empty"' "$TMPD/l7"
+# a misspelt field is an error, not a name screened without its country
+printf '{"name":"Hikvision","countrY":"CN"}\n' | "$ACEGATE" screen --batch >"$TMPD/out" 2>"$TMPD/err"
+expect_grep batch-unknown-field '"error":{"line":1,"field":"countrY","reason":"unknown field' "$TMPD/out"
 
 # many lines, more than one chunk, order kept across threads
 i=0
