@@ -78,6 +78,9 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
                    ag_check_scratch *scratch, ag_decision *d, ag_error *err) {
   static const char *const fields[AG_PARTY_COUNT] = {
       "end_user.name", "consignee.name", "intermediate_consignee.name", "purchaser.name"};
+  static const char *const country_fields[AG_PARTY_COUNT] = {
+      "end_user.country", "consignee.country", "intermediate_consignee.country",
+      "purchaser.country"};
   for (int r = 0; r < AG_PARTY_COUNT; r++) {
     ag_party *p = &txn->parties[r];
     p->screened = false;
@@ -93,9 +96,12 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
     ag_status st = ag_screen_query(lists, p->name, p->name_len, country, &scratch->results[r],
                                    &serr);
     if (st) {
-      /* Name the transaction field rather than the screening API's. */
-      return ag_error_set(err, st, strcmp(serr.field, "country") ? fields[r] : "country",
-                          "%s", serr.reason);
+      /* Name the transaction field rather than the screening API's: the
+       * party's country, or the destination it defaulted to. */
+      const char *field = strcmp(serr.field, "country") ? fields[r]
+                          : p->country[0]                ? country_fields[r]
+                                                         : "destination";
+      return ag_error_set(err, st, field, "%s", serr.reason);
     }
     p->screened = true;
     const ag_screen_result *res = &scratch->results[r];

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -152,7 +153,7 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
     snprintf(ra, sizeof ra, "%u", r->retry_after);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
   }
-  if (atomic_load(&s->draining))
+  if (r->close || atomic_load(&s->draining))
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
   r->state = ST_ANSWERED;
   enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
@@ -161,6 +162,47 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
 }
 
 /* ---- the access handler ---- */
+
+typedef struct {
+  const char *length; /* the first Content-Length */
+  bool lengths_differ, chunked, other_coding, has_coding;
+} framing;
+
+static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+  (void)kind;
+  framing *f = cls;
+  if (!value)
+    value = "";
+  if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+    if (f->length && strcmp(f->length, value) != 0)
+      f->lengths_differ = true;
+    if (!f->length)
+      f->length = value;
+  } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+    f->has_coding = true;
+    if (!strcasecmp(value, "chunked"))
+      f->chunked = true;
+    else
+      f->other_coding = true;
+  }
+  return MHD_YES;
+}
+
+/* RFC 9112 6.1-6.3: a message whose length could be read two ways is
+ * refused and its connection closed, so no request can hide in its body
+ * (request smuggling); a coding other than chunked cannot be read. */
+static const char *framing_problem(struct MHD_Connection *c) {
+  framing f = {0};
+  MHD_get_connection_values(c, MHD_HEADER_KIND, scan_framing, &f);
+  if (f.lengths_differ)
+    return "two different Content-Length values";
+  if (f.length && f.has_coding)
+    return "both Content-Length and Transfer-Encoding";
+  if (f.other_coding)
+    return "a Transfer-Encoding other than chunked";
+  return NULL;
+}
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                                    const char *value) {
@@ -217,6 +259,7 @@ static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url, c
     }
   }
   MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+  r->bad_framing = framing_problem(c);
   client_addr(c, r->client, sizeof r->client);
   pthread_mutex_lock(&s->drain_mu);
   s->active++;
@@ -237,6 +280,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     *con_cls = r;
     if (!r->path) {
       srv_error(r, 503, "out_of_memory", NULL, "out of memory");
+      return respond(s, c, r);
+    }
+    if (r->bad_framing) {
+      r->close = true;
+      srv_error(r, 400, "invalid_input",
+                strstr(r->bad_framing, "Content-Length values") ? "content-length"
+                                                                : "transfer-encoding",
+                "the request has %s", r->bad_framing);
       return respond(s, c, r);
     }
     if (!srv_begin(r))

@@ -108,8 +108,8 @@ void srv_metrics_render(ag_server *s, ag_buf *b) {
   srv_metrics *m = &s->metrics;
   char labels[128], st[16];
 
-  ag_buf_puts(b, "# HELP acegate_http_requests_total HTTP requests answered, by route and "
-                 "status (\"aborted\": the connection ended before an answer).\n"
+  ag_buf_puts(b, "# HELP acegate_http_requests_total HTTP requests answered, by method, route "
+                 "and status (\"aborted\": the connection ended before an answer).\n"
                  "# TYPE acegate_http_requests_total counter\n");
   for (int r = 0; r < R_COUNT; r++)
     for (int i = 0; i < S_COUNT; i++) {
@@ -117,19 +117,21 @@ void srv_metrics_render(ag_server *s, ag_buf *b) {
       if (!n)
         continue;
       status_label(i, st);
-      ag_buf_printf(b, "acegate_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
-                    srv_route_name((srv_route)r), st, (unsigned long long)n);
+      ag_buf_printf(b,
+                    "acegate_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
+                    srv_route_method((srv_route)r), srv_route_name((srv_route)r), st,
+                    (unsigned long long)n);
     }
   ag_buf_puts(b, "# HELP acegate_http_request_duration_seconds Time from the request line to "
-                 "the end of the answer, by route and status.\n"
+                 "the end of the answer, by method, route and status.\n"
                  "# TYPE acegate_http_request_duration_seconds histogram\n");
   for (int r = 0; r < R_COUNT; r++)
     for (int i = 0; i < S_COUNT; i++) {
       if (!get(&m->latency[r][i].count))
         continue;
       status_label(i, st);
-      snprintf(labels, sizeof labels, "route=\"%s\",status=\"%s\"", srv_route_name((srv_route)r),
-               st);
+      snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\",status=\"%s\"",
+               srv_route_method((srv_route)r), srv_route_name((srv_route)r), st);
       hist(b, "acegate_http_request_duration_seconds", labels, &m->latency[r][i]);
     }
 

@@ -69,6 +69,13 @@ const char *srv_route_name(srv_route r) {
   return (unsigned)r < R_COUNT ? route_names[r] : "unmatched";
 }
 
+const char *srv_route_method(srv_route r) {
+  for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+    if (routes[i].route == r)
+      return routes[i].method;
+  return "any";
+}
+
 #define PARAM_MAX 64
 
 /* The {id} of path under prefix, or NULL: one non-empty segment. */
@@ -385,8 +392,11 @@ bool srv_body(srv_req *r, const char *data, size_t n) {
     r->body_too_large = true;
     ag_buf_free(&r->body);
   }
-  if (r->body_too_large) /* read on, up to a point, so the 413 can be sent */
-    return r->body_seen <= (uint64_t)r->body_limit * 4 + (1u << 20);
+  /* Read on and discard, so the 413 can be sent once the body ends (the
+   * library cannot answer in the middle of one): a chunked body has no
+   * length to refuse it by up front. Past 64 MiB more the connection is cut. */
+  if (r->body_too_large)
+    return r->body_seen <= (uint64_t)r->body_limit * 4 + ((uint64_t)64 << 20);
   ag_buf_append(&r->body, data, n);
   return true;
 }

@@ -78,6 +78,9 @@ typedef enum {
 
 /* The route's path pattern, as metrics and the access log name it. */
 const char *srv_route_name(srv_route r);
+/* The HTTP method of a route ("any" for unmatched): with the name, a
+ * route's unique label (GET and POST /v1/keys share a path). */
+const char *srv_route_method(srv_route r);
 
 /* ---- one request ---- */
 
@@ -118,6 +121,8 @@ struct srv_req {
   char *argbuf; /* owned copies of args (ag_server_handle only) */
   char *authorization, *content_type;
   bool have_length;
+  const char *bad_framing; /* why the body's framing is refused, or NULL */
+  bool close;              /* answer with Connection: close */
   uint64_t content_length;
   char client[64];
   ag_buf body;

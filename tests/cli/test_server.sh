@@ -346,12 +346,18 @@ call DELETE /v1/keys/000000000000 "$ADM"
 expect_status key_revoke_unknown_404 404
 
 # ---- metrics ----
+# GET and POST /v1/keys share a path: their series differ by method, so a
+# scrape never holds the same series twice (Prometheus rejects that)
+call GET /v1/keys ""
+call POST /v1/keys "" '{"role":"checker"}'
 call GET /metrics ""
+dups=$(grep -v '^#' "$TMPD/body" | sed 's/ [^ ]*$//' | sort | uniq -d)
+if [ -z "$dups" ]; then ok metrics_no_duplicate_series; else notok metrics_no_duplicate_series "$dups"; fi
 expect_status metrics_200 200
 expect_header metrics_content_type 'Content-Type: text/plain; version=0.0.4'
-expect_grep metrics_requests 'acegate_http_requests_total{route="/v1/checks",status="200"} [1-9]' "$TMPD/body"
-expect_grep metrics_401 'acegate_http_requests_total{route="/v1/checks",status="401"} 4' "$TMPD/body"
-expect_grep metrics_histogram 'acegate_http_request_duration_seconds_bucket{route="/v1/checks",status="200",le="+Inf"}' "$TMPD/body"
+expect_grep metrics_requests 'acegate_http_requests_total{method="POST",route="/v1/checks",status="200"} [1-9]' "$TMPD/body"
+expect_grep metrics_401 'acegate_http_requests_total{method="POST",route="/v1/checks",status="401"} 4' "$TMPD/body"
+expect_grep metrics_histogram 'acegate_http_request_duration_seconds_bucket{method="POST",route="/v1/checks",status="200",le="+Inf"}' "$TMPD/body"
 expect_grep metrics_decisions 'acegate_decisions_total{outcome="LICENSE_EXCEPTION_ACE"} [1-9]' "$TMPD/body"
 expect_grep metrics_audit_latency 'acegate_audit_write_seconds_count [1-9]' "$TMPD/body"
 expect_grep metrics_audit_commits 'acegate_audit_commits_total [1-9]' "$TMPD/body"
@@ -462,6 +468,25 @@ expect_status rate_limit_is_per_key 200
 head -c 3000 "$TMPD/batch1001.json" >"$TMPD/b3000.json"
 call POST /v1/checks:batch "$CK2" "@$TMPD/b3000.json"
 expect_status max_body_413 413
+# a chunked body over the limit has no length to refuse it by: read to its end, then 413
+sleep 1 # the rate limit refills
+curl -s -o "$TMPD/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $CK2" -H 'Content-Type: application/json' \
+  -H 'Transfer-Encoding: chunked' --data-binary "@$TMPD/b3000.json" "$B/v1/checks:batch" >"$TMPD/code" 2>/dev/null
+if [ "$(cat "$TMPD/code")" = 413 ]; then ok chunked_body_413; else notok chunked_body_413 "status $(cat "$TMPD/code")"; fi
+# framing that could be read two ways (request smuggling, RFC 9112 6.3) is 400 and the
+# connection is closed, so nothing after it is read as another request. (Nothing is sent
+# after the headers the server refuses: unread data would turn its close into a reset.)
+raw() { # REQUEST: sent raw over one connection, the answer in $TMPD/raw
+  bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$PORT"'; printf "%b" "$1" >&3; timeout 3 cat <&3' _ "$1" >"$TMPD/raw" 2>/dev/null
+}
+RAWH="POST /v1/checks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer $CK2\r\nContent-Type: application/json\r\n"
+raw "${RAWH}Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+expect_grep smuggle_cl_te_400 '"field":"transfer-encoding"' "$TMPD/raw"
+expect_grep smuggle_cl_te_closed '^Connection: close' "$TMPD/raw"
+raw "${RAWH}Content-Length: 2\r\nContent-Length: 3\r\n\r\n"
+expect_grep smuggle_two_lengths_400 '"field":"content-length"' "$TMPD/raw"
+raw "${RAWH}Transfer-Encoding: gzip, chunked\r\n\r\n"
+expect_grep coding_not_chunked_400 'Transfer-Encoding other than chunked' "$TMPD/raw"
 # a client sending its body slower than the timeout allows is cut off...
 curl -s -o /dev/null -w '%{http_code}' --limit-rate 200 -X POST -H "Authorization: Bearer $AK" \
   -H 'Content-Type: application/json' --data-binary "@$TMPD/slow.json" "$B/v1/screenings" \

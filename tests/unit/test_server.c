@@ -422,15 +422,15 @@ static void test_metrics(void **state) {
   const char *m = f->out.data;
   assert_non_null(strstr(m, "# TYPE acegate_http_requests_total counter\n"));
   assert_non_null(
-      strstr(m, "acegate_http_requests_total{route=\"/v1/checks\",status=\"200\"} 1\n"));
+      strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"200\"} 1\n"));
   assert_non_null(
-      strstr(m, "acegate_http_requests_total{route=\"/v1/checks\",status=\"400\"} 1\n"));
+      strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"400\"} 1\n"));
   assert_non_null(strstr(m, "acegate_decisions_total{outcome=\"LICENSE_EXCEPTION_ACE\"} 1\n"));
   assert_non_null(strstr(m, "acegate_audit_records_total 1\n"));
   assert_non_null(strstr(m, "acegate_audit_write_seconds_count 1\n"));
   /* histogram buckets are cumulative and end at the count */
   const char *h =
-      "acegate_http_request_duration_seconds_bucket{route=\"/v1/checks\",status=\"200\",le=\"";
+      "acegate_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/checks\",status=\"200\",le=\"";
   unsigned long prev = 0;
   int buckets = 0;
   for (const char *p = strstr(m, h); p; p = strstr(p + 1, h)) {
