@@ -36,6 +36,9 @@ ag_status ag_audit_parse_time(const char *s, bool is_end, int64_t *ms_out, const
   ag_date d;
   if (len >= 10 && ag_date_parse(s, 10, &d)) {
     int64_t ms = (int64_t)d * DAY_MS;
+    /* no record is older, and 0 stands for "open" in a query */
+    if (ms < 0)
+      return ag_error_set(err, AG_ERR_INPUT, field, "'%.40s' is before 1970-01-01", s);
     if (len == 10) {
       *ms_out = ms + (is_end ? DAY_MS : 0);
       return AG_OK;

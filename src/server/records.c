@@ -132,6 +132,11 @@ srv_next srv_h_audit(srv_req *r) {
   q.eccn = srv_arg(r, "eccn");
   q.outcome = srv_arg(r, "outcome");
   q.as_of = srv_arg(r, "as_of");
+  ag_date as_of_day;
+  if (q.as_of && !ag_date_parse(q.as_of, strlen(q.as_of), &as_of_day)) {
+    srv_error(r, 400, "invalid_input", "as_of", "'%.40s' is not a date (YYYY-MM-DD)", q.as_of);
+    return SRV_DONE;
+  }
   q.cursor = srv_arg(r, "cursor");
   const char *kind = srv_arg(r, "kind"), *limit = srv_arg(r, "limit"), *order = srv_arg(r, "order");
   if (kind && !ag_audit_kind_parse(kind, &q.kind)) {
@@ -192,6 +197,10 @@ srv_next srv_h_export(srv_req *r) {
   int64_t from, to;
   if (!parse_time_arg(r, "from", false, &from) || !parse_time_arg(r, "to", true, &to))
     return SRV_DONE;
+  if (from && to && from >= to) { /* as GET /v1/audit answers it */
+    srv_error(r, 400, "invalid_input", "to", "the range ends before it starts");
+    return SRV_DONE;
+  }
   const char *f = srv_arg(r, "format");
   ag_audit_format fmt = AG_AUDIT_CSV;
   if (f && !ag_audit_format_parse(f, &fmt)) {

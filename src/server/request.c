@@ -372,6 +372,13 @@ bool srv_begin(srv_req *r) {
       return false;
     }
   }
+  /* only the audit routes take query parameters; any other is a mistake
+   * the caller should hear about, not a silently ignored option */
+  if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && (r->nargs || r->args_overflow)) {
+    srv_error(r, 400, "invalid_input", r->nargs ? r->args[0].key : NULL,
+              "unknown query parameter: %s takes none", srv_route_name(r->route));
+    return false;
+  }
   r->body_limit = body_limit(s, r->route, r->method);
   if (!strcmp(r->method, "POST") && !json_type_ok(r->content_type)) {
     srv_error(r, 415, "unsupported_media_type", "content-type",

@@ -307,6 +307,23 @@ call GET "/v1/audit/export" "$AK"
 expect_header export_csv 'Content-Type: text/csv'
 call GET "/v1/audit/export?format=xml" "$AK"
 expect_status export_bad_format_400 400
+call GET "/v1/audit/export?from=2030-01-01&to=2020-01-01" "$AK"
+expect_status export_reversed_range_400 400
+expect_json export_reversed_range_field '.error.field == "to"'
+# an end before 1970 is refused, never read as the open end (0) that returns everything
+call GET "/v1/audit?to=1969-12-31" "$AK"
+expect_status audit_before_1970_400 400
+call GET "/v1/audit/export?to=1969-12-31" "$AK"
+expect_status export_before_1970_400 400
+call GET "/v1/audit?as_of=2026-02-30" "$AK"
+expect_status audit_impossible_as_of_400 400
+expect_json audit_impossible_as_of_field '.error.field == "as_of"'
+# only the audit routes take query parameters
+call POST "/v1/checks?foo=1" "$CK" "$TXN"
+expect_status check_query_400 400
+expect_json check_query_field '.error.field == "foo"'
+call GET "/v1/rules?verbose=1" "$CK"
+expect_status rules_query_400 400
 
 # ---- data in force ----
 call GET /v1/rules "$CK"
