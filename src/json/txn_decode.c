@@ -115,9 +115,11 @@ static ag_status object(decoder *d, const char *field, member_fn member, void *c
     if (!ag_jr_eat(&d->r, ':'))
       return ag_jr_fail(&d->r, d->err, "expected ':'");
     for (int i = 0; i < nseen; i++)
-      if (!strcmp(seen[i], key))
-        return ag_error_set(d->err, AG_ERR_INPUT, "", "malformed JSON: duplicate member \"%s\"",
-                            key);
+      if (!strcmp(seen[i], key)) {
+        char path[96];
+        snprintf(path, sizeof path, "%s%s%s", field, field[0] ? "." : "", key);
+        return ag_error_set(d->err, AG_ERR_INPUT, path, "appears twice; give it once");
+      }
     if (nseen < 16)
       memcpy(seen[nseen++], key, klen + 1);
     if ((st = member(d, key, klen, ctx)))

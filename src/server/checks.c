@@ -181,15 +181,9 @@ static void finish_batch(srv_req *r) {
 }
 
 srv_next srv_h_batch(srv_req *r) {
-  json_error_t jerr;
-  json_t *root =
-      json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) {
-    srv_error(r, 400, "invalid_input", NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
-              jerr.column,
-              json_error_code(&jerr) == json_error_invalid_utf8 ? "invalid UTF-8" : jerr.text);
+  json_t *root = srv_load_json(r);
+  if (!root)
     return SRV_DONE;
-  }
   srv_next next = SRV_DONE;
   json_t *list = NULL;
   const char *key;
@@ -269,15 +263,9 @@ static const char *const screening_outcomes[] = {"NO_MATCH", "POSSIBLE_MATCH", "
 
 srv_next srv_h_screening(srv_req *r) {
   ag_server *s = r->srv;
-  json_error_t jerr;
-  json_t *root =
-      json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) {
-    srv_error(r, 400, "invalid_input", NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
-              jerr.column,
-              json_error_code(&jerr) == json_error_invalid_utf8 ? "invalid UTF-8" : jerr.text);
+  json_t *root = srv_load_json(r);
+  if (!root)
     return SRV_DONE;
-  }
   srv_next next = SRV_DONE;
   ag_screen_request q = {0};
   const char *key;

@@ -359,10 +359,10 @@ static bool key_event(srv_req *r, bool revoked, const char *id, const char *role
 }
 
 srv_next srv_h_keys_add(srv_req *r) {
-  json_error_t jerr;
-  json_t *root =
-      json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root || !json_is_object(root)) {
+  json_t *root = srv_load_json(r);
+  if (!root)
+    return SRV_DONE;
+  if (!json_is_object(root)) {
     srv_error(r, 400, "invalid_input", NULL, "the body must be a JSON object {\"role\": ...}");
     json_decref(root);
     return SRV_DONE;

@@ -8,6 +8,8 @@
  */
 #include "server_int.h"
 
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +393,25 @@ bool srv_begin(srv_req *r) {
     return false;
   }
   return true;
+}
+
+json_t *srv_load_json(srv_req *r) {
+  json_error_t jerr;
+  json_t *root =
+      json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+  if (root)
+    return root;
+  /* the library's own wording is not for callers: say what is wrong */
+  const char *why = jerr.text;
+  switch (json_error_code(&jerr)) {
+  case json_error_invalid_utf8: why = "invalid UTF-8"; break;
+  case json_error_null_character: why = "a string holds \\u0000, which is not allowed"; break;
+  case json_error_duplicate_key: why = "a key appears twice in one object"; break;
+  default: break;
+  }
+  srv_error(r, 400, "invalid_input", NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+            jerr.column, why);
+  return NULL;
 }
 
 bool srv_body(srv_req *r, const char *data, size_t n) {

@@ -31,6 +31,7 @@
 #include "acegate/screen.h"
 #include "acegate/server.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <stdatomic.h>
@@ -171,6 +172,9 @@ const char *srv_arg(const srv_req *r, const char *key);
 /* Returns true to go on reading the body, false when the answer is set. */
 bool srv_begin(srv_req *r);
 /* Returns false when the client sends far more than the limit (drop it). */
+/* The body parsed as JSON (duplicate keys refused), or NULL after a 400
+ * that gives line, column and the reason in plain words. */
+json_t *srv_load_json(srv_req *r);
 bool srv_body(srv_req *r, const char *data, size_t n);
 srv_next srv_dispatch(srv_req *r);
 void srv_finish(srv_req *r);

@@ -51,6 +51,8 @@ expect_exit "check: --rules twice exits 2" 2 $ACEGATE check --eccn 4D004 --to DE
 expect_exit "check: - with --batch exits 2" 2 sh -c "$ACEGATE check - --batch < /dev/null"
 expect_exit "check: --flag=value" 0 $ACEGATE check --eccn=4D004 --to=BR --json --as-of=2026-11-24
 jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and .destination == "BR"' $TMPD/out >/dev/null && echo "ok check: --flag=value read" || echo "not ok check: --flag=value read"
+expect_exit "check: a member twice exits 2" 2 sh -c "echo '{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\",\"destination\":\"CN\"}' | $ACEGATE check --json -"
+jq -e '.error.field == "destination" and (.error.message | test("twice"))' $TMPD/out >/dev/null && echo "ok check: a member twice named" || echo "not ok check: a member twice named"
 expect_exit "check: a party's bad country exits 2" 2 sh -c "echo '{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\",\"consignee\":{\"name\":\"Acme\",\"country\":\"ZZ\"}}' | $ACEGATE check --json -"
 jq -e '.error.field == "consignee.country"' $TMPD/out >/dev/null && echo "ok check: the party's country field named" || echo "not ok check: the party's country field named"
 expect_exit "check: a flag as a value is a missing value" 2 $ACEGATE check --eccn --to CN

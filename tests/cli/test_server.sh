@@ -318,6 +318,10 @@ expect_status export_before_1970_400 400
 call GET "/v1/audit?as_of=2026-02-30" "$AK"
 expect_status audit_impossible_as_of_400 400
 expect_json audit_impossible_as_of_field '.error.field == "as_of"'
+# a NUL in a batch is named in plain words, not in the JSON library's
+call POST /v1/checks:batch "$CK" '{"transactions":[{"item":{"eccn":"4D004\u0000"},"destination":"BR"}]}'
+expect_status batch_nul_400 400
+expect_json batch_nul_message '(.error.message | test("u0000")) and (.error.message | test("JSON_") | not)'
 # only the audit routes take query parameters
 call POST "/v1/checks?foo=1" "$CK" "$TXN"
 expect_status check_query_400 400

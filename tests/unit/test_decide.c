@@ -72,7 +72,7 @@ static void test_bad_transactions(void **state) {
        AG_ERR_INPUT, "as_of", "YYYY-MM-DD"},
       {"{\"as_of\":\"2023-01-01\",\"as_of\":\"2024-01-01\",\"item\":{\"eccn\":\"4D004\"},"
        "\"destination\":\"CN\"}",
-       AG_ERR_INPUT, "", "duplicate"},
+       AG_ERR_INPUT, "as_of", "appears twice"},
       {"{\"item\":{\"eccn\":\"4D4\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.eccn",
        "not a CCL paragraph"},
       {"{\"item\":{\"eccn\":\"4D004.q\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.eccn",
