@@ -287,6 +287,11 @@ srv_next srv_h_screening(srv_req *r) {
         srv_error(r, 400, "invalid_input", "country", "must be a string");
         goto out;
       }
+      if (json_is_string(v) && json_string_length(v) == 0) {
+        srv_error(r, 400, "invalid_input", "country",
+                  "must not be empty (leave it out, or null, for no country)");
+        goto out;
+      }
       q.country = json_string_value(v);
     } else if (!strcmp(key, "max_matches")) {
       json_int_t m = json_is_integer(v) ? json_integer_value(v) : 0;

@@ -465,7 +465,10 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
         (unsigned int)1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)s->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024), MHD_OPTION_CONNECTION_LIMIT,
         per_thread, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, s, MHD_OPTION_END);
+        on_completed, s,
+        /* strict HTTP/1.1: a request without Host, or with a malformed
+         * header line, is refused rather than guessed at */
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
     if (!d) {
       srv_http_quiesce(s);
       srv_http_stop(s);

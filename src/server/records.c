@@ -65,11 +65,18 @@ static bool check_args(srv_req *r, const char *const *allowed) {
     srv_error(r, 400, "invalid_input", NULL, "more than %d query parameters", SRV_ARGS_MAX);
     return false;
   }
-  for (size_t i = 0; i < r->nargs; i++)
+  for (size_t i = 0; i < r->nargs; i++) {
     if (!arg_allowed(r->args[i].key, allowed)) {
       srv_error(r, 400, "invalid_input", r->args[i].key, "unknown query parameter");
       return false;
     }
+    /* a second value would otherwise be silently ignored */
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(r->args[i].key, r->args[j].key)) {
+        srv_error(r, 400, "invalid_input", r->args[i].key, "given more than once");
+        return false;
+      }
+  }
   return true;
 }
 
@@ -146,7 +153,7 @@ srv_next srv_h_audit(srv_req *r) {
   if (limit) {
     char *end;
     long v = strtol(limit, &end, 10);
-    if (!*limit || *end || v < 1 || v > AG_AUDIT_PAGE_MAX) {
+    if (limit[0] < '0' || limit[0] > '9' || *end || v < 1 || v > AG_AUDIT_PAGE_MAX) {
       srv_error(r, 400, "invalid_input", "limit", "must be an integer from 1 to %d",
                 AG_AUDIT_PAGE_MAX);
       return SRV_DONE;
@@ -452,6 +459,17 @@ static void put_versions(srv_req *r) {
 }
 
 srv_next srv_h_reload(srv_req *r) {
+  /* nothing to send but an empty body or {}: anything else is a mistake */
+  size_t n = r->body.len;
+  const char *b = r->body.data;
+  while (n && (b[n - 1] == ' ' || b[n - 1] == '\n' || b[n - 1] == '\r' || b[n - 1] == '\t'))
+    n--;
+  while (n && (*b == ' ' || *b == '\n' || *b == '\r' || *b == '\t'))
+    b++, n--;
+  if (n && !(n == 2 && b[0] == '{' && b[1] == '}')) {
+    srv_error(r, 400, "invalid_input", NULL, "the body must be empty or {}");
+    return SRV_DONE;
+  }
   ag_error err;
   ag_error_clear(&err);
   if (ag_server_reload(r->srv, &err) != AG_OK) {

@@ -106,7 +106,8 @@ static bool method_is(const char *have, const char *want) {
 
 /* Finds the route; on 404 or 405 answers and returns NULL. */
 static const route_def *route_find(srv_req *r) {
-  static const char *const allow_by_path[] = {"GET", "POST", "GET, POST", "DELETE"};
+  /* HEAD is listed wherever GET is: it is answered there */
+  static const char *const allow_by_path[] = {"GET, HEAD", "POST", "GET, HEAD, POST", "DELETE"};
   const route_def *hit = NULL;
   bool path_known = false, get = false, post = false, del = false;
   for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
@@ -322,11 +323,26 @@ static size_t body_limit(const ag_server *s, srv_route route, const char *method
   return 4096;
 }
 
+/* application/json, with no parameter but charset=utf-8 (RFC 8259 8.1:
+ * JSON is UTF-8; a body declared in another charset is not what it says). */
 static bool json_type_ok(const char *ct) {
   if (!ct || !*ct)
     return true; /* no Content-Type: taken to be JSON */
-  size_t n = strcspn(ct, "; \t");
-  return n == 16 && !strncasecmp(ct, "application/json", 16);
+  size_t n = strcspn(ct, "; \t,");
+  if (n != 16 || strncasecmp(ct, "application/json", 16) != 0)
+    return false;
+  const char *p = ct + n;
+  p += strspn(p, " \t");
+  if (!*p)
+    return true;
+  if (*p != ';')
+    return false;
+  p++;
+  p += strspn(p, " \t");
+  size_t m = strcspn(p, " \t");
+  bool utf8 = (m == 13 && !strncasecmp(p, "charset=utf-8", 13)) ||
+              (m == 15 && !strncasecmp(p, "charset=\"utf-8\"", 15));
+  return utf8 && !p[m + strspn(p + m, " \t")];
 }
 
 bool srv_begin(srv_req *r) {
@@ -342,6 +358,12 @@ bool srv_begin(srv_req *r) {
       atomic_fetch_add_explicit(&s->metrics.auth_failures, 1, memory_order_relaxed);
       srv_error(r, 401, "unauthorized", "authorization",
                 "an API key is required: send Authorization: Bearer KEY");
+      return false;
+    }
+    if (strncasecmp(r->authorization, "Bearer ", 7) != 0) {
+      atomic_fetch_add_explicit(&s->metrics.auth_failures, 1, memory_order_relaxed);
+      srv_error(r, 401, "unauthorized", "authorization",
+                "the Bearer scheme is required: send Authorization: Bearer KEY");
       return false;
     }
     ag_status st = srv_auth(s, r->authorization, &r->key, &err);

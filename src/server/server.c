@@ -178,11 +178,17 @@ ag_status ag_server_listen(ag_server *s, ag_error *err) {
     const char *colon = strrchr(s->listen, ':');
     char db[300];
     json_escape(s->db_path, db, sizeof db);
+    /* no lists (--no-lists): null, as /readyz and /v1/lists say it */
+    char lists[sizeof snap->lists_version + 2];
+    if (snap->lists_version[0])
+      snprintf(lists, sizeof lists, "\"%s\"", snap->lists_version);
+    else
+      snprintf(lists, sizeof lists, "null");
     srv_log_event(s, "listening",
                   "\"address\":\"%.*s:%u\",\"port\":%u,\"db\":%s,\"rules_version\":\"%s\","
-                  "\"lists_version\":\"%s\"",
+                  "\"lists_version\":%s",
                   (int)(colon - s->listen), s->listen, s->port, s->port, db, snap->rules->version,
-                  snap->lists_version);
+                  lists);
     srv_snapshot_put(snap);
   }
   return st;

@@ -328,6 +328,26 @@ expect_status check_query_400 400
 expect_json check_query_field '.error.field == "foo"'
 call GET "/v1/rules?verbose=1" "$CK"
 expect_status rules_query_400 400
+call GET "/v1/audit?limit=1&limit=2" "$AK"
+expect_status audit_param_twice_400 400
+call GET "/v1/audit?limit=+5" "$AK"
+expect_status audit_limit_sign_400 400
+# the key goes in the Bearer scheme, nothing else
+STATUS=$(curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: $CK" "$B/v1/rules")
+expect_status bare_key_401 401
+# JSON is UTF-8: a body declared in another charset is refused
+STATUS=$(curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $CK" \
+  -H 'Content-Type: application/json; charset=latin1' --data-binary "$TXN" "$B/v1/checks")
+expect_status latin1_415 415
+STATUS=$(curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $CK" \
+  -H 'Content-Type: application/json; charset=UTF-8' --data-binary "$TXN" "$B/v1/checks")
+expect_status utf8_charset_200 200
+call POST /v1/screenings "$CK" '{"name":"Hikvision","country":""}'
+expect_status screening_empty_country_400 400
+call GET /v1/checks "$CK"
+expect_header wrong_method_allow_head_listed 'Allow: POST'
+call POST /v1/rules "$CK" '{}'
+expect_header allow_lists_head 'Allow: GET, HEAD'
 
 # ---- data in force ----
 call GET /v1/rules "$CK"
@@ -459,6 +479,8 @@ expect_status admin_reload_200 200
 expect_json admin_reload_versions ".rules_version == \"$V1\""
 call POST /v1/admin/reload "$CK" '{}'
 expect_status admin_reload_checker_403 403
+call POST /v1/admin/reload "$ADM" '{"rules":"/tmp"}'
+expect_status admin_reload_body_400 400
 # requests during a burst of reloads are all answered
 i=0
 fails=0
