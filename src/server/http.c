@@ -165,7 +165,7 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
 
 typedef struct {
   const char *length; /* the first Content-Length */
-  bool lengths_differ, chunked, other_coding, has_coding;
+  bool lengths_differ, other_coding, has_coding;
 } framing;
 
 static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -181,9 +181,7 @@ static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const ch
       f->length = value;
   } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
     f->has_coding = true;
-    if (!strcasecmp(value, "chunked"))
-      f->chunked = true;
-    else
+    if (strcasecmp(value, "chunked") != 0)
       f->other_coding = true;
   }
   return MHD_YES;
