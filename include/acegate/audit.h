@@ -341,8 +341,9 @@ ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
 ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
 
 /* Revokes a key by id; revoking a revoked key is a no-op. AG_ERR_NOTFOUND
- * if there is no such key. */
-ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err);
+ * if there is no such key. *revoked_now (may be NULL) tells which: only a
+ * revocation that happened is an event to record. */
+ag_status ag_keys_revoke(ag_audit_db *db, const char *id, bool *revoked_now, ag_error *err);
 /* Records a key change in the audit log db (which may be another database
  * than the keys'): kind "key", outcome "key_added" or "key_revoked",
  * request {"action":"add"|"revoke","id":...,"role":...,"name":...} and

@@ -216,7 +216,9 @@ ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error 
   return AG_OK;
 }
 
-ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err) {
+ag_status ag_keys_revoke(ag_audit_db *db, const char *id, bool *revoked_now, ag_error *err) {
+  if (revoked_now)
+    *revoked_now = false;
   if (!id || !*id)
     return ag_error_set(err, AG_ERR_INPUT, "id", "no key id given");
   pthread_mutex_lock(&db->wmu);
@@ -230,8 +232,11 @@ ag_status ag_keys_revoke(ag_audit_db *db, const char *id, ag_error *err) {
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
       st = audit_db_error(err, db->w.h, "revoke key");
-    else if (sqlite3_changes(db->w.h) > 0)
+    else if (sqlite3_changes(db->w.h) > 0) {
       commit = audit_committed(db);
+      if (revoked_now)
+        *revoked_now = true;
+    }
     else if ((st = audit_stmt(&db->w, ST_KEY_GET, &s, err)) == AG_OK) {
       /* nothing changed: already revoked (fine) or no such key */
       sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);

@@ -103,7 +103,7 @@ static int cmd_add(int argc, char **argv) {
   if (st == AG_OK && (st = ag_audit_key_event(db, false, k.id, ag_keys_role_name(k.role), k.name,
                                               "", "", audit_id, &e)) != AG_OK) {
     ag_error ignored;
-    ag_keys_revoke(db, k.id, &ignored);
+    ag_keys_revoke(db, k.id, NULL, &ignored);
   }
   if (st != AG_OK) {
     ag_audit_close(db);
@@ -113,7 +113,7 @@ static int cmd_add(int argc, char **argv) {
   if (fflush(stdout) != 0) {
     /* a key nobody has seen must not stay usable */
     ag_error ignored;
-    if (ag_keys_revoke(db, k.id, &ignored) == AG_OK)
+    if (ag_keys_revoke(db, k.id, NULL, &ignored) == AG_OK)
       ag_audit_key_event(db, true, k.id, NULL, NULL, "", "", audit_id, &ignored);
     ag_audit_close(db);
     ag_error_set(&e, AG_ERR_IO, "output",
@@ -168,13 +168,14 @@ static int cmd_revoke(int argc, char **argv) {
   if (ag_audit_open(a.db, &o, &db, &e) != AG_OK)
     return fail("revoke", &e);
   char audit_id[AG_AUDIT_ID_MAX];
-  ag_status st = ag_keys_revoke(db, a.id, &e);
-  if (st == AG_OK)
+  bool revoked_now;
+  ag_status st = ag_keys_revoke(db, a.id, &revoked_now, &e);
+  if (st == AG_OK && revoked_now)
     st = ag_audit_key_event(db, true, a.id, NULL, NULL, "", "", audit_id, &e);
   ag_audit_close(db);
   if (st != AG_OK)
     return fail("revoke", &e);
-  printf("revoked %s\n", a.id);
+  printf(revoked_now ? "revoked %s\n" : "%s was already revoked; nothing changed\n", a.id);
   return AG_EXIT_OK;
 }
 

@@ -410,7 +410,7 @@ srv_next srv_h_keys_add(srv_req *r) {
   char audit_id[AG_AUDIT_ID_MAX];
   if (!key_event(r, false, info.id, ag_keys_role_name(info.role), info.name, audit_id)) {
     ag_error ignored;
-    ag_keys_revoke(r->srv->keys_db, info.id, &ignored);
+    ag_keys_revoke(r->srv->keys_db, info.id, NULL, &ignored);
     return SRV_DONE;
   }
   ag_buf_reset(&r->out);
@@ -427,19 +427,23 @@ srv_next srv_h_keys_add(srv_req *r) {
 srv_next srv_h_keys_revoke(srv_req *r) {
   ag_error err;
   ag_error_clear(&err);
-  if (ag_keys_revoke(r->srv->keys_db, r->param, &err) != AG_OK) {
+  bool revoked_now;
+  if (ag_keys_revoke(r->srv->keys_db, r->param, &revoked_now, &err) != AG_OK) {
     srv_fail(r, &err);
     return SRV_DONE;
   }
   srv_auth_clear(r->srv); /* takes effect now, not when the cache expires */
-  char audit_id[AG_AUDIT_ID_MAX];
-  if (!key_event(r, true, r->param, NULL, NULL, audit_id))
+  /* revoking it again changes nothing, so there is nothing to record */
+  char audit_id[AG_AUDIT_ID_MAX] = "";
+  if (revoked_now && !key_event(r, true, r->param, NULL, NULL, audit_id))
     return SRV_DONE; /* the key stays revoked: the safe side */
   ag_buf_reset(&r->out);
   ag_buf_puts(&r->out, "{\"id\":");
   ag_buf_json_cstr(&r->out, r->param);
-  ag_buf_puts(&r->out, ",\"revoked\":true,\"audit_id\":");
-  ag_buf_json_cstr(&r->out, audit_id);
+  ag_buf_puts(&r->out, ",\"revoked\":true,\"already_revoked\":");
+  ag_buf_puts(&r->out, revoked_now ? "false" : "true");
+  ag_buf_puts(&r->out, ",\"audit_id\":");
+  ag_buf_json_cstr(&r->out, revoked_now ? audit_id : NULL);
   ag_buf_putc(&r->out, '}');
   ok_json(r, 200);
   return SRV_DONE;

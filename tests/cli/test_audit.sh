@@ -155,6 +155,10 @@ expect_exit keys_revoke 0 "$ACEGATE" keys revoke "$kid" --db "$DB"
 "$ACEGATE" keys list --db "$DB" >"$TMPD/out"
 expect_grep keys_list_revoked "^$kid	checker	.*	revoked 20" "$TMPD/out"
 expect_exit keys_revoke_again 0 "$ACEGATE" keys revoke "$kid" --db "$DB"
+expect_grep keys_revoke_again_said 'already revoked; nothing changed' "$TMPD/out"
+"$ACEGATE" audit export --db "$DB" --from 2000-01-01 --to 2100-01-01 --format jsonl >"$TMPD/keyrecs"
+n=$(jq -c "select(.kind == \"key\" and .outcome == \"key_revoked\" and (.request | fromjson | .id) == \"$kid\")" "$TMPD/keyrecs" | wc -l)
+if [ "$n" = 1 ]; then ok keys_revoke_again_not_recorded; else notok keys_revoke_again_not_recorded "$n key_revoked records"; fi
 expect_exit keys_revoke_unknown 2 "$ACEGATE" keys revoke 000000000000 --db "$DB"
 expect_grep keys_revoke_unknown_field 'revoke: id: no key' "$TMPD/err"
 expect_exit keys_revoke_no_id 2 "$ACEGATE" keys revoke --db "$DB"

@@ -374,6 +374,10 @@ expect_status key_add_bad_role_400 400
 call DELETE "/v1/keys/$NEWID" "$ADM"
 expect_status key_revoke_200 200
 expect_json key_revoke_audit_id '.revoked == true and (.audit_id | test("^a-"))'
+# revoking it again changes nothing and records nothing
+call DELETE "/v1/keys/$NEWID" "$ADM"
+expect_status key_revoke_again_200 200
+expect_json key_revoke_again_no_record '.revoked == true and .already_revoked == true and .audit_id == null'
 call GET "/v1/audit?kind=key&order=newest" "$AK"
 expect_json key_changes_recorded "[.records[] | select(.decision.key_id == \"$NEWID\")] | length == 2"
 expect_json key_add_record "any(.records[]; .audit_id == \"$ADDAUDIT\" and .outcome == \"key_added\" and .key_id == \"$ADMID\" and .client_addr == \"127.0.0.1\" and .request.action == \"add\" and .decision.role == \"checker\" and .decision.name == \"made over http\")"

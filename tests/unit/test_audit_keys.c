@@ -100,14 +100,17 @@ static void test_revoke(void **state) {
   ag_error e;
   add(f->db, AG_KEYS_ROLE_CHECKER, "old", tok, &k);
   add(f->db, AG_KEYS_ROLE_CHECKER, "new", tok2, &k2);
-  assert_int_equal(ag_keys_revoke(f->db, k.id, &e), AG_OK);
+  bool now = false;
+  assert_int_equal(ag_keys_revoke(f->db, k.id, &now, &e), AG_OK);
+  assert_true(now);
   assert_int_equal(ag_keys_authenticate(f->db, tok, &a, &e), AG_ERR_AUTH);
   assert_string_equal(e.reason, "API key revoked");
   assert_int_equal(ag_keys_authenticate(f->db, tok2, &a, &e), AG_OK);
-  assert_int_equal(ag_keys_revoke(f->db, k.id, &e), AG_OK); /* again: no-op */
-  assert_int_equal(ag_keys_revoke(f->db, "000000000000", &e), AG_ERR_NOTFOUND);
+  assert_int_equal(ag_keys_revoke(f->db, k.id, &now, &e), AG_OK); /* again: no-op */
+  assert_false(now);
+  assert_int_equal(ag_keys_revoke(f->db, "000000000000", NULL, &e), AG_ERR_NOTFOUND);
   assert_string_equal(e.field, "id");
-  assert_int_equal(ag_keys_revoke(f->db, "", &e), AG_ERR_INPUT);
+  assert_int_equal(ag_keys_revoke(f->db, "", NULL, &e), AG_ERR_INPUT);
 
   /* a handle opened later sees the revocation */
   ag_audit_db *db2;
@@ -271,7 +274,7 @@ static void test_memory_keys(void **state) {
   ag_keys_info k, a;
   add(db, AG_KEYS_ROLE_AUDITOR, "m", tok, &k);
   assert_int_equal(ag_keys_authenticate(db, tok, &a, &e), AG_OK);
-  assert_int_equal(ag_keys_revoke(db, k.id, &e), AG_OK);
+  assert_int_equal(ag_keys_revoke(db, k.id, NULL, &e), AG_OK);
   assert_int_equal(ag_keys_authenticate(db, tok, &a, &e), AG_ERR_AUTH);
   ag_audit_close(db);
 }

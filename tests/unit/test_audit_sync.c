@@ -85,10 +85,10 @@ static void test_each_commit_is_synced(void **state) {
   ag_keys_info k;
   assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_CHECKER, "t", tok, &k, &e), AG_OK);
   assert_int_equal(stats(f->db).syncs, 6);
-  assert_int_equal(ag_keys_revoke(f->db, k.id, &e), AG_OK);
+  assert_int_equal(ag_keys_revoke(f->db, k.id, NULL, &e), AG_OK);
   assert_int_equal(stats(f->db).syncs, 7);
   /* revoking again changes nothing, so there is nothing to sync */
-  assert_int_equal(ag_keys_revoke(f->db, k.id, &e), AG_OK);
+  assert_int_equal(ag_keys_revoke(f->db, k.id, NULL, &e), AG_OK);
   assert_int_equal(stats(f->db).syncs, 7);
 }
 
