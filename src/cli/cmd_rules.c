@@ -15,7 +15,7 @@ static void usage(FILE *f) {
   fprintf(f, "usage: acegate rules [--rules DIR] [--table NAME]\n"
              "  shows the version of the regulation tables, each table with its rows, sources\n"
              "  and dates. NAME: destinations, country-groups, country-chart, ccl-items,\n"
-             "  embargoes, ace-restrictions, ace-exceptions.\n"
+             "  ccl-paragraphs, embargoes, ace-restrictions, ace-exceptions.\n"
              "  --rules DIR  validate and show the tables in DIR instead of the built-in ones;\n"
              "               an invalid table is reported as FILE:LINE: reason (exit 3).\n");
 }
@@ -108,12 +108,19 @@ static int print_table(const ag_rules *r, const char *name) {
              it->for_ ? it->for_ : "-", ag_family_name(it->family), it->cyber_item ? "yes" : "no",
              range, ag_text_status_name(it->meta.status), it->meta.source);
     }
+  } else if (!strcmp(name, "ccl-paragraphs")) {
+    for (size_t i = 0; i < r->n_paragraphs; i++) {
+      const ag_ccl_paragraph *p = &r->paragraphs[i];
+      printf("%-14s %-6s %-13s %s\n", p->paragraph, p->entry, ag_text_status_name(p->meta.status),
+             p->meta.source);
+    }
   } else if (!strcmp(name, "embargoes")) {
     for (size_t i = 0; i < r->n_embargoes; i++) {
       const ag_embargo *e = &r->embargoes[i];
       date_range(&e->meta, range, sizeof range);
-      printf("%-6s %-6s %-12s %-23s %-13s %s\n", r->destinations[e->dest].code, e->section,
-             e->exceptions_cite, range, ag_text_status_name(e->meta.status), e->meta.source);
+      printf("%-6s %-6s %-12s %-9s %-23s %-13s %s\n", r->destinations[e->dest].code, e->section,
+             e->exceptions_cite, e->all_items ? "all_items" : "ccl_items", range,
+             ag_text_status_name(e->meta.status), e->meta.source);
     }
   } else if (!strcmp(name, "ace-restrictions")) {
     for (size_t i = 0; i < r->n_restrictions; i++) {
@@ -122,7 +129,8 @@ static int print_table(const ag_rules *r, const char *name) {
       printf("%-11s %s %-20s %-23s groups=", x->id, x->exception == AG_EXC_ACE ? "ACE" : "ENC",
              x->paragraph, range);
       put_groups(x->dest_groups);
-      printf(" %-13s %s\n", ag_text_status_name(x->meta.status), x->meta.source);
+      printf("%s %-13s %s\n", x->groups_of_end_user ? " (of the end user's country)" : "",
+             ag_text_status_name(x->meta.status), x->meta.source);
     }
   } else if (!strcmp(name, "ace-exceptions")) {
     for (size_t i = 0; i < r->n_exceptions; i++) {

@@ -94,6 +94,10 @@ expect_exit "rules: summary" 0 $ACEGATE rules
 expect_grep "rules: version shown" "version: 2026-11-27+" $TMPD/out
 expect_exit "rules: one table" 0 $ACEGATE rules --table embargoes
 expect_grep "rules: embargo rows with sources" "746.8(c)(2)" $TMPD/out
+expect_grep "rules: embargo reach shown" "^CU .*all_items" $TMPD/out
+expect_exit "rules: the paragraphs table" 0 $ACEGATE rules --table ccl-paragraphs
+expect_grep "rules: 4A005.z.2 is a paragraph" "^4A005.z.2 " $TMPD/out
+expect_nogrep "rules: reserved 4A005.a is not" "^4A005.a " $TMPD/out
 cp -r data/rules $TMPD/rules
 sed -i 's/^D:1\tCN\t/D:9\tCN\t/' $TMPD/rules/country-groups.tsv
 expect_exit "rules: broken table exits 3" 3 $ACEGATE rules --rules $TMPD/rules
