@@ -53,7 +53,7 @@ typedef struct ag_screen ag_screen;
 typedef struct ag_screen_work ag_screen_work;
 
 typedef enum {
-  AG_SCREEN_LEVEL_NONE = 0, /* below AG_SCREEN_POSSIBLE (never returned) */
+  AG_SCREEN_LEVEL_NONE = 0, /* below AG_SCREEN_POSSIBLE (only with a lower min_score) */
   AG_SCREEN_LEVEL_POSSIBLE,
   AG_SCREEN_LEVEL_CONFIDENT
 } ag_screen_level;

@@ -714,11 +714,15 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
     if (t->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_INITIAL))
       continue;
     /* a listed word counts once, at its best similarity: "Tech nology" is
-     * technology as one word and as two joined, not twice */
+     * technology as one word and as two joined, not twice; but a word the
+     * query spells out twice counts twice ("Sun and Sun Limited" lists sun
+     * twice, and its weight counts both) */
     bool again = false;
-    for (size_t j = 0; j < w->nx && !again; j++)
-      again = j != k && w->x[j].tok == w->x[k].tok &&
+    for (size_t j = 0; j < w->nx && !again; j++) {
+      bool apart = w->x[j].qi != w->x[k].qi && w->x[j].kind == X_EXACT && w->x[k].kind == X_EXACT;
+      again = j != k && !apart && w->x[j].tok == w->x[k].tok &&
               (w->x[j].sim > w->x[k].sim || (w->x[j].sim == w->x[k].sim && j < k));
+    }
     if (again)
       continue;
     float add = t->weight * w->x[k].sim;
@@ -960,7 +964,10 @@ static void fill_match(const sx_view *v, ag_screen_match *m, const scored *s) {
   m->matched_name = sx_str(v, nm->display);
   m->name_kind = sx_kind_name(nm->kind);
   m->score = s->score;
-  m->level = s->score >= AG_SCREEN_CONFIDENT ? AG_SCREEN_LEVEL_CONFIDENT : AG_SCREEN_LEVEL_POSSIBLE;
+  /* below the review threshold (a caller's lower min_score) is "none" */
+  m->level = s->score >= AG_SCREEN_CONFIDENT  ? AG_SCREEN_LEVEL_CONFIDENT
+             : s->score >= AG_SCREEN_POSSIBLE ? AG_SCREEN_LEVEL_POSSIBLE
+                                              : AG_SCREEN_LEVEL_NONE;
 }
 
 ag_status ag_screen_query(const ag_screen *s, const char *name, size_t len, const char *country,

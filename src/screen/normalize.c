@@ -553,6 +553,50 @@ static bool needs_transliteration(const UChar *u, int32_t n) {
   return false;
 }
 
+/* The Latin letter a Cyrillic one is drawn like, where transliteration
+ * would give another: in "Сandiru" the first letter is a look-alike of C,
+ * which BGN would make "s". 0 when none. */
+static UChar latin_lookalike(UChar c) {
+  switch (c) {
+  case 0x0441: return 'c'; /* с */
+  case 0x0440: return 'p'; /* р */
+  case 0x0445: return 'x'; /* х */
+  case 0x043D: return 'h'; /* н (Н) */
+  case 0x0432: return 'b'; /* в (В) */
+  case 0x0435: return 'e'; /* е (BGN: ye at the start of a word) */
+  case 0x0456: return 'i'; /* і */
+  case 0x0458: return 'j'; /* ј */
+  case 0x0455: return 's'; /* ѕ */
+  default: return 0;
+  }
+}
+
+/* In a word that mixes Latin and Cyrillic letters (a look-alike typed or
+ * planted among Latin ones), the Cyrillic letters that look like Latin ones
+ * are read as those; the others are left to the transliterator. Case is
+ * already folded. */
+static void latinize_lookalikes(UChar *u, int32_t n) {
+  for (int32_t i = 0; i < n;) {
+    int32_t start = i;
+    bool latin = false, cyrillic = false;
+    while (i < n && u_isalpha(u[i])) {
+      UErrorCode e = U_ZERO_ERROR;
+      UScriptCode sc = uscript_getScript(u[i], &e);
+      latin |= U_SUCCESS(e) && sc == USCRIPT_LATIN;
+      cyrillic |= U_SUCCESS(e) && sc == USCRIPT_CYRILLIC;
+      i++;
+    }
+    if (latin && cyrillic)
+      for (int32_t j = start; j < i; j++) {
+        UChar l = latin_lookalike(u[j]);
+        if (l)
+          u[j] = l;
+      }
+    if (i == start)
+      i++;
+  }
+}
+
 static ag_status nomem(ag_error *err) {
   return ag_error_set(err, AG_ERR_NOMEM, "name", "out of memory while normalising");
 }
@@ -593,6 +637,7 @@ static ag_status fold_unicode(sx_norm *n, const char *s, size_t len, const char 
   if (U_FAILURE(e))
     return ag_error_set(err, AG_ERR_INTERNAL, field, "ICU normaliser: %s", u_errorName(e));
 
+  latinize_lookalikes((UChar *)n->u16b, lb);
   /* transliterate non-Latin scripts (in place in u16b) */
   if (needs_transliteration((UChar *)n->u16b, lb)) {
     if (!n->trans) {

@@ -90,6 +90,16 @@ sed -n 6p "$TMPD/out" >"$TMPD/l6"
 expect_grep batch-after-errors '"query":"Hikvision","matches":\[{' "$TMPD/l6"
 sed -n 7p "$TMPD/out" >"$TMPD/l7"
 expect_grep batch-empty-name '"field":"name","reason":"is empty"' "$TMPD/l7"
+# a listed name with a word twice is found by that name (the word counts twice)
+"$ACEGATE" screen "SUN AND SUN LIMITED" --json >"$TMPD/out"
+expect_grep repeated-word-found '"name":"SUN AND SUN LIMITED","entry_name":"SUN AND SUN LIMITED","score":1.00,"level":"confident"' "$TMPD/out"
+# a lower --min-score shows weaker candidates, labelled below the review threshold
+"$ACEGATE" screen "Frank Sun" --min-score 0.3 --json >"$TMPD/out"
+if jq -e '[.matches[] | select(.score < 0.75) | .level] | length > 0 and all(. == "none")' "$TMPD/out" >/dev/null; then
+  echo "ok below-threshold-level-none"; else echo "not ok below-threshold-level-none"; fi
+# a look-alike Cyrillic letter among Latin ones is read as the Latin letter
+"$ACEGATE" screen "$(printf '\320\241andiru')" --json >"$TMPD/out"
+expect_grep lookalike-first-letter '"entry_name":"Candiru","score":1.00' "$TMPD/out"
 # a misspelt field is an error, not a name screened without its country
 printf '{"name":"Hikvision","countrY":"CN"}\n' | "$ACEGATE" screen --batch >"$TMPD/out" 2>"$TMPD/err"
 expect_grep batch-unknown-field '"error":{"line":1,"field":"countrY","reason":"unknown field' "$TMPD/out"

@@ -204,6 +204,7 @@ static void test_cyber_tool_variants(void **state) {
   expect_el("nso-group", NULL, "NSO Group");
   expect_el("TECHNOLOGIES, POSITIVE", NULL, "Positive Technologies");
   expect_el("Candirу", NULL, "Candiru"); /* a Cyrillic "у" */
+  expect_el("Сandiru", NULL, "Candiru"); /* a Cyrillic "С" drawn like C, first */
 }
 
 /* ---- loaders on every published format (in-repo excerpts) ---- */
@@ -437,6 +438,12 @@ static void test_normalize(void **state) {
   norm_is("华为", "hua wei");
   norm_is("Αθήνα", "athena");
   norm_is("Candirу", "candiru"); /* Cyrillic у among Latin letters */
+  /* look-alikes among Latin letters read as the Latin letter they look
+   * like (BGN would give s, n, r); an all-Cyrillic word is transliterated */
+  norm_is("Сandiru", "candiru");
+  norm_is("Нuawei", "huawei");
+  norm_is("Рositive", "positive");
+  norm_is("Сургут", "surgut");
   norm_is("A\xC2\xA0"
           "B",
           "a b"); /* no-break space */
