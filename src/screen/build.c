@@ -143,6 +143,7 @@ typedef struct {
   ag_buf tmp;
   ag_buf form; /* a name being taken apart */
   bool person; /* the entry being added is an individual */
+  bool vessel; /* ... a vessel */
 } builder;
 
 static ag_status nomem(ag_error *err) {
@@ -200,7 +201,8 @@ static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *nam
   }
   bname bn = {.entry = e,
               .kind = (uint8_t)kind,
-              .flags = b->person ? SX_NAME_PERSON : 0,
+              .flags = (uint8_t)((b->person ? SX_NAME_PERSON : 0) |
+                                 (b->vessel ? SX_NAME_VESSEL : 0)),
               .ntok = (uint16_t)n->ntok,
               .tok_off = (uint32_t)b->nnametoks};
   ag_buf_reset(&b->tmp);
@@ -603,6 +605,7 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
     eo->first_name = (uint32_t)b.nnames;
     size_t first = b.nnames;
     b.person = !strcasecmp(ei->f[SX_F_TYPE], "individual");
+    b.vessel = !strcasecmp(ei->f[SX_F_TYPE], "vessel");
     if (!st)
       st = add_name_forms(&b, (uint32_t)e, SX_KIND_NAME, ei->f[SX_F_NAME], first, err);
     for (; !st && ai < s->naliases && s->aliases[ai].entry == e; ai++)

@@ -446,7 +446,7 @@ static bool reached(const ag_screen_work *w, uint32_t t) {
 /* The least name nm can weigh: its place names and common words weighted
  * down (see align). */
 static float least_weight(const sx_view *v, const sx_name *nm) {
-  if (nm->flags & SX_NAME_PERSON)
+  if (nm->flags & SX_NAME_NO_DISCOUNT)
     return nm->weight;
   const uint32_t *ct = v->nametoks + nm->tok_off;
   float sum = 0;
@@ -567,10 +567,10 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
    * or a name with one the query lacks, is another party as often as not.
    * A listed place or common word also counts in full when the query has
    * another word of the same kind instead (a different city). Not for
-   * individuals. */
+   * individuals or vessels (SX_NAME_NO_DISCOUNT). */
   double tc = 0, tq = 0;
   uint64_t weak_c = 0, weak_q = 0;
-  bool discount = distinct && !(nm->flags & SX_NAME_PERSON);
+  bool discount = distinct && !(nm->flags & SX_NAME_NO_DISCOUNT);
   uint8_t q_weak = 0; /* kinds of weak words the query has unmatched */
   const uint8_t minor = SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_WEAK;
   for (size_t i = 0; i < nq && discount; i++)

@@ -291,7 +291,14 @@ typedef struct {
   float weight;  /* sum of its words' weights */
 } sx_name;
 
-enum { SX_NAME_PERSON = 1 }; /* the entry is an individual */
+enum {
+  SX_NAME_PERSON = 1, /* the entry is an individual */
+  SX_NAME_VESSEL = 2, /* the entry is a vessel */
+};
+/* Names whose missing common words are never weighed down (align): a
+ * person's, and a vessel's, whose one word ("Zenith") says nothing of a
+ * company that adds "Electronics" or "Trading" to it. */
+#define SX_NAME_NO_DISCOUNT (SX_NAME_PERSON | SX_NAME_VESSEL)
 
 typedef struct {
   uint32_t hash;

@@ -100,6 +100,12 @@ if jq -e '[.matches[] | select(.score < 0.75) | .level] | length > 0 and all(. =
 # a look-alike Cyrillic letter among Latin ones is read as the Latin letter
 "$ACEGATE" screen "$(printf '\320\241andiru')" --json >"$TMPD/out"
 expect_grep lookalike-first-letter '"entry_name":"Candiru","score":1.00' "$TMPD/out"
+# a vessel's one-word name is the vessel; with a company's words added it is only a candidate
+"$ACEGATE" screen "Titan Industries" --json >"$TMPD/out"
+if jq -e '[.matches[] | select(.entry_type == "Vessel") | .level] | length > 0 and all(. == "possible")' "$TMPD/out" >/dev/null; then
+  echo "ok vessel-with-company-words-possible"; else echo "not ok vessel-with-company-words-possible"; fi
+"$ACEGATE" screen "TITAN" --json >"$TMPD/out"
+expect_grep vessel-name-confident '"entry_name":"TITAN","score":1.00,"level":"confident"' "$TMPD/out"
 # a misspelt field is an error, not a name screened without its country
 printf '{"name":"Hikvision","countrY":"CN"}\n' | "$ACEGATE" screen --batch >"$TMPD/out" 2>"$TMPD/err"
 expect_grep batch-unknown-field '"error":{"line":1,"field":"countrY","reason":"unknown field' "$TMPD/out"
