@@ -109,6 +109,15 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
   if (t->as_of >= r->rule_in_force_from && !in_force(&dest->meta, t->as_of))
     return ag_error_set(err, AG_ERR_INPUT, "destination",
                         "\"%s\" is not a separate EAR destination on the as_of date", dest->code);
+  /* A deemed export or reexport goes to a person's country of nationality
+   * (734.13(b); 746.6(a)(3): "the nationality of the foreign national ...
+   * is what is used"), never to a region such as Crimea. */
+  if (deemed(t->transaction) && strchr(dest->code, '-'))
+    return ag_error_set(err, AG_ERR_INPUT, "destination",
+                        "\"%s\" is a region; for a deemed export or reexport give the foreign "
+                        "national's country of citizenship or permanent residence (734.13(b), "
+                        "746.6(a)(3)), e.g. \"%.2s\"",
+                        dest->code, dest->code);
   /* The end user's country decides 740.22(c)(1)(ii) ("a government end
    * user ... of any country listed in"), so it must be one the tables know. */
   const char *euc = t->parties[AG_PARTY_END_USER].country;
@@ -336,9 +345,12 @@ static bool evaluate_restrictions(ag_decision *d, const ag_rules *r, const ag_tx
         const ag_exception *e = &r->exceptions[x->exceptions_first + k];
         if (!in_force(&e->meta, t->as_of))
           continue;
-        /* Name only exceptions this destination and item could meet. */
+        /* Name only exceptions this destination, item and kind of
+         * transaction could meet (none lifts (c)(1)(i)-(ii) for a deemed
+         * export: 740.22(c)(1) intro). */
         if ((e->dest_groups_also && !(groups & e->dest_groups_also)) ||
-            !ag_rules_item_selected(&e->items, d->item))
+            !ag_rules_item_selected(&e->items, d->item) ||
+            (e->transactions && !(e->transactions & (1u << t->transaction))))
           continue;
         alternative(d, AG_ALT_EXCEPTION, e);
         if (e->meta.status == AG_TEXT_RECONSTRUCTED)
@@ -511,19 +523,6 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
        d->license_required_by_chart ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_NO_LICENSE_REQUIRED,
        "738.4(a)(2)", chart, x_columns);
 
-  /* License Exception ACE, or ENC for the 5A004.b family. */
-  bool enc_available = false;
-  if (item->cyber_item) {
-    if (!evaluate_restrictions(d, r, t, AG_EXC_ACE))
-      d->ace_available = false;
-  } else if (item->family == AG_FAMILY_FORENSIC) {
-    enc_available = evaluate_restrictions(d, r, t, AG_EXC_ENC);
-    step(d, AG_STEP_ENC, enc_available ? AG_RESULT_REVIEW : AG_RESULT_BLOCKED, "740.17", item,
-         enc_available);
-  }
-  if (embargoed)
-    d->ace_available = false;
-
   /* 746.8(c)(2)(vi) keeps ENC only for the civil end users it names (U.S.
    * and A:5/A:6 companies' subsidiaries, branches and joint ventures) and
    * the diplomatic or consular missions of A:5/A:6 governments: never for
@@ -532,10 +531,29 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
       t->end_user_type == AG_EU_NON_GOVERNMENT || t->end_user_type == AG_EU_FAVORABLE_TREATMENT ||
       (t->end_user_type == AG_EU_GOVERNMENT &&
        (d->eu_groups & (1u << AG_GROUP_A5 | 1u << AG_GROUP_A6)) != 0);
+  /* under an embargo, ENC only where its paragraph lists it for this party */
+  bool enc_by_746 = !embargoed || (emb->lists_enc && enc_party);
+
+  /* License Exception ACE, or ENC for the 5A004.b family. */
+  bool enc_available = false;
+  if (item->cyber_item) {
+    if (!evaluate_restrictions(d, r, t, AG_EXC_ACE))
+      d->ace_available = false;
+  } else if (item->family == AG_FAMILY_FORENSIC) {
+    enc_available = evaluate_restrictions(d, r, t, AG_EXC_ENC);
+    /* step arg: 1 may apply, 0 its end-use restriction, 2 Part 746 */
+    if (enc_available && !enc_by_746)
+      step(d, AG_STEP_ENC, AG_RESULT_BLOCKED, emb->exceptions_cite, item, 2);
+    else
+      step(d, AG_STEP_ENC, enc_available ? AG_RESULT_REVIEW : AG_RESULT_BLOCKED, "740.17", item,
+           enc_available);
+    enc_available = enc_available && enc_by_746;
+  }
+  if (embargoed)
+    d->ace_available = false;
 
   /* Outcome. */
-  if (embargoed && item->family == AG_FAMILY_FORENSIC && emb->lists_enc && enc_available &&
-      enc_party) {
+  if (embargoed && item->family == AG_FAMILY_FORENSIC && enc_available) {
     /* 746.8(c)(2)(vi): ENC survives for the civil end users it names. */
     alternative(d, AG_ALT_ENC, item);
     finish(d, AG_OUTCOME_REVIEW, emb->exceptions_cite, floor);

@@ -380,7 +380,12 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     break;
   }
   case AG_STEP_ENC:
-    if (s->arg)
+    if (s->arg == 2) {
+      put(b, "License Exception ENC (740.17) is not available: ");
+      put(b, s->cite);
+      put(b, " lists the only licence exceptions for this destination, and ENC is not among "
+             "them for this end user.");
+    } else if (s->arg)
       put(b, "License Exception ENC (740.17) may authorize this item; acegate does not hold "
              "ENC's classification, reporting and end-user conditions, so a person must check "
              "them.");

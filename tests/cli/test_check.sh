@@ -51,6 +51,19 @@ expect_exit "check: --rules twice exits 2" 2 $ACEGATE check --eccn 4D004 --to DE
 expect_exit "check: - with --batch exits 2" 2 sh -c "$ACEGATE check - --batch < /dev/null"
 expect_exit "check: --flag=value" 0 $ACEGATE check --eccn=4D004 --to=BR --json --as-of=2026-11-24
 jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and .destination == "BR"' $TMPD/out >/dev/null && echo "ok check: --flag=value read" || echo "not ok check: --flag=value read"
+# a deemed export goes to a nationality, never to a region (746.6(a)(3), 734.13(b))
+expect_exit "check: deemed export to a region exits 2" 2 $ACEGATE check --eccn 4E001.c --to UA-43 --transaction deemed_export --end-user-type individual --as-of 2024-04-20
+expect_grep "check: deemed export to a region named" 'destination (--to): "UA-43" is a region' $TMPD/err
+# no (c)(1)(ii) exception lifts a deemed export (740.22(c)(1) intro): none is offered, and the
+# verified text alone decides it
+echo '{"as_of":"2023-04-20","item":{"eccn":"4D004"},"destination":"IL","transaction":"deemed_export","end_user":{"type":"government","national_csirt":true},"end_use":"cyber_incident_response"}' > $TMPD/deemed.json
+expect_exit "check: deemed export to Israel's CSIRT" 0 sh -c "$ACEGATE check --json - < $TMPD/deemed.json"
+jq -e '.outcome == "LICENSE_REQUIRED" and .ace.reconstructed == false and ([.alternatives[] | select(test("740.22\\(c\\)\\(1\\)\\(ii\\)"))] | length == 0)' $TMPD/out >/dev/null \
+  && echo "ok check: deemed export offered no (c)(1)(ii) exception" || echo "not ok check: deemed export offered no (c)(1)(ii) exception"
+# under an embargo that does not list ENC, the ENC step says it is not available
+expect_exit "check: 5A004.b to Cuba" 0 $ACEGATE check --eccn 5A004.b --to CU --json --as-of 2024-04-20
+jq -e '.outcome == "LICENSE_REQUIRED" and ([.trace[] | select(.step == "enc") | .result] == ["blocked"])' $TMPD/out >/dev/null \
+  && echo "ok check: ENC blocked under 746.2" || echo "not ok check: ENC blocked under 746.2"
 expect_exit "check: a member twice exits 2" 2 sh -c "echo '{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\",\"destination\":\"CN\"}' | $ACEGATE check --json -"
 jq -e '.error.field == "destination" and (.error.message | test("twice"))' $TMPD/out >/dev/null && echo "ok check: a member twice named" || echo "not ok check: a member twice named"
 expect_exit "check: a party's bad country exits 2" 2 sh -c "echo '{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"BR\",\"consignee\":{\"name\":\"Acme\",\"country\":\"ZZ\"}}' | $ACEGATE check --json -"
