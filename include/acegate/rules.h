@@ -248,6 +248,7 @@ const ag_embargo *ag_rules_embargo_on(const ag_rules *r, int dest, ag_date on);
 typedef enum {
   AG_ITEM_FOUND,          /* *item set */
   AG_ITEM_NEEDS_FOR,      /* carried only with a "for" qualifier; none given */
+  AG_ITEM_FOR_NOT_TAKEN,  /* carried without one, and one was given */
   AG_ITEM_OTHER_FOR,      /* carried, but not with this "for" qualifier */
   AG_ITEM_OUTSIDE_SCOPE,  /* on the CCL in a carried entry, but not a carried paragraph */
   AG_ITEM_Z_PARAGRAPH,    /* a .z paragraph of a carried entry (740.2(a)(9)(ii)) */

@@ -152,6 +152,11 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
     return ag_error_set(err, AG_ERR_INPUT, "item.eccn", "\"%s\" is not on the CCL: ECCN %.5s has "
                                                         "no such paragraph",
                         t->eccn, t->eccn);
+  case AG_ITEM_FOR_NOT_TAKEN:
+    return ag_error_set(err, AG_ERR_INPUT, "item.for",
+                        "%s takes no \"for\" qualifier (only paragraphs such as 4D001.a, 4E001.a "
+                        "and 5D001.a are decided by what they are for)",
+                        t->eccn);
   case AG_ITEM_Z_PARAGRAPH:
     return ag_error_set(err, AG_ERR_INPUT, "item.eccn",
                         "\"%s\" is a .z paragraph (an item that also meets 3A090 or 4A090 "

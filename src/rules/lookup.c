@@ -120,7 +120,8 @@ ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, cons
       carried = true;
       if (!it->for_) {
         *item = it;
-        return AG_ITEM_FOUND;
+        /* a "for" the paragraph does not take is a mistake, not noise */
+        return for_ ? AG_ITEM_FOR_NOT_TAKEN : AG_ITEM_FOUND;
       }
       needs_for = true;
       if (for_ && strcmp(for_, it->for_) == 0) {

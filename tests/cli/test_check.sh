@@ -51,6 +51,9 @@ expect_exit "check: --rules twice exits 2" 2 $ACEGATE check --eccn 4D004 --to DE
 expect_exit "check: - with --batch exits 2" 2 sh -c "$ACEGATE check - --batch < /dev/null"
 expect_exit "check: --flag=value" 0 $ACEGATE check --eccn=4D004 --to=BR --json --as-of=2026-11-24
 jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and .destination == "BR"' $TMPD/out >/dev/null && echo "ok check: --flag=value read" || echo "not ok check: --flag=value read"
+# a "for" on a paragraph that takes none is an error, not ignored
+expect_exit "check: 4D004 for 4A005 exits 2" 2 $ACEGATE check --eccn 4D004 --for 4A005 --to DE
+expect_grep "check: for not taken named" 'item.for (--for): 4D004 takes no "for" qualifier' $TMPD/err
 # a deemed export goes to a nationality, never to a region (746.6(a)(3), 734.13(b))
 expect_exit "check: deemed export to a region exits 2" 2 $ACEGATE check --eccn 4E001.c --to UA-43 --transaction deemed_export --end-user-type individual --as-of 2024-04-20
 expect_grep "check: deemed export to a region named" 'destination (--to): "UA-43" is a region' $TMPD/err
