@@ -77,6 +77,18 @@ static bool paragraph_on_ccl(const ag_rules *r, const char *p, size_t n) {
   return false;
 }
 
+/* The "for" given names the row's, or a paragraph under it on the CCL
+ * ("5D001.a for 5A001.j.1" is for 5A001.j), but never a .z paragraph under
+ * it, which has restrictions of its own (740.2(a)(9)(ii)). */
+static bool for_matches(const ag_rules *r, const char *given, const char *row) {
+  size_t n = strlen(row);
+  if (strncmp(given, row, n) != 0)
+    return false;
+  if (!given[n])
+    return true;
+  return given[n] == '.' && given[n + 1] != 'z' && paragraph_on_ccl(r, given, strlen(given));
+}
+
 static bool entry_carried(const ag_rules *r, const char *p) {
   for (size_t i = 0; i < r->n_paragraphs; i++)
     if (!memcmp(r->paragraphs[i].entry, p, 5))
@@ -94,7 +106,7 @@ ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, cons
     if (it->paragraph[1] != paragraph[1] || strcmp(it->paragraph, paragraph) != 0 ||
         !(it->meta.from <= on && on <= it->meta.to))
       continue;
-    if (!it->for_ || (for_ && strcmp(for_, it->for_) == 0)) {
+    if (!it->for_ || (for_ && for_matches(r, for_, it->for_))) {
       if (!for_ || it->for_) {
         *item = it;
         return AG_ITEM_FOUND;
@@ -124,7 +136,7 @@ ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, cons
         return for_ ? AG_ITEM_FOR_NOT_TAKEN : AG_ITEM_FOUND;
       }
       needs_for = true;
-      if (for_ && strcmp(for_, it->for_) == 0) {
+      if (for_ && for_matches(r, for_, it->for_)) {
         *item = it;
         return AG_ITEM_FOUND;
       }

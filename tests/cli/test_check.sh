@@ -54,6 +54,10 @@ jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and .destination == "BR"' $TMPD/out >
 # a "for" on a paragraph that takes none is an error, not ignored
 expect_exit "check: 4D004 for 4A005 exits 2" 2 $ACEGATE check --eccn 4D004 --for 4A005 --to DE
 expect_grep "check: for not taken named" 'item.for (--for): 4D004 takes no "for" qualifier' $TMPD/err
+# a "for" naming a sub-paragraph is for the paragraph above it, but never for a .z one
+expect_exit "check: 5D001.a for 5A001.j.1" 0 $ACEGATE check --eccn 5D001.a --for 5A001.j.1 --to DE --json --as-of 2026-08-01
+jq -e '.item.for == "5A001.j" and .outcome == "LICENSE_EXCEPTION_ACE"' $TMPD/out >/dev/null && echo "ok check: for a sub-paragraph" || echo "not ok check: for a sub-paragraph"
+expect_exit "check: 4D001.a for 4A005.z.1 exits 2" 2 $ACEGATE check --eccn 4D001.a --for 4A005.z.1 --to DE
 # a deemed export goes to a nationality, never to a region (746.6(a)(3), 734.13(b))
 expect_exit "check: deemed export to a region exits 2" 2 $ACEGATE check --eccn 4E001.c --to UA-43 --transaction deemed_export --end-user-type individual --as-of 2024-04-20
 expect_grep "check: deemed export to a region named" 'destination (--to): "UA-43" is a region' $TMPD/err
