@@ -203,9 +203,12 @@ static const char *framing_problem(struct MHD_Connection *c) {
 }
 
 static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value) {
+                                   size_t key_size, const char *value, size_t value_size) {
   (void)kind;
   srv_req *r = cls;
+  /* %00 would cut the value short unseen ("2026-11-28%00junk") */
+  if (strlen(key) != key_size || (value && strlen(value) != value_size))
+    r->args_nul = true;
   if (r->nargs == SRV_ARGS_MAX) {
     r->args_overflow = true;
     return MHD_NO;
@@ -256,8 +259,10 @@ static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url, c
       r->content_length = v;
     }
   }
-  MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
+  MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
   r->bad_framing = framing_problem(c);
+  r->chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                           MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
   client_addr(c, r->client, sizeof r->client);
   pthread_mutex_lock(&s->drain_mu);
   s->active++;
@@ -288,8 +293,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 "the request has %s", r->bad_framing);
       return respond(s, c, r);
     }
-    if (!srv_begin(r))
-      return respond(s, c, r); /* answered from the headers alone */
+    if (!srv_begin(r)) {
+      /* Answered from the headers alone. Answering now makes the library
+       * close the connection (the body is unread), so a small announced
+       * body (or none) is read and dropped first and the answer sent after
+       * it: a client refused by its rate limit or its key keeps its
+       * connection. A large or chunked body is not worth reading. */
+      if (r->status == 413 || r->chunked ||
+          (r->have_length && r->content_length > AG_JSON_MAX_REQUEST))
+        return respond(s, c, r);
+      r->answer_ready = true;
+    }
     return MHD_YES;
   }
   switch (r->state) {
@@ -299,10 +313,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
        * hold a connection past the timeout */
       if (srv_now_ns() - r->start_ns > (int64_t)s->timeout_s * 1000000000)
         return MHD_NO;
+      if (r->answer_ready) {
+        *upload_data_size = 0;
+        return MHD_YES;
+      }
       bool go = srv_body(r, upload_data, *upload_data_size);
       *upload_data_size = 0;
       return go ? MHD_YES : MHD_NO;
     }
+    if (r->answer_ready)
+      return respond(s, c, r);
     if (srv_dispatch(r) == SRV_AUDIT) {
       r->state = ST_WAIT;
       MHD_suspend_connection(c);

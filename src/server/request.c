@@ -396,6 +396,10 @@ bool srv_begin(srv_req *r) {
       return false;
     }
   }
+  if (r->args_nul) {
+    srv_error(r, 400, "invalid_input", NULL, "a query parameter holds %%00 (NUL)");
+    return false;
+  }
   /* only the audit routes take query parameters; any other is a mistake
    * the caller should hear about, not a silently ignored option */
   if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && (r->nargs || r->args_overflow)) {

@@ -119,11 +119,14 @@ struct srv_req {
   srv_kv args[SRV_ARGS_MAX];
   size_t nargs;
   bool args_overflow;
+  bool args_nul; /* a query parameter holds %00 */
   char *argbuf; /* owned copies of args (ag_server_handle only) */
   char *authorization, *content_type;
   bool have_length;
   const char *bad_framing; /* why the body's framing is refused, or NULL */
   bool close;              /* answer with Connection: close */
+  bool chunked;            /* the body comes with Transfer-Encoding */
+  bool answer_ready;       /* answered from the headers; the body is dropped */
   uint64_t content_length;
   char client[64];
   ag_buf body;

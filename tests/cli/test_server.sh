@@ -332,6 +332,8 @@ call GET "/v1/audit?limit=1&limit=2" "$AK"
 expect_status audit_param_twice_400 400
 call GET "/v1/audit?limit=+5" "$AK"
 expect_status audit_limit_sign_400 400
+call GET "/v1/audit?from=2026-11-28%00junk" "$AK"
+expect_status audit_nul_400 400
 # the key goes in the Bearer scheme, nothing else
 STATUS=$(curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: $CK" "$B/v1/rules")
 expect_status bare_key_401 401
@@ -510,6 +512,14 @@ done
 if [ "$n429" -ge 3 ]; then ok rate_limit_429; else notok rate_limit_429 "$n429 of 6 were 429"; fi
 if grep -qi '^Retry-After: [1-9]' "$TMPD/hdr429" 2>/dev/null; then ok rate_limit_retry_after; else
   notok rate_limit_retry_after "no Retry-After"; fi
+# refused from the headers, a request with a small body keeps its connection: the body is read
+# and dropped before the answer, so a rate-limited client need not reconnect for each try
+if grep -qi '^Connection: close' "$TMPD/hdr429" 2>/dev/null; then notok rate_limit_keeps_connection "Connection: close"; else
+  ok rate_limit_keeps_connection; fi
+call GET /v1/rules ""
+expect_status no_key_401 401
+if grep -qi '^Connection: close' "$TMPD/hdr"; then notok no_key_keeps_connection "Connection: close"; else
+  ok no_key_keeps_connection; fi
 call POST /v1/checks "$CK2" "$TXN"
 expect_status rate_limit_is_per_key 200
 head -c 3000 "$TMPD/batch1001.json" >"$TMPD/b3000.json"
