@@ -422,11 +422,11 @@ int ag_cmd_check(int argc, char **argv) {
       *dir_slot = value;
       continue;
     }
-    if ((rc = set_flag(root, m, value)) >= 0) {
+    int flag_rc = set_flag(root, m, value);
+    if (flag_rc >= 0) {
       json_decref(root);
-      return rc;
+      return flag_rc;
     }
-    rc = AG_EXIT_OK;
   }
   if (batch && from_stdin) {
     fprintf(stderr, "acegate check: - and --batch cannot be combined: - reads one JSON "

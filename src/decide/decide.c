@@ -430,6 +430,13 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   ag_outcome floor = AG_OUTCOME_NLR;
 
   /* 87 FR 1670: the cybersecurity rule applies from 2022-03-07. */
+  /* Country Groups and the Part 746 row on the date: both walks read them.
+   * 746.8(a)(12)(i) takes deemed exports to its nationals out of 746.8. */
+  d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
+  d->eu_groups = d->eu_dest == d->dest ? d->groups : ag_rules_groups_on(r, d->eu_dest, t->as_of);
+  const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
+  bool emb_excluded = emb && deemed(t->transaction) && emb->deemed_excluded;
+
   d->cyber_rule_in_force = t->as_of >= r->rule_in_force_from;
   if (!d->cyber_rule_in_force) {
     step(d, AG_STEP_RULE_IN_FORCE, AG_RESULT_REVIEW, "87 FR 1670", NULL, 0);
@@ -438,9 +445,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
      * the restricted-party lists (736.2(b)(4), 744.11, OFAC) and an
      * embargo on all items subject to the EAR (General Prohibition Six). */
     screening(d, t, &floor);
-    d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
-    const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
-    if (emb && !(deemed(t->transaction) && emb->deemed_excluded)) {
+    if (emb && !emb_excluded) {
       bool decides = emb->all_items && !emb->partial;
       step(d, AG_STEP_EMBARGO, decides ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_REVIEW,
            decides ? emb->exceptions_cite : emb->section, emb, 1);
@@ -479,12 +484,9 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   }
 
   /* Part 746 (General Prohibition Six). */
-  d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
-  d->eu_groups = d->eu_dest == d->dest ? d->groups : ag_rules_groups_on(r, d->eu_dest, t->as_of);
-  const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
   bool embargoed = false, partial = false;
   if (emb) {
-    if (deemed(t->transaction) && emb->deemed_excluded) {
+    if (emb_excluded) {
       step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, "746.8(a)(12)(i)", emb, 0);
     } else if (emb->partial) {
       step(d, AG_STEP_EMBARGO, AG_RESULT_REVIEW, emb->section, emb, 0);

@@ -190,9 +190,10 @@ static enum MHD_Result scan_framing(void *cls, enum MHD_ValueKind kind, const ch
 /* RFC 9112 6.1-6.3: a message whose length could be read two ways is
  * refused and its connection closed, so no request can hide in its body
  * (request smuggling); a coding other than chunked cannot be read. */
-static const char *framing_problem(struct MHD_Connection *c) {
+static const char *framing_problem(struct MHD_Connection *c, bool *chunked) {
   framing f = {0};
   MHD_get_connection_values(c, MHD_HEADER_KIND, scan_framing, &f);
+  *chunked = f.has_coding;
   if (f.lengths_differ)
     return "two different Content-Length values";
   if (f.length && f.has_coding)
@@ -260,9 +261,7 @@ static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url, c
     }
   }
   MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
-  r->bad_framing = framing_problem(c);
-  r->chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                           MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+  r->bad_framing = framing_problem(c, &r->chunked);
   client_addr(c, r->client, sizeof r->client);
   pthread_mutex_lock(&s->drain_mu);
   s->active++;
@@ -455,13 +454,13 @@ static ag_status check_port_free(const struct sockaddr_storage *ss, ag_error *er
  * keep-alive pool could land three quarters on one thread, which then
  * limited the whole service. */
 ag_status srv_http_start(ag_server *s, ag_error *err) {
-  struct sockaddr_storage ss;
-  bool v6 = false;
-  ag_status st = srv_http_resolve(s->listen, &ss, &v6, err);
-  if (st != AG_OK)
-    return st;
-  if (*port_of(&ss) != 0 && (st = check_port_free(&ss, err, s->listen)) != AG_OK)
-    return st;
+  struct sockaddr_storage ss = s->listen_addr;
+  bool v6 = s->listen_v6;
+  if (*port_of(&ss) != 0) {
+    ag_status st = check_port_free(&ss, err, s->listen);
+    if (st != AG_OK)
+      return st;
+  }
   unsigned threads = s->cfg.threads;
   if (!threads) {
     /* Two per CPU: an HTTP thread spends much of its time waiting to be

@@ -144,9 +144,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
   }
   /* a bad address is refused before anything is opened or created */
-  struct sockaddr_storage ss;
-  bool v6;
-  ag_status st = srv_http_resolve(s->listen, &ss, &v6, err);
+  ag_status st = srv_http_resolve(s->listen, &s->listen_addr, &s->listen_v6, err);
   if (st == AG_OK)
     st = srv_snapshot_load(&s->cfg, &s->snap, err);
   if (st == AG_OK)

@@ -282,6 +282,8 @@ void srv_metrics_render(ag_server *s, ag_buf *out);
 struct ag_server {
   ag_server_config cfg;
   char *listen, *db_path, *keys_db_path, *rules_dir, *lists_dir;
+  struct sockaddr_storage listen_addr; /* listen, resolved once by ag_server_create */
+  bool listen_v6;
   char **list_paths;
   size_t max_body;
   unsigned timeout_s;
