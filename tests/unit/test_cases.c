@@ -116,9 +116,12 @@ static void run_case(void **state) {
     }
     ag_buf_free(&plain);
     ag_buf_free(&cached);
-    if (!cited(&d, decided_by)) {
-      print_message("decided_by %s is not cited in the trace (decision says %s)\n", decided_by,
+    if (!d.decided_by || strcmp(d.decided_by, decided_by) != 0) {
+      print_message("decided_by: expected %s, got %s\n", decided_by,
                     d.decided_by ? d.decided_by : "-");
+      ok = false;
+    } else if (!cited(&d, decided_by)) {
+      print_message("decided_by %s is not cited in the trace\n", decided_by);
       ok = false;
     }
     if (!ok) {
