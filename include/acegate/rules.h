@@ -103,7 +103,11 @@ typedef struct {
   const char *source;
 } ag_row_meta;
 
-typedef enum { AG_DEST_COUNTRY, AG_DEST_TERRITORY, AG_DEST_REGION } ag_dest_kind;
+/* AG_DEST_UNITED_STATES: the country exports are made from. It is never a
+ * destination, only a party's country (a U.S. agency abroad, 740.22(a)). */
+typedef enum {
+  AG_DEST_COUNTRY, AG_DEST_TERRITORY, AG_DEST_REGION, AG_DEST_UNITED_STATES
+} ag_dest_kind;
 
 typedef struct {
   ag_row_meta meta;
@@ -141,7 +145,32 @@ typedef struct {
   uint32_t decontrol_uses; /* bit (1u << ag_end_use): Note 1 to 4E001 */
   const char *other_exceptions;
   const char *text;
+  /* from ccl-new-items.tsv: the first day the item had a CCL entry at all,
+   * or AG_DATE_NONE when the tables know of no such day */
+  ag_date on_ccl_from;
+  const char *on_ccl_source;
 } ag_item;
+
+/* An item acegate does not decide (outside-scope.tsv): what decides that
+ * ACE does not reach it, and where its licence requirement is to be read. */
+typedef struct {
+  ag_row_meta meta;
+  const char *match;      /* "5A002" entry, ".z" sub-paragraph, "EAR99", "*" any other */
+  const char *decided_by; /* "740.22(b)(1)" */
+  const char *refer_to;   /* "740.17" */
+  const char *text;
+} ag_scope_row;
+
+/* What a confident match on a restricted-party list means (list-meanings.tsv). */
+typedef struct {
+  ag_row_meta meta;
+  const char *list;    /* screening list code: "EL", "DPL", "SDN", "UVL", "MEU" */
+  const char *program; /* SDN program ("NPWMD"), or NULL for the list as a whole */
+  int outcome;         /* an ag_outcome (acegate/decide.h) */
+  bool suspends_exceptions; /* blocks every licence exception, ACE included */
+  const char *cite;    /* "744.11" */
+  const char *text;
+} ag_list_row;
 
 typedef struct {
   ag_row_meta meta;
@@ -208,6 +237,9 @@ typedef struct ag_rules {
   const char *rule_in_force_source;
   ag_date final_rule_from;
   const char *final_rule_source;
+  const char *rule_in_force_cite; /* "87 FR 1670" */
+  const char *interim_rule_cite;  /* "86 FR 58205" */
+  const char *final_rule_cite;    /* "87 FR 31948" */
 
   ag_destination *destinations; size_t n_destinations;
   ag_group_row *groups;         size_t n_groups;   /* sorted by dest */
@@ -217,6 +249,10 @@ typedef struct ag_rules {
   ag_embargo *embargoes;        size_t n_embargoes; /* sorted by dest */
   ag_restriction *restrictions; size_t n_restrictions;
   ag_exception *exceptions;     size_t n_exceptions; /* grouped by restriction */
+  ag_scope_row *scope;          size_t n_scope;
+  ag_list_row *list_rows;       size_t n_list_rows;
+  const char *screening_cite;   /* the lists' own citations joined, for a screening
+                                   step no single list decides ("736.2(b)(4); ...") */
 
   /* private: lookup index and owned storage */
   int16_t dest_index2[26 * 26]; /* two-letter code -> destination, -1 none */
@@ -244,6 +280,22 @@ const ag_chart_row *ag_rules_chart_on(const ag_rules *r, int dest, ag_date on);
 /* The embargo in force for the destination itself, or NULL. */
 const ag_embargo *ag_rules_embargo_on(const ag_rules *r, int dest, ag_date on);
 
+/* True if s is written as an ECCN or a paragraph of one: digit, letter
+ * A-E, three digits, then ".x" parts of lower-case letters and digits
+ * ("5A001.j.1"). The tables and the transaction are checked by this one test. */
+bool ag_rules_eccn_syntax_ok(const char *s);
+
+/* The outside-scope row for an item acegate does not decide (an ECCN, a
+ * paragraph of one, or a designation such as EAR99), in force on date:
+ * the designation itself, else a sub-paragraph pattern (".z"), else its
+ * entry, else "*". NULL when no row answers (a malformed ECCN). */
+const ag_scope_row *ag_rules_outside_scope(const ag_rules *r, const char *eccn, ag_date on);
+
+/* The meaning of a confident match on list (and, for SDN, one of the
+ * programs in programs) on date; NULL when the tables give none. */
+const ag_list_row *ag_rules_list_meaning(const ag_rules *r, const char *list,
+                                         const char *programs, ag_date on);
+
 /* Item lookup result. */
 typedef enum {
   AG_ITEM_FOUND,          /* *item set */
@@ -251,7 +303,7 @@ typedef enum {
   AG_ITEM_FOR_NOT_TAKEN,  /* carried without one, and one was given */
   AG_ITEM_OTHER_FOR,      /* carried, but not with this "for" qualifier */
   AG_ITEM_OUTSIDE_SCOPE,  /* on the CCL in a carried entry, but not a carried paragraph */
-  AG_ITEM_Z_PARAGRAPH,    /* a .z paragraph of a carried entry (740.2(a)(9)(ii)) */
+  AG_ITEM_Z_PARAGRAPH,    /* a sub-paragraph outside-scope.tsv names (".z": 740.2(a)(9)(ii)) */
   AG_ITEM_NOT_ON_CCL,     /* a carried entry that has no such paragraph */
   AG_ITEM_UNKNOWN_ENTRY,  /* a well-formed ECCN of an entry acegate does not carry */
   AG_ITEM_MALFORMED       /* not an ECCN paragraph at all */

@@ -67,19 +67,23 @@ static void print_text(const ag_decision *d, FILE *out) {
   char date[11];
   ag_date_format(t->as_of, date);
   fprintf(out, "%s", ag_outcome_name(d->outcome));
-  fprintf(out, "  %s%s%s to %s, %s, %s, as of %s\n", d->item->paragraph,
-          d->item->for_ ? " for " : "", d->item->for_ ? d->item->for_ : "",
+  const char *eccn = d->item ? d->item->paragraph : t->eccn;
+  const char *for_ = d->item ? d->item->for_ : t->for_[0] ? t->for_ : NULL;
+  fprintf(out, "  %s%s%s to %s, %s, %s, as of %s\n", eccn, for_ ? " for " : "", for_ ? for_ : "",
           d->rules->destinations[d->dest].code, ag_end_user_type_name(t->end_user_type),
           ag_txn_kind_name(t->transaction), date);
   fprintf(out, "  decided by: %s\n", d->decided_by ? d->decided_by : "-");
   fprintf(out, "  licence required by the Country Chart: %s\n",
-          d->license_required_by_chart ? "yes" : "no");
+          !d->chart_read                 ? "not determined (see the reasoning)"
+          : d->license_required_by_chart ? "yes"
+                                         : "no");
   fprintf(out, "  License Exception ACE: %s", d->ace_available ? "available" : "not available");
   for (int i = 0; i < d->n_blocked; i++)
     fprintf(out, "%s%s", i ? ", " : " (blocked by ", d->blocked_by[i]);
   fprintf(out, "%s\n", d->n_blocked ? ")" : "");
   if (d->ace_reconstructed)
-    fprintf(out, "  note: depends on a reconstructed row of 740.22 (87 FR 31948)\n");
+    fprintf(out, "  note: depends on a reconstructed row of 740.22 (%s)\n",
+            d->rules->final_rule_cite);
   fprintf(out, "\nreasoning:\n");
   for (int i = 0; i < d->n_steps; i++) {
     ag_buf_reset(&b);

@@ -71,10 +71,40 @@ static const char *txn_phrase(ag_txn_kind k) {
   return "transaction";
 }
 
-static void put_status_note(ag_buf *b, const ag_row_meta *m) {
-  if (m->status == AG_TEXT_RECONSTRUCTED)
-    put(b, " [This row is reconstructed from summaries of 87 FR 31948, not the official text: "
-           "verify before relying on it.]");
+static void put_status_note(ag_buf *b, const ag_rules *r, const ag_row_meta *m) {
+  if (m->status == AG_TEXT_RECONSTRUCTED) {
+    put(b, " [This row is reconstructed from summaries of ");
+    put(b, r->final_rule_cite);
+    put(b, ", not the official text: verify before relying on it.]");
+  }
+}
+
+/* The item as the transaction names it: the carried row, or the ECCN given. */
+static void put_txn_item(ag_buf *b, const ag_decision *d) {
+  if (d->item) {
+    put_item(b, d->item);
+    return;
+  }
+  put(b, d->txn->eccn);
+  if (d->txn->for_[0]) {
+    put(b, " (for ");
+    put(b, d->txn->for_);
+    put(b, ")");
+  }
+}
+
+/* The 740.22(b)(1) list as the tables hold it on the date. */
+static void put_cyber_items(ag_buf *b, const ag_rules *r, ag_date on) {
+  bool first = true;
+  for (size_t i = 0; i < r->n_items; i++) {
+    const ag_item *it = &r->items[i];
+    if (!it->cyber_item || on < it->meta.from || on > it->meta.to)
+      continue;
+    if (!first)
+      put(b, ", ");
+    first = false;
+    put_item(b, it);
+  }
 }
 
 static void put_source(ag_buf *b, const ag_row_meta *m) {
@@ -83,7 +113,7 @@ static void put_source(ag_buf *b, const ag_row_meta *m) {
   put(b, ")");
 }
 
-static void screening_text(const ag_step *s, ag_buf *b) {
+static void screening_text(const ag_decision *d, const ag_step *s, ag_buf *b) {
   const ag_party *p = s->row;
   ag_party_role role = (ag_party_role)(s->arg & 0xff);
   int h = (int)(s->arg >> 8);
@@ -106,61 +136,36 @@ static void screening_text(const ag_step *s, ag_buf *b) {
                 hit->confident ? "matches" : "may match", hit->list_name ? hit->list_name : "list",
                 hit->matched_name ? hit->matched_name : "", hit->source_id ? hit->source_id : "-",
                 hit->score);
-  switch (s->result) {
-  case AG_RESULT_PROHIBITED:
-    if (hit->list == AG_LIST_DENIED)
-      put(b, ": General Prohibition Four (736.2(b)(4)) forbids dealing with a person under a "
-             "denial order, and no licence exception overcomes it (740.2(a)(1)).");
-    else {
-      put(b, ": the party is blocked by OFAC");
-      if (hit->programs && hit->programs[0]) {
-        put(b, " under program ");
-        put(b, hit->programs);
-      }
-      put(b, "; U.S. persons may not deal with it without OFAC authorization (the SDN list is "
-             "Appendix A to 31 CFR chapter V)");
-      if (!strcmp(s->cite, "31 CFR ch. V App. A"))
-        put(b, ".");
-      else {
-        put(b, ", and for this designation ");
-        put(b, s->cite + strlen("31 CFR ch. V App. A; "));
-        put(b, " also requires a BIS licence for items subject to the EAR.");
-      }
-    }
-    break;
-  case AG_RESULT_LICENSE_REQUIRED:
-    if (hit->list == AG_LIST_MEU)
-      put(b, ": 744.21 requires a licence for the items in supp. 2 to part 744 (for Russia and "
-             "Belarus, all items subject to the EAR but certain food and medicine) when they are "
-             "for a military end user, as a party on the Military End-User List (supp. 7 to part "
-             "744) is; acegate requires a licence on such a match without checking supp. 2, and "
-             "License Exception ACE does not overcome 744.21.");
-    else {
-      put(b, ": 744.11 requires a licence as the entry states");
-      if (hit->license_requirement && hit->license_requirement[0]) {
-        put(b, " (");
-        put(b, hit->license_requirement);
-        put(b, ")");
-      }
-      if (hit->license_policy && hit->license_policy[0]) {
-        put(b, ", licence review policy: ");
-        put(b, hit->license_policy);
-      }
-      if (hit->federal_register_notice && hit->federal_register_notice[0]) {
-        put(b, ", listed by ");
-        put(b, hit->federal_register_notice);
-      }
-      put(b, "; no licence exception, ACE included, overcomes it unless the entry says so.");
-    }
-    break;
-  case AG_RESULT_BLOCKED:
-    put(b, ": a party on the Unverified List suspends licence exceptions until the 744.15(b) "
-           "statement is obtained.");
-    break;
-  default:
-    put(b, ": a possible match below the confident threshold; a person must compare the "
-           "party with the listed entry before the export goes ahead.");
+  const ag_list_row *m = ag_decision_hit_meaning(d, hit);
+  if (!m) {
+    put(b, hit->confident ? ": the tables give this list no meaning of its own, so a person must "
+                            "weigh the match before the export goes ahead."
+                          : ": a possible match below the confident threshold; a person must "
+                            "compare the party with the listed entry before the export goes "
+                            "ahead.");
+    return;
   }
+  put(b, ": ");
+  put(b, m->text);
+  if (hit->programs && hit->programs[0]) {
+    put(b, " (programs: ");
+    put(b, hit->programs);
+    put(b, ")");
+  }
+  if (hit->license_requirement && hit->license_requirement[0]) {
+    put(b, "; the entry's licence requirement: ");
+    put(b, hit->license_requirement);
+  }
+  if (hit->license_policy && hit->license_policy[0]) {
+    put(b, "; licence review policy: ");
+    put(b, hit->license_policy);
+  }
+  if (hit->federal_register_notice && hit->federal_register_notice[0]) {
+    put(b, "; listed by ");
+    put(b, hit->federal_register_notice);
+  }
+  put(b, ".");
+  put_source(b, &m->meta);
 }
 
 void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
@@ -174,9 +179,14 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, t->transaction == AG_TXN_EXPORT ? "An " : "A ");
     put(b, txn_phrase(t->transaction));
     put(b, " of ");
-    put_item(b, d->item);
+    put_txn_item(b, d);
     put(b, " to ");
     put(b, eu_phrase(t->end_user_type));
+    if (d->eu_dest != d->dest) {
+      put(b, " (end user's country: ");
+      put(b, r->destinations[d->eu_dest].name);
+      put(b, ")");
+    }
     put(b, " in ");
     put_dest(b, d);
     put(b, " on ");
@@ -192,7 +202,9 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     break;
   case AG_STEP_RULE_IN_FORCE:
     if (s->result == AG_RESULT_PASS) {
-      put(b, "The cybersecurity rule (86 FR 58205) is in force: it took effect on ");
+      put(b, "The cybersecurity rule (");
+      put(b, r->interim_rule_cite);
+      put(b, ") is in force: it took effect on ");
       put_date(b, r->rule_in_force_from);
       put(b, " (");
       put(b, r->rule_in_force_source);
@@ -200,13 +212,26 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     } else {
       put(b, "On ");
       put_date(b, t->as_of);
-      put(b, " the cybersecurity rule (86 FR 58205) was not yet in force; it took effect on ");
+      put(b, " the cybersecurity rule (");
+      put(b, r->interim_rule_cite);
+      put(b, ") was not yet in force; it took effect on ");
       put_date(b, r->rule_in_force_from);
       put(b, " (");
       put(b, r->rule_in_force_source);
       put(b, "). License Exception ACE did not exist; the export must be assessed under the EAR "
-             "as it then stood (some of these paragraphs, such as 5A001.j, were controlled "
-             "before the rule).");
+             "as it then stood.");
+      const ag_item *it = s->row;
+      if (it && it->on_ccl_from != AG_DATE_NONE && t->as_of < it->on_ccl_from) {
+        put(b, " ");
+        put_item(b, it);
+        put(b, " had no CCL entry before ");
+        put_date(b, it->on_ccl_from);
+        put(b, " (");
+        put(b, it->on_ccl_source);
+        put(b, "), so no Country Chart requirement can be read for it on this date.");
+      } else if (it)
+        put(b, " The tables hold this item's CCL controls only as the rule made them, so the "
+               "Country Chart requirement of the day is not read here.");
     }
     break;
   case AG_STEP_RULE_TEXT:
@@ -215,9 +240,15 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, r->final_rule_source);
       put(b, ") applies. Its changes to the government-end-user exceptions are held as "
              "reconstructions of published summaries (see docs/rule-coverage.md).");
-    } else
-      put(b, "740.22 as published in the interim final rule (86 FR 58205) applies, as in force "
-             "from 2022-03-07 to 2022-05-25; acegate holds that text verbatim.");
+    } else {
+      put(b, "740.22 as published in the interim final rule (");
+      put(b, r->interim_rule_cite);
+      put(b, ") applies, as in force from ");
+      put_date(b, r->rule_in_force_from);
+      put(b, " to ");
+      put_date(b, r->final_rule_from - 1);
+      put(b, "; acegate holds that text verbatim.");
+    }
     break;
   case AG_STEP_CLASSIFY:
     put_item(b, d->item);
@@ -251,7 +282,7 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
            "classified there; no licence is required on that account.");
     break;
   case AG_STEP_SCREENING:
-    screening_text(s, b);
+    screening_text(d, s, b);
     break;
   case AG_STEP_EMBARGO: {
     const ag_embargo *e = s->row;
@@ -367,7 +398,7 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
         put(b, "the exporter knows or has reason to know of use without authorization; ");
       put(b, "no exception in the paragraph covers it.");
     }
-    put_status_note(b, &x->meta);
+    put_status_note(b, d->rules, &x->meta);
     break;
   }
   case AG_STEP_EXCEPTION: {
@@ -376,7 +407,7 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, ": ");
     put(b, e->text);
     put(b, ". The transaction meets it, so the restriction does not apply.");
-    put_status_note(b, &e->meta);
+    put_status_note(b, d->rules, &e->meta);
     break;
   }
   case AG_STEP_ENC:
@@ -389,9 +420,42 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, "License Exception ENC (740.17) may authorize this item; acegate does not hold "
              "ENC's classification, reporting and end-user conditions, so a person must check "
              "them.");
-    else
-      put(b, "License Exception ENC (740.17) is not available: since 87 FR 31948 (2022-05-26) "
-             "it carries the same end-use restriction as ACE for these items.");
+    else {
+      put(b, "License Exception ENC (740.17) is not available: since ");
+      put(b, r->final_rule_cite);
+      put(b, " (");
+      put_date(b, r->final_rule_from);
+      put(b, ") it carries the same end-use restriction as ACE for these items.");
+    }
+    break;
+  case AG_STEP_SCOPE: {
+    const ag_scope_row *x = s->row;
+    put_txn_item(b, d);
+    if (!strcmp(x->decided_by, "740.22(b)(1)")) {
+      put(b, " is not a 'cybersecurity item': 740.22(b)(1) lists only ");
+      put_cyber_items(b, r, t->as_of >= r->rule_in_force_from ? t->as_of : r->rule_in_force_from);
+      put(b, ", so License Exception ACE does not apply to it.");
+    } else {
+      put(b, " is outside what acegate decides (");
+      put(b, x->decided_by);
+      put(b, ").");
+    }
+    put(b, " It is ");
+    put(b, x->text);
+    put(b, ". acegate does not determine this item's licence requirement: see ");
+    put(b, x->refer_to);
+    put(b, ".");
+    put_source(b, &x->meta);
+    break;
+  }
+  case AG_STEP_GOV:
+    put(b, "The end user is a government end user of the United States, not of a country in "
+           "Country Group D:1-D:5, so 740.22(c)(1)(ii) does not reach it. 740.22(a): \"License "
+           "Exception GOV (§ 740.11 of the EAR) authorizes certain exports to U.S. government "
+           "agencies and personnel\"; check GOV's own terms beside License Exception ACE.");
+    put_source(b, &((const ag_destination *)s->row)->meta);
+    break;
+  case AG_STEP_COUNT:
     break;
   case AG_STEP_OUTCOME:
     switch (d->outcome) {
@@ -411,10 +475,20 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     case AG_OUTCOME_REVIEW:
       put(b, "Review: a compliance officer must decide before the transaction goes ahead.");
       break;
+    case AG_OUTCOME_OUT_OF_SCOPE:
+      put(b, "Out of scope: License Exception ACE does not apply and acegate does not determine "
+             "this item's licence requirement; this is not a permission to export. See ");
+      put(b, d->scope ? d->scope->refer_to : "738.4");
+      put(b, ".");
+      break;
+    case AG_OUTCOME_COUNT:
+      break;
     }
-    if (d->ace_reconstructed)
-      put(b, " ACE availability here depends on a reconstructed row of 740.22 as amended by "
-             "87 FR 31948.");
+    if (d->ace_reconstructed) {
+      put(b, " ACE availability here depends on a reconstructed row of 740.22 as amended by ");
+      put(b, r->final_rule_cite);
+      put(b, ".");
+    }
     break;
   }
 }
@@ -431,7 +505,7 @@ void ag_decision_alternative_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, " for: ");
     put(b, e->text);
     put(b, ".");
-    put_status_note(b, &e->meta);
+    put_status_note(b, d->rules, &e->meta);
     break;
   }
   case AG_ALT_GOV_TMP:
@@ -456,6 +530,10 @@ void ag_decision_alternative_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, "; acegate does not evaluate them.");
     break;
   }
+  case AG_ALT_GOV_US:
+    put(b, "License Exception GOV (740.11) authorizes certain exports to U.S. government "
+           "agencies and personnel (740.22(a)); check its own terms.");
+    break;
   case AG_ALT_ADDRESS:
     put(b, "If the consignee's address is outside the covered region, the rules for Ukraine "
            "apply.");

@@ -11,18 +11,22 @@
  */
 #include "rules_internal.h"
 
+#include "acegate/decide.h" /* ag_outcome names for list-meanings.tsv */
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
-  F_META, F_DEST, F_GROUPS, F_CHART, F_PARAS, F_ITEMS, F_EMBARGO, F_RESTRICT, F_EXCEPT, F_COUNT
+  F_META, F_DEST, F_GROUPS, F_CHART, F_PARAS, F_ITEMS, F_NEW_ITEMS, F_SCOPE, F_EMBARGO,
+  F_RESTRICT, F_EXCEPT, F_LISTS, F_COUNT
 };
 static const char *const file_names[F_COUNT] = {
-    "meta.tsv",         "destinations.tsv",  "country-groups.tsv",
-    "country-chart.tsv", "ccl-paragraphs.tsv", "ccl-items.tsv",
-    "embargoes.tsv",    "ace-restrictions.tsv", "ace-exceptions.tsv"};
+    "meta.tsv",          "destinations.tsv",     "country-groups.tsv",
+    "country-chart.tsv", "ccl-paragraphs.tsv",   "ccl-items.tsv",
+    "ccl-new-items.tsv", "outside-scope.tsv",    "embargoes.tsv",
+    "ace-restrictions.tsv", "ace-exceptions.tsv", "list-meanings.tsv"};
 
 /* ---- small parsing helpers ---- */
 
@@ -85,28 +89,6 @@ static bool overlaps(const ag_row_meta *a, const ag_row_meta *b) {
 }
 
 static const char *nullable(const char *s) { return is(s, "-") ? NULL : s; }
-
-/* A CCL paragraph: digit, letter A-E, three digits, then ".x" parts. */
-static bool paragraph_syntax_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n < 5 || s[0] < '0' || s[0] > '9' || s[1] < 'A' || s[1] > 'E')
-    return false;
-  for (int i = 2; i < 5; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  const char *p = s + 5;
-  while (*p) {
-    if (*p != '.' || !p[1])
-      return false;
-    p++;
-    while (*p && *p != '.') {
-      if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-        return false;
-      p++;
-    }
-  }
-  return true;
-}
 
 /* Parses a comma list with a token parser into a bit set; "*" = all. */
 typedef int (*token_parser)(const char *s, size_t n);
@@ -219,16 +201,21 @@ static ag_status load_meta(ag_rules *r, char *buf, size_t len, ag_error *err) {
     else if (is(k, "rule_in_force_source")) r->rule_in_force_source = v;
     else if (is(k, "final_rule_from")) final_from = v;
     else if (is(k, "final_rule_source")) r->final_rule_source = v;
+    else if (is(k, "rule_in_force_cite")) r->rule_in_force_cite = v;
+    else if (is(k, "interim_rule_cite")) r->interim_rule_cite = v;
+    else if (is(k, "final_rule_cite")) r->final_rule_cite = v;
     else
       return ag_tsv_fail(&t, err, 0, "unknown key '%s'", k);
   }
   if (st)
     return st;
   if (!r->edition || !r->name || !in_force || !final_from || !r->rule_in_force_source ||
-      !r->final_rule_source || !r->ecfr_issue)
+      !r->final_rule_source || !r->ecfr_issue || !r->rule_in_force_cite ||
+      !r->interim_rule_cite || !r->final_rule_cite)
     return ag_error_set(err, AG_ERR_RULES, "meta.tsv",
                         "needs the keys name, edition, ecfr_issue, rule_in_force_from, "
-                        "rule_in_force_source, final_rule_from, final_rule_source");
+                        "rule_in_force_source, rule_in_force_cite, interim_rule_cite, "
+                        "final_rule_from, final_rule_source, final_rule_cite");
   if (!ag_date_parse(in_force, strlen(in_force), &r->rule_in_force_from) ||
       !ag_date_parse(final_from, strlen(final_from), &r->final_rule_from))
     return ag_error_set(err, AG_ERR_RULES, "meta.tsv", "rule dates must be YYYY-MM-DD");
@@ -270,8 +257,12 @@ static ag_status load_destinations(ag_rules *r, char *buf, size_t len, ag_error 
     if (is(t.field[2], "country")) d->kind = AG_DEST_COUNTRY;
     else if (is(t.field[2], "territory")) d->kind = AG_DEST_TERRITORY;
     else if (is(t.field[2], "region")) d->kind = AG_DEST_REGION;
+    else if (is(t.field[2], "united_states")) d->kind = AG_DEST_UNITED_STATES;
     else
-      return ag_tsv_fail(&t, err, 2, "'%s' is not country, territory or region", t.field[2]);
+      return ag_tsv_fail(&t, err, 2, "'%s' is not country, territory, region or united_states",
+                         t.field[2]);
+    if (d->kind == AG_DEST_UNITED_STATES && !is(t.field[3], t.field[0]))
+      return ag_tsv_fail(&t, err, 3, "the united_states row is governed by no other row");
     if ((st = parse_meta(&t, 4, 5, 6, 7, &d->meta, err)))
       return st;
     r->n_destinations++;
@@ -285,6 +276,10 @@ static ag_status load_destinations(ag_rules *r, char *buf, size_t len, ag_error 
   for (size_t i = 0; i < r->n_destinations; i++) {
     ag_destination *d = &r->destinations[i];
     int c = ag_rules_find_destination(r, d->chart_as_code, strlen(d->chart_as_code));
+    if (c >= 0 && d->kind == AG_DEST_UNITED_STATES && c == (int)i) {
+      d->chart_as = c;
+      continue;
+    }
     if (c < 0 || r->destinations[c].kind != AG_DEST_COUNTRY) {
       char where[160];
       snprintf(where, sizeof where, "%s:%d", d->meta.file, d->meta.line);
@@ -385,7 +380,7 @@ static ag_status load_paragraphs(ag_rules *r, char *buf, size_t len, ag_error *e
     GROW(r->paragraphs, r->n_paragraphs, cap);
     ag_ccl_paragraph *p = &r->paragraphs[r->n_paragraphs];
     memset(p, 0, sizeof *p);
-    if (!paragraph_syntax_ok(t.field[0]))
+    if (!ag_rules_eccn_syntax_ok(t.field[0]))
       return ag_tsv_fail(&t, err, 0, "'%s' is not a CCL paragraph", t.field[0]);
     if (strlen(t.field[1]) != 5 || strncmp(t.field[0], t.field[1], 5) != 0)
       return ag_tsv_fail(&t, err, 1, "'%s' is not the entry of '%s'", t.field[1], t.field[0]);
@@ -443,6 +438,7 @@ static ag_status load_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
       return st;
     it->other_exceptions = t.field[8];
     it->text = t.field[11];
+    it->on_ccl_from = AG_DATE_NONE;
     for (size_t i = 0; i < r->n_items; i++) {
       const ag_item *o = &r->items[i];
       bool same_for = (!o->for_ && !it->for_) || (o->for_ && it->for_ && is(o->for_, it->for_));
@@ -452,6 +448,89 @@ static ag_status load_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
     }
     r->n_items++;
   }
+  return st;
+}
+
+/* ccl-new-items.tsv: sets on_ccl_from on the item rows it names. */
+static ag_status load_new_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"paragraph", "for", "on_ccl_from", "status", "source"};
+  ag_tsv t;
+  ag_status st = ag_tsv_open(&t, file_names[F_NEW_ITEMS], buf, len, cols, 5, err);
+  if (st)
+    return st;
+  NEXT_ROWS(t) {
+    ag_row_meta m;
+    ag_date from;
+    if ((st = parse_meta(&t, -1, -1, 3, 4, &m, err)) ||
+        (st = parse_date_field(&t, 2, false, &from, err)))
+      return st;
+    if (from == AG_DATE_NONE)
+      return ag_tsv_fail(&t, err, 2, "give the first day the item was on the CCL");
+    const char *for_ = nullable(t.field[1]);
+    bool named = false;
+    for (size_t i = 0; i < r->n_items; i++) {
+      ag_item *it = &r->items[i];
+      if (!is(it->paragraph, t.field[0]) || (!for_ != !it->for_) ||
+          (for_ && !is(for_, it->for_)))
+        continue;
+      if (it->on_ccl_from != AG_DATE_NONE)
+        return ag_tsv_fail(&t, err, 0, "'%s' is named twice", t.field[0]);
+      it->on_ccl_from = from;
+      it->on_ccl_source = m.source;
+      named = true;
+    }
+    if (!named)
+      return ag_tsv_fail(&t, err, 0, "'%s%s%s' is not an item in ccl-items.tsv", t.field[0],
+                         for_ ? " for " : "", for_ ? for_ : "");
+  }
+  return st;
+}
+
+/* outside-scope.tsv: what answers an item acegate does not decide. */
+static ag_status load_scope(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"match", "decided_by", "refer_to", "from",
+                                     "to",    "status",     "source",   "text"};
+  ag_tsv t;
+  ag_status st = ag_tsv_open(&t, file_names[F_SCOPE], buf, len, cols, 8, err);
+  if (st)
+    return st;
+  size_t cap = 0;
+  bool any = false;
+  NEXT_ROWS(t) {
+    GROW(r->scope, r->n_scope, cap);
+    ag_scope_row *x = &r->scope[r->n_scope];
+    memset(x, 0, sizeof *x);
+    x->match = t.field[0];
+    x->decided_by = t.field[1];
+    x->refer_to = t.field[2];
+    x->text = t.field[7];
+    const char *m = x->match;
+    bool entry = strlen(m) == 5 && ag_rules_eccn_syntax_ok(m);
+    bool sub = m[0] == '.' && m[1] && strspn(m + 1, "abcdefghijklmnopqrstuvwxyz0123456789") ==
+                                          strlen(m + 1);
+    /* a designation such as EAR99: starts with a letter, so never an ECCN */
+    bool designation = strlen(m) >= 4 && m[0] >= 'A' && m[0] <= 'Z' &&
+                       strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(m);
+    if (is(m, "*"))
+      any = true;
+    else if (!entry && !sub && !designation)
+      return ag_tsv_fail(&t, err, 0, "'%s' is not an ECCN entry (5A002), a sub-paragraph (.z), "
+                                     "a designation (EAR99) or *", m);
+    if (entry)
+      for (size_t i = 0; i < r->n_items; i++)
+        if (!strncmp(r->items[i].paragraph, m, 5) && !strchr(r->items[i].paragraph, '.'))
+          return ag_tsv_fail(&t, err, 0, "'%s' is an item acegate decides (ccl-items.tsv)", m);
+    if ((st = parse_meta(&t, 3, 4, 5, 6, &x->meta, err)))
+      return st;
+    for (size_t i = 0; i < r->n_scope; i++)
+      if (is(r->scope[i].match, m) && overlaps(&r->scope[i].meta, &x->meta))
+        return ag_tsv_fail(&t, err, 3, "overlaps the row for '%s' at line %d", m,
+                           r->scope[i].meta.line);
+    r->n_scope++;
+  }
+  if (!st && !any)
+    return ag_error_set(err, AG_ERR_RULES, file_names[F_SCOPE],
+                        "needs a '*' row: every well-formed ECCN must be answered");
   return st;
 }
 
@@ -586,6 +665,72 @@ static ag_status load_exceptions(ag_rules *r, char *buf, size_t len, ag_error *e
   return st;
 }
 
+/* list-meanings.tsv: what a confident match on each list means. */
+static ag_status load_lists(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"list", "program", "outcome", "cite",   "suspends",
+                                     "from", "to",      "status",  "source", "text"};
+  ag_tsv t;
+  ag_status st = ag_tsv_open(&t, file_names[F_LISTS], buf, len, cols, 10, err);
+  if (st)
+    return st;
+  size_t cap = 0;
+  NEXT_ROWS(t) {
+    GROW(r->list_rows, r->n_list_rows, cap);
+    ag_list_row *x = &r->list_rows[r->n_list_rows];
+    memset(x, 0, sizeof *x);
+    x->list = t.field[0];
+    x->program = nullable(t.field[1]);
+    x->cite = t.field[3];
+    x->text = t.field[9];
+    if (strlen(x->list) < 2 || strspn(x->list, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(x->list))
+      return ag_tsv_fail(&t, err, 0, "'%s' is not a screening list code (EL, DPL, SDN, ...)",
+                         x->list);
+    x->outcome = -1;
+    for (int o = 0; o < AG_OUTCOME_COUNT; o++)
+      if (is(t.field[2], ag_outcome_name((ag_outcome)o)))
+        x->outcome = o;
+    /* a list match can only make an outcome stricter (docs/decision-model.md) */
+    if (x->outcome != AG_OUTCOME_REVIEW && x->outcome != AG_OUTCOME_LICENSE_REQUIRED &&
+        x->outcome != AG_OUTCOME_PROHIBITED)
+      return ag_tsv_fail(&t, err, 2, "'%s' is not REVIEW, LICENSE_REQUIRED or PROHIBITED",
+                         t.field[2]);
+    if (is(t.field[4], "yes")) x->suspends_exceptions = true;
+    else if (is(t.field[4], "no")) x->suspends_exceptions = false;
+    else
+      return ag_tsv_fail(&t, err, 4, "'%s' is not yes or no", t.field[4]);
+    if ((st = parse_meta(&t, 5, 6, 7, 8, &x->meta, err)))
+      return st;
+    for (size_t i = 0; i < r->n_list_rows; i++) {
+      const ag_list_row *o = &r->list_rows[i];
+      if (is(o->list, x->list) && !o->program == !x->program &&
+          (!x->program || is(o->program, x->program)) && overlaps(&o->meta, &x->meta))
+        return ag_tsv_fail(&t, err, 5, "overlaps the row for %s at line %d", x->list,
+                           o->meta.line);
+    }
+    r->n_list_rows++;
+  }
+  if (st)
+    return st;
+  /* the citations of the lists as a whole, each once, in table order */
+  size_t cap_s = 1;
+  for (size_t i = 0; i < r->n_list_rows; i++)
+    cap_s += strlen(r->list_rows[i].cite) + 2;
+  char *joined = malloc(cap_s);
+  if (!joined || !keep(r, joined))
+    return ag_error_set(err, AG_ERR_NOMEM, file_names[F_LISTS], "out of memory");
+  joined[0] = '\0';
+  for (size_t i = 0; i < r->n_list_rows; i++) {
+    const ag_list_row *x = &r->list_rows[i];
+    if (x->program || strstr(joined, x->cite))
+      continue;
+    if (joined[0])
+      strcat(joined, "; ");
+    strcat(joined, x->cite);
+  }
+  r->screening_cite = joined;
+  return AG_OK;
+}
+
 /* ---- indexing ---- */
 
 static const ag_rules *sort_rules; /* qsort has no context argument */
@@ -669,9 +814,10 @@ ag_status ag_rules_load_files(const ag_embedded_file *files, size_t n, ag_rules 
     return ag_error_set(err, AG_ERR_NOMEM, "rules", "out of memory");
   memset(r->dest_index2, 0xff, sizeof r->dest_index2);
   typedef ag_status (*loader)(ag_rules *, char *, size_t, ag_error *);
-  static const loader loaders[F_COUNT] = {load_meta,       load_destinations, load_groups,
-                                          load_chart,      load_paragraphs,   load_items,
-                                          load_embargoes,  load_restrictions, load_exceptions};
+  static const loader loaders[F_COUNT] = {
+      load_meta,      load_destinations, load_groups,       load_chart,
+      load_paragraphs, load_items,       load_new_items,    load_scope,
+      load_embargoes, load_restrictions, load_exceptions,   load_lists};
   uint32_t hash = 2166136261u;
   ag_status st = AG_OK;
   for (int f = 0; f < F_COUNT && !st; f++) {
@@ -774,6 +920,8 @@ void ag_rules_free(ag_rules *r) {
   free(r->embargoes);
   free(r->restrictions);
   free(r->exceptions);
+  free(r->scope);
+  free(r->list_rows);
   for (size_t i = 0; i < r->n_storage; i++)
     free(r->storage[i]);
   free(r->storage);

@@ -115,7 +115,7 @@ static void count_decision(srv_req *r, const srv_item *it) {
   if (r->route == R_SCREENINGS) {
     if (it->outcome_index >= 0 && it->outcome_index < 3)
       atomic_fetch_add_explicit(&m->screenings[it->outcome_index], 1, memory_order_relaxed);
-  } else if (it->outcome_index >= 0 && it->outcome_index < 5) {
+  } else if (it->outcome_index >= 0 && it->outcome_index < AG_OUTCOME_COUNT) {
     atomic_fetch_add_explicit(&m->decisions[it->outcome_index], 1, memory_order_relaxed);
   }
 }

@@ -264,7 +264,7 @@ enum {
 typedef struct {
   atomic_uint_fast64_t requests[R_COUNT][S_COUNT];
   srv_hist latency[R_COUNT][S_COUNT];
-  atomic_uint_fast64_t decisions[5];  /* by ag_outcome */
+  atomic_uint_fast64_t decisions[AG_OUTCOME_COUNT]; /* by ag_outcome */
   atomic_uint_fast64_t screenings[3]; /* by ag_screen_level */
   srv_hist audit_write;               /* queued -> durable, per request */
   atomic_uint_fast64_t audit_failures;

@@ -21,14 +21,24 @@ expect_exit "check: unknown destination exits 2" 2 $ACEGATE check --eccn 4D004 -
 expect_grep "check: error names destination" 'destination (--to): "XX" is not an EAR destination' $TMPD/err
 expect_exit "check: unknown ECCN paragraph exits 2" 2 $ACEGATE check --eccn 4D004.q --to CN
 expect_grep "check: not on the CCL" "not on the CCL" $TMPD/err
-expect_exit "check: outside the scope exits 2" 2 $ACEGATE check --eccn 3A001 --to CN
-expect_grep "check: outside the cybersecurity scope" "outside the cybersecurity scope" $TMPD/err
+# an item outside 740.22(b)(1) is answered, never refused: OUT_OF_SCOPE, exit 0, with where to look
+expect_exit "check: outside the scope exits 0" 0 $ACEGATE check --eccn 3A001 --to CN
+expect_grep "check: OUT_OF_SCOPE first" "^OUT_OF_SCOPE  3A001 to CN" $TMPD/out
+expect_grep "check: chart not determined" "licence required by the Country Chart: not determined" $TMPD/out
+expect_exit "check: 5A002 --json" 0 $ACEGATE check --eccn 5A002 --to CN --json --as-of 2026-08-01
+jq -e '.outcome == "OUT_OF_SCOPE" and .decided_by == "740.22(b)(1)" and .license_required_by_chart == null and .ace.available == false and .item.eccn == "5A002" and (.trace[-2].text | test("740.17"))' $TMPD/out >/dev/null \
+  && echo "ok check: 5A002 out of scope, pointed to 740.17" || echo "not ok check: 5A002 out of scope, pointed to 740.17"
+expect_exit "check: EAR99" 0 $ACEGATE check --eccn EAR99 --to JP --json --as-of 2026-08-01
+jq -e '.outcome == "OUT_OF_SCOPE"' $TMPD/out >/dev/null && echo "ok check: EAR99 out of scope" || echo "not ok check: EAR99 out of scope"
+# a malformed ECCN stays an input error
+expect_exit "check: malformed ECCN exits 2" 2 $ACEGATE check --eccn 4A005..q --to DE
+expect_grep "check: malformed ECCN named" 'item.eccn (--eccn): "4A005..q" is not a CCL paragraph' $TMPD/err
 # 4A005.z.1 carries an RS licence requirement worldwide (742.6(a)(6)(iii)(A)) and the
 # licence exception restrictions of 740.2(a)(9)(ii): never decided as plain 4A005
-expect_exit "check: 4A005.z.1 is not decided as 4A005" 2 $ACEGATE check --eccn 4A005.z.1 --to CA --as-of 2026-08-01
-expect_grep "check: 4A005.z.1 named as a .z paragraph" '"4A005.z.1" is a .z paragraph' $TMPD/err
-expect_exit "check: 4A005.z.2 is on the CCL, not decided" 2 $ACEGATE check --eccn 4A005.z.2 --to AE --as-of 2026-08-01
-expect_grep "check: 4A005.z.2 named as a .z paragraph" '"4A005.z.2" is a .z paragraph' $TMPD/err
+for e in "4A005.z.1 --to CA" "4A005.z.2 --to AE"; do
+  expect_exit "check: $e is not decided as 4A005" 0 $ACEGATE check --eccn $e --as-of 2026-08-01 --json
+  jq -e '.outcome == "OUT_OF_SCOPE" and .decided_by == "740.2(a)(9)(ii)"' $TMPD/out >/dev/null && echo "ok check: $e out of scope by 740.2(a)(9)(ii)" || echo "not ok check: $e out of scope by 740.2(a)(9)(ii)"
+done
 # 4A005.a to .y are reserved; 4D004's .a and .b are the conditions of its exclusion note
 for e in 4A005.a 4D004.a 4D004.b; do
   expect_exit "check: $e is not a CCL paragraph" 2 $ACEGATE check --eccn $e --to DE --as-of 2026-08-01
@@ -57,7 +67,8 @@ expect_grep "check: for not taken named" 'item.for (--for): 4D004 takes no "for"
 # a "for" naming a sub-paragraph is for the paragraph above it, but never for a .z one
 expect_exit "check: 5D001.a for 5A001.j.1" 0 $ACEGATE check --eccn 5D001.a --for 5A001.j.1 --to DE --json --as-of 2026-08-01
 jq -e '.item.for == "5A001.j" and .outcome == "LICENSE_EXCEPTION_ACE"' $TMPD/out >/dev/null && echo "ok check: for a sub-paragraph" || echo "not ok check: for a sub-paragraph"
-expect_exit "check: 4D001.a for 4A005.z.1 exits 2" 2 $ACEGATE check --eccn 4D001.a --for 4A005.z.1 --to DE
+expect_exit "check: 4D001.a for 4A005.z.1" 0 $ACEGATE check --eccn 4D001.a --for 4A005.z.1 --to DE --json
+jq -e '.outcome == "OUT_OF_SCOPE" and .decided_by == "740.2(a)(9)(ii)" and .item.for == "4A005.z.1"' $TMPD/out >/dev/null && echo "ok check: for a .z paragraph is out of scope" || echo "not ok check: for a .z paragraph is out of scope"
 # a deemed export goes to a nationality, never to a region (746.6(a)(3), 734.13(b))
 expect_exit "check: deemed export to a region exits 2" 2 $ACEGATE check --eccn 4E001.c --to UA-43 --transaction deemed_export --end-user-type individual --as-of 2024-04-20
 expect_grep "check: deemed export to a region named" 'destination (--to): "UA-43" is a region' $TMPD/err
