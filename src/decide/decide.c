@@ -478,14 +478,17 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
     if (emb && !emb_excluded) {
       bool decides = emb->all_items && !emb->partial;
       step(d, AG_STEP_EMBARGO, decides ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_REVIEW,
-           decides ? emb->exceptions_cite : emb->section, emb, 1);
+           decides ? emb->exceptions_cite : emb->section, emb, d->cyber_rule_in_force ? 2 : 1);
       if (decides) {
         block(d, emb->exceptions_cite);
         finish(d, AG_OUTCOME_LICENSE_REQUIRED, emb->exceptions_cite, floor);
         return AG_OK;
       }
     }
-    if (d->scope)
+    /* an embargo that may reach the item leaves it to a person, never out of scope */
+    if (d->scope && emb && !emb_excluded)
+      finish(d, AG_OUTCOME_REVIEW, emb->section, floor);
+    else if (d->scope)
       finish(d, AG_OUTCOME_OUT_OF_SCOPE, d->scope->decided_by, floor);
     else
       finish(d, AG_OUTCOME_REVIEW, rule_cite, floor);
