@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "cli_common.h"
 
+#include "acegate/decide.h"
 #include "acegate/rules.h"
 
 #include <stdio.h>
@@ -69,9 +70,18 @@ static void print_summary(const ag_rules *r) {
   printf("%-22s %5zu  %s\n", "ace-restrictions", r->n_restrictions,
          "740.22(c) restrictions (and the 740.17 ENC mirror)");
   printf("%-22s %5zu  %s\n", "ace-exceptions", r->n_exceptions, "exceptions to them");
-  printf("\n%zu restriction/exception rows are reconstructed from summaries of 87 FR 31948 "
+  size_t new_items = 0;
+  for (size_t i = 0; i < r->n_items; i++)
+    new_items += r->items[i].on_ccl_from != AG_DATE_NONE;
+  printf("%-22s %5zu  %s\n", "ccl-new-items", new_items,
+         "items with no CCL entry before a date (the paragraphs the cybersecurity rule added)");
+  printf("%-22s %5zu  %s\n", "outside-scope", r->n_scope,
+         "items acegate answers OUT_OF_SCOPE, and where their requirement is read");
+  printf("%-22s %5zu  %s\n", "list-meanings", r->n_list_rows,
+         "what a confident restricted-party list match means (736.2(b)(4), part 744, OFAC)");
+  printf("\n%zu restriction/exception rows are reconstructed from summaries of %s "
          "(docs/rule-coverage.md); `acegate rules --table ace-exceptions` shows them.\n",
-         reconstructed);
+         reconstructed, r->final_rule_cite);
 }
 
 static int print_table(const ag_rules *r, const char *name) {
@@ -138,6 +148,31 @@ static int print_table(const ag_rules *r, const char *name) {
       date_range(&e->meta, range, sizeof range);
       printf("%-11s %-22s %-23s %-13s %s\n", r->restrictions[e->restriction].id, e->paragraph,
              range, ag_text_status_name(e->meta.status), e->meta.source);
+    }
+  } else if (!strcmp(name, "ccl-new-items")) {
+    for (size_t i = 0; i < r->n_items; i++) {
+      const ag_item *it = &r->items[i];
+      if (it->on_ccl_from == AG_DATE_NONE)
+        continue;
+      char from[11];
+      ag_date_format(it->on_ccl_from, from);
+      printf("%-12s for %-8s on the CCL from %s  %s\n", it->paragraph, it->for_ ? it->for_ : "-",
+             from, it->on_ccl_source);
+    }
+  } else if (!strcmp(name, "outside-scope")) {
+    for (size_t i = 0; i < r->n_scope; i++) {
+      const ag_scope_row *x = &r->scope[i];
+      date_range(&x->meta, range, sizeof range);
+      printf("%-6s %-16s see %-17s %-23s %-13s %s\n", x->match, x->decided_by, x->refer_to, range,
+             ag_text_status_name(x->meta.status), x->meta.source);
+    }
+  } else if (!strcmp(name, "list-meanings")) {
+    for (size_t i = 0; i < r->n_list_rows; i++) {
+      const ag_list_row *x = &r->list_rows[i];
+      date_range(&x->meta, range, sizeof range);
+      printf("%-4s %-6s %-17s %-28s %-23s %-13s %s\n", x->list, x->program ? x->program : "-",
+             ag_outcome_name((ag_outcome)x->outcome), x->cite, range,
+             ag_text_status_name(x->meta.status), x->meta.source);
     }
   } else {
     fprintf(stderr, "acegate rules: --table: unknown table '%s'\n", name);

@@ -128,6 +128,21 @@ expect_grep "rules: embargo rows with sources" "746.8(c)(2)" $TMPD/out
 expect_grep "rules: embargo reach shown" "^CU .*all_items" $TMPD/out
 expect_exit "rules: the paragraphs table" 0 $ACEGATE rules --table ccl-paragraphs
 expect_grep "rules: 4A005.z.2 is a paragraph" "^4A005.z.2 " $TMPD/out
+expect_exit "rules: the outside-scope table" 0 $ACEGATE rules --table outside-scope
+expect_grep "rules: .z row points to 742.6(a)(6)(iii)" '^\.z .*740\.2(a)(9)(ii) *see 742\.6(a)(6)(iii)' $TMPD/out
+expect_exit "rules: the list-meanings table" 0 $ACEGATE rules --table list-meanings
+expect_grep "rules: UVL row" '^UVL .*REVIEW .*744\.15' $TMPD/out
+expect_exit "rules: the ccl-new-items table" 0 $ACEGATE rules --table ccl-new-items
+expect_grep "rules: 4A005 came onto the CCL on 2022-03-07" '^4A005 .*on the CCL from 2022-03-07' $TMPD/out
+# one edited row changes every answer: the rule-in-force citation is read from meta.tsv
+cp -r data/rules $TMPD/rules3
+sed -i 's/^rule_in_force_cite\t.*/rule_in_force_cite\t87 FR 1670-1671/' $TMPD/rules3/meta.tsv
+expect_exit "check: edited meta.tsv" 0 $ACEGATE check --rules $TMPD/rules3 --eccn 4D004 --to DE --as-of 2021-06-01 --json
+jq -e '.decided_by == "87 FR 1670-1671" and (.ace.blocked_by | index("87 FR 1670-1671"))' $TMPD/out >/dev/null && echo "ok check: rule citation from meta.tsv" || echo "not ok check: rule citation from meta.tsv"
+# ... and an edited outside-scope row changes where an out-of-scope item points
+sed -i 's/^5A002\t740.22(b)(1)\t740.17\t/5A002\t740.22(b)(1)\t740.17(b)\t/' $TMPD/rules3/outside-scope.tsv
+expect_exit "check: edited outside-scope.tsv" 0 $ACEGATE check --rules $TMPD/rules3 --eccn 5A002 --to DE --json
+jq -e '.trace[-1].text | test("See 740.17\\(b\\)")' $TMPD/out >/dev/null && echo "ok check: pointer from outside-scope.tsv" || echo "not ok check: pointer from outside-scope.tsv"
 expect_nogrep "rules: reserved 4A005.a is not" "^4A005.a " $TMPD/out
 cp -r data/rules $TMPD/rules
 sed -i 's/^D:1\tCN\t/D:9\tCN\t/' $TMPD/rules/country-groups.tsv

@@ -417,17 +417,22 @@ static void test_metrics(void **state) {
   fixture *f = *state;
   req(f, "POST", "/v1/checks", CK, TXN);
   req(f, "POST", "/v1/checks", CK, "{");
+  /* an item outside 740.22(b)(1) is a decision with its own outcome, counted as such */
+  req(f, "POST", "/v1/checks", CK,
+      "{\"as_of\":\"2026-08-01\",\"item\":{\"eccn\":\"5A002\"},\"destination\":\"DE\"}");
+  assert_int_equal(f->status, 200);
   req(f, "GET", "/metrics", -1, NULL);
   assert_int_equal(f->status, 200);
   const char *m = f->out.data;
+  assert_non_null(strstr(m, "acegate_decisions_total{outcome=\"OUT_OF_SCOPE\"} 1\n"));
   assert_non_null(strstr(m, "# TYPE acegate_http_requests_total counter\n"));
   assert_non_null(
-      strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"200\"} 1\n"));
+      strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"200\"} 2\n"));
   assert_non_null(
       strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"400\"} 1\n"));
   assert_non_null(strstr(m, "acegate_decisions_total{outcome=\"LICENSE_EXCEPTION_ACE\"} 1\n"));
-  assert_non_null(strstr(m, "acegate_audit_records_total 1\n"));
-  assert_non_null(strstr(m, "acegate_audit_write_seconds_count 1\n"));
+  assert_non_null(strstr(m, "acegate_audit_records_total 2\n"));
+  assert_non_null(strstr(m, "acegate_audit_write_seconds_count 2\n"));
   /* histogram buckets are cumulative and end at the count */
   const char *h =
       "acegate_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/checks\",status=\"200\",le=\"";
@@ -441,7 +446,7 @@ static void test_metrics(void **state) {
     buckets++;
   }
   assert_int_equal(buckets, 16);
-  assert_int_equal(prev, 1);
+  assert_int_equal(prev, 2);
   /* every line is a comment or "name{labels} value" / "name value" */
   for (const char *line = m; *line;) {
     const char *end = strchr(line, '\n');
