@@ -44,6 +44,7 @@ typedef struct {
   bool confident;          /* at or above the confident threshold */
   double score;
   const char *list_name;   /* "Entity List" */
+  const char *list_code;   /* "EL": the list-meanings.tsv key; NULL to use list's */
   const char *source_id;
   const char *matched_name;
   const char *programs;    /* OFAC programs, or NULL */

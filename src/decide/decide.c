@@ -103,6 +103,25 @@ static uint32_t txn_flags(const ag_txn *t) {
 
 /* ---- validation: every error names the field ---- */
 
+/* The carried paragraphs that take a "for" qualifier on date, for an error
+ * message: "4D001.a, 4E001.a, ...", written into list. */
+static const char *paragraphs_taking_for(const ag_rules *r, ag_date on, char *list, size_t cap) {
+  size_t used = 0;
+  list[0] = '\0';
+  for (size_t i = 0; i < r->n_items && used < cap - 1; i++) {
+    const ag_item *it = &r->items[i];
+    if (!it->for_ || !in_force(&it->meta, on))
+      continue;
+    bool seen = false;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = r->items[k].for_ && in_force(&r->items[k].meta, on) &&
+             !strcmp(r->items[k].paragraph, it->paragraph);
+    if (!seen)
+      used += (size_t)snprintf(list + used, cap - used, "%s%s", used ? ", " : "", it->paragraph);
+  }
+  return list;
+}
+
 static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error *err) {
   size_t dl = strnlen(t->destination, sizeof t->destination);
   d->dest = ag_rules_find_destination(r, t->destination, dl);
@@ -179,11 +198,12 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
     return ag_error_set(err, AG_ERR_INPUT, "item.eccn", "\"%s\" is not on the CCL: ECCN %.5s has "
                                                         "no such paragraph",
                         t->eccn, t->eccn);
-  case AG_ITEM_FOR_NOT_TAKEN:
+  case AG_ITEM_FOR_NOT_TAKEN: {
+    char taking[256];
     return ag_error_set(err, AG_ERR_INPUT, "item.for",
-                        "%s takes no \"for\" qualifier (only paragraphs such as 4D001.a, 4E001.a "
-                        "and 5D001.a are decided by what they are for)",
-                        t->eccn);
+                        "%s takes no \"for\" qualifier (only %s are decided by what they are for)",
+                        t->eccn, paragraphs_taking_for(r, on, taking, sizeof taking));
+  }
   case AG_ITEM_OTHER_FOR:
     /* carried only for other items: as this one, not a cybersecurity item;
      * for a sub-paragraph outside-scope.tsv excludes (".z"), that row */
@@ -230,7 +250,8 @@ static const char *list_code(ag_list_kind k) {
 const ag_list_row *ag_decision_hit_meaning(const ag_decision *d, const ag_party_hit *hit) {
   if (!hit->confident)
     return NULL;
-  return ag_rules_list_meaning(d->rules, list_code(hit->list), hit->programs, d->txn->as_of);
+  const char *code = hit->list_code ? hit->list_code : list_code(hit->list);
+  return ag_rules_list_meaning(d->rules, code, hit->programs, d->txn->as_of);
 }
 
 /* Each hit counts as list-meanings.tsv says; a possible match, or a list

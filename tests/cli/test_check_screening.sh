@@ -130,3 +130,12 @@ if jq -e '.outcome == "REVIEW" and .decided_by == "744.15" and .license_required
 else
   echo "not ok unverified list: REVIEW where the chart needs no licence"; head -c 600 $TMPD/uvl2.json; cat $TMPD/uvl2.err
 fi
+# one edited row of list-meanings.tsv changes the answer: a stricter reading of 744.15
+cp -r data/rules $TMPD/rules-uvl
+sed -i 's/^UVL\t-\tREVIEW\t/UVL\t-\tLICENSE_REQUIRED\t/' $TMPD/rules-uvl/list-meanings.tsv
+$ACEGATE check --rules $TMPD/rules-uvl --lists $LISTS --json - < $TMPD/uvl2.txn > $TMPD/uvl3.json 2>$TMPD/uvl3.err
+if jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "744.15"' $TMPD/uvl3.json >/dev/null; then
+  echo "ok list-meanings.tsv: an edited row changes the outcome"
+else
+  echo "not ok list-meanings.tsv: an edited row changes the outcome"; head -c 600 $TMPD/uvl3.json; cat $TMPD/uvl3.err
+fi
