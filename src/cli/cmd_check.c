@@ -28,7 +28,8 @@ static void usage(FILE *f) {
           "       acegate check [OPTIONS] --batch    JSONL transactions in, JSONL decisions out\n"
           "\n"
           "transaction flags (docs/decision-model.md):\n"
-          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j (required)\n"
+          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j, or EAR99 (required);\n"
+          "                            an item outside 740.22(b)(1) is answered OUT_OF_SCOPE\n"
           "  --for PARAGRAPH           the \"for\" qualifier, e.g. --eccn 4D001.a --for 4A005\n"
           "  --to CODE                 destination: ISO 3166-1 alpha-2, or UA-43 etc. (required)\n"
           "  --transaction KIND        export (default), reexport, transfer, deemed_export,\n"
@@ -36,6 +37,7 @@ static void usage(FILE *f) {
           "  --end-user-type TYPE      government, non_government (default),\n"
           "                            favorable_treatment_cybersecurity, individual\n"
           "  --end-user NAME           end user's name (screened when lists are loaded)\n"
+          "  --end-user-country CODE   the end user's country, e.g. US for a U.S. agency abroad\n"
           "  --police-or-judicial      the government end user is a police or judicial body\n"
           "  --national-csirt          the government end user is a national CSIRT\n"
           "  --end-use USE             none (default), vulnerability_disclosure,\n"
@@ -130,6 +132,7 @@ static const flag_map flags[] = {
     {"--transaction", "transaction", false},
     {"--end-user-type", "end_user.type", false},
     {"--end-user", "end_user.name", false},
+    {"--end-user-country", "end_user.country", false},
     {"--consignee", "consignee.name", false},
     {"--intermediate-consignee", "intermediate_consignee.name", false},
     {"--purchaser", "purchaser.name", false},

@@ -151,3 +151,15 @@ expect_grep "rules: file:line reason" "country-groups.tsv:[0-9]*: column 'group'
 expect_exit "check --rules with a broken table exits 3" 3 $ACEGATE check --rules $TMPD/rules --eccn 4D004 --to CN
 cp -r data/rules $TMPD/rules2
 expect_exit "check --rules with an edited copy" 0 $ACEGATE check --rules $TMPD/rules2 --eccn 4D004 --to CN --json
+# a U.S. government agency abroad: --end-user-country US; US is never a destination
+expect_exit "check: U.S. agency in China" 0 $ACEGATE check --eccn 4D004 --to CN --end-user-type government --end-user-country US --as-of 2026-08-01 --json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and ([.trace[] | select(.step == "gov" and .cite == "740.22(a)")] | length == 1) and ([.alternatives[] | select(test("GOV \\(740.11\\)"))] | length >= 1)' $TMPD/out >/dev/null \
+  && echo "ok check: U.S. agency decided, GOV named" || echo "not ok check: U.S. agency decided, GOV named"
+expect_exit "check: US as destination exits 2" 2 $ACEGATE check --eccn 4D004 --to US
+expect_grep "check: US as destination named" 'destination (--to): "US" is the United States' $TMPD/err
+# before 4D004 existed the chart is not read: null in JSON, "not determined" in text
+expect_exit "check: 4D004 before the rule" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2022-01-15 --json
+jq -e '.license_required_by_chart == null and .outcome == "REVIEW"' $TMPD/out >/dev/null && echo "ok check: chart null before the item existed" || echo "not ok check: chart null before the item existed"
+expect_exit "check: 4D004 before the rule, text" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2022-01-15
+expect_grep "check: chart not determined in text" "licence required by the Country Chart: not determined" $TMPD/out
+expect_grep "check: no CCL entry before 2022-03-07" "4D004 had no CCL entry before 2022-03-07" $TMPD/out
