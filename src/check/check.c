@@ -37,8 +37,8 @@ ag_list_kind ag_check_list_kind(const char *code) {
  * are the ones that decide. A hit's consequence is the outcome the tables
  * give a confident match on its list (and programs) on the date. */
 static int weight(const ag_rules *rules, ag_date on, const ag_screen_match *m, bool confident) {
-  const ag_list_row *row = ag_rules_list_meaning(rules, m->list_code ? m->list_code : "",
-                                                 m->programs, on);
+  const ag_list_row *row =
+      ag_rules_list_meaning(rules, m->list_code ? m->list_code : "", m->programs, on);
   int w = 1;
   if (row)
     w = row->outcome == AG_OUTCOME_PROHIBITED         ? 5

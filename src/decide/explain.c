@@ -296,8 +296,8 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, ".");
     if (s->arg) { /* before the rule: step arg 1; an item out of scope: 2 */
       if (s->result == AG_RESULT_REVIEW)
-        put(b, e->partial      ? " Only part of this oblast is a covered region: confirm whether the "
-                                 "consignee's address lies in the area of the so-called DNR or LNR."
+        put(b, e->partial    ? " Only part of this oblast is a covered region: confirm whether the "
+                               "consignee's address lies in the area of the so-called DNR or LNR."
                : s->arg == 2 ? " It reaches items on the CCL, with exceptions of its own for some "
                                "of them; whether it reaches this item is outside these tables, so "
                                "a person must decide."

@@ -19,14 +19,24 @@
 #include <string.h>
 
 enum {
-  F_META, F_DEST, F_GROUPS, F_CHART, F_PARAS, F_ITEMS, F_NEW_ITEMS, F_SCOPE, F_EMBARGO,
-  F_RESTRICT, F_EXCEPT, F_LISTS, F_COUNT
+  F_META,
+  F_DEST,
+  F_GROUPS,
+  F_CHART,
+  F_PARAS,
+  F_ITEMS,
+  F_NEW_ITEMS,
+  F_SCOPE,
+  F_EMBARGO,
+  F_RESTRICT,
+  F_EXCEPT,
+  F_LISTS,
+  F_COUNT
 };
 static const char *const file_names[F_COUNT] = {
-    "meta.tsv",          "destinations.tsv",     "country-groups.tsv",
-    "country-chart.tsv", "ccl-paragraphs.tsv",   "ccl-items.tsv",
-    "ccl-new-items.tsv", "outside-scope.tsv",    "embargoes.tsv",
-    "ace-restrictions.tsv", "ace-exceptions.tsv", "list-meanings.tsv"};
+    "meta.tsv",           "destinations.tsv",     "country-groups.tsv", "country-chart.tsv",
+    "ccl-paragraphs.tsv", "ccl-items.tsv",        "ccl-new-items.tsv",  "outside-scope.tsv",
+    "embargoes.tsv",      "ace-restrictions.tsv", "ace-exceptions.tsv", "list-meanings.tsv"};
 
 /* ---- small parsing helpers ---- */
 
@@ -210,8 +220,8 @@ static ag_status load_meta(ag_rules *r, char *buf, size_t len, ag_error *err) {
   if (st)
     return st;
   if (!r->edition || !r->name || !in_force || !final_from || !r->rule_in_force_source ||
-      !r->final_rule_source || !r->ecfr_issue || !r->rule_in_force_cite ||
-      !r->interim_rule_cite || !r->final_rule_cite)
+      !r->final_rule_source || !r->ecfr_issue || !r->rule_in_force_cite || !r->interim_rule_cite ||
+      !r->final_rule_cite)
     return ag_error_set(err, AG_ERR_RULES, "meta.tsv",
                         "needs the keys name, edition, ecfr_issue, rule_in_force_from, "
                         "rule_in_force_source, rule_in_force_cite, interim_rule_cite, "
@@ -470,8 +480,7 @@ static ag_status load_new_items(ag_rules *r, char *buf, size_t len, ag_error *er
     bool named = false;
     for (size_t i = 0; i < r->n_items; i++) {
       ag_item *it = &r->items[i];
-      if (!is(it->paragraph, t.field[0]) || (!for_ != !it->for_) ||
-          (for_ && !is(for_, it->for_)))
+      if (!is(it->paragraph, t.field[0]) || (!for_ != !it->for_) || (for_ && !is(for_, it->for_)))
         continue;
       if (it->on_ccl_from != AG_DATE_NONE)
         return ag_tsv_fail(&t, err, 0, "'%s' is named twice", t.field[0]);
@@ -506,16 +515,18 @@ static ag_status load_scope(ag_rules *r, char *buf, size_t len, ag_error *err) {
     x->text = t.field[7];
     const char *m = x->match;
     bool entry = strlen(m) == 5 && ag_rules_eccn_syntax_ok(m);
-    bool sub = m[0] == '.' && m[1] && strspn(m + 1, "abcdefghijklmnopqrstuvwxyz0123456789") ==
-                                          strlen(m + 1);
+    bool sub = m[0] == '.' && m[1] &&
+               strspn(m + 1, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(m + 1);
     /* a designation such as EAR99: starts with a letter, so never an ECCN */
     bool designation = strlen(m) >= 4 && m[0] >= 'A' && m[0] <= 'Z' &&
                        strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(m);
     if (is(m, "*"))
       any = true;
     else if (!entry && !sub && !designation)
-      return ag_tsv_fail(&t, err, 0, "'%s' is not an ECCN entry (5A002), a sub-paragraph (.z), "
-                                     "a designation (EAR99) or *", m);
+      return ag_tsv_fail(&t, err, 0,
+                         "'%s' is not an ECCN entry (5A002), a sub-paragraph (.z), "
+                         "a designation (EAR99) or *",
+                         m);
     if (entry)
       for (size_t i = 0; i < r->n_items; i++)
         if (!strncmp(r->items[i].paragraph, m, 5) && !strchr(r->items[i].paragraph, '.'))
