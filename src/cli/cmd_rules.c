@@ -119,7 +119,8 @@ static int print_table(const ag_rules *r, const char *name) {
       const ag_embargo *e = &r->embargoes[i];
       date_range(&e->meta, range, sizeof range);
       printf("%-6s %-6s %-12s %-9s %-23s %-13s %s\n", r->destinations[e->dest].code, e->section,
-             e->exceptions_cite, e->all_items ? "all_items" : "ccl_items", range,
+             e->exceptions_cite,
+             e->all_items ? "all_items" : e->reach_columns ? "by_reasons" : "ccl_items", range,
              ag_text_status_name(e->meta.status), e->meta.source);
     }
   } else if (!strcmp(name, "ace-restrictions")) {

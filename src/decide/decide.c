@@ -431,7 +431,8 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
 
   /* 87 FR 1670: the cybersecurity rule applies from 2022-03-07. */
   /* Country Groups and the Part 746 row on the date: both walks read them.
-   * 746.8(a)(12)(i) takes deemed exports to its nationals out of 746.8. */
+   * A section may take deemed exports to its nationals out of its reach
+   * (746.8(a)(12)(i)): the row names the paragraph. */
   d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
   d->eu_groups = d->eu_dest == d->dest ? d->groups : ag_rules_groups_on(r, d->eu_dest, t->as_of);
   const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
@@ -446,6 +447,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
      * embargo on all items subject to the EAR (General Prohibition Six). */
     screening(d, t, &floor);
     if (emb && !emb_excluded) {
+      /* only a reach of all items decides without the item's classification */
       bool decides = emb->all_items && !emb->partial;
       step(d, AG_STEP_EMBARGO, decides ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_REVIEW,
            decides ? emb->exceptions_cite : emb->section, emb, 1);
@@ -487,7 +489,11 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   bool embargoed = false, partial = false;
   if (emb) {
     if (emb_excluded) {
-      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, "746.8(a)(12)(i)", emb, 0);
+      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, emb->deemed_cite, emb, 0);
+    } else if (!ag_rules_embargo_reaches(emb, d->controls)) {
+      /* 746.3(a)(1): only CCL items controlled for the reasons it lists
+       * (step arg 2); an item Note 1 to 4E001 takes out of control has none */
+      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, emb->section, emb, 2);
     } else if (emb->partial) {
       step(d, AG_STEP_EMBARGO, AG_RESULT_REVIEW, emb->section, emb, 0);
       partial = true;
@@ -530,16 +536,11 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
        d->license_required_by_chart ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_NO_LICENSE_REQUIRED,
        "738.4(a)(2)", chart, x_columns);
 
-  /* 746.8(c)(2)(vi) keeps ENC only for the civil end users it names (U.S.
-   * and A:5/A:6 companies' subsidiaries, branches and joint ventures) and
-   * the diplomatic or consular missions of A:5/A:6 governments: never for
-   * a private individual, nor for any other government. */
-  bool enc_party =
-      t->end_user_type == AG_EU_NON_GOVERNMENT || t->end_user_type == AG_EU_FAVORABLE_TREATMENT ||
-      (t->end_user_type == AG_EU_GOVERNMENT &&
-       (d->eu_groups & (1u << AG_GROUP_A5 | 1u << AG_GROUP_A6)) != 0);
-  /* under an embargo, ENC only where its paragraph lists it for this party */
-  bool enc_by_746 = !embargoed || (emb->lists_enc && enc_party);
+  /* Under an embargo, ENC only where its paragraph lists it for this party:
+   * the row's enc_for (746.8(c)(2)(vi) names civil end users and the
+   * missions of A:5/A:6 governments; 746.3(c) lists ENC for anyone). */
+  bool enc_by_746 =
+      !embargoed || ag_rules_embargo_enc_for(emb, t->end_user_type, d->eu_groups);
 
   /* License Exception ACE, or ENC for the 5A004.b family. */
   bool enc_available = false;

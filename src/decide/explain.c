@@ -75,6 +75,9 @@ static void put_status_note(ag_buf *b, const ag_row_meta *m) {
   if (m->status == AG_TEXT_RECONSTRUCTED)
     put(b, " [This row is reconstructed from summaries of 87 FR 31948, not the official text: "
            "verify before relying on it.]");
+  else if (m->status == AG_TEXT_READING)
+    put(b, " [The text does not say this in so many words: this row is acegate's reading of it "
+           "(docs/rule-coverage.md).]");
 }
 
 static void put_source(ag_buf *b, const ag_row_meta *m) {
@@ -267,16 +270,28 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       if (s->result == AG_RESULT_REVIEW)
         put(b, e->partial ? " Only part of this oblast is a covered region: confirm whether the "
                             "consignee's address lies in the area of the so-called DNR or LNR."
-                          : " It reaches only items on the CCL; how this item was classified "
-                            "before the cybersecurity rule is outside these tables.");
+                          : e->reach_reasons
+                              ? " It reaches only items on the CCL controlled for the reasons it "
+                                "lists; how this item was classified before the cybersecurity "
+                                "rule is outside these tables."
+                              : " It reaches only items on the CCL; how this item was classified "
+                                "before the cybersecurity rule is outside these tables.");
       else {
         put(b, " It reaches all items subject to the EAR whatever their classification, and ");
         put(b, e->exceptions_cite);
         put(b, " lists the only licence exceptions, so a licence is required.");
       }
-    } else if (s->result == AG_RESULT_NOT_APPLICABLE)
-      put(b, " But 746.8(a)(12)(i) takes deemed exports and reexports out of 746.8: they follow "
-             "the CCL licence requirements and the exception's own terms.");
+    } else if (s->result == AG_RESULT_NOT_APPLICABLE && s->arg == 2) {
+      put(b, " But it reaches only items on the CCL controlled for ");
+      put(b, e->reach_reasons);
+      put(b, " reasons, and this item is not controlled for any of them here.");
+    } else if (s->result == AG_RESULT_NOT_APPLICABLE) {
+      put(b, " But ");
+      put(b, e->deemed_cite);
+      put(b, " takes deemed exports and reexports out of ");
+      put(b, e->section);
+      put(b, ": they follow the CCL licence requirements and the exception's own terms.");
+    }
     else if (s->result == AG_RESULT_REVIEW)
       put(b, " Only part of this oblast is a covered region: confirm whether the consignee's "
              "address lies in the area of the so-called DNR or LNR.");
@@ -285,9 +300,12 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, e->exceptions_cite);
       put(b, " does not list License Exception ACE, so a licence is required");
       if (e->lists_enc && d->item->family == AG_FAMILY_FORENSIC)
-        put(b, "; it lists ENC only for the civil end users it names");
+        put(b, e->enc_any ? "; it lists ENC" : "; it lists ENC only for the civil end users it names");
       put(b, ".");
     }
+    if (e->numbering_current)
+      put(b, " The paragraphs are cited by today's numbering of the section; the text in force on "
+             "this date may number them differently (see the source).");
     put_source(b, &e->meta);
     break;
   }
