@@ -549,9 +549,10 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
       d->ace_available = false;
   } else if (item->family == AG_FAMILY_FORENSIC) {
     enc_available = evaluate_restrictions(d, r, t, AG_EXC_ENC);
-    /* step arg: 1 may apply, 0 its end-use restriction, 2 Part 746 */
+    /* step arg: 1 may apply, 0 its end-use restriction, 2 Part 746 (the
+     * step's row is then the Part 746 row, whose paragraph the text names) */
     if (enc_available && !enc_by_746)
-      step(d, AG_STEP_ENC, AG_RESULT_BLOCKED, emb->exceptions_cite, item, 2);
+      step(d, AG_STEP_ENC, AG_RESULT_BLOCKED, emb->exceptions_cite, emb, 2);
     else
       step(d, AG_STEP_ENC, enc_available ? AG_RESULT_REVIEW : AG_RESULT_BLOCKED, "740.17", item,
            enc_available);
