@@ -181,6 +181,10 @@ static void test_items(void **state) {
   assert_false(it->controls & (1u << AG_COL_NS1));
   assert_int_equal(ag_rules_find_item(R, "5A001.j.1.a", NULL, d, &it), AG_ITEM_FOUND);
   assert_string_equal(it->paragraph, "5A001.j");
+  /* Note to 5E002.a: it does not apply to technology for 5A004.b, 5D002.a.3.b or
+   * 5D002.c.3.b, so it is not that family's technology and is not carried */
+  assert_int_equal(ag_rules_find_item(R, "5E002.a", NULL, d, &it), AG_ITEM_OUTSIDE_SCOPE);
+  assert_int_equal(ag_rules_find_item(R, "5D002.c.3.b", NULL, d, &it), AG_ITEM_FOUND);
   assert_int_equal(ag_rules_find_item(R, "4D001.a", NULL, d, &it), AG_ITEM_NEEDS_FOR);
   assert_int_equal(ag_rules_find_item(R, "4D001.a", "4A005", d, &it), AG_ITEM_FOUND);
   assert_int_equal(ag_rules_find_item(R, "4D001.a", "4A001", d, &it), AG_ITEM_OTHER_FOR);
