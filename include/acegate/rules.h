@@ -123,6 +123,7 @@ typedef struct {
   ag_row_meta meta;
   ag_group group;
   int dest;
+  bool state_list; /* D:5 taken from the State Department's list (d5-state-list.tsv) */
 } ag_group_row;
 
 typedef struct {

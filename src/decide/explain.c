@@ -300,7 +300,8 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, e->exceptions_cite);
       put(b, " does not list License Exception ACE, so a licence is required");
       if (e->lists_enc && d->item->family == AG_FAMILY_FORENSIC)
-        put(b, e->enc_any ? "; it lists ENC" : "; it lists ENC only for the civil end users it names");
+        put(b, e->enc_any ? "; it lists ENC"
+                          : "; it lists ENC only for the civil end users it names");
       put(b, ".");
     }
     if (e->numbering_current)
@@ -325,6 +326,22 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, " is in Country Groups ");
     put_groups(b, (ag_groupset)s->arg);
     put(b, ".");
+    /* D:5 held from the State Department's list: say so, in or out */
+    const ag_destination *gd = &r->destinations[dest->chart_as];
+    const ag_group_row *state = NULL;
+    for (uint32_t i = 0; i < gd->groups_count; i++) {
+      const ag_group_row *g = &r->groups[gd->groups_first + i];
+      if (g->state_list && (!state || (g->meta.from <= t->as_of && t->as_of <= g->meta.to)))
+        state = g;
+    }
+    if (state) {
+      put(b, (s->arg & (1u << AG_GROUP_D5)) ? " D:5 here follows" : " It is not in D:5 on this "
+                                                                    "date, following");
+      put(b, " the State Department's list of arms-embargoed countries (22 CFR 126.1), which "
+             "the note to D:5 makes controlling");
+      put_source(b, &state->meta);
+      put(b, ".");
+    }
     break;
   }
   case AG_STEP_CHART: {

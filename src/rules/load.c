@@ -72,7 +72,8 @@ static ag_status parse_meta(const ag_tsv *t, int c_from, int c_to, int c_status,
   int s = ag_rules_status_parse(t->field[c_status], strlen(t->field[c_status]));
   if (s < 0)
     return ag_tsv_fail(t, err, c_status,
-                       "'%s' is not a status (verified, extracted, secondary, reconstructed, reading)",
+                       "'%s' is not a status (verified, extracted, secondary, reconstructed, "
+                       "reading)",
                        t->field[c_status]);
   m->status = (ag_text_status)s;
   m->source = t->field[c_source];
@@ -429,7 +430,7 @@ static ag_status load_d5(ag_rules *r, char *buf, size_t len, ag_error *err) {
              t.field[4], t.field[5], t.field[6], t.field[9]);
     GROW(r->groups, r->n_groups, cap);
     ag_group_row *row = &r->groups[r->n_groups++];
-    *row = (ag_group_row){.meta = m, .group = AG_GROUP_D5, .dest = dest};
+    *row = (ag_group_row){.meta = m, .group = AG_GROUP_D5, .dest = dest, .state_list = by_state};
     row->meta.from = g->from;
     row->meta.to = g->to;
     row->meta.source = src;

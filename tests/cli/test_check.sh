@@ -150,3 +150,8 @@ jq -e '[.trace[] | select(.step == "part_746") | .text | test("today.s numbering
 # a deemed reexport lifted by (c)(1)(iii)(C) says the row is a reading of the text
 expect_exit "check: deemed reexport to a Chinese national" 0 $ACEGATE check --eccn 4E001.c --to CN --transaction deemed_reexport --end-user-type individual --as-of 2024-05-01 --json
 jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and ([.trace[] | select(.step == "ace_exception") | .text | test("reading")] == [true])' $TMPD/out >/dev/null && echo "ok check: deemed reexport row is a reading" || echo "not ok check: deemed reexport row is a reading"
+# the Country Groups step says when D:5 comes from the State Department's list, in or out
+expect_exit "check: 4A005 to Cambodia after the State removal" 0 $ACEGATE check --eccn 4A005 --to KH --as-of 2025-12-01 --json
+jq -e '[.trace[] | select(.step == "country_groups") | .text | test("not in D:5 on this date, following the State Department")] == [true]' $TMPD/out >/dev/null && echo "ok check: Cambodia out of D:5 by the State list" || echo "not ok check: Cambodia out of D:5 by the State list"
+expect_exit "check: 4A005 to Ethiopia" 0 $ACEGATE check --eccn 4A005 --to ET --as-of 2024-05-01 --json
+jq -e '[.trace[] | select(.step == "country_groups") | .text | test("D:5 here follows the State Department")] == [true]' $TMPD/out >/dev/null && echo "ok check: Ethiopia in D:5 by the State list, said" || echo "not ok check: Ethiopia in D:5 by the State list, said"
