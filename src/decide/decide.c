@@ -563,7 +563,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
 
   /* Outcome. */
   if (embargoed && item->family == AG_FAMILY_FORENSIC && enc_available) {
-    /* 746.8(c)(2)(vi): ENC survives for the civil end users it names. */
+    /* the section's list keeps ENC for this party (746.3(c); 746.8(c)(2)(vi)) */
     alternative(d, AG_ALT_ENC, item);
     finish(d, AG_OUTCOME_REVIEW, emb->exceptions_cite, floor);
   } else if (embargoed) {
