@@ -58,7 +58,8 @@ static void print_summary(const ag_rules *r) {
   printf("%-22s %5zu  %s\n", "destinations", r->n_destinations,
          "EAR destinations (Supp. 1 to part 738 rows, territories, regions of Ukraine)");
   printf("%-22s %5zu  %s\n", "country-groups", r->n_groups,
-         "Country Group membership periods (Supp. 1 to part 740)");
+         "Country Group membership periods (Supp. 1 to part 740; D:5 by the State Department's "
+         "list where it differs: d5-state-list.tsv)");
   printf("%-22s %5zu  %s\n", "country-chart", r->n_chart,
          "Commerce Country Chart NS1, NS2, AT1 (Supp. 1 to part 738) and EI (742.15)");
   printf("%-22s %5zu  %s\n", "ccl-paragraphs", r->n_paragraphs,

@@ -329,8 +329,8 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     /* D:5 held from the State Department's list: say so, in or out */
     const ag_destination *gd = &r->destinations[dest->chart_as];
     const ag_group_row *state = NULL;
-    for (uint32_t i = 0; i < gd->groups_count; i++) {
-      const ag_group_row *g = &r->groups[gd->groups_first + i];
+    for (uint32_t k = 0; k < gd->groups_count; k++) {
+      const ag_group_row *g = &r->groups[gd->groups_first + k];
       if (g->state_list && (!state || (g->meta.from <= t->as_of && t->as_of <= g->meta.to)))
         state = g;
     }

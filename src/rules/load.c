@@ -7,7 +7,8 @@
  * reference resolves; no two rows for the same key overlap in time;
  * every row has a source; groups, chart and embargo rows are sorted by
  * destination and each destination knows its slice of them; exceptions
- * are grouped by the restriction they lift.
+ * are grouped by the restriction they lift. D:5 for a country in
+ * d5-state-list.tsv comes from that table alone (the list it says governs).
  */
 #include "rules_internal.h"
 
