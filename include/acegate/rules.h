@@ -80,7 +80,8 @@ typedef enum { AG_EXC_ACE, AG_EXC_ENC } ag_exception_kind;
 
 /* How a row's text is known (docs/rule-coverage.md). */
 typedef enum {
-  AG_TEXT_VERIFIED, AG_TEXT_EXTRACTED, AG_TEXT_SECONDARY, AG_TEXT_RECONSTRUCTED
+  AG_TEXT_VERIFIED, AG_TEXT_EXTRACTED, AG_TEXT_SECONDARY, AG_TEXT_RECONSTRUCTED,
+  AG_TEXT_READING /* the text is silent; the row holds acegate's reading of it */
 } ag_text_status;
 
 /* Token tables, for the JSON codec and the tables alike. */
@@ -126,6 +127,7 @@ typedef struct {
   ag_row_meta meta;
   ag_group group;
   int dest;
+  bool state_list; /* D:5 taken from the State Department's list (d5-state-list.tsv) */
 } ag_group_row;
 
 typedef struct {
@@ -185,8 +187,21 @@ typedef struct {
   const char *exceptions_cite; /* "746.8(c)(2)" */
   bool partial;                /* only part of the region is covered */
   bool all_items;              /* all items subject to the EAR, not only CCL items */
-  bool deemed_excluded;        /* 746.8(a)(12)(i) */
+  /* reach by reasons for control (746.3(a)(1)): the Country Chart columns
+   * of those reasons (bit 1u << ag_column); 0 when the reach is all items
+   * or every CCL item. reach_reasons is the list as written ("NS,MT,..."). */
+  uint32_t reach_columns;
+  const char *reach_reasons;
+  bool deemed_excluded;        /* the section excludes deemed exports ... */
+  const char *deemed_cite;     /* ... by this paragraph (746.8(a)(12)(i)), else NULL */
+  bool numbering_current;      /* cites use today's numbering, not that of the row's dates */
   bool lists_enc;              /* ENC is among the exceptions the section allows */
+  /* Who may use ENC under the section (746.8(c)(2)(vi)): any party when
+   * enc_any, else these end-user types (bit 1u << ag_end_user_type), and a
+   * government end user only when its country is in enc_government_groups. */
+  bool enc_any;
+  uint32_t enc_end_users;
+  ag_groupset enc_government_groups;
   const char *exceptions;      /* the exceptions the section allows, e.g. "TMP,GOV" */
   const char *text;
 } ag_embargo;
@@ -279,6 +294,13 @@ ag_groupset ag_rules_groups_on(const ag_rules *r, int dest, ag_date on);
 const ag_chart_row *ag_rules_chart_on(const ag_rules *r, int dest, ag_date on);
 /* The embargo in force for the destination itself, or NULL. */
 const ag_embargo *ag_rules_embargo_on(const ag_rules *r, int dest, ag_date on);
+/* True if the embargo reaches an item controlled for these Country Chart
+ * columns (bit 1u << ag_column): every item unless its reach is by reasons
+ * for control (746.3(a)(1)), then only an item controlled for one of them. */
+bool ag_rules_embargo_reaches(const ag_embargo *e, uint32_t controls);
+/* True if the section keeps License Exception ENC for this end user, whose
+ * country is in eu_groups (746.8(c)(2)(vi); 746.3(c) for any party). */
+bool ag_rules_embargo_enc_for(const ag_embargo *e, ag_end_user_type type, ag_groupset eu_groups);
 
 /* True if s is written as an ECCN or a paragraph of one: digit, letter
  * A-E, three digits, then ".x" parts of lower-case letters and digits

@@ -59,7 +59,8 @@ static void print_summary(const ag_rules *r) {
   printf("%-22s %5zu  %s\n", "destinations", r->n_destinations,
          "EAR destinations (Supp. 1 to part 738 rows, territories, regions of Ukraine)");
   printf("%-22s %5zu  %s\n", "country-groups", r->n_groups,
-         "Country Group membership periods (Supp. 1 to part 740)");
+         "Country Group membership periods (Supp. 1 to part 740; D:5 by the State Department's "
+         "list where it differs: d5-state-list.tsv)");
   printf("%-22s %5zu  %s\n", "country-chart", r->n_chart,
          "Commerce Country Chart NS1, NS2, AT1 (Supp. 1 to part 738) and EI (742.15)");
   printf("%-22s %5zu  %s\n", "ccl-paragraphs", r->n_paragraphs,
@@ -129,7 +130,8 @@ static int print_table(const ag_rules *r, const char *name) {
       const ag_embargo *e = &r->embargoes[i];
       date_range(&e->meta, range, sizeof range);
       printf("%-6s %-6s %-12s %-9s %-23s %-13s %s\n", r->destinations[e->dest].code, e->section,
-             e->exceptions_cite, e->all_items ? "all_items" : "ccl_items", range,
+             e->exceptions_cite,
+             e->all_items ? "all_items" : e->reach_columns ? "by_reasons" : "ccl_items", range,
              ag_text_status_name(e->meta.status), e->meta.source);
     }
   } else if (!strcmp(name, "ace-restrictions")) {

@@ -472,7 +472,8 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
 
   /* The cybersecurity rule applies from the date meta.tsv gives. */
   /* Country Groups and the Part 746 row on the date: both walks read them.
-   * 746.8(a)(12)(i) takes deemed exports to its nationals out of 746.8. */
+   * A section may take deemed exports to its nationals out of its reach
+   * (746.8(a)(12)(i)): the row names the paragraph. */
   d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
   d->eu_groups = d->eu_dest == d->dest ? d->groups : ag_rules_groups_on(r, d->eu_dest, t->as_of);
   const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
@@ -497,6 +498,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
      * embargo on all items subject to the EAR (General Prohibition Six). */
     screening(d, t, &floor);
     if (emb && !emb_excluded) {
+      /* only a reach of all items decides without the item's classification */
       bool decides = emb->all_items && !emb->partial;
       step(d, AG_STEP_EMBARGO, decides ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_REVIEW,
            decides ? emb->exceptions_cite : emb->section, emb, d->cyber_rule_in_force ? 2 : 1);
@@ -543,7 +545,11 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   bool embargoed = false, partial = false;
   if (emb) {
     if (emb_excluded) {
-      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, "746.8(a)(12)(i)", emb, 0);
+      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, emb->deemed_cite, emb, 0);
+    } else if (!ag_rules_embargo_reaches(emb, d->controls)) {
+      /* 746.3(a)(1): only CCL items controlled for the reasons it lists
+       * (step arg 2); an item Note 1 to 4E001 takes out of control has none */
+      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, emb->section, emb, 2);
     } else if (emb->partial) {
       step(d, AG_STEP_EMBARGO, AG_RESULT_REVIEW, emb->section, emb, 0);
       partial = true;
@@ -589,16 +595,11 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
        d->license_required_by_chart ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_NO_LICENSE_REQUIRED,
        "738.4(a)(2)", chart, x_columns);
 
-  /* 746.8(c)(2)(vi) keeps ENC only for the civil end users it names (U.S.
-   * and A:5/A:6 companies' subsidiaries, branches and joint ventures) and
-   * the diplomatic or consular missions of A:5/A:6 governments: never for
-   * a private individual, nor for any other government. */
-  bool enc_party =
-      t->end_user_type == AG_EU_NON_GOVERNMENT || t->end_user_type == AG_EU_FAVORABLE_TREATMENT ||
-      (t->end_user_type == AG_EU_GOVERNMENT &&
-       (d->eu_groups & (1u << AG_GROUP_A5 | 1u << AG_GROUP_A6)) != 0);
-  /* under an embargo, ENC only where its paragraph lists it for this party */
-  bool enc_by_746 = !embargoed || (emb->lists_enc && enc_party);
+  /* Under an embargo, ENC only where its paragraph lists it for this party:
+   * the row's enc_for (746.8(c)(2)(vi) names civil end users and the
+   * missions of A:5/A:6 governments; 746.3(c) lists ENC for anyone). */
+  bool enc_by_746 =
+      !embargoed || ag_rules_embargo_enc_for(emb, t->end_user_type, d->eu_groups);
 
   /* License Exception ACE, or ENC for the 5A004.b family. */
   bool enc_available = false;
@@ -607,9 +608,10 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
       d->ace_available = false;
   } else if (item->family == AG_FAMILY_FORENSIC) {
     enc_available = evaluate_restrictions(d, r, t, AG_EXC_ENC);
-    /* step arg: 1 may apply, 0 its end-use restriction, 2 Part 746 */
+    /* step arg: 1 may apply, 0 its end-use restriction, 2 Part 746 (the
+     * step's row is then the Part 746 row, whose paragraph the text names) */
     if (enc_available && !enc_by_746)
-      step(d, AG_STEP_ENC, AG_RESULT_BLOCKED, emb->exceptions_cite, item, 2);
+      step(d, AG_STEP_ENC, AG_RESULT_BLOCKED, emb->exceptions_cite, emb, 2);
     else
       step(d, AG_STEP_ENC, enc_available ? AG_RESULT_REVIEW : AG_RESULT_BLOCKED, "740.17", item,
            enc_available);
@@ -620,7 +622,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
 
   /* Outcome. */
   if (embargoed && item->family == AG_FAMILY_FORENSIC && enc_available) {
-    /* 746.8(c)(2)(vi): ENC survives for the civil end users it names. */
+    /* the section's list keeps ENC for this party (746.3(c); 746.8(c)(2)(vi)) */
     alternative(d, AG_ALT_ENC, item);
     finish(d, AG_OUTCOME_REVIEW, emb->exceptions_cite, floor);
   } else if (embargoed) {

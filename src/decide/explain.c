@@ -76,7 +76,9 @@ static void put_status_note(ag_buf *b, const ag_rules *r, const ag_row_meta *m) 
     put(b, " [This row is reconstructed from summaries of ");
     put(b, r->final_rule_cite);
     put(b, ", not the official text: verify before relying on it.]");
-  }
+  } else if (m->status == AG_TEXT_READING)
+    put(b, " [The text does not say this in so many words: this row is acegate's reading of it "
+           "(docs/rule-coverage.md).]");
 }
 
 /* The item as the transaction names it: the carried row, or the ECCN given. */
@@ -301,16 +303,28 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
                : s->arg == 2 ? " It reaches items on the CCL, with exceptions of its own for some "
                                "of them; whether it reaches this item is outside these tables, so "
                                "a person must decide."
-                             : " It reaches only items on the CCL; how this item was classified "
-                               "before the cybersecurity rule is outside these tables.");
+               : e->reach_reasons
+                   ? " It reaches only items on the CCL controlled for the reasons it lists; how "
+                     "this item was classified before the cybersecurity rule is outside these "
+                     "tables."
+                   : " It reaches only items on the CCL; how this item was classified "
+                     "before the cybersecurity rule is outside these tables.");
       else {
         put(b, " It reaches all items subject to the EAR whatever their classification, and ");
         put(b, e->exceptions_cite);
         put(b, " lists the only licence exceptions, so a licence is required.");
       }
-    } else if (s->result == AG_RESULT_NOT_APPLICABLE)
-      put(b, " But 746.8(a)(12)(i) takes deemed exports and reexports out of 746.8: they follow "
-             "the CCL licence requirements and the exception's own terms.");
+    } else if (s->result == AG_RESULT_NOT_APPLICABLE && s->arg == 2) {
+      put(b, " But it reaches only items on the CCL controlled for ");
+      put(b, e->reach_reasons);
+      put(b, " reasons, and this item is not controlled for any of them here.");
+    } else if (s->result == AG_RESULT_NOT_APPLICABLE) {
+      put(b, " But ");
+      put(b, e->deemed_cite);
+      put(b, " takes deemed exports and reexports out of ");
+      put(b, e->section);
+      put(b, ": they follow the CCL licence requirements and the exception's own terms.");
+    }
     else if (s->result == AG_RESULT_REVIEW)
       put(b, " Only part of this oblast is a covered region: confirm whether the consignee's "
              "address lies in the area of the so-called DNR or LNR.");
@@ -319,9 +333,13 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, e->exceptions_cite);
       put(b, " does not list License Exception ACE, so a licence is required");
       if (e->lists_enc && d->item->family == AG_FAMILY_FORENSIC)
-        put(b, "; it lists ENC only for the civil end users it names");
+        put(b, e->enc_any ? "; it lists ENC"
+                          : "; it lists ENC only for the civil end users it names");
       put(b, ".");
     }
+    if (e->numbering_current)
+      put(b, " The paragraphs are cited by today's numbering of the section; the text in force on "
+             "this date may number them differently (see the source).");
     put_source(b, &e->meta);
     break;
   }
@@ -341,6 +359,22 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, " is in Country Groups ");
     put_groups(b, (ag_groupset)s->arg);
     put(b, ".");
+    /* D:5 held from the State Department's list: say so, in or out */
+    const ag_destination *gd = &r->destinations[dest->chart_as];
+    const ag_group_row *state = NULL;
+    for (uint32_t k = 0; k < gd->groups_count; k++) {
+      const ag_group_row *g = &r->groups[gd->groups_first + k];
+      if (g->state_list && (!state || (g->meta.from <= t->as_of && t->as_of <= g->meta.to)))
+        state = g;
+    }
+    if (state) {
+      put(b, (s->arg & (1u << AG_GROUP_D5)) ? " D:5 here follows" : " It is not in D:5 on this "
+                                                                    "date, following");
+      put(b, " the State Department's list of arms-embargoed countries (22 CFR 126.1), which "
+             "the note to D:5 makes controlling");
+      put_source(b, &state->meta);
+      put(b, ".");
+    }
     break;
   }
   case AG_STEP_CHART: {

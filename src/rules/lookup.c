@@ -53,6 +53,20 @@ const ag_embargo *ag_rules_embargo_on(const ag_rules *r, int dest, ag_date on) {
   return NULL;
 }
 
+bool ag_rules_embargo_reaches(const ag_embargo *e, uint32_t controls) {
+  return !e->reach_columns || (e->reach_columns & controls) != 0;
+}
+
+bool ag_rules_embargo_enc_for(const ag_embargo *e, ag_end_user_type type, ag_groupset eu_groups) {
+  if (!e->lists_enc)
+    return false;
+  if (e->enc_any)
+    return true;
+  if (!(e->enc_end_users & (1u << type)))
+    return false;
+  return type != AG_EU_GOVERNMENT || (eu_groups & e->enc_government_groups) != 0;
+}
+
 bool ag_rules_eccn_syntax_ok(const char *s) {
   size_t n = strlen(s);
   if (n < 5 || s[0] < '0' || s[0] > '9' || s[1] < 'A' || s[1] > 'E')

@@ -163,3 +163,33 @@ jq -e '.license_required_by_chart == null and .outcome == "REVIEW"' $TMPD/out >/
 expect_exit "check: 4D004 before the rule, text" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2022-01-15
 expect_grep "check: chart not determined in text" "licence required by the Country Chart: not determined" $TMPD/out
 expect_grep "check: no CCL entry before 2022-03-07" "4D004 had no CCL entry before 2022-03-07" $TMPD/out
+
+# Part 746 and D:5 facts are table rows: one edited row changes the answer.
+# 746.8(c)(2)(vi) keeps ENC for the missions of A:5/A:6 governments (enc_for in embargoes.tsv)
+echo '{"as_of":"2025-02-01","item":{"eccn":"5A004.b"},"destination":"RU","end_user":{"type":"government","country":"DE"}}' > $TMPD/mission.json
+expect_exit "check: 5A004.b to the German embassy in Moscow" 0 sh -c "$ACEGATE check --json - < $TMPD/mission.json"
+jq -e '.outcome == "REVIEW" and .decided_by == "746.8(c)(2)"' $TMPD/out >/dev/null && echo "ok check: ENC kept for an A:5 mission" || echo "not ok check: ENC kept for an A:5 mission"
+cp -r data/rules $TMPD/rules746
+sed -i 's#,government@A:5/A:6\t#\t#' $TMPD/rules746/embargoes.tsv
+expect_exit "check: the same with the missions taken out of enc_for" 0 sh -c "$ACEGATE check --rules $TMPD/rules746 --json - < $TMPD/mission.json"
+jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "746.8(c)(2)"' $TMPD/out >/dev/null && echo "ok check: one enc_for edit refuses ENC" || echo "not ok check: one enc_for edit refuses ENC"
+# D:5 follows the State list (d5-state-list.tsv governs = state); following the BIS table instead
+# takes Ethiopia out of D:5, and then 740.22(c)(1)(iii) no longer reaches a company there
+expect_exit "check: 4A005 to a company in Ethiopia" 0 $ACEGATE check --eccn 4A005 --to ET --as-of 2024-05-01 --json
+jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "740.22(c)(1)(iii)"' $TMPD/out >/dev/null && echo "ok check: Ethiopia in D:5 by the State list" || echo "not ok check: Ethiopia in D:5 by the State list"
+sed -i 's/^\(ET\t.*\)\tstate\t/\1\ttable\t/' $TMPD/rules746/d5-state-list.tsv
+expect_exit "check: Ethiopia with the BIS table governing" 0 $ACEGATE check --rules $TMPD/rules746 --eccn 4A005 --to ET --as-of 2024-05-01 --json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE"' $TMPD/out >/dev/null && echo "ok check: one governs edit changes D:5" || echo "not ok check: one governs edit changes D:5"
+# 746.8 before its 2024 renumbering is cited by today's numbers, and the step says so
+expect_exit "check: 4D004 to Russia in 2023" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2023-03-01 --json
+jq -e '[.trace[] | select(.step == "part_746") | .text | test("today.s numbering")] == [true]' $TMPD/out >/dev/null && echo "ok check: 2023 citation says today's numbering" || echo "not ok check: 2023 citation says today's numbering"
+expect_exit "check: 4D004 to Russia in 2025" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2025-03-01 --json
+jq -e '[.trace[] | select(.step == "part_746") | .text | test("today.s numbering")] == [false]' $TMPD/out >/dev/null && echo "ok check: 2025 citation as numbered" || echo "not ok check: 2025 citation as numbered"
+# a deemed reexport lifted by (c)(1)(iii)(C) says the row is a reading of the text
+expect_exit "check: deemed reexport to a Chinese national" 0 $ACEGATE check --eccn 4E001.c --to CN --transaction deemed_reexport --end-user-type individual --as-of 2024-05-01 --json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and ([.trace[] | select(.step == "ace_exception") | .text | test("reading")] == [true])' $TMPD/out >/dev/null && echo "ok check: deemed reexport row is a reading" || echo "not ok check: deemed reexport row is a reading"
+# the Country Groups step says when D:5 comes from the State Department's list, in or out
+expect_exit "check: 4A005 to Cambodia after the State removal" 0 $ACEGATE check --eccn 4A005 --to KH --as-of 2025-12-01 --json
+jq -e '[.trace[] | select(.step == "country_groups") | .text | test("not in D:5 on this date, following the State Department")] == [true]' $TMPD/out >/dev/null && echo "ok check: Cambodia out of D:5 by the State list" || echo "not ok check: Cambodia out of D:5 by the State list"
+expect_exit "check: 4A005 to Ethiopia" 0 $ACEGATE check --eccn 4A005 --to ET --as-of 2024-05-01 --json
+jq -e '[.trace[] | select(.step == "country_groups") | .text | test("D:5 here follows the State Department")] == [true]' $TMPD/out >/dev/null && echo "ok check: Ethiopia in D:5 by the State list, said" || echo "not ok check: Ethiopia in D:5 by the State list, said"
