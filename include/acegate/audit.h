@@ -37,8 +37,15 @@
 
 typedef struct ag_audit_db ag_audit_db;
 
-/* Default database file, relative to the current directory. */
-#define AG_AUDIT_DEFAULT_DB "acegate.db"
+/* The default database, for every command: $ACEGATE_DB, else
+ * $XDG_STATE_HOME/acegate/audit.db, else ~/.local/state/acegate/audit.db.
+ * AG_ERR_INPUT (field "db") when none can be named. */
+ag_status ag_audit_default_path(char *out, size_t cap, ag_error *err);
+/* Before a log is created at path: creates the file empty with mode 0600
+ * (and, when make_dirs, its missing directories 0700), so the log and its
+ * -wal and -shm files are private to their owner. Nothing for an existing
+ * file or ":memory:". */
+ag_status ag_audit_prepare_path(const char *path, bool make_dirs, ag_error *err);
 
 enum {
   /* Fail unless the file exists and already holds an acegate log
@@ -219,6 +226,11 @@ typedef struct {
   const char *outcome;
   const char *as_of;
   ag_audit_kind kind; /* AG_AUDIT_ANY = any */
+  const char *ref;    /* NULL = any; the request's caller reference, exact */
+  /* NULL = any; else only records it returns true for (a scan of the log
+   * within the other filters), e.g. a party filter (acegate/pipeline.h) */
+  bool (*match)(void *ctx, const ag_audit_entry *e);
+  void *match_ctx;
   const char *cursor; /* NULL or "" = first page; else a next_cursor */
   size_t limit;       /* 0 = AG_AUDIT_PAGE_DEFAULT; at most _MAX */
   bool newest_first;

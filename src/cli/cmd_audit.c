@@ -23,7 +23,8 @@ static const char usage_text[] =
     "  backup  copy the database online to a new file, then verify the copy\n"
     "  get     print the stored decision (or with --request, the request) byte for byte\n"
     "\n"
-    "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
+    "--db defaults to $ACEGATE_DB, else $XDG_STATE_HOME/acegate/audit.db, else\n"
+    "~/.local/state/acegate/audit.db.\n";
 
 /* Library fields that correspond to a flag are shown as the flag. */
 static int fail(const char *sub, const ag_error *e) {
@@ -40,6 +41,7 @@ static int usage_error(const char *sub, const char *field, const char *reason) {
 typedef struct {
   const char *db, *from, *to, *format, *anchor, *id;
   bool request;
+  char dbbuf[AG_CLI_PATH_MAX];
 } audit_args;
 
 enum { O_DB = 1, O_FROM = 2, O_TO = 4, O_FORMAT = 8, O_ANCHOR = 16, O_ID = 32, O_REQUEST = 64 };
@@ -87,8 +89,10 @@ static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit
       *slots[k] = argv[++i];
     }
   }
-  if (!a->db)
-    a->db = AG_AUDIT_DEFAULT_DB;
+  ag_error e;
+  if (ag_cli_db_path(a->db, false, a->dbbuf, sizeof a->dbbuf, &e) != AG_OK)
+    return fail(sub, &e);
+  a->db = a->dbbuf;
   return -1;
 }
 

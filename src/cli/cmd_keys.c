@@ -24,7 +24,8 @@ static const char usage_text[] =
     "\n"
     "Roles: checker may request checks and screenings; auditor may read and export\n"
     "the audit log; admin may do both and manage keys.\n"
-    "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
+    "--db defaults to $ACEGATE_DB, else $XDG_STATE_HOME/acegate/audit.db, else\n"
+    "~/.local/state/acegate/audit.db (created 0600).\n";
 
 static int fail(const char *sub, const ag_error *e) {
   static const ag_cli_flag_name flags[] = {{"db", "--db"}, {"name", "--name"}, {"role", "--role"}};
@@ -38,6 +39,8 @@ static int usage_error(const char *sub, const char *field, const char *reason) {
 
 typedef struct {
   const char *db, *role, *name, *id;
+  bool db_default;
+  char dbbuf[AG_CLI_PATH_MAX];
 } keys_args;
 
 /* Returns an exit status, or -1 to go on. */
@@ -77,8 +80,11 @@ static int parse(const char *sub, int argc, char **argv, bool want_id, bool want
     else
       return usage_error(sub, arg, "needs a value");
   }
-  if (!a->db)
-    a->db = AG_AUDIT_DEFAULT_DB;
+  ag_error e;
+  a->db_default = !a->db;
+  if (ag_cli_db_path(a->db, false, a->dbbuf, sizeof a->dbbuf, &e) != AG_OK)
+    return fail(sub, &e);
+  a->db = a->dbbuf;
   return -1;
 }
 
@@ -94,7 +100,8 @@ static int cmd_add(int argc, char **argv) {
     return usage_error("add", "--role", "must be checker, auditor or admin");
   ag_audit_db *db;
   ag_error e;
-  if (ag_audit_open(a.db, NULL, &db, &e) != AG_OK)
+  if (ag_audit_prepare_path(a.db, a.db_default, &e) != AG_OK ||
+      ag_audit_open(a.db, NULL, &db, &e) != AG_OK)
     return fail("add", &e);
   char token[AG_KEYS_TOKEN_MAX], audit_id[AG_AUDIT_ID_MAX];
   ag_keys_info k;

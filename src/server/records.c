@@ -43,7 +43,7 @@ srv_next srv_h_get_record(srv_req *r) {
               want == AG_AUDIT_CHECK ? "check" : "screening", r->param);
   } else {
     ag_buf_reset(&r->out);
-    srv_splice_audit_id(&r->out, e->id, e->decision, e->decision_len);
+    ag_pipeline_splice_audit_id(&r->out, e->id, e->decision, e->decision_len);
     ok_json(r, 200);
   }
   ag_audit_entry_free(e);
