@@ -63,6 +63,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# `acegate --version` prints VERSION.
+$(BUILD)/src/cli/main.o: VERSION
+$(BUILD)/src/cli/main.o: private CFLAGS += -DAG_VERSION='"$(shell cat VERSION)"'
+
 # The regulation tables are compiled in as the default rule set.
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(@D)

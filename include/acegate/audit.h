@@ -352,6 +352,10 @@ ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
 /* All keys, oldest first; *out is malloc'd (free() it), NULL when *n is 0. */
 ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
 
+/* Appends {"keys":[{"id","role","name","created","revoked"},...]}
+ * (revoked: a time, or null while active). */
+void ag_keys_list_json(const ag_keys_info *keys, size_t n, ag_buf *out);
+
 /* Revokes a key by id; revoking a revoked key is a no-op. AG_ERR_NOTFOUND
  * if there is no such key. *revoked_now (may be NULL) tells which: only a
  * revocation that happened is an event to record. */

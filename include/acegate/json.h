@@ -15,6 +15,7 @@
 
 #include "acegate/common.h"
 #include "acegate/decide.h"
+#include "acegate/rules.h"
 #include "acegate/screen.h"
 
 /* Documented limits (README.md, "Limits"). */
@@ -77,6 +78,10 @@ typedef struct ag_json_encoder ag_json_encoder;
 ag_json_encoder *ag_json_encoder_new(void);
 void ag_json_encoder_free(ag_json_encoder *e);
 void ag_json_encoder_decision(ag_json_encoder *e, const ag_decision *d, ag_buf *out);
+
+/* Appends the tables in force: version, name, edition, eCFR issue, source
+ * (e.g. "built-in" or the directory), dates in force, row counts. */
+void ag_json_encode_rules(const ag_rules *rules, const char *source, ag_buf *out);
 
 /* Appends {"error":{"code":...,"message":...,"field":...}}. */
 void ag_json_encode_error(const ag_error *err, ag_buf *out);

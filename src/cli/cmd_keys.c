@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
     "usage: acegate keys add --role checker|auditor|admin [--name LABEL] [--db FILE]\n"
-    "       acegate keys list [--db FILE]\n"
+    "       acegate keys list [--json] [--db FILE]\n"
     "       acegate keys revoke ID [--db FILE]\n"
     "\n"
     "  add     create a key; it is printed once, as the last line of stdout\n"
@@ -39,7 +39,7 @@ static int usage_error(const char *sub, const char *field, const char *reason) {
 
 typedef struct {
   const char *db, *role, *name, *id;
-  bool db_default;
+  bool db_default, json;
   char dbbuf[AG_CLI_PATH_MAX];
 } keys_args;
 
@@ -51,6 +51,10 @@ static int parse(const char *sub, int argc, char **argv, bool want_id, bool want
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
       fputs(usage_text, stdout);
       return AG_EXIT_OK;
+    }
+    if (!strcmp(arg, "--json") && !want_id && !want_role) { /* keys list */
+      a->json = true;
+      continue;
     }
     if (strncmp(arg, "--", 2) != 0) {
       if (!want_id || a->id)
@@ -149,6 +153,16 @@ static int cmd_list(int argc, char **argv) {
   ag_audit_close(db);
   if (st != AG_OK)
     return fail("list", &e);
+  if (a.json) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_keys_list_json(keys, n, &b);
+    ag_buf_putc(&b, '\n');
+    bool ok = !b.failed && fwrite(b.data, 1, b.len, stdout) == b.len;
+    ag_buf_free(&b);
+    free(keys);
+    return ok && fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
+  }
   printf("id\trole\tcreated\tstatus\tname\n");
   for (size_t i = 0; i < n; i++) {
     char created[32], revoked[32];
