@@ -69,13 +69,16 @@ typedef struct {
   ag_pipeline_line line;
   ag_pipeline_result res;
   ag_buf answer;
-  size_t rec; /* its index among the chunk's records */
+  ag_buf packed;     /* the answer as the log stores it */
+  size_t packed_len; /* 0: left to the append */
+  size_t rec;        /* its index among the chunk's records */
 } item;
 
 typedef struct {
   const ag_pipeline_data *d;
   const ag_pipeline_batch_options *o;
   ag_pipeline_worker *w;
+  ag_audit_packer *packer; /* NULL without a log */
   item *items;
   size_t from, to;
 } job;
@@ -94,6 +97,15 @@ static void *run_job(void *p) {
     } else {
       ag_pipeline_check(j->d, j->w, it->line.text, it->line.len, &it->answer, &it->res);
     }
+    /* compressed here, in parallel, rather than by the append under the
+     * log's write lock */
+    it->packed_len = 0;
+    ag_buf_reset(&it->packed);
+    ag_error err;
+    if (j->packer && it->res.st == AG_OK && !it->answer.failed &&
+        ag_audit_pack(j->o->db, j->packer, it->answer.data, it->answer.len, &it->packed,
+                      &it->packed_len, &err) != AG_OK)
+      it->packed_len = 0;
   }
   return NULL;
 }
@@ -107,8 +119,12 @@ static ag_status record_chunk(const ag_pipeline_data *d, ag_audit_db *db, item *
     if (it->res.st != AG_OK)
       continue;
     it->rec = k;
-    ag_pipeline_record(d, &it->res, it->line.text, it->line.len, it->answer.data, "", "",
-                       &recs[k++]);
+    ag_audit_record *rec = &recs[k++];
+    ag_pipeline_record(d, &it->res, it->line.text, it->line.len, it->answer.data, "", "", rec);
+    if (it->packed_len && !it->packed.failed) {
+      rec->packed = it->packed.data;
+      rec->packed_len = it->packed_len;
+    }
   }
   return k ? ag_audit_append_batch(db, recs, k, ids, err) : AG_OK;
 }
@@ -127,10 +143,14 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   ag_audit_record *recs = o->db ? calloc(CHUNK, sizeof *recs) : NULL;
   char(*ids)[AG_AUDIT_ID_MAX] = o->db ? calloc(CHUNK, sizeof *ids) : NULL;
   ag_pipeline_worker *workers[THREADS_MAX] = {NULL};
+  ag_audit_packer *packers[THREADS_MAX] = {NULL};
   ag_status st = AG_OK;
   bool ok = items && (!o->db || (recs && ids));
-  for (int t = 0; ok && t < nt; t++)
+  for (int t = 0; ok && t < nt; t++) {
     ok = (workers[t] = ag_pipeline_worker_new(o->mode)) != NULL;
+    if (ok && o->db)
+      packers[t] = ag_audit_packer_new(); /* NULL: the append packs */
+  }
   if (!ok)
     st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
   ag_buf line_out;
@@ -148,7 +168,7 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
     pthread_t th[THREADS_MAX];
     bool started[THREADS_MAX] = {false};
     for (int t = 0; t < use; t++) {
-      jobs[t] = (job){d, o, workers[t], items, n * (size_t)t / (size_t)use,
+      jobs[t] = (job){d, o, workers[t], packers[t], items, n * (size_t)t / (size_t)use,
                       n * (size_t)(t + 1) / (size_t)use};
       if (t > 0)
         started[t] = pthread_create(&th[t], NULL, run_job, &jobs[t]) == 0;
@@ -194,12 +214,15 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   if (fflush(out) != 0 && st == AG_OK)
     st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
   ag_buf_free(&line_out);
-  for (int t = 0; t < THREADS_MAX; t++)
+  for (int t = 0; t < THREADS_MAX; t++) {
     ag_pipeline_worker_free(workers[t]);
+    ag_audit_packer_free(packers[t]);
+  }
   if (items)
     for (size_t i = 0; i < CHUNK; i++) {
       ag_pipeline_line_free(&items[i].line);
       ag_buf_free(&items[i].answer);
+      ag_buf_free(&items[i].packed);
     }
   free(items);
   free(recs);
