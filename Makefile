@@ -63,6 +63,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# `acegate --version` prints VERSION.
+$(BUILD)/src/cli/main.o: VERSION
+$(BUILD)/src/cli/main.o: private CFLAGS += -DAG_VERSION='"$(shell cat VERSION)"'
+
 # The regulation tables are compiled in as the default rule set.
 $(BUILD)/tools/embed: tools/embed.c
 	@mkdir -p $(@D)
@@ -113,21 +117,19 @@ clean:
 
 # ---- screening: the bundled list snapshot, indexed at build time ----
 # data/lists/ (published list files) is indexed by a small program made of
-# the screening module alone (src/cli/cmd_lists.c built with
-# AG_LISTS_STANDALONE); src/screen/builtin.c then assembles the index into
+# the screening module alone (tools/acegate-lists.c); src/screen/builtin.c
+# then assembles the index into
 # the library (.incbin), so `acegate screen` starts by mapping it, without
 # parsing any list. `acegate lists update` writes a newer index into the
 # data directory, which then takes precedence.
 SCREEN_LISTS    := $(sort $(wildcard data/lists/*.csv data/lists/*.json data/lists/*.txt))
 SCREEN_INDEX    := $(BUILD)/gen/screen-default.agx
 SCREEN_TOOL     := $(BUILD)/tools/acegate-lists
-SCREEN_TOOL_SRC := $(sort $(wildcard src/screen/*.c src/common/*.c)) src/cli/cmd_lists.c \
-                   src/cli/cli_common.c
+SCREEN_TOOL_SRC := $(sort $(wildcard src/screen/*.c src/common/*.c)) tools/acegate-lists.c
 
-$(SCREEN_TOOL): $(SCREEN_TOOL_SRC) $(wildcard src/screen/*.h src/cli/*.h include/acegate/*.h)
+$(SCREEN_TOOL): $(SCREEN_TOOL_SRC) $(wildcard src/screen/*.h include/acegate/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -DAG_LISTS_STANDALONE $(LDFLAGS) -o $@ \
-	  $(SCREEN_TOOL_SRC) $(LDLIBS)
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $(SCREEN_TOOL_SRC) $(LDLIBS)
 
 $(SCREEN_INDEX): $(SCREEN_TOOL) $(SCREEN_LISTS)
 	@mkdir -p $(@D)

@@ -37,8 +37,15 @@
 
 typedef struct ag_audit_db ag_audit_db;
 
-/* Default database file, relative to the current directory. */
-#define AG_AUDIT_DEFAULT_DB "acegate.db"
+/* The default database, for every command: $ACEGATE_DB, else
+ * $XDG_STATE_HOME/acegate/audit.db, else ~/.local/state/acegate/audit.db.
+ * AG_ERR_INPUT (field "db") when none can be named. */
+ag_status ag_audit_default_path(char *out, size_t cap, ag_error *err);
+/* Before a log is created at path: creates the file empty with mode 0600
+ * (and, when make_dirs, its missing directories 0700), so the log and its
+ * -wal and -shm files are private to their owner. Nothing for an existing
+ * file or ":memory:". */
+ag_status ag_audit_prepare_path(const char *path, bool make_dirs, ag_error *err);
 
 enum {
   /* Fail unless the file exists and already holds an acegate log
@@ -219,6 +226,11 @@ typedef struct {
   const char *outcome;
   const char *as_of;
   ag_audit_kind kind; /* AG_AUDIT_ANY = any */
+  const char *ref;    /* NULL = any; the request's caller reference, exact */
+  /* NULL = any; else only records it returns true for (a scan of the log
+   * within the other filters), e.g. a party filter (acegate/pipeline.h) */
+  bool (*match)(void *ctx, const ag_audit_entry *e);
+  void *match_ctx;
   const char *cursor; /* NULL or "" = first page; else a next_cursor */
   size_t limit;       /* 0 = AG_AUDIT_PAGE_DEFAULT; at most _MAX */
   bool newest_first;
@@ -339,6 +351,10 @@ ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
 
 /* All keys, oldest first; *out is malloc'd (free() it), NULL when *n is 0. */
 ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
+
+/* Appends {"keys":[{"id","role","name","created","revoked"},...]}
+ * (revoked: a time, or null while active). */
+void ag_keys_list_json(const ag_keys_info *keys, size_t n, ag_buf *out);
 
 /* Revokes a key by id; revoking a revoked key is a no-op. AG_ERR_NOTFOUND
  * if there is no such key. *revoked_now (may be NULL) tells which: only a

@@ -21,13 +21,6 @@
 
 #include "acegate/common.h"
 
-/* A table file compiled into the binary (see tools/embed.c). */
-typedef struct {
-  const char *name;
-  const char *data;
-  size_t len;
-} ag_embedded_file;
-
 extern const ag_embedded_file ag_rules_embedded[];
 extern const size_t ag_rules_embedded_count;
 

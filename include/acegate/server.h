@@ -46,7 +46,8 @@ typedef struct ag_server ag_server;
 typedef struct {
   const char *listen;            /* "HOST:PORT", "[V6]:PORT"; NULL = 127.0.0.1:8080; port 0 =
                                     any free port (see ag_server_port) */
-  const char *db_path;           /* audit log; NULL = acegate.db; ":memory:" = not durable */
+  const char *db_path;           /* audit log; NULL = ag_audit_default_path();
+                                    ":memory:" = not durable */
   const char *keys_db_path;      /* where API keys are looked up; NULL = db_path */
   const char *rules_dir;         /* NULL = the tables built into the binary */
   const char *lists_dir;         /* data directory of the lists; NULL = the default one */

@@ -155,7 +155,7 @@ static bool cursor_parse(const char *s, bool newest_first, int64_t *seq) {
 }
 
 /* What a placeholder of a search statement is bound to. */
-enum { B_FROM, B_TO, B_DEST, B_ECCN, B_OUTCOME, B_AS_OF, B_KIND, B_AFTER, B_SEQ, B_LIMIT };
+enum { B_FROM, B_TO, B_DEST, B_ECCN, B_OUTCOME, B_AS_OF, B_KIND, B_REF, B_AFTER, B_SEQ, B_LIMIT };
 
 typedef struct {
   char sql[1024];
@@ -212,6 +212,13 @@ static void build_sql(search_sql *t, const ag_audit_query *q, bool has_cursor, s
     }
   if (q->kind != AG_AUDIT_ANY)
     add(t, " AND kind = ?", B_KIND);
+  /* the caller reference is held by the request itself, which the hash
+   * covers (a record without one, or not JSON, has none) */
+  if (q->ref)
+    add(t,
+        " AND CASE WHEN json_valid(CAST(request AS TEXT))"
+        " THEN json_extract(CAST(request AS TEXT), '$.ref') END = ?",
+        B_REF);
   if (part == PART_ONE)
     return;
   if (has_cursor)
@@ -237,10 +244,12 @@ static ag_status prepare_part(audit_conn *c, const ag_audit_query *q, int64_t af
     case B_FROM: sqlite3_bind_int64(s, p, q->from_ms); break;
     case B_TO: sqlite3_bind_int64(s, p, q->to_ms); break;
     case B_KIND: sqlite3_bind_text(s, p, ag_audit_kind_name(q->kind), -1, SQLITE_STATIC); break;
+    case B_REF: sqlite3_bind_text(s, p, q->ref, -1, SQLITE_STATIC); break;
     case B_AFTER: sqlite3_bind_int64(s, p, after); break;
     case B_SEQ: sqlite3_bind_int64(s, p, seq); break;
-    /* one more than the page holds tells if a next page exists */
-    case B_LIMIT: sqlite3_bind_int64(s, p, (sqlite3_int64)left + 1); break;
+    /* one more than the page holds tells if a next page exists; with a
+     * match function, rows are filtered after reading */
+    case B_LIMIT: sqlite3_bind_int64(s, p, q->match ? -1 : (sqlite3_int64)left + 1); break;
     default: sqlite3_bind_text(s, p, texts[t.binds[i] - B_DEST], -1, SQLITE_STATIC); break;
     }
   }
@@ -250,20 +259,31 @@ static ag_status prepare_part(audit_conn *c, const ag_audit_query *q, int64_t af
 
 /* Adds the rows of s to the page until it holds limit; *more is set if a
  * further row matches. */
-static ag_status collect(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s, size_t limit,
-                         ag_audit_page *page, bool *more, ag_error *err) {
+static ag_status collect(ag_audit_db *db, audit_conn *c, const ag_audit_query *q,
+                         sqlite3_stmt *s, size_t limit, ag_audit_page *page, bool *more,
+                         ag_error *err) {
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (page->count == limit) {
+    if (page->count == limit && !q->match) {
       *more = true;
       break;
     }
-    ag_status st = audit_entry_from_stmt(db, c, s, &page->entries[page->count], err);
+    ag_audit_entry *e = NULL;
+    ag_status st = audit_entry_from_stmt(db, c, s, &e, err);
     if (st != AG_OK) {
       sqlite3_reset(s);
       return st;
     }
-    page->count++;
+    if (q->match && !q->match(q->match_ctx, e)) {
+      ag_audit_entry_free(e);
+      continue;
+    }
+    if (page->count == limit) {
+      ag_audit_entry_free(e);
+      *more = true;
+      break;
+    }
+    page->entries[page->count++] = e;
   }
   sqlite3_reset(s);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? AG_OK : audit_db_error(err, c->h, "search");
@@ -276,7 +296,7 @@ static ag_status scan_part(ag_audit_db *db, audit_conn *c, const ag_audit_query 
   sqlite3_stmt *s = NULL;
   ag_status st = prepare_part(c, q, after, has_cursor, upto, part, limit - page->count, &s, err);
   if (st == AG_OK)
-    st = collect(db, c, s, limit, page, more, err);
+    st = collect(db, c, q, s, limit, page, more, err);
   sqlite3_finalize(s);
   return st;
 }
@@ -316,7 +336,7 @@ static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query
         break;
       }
       sqlite3_bind_int64(one, 1, seq);
-      st = collect(db, c, one, limit, page, more, err);
+      st = collect(db, c, q, one, limit, page, more, err);
     }
   }
   audit_postings_close(&it);

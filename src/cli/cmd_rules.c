@@ -9,16 +9,19 @@
 #include "acegate/decide.h"
 #include "acegate/rules.h"
 
+#include "acegate/json.h"
+
 #include <stdio.h>
 #include <string.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: acegate rules [--rules DIR] [--table NAME]\n"
+  fprintf(f, "usage: acegate rules [--rules DIR] [--table NAME | --json]\n"
              "  shows the version of the regulation tables, each table with its rows, sources\n"
              "  and dates. NAME: destinations, country-groups, country-chart, ccl-items,\n"
              "  ccl-paragraphs, embargoes, ace-restrictions, ace-exceptions.\n"
              "  --rules DIR  validate and show the tables in DIR instead of the built-in ones;\n"
-             "               an invalid table is reported as FILE:LINE: reason (exit 3).\n");
+             "               an invalid table is reported as FILE:LINE: reason (exit 3).\n"
+             "  --json       the summary as JSON, as GET /v1/rules answers it.\n");
 }
 
 static void date_range(const ag_row_meta *m, char *out, size_t cap) {
@@ -185,6 +188,7 @@ static int print_table(const ag_rules *r, const char *name) {
 
 int ag_cmd_rules(int argc, char **argv) {
   const char *dir = NULL, *table = NULL;
+  bool json = false;
   ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -194,7 +198,9 @@ int ag_cmd_rules(int argc, char **argv) {
                (!strcmp(argv[i], "--rules") || !strcmp(argv[i], "--table"))) {
       fprintf(stderr, "acegate rules: %s: given more than once\n", argv[i]);
       return AG_EXIT_INPUT;
-    } else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
+    } else if (!strcmp(argv[i], "--json"))
+      json = true;
+    else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
       dir = argv[++i];
     else if (!strcmp(argv[i], "--table") && i + 1 < argc)
       table = argv[++i];
@@ -204,6 +210,11 @@ int ag_cmd_rules(int argc, char **argv) {
       return AG_EXIT_INPUT;
     }
   }
+  if (json && table) {
+    fprintf(stderr, "acegate rules: --json shows the summary; it cannot be combined with "
+                    "--table\n");
+    return AG_EXIT_INPUT;
+  }
   ag_error err;
   ag_error_clear(&err);
   ag_rules *r = NULL;
@@ -212,7 +223,18 @@ int ag_cmd_rules(int argc, char **argv) {
     ag_cli_print_error("rules", &err);
     return ag_cli_exit_for(st);
   }
-  int rc = table ? print_table(r, table) : (print_summary(r), AG_EXIT_OK);
+  int rc = AG_EXIT_OK;
+  if (json) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_json_encode_rules(r, dir ? dir : "built-in", &b);
+    ag_buf_putc(&b, '\n');
+    if (b.failed || fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout))
+      rc = AG_EXIT_IO;
+    ag_buf_free(&b);
+  } else {
+    rc = table ? print_table(r, table) : (print_summary(r), AG_EXIT_OK);
+  }
   ag_rules_free(r);
   return rc;
 }

@@ -29,9 +29,10 @@ static const char usage_text[] =
     "\n"
     "  --listen HOST:PORT      address to listen on (default " AG_SERVER_DEFAULT_LISTEN ";\n"
     "                          loopback unless told otherwise; port 0 picks a free one)\n"
-    "  --db FILE               audit log database (default " AG_AUDIT_DEFAULT_DB
-    "); :memory: keeps\n"
-    "                          nothing and is for benchmarks only\n"
+    "  --db FILE               audit log database (default $ACEGATE_DB, else\n"
+    "                          $XDG_STATE_HOME/acegate/audit.db, else\n"
+    "                          ~/.local/state/acegate/audit.db, created 0600); :memory:\n"
+    "                          keeps nothing and is for benchmarks only\n"
     "  --keys-db FILE          database holding the API keys (default: --db; required\n"
     "                          with --db :memory:)\n"
     "  --rules DIR             regulation tables from DIR instead of the built-in ones\n"
@@ -167,6 +168,15 @@ static int serve(int argc, char **argv, const char **lists) {
   if (cfg.db_path && !strcmp(cfg.db_path, ":memory:") && !cfg.keys_db_path)
     return bad_option("--db :memory:",
                       "an in-memory audit log holds no API keys; give --keys-db FILE");
+
+  char dbbuf[AG_CLI_PATH_MAX];
+  ag_error dberr;
+  if (ag_cli_db_path(cfg.db_path, true, dbbuf, sizeof dbbuf, &dberr) != AG_OK) {
+    snprintf(dberr.field, sizeof dberr.field, "--db");
+    ag_cli_print_error("serve", &dberr);
+    return ag_cli_exit_for(dberr.status);
+  }
+  cfg.db_path = dbbuf;
 
   int log_fd = 2;
   if (!strcmp(access_log, "off"))

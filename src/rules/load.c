@@ -1075,10 +1075,12 @@ ag_status ag_rules_load_dir(const char *dir, ag_rules **out, ag_error *err) {
   for (int f = 0; f < F_COUNT; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file_names[f]);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-      /* a table that cannot be read is a file failure, not an invalid table */
-      st = ag_error_set(err, AG_ERR_IO, path, "cannot open: %s", strerror(errno));
+    FILE *fp;
+    /* a table that cannot be read is a file failure, not an invalid table */
+    if (ag_file_open(path, &fp, NULL, err) != AG_OK) {
+      if (err)
+        err->status = AG_ERR_IO;
+      st = AG_ERR_IO;
       break;
     }
     size_t cap = 1 << 16, len = 0;

@@ -1279,13 +1279,16 @@ static void lfiles_free(lfiles *fs) {
 
 static ag_status read_file(const char *path, char **data, size_t *len, time_t *mtime,
                            ag_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return ag_error_set(err, AG_ERR_IO, path, "cannot open: %s", strerror(errno));
+  FILE *f;
+  if (ag_file_open(path, &f, NULL, err) != AG_OK) {
+    if (err)
+      err->status = AG_ERR_IO; /* a missing file too: a file failure */
+    return AG_ERR_IO;
+  }
   struct stat stt;
-  if (fstat(fileno(f), &stt) || !S_ISREG(stt.st_mode)) {
+  if (fstat(fileno(f), &stt)) {
     fclose(f);
-    return ag_error_set(err, AG_ERR_IO, path, "not a regular file");
+    return ag_error_set(err, AG_ERR_IO, path, "cannot read: %s", strerror(errno));
   }
   if ((size_t)stt.st_size > LIST_FILE_MAX) {
     fclose(f);

@@ -33,6 +33,14 @@ enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_ANSWERED };
 /* ---- access log ---- */
 
 /* Appends s as JSON string content (no quotes), truncating at cap. */
+
+/* The audit writer's completion callback: hands an audited request back
+ * to its suspended connection. */
+static void audited(srv_req *r) {
+  struct MHD_Connection *c = r->conn;
+  r->state = ST_AUDITED;
+  MHD_resume_connection(c); /* r may be freed from here on */
+}
 static size_t esc(char *o, size_t at, size_t cap, const char *s) {
   static const char hex[] = "0123456789abcdef";
   for (; s && *s && at + 8 < cap; s++) {
@@ -324,12 +332,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       return respond(s, c, r);
     if (srv_dispatch(r) == SRV_AUDIT) {
       r->state = ST_WAIT;
+      r->audit_done = audited;
       MHD_suspend_connection(c);
       if (!srv_writer_submit(s, r)) {
         /* shutting down: answered as an audit failure, never unrecorded */
         r->audit_st = AG_ERR_DB;
         ag_error_set(&r->audit_err, AG_ERR_DB, "", "the service is shutting down");
-        srv_http_resume(s, r);
+        audited(r);
       }
       return MHD_YES;
     }
@@ -339,12 +348,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   }
 }
 
-void srv_http_resume(ag_server *s, srv_req *r) {
-  (void)s;
-  struct MHD_Connection *c = r->conn;
-  r->state = ST_AUDITED;
-  MHD_resume_connection(c); /* r may be freed from here on */
-}
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {

@@ -291,21 +291,6 @@ void srv_fail(srv_req *r, const ag_error *err) {
   r->content_type_out = "application/json";
 }
 
-void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len) {
-  ag_buf_puts(b, "{\"audit_id\":");
-  ag_buf_json_cstr(b, id);
-  if (len >= 2 && obj[0] == '{') {
-    size_t i = 1;
-    while (i < len && (obj[i] == ' ' || obj[i] == '\n' || obj[i] == '\t' || obj[i] == '\r'))
-      i++;
-    if (obj[i] != '}')
-      ag_buf_putc(b, ',');
-    ag_buf_append(b, obj + 1, len - 1);
-  } else {
-    ag_buf_putc(b, '}');
-  }
-}
-
 /* ---- the steps ---- */
 
 static size_t body_limit(const ag_server *s, srv_route route, const char *method) {

@@ -74,16 +74,18 @@ srv_worker *srv_worker_get(ag_server *s) {
     s->pool = w->next;
   pthread_mutex_unlock(&s->pool_mu);
   if (!w && (w = calloc(1, sizeof *w))) {
-    ag_check_scratch_init(&w->scratch);
-    ag_arena_init(&w->arena, 8192);
-    w->enc = ag_json_encoder_new();
+    w->pl = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
     w->packer = ag_audit_packer_new();
+    if (!w->pl) {
+      ag_audit_packer_free(w->packer);
+      free(w);
+      w = NULL;
+    }
   }
   return w;
 }
 
 void srv_worker_put(ag_server *s, srv_worker *w) {
-  ag_arena_reset(&w->arena);
   pthread_mutex_lock(&s->pool_mu);
   w->next = s->pool;
   s->pool = w;
@@ -94,12 +96,16 @@ void srv_worker_put(ag_server *s, srv_worker *w) {
 
 ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_error *err) {
   *out = NULL;
+  char default_db[4096];
+  ag_status dst = cfg->db_path ? AG_OK : ag_audit_default_path(default_db, sizeof default_db, err);
+  if (dst != AG_OK)
+    return dst;
   ag_server *s = calloc(1, sizeof *s);
   if (!s)
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
   s->cfg = *cfg;
   s->listen = strdup(cfg->listen ? cfg->listen : AG_SERVER_DEFAULT_LISTEN);
-  s->db_path = strdup(cfg->db_path ? cfg->db_path : AG_AUDIT_DEFAULT_DB);
+  s->db_path = strdup(cfg->db_path ? cfg->db_path : default_db);
   s->keys_db_path = dup_or_null(cfg->keys_db_path);
   s->rules_dir = dup_or_null(cfg->rules_dir);
   s->lists_dir = dup_or_null(cfg->lists_dir);
@@ -270,9 +276,7 @@ void ag_server_free(ag_server *s) {
   srv_snapshot_put(s->snap);
   for (srv_worker *w = s->pool, *next; w; w = next) {
     next = w->next;
-    ag_check_scratch_free(&w->scratch);
-    ag_arena_free(&w->arena);
-    ag_json_encoder_free(w->enc);
+    ag_pipeline_worker_free(w->pl);
     ag_audit_packer_free(w->packer);
     free(w);
   }

@@ -4,6 +4,10 @@
 : "${ACEGATE:?ACEGATE must name the acegate binary}"
 TMPD=$(mktemp -d)
 trap 'rm -rf "$TMPD"' EXIT
+# check, screen and serve record in the default audit log when given no
+# --db: never the real one of whoever runs the tests
+export XDG_STATE_HOME="$TMPD/state"
+unset ACEGATE_DB
 
 # expect_exit NAME CODE CMD...: runs CMD, stdout to $TMPD/out, stderr to $TMPD/err
 expect_exit() {

@@ -181,11 +181,15 @@ expect_exit keys_list_missing_db 4 "$ACEGATE" keys list --db "$TMPD/none.db"
 expect_exit keys_unknown_sub 2 "$ACEGATE" keys rotate
 expect_exit audit_still_intact 0 "$ACEGATE" audit verify --db "$DB"
 
-# ---- the default database is acegate.db in the current directory ----
+# ---- the default database: $XDG_STATE_HOME/acegate/audit.db, private ----
 mkdir "$TMPD/cwd"
 (cd "$TMPD/cwd" && "$ACEGATE" keys add --role auditor >/dev/null 2>&1)
-if [ -f "$TMPD/cwd/acegate.db" ]; then ok default_db_in_cwd; else notok default_db_in_cwd "no acegate.db"; fi
-(cd "$TMPD/cwd" && "$ACEGATE" audit verify >"$TMPD/out" 2>&1)
+if [ -f "$XDG_STATE_HOME/acegate/audit.db" ] && [ ! -e "$TMPD/cwd/acegate.db" ]; then
+  ok default_db_in_state_home; else notok default_db_in_state_home "no $XDG_STATE_HOME/acegate/audit.db"; fi
+if [ "$(stat -c %a "$XDG_STATE_HOME/acegate/audit.db")" = 600 ] &&
+  [ "$(stat -c %a "$XDG_STATE_HOME/acegate")" = 700 ]; then
+  ok default_db_private; else notok default_db_private "$(stat -c %a "$XDG_STATE_HOME/acegate/audit.db")"; fi
+(cd / && "$ACEGATE" audit verify >"$TMPD/out" 2>&1)
 # the key's creation is the first record
 expect_grep default_db_verify 'intact: 1 records' "$TMPD/out"
 (cd "$TMPD/cwd" && "$ACEGATE" audit export --from 2000-01-01 --to 2100-01-01 --format jsonl >"$TMPD/out" 2>&1)
