@@ -148,6 +148,12 @@ void ag_classify_result_json(const ag_classify *q, const ag_classify_result *r, 
       ag_buf_json_cstr(b, r->basis[i].row->id);
       first = false;
     }
+  for (size_t i = 0; i < r->n_candidates; i++)
+    if (r->candidates[i].row->provenance == AG_PROVENANCE_RECONSTRUCTED) {
+      ag_buf_puts(b, first ? "" : ",");
+      ag_buf_json_cstr(b, r->candidates[i].row->id);
+      first = false;
+    }
   /* the paragraphs the questionnaire tests: "not_controlled" means none of these */
   ag_buf_puts(b, "],\"covers\":[");
   first = true;

@@ -164,11 +164,13 @@ static void print_text(const ag_classify *q, const ag_classify_result *r) {
   }
   if (r->reconstructed) {
     printf("\nnote: this result rests on reconstructed text (");
-    for (size_t i = 0, first = 1; i < r->n_basis; i++)
-      if (r->basis[i].decisive && r->basis[i].row->provenance == AG_PROVENANCE_RECONSTRUCTED) {
-        printf("%s%s", first ? "" : ", ", r->basis[i].row->id);
-        first = 0;
-      }
+    int n = 0;
+    for (size_t i = 0; i < r->n_basis; i++)
+      if (r->basis[i].decisive && r->basis[i].row->provenance == AG_PROVENANCE_RECONSTRUCTED)
+        printf("%s%s", n++ ? ", " : "", r->basis[i].row->id);
+    for (size_t i = 0; i < r->n_candidates; i++)
+      if (r->candidates[i].row->provenance == AG_PROVENANCE_RECONSTRUCTED)
+        printf("%s%s", n++ ? ", " : "", r->candidates[i].row->id);
     printf("): verify it against the regulation before relying on it.\n");
   }
   printf("\nquestionnaire: %s\n", ag_classify_version(q));

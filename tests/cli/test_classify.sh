@@ -111,3 +111,11 @@ if command -v script >/dev/null 2>&1; then
 else
   echo "ok classify tty: skipped (script(1) not installed)"
 fi
+
+# docs/classification.md lists every question of the table
+missing_docs=""
+for id in $(grep '^question	' data/rules/classification.tsv | cut -f2); do
+  grep -q "^| $id |" docs/classification.md || missing_docs="$missing_docs $id"
+done
+[ -z "$missing_docs" ] && echo "ok classify: every question in docs/classification.md" ||
+  echo "not ok classify: not in docs/classification.md:$missing_docs"
