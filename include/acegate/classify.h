@@ -41,9 +41,9 @@ const char *ag_classify_provenance_name(ag_classify_provenance p);
 
 typedef struct {
   ag_classify_kind kind;
-  const char *id;         /* "IS1", "intrusion_software", "4D001.a" */
-  const char *for_;       /* results: the "for" qualifier, or NULL */
-  ag_date from, to;       /* inclusive; AG_DATE_NONE / AG_DATE_MAX when open */
+  const char *id;   /* "IS1", "intrusion_software", "4D001.a" */
+  const char *for_; /* results: the "for" qualifier, or NULL */
+  ag_date from, to; /* inclusive; AG_DATE_NONE / AG_DATE_MAX when open */
   ag_classify_provenance provenance;
   const char *cite;       /* short citation: "Note 1 to 4E001" */
   const char *source;     /* where the text was read */
@@ -83,7 +83,10 @@ bool ag_classify_in_force(const ag_classify_row *row, ag_date on);
 /* One answer per row (indexed like the rows; only question rows are read).
  * NONE: not asked yet; UNKNOWN: asked, and the answer is not known. */
 typedef enum {
-  AG_ANSWER_NONE = 0, AG_ANSWER_YES, AG_ANSWER_NO, AG_ANSWER_UNKNOWN
+  AG_ANSWER_NONE = 0,
+  AG_ANSWER_YES,
+  AG_ANSWER_NO,
+  AG_ANSWER_UNKNOWN
 } ag_classify_answer;
 
 /* Reads a JSON object mapping question ids to true, false or "unknown"

@@ -34,7 +34,10 @@ typedef enum {
 } ag_diligence_effect;
 
 typedef enum {
-  AG_DD_VERBATIM, AG_DD_SUMMARY, AG_DD_RECONSTRUCTED, AG_DD_DRAFT_2019
+  AG_DD_VERBATIM,
+  AG_DD_SUMMARY,
+  AG_DD_RECONSTRUCTED,
+  AG_DD_DRAFT_2019
 } ag_diligence_provenance;
 
 typedef struct {

@@ -30,18 +30,25 @@ ag_status ag_classify_answers_from_json(const ag_classify *q, ag_date as_of, con
   json_t *v;
   json_object_foreach(root, key, v) {
     size_t klen = strlen(key);
+    if (klen == 0) {
+      st = ag_error_set(err, AG_ERR_INPUT, "answers", "an empty key is not a question id");
+      goto out;
+    }
     int i = ag_classify_find(q, key, klen);
     if (i < 0 || q->rows[i].kind != AG_CLASSIFY_QUESTION) {
-      st = ag_error_set(err, AG_ERR_INPUT, key, i < 0 ? "not a question of the questionnaire"
-                                                      : "is derived from other answers, not "
-                                                        "answered");
+      st = ag_error_set(err, AG_ERR_INPUT, key,
+                        i < 0 ? "not a question of the questionnaire"
+                              : "is derived from other answers, not "
+                                "answered");
       goto out;
     }
     if (!ag_classify_in_force(&q->rows[i], as_of)) {
       char d[11];
       ag_date_format(as_of, d);
-      st = ag_error_set(err, AG_ERR_INPUT, key, "not a question of the questionnaire in force "
-                                                "on %s", d);
+      st = ag_error_set(err, AG_ERR_INPUT, key,
+                        "not a question of the questionnaire in force "
+                        "on %s",
+                        d);
       goto out;
     }
     if (json_is_true(v))
@@ -99,7 +106,9 @@ void ag_classify_result_json(const ag_classify *q, const ag_classify_result *r, 
     ag_buf_putc(b, '}');
   }
   ag_buf_printf(b, "],\"cybersecurity_item\":%s,\"missing\":[",
-                r->cyber_item > 0 ? "true" : r->cyber_item == 0 ? "false" : "null");
+                r->cyber_item > 0    ? "true"
+                : r->cyber_item == 0 ? "false"
+                                     : "null");
   for (size_t i = 0; i < r->n_missing; i++) {
     if (i)
       ag_buf_putc(b, ',');

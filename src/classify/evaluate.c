@@ -173,8 +173,7 @@ static bool is_cyber(const ag_classify *q, const ag_classify_row *r, ag_date on)
          item->cyber_item;
 }
 
-static uint8_t *walk(const ag_classify *q, const ag_classify_answer *answers, ag_date on,
-                     ctx *c) {
+static uint8_t *walk(const ag_classify *q, const ag_classify_answer *answers, ag_date on, ctx *c) {
   size_t n = q->n_rows ? q->n_rows : 1;
   uint8_t *mem = calloc(4, n);
   if (!mem)

@@ -21,11 +21,24 @@
 
 static const char *const file_name = "classification.tsv";
 
-enum { C_KIND, C_ID, C_FOR, C_REQ, C_EXCL, C_FROM, C_TO, C_PROV, C_CITE, C_SOURCE, C_QUESTION,
-       C_TEXT, C_COUNT };
-static const char *const cols[C_COUNT] = {"kind",       "id",     "for",      "requires",
-                                          "excludes",   "from",   "to",       "provenance",
-                                          "cite",       "source", "question", "cited_text"};
+enum {
+  C_KIND,
+  C_ID,
+  C_FOR,
+  C_REQ,
+  C_EXCL,
+  C_FROM,
+  C_TO,
+  C_PROV,
+  C_CITE,
+  C_SOURCE,
+  C_QUESTION,
+  C_TEXT,
+  C_COUNT
+};
+static const char *const cols[C_COUNT] = {"kind",     "id",     "for",      "requires",
+                                          "excludes", "from",   "to",       "provenance",
+                                          "cite",     "source", "question", "cited_text"};
 
 static const char *const provenance_names[] = {"verbatim", "summary", "reconstructed"};
 
@@ -33,7 +46,9 @@ const char *ag_classify_provenance_name(ag_classify_provenance p) {
   return (unsigned)p < 3 ? provenance_names[p] : "?";
 }
 
-static bool is(const char *s, const char *lit) { return strcmp(s, lit) == 0; }
+static bool is(const char *s, const char *lit) {
+  return strcmp(s, lit) == 0;
+}
 
 static bool id_ok(const char *s) {
   if (!*s || strlen(s) > 40)
@@ -117,8 +132,7 @@ static ag_status compile_logic(ag_classify *q, const ag_tsv *t, int col, bool on
      * exclusion not in force simply does not apply */
     for (size_t k = store->n - (size_t)got; k < store->n && !one_clause; k++)
       if (!covers(&q->rows[self], &q->rows[store->v[k]]))
-        return ag_tsv_fail(t, err, col, "'%.*s' is not in force whenever this row is", (int)n,
-                           p);
+        return ag_tsv_fail(t, err, col, "'%.*s' is not in force whenever this row is", (int)n, p);
     p += n;
     if (!*p)
       break;
@@ -141,9 +155,10 @@ static ag_status check_result_item(const ag_classify *q, const ag_tsv *t, ag_cla
   const ag_item *item = NULL;
   ag_item_lookup lk = ag_rules_find_item(q->rules, r->id, r->for_, on, &item);
   if (lk != AG_ITEM_FOUND || strcmp(item->paragraph, r->id) != 0)
-    return ag_tsv_fail(t, err, C_ID, "'%s%s%s' is not an item of ccl-items.tsv in force on its "
-                                     "from date", r->id, r->for_ ? " for " : "",
-                       r->for_ ? r->for_ : "");
+    return ag_tsv_fail(t, err, C_ID,
+                       "'%s%s%s' is not an item of ccl-items.tsv in force on its "
+                       "from date",
+                       r->id, r->for_ ? " for " : "", r->for_ ? r->for_ : "");
   return AG_OK;
 }
 
@@ -191,9 +206,12 @@ static ag_status parse_rows(ag_classify *q, const char *name, ints *store, ints 
     memset(r, 0, sizeof *r);
     r->line = t.line;
     const char *kind = t.field[C_KIND];
-    if (is(kind, "question")) r->kind = AG_CLASSIFY_QUESTION;
-    else if (is(kind, "term")) r->kind = AG_CLASSIFY_TERM;
-    else if (is(kind, "result")) r->kind = AG_CLASSIFY_RESULT;
+    if (is(kind, "question"))
+      r->kind = AG_CLASSIFY_QUESTION;
+    else if (is(kind, "term"))
+      r->kind = AG_CLASSIFY_TERM;
+    else if (is(kind, "result"))
+      r->kind = AG_CLASSIFY_RESULT;
     else
       return ag_tsv_fail(&t, err, C_KIND, "'%s' is not question, term or result", kind);
     r->id = t.field[C_ID];
@@ -203,11 +221,11 @@ static ag_status parse_rows(ag_classify *q, const char *name, ints *store, ints 
                          r->id);
     for (size_t i = 0; i < q->n_rows; i++) {
       const ag_classify_row *o = &q->rows[i];
-      bool same = is(o->id, r->id) && ((!o->for_ && !r->for_) ||
-                                       (o->for_ && r->for_ && is(o->for_, r->for_)));
+      bool same = is(o->id, r->id) &&
+                  ((!o->for_ && !r->for_) || (o->for_ && r->for_ && is(o->for_, r->for_)));
       /* a result paragraph may appear once per "for"; any other id once */
-      if (is(o->id, r->id) && (same || o->kind != AG_CLASSIFY_RESULT ||
-                               r->kind != AG_CLASSIFY_RESULT))
+      if (is(o->id, r->id) &&
+          (same || o->kind != AG_CLASSIFY_RESULT || r->kind != AG_CLASSIFY_RESULT))
         return ag_tsv_fail(&t, err, C_ID, "'%s' is defined twice (line %d)", r->id, o->line);
     }
     if (r->for_ && r->kind != AG_CLASSIFY_RESULT)
@@ -235,8 +253,8 @@ static ag_status parse_rows(ag_classify *q, const char *name, ints *store, ints 
                          "every row needs its citation and the text it rests on");
     bool has_q = !is(t.field[C_QUESTION], "-");
     if (has_q != (r->kind == AG_CLASSIFY_QUESTION))
-      return ag_tsv_fail(&t, err, C_QUESTION, has_q ? "only a question has question text"
-                                                    : "a question needs its text");
+      return ag_tsv_fail(&t, err, C_QUESTION,
+                         has_q ? "only a question has question text" : "a question needs its text");
     r->question = has_q ? t.field[C_QUESTION] : NULL;
     r->requires = is(t.field[C_REQ], "-") ? NULL : t.field[C_REQ];
     r->excludes = is(t.field[C_EXCL], "-") ? NULL : t.field[C_EXCL];
@@ -286,8 +304,10 @@ static ag_status check_used(const ag_classify *q, const char *name, ag_error *er
     if (!used) {
       char where[160];
       snprintf(where, sizeof where, "%s:%d", name, r->line);
-      return ag_error_set(err, AG_ERR_RULES, where, "column 'id': '%s' is used by no term or "
-                                                    "result", r->id);
+      return ag_error_set(err, AG_ERR_RULES, where,
+                          "column 'id': '%s' is used by no term or "
+                          "result",
+                          r->id);
     }
   }
   if (!any_result)
@@ -390,7 +410,9 @@ void ag_classify_free(ag_classify *q) {
   free(q);
 }
 
-size_t ag_classify_count(const ag_classify *q) { return q->n_rows; }
+size_t ag_classify_count(const ag_classify *q) {
+  return q->n_rows;
+}
 
 const ag_classify_row *ag_classify_row_at(const ag_classify *q, size_t i) {
   return i < q->n_rows ? &q->rows[i] : NULL;
@@ -403,7 +425,9 @@ int ag_classify_find(const ag_classify *q, const char *id, size_t len) {
   return -1;
 }
 
-const char *ag_classify_version(const ag_classify *q) { return q->version; }
+const char *ag_classify_version(const ag_classify *q) {
+  return q->version;
+}
 
 bool ag_classify_in_force(const ag_classify_row *row, ag_date on) {
   return row->from <= on && on <= row->to;

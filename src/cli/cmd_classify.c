@@ -124,8 +124,9 @@ static void print_text(const ag_classify *q, const ag_classify_result *r) {
     printf("CANNOT TELL  %zu question%s still needed (as of %s)\n", r->n_missing,
            r->n_missing == 1 ? "" : "s", d);
   }
-  printf("  740.22(b)(1) cybersecurity item: %s\n",
-         r->cyber_item > 0 ? "yes" : r->cyber_item == 0 ? "no" : "not known yet");
+  printf("  740.22(b)(1) cybersecurity item: %s\n", r->cyber_item > 0    ? "yes"
+                                                    : r->cyber_item == 0 ? "no"
+                                                                         : "not known yet");
   for (size_t i = 0; i < r->n_candidates; i++) {
     const ag_classify_row *row = r->candidates[i].row;
     printf("  ");
@@ -224,7 +225,8 @@ int ag_cmd_classify(int argc, char **argv) {
   int rc = AG_EXIT_OK;
   ag_status st = dir ? ag_rules_load_dir(dir, &rules, &err) : ag_rules_load_default(&rules, &err);
   if (!st)
-    st = dir ? ag_classify_load_dir(rules, dir, &q, &err) : ag_classify_load_default(rules, &q, &err);
+    st = dir ? ag_classify_load_dir(rules, dir, &q, &err)
+             : ag_classify_load_default(rules, &q, &err);
   if (st) {
     ag_cli_print_error("classify", &err);
     rc = ag_cli_exit_for(st);

@@ -23,11 +23,23 @@ struct ag_diligence {
 };
 
 static const char *const file_name = "due-diligence.tsv";
-enum { C_ID, C_GROUP, C_QUESTION, C_RAISES, C_FLAG, C_EFFECT, C_CITE, C_PROV, C_SOURCE, C_FROM,
-       C_TO, C_COUNT };
-static const char *const cols[C_COUNT] = {"id",   "group",      "question", "raises_on",
-                                          "flag", "effect",     "cite",     "provenance",
-                                          "source", "from",     "to"};
+enum {
+  C_ID,
+  C_GROUP,
+  C_QUESTION,
+  C_RAISES,
+  C_FLAG,
+  C_EFFECT,
+  C_CITE,
+  C_PROV,
+  C_SOURCE,
+  C_FROM,
+  C_TO,
+  C_COUNT
+};
+static const char *const cols[C_COUNT] = {"id",     "group",  "question", "raises_on",
+                                          "flag",   "effect", "cite",     "provenance",
+                                          "source", "from",   "to"};
 static const char *const group_names[] = {"bis_red_flag", "cyber_flag", "state_scope",
                                           "state_consideration", "state_red_flag"};
 static const char *const effect_names[] = {"review", "screening", "end_user_type", "scope",
@@ -111,13 +123,16 @@ static ag_status parse(ag_diligence *d, const char *name, size_t len, ag_error *
     it->id = t.field[C_ID];
     int g = token(group_names, COUNT(group_names), t.field[C_GROUP]);
     if (g < 0)
-      return ag_tsv_fail(&t, err, C_GROUP, "'%s' is not bis_red_flag, cyber_flag, state_scope, "
-                                           "state_consideration or state_red_flag",
+      return ag_tsv_fail(&t, err, C_GROUP,
+                         "'%s' is not bis_red_flag, cyber_flag, state_scope, "
+                         "state_consideration or state_red_flag",
                          t.field[C_GROUP]);
     it->group = (ag_diligence_group)g;
     if (!id_fits(it->id, it->group))
-      return ag_tsv_fail(&t, err, C_ID, "'%s' is not an id of a %s (RF01, CF01, SG-S1, SG-C1a, "
-                                        "SG-RF1)", it->id, group_names[g]);
+      return ag_tsv_fail(&t, err, C_ID,
+                         "'%s' is not an id of a %s (RF01, CF01, SG-S1, SG-C1a, "
+                         "SG-RF1)",
+                         it->id, group_names[g]);
     for (size_t i = 0; i < d->n; i++)
       if (!strcmp(d->items[i].id, it->id))
         return ag_tsv_fail(&t, err, C_ID, "'%s' is listed twice (line %d)", it->id,
@@ -128,21 +143,26 @@ static ag_status parse(ag_diligence *d, const char *name, size_t len, ag_error *
     it->raises_on_yes = !strcmp(r, "yes");
     int e = token(effect_names, COUNT(effect_names), t.field[C_EFFECT]);
     if (e < 0)
-      return ag_tsv_fail(&t, err, C_EFFECT, "'%s' is not review, screening, end_user_type, "
-                                            "scope or human_rights", t.field[C_EFFECT]);
+      return ag_tsv_fail(&t, err, C_EFFECT,
+                         "'%s' is not review, screening, end_user_type, "
+                         "scope or human_rights",
+                         t.field[C_EFFECT]);
     it->effect = (ag_diligence_effect)e;
     /* the State guidance is voluntary: it never by itself changes a
      * licence requirement, so its items can only be recorded */
     bool state = g >= AG_DD_STATE_SCOPE;
     if (state != (e == AG_DD_SCOPE || e == AG_DD_HUMAN_RIGHTS))
-      return ag_tsv_fail(&t, err, C_EFFECT, state ? "a State guidance item is scope or "
-                                                    "human_rights, never an EAR effect"
-                                                  : "scope and human_rights are for the State "
-                                                    "guidance items");
+      return ag_tsv_fail(&t, err, C_EFFECT,
+                         state ? "a State guidance item is scope or "
+                                 "human_rights, never an EAR effect"
+                               : "scope and human_rights are for the State "
+                                 "guidance items");
     int p = token(provenance_names, COUNT(provenance_names), t.field[C_PROV]);
     if (p < 0)
-      return ag_tsv_fail(&t, err, C_PROV, "'%s' is not verbatim, summary, reconstructed or "
-                                          "draft_2019", t.field[C_PROV]);
+      return ag_tsv_fail(&t, err, C_PROV,
+                         "'%s' is not verbatim, summary, reconstructed or "
+                         "draft_2019",
+                         t.field[C_PROV]);
     it->provenance = (ag_diligence_provenance)p;
     it->question = t.field[C_QUESTION];
     it->flag = t.field[C_FLAG];
@@ -151,8 +171,9 @@ static ag_status parse(ag_diligence *d, const char *name, size_t len, ag_error *
     const int needed[] = {C_QUESTION, C_FLAG, C_CITE, C_SOURCE};
     for (int k = 0; k < 4; k++)
       if (!strcmp(t.field[needed[k]], "-") || strlen(t.field[needed[k]]) < 4)
-        return ag_tsv_fail(&t, err, needed[k], "every item needs its question, flag, citation "
-                                               "and source");
+        return ag_tsv_fail(&t, err, needed[k],
+                           "every item needs its question, flag, citation "
+                           "and source");
     if ((st = parse_date(&t, C_FROM, false, &it->from, err)) ||
         (st = parse_date(&t, C_TO, true, &it->to, err)))
       return st;
@@ -237,7 +258,9 @@ void ag_diligence_free(ag_diligence *d) {
   free(d);
 }
 
-size_t ag_diligence_count(const ag_diligence *d) { return d->n; }
+size_t ag_diligence_count(const ag_diligence *d) {
+  return d->n;
+}
 
 const ag_diligence_item *ag_diligence_at(const ag_diligence *d, size_t i) {
   return i < d->n ? &d->items[i] : NULL;

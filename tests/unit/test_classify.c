@@ -54,8 +54,10 @@ static ag_classify_answer *answers(bool all_no, const char *overrides) {
     *eq = '\0';
     int i = row(tok);
     assert_int_equal(ag_classify_row_at(Q, (size_t)i)->kind, AG_CLASSIFY_QUESTION);
-    a[i] = eq[1] == 'y' ? AG_ANSWER_YES : eq[1] == 'n' ? AG_ANSWER_NO
-         : eq[1] == 'u' ? AG_ANSWER_UNKNOWN : AG_ANSWER_NONE;
+    a[i] = eq[1] == 'y'   ? AG_ANSWER_YES
+           : eq[1] == 'n' ? AG_ANSWER_NO
+           : eq[1] == 'u' ? AG_ANSWER_UNKNOWN
+                          : AG_ANSWER_NONE;
   }
   return a;
 }
@@ -85,7 +87,9 @@ static void eval_on(outcome *o, bool all_no, const char *overrides, ag_date on) 
                              o->r.missing[i]->id);
 }
 
-static void eval(outcome *o, const char *overrides) { eval_on(o, true, overrides, TODAY); }
+static void eval(outcome *o, const char *overrides) {
+  eval_on(o, true, overrides, TODAY);
+}
 
 /* The reason that ruled out paragraph (with its "for"), as "excluded:ID" or
  * "unmet:ID|ID". */
@@ -114,8 +118,8 @@ static void expect(const char *overrides, const char *status, const char *candid
   if (strcmp(ag_classify_status_name(o.r.status), status) || strcmp(o.candidates, candidates) ||
       o.r.cyber_item != cyber)
     fail_msg("[%s]: got %s [%s] cyber %d, wanted %s [%s] cyber %d", overrides,
-             ag_classify_status_name(o.r.status), o.candidates, o.r.cyber_item, status,
-             candidates, cyber);
+             ag_classify_status_name(o.r.status), o.candidates, o.r.cyber_item, status, candidates,
+             cyber);
   ag_classify_result_free(&o.r);
 }
 
@@ -125,8 +129,8 @@ static void expect_ruled_out(const char *overrides, const char *paragraph, const
   outcome o;
   eval(&o, overrides);
   if (o.r.status != AG_CLASSIFY_NOT_CONTROLLED)
-    fail_msg("[%s]: %s [%s], wanted not_controlled", overrides,
-             ag_classify_status_name(o.r.status), o.candidates);
+    fail_msg("[%s]: %s [%s], wanted not_controlled", overrides, ag_classify_status_name(o.r.status),
+             o.candidates);
   const char *got = reason_for(&o, paragraph, for_);
   if (strcmp(got, reason))
     fail_msg("[%s]: %s ruled out by %s, wanted %s", overrides, paragraph, got, reason);
@@ -147,8 +151,7 @@ static void test_loads(void **state) {
   /* A1 rests on 734.3(b)(3), which is not held: reconstructed */
   assert_int_equal(ag_classify_row_at(Q, (size_t)row("A1"))->provenance,
                    AG_PROVENANCE_RECONSTRUCTED);
-  assert_int_equal(ag_classify_row_at(Q, (size_t)row("ISX1"))->provenance,
-                   AG_PROVENANCE_VERBATIM);
+  assert_int_equal(ag_classify_row_at(Q, (size_t)row("ISX1"))->provenance, AG_PROVENANCE_VERBATIM);
 }
 
 /* ---- B. the intrusion family ---- */
@@ -202,8 +205,7 @@ static void test_4d001a(void **state) {
    * 740.22(b)(1) names it with its "for" */
   expect(SW_IS " 4D001a-1a=y", "classified", "4D001.a for 4A005", 1);
   expect(SW_IS " 4D001a-1b=y", "classified", "4D001.a for 4D004", 1);
-  expect(SW_IS " 4D001a-1a=y 4D001a-1b=y", "classified", "4D001.a for 4A005, 4D001.a for 4D004",
-         1);
+  expect(SW_IS " 4D001a-1a=y 4D001a-1b=y", "classified", "4D001.a for 4A005, 4D001.a for 4D004", 1);
   expect_ruled_out(SW_IS " 4D001a-1b=y ISX2=y", "4D001.a", "4D004", "excluded:ISX2");
 }
 
@@ -281,8 +283,7 @@ static void test_5d001e(void **state) {
   expect("KD=y 5D001e-1=y 5D001e-2=y", "classified", "5D001.e", 0);
   expect_ruled_out("KD=y 5D001e-1=y", "5D001.e", NULL, "unmet:5D001e-2");
   /* Note to 5D001.e: billing, QoS, QoE, mediation devices, mobile payment */
-  expect_ruled_out("KD=y 5D001e-1=y 5D001e-2=y 5D001e-X=y", "5D001.e", NULL,
-                   "excluded:5D001e-X");
+  expect_ruled_out("KD=y 5D001e-1=y 5D001e-2=y 5D001e-X=y", "5D001.e", NULL, "excluded:5D001e-X");
   expect_ruled_out("KD=y 5D001e-1=y 5D001e-2=y JX2=y", "5D001.e", NULL, "excluded:JX2");
   expect_ruled_out("KD=y 5D001e-1=y 5D001e-2=y JX3=y", "5D001.e", NULL, "excluded:JX3");
   /* "other than that specified by 5D001.a or 5D001.c": software with the
@@ -460,6 +461,7 @@ static void test_answers_json(void **state) {
       {"{\"IS1\": true, \"IS1\": false}", "answers", "duplicate"},
       {"{\"IS1\": tru}", "answers", "malformed JSON"},
       {"[true]", "answers", "must be an object"},
+      {"{\"\": true}", "answers", "an empty key"},
       {"", "answers", "malformed JSON"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -553,7 +555,8 @@ static void test_validation(void **state) {
   /* a question nothing reads */
   expect_rejected("\t5D001e-X,JX2,JX3,", "\tJX2,JX3,", "'5D001e-X' is used by no term or result");
   expect_rejected("kind\tid\tfor\t", "kind\tname\tfor\t", "wrong header");
-  expect_rejected("in_scope\t-\t-\tA1,A2\t", "in_scope\t-\t-\tA1|A2\t", "write exclusions as a ','");
+  expect_rejected("in_scope\t-\t-\tA1,A2\t", "in_scope\t-\t-\tA1|A2\t",
+                  "write exclusions as a ','");
 }
 
 static int setup(void **state) {

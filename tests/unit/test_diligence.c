@@ -33,7 +33,7 @@ static void test_groups_complete(void **state) {
   size_t n[5] = {0};
   for (size_t i = 0; i < ag_diligence_count(DD); i++)
     n[ag_diligence_at(DD, i)->group]++;
-  assert_int_equal(n[AG_DD_BIS_RED_FLAG], 13);       /* the BIS list has 13 indicators */
+  assert_int_equal(n[AG_DD_BIS_RED_FLAG], 13); /* the BIS list has 13 indicators */
   assert_int_equal(n[AG_DD_CYBER_FLAG], 6);
   assert_int_equal(n[AG_DD_STATE_SCOPE], 4);
   assert_int_equal(n[AG_DD_STATE_CONSIDERATION], 25);
@@ -97,13 +97,13 @@ static void test_effects(void **state) {
 /* provenance as the reference gives it */
 static void test_provenance(void **state) {
   (void)state;
-  const char *reconstructed[] = {"CF04",   "SG-S4",  "SG-C1d", "SG-C2a", "SG-C2c", "SG-C2d",
-                                 "SG-C3b", "SG-C5f", "SG-C8a", "SG-RF1", "SG-RF2", "SG-RF3",
-                                 "SG-RF4", "SG-RF5", "SG-RF6"};
+  const char *reconstructed[] = {"CF04",   "SG-S4",  "SG-C1d", "SG-C2a", "SG-C2c",
+                                 "SG-C2d", "SG-C3b", "SG-C5f", "SG-C8a", "SG-RF1",
+                                 "SG-RF2", "SG-RF3", "SG-RF4", "SG-RF5", "SG-RF6"};
   for (size_t i = 0; i < sizeof reconstructed / sizeof *reconstructed; i++)
     assert_int_equal(item(reconstructed[i])->provenance, AG_DD_RECONSTRUCTED);
-  const char *draft[] = {"SG-C4a", "SG-C4b", "SG-C4c", "SG-C5a", "SG-C5b", "SG-C5c", "SG-C5d",
-                         "SG-C5e"};
+  const char *draft[] = {"SG-C4a", "SG-C4b", "SG-C4c", "SG-C5a",
+                         "SG-C5b", "SG-C5c", "SG-C5d", "SG-C5e"};
   for (size_t i = 0; i < sizeof draft / sizeof *draft; i++)
     assert_int_equal(item(draft[i])->provenance, AG_DD_DRAFT_2019);
   assert_int_equal(item("SG-C8b")->provenance, AG_DD_VERBATIM);
@@ -144,17 +144,19 @@ static void expect_rejected(const char *find, const char *replace, const char *r
 static void test_validation(void **state) {
   (void)state;
   expect_rejected("RF02\tbis_red_flag\t", "RF02\tbis_red_flags\t", "is not bis_red_flag");
-  expect_rejected("RF02\tbis_red_flag\t", "CF02\tbis_red_flag\t", "'CF02' is not an id of a bis_red_flag");
+  expect_rejected("RF02\tbis_red_flag\t", "CF02\tbis_red_flag\t",
+                  "'CF02' is not an id of a bis_red_flag");
   expect_rejected("RF03\tbis_red_flag\t", "RF02\tbis_red_flag\t", "listed twice");
   expect_rejected("SG-C1a\tstate_consideration\t", "SG-C1\tstate_consideration\t", "not an id");
-  expect_rejected("\tyes\tThe customer or purchasing agent", "\tmaybe\tThe customer or purchasing agent",
-                  "'maybe' is not yes or no");
+  expect_rejected("\tyes\tThe customer or purchasing agent",
+                  "\tmaybe\tThe customer or purchasing agent", "'maybe' is not yes or no");
   expect_rejected("\treview\tSupp. No. 3", "\tinquire\tSupp. No. 3", "'inquire' is not review");
   /* the voluntary State guidance never gets an EAR effect */
   expect_rejected("\thuman_rights\tState Department", "\treview\tState Department",
                   "never an EAR effect");
   expect_rejected("\treview\tSupp. No. 3", "\thuman_rights\tSupp. No. 3", "for the State guidance");
-  expect_rejected("\tverbatim\tBIS web page", "\tverbatum\tBIS web page", "'verbatum' is not verbatim");
+  expect_rejected("\tverbatim\tBIS web page", "\tverbatum\tBIS web page",
+                  "'verbatum' is not verbatim");
   expect_rejected("\t2020-09-30\t-\n", "\t2020-09-30\t2020-01-01\n", "ends before it starts");
   expect_rejected("id\tgroup\tquestion", "id\tgroup\tquestions", "wrong header");
 }
