@@ -120,6 +120,16 @@ static void print_text(const ag_classify *q, const ag_classify_result *r) {
     printf("  (CCL as of %s)\n", d);
   } else if (r->status == AG_CLASSIFY_NOT_CONTROLLED) {
     printf("NOT CONTROLLED by the paragraphs this questionnaire tests (as of %s)\n", d);
+    /* say which: before 2022-03-07 the 740.22(b)(1) paragraphs were not on the CCL */
+    printf("  paragraphs tested:");
+    for (size_t i = 0, n = 0; i < ag_classify_count(q); i++) {
+      const ag_classify_row *row = ag_classify_row_at(q, i);
+      if (row->kind != AG_CLASSIFY_RESULT || !ag_classify_in_force(row, r->as_of))
+        continue;
+      printf("%s", n++ ? ", " : " ");
+      put_paragraph(row);
+    }
+    printf("\n  (other CCL entries are not examined: not_controlled here is not EAR99)\n");
   } else {
     printf("CANNOT TELL  %zu question%s still needed (as of %s)\n", r->n_missing,
            r->n_missing == 1 ? "" : "s", d);

@@ -30,6 +30,9 @@ done
 expect_exit "classify: text output" 0 $ACEGATE classify --answers tests/classify/debugger.json --as-of 2026-08-01
 expect_grep "classify: outcome first" "^NOT CONTROLLED" $TMPD/out
 expect_grep "classify: debugger note named" 'excluded by ISX1 \[772.1 "intrusion software", Note 1\]' $TMPD/out
+expect_grep "classify: paragraphs tested listed" "paragraphs tested: 4A005, 4D004, 4D001.a for 4A005" $TMPD/out
+expect_exit "classify: before the rule, fewer paragraphs" 0 $ACEGATE classify --answers tests/classify/c2-framework.json --as-of 2021-06-01
+expect_nogrep "classify: 4D004 not tested before 2022-03-07" "tested:.*4D004" $TMPD/out
 expect_exit "classify: reconstructed text flagged" 0 $ACEGATE classify --answers tests/classify/pentest-distribution.json
 expect_grep "classify: reconstructed note" "rests on reconstructed text (A1)" $TMPD/out
 expect_exit "classify: answers from stdin" 0 sh -c "$ACEGATE classify --answers - --json < tests/classify/c2-framework.json"
