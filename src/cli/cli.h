@@ -17,6 +17,7 @@ enum {
 
 int ag_cmd_check(int argc, char **argv);
 int ag_cmd_rules(int argc, char **argv);
+int ag_cmd_classify(int argc, char **argv);
 int ag_cmd_screen(int argc, char **argv);
 int ag_cmd_lists(int argc, char **argv);
 int ag_cmd_audit(int argc, char **argv);

@@ -42,6 +42,7 @@ typedef struct {
 
 static const command commands[] = {
     {"check", ag_cmd_check, "determine whether License Exception ACE authorizes a transaction"},
+    {"classify", ag_cmd_classify, "find an item's CCL paragraph by yes/no questions on the CCL text"},
     {"rules", ag_cmd_rules, "show the regulation tables in force, their sources and dates"},
     {"screen", ag_cmd_screen, "screen a party name against the restricted-party lists"},
     {"lists", ag_cmd_lists, "show or replace the restricted-party lists in force"},
