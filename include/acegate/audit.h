@@ -244,9 +244,13 @@ bool ag_audit_format_parse(const char *s, ag_audit_format *out);
  * then fails with AG_ERR_IO). It must not call back into the same handle. */
 typedef int (*ag_audit_write_fn)(void *ctx, const char *data, size_t len);
 
-/* Streams every record with from_ms <= time < to_ms (0 = open) in chain
- * order, one row or line at a time, from one consistent snapshot. Every
- * column is included, so an export can be re-verified offline. */
+/* Streams the records from the first to the last with from_ms <= time <
+ * to_ms (0 = open) in chain order, one row or line at a time, from one
+ * consistent snapshot, then a closing line with the record count, the last
+ * record's seq and hash and the log's head (docs/audit.md). Every column
+ * is included, so an export can be re-verified offline
+ * (ag_audit_verify_export); a file without the closing line is
+ * incomplete. */
 ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_audit_format fmt,
                           ag_audit_write_fn write, void *ctx, ag_error *err);
 
@@ -294,6 +298,15 @@ typedef struct {
 ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
                           ag_audit_verify_report *rep, ag_error *err);
 
+/* Checks an export (ag_audit_export output, CSV or JSONL, told apart by its
+ * first byte) without the log: every record's hash recomputed from its
+ * columns, every link to the record before, and the closing line's count
+ * and hashes. A file cut short has no closing line (AG_AUDIT_TRUNCATED).
+ * rep is filled as by ag_audit_verify (head_seq/head_hash: the last record
+ * found intact); AG_ERR_INPUT names a line that is not part of an export. */
+ag_status ag_audit_verify_export(const char *data, size_t len, const ag_audit_anchor *anchor,
+                                 ag_audit_verify_report *rep, ag_error *err);
+
 /* Copies the whole database to dest_path (which must not exist) with
  * SQLite's online backup API, from one snapshot, while appends go on. The
  * copy is a complete acegate database that passes ag_audit_verify(). */
@@ -336,6 +349,15 @@ typedef struct {
  * cannot be shown again. name may be NULL. info may be NULL. */
 ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
                       char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info, ag_error *err);
+
+/* ag_keys_add() and ag_audit_key_event() in one transaction of db, which
+ * holds both the keys and the log: after a crash either the key and its
+ * key_added record exist, or neither. audit_id receives the record's id;
+ * actor and client as for ag_audit_key_event(). */
+ag_status ag_keys_add_recorded(ag_audit_db *db, ag_keys_role role, const char *name,
+                               const char *actor, const char *client,
+                               char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info,
+                               char audit_id[AG_AUDIT_ID_MAX], ag_error *err);
 
 /* All keys, oldest first; *out is malloc'd (free() it), NULL when *n is 0. */
 ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);

@@ -33,6 +33,9 @@ struct audit_pending {
   int64_t now_ms;
   ag_status st;
   ag_error err;
+  /* run first inside the transaction (a key row written with its record) */
+  audit_txn_fn before;
+  void *before_ctx;
   bool taken; /* in a batch being written */
   bool done;
   pthread_cond_t cv; /* signalled when done, or when this request should lead */
@@ -207,6 +210,10 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
   sqlite3_reset(s);
 
   for (audit_pending *q = batch; q; q = q->next)
+    if (q->before && (st = q->before(db, q->before_ctx, err)) != AG_OK)
+      goto fail;
+
+  for (audit_pending *q = batch; q; q = q->next)
     for (size_t i = 0; i < q->n; i++)
       if ((st = insert_one(db, &rnd, &q->recs[i], q->now_ms, ++seq, prev, q->ids[i], err)))
         goto fail;
@@ -366,6 +373,26 @@ ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_o
   return ag_audit_append_batch(db, rec, 1, ids, err);
 }
 
+ag_status audit_append_with(ag_audit_db *db, const ag_audit_record *rec,
+                            char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                            ag_error *err) {
+  char(*ids)[AG_AUDIT_ID_MAX] = (char(*)[AG_AUDIT_ID_MAX])id_out;
+  ag_status st = check_batch(db, rec, 1, ids, err);
+  if (st != AG_OK)
+    return st;
+  /* its own transaction under the write lock, between group commits, so
+   * that a failure of `before` fails no one else's records */
+  audit_pending me = {
+      .recs = rec, .n = 1, .ids = ids, .now_ms = audit_now_ms(), .before = before,
+      .before_ctx = ctx};
+  uint64_t commit;
+  if ((st = commit_under_lock(db, &me, &commit, err)) != AG_OK) {
+    id_out[0] = '\0';
+    return st;
+  }
+  return audit_sync(db, commit, err);
+}
+
 /* ---- key changes ---- */
 
 static void put_member(ag_buf *b, const char *name, const char *value) {
@@ -375,9 +402,10 @@ static void put_member(ag_buf *b, const char *name, const char *value) {
   ag_buf_json_cstr(b, value);
 }
 
-ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
-                             const char *name, const char *actor, const char *client,
-                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+ag_status audit_key_event_with(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                               const char *name, const char *actor, const char *client,
+                               char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                               ag_error *err) {
   if (!key_id || !*key_id)
     return ag_error_set(err, AG_ERR_INPUT, "key_id", "missing");
   ag_buf req, dec;
@@ -405,11 +433,19 @@ ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, 
                          .key_id = actor,
                          .client_addr = client,
                          .outcome = revoked ? "key_revoked" : "key_added"};
-    st = ag_audit_append(db, &r, id_out, err);
+    st = before ? audit_append_with(db, &r, id_out, before, ctx, err)
+                : ag_audit_append(db, &r, id_out, err);
   }
   ag_buf_free(&req);
   ag_buf_free(&dec);
   return st;
+}
+
+ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                             const char *name, const char *actor, const char *client,
+                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  return audit_key_event_with(db, revoked, key_id, role, name, actor, client, id_out, NULL, NULL,
+                              err);
 }
 
 void ag_audit_get_stats(ag_audit_db *db, ag_audit_stats *out) {

@@ -229,6 +229,26 @@ ag_status audit_postings_open(audit_conn *c, int col, const char *value, int64_t
 int audit_postings_next(audit_postings *it, audit_conn *c, int64_t *seq, ag_error *err);
 void audit_postings_close(audit_postings *it);
 
+/* The columns of an export, in order (query.c). */
+#define AUDIT_EXPORT_NCOLS 17
+extern const char *const audit_export_cols[AUDIT_EXPORT_NCOLS];
+
+/* ---- appends with more in the same transaction (append.c) ---- */
+
+/* Runs inside an append's transaction, before its records; caller holds
+ * wmu. A failure rolls the whole transaction back. */
+typedef ag_status (*audit_txn_fn)(ag_audit_db *db, void *ctx, ag_error *err);
+/* Appends one record with before() in the same transaction, and returns
+ * once both are durable. */
+ag_status audit_append_with(ag_audit_db *db, const ag_audit_record *rec,
+                            char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                            ag_error *err);
+/* ag_audit_key_event(), with before() in its transaction when not NULL. */
+ag_status audit_key_event_with(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                               const char *name, const char *actor, const char *client,
+                               char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                               ag_error *err);
+
 /* ---- durability and checkpoints (durable.c) ---- */
 
 /* After the schema is in place: sets up commit syncing and background

@@ -8,16 +8,19 @@
 
 #include "acegate/audit.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char usage_text[] =
     "usage: acegate audit verify [--db FILE] [--anchor SEQ:HASH]\n"
+    "       acegate audit verify --export FILE [--anchor SEQ:HASH]\n"
     "       acegate audit export --from TIME --to TIME [--format csv|jsonl] [--db FILE]\n"
     "       acegate audit backup --to FILE [--db FILE]\n"
     "       acegate audit get AUDIT_ID [--request] [--db FILE]\n"
     "\n"
-    "  verify  walk the hash chain; exit 6 naming the first broken or missing record\n"
+    "  verify  walk the hash chain; exit 6 naming the first broken or missing record;\n"
+    "          with --export, check an export file (- for stdin) the same way, offline\n"
     "  export  write every record in [--from, --to] to stdout (TIME is YYYY-MM-DD, a\n"
     "          whole day, or YYYY-MM-DDTHH:MM:SS[.mmm]Z); csv is the default format\n"
     "  backup  copy the database online to a new file, then verify the copy\n"
@@ -38,17 +41,26 @@ static int usage_error(const char *sub, const char *field, const char *reason) {
 }
 
 typedef struct {
-  const char *db, *from, *to, *format, *anchor, *id;
-  bool request;
+  const char *db, *from, *to, *format, *anchor, *export_file, *id;
+  bool request, db_given;
 } audit_args;
 
-enum { O_DB = 1, O_FROM = 2, O_TO = 4, O_FORMAT = 8, O_ANCHOR = 16, O_ID = 32, O_REQUEST = 64 };
+enum {
+  O_DB = 1,
+  O_FROM = 2,
+  O_TO = 4,
+  O_FORMAT = 8,
+  O_ANCHOR = 16,
+  O_EXPORT = 32,
+  O_ID = 64,
+  O_REQUEST = 128
+};
 
 /* Flags with a value, as "--flag VALUE" or "--flag=VALUE", and at most one
  * positional argument. Returns an exit status, or -1 to go on. */
 static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit_args *a) {
-  static const char *const names[] = {"db", "from", "to", "format", "anchor"};
-  const char **slots[] = {&a->db, &a->from, &a->to, &a->format, &a->anchor};
+  static const char *const names[] = {"db", "from", "to", "format", "anchor", "export"};
+  const char **slots[] = {&a->db, &a->from, &a->to, &a->format, &a->anchor, &a->export_file};
   for (int i = 2; i < argc; i++) {
     const char *arg = argv[i];
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
@@ -68,7 +80,7 @@ static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit
     const char *name = arg + 2, *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     int k = -1;
-    for (int j = 0; j < 5; j++)
+    for (int j = 0; j < 6; j++)
       if ((allowed & (1u << j)) && strlen(names[j]) == len && !strncmp(name, names[j], len))
         k = j;
     if (k < 0)
@@ -87,6 +99,7 @@ static int parse(const char *sub, int argc, char **argv, unsigned allowed, audit
       *slots[k] = argv[++i];
     }
   }
+  a->db_given = a->db != NULL;
   if (!a->db)
     a->db = AG_AUDIT_DEFAULT_DB;
   return -1;
@@ -129,14 +142,53 @@ static void print_report(const ag_audit_verify_report *r, const char *what) {
           ag_audit_problem_name(r->problem), r->detail);
 }
 
+/* `verify --export FILE`: the file is read whole (an export is checked
+ * record by record against the one before, and its end against all). */
+static int verify_export(const audit_args *a, const ag_audit_anchor *anchor) {
+  ag_error e;
+  if (a->db_given) {
+    ag_error_set(&e, AG_ERR_INPUT, "--export", "checks a file alone; --db does not go with it");
+    return usage_error("verify", e.field, e.reason);
+  }
+  FILE *f = strcmp(a->export_file, "-") ? fopen(a->export_file, "rb") : stdin;
+  if (!f) {
+    ag_error_set(&e, AG_ERR_IO, "--export", "cannot open '%s': %s", a->export_file,
+                 strerror(errno));
+    return fail("verify", &e);
+  }
+  ag_buf b;
+  ag_buf_init(&b);
+  char chunk[65536];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    ag_buf_append(&b, chunk, n);
+  bool read_ok = !ferror(f) && !b.failed;
+  if (f != stdin)
+    fclose(f);
+  if (!read_ok) {
+    ag_buf_free(&b);
+    ag_error_set(&e, AG_ERR_IO, "--export", "cannot read '%s'", a->export_file);
+    return fail("verify", &e);
+  }
+  ag_audit_verify_report r;
+  ag_status st = ag_audit_verify_export(b.data ? b.data : "", b.len, anchor, &r, &e);
+  ag_buf_free(&b);
+  if (st != AG_OK)
+    return fail("verify", &e);
+  print_report(&r, "export");
+  return flushed("verify", r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY);
+}
+
 static int cmd_verify(int argc, char **argv) {
   audit_args a = {0};
-  int rc = parse("verify", argc, argv, O_DB | O_ANCHOR, &a);
+  int rc = parse("verify", argc, argv, O_DB | O_ANCHOR | O_EXPORT, &a);
   if (rc >= 0)
     return rc;
   ag_audit_anchor anchor;
   if (a.anchor && !ag_audit_anchor_parse(a.anchor, &anchor))
     return usage_error("verify", "--anchor", "expected SEQ:HASH (64 lowercase hex digits)");
+  if (a.export_file)
+    return verify_export(&a, a.anchor ? &anchor : NULL);
   ag_audit_db *db;
   if ((rc = open_existing("verify", a.db, &db)) >= 0)
     return rc;

@@ -971,17 +971,22 @@ static ag_status load_ofac(sx_set *s, ofac_group *g, ag_error *err) {
     EVP_MD_CTX_free(md);
     return nomem(err);
   }
+  bool digested = true;
   for (int i = 0; i < 4; i++)
     if (files[i]) {
       if (names[0])
         strncat(names, ", ", sizeof names - strlen(names) - 1);
       strncat(names, files[i]->base, sizeof names - strlen(names) - 1);
-      EVP_DigestUpdate(md, files[i]->data, files[i]->len);
+      digested = digested && EVP_DigestUpdate(md, files[i]->data, files[i]->len);
     }
   unsigned char dg[32];
   unsigned dl = 0;
-  EVP_DigestFinal_ex(md, dg, &dl);
+  /* the digest names the list in force: one over part of the files, or
+   * none at all, would name another */
+  digested = digested && EVP_DigestFinal_ex(md, dg, &dl) && dl == 32;
   EVP_MD_CTX_free(md);
+  if (!digested)
+    return ag_error_set(err, AG_ERR_INTERNAL, g->prim->base, "SHA-256 of the list files failed");
   char sha[65];
   for (int i = 0; i < 32; i++)
     snprintf(sha + 2 * i, 3, "%02x", dg[i]);
