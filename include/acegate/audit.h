@@ -266,7 +266,10 @@ typedef enum {
   AG_AUDIT_REORDERED,       /* a record's content sits at another sequence number */
   AG_AUDIT_INSERTED,        /* a record acegate did not write */
   AG_AUDIT_TRUNCATED,       /* records at the end are missing */
-  AG_AUDIT_ANCHOR_MISMATCH  /* the record at the anchor has another hash */
+  AG_AUDIT_ANCHOR_MISMATCH, /* the record at the anchor has another hash */
+  AG_AUDIT_INDEX_MISMATCH   /* the chain is intact, but the search index beside the log
+                               misses or misfiles a record (filtered searches would not
+                               find it): rebuild it */
 } ag_audit_problem;
 
 const char *ag_audit_problem_name(ag_audit_problem p); /* e.g. "content_changed" */

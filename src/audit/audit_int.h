@@ -228,6 +228,19 @@ ag_status audit_postings_open(audit_conn *c, int col, const char *value, int64_t
 /* 1 with *seq, 0 at the end, -1 on failure (err set). */
 int audit_postings_next(audit_postings *it, audit_conn *c, int64_t *seq, ag_error *err);
 void audit_postings_close(audit_postings *it);
+/* Decodes one posting's seqs (n of them, from first) into out; false when
+ * the bytes are not a posting of n seqs. */
+bool audit_postings_decode(const unsigned char *p, size_t len, int64_t first, int64_t n,
+                           int64_t *out);
+/* Attaches the search index to c as "search", once (outside a
+ * transaction); false when there is none (query.c). */
+bool audit_attach_index(ag_audit_db *db, audit_conn *c);
+/* After an intact walk inside c's read transaction: checks that the index
+ * attached to c holds every record up to its mark exactly once per column,
+ * with the log's value, so that no filtered search can miss a record.
+ * A mismatch is rep->problem AG_AUDIT_INDEX_MISMATCH (index_check.c). */
+ag_status audit_index_check(ag_audit_db *db, audit_conn *c, ag_audit_verify_report *rep,
+                            ag_error *err);
 
 /* The columns of an export, in order (query.c). */
 #define AUDIT_EXPORT_NCOLS 17

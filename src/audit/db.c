@@ -565,7 +565,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
     st = audit_codec_open(db, err);
   if (st == AG_OK && !db->readonly)
     st = audit_durable_init(db, flags, err);
-  if (st == AG_OK && !db->readonly)
+  if (st == AG_OK) /* read-only: searched and verified, never written */
     st = audit_search_init(db, err);
   if (st != AG_OK) {
     ag_audit_close(db);

@@ -327,9 +327,7 @@ static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query
   return st;
 }
 
-/* Attaches the search index to a read connection as "search", once; false
- * if there is none (searches then scan the log). */
-static bool attach_index(ag_audit_db *db, audit_conn *c) {
+bool audit_attach_index(ag_audit_db *db, audit_conn *c) {
   if (!db->search_path)
     return false;
   if (c->search_attached)
@@ -372,7 +370,7 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   int64_t upto = 0, span = 0;
   /* the index's mark and the records from one snapshot: the index is read
    * first, so the log holds every record it names */
-  bool snapshot = (q->destination || q->eccn || q->outcome || q->as_of) && attach_index(db, c) &&
+  bool snapshot = (q->destination || q->eccn || q->outcome || q->as_of) && audit_attach_index(db, c) &&
                   sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
   if (snapshot)
     audit_search_mark(c, &upto, &span);

@@ -39,6 +39,7 @@ const char *ag_audit_problem_name(ag_audit_problem p) {
   case AG_AUDIT_INSERTED: return "inserted";
   case AG_AUDIT_TRUNCATED: return "truncated";
   case AG_AUDIT_ANCHOR_MISMATCH: return "anchor_mismatch";
+  case AG_AUDIT_INDEX_MISMATCH: return "index_mismatch";
   }
   return "unknown";
 }
@@ -308,9 +309,13 @@ ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
     return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
   ag_status st = audit_read_acquire(db, &w.c, err);
   if (st == AG_OK) {
-    /* one read transaction: head marker and rows from the same snapshot */
+    bool index = audit_attach_index(db, w.c);
+    /* one read transaction: head marker, rows and index from the same
+     * snapshot */
     if ((st = audit_exec(w.c->h, "BEGIN", err)) == AG_OK) {
       st = walk_chain(&w, anchor, err);
+      if (st == AG_OK && rep->problem == AG_AUDIT_INTACT && index)
+        st = audit_index_check(db, w.c, rep, err);
       sqlite3_exec(w.c->h, "COMMIT", NULL, NULL, NULL);
     }
     audit_read_release(db, w.c);

@@ -126,6 +126,15 @@ static int flushed(const char *sub, int rc) {
 }
 
 static void print_report(const ag_audit_verify_report *r, const char *what) {
+  if (r->problem == AG_AUDIT_INDEX_MISMATCH) {
+    /* the chain holds; what is broken is the way searches find records */
+    printf("%s intact: %lld records\nhead: %lld:%s\nsearch index broken at seq %lld: %s: %s\n",
+           what, (long long)r->records, (long long)r->head_seq, r->head_hash,
+           (long long)r->bad_seq, ag_audit_problem_name(r->problem), r->detail);
+    fprintf(stderr, "acegate audit verify: seq %lld: %s: %s\n", (long long)r->bad_seq,
+            ag_audit_problem_name(r->problem), r->detail);
+    return;
+  }
   if (r->problem == AG_AUDIT_INTACT) {
     printf("%s intact: %lld records\nhead: %lld:%s\n", what, (long long)r->records,
            (long long)r->head_seq, r->head_hash);
