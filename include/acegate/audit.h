@@ -74,11 +74,13 @@ typedef enum {
   AG_AUDIT_ANY = 0, /* only in queries */
   AG_AUDIT_CHECK = 1,
   AG_AUDIT_SCREENING = 2,
-  AG_AUDIT_KEY = 3 /* an API key added or revoked (ag_audit_key_event) */
+  AG_AUDIT_KEY = 3,    /* an API key added or revoked (ag_audit_key_event) */
+  AG_AUDIT_SERVICE = 4 /* the service itself, e.g. started on a damaged log */
 } ag_audit_kind;
 
-const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "key", "any" */
-/* Parses "check", "screening" or "key". */
+/* "check", "screening", "key", "service", "any" */
+const char *ag_audit_kind_name(ag_audit_kind k);
+/* Parses "check", "screening", "key" or "service". */
 bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random
@@ -94,7 +96,7 @@ bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
  * means empty. request and decision are stored byte for byte (they must be
  * valid UTF-8; the caller passes the JSON exactly as received / returned). */
 typedef struct {
-  ag_audit_kind kind;  /* AG_AUDIT_CHECK, AG_AUDIT_SCREENING or AG_AUDIT_KEY */
+  ag_audit_kind kind;  /* AG_AUDIT_CHECK, _SCREENING, _KEY or _SERVICE */
   int64_t time_ms;     /* UTC ms since 1970; 0 means now */
   const char *request; /* request JSON */
   size_t request_len;
@@ -314,6 +316,34 @@ ag_status ag_audit_verify_export(const char *data, size_t len, const ag_audit_an
  * SQLite's online backup API, from one snapshot, while appends go on. The
  * copy is a complete acegate database that passes ag_audit_verify(). */
 ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err);
+
+/* ---- the service's start check ---- */
+
+/* The head file beside a file log: "<log>-head", one line "SEQ:HASH", the
+ * head of the log as last written by a process that wrote to it (on
+ * ag_audit_close() and, while ag_audit_index_start() runs, a few times a
+ * second). It outlives the database file, so an emptied, deleted or older
+ * log shows. */
+#define AG_AUDIT_HEAD_SUFFIX "-head"
+
+typedef struct {
+  bool damaged;        /* do not write to this log without an operator's say-so */
+  bool new_log;        /* no log and no head file: opening it makes a new log */
+  char problems[1024]; /* each problem found, "; " between them */
+  int64_t head_seq;    /* the end of the chain, when it could be read */
+  char head_hash[AG_AUDIT_HASH_HEX];
+} ag_audit_start_report;
+
+/* Checks the log at path before a service opens it to write (without
+ * creating or changing anything): SQLite's quick_check, the last 1,000
+ * records' chain and the head marker, the append-only triggers, and the
+ * head file (the log must still hold the record it names). A missing log
+ * is new unless the head file says one existed; an existing empty file is
+ * damaged. AG_OK when the check ran; rep says what it found. */
+ag_status ag_audit_check_start(const char *path, ag_audit_start_report *rep, ag_error *err);
+
+/* Writes the head file now (if the head moved since it was last written). */
+ag_status ag_audit_head_save(ag_audit_db *db, ag_error *err);
 
 /* ---- API keys ---- */
 

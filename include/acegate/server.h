@@ -54,6 +54,9 @@ typedef struct {
                                     loaded instead of the data directory's index */
   size_t n_list_paths;
   bool no_lists;            /* start without screening lists (names are not screened) */
+  bool accept_damaged_log;  /* start even when ag_audit_check_start() finds the log damaged
+                               (recorded in the log as a "service" record); otherwise
+                               ag_server_create() fails with AG_ERR_DB naming the problem */
   size_t max_body;          /* 0 = AG_SERVER_DEFAULT_MAX_BODY */
   unsigned timeout_s;       /* idle and request-body timeout; 0 = default */
   unsigned threads;         /* HTTP threads; 0 = two per online CPU */

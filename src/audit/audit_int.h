@@ -101,6 +101,11 @@ struct ag_audit_db {
   char sync_why[160];
   uint64_t syncs;
 
+  /* the head file beside the log (startcheck.c): the head last written to
+   * it (-1: none yet); kept for a writable file log once it is open */
+  _Atomic int64_t head_saved;
+  bool head_track;
+
   /* the search index (search.c): a database of its own, updated under imu */
   char *search_path; /* NULL for ":memory:" */
   sqlite3 *ix;       /* its writing connection, opened on first use */
@@ -261,6 +266,11 @@ ag_status audit_key_event_with(ag_audit_db *db, bool revoked, const char *key_id
                                const char *name, const char *actor, const char *client,
                                char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
                                ag_error *err);
+
+/* ag_audit_verify() of the last n records only (verify.c): the start
+ * check's look at the end of the chain. */
+ag_status audit_verify_tail(ag_audit_db *db, int64_t n, ag_audit_verify_report *rep,
+                            ag_error *err);
 
 /* ---- durability and checkpoints (durable.c) ---- */
 

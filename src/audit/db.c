@@ -277,6 +277,8 @@ static ag_audit_kind kind_from_text(const char *s, size_t n) {
     return AG_AUDIT_SCREENING;
   if (n == 3 && !memcmp(s, "key", 3))
     return AG_AUDIT_KEY;
+  if (n == 7 && !memcmp(s, "service", 7))
+    return AG_AUDIT_SERVICE;
   return AG_AUDIT_ANY;
 }
 
@@ -345,6 +347,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
   case AG_AUDIT_CHECK: return "check";
   case AG_AUDIT_SCREENING: return "screening";
   case AG_AUDIT_KEY: return "key";
+  case AG_AUDIT_SERVICE: return "service";
   case AG_AUDIT_ANY: break;
   }
   return "any";
@@ -548,6 +551,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   pthread_mutex_init(&db->imu, NULL);
   pthread_cond_init(&db->icv, NULL);
   db->wal_fd = -1;
+  atomic_init(&db->head_saved, -1);
   db->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   db->wctx = EVP_MD_CTX_new();
   if (!db->sha256 || !db->wctx) {
@@ -571,6 +575,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
     ag_audit_close(db);
     return st;
   }
+  db->head_track = !db->memory && !db->readonly;
   *out = db;
   return AG_OK;
 }
@@ -579,6 +584,10 @@ void ag_audit_close(ag_audit_db *db) {
   if (!db)
     return;
   audit_search_close(db); /* its thread reads through the pool */
+  if (db->head_track) { /* best effort: the next writer's close tries again */
+    ag_error ignored;
+    ag_audit_head_save(db, &ignored);
+  }
   audit_durable_close(db);
   for (size_t i = 0; i < db->nidle; i++) {
     audit_conn_close(db->idle[i]);

@@ -343,6 +343,7 @@ static void *indexer_main(void *arg) {
       sqlite3_close(db->ix);
       db->ix = NULL;
     }
+    ag_audit_head_save(db, &err); /* the head file follows the log (startcheck.c) */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += PERIOD_MS * 1000000L;

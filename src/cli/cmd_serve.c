@@ -52,6 +52,9 @@ static const char usage_text[] =
     "  --drain-timeout SECS    how long SIGTERM waits for requests (default 30)\n"
     "  --access-log FILE       one JSON line per request: FILE, - for stderr (default),\n"
     "                          or off\n"
+    "  --accept-damaged-log    start even when the start check finds the audit log\n"
+    "                          damaged (otherwise exit 4 naming the problem); the start\n"
+    "                          is recorded in the log\n"
     "\n"
     "Signals: SIGHUP reloads the tables and lists; SIGTERM or SIGINT drains and stops.\n";
 
@@ -97,6 +100,10 @@ static int serve(int argc, char **argv, const char **lists) {
     }
     if (!strcmp(a, "--no-lists")) {
       cfg.no_lists = true;
+      continue;
+    }
+    if (!strcmp(a, "--accept-damaged-log")) {
+      cfg.accept_damaged_log = true;
       continue;
     }
     if (strncmp(a, "--", 2) != 0)
@@ -188,6 +195,10 @@ static int serve(int argc, char **argv, const char **lists) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* past a file-size limit (ulimit -f) a write fails with EFBIG instead of
+   * killing the process: the append fails and is answered 503, as on a
+   * full disk */
+  signal(SIGXFSZ, SIG_IGN);
 
   ag_error err;
   ag_error_clear(&err);

@@ -30,6 +30,10 @@
 
 enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_ANSWERED };
 
+typedef struct srv_export srv_export_t;
+static void export_release(srv_export_t *ex);
+static struct MHD_Response *srv_export_response(srv_export_t *ex);
+
 /* ---- access log ---- */
 
 /* Appends s as JSON string content (no quotes), truncating at cap. */
@@ -124,11 +128,9 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
     ag_buf_free(&r->out);
     srv_error(r, 503, "out_of_memory", NULL, "out of memory");
   }
-  if (r->pipe_fd >= 0) {
-    resp = MHD_create_response_from_pipe(r->pipe_fd);
-    if (!resp)
-      close(r->pipe_fd);
-    r->pipe_fd = -1;
+  if (r->export) {
+    resp = srv_export_response(r->export);
+    r->export = NULL; /* the response holds it now */
   } else {
     /* the body is handed over to the library, which frees it */
     char *data = r->out.data;
@@ -359,8 +361,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->state == ST_ANSWERED ? r->status : 0;
   srv_metrics_request(&s->metrics, r->route, status, ns);
   access_log(s, r, status, ns);
-  if (r->pipe_fd >= 0)
-    close(r->pipe_fd);
+  if (r->export)
+    export_release(r->export);
   srv_req_free(r);
   free(r);
   atomic_fetch_sub_explicit(&s->metrics.inflight, 1, memory_order_relaxed);
@@ -520,12 +522,55 @@ void srv_http_stop(ag_server *s) {
 
 /* ---- streamed export ---- */
 
-typedef struct {
+/* The export thread writes into a pipe that the response reads. Shared by
+ * the two until both let go. When the export fails part-way, the response
+ * must not end like a complete one: the reader then ends the body with an
+ * error, and the library closes the connection without the last chunk, so
+ * the client sees a broken transfer (and the file lacks its closing line,
+ * docs/audit.md). */
+struct srv_export {
   ag_server *srv;
-  int fd;
+  int rfd, wfd;
   int64_t from, to;
   ag_audit_format fmt;
-} export_job;
+  atomic_bool failed;
+  atomic_int refs;
+};
+
+static void export_release(srv_export_t *ex) {
+  if (atomic_fetch_sub(&ex->refs, 1) == 1) {
+    if (ex->rfd >= 0)
+      close(ex->rfd);
+    free(ex);
+  }
+}
+
+static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  srv_export_t *ex = cls;
+  for (;;) {
+    ssize_t n = read(ex->rfd, buf, max);
+    if (n > 0)
+      return n;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0 && !atomic_load(&ex->failed))
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+}
+
+static void export_free(void *cls) {
+  export_release(cls);
+}
+
+static struct MHD_Response *srv_export_response(srv_export_t *ex) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, export_read, ex, export_free);
+  if (!resp)
+    export_release(ex);
+  return resp;
+}
 
 static int pipe_write(void *ctx, const char *data, size_t len) {
   int fd = *(int *)ctx;
@@ -542,8 +587,8 @@ static int pipe_write(void *ctx, const char *data, size_t len) {
 }
 
 static void *export_main(void *arg) {
-  export_job *job = arg;
-  ag_server *s = job->srv;
+  srv_export_t *ex = arg;
+  ag_server *s = ex->srv;
   /* a reader that disconnects must show up as EPIPE, not kill the process */
   sigset_t set;
   sigemptyset(&set);
@@ -551,17 +596,18 @@ static void *export_main(void *arg) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   ag_error err;
   ag_error_clear(&err);
-  if (ag_audit_export(s->db, job->from, job->to, job->fmt, pipe_write, &job->fd, &err) != AG_OK) {
+  if (ag_audit_export(s->db, ex->from, ex->to, ex->fmt, pipe_write, &ex->wfd, &err) != AG_OK) {
+    atomic_store(&ex->failed, true); /* before the close the reader sees */
     char reason[sizeof err.reason + 64];
     size_t k = esc(reason, 0, sizeof reason, err.reason);
     reason[k] = '\0';
     srv_log_event(s, "export_failed", "\"reason\":\"%s\"", reason);
   }
-  close(job->fd);
+  close(ex->wfd);
   struct timespec zero = {0, 0};
   while (sigtimedwait(&set, NULL, &zero) > 0) {
   }
-  free(job);
+  export_release(ex);
   pthread_mutex_lock(&s->drain_mu);
   s->exports--;
   pthread_cond_broadcast(&s->drain_cv);
@@ -569,17 +615,19 @@ static void *export_main(void *arg) {
   return NULL;
 }
 
-int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt) {
+srv_export_t *srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0)
-    return -1;
-  export_job *job = malloc(sizeof *job);
-  if (!job) {
+    return NULL;
+  srv_export_t *ex = malloc(sizeof *ex);
+  if (!ex) {
     close(fds[0]);
     close(fds[1]);
-    return -1;
+    return NULL;
   }
-  *job = (export_job){.srv = s, .fd = fds[1], .from = from, .to = to, .fmt = fmt};
+  *ex = (srv_export_t){.srv = s, .rfd = fds[0], .wfd = fds[1], .from = from, .to = to, .fmt = fmt};
+  atomic_init(&ex->failed, false);
+  atomic_init(&ex->refs, 2); /* the thread's and the response's */
   pthread_mutex_lock(&s->drain_mu);
   s->exports++;
   pthread_mutex_unlock(&s->drain_mu);
@@ -587,16 +635,16 @@ int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&t, &attr, export_main, job);
+  int rc = pthread_create(&t, &attr, export_main, ex);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     pthread_mutex_lock(&s->drain_mu);
     s->exports--;
     pthread_mutex_unlock(&s->drain_mu);
-    free(job);
-    close(fds[0]);
     close(fds[1]);
-    return -1;
+    close(fds[0]);
+    free(ex);
+    return NULL;
   }
-  return fds[0];
+  return ex;
 }

@@ -219,8 +219,8 @@ srv_next srv_h_export(srv_req *r) {
   if (r->conn) {
     /* Over HTTP the export streams from its own thread through a pipe, so
      * five years of records never sit in memory. */
-    r->pipe_fd = srv_export_start(r->srv, from, to, fmt);
-    if (r->pipe_fd < 0)
+    r->export = srv_export_start(r->srv, from, to, fmt);
+    if (!r->export)
       srv_error(r, 503, "unavailable", NULL, "cannot start the export");
     return SRV_DONE;
   }

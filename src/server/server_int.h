@@ -143,7 +143,7 @@ struct srv_req {
   const char *content_type_out;
   const char *allow;
   unsigned retry_after;
-  int pipe_fd; /* streamed body (export), -1 when none */
+  struct srv_export *export; /* streamed body (export), NULL when none */
   /* audit */
   srv_snapshot *snap;
   srv_item one; /* inline storage for a single item */
@@ -335,8 +335,9 @@ typedef struct srv_worker {
 srv_worker *srv_worker_get(ag_server *s);
 void srv_worker_put(ag_server *s, srv_worker *w);
 
-/* Export of the audit log on a thread writing into a pipe (HTTP only). */
-int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt);
+/* Export of the audit log on a thread writing into a pipe (HTTP only);
+ * the response reads it. NULL when it cannot start. */
+struct srv_export *srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt);
 
 /* Logging: one JSON line, written with a single write(2). */
 void srv_log_event(ag_server *s, const char *event, const char *fmt, ...)
