@@ -37,6 +37,8 @@ RULE_TSV  := $(sort $(wildcard data/rules/*.tsv))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_embedded.o $(BUILD)/gen/audit_dict.o
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
+REPLAY_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all deps demo test test-one bench fuzz clean format lint
@@ -87,12 +89,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libacegate.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libacegate.a $(LDLIBS) -lcmocka
 
+# Each fuzz target with a main that replays its corpus (fuzz/replay.c).
+$(BUILD)/fuzz/%: fuzz/%.c fuzz/replay.c $(BUILD)/libacegate.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< fuzz/replay.c $(BUILD)/libacegate.a $(LDLIBS)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libacegate.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libacegate.a $(LDLIBS)
 
 # One run of the suite against one build (BUILD/SAN select it).
-test-one: all $(TEST_BIN)
+test-one: all $(TEST_BIN) $(REPLAY_BIN)
 	@tests/run.sh $(BUILD)
 
 test:

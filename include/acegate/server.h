@@ -40,6 +40,7 @@
 #define AG_SERVER_DEFAULT_AUTH_TTL 10            /* seconds a checked key is cached */
 #define AG_SERVER_DEFAULT_DRAIN 30               /* seconds SIGTERM waits for requests */
 #define AG_SERVER_DEFAULT_MAX_CONNECTIONS 1024
+#define AG_SERVER_BATCH_PER_KEY 2 /* batches one API key may have queued or running */
 
 typedef struct ag_server ag_server;
 
@@ -67,6 +68,11 @@ typedef struct {
   unsigned drain_timeout_s; /* 0 = default */
   int access_log_fd;        /* one JSON line per request; -1 = off */
   int event_log_fd;         /* start, reload, shutdown, errors; -1 = off */
+  unsigned batch_workers;   /* threads deciding batches; 0 = half the CPUs, at least 1 */
+  /* Called by a batch worker before it decides each batch (tests hold
+   * batches with it to check what stays answered meanwhile); NULL = none. */
+  void (*batch_hook)(void *ctx);
+  void *batch_hook_ctx;
 } ag_server_config;
 
 /* Fills the defaults above (access and event logs to stderr). */

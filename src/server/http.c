@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_ANSWERED };
+enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_READY, ST_ANSWERED };
 
 typedef struct srv_export srv_export_t;
 static void export_release(srv_export_t *ex);
@@ -146,6 +146,8 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                           r->content_type_out ? r->content_type_out : "application/json");
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  /* a browser must not guess another type (an error echoing input as HTML) */
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   if (r->status == 401)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
   if (r->status == 405 && r->allow)
@@ -222,6 +224,84 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
   return MHD_YES;
 }
 
+/* RFC 9110 5.1, 5.5: a field name is a token (no space, never empty) and a
+ * value holds no NUL; RFC 9110 11.6.2: one Authorization. A header the
+ * library took apart leniently ("Content-Length : 5" is a field named
+ * "Content-Length ", and the body then reads as a second request) could
+ * be read another way by a proxy in front: such a request is refused and
+ * its connection closed rather than guessed at. */
+typedef struct {
+  int authorizations;
+  char why[160]; /* the size of srv_req.bad_header */
+} header_scan;
+
+static bool token_char(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size) {
+  (void)kind;
+  header_scan *h = cls;
+  if (key_size == 0) {
+    snprintf(h->why, sizeof h->why, "a header with an empty name");
+    return MHD_NO;
+  }
+  for (size_t i = 0; i < key_size; i++)
+    if (!token_char((unsigned char)key[i])) {
+      char shown[48];
+      size_t k = esc(shown, 0, sizeof shown, key);
+      shown[k] = '\0';
+      snprintf(h->why, sizeof h->why, "the header name '%s' holds a character a name cannot "
+                                      "(a space before the colon?)",
+               shown);
+      return MHD_NO;
+    }
+  if (value && memchr(value, '\0', value_size)) {
+    snprintf(h->why, sizeof h->why, "the header '%.40s' holds a NUL", key);
+    return MHD_NO;
+  }
+  if (!strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) && ++h->authorizations > 1) {
+    snprintf(h->why, sizeof h->why, "more than one Authorization header");
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
+/* Per connection: set when unescaping the current request's target met
+ * %00 (the library would cut the path short there: "/healthz%00junk"
+ * would be /healthz). Read and cleared as each request begins. */
+typedef struct {
+  bool nul;
+} conn_state;
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  (void)cls, (void)c;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = calloc(1, sizeof(conn_state));
+  } else {
+    free(*socket_context);
+    *socket_context = NULL;
+  }
+}
+
+static conn_state *state_of(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  size_t n = MHD_http_unescape(s);
+  conn_state *cs;
+  if (memchr(s, '\0', n) && (cs = state_of(c)))
+    cs->nul = true;
+  return n;
+}
+
 static void client_addr(struct MHD_Connection *c, char *out, size_t cap) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -264,6 +344,13 @@ static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url, c
   }
   MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
   r->bad_framing = framing_problem(c, &r->chunked);
+  header_scan h = {0};
+  MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
+  memcpy(r->bad_header, h.why, sizeof r->bad_header);
+  conn_state *cs = state_of(c);
+  r->path_nul = cs && cs->nul && !r->args_nul; /* the NUL was in the path */
+  if (cs)
+    cs->nul = false;
   client_addr(c, r->client, sizeof r->client);
   pthread_mutex_lock(&s->drain_mu);
   s->active++;
@@ -286,12 +373,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       srv_error(r, 503, "out_of_memory", NULL, "out of memory");
       return respond(s, c, r);
     }
+    if (r->bad_header[0]) {
+      r->close = true;
+      srv_error(r, 400, "invalid_input",
+                strstr(r->bad_header, "Authorization") ? "authorization" : "header",
+                "the request has %s", r->bad_header);
+      return respond(s, c, r);
+    }
     if (r->bad_framing) {
       r->close = true;
       srv_error(r, 400, "invalid_input",
                 strstr(r->bad_framing, "Content-Length values") ? "content-length"
                                                                 : "transfer-encoding",
                 "the request has %s", r->bad_framing);
+      return respond(s, c, r);
+    }
+    if (r->path_nul) {
+      srv_error(r, 400, "invalid_input", "path", "the path holds %%00 (NUL)");
       return respond(s, c, r);
     }
     if (!srv_begin(r)) {
@@ -324,6 +422,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->answer_ready)
       return respond(s, c, r);
+    if (r->route == R_CHECKS_BATCH && s->batches) {
+      /* decided on a batch worker: this thread goes on serving */
+      r->state = ST_WAIT;
+      MHD_suspend_connection(c);
+      if (!srv_batch_submit(s, r))
+        srv_http_resume_ready(s, r);
+      return MHD_YES;
+    }
     if (srv_dispatch(r) == SRV_AUDIT) {
       r->state = ST_WAIT;
       MHD_suspend_connection(c);
@@ -337,6 +443,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     return respond(s, c, r);
   case ST_AUDITED: srv_finish(r); return respond(s, c, r);
+  case ST_READY: return respond(s, c, r);
   default: return MHD_NO;
   }
 }
@@ -345,6 +452,13 @@ void srv_http_resume(ag_server *s, srv_req *r) {
   (void)s;
   struct MHD_Connection *c = r->conn;
   r->state = ST_AUDITED;
+  MHD_resume_connection(c); /* r may be freed from here on */
+}
+
+void srv_http_resume_ready(ag_server *s, srv_req *r) {
+  (void)s;
+  struct MHD_Connection *c = r->conn;
+  r->state = ST_READY;
   MHD_resume_connection(c); /* r may be freed from here on */
 }
 
@@ -487,7 +601,8 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
         on_completed, s,
         /* strict HTTP/1.1: a request without Host, or with a malformed
          * header line, is refused rather than guessed at */
-        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_END);
     if (!d) {
       srv_http_quiesce(s);
       srv_http_stop(s);

@@ -230,8 +230,12 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
 
 ag_status ag_server_listen(ag_server *s, ag_error *err) {
   ag_status st = srv_writer_start(s, err);
-  if (st == AG_OK && (st = srv_http_start(s, err)) != AG_OK)
+  if (st == AG_OK && (st = srv_batches_start(s, err)) != AG_OK)
     srv_writer_stop(s);
+  if (st == AG_OK && (st = srv_http_start(s, err)) != AG_OK) {
+    srv_batches_stop(s);
+    srv_writer_stop(s);
+  }
   if (st == AG_OK) {
     srv_snapshot *snap = srv_snapshot_get(s);
     const char *colon = strrchr(s->listen, ':');
@@ -306,7 +310,9 @@ bool ag_server_shutdown(ag_server *s) {
     if (!drained)
       srv_log_event(s, "drain_timeout", "\"requests_left\":%lld", (long long)left);
   }
-  /* Whatever is queued is still written; nothing is queued after this. */
+  /* Whatever is queued is still decided and written; nothing is queued
+   * after this. */
+  srv_batches_stop(s);
   srv_writer_stop(s);
   srv_http_stop(s);
   /* export threads end once their connections are gone */

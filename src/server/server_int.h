@@ -125,6 +125,8 @@ struct srv_req {
   bool have_length;
   const char *bad_framing; /* why the body's framing is refused, or NULL */
   bool close;              /* answer with Connection: close */
+  char bad_header[160];    /* why a header is refused, or "" */
+  bool path_nul;           /* the path held %00 */
   bool chunked;            /* the body comes with Transfer-Encoding */
   bool answer_ready;       /* answered from the headers; the body is dropped */
   uint64_t content_length;
@@ -306,6 +308,7 @@ struct ag_server {
   size_t nbuckets, bucket_cap;
 
   srv_writer writer;
+  struct srv_batches *batches; /* batches' own workers (batches.c) */
   srv_metrics metrics;
 
   struct MHD_Daemon *daemons[SRV_HTTP_THREADS_MAX]; /* one thread each (http.c) */
@@ -334,6 +337,16 @@ typedef struct srv_worker {
 
 srv_worker *srv_worker_get(ag_server *s);
 void srv_worker_put(ag_server *s, srv_worker *w);
+
+/* Batches decided on workers of their own (batches.c). submit queues a
+ * request whose connection is suspended; false when it was answered
+ * instead (429: the key has AG_SERVER_BATCH_PER_KEY pending). */
+typedef struct srv_batches srv_batches;
+ag_status srv_batches_start(ag_server *s, ag_error *err);
+void srv_batches_stop(ag_server *s);
+bool srv_batch_submit(ag_server *s, srv_req *r);
+/* Resumes a suspended request whose answer is ready (no audit record). */
+void srv_http_resume_ready(ag_server *s, srv_req *r);
 
 /* Export of the audit log on a thread writing into a pipe (HTTP only);
  * the response reads it. NULL when it cannot start. */

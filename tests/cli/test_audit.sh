@@ -4,6 +4,7 @@
 # and bad input. Records are written by the helper mode of the
 # test_audit_durable program (fill / loop / sql).
 . "$(dirname "$0")/lib.sh"
+plan 107
 H="${ACEGATE_BUILD:?}/tests/test_audit_durable"
 DB="$TMPD/a.db"
 
@@ -43,6 +44,8 @@ expect_exit verify_anchor_overflow 2 "$ACEGATE" audit verify --db "$DB" --anchor
 if [ -w /dev/full ]; then
   expect_exit verify_stdout_full 4 sh -c "'$ACEGATE' audit verify --db '$DB' > /dev/full"
   expect_grep verify_stdout_full_named 'output: writing to stdout failed' "$TMPD/err"
+else
+  for t in verify_stdout_full verify_stdout_full_named; do echo "ok $t # skip: /dev/full is not writable"; done
 fi
 
 # ---- export ----

@@ -5,6 +5,7 @@
 # rate limits, slow clients, the access log, SIGHUP reloads (a bad file keeps
 # the old data) and SIGTERM draining.
 . "$(dirname "$0")/lib.sh"
+plan 207
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
