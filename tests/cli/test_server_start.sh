@@ -7,7 +7,7 @@
 # transfer instead of ending it cleanly; past a file-size limit (SIGXFSZ)
 # checks are answered 503 and the service lives on.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 34
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
