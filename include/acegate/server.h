@@ -69,6 +69,10 @@ typedef struct {
   int access_log_fd;        /* one JSON line per request; -1 = off */
   int event_log_fd;         /* start, reload, shutdown, errors; -1 = off */
   unsigned batch_workers;   /* threads deciding batches; 0 = half the CPUs, at least 1 */
+  /* The monotonic clock (ns) that rate limits and the key cache run on;
+   * NULL = CLOCK_MONOTONIC. Tests move time on with it instead of sleeping. */
+  int64_t (*clock_ns)(void *ctx);
+  void *clock_ctx;
   /* Called by a batch worker before it decides each batch (tests hold
    * batches with it to check what stays answered meanwhile); NULL = none. */
   void (*batch_hook)(void *ctx);
