@@ -111,6 +111,8 @@ typedef struct {
 static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_record *r,
                             int64_t now_ms, int64_t seq, char prev[AG_AUDIT_HASH_HEX],
                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  if (!r) /* check_batch() refuses it first; said again for the reader */
+    return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
   if (rnd->used == sizeof rnd->bytes) {
     if (RAND_bytes(rnd->bytes, sizeof rnd->bytes) != 1)
       return ag_error_set(err, AG_ERR_INTERNAL, "audit_id", "no random bytes available");
@@ -303,11 +305,13 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
   pthread_cond_init(&me.cv, NULL);
 
   pthread_mutex_lock(&db->qmu);
+  /* `me` lives on this stack only while queued: the leader takes it off
+   * the queue before this function can return */
   if (db->qtail)
-    db->qtail->next = &me;
+    db->qtail->next = &me; // cppcheck-suppress autoVariables
   else
-    db->qhead = &me;
-  db->qtail = &me;
+    db->qhead = &me; // cppcheck-suppress autoVariables
+  db->qtail = &me; // cppcheck-suppress autoVariables
   while (!me.done) {
     if (db->leading || me.taken) {
       pthread_cond_wait(&me.cv, &db->qmu);

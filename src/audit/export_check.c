@@ -234,11 +234,11 @@ static bool check_record(xwalk *w, const export_line *l, size_t line, ag_error *
   if (w->last_seq && seq != w->last_seq + 1) {
     if (seq == w->last_seq + 2)
       xreport(w, AG_AUDIT_GAP, w->last_seq + 1, none, "record %lld is missing from the export",
-              (long long)(w->last_seq + 1));
+              (long long)w->last_seq + 1);
     else if (seq > w->last_seq + 1)
       xreport(w, AG_AUDIT_GAP, w->last_seq + 1, none,
-              "records %lld to %lld are missing from the export", (long long)(w->last_seq + 1),
-              (long long)(seq - 1));
+              "records %lld to %lld are missing from the export", (long long)w->last_seq + 1,
+              (long long)seq - 1);
     else
       xreport(w, AG_AUDIT_REORDERED, seq, l->col[X_ID],
               "record %lld comes after record %lld: lines were reordered or repeated",

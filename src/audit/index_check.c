@@ -57,7 +57,7 @@ static ag_status read_postings(audit_conn *c, int64_t lo, int64_t hi, ranges *r,
   sqlite3_bind_int64(s, 1, lo);
   sqlite3_bind_int64(s, 2, hi);
   ag_status st = AG_OK;
-  int rc;
+  int rc = SQLITE_DONE;
   while (rep->problem == AG_AUDIT_INTACT && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     int col = sqlite3_column_int(s, 0);
     int64_t first = sqlite3_column_int64(s, 2), n = sqlite3_column_int64(s, 3);
@@ -105,7 +105,7 @@ static ag_status compare_range(audit_conn *c, int64_t lo, int64_t hi, ranges *r,
     return audit_db_error(err, c->h, "verify");
   sqlite3_bind_int64(s, 1, lo);
   sqlite3_bind_int64(s, 2, hi);
-  int rc;
+  int rc = SQLITE_DONE;
   while (rep->problem == AG_AUDIT_INTACT && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     int64_t seq = sqlite3_column_int64(s, 0);
     for (int col = 0; col < AUDIT_SEARCH_COLS; col++) {

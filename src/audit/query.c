@@ -48,7 +48,7 @@ ag_status ag_audit_parse_time(const char *s, bool is_end, int64_t *ms_out, const
         s[len - 1] == 'Z' && digits(s + 11, 2, &h) && digits(s + 14, 2, &m) &&
         digits(s + 17, 2, &sec) && h < 24 && m < 60 && sec < 60 &&
         (len == 20 || (s[19] == '.' && digits(s + 20, 3, &milli)))) {
-      *ms_out = ms + ((int64_t)h * 3600 + m * 60 + sec) * 1000 + milli + (is_end ? 1 : 0);
+      *ms_out = ms + ((int64_t)h * 3600 + (int64_t)m * 60 + sec) * 1000 + milli + (is_end ? 1 : 0);
       return AG_OK;
     }
   }
@@ -357,7 +357,7 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   if (has_cursor && !cursor_parse(q->cursor, q->newest_first, &after))
     return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
 
-  page->entries = calloc(limit, sizeof *page->entries);
+  page->entries = calloc(limit, sizeof(ag_audit_entry *));
   if (!page->entries)
     return ag_error_set(err, AG_ERR_NOMEM, "limit", "out of memory");
   audit_conn *c;
@@ -388,9 +388,10 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   }
   if (snapshot)
     sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
-  if (st == AG_OK && more)
+  const ag_audit_entry *last = page->count > 0 ? page->entries[page->count - 1] : NULL;
+  if (st == AG_OK && more && last)
     snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
-             (uint64_t)page->entries[page->count - 1]->seq);
+             (uint64_t)last->seq);
   audit_read_release(db, c);
   if (st != AG_OK)
     ag_audit_page_free(page);

@@ -292,11 +292,11 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from
   else if (w->head_seq == last + 1)
     report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
            "record %lld is missing at the end (the head marker is at %lld)",
-           (long long)(last + 1), (long long)w->head_seq);
+           (long long)last + 1, (long long)w->head_seq);
   else if (w->head_seq > last)
     report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
            "records %lld to %lld are missing at the end (the head marker is at %lld)",
-           (long long)(last + 1), (long long)w->head_seq, (long long)w->head_seq);
+           (long long)last + 1, (long long)w->head_seq, (long long)w->head_seq);
   else if (strcmp(w->head_hash, rep->head_hash) != 0) {
     report(w, AG_AUDIT_LINK_MISMATCH, last, NULL,
            "the head marker does not match record %lld: the record was rewritten with a "

@@ -681,7 +681,8 @@ static void export_free(void *cls) {
 
 static struct MHD_Response *srv_export_response(srv_export_t *ex) {
   struct MHD_Response *resp =
-      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, export_read, ex, export_free);
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, export_read, ex,
+                                        export_free);
   if (!resp)
     export_release(ex);
   return resp;

@@ -201,7 +201,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   ag_status st = srv_http_resolve(s->listen, &s->listen_addr, &s->listen_v6, err);
   if (st == AG_OK)
     st = srv_snapshot_load(&s->cfg, &s->snap, err);
-  ag_audit_start_report start;
+  ag_audit_start_report start = {.damaged = false};
   if (st == AG_OK)
     st = check_log(s, &start, err);
   if (st == AG_OK)
