@@ -84,7 +84,7 @@ static void start_log(void) {
   ag_audit_db *db = ag_server_keys_db(srv_log);
   static const char *const dest[] = {"BR", "CN", "DE", "IR"}, *const outc[] = {"NLR", "PROHIBITED"};
   ag_audit_record recs[300];
-  char asof[300][11], (*ids)[AG_AUDIT_ID_MAX] = malloc(300 * sizeof *ids);
+  char asof[300][16], (*ids)[AG_AUDIT_ID_MAX] = malloc(300 * sizeof *ids);
   for (int i = 0; i < 300; i++) {
     snprintf(asof[i], sizeof asof[i], "2026-11-%02d", 1 + i % 28);
     recs[i] = (ag_audit_record){.kind = i % 5 ? AG_AUDIT_CHECK : AG_AUDIT_SCREENING,
