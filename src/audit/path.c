@@ -58,6 +58,12 @@ static ag_status make_parents(const char *path, ag_error *err) {
   return AG_OK;
 }
 
+ag_status ag_audit_prepare_dirs(const char *path, ag_error *err) {
+  if (!path || !*path || !strcmp(path, ":memory:"))
+    return AG_OK;
+  return make_parents(path, err);
+}
+
 ag_status ag_audit_prepare_path(const char *path, bool make_dirs, ag_error *err) {
   if (!path || !*path || !strcmp(path, ":memory:"))
     return AG_OK;

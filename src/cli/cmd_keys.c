@@ -109,13 +109,8 @@ static int cmd_add(int argc, char **argv) {
     return fail("add", &e);
   char token[AG_KEYS_TOKEN_MAX], audit_id[AG_AUDIT_ID_MAX];
   ag_keys_info k;
-  ag_status st = ag_keys_add(db, role, a.name, token, &k, &e);
-  /* recorded in the same log, or revoked again and never shown */
-  if (st == AG_OK && (st = ag_audit_key_event(db, false, k.id, ag_keys_role_name(k.role), k.name,
-                                              "", "", audit_id, &e)) != AG_OK) {
-    ag_error ignored;
-    ag_keys_revoke(db, k.id, NULL, &ignored);
-  }
+  /* the key and its record in one transaction: both, or neither */
+  ag_status st = ag_keys_add_recorded(db, role, a.name, "", "", token, &k, audit_id, &e);
   if (st != AG_OK) {
     ag_audit_close(db);
     return fail("add", &e);

@@ -53,6 +53,9 @@ static const char usage_text[] =
     "  --drain-timeout SECS    how long SIGTERM waits for requests (default 30)\n"
     "  --access-log FILE       one JSON line per request: FILE, - for stderr (default),\n"
     "                          or off\n"
+    "  --accept-damaged-log    start even when the start check finds the audit log\n"
+    "                          damaged (otherwise exit 4 naming the problem); the start\n"
+    "                          is recorded in the log\n"
     "\n"
     "Signals: SIGHUP reloads the tables and lists; SIGTERM or SIGINT drains and stops.\n";
 
@@ -98,6 +101,10 @@ static int serve(int argc, char **argv, const char **lists) {
     }
     if (!strcmp(a, "--no-lists")) {
       cfg.no_lists = true;
+      continue;
+    }
+    if (!strcmp(a, "--accept-damaged-log")) {
+      cfg.accept_damaged_log = true;
       continue;
     }
     if (strncmp(a, "--", 2) != 0)
@@ -171,7 +178,10 @@ static int serve(int argc, char **argv, const char **lists) {
 
   char dbbuf[AG_CLI_PATH_MAX];
   ag_error dberr;
-  if (ag_cli_db_path(cfg.db_path, true, dbbuf, sizeof dbbuf, &dberr) != AG_OK) {
+  /* the file itself is made by the service once its start check passes,
+   * so a refused start leaves nothing behind */
+  if (ag_cli_db_path(cfg.db_path, false, dbbuf, sizeof dbbuf, &dberr) != AG_OK ||
+      (!cfg.db_path && ag_audit_prepare_dirs(dbbuf, &dberr) != AG_OK)) {
     snprintf(dberr.field, sizeof dberr.field, "--db");
     ag_cli_print_error("serve", &dberr);
     return ag_cli_exit_for(dberr.status);
@@ -198,6 +208,10 @@ static int serve(int argc, char **argv, const char **lists) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* past a file-size limit (ulimit -f) a write fails with EFBIG instead of
+   * killing the process: the append fails and is answered 503, as on a
+   * full disk */
+  signal(SIGXFSZ, SIG_IGN);
 
   ag_error err;
   ag_error_clear(&err);

@@ -149,7 +149,7 @@ static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d,
     text(b, scratch, d, i, ag_decision_step_text);
     return;
   }
-  uintptr_t h = (uintptr_t)s->row * 31u + (uintptr_t)d->item * 17u + s->arg * 7u +
+  uintptr_t h = (uintptr_t)s->row * 31u + (uintptr_t)d->item * 17u + (uintptr_t)s->arg * 7u +
                 (uintptr_t)s->kind * 3u + s->result;
   h ^= h >> 9;
   for (int probe = 0; probe < 8; probe++) {

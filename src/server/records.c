@@ -236,8 +236,8 @@ srv_next srv_h_export(srv_req *r) {
   if (r->conn) {
     /* Over HTTP the export streams from its own thread through a pipe, so
      * five years of records never sit in memory. */
-    r->pipe_fd = srv_export_start(r->srv, from, to, fmt);
-    if (r->pipe_fd < 0)
+    r->export = srv_export_start(r->srv, from, to, fmt);
+    if (!r->export)
       srv_error(r, 503, "unavailable", NULL, "cannot start the export");
     return SRV_DONE;
   }
@@ -385,16 +385,28 @@ srv_next srv_h_keys_add(srv_req *r) {
   ag_keys_info info;
   ag_error err;
   ag_error_clear(&err);
-  ag_status st = ag_keys_add(r->srv->keys_db, role, name, token, &info, &err);
+  char audit_id[AG_AUDIT_ID_MAX];
+  bool one_db = r->srv->keys_db == r->srv->db;
+  /* keys in the log's own database: the key and its record in one
+   * transaction, so no crash can leave a key nobody can account for */
+  ag_status st = one_db ? ag_keys_add_recorded(r->srv->db, role, name, r->key.id, r->client,
+                                               token, &info, audit_id, &err)
+                        : ag_keys_add(r->srv->keys_db, role, name, token, &info, &err);
   json_decref(root);
   if (st != AG_OK) {
-    srv_fail(r, &err);
+    if (one_db && (err.status == AG_ERR_DB || err.status == AG_ERR_IO)) {
+      atomic_fetch_add_explicit(&r->srv->metrics.audit_failures, 1, memory_order_relaxed);
+      srv_error(r, 503, "audit_unavailable", NULL,
+                "the key change could not be recorded in the audit log; no key was made");
+    } else {
+      srv_fail(r, &err);
+    }
     return SRV_DONE;
   }
-  /* a key nobody can account for must not exist: unrecorded, it is revoked
-   * again and never handed out */
-  char audit_id[AG_AUDIT_ID_MAX];
-  if (!key_event(r, false, info.id, ag_keys_role_name(info.role), info.name, audit_id)) {
+  /* keys kept apart (--keys-db): unrecorded, the key is revoked again and
+   * never handed out */
+  if (!one_db &&
+      !key_event(r, false, info.id, ag_keys_role_name(info.role), info.name, audit_id)) {
     ag_error ignored;
     ag_keys_revoke(r->srv->keys_db, info.id, NULL, &ignored);
     return SRV_DONE;

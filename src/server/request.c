@@ -143,7 +143,7 @@ static const route_def *route_find(srv_req *r) {
 void srv_req_init(srv_req *r, ag_server *s) {
   memset(r, 0, sizeof *r);
   r->srv = s;
-  r->pipe_fd = -1;
+  r->export = NULL;
   r->route = R_UNMATCHED;
   ag_buf_init(&r->body);
   ag_buf_init(&r->out);

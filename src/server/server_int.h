@@ -122,6 +122,8 @@ struct srv_req {
   bool have_length;
   const char *bad_framing; /* why the body's framing is refused, or NULL */
   bool close;              /* answer with Connection: close */
+  char bad_header[160];    /* why a header is refused, or "" */
+  bool path_nul;           /* the path held %00 */
   bool chunked;            /* the body comes with Transfer-Encoding */
   bool answer_ready;       /* answered from the headers; the body is dropped */
   uint64_t content_length;
@@ -140,7 +142,7 @@ struct srv_req {
   const char *content_type_out;
   const char *allow;
   unsigned retry_after;
-  int pipe_fd; /* streamed body (export), -1 when none */
+  struct srv_export *export; /* streamed body (export), NULL when none */
   /* audit */
   srv_snapshot *snap;
   srv_item one; /* inline storage for a single item */
@@ -303,6 +305,7 @@ struct ag_server {
   size_t nbuckets, bucket_cap;
 
   srv_writer writer;
+  struct srv_batches *batches; /* batches' own workers (batches.c) */
   srv_metrics metrics;
 
   struct MHD_Daemon *daemons[SRV_HTTP_THREADS_MAX]; /* one thread each (http.c) */
@@ -330,8 +333,19 @@ typedef struct srv_worker {
 srv_worker *srv_worker_get(ag_server *s);
 void srv_worker_put(ag_server *s, srv_worker *w);
 
-/* Export of the audit log on a thread writing into a pipe (HTTP only). */
-int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt);
+/* Batches decided on workers of their own (batches.c). submit queues a
+ * request whose connection is suspended; false when it was answered
+ * instead (429: the key has AG_SERVER_BATCH_PER_KEY pending). */
+typedef struct srv_batches srv_batches;
+ag_status srv_batches_start(ag_server *s, ag_error *err);
+void srv_batches_stop(ag_server *s);
+bool srv_batch_submit(ag_server *s, srv_req *r);
+/* Resumes a suspended request whose answer is ready (no audit record). */
+void srv_http_resume_ready(ag_server *s, srv_req *r);
+
+/* Export of the audit log on a thread writing into a pipe (HTTP only);
+ * the response reads it. NULL when it cannot start. */
+struct srv_export *srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt);
 
 /* Logging: one JSON line, written with a single write(2). */
 void srv_log_event(ag_server *s, const char *event, const char *fmt, ...)

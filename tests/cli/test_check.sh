@@ -1,6 +1,7 @@
 # acegate check and acegate rules from the command line: outcomes, exit
 # codes, errors that name the field, stdin, batch streaming and limits.
 . tests/cli/lib.sh
+plan 130
 
 expect_exit "check: flags, readable output" 0 $ACEGATE check --eccn 4D004 --to CN --end-user-type government --as-of 2026-11-24
 expect_grep "check: outcome first" "^LICENSE_REQUIRED" $TMPD/out

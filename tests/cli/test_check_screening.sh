@@ -4,6 +4,7 @@
 # added by 86 FR 60760 (2021-11-04) must hit, by name, alias, with a typo
 # or another legal form.
 . tests/cli/lib.sh
+plan 36
 LISTS=data/lists/csl-2026-07-31.csv
 export ACEGATE_HOME=$TMPD/home   # never the user's own data directory
 

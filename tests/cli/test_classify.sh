@@ -2,6 +2,7 @@
 # the CCL text gives; the interactive mode asks only the questions still relevant (answers fed
 # on stdin, and through a terminal); bad answer files are errors naming the field, exit 2.
 . tests/cli/lib.sh
+plan 79
 
 # ---- products: expected outcomes from tests/classify/products.tsv ----
 grep -v '^#' tests/classify/products.tsv | tail -n +2 |

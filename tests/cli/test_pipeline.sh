@@ -6,6 +6,7 @@
 # command-line details: --fail-on, screen -, --version, --json on rules,
 # keys list and audit verify, FIFOs refused.
 . "$(dirname "$0")/lib.sh"
+plan 74
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null

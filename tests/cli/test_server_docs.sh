@@ -3,6 +3,8 @@
 # one shell, against a real `acegate serve` on 127.0.0.1 with the built-in
 # lists; each block must succeed and print something.
 . "$(dirname "$0")/lib.sh"
+# each example of docs/api.md, and eight checks of what they claim
+plan $(($(grep -c '^```sh$' docs/api.md) + 8))
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
