@@ -44,7 +44,8 @@
 #define COUNTRY_PENALTY 0.05
 #define FUZZY_MAX 6      /* typo neighbours kept per query word */
 #define CAND_MAX 256     /* names fully scored per query */
-#define FLY_JW_MIN 0.92  /* Jaro-Winkler for words compared during scoring */
+#define TYPO1_SIM 0.85f  /* least similarity of words one edit apart */
+#define TYPO2_SIM 0.75f  /* ... two edits apart */
 #define INITIAL_SIM 0.5f /* "I." against "Ivan" */
 #define INITIAL_W SX_W_INITIAL
 #define RARE_IDF 7.0   /* a distinctive word: in at most about 1 name in 1,000 */
@@ -77,6 +78,7 @@ typedef struct {
 typedef struct {
   uint32_t name, entry;
   float score;
+  const char *others; /* the entry's other matching names (arena), or NULL */
 } scored;
 
 typedef struct {
@@ -180,77 +182,98 @@ static bool add_x(ag_screen_work *w, uint32_t tok, float sim, size_t qi, int kin
   return SX_PUSH(w->x, w->nx, w->x_cap, x);
 }
 
-/* Similarity credited to two different spellings: Jaro-Winkler, with its
- * shortfall from 1 counted FUZZY_K times, since one letter can turn a name
- * into another name (Sophos, Sophon). */
-static float typo_sim(const char *a, size_t la, const char *b, size_t lb) {
-  double s = 1.0 - FUZZY_K * (1.0 - sx_jaro_winkler(a, la, b, lb));
-  return s > 0 ? (float)s : 0.0f;
+/* Edits tolerated between two words: one from SX_ONE_EDIT_LEN letters,
+ * two from SX_TWO_EDITS_LEN (the longer word decides: a letter dropped from
+ * an eight-letter word leaves seven), none below. */
+static int typo_edits(size_t la, size_t lb) {
+  size_t lo = la < lb ? la : lb, hi = la > lb ? la : lb;
+  if (lo < SX_ONE_EDIT_LEN)
+    return 0;
+  return hi >= SX_TWO_EDITS_LEN ? 2 : 1;
 }
 
-/* Typo candidates: both words of four letters or more, and (below eight
- * letters) the same first letter: typos rarely hit the first letter, and
- * short words one letter apart are often different names. */
-static bool typo_ok(const char *a, size_t la, const char *b, size_t lb) {
-  if (la < 4 || lb < 4)
-    return false;
-  return (la >= 8 && lb >= 8) || a[0] == b[0];
+/* Similarity credited to two spellings d edits apart (optimal string
+ * alignment, within typo_edits): Jaro-Winkler with its shortfall from 1
+ * counted FUZZY_K times, since one letter can turn a name into another
+ * name (Sophos, Sophon), but never under TYPO1_SIM / TYPO2_SIM, so that a
+ * short word with one typo ("Aqa" for "Aqsa") or a long one with two is
+ * still read as that word. */
+static float typo_sim(const char *a, size_t la, const char *b, size_t lb, int d) {
+  double s = 1.0 - FUZZY_K * (1.0 - sx_jaro_winkler(a, la, b, lb));
+  double floor = d <= 1 ? TYPO1_SIM : TYPO2_SIM;
+  return (float)(s > floor ? s : floor);
+}
+
+/* The distance between two words if it is within typo_edits, else -1. */
+static int typo_distance(const char *a, size_t la, const char *b, size_t lb) {
+  int maxd = typo_edits(la, lb);
+  if (!maxd)
+    return -1;
+  int d = sx_osa_distance(a, la, b, lb, maxd);
+  return d <= maxd ? d : -1;
 }
 
 static float unknown_weight(const sx_view *v) {
   return (float)log(((double)v->h->n_names + 1.0) / 1.5);
 }
 
+static bool add_fuzzy(ag_screen_work *w, const sx_view *v, size_t qi, size_t from, uint32_t t) {
+  const qword *q = &w->q[qi];
+  if (t == q->tok)
+    return true;
+  for (size_t j = from; j < w->nx; j++)
+    if (w->x[j].tok == t)
+      return true;
+  const sx_token *tk = &v->tokens[t];
+  const char *ts = sx_str(v, tk->str);
+  int d = typo_distance(q->s, q->len, ts, tk->len);
+  if (d < 1)
+    return true;
+  return add_x(w, t, typo_sim(q->s, q->len, ts, tk->len, d), qi, X_FUZZY);
+}
+
+/* Looks up deletion string p among the listed words and their deletions. */
+static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *p,
+                  size_t pl) {
+  uint32_t t = sx_view_find(v, p, pl);
+  if (t != NONE && !add_fuzzy(w, v, qi, from, t))
+    return false;
+  uint32_t h = sx_hash(p, pl);
+  uint32_t b = h >> (32 - v->h->del_bits);
+  for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++)
+    if (v->dels[i].hash == h && !add_fuzzy(w, v, qi, from, v->dels[i].token))
+      return false;
+  return true;
+}
+
 /* Typo neighbours of word q through the deletion table; kept in
  * w->x[from..] sorted by similarity, at most FUZZY_MAX. */
 static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
   const qword *q = &w->q[qi];
-  if (q->len < 4 || (q->flags & SX_TOK_NUMBER))
+  if (q->len < SX_ONE_EDIT_LEN || q->len > 64 || (q->flags & SX_TOK_NUMBER))
     return true;
-  int maxd = q->len >= 8 ? 2 : 1;
   size_t from = w->nx;
-  char d[72];
-  /* probes: the word itself (the listed word has one more letter) and each
-   * one-letter deletion of it (substitution, transposition, or the query
-   * has one letter more: then the deletion is itself a listed word) */
-  for (int k = -1; k < (int)q->len; k++) {
-    const char *p = q->s;
-    size_t pl = q->len;
-    if (k >= 0) {
-      if (k > 0 && q->s[k] == q->s[k - 1])
+  char d[72], d2[72];
+  /* the word itself (the listed word has a letter more, or two), its
+   * one-letter deletions (substitution, transposition, or the query has
+   * one letter more) and, for long words, its two-letter deletions: the
+   * index holds the listed words' one- and two-letter deletions */
+  if (!probe(v, w, qi, from, q->s, q->len))
+    return false;
+  bool two = q->len + 1 >= SX_TWO_EDITS_LEN;
+  for (size_t k = 0; k < q->len; k++) {
+    if (k > 0 && q->s[k] == q->s[k - 1])
+      continue;
+    memcpy(d, q->s, k);
+    memcpy(d + k, q->s + k + 1, q->len - k - 1);
+    if (!probe(v, w, qi, from, d, q->len - 1))
+      return false;
+    for (size_t m = k; two && m + 1 < q->len; m++) {
+      if (m > k && d[m] == d[m - 1])
         continue;
-      memcpy(d, q->s, (size_t)k);
-      memcpy(d + k, q->s + k + 1, q->len - (size_t)k - 1);
-      p = d;
-      pl = q->len - 1;
-      uint32_t t = sx_view_find(v, p, pl);
-      if (t != NONE && t != q->tok) {
-        const char *ts = sx_str(v, v->tokens[t].str);
-        size_t tl = v->tokens[t].len;
-        if (typo_ok(q->s, q->len, ts, tl) && sx_osa_distance(q->s, q->len, ts, tl, maxd) <= maxd &&
-            !add_x(w, t, typo_sim(q->s, q->len, ts, tl), qi, X_FUZZY))
-          return false;
-      }
-    }
-    uint32_t h = sx_hash(p, pl);
-    uint32_t b = h >> (32 - v->h->del_bits);
-    for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++) {
-      if (v->dels[i].hash != h)
-        continue;
-      uint32_t t = v->dels[i].token;
-      if (t == q->tok)
-        continue;
-      const sx_token *tk = &v->tokens[t];
-      const char *ts = sx_str(v, tk->str);
-      if (!typo_ok(q->s, q->len, ts, tk->len) ||
-          sx_osa_distance(q->s, q->len, ts, tk->len, maxd) > maxd)
-        continue;
-      bool dup = false;
-      for (size_t j = from; j < w->nx && !dup; j++)
-        dup = w->x[j].tok == t;
-      if (dup)
-        continue;
-      if (!add_x(w, t, typo_sim(q->s, q->len, ts, tk->len), qi, X_FUZZY))
+      memcpy(d2, d, m);
+      memcpy(d2 + m, d + m + 1, q->len - 2 - m);
+      if (!probe(v, w, qi, from, d2, q->len - 2))
         return false;
     }
   }
@@ -260,14 +283,13 @@ static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
   const char *ab, *word;
   for (size_t a = 0; q->tok == NONE && sx_abbrev(a, &ab, &word); a++) {
     size_t al = strlen(ab);
-    if (al != q->len || !typo_ok(q->s, q->len, ab, al) ||
-        sx_osa_distance(q->s, q->len, ab, al, 1) > 1)
+    if (al != q->len || al < 4 || q->s[0] != ab[0] || sx_osa_distance(q->s, q->len, ab, al, 1) > 1)
       continue;
     uint32_t t = sx_view_find(v, word, strlen(word));
     bool dup = t == NONE;
     for (size_t j = from; j < w->nx && !dup; j++)
       dup = w->x[j].tok == t;
-    if (!dup && !add_x(w, t, typo_sim(q->s, q->len, ab, al), qi, X_FUZZY))
+    if (!dup && !add_x(w, t, typo_sim(q->s, q->len, ab, al, 1), qi, X_FUZZY))
       return false;
   }
   /* keep the best FUZZY_MAX (insertion sort: few elements) */
@@ -301,6 +323,15 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     q->len = n->tok[i].len;
     q->flags = n->tok[i].flags;
     q->tok = sx_view_find(v, q->s, q->len);
+    /* a legal-form word with a typo ("Compmany") is that legal form */
+    const char *lf = NULL;
+    if (q->tok == NONE && !(q->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_NUMBER)) &&
+        (lf = sx_legal_typo(q->s, q->len)) != NULL) {
+      q->s = lf;
+      q->len = (uint16_t)strlen(lf);
+      q->flags = sx_word_flags(lf, q->len);
+      q->tok = sx_view_find(v, q->s, q->len);
+    }
     if (q->tok != NONE)
       q->flags |= v->tokens[q->tok].flags & SX_TOK_GENERIC; /* from the lists' words */
     q->xs = (uint16_t)w->nx;
@@ -392,12 +423,12 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
   if ((tk->flags & SX_TOK_INITIAL) && q->len > 1 && ts[0] == q->s[0] &&
       !(q->flags & (SX_TOK_LEGAL | SX_TOK_STOP)))
     return INITIAL_SIM;
-  /* close spellings the deletion table does not reach */
-  if (q->len >= 5 && tk->len >= 5 && ts[0] == q->s[0] && abs((int)q->len - (int)tk->len) <= 2 &&
-      !(q->flags & SX_TOK_NUMBER)) {
-    double jw = sx_jaro_winkler(q->s, q->len, ts, tk->len);
-    if (jw >= FLY_JW_MIN)
-      return typo_sim(q->s, q->len, ts, tk->len);
+  /* close spellings retrieval did not keep (beyond FUZZY_MAX) */
+  if (!(q->flags & (SX_TOK_NUMBER | SX_TOK_LEGAL | SX_TOK_STOP)) &&
+      !(tk->flags & (SX_TOK_LEGAL | SX_TOK_STOP)) && abs((int)q->len - (int)tk->len) <= 2) {
+    int d = typo_distance(q->s, q->len, ts, tk->len);
+    if (d >= 1)
+      return typo_sim(q->s, q->len, ts, tk->len, d);
   }
   return 0.0f;
 }
@@ -681,9 +712,23 @@ static int list_rank(const sx_view *v, uint32_t entry) {
   return 7;
 }
 
-static int cmp_scored_entry(const void *a, const void *b) {
+/* A listed entry is its list and its id: the same entry loaded from two
+ * files (the SDN file and the CSL) is one entry. Strings are pooled, so
+ * equal offsets are equal strings. */
+static uint64_t entry_key(const sx_view *v, uint32_t entry) {
+  const sx_entry *e = &v->entries[entry];
+  if (!e->f[SX_F_SOURCE_ID])
+    return (uint64_t)1 << 63 | entry;
+  return (uint64_t)v->lists[e->list].code << 32 | e->f[SX_F_SOURCE_ID];
+}
+
+static int cmp_scored_entry(const void *a, const void *b, void *ctx) {
+  const sx_view *v = ctx;
   const scored *x = a, *y = b;
-  if (x->entry != y->entry)
+  uint64_t kx = entry_key(v, x->entry), ky = entry_key(v, y->entry);
+  if (kx != ky)
+    return kx < ky ? -1 : 1;
+  if (x->entry != y->entry && x->score == y->score)
     return x->entry < y->entry ? -1 : 1;
   if (x->score != y->score)
     return x->score > y->score ? -1 : 1;
@@ -702,7 +747,7 @@ static int cmp_scored_rank(const void *a, const void *b, void *ctx) {
 }
 
 static bool push_scored(ag_screen_work *w, uint32_t name, uint32_t entry, double score) {
-  scored s = {name, entry, (float)score};
+  scored s = {name, entry, (float)score, NULL};
   return SX_PUSH(w->sc, w->nsc, w->sc_cap, s);
 }
 
@@ -925,6 +970,8 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
     }
     ag_buf_printf(b, " (coverage %.2f of the listed name, %.2f of the query)", ai.cov_c, ai.cov_q);
   }
+  if (m->other_names[0])
+    ag_buf_printf(b, "; also matched: %s", m->other_names);
   if (cc) {
     const char *list = sx_str(v, v->entries[nm->entry].f[SX_F_COUNTRIES]);
     if (!*list)
@@ -963,6 +1010,7 @@ static void fill_match(const sx_view *v, ag_screen_match *m, const scored *s) {
   m->source_url = sx_str(v, e->f[SX_F_URL]);
   m->matched_name = sx_str(v, nm->display);
   m->name_kind = sx_kind_name(nm->kind);
+  m->other_names = s->others ? s->others : "";
   m->score = s->score;
   /* below the review threshold (a caller's lower min_score) is "none" */
   m->level = s->score >= AG_SCREEN_CONFIDENT  ? AG_SCREEN_LEVEL_CONFIDENT
@@ -1049,13 +1097,35 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
   if (st)
     return st;
 
-  /* best name per entry, then rank */
+  /* best name per listed entry, the others named, then rank */
   if (w->nsc > 1)
-    qsort(w->sc, w->nsc, sizeof *w->sc, cmp_scored_entry);
+    qsort_r(w->sc, w->nsc, sizeof *w->sc, cmp_scored_entry, (void *)v);
   size_t k = 0;
-  for (size_t i = 0; i < w->nsc; i++)
-    if (!k || w->sc[k - 1].entry != w->sc[i].entry)
-      w->sc[k++] = w->sc[i];
+  for (size_t i = 0; i < w->nsc;) {
+    size_t j = i + 1;
+    uint64_t key = entry_key(v, w->sc[i].entry);
+    ag_buf_reset(&w->tmp);
+    const char *best = sx_str(v, v->names[w->sc[i].name].display);
+    for (; j < w->nsc && entry_key(v, w->sc[j].entry) == key; j++) {
+      const char *o = sx_str(v, v->names[w->sc[j].name].display);
+      bool seen = !strcmp(o, best);
+      for (size_t m = i + 1; m < j && !seen; m++)
+        seen = !strcmp(o, sx_str(v, v->names[w->sc[m].name].display));
+      if (!seen && brute == false) {
+        if (w->tmp.len)
+          ag_buf_puts(&w->tmp, "; ");
+        ag_buf_puts(&w->tmp, o);
+      }
+    }
+    w->sc[k] = w->sc[i];
+    if (w->tmp.len) {
+      w->sc[k].others = ag_arena_strndup(&w->arena, w->tmp.data, w->tmp.len);
+      if (w->tmp.failed || !w->sc[k].others)
+        return nomem(err);
+    }
+    k++;
+    i = j;
+  }
   w->nsc = k;
   if (k > 1)
     qsort_r(w->sc, k, sizeof *w->sc, cmp_scored_rank, (void *)v);
@@ -1143,6 +1213,8 @@ void ag_screen_match_json(const ag_screen_match *m, bool full, ag_buf *b) {
   json_field(b, "reason", m->reason ? m->reason : "");
   if (full) {
     json_field(b, "name_kind", m->name_kind);
+    if (m->other_names && m->other_names[0])
+      json_field(b, "other_names", m->other_names);
     json_field(b, "entry_type", m->entry_type);
     ag_buf_puts(b, ",\"matched_tokens\":[");
     for (size_t i = 0; i < m->token_count; i++) {
