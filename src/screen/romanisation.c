@@ -13,6 +13,7 @@
 #include "screen_int.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,16 @@ extern const char ag_screen_roman_end[] __attribute__((visibility("hidden")));
 
 typedef struct {
   char from[ROMAN_WORD], to[ROMAN_WORD];
+  uint32_t from_letters, to_letters; /* the letters each has, one bit each */
 } roman_row;
+
+static uint32_t letters(const char *w, size_t n) {
+  uint32_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (w[i] >= 'a' && w[i] <= 'z')
+      m |= 1u << (w[i] - 'a');
+  return m;
+}
 
 static struct {
   roman_row words[ROMAN_MAX], endings[32];
@@ -118,6 +128,10 @@ static void load_table(void) {
     p = le + 1;
   }
   qsort(table.words, table.nwords, sizeof *table.words, cmp_row);
+  for (size_t i = 0; i < table.nwords; i++) {
+    table.words[i].from_letters = letters(table.words[i].from, strlen(table.words[i].from));
+    table.words[i].to_letters = letters(table.words[i].to, strlen(table.words[i].to));
+  }
   for (size_t i = 1; i < table.nwords; i++)
     if (!strcmp(table.words[i].from, table.words[i - 1].from)) {
       snprintf(table.error, sizeof table.error, "romanisation table: '%s' is listed twice",
@@ -163,4 +177,33 @@ size_t sx_romanisation_ending(char *w, size_t len) {
     }
   }
   return len;
+}
+
+const char *sx_romanisation_typo(const char *w, size_t len, const char **spelling, int *dist) {
+  pthread_once(&table_once, load_table);
+  const char *best = NULL;
+  int bd = 3;
+  if (len < 4)
+    return NULL;
+  uint32_t wl = letters(w, len);
+  for (size_t i = 0; i < table.nwords; i++)
+    for (int side = 0; side < 2; side++) {
+      const char *f = side ? table.words[i].to : table.words[i].from;
+      uint32_t fm = side ? table.words[i].to_letters : table.words[i].from_letters;
+      size_t fl = strlen(f);
+      int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
+      /* an edit adds or removes at most two letters from the set */
+      if (fl < 4 || (fl > len ? fl - len : len - fl) > (size_t)maxd ||
+          __builtin_popcount(fm ^ wl) > 2 * maxd)
+        continue;
+      int d = sx_osa_distance(w, len, f, fl, maxd);
+      if (d >= 1 && d <= maxd && d < bd) {
+        bd = d;
+        best = table.words[i].to;
+        *spelling = f;
+      }
+    }
+  if (best)
+    *dist = bd;
+  return best;
 }

@@ -122,6 +122,10 @@ const char *sx_romanisation_word(const char *w);
 /* Rewrites a listed ending in place ("-iy" -> "-i", words of five letters
  * or more); returns the new length. */
 size_t sx_romanisation_ending(char *w, size_t len);
+/* The canonical form of the spelling (of four letters or more) a word is
+ * one typo away from, two from eight letters ("Mohamemd" -> "muhammad"),
+ * with that spelling and the distance; NULL if none. */
+const char *sx_romanisation_typo(const char *w, size_t len, const char **spelling, int *dist);
 /* NULL, or why the compiled-in table could not be read ("line N: ..."). */
 const char *sx_romanisation_error(void);
 size_t sx_romanisation_count(void);
