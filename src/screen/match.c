@@ -99,6 +99,11 @@ static const char *const links[] = {"", "al", "ul", "ud", "ad", "ed", "u", "i", 
 #define NLINKS (sizeof links / sizeof *links)
 #define LINKS_KEPT 4
 
+static bool compound_like(const char *s, size_t n) {
+  return (n > 6 && (!memcmp(s + n - 3, "din", 3) || !memcmp(s + n - 4, "deen", 4))) ||
+         !memcmp(s, "abd", 3);
+}
+
 static bool is_article(const char *s, size_t n) {
   return n == 2 && (!memcmp(s, "al", 2) || !memcmp(s, "ul", 2) || !memcmp(s, "ud", 2) ||
                     !memcmp(s, "ad", 2) || !memcmp(s, "ed", 2));
@@ -419,11 +424,15 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
           break;
         }
       }
-      /* ... or a compound name with its article run in ("Salahidin" is
-       * salah + din, listed as "Salah al-Din") */
-      bool found = w->nx > q->xs && w->x[w->nx - 1].kind == X_SPLIT;
-      for (size_t k = 3; !found && k + 4 <= q->len; k++)
-        for (size_t l = 1; l < NLINKS && !found; l++) {
+    }
+    /* ... or a compound name with its article run in ("Salahidin" is
+     * salah + din, listed as "Salah al-Din"): any unknown word, and a
+     * listed one that looks like such a name (... al-Din, Abd al-...) */
+    if (!(q->flags & SX_TOK_NUMBER) && q->len >= 7 &&
+        (q->tok == NONE || compound_like(q->s, q->len))) {
+      size_t found = 0;
+      for (size_t k = 3; found < 3 && k + 4 <= q->len; k++)
+        for (size_t l = 1; l < NLINKS && found < 3; l++) {
           size_t ll = strlen(links[l]);
           if (k + ll + 3 > q->len || memcmp(q->s + k, links[l], ll))
             continue;
@@ -431,7 +440,7 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
           if (a != NONE && b != NONE) {
             if (!add_x(w, a, 1.0f, i, X_SPLIT) || !add_x(w, b, 1.0f, i, X_SPLIT))
               return nomem(err);
-            found = true;
+            found++;
           }
         }
     }
