@@ -22,10 +22,10 @@
 typedef struct {
   char *variant, *query, *list, *id;
   bool decoy;
-  int rank;      /* 1-based place of the listed entry among the answers, 0 if absent */
-  double score;  /* its score */
-  double top;    /* the best score of the answer */
-  int rank_low;  /* the same with a reporting threshold of 0.3 */
+  int rank;     /* 1-based place of the listed entry among the answers, 0 if absent */
+  double score; /* its score */
+  double top;   /* the best score of the answer */
+  int rank_low; /* the same with a reporting threshold of 0.3 */
   double score_low, top_low;
 } row;
 
@@ -106,8 +106,8 @@ static bool read_set(const char *path) {
 static void screen_row(const ag_screen *s, ag_screen_result *res, row *r, double min, int *rank,
                        double *score, double *top) {
   ag_error err;
-  ag_screen_request rq = {.name = r->query, .len = strlen(r->query), .min_score = min,
-                          .max_matches = 5};
+  ag_screen_request rq = {
+      .name = r->query, .len = strlen(r->query), .min_score = min, .max_matches = 5};
   *rank = 0;
   *score = *top = 0;
   if (ag_screen_query_ex(s, &rq, res, &err)) {

@@ -44,8 +44,8 @@
 #define COUNTRY_PENALTY 0.05
 #define FUZZY_MAX 6      /* typo neighbours kept per query word */
 #define CAND_MAX 256     /* names fully scored per query */
-#define TYPO1_SIM 0.85     /* least similarity of four-letter words one edit apart */
-#define TYPO2_SIM 0.75     /* ... of eight-letter words two edits apart */
+#define TYPO1_SIM 0.85   /* least similarity of four-letter words one edit apart */
+#define TYPO2_SIM 0.75   /* ... of eight-letter words two edits apart */
 #define TYPO_SIM_STEP 0.01 /* ... more by this for each letter more */
 #define TYPO_SIM_MAX 0.92
 #define INITIAL_SIM 0.5f /* "I." against "Ivan" */
@@ -117,7 +117,7 @@ struct ag_screen_work {
   float rare; /* the weight from which a word is distinctive */
   qexp *x;
   size_t nx, x_cap;
-  uint32_t join_tok[SX_NORM_TOKENS_MAX];  /* exact token of q[i] q[i+1] joined */
+  uint32_t join_tok[SX_NORM_TOKENS_MAX]; /* exact token of q[i] q[i+1] joined */
   /* listed words q[i] and q[i+1] (or q[i+2] after an article) make when
    * run together with a link (links[]): Salah al Din = salahuddin */
   uint32_t link_tok[SX_NORM_TOKENS_MAX][LINKS_KEPT];
@@ -436,7 +436,8 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
           size_t ll = strlen(links[l]);
           if (k + ll + 3 > q->len || memcmp(q->s + k, links[l], ll))
             continue;
-          uint32_t a = sx_view_find(v, q->s, k), b = sx_view_find(v, q->s + k + ll, q->len - k - ll);
+          uint32_t a = sx_view_find(v, q->s, k),
+                   b = sx_view_find(v, q->s + k + ll, q->len - k - ll);
           if (a != NONE && b != NONE) {
             if (!add_x(w, a, 1.0f, i, X_SPLIT) || !add_x(w, b, 1.0f, i, X_SPLIT))
               return nomem(err);
@@ -640,8 +641,7 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
         if (ct[j] == w->link_tok[i][k]) {
           bool art = w->link_art[i];
           edge e = {1.0f,
-                    w->q[i].w + w->q[i + 1].w + (art ? w->q[i + 2].w : 0) +
-                        v->tokens[ct[j]].weight,
+                    w->q[i].w + w->q[i + 1].w + (art ? w->q[i + 2].w : 0) + v->tokens[ct[j]].weight,
                     (art ? 7ull : 3ull) << i,
                     1ull << j,
                     (uint8_t)i,

@@ -1078,7 +1078,6 @@ static const char *id_of(const ag_screen *s, const char *name, ag_screen_result 
   return NULL;
 }
 
-
 /* ---- names written another way: typos, romanisations, compounds ---- */
 
 /* Romanisation variants are data (data/screening/romanisation.tsv): each
@@ -1184,12 +1183,12 @@ static void test_typo_tolerance(void **state) {
   const ag_screen_level P = AG_SCREEN_LEVEL_POSSIBLE;
   const char *hik = "Hangzhou Hikvision Digital Technology Co., Ltd.";
   expect_level(B, "Hangzhou Hikvisoin Digital Technology", NULL, "EL", hik,
-               AG_SCREEN_LEVEL_CONFIDENT, &r);                                   /* swap */
-  query_named(B, &r, "Hangzhou Hkivisoin Digital Technology", hik, P);         /* two swaps */
-  query_named(B, &r, "Hangzhou Jikvision Digital Technology", hik, P);         /* first letter */
-  query_named(B, &r, "NSO Grup", "NSO Group", P);                              /* four letters */
-  query_named(B, &r, "NSP Group", "NSO Group", P);                             /* three letters */
-  query_named(B, &r, "Candiru Limted", "Candiru", P);                          /* a legal form */
+               AG_SCREEN_LEVEL_CONFIDENT, &r);                         /* swap */
+  query_named(B, &r, "Hangzhou Hkivisoin Digital Technology", hik, P); /* two swaps */
+  query_named(B, &r, "Hangzhou Jikvision Digital Technology", hik, P); /* first letter */
+  query_named(B, &r, "NSO Grup", "NSO Group", P);                      /* four letters */
+  query_named(B, &r, "NSP Group", "NSO Group", P);                     /* three letters */
+  query_named(B, &r, "Candiru Limted", "Candiru", P);                  /* a legal form */
   ag_error err;
   /* two edits in a five-letter word are another word */
   if (ag_screen_query(B, "Cnadrui", 7, NULL, &r, &err))
@@ -1220,8 +1219,7 @@ static void test_compound_names(void **state) {
   const ag_screen_level C = AG_SCREEN_LEVEL_CONFIDENT;
   expect_level(s, "Ahmad Salah al-Din", NULL, "DPL", "AHMAD SALAHIDIN", C, &r);
   expect_level(s, "Ahmad Salah ud Din", NULL, "DPL", "AHMAD SALAHIDIN", C, &r);
-  expect_level(s, "Salahidin General Trading", NULL, "DPL", "SALAH AL DIN GENERAL TRADING", C,
-               &r);
+  expect_level(s, "Salahidin General Trading", NULL, "DPL", "SALAH AL DIN GENERAL TRADING", C, &r);
   ag_screen_result_free(&r);
   ag_screen_close(s);
 }
