@@ -145,7 +145,11 @@ SCREEN_INDEX    := $(BUILD)/gen/screen-default.agx
 SCREEN_TOOL     := $(BUILD)/tools/acegate-lists
 SCREEN_TOOL_SRC := $(sort $(wildcard src/screen/*.c src/common/*.c)) tools/acegate-lists.c
 
-$(SCREEN_TOOL): $(SCREEN_TOOL_SRC) $(wildcard src/screen/*.h include/acegate/*.h)
+# the romanisation table is compiled in (.incbin) by src/screen/romanisation.c
+SCREEN_ROMAN    := data/screening/romanisation.tsv
+$(BUILD)/src/screen/romanisation.o: $(SCREEN_ROMAN)
+
+$(SCREEN_TOOL): $(SCREEN_TOOL_SRC) $(SCREEN_ROMAN) $(wildcard src/screen/*.h include/acegate/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDFLAGS) -o $@ $(SCREEN_TOOL_SRC) $(LDLIBS)
 

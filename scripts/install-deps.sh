@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential pkg-config libjansson-dev libicu-dev libsqlite3-dev libssl-dev
 libmicrohttpd-dev libzstd-dev libcmocka-dev clang libclang-rt-14-dev clang-tidy cppcheck jq hyperfine
-wrk curl sqlite3 time util-linux"
+wrk curl sqlite3 time util-linux
+python3-thefuzz python3-levenshtein"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -87,6 +87,9 @@ typedef struct {
   /* how it matched */
   const char *matched_name; /* the listed name or alias that matched */
   const char *name_kind;    /* "name", "aka", "fka", "nka", "weak aka" */
+  /* the entry's other names and aliases that also matched, best first,
+   * "; "-separated ("" if none): one match per listed entry */
+  const char *other_names;
   double score;             /* in [0, 1], country evidence included */
   ag_screen_level level;
   const char *reason;                  /* plain-English explanation (result-owned) */

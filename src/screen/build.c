@@ -702,13 +702,15 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
   for (size_t i = 0; i < nt; i++)
     tokens[i].post_len = fill[i];
 
-  /* one-letter deletions of every word of three letters or more */
+  /* one-letter deletions of every word of three letters or more, and
+   * two-letter deletions of words of SX_TWO_EDITS_LEN letters or more (two
+   * typos in one word: the query's deletions meet these) */
   for (size_t i = 0; i < nt; i++) {
     const char *w = b.strpool.data + tokens[i].str;
     size_t wl = tokens[i].len;
     if (wl < 3 || (tokens[i].flags & SX_TOK_NUMBER))
       continue;
-    char d[72];
+    char d[72], d2[72];
     for (size_t k = 0; k < wl; k++) {
       if (k > 0 && w[k] == w[k - 1])
         continue; /* same deletion as the previous position */
@@ -719,10 +721,28 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
         st = nomem(err);
         goto out;
       }
+      for (size_t m = k; wl >= SX_TWO_EDITS_LEN && wl <= 40 && m < wl - 1; m++) {
+        if (m > k && d[m] == d[m - 1])
+          continue;
+        memcpy(d2, d, m);
+        memcpy(d2 + m, d + m + 1, wl - 2 - m);
+        sx_del y = {sx_hash(d2, wl - 2), (uint32_t)i};
+        if (!SX_PUSH(dels, ndels, dels_cap, y)) {
+          st = nomem(err);
+          goto out;
+        }
+      }
     }
   }
   if (ndels)
     qsort(dels, ndels, sizeof *dels, cmp_del);
+  { /* the same deletion reached twice is kept once */
+    size_t u = 0;
+    for (size_t i = 0; i < ndels; i++)
+      if (!u || dels[u - 1].hash != dels[i].hash || dels[u - 1].token != dels[i].token)
+        dels[u++] = dels[i];
+    ndels = u;
+  }
 
   sx_header h;
   memset(&h, 0, sizeof h);

@@ -58,7 +58,13 @@ static bool bucket_ok(const uint32_t *b, uint32_t bits, uint32_t n) {
   return b[nb] == n && b[0] <= n;
 }
 
-ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *what, ag_error *err) {
+/* Opens a view; full: also the checksum and every offset and id. The
+ * built-in image is checked in full when it is built (the build tool
+ * re-opens what it wrote, as every update does) and is then part of the
+ * binary, as unchangeable as the code: on start only its header and
+ * section table are read (a third of a cold start was its SHA-256). */
+static ag_status view_open(sx_view *v, const void *data, size_t size, const char *what, bool full,
+                           ag_error *err) {
   memset(v, 0, sizeof *v);
   const unsigned char *base = data;
   if (!data || size < sizeof(sx_header))
@@ -80,9 +86,9 @@ ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *wh
                         "%s: corrupt index: %zu bytes, header says %llu (truncated?)", what, size,
                         (unsigned long long)h->file_size);
   uint8_t dg[32];
-  if (!sx_sha256(base + h->header_size, size - h->header_size, dg))
+  if (full && !sx_sha256(base + h->header_size, size - h->header_size, dg))
     return ag_error_set(err, AG_ERR_INTERNAL, what, "%s: cannot compute SHA-256", what);
-  if (memcmp(dg, h->sha256, 32))
+  if (full && memcmp(dg, h->sha256, 32))
     return bad(err, what, "checksum mismatch");
   if (h->tok_bits < 1 || h->tok_bits > 24 || h->del_bits < 1 || h->del_bits > 24)
     return bad(err, what, "bucket sizes");
@@ -111,6 +117,8 @@ ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *wh
   v->postings = (const uint32_t *)(base + h->sec[SX_SEC_POSTINGS].off);
   v->dels = (const sx_del *)(base + h->sec[SX_SEC_DELS].off);
   v->delbuckets = (const uint32_t *)(base + h->sec[SX_SEC_DELBUCKETS].off);
+  if (!full)
+    return AG_OK;
 
   size_t ss = v->str_size;
   if (ss < 1 || v->str[0] || v->str[ss - 1])
@@ -164,6 +172,10 @@ ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *wh
     return bad(err, what, "hash buckets");
 #undef STR_OK
   return AG_OK;
+}
+
+ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *what, ag_error *err) {
+  return view_open(v, data, size, what, true, err);
 }
 
 uint32_t sx_view_find(const sx_view *v, const char *w, size_t len) {
@@ -222,8 +234,8 @@ void ag_screen_close(ag_screen *s) {
   free(s);
 }
 
-ag_status sx_open_image(const void *data, size_t len, bool copy, const char *origin,
-                        ag_screen **out, ag_error *err) {
+static ag_status open_image(const void *data, size_t len, bool copy, const char *origin, bool full,
+                            ag_screen **out, ag_error *err) {
   *out = NULL;
   ag_screen *s = calloc(1, sizeof *s);
   if (!s)
@@ -240,7 +252,7 @@ ag_status sx_open_image(const void *data, size_t len, bool copy, const char *ori
       memcpy(s->heap, data, len);
     img = s->heap;
   }
-  ag_status st = sx_view_open(&s->v, img, len, origin, err);
+  ag_status st = view_open(&s->v, img, len, origin, full, err);
   if (!st)
     st = finish_open(s, origin, err);
   if (st) {
@@ -249,6 +261,11 @@ ag_status sx_open_image(const void *data, size_t len, bool copy, const char *ori
   }
   *out = s;
   return AG_OK;
+}
+
+ag_status sx_open_image(const void *data, size_t len, bool copy, const char *origin,
+                        ag_screen **out, ag_error *err) {
+  return open_image(data, len, copy, origin, true, out, err);
 }
 
 ag_status ag_screen_open_index_mem(const void *data, size_t len, ag_screen **out, ag_error *err) {
@@ -263,7 +280,7 @@ ag_status ag_screen_open_builtin(ag_screen **out, ag_error *err) {
     return ag_error_set(err, AG_ERR_NOTFOUND, "lists",
                         "this build has no built-in lists; load list files with --lists or run "
                         "'acegate lists update FILE...'");
-  return sx_open_image(img, len, false, "built-in", out, err);
+  return open_image(img, len, false, "built-in", false, out, err);
 }
 
 ag_status ag_screen_open_index(const char *path, ag_screen **out, ag_error *err) {

@@ -44,7 +44,10 @@
 #define COUNTRY_PENALTY 0.05
 #define FUZZY_MAX 6      /* typo neighbours kept per query word */
 #define CAND_MAX 256     /* names fully scored per query */
-#define FLY_JW_MIN 0.92  /* Jaro-Winkler for words compared during scoring */
+#define TYPO1_SIM 0.85   /* least similarity of four-letter words one edit apart */
+#define TYPO2_SIM 0.75   /* ... of eight-letter words two edits apart */
+#define TYPO_SIM_STEP 0.01 /* ... more by this for each letter more */
+#define TYPO_SIM_MAX 0.92
 #define INITIAL_SIM 0.5f /* "I." against "Ivan" */
 #define INITIAL_W SX_W_INITIAL
 #define RARE_IDF 7.0   /* a distinctive word: in at most about 1 name in 1,000 */
@@ -77,6 +80,7 @@ typedef struct {
 typedef struct {
   uint32_t name, entry;
   float score;
+  const char *others; /* the entry's other matching names (arena), or NULL */
 } scored;
 
 typedef struct {
@@ -86,7 +90,24 @@ typedef struct {
   uint8_t qi, cj, type;
 } edge;
 
-enum { E_WORD, E_QJOIN, E_CJOIN, E_INITIAL };
+enum { E_WORD, E_QJOIN, E_CJOIN, E_INITIAL, E_QJOIN3, E_CJOIN3 };
+
+/* How Arabic compound names run together: "Salah al-Din" is also
+ * "Salahaldin", "Salahuddin", "Salahidin"; the article is written al, ul,
+ * ud, ad, ed, a vowel, or nothing. */
+static const char *const links[] = {"", "al", "ul", "ud", "ad", "ed", "u", "i", "e", "a"};
+#define NLINKS (sizeof links / sizeof *links)
+#define LINKS_KEPT 4
+
+static bool compound_like(const char *s, size_t n) {
+  return (n > 6 && (!memcmp(s + n - 3, "din", 3) || !memcmp(s + n - 4, "deen", 4))) ||
+         !memcmp(s, "abd", 3);
+}
+
+static bool is_article(const char *s, size_t n) {
+  return n == 2 && (!memcmp(s, "al", 2) || !memcmp(s, "ul", 2) || !memcmp(s, "ud", 2) ||
+                    !memcmp(s, "ad", 2) || !memcmp(s, "ed", 2));
+}
 
 struct ag_screen_work {
   sx_norm norm;
@@ -97,6 +118,10 @@ struct ag_screen_work {
   qexp *x;
   size_t nx, x_cap;
   uint32_t join_tok[SX_NORM_TOKENS_MAX]; /* exact token of q[i] q[i+1] joined */
+  /* listed words q[i] and q[i+1] (or q[i+2] after an article) make when
+   * run together with a link (links[]): Salah al Din = salahuddin */
+  uint32_t link_tok[SX_NORM_TOKENS_MAX][LINKS_KEPT];
+  bool link_art[SX_NORM_TOKENS_MAX];
   float *acc;
   uint8_t *distinct; /* a name was reached through a distinctive word */
   uint32_t *touched;
@@ -180,79 +205,145 @@ static bool add_x(ag_screen_work *w, uint32_t tok, float sim, size_t qi, int kin
   return SX_PUSH(w->x, w->nx, w->x_cap, x);
 }
 
-/* Similarity credited to two different spellings: Jaro-Winkler, with its
- * shortfall from 1 counted FUZZY_K times, since one letter can turn a name
- * into another name (Sophos, Sophon). */
-static float typo_sim(const char *a, size_t la, const char *b, size_t lb) {
-  double s = 1.0 - FUZZY_K * (1.0 - sx_jaro_winkler(a, la, b, lb));
-  return s > 0 ? (float)s : 0.0f;
+/* Edits tolerated between two words: one from SX_ONE_EDIT_LEN letters,
+ * two from SX_TWO_EDITS_LEN (the longer word decides: a letter dropped from
+ * an eight-letter word leaves seven), none below. */
+static int typo_edits(size_t la, size_t lb) {
+  size_t hi = la > lb ? la : lb;
+  if (hi < SX_ONE_EDIT_LEN || (la < 2 || lb < 2))
+    return 0;
+  return hi >= SX_TWO_EDITS_LEN ? 2 : 1;
 }
 
-/* Typo candidates: both words of four letters or more, and (below eight
- * letters) the same first letter: typos rarely hit the first letter, and
- * short words one letter apart are often different names. */
-static bool typo_ok(const char *a, size_t la, const char *b, size_t lb) {
-  if (la < 4 || lb < 4)
-    return false;
-  return (la >= 8 && lb >= 8) || a[0] == b[0];
+/* Similarity credited to two spellings d edits apart (optimal string
+ * alignment, within typo_edits): Jaro-Winkler with its shortfall from 1
+ * counted FUZZY_K times, since one letter can turn a name into another
+ * name (Sophos, Sophon), but never under TYPO1_SIM / TYPO2_SIM, so that a
+ * short word with one typo ("Aqa" for "Aqsa") or a long one with two is
+ * still read as that word. */
+static float typo_sim(const char *a, size_t la, const char *b, size_t lb, int d) {
+  double s = 1.0 - FUZZY_K * (1.0 - sx_jaro_winkler(a, la, b, lb));
+  /* the longer the word, the surer a typo is one: the floor rises by
+   * TYPO_SIM_STEP a letter, up to TYPO_SIM_MAX */
+  size_t hi = la > lb ? la : lb;
+  double floor = d <= 1 ? TYPO1_SIM + TYPO_SIM_STEP * ((double)hi - 4)
+                        : TYPO2_SIM + TYPO_SIM_STEP * ((double)hi - SX_TWO_EDITS_LEN);
+  floor = floor < (d <= 1 ? TYPO1_SIM : TYPO2_SIM) ? (d <= 1 ? TYPO1_SIM : TYPO2_SIM) : floor;
+  if (floor > TYPO_SIM_MAX)
+    floor = TYPO_SIM_MAX;
+  return (float)(s > floor ? s : floor);
+}
+
+/* The distance between two words if it is within typo_edits, else -1. A
+ * two-letter word is only a three-letter one with a letter dropped after
+ * its first ("Kl" for "Kal"). */
+static uint64_t letter_set(const char *s, size_t n) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    m |= 1ull << ((unsigned char)s[i] & 63);
+  return m;
+}
+
+static int typo_distance(const char *a, size_t la, const char *b, size_t lb) {
+  int maxd = typo_edits(la, lb);
+  if (!maxd || ((la < 3 || lb < 3) && a[0] != b[0]))
+    return -1;
+  /* an edit adds or removes at most two letters from the set of letters */
+  if (__builtin_popcountll(letter_set(a, la) ^ letter_set(b, lb)) > 2 * maxd)
+    return -1;
+  int d = sx_osa_distance(a, la, b, lb, maxd);
+  return d <= maxd ? d : -1;
 }
 
 static float unknown_weight(const sx_view *v) {
   return (float)log(((double)v->h->n_names + 1.0) / 1.5);
 }
 
+/* Adds listed word t as a typo neighbour of query word qi, spelt qs. */
+static bool add_fuzzy(ag_screen_work *w, const sx_view *v, size_t qi, size_t from, const char *qs,
+                      size_t ql, uint32_t t) {
+  if (t == w->q[qi].tok)
+    return true;
+  for (size_t j = from; j < w->nx; j++)
+    if (w->x[j].tok == t)
+      return true;
+  const sx_token *tk = &v->tokens[t];
+  const char *ts = sx_str(v, tk->str);
+  int d = typo_distance(qs, ql, ts, tk->len);
+  if (d < 1)
+    return true;
+  return add_x(w, t, typo_sim(qs, ql, ts, tk->len, d), qi, X_FUZZY);
+}
+
+/* Looks up deletion string p among the listed words and their deletions. */
+static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
+                  size_t ql, const char *p, size_t pl) {
+  uint32_t t = sx_view_find(v, p, pl);
+  if (t != NONE && !add_fuzzy(w, v, qi, from, qs, ql, t))
+    return false;
+  uint32_t h = sx_hash(p, pl);
+  uint32_t b = h >> (32 - v->h->del_bits);
+  for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++)
+    if (v->dels[i].hash == h && !add_fuzzy(w, v, qi, from, qs, ql, v->dels[i].token))
+      return false;
+  return true;
+}
+
+/* The word itself (the listed word has a letter more, or two), its
+ * one-letter deletions (substitution, transposition, or the query has one
+ * letter more) and, for long words, its two-letter deletions: the index
+ * holds the listed words' one- and two-letter deletions. */
+static bool probe_all(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
+                      size_t ql) {
+  char d[72], d2[72];
+  if (!probe(v, w, qi, from, qs, ql, qs, ql))
+    return false;
+  bool two = ql + 1 >= SX_TWO_EDITS_LEN;
+  for (size_t k = 0; k < ql; k++) {
+    if (k > 0 && qs[k] == qs[k - 1])
+      continue;
+    memcpy(d, qs, k);
+    memcpy(d + k, qs + k + 1, ql - k - 1);
+    if (!probe(v, w, qi, from, qs, ql, d, ql - 1))
+      return false;
+    for (size_t m = k; two && m + 1 < ql; m++) {
+      if (m > k && d[m] == d[m - 1])
+        continue;
+      memcpy(d2, d, m);
+      memcpy(d2 + m, d + m + 1, ql - 2 - m);
+      if (!probe(v, w, qi, from, qs, ql, d2, ql - 2))
+        return false;
+    }
+  }
+  return true;
+}
+
 /* Typo neighbours of word q through the deletion table; kept in
  * w->x[from..] sorted by similarity, at most FUZZY_MAX. */
 static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
   const qword *q = &w->q[qi];
-  if (q->len < 4 || (q->flags & SX_TOK_NUMBER))
+  if (q->len < 2 || q->len > 64 || (q->flags & SX_TOK_NUMBER))
     return true;
-  int maxd = q->len >= 8 ? 2 : 1;
   size_t from = w->nx;
-  char d[72];
-  /* probes: the word itself (the listed word has one more letter) and each
-   * one-letter deletion of it (substitution, transposition, or the query
-   * has one letter more: then the deletion is itself a listed word) */
-  for (int k = -1; k < (int)q->len; k++) {
-    const char *p = q->s;
-    size_t pl = q->len;
-    if (k >= 0) {
-      if (k > 0 && q->s[k] == q->s[k - 1])
-        continue;
-      memcpy(d, q->s, (size_t)k);
-      memcpy(d + k, q->s + k + 1, q->len - (size_t)k - 1);
-      p = d;
-      pl = q->len - 1;
-      uint32_t t = sx_view_find(v, p, pl);
-      if (t != NONE && t != q->tok) {
-        const char *ts = sx_str(v, v->tokens[t].str);
-        size_t tl = v->tokens[t].len;
-        if (typo_ok(q->s, q->len, ts, tl) && sx_osa_distance(q->s, q->len, ts, tl, maxd) <= maxd &&
-            !add_x(w, t, typo_sim(q->s, q->len, ts, tl), qi, X_FUZZY))
-          return false;
-      }
-    }
-    uint32_t h = sx_hash(p, pl);
-    uint32_t b = h >> (32 - v->h->del_bits);
-    for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++) {
-      if (v->dels[i].hash != h)
-        continue;
-      uint32_t t = v->dels[i].token;
-      if (t == q->tok)
-        continue;
-      const sx_token *tk = &v->tokens[t];
-      const char *ts = sx_str(v, tk->str);
-      if (!typo_ok(q->s, q->len, ts, tk->len) ||
-          sx_osa_distance(q->s, q->len, ts, tk->len, maxd) > maxd)
-        continue;
-      bool dup = false;
-      for (size_t j = from; j < w->nx && !dup; j++)
-        dup = w->x[j].tok == t;
-      if (dup)
-        continue;
-      if (!add_x(w, t, typo_sim(q->s, q->len, ts, tk->len), qi, X_FUZZY))
-        return false;
-    }
+  if (!probe_all(v, w, qi, from, q->s, q->len))
+    return false;
+  /* a typo in a plural's ending escapes the stemming the listed word had
+   * ("Parnteys" is "partner" two edits away once its -s goes) */
+  if (q->tok == NONE && q->len >= 5 && q->s[q->len - 1] == 's' &&
+      !probe_all(v, w, qi, from, q->s, q->len - 1u))
+    return false;
+  /* a typo in a spelling the romanisation table maps ("Mohamemd" is
+   * muhammad, which "mohammed" was turned into) */
+  const char *sp;
+  int rd;
+  const char *canon = q->tok == NONE ? sx_romanisation_typo(q->s, q->len, &sp, &rd) : NULL;
+  if (canon) {
+    uint32_t t = sx_view_find(v, canon, strlen(canon));
+    bool dup = t == NONE;
+    for (size_t j = from; j < w->nx && !dup; j++)
+      dup = w->x[j].tok == t;
+    if (!dup && !add_x(w, t, typo_sim(q->s, q->len, sp, strlen(sp), rd), qi, X_FUZZY))
+      return false;
   }
   /* a letter mistyped or two swapped in an abbreviation the normaliser
    * would have written out: "Tehc" is "Tech", that is "Technology" (not a
@@ -260,14 +351,13 @@ static bool fuzzy(const sx_view *v, ag_screen_work *w, size_t qi) {
   const char *ab, *word;
   for (size_t a = 0; q->tok == NONE && sx_abbrev(a, &ab, &word); a++) {
     size_t al = strlen(ab);
-    if (al != q->len || !typo_ok(q->s, q->len, ab, al) ||
-        sx_osa_distance(q->s, q->len, ab, al, 1) > 1)
+    if (al != q->len || al < 4 || q->s[0] != ab[0] || sx_osa_distance(q->s, q->len, ab, al, 1) > 1)
       continue;
     uint32_t t = sx_view_find(v, word, strlen(word));
     bool dup = t == NONE;
     for (size_t j = from; j < w->nx && !dup; j++)
       dup = w->x[j].tok == t;
-    if (!dup && !add_x(w, t, typo_sim(q->s, q->len, ab, al), qi, X_FUZZY))
+    if (!dup && !add_x(w, t, typo_sim(q->s, q->len, ab, al, 1), qi, X_FUZZY))
       return false;
   }
   /* keep the best FUZZY_MAX (insertion sort: few elements) */
@@ -301,6 +391,15 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     q->len = n->tok[i].len;
     q->flags = n->tok[i].flags;
     q->tok = sx_view_find(v, q->s, q->len);
+    /* a legal-form word with a typo ("Compmany") is that legal form */
+    const char *lf = NULL;
+    if (q->tok == NONE && !(q->flags & (SX_TOK_LEGAL | SX_TOK_STOP | SX_TOK_NUMBER)) &&
+        (lf = sx_legal_typo(q->s, q->len)) != NULL) {
+      q->s = lf;
+      q->len = (uint16_t)strlen(lf);
+      q->flags = sx_word_flags(lf, q->len);
+      q->tok = sx_view_find(v, q->s, q->len);
+    }
     if (q->tok != NONE)
       q->flags |= v->tokens[q->tok].flags & SX_TOK_GENERIC; /* from the lists' words */
     q->xs = (uint16_t)w->nx;
@@ -325,6 +424,26 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
           break;
         }
       }
+    }
+    /* ... or a compound name with its article run in ("Salahidin" is
+     * salah + din, listed as "Salah al-Din"): any unknown word, and a
+     * listed one that looks like such a name (... al-Din, Abd al-...) */
+    if (!(q->flags & SX_TOK_NUMBER) && q->len >= 7 &&
+        (q->tok == NONE || compound_like(q->s, q->len))) {
+      size_t found = 0;
+      for (size_t k = 3; found < 3 && k + 4 <= q->len; k++)
+        for (size_t l = 1; l < NLINKS && found < 3; l++) {
+          size_t ll = strlen(links[l]);
+          if (k + ll + 3 > q->len || memcmp(q->s + k, links[l], ll))
+            continue;
+          uint32_t a = sx_view_find(v, q->s, k),
+                   b = sx_view_find(v, q->s + k + ll, q->len - k - ll);
+          if (a != NONE && b != NONE) {
+            if (!add_x(w, a, 1.0f, i, X_SPLIT) || !add_x(w, b, 1.0f, i, X_SPLIT))
+              return nomem(err);
+            found++;
+          }
+        }
     }
     q->xe = (uint16_t)w->nx;
     if (q->tok != NONE)
@@ -367,6 +486,28 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
       jl = sx_canon(j, ra + rb);
       t = sx_view_find(v, j, jl);
     }
+    /* a compound name written apart: "Salah Din", "Salah al Din" is
+     * "Salahuddin" */
+    bool art = i + 2 < w->nq && is_article(b->s, b->len);
+    const qword *c = art ? &w->q[i + 2] : b;
+    size_t nl = 0;
+    w->link_art[i] = art;
+    for (size_t l = art ? 0 : 1; l < NLINKS && nl < LINKS_KEPT; l++) {
+      size_t ll = strlen(links[l]);
+      if (a->len < 3 || c->len < 3 || (size_t)a->len + ll + c->len >= sizeof j)
+        break;
+      memcpy(j, a->s, a->len);
+      memcpy(j + a->len, links[l], ll);
+      memcpy(j + a->len + ll, c->s, c->len);
+      uint32_t u = sx_view_find(v, j, a->len + ll + c->len);
+      if (u == NONE || u == t)
+        continue;
+      w->link_tok[i][nl++] = u;
+      if (!add_x(w, u, 1.0f, i, X_JOIN))
+        return nomem(err);
+    }
+    for (; nl < LINKS_KEPT; nl++)
+      w->link_tok[i][nl] = NONE;
     w->join_tok[i] = t;
     if (t != NONE && !add_x(w, t, 1.0f, i, X_JOIN))
       return nomem(err);
@@ -392,12 +533,12 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
   if ((tk->flags & SX_TOK_INITIAL) && q->len > 1 && ts[0] == q->s[0] &&
       !(q->flags & (SX_TOK_LEGAL | SX_TOK_STOP)))
     return INITIAL_SIM;
-  /* close spellings the deletion table does not reach */
-  if (q->len >= 5 && tk->len >= 5 && ts[0] == q->s[0] && abs((int)q->len - (int)tk->len) <= 2 &&
-      !(q->flags & SX_TOK_NUMBER)) {
-    double jw = sx_jaro_winkler(q->s, q->len, ts, tk->len);
-    if (jw >= FLY_JW_MIN)
-      return typo_sim(q->s, q->len, ts, tk->len);
+  /* close spellings retrieval did not keep (beyond FUZZY_MAX) */
+  if (!(q->flags & (SX_TOK_NUMBER | SX_TOK_LEGAL | SX_TOK_STOP)) &&
+      !(tk->flags & (SX_TOK_LEGAL | SX_TOK_STOP)) && abs((int)q->len - (int)tk->len) <= 2) {
+    int d = typo_distance(q->s, q->len, ts, tk->len);
+    if (d >= 1)
+      return typo_sim(q->s, q->len, ts, tk->len, d);
   }
   return 0.0f;
 }
@@ -492,15 +633,33 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
           return 0;
       }
   }
+  /* two query words run together with a link, or three with an article
+   * in the middle, = one listed word */
+  for (size_t i = 0; i + 1 < nq; i++)
+    for (size_t k = 0; k < LINKS_KEPT && w->link_tok[i][k] != NONE; k++)
+      for (size_t j = 0; j < nc; j++)
+        if (ct[j] == w->link_tok[i][k]) {
+          bool art = w->link_art[i];
+          edge e = {1.0f,
+                    w->q[i].w + w->q[i + 1].w + (art ? w->q[i + 2].w : 0) + v->tokens[ct[j]].weight,
+                    (art ? 7ull : 3ull) << i,
+                    1ull << j,
+                    (uint8_t)i,
+                    (uint8_t)j,
+                    art ? E_QJOIN3 : E_QJOIN};
+          if (!push_edge(w, &ne, e))
+            return 0;
+        }
   /* a query word = two listed words joined: split pairs found in the
-   * dictionary ("exportersand" = exporter + and) */
+   * dictionary ("exportersand" = exporter + and), with or without an
+   * article between them ("Salahidin" = "Salah al-Din") */
   for (size_t i = 0; i < nq; i++)
     for (size_t x = w->q[i].xs; x + 1 < w->q[i].xe; x++) {
       if (w->x[x].kind != X_SPLIT)
         continue;
       uint32_t a = w->x[x].tok, b = w->x[x + 1].tok;
       x++;
-      for (size_t j = 0; j + 1 < nc; j++)
+      for (size_t j = 0; j + 1 < nc; j++) {
         if (ct[j] == a && ct[j + 1] == b) {
           edge e = {1.0f,       w->q[i].w + v->tokens[a].weight + v->tokens[b].weight,
                     1ull << i,  3ull << j,
@@ -509,6 +668,16 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
           if (!push_edge(w, &ne, e))
             return 0;
         }
+        const sx_token *m = &v->tokens[ct[j + 1]];
+        if (ct[j] == a && j + 2 < nc && ct[j + 2] == b && is_article(sx_str(v, m->str), m->len)) {
+          edge e = {1.0f,       w->q[i].w + v->tokens[a].weight + m->weight + v->tokens[b].weight,
+                    1ull << i,  7ull << j,
+                    (uint8_t)i, (uint8_t)j,
+                    E_CJOIN3};
+          if (!push_edge(w, &ne, e))
+            return 0;
+        }
+      }
     }
   /* ... and the same by spelling, for a query word that is itself listed */
   for (size_t j = 0; j + 1 < nc; j++) {
@@ -681,9 +850,23 @@ static int list_rank(const sx_view *v, uint32_t entry) {
   return 7;
 }
 
-static int cmp_scored_entry(const void *a, const void *b) {
+/* A listed entry is its list and its id: the same entry loaded from two
+ * files (the SDN file and the CSL) is one entry. Strings are pooled, so
+ * equal offsets are equal strings. */
+static uint64_t entry_key(const sx_view *v, uint32_t entry) {
+  const sx_entry *e = &v->entries[entry];
+  if (!e->f[SX_F_SOURCE_ID])
+    return (uint64_t)1 << 63 | entry;
+  return (uint64_t)v->lists[e->list].code << 32 | e->f[SX_F_SOURCE_ID];
+}
+
+static int cmp_scored_entry(const void *a, const void *b, void *ctx) {
+  const sx_view *v = ctx;
   const scored *x = a, *y = b;
-  if (x->entry != y->entry)
+  uint64_t kx = entry_key(v, x->entry), ky = entry_key(v, y->entry);
+  if (kx != ky)
+    return kx < ky ? -1 : 1;
+  if (x->entry != y->entry && x->score == y->score)
     return x->entry < y->entry ? -1 : 1;
   if (x->score != y->score)
     return x->score > y->score ? -1 : 1;
@@ -702,7 +885,7 @@ static int cmp_scored_rank(const void *a, const void *b, void *ctx) {
 }
 
 static bool push_scored(ag_screen_work *w, uint32_t name, uint32_t entry, double score) {
-  scored s = {name, entry, (float)score};
+  scored s = {name, entry, (float)score, NULL};
   return SX_PUSH(w->sc, w->nsc, w->sc_cap, s);
 }
 
@@ -850,11 +1033,17 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
       cm |= e->cm;
       ag_buf one;
       ag_buf_init(&one);
-      join_words(&one, w->q[e->qi].s, e->type == E_QJOIN ? w->q[e->qi + 1].s : NULL);
+      join_words(&one, w->q[e->qi].s,
+                 e->type == E_QJOIN || e->type == E_QJOIN3 ? w->q[e->qi + 1].s : NULL);
+      if (e->type == E_QJOIN3)
+        join_words(&one, "", w->q[e->qi + 2].s);
       const char *qtext = ag_arena_strndup(&w->arena, one.data ? one.data : "", one.len);
       ag_buf_reset(&one);
       join_words(&one, sx_str(v, v->tokens[ct[e->cj]].str),
-                 e->type == E_CJOIN ? sx_str(v, v->tokens[ct[e->cj + 1]].str) : NULL);
+                 e->type == E_CJOIN || e->type == E_CJOIN3 ? sx_str(v, v->tokens[ct[e->cj + 1]].str)
+                                                           : NULL);
+      if (e->type == E_CJOIN3)
+        join_words(&one, "", sx_str(v, v->tokens[ct[e->cj + 2]].str));
       const char *ltext = ag_arena_strndup(&w->arena, one.data ? one.data : "", one.len);
       ag_buf_free(&one);
       if (!qtext || !ltext)
@@ -864,7 +1053,8 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
         all_exact = false;
       if (e->type == E_INITIAL)
         nini++;
-      else if (e->type == E_QJOIN || e->type == E_CJOIN) {
+      else if (e->type == E_QJOIN || e->type == E_CJOIN || e->type == E_QJOIN3 ||
+               e->type == E_CJOIN3) {
         if (nj < 8) {
           char *s = ag_arena_alloc(&w->arena, strlen(qtext) + strlen(ltext) + 4);
           if (!s)
@@ -926,6 +1116,8 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
     }
     ag_buf_printf(b, " (coverage %.2f of the listed name, %.2f of the query)", ai.cov_c, ai.cov_q);
   }
+  if (m->other_names[0])
+    ag_buf_printf(b, "; also matched: %s", m->other_names);
   if (cc) {
     const char *list = sx_str(v, v->entries[nm->entry].f[SX_F_COUNTRIES]);
     if (!*list)
@@ -964,6 +1156,7 @@ static void fill_match(const sx_view *v, ag_screen_match *m, const scored *s) {
   m->source_url = sx_str(v, e->f[SX_F_URL]);
   m->matched_name = sx_str(v, nm->display);
   m->name_kind = sx_kind_name(nm->kind);
+  m->other_names = s->others ? s->others : "";
   m->score = s->score;
   /* below the review threshold (a caller's lower min_score) is "none" */
   m->level = s->score >= AG_SCREEN_CONFIDENT  ? AG_SCREEN_LEVEL_CONFIDENT
@@ -1050,13 +1243,35 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
   if (st)
     return st;
 
-  /* best name per entry, then rank */
+  /* best name per listed entry, the others named, then rank */
   if (w->nsc > 1)
-    qsort(w->sc, w->nsc, sizeof *w->sc, cmp_scored_entry);
+    qsort_r(w->sc, w->nsc, sizeof *w->sc, cmp_scored_entry, (void *)v);
   size_t k = 0;
-  for (size_t i = 0; i < w->nsc; i++)
-    if (!k || w->sc[k - 1].entry != w->sc[i].entry)
-      w->sc[k++] = w->sc[i];
+  for (size_t i = 0; i < w->nsc;) {
+    size_t j = i + 1;
+    uint64_t key = entry_key(v, w->sc[i].entry);
+    ag_buf_reset(&w->tmp);
+    const char *best = sx_str(v, v->names[w->sc[i].name].display);
+    for (; j < w->nsc && entry_key(v, w->sc[j].entry) == key; j++) {
+      const char *o = sx_str(v, v->names[w->sc[j].name].display);
+      bool seen = !strcmp(o, best);
+      for (size_t m = i + 1; m < j && !seen; m++)
+        seen = !strcmp(o, sx_str(v, v->names[w->sc[m].name].display));
+      if (!seen && brute == false) {
+        if (w->tmp.len)
+          ag_buf_puts(&w->tmp, "; ");
+        ag_buf_puts(&w->tmp, o);
+      }
+    }
+    w->sc[k] = w->sc[i];
+    if (w->tmp.len) {
+      w->sc[k].others = ag_arena_strndup(&w->arena, w->tmp.data, w->tmp.len);
+      if (w->tmp.failed || !w->sc[k].others)
+        return nomem(err);
+    }
+    k++;
+    i = j;
+  }
   w->nsc = k;
   if (k > 1)
     qsort_r(w->sc, k, sizeof *w->sc, cmp_scored_rank, (void *)v);
@@ -1144,6 +1359,8 @@ void ag_screen_match_json(const ag_screen_match *m, bool full, ag_buf *b) {
   json_field(b, "reason", m->reason ? m->reason : "");
   if (full) {
     json_field(b, "name_kind", m->name_kind);
+    if (m->other_names && m->other_names[0])
+      json_field(b, "other_names", m->other_names);
     json_field(b, "entry_type", m->entry_type);
     ag_buf_puts(b, ",\"matched_tokens\":[");
     for (size_t i = 0; i < m->token_count; i++) {

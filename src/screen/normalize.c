@@ -40,217 +40,28 @@ typedef struct {
   const char *from, *to;
 } variant;
 
-/* Sorted by `from` (checked by the unit tests through sx_word_flags and
- * normalisation results; bsearch needs the order). */
-static const variant variants[] = {
-    {"abdallah", "abdullah"},
-    {"abdel", "abdul"},
-    {"abdellah", "abdullah"},
-    {"abdol", "abdul"},
-    {"abdollah", "abdullah"},
-    {"abdulla", "abdullah"},
-    {"abou", "abu"},
-    {"achmed", "ahmad"},
-    {"ahmat", "ahmad"},
-    {"ahmed", "ahmad"},
-    {"ahmet", "ahmad"},
-    {"akhmed", "ahmad"},
+/* Legal-form spellings, sorted by `from` (bsearch). The spellings of
+ * people's names are data: data/screening/romanisation.tsv
+ * (romanisation.c). */
+static const variant legal_spellings[] = {
     {"aksionernoe", "aktsionernoe"},
     {"aktsionernoye", "aktsionernoe"},
-    {"alaksandr", "aleksandr"},
-    {"aleksander", "aleksandr"},
-    {"aleksey", "aleksei"},
-    {"alexander", "aleksandr"},
-    {"alexandr", "aleksandr"},
-    {"alexandre", "aleksandr"},
-    {"alexei", "aleksei"},
-    {"alexej", "aleksei"},
-    {"alexey", "aleksei"},
-    {"aly", "ali"},
-    {"anatoliy", "anatoli"},
-    {"anatoly", "anatoli"},
-    {"andrej", "andrei"},
-    {"andrey", "andrei"},
-    {"andrii", "andrei"},
-    {"andriy", "andrei"},
     {"cia", "co"},
     {"compagnie", "co"},
     {"companhia", "co"},
     {"compania", "co"},
     {"company", "co"},
     {"corporation", "corp"},
-    {"dimitri", "dmitri"},
-    {"dmitrii", "dmitri"},
-    {"dmitriy", "dmitri"},
-    {"dmitry", "dmitri"},
-    {"dmytro", "dmitri"},
-    {"ebrahim", "ibrahim"},
-    {"el", "al"},
-    {"elena", "yelena"},
-    {"esmail", "ismail"},
-    {"evgenii", "evgeni"},
-    {"evgeniy", "evgeni"},
-    {"evgeny", "evgeni"},
-    {"faycal", "faisal"},
-    {"faysal", "faisal"},
-    {"gennadiy", "gennadi"},
-    {"gennady", "gennadi"},
-    {"grigoriy", "grigori"},
-    {"grigory", "grigori"},
-    {"hamed", "hamid"},
-    {"hamzah", "hamza"},
-    {"hassan", "hasan"},
-    {"hassen", "hasan"},
-    {"hosein", "husayn"},
-    {"hossein", "husayn"},
-    {"hryhoriy", "grigori"},
-    {"husain", "husayn"},
-    {"husein", "husayn"},
-    {"huseyn", "husayn"},
-    {"hussain", "husayn"},
-    {"hussayn", "husayn"},
-    {"hussein", "husayn"},
-    {"husseyn", "husayn"},
-    {"ibn", "bin"},
-    {"ibragim", "ibrahim"},
-    {"ihor", "igor"},
     {"incorporated", "inc"},
-    {"iouri", "yuri"},
-    {"ismael", "ismail"},
-    {"iuliia", "yulia"},
-    {"iurii", "yuri"},
-    {"jaafar", "jafar"},
-    {"jafer", "jafar"},
-    {"julia", "yulia"},
-    {"jurij", "yuri"},
-    {"kareem", "karim"},
-    {"kasim", "qasim"},
-    {"kassem", "qasim"},
-    {"khaled", "khalid"},
-    {"konstantyn", "konstantin"},
-    {"kostiantyn", "konstantin"},
     {"limited", "ltd"},
-    {"magomed", "muhammad"},
-    {"mahmood", "mahmud"},
-    {"mahmoud", "mahmud"},
-    {"mahomed", "muhammad"},
-    {"majeed", "majid"},
-    {"maxim", "maksim"},
-    {"mehmed", "muhammad"},
-    {"mehmet", "muhammad"},
-    {"mehmood", "mahmud"},
-    {"michail", "mikhail"},
-    {"mikhaylo", "mikhail"},
-    {"mikolaj", "nikolai"},
-    {"mohamad", "muhammad"},
-    {"mohamed", "muhammad"},
-    {"mohamet", "muhammad"},
-    {"mohammad", "muhammad"},
-    {"mohammed", "muhammad"},
-    {"mohammod", "muhammad"},
-    {"mohamud", "muhammad"},
-    {"mohd", "muhammad"},
-    {"mostafa", "mustafa"},
-    {"mouhamed", "muhammad"},
-    {"mouhammad", "muhammad"},
-    {"moustafa", "mustafa"},
-    {"muhamad", "muhammad"},
-    {"muhamed", "muhammad"},
-    {"muhammed", "muhammad"},
-    {"muhammet", "muhammad"},
-    {"mukhammad", "muhammad"},
-    {"mukhammed", "muhammad"},
-    {"mustapha", "mustafa"},
-    {"mykhailo", "mikhail"},
-    {"mykola", "nikolai"},
-    {"naser", "nasir"},
-    {"nasser", "nasir"},
-    {"nassir", "nasir"},
-    {"natalia", "natalya"},
-    {"nataliya", "natalya"},
-    {"nicolai", "nikolai"},
-    {"nikolay", "nikolai"},
-    {"noor", "nur"},
-    {"nour", "nur"},
     {"obschestvo", "obshchestvo"},
     {"obshestvo", "obshchestvo"},
     {"ogranichennoi", "ogranichennoy"},
     {"ogranichennoj", "ogranichennoy"},
-    {"oleh", "oleg"},
-    {"oleksandr", "aleksandr"},
-    {"oleksii", "aleksei"},
-    {"oleksiy", "aleksei"},
-    {"olena", "yelena"},
-    {"olexandr", "aleksandr"},
-    {"olexiy", "aleksei"},
-    {"olha", "olga"},
-    {"omar", "umar"},
-    {"omer", "umar"},
-    {"osama", "usama"},
     {"otkrytoye", "otkrytoe"},
     {"otvetstvennostju", "otvetstvennostyu"},
-    {"ousama", "usama"},
-    {"pavlo", "pavel"},
-    {"piotr", "petr"},
     {"publichnoye", "publichnoe"},
-    {"pyotr", "petr"},
-    {"qassem", "qasim"},
-    {"qassim", "qasim"},
-    {"rasheed", "rashid"},
-    {"saeed", "said"},
-    {"saied", "said"},
-    {"saiid", "said"},
-    {"saleh", "salih"},
-    {"sayed", "said"},
-    {"sergej", "sergei"},
-    {"sergey", "sergei"},
-    {"sergii", "sergei"},
-    {"sergiy", "sergei"},
-    {"serguei", "sergei"},
-    {"serhii", "sergei"},
-    {"serhiy", "sergei"},
-    {"soleiman", "sulayman"},
-    {"sulaiman", "sulayman"},
-    {"suleiman", "sulayman"},
-    {"suleyman", "sulayman"},
-    {"svitlana", "svetlana"},
-    {"tarek", "tariq"},
-    {"tareq", "tariq"},
-    {"tarik", "tariq"},
-    {"tatiana", "tatyana"},
-    {"tetyana", "tatyana"},
-    {"valeriy", "valeri"},
-    {"valery", "valeri"},
-    {"vasiliy", "vasili"},
-    {"vasily", "vasili"},
-    {"vassili", "vasili"},
-    {"vasyl", "vasili"},
-    {"viacheslav", "vyacheslav"},
-    {"victor", "viktor"},
-    {"volodymyr", "vladimir"},
-    {"waleed", "walid"},
-    {"wladimir", "vladimir"},
-    {"yacoub", "yaqub"},
-    {"yakoub", "yaqub"},
-    {"yakub", "yaqub"},
-    {"yaser", "yasir"},
-    {"yasser", "yasir"},
-    {"yevgeniy", "evgeni"},
-    {"yevgeny", "evgeni"},
-    {"yevhen", "evgeni"},
-    {"yousef", "yusuf"},
-    {"yousif", "yusuf"},
-    {"youssef", "yusuf"},
-    {"yousuf", "yusuf"},
-    {"yuliya", "yulia"},
-    {"yurii", "yuri"},
-    {"yuriy", "yuri"},
-    {"yury", "yuri"},
-    {"yusef", "yusuf"},
-    {"yussuf", "yusuf"},
-    {"zaid", "zayd"},
     {"zakrytoye", "zakrytoe"},
-    {"zeid", "zayd"},
 };
 
 /* Abbreviations of organisation words, written out (after the variants;
@@ -434,6 +245,27 @@ uint8_t sx_word_flags(const char *w, size_t len) {
   else if (in_words(place_words, sizeof place_words / sizeof *place_words, w))
     f |= SX_TOK_PLACE;
   return f;
+}
+
+const char *sx_legal_typo(const char *w, size_t len) {
+  if (len < 4)
+    return NULL;
+  for (size_t i = 0; i < sizeof legal_spellings / sizeof *legal_spellings; i++) {
+    const char *f = legal_spellings[i].from;
+    size_t fl = strlen(f);
+    int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
+    if (fl >= 4 && sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+      return legal_spellings[i].to;
+  }
+  for (size_t i = 0; i < sizeof legal_words / sizeof *legal_words; i++) {
+    const char *f = legal_words[i];
+    size_t fl = strlen(f);
+    int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
+    /* short forms (OJSC, GmbH) only with their first letter: "Ltda" is not "Alta" */
+    if (fl >= 4 && (fl >= 6 || f[0] == w[0]) && sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+      return f;
+  }
+  return NULL;
 }
 
 /* ---- buffers ---- */
@@ -765,14 +597,23 @@ size_t sx_canon(char *w, size_t len) {
     }
   }
   w[len] = '\0';
-  const variant *v =
-      bsearch(w, variants, sizeof variants / sizeof *variants, sizeof *variants, cmp_variant);
-  if (!v)
+  const variant *v = bsearch(w, legal_spellings, sizeof legal_spellings / sizeof *legal_spellings,
+                             sizeof *legal_spellings, cmp_variant);
+  const char *to = v ? v->to : sx_romanisation_word(w);
+  if (!to) {
+    /* an ending of another romanisation (Russian -iy, -ii -> -i), then the
+     * word as that gives it ("Anatoliy" -> anatoli) */
+    len = sx_romanisation_ending(w, len);
+    to = sx_romanisation_word(w);
+  }
+  if (!to) {
     v = bsearch(w, abbreviations, sizeof abbreviations / sizeof *abbreviations,
                 sizeof *abbreviations, cmp_variant);
-  if (v) {
-    len = strlen(v->to);
-    memcpy(w, v->to, len + 1);
+    to = v ? v->to : NULL;
+  }
+  if (to) {
+    len = strlen(to);
+    memcpy(w, to, len + 1);
   }
   return len;
 }
@@ -872,6 +713,9 @@ ag_status sx_normalize(sx_norm *n, const char *s, size_t len, bool strict, const
   n->folded_len = 0;
   n->ntok = 0;
   n->text_len = 0;
+  const char *table_error = sx_romanisation_error();
+  if (table_error)
+    return ag_error_set(err, AG_ERR_INTERNAL, field, "%s", table_error);
   if (strict) {
     ag_status st = check_query(s, len, field, err);
     if (st)

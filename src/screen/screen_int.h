@@ -58,6 +58,11 @@ static inline float sx_weak_weight(uint8_t flags, float w) {
 /* a word is common (SX_TOK_GENERIC) in at least this share of the names,
  * and at least SX_GENERIC_MIN_DF of them, nearly all organisations' */
 #define SX_GENERIC_SHARE 0.005
+/* Typo tolerance by word length: one edit from SX_ONE_EDIT_LEN letters,
+ * two from SX_TWO_EDITS_LEN (the index holds two-letter deletions of words
+ * that long). */
+#define SX_ONE_EDIT_LEN 3
+#define SX_TWO_EDITS_LEN 8
 #define SX_GENERIC_MIN_DF 50
 
 typedef struct {
@@ -106,6 +111,25 @@ size_t sx_canon(char *w, size_t len);
 /* The i-th abbreviation sx_canon writes out ("intl" -> "international");
  * false past the last. */
 bool sx_abbrev(size_t i, const char **abbrev, const char **word);
+/* A legal-form word a word of four letters or more is one typo away from
+ * ("compmany" -> "co", "limted" -> "ltd"), or NULL. */
+const char *sx_legal_typo(const char *w, size_t len);
+
+/* ---- romanisation variants (romanisation.c, data/screening/romanisation.tsv) ---- */
+
+/* The canonical form of a whole word ("gim" -> "kim"), or NULL. */
+const char *sx_romanisation_word(const char *w);
+/* Rewrites a listed ending in place ("-iy" -> "-i", words of five letters
+ * or more); returns the new length. */
+size_t sx_romanisation_ending(char *w, size_t len);
+/* The canonical form of the spelling (of four letters or more) a word is
+ * one typo away from, two from eight letters ("Mohamemd" -> "muhammad"),
+ * with that spelling and the distance; NULL if none. */
+const char *sx_romanisation_typo(const char *w, size_t len, const char **spelling, int *dist);
+/* NULL, or why the compiled-in table could not be read ("line N: ..."). */
+const char *sx_romanisation_error(void);
+size_t sx_romanisation_count(void);
+
 /* Classification of one normalised word (SX_TOK_* flags). */
 uint8_t sx_word_flags(const char *w, size_t len);
 

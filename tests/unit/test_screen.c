@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1077,6 +1078,152 @@ static const char *id_of(const ag_screen *s, const char *name, ag_screen_result 
   return NULL;
 }
 
+/* ---- names written another way: typos, romanisations, compounds ---- */
+
+/* Romanisation variants are data (data/screening/romanisation.tsv): each
+ * pair the table holds reads as one name. */
+static void test_romanisation(void **state) {
+  (void)state;
+  norm_is("Son-kwang GIM", "son kwang kim"); /* Korean: Kim/Gim */
+  norm_is("Park Pak Bak", "park park park");
+  norm_is("Lee Ri Yi", "lee lee lee");
+  norm_is("Choe Choi", "choe choe");
+  norm_is("Mohammed Muhammad Mohamad", "muhammad muhammad muhammad"); /* Arabic */
+  norm_is("Yusuf Yousef Yossef", "yusuf yusuf yusuf");
+  norm_is("el-Sham al-Sham", "al sham al sham");
+  norm_is("Hsu Xu", "xu xu"); /* Wade-Giles and pinyin */
+  norm_is("Chang Zhang", "zhang zhang");
+  norm_is("Aleksandr Alexander", "aleksandr aleksandr"); /* Russian: BGN, passport */
+  norm_is("Dmitriy Dmitrii Dmitry", "dmitri dmitri dmitri");
+  norm_is("Yuriy Yurii", "yuri yuri");
+  norm_is("Novyy Novyi", "novy novy"); /* -yy / -yi endings */
+}
+
+static bool same_entry_twice(const ag_screen_result *r) {
+  for (size_t i = 0; i < r->count; i++)
+    for (size_t j = i + 1; j < r->count; j++)
+      if (!strcmp(r->matches[i].list_code, r->matches[j].list_code) &&
+          !strcmp(r->matches[i].source_id, r->matches[j].source_id))
+        return true;
+  return false;
+}
+
+/* The first match whose entry, matched name or other matching names hold
+ * `name` (or whose "LIST id" is `name`), or NULL. */
+static const ag_screen_match *named(const ag_screen_result *r, const char *name) {
+  for (size_t i = 0; i < r->count; i++) {
+    const ag_screen_match *m = &r->matches[i];
+    char id[96];
+    snprintf(id, sizeof id, "%s %s", m->list_code, m->source_id);
+    if (!strcasecmp(m->entry_name, name) || !strcasecmp(m->matched_name, name) ||
+        strcasestr(m->other_names, name) || !strcmp(id, name))
+      return m;
+  }
+  return NULL;
+}
+
+static const ag_screen_match *query_named(const ag_screen *s, ag_screen_result *r, const char *q,
+                                          const char *name, ag_screen_level least) {
+  ag_error err;
+  ag_screen_request rq = {.name = q, .len = strlen(q), .max_matches = 5};
+  if (ag_screen_query_ex(s, &rq, r, &err))
+    fail_msg("query '%s': %s", q, err.reason);
+  if (same_entry_twice(r))
+    fail_msg("'%s': one listed entry answered twice", q);
+  const ag_screen_match *m = named(r, name);
+  if (!m)
+    fail_msg("'%s': '%s' is not among the first five (%zu answers)", q, name, r->count);
+  else if (m->level < least)
+    fail_msg("'%s': %.3f against '%s' (%s)", q, m->score, m->matched_name, m->reason);
+  return m;
+}
+
+/* Spellings an order may use for listed names of the real files: a typo in
+ * a legal form (one letter more in "company"), one letter dropped from a
+ * four-letter word, a substitution and a transposition in an eight-letter
+ * word, another romanisation, a given name spelt another way; and one
+ * answer per listed entry, the entry's other matching names named. */
+static void test_generalising_real_lists(void **state) {
+  (void)state;
+  if (!shared_present())
+    skip(); /* ../shared/data/screening is absent */
+  ag_screen *s = open1(SHARED);
+  ag_screen_result r;
+  ag_screen_result_init(&r);
+  const ag_screen_level P = AG_SCREEN_LEVEL_POSSIBLE, C = AG_SCREEN_LEVEL_CONFIDENT;
+  query_named(s, &r, "AL-SHAM COMPMANY", "SDN 12744", P); /* AL-SHAM COMPANY */
+  const ag_screen_match *m = query_named(s, &r, "Al-aqa Foundation", "AL-AQSA FOUNDATION", P);
+  const ag_screen_match *yk = named(&r, "YK-AQA");
+  assert_true(!yk || yk > m); /* the listed foundation first */
+  query_named(s, &r, "BPS SLEBRANK OJSC", "BPS SBERBANK OJSC", P);
+  query_named(s, &r, "Son-kwang GIM", "KIM, Son-kwang", C);
+  query_named(s, &r, "yossef", "YOUSEF", P);
+  /* the SSI entry is listed in two files under one id and with three
+   * spellings of its name: one answer, naming the others */
+  m = query_named(s, &r, "BPS SBERBANK OJSC", "BPS SBERBANK OJSC", C);
+  size_t ssi = 0;
+  for (size_t i = 0; i < r.count; i++)
+    if (!strcmp(r.matches[i].list_code, "SSI") && !strcmp(r.matches[i].source_id, "18714")) {
+      ssi++;
+      assert_true(strlen(r.matches[i].other_names) > 0);
+      assert_non_null(strstr(r.matches[i].reason, "also matched: "));
+    }
+  assert_int_equal(ssi, 1);
+  ag_screen_result_free(&r);
+  ag_screen_close(s);
+}
+
+/* Typo tolerance by word length on the bundled lists: one edit from three
+ * letters, two from eight, transpositions, any letter; not two in a short
+ * word. */
+static void test_typo_tolerance(void **state) {
+  (void)state;
+  ag_screen_result r;
+  ag_screen_result_init(&r);
+  const ag_screen_level P = AG_SCREEN_LEVEL_POSSIBLE;
+  const char *hik = "Hangzhou Hikvision Digital Technology Co., Ltd.";
+  expect_level(B, "Hangzhou Hikvisoin Digital Technology", NULL, "EL", hik,
+               AG_SCREEN_LEVEL_CONFIDENT, &r);                         /* swap */
+  query_named(B, &r, "Hangzhou Hkivisoin Digital Technology", hik, P); /* two swaps */
+  query_named(B, &r, "Hangzhou Jikvision Digital Technology", hik, P); /* first letter */
+  query_named(B, &r, "NSO Grup", "NSO Group", P);                      /* four letters */
+  query_named(B, &r, "NSP Group", "NSO Group", P);                     /* three letters */
+  query_named(B, &r, "Candiru Limted", "Candiru", P);                  /* a legal form */
+  ag_error err;
+  /* two edits in a five-letter word are another word */
+  if (ag_screen_query(B, "Cnadrui", 7, NULL, &r, &err))
+    fail_msg("%s", err.reason);
+  assert_null(named(&r, "Candiru"));
+  ag_screen_result_free(&r);
+}
+
+/* Arabic compound names written together, apart or with the article run
+ * in, in either the query or the list. */
+static void test_compound_names(void **state) {
+  (void)state;
+  static const char rows[] =
+      "Denied Persons List (DPL) - Bureau of Industry and Security,,,,AHMAD SALAHIDIN,,,,,,,,,,,,"
+      ",,,,,,,,,,,\n"
+      "Denied Persons List (DPL) - Bureau of Industry and Security,,,,SALAH AL DIN GENERAL "
+      "TRADING,,,,,,,,,,,,,,,,,,,,,,,\n";
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s%s", CSL_HEAD, rows);
+  write_file("compound.csv", buf, strlen(buf));
+  const char *paths[] = {"data/lists/csl-2026-07-31.csv", tpath("compound.csv")};
+  ag_screen *s = NULL;
+  ag_error err;
+  if (ag_screen_open_paths(paths, 2, &s, &err))
+    fail_msg("%s", err.reason);
+  ag_screen_result r;
+  ag_screen_result_init(&r);
+  const ag_screen_level C = AG_SCREEN_LEVEL_CONFIDENT;
+  expect_level(s, "Ahmad Salah al-Din", NULL, "DPL", "AHMAD SALAHIDIN", C, &r);
+  expect_level(s, "Ahmad Salah ud Din", NULL, "DPL", "AHMAD SALAHIDIN", C, &r);
+  expect_level(s, "Salahidin General Trading", NULL, "DPL", "SALAH AL DIN GENERAL TRADING", C, &r);
+  ag_screen_result_free(&r);
+  ag_screen_close(s);
+}
+
 static void test_content_ids(void **state) {
   (void)state;
   static const char *const row[] = {
@@ -1192,6 +1339,10 @@ int main(void) {
       cmocka_unit_test(test_place_prefix_and_acronym),
       cmocka_unit_test(test_name_forms_small_list),
       cmocka_unit_test(test_content_ids),
+      cmocka_unit_test(test_romanisation),
+      cmocka_unit_test(test_generalising_real_lists),
+      cmocka_unit_test(test_typo_tolerance),
+      cmocka_unit_test(test_compound_names),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
