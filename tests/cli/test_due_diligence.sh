@@ -99,12 +99,12 @@ expect_exit "dd: --due-diligence missing file exits 2" 2 $C --eccn 4D004 --to BR
 # ---- JSON input and batches take the same field ----
 printf '%s\n' \
   '{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"BR","due_diligence":{"answers":{"RF05":true}}}' \
-  '{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"BR","due_diligence":{"answers":{"SG-C1a":true}}}' \
+  '{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"BR","due_diligence":{"answers":{"SG-RF2":true}}}' \
   '{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"BR","due_diligence":{"answers":{"XX1":true}}}' \
   >"$TMPD/batch.jsonl"
 expect_exit "dd: batch with a bad line exits 2" 2 sh -c "$ACEGATE check --db $DB --no-screen --batch --policy $TMPD/policy < $TMPD/batch.jsonl"
-jq -s -e '.[0].outcome == "REVIEW" and .[1].outcome == "LICENSE_EXCEPTION_ACE" and .[2].error.field == "due_diligence.answers.XX1"' "$TMPD/out" >/dev/null \
-  && echo "ok dd: batch lines decided, the bad one named" || echo "not ok dd: batch lines decided, the bad one named"
+jq -s -e '.[0].outcome == "REVIEW" and .[1].decided_by == "due-diligence policy" and .[2].error.field == "due_diligence.answers.XX1"' "$TMPD/out" >/dev/null \
+  && echo "ok dd: batch lines decided under the policy, the bad one named" || echo "not ok dd: batch lines decided under the policy, the bad one named"
 
 # ---- the service ----
 KEY=$("$ACEGATE" keys add --role checker --db "$DB" --name "dd checker" 2>/dev/null | tail -n 1)

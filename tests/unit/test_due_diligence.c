@@ -150,6 +150,43 @@ static void test_every_question(void **state) {
   assert_string_equal(d.decided_by, "740.22(c)(2)");
 }
 
+/* each question alone, on 4D004 to a non-government end user in Brazil
+ * (ACE without answers: no D or E group): a red flag or 740.22(c)(2)
+ * question raised is REVIEW (Supp. No. 3 to part 732 (a)(2)); CF03 is of
+ * (c)(1)(ii), which Brazil (no D group) cannot meet; the State guidance
+ * changes nothing; the answer that does not raise the flag lists nothing */
+static void test_each_question_alone(void **state) {
+  (void)state;
+  const ag_diligence *dd = rules->diligence;
+  for (size_t i = 0; i < ag_diligence_count(dd); i++) {
+    const ag_diligence_item *it = ag_diligence_at(dd, i);
+    char json[128];
+    ag_decision d;
+    ag_error err;
+    snprintf(json, sizeof json, "{\"answers\":{\"%s\":%s}}", it->id,
+             it->raises_on_yes ? "true" : "false");
+    assert_int_equal(run(json, "2026-11-24", &d, &err, NULL), AG_OK);
+    assert_int_equal(d.n_red_flags, 1);
+    bool inquire = it->effect == AG_DD_REVIEW || it->effect == AG_DD_SCREENING ||
+                   it->effect == AG_DD_KNOWLEDGE;
+    if (inquire) {
+      if (d.outcome != AG_OUTCOME_REVIEW || d.red_flags[0].effect != AG_FLAG_REVIEW)
+        fail_msg("%s: %s", it->id, ag_outcome_name(d.outcome));
+      assert_string_equal(d.decided_by, "Supp. No. 3 to part 732(a)(2)");
+      assert_int_equal(d.red_flags_reconstructed, it->provenance == AG_DD_RECONSTRUCTED);
+    } else {
+      if (d.outcome != AG_OUTCOME_LICENSE_EXCEPTION_ACE || d.red_flags[0].effect != AG_FLAG_RECORDED)
+        fail_msg("%s: %s", it->id, ag_outcome_name(d.outcome));
+      assert_false(d.red_flags_reconstructed);
+    }
+    snprintf(json, sizeof json, "{\"answers\":{\"%s\":%s}}", it->id,
+             it->raises_on_yes ? "false" : "true");
+    assert_int_equal(run(json, "2026-11-24", &d, &err, NULL), AG_OK);
+    assert_int_equal(d.n_red_flags, 0);
+    assert_int_equal(d.outcome, AG_OUTCOME_LICENSE_EXCEPTION_ACE);
+  }
+}
+
 /* the knowledge statement needs both answers, unresolved */
 static void test_knowledge(void **state) {
   (void)state;
@@ -232,6 +269,7 @@ int main(void) {
       cmocka_unit_test(test_decoder_errors), cmocka_unit_test(test_duplicate_after_many),
       cmocka_unit_test(test_engine_errors),  cmocka_unit_test(test_every_question),
       cmocka_unit_test(test_knowledge),      cmocka_unit_test(test_policy),
+      cmocka_unit_test(test_each_question_alone),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
