@@ -17,6 +17,7 @@
 #define ACEGATE_DECIDE_H
 
 #include "acegate/common.h"
+#include "acegate/diligence.h"
 #include "acegate/rules.h"
 
 /* ---- the transaction (JSON contract v1, docs/decision-model.md) ---- */
@@ -64,6 +65,19 @@ typedef struct {
   ag_party_hit hits[AG_MAX_HITS];
 } ag_party;
 
+/* Due-diligence answers (docs/due-diligence.md): each question of
+ * due-diligence.tsv answered at most once, with the note that resolved a
+ * raised flag (NULL when not resolved). The engine checks ids, dates and
+ * resolutions against the tables (errors "due_diligence.answers.ID"). */
+typedef struct {
+  char id[AG_DD_ID_MAX + 1];
+  ag_dd_value answer;
+  const char *resolution; /* caller-owned (the decoder's arena) */
+  size_t resolution_len;
+} ag_dd_answer;
+
+#define AG_MAX_DD_ANSWERS 64
+
 typedef struct {
   ag_date as_of;
   char eccn[32];
@@ -76,6 +90,10 @@ typedef struct {
   ag_end_use end_use;
   bool knows_unauthorized_use;
   ag_party parties[AG_PARTY_COUNT];
+  bool has_due_diligence; /* "due_diligence" was given (red_flags is then listed) */
+  int n_dd;
+  ag_dd_answer *dd;         /* n_dd answers; caller-owned (the decoder's arena) */
+  const ag_policy *policy;  /* NULL: no company policy */
 } ag_txn;
 
 /* Sets the contract's defaults: as_of today, export, non_government, end
@@ -114,6 +132,7 @@ typedef enum {
   AG_STEP_OUTCOME,
   AG_STEP_SCOPE,          /* row: ag_scope_row; an item acegate does not decide */
   AG_STEP_GOV,            /* a U.S. government end user: GOV (740.11), 740.22(a) */
+  AG_STEP_DUE_DILIGENCE,  /* arg: index into red_flags */
   AG_STEP_COUNT
 } ag_step_kind;
 const char *ag_step_kind_name(ag_step_kind k); /* "country_chart" */
@@ -140,7 +159,8 @@ typedef struct {
   uint32_t arg;      /* kind-specific: party role, hit index, columns ... */
 } ag_step;
 
-#define AG_MAX_STEPS 48
+/* the regulation's steps, and one per raised due-diligence flag */
+#define AG_MAX_STEPS (48 + AG_MAX_DD_ANSWERS)
 #define AG_MAX_BLOCKED 12
 #define AG_MAX_ALTERNATIVES 12
 
@@ -158,6 +178,22 @@ typedef struct {
   ag_alt_kind kind;
   const void *row;
 } ag_alternative;
+
+/* What a raised flag did to the determination. */
+typedef enum {
+  AG_FLAG_REVIEW,        /* a reason to inquire, not resolved: REVIEW */
+  AG_FLAG_KNOWLEDGE,     /* with its companion answer, 740.22(c)(2) knowledge */
+  AG_FLAG_POLICY_REVIEW, /* recorded; the company policy makes it REVIEW */
+  AG_FLAG_RECORDED,      /* recorded; no effect on the outcome */
+  AG_FLAG_RESOLVED       /* resolved with a note: cleared */
+} ag_flag_effect;
+const char *ag_flag_effect_name(ag_flag_effect e); /* "review" */
+
+typedef struct {
+  const ag_diligence_item *row;
+  int answer;            /* index into txn->dd */
+  ag_flag_effect effect;
+} ag_red_flag;
 
 typedef struct {
   ag_outcome outcome;
@@ -177,6 +213,13 @@ typedef struct {
   int n_alternatives;
   ag_alternative alternatives[AG_MAX_ALTERNATIVES];
   const char *decided_by; /* the paragraph that decides the outcome */
+  /* due diligence: every raised flag, in table order */
+  int n_red_flags;
+  ag_red_flag red_flags[AG_MAX_DD_ANSWERS];
+  bool dd_knowledge;          /* the answers state 740.22(c)(2) knowledge */
+  /* a reconstructed question changes the outcome (REVIEW or knowledge) */
+  bool red_flags_reconstructed;
+  const char *dd_review_cite; /* the first due-diligence step that asks for REVIEW, or NULL */
   /* context for rendering the text */
   const ag_rules *rules;
   const ag_txn *txn;

@@ -7,8 +7,9 @@
  * raises it, what a raised flag means for a determination, its citation
  * and the provenance of its text.
  *
- * Loading validates the table ("file:line: reason"); nothing decides on it
- * yet. Ownership: ag_diligence_load_* allocate; ag_diligence_free releases
+ * Loading validates the table ("file:line: reason"). The table is loaded
+ * with the regulation tables (ag_rules.diligence) and the engine reads a
+ * transaction's answers against it (docs/due-diligence.md). Ownership: ag_diligence_load_* allocate; ag_diligence_free releases
  * the table and every string of it. Read-only once loaded.
  */
 #ifndef ACEGATE_DILIGENCE_H
@@ -30,8 +31,13 @@ typedef enum {
   AG_DD_SCREENING,     /* decided by the restricted-party screen */
   AG_DD_END_USER_TYPE, /* decided by the end-user type (740.22(c)(1)(ii)) */
   AG_DD_SCOPE,         /* whether the State guidance applies */
-  AG_DD_HUMAN_RIGHTS   /* recorded; never by itself a licence requirement */
+  AG_DD_HUMAN_RIGHTS,  /* recorded; never by itself a licence requirement */
+  AG_DD_KNOWLEDGE      /* as REVIEW; with knowledge_with, 740.22(c)(2) knowledge */
 } ag_diligence_effect;
+
+/* An answer to a question: true, false or "unknown" (NONE: not answered). */
+typedef enum { AG_DDV_NONE, AG_DDV_TRUE, AG_DDV_FALSE, AG_DDV_UNKNOWN } ag_dd_value;
+const char *ag_dd_value_name(ag_dd_value v); /* "true", "false", "unknown" */
 
 typedef enum {
   AG_DD_VERBATIM,
@@ -45,6 +51,11 @@ typedef struct {
   ag_diligence_group group;
   const char *question;
   bool raises_on_yes; /* false: the answer "no" raises the flag */
+  bool raises_on_unknown; /* "unknown" raises it too */
+  /* AG_DD_KNOWLEDGE: the row (index) whose answer completes the statement
+   * of knowledge, and that answer (true for yes); else -1 */
+  int knowledge_with;
+  bool knowledge_yes;
   const char *flag;   /* RF: the BIS red flag as published; else its meaning */
   ag_diligence_effect effect;
   const char *cite;
@@ -55,6 +66,8 @@ typedef struct {
 } ag_diligence_item;
 
 typedef struct ag_diligence ag_diligence;
+
+#define AG_DD_ID_MAX 15 /* bytes in a question id */
 
 /* The table compiled into the binary. */
 ag_status ag_diligence_load_default(ag_diligence **out, ag_error *err);
@@ -69,8 +82,32 @@ const ag_diligence_item *ag_diligence_at(const ag_diligence *d, size_t i);
 /* The item with this id, or NULL. */
 const ag_diligence_item *ag_diligence_find(const ag_diligence *d, const char *id, size_t len);
 
+/* True when the answer raises the item's flag. */
+bool ag_diligence_raises(const ag_diligence_item *it, ag_dd_value v);
+
 const char *ag_diligence_group_name(ag_diligence_group g);
 const char *ag_diligence_effect_name(ag_diligence_effect e);
 const char *ag_diligence_provenance_name(ag_diligence_provenance p);
+
+/* ---- a company's due-diligence policy ----
+ * Which questions, when their flag is raised and not resolved, make a
+ * determination REVIEW although the regulation alone would not (the State
+ * guidance never changes a licence requirement by itself; a company may
+ * still stop on it). The file (docs/due-diligence.md):
+ *   # comment
+ *   review SG-RF1 SG-RF2
+ * one directive per line; every id must be a question of the table.
+ * Errors are "FILE:LINE: reason". Ownership: ag_policy_parse/_load
+ * allocate, ag_policy_free releases; read-only once loaded. */
+typedef struct ag_policy ag_policy;
+ag_status ag_policy_parse(const ag_diligence *table, const char *name, const char *text,
+                          size_t len, ag_policy **out, ag_error *err);
+ag_status ag_policy_load(const ag_diligence *table, const char *path, ag_policy **out,
+                         ag_error *err);
+void ag_policy_free(ag_policy *p);
+/* True when the policy makes a raised, unresolved flag of question id REVIEW. */
+bool ag_policy_requires_review(const ag_policy *p, const char *id);
+/* The policy's name (its file path); "" for NULL. */
+const char *ag_policy_name(const ag_policy *p);
 
 #endif

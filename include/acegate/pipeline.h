@@ -41,6 +41,7 @@ typedef struct {
   const ag_rules *rules;
   const ag_screen *lists;    /* NULL: parties unscreened, screenings refused */
   const char *lists_version; /* ag_pipeline_lists_version(lists); NULL or "" without lists */
+  const ag_policy *policy;   /* the company's due-diligence policy, or NULL */
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96

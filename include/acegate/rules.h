@@ -259,6 +259,7 @@ typedef struct ag_rules {
   ag_exception *exceptions;     size_t n_exceptions; /* grouped by restriction */
   ag_scope_row *scope;          size_t n_scope;
   ag_list_row *list_rows;       size_t n_list_rows;
+  struct ag_diligence *diligence; /* due-diligence.tsv (acegate/diligence.h) */
   const char *screening_cite;   /* the lists' own citations joined, for a screening
                                    step no single list decides ("736.2(b)(4); ...") */
 

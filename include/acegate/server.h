@@ -51,6 +51,7 @@ typedef struct {
                                     ":memory:" = not durable */
   const char *keys_db_path;      /* where API keys are looked up; NULL = db_path */
   const char *rules_dir;         /* NULL = the tables built into the binary */
+  const char *policy_path;       /* due-diligence policy file (acegate/diligence.h); NULL none */
   const char *lists_dir;         /* data directory of the lists; NULL = the default one */
   const char *const *list_paths; /* list files or directories in their published formats,
                                     loaded instead of the data directory's index */

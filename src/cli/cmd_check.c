@@ -41,6 +41,9 @@ static void usage(FILE *f) {
           "  --knows-unauthorized-use  the exporter knows or has reason to know of use without\n"
           "                            the owner's authorization (740.22(c)(2))\n"
           "  --as-of YYYY-MM-DD        date of the transaction (default: today, UTC)\n"
+          "  --due-diligence FILE      due-diligence answers, a JSON object {\"answers\": {\"RF02\":\n"
+          "                            true, \"CF01\": false, ...}, \"resolved\": {\"RF02\": \"note\"}}\n"
+          "                            (docs/due-diligence.md; in JSON input: \"due_diligence\")\n"
           "\n"
           "  --consignee NAME, --intermediate-consignee NAME, --purchaser NAME\n"
           "                            other parties, screened like the end user\n"
@@ -58,6 +61,8 @@ static void usage(FILE *f) {
           "                            shown (default $ACEGATE_DB, else\n"
           "                            $XDG_STATE_HOME/acegate/audit.db, else\n"
           "                            ~/.local/state/acegate/audit.db; :memory: keeps none)\n"
+          "  --policy FILE             company due-diligence policy: the questions whose raised,\n"
+          "                            unresolved flag makes the outcome REVIEW\n"
           "  --fail-on OUTCOME[,...]   exit 7 when a decision has one of these outcomes\n"
           "                            (NLR, LICENSE_EXCEPTION_ACE, LICENSE_REQUIRED,\n"
           "                            PROHIBITED, REVIEW)\n"
@@ -93,6 +98,16 @@ static void print_text(const ag_decision *d, FILE *out) {
   if (d->ace_reconstructed)
     fprintf(out, "  note: depends on a reconstructed row of 740.22 (%s)\n",
             d->rules->final_rule_cite);
+  if (d->red_flags_reconstructed)
+    fprintf(out, "  note: rests on a due-diligence question held as reconstructed text (verify "
+                 "it; docs/due-diligence.md)\n");
+  if (d->n_red_flags) {
+    fprintf(out, "  red flags:");
+    for (int i = 0; i < d->n_red_flags; i++)
+      fprintf(out, " %s (%s)", d->red_flags[i].row->id,
+              ag_flag_effect_name(d->red_flags[i].effect));
+    fprintf(out, "\n");
+  }
   fprintf(out, "\nreasoning:\n");
   for (int i = 0; i < d->n_steps; i++) {
     ag_buf_reset(&b);
@@ -206,6 +221,35 @@ static int set_flag(json_t *root, const flag_map *m, const char *value) {
   return -1;
 }
 
+/* ---- --due-diligence ---- */
+
+/* Puts the answers file's object into the transaction as "due_diligence",
+ * where the decoder checks it as it checks the JSON contract. An exit
+ * status on failure, or -1. */
+static int load_due_diligence(json_t *root, const char *path) {
+  FILE *f;
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_file_open(path, &f, NULL, &err) != AG_OK) {
+    fprintf(stderr, "acegate check: --due-diligence %s: %s\n", path, err.reason);
+    return ag_cli_exit_for(err.status);
+  }
+  json_error_t jerr;
+  /* a key given twice is an error, as in a transaction, not the last one winning */
+  json_t *dd = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+  fclose(f);
+  if (!dd) {
+    fprintf(stderr, "acegate check: --due-diligence %s: line %d: %s\n", path, jerr.line,
+            jerr.text);
+    return AG_EXIT_INPUT;
+  }
+  if (json_object_set_new(root, "due_diligence", dd) != 0) {
+    fprintf(stderr, "acegate check: out of memory\n");
+    return AG_EXIT_INTERNAL;
+  }
+  return -1;
+}
+
 /* ---- --fail-on ---- */
 
 /* Parses "OUTCOME[,OUTCOME...]" into a bit per ag_outcome. */
@@ -257,6 +301,7 @@ static ag_status open_lists(const char *paths, ag_screen **out, ag_error *err) {
 int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false, no_screen = false;
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
+  const char *dd_path = NULL, *policy_path = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
@@ -292,7 +337,9 @@ int ag_cmd_check(int argc, char **argv) {
                             : !strcmp(name, "--rules")   ? &rules_dir
                             : !strcmp(name, "--db")      ? &db_arg
                             : !strcmp(name, "--fail-on") ? &fail_on_arg
-                                                         : NULL;
+                            : !strcmp(name, "--due-diligence") ? &dd_path
+                            : !strcmp(name, "--policy")        ? &policy_path
+                                                               : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
       if (!strcmp(name, flags[k].flag))
@@ -359,6 +406,20 @@ int ag_cmd_check(int argc, char **argv) {
     json_decref(root);
     return AG_EXIT_INPUT;
   }
+  if (dd_path && (batch || from_stdin)) {
+    fprintf(stderr, "acegate check: --due-diligence cannot be combined with %s (give "
+                    "\"due_diligence\" in the JSON)\n",
+            batch ? "--batch" : "-");
+    json_decref(root);
+    return AG_EXIT_INPUT;
+  }
+  if (dd_path) {
+    int dd_rc = load_due_diligence(root, dd_path);
+    if (dd_rc >= 0) {
+      json_decref(root);
+      return dd_rc;
+    }
+  }
   if (no_screen && lists_paths) {
     fprintf(stderr, "acegate check: --no-screen and --lists cannot be combined\n");
     json_decref(root);
@@ -368,12 +429,19 @@ int ag_cmd_check(int argc, char **argv) {
   ag_error err;
   ag_error_clear(&err);
   ag_rules *rules = NULL;
+  ag_policy *policy = NULL;
   ag_screen *lists = NULL;
   ag_audit_db *db = NULL;
   char lists_version[AG_PIPELINE_LISTS_VERSION_MAX] = "";
   char db_path[AG_CLI_PATH_MAX];
   ag_status st = rules_dir ? ag_rules_load_dir(rules_dir, &rules, &err)
                            : ag_rules_load_default(&rules, &err);
+  if (st == AG_OK && policy_path &&
+      (st = ag_policy_load(rules->diligence, policy_path, &policy, &err)) != AG_OK) {
+    char field[sizeof err.field];
+    snprintf(field, sizeof field, "--policy %.*s", (int)sizeof field - 10, err.field);
+    memcpy(err.field, field, sizeof field);
+  }
   if (st == AG_OK && !no_screen && (st = open_lists(lists_paths, &lists, &err)) == AG_OK)
     ag_pipeline_lists_version(lists, lists_version, sizeof lists_version);
   if (st == AG_OK && (st = ag_cli_db_path(db_arg, true, db_path, sizeof db_path, &err)) == AG_OK)
@@ -385,7 +453,7 @@ int ag_cmd_check(int argc, char **argv) {
     rc = report_error(&err, false);
     goto out;
   }
-  ag_pipeline_data data = {rules, lists, lists_version};
+  ag_pipeline_data data = {rules, lists, lists_version, policy};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -434,6 +502,8 @@ int ag_cmd_check(int argc, char **argv) {
   if (st) {
     if (!from_stdin && err.field[0]) {
       const char *flag = flag_for_path(err.field);
+      if (!flag && dd_path && !strncmp(err.field, "due_diligence", 13))
+        flag = "--due-diligence";
       if (flag) {
         char field[sizeof err.field + 48];
         snprintf(field, sizeof field, "%s (%s)", err.field, flag);
@@ -464,6 +534,7 @@ int ag_cmd_check(int argc, char **argv) {
 out:
   ag_audit_close(db);
   ag_screen_close(lists);
+  ag_policy_free(policy);
   ag_rules_free(rules);
   return rc;
 }

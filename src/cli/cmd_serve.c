@@ -36,6 +36,8 @@ static const char usage_text[] =
     "  --keys-db FILE          database holding the API keys (default: --db; required\n"
     "                          with --db :memory:)\n"
     "  --rules DIR             regulation tables from DIR instead of the built-in ones\n"
+    "  --policy FILE           company due-diligence policy: the questions whose raised,\n"
+    "                          unresolved flag makes a check REVIEW (docs/due-diligence.md)\n"
     "  --lists PATH            load this list file or directory (published formats,\n"
     "                          repeatable) instead of the lists in force\n"
     "  --lists-dir DIR         data directory of the lists in force (default: see\n"
@@ -113,7 +115,7 @@ static int serve(int argc, char **argv, const char **lists) {
         "--listen",  "--db",          "--keys-db",         "--rules",      "--lists-dir",
         "--lists",   "--access-log",  "--max-body",        "--timeout",    "--threads",
         "--max-connections", "--rate-limit", "--rate-burst", "--auth-cache-ttl",
-        "--drain-timeout"};
+        "--drain-timeout", "--policy"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       is_known |= !strcmp(a, known[k]);
@@ -133,6 +135,8 @@ static int serve(int argc, char **argv, const char **lists) {
       cfg.keys_db_path = v;
     else if (!strcmp(a, "--rules"))
       cfg.rules_dir = v;
+    else if (!strcmp(a, "--policy"))
+      cfg.policy_path = v;
     else if (!strcmp(a, "--lists-dir"))
       cfg.lists_dir = v;
     else if (!strcmp(a, "--lists"))

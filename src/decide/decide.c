@@ -6,7 +6,9 @@
  * OUT_OF_SCOPE, outside-scope.tsv) -> restricted parties (list-meanings.tsv)
  * -> Part 746 -> Country Groups -> Country Chart (738.4) -> the 740.22(c)
  * restriction rows and their exceptions -> ENC (740.17) for the 5A004.b
- * family -> outcome.
+ * family -> outcome. The due-diligence answers (diligence.c) are read
+ * right after the restricted parties: their REVIEW applies only where
+ * nothing stricter decides, and their knowledge feeds 740.22(c)(2).
  *
  * Invariants: no allocation and no I/O; every step appended carries a
  * citation; the outcome only ever gets stricter as the walk goes on
@@ -14,6 +16,7 @@
  * < PROHIBITED).
  */
 #include "acegate/decide.h"
+#include "decide_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -23,7 +26,8 @@ static const char *const outcome_names[AG_OUTCOME_COUNT] = {
 static const char *const step_names[AG_STEP_COUNT] = {
     "validate",   "rule_in_force", "rule_text",   "classify",     "decontrol",
     "screening",  "part_746",      "country_groups", "country_chart", "ace_restriction",
-    "ace_exception", "enc",        "outcome",     "scope",        "gov"};
+    "ace_exception", "enc",        "outcome",     "scope",        "gov",
+    "due_diligence"};
 static const char *const result_names[] = {"pass",    "info",    "not_applicable",
                                            "applies", "blocked", "lifted",
                                            "license_required", "no_license_required",
@@ -312,7 +316,8 @@ static bool exception_applies(const ag_exception *e, const ag_txn *t, ag_groupse
 static bool evaluate_restrictions(ag_decision *d, const ag_rules *r, const ag_txn *t,
                                   ag_exception_kind kind) {
   bool available = true;
-  uint32_t flags = txn_flags(t);
+  /* answers stating knowledge count as knows_unauthorized_use (740.22(c)(2)) */
+  uint32_t flags = txn_flags(t) | (d->dd_knowledge ? AG_FLAG_KNOWS_UNAUTHORIZED_USE : 0);
   for (size_t i = 0; i < r->n_restrictions; i++) {
     const ag_restriction *x = &r->restrictions[i];
     if (x->exception != kind || !in_force(&x->meta, t->as_of))
@@ -425,9 +430,15 @@ static void finish(ag_decision *d, ag_outcome outcome, const char *cite, ag_outc
     outcome = floor;
     cite = screening_cite(d);
   }
+  /* an unresolved red flag: REVIEW where nothing stricter decides */
+  if (d->dd_review_cite && severity(AG_OUTCOME_REVIEW) > severity(outcome)) {
+    outcome = AG_OUTCOME_REVIEW;
+    cite = d->dd_review_cite;
+  }
   d->outcome = outcome;
   d->decided_by = cite;
   d->ace_reconstructed = reconstructed_decides(d);
+  d->red_flags_reconstructed = ag_decide_dd_reconstructed(d);
   ag_step_result res = outcome == AG_OUTCOME_NLR                     ? AG_RESULT_NO_LICENSE_REQUIRED
                        : outcome == AG_OUTCOME_LICENSE_EXCEPTION_ACE ? AG_RESULT_PASS
                        : outcome == AG_OUTCOME_REVIEW               ? AG_RESULT_REVIEW
@@ -451,7 +462,13 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   d->chart_read = false;
   d->license_required_by_chart = false;
   d->decided_by = NULL;
+  d->n_red_flags = 0;
+  d->dd_knowledge = false;
+  d->red_flags_reconstructed = false;
+  d->dd_review_cite = NULL;
   ag_status st = validate(r, t, d, err);
+  if (!st)
+    st = ag_decide_dd_validate(r, t, err);
   if (st)
     return st;
   if (!d->item && !d->scope) /* validate() sets one whenever it succeeds */
@@ -497,6 +514,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
      * the restricted-party lists (736.2(b)(4), 744.11, OFAC) and an
      * embargo on all items subject to the EAR (General Prohibition Six). */
     screening(d, t, &floor);
+    ag_decide_dd_walk(d, t);
     if (emb && !emb_excluded) {
       /* only a reach of all items decides without the item's classification */
       bool decides = emb->all_items && !emb->partial;
@@ -531,6 +549,8 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
 
   /* Restricted parties (General Prohibitions Four and Five, OFAC). */
   screening(d, t, &floor);
+  /* Due diligence (Supp. No. 3 to part 732; 740.22(c)(2)). */
+  ag_decide_dd_walk(d, t);
 
   /* Note 1 to 4E001: vulnerability disclosure and cyber incident response
    * are not controlled under 4E001.a or .c. */

@@ -5,6 +5,7 @@
  * and sources, which carry the regulation's wording.
  */
 #include "acegate/decide.h"
+#include "decide_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -492,6 +493,9 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
            "agencies and personnel\"; check GOV's own terms beside License Exception ACE.");
     put_source(b, &((const ag_destination *)s->row)->meta);
     break;
+  case AG_STEP_DUE_DILIGENCE:
+    ag_decide_dd_step_text(d, s, b);
+    break;
   case AG_STEP_COUNT:
     break;
   case AG_STEP_OUTCOME:
@@ -526,6 +530,9 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, r->final_rule_cite);
       put(b, ".");
     }
+    if (d->red_flags_reconstructed)
+      put(b, " This outcome rests on a due-diligence question whose source text is "
+             "reconstructed (red_flags): verify it.");
     break;
   }
 }

@@ -33,17 +33,18 @@ enum {
   C_CITE,
   C_PROV,
   C_SOURCE,
+  C_KNOWLEDGE_WITH,
   C_FROM,
   C_TO,
   C_COUNT
 };
 static const char *const cols[C_COUNT] = {"id",     "group",  "question", "raises_on",
                                           "flag",   "effect", "cite",     "provenance",
-                                          "source", "from",   "to"};
+                                          "source", "knowledge_with", "from", "to"};
 static const char *const group_names[] = {"bis_red_flag", "cyber_flag", "state_scope",
                                           "state_consideration", "state_red_flag"};
 static const char *const effect_names[] = {"review", "screening", "end_user_type", "scope",
-                                           "human_rights"};
+                                           "human_rights", "knowledge"};
 static const char *const provenance_names[] = {"verbatim", "summary", "reconstructed",
                                                "draft_2019"};
 #define COUNT(a) ((int)(sizeof a / sizeof a[0]))
@@ -53,6 +54,14 @@ const char *ag_diligence_group_name(ag_diligence_group g) {
 }
 const char *ag_diligence_effect_name(ag_diligence_effect e) {
   return (unsigned)e < (unsigned)COUNT(effect_names) ? effect_names[e] : "?";
+}
+const char *ag_dd_value_name(ag_dd_value v) {
+  static const char *const names[] = {"none", "true", "false", "unknown"};
+  return (unsigned)v <= AG_DDV_UNKNOWN ? names[v] : "?";
+}
+bool ag_diligence_raises(const ag_diligence_item *it, ag_dd_value v) {
+  return (v == AG_DDV_TRUE && it->raises_on_yes) || (v == AG_DDV_FALSE && !it->raises_on_yes) ||
+         (v == AG_DDV_UNKNOWN && it->raises_on_unknown);
 }
 const char *ag_diligence_provenance_name(ag_diligence_provenance p) {
   return (unsigned)p < (unsigned)COUNT(provenance_names) ? provenance_names[p] : "?";
@@ -138,14 +147,18 @@ static ag_status parse(ag_diligence *d, const char *name, size_t len, ag_error *
         return ag_tsv_fail(&t, err, C_ID, "'%s' is listed twice (line %d)", it->id,
                            d->items[i].line);
     const char *r = t.field[C_RAISES];
-    if (strcmp(r, "yes") && strcmp(r, "no"))
-      return ag_tsv_fail(&t, err, C_RAISES, "'%s' is not yes or no", r);
-    it->raises_on_yes = !strcmp(r, "yes");
+    size_t rn = strcspn(r, ",");
+    if ((rn != 3 || strncmp(r, "yes", 3)) && (rn != 2 || strncmp(r, "no", 2)))
+      return ag_tsv_fail(&t, err, C_RAISES, "'%s' is not yes or no (optionally ,unknown)", r);
+    if (r[rn] && strcmp(r + rn, ",unknown"))
+      return ag_tsv_fail(&t, err, C_RAISES, "'%s' is not yes or no (optionally ,unknown)", r);
+    it->raises_on_yes = r[0] == 'y';
+    it->raises_on_unknown = r[rn] != '\0';
     int e = token(effect_names, COUNT(effect_names), t.field[C_EFFECT]);
     if (e < 0)
       return ag_tsv_fail(&t, err, C_EFFECT,
                          "'%s' is not review, screening, end_user_type, "
-                         "scope or human_rights",
+                         "scope, human_rights or knowledge",
                          t.field[C_EFFECT]);
     it->effect = (ag_diligence_effect)e;
     /* the State guidance is voluntary: it never by itself changes a
@@ -157,6 +170,25 @@ static ag_status parse(ag_diligence *d, const char *name, size_t len, ag_error *
                                  "human_rights, never an EAR effect"
                                : "scope and human_rights are for the State "
                                  "guidance items");
+    /* knowledge: "ID=yes" or "ID=no", an earlier row that is not itself one */
+    const char *kw = t.field[C_KNOWLEDGE_WITH];
+    it->knowledge_with = -1;
+    if (e == AG_DD_KNOWLEDGE) {
+      const char *eq = strchr(kw, '=');
+      for (size_t i = 0; eq && i < d->n; i++)
+        if (strlen(d->items[i].id) == (size_t)(eq - kw) &&
+            !strncmp(d->items[i].id, kw, (size_t)(eq - kw)) &&
+            d->items[i].effect != AG_DD_KNOWLEDGE)
+          it->knowledge_with = (int)i;
+      if (it->knowledge_with < 0 || (strcmp(eq + 1, "yes") && strcmp(eq + 1, "no")))
+        return ag_tsv_fail(&t, err, C_KNOWLEDGE_WITH,
+                           "'%s' is not ID=yes or ID=no naming an earlier item that is not a "
+                           "knowledge item",
+                           kw);
+      it->knowledge_yes = !strcmp(eq + 1, "yes");
+    } else if (strcmp(kw, "-")) {
+      return ag_tsv_fail(&t, err, C_KNOWLEDGE_WITH, "only a knowledge item names one ('-')");
+    }
     int p = token(provenance_names, COUNT(provenance_names), t.field[C_PROV]);
     if (p < 0)
       return ag_tsv_fail(&t, err, C_PROV,

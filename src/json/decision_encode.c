@@ -141,6 +141,48 @@ static void encode_screening(const ag_decision *d, ag_buf *b) {
   ag_buf_putc(b, ']');
 }
 
+/* Every raised due-diligence flag, with what it did (docs/due-diligence.md). */
+static void encode_red_flags(const ag_decision *d, ag_buf *b) {
+  if (!d->txn->has_due_diligence)
+    return;
+  lit(b, ",\"red_flags\":[");
+  for (int f = 0; f < d->n_red_flags; f++) {
+    const ag_red_flag *x = &d->red_flags[f];
+    const ag_dd_answer *a = &d->txn->dd[x->answer];
+    if (f)
+      ag_buf_putc(b, ',');
+    lit(b, "{\"id\":");
+    str(b, x->row->id);
+    lit(b, ",\"question\":");
+    str(b, x->row->question);
+    lit(b, ",\"answer\":");
+    if (a->answer == AG_DDV_UNKNOWN)
+      lit(b, "\"unknown\"");
+    else
+      boolean(b, a->answer == AG_DDV_TRUE);
+    lit(b, ",\"cite\":");
+    str(b, x->row->cite);
+    lit(b, ",\"source\":");
+    str(b, x->row->source);
+    lit(b, ",\"provenance\":");
+    str(b, ag_diligence_provenance_name(x->row->provenance));
+    lit(b, ",\"class\":");
+    str(b, ag_diligence_effect_name(x->row->effect));
+    lit(b, ",\"effect\":");
+    str(b, ag_flag_effect_name(x->effect));
+    lit(b, ",\"resolved\":");
+    boolean(b, a->resolution != NULL);
+    lit(b, ",\"resolution\":");
+    if (a->resolution)
+      ag_buf_json_str(b, a->resolution, a->resolution_len);
+    else
+      lit(b, "null");
+    ag_buf_putc(b, '}');
+  }
+  lit(b, "],\"red_flags_reconstructed\":");
+  boolean(b, d->red_flags_reconstructed);
+}
+
 /* Appends the escaped text of step i, from the cache when it can. */
 static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, int i,
                       ag_buf *b) {
@@ -248,6 +290,7 @@ static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag
     }
   ag_buf_putc(b, ']');
   encode_screening(d, b);
+  encode_red_flags(d, b);
   lit(b, ",\"trace\":[");
   for (int i = 0; i < d->n_steps; i++) {
     const ag_step *s = &d->steps[i];

@@ -217,6 +217,151 @@ static ag_status party_member(decoder *d, const char *key, size_t klen, void *vc
   return unknown(d, c->field, key);
 }
 
+/* ---- due diligence (docs/due-diligence.md) ----
+ * Types, spelling and limits are checked here; whether an id is a question
+ * of due-diligence.tsv in force on the date, and whether its answer raises
+ * the flag a resolution resolves, the engine checks against the tables. */
+
+#define DD_MAX_NOTE 2048 /* bytes in one resolution note */
+
+static bool dd_id_ok(const char *key, size_t klen) {
+  return klen >= 2 && klen <= AG_DD_ID_MAX &&
+         strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") == klen;
+}
+
+static ag_dd_answer *dd_slot(decoder *d, const char *id, bool create) {
+  ag_txn *t = d->t;
+  for (int i = 0; i < t->n_dd; i++)
+    if (!strcmp(t->dd[i].id, id))
+      return &t->dd[i];
+  if (!create)
+    return NULL;
+  if (!t->dd && !(t->dd = ag_arena_alloc(d->arena, AG_MAX_DD_ANSWERS * sizeof *t->dd)))
+    return NULL;
+  ag_dd_answer *a = &t->dd[t->n_dd++];
+  memset(a, 0, sizeof *a);
+  snprintf(a->id, sizeof a->id, "%s", id);
+  return a;
+}
+
+static ag_status answer_member(decoder *d, const char *key, size_t klen, void *ctx) {
+  (void)ctx;
+  char path[KEY_MAX + 48];
+  snprintf(path, sizeof path, "due_diligence.answers.%s", key);
+  if (!dd_id_ok(key, klen))
+    return ag_error_set(d->err, AG_ERR_INPUT, path,
+                        "\"%.20s\" is not a due-diligence question id (RF01-RF13, CF01-CF06, "
+                        "SG-S1, SG-C1a, SG-RF1, ...)",
+                        key);
+  ag_dd_answer *a = dd_slot(d, key, false);
+  if (a && a->answer != AG_DDV_NONE)
+    return ag_error_set(d->err, AG_ERR_INPUT, path, "appears twice; give it once");
+  if (!a && d->t->n_dd >= AG_MAX_DD_ANSWERS)
+    return ag_error_set(d->err, AG_ERR_LIMIT, path, "more than %d answers", AG_MAX_DD_ANSWERS);
+  ag_jr_type ty = ag_jr_peek(&d->r);
+  ag_dd_value v;
+  ag_status st;
+  if (ty == AG_JR_BOOL) {
+    bool b;
+    if ((st = ag_jr_bool(&d->r, &b, d->err)))
+      return st;
+    v = b ? AG_DDV_TRUE : AG_DDV_FALSE;
+  } else if (ty == AG_JR_STRING) {
+    char buf[33];
+    size_t len;
+    if ((st = get_string(d, path, buf, 32, &len)))
+      return st;
+    if (strcmp(buf, "unknown"))
+      return ag_error_set(d->err, AG_ERR_INPUT, path,
+                          "\"%s\" is not an answer: true, false or \"unknown\"", buf);
+    v = AG_DDV_UNKNOWN;
+  } else {
+    return expect(d, AG_JR_BOOL, path, "true, false or \"unknown\"");
+  }
+  if (!a && !(a = dd_slot(d, key, true)))
+    return ag_error_set(d->err, AG_ERR_NOMEM, path, "out of memory");
+  a->answer = v;
+  return AG_OK;
+}
+
+static ag_status resolved_member(decoder *d, const char *key, size_t klen, void *ctx) {
+  (void)ctx;
+  char path[KEY_MAX + 48];
+  snprintf(path, sizeof path, "due_diligence.resolved.%s", key);
+  if (!dd_id_ok(key, klen))
+    return ag_error_set(d->err, AG_ERR_INPUT, path,
+                        "\"%.20s\" is not a due-diligence question id", key);
+  ag_status st = expect(d, AG_JR_STRING, path, "a string: the note saying how the flag was resolved");
+  if (st)
+    return st;
+  const char *save = d->r.p;
+  size_t len;
+  if ((st = ag_jr_string(&d->r, NULL, 0, &len, d->err)))
+    return st;
+  if (len > DD_MAX_NOTE)
+    return ag_error_set(d->err, AG_ERR_LIMIT, path, "is %zu bytes long; the limit is %d", len,
+                        DD_MAX_NOTE);
+  char *note = ag_arena_alloc(d->arena, len + 1);
+  if (!note)
+    return ag_error_set(d->err, AG_ERR_NOMEM, path, "out of memory");
+  d->r.p = save;
+  if ((st = ag_jr_string(&d->r, note, len, &len, d->err)))
+    return st;
+  note[len] = '\0';
+  size_t blank = 0;
+  while (blank < len && (note[blank] == ' ' || note[blank] == '\t'))
+    blank++;
+  if (blank == len)
+    return ag_error_set(d->err, AG_ERR_INPUT, path,
+                        "must not be empty: say how the inquiry resolved the flag");
+  if (has_control_chars(note, len))
+    return ag_error_set(d->err, AG_ERR_INPUT, path, "contains control characters");
+  ag_dd_answer *a = dd_slot(d, key, false);
+  if (!a) {
+    if (d->t->n_dd >= AG_MAX_DD_ANSWERS)
+      return ag_error_set(d->err, AG_ERR_LIMIT, path, "more than %d answers", AG_MAX_DD_ANSWERS);
+    if (!(a = dd_slot(d, key, true)))
+      return ag_error_set(d->err, AG_ERR_NOMEM, path, "out of memory");
+  } else if (a->resolution) {
+    return ag_error_set(d->err, AG_ERR_INPUT, path, "appears twice; give it once");
+  }
+  a->resolution = note;
+  a->resolution_len = len;
+  return AG_OK;
+}
+
+static ag_status dd_member(decoder *d, const char *key, size_t klen, void *ctx) {
+  (void)klen;
+  bool *have_answers = ctx;
+  if (!strcmp(key, "answers")) {
+    *have_answers = true;
+    return object(d, "due_diligence.answers", answer_member, NULL);
+  }
+  if (!strcmp(key, "resolved"))
+    return object(d, "due_diligence.resolved", resolved_member, NULL);
+  return unknown(d, "due_diligence", key);
+}
+
+static ag_status due_diligence(decoder *d) {
+  bool have_answers = false;
+  ag_status st = object(d, "due_diligence", dd_member, &have_answers);
+  if (st)
+    return st;
+  if (!have_answers)
+    return ag_error_set(d->err, AG_ERR_INPUT, "due_diligence.answers", "is required");
+  d->t->has_due_diligence = true;
+  /* a resolution is of a flag raised by an answer given */
+  for (int i = 0; i < d->t->n_dd; i++)
+    if (d->t->dd[i].answer == AG_DDV_NONE) {
+      char path[64];
+      snprintf(path, sizeof path, "due_diligence.resolved.%s", d->t->dd[i].id);
+      return ag_error_set(d->err, AG_ERR_INPUT, path,
+                          "%s is not answered; only a raised flag can be resolved",
+                          d->t->dd[i].id);
+    }
+  return AG_OK;
+}
+
 /* ---- root ---- */
 
 typedef struct {
@@ -280,6 +425,8 @@ static ag_status root_member(decoder *d, const char *key, size_t klen, void *vct
   }
   if (!strcmp(key, "knows_unauthorized_use"))
     return get_bool(d, "knows_unauthorized_use", &t->knows_unauthorized_use);
+  if (!strcmp(key, "due_diligence"))
+    return due_diligence(d);
   if (d->ref && !strcmp(key, "ref"))
     return ag_json_get_ref(&d->r, d->ref, d->err);
   for (size_t i = 0; i < sizeof party_fields / sizeof party_fields[0]; i++)

@@ -111,8 +111,10 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
   ag_arena_reset(&w->arena);
   res->st = ag_json_decode_check(json ? json : "", json ? len : 0, &w->txn, res->ref, &w->arena,
                                  &res->err);
-  if (res->st == AG_OK)
+  if (res->st == AG_OK) {
+    w->txn.policy = d->policy;
     res->st = ag_check(d->rules, d->lists, &w->txn, &w->scratch, &w->d, &res->err);
+  }
   if (res->st != AG_OK)
     return res->st;
   res->off = out->len;

@@ -13,6 +13,8 @@
 #include "rules_internal.h"
 
 #include "acegate/decide.h" /* ag_outcome names for list-meanings.tsv */
+#include "acegate/diligence.h"
+
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,13 +35,14 @@ enum {
   F_RESTRICT,
   F_EXCEPT,
   F_LISTS,
+  F_DUE_DILIGENCE,
   F_COUNT
 };
 static const char *const file_names[F_COUNT] = {
     "meta.tsv",           "destinations.tsv",     "country-groups.tsv", "d5-state-list.tsv",
     "country-chart.tsv",  "ccl-paragraphs.tsv",   "ccl-items.tsv",      "ccl-new-items.tsv",
     "outside-scope.tsv",  "embargoes.tsv",        "ace-restrictions.tsv", "ace-exceptions.tsv",
-    "list-meanings.tsv"};
+    "list-meanings.tsv",  "due-diligence.tsv"};
 
 /* ---- small parsing helpers ---- */
 
@@ -941,6 +944,11 @@ static ag_status load_lists(ag_rules *r, char *buf, size_t len, ag_error *err) {
   return AG_OK;
 }
 
+/* due-diligence.tsv: validated by its own module (src/diligence). */
+static ag_status load_due_diligence(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  return ag_diligence_load_buffer(file_names[F_DUE_DILIGENCE], buf, len, &r->diligence, err);
+}
+
 /* ---- indexing ---- */
 
 static const ag_rules *sort_rules; /* qsort has no context argument */
@@ -1028,7 +1036,7 @@ ag_status ag_rules_load_files(const ag_embedded_file *files, size_t n, ag_rules 
       load_meta,       load_destinations, load_groups,  load_d5,
       load_chart,      load_paragraphs,   load_items,   load_new_items,
       load_scope,      load_embargoes,    load_restrictions, load_exceptions,
-      load_lists};
+      load_lists,      load_due_diligence};
   uint32_t hash = 2166136261u;
   ag_status st = AG_OK;
   for (int f = 0; f < F_COUNT && !st; f++) {
@@ -1135,6 +1143,7 @@ void ag_rules_free(ag_rules *r) {
   free(r->exceptions);
   free(r->scope);
   free(r->list_rows);
+  ag_diligence_free(r->diligence);
   for (size_t i = 0; i < r->n_storage; i++)
     free(r->storage[i]);
   free(r->storage);

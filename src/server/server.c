@@ -162,6 +162,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   s->db_path = strdup(cfg->db_path ? cfg->db_path : default_db);
   s->keys_db_path = dup_or_null(cfg->keys_db_path);
   s->rules_dir = dup_or_null(cfg->rules_dir);
+  s->policy_path = dup_or_null(cfg->policy_path);
   s->lists_dir = dup_or_null(cfg->lists_dir);
   bool paths_ok = true;
   if (cfg->n_list_paths) {
@@ -175,6 +176,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   s->cfg.db_path = s->db_path;
   s->cfg.keys_db_path = s->keys_db_path;
   s->cfg.rules_dir = s->rules_dir;
+  s->cfg.policy_path = s->policy_path;
   s->cfg.lists_dir = s->lists_dir;
   s->cfg.list_paths = (const char *const *)s->list_paths;
   s->max_body = cfg->max_body ? cfg->max_body : (size_t)AG_SERVER_DEFAULT_MAX_BODY;
@@ -199,7 +201,8 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   atomic_init(&s->draining, false);
   atomic_init(&s->audit_ok, true);
   if (!s->listen || !s->db_path || !paths_ok || (cfg->keys_db_path && !s->keys_db_path) ||
-      (cfg->rules_dir && !s->rules_dir) || (cfg->lists_dir && !s->lists_dir)) {
+      (cfg->rules_dir && !s->rules_dir) || (cfg->lists_dir && !s->lists_dir) ||
+      (cfg->policy_path && !s->policy_path)) {
     ag_server_free(s);
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
   }
@@ -363,6 +366,7 @@ void ag_server_free(ag_server *s) {
   free(s->db_path);
   free(s->keys_db_path);
   free(s->rules_dir);
+  free(s->policy_path);
   free(s->lists_dir);
   for (size_t i = 0; s->list_paths && i < s->cfg.n_list_paths; i++)
     free(s->list_paths[i]);

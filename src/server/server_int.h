@@ -47,6 +47,7 @@ typedef struct {
   atomic_int refs;
   ag_rules *rules;
   ag_screen *lists; /* NULL when started without lists */
+  ag_policy *policy; /* NULL without --policy */
   char rules_source[256];
   char lists_version[AG_PIPELINE_LISTS_VERSION_MAX];
   ag_pipeline_data data; /* what the pipeline decides with: the fields above */
@@ -280,7 +281,7 @@ void srv_metrics_render(ag_server *s, ag_buf *out);
 
 struct ag_server {
   ag_server_config cfg;
-  char *listen, *db_path, *keys_db_path, *rules_dir, *lists_dir;
+  char *listen, *db_path, *keys_db_path, *rules_dir, *lists_dir, *policy_path;
   struct sockaddr_storage listen_addr; /* listen, resolved once by ag_server_create */
   bool listen_v6;
   char **list_paths;

@@ -70,6 +70,20 @@ static void run_case(void **state) {
   ag_error err;
   ag_error_clear(&err);
   ag_status st = ag_json_decode_txn(text, strlen(text), &txn, &arena, &err);
+  /* "policy": the questions a company policy makes REVIEW (docs/due-diligence.md) */
+  ag_policy *policy = NULL;
+  json_t *pol = json_object_get(c, "policy");
+  if (!st && pol) {
+    char ptext[1024] = "review";
+    size_t k;
+    json_t *id;
+    json_array_foreach(pol, k, id) {
+      strncat(ptext, " ", sizeof ptext - strlen(ptext) - 1);
+      strncat(ptext, json_string_value(id), sizeof ptext - strlen(ptext) - 1);
+    }
+    st = ag_policy_parse(rules->diligence, "case-policy", ptext, strlen(ptext), &policy, &err);
+    txn.policy = policy;
+  }
   if (!st)
     st = ag_decide(rules, &txn, &d, &err);
   bool ok = true;
@@ -96,6 +110,24 @@ static void run_case(void **state) {
     check_bool(expect, "ace_reconstructed", d.ace_reconstructed, &ok);
     check_bool(expect, "ace_available", d.ace_available, &ok);
     check_bool(expect, "cyber_rule_in_force", d.cyber_rule_in_force, &ok);
+    check_bool(expect, "red_flags_reconstructed", d.red_flags_reconstructed, &ok);
+    /* "red_flags": {"ID": "effect", ...}, exactly the flags raised */
+    json_t *flags = json_object_get(expect, "red_flags");
+    if (flags) {
+      bool same = (int)json_object_size(flags) == d.n_red_flags;
+      for (int f = 0; same && f < d.n_red_flags; f++) {
+        const char *want = json_string_value(json_object_get(flags, d.red_flags[f].row->id));
+        same = want && !strcmp(want, ag_flag_effect_name(d.red_flags[f].effect));
+      }
+      if (!same) {
+        print_message("red_flags: expected %s, got", json_dumps(flags, JSON_COMPACT));
+        for (int f = 0; f < d.n_red_flags; f++)
+          print_message(" %s=%s", d.red_flags[f].row->id,
+                        ag_flag_effect_name(d.red_flags[f].effect));
+        print_message("\n");
+        ok = false;
+      }
+    }
     json_t *blocked = json_object_get(expect, "ace_blocked_by");
     if (blocked) {
       size_t n = json_array_size(blocked);
@@ -142,6 +174,7 @@ static void run_case(void **state) {
     }
   }
   free(text);
+  ag_policy_free(policy);
   ag_arena_free(&arena);
   json_decref(c);
   if (!ok)

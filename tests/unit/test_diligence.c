@@ -92,6 +92,25 @@ static void test_effects(void **state) {
   assert_int_equal(item("SG-RF1")->effect, AG_DD_HUMAN_RIGHTS);
   /* safeguards: their absence raises the consideration */
   assert_false(item("SG-C5a")->raises_on_yes);
+  /* CF02 or CF06 "yes" with CF01 "no" state use without the owner's
+   * authorization: 740.22(c)(2) knowledge */
+  const char *knowing[] = {"CF02", "CF06"};
+  for (int i = 0; i < 2; i++) {
+    const ag_diligence_item *it = item(knowing[i]);
+    assert_int_equal(it->effect, AG_DD_KNOWLEDGE);
+    assert_true(it->raises_on_yes);
+    assert_ptr_equal(ag_diligence_at(DD, (size_t)it->knowledge_with), item("CF01"));
+    assert_false(it->knowledge_yes);
+  }
+  assert_int_equal(item("CF05")->knowledge_with, -1);
+  /* "unknown" leaves a flag raised only where the reference says so */
+  assert_true(item("CF01")->raises_on_unknown);
+  assert_true(item("SG-C3c")->raises_on_unknown);
+  assert_false(item("RF02")->raises_on_unknown);
+  assert_true(ag_diligence_raises(item("CF01"), AG_DDV_UNKNOWN));
+  assert_true(ag_diligence_raises(item("CF01"), AG_DDV_FALSE));
+  assert_false(ag_diligence_raises(item("CF01"), AG_DDV_TRUE));
+  assert_false(ag_diligence_raises(item("RF02"), AG_DDV_UNKNOWN));
 }
 
 /* provenance as the reference gives it */
@@ -159,6 +178,13 @@ static void test_validation(void **state) {
                   "'verbatum' is not verbatim");
   expect_rejected("\t2020-09-30\t-\n", "\t2020-09-30\t2020-01-01\n", "ends before it starts");
   expect_rejected("id\tgroup\tquestion", "id\tgroup\tquestions", "wrong header");
+  /* the knowledge column */
+  expect_rejected("\tCF01=no\t", "\tCF09=no\t", "is not ID=yes or ID=no naming an earlier item");
+  expect_rejected("\tCF01=no\t", "\tCF01=maybe\t", "is not ID=yes or ID=no");
+  expect_rejected("\tCF01=no\t", "\t-\t", "is not ID=yes or ID=no");
+  expect_rejected("\tknowledge\t740.22(c)(2)\t", "\treview\t740.22(c)(2)\t",
+                  "only a knowledge item names one");
+  expect_rejected("\tno,unknown\t", "\tno,maybe\t", "is not yes or no");
 }
 
 static int setup(void **state) {
