@@ -7,6 +7,7 @@
 # inquire, REVIEW), 740.22(c)(2) with 772.1 "knowledge", and the voluntary
 # State Department guidance (recorded; REVIEW only by company policy).
 . "$(dirname "$0")/lib.sh"
+plan 53
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
