@@ -1,0 +1,83 @@
+#!/bin/sh
+# test_man.sh - the man pages (man/) and the bash completion
+# (dist/bash-completion/acegate): a page for acegate and for each command it
+# lists, naming exactly the options that command's --help names; every page
+# formats without a warning; completion offers the commands, subcommands,
+# each command's options and the values of the enumerated options.
+. "$(dirname "$0")/lib.sh"
+
+opts() { grep -o -- '--[a-z][a-z-]*' | sort -u; }
+# the options a roff page names (\-\- in the source)
+man_opts() { sed 's/\\-/-/g' "$1" | opts | grep -vx -- '--help'; }
+
+"$ACEGATE" --help >"$TMPD/main.help"
+commands=$(sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p' "$TMPD/main.help")
+if [ -n "$commands" ]; then echo "ok main_help_lists_commands"; else
+  echo "not ok main_help_lists_commands: none in acegate --help"; fi
+for c in $commands; do
+  page=man/acegate-$c.1
+  if [ ! -f "$page" ]; then
+    echo "not ok man_page_$c: no $page"
+    continue
+  fi
+  echo "ok man_page_$c"
+  expect_grep "main_page_names_$c" "\\.B $c\$" man/acegate.1
+  "$ACEGATE" "$c" --help 2>&1 | opts >"$TMPD/help.opts"
+  man_opts "$page" >"$TMPD/man.opts"
+  missing=$(comm -23 "$TMPD/help.opts" "$TMPD/man.opts" | tr '\n' ' ')
+  extra=$(comm -13 "$TMPD/help.opts" "$TMPD/man.opts" | tr '\n' ' ')
+  if [ -s "$TMPD/help.opts" ] && [ -z "$missing" ] && [ -z "$extra" ]; then
+    echo "ok man_options_match_help_$c"
+  else
+    echo "not ok man_options_match_help_$c: not in the page: $missing; not in --help: $extra"
+  fi
+done
+for p in man/*.1 man/*.5; do
+  name=$(basename "$p")
+  if ! command -v groff >/dev/null 2>&1; then
+    echo "skipping the formatting check of $name: groff is not installed (groff-base)" >&2
+    break
+  fi
+  if groff -man -ww -z "$p" >"$TMPD/groff.out" 2>&1 && [ ! -s "$TMPD/groff.out" ]; then
+    echo "ok man_formats_$name"
+  else
+    echo "not ok man_formats_$name: $(head -3 "$TMPD/groff.out")"
+  fi
+done
+# every page named in a SEE ALSO exists
+for ref in $(sed -n 's/^\.BR \(acegate[a-z\\.-]*\) (\([15]\)).*/\1.\2/p' man/* | sed 's/\\-/-/g' | sort -u); do
+  if [ -f "man/$ref" ]; then echo "ok man_reference_$ref"; else echo "not ok man_reference_$ref: no man/$ref"; fi
+done
+
+# ---- bash completion ----
+if ! command -v bash >/dev/null 2>&1; then
+  echo "skipping the completion checks: bash is not installed" >&2
+  exit 0
+fi
+# complete NAME WANT WORD...: completing the last WORD offers WANT
+complete_has() {
+  name=$1 want=$2
+  shift 2
+  got=$(bash -c '. dist/bash-completion/acegate
+    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _acegate; printf "%s\n" "${COMPREPLY[@]}"' \
+    complete "$ACEGATE" "$@" 2>&1)
+  if printf '%s\n' "$got" | grep -qx -- "$want"; then echo "ok completion_$name"; else
+    echo "not ok completion_$name: '$want' not offered: $(printf '%s' "$got" | tr '\n' ' ')"; fi
+}
+complete_has command check ch
+complete_has command_serve serve s
+complete_has lists_update update lists up
+complete_has audit_backup backup audit b
+complete_has keys_revoke revoke keys r
+complete_has serve_config --config serve --con
+complete_has serve_no_config --no-config serve --no-c
+complete_has check_option --end-user-type check --end-u
+complete_has check_value favorable_treatment_cybersecurity check --end-user-type fav
+complete_has end_use_value cyber_incident_response check --end-use cyber
+complete_has role_value auditor keys add --role au
+complete_has format_value jsonl audit export --format j
+complete_has table_value country-chart rules --table country-c
+complete_has screen_option --min-score screen --min
+complete_has config_file dist/acegate.conf serve --config dist/acegate.c
+complete_has backup_file man audit backup --to ma
+complete_has check_to_no_files "" check --eccn 4D004 --to ma
