@@ -3,7 +3,7 @@
 # lines and a closing "NAME: N passed, N failed" line; exit 1 on a failure.
 PASSED=0
 FAILED=0
-T=$(mktemp -d)
+T=$(mktemp -d /tmp/acegate-pkg.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 ok() {
   echo "ok $1"
