@@ -55,7 +55,14 @@ for d in libjansson4 libmicrohttpd12 libsqlite3-0 adduser; do
   grep -q "$d" "$T/depends" || notok "depends_$d" "not in Depends: $(cat "$T/depends")"
 done
 ok depends_checked
-dpkg-deb --ctrl-tarfile "$DEBS"/acegate_*.deb | tar xf - -C "$T" ./conffiles ./postinst
+dpkg-deb --ctrl-tarfile "$DEBS"/acegate_*.deb | tar xf - -C "$T" ./conffiles ./postinst ./prerm
+# installed disabled: enabled only on an upgrade of an enabled unit (and
+# deb-systemd-invoke starts no disabled unit); stopped on removal
+if grep -q "deb-systemd-helper debian-installed 'acegate.service'" "$T/postinst"; then
+  ok unit_not_enabled_on_install; else
+  notok unit_not_enabled_on_install "postinst enables the unit on a first install"; fi
+if grep -q 'deb-systemd-invoke stop .*acegate.service' "$T/prerm"; then ok unit_stopped_on_remove; else
+  notok unit_stopped_on_remove "no stop in prerm"; fi
 if grep -qx /etc/acegate/acegate.conf "$T/conffiles"; then ok config_is_conffile; else
   notok config_is_conffile "$(cat "$T/conffiles")"; fi
 if grep -q 'adduser --system --group --home /var/lib/acegate' "$T/postinst"; then

@@ -96,4 +96,15 @@ got=$(bash -c ". '$P/share/bash-completion/completions/acegate'
 if [ "$got" = "--config" ]; then ok installed_completion; else notok installed_completion "'$got'"; fi
 check uninstall_prefix $MAKE --no-print-directory uninstall PREFIX="$P" SYSCONFDIR="$P/etc"
 
+# the example haproxy configuration for replicas (docs/deployment.md)
+if command -v haproxy >/dev/null 2>&1 && command -v openssl >/dev/null 2>&1; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=acegate.test \
+    -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1
+  cat "$T/cert.pem" "$T/key.pem" >"$T/acegate.pem"
+  sed "s|/etc/haproxy/certs/acegate.pem|$T/acegate.pem|" dist/haproxy/haproxy.cfg >"$T/haproxy.cfg"
+  check haproxy_example_valid haproxy -c -f "$T/haproxy.cfg"
+else
+  echo "skipping the haproxy example check: haproxy or openssl is not installed" >&2
+fi
+
 summary test-install
