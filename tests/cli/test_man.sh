@@ -32,6 +32,16 @@ for c in $commands; do
     echo "not ok man_options_match_help_$c: not in the page: $missing; not in --help: $extra"
   fi
 done
+# acegate.conf(5) names every option of serve as a key, and no other
+"$ACEGATE" serve --help | opts | sed 's/^--//' | grep -vx -e config -e no-config | sort >"$TMPD/serve.keys"
+sed -n '/^\.RB ( listen ,$/,/^\.BR access\\-log )$/p' man/acegate.conf.5 |
+  sed -n 's/^\.R*BR* (* *\([a-z\\-]*\) *[,)]*$/\1/p' |
+  sed 's/\\-/-/g' | sort -u >"$TMPD/conf.keys"
+if [ -s "$TMPD/conf.keys" ] && cmp -s "$TMPD/serve.keys" "$TMPD/conf.keys"; then
+  echo "ok conf_page_keys_match_serve"
+else
+  echo "not ok conf_page_keys_match_serve: $(diff "$TMPD/serve.keys" "$TMPD/conf.keys" | tr '\n' ' ')"
+fi
 for p in man/*.1 man/*.5; do
   name=$(basename "$p")
   if ! command -v groff >/dev/null 2>&1; then
