@@ -225,7 +225,7 @@ uninstall:
 
 # Outside `make test`: they build the shared library, or the Debian package.
 test-install: all
-	@sh tests/pkg/test_install.sh
+	@sh tests/pkg/test_install.sh; rc=$$?; sh tests/pkg/test_haproxy.sh && exit $$rc
 
 test-deb:
 	@sh tests/pkg/test_deb.sh
