@@ -106,7 +106,7 @@ SRV_PID=$!
 PORT=""
 i=0
 while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$T/srv.log")
+  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$T/srv.log" 2>/dev/null)
   [ -z "$PORT" ] && sleep 0.1
   i=$((i + 1))
 done

@@ -31,7 +31,7 @@ start_replica() {
   _port=""
   _i=0
   while [ "$_i" -lt 300 ] && [ -z "$_port" ]; do
-    _port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$T/node$1.log")
+    _port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$T/node$1.log" 2>/dev/null)
     [ -z "$_port" ] && sleep 0.1
     _i=$((_i + 1))
   done

@@ -57,8 +57,14 @@ P="$T/prefix"
 check install_prefix $MAKE --no-print-directory install PREFIX="$P" SYSCONFDIR="$P/etc"
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 check pkg_config_knows_acegate pkg-config --exists acegate
-if [ "$(pkg-config --modversion acegate)" = 0.1.0 ]; then ok pkg_config_version; else
-  notok pkg_config_version "$(pkg-config --modversion acegate)"; fi
+# one version everywhere: the Makefile's, the package's, the .pc file's, the man pages'
+version=$(sed -n 's/^VERSION *:= *//p' Makefile)
+deb_version=$(dpkg-parsechangelog -S Version 2>/dev/null || sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
+if [ -n "$version" ] && [ "$(pkg-config --modversion acegate)" = "$version" ] &&
+  [ "$deb_version" = "$version" ]; then ok version_agrees; else
+  notok version_agrees "Makefile $version, acegate.pc $(pkg-config --modversion acegate), debian/changelog $deb_version"; fi
+if [ -z "$(grep -L "\"acegate $version\"" man/*.[15])" ]; then ok man_pages_version; else
+  notok man_pages_version "not acegate $version: $(grep -L "\"acegate $version\"" man/*.[15])"; fi
 # built outside the tree: only what pkg-config says, no -I include
 mkdir -p "$T/user"
 cp tests/pkg/decide_one.c "$T/user/"
