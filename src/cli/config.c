@@ -10,6 +10,8 @@
  * reports a bad one under that name (ag_cli_config_name).
  *
  * Which file: --config PATH (it must exist); none with --no-config; else
+ * $ACEGATE_CONFIG when set (it must exist; the tests set /dev/null so that
+ * no file of the machine's is read); else
  * $XDG_CONFIG_HOME/acegate/acegate.conf ($HOME/.config when unset) if it
  * exists; else /etc/acegate/acegate.conf if it exists.
  *
@@ -155,6 +157,16 @@ static int read_file(const char *cmd, const char *file, FILE *f, int argc, char 
  * Sets *f to NULL when there is none to read. */
 static int open_config(const char *cmd, const char *named, char *path, size_t cap, FILE **f) {
   *f = NULL;
+  const char *env = getenv("ACEGATE_CONFIG");
+  if (!named && env && *env) {
+    if (!(*f = fopen(env, "r"))) {
+      fprintf(stderr, "acegate %s: ACEGATE_CONFIG: cannot open '%s': %s\n", cmd, env,
+              strerror(errno));
+      return AG_EXIT_IO;
+    }
+    snprintf(path, cap, "%s", env);
+    return AG_EXIT_OK;
+  }
   if (named) {
     snprintf(path, cap, "%s", named);
     if (!(*f = fopen(path, "r"))) {

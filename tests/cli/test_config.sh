@@ -89,6 +89,15 @@ if [ -n "$PORT" ]; then ok flag_overrides_bad_file_value; else
 stop
 
 # ---- which file ----
+# ACEGATE_CONFIG (lib.sh sets /dev/null) names one like --config does
+ACEGATE_CONFIG="$TMPD/small.conf" "$ACEGATE" serve >"$TMPD/out" 2>"$TMPD/err"
+expect_grep env_file_read "$TMPD/small.conf:3: max-body: must be" "$TMPD/err"
+expect_exit env_file_missing 4 env ACEGATE_CONFIG="$TMPD/none.conf" "$ACEGATE" serve
+expect_grep env_file_missing_message "ACEGATE_CONFIG: cannot open" "$TMPD/err"
+start --config "$CONF"
+expect_grep named_file_before_env "\"db\":\"$A_DB\"" "$TMPD/srv.log"
+stop
+unset ACEGATE_CONFIG
 mkdir -p "$XDG_CONFIG_HOME/acegate"
 printf 'listen = 127.0.0.1:0\ndb = %s\n' "$B_DB" >"$XDG_CONFIG_HOME/acegate/acegate.conf"
 start
