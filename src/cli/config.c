@@ -216,8 +216,7 @@ int ag_cli_config_load(const char *cmd, int *argc, char ***argv) {
         return AG_EXIT_INPUT;
       }
       if (i + 1 >= ac || !strncmp(av[i + 1], "--", 2) || !av[i + 1][0]) {
-        fprintf(stderr, "acegate %s: --config: needs a value (see acegate %s --help)\n", cmd,
-                cmd);
+        fprintf(stderr, "acegate %s: --config: needs a value (see acegate %s --help)\n", cmd, cmd);
         return AG_EXIT_INPUT;
       }
       named = av[++i];
