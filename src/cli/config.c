@@ -135,9 +135,10 @@ static int read_file(const char *cmd, const char *file, FILE *f, int argc, char 
     if (on_command_line(argc, argv, key))
       continue; /* the flag overrides the file */
     if (is_switch(key)) {
-      if (strcmp(value, "true") && strcmp(value, "false"))
+      bool on = strcmp(value, "true") == 0;
+      if (!on && strcmp(value, "false") != 0)
         return config_error(cmd, file, line, key, "must be true or false");
-      if (!strcmp(value, "false"))
+      if (!on)
         continue;
       value = NULL;
     }
