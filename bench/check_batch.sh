@@ -9,6 +9,8 @@ BUILD=${1:-build}
 LINES=${2:-500000}
 ACEGATE=$PWD/$BUILD/acegate
 TMP=$(mktemp -d)
+# every determination is recorded: in a log of this run, never the user's
+export ACEGATE_DB="$TMP/audit.db"
 trap 'rm -rf "$TMP"' EXIT
 for f in tests/cases/*.json; do jq -c .request "$f"; done > "$TMP/cases.jsonl"
 n=$(wc -l < "$TMP/cases.jsonl")

@@ -11,6 +11,8 @@ set -e
 "$BUILD/bench/screen_bench" tests/screen/eval.tsv
 
 TMP=$(mktemp -d)
+# every determination is recorded: in a log of this run, never the user's
+export ACEGATE_DB="$TMP/audit.db"
 trap 'rm -rf "$TMP"' EXIT
 export ACEGATE_HOME="$TMP/home" # the built-in lists, whatever the user updated
 

@@ -4,6 +4,9 @@
  * handlers and the audit log (ag_server_handle). The first byte chooses the
  * route and the key; the rest is the body, the query string or the path
  * parameter; selector 7 takes "METHOD TARGET\n" from the input as well.
+ * Searches and exports (selectors 3 and 5) go to a second service on a
+ * file log of 300 records with its search index built, so that filters,
+ * cursors and the other query parameters reach the index's code.
  *
  * Whatever comes in, the service must answer with a status it documents
  * and, except for exports and metrics, a valid JSON body; an error is
@@ -18,7 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static ag_server *srv;
+static ag_server *srv, *srv_log; /* in-memory log; file log with an index */
+static char log_dir[64], log_bearer[AG_KEYS_TOKEN_MAX + 8]; /* an auditor of srv_log */
 static char bearer[3][AG_KEYS_TOKEN_MAX + 8]; /* admin, checker, auditor */
 static char list_path[64];
 static unsigned runs;
@@ -47,6 +51,60 @@ static void write_list(void) {
     abort();
   close(fd);
   atexit(remove_list);
+}
+
+static void remove_log(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", log_dir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "could not remove %s\n", log_dir);
+}
+
+/* A file log with 300 records of a few destinations, ECCNs, outcomes and
+ * dates, indexed, for searches; nothing the fuzzer sends appends to it
+ * except key changes, which are refused to the auditor key it uses. */
+static void start_log(void) {
+  snprintf(log_dir, sizeof log_dir, "/tmp/fuzz_server_log_XXXXXX");
+  if (!mkdtemp(log_dir))
+    abort();
+  atexit(remove_log);
+  char path[128];
+  snprintf(path, sizeof path, "%s/audit.db", log_dir);
+  ag_server_config cfg;
+  ag_server_config_init(&cfg);
+  cfg.db_path = path;
+  cfg.no_lists = true;
+  cfg.access_log_fd = -1;
+  cfg.event_log_fd = -1;
+  ag_error err;
+  if (ag_server_create(&cfg, &srv_log, &err) != AG_OK) {
+    fprintf(stderr, "ag_server_create: %s: %s\n", err.field, err.reason);
+    abort();
+  }
+  ag_audit_db *db = ag_server_keys_db(srv_log);
+  static const char *const dest[] = {"BR", "CN", "DE", "IR"}, *const outc[] = {"NLR", "PROHIBITED"};
+  ag_audit_record recs[300];
+  char asof[300][16], (*ids)[AG_AUDIT_ID_MAX] = malloc(300 * sizeof *ids);
+  for (int i = 0; i < 300; i++) {
+    snprintf(asof[i], sizeof asof[i], "2026-11-%02d", 1 + i % 28);
+    recs[i] = (ag_audit_record){.kind = i % 5 ? AG_AUDIT_CHECK : AG_AUDIT_SCREENING,
+                                .request = "{}",
+                                .request_len = 2,
+                                .decision = "{}",
+                                .decision_len = 2,
+                                .as_of = asof[i],
+                                .destination = dest[i % 4],
+                                .eccn = i % 3 ? "4D004" : "5A001.j",
+                                .outcome = outc[i % 2]};
+  }
+  if (!ids || ag_audit_append_batch(db, recs, 300, ids, &err) != AG_OK ||
+      ag_audit_index_update(db, &err) != AG_OK)
+    abort();
+  free(ids);
+  char tok[AG_KEYS_TOKEN_MAX];
+  if (ag_keys_add(db, AG_KEYS_ROLE_AUDITOR, NULL, tok, NULL, &err) != AG_OK)
+    abort();
+  snprintf(log_bearer, sizeof log_bearer, "Bearer %s", tok);
 }
 
 static void start(void) {
@@ -94,6 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (!srv)
     start();
+  if (!srv_log)
+    start_log();
   unsigned sel = data[0];
   const char *rest = (const char *)data + 1;
   size_t n = size - 1;
@@ -131,7 +191,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned status = 0;
   ag_buf out;
   ag_buf_init(&out);
-  ag_status st = ag_server_handle(srv, method, target, auth, body ? "application/json" : NULL, body,
+  /* the file log's service has keys of its own: any key given is its
+   * auditor's there */
+  ag_server *to = srv;
+  if ((sel & 7) == 3 || (sel & 7) == 5) {
+    to = srv_log;
+    auth = auth ? log_bearer : NULL;
+  }
+  ag_status st = ag_server_handle(to, method, target, auth, body ? "application/json" : NULL, body,
                                   body_len, &status, &out);
   if (st == AG_OK) {
     if (!documented(status))

@@ -5,8 +5,8 @@
 # haproxy checks the example configuration for replicas.
 set -e
 PKGS="build-essential pkg-config libjansson-dev libicu-dev libsqlite3-dev libssl-dev
-libmicrohttpd-dev libzstd-dev libcmocka-dev clang libclang-rt-14-dev jq hyperfine wrk curl sqlite3 time util-linux
-groff-base debhelper systemd haproxy openssl"
+libmicrohttpd-dev libzstd-dev libcmocka-dev clang libclang-rt-14-dev clang-tidy cppcheck jq hyperfine
+wrk curl sqlite3 time util-linux groff-base debhelper systemd haproxy openssl"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

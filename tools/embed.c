@@ -13,7 +13,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *sym = argv[1];
-  printf("#include <stddef.h>\n#include \"acegate/rules.h\"\n");
+  printf("#include <stddef.h>\n#include \"acegate/common.h\"\n");
   for (int i = 2; i < argc; i++) {
     FILE *f = fopen(argv[i], "rb");
     if (!f) {

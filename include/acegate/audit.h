@@ -37,8 +37,18 @@
 
 typedef struct ag_audit_db ag_audit_db;
 
-/* Default database file, relative to the current directory. */
-#define AG_AUDIT_DEFAULT_DB "acegate.db"
+/* The default database, for every command: $ACEGATE_DB, else
+ * $XDG_STATE_HOME/acegate/audit.db, else ~/.local/state/acegate/audit.db.
+ * AG_ERR_INPUT (field "db") when none can be named. */
+ag_status ag_audit_default_path(char *out, size_t cap, ag_error *err);
+/* Before a log is created at path: creates the file empty with mode 0600
+ * (and, when make_dirs, its missing directories 0700), so the log and its
+ * -wal and -shm files are private to their owner. Nothing for an existing
+ * file or ":memory:". */
+ag_status ag_audit_prepare_path(const char *path, bool make_dirs, ag_error *err);
+/* Only the missing directories above path (0700), for a log that is
+ * created later, after its start check (ag_audit_check_start). */
+ag_status ag_audit_prepare_dirs(const char *path, ag_error *err);
 
 enum {
   /* Fail unless the file exists and already holds an acegate log
@@ -74,11 +84,13 @@ typedef enum {
   AG_AUDIT_ANY = 0, /* only in queries */
   AG_AUDIT_CHECK = 1,
   AG_AUDIT_SCREENING = 2,
-  AG_AUDIT_KEY = 3 /* an API key added or revoked (ag_audit_key_event) */
+  AG_AUDIT_KEY = 3,    /* an API key added or revoked (ag_audit_key_event) */
+  AG_AUDIT_SERVICE = 4 /* the service itself, e.g. started on a damaged log */
 } ag_audit_kind;
 
-const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "key", "any" */
-/* Parses "check", "screening" or "key". */
+/* "check", "screening", "key", "service", "any" */
+const char *ag_audit_kind_name(ag_audit_kind k);
+/* Parses "check", "screening", "key" or "service". */
 bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random
@@ -94,7 +106,7 @@ bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
  * means empty. request and decision are stored byte for byte (they must be
  * valid UTF-8; the caller passes the JSON exactly as received / returned). */
 typedef struct {
-  ag_audit_kind kind;  /* AG_AUDIT_CHECK, AG_AUDIT_SCREENING or AG_AUDIT_KEY */
+  ag_audit_kind kind;  /* AG_AUDIT_CHECK, _SCREENING, _KEY or _SERVICE */
   int64_t time_ms;     /* UTC ms since 1970; 0 means now */
   const char *request; /* request JSON */
   size_t request_len;
@@ -219,6 +231,11 @@ typedef struct {
   const char *outcome;
   const char *as_of;
   ag_audit_kind kind; /* AG_AUDIT_ANY = any */
+  const char *ref;    /* NULL = any; the request's caller reference, exact */
+  /* NULL = any; else only records it returns true for (a scan of the log
+   * within the other filters), e.g. a party filter (acegate/pipeline.h) */
+  bool (*match)(void *ctx, const ag_audit_entry *e);
+  void *match_ctx;
   const char *cursor; /* NULL or "" = first page; else a next_cursor */
   size_t limit;       /* 0 = AG_AUDIT_PAGE_DEFAULT; at most _MAX */
   bool newest_first;
@@ -244,9 +261,13 @@ bool ag_audit_format_parse(const char *s, ag_audit_format *out);
  * then fails with AG_ERR_IO). It must not call back into the same handle. */
 typedef int (*ag_audit_write_fn)(void *ctx, const char *data, size_t len);
 
-/* Streams every record with from_ms <= time < to_ms (0 = open) in chain
- * order, one row or line at a time, from one consistent snapshot. Every
- * column is included, so an export can be re-verified offline. */
+/* Streams the records from the first to the last with from_ms <= time <
+ * to_ms (0 = open) in chain order, one row or line at a time, from one
+ * consistent snapshot, then a closing line with the record count, the last
+ * record's seq and hash and the log's head (docs/audit.md). Every column
+ * is included, so an export can be re-verified offline
+ * (ag_audit_verify_export); a file without the closing line is
+ * incomplete. */
 ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_audit_format fmt,
                           ag_audit_write_fn write, void *ctx, ag_error *err);
 
@@ -262,7 +283,10 @@ typedef enum {
   AG_AUDIT_REORDERED,       /* a record's content sits at another sequence number */
   AG_AUDIT_INSERTED,        /* a record acegate did not write */
   AG_AUDIT_TRUNCATED,       /* records at the end are missing */
-  AG_AUDIT_ANCHOR_MISMATCH  /* the record at the anchor has another hash */
+  AG_AUDIT_ANCHOR_MISMATCH, /* the record at the anchor has another hash */
+  AG_AUDIT_INDEX_MISMATCH   /* the chain is intact, but the search index beside the log
+                               misses or misfiles a record (filtered searches would not
+                               find it): rebuild it */
 } ag_audit_problem;
 
 const char *ag_audit_problem_name(ag_audit_problem p); /* e.g. "content_changed" */
@@ -294,10 +318,47 @@ typedef struct {
 ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
                           ag_audit_verify_report *rep, ag_error *err);
 
+/* Checks an export (ag_audit_export output, CSV or JSONL, told apart by its
+ * first byte) without the log: every record's hash recomputed from its
+ * columns, every link to the record before, and the closing line's count
+ * and hashes. A file cut short has no closing line (AG_AUDIT_TRUNCATED).
+ * rep is filled as by ag_audit_verify (head_seq/head_hash: the last record
+ * found intact); AG_ERR_INPUT names a line that is not part of an export. */
+ag_status ag_audit_verify_export(const char *data, size_t len, const ag_audit_anchor *anchor,
+                                 ag_audit_verify_report *rep, ag_error *err);
+
 /* Copies the whole database to dest_path (which must not exist) with
  * SQLite's online backup API, from one snapshot, while appends go on. The
  * copy is a complete acegate database that passes ag_audit_verify(). */
 ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err);
+
+/* ---- the service's start check ---- */
+
+/* The head file beside a file log: "<log>-head", one line "SEQ:HASH", the
+ * head of the log as last written by a process that wrote to it (on
+ * ag_audit_close() and, while ag_audit_index_start() runs, a few times a
+ * second). It outlives the database file, so an emptied, deleted or older
+ * log shows. */
+#define AG_AUDIT_HEAD_SUFFIX "-head"
+
+typedef struct {
+  bool damaged;        /* do not write to this log without an operator's say-so */
+  bool new_log;        /* no log and no head file: opening it makes a new log */
+  char problems[1024]; /* each problem found, "; " between them */
+  int64_t head_seq;    /* the end of the chain, when it could be read */
+  char head_hash[AG_AUDIT_HASH_HEX];
+} ag_audit_start_report;
+
+/* Checks the log at path before a service opens it to write (without
+ * creating or changing anything): SQLite's quick_check, the last 1,000
+ * records' chain and the head marker, the append-only triggers, and the
+ * head file (the log must still hold the record it names). A missing log
+ * is new unless the head file says one existed; an existing empty file is
+ * damaged. AG_OK when the check ran; rep says what it found. */
+ag_status ag_audit_check_start(const char *path, ag_audit_start_report *rep, ag_error *err);
+
+/* Writes the head file now (if the head moved since it was last written). */
+ag_status ag_audit_head_save(ag_audit_db *db, ag_error *err);
 
 /* ---- API keys ---- */
 
@@ -337,8 +398,21 @@ typedef struct {
 ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
                       char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info, ag_error *err);
 
+/* ag_keys_add() and ag_audit_key_event() in one transaction of db, which
+ * holds both the keys and the log: after a crash either the key and its
+ * key_added record exist, or neither. audit_id receives the record's id;
+ * actor and client as for ag_audit_key_event(). */
+ag_status ag_keys_add_recorded(ag_audit_db *db, ag_keys_role role, const char *name,
+                               const char *actor, const char *client,
+                               char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info,
+                               char audit_id[AG_AUDIT_ID_MAX], ag_error *err);
+
 /* All keys, oldest first; *out is malloc'd (free() it), NULL when *n is 0. */
 ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
+
+/* Appends {"keys":[{"id","role","name","created","revoked"},...]}
+ * (revoked: a time, or null while active). */
+void ag_keys_list_json(const ag_keys_info *keys, size_t n, ag_buf *out);
 
 /* Revokes a key by id; revoking a revoked key is a no-op. AG_ERR_NOTFOUND
  * if there is no such key. *revoked_now (may be NULL) tells which: only a

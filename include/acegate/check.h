@@ -5,9 +5,10 @@
  * (acegate/decide.h) stays a pure function of tables and transaction.
  *
  * Screening can only make an outcome stricter (docs/decision-model.md,
- * step 9): a confident Denied Persons or SDN match is PROHIBITED, a
- * confident Entity List match needs a licence (744.11), a possible match
- * is REVIEW.
+ * step 9): what a confident match on each list means is a row of
+ * data/rules/list-meanings.tsv (a Denied Persons or SDN match is
+ * PROHIBITED, an Entity List match needs a licence under 744.11, ...);
+ * a possible match is REVIEW.
  *
  * Ownership: the caller owns the ag_check_scratch and must keep it alive
  * as long as the decision, whose party hits point into it; free it with

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum {
   AG_OK = 0,
@@ -115,6 +116,20 @@ void ag_buf_json_str(ag_buf *b, const char *s, size_t n);
 void ag_buf_json_cstr(ag_buf *b, const char *s);
 /* NUL-terminates (not counted in len) and returns data, or NULL if failed. */
 const char *ag_buf_cstr(ag_buf *b);
+
+/* ---- files compiled into the binary (tools/embed.c): the regulation
+ * tables, the audit log's compression dictionary ---- */
+typedef struct {
+  const char *name;
+  const char *data;
+  size_t len;
+} ag_embedded_file;
+
+/* ---- input files ---- */
+/* Opens path for reading only if it is a regular file: a FIFO (which would
+ * block), a directory or a device is refused without blocking, the error
+ * naming path. *size gets the file's size (size may be NULL). */
+ag_status ag_file_open(const char *path, FILE **out, size_t *size, ag_error *err);
 
 /* ---- UTF-8 ---- */
 /* True if s[0..n) is well-formed UTF-8 (no overlongs, no surrogates). */

@@ -44,6 +44,7 @@ typedef struct {
   bool confident;          /* at or above the confident threshold */
   double score;
   const char *list_name;   /* "Entity List" */
+  const char *list_code;   /* "EL": the list-meanings.tsv key; NULL to use list's */
   const char *source_id;
   const char *matched_name;
   const char *programs;    /* OFAC programs, or NULL */
@@ -88,7 +89,12 @@ typedef enum {
   AG_OUTCOME_LICENSE_EXCEPTION_ACE,
   AG_OUTCOME_LICENSE_REQUIRED,
   AG_OUTCOME_PROHIBITED,
-  AG_OUTCOME_REVIEW
+  AG_OUTCOME_REVIEW,
+  /* acegate does not decide the item (not a 740.22(b)(1) cybersecurity
+   * item nor a neighbour it carries): never a permission; the trace says
+   * where its licence requirement is to be read (outside-scope.tsv) */
+  AG_OUTCOME_OUT_OF_SCOPE,
+  AG_OUTCOME_COUNT
 } ag_outcome;
 const char *ag_outcome_name(ag_outcome o); /* "LICENSE_EXCEPTION_ACE" */
 
@@ -105,7 +111,10 @@ typedef enum {
   AG_STEP_RESTRICTION,
   AG_STEP_EXCEPTION,      /* an exception row lifted a restriction */
   AG_STEP_ENC,
-  AG_STEP_OUTCOME
+  AG_STEP_OUTCOME,
+  AG_STEP_SCOPE,          /* row: ag_scope_row; an item acegate does not decide */
+  AG_STEP_GOV,            /* a U.S. government end user: GOV (740.11), 740.22(a) */
+  AG_STEP_COUNT
 } ag_step_kind;
 const char *ag_step_kind_name(ag_step_kind k); /* "country_chart" */
 
@@ -141,7 +150,8 @@ typedef enum {
   AG_ALT_ENC,         /* 740.17 */
   AG_ALT_NOT_KNOWING, /* 740.22(c)(2) */
   AG_ALT_ADDRESS,     /* 746.6: outside the covered area */
-  AG_ALT_CCL_EXCEPTIONS /* row: ag_item whose CCL entry names other exceptions */
+  AG_ALT_CCL_EXCEPTIONS, /* row: ag_item whose CCL entry names other exceptions */
+  AG_ALT_GOV_US          /* 740.22(a): GOV (740.11) for a U.S. government end user */
 } ag_alt_kind;
 
 typedef struct {
@@ -151,6 +161,10 @@ typedef struct {
 
 typedef struct {
   ag_outcome outcome;
+  /* chart_read false: acegate did not read the Country Chart for this item
+   * on this date (no CCL entry then, a date before the rule, or an item out
+   * of scope), and license_required_by_chart means nothing (JSON null) */
+  bool chart_read;
   bool license_required_by_chart;
   bool cyber_rule_in_force;
   bool ace_available;
@@ -170,16 +184,22 @@ typedef struct {
   ag_groupset groups;
   int eu_dest;           /* the end user's country (end_user.country, else dest) */
   ag_groupset eu_groups; /* its Country Groups on the date */
-  const ag_item *item;
+  const ag_item *item;      /* NULL when the outcome is OUT_OF_SCOPE */
+  const ag_scope_row *scope; /* the outside-scope row when the outcome is OUT_OF_SCOPE */
 } ag_decision;
 
 /*
  * Makes the determination. Returns AG_OK and fills *d, or AG_ERR_INPUT with
  * err naming the field ("destination", "item.eccn", "item.for", ...) when
- * the transaction cannot be decided (unknown destination, a paragraph not on
- * the CCL or outside the cybersecurity scope acegate carries).
+ * the transaction cannot be decided (unknown destination, a malformed ECCN,
+ * a paragraph not on the CCL). A well-formed item acegate does not carry
+ * is a decision with outcome AG_OUTCOME_OUT_OF_SCOPE, not an error.
  */
 ag_status ag_decide(const ag_rules *rules, const ag_txn *txn, ag_decision *d, ag_error *err);
+
+/* What a party hit means (list-meanings.tsv) on the decision's date: NULL
+ * for a possible match or a list the tables give no meaning. */
+const ag_list_row *ag_decision_hit_meaning(const ag_decision *d, const ag_party_hit *hit);
 
 /* Appends the plain-English text of step i, or of alternative i. */
 void ag_decision_step_text(const ag_decision *d, int i, ag_buf *out);

@@ -21,13 +21,6 @@
 
 #include "acegate/common.h"
 
-/* A table file compiled into the binary (see tools/embed.c). */
-typedef struct {
-  const char *name;
-  const char *data;
-  size_t len;
-} ag_embedded_file;
-
 extern const ag_embedded_file ag_rules_embedded[];
 extern const size_t ag_rules_embedded_count;
 
@@ -80,7 +73,8 @@ typedef enum { AG_EXC_ACE, AG_EXC_ENC } ag_exception_kind;
 
 /* How a row's text is known (docs/rule-coverage.md). */
 typedef enum {
-  AG_TEXT_VERIFIED, AG_TEXT_EXTRACTED, AG_TEXT_SECONDARY, AG_TEXT_RECONSTRUCTED
+  AG_TEXT_VERIFIED, AG_TEXT_EXTRACTED, AG_TEXT_SECONDARY, AG_TEXT_RECONSTRUCTED,
+  AG_TEXT_READING /* the text is silent; the row holds acegate's reading of it */
 } ag_text_status;
 
 /* Token tables, for the JSON codec and the tables alike. */
@@ -103,7 +97,11 @@ typedef struct {
   const char *source;
 } ag_row_meta;
 
-typedef enum { AG_DEST_COUNTRY, AG_DEST_TERRITORY, AG_DEST_REGION } ag_dest_kind;
+/* AG_DEST_UNITED_STATES: the country exports are made from. It is never a
+ * destination, only a party's country (a U.S. agency abroad, 740.22(a)). */
+typedef enum {
+  AG_DEST_COUNTRY, AG_DEST_TERRITORY, AG_DEST_REGION, AG_DEST_UNITED_STATES
+} ag_dest_kind;
 
 typedef struct {
   ag_row_meta meta;
@@ -122,6 +120,7 @@ typedef struct {
   ag_row_meta meta;
   ag_group group;
   int dest;
+  bool state_list; /* D:5 taken from the State Department's list (d5-state-list.tsv) */
 } ag_group_row;
 
 typedef struct {
@@ -141,7 +140,32 @@ typedef struct {
   uint32_t decontrol_uses; /* bit (1u << ag_end_use): Note 1 to 4E001 */
   const char *other_exceptions;
   const char *text;
+  /* from ccl-new-items.tsv: the first day the item had a CCL entry at all,
+   * or AG_DATE_NONE when the tables know of no such day */
+  ag_date on_ccl_from;
+  const char *on_ccl_source;
 } ag_item;
+
+/* An item acegate does not decide (outside-scope.tsv): what decides that
+ * ACE does not reach it, and where its licence requirement is to be read. */
+typedef struct {
+  ag_row_meta meta;
+  const char *match;      /* "5A002" entry, ".z" sub-paragraph, "EAR99", "*" any other */
+  const char *decided_by; /* "740.22(b)(1)" */
+  const char *refer_to;   /* "740.17" */
+  const char *text;
+} ag_scope_row;
+
+/* What a confident match on a restricted-party list means (list-meanings.tsv). */
+typedef struct {
+  ag_row_meta meta;
+  const char *list;    /* screening list code: "EL", "DPL", "SDN", "UVL", "MEU" */
+  const char *program; /* SDN program ("NPWMD"), or NULL for the list as a whole */
+  int outcome;         /* an ag_outcome (acegate/decide.h) */
+  bool suspends_exceptions; /* blocks every licence exception, ACE included */
+  const char *cite;    /* "744.11" */
+  const char *text;
+} ag_list_row;
 
 typedef struct {
   ag_row_meta meta;
@@ -156,8 +180,21 @@ typedef struct {
   const char *exceptions_cite; /* "746.8(c)(2)" */
   bool partial;                /* only part of the region is covered */
   bool all_items;              /* all items subject to the EAR, not only CCL items */
-  bool deemed_excluded;        /* 746.8(a)(12)(i) */
+  /* reach by reasons for control (746.3(a)(1)): the Country Chart columns
+   * of those reasons (bit 1u << ag_column); 0 when the reach is all items
+   * or every CCL item. reach_reasons is the list as written ("NS,MT,..."). */
+  uint32_t reach_columns;
+  const char *reach_reasons;
+  bool deemed_excluded;        /* the section excludes deemed exports ... */
+  const char *deemed_cite;     /* ... by this paragraph (746.8(a)(12)(i)), else NULL */
+  bool numbering_current;      /* cites use today's numbering, not that of the row's dates */
   bool lists_enc;              /* ENC is among the exceptions the section allows */
+  /* Who may use ENC under the section (746.8(c)(2)(vi)): any party when
+   * enc_any, else these end-user types (bit 1u << ag_end_user_type), and a
+   * government end user only when its country is in enc_government_groups. */
+  bool enc_any;
+  uint32_t enc_end_users;
+  ag_groupset enc_government_groups;
   const char *exceptions;      /* the exceptions the section allows, e.g. "TMP,GOV" */
   const char *text;
 } ag_embargo;
@@ -208,6 +245,9 @@ typedef struct ag_rules {
   const char *rule_in_force_source;
   ag_date final_rule_from;
   const char *final_rule_source;
+  const char *rule_in_force_cite; /* "87 FR 1670" */
+  const char *interim_rule_cite;  /* "86 FR 58205" */
+  const char *final_rule_cite;    /* "87 FR 31948" */
 
   ag_destination *destinations; size_t n_destinations;
   ag_group_row *groups;         size_t n_groups;   /* sorted by dest */
@@ -217,6 +257,10 @@ typedef struct ag_rules {
   ag_embargo *embargoes;        size_t n_embargoes; /* sorted by dest */
   ag_restriction *restrictions; size_t n_restrictions;
   ag_exception *exceptions;     size_t n_exceptions; /* grouped by restriction */
+  ag_scope_row *scope;          size_t n_scope;
+  ag_list_row *list_rows;       size_t n_list_rows;
+  const char *screening_cite;   /* the lists' own citations joined, for a screening
+                                   step no single list decides ("736.2(b)(4); ...") */
 
   /* private: lookup index and owned storage */
   int16_t dest_index2[26 * 26]; /* two-letter code -> destination, -1 none */
@@ -243,6 +287,29 @@ ag_groupset ag_rules_groups_on(const ag_rules *r, int dest, ag_date on);
 const ag_chart_row *ag_rules_chart_on(const ag_rules *r, int dest, ag_date on);
 /* The embargo in force for the destination itself, or NULL. */
 const ag_embargo *ag_rules_embargo_on(const ag_rules *r, int dest, ag_date on);
+/* True if the embargo reaches an item controlled for these Country Chart
+ * columns (bit 1u << ag_column): every item unless its reach is by reasons
+ * for control (746.3(a)(1)), then only an item controlled for one of them. */
+bool ag_rules_embargo_reaches(const ag_embargo *e, uint32_t controls);
+/* True if the section keeps License Exception ENC for this end user, whose
+ * country is in eu_groups (746.8(c)(2)(vi); 746.3(c) for any party). */
+bool ag_rules_embargo_enc_for(const ag_embargo *e, ag_end_user_type type, ag_groupset eu_groups);
+
+/* True if s is written as an ECCN or a paragraph of one: digit, letter
+ * A-E, three digits, then ".x" parts of lower-case letters and digits
+ * ("5A001.j.1"). The tables and the transaction are checked by this one test. */
+bool ag_rules_eccn_syntax_ok(const char *s);
+
+/* The outside-scope row for an item acegate does not decide (an ECCN, a
+ * paragraph of one, or a designation such as EAR99), in force on date:
+ * the designation itself, else a sub-paragraph pattern (".z"), else its
+ * entry, else "*". NULL when no row answers (a malformed ECCN). */
+const ag_scope_row *ag_rules_outside_scope(const ag_rules *r, const char *eccn, ag_date on);
+
+/* The meaning of a confident match on list (and, for SDN, one of the
+ * programs in programs) on date; NULL when the tables give none. */
+const ag_list_row *ag_rules_list_meaning(const ag_rules *r, const char *list,
+                                         const char *programs, ag_date on);
 
 /* Item lookup result. */
 typedef enum {
@@ -251,7 +318,7 @@ typedef enum {
   AG_ITEM_FOR_NOT_TAKEN,  /* carried without one, and one was given */
   AG_ITEM_OTHER_FOR,      /* carried, but not with this "for" qualifier */
   AG_ITEM_OUTSIDE_SCOPE,  /* on the CCL in a carried entry, but not a carried paragraph */
-  AG_ITEM_Z_PARAGRAPH,    /* a .z paragraph of a carried entry (740.2(a)(9)(ii)) */
+  AG_ITEM_Z_PARAGRAPH,    /* a sub-paragraph outside-scope.tsv names (".z": 740.2(a)(9)(ii)) */
   AG_ITEM_NOT_ON_CCL,     /* a carried entry that has no such paragraph */
   AG_ITEM_UNKNOWN_ENTRY,  /* a well-formed ECCN of an entry acegate does not carry */
   AG_ITEM_MALFORMED       /* not an ECCN paragraph at all */

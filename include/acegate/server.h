@@ -40,13 +40,15 @@
 #define AG_SERVER_DEFAULT_AUTH_TTL 10            /* seconds a checked key is cached */
 #define AG_SERVER_DEFAULT_DRAIN 30               /* seconds SIGTERM waits for requests */
 #define AG_SERVER_DEFAULT_MAX_CONNECTIONS 1024
+#define AG_SERVER_BATCH_PER_KEY 2 /* batches one API key may have queued or running */
 
 typedef struct ag_server ag_server;
 
 typedef struct {
   const char *listen;            /* "HOST:PORT", "[V6]:PORT"; NULL = 127.0.0.1:8080; port 0 =
                                     any free port (see ag_server_port) */
-  const char *db_path;           /* audit log; NULL = acegate.db; ":memory:" = not durable */
+  const char *db_path;           /* audit log; NULL = ag_audit_default_path();
+                                    ":memory:" = not durable */
   const char *keys_db_path;      /* where API keys are looked up; NULL = db_path */
   const char *rules_dir;         /* NULL = the tables built into the binary */
   const char *lists_dir;         /* data directory of the lists; NULL = the default one */
@@ -54,6 +56,9 @@ typedef struct {
                                     loaded instead of the data directory's index */
   size_t n_list_paths;
   bool no_lists;            /* start without screening lists (names are not screened) */
+  bool accept_damaged_log;  /* start even when ag_audit_check_start() finds the log damaged
+                               (recorded in the log as a "service" record); otherwise
+                               ag_server_create() fails with AG_ERR_DB naming the problem */
   size_t max_body;          /* 0 = AG_SERVER_DEFAULT_MAX_BODY */
   unsigned timeout_s;       /* idle and request-body timeout; 0 = default */
   unsigned threads;         /* HTTP threads; 0 = two per online CPU */
@@ -64,6 +69,15 @@ typedef struct {
   unsigned drain_timeout_s; /* 0 = default */
   int access_log_fd;        /* one JSON line per request; -1 = off */
   int event_log_fd;         /* start, reload, shutdown, errors; -1 = off */
+  unsigned batch_workers;   /* threads deciding batches; 0 = half the CPUs, at least 1 */
+  /* The monotonic clock (ns) that rate limits and the key cache run on;
+   * NULL = CLOCK_MONOTONIC. Tests move time on with it instead of sleeping. */
+  int64_t (*clock_ns)(void *ctx);
+  void *clock_ctx;
+  /* Called by a batch worker before it decides each batch (tests hold
+   * batches with it to check what stays answered meanwhile); NULL = none. */
+  void (*batch_hook)(void *ctx);
+  void *batch_hook_ctx;
 } ag_server_config;
 
 /* Fills the defaults above (access and event logs to stderr). */

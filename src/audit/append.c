@@ -33,6 +33,9 @@ struct audit_pending {
   int64_t now_ms;
   ag_status st;
   ag_error err;
+  /* run first inside the transaction (a key row written with its record) */
+  audit_txn_fn before;
+  void *before_ctx;
   bool taken; /* in a batch being written */
   bool done;
   pthread_cond_t cv; /* signalled when done, or when this request should lead */
@@ -76,8 +79,9 @@ static ag_status check_body(const char *s, size_t len, size_t i, size_t n, const
 
 static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_error *err) {
   ag_status st;
-  if (r->kind != AG_AUDIT_CHECK && r->kind != AG_AUDIT_SCREENING && r->kind != AG_AUDIT_KEY)
-    return bad(err, AG_ERR_INPUT, i, n, "kind", "must be check, screening or key");
+  if (r->kind != AG_AUDIT_CHECK && r->kind != AG_AUDIT_SCREENING && r->kind != AG_AUDIT_KEY &&
+      r->kind != AG_AUDIT_SERVICE)
+    return bad(err, AG_ERR_INPUT, i, n, "kind", "must be check, screening, key or service");
   if (r->time_ms < 0)
     return bad(err, AG_ERR_INPUT, i, n, "time_ms", "negative");
   if ((st = check_body(r->request, r->request_len, i, n, "request", err)) ||
@@ -107,6 +111,8 @@ typedef struct {
 static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_record *r,
                             int64_t now_ms, int64_t seq, char prev[AG_AUDIT_HASH_HEX],
                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  if (!r) /* check_batch() refuses it first; said again for the reader */
+    return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
   if (rnd->used == sizeof rnd->bytes) {
     if (RAND_bytes(rnd->bytes, sizeof rnd->bytes) != 1)
       return ag_error_set(err, AG_ERR_INTERNAL, "audit_id", "no random bytes available");
@@ -207,6 +213,10 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
   sqlite3_reset(s);
 
   for (audit_pending *q = batch; q; q = q->next)
+    if (q->before && (st = q->before(db, q->before_ctx, err)) != AG_OK)
+      goto fail;
+
+  for (audit_pending *q = batch; q; q = q->next)
     for (size_t i = 0; i < q->n; i++)
       if ((st = insert_one(db, &rnd, &q->recs[i], q->now_ms, ++seq, prev, q->ids[i], err)))
         goto fail;
@@ -295,11 +305,13 @@ ag_status ag_audit_append_batch(ag_audit_db *db, const ag_audit_record *recs, si
   pthread_cond_init(&me.cv, NULL);
 
   pthread_mutex_lock(&db->qmu);
+  /* `me` lives on this stack only while queued: the leader takes it off
+   * the queue before this function can return */
   if (db->qtail)
-    db->qtail->next = &me;
+    db->qtail->next = &me; // cppcheck-suppress autoVariables
   else
-    db->qhead = &me;
-  db->qtail = &me;
+    db->qhead = &me; // cppcheck-suppress autoVariables
+  db->qtail = &me; // cppcheck-suppress autoVariables
   while (!me.done) {
     if (db->leading || me.taken) {
       pthread_cond_wait(&me.cv, &db->qmu);
@@ -366,6 +378,26 @@ ag_status ag_audit_append(ag_audit_db *db, const ag_audit_record *rec, char id_o
   return ag_audit_append_batch(db, rec, 1, ids, err);
 }
 
+ag_status audit_append_with(ag_audit_db *db, const ag_audit_record *rec,
+                            char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                            ag_error *err) {
+  char(*ids)[AG_AUDIT_ID_MAX] = (char(*)[AG_AUDIT_ID_MAX])id_out;
+  ag_status st = check_batch(db, rec, 1, ids, err);
+  if (st != AG_OK)
+    return st;
+  /* its own transaction under the write lock, between group commits, so
+   * that a failure of `before` fails no one else's records */
+  audit_pending me = {
+      .recs = rec, .n = 1, .ids = ids, .now_ms = audit_now_ms(), .before = before,
+      .before_ctx = ctx};
+  uint64_t commit;
+  if ((st = commit_under_lock(db, &me, &commit, err)) != AG_OK) {
+    id_out[0] = '\0';
+    return st;
+  }
+  return audit_sync(db, commit, err);
+}
+
 /* ---- key changes ---- */
 
 static void put_member(ag_buf *b, const char *name, const char *value) {
@@ -375,9 +407,10 @@ static void put_member(ag_buf *b, const char *name, const char *value) {
   ag_buf_json_cstr(b, value);
 }
 
-ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
-                             const char *name, const char *actor, const char *client,
-                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+ag_status audit_key_event_with(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                               const char *name, const char *actor, const char *client,
+                               char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                               ag_error *err) {
   if (!key_id || !*key_id)
     return ag_error_set(err, AG_ERR_INPUT, "key_id", "missing");
   ag_buf req, dec;
@@ -405,11 +438,19 @@ ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, 
                          .key_id = actor,
                          .client_addr = client,
                          .outcome = revoked ? "key_revoked" : "key_added"};
-    st = ag_audit_append(db, &r, id_out, err);
+    st = before ? audit_append_with(db, &r, id_out, before, ctx, err)
+                : ag_audit_append(db, &r, id_out, err);
   }
   ag_buf_free(&req);
   ag_buf_free(&dec);
   return st;
+}
+
+ag_status ag_audit_key_event(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                             const char *name, const char *actor, const char *client,
+                             char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  return audit_key_event_with(db, revoked, key_id, role, name, actor, client, id_out, NULL, NULL,
+                              err);
 }
 
 void ag_audit_get_stats(ag_audit_db *db, ag_audit_stats *out) {

@@ -101,6 +101,11 @@ struct ag_audit_db {
   char sync_why[160];
   uint64_t syncs;
 
+  /* the head file beside the log (startcheck.c): the head last written to
+   * it (-1: none yet); kept for a writable file log once it is open */
+  _Atomic int64_t head_saved;
+  bool head_track;
+
   /* the search index (search.c): a database of its own, updated under imu */
   char *search_path; /* NULL for ":memory:" */
   sqlite3 *ix;       /* its writing connection, opened on first use */
@@ -228,6 +233,44 @@ ag_status audit_postings_open(audit_conn *c, int col, const char *value, int64_t
 /* 1 with *seq, 0 at the end, -1 on failure (err set). */
 int audit_postings_next(audit_postings *it, audit_conn *c, int64_t *seq, ag_error *err);
 void audit_postings_close(audit_postings *it);
+/* Decodes one posting's seqs (n of them, from first) into out; false when
+ * the bytes are not a posting of n seqs. */
+bool audit_postings_decode(const unsigned char *p, size_t len, int64_t first, int64_t n,
+                           int64_t *out);
+/* Attaches the search index to c as "search", once (outside a
+ * transaction); false when there is none (query.c). */
+bool audit_attach_index(ag_audit_db *db, audit_conn *c);
+/* After an intact walk inside c's read transaction: checks that the index
+ * attached to c holds every record up to its mark exactly once per column,
+ * with the log's value, so that no filtered search can miss a record.
+ * A mismatch is rep->problem AG_AUDIT_INDEX_MISMATCH (index_check.c). */
+ag_status audit_index_check(ag_audit_db *db, audit_conn *c, ag_audit_verify_report *rep,
+                            ag_error *err);
+
+/* The columns of an export, in order (query.c). */
+#define AUDIT_EXPORT_NCOLS 17
+extern const char *const audit_export_cols[AUDIT_EXPORT_NCOLS];
+
+/* ---- appends with more in the same transaction (append.c) ---- */
+
+/* Runs inside an append's transaction, before its records; caller holds
+ * wmu. A failure rolls the whole transaction back. */
+typedef ag_status (*audit_txn_fn)(ag_audit_db *db, void *ctx, ag_error *err);
+/* Appends one record with before() in the same transaction, and returns
+ * once both are durable. */
+ag_status audit_append_with(ag_audit_db *db, const ag_audit_record *rec,
+                            char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                            ag_error *err);
+/* ag_audit_key_event(), with before() in its transaction when not NULL. */
+ag_status audit_key_event_with(ag_audit_db *db, bool revoked, const char *key_id, const char *role,
+                               const char *name, const char *actor, const char *client,
+                               char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
+                               ag_error *err);
+
+/* ag_audit_verify() of the last n records only (verify.c): the start
+ * check's look at the end of the chain. */
+ag_status audit_verify_tail(ag_audit_db *db, int64_t n, ag_audit_verify_report *rep,
+                            ag_error *err);
 
 /* ---- durability and checkpoints (durable.c) ---- */
 

@@ -22,8 +22,6 @@
  */
 #include "audit_int.h"
 
-#include "acegate/rules.h" /* ag_embedded_file */
-
 #include <stdlib.h>
 #include <string.h>
 

@@ -50,12 +50,6 @@ static const char schema_sql[] =
     " prev_hash TEXT NOT NULL,"
     " hash TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log(ts_ms);"
-    /* the other search columns are indexed apart (search.c); logs made
-     * before that lose their indexes on these columns */
-    "DROP INDEX IF EXISTS audit_log_as_of;"
-    "DROP INDEX IF EXISTS audit_log_destination;"
-    "DROP INDEX IF EXISTS audit_log_eccn;"
-    "DROP INDEX IF EXISTS audit_log_outcome;"
     /* The head marker: the last record's seq and hash, moved forward by each
      * commit. New records continue from it, so deleting the tail of the log
      * leaves a gap the next append cannot paper over. */
@@ -65,25 +59,9 @@ static const char schema_sql[] =
     " hash TEXT NOT NULL);"
     "INSERT OR IGNORE INTO audit_head VALUES(1, 0,"
     " '0000000000000000000000000000000000000000000000000000000000000000');"
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log"
-    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log"
-    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_log_append_only BEFORE INSERT ON audit_log"
-    " WHEN NEW.seq <= (SELECT seq FROM audit_head WHERE id = 1)"
-    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head"
-    " BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_head_forward BEFORE UPDATE ON audit_head"
-    " WHEN NEW.seq <= OLD.seq OR NEW.id <> OLD.id"
-    " BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END;"
     /* zstd dictionaries that stored decisions were compressed with, by the
      * id each frame names; kept forever like the records */
     "CREATE TABLE IF NOT EXISTS audit_dict(id INTEGER PRIMARY KEY, dict BLOB NOT NULL);"
-    "CREATE TRIGGER IF NOT EXISTS audit_dict_no_update BEFORE UPDATE ON audit_dict"
-    " BEGIN SELECT RAISE(ABORT, 'audit_dict is append-only'); END;"
-    "CREATE TRIGGER IF NOT EXISTS audit_dict_no_delete BEFORE DELETE ON audit_dict"
-    " BEGIN SELECT RAISE(ABORT, 'audit_dict is append-only'); END;"
     "CREATE TABLE IF NOT EXISTS api_keys("
     " id TEXT PRIMARY KEY,"
     " key_hash BLOB NOT NULL,"
@@ -91,6 +69,38 @@ static const char schema_sql[] =
     " name TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL,"
     " revoked_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
+
+/* The append-only triggers, made once with the log: never again, so that a
+ * trigger someone dropped stays missing for verify and the service's start
+ * check to report (recreating it would erase the evidence of a tail cut
+ * while it was gone). */
+static const char log_triggers_sql[] =
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_log_append_only BEFORE INSERT ON audit_log"
+    " WHEN NEW.seq <= (SELECT seq FROM audit_head WHERE id = 1)"
+    " BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+    "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head"
+    " BEGIN SELECT RAISE(ABORT, 'audit_head cannot be deleted'); END;"
+    "CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head"
+    " WHEN NEW.seq <= OLD.seq OR NEW.id <> OLD.id"
+    " BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END;";
+
+/* audit_dict came with schema 2: its triggers are made with it. */
+static const char dict_triggers_sql[] =
+    "CREATE TRIGGER audit_dict_no_update BEFORE UPDATE ON audit_dict"
+    " BEGIN SELECT RAISE(ABORT, 'audit_dict is append-only'); END;"
+    "CREATE TRIGGER audit_dict_no_delete BEFORE DELETE ON audit_dict"
+    " BEGIN SELECT RAISE(ABORT, 'audit_dict is append-only'); END;";
+
+/* The other search columns are indexed apart (search.c); logs made before
+ * that lose their indexes on these columns when opened to write. */
+static const char old_indexes_sql[] = "DROP INDEX IF EXISTS audit_log_as_of;"
+                                      "DROP INDEX IF EXISTS audit_log_destination;"
+                                      "DROP INDEX IF EXISTS audit_log_eccn;"
+                                      "DROP INDEX IF EXISTS audit_log_outcome;";
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -168,7 +178,7 @@ static const char *const field_name[F_COUNT] = {
 
 /* NAME ":" LENGTH ":" BYTES "\n", formatted by hand: this runs for every
  * field of every record inside the writer's critical section. */
-static void put_field(EVP_MD_CTX *ctx, const char *name, const char *p, size_t n) {
+static bool put_field(EVP_MD_CTX *ctx, const char *name, const char *p, size_t n) {
   char head[48], digits[24];
   size_t nl = strlen(name), dl = 0, v = n;
   do
@@ -179,9 +189,8 @@ static void put_field(EVP_MD_CTX *ctx, const char *name, const char *p, size_t n
   for (size_t i = 0; i < dl; i++)
     head[nl + 1 + i] = digits[dl - 1 - i];
   head[nl + 1 + dl] = ':';
-  EVP_DigestUpdate(ctx, head, nl + dl + 2);
-  EVP_DigestUpdate(ctx, p, n);
-  EVP_DigestUpdate(ctx, "\n", 1);
+  return EVP_DigestUpdate(ctx, head, nl + dl + 2) && EVP_DigestUpdate(ctx, p, n) &&
+         EVP_DigestUpdate(ctx, "\n", 1);
 }
 
 /*
@@ -194,16 +203,20 @@ static void put_field(EVP_MD_CTX *ctx, const char *name, const char *p, size_t n
 bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
                     char hex[AG_AUDIT_HASH_HEX]) {
   static const char magic[] = "acegate-audit-v1\n";
-  if (!EVP_DigestInit_ex(ctx, md, NULL))
+  /* every step is checked: a hash made from part of the record would be
+   * stored as if it covered all of it */
+  if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, magic, sizeof magic - 1))
     return false;
-  EVP_DigestUpdate(ctx, magic, sizeof magic - 1);
   char num[32];
   int nl = snprintf(num, sizeof num, "%lld", (long long)r->seq);
-  put_field(ctx, "seq", num, (size_t)nl);
+  if (!put_field(ctx, "seq", num, (size_t)nl))
+    return false;
   nl = snprintf(num, sizeof num, "%lld", (long long)r->time_ms);
-  put_field(ctx, "time_ms", num, (size_t)nl);
+  if (!put_field(ctx, "time_ms", num, (size_t)nl))
+    return false;
   for (int i = 0; i < F_COUNT; i++)
-    put_field(ctx, field_name[i], r->f[i].p, r->f[i].n);
+    if (!put_field(ctx, field_name[i], r->f[i].p, r->f[i].n))
+      return false;
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int dl = 0;
   if (!EVP_DigestFinal_ex(ctx, d, &dl) || dl != 32)
@@ -264,6 +277,8 @@ static ag_audit_kind kind_from_text(const char *s, size_t n) {
     return AG_AUDIT_SCREENING;
   if (n == 3 && !memcmp(s, "key", 3))
     return AG_AUDIT_KEY;
+  if (n == 7 && !memcmp(s, "service", 7))
+    return AG_AUDIT_SERVICE;
   return AG_AUDIT_ANY;
 }
 
@@ -332,6 +347,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
   case AG_AUDIT_CHECK: return "check";
   case AG_AUDIT_SCREENING: return "screening";
   case AG_AUDIT_KEY: return "key";
+  case AG_AUDIT_SERVICE: return "service";
   case AG_AUDIT_ANY: break;
   }
   return "any";
@@ -438,21 +454,18 @@ static ag_status check_schema(sqlite3 *h, int *version, ag_error *err) {
   return st;
 }
 
-/* For a database that may be new: empty, or already an acegate log. */
-static ag_status check_foreign(sqlite3 *h, ag_error *err) {
+/* For a database that may be new: *is_new when it holds nothing yet, else
+ * *version as check_schema gives it. */
+static ag_status check_new_or_ours(sqlite3 *h, bool *is_new, int *version, ag_error *err) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(h,
-                         "SELECT count(*), count(*) FILTER (WHERE type = 'table' AND"
-                         " name = 'audit_meta') FROM sqlite_master",
-                         -1, &s, NULL) != SQLITE_OK ||
+  if (sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) != SQLITE_OK ||
       sqlite3_step(s) != SQLITE_ROW) {
     sqlite3_finalize(s);
     return audit_db_error(err, h, "read schema");
   }
-  bool foreign = sqlite3_column_int(s, 0) > 0 && sqlite3_column_int(s, 1) == 0;
+  *is_new = sqlite3_column_int(s, 0) == 0;
   sqlite3_finalize(s);
-  int version;
-  return foreign ? check_schema(h, &version, err) : AG_OK;
+  return *is_new ? AG_OK : check_schema(h, version, err);
 }
 
 static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
@@ -466,8 +479,9 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   /* A file is checked before anything changes it, so another program's
    * database is neither converted to WAL nor given our tables. */
   int version = 0;
+  bool is_new = false;
   if (existing ? (st = check_schema(h, &version, err)) != AG_OK
-               : (st = check_foreign(h, err)) != AG_OK)
+               : (st = check_new_or_ours(h, &is_new, &version, err)) != AG_OK)
     return st;
   if (db->readonly) /* a version 1 log is read as it is: it has no frames */
     return audit_exec(h, "PRAGMA query_only = 1", err);
@@ -487,13 +501,20 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   /* FULL while the schema is made; audit_durable_init() then decides how
    * appends are made durable */
   st = audit_exec(h, "PRAGMA synchronous = FULL", err);
-  if (st != AG_OK || (existing && version == 2))
+  if (st != AG_OK)
     return st;
+  if (version == 2)
+    return audit_exec(h, old_indexes_sql, err);
   if ((st = audit_exec(h, "BEGIN IMMEDIATE", err)) != AG_OK)
     return st;
-  /* a version 1 log gains audit_dict, its records unchanged; any other
-   * version is left as it is and refused by check_schema */
+  /* a new log gets every trigger; a version 1 log gains audit_dict with its
+   * triggers, its records unchanged (its own triggers are left as they are:
+   * missing ones are reported, not made again); any other version is left
+   * as it is and refused by check_schema */
   if ((st = audit_exec(h, schema_sql, err)) != AG_OK ||
+      (is_new && (st = audit_exec(h, log_triggers_sql, err)) != AG_OK) ||
+      (st = audit_exec(h, dict_triggers_sql, err)) != AG_OK ||
+      (st = audit_exec(h, old_indexes_sql, err)) != AG_OK ||
       (st = audit_exec(h,
                        "UPDATE audit_meta SET value = '" SCHEMA_VERSION "'"
                        " WHERE name = 'schema' AND value = '1'",
@@ -530,6 +551,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   pthread_mutex_init(&db->imu, NULL);
   pthread_cond_init(&db->icv, NULL);
   db->wal_fd = -1;
+  atomic_init(&db->head_saved, -1);
   db->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
   db->wctx = EVP_MD_CTX_new();
   if (!db->sha256 || !db->wctx) {
@@ -547,12 +569,13 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
     st = audit_codec_open(db, err);
   if (st == AG_OK && !db->readonly)
     st = audit_durable_init(db, flags, err);
-  if (st == AG_OK && !db->readonly)
+  if (st == AG_OK) /* read-only: searched and verified, never written */
     st = audit_search_init(db, err);
   if (st != AG_OK) {
     ag_audit_close(db);
     return st;
   }
+  db->head_track = !db->memory && !db->readonly;
   *out = db;
   return AG_OK;
 }
@@ -561,6 +584,10 @@ void ag_audit_close(ag_audit_db *db) {
   if (!db)
     return;
   audit_search_close(db); /* its thread reads through the pool */
+  if (db->head_track) { /* best effort: the next writer's close tries again */
+    ag_error ignored;
+    ag_audit_head_save(db, &ignored);
+  }
   audit_durable_close(db);
   for (size_t i = 0; i < db->nidle; i++) {
     audit_conn_close(db->idle[i]);

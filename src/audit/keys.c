@@ -111,14 +111,92 @@ static ag_status check_name(const char *name, ag_error *err) {
     return ag_error_set(err, AG_ERR_INPUT, "name", "longer than %d bytes", AG_KEYS_NAME_MAX);
   if (!ag_utf8_valid(name, n))
     return ag_error_set(err, AG_ERR_INPUT, "name", "not valid UTF-8");
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-      return ag_error_set(err, AG_ERR_INPUT, "name", "contains a control character");
+  /* `keys list` prints names to a terminal: a control character or a
+   * bidirectional override there could make one key look like another */
+  const unsigned char *p = (const unsigned char *)name;
+  for (size_t i = 0; i < n;) {
+    uint32_t cp = p[i];
+    size_t len = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
+    if (len == 2)
+      cp = (cp & 0x1f) << 6 | (p[i + 1] & 0x3f);
+    else if (len == 3)
+      cp = (cp & 0x0f) << 12 | (uint32_t)(p[i + 1] & 0x3f) << 6 | (p[i + 2] & 0x3f);
+    else if (len == 4)
+      cp = (cp & 0x07) << 18 | (uint32_t)(p[i + 1] & 0x3f) << 12 |
+           (uint32_t)(p[i + 2] & 0x3f) << 6 | (p[i + 3] & 0x3f);
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+      return ag_error_set(err, AG_ERR_INPUT, "name",
+                          "contains a control character (U+%04X) at byte %zu", (unsigned)cp, i);
+    if (cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+        (cp >= 0x2066 && cp <= 0x2069))
+      return ag_error_set(err, AG_ERR_INPUT, "name",
+                          "contains a bidirectional formatting character (U+%04X) at byte %zu",
+                          (unsigned)cp, i);
+    i += len;
+  }
   return AG_OK;
 }
 
-ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
-                      char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info, ag_error *err) {
+/* A key being made: its id, token and the hash that is stored. */
+typedef struct {
+  ag_keys_info k;
+  unsigned char hash[32];
+  char *token; /* the caller's token_out */
+} new_key;
+
+static ag_status key_make(ag_audit_db *db, new_key *nk, ag_error *err) {
+  unsigned char rnd[ID_HEX / 2 + SECRET_BYTES];
+  char secret[SECRET_B64 + 1];
+  ag_status st = AG_OK;
+  if (RAND_bytes(rnd, sizeof rnd) != 1) {
+    st = ag_error_set(err, AG_ERR_INTERNAL, "key", "no random bytes available");
+  } else {
+    audit_hex(rnd, ID_HEX / 2, nk->k.id);
+    b64url(rnd + ID_HEX / 2, SECRET_BYTES, secret);
+    snprintf(nk->token, AG_KEYS_TOKEN_MAX, "agk_%s_%s", nk->k.id, secret);
+    if (!key_hash(db, nk->token, TOKEN_LEN, nk->hash))
+      st = ag_error_set(err, AG_ERR_INTERNAL, "key", "SHA-256 failed");
+  }
+  OPENSSL_cleanse(rnd, sizeof rnd);
+  OPENSSL_cleanse(secret, sizeof secret);
+  return st;
+}
+
+/* Writes the key's row; caller holds wmu. *taken when the random id is in
+ * use already. */
+static ag_status key_insert(ag_audit_db *db, const new_key *nk, bool *taken, ag_error *err) {
+  sqlite3_stmt *s;
+  *taken = false;
+  ag_status st = audit_stmt(&db->w, ST_KEY_ADD, &s, err);
+  if (st != AG_OK)
+    return st;
+  sqlite3_bind_text(s, 1, nk->k.id, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, nk->hash, sizeof nk->hash, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, ag_keys_role_name(nk->k.role), -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, nk->k.name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 5, nk->k.created_ms);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  *taken = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+  return rc == SQLITE_DONE ? AG_OK : audit_db_error(err, db->w.h, "add key");
+}
+
+typedef struct {
+  const new_key *nk;
+  bool taken;
+} key_txn;
+
+static ag_status key_insert_in_txn(ag_audit_db *db, void *ctx, ag_error *err) {
+  key_txn *t = ctx;
+  return key_insert(db, t->nk, &t->taken, err);
+}
+
+/* Shared by both adds: checks, then makes a key and stores it (with its
+ * record when audit_id is not NULL), retrying on the (2^-48) chance that
+ * the random id is taken. */
+static ag_status add_key(ag_audit_db *db, ag_keys_role role, const char *name, const char *actor,
+                         const char *client, char token_out[AG_KEYS_TOKEN_MAX],
+                         ag_keys_info *info, char *audit_id, ag_error *err) {
   token_out[0] = '\0';
   if (role < AG_KEYS_ROLE_CHECKER || role > AG_KEYS_ROLE_ADMIN)
     return ag_error_set(err, AG_ERR_INPUT, "role", "must be checker, auditor or admin");
@@ -127,54 +205,49 @@ ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
   ag_status st = check_name(name, err);
   if (st != AG_OK)
     return st;
-  ag_keys_info k = {.role = role, .created_ms = audit_now_ms()};
-  snprintf(k.name, sizeof k.name, "%s", name);
-  unsigned char rnd[ID_HEX / 2 + SECRET_BYTES], hash[32];
-  char secret[SECRET_B64 + 1];
-  /* Retry on the (2^-48) chance that the random id is taken. */
-  for (int attempt = 0;; attempt++) {
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
-      st = ag_error_set(err, AG_ERR_INTERNAL, "key", "no random bytes available");
+  new_key nk = {.k = {.role = role, .created_ms = audit_now_ms()}, .token = token_out};
+  snprintf(nk.k.name, sizeof nk.k.name, "%s", name);
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if ((st = key_make(db, &nk, err)) != AG_OK)
       break;
+    bool taken;
+    if (audit_id) {
+      key_txn t = {.nk = &nk};
+      st = audit_key_event_with(db, false, nk.k.id, ag_keys_role_name(role), nk.k.name, actor,
+                                client, audit_id, key_insert_in_txn, &t, err);
+      taken = t.taken;
+    } else {
+      pthread_mutex_lock(&db->wmu);
+      st = key_insert(db, &nk, &taken, err);
+      uint64_t commit = st == AG_OK ? audit_committed(db) : 0;
+      pthread_mutex_unlock(&db->wmu);
+      if (commit)
+        st = audit_sync(db, commit, err);
     }
-    audit_hex(rnd, ID_HEX / 2, k.id);
-    b64url(rnd + ID_HEX / 2, SECRET_BYTES, secret);
-    snprintf(token_out, AG_KEYS_TOKEN_MAX, "agk_%s_%s", k.id, secret);
-    if (!key_hash(db, token_out, TOKEN_LEN, hash)) {
-      st = ag_error_set(err, AG_ERR_INTERNAL, "key", "SHA-256 failed");
-      break;
-    }
-    pthread_mutex_lock(&db->wmu);
-    sqlite3_stmt *s;
-    int rc = SQLITE_ERROR;
-    if ((st = audit_stmt(&db->w, ST_KEY_ADD, &s, err)) == AG_OK) {
-      sqlite3_bind_text(s, 1, k.id, -1, SQLITE_STATIC);
-      sqlite3_bind_blob(s, 2, hash, sizeof hash, SQLITE_STATIC);
-      sqlite3_bind_text(s, 3, ag_keys_role_name(role), -1, SQLITE_STATIC);
-      sqlite3_bind_text(s, 4, k.name, -1, SQLITE_STATIC);
-      sqlite3_bind_int64(s, 5, k.created_ms);
-      rc = sqlite3_step(s);
-      sqlite3_reset(s);
-      if (rc != SQLITE_DONE && (rc != SQLITE_CONSTRAINT_PRIMARYKEY || attempt == 2))
-        st = audit_db_error(err, db->w.h, "add key");
-    }
-    uint64_t commit = rc == SQLITE_DONE ? audit_committed(db) : 0;
-    pthread_mutex_unlock(&db->wmu);
-    if (commit)
-      st = audit_sync(db, commit, err);
-    if (st != AG_OK || rc == SQLITE_DONE)
+    if (st == AG_OK || !taken)
       break;
   }
-  OPENSSL_cleanse(rnd, sizeof rnd);
-  OPENSSL_cleanse(secret, sizeof secret);
+  OPENSSL_cleanse(nk.hash, sizeof nk.hash);
   if (st != AG_OK) {
     OPENSSL_cleanse(token_out, AG_KEYS_TOKEN_MAX);
     token_out[0] = '\0';
     return st;
   }
   if (info)
-    *info = k;
+    *info = nk.k;
   return AG_OK;
+}
+
+ag_status ag_keys_add(ag_audit_db *db, ag_keys_role role, const char *name,
+                      char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info, ag_error *err) {
+  return add_key(db, role, name, NULL, NULL, token_out, info, NULL, err);
+}
+
+ag_status ag_keys_add_recorded(ag_audit_db *db, ag_keys_role role, const char *name,
+                               const char *actor, const char *client,
+                               char token_out[AG_KEYS_TOKEN_MAX], ag_keys_info *info,
+                               char audit_id[AG_AUDIT_ID_MAX], ag_error *err) {
+  return add_key(db, role, name, actor, client, token_out, info, audit_id, err);
 }
 
 ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err) {

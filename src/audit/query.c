@@ -48,7 +48,7 @@ ag_status ag_audit_parse_time(const char *s, bool is_end, int64_t *ms_out, const
         s[len - 1] == 'Z' && digits(s + 11, 2, &h) && digits(s + 14, 2, &m) &&
         digits(s + 17, 2, &sec) && h < 24 && m < 60 && sec < 60 &&
         (len == 20 || (s[19] == '.' && digits(s + 20, 3, &milli)))) {
-      *ms_out = ms + ((int64_t)h * 3600 + m * 60 + sec) * 1000 + milli + (is_end ? 1 : 0);
+      *ms_out = ms + ((int64_t)h * 3600 + (int64_t)m * 60 + sec) * 1000 + milli + (is_end ? 1 : 0);
       return AG_OK;
     }
   }
@@ -155,7 +155,7 @@ static bool cursor_parse(const char *s, bool newest_first, int64_t *seq) {
 }
 
 /* What a placeholder of a search statement is bound to. */
-enum { B_FROM, B_TO, B_DEST, B_ECCN, B_OUTCOME, B_AS_OF, B_KIND, B_AFTER, B_SEQ, B_LIMIT };
+enum { B_FROM, B_TO, B_DEST, B_ECCN, B_OUTCOME, B_AS_OF, B_KIND, B_REF, B_AFTER, B_SEQ, B_LIMIT };
 
 typedef struct {
   char sql[1024];
@@ -212,6 +212,13 @@ static void build_sql(search_sql *t, const ag_audit_query *q, bool has_cursor, s
     }
   if (q->kind != AG_AUDIT_ANY)
     add(t, " AND kind = ?", B_KIND);
+  /* the caller reference is held by the request itself, which the hash
+   * covers (a record without one, or not JSON, has none) */
+  if (q->ref)
+    add(t,
+        " AND CASE WHEN json_valid(CAST(request AS TEXT))"
+        " THEN json_extract(CAST(request AS TEXT), '$.ref') END = ?",
+        B_REF);
   if (part == PART_ONE)
     return;
   if (has_cursor)
@@ -237,10 +244,12 @@ static ag_status prepare_part(audit_conn *c, const ag_audit_query *q, int64_t af
     case B_FROM: sqlite3_bind_int64(s, p, q->from_ms); break;
     case B_TO: sqlite3_bind_int64(s, p, q->to_ms); break;
     case B_KIND: sqlite3_bind_text(s, p, ag_audit_kind_name(q->kind), -1, SQLITE_STATIC); break;
+    case B_REF: sqlite3_bind_text(s, p, q->ref, -1, SQLITE_STATIC); break;
     case B_AFTER: sqlite3_bind_int64(s, p, after); break;
     case B_SEQ: sqlite3_bind_int64(s, p, seq); break;
-    /* one more than the page holds tells if a next page exists */
-    case B_LIMIT: sqlite3_bind_int64(s, p, (sqlite3_int64)left + 1); break;
+    /* one more than the page holds tells if a next page exists; with a
+     * match function, rows are filtered after reading */
+    case B_LIMIT: sqlite3_bind_int64(s, p, q->match ? -1 : (sqlite3_int64)left + 1); break;
     default: sqlite3_bind_text(s, p, texts[t.binds[i] - B_DEST], -1, SQLITE_STATIC); break;
     }
   }
@@ -250,20 +259,31 @@ static ag_status prepare_part(audit_conn *c, const ag_audit_query *q, int64_t af
 
 /* Adds the rows of s to the page until it holds limit; *more is set if a
  * further row matches. */
-static ag_status collect(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s, size_t limit,
-                         ag_audit_page *page, bool *more, ag_error *err) {
+static ag_status collect(ag_audit_db *db, audit_conn *c, const ag_audit_query *q,
+                         sqlite3_stmt *s, size_t limit, ag_audit_page *page, bool *more,
+                         ag_error *err) {
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (page->count == limit) {
+    if (page->count == limit && !q->match) {
       *more = true;
       break;
     }
-    ag_status st = audit_entry_from_stmt(db, c, s, &page->entries[page->count], err);
+    ag_audit_entry *e = NULL;
+    ag_status st = audit_entry_from_stmt(db, c, s, &e, err);
     if (st != AG_OK) {
       sqlite3_reset(s);
       return st;
     }
-    page->count++;
+    if (q->match && !q->match(q->match_ctx, e)) {
+      ag_audit_entry_free(e);
+      continue;
+    }
+    if (page->count == limit) {
+      ag_audit_entry_free(e);
+      *more = true;
+      break;
+    }
+    page->entries[page->count++] = e;
   }
   sqlite3_reset(s);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? AG_OK : audit_db_error(err, c->h, "search");
@@ -276,7 +296,7 @@ static ag_status scan_part(ag_audit_db *db, audit_conn *c, const ag_audit_query 
   sqlite3_stmt *s = NULL;
   ag_status st = prepare_part(c, q, after, has_cursor, upto, part, limit - page->count, &s, err);
   if (st == AG_OK)
-    st = collect(db, c, s, limit, page, more, err);
+    st = collect(db, c, q, s, limit, page, more, err);
   sqlite3_finalize(s);
   return st;
 }
@@ -297,8 +317,11 @@ static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query
   int64_t lo = 1, hi = upto;
   if (has_cursor && q->newest_first && after - 1 < hi)
     hi = after - 1;
-  if (has_cursor && !q->newest_first)
+  if (has_cursor && !q->newest_first) {
+    if (after >= hi) /* nothing after it (and after + 1 could overflow) */
+      return AG_OK;
     lo = after + 1;
+  }
   if (col < 0 || lo > hi)
     return AG_OK;
   sqlite3_stmt *one = NULL;
@@ -316,7 +339,7 @@ static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query
         break;
       }
       sqlite3_bind_int64(one, 1, seq);
-      st = collect(db, c, one, limit, page, more, err);
+      st = collect(db, c, q, one, limit, page, more, err);
     }
   }
   audit_postings_close(&it);
@@ -324,9 +347,7 @@ static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query
   return st;
 }
 
-/* Attaches the search index to a read connection as "search", once; false
- * if there is none (searches then scan the log). */
-static bool attach_index(ag_audit_db *db, audit_conn *c) {
+bool audit_attach_index(ag_audit_db *db, audit_conn *c) {
   if (!db->search_path)
     return false;
   if (c->search_attached)
@@ -356,7 +377,7 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   if (has_cursor && !cursor_parse(q->cursor, q->newest_first, &after))
     return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
 
-  page->entries = calloc(limit, sizeof *page->entries);
+  page->entries = calloc(limit, sizeof(ag_audit_entry *));
   if (!page->entries)
     return ag_error_set(err, AG_ERR_NOMEM, "limit", "out of memory");
   audit_conn *c;
@@ -369,7 +390,7 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   int64_t upto = 0, span = 0;
   /* the index's mark and the records from one snapshot: the index is read
    * first, so the log holds every record it names */
-  bool snapshot = (q->destination || q->eccn || q->outcome || q->as_of) && attach_index(db, c) &&
+  bool snapshot = (q->destination || q->eccn || q->outcome || q->as_of) && audit_attach_index(db, c) &&
                   sqlite3_exec(c->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
   if (snapshot)
     audit_search_mark(c, &upto, &span);
@@ -387,9 +408,10 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   }
   if (snapshot)
     sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
-  if (st == AG_OK && more)
+  const ag_audit_entry *last = page->count > 0 ? page->entries[page->count - 1] : NULL;
+  if (st == AG_OK && more && last)
     snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
-             (uint64_t)page->entries[page->count - 1]->seq);
+             (uint64_t)last->seq);
   audit_read_release(db, c);
   if (st != AG_OK)
     ag_audit_page_free(page);
@@ -398,11 +420,11 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
 
 /* ---- export ---- */
 
-static const char *const export_cols[] = {
+const char *const audit_export_cols[AUDIT_EXPORT_NCOLS] = {
     "seq",         "audit_id",      "time",          "time_ms",   "kind",        "key_id",
     "client_addr", "rules_version", "lists_version", "as_of",     "destination", "eccn",
     "outcome",     "request",       "decision",      "prev_hash", "hash"};
-#define NCOLS (sizeof export_cols / sizeof export_cols[0])
+#define NCOLS AUDIT_EXPORT_NCOLS
 
 /* RFC 4180: quote a field holding a comma, quote or line break. */
 static void csv_field(ag_buf *b, const char *p, size_t n) {
@@ -446,7 +468,7 @@ static ag_status format_row(ag_audit_db *db, audit_conn *c, ag_buf *b, sqlite3_s
       csv_field(b, v[i].p, v[i].n);
     } else {
       ag_buf_puts(b, i ? ",\"" : "{\"");
-      ag_buf_puts(b, export_cols[i]);
+      ag_buf_puts(b, audit_export_cols[i]);
       ag_buf_puts(b, "\":");
       if (i == 0 || i == 3) /* seq, time_ms are numbers */
         ag_buf_append(b, v[i].p, v[i].n);
@@ -456,6 +478,26 @@ static ag_status format_row(ag_audit_db *db, audit_conn *c, ag_buf *b, sqlite3_s
   }
   ag_buf_puts(b, fmt == AG_AUDIT_CSV ? "\r\n" : "}\n");
   return AG_OK;
+}
+
+/* The closing line (docs/audit.md, Export): JSONL {"export_end":...}; CSV a
+ * row whose first field is "#end", then name=value fields, padded to the
+ * header's width. */
+static void put_export_end(ag_buf *b, ag_audit_format fmt, int64_t count, int64_t last_seq,
+                           const char *last_hash, int64_t head_seq, const char *head_hash) {
+  if (fmt == AG_AUDIT_JSONL) {
+    ag_buf_printf(b,
+                  "{\"export_end\":true,\"records\":%lld,\"last_seq\":%lld,\"last_hash\":\"%s\","
+                  "\"head_seq\":%lld,\"head_hash\":\"%s\"}\n",
+                  (long long)count, (long long)last_seq, last_hash, (long long)head_seq,
+                  head_hash);
+    return;
+  }
+  ag_buf_printf(b, "#end,records=%lld,last_seq=%lld,last_hash=%s,head_seq=%lld,head_hash=%s",
+                (long long)count, (long long)last_seq, last_hash, (long long)head_seq, head_hash);
+  for (size_t i = 6; i < NCOLS; i++)
+    ag_buf_putc(b, ',');
+  ag_buf_puts(b, "\r\n");
 }
 
 ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_audit_format fmt,
@@ -476,15 +518,21 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
   /* One read transaction: the bounds and the rows come from one snapshot. */
   if ((st = audit_exec(c->h, "BEGIN", err)) != AG_OK)
     goto done;
-  /* The time index gives the seq range holding every record of the time
-   * range; as times rise with seq (closely, not strictly) the rows then
-   * stream in seq order straight off the primary key with no sort. */
-  if (sqlite3_prepare_v2(
-          c->h, "SELECT min(seq), max(seq) FROM audit_log WHERE ts_ms >= ?1 AND ts_ms < ?2", -1,
-          &bounds, NULL) != SQLITE_OK ||
+  /* The time index gives the first and last record of the time range; the
+   * export is every record from the one to the other, straight off the
+   * primary key. Times rise with seq closely, not strictly, so a record
+   * stamped just outside the range but written between two inside it is
+   * included: an export is an unbroken run of the chain, each link of which
+   * can be checked offline (ag_audit_verify_export). */
+  if (sqlite3_prepare_v2(c->h,
+                         "SELECT (SELECT min(seq) FROM audit_log WHERE ts_ms >= ?1 AND ts_ms < ?2),"
+                         " (SELECT max(seq) FROM audit_log WHERE ts_ms >= ?1 AND ts_ms < ?2),"
+                         " (SELECT seq FROM audit_head WHERE id = 1),"
+                         " (SELECT hash FROM audit_head WHERE id = 1)",
+                         -1, &bounds, NULL) != SQLITE_OK ||
       sqlite3_prepare_v2(c->h,
                          "SELECT " AUDIT_COLS " FROM audit_log WHERE seq BETWEEN ?1 AND ?2"
-                         " AND ts_ms >= ?3 AND ts_ms < ?4 ORDER BY seq",
+                         " ORDER BY seq",
                          -1, &rows, NULL) != SQLITE_OK) {
     st = audit_db_error(err, c->h, "export");
     goto done;
@@ -497,15 +545,18 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
   }
   sqlite3_bind_int64(rows, 1, sqlite3_column_int64(bounds, 0));
   sqlite3_bind_int64(rows, 2, sqlite3_column_int64(bounds, 1));
-  sqlite3_bind_int64(rows, 3, from_ms);
-  sqlite3_bind_int64(rows, 4, to_ms);
+  int64_t head_seq = sqlite3_column_int64(bounds, 2);
+  char head_hash[AG_AUDIT_HASH_HEX];
+  snprintf(head_hash, sizeof head_hash, "%s", audit_col_text(bounds, 3));
   sqlite3_reset(bounds);
+  int64_t count = 0, last_seq = 0;
+  char last_hash[AG_AUDIT_HASH_HEX] = "";
 
   if (fmt == AG_AUDIT_CSV) {
     for (size_t i = 0; i < NCOLS; i++) {
       if (i)
         ag_buf_putc(&b, ',');
-      ag_buf_puts(&b, export_cols[i]);
+      ag_buf_puts(&b, audit_export_cols[i]);
     }
     ag_buf_puts(&b, "\r\n");
   }
@@ -524,9 +575,21 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
       break;
     if ((st = format_row(db, c, &b, rows, fmt, err)) != AG_OK)
       goto done;
+    count++;
+    last_seq = sqlite3_column_int64(rows, 0);
+    snprintf(last_hash, sizeof last_hash, "%s", audit_col_text(rows, 15));
   }
-  if (rc != SQLITE_DONE)
+  if (rc != SQLITE_DONE) {
     st = audit_db_error(err, c->h, "export");
+    goto done;
+  }
+  /* Only a complete export gets its closing line: a file without one was
+   * cut short, and the count and hashes in it show a line taken out. */
+  put_export_end(&b, fmt, count, last_seq, last_hash, head_seq, head_hash);
+  if (b.failed)
+    st = ag_error_set(err, AG_ERR_NOMEM, "export", "out of memory");
+  else if (write(ctx, b.data, b.len) != 0)
+    st = ag_error_set(err, AG_ERR_IO, "output", "writing the export failed");
 done:
   sqlite3_finalize(bounds);
   sqlite3_finalize(rows);

@@ -343,6 +343,7 @@ static void *indexer_main(void *arg) {
       sqlite3_close(db->ix);
       db->ix = NULL;
     }
+    ag_audit_head_save(db, &err); /* the head file follows the log (startcheck.c) */
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += PERIOD_MS * 1000000L;
@@ -405,21 +406,11 @@ ag_status audit_postings_open(audit_conn *c, int col, const char *value, int64_t
   return AG_OK;
 }
 
-/* Decodes the current posting row into it->seqs. */
-static bool decode(audit_postings *it) {
-  int64_t first = sqlite3_column_int64(it->s, 0);
-  int64_t n = sqlite3_column_int64(it->s, 1);
-  const unsigned char *p = sqlite3_column_blob(it->s, 2);
-  const unsigned char *end = p + sqlite3_column_bytes(it->s, 2);
+bool audit_postings_decode(const unsigned char *p, size_t len, int64_t first, int64_t n,
+                           int64_t *out) {
+  const unsigned char *end = p + len;
   if (n <= 0 || n > CHUNK)
     return false;
-  if ((size_t)n > it->cap) {
-    int64_t *seqs = realloc(it->seqs, (size_t)n * sizeof *seqs);
-    if (!seqs)
-      return false;
-    it->seqs = seqs;
-    it->cap = (size_t)n;
-  }
   int64_t seq = first;
   for (int64_t k = 0; k < n; k++) {
     uint64_t d = 0;
@@ -433,11 +424,30 @@ static bool decode(audit_postings *it) {
     if (d > (uint64_t)INT32_MAX || (k == 0 && d != 0))
       return false;
     seq += (int64_t)d;
-    it->seqs[k] = seq;
+    out[k] = seq;
   }
+  return p == end;
+}
+
+/* Decodes the current posting row into it->seqs. */
+static bool decode(audit_postings *it) {
+  int64_t n = sqlite3_column_int64(it->s, 1);
+  if (n <= 0 || n > CHUNK)
+    return false;
+  if ((size_t)n > it->cap) {
+    int64_t *seqs = realloc(it->seqs, (size_t)n * sizeof *seqs);
+    if (!seqs)
+      return false;
+    it->seqs = seqs;
+    it->cap = (size_t)n;
+  }
+  if (!audit_postings_decode(sqlite3_column_blob(it->s, 2),
+                             (size_t)sqlite3_column_bytes(it->s, 2),
+                             sqlite3_column_int64(it->s, 0), n, it->seqs))
+    return false;
   it->n = (size_t)n;
   it->i = 0;
-  return p == end;
+  return true;
 }
 
 int audit_postings_next(audit_postings *it, audit_conn *c, int64_t *seq, ag_error *err) {

@@ -22,6 +22,7 @@
 #include "audit_int.h"
 
 #include <errno.h>
+#include <stdint.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ const char *ag_audit_problem_name(ag_audit_problem p) {
   case AG_AUDIT_INSERTED: return "inserted";
   case AG_AUDIT_TRUNCATED: return "truncated";
   case AG_AUDIT_ANCHOR_MISMATCH: return "anchor_mismatch";
+  case AG_AUDIT_INDEX_MISMATCH: return "index_mismatch";
   }
   return "unknown";
 }
@@ -191,16 +193,27 @@ static ag_status read_guards(walk *w, ag_error *err) {
   return st;
 }
 
-static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *err) {
+/* Walks the records from seq `from` on (1: the whole chain; later: the
+ * tail only, trusting the first record's link to the one before). */
+static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from, ag_error *err) {
   ag_audit_verify_report *rep = w->rep;
   ag_status st;
   if ((st = read_guards(w, err)) != AG_OK || (st = read_head(w, err)) != AG_OK)
     return st;
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(w->c->h, "SELECT " AUDIT_COLS " FROM audit_log ORDER BY seq", -1, &s,
-                         NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(w->c->h,
+                         "SELECT " AUDIT_COLS " FROM audit_log WHERE seq >= ?1 ORDER BY seq", -1,
+                         &s, NULL) != SQLITE_OK)
     return audit_db_error(err, w->c->h, "verify");
-  int64_t expected = 1;
+  /* the whole chain includes rows someone put below seq 1 */
+  sqlite3_bind_int64(s, 1, from > 1 ? from : INT64_MIN);
+  int64_t expected = from;
+  if (from > 1) {
+    rep->head_seq = from - 1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+      snprintf(rep->head_hash, sizeof rep->head_hash, "%s", audit_col_text(s, 14));
+    sqlite3_reset(s);
+  }
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
     audit_row r;
@@ -214,7 +227,7 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *er
       st = rst;
       break;
     }
-    if (r.seq < expected) {
+    if (r.seq < 1) {
       report(w, AG_AUDIT_INSERTED, r.seq, &r.f[F_ID],
              "seq %lld is outside the chain, which starts at 1", (long long)r.seq);
       break;
@@ -279,11 +292,11 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *er
   else if (w->head_seq == last + 1)
     report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
            "record %lld is missing at the end (the head marker is at %lld)",
-           (long long)(last + 1), (long long)w->head_seq);
+           (long long)last + 1, (long long)w->head_seq);
   else if (w->head_seq > last)
     report(w, AG_AUDIT_TRUNCATED, last + 1, NULL,
            "records %lld to %lld are missing at the end (the head marker is at %lld)",
-           (long long)(last + 1), (long long)w->head_seq, (long long)w->head_seq);
+           (long long)last + 1, (long long)w->head_seq, (long long)w->head_seq);
   else if (strcmp(w->head_hash, rep->head_hash) != 0) {
     report(w, AG_AUDIT_LINK_MISMATCH, last, NULL,
            "the head marker does not match record %lld: the record was rewritten with a "
@@ -299,8 +312,25 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, ag_error *er
   return AG_OK;
 }
 
-ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
-                          ag_audit_verify_report *rep, ag_error *err) {
+/* SQLite's own check of the file: a page it cannot read is damage below
+ * the chain (AG_ERR_DB), not a verdict on the records. */
+static ag_status file_sound(audit_conn *c, ag_error *err) {
+  sqlite3_stmt *s = NULL;
+  int rc = sqlite3_prepare_v2(c->h, "PRAGMA quick_check(1)", -1, &s, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_step(s);
+  ag_status st = AG_OK;
+  if (rc != SQLITE_ROW)
+    st = audit_db_error(err, c->h, "verify");
+  else if (strcmp(audit_col_text(s, 0), "ok") != 0)
+    st = ag_error_set(err, AG_ERR_DB, "db", "the database file is damaged (SQLite: %.200s)",
+                      audit_col_text(s, 0));
+  sqlite3_finalize(s);
+  return st;
+}
+
+static ag_status verify_from(ag_audit_db *db, const ag_audit_anchor *anchor, int64_t from,
+                             bool check_index, ag_audit_verify_report *rep, ag_error *err) {
   memset(rep, 0, sizeof *rep);
   memcpy(rep->head_hash, audit_genesis_hash, AG_AUDIT_HASH_HEX);
   walk w = {.db = db, .rep = rep};
@@ -308,13 +338,42 @@ ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
     return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
   ag_status st = audit_read_acquire(db, &w.c, err);
   if (st == AG_OK) {
-    /* one read transaction: head marker and rows from the same snapshot */
+    bool index = check_index && audit_attach_index(db, w.c);
+    /* one read transaction: head marker, rows and index from the same
+     * snapshot */
     if ((st = audit_exec(w.c->h, "BEGIN", err)) == AG_OK) {
-      st = walk_chain(&w, anchor, err);
+      if (from == 1) /* a damaged page can hide rows from the walk */
+        st = file_sound(w.c, err);
+      if (st == AG_OK)
+        st = walk_chain(&w, anchor, from, err);
+      if (st == AG_OK && rep->problem == AG_AUDIT_INTACT && index)
+        st = audit_index_check(db, w.c, rep, err);
       sqlite3_exec(w.c->h, "COMMIT", NULL, NULL, NULL);
     }
     audit_read_release(db, w.c);
   }
   EVP_MD_CTX_free(w.ctx);
   return st;
+}
+
+ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
+                          ag_audit_verify_report *rep, ag_error *err) {
+  return verify_from(db, anchor, 1, true, rep, err);
+}
+
+ag_status audit_verify_tail(ag_audit_db *db, int64_t n, ag_audit_verify_report *rep,
+                            ag_error *err) {
+  int64_t head = 0;
+  audit_conn *c;
+  ag_status st = audit_read_acquire(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(c->h, "SELECT seq FROM audit_head WHERE id = 1", -1, &s, NULL) ==
+          SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    head = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  audit_read_release(db, c);
+  return verify_from(db, NULL, head > n ? head - n + 1 : 1, false, rep, err);
 }

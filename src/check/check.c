@@ -1,9 +1,8 @@
 /*
  * check.c - screens the parties of a transaction, then decides. The join
  * between the screening module and the engine: list codes become the
- * engine's list kinds (Entity List 744.11, Denied Persons 736.2(b)(4),
- * SDN, Unverified List 744.15, MEU 744.21), and each party keeps its
- * strongest matches.
+ * engine's list kinds, and each party keeps the matches whose meaning
+ * (list-meanings.tsv: the outcome a confident match gives) is strongest.
  */
 #include "acegate/check.h"
 
@@ -35,41 +34,50 @@ ag_list_kind ag_check_list_kind(const char *code) {
 }
 
 /* Stronger list consequences first, then score: the hits the engine sees
- * are the ones that decide. */
-static int weight(const ag_party_hit *h) {
-  int w = 0;
-  switch (h->list) {
-  case AG_LIST_DENIED:
-  case AG_LIST_SDN: w = 5; break;
-  case AG_LIST_ENTITY:
-  case AG_LIST_MEU: w = 4; break;
-  case AG_LIST_UNVERIFIED: w = 3; break;
-  default: w = 1;
-  }
-  return h->confident ? w + 10 : w;
+ * are the ones that decide. A hit's consequence is the outcome the tables
+ * give a confident match on its list (and programs) on the date. */
+static int weight(const ag_rules *rules, ag_date on, const ag_screen_match *m, bool confident) {
+  const ag_list_row *row =
+      ag_rules_list_meaning(rules, m->list_code ? m->list_code : "", m->programs, on);
+  int w = 1;
+  if (row)
+    w = row->outcome == AG_OUTCOME_PROHIBITED         ? 5
+        : row->outcome == AG_OUTCOME_LICENSE_REQUIRED ? 4
+                                                      : 3;
+  return confident ? w + 10 : w;
 }
 
-static void keep_hit(ag_party *p, const ag_party_hit *h) {
+typedef struct {
+  ag_party_hit hit;
+  int weight;
+} weighed_hit;
+
+static void keep_hit(ag_party *p, int *weights, const weighed_hit *h) {
   if (p->n_hits < AG_MAX_HITS) {
-    p->hits[p->n_hits++] = *h;
+    weights[p->n_hits] = h->weight;
+    p->hits[p->n_hits++] = h->hit;
   } else {
     int weakest = 0;
     for (int i = 1; i < p->n_hits; i++)
-      if (weight(&p->hits[i]) < weight(&p->hits[weakest]) ||
-          (weight(&p->hits[i]) == weight(&p->hits[weakest]) &&
-           p->hits[i].score < p->hits[weakest].score))
+      if (weights[i] < weights[weakest] ||
+          (weights[i] == weights[weakest] && p->hits[i].score < p->hits[weakest].score))
         weakest = i;
-    if (weight(h) > weight(&p->hits[weakest]) ||
-        (weight(h) == weight(&p->hits[weakest]) && h->score > p->hits[weakest].score))
-      p->hits[weakest] = *h;
+    if (h->weight > weights[weakest] ||
+        (h->weight == weights[weakest] && h->hit.score > p->hits[weakest].score)) {
+      p->hits[weakest] = h->hit;
+      weights[weakest] = h->weight;
+    }
   }
   /* keep strongest first */
   for (int i = p->n_hits - 1; i > 0; i--) {
     ag_party_hit *a = &p->hits[i - 1], *b = &p->hits[i];
-    if (weight(b) > weight(a) || (weight(b) == weight(a) && b->score > a->score)) {
+    if (weights[i] > weights[i - 1] || (weights[i] == weights[i - 1] && b->score > a->score)) {
       ag_party_hit t = *a;
       *a = *b;
       *b = t;
+      int tw = weights[i - 1];
+      weights[i - 1] = weights[i];
+      weights[i] = tw;
     }
   }
 }
@@ -105,6 +113,7 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
     }
     p->screened = true;
     const ag_screen_result *res = &scratch->results[r];
+    int weights[AG_MAX_HITS] = {0};
     for (size_t i = 0; i < res->count; i++) {
       const ag_screen_match *m = &res->matches[i];
       ag_party_hit h = {
@@ -112,6 +121,7 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
           .confident = m->level == AG_SCREEN_LEVEL_CONFIDENT,
           .score = m->score,
           .list_name = m->list_name,
+          .list_code = m->list_code,
           .source_id = m->source_id,
           .matched_name = m->matched_name,
           .programs = m->programs,
@@ -119,7 +129,8 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
           .license_policy = m->license_policy,
           .federal_register_notice = m->federal_register_notice,
       };
-      keep_hit(p, &h);
+      weighed_hit wh = {h, weight(rules, txn->as_of, m, h.confident)};
+      keep_hit(p, weights, &wh);
     }
   }
   return ag_decide(rules, txn, d, err);

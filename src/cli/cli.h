@@ -11,16 +11,19 @@ enum {
   AG_EXIT_DATA = 3,      /* a rules table or list file is invalid */
   AG_EXIT_IO = 4,        /* a file, stream or database failed */
   AG_EXIT_INTERNAL = 5,  /* out of memory or internal error */
-  AG_EXIT_VERIFY = 6     /* audit verification found a broken record */
+  AG_EXIT_VERIFY = 6,    /* audit verification found a broken record */
+  AG_EXIT_FAIL_ON = 7    /* check --fail-on: a decision had one of the named outcomes */
 };
 
 int ag_cmd_check(int argc, char **argv);
 int ag_cmd_rules(int argc, char **argv);
+int ag_cmd_classify(int argc, char **argv);
 int ag_cmd_screen(int argc, char **argv);
 int ag_cmd_lists(int argc, char **argv);
 int ag_cmd_audit(int argc, char **argv);
 int ag_cmd_keys(int argc, char **argv);
 int ag_cmd_serve(int argc, char **argv);
+int ag_cmd_version(int argc, char **argv);
 
 /* The configuration file (config.c, acegate.conf(5)). Load reads it and
  * replaces argc and argv with the arguments to parse: the file's options,

@@ -115,3 +115,17 @@ bool ag_cli_seen_again(ag_cli_seen *seen, const char *flag) {
     seen->names[seen->n++] = flag;
   return false;
 }
+
+ag_status ag_cli_db_path(const char *given, bool create, char *out, size_t cap, ag_error *err) {
+  if (given) {
+    if (!*given)
+      return ag_error_set(err, AG_ERR_INPUT, "db", "is empty");
+    if (snprintf(out, cap, "%s", given) >= (int)cap)
+      return ag_error_set(err, AG_ERR_INPUT, "db", "the path is too long");
+  } else {
+    ag_status st = ag_audit_default_path(out, cap, err);
+    if (st != AG_OK)
+      return st;
+  }
+  return create ? ag_audit_prepare_path(out, !given, err) : AG_OK;
+}

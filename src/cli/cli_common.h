@@ -5,6 +5,7 @@
 #ifndef ACEGATE_CLI_COMMON_H
 #define ACEGATE_CLI_COMMON_H
 
+#include "acegate/audit.h"
 #include "acegate/common.h"
 
 #include <stdio.h>
@@ -43,5 +44,11 @@ bool ag_cli_seen_again(ag_cli_seen *seen, const char *flag);
 
 /* Reads all of f into a malloc'd NUL-terminated buffer; AG_ERR_LIMIT past max. */
 ag_status ag_cli_read_all(FILE *f, size_t max, char **out, size_t *len, ag_error *err);
+
+/* The audit database a command uses: given (--db), else the default
+ * (ag_audit_default_path). When create, a missing file is made 0600 (and,
+ * for the default, its directories 0700). */
+#define AG_CLI_PATH_MAX 4096
+ag_status ag_cli_db_path(const char *given, bool create, char *out, size_t cap, ag_error *err);
 
 #endif

@@ -10,11 +10,7 @@
 #include "cli.h"
 #include "cli_common.h"
 
-#include "acegate/check.h"
-#include "acegate/decide.h"
-#include "acegate/json.h"
-#include "acegate/rules.h"
-#include "acegate/screen.h"
+#include "acegate/pipeline.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -28,7 +24,8 @@ static void usage(FILE *f) {
           "       acegate check [OPTIONS] --batch    JSONL transactions in, JSONL decisions out\n"
           "\n"
           "transaction flags (docs/decision-model.md):\n"
-          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j (required)\n"
+          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j, or EAR99 (required);\n"
+          "                            an item outside 740.22(b)(1) is answered OUT_OF_SCOPE\n"
           "  --for PARAGRAPH           the \"for\" qualifier, e.g. --eccn 4D001.a --for 4A005\n"
           "  --to CODE                 destination: ISO 3166-1 alpha-2, or UA-43 etc. (required)\n"
           "  --transaction KIND        export (default), reexport, transfer, deemed_export,\n"
@@ -36,6 +33,7 @@ static void usage(FILE *f) {
           "  --end-user-type TYPE      government, non_government (default),\n"
           "                            favorable_treatment_cybersecurity, individual\n"
           "  --end-user NAME           end user's name (screened when lists are loaded)\n"
+          "  --end-user-country CODE   the end user's country, e.g. US for a U.S. agency abroad\n"
           "  --police-or-judicial      the government end user is a police or judicial body\n"
           "  --national-csirt          the government end user is a national CSIRT\n"
           "  --end-use USE             none (default), vulnerability_disclosure,\n"
@@ -46,6 +44,9 @@ static void usage(FILE *f) {
           "\n"
           "  --consignee NAME, --intermediate-consignee NAME, --purchaser NAME\n"
           "                            other parties, screened like the end user\n"
+          "  --ref TEXT                your reference (order, shipment, customer; at most 128\n"
+          "                            characters): echoed, recorded, searchable\n"
+          "                            (acegate audit search --ref); in JSON input: \"ref\"\n"
           "\n"
           "output and data:\n"
           "  --json                    print the decision as JSON\n"
@@ -53,9 +54,17 @@ static void usage(FILE *f) {
           "  --lists PATH[,PATH...]    screen against these list files or directories instead of\n"
           "                            the lists in force (acegate lists)\n"
           "  --no-screen               do not screen party names (the decision says so)\n"
+          "  --db PATH                 audit log every decision is recorded in before it is\n"
+          "                            shown (default $ACEGATE_DB, else\n"
+          "                            $XDG_STATE_HOME/acegate/audit.db, else\n"
+          "                            ~/.local/state/acegate/audit.db; :memory: keeps none)\n"
+          "  --fail-on OUTCOME[,...]   exit 7 when a decision has one of these outcomes\n"
+          "                            (NLR, LICENSE_EXCEPTION_ACE, LICENSE_REQUIRED,\n"
+          "                            PROHIBITED, REVIEW)\n"
           "\n"
           "exit status: 0 determination made (whatever the outcome), 2 bad input (for --batch:\n"
-          "some line was rejected; the others were decided), 3 invalid tables, 4 I/O error.\n");
+          "some line was rejected; the others were decided), 3 invalid tables or lists, 4 I/O\n"
+          "or audit log error, 7 --fail-on matched (and no line was rejected).\n");
 }
 
 /* ---- output ---- */
@@ -67,19 +76,23 @@ static void print_text(const ag_decision *d, FILE *out) {
   char date[11];
   ag_date_format(t->as_of, date);
   fprintf(out, "%s", ag_outcome_name(d->outcome));
-  fprintf(out, "  %s%s%s to %s, %s, %s, as of %s\n", d->item->paragraph,
-          d->item->for_ ? " for " : "", d->item->for_ ? d->item->for_ : "",
+  const char *eccn = d->item ? d->item->paragraph : t->eccn;
+  const char *for_ = d->item ? d->item->for_ : t->for_[0] ? t->for_ : NULL;
+  fprintf(out, "  %s%s%s to %s, %s, %s, as of %s\n", eccn, for_ ? " for " : "", for_ ? for_ : "",
           d->rules->destinations[d->dest].code, ag_end_user_type_name(t->end_user_type),
           ag_txn_kind_name(t->transaction), date);
   fprintf(out, "  decided by: %s\n", d->decided_by ? d->decided_by : "-");
   fprintf(out, "  licence required by the Country Chart: %s\n",
-          d->license_required_by_chart ? "yes" : "no");
+          !d->chart_read                 ? "not determined (see the reasoning)"
+          : d->license_required_by_chart ? "yes"
+                                         : "no");
   fprintf(out, "  License Exception ACE: %s", d->ace_available ? "available" : "not available");
   for (int i = 0; i < d->n_blocked; i++)
     fprintf(out, "%s%s", i ? ", " : " (blocked by ", d->blocked_by[i]);
   fprintf(out, "%s\n", d->n_blocked ? ")" : "");
   if (d->ace_reconstructed)
-    fprintf(out, "  note: depends on a reconstructed row of 740.22 (87 FR 31948)\n");
+    fprintf(out, "  note: depends on a reconstructed row of 740.22 (%s)\n",
+            d->rules->final_rule_cite);
   fprintf(out, "\nreasoning:\n");
   for (int i = 0; i < d->n_steps; i++) {
     ag_buf_reset(&b);
@@ -113,6 +126,16 @@ static int report_error(const ag_error *err, bool json) {
 
 /* ---- flags -> JSON transaction ---- */
 
+/* Paths one --lists may name. */
+#define LISTS_MAX 64
+
+static bool lists_arg_ok(const char *paths) {
+  size_t n = 1;
+  for (const char *p = paths; *p; p++)
+    n += *p == ',';
+  return n <= LISTS_MAX;
+}
+
 typedef struct {
   const char *flag;
   const char *path; /* JSON path; a "." splits object and key */
@@ -126,6 +149,7 @@ static const flag_map flags[] = {
     {"--transaction", "transaction", false},
     {"--end-user-type", "end_user.type", false},
     {"--end-user", "end_user.name", false},
+    {"--end-user-country", "end_user.country", false},
     {"--consignee", "consignee.name", false},
     {"--intermediate-consignee", "intermediate_consignee.name", false},
     {"--purchaser", "purchaser.name", false},
@@ -134,6 +158,7 @@ static const flag_map flags[] = {
     {"--end-use", "end_use", false},
     {"--knows-unauthorized-use", "knows_unauthorized_use", true},
     {"--as-of", "as_of", false},
+    {"--ref", "ref", false},
 };
 
 static const char *flag_for_path(const char *path) {
@@ -181,177 +206,58 @@ static int set_flag(json_t *root, const flag_map *m, const char *value) {
   return -1;
 }
 
-/* ---- the restricted-party lists, opened on first need ---- */
+/* ---- --fail-on ---- */
 
-/* Paths one --lists may name. */
-#define LISTS_MAX 64
-
-static bool lists_arg_ok(const char *paths) {
-  size_t n = 1;
-  for (const char *p = paths; *p; p++)
-    n += *p == ',';
-  return n <= LISTS_MAX;
-}
-
-typedef struct {
-  bool disabled;       /* --no-screen */
-  const char *paths;   /* --lists, comma-separated; NULL = the lists in force */
-  ag_screen *lists;
-  bool tried;
-  ag_error open_err;
-} lists_ctx;
-
-static bool has_names(const ag_txn *t) {
-  for (int r = 0; r < AG_PARTY_COUNT; r++)
-    if (t->parties[r].name)
-      return true;
-  return false;
-}
-
-/* The lists for this transaction, or NULL when none are needed or
- * screening is off. A list that cannot be opened is an error: a named
- * party is never passed unscreened by accident. */
-static ag_status lists_for(lists_ctx *c, const ag_txn *t, const ag_screen **out,
-                           ag_error *err) {
-  *out = NULL;
-  if (c->disabled || !has_names(t))
-    return AG_OK;
-  if (!c->tried) {
-    c->tried = true;
-    ag_error_clear(&c->open_err);
-    if (c->paths) {
-      char *copy = strdup(c->paths);
-      const char *parts[LISTS_MAX];
-      size_t n = 0;
-      for (char *save = NULL, *p = copy ? strtok_r(copy, ",", &save) : NULL; p && n < LISTS_MAX;
-           p = strtok_r(NULL, ",", &save))
-        parts[n++] = p;
-      if (copy)
-        ag_screen_open_paths(parts, n, &c->lists, &c->open_err);
-      else
-        ag_error_set(&c->open_err, AG_ERR_NOMEM, "", "out of memory");
-      free(copy);
-    } else {
-      ag_screen_open_default(&c->lists, &c->open_err);
-    }
-  }
-  if (!c->lists) {
-    *err = c->open_err;
-    return err->status ? err->status : AG_ERR_LIST;
-  }
-  *out = c->lists;
-  return AG_OK;
-}
-
-/* Decodes nothing: screens the parties (when lists apply) and decides. */
-static ag_status check_txn(const ag_rules *rules, lists_ctx *lc, ag_txn *txn,
-                           ag_check_scratch *scratch, ag_decision *d, ag_error *err) {
-  const ag_screen *lists;
-  ag_status st = lists_for(lc, txn, &lists, err);
-  if (st)
-    return st;
-  return ag_check(rules, lists, txn, scratch, d, err);
-}
-
-/* ---- batch: JSONL in, JSONL out, lines bounded by AG_JSON_MAX_REQUEST ---- */
-
-static int run_batch(const ag_rules *rules, lists_ctx *lc, FILE *in, FILE *out) {
-  size_t cap = AG_JSON_MAX_REQUEST + 1;
-  char *line = malloc(cap);
-  if (!line) {
-    fprintf(stderr, "acegate check: out of memory\n");
-    return AG_EXIT_INTERNAL;
-  }
-  static char outbuf[1 << 20];
-  setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
-  ag_arena arena;
-  ag_arena_init(&arena, 4096);
-  ag_buf b;
-  ag_buf_init(&b);
-  ag_txn txn;
-  ag_decision d;
-  ag_check_scratch scratch;
-  ag_check_scratch_init(&scratch);
-  ag_json_encoder *enc = ag_json_encoder_new();
-  if (!enc) {
-    fprintf(stderr, "acegate check: out of memory\n");
-    free(line);
-    return AG_EXIT_INTERNAL;
-  }
-  long lineno = 0;
-  bool any_failed = false;
-  int c = 0;
-  while (c != EOF) {
-    size_t len = 0;
-    bool too_long = false;
-    while ((c = getc_unlocked(in)) != EOF && c != '\n') {
-      if (len < cap)
-        line[len++] = (char)c;
-      else
-        too_long = true;
-    }
-    if (c == EOF && len == 0 && !too_long)
-      break;
-    lineno++;
-    if (len > 0 && line[len - 1] == '\r')
-      len--;
-    bool blank = true;
-    for (size_t i = 0; i < len && blank; i++)
-      blank = line[i] == ' ' || line[i] == '\t';
-    if (blank && !too_long)
-      continue;
-    ag_error err;
-    ag_error_clear(&err);
-    ag_buf_reset(&b);
-    ag_arena_reset(&arena);
-    ag_status st;
-    if (too_long || len > AG_JSON_MAX_REQUEST)
-      st = ag_error_set(&err, AG_ERR_LIMIT, "", "the line is longer than %zu bytes",
-                        AG_JSON_MAX_REQUEST);
-    else if ((st = ag_json_decode_txn(line, len, &txn, &arena, &err)) == AG_OK)
-      st = check_txn(rules, lc, &txn, &scratch, &d, &err);
-    if (st) {
-      any_failed = true;
-      /* {"line":N,"error":{...}}: the error object without its opening brace */
-      ag_buf_printf(&b, "{\"line\":%ld,", lineno);
-      size_t at = b.len;
-      ag_json_encode_error(&err, &b);
-      if (!b.failed) {
-        memmove(b.data + at, b.data + at + 1, b.len - at - 1);
-        b.len--;
+/* Parses "OUTCOME[,OUTCOME...]" into a bit per ag_outcome. */
+static bool parse_fail_on(const char *v, unsigned *mask) {
+  *mask = 0;
+  char word[64];
+  for (const char *p = v;;) {
+    const char *comma = strchr(p, ',');
+    size_t n = comma ? (size_t)(comma - p) : strlen(p);
+    if (n == 0 || n >= sizeof word)
+      return false;
+    memcpy(word, p, n);
+    word[n] = '\0';
+    bool found = false;
+    for (unsigned o = 0; o < 8 && strcmp(ag_outcome_name((ag_outcome)o), "?"); o++)
+      if (!strcmp(word, ag_outcome_name((ag_outcome)o))) {
+        *mask |= 1u << o;
+        found = true;
       }
-    } else {
-      ag_json_encoder_decision(enc, &d, &b);
-    }
-    ag_buf_putc(&b, '\n');
-    if (b.failed) {
-      fprintf(stderr, "acegate check: out of memory at line %ld\n", lineno);
-      any_failed = true;
-      break;
-    }
-    fwrite(b.data, 1, b.len, out);
+    if (!found)
+      return false;
+    if (!comma)
+      return true;
+    p = comma + 1;
   }
-  int rc = any_failed ? AG_EXIT_INPUT : AG_EXIT_OK;
-  if (ferror(in)) {
-    fprintf(stderr, "acegate check: error reading standard input\n");
-    rc = AG_EXIT_IO;
-  }
-  if (fflush(out) != 0) {
-    fprintf(stderr, "acegate check: error writing standard output\n");
-    rc = AG_EXIT_IO;
-  }
-  ag_json_encoder_free(enc);
-  ag_check_scratch_free(&scratch);
-  ag_buf_free(&b);
-  ag_arena_free(&arena);
-  free(line);
-  return rc;
+}
+
+/* The data a check is decided with: tables, and the lists unless
+ * --no-screen. A list that cannot be opened is an error: a named party is
+ * never passed unscreened by accident. */
+static ag_status open_lists(const char *paths, ag_screen **out, ag_error *err) {
+  if (!paths)
+    return ag_screen_open_default(out, err);
+  char *copy = strdup(paths);
+  if (!copy)
+    return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
+  const char *parts[LISTS_MAX];
+  size_t n = 0;
+  for (char *save = NULL, *p = strtok_r(copy, ",", &save); p && n < LISTS_MAX;
+       p = strtok_r(NULL, ",", &save))
+    parts[n++] = p;
+  ag_status st = ag_screen_open_paths(parts, n, out, err);
+  if (st != AG_OK && !strcmp(err->field, ""))
+    snprintf(err->field, sizeof err->field, "--lists");
+  free(copy);
+  return st;
 }
 
 int ag_cmd_check(int argc, char **argv) {
-  bool json = false, batch = false, from_stdin = false;
-  const char *rules_dir = NULL;
-  lists_ctx lc = {0};
+  bool json = false, batch = false, from_stdin = false, no_screen = false;
+  const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
+  unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
   for (int i = 1; i < argc; i++) {
@@ -374,7 +280,7 @@ int ag_cmd_check(int argc, char **argv) {
       continue;
     }
     if (!strcmp(a, "--no-screen")) {
-      lc.disabled = true;
+      no_screen = true;
       continue;
     }
     /* --flag VALUE or --flag=VALUE */
@@ -382,9 +288,11 @@ int ag_cmd_check(int argc, char **argv) {
     size_t alen = eq ? (size_t)(eq - a) : strlen(a);
     char name[48];
     snprintf(name, sizeof name, "%.*s", (int)(alen < sizeof name ? alen : sizeof name - 1), a);
-    const char **dir_slot = !strcmp(name, "--lists")   ? &lc.paths
-                            : !strcmp(name, "--rules") ? &rules_dir
-                                                       : NULL;
+    const char **dir_slot = !strcmp(name, "--lists")     ? &lists_paths
+                            : !strcmp(name, "--rules")   ? &rules_dir
+                            : !strcmp(name, "--db")      ? &db_arg
+                            : !strcmp(name, "--fail-on") ? &fail_on_arg
+                                                         : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
       if (!strcmp(name, flags[k].flag))
@@ -411,9 +319,12 @@ int ag_cmd_check(int argc, char **argv) {
       return AG_EXIT_INPUT;
     }
     if (dir_slot) {
-      const char *why = *dir_slot                             ? "given more than once"
-                        : dir_slot == &lc.paths && !lists_arg_ok(value) ? "at most 64 paths"
-                                                                        : NULL;
+      const char *why = *dir_slot ? "given more than once"
+                        : dir_slot == &lists_paths && !lists_arg_ok(value) ? "at most 64 paths"
+                        : dir_slot == &fail_on_arg && !parse_fail_on(value, &fail_on)
+                            ? "a comma-separated list of NLR, LICENSE_EXCEPTION_ACE, "
+                              "LICENSE_REQUIRED, PROHIBITED, REVIEW"
+                            : NULL;
       if (why) {
         fprintf(stderr, "acegate check: %s: %s\n", name, why);
         json_decref(root);
@@ -435,14 +346,21 @@ int ag_cmd_check(int argc, char **argv) {
     return AG_EXIT_INPUT;
   }
   bool have_flags = json_object_size(root) > 0;
+  bool only_ref = json_object_size(root) == 1 && json_object_get(root, "ref");
   if ((batch || from_stdin) && have_flags) {
-    fprintf(stderr, "acegate check: transaction flags cannot be combined with %s\n",
-            batch ? "--batch" : "-");
+    fprintf(stderr, "acegate check: %s cannot be combined with %s%s\n",
+            only_ref ? "--ref" : "transaction flags", batch ? "--batch" : "-",
+            only_ref ? " (give \"ref\" in the JSON)" : "");
     json_decref(root);
     return AG_EXIT_INPUT;
   }
-  if (!batch && !from_stdin && !have_flags) {
+  if (!batch && !from_stdin && (!have_flags || only_ref)) {
     usage(stderr);
+    json_decref(root);
+    return AG_EXIT_INPUT;
+  }
+  if (no_screen && lists_paths) {
+    fprintf(stderr, "acegate check: --no-screen and --lists cannot be combined\n");
     json_decref(root);
     return AG_EXIT_INPUT;
   }
@@ -450,18 +368,40 @@ int ag_cmd_check(int argc, char **argv) {
   ag_error err;
   ag_error_clear(&err);
   ag_rules *rules = NULL;
+  ag_screen *lists = NULL;
+  ag_audit_db *db = NULL;
+  char lists_version[AG_PIPELINE_LISTS_VERSION_MAX] = "";
+  char db_path[AG_CLI_PATH_MAX];
   ag_status st = rules_dir ? ag_rules_load_dir(rules_dir, &rules, &err)
                            : ag_rules_load_default(&rules, &err);
+  if (st == AG_OK && !no_screen && (st = open_lists(lists_paths, &lists, &err)) == AG_OK)
+    ag_pipeline_lists_version(lists, lists_version, sizeof lists_version);
+  if (st == AG_OK && (st = ag_cli_db_path(db_arg, true, db_path, sizeof db_path, &err)) == AG_OK)
+    st = ag_audit_open(db_path, NULL, &db, &err);
   if (st) {
+    if (!strcmp(err.field, "db"))
+      snprintf(err.field, sizeof err.field, "--db");
     json_decref(root);
-    return report_error(&err, false);
+    rc = report_error(&err, false);
+    goto out;
   }
+  ag_pipeline_data data = {rules, lists, lists_version};
   if (batch) {
     json_decref(root);
-    rc = run_batch(rules, &lc, stdin, stdout);
-    ag_screen_close(lc.lists);
-    ag_rules_free(rules);
-    return rc;
+    ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
+    ag_pipeline_batch_stats stats;
+    st = ag_pipeline_batch(&data, &o, stdin, stdout, &stats, &err);
+    if (st != AG_OK) {
+      ag_cli_print_error("check", &err);
+      rc = ag_cli_exit_for(st);
+    } else if (stats.rejected) {
+      rc = AG_EXIT_INPUT;
+    } else {
+      for (unsigned k = 0; k < 8; k++)
+        if ((fail_on >> k & 1u) && stats.outcomes[k])
+          rc = AG_EXIT_FAIL_ON;
+    }
+    goto out;
   }
 
   char *text = NULL;
@@ -475,16 +415,22 @@ int ag_cmd_check(int argc, char **argv) {
       st = ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
   }
   json_decref(root);
-  ag_arena arena;
-  ag_arena_init(&arena, 4096);
-  ag_txn txn;
-  ag_decision d;
-  ag_check_scratch scratch;
-  ag_check_scratch_init(&scratch);
-  if (!st)
-    st = ag_json_decode_txn(text, len, &txn, &arena, &err);
-  if (!st)
-    st = check_txn(rules, &lc, &txn, &scratch, &d, &err);
+  ag_pipeline_worker *w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
+  ag_buf answer, b;
+  ag_buf_init(&answer);
+  ag_buf_init(&b);
+  ag_pipeline_result res;
+  char audit_id[AG_AUDIT_ID_MAX] = "";
+  if (!st && !w)
+    st = ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
+  if (!st && (st = ag_pipeline_check(&data, w, text, len, &answer, &res)) != AG_OK)
+    err = res.err;
+  if (!st) { /* recorded before it is shown (15 CFR 762.2) */
+    ag_audit_record rec;
+    ag_pipeline_record(&data, &res, text, len, answer.data + res.off, "", "", &rec);
+    if ((st = ag_audit_append(db, &rec, audit_id, &err)) != AG_OK && !strcmp(err.field, "db"))
+      snprintf(err.field, sizeof err.field, "--db");
+  }
   if (st) {
     if (!from_stdin && err.field[0]) {
       const char *flag = flag_for_path(err.field);
@@ -495,21 +441,29 @@ int ag_cmd_check(int argc, char **argv) {
       }
     }
     rc = report_error(&err, json);
-  } else if (json) {
-    ag_buf b;
-    ag_buf_init(&b);
-    ag_json_encode_decision(&d, &b);
-    printf("%.*s\n", (int)b.len, b.data ? b.data : "");
-    ag_buf_free(&b);
   } else {
-    print_text(&d, stdout);
+    if (json) {
+      ag_pipeline_splice_audit_id(&b, audit_id, answer.data + res.off, res.len);
+      printf("%.*s\n", (int)b.len, b.data ? b.data : "");
+    } else {
+      print_text(ag_pipeline_last_decision(w), stdout);
+      printf("lists: %s\n", lists_version[0] ? lists_version : "none (parties not screened)");
+      if (res.ref[0])
+        printf("ref: %s\n", res.ref);
+      printf("audit id: %s\n", audit_id);
+    }
+    if (fail_on >> res.outcome_index & 1u)
+      rc = AG_EXIT_FAIL_ON;
   }
   if (fflush(stdout) != 0 && rc == AG_EXIT_OK)
     rc = AG_EXIT_IO;
   free(text);
-  ag_check_scratch_free(&scratch);
-  ag_screen_close(lc.lists);
-  ag_arena_free(&arena);
+  ag_buf_free(&answer);
+  ag_buf_free(&b);
+  ag_pipeline_worker_free(w);
+out:
+  ag_audit_close(db);
+  ag_screen_close(lists);
   ag_rules_free(rules);
   return rc;
 }

@@ -15,7 +15,7 @@
 
 static const char usage_text[] =
     "usage: acegate keys add --role checker|auditor|admin [--name LABEL] [--db FILE]\n"
-    "       acegate keys list [--db FILE]\n"
+    "       acegate keys list [--json] [--db FILE]\n"
     "       acegate keys revoke ID [--db FILE]\n"
     "\n"
     "  add     create a key; it is printed once, as the last line of stdout\n"
@@ -24,7 +24,8 @@ static const char usage_text[] =
     "\n"
     "Roles: checker may request checks and screenings; auditor may read and export\n"
     "the audit log; admin may do both and manage keys.\n"
-    "--db defaults to " AG_AUDIT_DEFAULT_DB " in the current directory.\n";
+    "--db defaults to $ACEGATE_DB, else $XDG_STATE_HOME/acegate/audit.db, else\n"
+    "~/.local/state/acegate/audit.db (created 0600).\n";
 
 static int fail(const char *sub, const ag_error *e) {
   static const ag_cli_flag_name flags[] = {{"db", "--db"}, {"name", "--name"}, {"role", "--role"}};
@@ -38,6 +39,8 @@ static int usage_error(const char *sub, const char *field, const char *reason) {
 
 typedef struct {
   const char *db, *role, *name, *id;
+  bool db_default, json;
+  char dbbuf[AG_CLI_PATH_MAX];
 } keys_args;
 
 /* Returns an exit status, or -1 to go on. */
@@ -48,6 +51,10 @@ static int parse(const char *sub, int argc, char **argv, bool want_id, bool want
     if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
       fputs(usage_text, stdout);
       return AG_EXIT_OK;
+    }
+    if (!strcmp(arg, "--json") && !want_id && !want_role) { /* keys list */
+      a->json = true;
+      continue;
     }
     if (strncmp(arg, "--", 2) != 0) {
       if (!want_id || a->id)
@@ -77,8 +84,11 @@ static int parse(const char *sub, int argc, char **argv, bool want_id, bool want
     else
       return usage_error(sub, arg, "needs a value");
   }
-  if (!a->db)
-    a->db = AG_AUDIT_DEFAULT_DB;
+  ag_error e;
+  a->db_default = !a->db;
+  if (ag_cli_db_path(a->db, false, a->dbbuf, sizeof a->dbbuf, &e) != AG_OK)
+    return fail(sub, &e);
+  a->db = a->dbbuf;
   return -1;
 }
 
@@ -94,17 +104,13 @@ static int cmd_add(int argc, char **argv) {
     return usage_error("add", "--role", "must be checker, auditor or admin");
   ag_audit_db *db;
   ag_error e;
-  if (ag_audit_open(a.db, NULL, &db, &e) != AG_OK)
+  if (ag_audit_prepare_path(a.db, a.db_default, &e) != AG_OK ||
+      ag_audit_open(a.db, NULL, &db, &e) != AG_OK)
     return fail("add", &e);
   char token[AG_KEYS_TOKEN_MAX], audit_id[AG_AUDIT_ID_MAX];
   ag_keys_info k;
-  ag_status st = ag_keys_add(db, role, a.name, token, &k, &e);
-  /* recorded in the same log, or revoked again and never shown */
-  if (st == AG_OK && (st = ag_audit_key_event(db, false, k.id, ag_keys_role_name(k.role), k.name,
-                                              "", "", audit_id, &e)) != AG_OK) {
-    ag_error ignored;
-    ag_keys_revoke(db, k.id, NULL, &ignored);
-  }
+  /* the key and its record in one transaction: both, or neither */
+  ag_status st = ag_keys_add_recorded(db, role, a.name, "", "", token, &k, audit_id, &e);
   if (st != AG_OK) {
     ag_audit_close(db);
     return fail("add", &e);
@@ -142,6 +148,16 @@ static int cmd_list(int argc, char **argv) {
   ag_audit_close(db);
   if (st != AG_OK)
     return fail("list", &e);
+  if (a.json) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_keys_list_json(keys, n, &b);
+    ag_buf_putc(&b, '\n');
+    bool ok = !b.failed && fwrite(b.data, 1, b.len, stdout) == b.len;
+    ag_buf_free(&b);
+    free(keys);
+    return ok && fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
+  }
   printf("id\trole\tcreated\tstatus\tname\n");
   for (size_t i = 0; i < n; i++) {
     char created[32], revoked[32];

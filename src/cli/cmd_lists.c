@@ -10,9 +10,8 @@
  * `update` parses and validates every file completely and builds the new
  * index before anything is replaced; the swap is an atomic rename, so on
  * any error the old lists stay in force (docs/screening.md). `build`
- * writes an index file anywhere; the build uses it to make the bundled
- * snapshot (compiled with AG_LISTS_STANDALONE it is a program of its own,
- * which needs nothing from the library but the screening module).
+ * writes an index file anywhere (tools/acegate-lists.c does the same for
+ * the build's bundled snapshot).
  */
 #include "acegate/screen.h"
 #include "cli.h"
@@ -231,10 +230,3 @@ done:
   free(files);
   return rc;
 }
-
-#ifdef AG_LISTS_STANDALONE
-/* The build's index maker: `lists build --out INDEX FILE...` alone. */
-int main(int argc, char **argv) {
-  return ag_cmd_lists(argc, argv);
-}
-#endif

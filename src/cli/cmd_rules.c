@@ -6,18 +6,22 @@
 #include "cli.h"
 #include "cli_common.h"
 
+#include "acegate/decide.h"
 #include "acegate/rules.h"
+
+#include "acegate/json.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: acegate rules [--rules DIR] [--table NAME]\n"
+  fprintf(f, "usage: acegate rules [--rules DIR] [--table NAME | --json]\n"
              "  shows the version of the regulation tables, each table with its rows, sources\n"
              "  and dates. NAME: destinations, country-groups, country-chart, ccl-items,\n"
              "  ccl-paragraphs, embargoes, ace-restrictions, ace-exceptions.\n"
              "  --rules DIR  validate and show the tables in DIR instead of the built-in ones;\n"
-             "               an invalid table is reported as FILE:LINE: reason (exit 3).\n");
+             "               an invalid table is reported as FILE:LINE: reason (exit 3).\n"
+             "  --json       the summary as JSON, as GET /v1/rules answers it.\n");
 }
 
 static void date_range(const ag_row_meta *m, char *out, size_t cap) {
@@ -58,7 +62,8 @@ static void print_summary(const ag_rules *r) {
   printf("%-22s %5zu  %s\n", "destinations", r->n_destinations,
          "EAR destinations (Supp. 1 to part 738 rows, territories, regions of Ukraine)");
   printf("%-22s %5zu  %s\n", "country-groups", r->n_groups,
-         "Country Group membership periods (Supp. 1 to part 740)");
+         "Country Group membership periods (Supp. 1 to part 740; D:5 by the State Department's "
+         "list where it differs: d5-state-list.tsv)");
   printf("%-22s %5zu  %s\n", "country-chart", r->n_chart,
          "Commerce Country Chart NS1, NS2, AT1 (Supp. 1 to part 738) and EI (742.15)");
   printf("%-22s %5zu  %s\n", "ccl-paragraphs", r->n_paragraphs,
@@ -69,9 +74,18 @@ static void print_summary(const ag_rules *r) {
   printf("%-22s %5zu  %s\n", "ace-restrictions", r->n_restrictions,
          "740.22(c) restrictions (and the 740.17 ENC mirror)");
   printf("%-22s %5zu  %s\n", "ace-exceptions", r->n_exceptions, "exceptions to them");
-  printf("\n%zu restriction/exception rows are reconstructed from summaries of 87 FR 31948 "
+  size_t new_items = 0;
+  for (size_t i = 0; i < r->n_items; i++)
+    new_items += r->items[i].on_ccl_from != AG_DATE_NONE;
+  printf("%-22s %5zu  %s\n", "ccl-new-items", new_items,
+         "items with no CCL entry before a date (the paragraphs the cybersecurity rule added)");
+  printf("%-22s %5zu  %s\n", "outside-scope", r->n_scope,
+         "items acegate answers OUT_OF_SCOPE, and where their requirement is read");
+  printf("%-22s %5zu  %s\n", "list-meanings", r->n_list_rows,
+         "what a confident restricted-party list match means (736.2(b)(4), part 744, OFAC)");
+  printf("\n%zu restriction/exception rows are reconstructed from summaries of %s "
          "(docs/rule-coverage.md); `acegate rules --table ace-exceptions` shows them.\n",
-         reconstructed);
+         reconstructed, r->final_rule_cite);
 }
 
 static int print_table(const ag_rules *r, const char *name) {
@@ -119,7 +133,8 @@ static int print_table(const ag_rules *r, const char *name) {
       const ag_embargo *e = &r->embargoes[i];
       date_range(&e->meta, range, sizeof range);
       printf("%-6s %-6s %-12s %-9s %-23s %-13s %s\n", r->destinations[e->dest].code, e->section,
-             e->exceptions_cite, e->all_items ? "all_items" : "ccl_items", range,
+             e->exceptions_cite,
+             e->all_items ? "all_items" : e->reach_columns ? "by_reasons" : "ccl_items", range,
              ag_text_status_name(e->meta.status), e->meta.source);
     }
   } else if (!strcmp(name, "ace-restrictions")) {
@@ -139,6 +154,31 @@ static int print_table(const ag_rules *r, const char *name) {
       printf("%-11s %-22s %-23s %-13s %s\n", r->restrictions[e->restriction].id, e->paragraph,
              range, ag_text_status_name(e->meta.status), e->meta.source);
     }
+  } else if (!strcmp(name, "ccl-new-items")) {
+    for (size_t i = 0; i < r->n_items; i++) {
+      const ag_item *it = &r->items[i];
+      if (it->on_ccl_from == AG_DATE_NONE)
+        continue;
+      char from[11];
+      ag_date_format(it->on_ccl_from, from);
+      printf("%-12s for %-8s on the CCL from %s  %s\n", it->paragraph, it->for_ ? it->for_ : "-",
+             from, it->on_ccl_source);
+    }
+  } else if (!strcmp(name, "outside-scope")) {
+    for (size_t i = 0; i < r->n_scope; i++) {
+      const ag_scope_row *x = &r->scope[i];
+      date_range(&x->meta, range, sizeof range);
+      printf("%-6s %-16s see %-17s %-23s %-13s %s\n", x->match, x->decided_by, x->refer_to, range,
+             ag_text_status_name(x->meta.status), x->meta.source);
+    }
+  } else if (!strcmp(name, "list-meanings")) {
+    for (size_t i = 0; i < r->n_list_rows; i++) {
+      const ag_list_row *x = &r->list_rows[i];
+      date_range(&x->meta, range, sizeof range);
+      printf("%-4s %-6s %-17s %-28s %-23s %-13s %s\n", x->list, x->program ? x->program : "-",
+             ag_outcome_name((ag_outcome)x->outcome), x->cite, range,
+             ag_text_status_name(x->meta.status), x->meta.source);
+    }
   } else {
     fprintf(stderr, "acegate rules: --table: unknown table '%s'\n", name);
     return AG_EXIT_INPUT;
@@ -148,6 +188,7 @@ static int print_table(const ag_rules *r, const char *name) {
 
 int ag_cmd_rules(int argc, char **argv) {
   const char *dir = NULL, *table = NULL;
+  bool json = false;
   ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -157,7 +198,9 @@ int ag_cmd_rules(int argc, char **argv) {
                (!strcmp(argv[i], "--rules") || !strcmp(argv[i], "--table"))) {
       fprintf(stderr, "acegate rules: %s: given more than once\n", argv[i]);
       return AG_EXIT_INPUT;
-    } else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
+    } else if (!strcmp(argv[i], "--json"))
+      json = true;
+    else if (!strcmp(argv[i], "--rules") && i + 1 < argc)
       dir = argv[++i];
     else if (!strcmp(argv[i], "--table") && i + 1 < argc)
       table = argv[++i];
@@ -167,6 +210,11 @@ int ag_cmd_rules(int argc, char **argv) {
       return AG_EXIT_INPUT;
     }
   }
+  if (json && table) {
+    fprintf(stderr, "acegate rules: --json shows the summary; it cannot be combined with "
+                    "--table\n");
+    return AG_EXIT_INPUT;
+  }
   ag_error err;
   ag_error_clear(&err);
   ag_rules *r = NULL;
@@ -175,7 +223,18 @@ int ag_cmd_rules(int argc, char **argv) {
     ag_cli_print_error("rules", &err);
     return ag_cli_exit_for(st);
   }
-  int rc = table ? print_table(r, table) : (print_summary(r), AG_EXIT_OK);
+  int rc = AG_EXIT_OK;
+  if (json) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_json_encode_rules(r, dir ? dir : "built-in", &b);
+    ag_buf_putc(&b, '\n');
+    if (b.failed || fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout))
+      rc = AG_EXIT_IO;
+    ag_buf_free(&b);
+  } else {
+    rc = table ? print_table(r, table) : (print_summary(r), AG_EXIT_OK);
+  }
   ag_rules_free(r);
   return rc;
 }

@@ -2,34 +2,30 @@
  * cmd_screen.c - `acegate screen`: screens a name, or a stream of names,
  * against the restricted-party lists (docs/screening.md).
  *
- *   acegate screen NAME [--country CC] [--json] [--lists PATH[,PATH...]]
- *   acegate screen --batch [--json] [--threads N]   JSONL in, JSONL out
+ *   acegate screen NAME|- [--country CC] [--ref REF] [--json] [--db PATH]
+ *   acegate screen --batch [--threads N] [--db PATH]   JSONL in, JSONL out
  *
- * Batch mode reads {"name": "...", "country": "CN"} lines and writes one
- * line per input, in input order, streaming: lines are read in chunks of
- * a fixed size, screened by a few threads (each with its own result
- * scratch; the lists handle is shared read-only), and written before the
- * next chunk is read, so memory does not grow with the input.
+ * A thin front end over the pipeline (acegate/pipeline.h): the flags are
+ * turned into the JSON request POST /v1/screenings takes, decoded, screened,
+ * recorded in the audit log and answered exactly as the service does;
+ * --batch streams through ag_pipeline_batch.
  */
-#include "acegate/screen.h"
+#include "acegate/pipeline.h"
 #include "cli.h"
 #include "cli_common.h"
 
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define BATCH_CHUNK 512      /* lines screened between two writes */
-#define BATCH_LINE_MAX 65536 /* a longer input line is an error line */
-#define THREADS_MAX 16
+#define THREADS_MAX 16 /* as ag_pipeline_batch */
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: acegate screen NAME [OPTIONS]\n"
-          "       acegate screen --batch [OPTIONS] < names.jsonl > results.jsonl\n"
+          "       acegate screen - [OPTIONS]            the name from stdin\n"
+          "       acegate screen --batch [OPTIONS] < screenings.jsonl > results.jsonl\n"
           "\n"
           "Screens a party name against the restricted-party lists (Entity List, Denied\n"
           "Persons List, OFAC SDN and the other Consolidated Screening List sources) and\n"
@@ -40,15 +36,23 @@ static void usage(FILE *f) {
           "options:\n"
           "  --country CC             the party's country (ISO 3166-1 alpha-2): evidence,\n"
           "                           not a filter\n"
-          "  --json                   JSON output\n"
+          "  --ref TEXT               your reference (at most 128 characters): echoed,\n"
+          "                           recorded, searchable (acegate audit search --ref)\n"
+          "  --json                   JSON output, as POST /v1/screenings answers\n"
+          "  --db PATH                audit log the screening is recorded in (default\n"
+          "                           $ACEGATE_DB, else $XDG_STATE_HOME/acegate/audit.db, else\n"
+          "                           ~/.local/state/acegate/audit.db; :memory: keeps none)\n"
+          "  --rules DIR              regulation tables (their version is in every result)\n"
           "  --lists PATH[,PATH...]   screen against these list files or directories instead\n"
           "                           of the lists in force (format recognised from content)\n"
           "  --data-dir DIR           data directory holding an updated index (default\n"
           "                           $ACEGATE_HOME, else $XDG_DATA_HOME/acegate)\n"
           "  --max N                  at most N matches (default %d, at most %d)\n"
-          "  --min-score X            report matches from score X (default %.2f)\n"
+          "  --min-score X            report matches from score X, in (0, 1] (default %.2f)\n"
           "  --brute-force            baseline: plain Jaro-Winkler against every name\n"
-          "  --batch                  read JSONL {\"name\": ..., \"country\": ...} from stdin\n"
+          "  --batch                  read JSONL screening requests from stdin ({\"name\",\n"
+          "                           \"country\", \"ref\", \"max_matches\", \"min_score\"}); a\n"
+          "                           rejected line is {\"line\": N, \"error\": {...}}\n"
           "  --threads N              batch worker threads (default: CPUs, at most %d)\n",
           AG_SCREEN_CONFIDENT, AG_SCREEN_POSSIBLE, AG_SCREEN_MATCHES_DEFAULT, AG_SCREEN_MATCHES_MAX,
           AG_SCREEN_POSSIBLE, THREADS_MAX);
@@ -57,12 +61,12 @@ static void usage(FILE *f) {
 /* ---- options and the lists ---- */
 
 typedef struct {
-  const char *name, *country, *data_dir;
+  const char *name, *country, *data_dir, *ref, *db, *rules;
   const char *lists[64];
   size_t nlists;
   char *lists_arg[8];
   size_t nlists_arg;
-  bool json, batch, brute;
+  bool json, batch, brute, from_stdin;
   size_t max;
   double min;
   int threads;
@@ -131,6 +135,15 @@ static int parse(int argc, char **argv, opts *o) {
     } else if (!strcmp(a, "--country")) {
       NEED("--country");
       o->country = v;
+    } else if (!strcmp(a, "--ref")) {
+      NEED("--ref");
+      o->ref = v;
+    } else if (!strcmp(a, "--db")) {
+      NEED("--db");
+      o->db = v;
+    } else if (!strcmp(a, "--rules")) {
+      NEED("--rules");
+      o->rules = v;
     } else if (!strcmp(a, "--data-dir")) {
       NEED("--data-dir");
       o->data_dir = v;
@@ -153,7 +166,7 @@ static int parse(int argc, char **argv, opts *o) {
       NEED("--min-score");
       char *end;
       double x = strtod(v, &end);
-      if (*end || !(x > 0 && x <= 1)) {
+      if (*end || !(x > 0 && x <= 1)) { /* as the JSON contract: (0, 1] */
         fprintf(stderr, "acegate screen: --min-score: a number in (0, 1]\n");
         return AG_EXIT_INPUT;
       }
@@ -167,6 +180,9 @@ static int parse(int argc, char **argv, opts *o) {
         return AG_EXIT_INPUT;
       }
       o->threads = (int)n;
+    } else if (!strcmp(a, "-") && !o->name) {
+      o->from_stdin = true;
+      o->name = a;
     } else if (a[0] == '-' && a[1]) {
       fprintf(stderr, "acegate screen: unknown option '%s'\n", a);
       usage(stderr);
@@ -181,6 +197,11 @@ static int parse(int argc, char **argv, opts *o) {
   }
   if (o->batch && o->name) {
     fprintf(stderr, "acegate screen: --batch reads names from stdin; no NAME argument\n");
+    return AG_EXIT_INPUT;
+  }
+  if (o->batch && (o->country || o->ref || o->max || o->min)) {
+    fprintf(stderr, "acegate screen: --batch takes country, ref, max_matches and min_score from "
+                    "each line, not from flags\n");
     return AG_EXIT_INPUT;
   }
   if (!o->batch && !o->name) {
@@ -230,265 +251,123 @@ static void print_text(const char *name, const char *country, const ag_screen_re
   }
 }
 
-static void print_json(const char *name, const char *country, const ag_screen *s,
-                       const ag_screen_result *r) {
-  ag_buf b;
-  ag_buf_init(&b);
-  ag_buf_puts(&b, "{\"query\":");
-  ag_buf_json_str(&b, name, strlen(name));
-  ag_buf_puts(&b, ",\"normalized\":");
-  ag_buf_json_str(&b, r->normalized, strlen(r->normalized));
-  ag_buf_puts(&b, ",\"country\":");
-  if (country)
-    ag_buf_json_str(&b, country, strlen(country));
-  else
-    ag_buf_puts(&b, "null");
-  const ag_screen_index_info *ii = ag_screen_info(s);
-  ag_buf_printf(&b, ",\"thresholds\":{\"confident\":%.2f,\"possible\":%.2f}", AG_SCREEN_CONFIDENT,
-                AG_SCREEN_POSSIBLE);
-  ag_buf_puts(&b, ",\"lists\":{\"origin\":");
-  ag_buf_json_str(&b, ii->origin, strlen(ii->origin));
-  ag_buf_puts(&b, ",\"checksum\":");
-  ag_buf_json_str(&b, ii->checksum, strlen(ii->checksum));
-  ag_buf_puts(&b, "},\"matches\":[");
-  for (size_t i = 0; i < r->count; i++) {
-    if (i)
-      ag_buf_putc(&b, ',');
-    ag_screen_match_json(&r->matches[i], true, &b);
+/* The flags of one screening as the JSON request the API takes, so both
+ * go through the same decoder. */
+static char *request_json(const opts *o, const char *name, size_t len, ag_error *err) {
+  json_t *root = json_object();
+  json_t *jn = json_stringn(name, len);
+  if (!jn) {
+    json_decref(root);
+    ag_error_set(err, AG_ERR_INPUT, "name", "is not valid UTF-8");
+    return NULL;
   }
-  ag_buf_puts(&b, "]}\n");
-  if (!b.failed)
-    fwrite(b.data, 1, b.len, stdout);
-  ag_buf_free(&b);
+  json_object_set_new(root, "name", jn);
+  if (o->country) {
+    json_t *jc = json_string(o->country);
+    if (!jc) {
+      json_decref(root);
+      ag_error_set(err, AG_ERR_INPUT, "country", "is not valid UTF-8");
+      return NULL;
+    }
+    json_object_set_new(root, "country", jc);
+  }
+  if (o->ref) {
+    json_t *jr = json_string(o->ref);
+    if (!jr) {
+      json_decref(root);
+      ag_error_set(err, AG_ERR_INPUT, "ref", "is not valid UTF-8");
+      return NULL;
+    }
+    json_object_set_new(root, "ref", jr);
+  }
+  if (o->max)
+    json_object_set_new(root, "max_matches", json_integer((json_int_t)o->max));
+  if (o->min)
+    json_object_set_new(root, "min_score", json_real(o->min));
+  char *text = json_dumps(root, JSON_COMPACT);
+  json_decref(root);
+  if (!text)
+    ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
+  return text;
 }
 
-/* ---- batch ---- */
-
-typedef struct {
-  char *line;
-  size_t len, cap;
-  size_t lineno;
-  bool too_long;
-  ag_buf out;
-  bool bad;
-} item;
-
-typedef struct {
-  const ag_screen *s;
-  const opts *o;
-  item *items;
-  size_t from, to;
-  ag_screen_result *res;
-} job;
-
-static void error_line(item *it, const char *query, size_t qlen, const char *field,
-                       const char *reason) {
-  ag_buf *b = &it->out;
-  ag_buf_puts(b, "{\"query\":");
-  if (query)
-    ag_buf_json_str(b, query, qlen);
-  else
-    ag_buf_puts(b, "null");
-  ag_buf_printf(b, ",\"error\":{\"line\":%zu,\"field\":", it->lineno);
-  ag_buf_json_cstr(b, field);
-  ag_buf_puts(b, ",\"reason\":");
-  ag_buf_json_cstr(b, reason);
-  ag_buf_puts(b, "}}\n");
-  it->bad = true;
+/* The flag a request field came from. */
+static void name_flag(ag_error *err) {
+  static const char *const map[][2] = {{"country", "--country"}, {"ref", "--ref"},
+                                       {"max_matches", "--max"}, {"min_score", "--min-score"},
+                                       {"db", "--db"},           {"name", "NAME"}};
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (!strcmp(err->field, map[i][0])) {
+      snprintf(err->field, sizeof err->field, "%s", map[i][1]);
+      return;
+    }
 }
 
-static void screen_item(const job *j, item *it) {
-  ag_buf_reset(&it->out);
-  it->bad = false;
-  if (it->too_long) {
-    error_line(it, NULL, 0, "line", "longer than 65536 bytes");
-    return;
-  }
-  json_error_t je;
-  json_t *o = json_loadb(it->line, it->len, JSON_REJECT_DUPLICATES, &je);
-  if (!o || !json_is_object(o)) {
-    char reason[256];
-    snprintf(reason, sizeof reason, "not a JSON object: %s", o ? "wrong type" : je.text);
-    error_line(it, NULL, 0, "line", reason);
-    json_decref(o);
-    return;
-  }
-  /* the same strict contract as a transaction: a misspelt "country" must
-   * not be screened as if it had not been given */
-  const char *key;
-  json_t *val;
-  json_object_foreach(o, key, val) {
-    if (strcmp(key, "name") && strcmp(key, "country")) {
-      error_line(it, NULL, 0, key, "unknown field (expected name and country)");
-      json_decref(o);
-      return;
-    }
-  }
-  json_t *jn = json_object_get(o, "name"), *jc = json_object_get(o, "country");
-  if (!json_is_string(jn)) {
-    error_line(it, NULL, 0, "name", "missing or not a string");
-    json_decref(o);
-    return;
-  }
-  const char *name = json_string_value(jn);
-  size_t nlen = json_string_length(jn);
-  const char *country = NULL;
-  if (jc && !json_is_null(jc)) {
-    if (!json_is_string(jc)) {
-      error_line(it, name, nlen, "country", "not a string");
-      json_decref(o);
-      return;
-    }
-    country = json_string_value(jc);
-  }
-  ag_screen_request rq = {.name = name,
-                          .len = nlen,
-                          .country = country,
-                          .min_score = j->o->min,
-                          .max_matches = j->o->max,
-                          .mode = j->o->brute ? AG_SCREEN_MODE_BRUTE_JW : AG_SCREEN_MODE_INDEX};
+static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts *o) {
   ag_error err;
   ag_error_clear(&err);
-  if (ag_screen_query_ex(j->s, &rq, j->res, &err) != AG_OK) {
-    error_line(it, name, nlen, err.field, err.reason);
-    json_decref(o);
-    return;
-  }
-  ag_buf *b = &it->out;
-  ag_buf_puts(b, "{\"query\":");
-  ag_buf_json_str(b, name, nlen);
-  ag_buf_puts(b, ",\"matches\":[");
-  for (size_t i = 0; i < j->res->count; i++) {
-    if (i)
-      ag_buf_putc(b, ',');
-    ag_screen_match_json(&j->res->matches[i], false, b);
-  }
-  ag_buf_puts(b, "]}\n");
-  json_decref(o);
-}
-
-static void *run_job(void *p) {
-  job *j = p;
-  for (size_t i = j->from; i < j->to; i++)
-    screen_item(j, &j->items[i]);
-  return NULL;
-}
-
-/* Reads one line (without its end) into it; false at end of input. A line
- * longer than BATCH_LINE_MAX is marked and skipped, so memory stays bound. */
-static bool read_line(FILE *in, item *it) {
-  it->len = 0;
-  it->too_long = false;
-  int c;
-  bool any = false;
-  while ((c = getc_unlocked(in)) != EOF) {
-    any = true;
-    if (c == '\n')
-      break;
-    if (it->len >= BATCH_LINE_MAX) {
-      it->too_long = true;
-      continue;
+  char *name = NULL;
+  size_t len = 0;
+  ag_status st = AG_OK;
+  if (o->from_stdin) { /* as `check -`: the input, without its line end */
+    if ((st = ag_cli_read_all(stdin, AG_JSON_MAX_NAME + 2, &name, &len, &err)) == AG_OK) {
+      if (len && name[len - 1] == '\n')
+        len--;
+      if (len && name[len - 1] == '\r')
+        len--;
     }
-    if (it->len + 1 >= it->cap) {
-      size_t cap = it->cap ? it->cap * 2 : 256;
-      char *p = realloc(it->line, cap);
-      if (!p) {
-        it->too_long = true;
-        continue;
-      }
-      it->line = p;
-      it->cap = cap;
-    }
-    it->line[it->len++] = (char)c;
   }
-  if (it->len && it->line[it->len - 1] == '\r')
-    it->len--;
-  return any;
-}
-
-static int run_batch(const ag_screen *s, const opts *o) {
-  int nt = o->threads;
-  if (!nt) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    nt = cpus < 1 ? 1 : cpus > THREADS_MAX ? THREADS_MAX : (int)cpus;
+  char *text = st ? NULL : request_json(o, name ? name : o->name, name ? len : strlen(o->name),
+                                        &err);
+  free(name);
+  if (!text)
+    return fail("screen", &err);
+  ag_pipeline_worker *w =
+      ag_pipeline_worker_new(o->brute ? AG_SCREEN_MODE_BRUTE_JW : AG_SCREEN_MODE_INDEX);
+  ag_buf answer, b;
+  ag_buf_init(&answer);
+  ag_buf_init(&b);
+  ag_pipeline_result res;
+  char audit_id[AG_AUDIT_ID_MAX] = "";
+  if (!w)
+    st = ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
+  else if ((st = ag_pipeline_screening(data, w, text, strlen(text), &answer, &res)) != AG_OK)
+    err = res.err;
+  if (st == AG_OK) { /* recorded before it is shown (15 CFR 762.2) */
+    ag_audit_record rec;
+    ag_pipeline_record(data, &res, text, strlen(text), answer.data + res.off, "", "", &rec);
+    st = ag_audit_append(db, &rec, audit_id, &err);
   }
-  item *items = calloc(BATCH_CHUNK, sizeof *items);
-  ag_screen_result res[THREADS_MAX];
-  for (int t = 0; t < THREADS_MAX; t++)
-    ag_screen_result_init(&res[t]);
-  if (!items) {
-    fprintf(stderr, "acegate screen: out of memory\n");
-    return AG_EXIT_INTERNAL;
+  int rc = AG_EXIT_OK;
+  if (st != AG_OK) {
+    name_flag(&err);
+    rc = fail("screen", &err);
+  } else if (o->json) {
+    ag_pipeline_splice_audit_id(&b, audit_id, answer.data + res.off, res.len);
+    ag_buf_putc(&b, '\n');
+    if (!b.failed)
+      fwrite(b.data, 1, b.len, stdout);
+  } else {
+    const ag_screening *q;
+    const ag_screen_result *r = ag_pipeline_last_screening(w, &q);
+    char cc[sizeof q->country];
+    size_t n = strlen(q->country);
+    for (size_t i = 0; i <= n; i++)
+      cc[i] = q->country[i] >= 'a' && q->country[i] <= 'z' ? (char)(q->country[i] - 32)
+                                                           : q->country[i];
+    print_text(q->name, cc[0] ? cc : NULL, r, o->min ? o->min : AG_SCREEN_POSSIBLE);
+    printf("outcome: %s\nlists: %s\n", res.outcome, data->lists_version);
+    if (res.ref[0])
+      printf("ref: %s\n", res.ref);
+    printf("audit id: %s\n", audit_id);
   }
-  for (size_t i = 0; i < BATCH_CHUNK; i++)
-    ag_buf_init(&items[i].out);
-  size_t lineno = 0;
-  bool any_bad = false, eof = false, write_failed = false;
-  while (!eof && !write_failed) {
-    size_t n = 0;
-    while (n < BATCH_CHUNK) {
-      if (!read_line(stdin, &items[n])) {
-        eof = true;
-        break;
-      }
-      items[n].lineno = ++lineno;
-      /* a blank line is not an input */
-      bool blank = !items[n].too_long;
-      for (size_t k = 0; k < items[n].len && blank; k++)
-        blank = items[n].line[k] == ' ' || items[n].line[k] == '\t';
-      if (!blank)
-        n++;
-    }
-    if (!n)
-      break;
-    int use = nt;
-    if ((size_t)use > n)
-      use = (int)n;
-    job jobs[THREADS_MAX];
-    pthread_t th[THREADS_MAX];
-    bool started[THREADS_MAX] = {false};
-    for (int t = 0; t < use; t++) {
-      jobs[t] = (job){
-          s, o, items, n * (size_t)t / (size_t)use, n * (size_t)(t + 1) / (size_t)use, &res[t]};
-      if (t > 0)
-        started[t] = pthread_create(&th[t], NULL, run_job, &jobs[t]) == 0;
-    }
-    run_job(&jobs[0]);
-    for (int t = 1; t < use; t++) {
-      if (started[t])
-        pthread_join(th[t], NULL);
-      else
-        run_job(&jobs[t]); /* no thread: do its share here */
-    }
-    for (size_t i = 0; i < n; i++) {
-      item *it = &items[i];
-      if (it->out.failed) {
-        ag_buf_reset(&it->out);
-        error_line(it, NULL, 0, "line", "out of memory");
-      }
-      any_bad |= it->bad;
-      if (fwrite(it->out.data, 1, it->out.len, stdout) != it->out.len)
-        write_failed = true;
-    }
-    if (fflush(stdout))
-      write_failed = true;
-  }
-  for (size_t i = 0; i < BATCH_CHUNK; i++) {
-    free(items[i].line);
-    ag_buf_free(&items[i].out);
-  }
-  free(items);
-  for (int t = 0; t < THREADS_MAX; t++)
-    ag_screen_result_free(&res[t]);
-  if (ferror(stdin)) {
-    fprintf(stderr, "acegate screen: error reading stdin\n");
-    return AG_EXIT_IO;
-  }
-  if (write_failed) {
-    fprintf(stderr, "acegate screen: error writing the results\n");
-    return AG_EXIT_IO;
-  }
-  return any_bad ? AG_EXIT_INPUT : AG_EXIT_OK;
+  if (rc == AG_EXIT_OK && fflush(stdout))
+    rc = AG_EXIT_IO;
+  free(text);
+  ag_buf_free(&answer);
+  ag_buf_free(&b);
+  ag_pipeline_worker_free(w);
+  return rc;
 }
 
 int ag_cmd_screen(int argc, char **argv) {
@@ -502,40 +381,41 @@ int ag_cmd_screen(int argc, char **argv) {
   ag_error err;
   ag_error_clear(&err);
   ag_screen *s = NULL;
+  ag_rules *rules = NULL;
+  ag_audit_db *db = NULL;
+  char lists_version[AG_PIPELINE_LISTS_VERSION_MAX] = "";
+  char db_path[AG_CLI_PATH_MAX];
   ag_status st = open_lists(o.lists, o.nlists, o.data_dir, &s, &err);
   for (size_t i = 0; i < o.nlists_arg; i++)
     free(o.lists_arg[i]);
-  if (st)
-    return fail("screen", &err);
-  if (o.batch) {
-    rc = run_batch(s, &o);
-    ag_screen_close(s);
-    return rc;
-  }
-  ag_screen_result r;
-  ag_screen_result_init(&r);
-  ag_screen_request rq = {.name = o.name,
-                          .len = strlen(o.name),
-                          .country = o.country,
-                          .min_score = o.min,
-                          .max_matches = o.max,
-                          .mode = o.brute ? AG_SCREEN_MODE_BRUTE_JW : AG_SCREEN_MODE_INDEX};
-  st = ag_screen_query_ex(s, &rq, &r, &err);
-  if (st) {
+  if (st == AG_OK)
+    st = o.rules ? ag_rules_load_dir(o.rules, &rules, &err) : ag_rules_load_default(&rules, &err);
+  if (st == AG_OK && (st = ag_cli_db_path(o.db, true, db_path, sizeof db_path, &err)) == AG_OK)
+    st = ag_audit_open(db_path, NULL, &db, &err);
+  if (st != AG_OK) {
+    name_flag(&err);
     rc = fail("screen", &err);
-  } else {
-    char cc[3] = "";
-    if (o.country && *o.country) {
-      cc[0] = (char)(o.country[0] & ~0x20);
-      cc[1] = (char)(o.country[1] & ~0x20);
-    }
-    if (o.json)
-      print_json(o.name, cc[0] ? cc : NULL, s, &r);
-    else
-      print_text(o.name, cc[0] ? cc : NULL, &r, o.min ? o.min : AG_SCREEN_POSSIBLE);
-    rc = fflush(stdout) ? AG_EXIT_IO : AG_EXIT_OK;
+    goto out;
   }
-  ag_screen_result_free(&r);
+  ag_pipeline_lists_version(s, lists_version, sizeof lists_version);
+  ag_pipeline_data data = {rules, s, lists_version};
+  if (o.batch) {
+    ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
+                                    .db = db,
+                                    .threads = o.threads,
+                                    .mode = o.brute ? AG_SCREEN_MODE_BRUTE_JW
+                                                    : AG_SCREEN_MODE_INDEX};
+    ag_pipeline_batch_stats stats;
+    if ((st = ag_pipeline_batch(&data, &bo, stdin, stdout, &stats, &err)) != AG_OK)
+      rc = fail("screen", &err);
+    else
+      rc = stats.rejected ? AG_EXIT_INPUT : AG_EXIT_OK;
+  } else {
+    rc = screen_one(&data, db, &o);
+  }
+out:
+  ag_audit_close(db);
+  ag_rules_free(rules);
   ag_screen_close(s);
   return rc;
 }

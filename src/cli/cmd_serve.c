@@ -29,9 +29,10 @@ static const char usage_text[] =
     "\n"
     "  --listen HOST:PORT      address to listen on (default " AG_SERVER_DEFAULT_LISTEN ";\n"
     "                          loopback unless told otherwise; port 0 picks a free one)\n"
-    "  --db FILE               audit log database (default " AG_AUDIT_DEFAULT_DB
-    "); :memory: keeps\n"
-    "                          nothing and is for benchmarks only\n"
+    "  --db FILE               audit log database (default $ACEGATE_DB, else\n"
+    "                          $XDG_STATE_HOME/acegate/audit.db, else\n"
+    "                          ~/.local/state/acegate/audit.db, created 0600); :memory:\n"
+    "                          keeps nothing and is for benchmarks only\n"
     "  --keys-db FILE          database holding the API keys (default: --db; required\n"
     "                          with --db :memory:)\n"
     "  --rules DIR             regulation tables from DIR instead of the built-in ones\n"
@@ -56,6 +57,9 @@ static const char usage_text[] =
     "                          $XDG_CONFIG_HOME/acegate/acegate.conf, else\n"
     "                          /etc/acegate/acegate.conf, when present; flags override it\n"
     "  --no-config             read no configuration file\n"
+    "  --accept-damaged-log    start even when the start check finds the audit log\n"
+    "                          damaged (otherwise exit 4 naming the problem); the start\n"
+    "                          is recorded in the log\n"
     "\n"
     "Signals: SIGHUP reloads the tables and lists; SIGTERM or SIGINT drains and stops.\n";
 
@@ -102,6 +106,10 @@ static int serve(int argc, char **argv, const char **lists) {
     }
     if (!strcmp(a, "--no-lists")) {
       cfg.no_lists = true;
+      continue;
+    }
+    if (!strcmp(a, "--accept-damaged-log")) {
+      cfg.accept_damaged_log = true;
       continue;
     }
     if (strncmp(a, "--", 2) != 0)
@@ -173,6 +181,18 @@ static int serve(int argc, char **argv, const char **lists) {
     return bad_option("--db :memory:",
                       "an in-memory audit log holds no API keys; give --keys-db FILE");
 
+  char dbbuf[AG_CLI_PATH_MAX];
+  ag_error dberr;
+  /* the file itself is made by the service once its start check passes,
+   * so a refused start leaves nothing behind */
+  if (ag_cli_db_path(cfg.db_path, false, dbbuf, sizeof dbbuf, &dberr) != AG_OK ||
+      (!cfg.db_path && ag_audit_prepare_dirs(dbbuf, &dberr) != AG_OK)) {
+    snprintf(dberr.field, sizeof dberr.field, "--db");
+    ag_cli_print_error("serve", &dberr);
+    return ag_cli_exit_for(dberr.status);
+  }
+  cfg.db_path = dbbuf;
+
   int log_fd = 2;
   if (!strcmp(access_log, "off"))
     log_fd = -1;
@@ -193,6 +213,10 @@ static int serve(int argc, char **argv, const char **lists) {
   sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* past a file-size limit (ulimit -f) a write fails with EFBIG instead of
+   * killing the process: the append fails and is answered 503, as on a
+   * full disk */
+  signal(SIGXFSZ, SIG_IGN);
 
   ag_error err;
   ag_error_clear(&err);

@@ -1,27 +1,29 @@
 /*
  * decide.c - the determination engine (docs/decision-model.md).
  *
- * The walk: validate -> is the rule in force (87 FR 1670) -> classify the
- * item (740.22(b)(1), Note 1 to 4E001) -> restricted parties (736.2(b)(4),
- * 744.11, OFAC) -> Part 746 -> Country Groups -> Country Chart (738.4) ->
- * the 740.22(c) restriction rows and their exceptions -> ENC (740.17) for
- * the 5A004.b family -> outcome.
+ * The walk: validate -> is the rule in force (meta.tsv) -> classify the
+ * item (740.22(b)(1), Note 1 to 4E001; an item acegate does not carry is
+ * OUT_OF_SCOPE, outside-scope.tsv) -> restricted parties (list-meanings.tsv)
+ * -> Part 746 -> Country Groups -> Country Chart (738.4) -> the 740.22(c)
+ * restriction rows and their exceptions -> ENC (740.17) for the 5A004.b
+ * family -> outcome.
  *
  * Invariants: no allocation and no I/O; every step appended carries a
  * citation; the outcome only ever gets stricter as the walk goes on
- * (NLR < LICENSE_EXCEPTION_ACE < REVIEW < LICENSE_REQUIRED < PROHIBITED).
+ * (NLR < LICENSE_EXCEPTION_ACE < OUT_OF_SCOPE < REVIEW < LICENSE_REQUIRED
+ * < PROHIBITED).
  */
 #include "acegate/decide.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const outcome_names[] = {"NLR", "LICENSE_EXCEPTION_ACE", "LICENSE_REQUIRED",
-                                            "PROHIBITED", "REVIEW"};
-static const char *const step_names[] = {
+static const char *const outcome_names[AG_OUTCOME_COUNT] = {
+    "NLR", "LICENSE_EXCEPTION_ACE", "LICENSE_REQUIRED", "PROHIBITED", "REVIEW", "OUT_OF_SCOPE"};
+static const char *const step_names[AG_STEP_COUNT] = {
     "validate",   "rule_in_force", "rule_text",   "classify",     "decontrol",
     "screening",  "part_746",      "country_groups", "country_chart", "ace_restriction",
-    "ace_exception", "enc",        "outcome"};
+    "ace_exception", "enc",        "outcome",     "scope",        "gov"};
 static const char *const result_names[] = {"pass",    "info",    "not_applicable",
                                            "applies", "blocked", "lifted",
                                            "license_required", "no_license_required",
@@ -29,9 +31,11 @@ static const char *const result_names[] = {"pass",    "info",    "not_applicable
 static const char *const role_names[] = {"end_user", "consignee", "intermediate_consignee",
                                          "purchaser"};
 
-const char *ag_outcome_name(ag_outcome o) { return (unsigned)o < 5 ? outcome_names[o] : "?"; }
+const char *ag_outcome_name(ag_outcome o) {
+  return (unsigned)o < AG_OUTCOME_COUNT ? outcome_names[o] : "?";
+}
 const char *ag_step_kind_name(ag_step_kind k) {
-  return (unsigned)k <= AG_STEP_OUTCOME ? step_names[k] : "?";
+  return (unsigned)k < AG_STEP_COUNT ? step_names[k] : "?";
 }
 const char *ag_step_result_name(ag_step_result r) {
   return (unsigned)r <= AG_RESULT_PROHIBITED ? result_names[r] : "?";
@@ -53,11 +57,13 @@ static int severity(ag_outcome o) {
   switch (o) {
   case AG_OUTCOME_NLR: return 0;
   case AG_OUTCOME_LICENSE_EXCEPTION_ACE: return 1;
-  case AG_OUTCOME_REVIEW: return 2;
-  case AG_OUTCOME_LICENSE_REQUIRED: return 3;
-  case AG_OUTCOME_PROHIBITED: return 4;
+  case AG_OUTCOME_OUT_OF_SCOPE: return 2;
+  case AG_OUTCOME_REVIEW: return 3;
+  case AG_OUTCOME_LICENSE_REQUIRED: return 4;
+  case AG_OUTCOME_PROHIBITED:
+  case AG_OUTCOME_COUNT: break;
   }
-  return 4;
+  return 5;
 }
 
 static void step(ag_decision *d, ag_step_kind kind, ag_step_result result, const char *cite,
@@ -97,6 +103,25 @@ static uint32_t txn_flags(const ag_txn *t) {
 
 /* ---- validation: every error names the field ---- */
 
+/* The carried paragraphs that take a "for" qualifier on date, for an error
+ * message: "4D001.a, 4E001.a, ...", written into list. */
+static const char *paragraphs_taking_for(const ag_rules *r, ag_date on, char *list, size_t cap) {
+  size_t used = 0;
+  list[0] = '\0';
+  for (size_t i = 0; i < r->n_items && used < cap - 1; i++) {
+    const ag_item *it = &r->items[i];
+    if (!it->for_ || !in_force(&it->meta, on))
+      continue;
+    bool seen = false;
+    for (size_t k = 0; k < i && !seen; k++)
+      seen = r->items[k].for_ && in_force(&r->items[k].meta, on) &&
+             !strcmp(r->items[k].paragraph, it->paragraph);
+    if (!seen)
+      used += (size_t)snprintf(list + used, cap - used, "%s%s", used ? ", " : "", it->paragraph);
+  }
+  return list;
+}
+
 static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error *err) {
   size_t dl = strnlen(t->destination, sizeof t->destination);
   d->dest = ag_rules_find_destination(r, t->destination, dl);
@@ -106,6 +131,12 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
                         "or a region such as \"UA-43\")",
                         (int)dl, t->destination);
   const ag_destination *dest = &r->destinations[d->dest];
+  if (dest->kind == AG_DEST_UNITED_STATES)
+    return ag_error_set(err, AG_ERR_INPUT, "destination",
+                        "\"%s\" is the United States, which exports are made from, never a "
+                        "destination; a U.S. agency or office abroad is a party whose country is "
+                        "\"%s\" (end_user.country), going to the country where it is",
+                        dest->code, dest->code);
   if (t->as_of >= r->rule_in_force_from && !in_force(&dest->meta, t->as_of))
     return ag_error_set(err, AG_ERR_INPUT, "destination",
                         "\"%s\" is not a separate EAR destination on the as_of date", dest->code);
@@ -125,7 +156,8 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
   d->eu_dest = el ? ag_rules_find_destination(r, euc, el) : d->dest;
   if (d->eu_dest < 0)
     return ag_error_set(err, AG_ERR_INPUT, "end_user.country",
-                        "\"%.*s\" is not an EAR destination (ISO 3166-1 alpha-2 such as \"CN\")",
+                        "\"%.*s\" is neither an EAR destination nor the United States (ISO "
+                        "3166-1 alpha-2 such as \"CN\" or \"US\")",
                         (int)el, euc);
   /* Classify as of the date, or as of the rule's first day when the date
    * is earlier, so a bad paragraph is an error whatever the date. */
@@ -136,42 +168,54 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
   case AG_ITEM_FOUND:
     return AG_OK;
   case AG_ITEM_MALFORMED:
-    if (for_ && ag_rules_find_item(r, t->eccn, NULL, on, &d->item) != AG_ITEM_MALFORMED)
+    if (for_ && ag_rules_find_item(r, t->eccn, NULL, on, &d->item) != AG_ITEM_MALFORMED) {
+      d->item = NULL;
       return ag_error_set(err, AG_ERR_INPUT, "item.for", "\"%s\" is not a CCL paragraph", for_);
+    }
+    /* a designation the tables answer (EAR99) is an item, not a typo */
+    if ((d->scope = ag_rules_outside_scope(r, t->eccn, on))) {
+      if (!for_)
+        return AG_OK;
+      d->scope = NULL;
+      return ag_error_set(err, AG_ERR_INPUT, "item.for", "%s takes no \"for\" qualifier",
+                          t->eccn);
+    }
     return ag_error_set(err, AG_ERR_INPUT, "item.eccn",
                         "\"%s\" is not a CCL paragraph (expected an ECCN such as \"4D004\" or a "
-                        "paragraph such as \"5A001.j\")",
+                        "paragraph such as \"5A001.j\", or EAR99)",
                         t->eccn);
   case AG_ITEM_UNKNOWN_ENTRY:
-    return ag_error_set(err, AG_ERR_INPUT, "item.eccn",
-                        "\"%s\" is outside the cybersecurity scope acegate carries: it covers "
-                        "ECCNs 4A005, 4D001, 4D004, 4E001, 5A001, 5B001, 5D001, 5E001, 5A004, "
-                        "5D002 and 5E002",
-                        t->eccn);
+  case AG_ITEM_OUTSIDE_SCOPE:
+  case AG_ITEM_Z_PARAGRAPH:
+    /* 740.22(b)(1): not a cybersecurity item (or one acegate does not hold);
+     * answered, never refused, so a batch of a whole catalogue goes through */
+    d->item = NULL;
+    if ((d->scope = ag_rules_outside_scope(r, t->eccn, on)))
+      return AG_OK;
+    return ag_error_set(err, AG_ERR_RULES, "item.eccn",
+                        "outside-scope.tsv has no row for \"%s\" on the date", t->eccn);
   case AG_ITEM_NOT_ON_CCL:
     return ag_error_set(err, AG_ERR_INPUT, "item.eccn", "\"%s\" is not on the CCL: ECCN %.5s has "
                                                         "no such paragraph",
                         t->eccn, t->eccn);
-  case AG_ITEM_FOR_NOT_TAKEN:
+  case AG_ITEM_FOR_NOT_TAKEN: {
+    char taking[256];
     return ag_error_set(err, AG_ERR_INPUT, "item.for",
-                        "%s takes no \"for\" qualifier (only paragraphs such as 4D001.a, 4E001.a "
-                        "and 5D001.a are decided by what they are for)",
-                        t->eccn);
-  case AG_ITEM_Z_PARAGRAPH:
-    return ag_error_set(err, AG_ERR_INPUT, "item.eccn",
-                        "\"%s\" is a .z paragraph (an item that also meets 3A090 or 4A090 "
-                        "parameters): its RS licence requirement (742.6(a)(6)(iii)) and the "
-                        "licence exception restrictions of 740.2(a)(9)(ii) are outside the tables "
-                        "acegate carries, so it is not decided as %.5s",
-                        t->eccn, t->eccn);
-  case AG_ITEM_OUTSIDE_SCOPE:
-    return ag_error_set(err, AG_ERR_INPUT, "item.eccn",
-                        "\"%s\" is on the CCL but outside the cybersecurity scope acegate "
-                        "carries (not a 740.22(b)(1) cybersecurity item nor a neighbouring "
-                        "paragraph)",
-                        t->eccn);
-  case AG_ITEM_NEEDS_FOR:
-  case AG_ITEM_OTHER_FOR: {
+                        "%s takes no \"for\" qualifier (only %s are decided by what they are for)",
+                        t->eccn, paragraphs_taking_for(r, on, taking, sizeof taking));
+  }
+  case AG_ITEM_OTHER_FOR:
+    /* carried only for other items: as this one, not a cybersecurity item;
+     * for a sub-paragraph outside-scope.tsv excludes (".z"), that row */
+    d->item = NULL;
+    d->scope = ag_rules_outside_scope(r, for_, on);
+    if (!d->scope || d->scope->match[0] != '.')
+      d->scope = ag_rules_outside_scope(r, t->eccn, on);
+    if (d->scope)
+      return AG_OK;
+    return ag_error_set(err, AG_ERR_RULES, "item.eccn",
+                        "outside-scope.tsv has no row for \"%s\" on the date", t->eccn);
+  case AG_ITEM_NEEDS_FOR: {
     char fors[160] = "";
     size_t used = 0;
     for (size_t i = 0; i < r->n_items && used < sizeof fors; i++)
@@ -179,14 +223,9 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
           in_force(&r->items[i].meta, on))
         used += (size_t)snprintf(fors + used, sizeof fors - used, "%s%s", used ? ", " : "",
                                  r->items[i].for_);
-    if (found == AG_ITEM_NEEDS_FOR)
-      return ag_error_set(err, AG_ERR_INPUT, "item.for",
-                          "required for %s: it is a cybersecurity item only for %s; say which",
-                          t->eccn, fors);
     return ag_error_set(err, AG_ERR_INPUT, "item.for",
-                        "%s for %s is outside the cybersecurity scope acegate carries (it is a "
-                        "cybersecurity item only for %s)",
-                        t->eccn, for_, fors);
+                        "required for %s: it is a cybersecurity item only for %s; say which",
+                        t->eccn, fors);
   }
   }
   return ag_error_set(err, AG_ERR_INTERNAL, "item.eccn", "unexpected lookup result");
@@ -194,98 +233,56 @@ static ag_status validate(const ag_rules *r, const ag_txn *t, ag_decision *d, ag
 
 /* ---- screening: only ever makes the outcome stricter ---- */
 
-/* What a screening step cites when no list decides: the Entity List, the
- * Denied Persons (General Prohibition Four) and the SDN list (Appendix A to
- * 31 CFR chapter V). */
-#define SCREEN_CITE "744.11; 736.2(b)(4); 31 CFR ch. V App. A"
-
-/* An SDN match: OFAC's blocking (the SDN list is Appendix A to 31 CFR
- * chapter V) and, for designations under the programs the EAR name, a BIS
- * licence requirement too: 744.8 (E.O. 13382, [NPWMD]), 744.12 ([SDGT]),
- * 744.13 ([SDT]), 744.14 ([FTO]). *ear gets that section or NULL. */
-static const char *sdn_cite(const char *programs, const char **ear) {
-  static const struct {
-    const char *program, *section, *cite;
-  } ear_programs[] = {
-      {"NPWMD", "744.8", "31 CFR ch. V App. A; 744.8"},
-      {"SDGT", "744.12", "31 CFR ch. V App. A; 744.12"},
-      {"SDT", "744.13", "31 CFR ch. V App. A; 744.13"},
-      {"FTO", "744.14", "31 CFR ch. V App. A; 744.14"},
-  };
-  *ear = NULL;
-  for (const char *p = programs ? programs : ""; *p;) {
-    size_t n = strcspn(p, " ;,[]");
-    for (size_t i = 0; n && i < sizeof ear_programs / sizeof ear_programs[0]; i++)
-      if (strlen(ear_programs[i].program) == n && !memcmp(p, ear_programs[i].program, n)) {
-        *ear = ear_programs[i].section;
-        return ear_programs[i].cite;
-      }
-    p += n ? n : 1;
+/* The screening list code of an engine list kind (docs/screening.md). */
+static const char *list_code(ag_list_kind k) {
+  switch (k) {
+  case AG_LIST_ENTITY: return "EL";
+  case AG_LIST_DENIED: return "DPL";
+  case AG_LIST_SDN: return "SDN";
+  case AG_LIST_UNVERIFIED: return "UVL";
+  case AG_LIST_MEU: return "MEU";
+  case AG_LIST_OTHER:
+  case AG_LIST_NONE: break;
   }
-  return "31 CFR ch. V App. A";
+  return "";
 }
 
+const ag_list_row *ag_decision_hit_meaning(const ag_decision *d, const ag_party_hit *hit) {
+  if (!hit->confident)
+    return NULL;
+  const char *code = hit->list_code ? hit->list_code : list_code(hit->list);
+  return ag_rules_list_meaning(d->rules, code, hit->programs, d->txn->as_of);
+}
+
+/* Each hit counts as list-meanings.tsv says; a possible match, or a list
+ * the table gives no meaning, is REVIEW. Only ever makes the outcome
+ * stricter. */
 static void screening(ag_decision *d, const ag_txn *t, ag_outcome *floor) {
+  const char *lists_cite = d->rules->screening_cite;
   for (int role = 0; role < AG_PARTY_COUNT; role++) {
     const ag_party *p = &t->parties[role];
     if (!p->name)
       continue;
     if (!p->screened) {
-      step(d, AG_STEP_SCREENING, AG_RESULT_INFO, SCREEN_CITE, p,
-           (uint32_t)role);
+      step(d, AG_STEP_SCREENING, AG_RESULT_INFO, lists_cite, p, (uint32_t)role);
       continue;
     }
     if (p->n_hits == 0)
-      step(d, AG_STEP_SCREENING, AG_RESULT_PASS, SCREEN_CITE, p,
-           (uint32_t)role);
+      step(d, AG_STEP_SCREENING, AG_RESULT_PASS, lists_cite, p, (uint32_t)role);
     for (int h = 0; h < p->n_hits; h++) {
       const ag_party_hit *hit = &p->hits[h];
       uint32_t arg = (uint32_t)role | (uint32_t)h << 8;
-      if (!hit->confident) {
-        step(d, AG_STEP_SCREENING, AG_RESULT_REVIEW, SCREEN_CITE, p, arg);
-        if (severity(*floor) < severity(AG_OUTCOME_REVIEW))
-          *floor = AG_OUTCOME_REVIEW;
-        continue;
-      }
-      switch (hit->list) {
-      case AG_LIST_DENIED:
-        step(d, AG_STEP_SCREENING, AG_RESULT_PROHIBITED, "736.2(b)(4)", p, arg);
-        block(d, "736.2(b)(4)");
-        *floor = AG_OUTCOME_PROHIBITED;
-        break;
-      case AG_LIST_SDN: {
-        const char *ear, *cite = sdn_cite(hit->programs, &ear);
-        step(d, AG_STEP_SCREENING, AG_RESULT_PROHIBITED, cite, p, arg);
-        block(d, ear ? ear : "31 CFR ch. V App. A");
-        *floor = AG_OUTCOME_PROHIBITED;
-        break;
-      }
-      case AG_LIST_ENTITY:
-        step(d, AG_STEP_SCREENING, AG_RESULT_LICENSE_REQUIRED, "744.11", p, arg);
-        block(d, "744.11");
-        if (severity(*floor) < severity(AG_OUTCOME_LICENSE_REQUIRED))
-          *floor = AG_OUTCOME_LICENSE_REQUIRED;
-        break;
-      case AG_LIST_MEU:
-        step(d, AG_STEP_SCREENING, AG_RESULT_LICENSE_REQUIRED, "744.21", p, arg);
-        block(d, "744.21");
-        if (severity(*floor) < severity(AG_OUTCOME_LICENSE_REQUIRED))
-          *floor = AG_OUTCOME_LICENSE_REQUIRED;
-        break;
-      case AG_LIST_UNVERIFIED:
-        step(d, AG_STEP_SCREENING, AG_RESULT_BLOCKED, "744.15", p, arg);
-        block(d, "744.15");
-        if (severity(*floor) < severity(AG_OUTCOME_REVIEW))
-          *floor = AG_OUTCOME_REVIEW;
-        break;
-      case AG_LIST_OTHER:
-      case AG_LIST_NONE:
-        step(d, AG_STEP_SCREENING, AG_RESULT_REVIEW, SCREEN_CITE, p,
-             arg);
-        if (severity(*floor) < severity(AG_OUTCOME_REVIEW))
-          *floor = AG_OUTCOME_REVIEW;
-        break;
-      }
+      const ag_list_row *m = ag_decision_hit_meaning(d, hit);
+      ag_outcome o = m ? (ag_outcome)m->outcome : AG_OUTCOME_REVIEW;
+      ag_step_result res = o == AG_OUTCOME_PROHIBITED         ? AG_RESULT_PROHIBITED
+                           : o == AG_OUTCOME_LICENSE_REQUIRED ? AG_RESULT_LICENSE_REQUIRED
+                           : m && m->suspends_exceptions      ? AG_RESULT_BLOCKED
+                                                              : AG_RESULT_REVIEW;
+      step(d, AG_STEP_SCREENING, res, m ? m->cite : lists_cite, p, arg);
+      if (m && m->suspends_exceptions)
+        block(d, m->cite);
+      if (severity(*floor) < severity(o))
+        *floor = o;
     }
   }
 }
@@ -334,16 +331,12 @@ static bool evaluate_restrictions(ag_decision *d, const ag_rules *r, const ag_tx
     if (lift) {
       step(d, AG_STEP_RESTRICTION, AG_RESULT_LIFTED, x->paragraph, x, 0);
       step(d, AG_STEP_EXCEPTION, AG_RESULT_LIFTED, lift->paragraph, lift, 0);
-      if (kind == AG_EXC_ACE && lift->meta.status == AG_TEXT_RECONSTRUCTED)
-        d->ace_reconstructed = true;
       continue;
     }
     step(d, AG_STEP_RESTRICTION, AG_RESULT_BLOCKED, x->paragraph, x, 0);
     available = false;
     if (kind == AG_EXC_ACE) {
       block(d, x->paragraph);
-      if (x->meta.status == AG_TEXT_RECONSTRUCTED)
-        d->ace_reconstructed = true;
       if (x->flags & AG_FLAG_KNOWS_UNAUTHORIZED_USE)
         alternative(d, AG_ALT_NOT_KNOWING, x);
       for (uint32_t k = 0; k < x->exceptions_count; k++) {
@@ -358,8 +351,6 @@ static bool evaluate_restrictions(ag_decision *d, const ag_rules *r, const ag_tx
             (e->transactions && !(e->transactions & (1u << t->transaction))))
           continue;
         alternative(d, AG_ALT_EXCEPTION, e);
-        if (e->meta.status == AG_TEXT_RECONSTRUCTED)
-          d->ace_reconstructed = true;
       }
     }
   }
@@ -393,6 +384,42 @@ static const char *screening_cite(const ag_decision *d) {
   return cite;
 }
 
+/* Whether a reconstructed 740.22 row decides ACE's availability: an ACE
+ * exception of that kind lifted the restriction ACE would otherwise fail
+ * on, or every reason ACE is blocked is a reconstructed restriction row. A
+ * reconstructed row only offered as an alternative decides nothing. */
+static bool reconstructed_decides(const ag_decision *d) {
+  if (d->ace_available) {
+    for (int i = 0; i < d->n_steps; i++) {
+      const ag_step *s = &d->steps[i];
+      if (s->kind != AG_STEP_EXCEPTION)
+        continue;
+      const ag_exception *e = s->row;
+      if (e->meta.status == AG_TEXT_RECONSTRUCTED &&
+          d->rules->restrictions[e->restriction].exception == AG_EXC_ACE)
+        return true;
+    }
+    return false;
+  }
+  if (d->n_blocked == 0)
+    return false;
+  for (int b = 0; b < d->n_blocked; b++) {
+    bool by_reconstructed_row = false;
+    for (int i = 0; i < d->n_steps && !by_reconstructed_row; i++) {
+      const ag_step *s = &d->steps[i];
+      if (s->kind != AG_STEP_RESTRICTION || s->result != AG_RESULT_BLOCKED)
+        continue;
+      const ag_restriction *x = s->row;
+      by_reconstructed_row = x->exception == AG_EXC_ACE &&
+                             x->meta.status == AG_TEXT_RECONSTRUCTED &&
+                             !strcmp(x->paragraph, d->blocked_by[b]);
+    }
+    if (!by_reconstructed_row)
+      return false;
+  }
+  return true;
+}
+
 static void finish(ag_decision *d, ag_outcome outcome, const char *cite, ag_outcome floor) {
   if (severity(floor) > severity(outcome)) {
     outcome = floor;
@@ -400,10 +427,12 @@ static void finish(ag_decision *d, ag_outcome outcome, const char *cite, ag_outc
   }
   d->outcome = outcome;
   d->decided_by = cite;
+  d->ace_reconstructed = reconstructed_decides(d);
   ag_step_result res = outcome == AG_OUTCOME_NLR                     ? AG_RESULT_NO_LICENSE_REQUIRED
                        : outcome == AG_OUTCOME_LICENSE_EXCEPTION_ACE ? AG_RESULT_PASS
                        : outcome == AG_OUTCOME_REVIEW               ? AG_RESULT_REVIEW
                        : outcome == AG_OUTCOME_PROHIBITED           ? AG_RESULT_PROHIBITED
+                       : outcome == AG_OUTCOME_OUT_OF_SCOPE         ? AG_RESULT_NOT_APPLICABLE
                                                                     : AG_RESULT_LICENSE_REQUIRED;
   step(d, AG_STEP_OUTCOME, res, cite, NULL, 0);
 }
@@ -413,56 +442,85 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   d->rules = r;
   d->txn = t;
   d->item = NULL;
+  d->scope = NULL;
   d->controls = 0;
   d->groups = 0;
   d->eu_groups = 0;
   d->ace_available = true;
   d->ace_reconstructed = false;
+  d->chart_read = false;
   d->license_required_by_chart = false;
   d->decided_by = NULL;
   ag_status st = validate(r, t, d, err);
   if (st)
     return st;
-  if (!d->item) /* validate() sets it whenever it succeeds */
+  if (!d->item && !d->scope) /* validate() sets one whenever it succeeds */
     return ag_error_set(err, AG_ERR_INTERNAL, "item.eccn", "no item row");
   step(d, AG_STEP_VALIDATE, AG_RESULT_PASS, "740.22(a)", NULL, 0);
-  d->controls = d->item->controls;
+  d->controls = d->item ? d->item->controls : 0;
   ag_outcome floor = AG_OUTCOME_NLR;
 
-  /* 87 FR 1670: the cybersecurity rule applies from 2022-03-07. */
+  /* 740.22(a): "License Exception GOV (§ 740.11 of the EAR) authorizes
+   * certain exports to U.S. government agencies and personnel". A U.S.
+   * agency is the government of no D country, so (c)(1)(ii) never reaches
+   * it; GOV is named beside whatever ACE answers. */
+  if (t->end_user_type == AG_EU_GOVERNMENT &&
+      r->destinations[d->eu_dest].kind == AG_DEST_UNITED_STATES) {
+    step(d, AG_STEP_GOV, AG_RESULT_INFO, "740.22(a)", &r->destinations[d->eu_dest], 0);
+    alternative(d, AG_ALT_GOV_US, NULL);
+  }
+
+  /* The cybersecurity rule applies from the date meta.tsv gives. */
   /* Country Groups and the Part 746 row on the date: both walks read them.
-   * 746.8(a)(12)(i) takes deemed exports to its nationals out of 746.8. */
+   * A section may take deemed exports to its nationals out of its reach
+   * (746.8(a)(12)(i)): the row names the paragraph. */
   d->groups = ag_rules_groups_on(r, d->dest, t->as_of);
   d->eu_groups = d->eu_dest == d->dest ? d->groups : ag_rules_groups_on(r, d->eu_dest, t->as_of);
   const ag_embargo *emb = ag_rules_embargo_on(r, d->dest, t->as_of);
   bool emb_excluded = emb && deemed(t->transaction) && emb->deemed_excluded;
 
   d->cyber_rule_in_force = t->as_of >= r->rule_in_force_from;
-  if (!d->cyber_rule_in_force) {
-    step(d, AG_STEP_RULE_IN_FORCE, AG_RESULT_REVIEW, "87 FR 1670", NULL, 0);
-    block(d, "87 FR 1670");
+  /* Before the rule, or for an item acegate does not carry, the chart is
+   * not read (license_required_by_chart null): only what does not depend
+   * on the item's classification decides. */
+  if (!d->cyber_rule_in_force || d->scope) {
+    const char *rule_cite = r->rule_in_force_cite;
+    step(d, AG_STEP_RULE_IN_FORCE, d->cyber_rule_in_force ? AG_RESULT_PASS : AG_RESULT_REVIEW,
+         rule_cite, d->item, 0);
+    if (!d->cyber_rule_in_force)
+      block(d, rule_cite);
+    if (d->scope) {
+      step(d, AG_STEP_SCOPE, AG_RESULT_NOT_APPLICABLE, d->scope->decided_by, d->scope, 0);
+      block(d, d->scope->decided_by);
+    }
     /* What does not depend on the item's classification still decides:
      * the restricted-party lists (736.2(b)(4), 744.11, OFAC) and an
      * embargo on all items subject to the EAR (General Prohibition Six). */
     screening(d, t, &floor);
     if (emb && !emb_excluded) {
+      /* only a reach of all items decides without the item's classification */
       bool decides = emb->all_items && !emb->partial;
       step(d, AG_STEP_EMBARGO, decides ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_REVIEW,
-           decides ? emb->exceptions_cite : emb->section, emb, 1);
+           decides ? emb->exceptions_cite : emb->section, emb, d->cyber_rule_in_force ? 2 : 1);
       if (decides) {
-        d->license_required_by_chart = true; /* as for an embargo below */
         block(d, emb->exceptions_cite);
         finish(d, AG_OUTCOME_LICENSE_REQUIRED, emb->exceptions_cite, floor);
         return AG_OK;
       }
     }
-    finish(d, AG_OUTCOME_REVIEW, "87 FR 1670", floor);
+    /* an embargo that may reach the item leaves it to a person, never out of scope */
+    if (d->scope && emb && !emb_excluded)
+      finish(d, AG_OUTCOME_REVIEW, emb->section, floor);
+    else if (d->scope)
+      finish(d, AG_OUTCOME_OUT_OF_SCOPE, d->scope->decided_by, floor);
+    else
+      finish(d, AG_OUTCOME_REVIEW, rule_cite, floor);
     return AG_OK;
   }
-  step(d, AG_STEP_RULE_IN_FORCE, AG_RESULT_PASS, "87 FR 1670", NULL, 0);
+  step(d, AG_STEP_RULE_IN_FORCE, AG_RESULT_PASS, r->rule_in_force_cite, d->item, 0);
   bool final_rule = t->as_of >= r->final_rule_from;
-  step(d, AG_STEP_RULE_TEXT, AG_RESULT_INFO, final_rule ? "87 FR 31948" : "86 FR 58205", NULL,
-       final_rule);
+  step(d, AG_STEP_RULE_TEXT, AG_RESULT_INFO,
+       final_rule ? r->final_rule_cite : r->interim_rule_cite, NULL, final_rule);
 
   /* 740.22(b)(1): is the item a cybersecurity item? */
   const ag_item *item = d->item;
@@ -487,7 +545,11 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   bool embargoed = false, partial = false;
   if (emb) {
     if (emb_excluded) {
-      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, "746.8(a)(12)(i)", emb, 0);
+      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, emb->deemed_cite, emb, 0);
+    } else if (!ag_rules_embargo_reaches(emb, d->controls)) {
+      /* 746.3(a)(1): only CCL items controlled for the reasons it lists
+       * (step arg 2); an item Note 1 to 4E001 takes out of control has none */
+      step(d, AG_STEP_EMBARGO, AG_RESULT_NOT_APPLICABLE, emb->section, emb, 2);
     } else if (emb->partial) {
       step(d, AG_STEP_EMBARGO, AG_RESULT_REVIEW, emb->section, emb, 0);
       partial = true;
@@ -503,6 +565,8 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   step(d, AG_STEP_GROUPS, AG_RESULT_INFO, "Supp. 1 to part 740", NULL, d->groups);
 
   if (decontrolled) {
+    /* not controlled under 4E001.a/.c: no chart requirement on that account */
+    d->chart_read = true;
     if (embargoed)
       finish(d, AG_OUTCOME_LICENSE_REQUIRED, emb->exceptions_cite, floor);
     else if (partial)
@@ -525,21 +589,17 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
         else if (chart->mark[c] == AG_MARK_PART746)
           points_to_746 = true;
       }
+  d->chart_read = true;
   d->license_required_by_chart = x_columns != 0 || points_to_746 || embargoed;
   step(d, AG_STEP_CHART,
        d->license_required_by_chart ? AG_RESULT_LICENSE_REQUIRED : AG_RESULT_NO_LICENSE_REQUIRED,
        "738.4(a)(2)", chart, x_columns);
 
-  /* 746.8(c)(2)(vi) keeps ENC only for the civil end users it names (U.S.
-   * and A:5/A:6 companies' subsidiaries, branches and joint ventures) and
-   * the diplomatic or consular missions of A:5/A:6 governments: never for
-   * a private individual, nor for any other government. */
-  bool enc_party =
-      t->end_user_type == AG_EU_NON_GOVERNMENT || t->end_user_type == AG_EU_FAVORABLE_TREATMENT ||
-      (t->end_user_type == AG_EU_GOVERNMENT &&
-       (d->eu_groups & (1u << AG_GROUP_A5 | 1u << AG_GROUP_A6)) != 0);
-  /* under an embargo, ENC only where its paragraph lists it for this party */
-  bool enc_by_746 = !embargoed || (emb->lists_enc && enc_party);
+  /* Under an embargo, ENC only where its paragraph lists it for this party:
+   * the row's enc_for (746.8(c)(2)(vi) names civil end users and the
+   * missions of A:5/A:6 governments; 746.3(c) lists ENC for anyone). */
+  bool enc_by_746 =
+      !embargoed || ag_rules_embargo_enc_for(emb, t->end_user_type, d->eu_groups);
 
   /* License Exception ACE, or ENC for the 5A004.b family. */
   bool enc_available = false;
@@ -548,9 +608,10 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
       d->ace_available = false;
   } else if (item->family == AG_FAMILY_FORENSIC) {
     enc_available = evaluate_restrictions(d, r, t, AG_EXC_ENC);
-    /* step arg: 1 may apply, 0 its end-use restriction, 2 Part 746 */
+    /* step arg: 1 may apply, 0 its end-use restriction, 2 Part 746 (the
+     * step's row is then the Part 746 row, whose paragraph the text names) */
     if (enc_available && !enc_by_746)
-      step(d, AG_STEP_ENC, AG_RESULT_BLOCKED, emb->exceptions_cite, item, 2);
+      step(d, AG_STEP_ENC, AG_RESULT_BLOCKED, emb->exceptions_cite, emb, 2);
     else
       step(d, AG_STEP_ENC, enc_available ? AG_RESULT_REVIEW : AG_RESULT_BLOCKED, "740.17", item,
            enc_available);
@@ -561,7 +622,7 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
 
   /* Outcome. */
   if (embargoed && item->family == AG_FAMILY_FORENSIC && enc_available) {
-    /* 746.8(c)(2)(vi): ENC survives for the civil end users it names. */
+    /* the section's list keeps ENC for this party (746.3(c); 746.8(c)(2)(vi)) */
     alternative(d, AG_ALT_ENC, item);
     finish(d, AG_OUTCOME_REVIEW, emb->exceptions_cite, floor);
   } else if (embargoed) {

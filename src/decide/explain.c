@@ -71,10 +71,42 @@ static const char *txn_phrase(ag_txn_kind k) {
   return "transaction";
 }
 
-static void put_status_note(ag_buf *b, const ag_row_meta *m) {
-  if (m->status == AG_TEXT_RECONSTRUCTED)
-    put(b, " [This row is reconstructed from summaries of 87 FR 31948, not the official text: "
-           "verify before relying on it.]");
+static void put_status_note(ag_buf *b, const ag_rules *r, const ag_row_meta *m) {
+  if (m->status == AG_TEXT_RECONSTRUCTED) {
+    put(b, " [This row is reconstructed from summaries of ");
+    put(b, r->final_rule_cite);
+    put(b, ", not the official text: verify before relying on it.]");
+  } else if (m->status == AG_TEXT_READING)
+    put(b, " [The text does not say this in so many words: this row is acegate's reading of it "
+           "(docs/rule-coverage.md).]");
+}
+
+/* The item as the transaction names it: the carried row, or the ECCN given. */
+static void put_txn_item(ag_buf *b, const ag_decision *d) {
+  if (d->item) {
+    put_item(b, d->item);
+    return;
+  }
+  put(b, d->txn->eccn);
+  if (d->txn->for_[0]) {
+    put(b, " (for ");
+    put(b, d->txn->for_);
+    put(b, ")");
+  }
+}
+
+/* The 740.22(b)(1) list as the tables hold it on the date. */
+static void put_cyber_items(ag_buf *b, const ag_rules *r, ag_date on) {
+  bool first = true;
+  for (size_t i = 0; i < r->n_items; i++) {
+    const ag_item *it = &r->items[i];
+    if (!it->cyber_item || on < it->meta.from || on > it->meta.to)
+      continue;
+    if (!first)
+      put(b, ", ");
+    first = false;
+    put_item(b, it);
+  }
 }
 
 static void put_source(ag_buf *b, const ag_row_meta *m) {
@@ -83,7 +115,7 @@ static void put_source(ag_buf *b, const ag_row_meta *m) {
   put(b, ")");
 }
 
-static void screening_text(const ag_step *s, ag_buf *b) {
+static void screening_text(const ag_decision *d, const ag_step *s, ag_buf *b) {
   const ag_party *p = s->row;
   ag_party_role role = (ag_party_role)(s->arg & 0xff);
   int h = (int)(s->arg >> 8);
@@ -106,61 +138,36 @@ static void screening_text(const ag_step *s, ag_buf *b) {
                 hit->confident ? "matches" : "may match", hit->list_name ? hit->list_name : "list",
                 hit->matched_name ? hit->matched_name : "", hit->source_id ? hit->source_id : "-",
                 hit->score);
-  switch (s->result) {
-  case AG_RESULT_PROHIBITED:
-    if (hit->list == AG_LIST_DENIED)
-      put(b, ": General Prohibition Four (736.2(b)(4)) forbids dealing with a person under a "
-             "denial order, and no licence exception overcomes it (740.2(a)(1)).");
-    else {
-      put(b, ": the party is blocked by OFAC");
-      if (hit->programs && hit->programs[0]) {
-        put(b, " under program ");
-        put(b, hit->programs);
-      }
-      put(b, "; U.S. persons may not deal with it without OFAC authorization (the SDN list is "
-             "Appendix A to 31 CFR chapter V)");
-      if (!strcmp(s->cite, "31 CFR ch. V App. A"))
-        put(b, ".");
-      else {
-        put(b, ", and for this designation ");
-        put(b, s->cite + strlen("31 CFR ch. V App. A; "));
-        put(b, " also requires a BIS licence for items subject to the EAR.");
-      }
-    }
-    break;
-  case AG_RESULT_LICENSE_REQUIRED:
-    if (hit->list == AG_LIST_MEU)
-      put(b, ": 744.21 requires a licence for the items in supp. 2 to part 744 (for Russia and "
-             "Belarus, all items subject to the EAR but certain food and medicine) when they are "
-             "for a military end user, as a party on the Military End-User List (supp. 7 to part "
-             "744) is; acegate requires a licence on such a match without checking supp. 2, and "
-             "License Exception ACE does not overcome 744.21.");
-    else {
-      put(b, ": 744.11 requires a licence as the entry states");
-      if (hit->license_requirement && hit->license_requirement[0]) {
-        put(b, " (");
-        put(b, hit->license_requirement);
-        put(b, ")");
-      }
-      if (hit->license_policy && hit->license_policy[0]) {
-        put(b, ", licence review policy: ");
-        put(b, hit->license_policy);
-      }
-      if (hit->federal_register_notice && hit->federal_register_notice[0]) {
-        put(b, ", listed by ");
-        put(b, hit->federal_register_notice);
-      }
-      put(b, "; no licence exception, ACE included, overcomes it unless the entry says so.");
-    }
-    break;
-  case AG_RESULT_BLOCKED:
-    put(b, ": a party on the Unverified List suspends licence exceptions until the 744.15(b) "
-           "statement is obtained.");
-    break;
-  default:
-    put(b, ": a possible match below the confident threshold; a person must compare the "
-           "party with the listed entry before the export goes ahead.");
+  const ag_list_row *m = ag_decision_hit_meaning(d, hit);
+  if (!m) {
+    put(b, hit->confident ? ": the tables give this list no meaning of its own, so a person must "
+                            "weigh the match before the export goes ahead."
+                          : ": a possible match below the confident threshold; a person must "
+                            "compare the party with the listed entry before the export goes "
+                            "ahead.");
+    return;
   }
+  put(b, ": ");
+  put(b, m->text);
+  if (hit->programs && hit->programs[0]) {
+    put(b, " (programs: ");
+    put(b, hit->programs);
+    put(b, ")");
+  }
+  if (hit->license_requirement && hit->license_requirement[0]) {
+    put(b, "; the entry's licence requirement: ");
+    put(b, hit->license_requirement);
+  }
+  if (hit->license_policy && hit->license_policy[0]) {
+    put(b, "; licence review policy: ");
+    put(b, hit->license_policy);
+  }
+  if (hit->federal_register_notice && hit->federal_register_notice[0]) {
+    put(b, "; listed by ");
+    put(b, hit->federal_register_notice);
+  }
+  put(b, ".");
+  put_source(b, &m->meta);
 }
 
 void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
@@ -174,9 +181,14 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, t->transaction == AG_TXN_EXPORT ? "An " : "A ");
     put(b, txn_phrase(t->transaction));
     put(b, " of ");
-    put_item(b, d->item);
+    put_txn_item(b, d);
     put(b, " to ");
     put(b, eu_phrase(t->end_user_type));
+    if (d->eu_dest != d->dest) {
+      put(b, " (end user's country: ");
+      put(b, r->destinations[d->eu_dest].name);
+      put(b, ")");
+    }
     put(b, " in ");
     put_dest(b, d);
     put(b, " on ");
@@ -192,7 +204,9 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     break;
   case AG_STEP_RULE_IN_FORCE:
     if (s->result == AG_RESULT_PASS) {
-      put(b, "The cybersecurity rule (86 FR 58205) is in force: it took effect on ");
+      put(b, "The cybersecurity rule (");
+      put(b, r->interim_rule_cite);
+      put(b, ") is in force: it took effect on ");
       put_date(b, r->rule_in_force_from);
       put(b, " (");
       put(b, r->rule_in_force_source);
@@ -200,13 +214,26 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     } else {
       put(b, "On ");
       put_date(b, t->as_of);
-      put(b, " the cybersecurity rule (86 FR 58205) was not yet in force; it took effect on ");
+      put(b, " the cybersecurity rule (");
+      put(b, r->interim_rule_cite);
+      put(b, ") was not yet in force; it took effect on ");
       put_date(b, r->rule_in_force_from);
       put(b, " (");
       put(b, r->rule_in_force_source);
       put(b, "). License Exception ACE did not exist; the export must be assessed under the EAR "
-             "as it then stood (some of these paragraphs, such as 5A001.j, were controlled "
-             "before the rule).");
+             "as it then stood.");
+      const ag_item *it = s->row;
+      if (it && it->on_ccl_from != AG_DATE_NONE && t->as_of < it->on_ccl_from) {
+        put(b, " ");
+        put_item(b, it);
+        put(b, " had no CCL entry before ");
+        put_date(b, it->on_ccl_from);
+        put(b, " (");
+        put(b, it->on_ccl_source);
+        put(b, "), so no Country Chart requirement can be read for it on this date.");
+      } else if (it)
+        put(b, " The tables hold this item's CCL controls only as the rule made them, so the "
+               "Country Chart requirement of the day is not read here.");
     }
     break;
   case AG_STEP_RULE_TEXT:
@@ -215,9 +242,15 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, r->final_rule_source);
       put(b, ") applies. Its changes to the government-end-user exceptions are held as "
              "reconstructions of published summaries (see docs/rule-coverage.md).");
-    } else
-      put(b, "740.22 as published in the interim final rule (86 FR 58205) applies, as in force "
-             "from 2022-03-07 to 2022-05-25; acegate holds that text verbatim.");
+    } else {
+      put(b, "740.22 as published in the interim final rule (");
+      put(b, r->interim_rule_cite);
+      put(b, ") applies, as in force from ");
+      put_date(b, r->rule_in_force_from);
+      put(b, " to ");
+      put_date(b, r->final_rule_from - 1);
+      put(b, "; acegate holds that text verbatim.");
+    }
     break;
   case AG_STEP_CLASSIFY:
     put_item(b, d->item);
@@ -251,7 +284,7 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
            "classified there; no licence is required on that account.");
     break;
   case AG_STEP_SCREENING:
-    screening_text(s, b);
+    screening_text(d, s, b);
     break;
   case AG_STEP_EMBARGO: {
     const ag_embargo *e = s->row;
@@ -263,20 +296,35 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     }
     put(b, e->text);
     put(b, ".");
-    if (s->arg) { /* before the cybersecurity rule: step arg 1 */
+    if (s->arg) { /* before the rule: step arg 1; an item out of scope: 2 */
       if (s->result == AG_RESULT_REVIEW)
-        put(b, e->partial ? " Only part of this oblast is a covered region: confirm whether the "
-                            "consignee's address lies in the area of the so-called DNR or LNR."
-                          : " It reaches only items on the CCL; how this item was classified "
-                            "before the cybersecurity rule is outside these tables.");
+        put(b, e->partial    ? " Only part of this oblast is a covered region: confirm whether the "
+                               "consignee's address lies in the area of the so-called DNR or LNR."
+               : s->arg == 2 ? " It reaches items on the CCL, with exceptions of its own for some "
+                               "of them; whether it reaches this item is outside these tables, so "
+                               "a person must decide."
+               : e->reach_reasons
+                   ? " It reaches only items on the CCL controlled for the reasons it lists; how "
+                     "this item was classified before the cybersecurity rule is outside these "
+                     "tables."
+                   : " It reaches only items on the CCL; how this item was classified "
+                     "before the cybersecurity rule is outside these tables.");
       else {
         put(b, " It reaches all items subject to the EAR whatever their classification, and ");
         put(b, e->exceptions_cite);
         put(b, " lists the only licence exceptions, so a licence is required.");
       }
-    } else if (s->result == AG_RESULT_NOT_APPLICABLE)
-      put(b, " But 746.8(a)(12)(i) takes deemed exports and reexports out of 746.8: they follow "
-             "the CCL licence requirements and the exception's own terms.");
+    } else if (s->result == AG_RESULT_NOT_APPLICABLE && s->arg == 2) {
+      put(b, " But it reaches only items on the CCL controlled for ");
+      put(b, e->reach_reasons);
+      put(b, " reasons, and this item is not controlled for any of them here.");
+    } else if (s->result == AG_RESULT_NOT_APPLICABLE) {
+      put(b, " But ");
+      put(b, e->deemed_cite);
+      put(b, " takes deemed exports and reexports out of ");
+      put(b, e->section);
+      put(b, ": they follow the CCL licence requirements and the exception's own terms.");
+    }
     else if (s->result == AG_RESULT_REVIEW)
       put(b, " Only part of this oblast is a covered region: confirm whether the consignee's "
              "address lies in the area of the so-called DNR or LNR.");
@@ -285,9 +333,13 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, e->exceptions_cite);
       put(b, " does not list License Exception ACE, so a licence is required");
       if (e->lists_enc && d->item->family == AG_FAMILY_FORENSIC)
-        put(b, "; it lists ENC only for the civil end users it names");
+        put(b, e->enc_any ? "; it lists ENC"
+                          : "; it lists ENC only for the civil end users it names");
       put(b, ".");
     }
+    if (e->numbering_current)
+      put(b, " The paragraphs are cited by today's numbering of the section; the text in force on "
+             "this date may number them differently (see the source).");
     put_source(b, &e->meta);
     break;
   }
@@ -307,6 +359,22 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, " is in Country Groups ");
     put_groups(b, (ag_groupset)s->arg);
     put(b, ".");
+    /* D:5 held from the State Department's list: say so, in or out */
+    const ag_destination *gd = &r->destinations[dest->chart_as];
+    const ag_group_row *state = NULL;
+    for (uint32_t k = 0; k < gd->groups_count; k++) {
+      const ag_group_row *g = &r->groups[gd->groups_first + k];
+      if (g->state_list && (!state || (g->meta.from <= t->as_of && t->as_of <= g->meta.to)))
+        state = g;
+    }
+    if (state) {
+      put(b, (s->arg & (1u << AG_GROUP_D5)) ? " D:5 here follows" : " It is not in D:5 on this "
+                                                                    "date, following");
+      put(b, " the State Department's list of arms-embargoed countries (22 CFR 126.1), which "
+             "the note to D:5 makes controlling");
+      put_source(b, &state->meta);
+      put(b, ".");
+    }
     break;
   }
   case AG_STEP_CHART: {
@@ -367,7 +435,7 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
         put(b, "the exporter knows or has reason to know of use without authorization; ");
       put(b, "no exception in the paragraph covers it.");
     }
-    put_status_note(b, &x->meta);
+    put_status_note(b, d->rules, &x->meta);
     break;
   }
   case AG_STEP_EXCEPTION: {
@@ -376,7 +444,7 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, ": ");
     put(b, e->text);
     put(b, ". The transaction meets it, so the restriction does not apply.");
-    put_status_note(b, &e->meta);
+    put_status_note(b, d->rules, &e->meta);
     break;
   }
   case AG_STEP_ENC:
@@ -389,9 +457,42 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, "License Exception ENC (740.17) may authorize this item; acegate does not hold "
              "ENC's classification, reporting and end-user conditions, so a person must check "
              "them.");
-    else
-      put(b, "License Exception ENC (740.17) is not available: since 87 FR 31948 (2022-05-26) "
-             "it carries the same end-use restriction as ACE for these items.");
+    else {
+      put(b, "License Exception ENC (740.17) is not available: since ");
+      put(b, r->final_rule_cite);
+      put(b, " (");
+      put_date(b, r->final_rule_from);
+      put(b, ") it carries the same end-use restriction as ACE for these items.");
+    }
+    break;
+  case AG_STEP_SCOPE: {
+    const ag_scope_row *x = s->row;
+    put_txn_item(b, d);
+    if (!strcmp(x->decided_by, "740.22(b)(1)")) {
+      put(b, " is not a 'cybersecurity item': 740.22(b)(1) lists only ");
+      put_cyber_items(b, r, t->as_of >= r->rule_in_force_from ? t->as_of : r->rule_in_force_from);
+      put(b, ", so License Exception ACE does not apply to it.");
+    } else {
+      put(b, " is outside what acegate decides (");
+      put(b, x->decided_by);
+      put(b, ").");
+    }
+    put(b, " It is ");
+    put(b, x->text);
+    put(b, ". acegate does not determine this item's licence requirement: see ");
+    put(b, x->refer_to);
+    put(b, ".");
+    put_source(b, &x->meta);
+    break;
+  }
+  case AG_STEP_GOV:
+    put(b, "The end user is a government end user of the United States, not of a country in "
+           "Country Group D:1-D:5, so 740.22(c)(1)(ii) does not reach it. 740.22(a): \"License "
+           "Exception GOV (§ 740.11 of the EAR) authorizes certain exports to U.S. government "
+           "agencies and personnel\"; check GOV's own terms beside License Exception ACE.");
+    put_source(b, &((const ag_destination *)s->row)->meta);
+    break;
+  case AG_STEP_COUNT:
     break;
   case AG_STEP_OUTCOME:
     switch (d->outcome) {
@@ -411,10 +512,20 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
     case AG_OUTCOME_REVIEW:
       put(b, "Review: a compliance officer must decide before the transaction goes ahead.");
       break;
+    case AG_OUTCOME_OUT_OF_SCOPE:
+      put(b, "Out of scope: License Exception ACE does not apply and acegate does not determine "
+             "this item's licence requirement; this is not a permission to export. See ");
+      put(b, d->scope ? d->scope->refer_to : "738.4");
+      put(b, ".");
+      break;
+    case AG_OUTCOME_COUNT:
+      break;
     }
-    if (d->ace_reconstructed)
-      put(b, " ACE availability here depends on a reconstructed row of 740.22 as amended by "
-             "87 FR 31948.");
+    if (d->ace_reconstructed) {
+      put(b, " ACE availability here depends on a reconstructed row of 740.22 as amended by ");
+      put(b, r->final_rule_cite);
+      put(b, ".");
+    }
     break;
   }
 }
@@ -431,7 +542,7 @@ void ag_decision_alternative_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, " for: ");
     put(b, e->text);
     put(b, ".");
-    put_status_note(b, &e->meta);
+    put_status_note(b, d->rules, &e->meta);
     break;
   }
   case AG_ALT_GOV_TMP:
@@ -456,6 +567,10 @@ void ag_decision_alternative_text(const ag_decision *d, int i, ag_buf *b) {
     put(b, "; acegate does not evaluate them.");
     break;
   }
+  case AG_ALT_GOV_US:
+    put(b, "License Exception GOV (740.11) authorizes certain exports to U.S. government "
+           "agencies and personnel (740.22(a)); check its own terms.");
+    break;
   case AG_ALT_ADDRESS:
     put(b, "If the consignee's address is outside the covered region, the rules for Ukraine "
            "apply.");

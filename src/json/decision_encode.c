@@ -149,7 +149,7 @@ static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d,
     text(b, scratch, d, i, ag_decision_step_text);
     return;
   }
-  uintptr_t h = (uintptr_t)s->row * 31u + (uintptr_t)d->item * 17u + s->arg * 7u +
+  uintptr_t h = (uintptr_t)s->row * 31u + (uintptr_t)d->item * 17u + (uintptr_t)s->arg * 7u +
                 (uintptr_t)s->kind * 3u + s->result;
   h ^= h >> 9;
   for (int probe = 0; probe < 8; probe++) {
@@ -203,7 +203,10 @@ static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag
   lit(b, ",\"as_of\":");
   str(b, date);
   lit(b, ",\"license_required_by_chart\":");
-  boolean(b, d->license_required_by_chart);
+  if (d->chart_read)
+    boolean(b, d->license_required_by_chart);
+  else
+    lit(b, "null"); /* the chart was not read for this item on this date */
   lit(b, ",\"cyber_rule_in_force\":");
   boolean(b, d->cyber_rule_in_force);
   lit(b, ",\"ace\":{\"available\":");
@@ -225,10 +228,11 @@ static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag
       str(b, ag_column_name((ag_column)c));
     }
   lit(b, "],\"item\":{\"eccn\":");
-  str(b, d->item ? d->item->paragraph : NULL);
-  if (d->item && d->item->for_) {
+  str(b, d->item ? d->item->paragraph : d->txn->eccn);
+  const char *for_ = d->item ? d->item->for_ : d->txn->for_[0] ? d->txn->for_ : NULL;
+  if (for_) {
     lit(b, ",\"for\":");
-    str(b, d->item->for_);
+    str(b, for_);
   }
   lit(b, ",\"cybersecurity_item\":");
   boolean(b, d->item && d->item->cyber_item);

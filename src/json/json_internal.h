@@ -25,4 +25,7 @@ ag_status ag_jr_skip(ag_jr *r, int depth, ag_error *err);
 ag_status ag_jr_fail(ag_jr *r, ag_error *err, const char *why);
 size_t ag_jr_utf8_error_at(const char *s, size_t len);
 
+/* Reads the "ref" member's value into ref (AG_JSON_REF_BYTES + 1 bytes). */
+ag_status ag_json_get_ref(ag_jr *r, char *ref, ag_error *err);
+
 #endif

@@ -16,6 +16,7 @@ typedef struct {
   ag_txn *t;
   ag_arena *arena;
   ag_error *err;
+  char *ref; /* NULL: "ref" is an unknown field */
 } decoder;
 
 static const char *type_name(ag_jr_type t) {
@@ -279,6 +280,8 @@ static ag_status root_member(decoder *d, const char *key, size_t klen, void *vct
   }
   if (!strcmp(key, "knows_unauthorized_use"))
     return get_bool(d, "knows_unauthorized_use", &t->knows_unauthorized_use);
+  if (d->ref && !strcmp(key, "ref"))
+    return ag_json_get_ref(&d->r, d->ref, d->err);
   for (size_t i = 0; i < sizeof party_fields / sizeof party_fields[0]; i++)
     if (!strcmp(key, party_fields[i].key)) {
       party_ctx pc = {party_fields[i].key, &t->parties[party_fields[i].role],
@@ -290,11 +293,18 @@ static ag_status root_member(decoder *d, const char *key, size_t klen, void *vct
 
 ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *t, ag_arena *arena,
                              ag_error *err) {
+  return ag_json_decode_check(json, len, t, NULL, arena, err);
+}
+
+ag_status ag_json_decode_check(const char *json, size_t len, ag_txn *t,
+                               char ref[AG_JSON_REF_BYTES + 1], ag_arena *arena, ag_error *err) {
   ag_txn_init(t);
+  if (ref)
+    ref[0] = '\0';
   if (len > AG_JSON_MAX_REQUEST)
     return ag_error_set(err, AG_ERR_LIMIT, "", "the transaction is %zu bytes; the limit is %zu",
                         len, AG_JSON_MAX_REQUEST);
-  decoder d = {.t = t, .arena = arena, .err = err};
+  decoder d = {.t = t, .arena = arena, .err = err, .ref = ref};
   if (!ag_utf8_valid(json, len)) {
     ag_jr_init(&d.r, json, len);
     d.r.p = json + ag_jr_utf8_error_at(json, len);

@@ -7,9 +7,12 @@
  * reference resolves; no two rows for the same key overlap in time;
  * every row has a source; groups, chart and embargo rows are sorted by
  * destination and each destination knows its slice of them; exceptions
- * are grouped by the restriction they lift.
+ * are grouped by the restriction they lift. D:5 for a country in
+ * d5-state-list.tsv comes from that table alone (the list it says governs).
  */
 #include "rules_internal.h"
+
+#include "acegate/decide.h" /* ag_outcome names for list-meanings.tsv */
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,12 +20,26 @@
 #include <string.h>
 
 enum {
-  F_META, F_DEST, F_GROUPS, F_CHART, F_PARAS, F_ITEMS, F_EMBARGO, F_RESTRICT, F_EXCEPT, F_COUNT
+  F_META,
+  F_DEST,
+  F_GROUPS,
+  F_D5,
+  F_CHART,
+  F_PARAS,
+  F_ITEMS,
+  F_NEW_ITEMS,
+  F_SCOPE,
+  F_EMBARGO,
+  F_RESTRICT,
+  F_EXCEPT,
+  F_LISTS,
+  F_COUNT
 };
 static const char *const file_names[F_COUNT] = {
-    "meta.tsv",         "destinations.tsv",  "country-groups.tsv",
-    "country-chart.tsv", "ccl-paragraphs.tsv", "ccl-items.tsv",
-    "embargoes.tsv",    "ace-restrictions.tsv", "ace-exceptions.tsv"};
+    "meta.tsv",           "destinations.tsv",     "country-groups.tsv", "d5-state-list.tsv",
+    "country-chart.tsv",  "ccl-paragraphs.tsv",   "ccl-items.tsv",      "ccl-new-items.tsv",
+    "outside-scope.tsv",  "embargoes.tsv",        "ace-restrictions.tsv", "ace-exceptions.tsv",
+    "list-meanings.tsv"};
 
 /* ---- small parsing helpers ---- */
 
@@ -71,7 +88,8 @@ static ag_status parse_meta(const ag_tsv *t, int c_from, int c_to, int c_status,
   int s = ag_rules_status_parse(t->field[c_status], strlen(t->field[c_status]));
   if (s < 0)
     return ag_tsv_fail(t, err, c_status,
-                       "'%s' is not a status (verified, extracted, secondary, reconstructed)",
+                       "'%s' is not a status (verified, extracted, secondary, reconstructed, "
+                       "reading)",
                        t->field[c_status]);
   m->status = (ag_text_status)s;
   m->source = t->field[c_source];
@@ -85,28 +103,6 @@ static bool overlaps(const ag_row_meta *a, const ag_row_meta *b) {
 }
 
 static const char *nullable(const char *s) { return is(s, "-") ? NULL : s; }
-
-/* A CCL paragraph: digit, letter A-E, three digits, then ".x" parts. */
-static bool paragraph_syntax_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n < 5 || s[0] < '0' || s[0] > '9' || s[1] < 'A' || s[1] > 'E')
-    return false;
-  for (int i = 2; i < 5; i++)
-    if (s[i] < '0' || s[i] > '9')
-      return false;
-  const char *p = s + 5;
-  while (*p) {
-    if (*p != '.' || !p[1])
-      return false;
-    p++;
-    while (*p && *p != '.') {
-      if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-        return false;
-      p++;
-    }
-  }
-  return true;
-}
 
 /* Parses a comma list with a token parser into a bit set; "*" = all. */
 typedef int (*token_parser)(const char *s, size_t n);
@@ -219,16 +215,21 @@ static ag_status load_meta(ag_rules *r, char *buf, size_t len, ag_error *err) {
     else if (is(k, "rule_in_force_source")) r->rule_in_force_source = v;
     else if (is(k, "final_rule_from")) final_from = v;
     else if (is(k, "final_rule_source")) r->final_rule_source = v;
+    else if (is(k, "rule_in_force_cite")) r->rule_in_force_cite = v;
+    else if (is(k, "interim_rule_cite")) r->interim_rule_cite = v;
+    else if (is(k, "final_rule_cite")) r->final_rule_cite = v;
     else
       return ag_tsv_fail(&t, err, 0, "unknown key '%s'", k);
   }
   if (st)
     return st;
   if (!r->edition || !r->name || !in_force || !final_from || !r->rule_in_force_source ||
-      !r->final_rule_source || !r->ecfr_issue)
+      !r->final_rule_source || !r->ecfr_issue || !r->rule_in_force_cite || !r->interim_rule_cite ||
+      !r->final_rule_cite)
     return ag_error_set(err, AG_ERR_RULES, "meta.tsv",
                         "needs the keys name, edition, ecfr_issue, rule_in_force_from, "
-                        "rule_in_force_source, final_rule_from, final_rule_source");
+                        "rule_in_force_source, rule_in_force_cite, interim_rule_cite, "
+                        "final_rule_from, final_rule_source, final_rule_cite");
   if (!ag_date_parse(in_force, strlen(in_force), &r->rule_in_force_from) ||
       !ag_date_parse(final_from, strlen(final_from), &r->final_rule_from))
     return ag_error_set(err, AG_ERR_RULES, "meta.tsv", "rule dates must be YYYY-MM-DD");
@@ -270,8 +271,12 @@ static ag_status load_destinations(ag_rules *r, char *buf, size_t len, ag_error 
     if (is(t.field[2], "country")) d->kind = AG_DEST_COUNTRY;
     else if (is(t.field[2], "territory")) d->kind = AG_DEST_TERRITORY;
     else if (is(t.field[2], "region")) d->kind = AG_DEST_REGION;
+    else if (is(t.field[2], "united_states")) d->kind = AG_DEST_UNITED_STATES;
     else
-      return ag_tsv_fail(&t, err, 2, "'%s' is not country, territory or region", t.field[2]);
+      return ag_tsv_fail(&t, err, 2, "'%s' is not country, territory, region or united_states",
+                         t.field[2]);
+    if (d->kind == AG_DEST_UNITED_STATES && !is(t.field[3], t.field[0]))
+      return ag_tsv_fail(&t, err, 3, "the united_states row is governed by no other row");
     if ((st = parse_meta(&t, 4, 5, 6, 7, &d->meta, err)))
       return st;
     r->n_destinations++;
@@ -285,6 +290,10 @@ static ag_status load_destinations(ag_rules *r, char *buf, size_t len, ag_error 
   for (size_t i = 0; i < r->n_destinations; i++) {
     ag_destination *d = &r->destinations[i];
     int c = ag_rules_find_destination(r, d->chart_as_code, strlen(d->chart_as_code));
+    if (c >= 0 && d->kind == AG_DEST_UNITED_STATES && c == (int)i) {
+      d->chart_as = c;
+      continue;
+    }
     if (c < 0 || r->destinations[c].kind != AG_DEST_COUNTRY) {
       char where[160];
       snprintf(where, sizeof where, "%s:%d", d->meta.file, d->meta.line);
@@ -338,6 +347,104 @@ static ag_status load_groups(ag_rules *r, char *buf, size_t len, ag_error *err) 
   return st;
 }
 
+/* One side's dates of a D:5 listing: a date or "-" (open); for the BIS
+ * table also "none" (never listed) and, for its end, "?" (not known). */
+typedef enum { SIDE_DATES, SIDE_NONE, SIDE_UNKNOWN_END } side_kind;
+
+static ag_status parse_side(const ag_tsv *t, int c_from, int c_to, bool table, side_kind *kind,
+                            ag_row_meta *m, ag_error *err) {
+  *kind = SIDE_DATES;
+  const char *f = t->field[c_from], *to = t->field[c_to];
+  if (table && (is(f, "none") || is(to, "none"))) {
+    if (!is(f, "none") || !is(to, "none"))
+      return ag_tsv_fail(t, err, c_from, "write none in both table_from and table_to when the "
+                                         "table never listed the country");
+    *kind = SIDE_NONE;
+    return AG_OK;
+  }
+  ag_status st = parse_date_field(t, c_from, false, &m->from, err);
+  if (st)
+    return st;
+  if (table && is(to, "?")) {
+    *kind = SIDE_UNKNOWN_END;
+    m->to = AG_DATE_MAX;
+    return AG_OK;
+  }
+  if ((st = parse_date_field(t, c_to, true, &m->to, err)))
+    return st;
+  if (m->from != AG_DATE_NONE && m->to != AG_DATE_MAX && m->from > m->to)
+    return ag_tsv_fail(t, err, c_to, "ends before it starts (%s > %s)", f, to);
+  return AG_OK;
+}
+
+/* Country Group D:5 where the State Department's list of arms-embargoed
+ * countries (22 CFR 126.1) and the BIS table differ. The note to D:5 in
+ * Supp. 1 to part 740 makes the State list controlling, so the rows say
+ * governs = state; each row becomes the D:5 membership of the side it
+ * names (none when that side never listed the country). D:5 for these
+ * countries lives only here, never also in country-groups.tsv. */
+static ag_status load_d5(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"code",       "state_from", "state_to",    "state_source",
+                                     "table_from", "table_to",   "table_source", "governs",
+                                     "status",     "reason"};
+  ag_tsv t;
+  ag_status st = ag_tsv_open(&t, file_names[F_D5], buf, len, cols, 10, err);
+  if (st)
+    return st;
+  size_t cap = r->n_groups;
+  NEXT_ROWS(t) {
+    int dest;
+    if ((st = find_dest_field(r, &t, 0, &dest, err)))
+      return st;
+    if (r->destinations[dest].kind != AG_DEST_COUNTRY)
+      return ag_tsv_fail(&t, err, 0, "'%s' is not a country", t.field[0]);
+    for (size_t i = 0; i < r->n_groups; i++)
+      if (r->groups[i].group == AG_GROUP_D5 && r->groups[i].dest == dest)
+        return ag_tsv_fail(&t, err, 0, "D:5 for %s is also in %s at line %d: hold it in one "
+                                       "place",
+                           t.field[0], r->groups[i].meta.file, r->groups[i].meta.line);
+    ag_row_meta state = {0}, table = {0};
+    side_kind sk, tk;
+    if ((st = parse_side(&t, 1, 2, false, &sk, &state, err)) ||
+        (st = parse_side(&t, 4, 5, true, &tk, &table, err)))
+      return st;
+    bool by_state;
+    if (is(t.field[7], "state")) by_state = true;
+    else if (is(t.field[7], "table")) by_state = false;
+    else
+      return ag_tsv_fail(&t, err, 7, "'%s' is not state or table (which list decides D:5)",
+                         t.field[7]);
+    if (!by_state && tk == SIDE_UNKNOWN_END)
+      return ag_tsv_fail(&t, err, 7, "the table's end date is not known, so it cannot govern");
+    ag_row_meta m;
+    if ((st = parse_meta(&t, -1, -1, 8, 3, &m, err)))
+      return st;
+    if (strlen(t.field[6]) < 4 || strlen(t.field[9]) < 4)
+      return ag_tsv_fail(&t, err, strlen(t.field[6]) < 4 ? 6 : 9,
+                         "every row needs the table's source and the reason");
+    if (!by_state && tk == SIDE_NONE)
+      continue; /* the governing list never had it: not in D:5 */
+    const ag_row_meta *g = by_state ? &state : &table;
+    size_t n = strlen(t.field[1]) + strlen(t.field[2]) + strlen(t.field[3]) +
+               strlen(t.field[4]) + strlen(t.field[5]) + strlen(t.field[6]) +
+               strlen(t.field[9]) + 160;
+    char *src = malloc(n);
+    if (!src || !keep(r, src))
+      return ag_error_set(err, AG_ERR_NOMEM, t.file, "out of memory");
+    snprintf(src, n, "%s list governs D:5 (note to D:5, Supp. 1 to part 740). State list %s..%s: "
+                     "%s. BIS table %s..%s: %s. Why: %s",
+             by_state ? "State (22 CFR 126.1)" : "BIS table", t.field[1], t.field[2], t.field[3],
+             t.field[4], t.field[5], t.field[6], t.field[9]);
+    GROW(r->groups, r->n_groups, cap);
+    ag_group_row *row = &r->groups[r->n_groups++];
+    *row = (ag_group_row){.meta = m, .group = AG_GROUP_D5, .dest = dest, .state_list = by_state};
+    row->meta.from = g->from;
+    row->meta.to = g->to;
+    row->meta.source = src;
+  }
+  return st;
+}
+
 static ag_status load_chart(ag_rules *r, char *buf, size_t len, ag_error *err) {
   static const char *const cols[] = {"code", "from", "to",        "NS1",    "NS2",
                                      "AT1",  "EI",   "footnotes", "status", "source"};
@@ -385,7 +492,7 @@ static ag_status load_paragraphs(ag_rules *r, char *buf, size_t len, ag_error *e
     GROW(r->paragraphs, r->n_paragraphs, cap);
     ag_ccl_paragraph *p = &r->paragraphs[r->n_paragraphs];
     memset(p, 0, sizeof *p);
-    if (!paragraph_syntax_ok(t.field[0]))
+    if (!ag_rules_eccn_syntax_ok(t.field[0]))
       return ag_tsv_fail(&t, err, 0, "'%s' is not a CCL paragraph", t.field[0]);
     if (strlen(t.field[1]) != 5 || strncmp(t.field[0], t.field[1], 5) != 0)
       return ag_tsv_fail(&t, err, 1, "'%s' is not the entry of '%s'", t.field[1], t.field[0]);
@@ -443,6 +550,7 @@ static ag_status load_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
       return st;
     it->other_exceptions = t.field[8];
     it->text = t.field[11];
+    it->on_ccl_from = AG_DATE_NONE;
     for (size_t i = 0; i < r->n_items; i++) {
       const ag_item *o = &r->items[i];
       bool same_for = (!o->for_ && !it->for_) || (o->for_ && it->for_ && is(o->for_, it->for_));
@@ -455,12 +563,179 @@ static ag_status load_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
   return st;
 }
 
-static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *err) {
-  static const char *const cols[] = {"code",  "section", "exceptions_cite", "exceptions",
-                                     "scope", "reach",   "from",            "to",
-                                     "deemed", "status", "source",          "text"};
+/* ccl-new-items.tsv: sets on_ccl_from on the item rows it names. */
+static ag_status load_new_items(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"paragraph", "for", "on_ccl_from", "status", "source"};
   ag_tsv t;
-  ag_status st = ag_tsv_open(&t, file_names[F_EMBARGO], buf, len, cols, 12, err);
+  ag_status st = ag_tsv_open(&t, file_names[F_NEW_ITEMS], buf, len, cols, 5, err);
+  if (st)
+    return st;
+  NEXT_ROWS(t) {
+    ag_row_meta m;
+    ag_date from;
+    if ((st = parse_meta(&t, -1, -1, 3, 4, &m, err)) ||
+        (st = parse_date_field(&t, 2, false, &from, err)))
+      return st;
+    if (from == AG_DATE_NONE)
+      return ag_tsv_fail(&t, err, 2, "give the first day the item was on the CCL");
+    const char *for_ = nullable(t.field[1]);
+    bool named = false;
+    for (size_t i = 0; i < r->n_items; i++) {
+      ag_item *it = &r->items[i];
+      if (!is(it->paragraph, t.field[0]) || (!for_ != !it->for_) || (for_ && !is(for_, it->for_)))
+        continue;
+      if (it->on_ccl_from != AG_DATE_NONE)
+        return ag_tsv_fail(&t, err, 0, "'%s' is named twice", t.field[0]);
+      it->on_ccl_from = from;
+      it->on_ccl_source = m.source;
+      named = true;
+    }
+    if (!named)
+      return ag_tsv_fail(&t, err, 0, "'%s%s%s' is not an item in ccl-items.tsv", t.field[0],
+                         for_ ? " for " : "", for_ ? for_ : "");
+  }
+  return st;
+}
+
+/* outside-scope.tsv: what answers an item acegate does not decide. */
+static ag_status load_scope(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"match", "decided_by", "refer_to", "from",
+                                     "to",    "status",     "source",   "text"};
+  ag_tsv t;
+  ag_status st = ag_tsv_open(&t, file_names[F_SCOPE], buf, len, cols, 8, err);
+  if (st)
+    return st;
+  size_t cap = 0;
+  bool any = false;
+  NEXT_ROWS(t) {
+    GROW(r->scope, r->n_scope, cap);
+    ag_scope_row *x = &r->scope[r->n_scope];
+    memset(x, 0, sizeof *x);
+    x->match = t.field[0];
+    x->decided_by = t.field[1];
+    x->refer_to = t.field[2];
+    x->text = t.field[7];
+    const char *m = x->match;
+    bool entry = strlen(m) == 5 && ag_rules_eccn_syntax_ok(m);
+    bool sub = m[0] == '.' && m[1] &&
+               strspn(m + 1, "abcdefghijklmnopqrstuvwxyz0123456789") == strlen(m + 1);
+    /* a designation such as EAR99: starts with a letter, so never an ECCN */
+    bool designation = strlen(m) >= 4 && m[0] >= 'A' && m[0] <= 'Z' &&
+                       strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == strlen(m);
+    if (is(m, "*"))
+      any = true;
+    else if (!entry && !sub && !designation)
+      return ag_tsv_fail(&t, err, 0,
+                         "'%s' is not an ECCN entry (5A002), a sub-paragraph (.z), "
+                         "a designation (EAR99) or *",
+                         m);
+    if (entry)
+      for (size_t i = 0; i < r->n_items; i++)
+        if (!strncmp(r->items[i].paragraph, m, 5) && !strchr(r->items[i].paragraph, '.'))
+          return ag_tsv_fail(&t, err, 0, "'%s' is an item acegate decides (ccl-items.tsv)", m);
+    if ((st = parse_meta(&t, 3, 4, 5, 6, &x->meta, err)))
+      return st;
+    for (size_t i = 0; i < r->n_scope; i++)
+      if (is(r->scope[i].match, m) && overlaps(&r->scope[i].meta, &x->meta))
+        return ag_tsv_fail(&t, err, 3, "overlaps the row for '%s' at line %d", m,
+                           r->scope[i].meta.line);
+    r->n_scope++;
+  }
+  if (!st && !any)
+    return ag_error_set(err, AG_ERR_RULES, file_names[F_SCOPE],
+                        "needs a '*' row: every well-formed ECCN must be answered");
+  return st;
+}
+
+/* The reasons for control a reach may name (Supp. 1 to part 774 and 738.2(d)(2)).
+ * Only those with a Country Chart column acegate holds can match a carried
+ * item; the others are kept so the row can quote the section in full. */
+static bool reason_columns(const char *s, size_t n, uint32_t *cols) {
+  static const char *const reasons[] = {"AT", "CB", "CC", "CW", "EI", "FC", "MT", "NP",
+                                        "NS", "RS", "SI", "SL", "SS", "UN"};
+  for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
+    if (n == 2 && !memcmp(s, reasons[i], 2)) {
+      if (!memcmp(s, "NS", 2)) *cols |= 1u << AG_COL_NS1 | 1u << AG_COL_NS2;
+      else if (!memcmp(s, "AT", 2)) *cols |= 1u << AG_COL_AT1;
+      else if (!memcmp(s, "EI", 2)) *cols |= 1u << AG_COL_EI;
+      return true;
+    }
+  return false;
+}
+
+/* reach: all_items | ccl_items | reasons:NS,MT,... (746.3(a)(1)) */
+static ag_status parse_reach(const ag_tsv *t, int col, ag_embargo *e, ag_error *err) {
+  const char *s = t->field[col];
+  if (is(s, "all_items")) e->all_items = true;
+  else if (is(s, "ccl_items")) e->all_items = false;
+  else if (!strncmp(s, "reasons:", 8) && s[8]) {
+    e->reach_reasons = s + 8;
+    uint32_t cols = 0;
+    for (const char *p = e->reach_reasons; *p;) {
+      size_t n = strcspn(p, ",");
+      if (!reason_columns(p, n, &cols))
+        return ag_tsv_fail(t, err, col, "'%.*s' is not a reason for control (NS, MT, NP, ...)",
+                           (int)n, p);
+      p += n + (p[n] == ',');
+    }
+    if (!cols)
+      return ag_tsv_fail(t, err, col, "none of these reasons has a Country Chart column the "
+                                      "tables hold (NS, AT, EI), so the row could reach nothing");
+    e->reach_columns = cols;
+  } else
+    return ag_tsv_fail(t, err, col, "'%s' is not all_items, ccl_items or reasons:LIST", s);
+  return AG_OK;
+}
+
+/* enc_for: "-" (ENC not listed), "*" (any party), or end-user types, a
+ * government one qualified by its country's groups: government@A:5/A:6. */
+static ag_status parse_enc_for(const ag_tsv *t, int col, ag_embargo *e, ag_error *err) {
+  const char *s = t->field[col];
+  if (is(s, "-") || is(s, "*")) {
+    if (is(s, "-") == e->lists_enc)
+      return ag_tsv_fail(t, err, col, e->lists_enc ? "the exceptions list ENC: say for whom"
+                                                   : "ENC is not among the exceptions");
+    e->enc_any = is(s, "*");
+    return AG_OK;
+  }
+  if (!e->lists_enc)
+    return ag_tsv_fail(t, err, col, "ENC is not among the exceptions");
+  for (const char *p = s; *p;) {
+    size_t n = strcspn(p, ",");
+    const char *at = memchr(p, '@', n);
+    size_t tn = at ? (size_t)(at - p) : n;
+    ag_end_user_type type;
+    if (!ag_end_user_type_parse(p, tn, &type))
+      return ag_tsv_fail(t, err, col, "'%.*s' is not an end-user type", (int)tn, p);
+    e->enc_end_users |= 1u << type;
+    if (at) {
+      if (type != AG_EU_GOVERNMENT)
+        return ag_tsv_fail(t, err, col, "only government takes @groups");
+      for (const char *g = at + 1; g < p + n;) {
+        size_t gn = strcspn(g, "/,");
+        if (g + gn > p + n)
+          gn = (size_t)(p + n - g);
+        int gi = ag_rules_group_parse(g, gn);
+        if (gi < 0)
+          return ag_tsv_fail(t, err, col, "'%.*s' is not a Country Group", (int)gn, g);
+        e->enc_government_groups |= 1u << gi;
+        g += gn + (g[gn] == '/');
+      }
+    } else if (type == AG_EU_GOVERNMENT)
+      return ag_tsv_fail(t, err, col, "government needs @groups (the countries whose "
+                                      "government end users may use ENC)");
+    p += n + (p[n] == ',');
+  }
+  return AG_OK;
+}
+
+static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"code",    "section", "reach",       "exceptions_cite",
+                                     "exceptions", "enc_for", "scope",    "deemed",
+                                     "deemed_cite", "numbering", "from",  "to",
+                                     "status",  "source",  "text"};
+  ag_tsv t;
+  ag_status st = ag_tsv_open(&t, file_names[F_EMBARGO], buf, len, cols, 15, err);
   if (st)
     return st;
   size_t cap = 0;
@@ -469,41 +744,55 @@ static ag_status load_embargoes(ag_rules *r, char *buf, size_t len, ag_error *er
     ag_embargo *e = &r->embargoes[r->n_embargoes];
     memset(e, 0, sizeof *e);
     if ((st = find_dest_field(r, &t, 0, &e->dest, err)) ||
-        (st = parse_meta(&t, 6, 7, 9, 10, &e->meta, err)))
+        (st = parse_meta(&t, 10, 11, 12, 13, &e->meta, err)))
       return st;
     e->section = t.field[1];
-    e->exceptions_cite = t.field[2];
-    e->exceptions = t.field[3];
+    e->exceptions_cite = t.field[3];
+    e->exceptions = t.field[4];
     if (strncmp(e->section, "746.", 4) != 0)
       return ag_tsv_fail(&t, err, 1, "'%s' is not a section of part 746", e->section);
+    if (strncmp(e->exceptions_cite, e->section, strlen(e->section)) != 0)
+      return ag_tsv_fail(&t, err, 3, "'%s' is not a paragraph of %s", e->exceptions_cite,
+                         e->section);
+    if ((st = parse_reach(&t, 2, e, err)))
+      return st;
     for (const char *p = e->exceptions; *p && !is(e->exceptions, "-");) {
       size_t n = strcspn(p, ",");
       if (n != 3 || p[0] < 'A' || p[0] > 'Z' || p[1] < 'A' || p[1] > 'Z' || p[2] < 'A' ||
           p[2] > 'Z')
-        return ag_tsv_fail(&t, err, 3, "'%.*s' is not a licence exception symbol (e.g. TMP)",
+        return ag_tsv_fail(&t, err, 4, "'%.*s' is not a licence exception symbol (e.g. TMP)",
                            (int)n, p);
       if (!strncmp(p, "ACE", 3))
-        return ag_tsv_fail(&t, err, 3, "no Part 746 section lists ACE; check the text");
+        return ag_tsv_fail(&t, err, 4, "no Part 746 section lists ACE; check the text");
       if (!strncmp(p, "ENC", 3))
         e->lists_enc = true;
       p += n + (p[n] == ',');
     }
-    if (is(t.field[4], "whole")) e->partial = false;
-    else if (is(t.field[4], "partial")) e->partial = true;
+    if ((st = parse_enc_for(&t, 5, e, err)))
+      return st;
+    if (is(t.field[6], "whole")) e->partial = false;
+    else if (is(t.field[6], "partial")) e->partial = true;
     else
-      return ag_tsv_fail(&t, err, 4, "'%s' is not whole or partial", t.field[4]);
-    if (is(t.field[5], "all_items")) e->all_items = true;
-    else if (is(t.field[5], "ccl_items")) e->all_items = false;
+      return ag_tsv_fail(&t, err, 6, "'%s' is not whole or partial", t.field[6]);
+    if (is(t.field[7], "applies")) e->deemed_excluded = false;
+    else if (is(t.field[7], "excluded")) e->deemed_excluded = true;
     else
-      return ag_tsv_fail(&t, err, 5, "'%s' is not all_items or ccl_items", t.field[5]);
-    if (is(t.field[8], "applies")) e->deemed_excluded = false;
-    else if (is(t.field[8], "excluded")) e->deemed_excluded = true;
+      return ag_tsv_fail(&t, err, 7, "'%s' is not applies or excluded", t.field[7]);
+    e->deemed_cite = nullable(t.field[8]);
+    if (e->deemed_excluded != (e->deemed_cite != NULL))
+      return ag_tsv_fail(&t, err, 8, e->deemed_excluded ? "name the paragraph that excludes "
+                                                          "deemed exports"
+                                                        : "only an excluded row cites one");
+    if (e->deemed_cite && strncmp(e->deemed_cite, e->section, strlen(e->section)) != 0)
+      return ag_tsv_fail(&t, err, 8, "'%s' is not a paragraph of %s", e->deemed_cite, e->section);
+    if (is(t.field[9], "as_of")) e->numbering_current = false;
+    else if (is(t.field[9], "current")) e->numbering_current = true;
     else
-      return ag_tsv_fail(&t, err, 8, "'%s' is not applies or excluded", t.field[8]);
-    e->text = t.field[11];
+      return ag_tsv_fail(&t, err, 9, "'%s' is not as_of or current", t.field[9]);
+    e->text = t.field[14];
     for (size_t i = 0; i < r->n_embargoes; i++)
       if (r->embargoes[i].dest == e->dest && overlaps(&r->embargoes[i].meta, &e->meta))
-        return ag_tsv_fail(&t, err, 6, "overlaps the embargo row for %s at line %d", t.field[0],
+        return ag_tsv_fail(&t, err, 10, "overlaps the embargo row for %s at line %d", t.field[0],
                            r->embargoes[i].meta.line);
     r->n_embargoes++;
   }
@@ -584,6 +873,72 @@ static ag_status load_exceptions(ag_rules *r, char *buf, size_t len, ag_error *e
     r->n_exceptions++;
   }
   return st;
+}
+
+/* list-meanings.tsv: what a confident match on each list means. */
+static ag_status load_lists(ag_rules *r, char *buf, size_t len, ag_error *err) {
+  static const char *const cols[] = {"list", "program", "outcome", "cite",   "suspends",
+                                     "from", "to",      "status",  "source", "text"};
+  ag_tsv t;
+  ag_status st = ag_tsv_open(&t, file_names[F_LISTS], buf, len, cols, 10, err);
+  if (st)
+    return st;
+  size_t cap = 0;
+  NEXT_ROWS(t) {
+    GROW(r->list_rows, r->n_list_rows, cap);
+    ag_list_row *x = &r->list_rows[r->n_list_rows];
+    memset(x, 0, sizeof *x);
+    x->list = t.field[0];
+    x->program = nullable(t.field[1]);
+    x->cite = t.field[3];
+    x->text = t.field[9];
+    if (strlen(x->list) < 2 || strspn(x->list, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(x->list))
+      return ag_tsv_fail(&t, err, 0, "'%s' is not a screening list code (EL, DPL, SDN, ...)",
+                         x->list);
+    x->outcome = -1;
+    for (int o = 0; o < AG_OUTCOME_COUNT; o++)
+      if (is(t.field[2], ag_outcome_name((ag_outcome)o)))
+        x->outcome = o;
+    /* a list match can only make an outcome stricter (docs/decision-model.md) */
+    if (x->outcome != AG_OUTCOME_REVIEW && x->outcome != AG_OUTCOME_LICENSE_REQUIRED &&
+        x->outcome != AG_OUTCOME_PROHIBITED)
+      return ag_tsv_fail(&t, err, 2, "'%s' is not REVIEW, LICENSE_REQUIRED or PROHIBITED",
+                         t.field[2]);
+    if (is(t.field[4], "yes")) x->suspends_exceptions = true;
+    else if (is(t.field[4], "no")) x->suspends_exceptions = false;
+    else
+      return ag_tsv_fail(&t, err, 4, "'%s' is not yes or no", t.field[4]);
+    if ((st = parse_meta(&t, 5, 6, 7, 8, &x->meta, err)))
+      return st;
+    for (size_t i = 0; i < r->n_list_rows; i++) {
+      const ag_list_row *o = &r->list_rows[i];
+      if (is(o->list, x->list) && !o->program == !x->program &&
+          (!x->program || is(o->program, x->program)) && overlaps(&o->meta, &x->meta))
+        return ag_tsv_fail(&t, err, 5, "overlaps the row for %s at line %d", x->list,
+                           o->meta.line);
+    }
+    r->n_list_rows++;
+  }
+  if (st)
+    return st;
+  /* the citations of the lists as a whole, each once, in table order */
+  size_t cap_s = 1;
+  for (size_t i = 0; i < r->n_list_rows; i++)
+    cap_s += strlen(r->list_rows[i].cite) + 2;
+  char *joined = malloc(cap_s);
+  if (!joined || !keep(r, joined))
+    return ag_error_set(err, AG_ERR_NOMEM, file_names[F_LISTS], "out of memory");
+  joined[0] = '\0';
+  for (size_t i = 0; i < r->n_list_rows; i++) {
+    const ag_list_row *x = &r->list_rows[i];
+    if (x->program || strstr(joined, x->cite))
+      continue;
+    if (joined[0])
+      strcat(joined, "; ");
+    strcat(joined, x->cite);
+  }
+  r->screening_cite = joined;
+  return AG_OK;
 }
 
 /* ---- indexing ---- */
@@ -669,9 +1024,11 @@ ag_status ag_rules_load_files(const ag_embedded_file *files, size_t n, ag_rules 
     return ag_error_set(err, AG_ERR_NOMEM, "rules", "out of memory");
   memset(r->dest_index2, 0xff, sizeof r->dest_index2);
   typedef ag_status (*loader)(ag_rules *, char *, size_t, ag_error *);
-  static const loader loaders[F_COUNT] = {load_meta,       load_destinations, load_groups,
-                                          load_chart,      load_paragraphs,   load_items,
-                                          load_embargoes,  load_restrictions, load_exceptions};
+  static const loader loaders[F_COUNT] = {
+      load_meta,       load_destinations, load_groups,  load_d5,
+      load_chart,      load_paragraphs,   load_items,   load_new_items,
+      load_scope,      load_embargoes,    load_restrictions, load_exceptions,
+      load_lists};
   uint32_t hash = 2166136261u;
   ag_status st = AG_OK;
   for (int f = 0; f < F_COUNT && !st; f++) {
@@ -718,10 +1075,12 @@ ag_status ag_rules_load_dir(const char *dir, ag_rules **out, ag_error *err) {
   for (int f = 0; f < F_COUNT; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file_names[f]);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-      /* a table that cannot be read is a file failure, not an invalid table */
-      st = ag_error_set(err, AG_ERR_IO, path, "cannot open: %s", strerror(errno));
+    FILE *fp;
+    /* a table that cannot be read is a file failure, not an invalid table */
+    if (ag_file_open(path, &fp, NULL, err) != AG_OK) {
+      if (err)
+        err->status = AG_ERR_IO;
+      st = AG_ERR_IO;
       break;
     }
     size_t cap = 1 << 16, len = 0;
@@ -774,6 +1133,8 @@ void ag_rules_free(ag_rules *r) {
   free(r->embargoes);
   free(r->restrictions);
   free(r->exceptions);
+  free(r->scope);
+  free(r->list_rows);
   for (size_t i = 0; i < r->n_storage; i++)
     free(r->storage[i]);
   free(r->storage);

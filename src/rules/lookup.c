@@ -53,13 +53,28 @@ const ag_embargo *ag_rules_embargo_on(const ag_rules *r, int dest, ag_date on) {
   return NULL;
 }
 
-static bool well_formed(const char *s) {
+bool ag_rules_embargo_reaches(const ag_embargo *e, uint32_t controls) {
+  return !e->reach_columns || (e->reach_columns & controls) != 0;
+}
+
+bool ag_rules_embargo_enc_for(const ag_embargo *e, ag_end_user_type type, ag_groupset eu_groups) {
+  if (!e->lists_enc)
+    return false;
+  if (e->enc_any)
+    return true;
+  if (!(e->enc_end_users & (1u << type)))
+    return false;
+  return type != AG_EU_GOVERNMENT || (eu_groups & e->enc_government_groups) != 0;
+}
+
+bool ag_rules_eccn_syntax_ok(const char *s) {
   size_t n = strlen(s);
   if (n < 5 || s[0] < '0' || s[0] > '9' || s[1] < 'A' || s[1] > 'E')
     return false;
   for (int i = 2; i < 5; i++)
     if (s[i] < '0' || s[i] > '9')
       return false;
+  /* each part: a dot, then one or more lower-case letters or digits */
   for (const char *p = s + 5; *p;) {
     if (*p != '.' || !p[1] || p[1] == '.')
       return false;
@@ -70,6 +85,19 @@ static bool well_formed(const char *s) {
   return true;
 }
 
+/* The outside-scope row whose sub-paragraph pattern (".z") names the part
+ * of length n at part, or NULL. */
+static const ag_scope_row *excluded_part(const ag_rules *r, const char *part, size_t n,
+                                         ag_date on) {
+  for (size_t i = 0; i < r->n_scope; i++) {
+    const ag_scope_row *x = &r->scope[i];
+    if (x->match[0] == '.' && strlen(x->match) == n + 1 && !memcmp(x->match + 1, part, n) &&
+        in_force(&x->meta, on))
+      return x;
+  }
+  return NULL;
+}
+
 static bool paragraph_on_ccl(const ag_rules *r, const char *p, size_t n) {
   for (size_t i = 0; i < r->n_paragraphs; i++)
     if (strlen(r->paragraphs[i].paragraph) == n && !memcmp(r->paragraphs[i].paragraph, p, n))
@@ -78,15 +106,18 @@ static bool paragraph_on_ccl(const ag_rules *r, const char *p, size_t n) {
 }
 
 /* The "for" given names the row's, or a paragraph under it on the CCL
- * ("5D001.a for 5A001.j.1" is for 5A001.j), but never a .z paragraph under
- * it, which has restrictions of its own (740.2(a)(9)(ii)). */
-static bool for_matches(const ag_rules *r, const char *given, const char *row) {
+ * ("5D001.a for 5A001.j.1" is for 5A001.j), but never a sub-paragraph
+ * outside-scope.tsv excludes (".z": restrictions of its own, 740.2(a)(9)(ii)). */
+static bool for_matches(const ag_rules *r, const char *given, const char *row, ag_date on) {
   size_t n = strlen(row);
   if (strncmp(given, row, n) != 0)
     return false;
   if (!given[n])
     return true;
-  return given[n] == '.' && given[n + 1] != 'z' && paragraph_on_ccl(r, given, strlen(given));
+  if (given[n] != '.' || !paragraph_on_ccl(r, given, strlen(given)))
+    return false;
+  const char *part = given + n + 1;
+  return !excluded_part(r, part, strcspn(part, "."), on);
 }
 
 static bool entry_carried(const ag_rules *r, const char *p) {
@@ -106,14 +137,14 @@ ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, cons
     if (it->paragraph[1] != paragraph[1] || strcmp(it->paragraph, paragraph) != 0 ||
         !(it->meta.from <= on && on <= it->meta.to))
       continue;
-    if (!it->for_ || (for_ && for_matches(r, for_, it->for_))) {
+    if (!it->for_ || (for_ && for_matches(r, for_, it->for_, on))) {
       if (!for_ || it->for_) {
         *item = it;
         return AG_ITEM_FOUND;
       }
     }
   }
-  if (!well_formed(paragraph) || (for_ && !well_formed(for_)))
+  if (!ag_rules_eccn_syntax_ok(paragraph) || (for_ && !ag_rules_eccn_syntax_ok(for_)))
     return AG_ITEM_MALFORMED;
   if (!entry_carried(r, paragraph))
     return AG_ITEM_UNKNOWN_ENTRY;
@@ -136,7 +167,7 @@ ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, cons
         return for_ ? AG_ITEM_FOR_NOT_TAKEN : AG_ITEM_FOUND;
       }
       needs_for = true;
-      if (for_ && for_matches(r, for_, it->for_)) {
+      if (for_ && for_matches(r, for_, it->for_, on)) {
         *item = it;
         return AG_ITEM_FOUND;
       }
@@ -146,10 +177,10 @@ ag_item_lookup ag_rules_find_item(const ag_rules *r, const char *paragraph, cons
     const char *dot = memrchr(paragraph, '.', n);
     if (!dot || dot - paragraph < 5)
       return AG_ITEM_OUTSIDE_SCOPE;
-    /* A .z paragraph (items that also meet 3A090/4A090 parameters) is never
-     * decided as the entry above it: it has controls of its own (RS under
-     * 742.6(a)(6)(iii)) and licence exception restrictions (740.2(a)(9)(ii)). */
-    if (n == 7 && paragraph[5] == '.' && paragraph[6] == 'z')
+    /* A first-level sub-paragraph outside-scope.tsv excludes (".z": items
+     * that also meet 3A090/4A090 parameters, with controls and licence
+     * exception restrictions of their own) is never decided as the entry. */
+    if (dot - paragraph == 5 && excluded_part(r, paragraph + 6, n - 6, on))
       return AG_ITEM_Z_PARAGRAPH;
     n = (size_t)(dot - paragraph);
   }
@@ -171,4 +202,51 @@ bool ag_rules_item_selected(const ag_item_selector *sel, const ag_item *item) {
     }
   }
   return false;
+}
+
+const ag_scope_row *ag_rules_outside_scope(const ag_rules *r, const char *eccn, ag_date on) {
+  bool eccn_ok = ag_rules_eccn_syntax_ok(eccn);
+  const ag_scope_row *sub = NULL, *entry = NULL, *any = NULL;
+  for (size_t i = 0; i < r->n_scope; i++) {
+    const ag_scope_row *x = &r->scope[i];
+    if (!in_force(&x->meta, on))
+      continue;
+    if (!strcmp(x->match, eccn))
+      return x; /* a designation, or an entry given alone */
+    if (!eccn_ok)
+      continue;
+    if (x->match[0] == '*')
+      any = x;
+    else if (x->match[0] == '.') {
+      const char *part = eccn[5] == '.' ? eccn + 6 : NULL;
+      if (part && strlen(x->match + 1) == strcspn(part, ".") &&
+          !strncmp(x->match + 1, part, strlen(x->match + 1)))
+        sub = x;
+    } else if (!strncmp(x->match, eccn, 5))
+      entry = x;
+  }
+  return sub ? sub : entry ? entry : any;
+}
+
+const ag_list_row *ag_rules_list_meaning(const ag_rules *r, const char *list, const char *programs,
+                                         ag_date on) {
+  const ag_list_row *whole = NULL;
+  for (size_t i = 0; i < r->n_list_rows; i++) {
+    const ag_list_row *x = &r->list_rows[i];
+    if (strcmp(x->list, list) != 0 || !in_force(&x->meta, on))
+      continue;
+    if (!x->program) {
+      whole = x;
+      continue;
+    }
+    /* programs as the list gives them: "[SDGT] [NPWMD]", "SDGT; IRGC" */
+    size_t n = strlen(x->program);
+    for (const char *p = programs ? programs : ""; *p;) {
+      size_t k = strcspn(p, " ;,[]");
+      if (k == n && !memcmp(p, x->program, n))
+        return x;
+      p += k ? k : 1;
+    }
+  }
+  return whole;
 }

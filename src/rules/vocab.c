@@ -22,7 +22,8 @@ static const char *const use_names[AG_USE_COUNT] = {"none", "vulnerability_discl
                                                     "incident_investigation"};
 static const char *const family_names[AG_FAMILY_COUNT] = {"intrusion", "ip_surveillance",
                                                           "forensic", "le_monitoring"};
-static const char *const status_names[] = {"verified", "extracted", "secondary", "reconstructed"};
+static const char *const status_names[] = {"verified", "extracted", "secondary", "reconstructed",
+                                            "reading"};
 
 const char *ag_group_name(ag_group g) {
   return (unsigned)g < AG_GROUP_COUNT ? group_names[g] : "?";
@@ -43,7 +44,7 @@ const char *ag_family_name(ag_family f) {
   return (unsigned)f < AG_FAMILY_COUNT ? family_names[f] : "?";
 }
 const char *ag_text_status_name(ag_text_status s) {
-  return (unsigned)s < 4 ? status_names[s] : "?";
+  return (unsigned)s < 5 ? status_names[s] : "?";
 }
 
 static int find_token(const char *const *names, int count, const char *s, size_t n) {
@@ -70,4 +71,4 @@ PARSER(ag_end_use_parse, ag_end_use, use_names, AG_USE_COUNT)
 int ag_rules_group_parse(const char *s, size_t n) { return find_token(group_names, AG_GROUP_COUNT, s, n); }
 int ag_rules_column_parse(const char *s, size_t n) { return find_token(column_names, AG_COL_COUNT, s, n); }
 int ag_rules_family_parse(const char *s, size_t n) { return find_token(family_names, AG_FAMILY_COUNT, s, n); }
-int ag_rules_status_parse(const char *s, size_t n) { return find_token(status_names, 4, s, n); }
+int ag_rules_status_parse(const char *s, size_t n) { return find_token(status_names, 5, s, n); }

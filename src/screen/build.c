@@ -132,6 +132,7 @@ typedef struct {
   strmap strings; /* interned output strings; value = offset in out pool */
   ag_buf strpool;
   strmap words; /* token strings; value = temporary token id */
+  strmap seen;  /* "ENTRY:word word ..." of every name added, to skip repeats */
   btok *toks;
   size_t ntoks, toks_cap;
   bname *names;
@@ -173,9 +174,9 @@ static bool intern(builder *b, const char *s, uint32_t *off) {
 }
 
 /* Adds one name of entry e. Names whose words equal an earlier name of the
- * same entry are skipped (first_of_entry: index of its first name). */
+ * same entry are skipped. */
 static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *name,
-                          size_t first_of_entry, ag_error *err) {
+                          ag_error *err) {
   ag_error nerr;
   const char *index_text = name;
   size_t index_len = strlen(name);
@@ -186,17 +187,20 @@ static ag_status add_name(builder *b, uint32_t e, unsigned kind, const char *nam
     b->norm.folded_len = 0;
   }
   sx_norm *n = &b->norm;
-  /* duplicate of an earlier name of this entry? */
-  for (size_t i = first_of_entry; i < b->nnames; i++) {
-    const bname *o = &b->names[i];
-    if (o->ntok != n->ntok || !n->ntok)
-      continue;
-    bool same = true;
-    for (size_t k = 0; k < n->ntok && same; k++) {
-      const btok *t = &b->toks[b->nametoks[o->tok_off + k]];
-      same = t->len == n->tok[k].len && !memcmp(b->words.pool + t->str, sx_norm_tok(n, k), t->len);
+  /* duplicate of an earlier name of this entry (the same words in the same
+   * order)? One look-up of "ENTRY:word word ..." in a set of every name
+   * added, so an entry's names cost linear time however many it has. */
+  if (n->ntok) {
+    ag_buf_reset(&b->tmp);
+    ag_buf_printf(&b->tmp, "%u:", e);
+    for (size_t k = 0; k < n->ntok; k++) {
+      ag_buf_append(&b->tmp, sx_norm_tok(n, k), n->tok[k].len);
+      ag_buf_putc(&b->tmp, '\x1f');
     }
-    if (same)
+    bool added;
+    if (b->tmp.failed || strmap_put(&b->seen, b->tmp.data, b->tmp.len, 0, &added) == SIZE_MAX)
+      return nomem(err);
+    if (!added)
       return AG_OK;
   }
   bname bn = {.entry = e,
@@ -438,8 +442,8 @@ static paren_kind classify_paren(builder *b, const char *base, size_t bl, const 
 
 /* Adds a name as listed, then the forms its trailing parentheses give. */
 static ag_status add_name_forms(builder *b, uint32_t e, unsigned kind, const char *name,
-                                size_t first_of_entry, ag_error *err) {
-  ag_status st = add_name(b, e, kind, name, first_of_entry, err);
+                                ag_error *err) {
+  ag_status st = add_name(b, e, kind, name, err);
   size_t n = strlen(name);
   if (st || !n || n > (size_t)AG_SCREEN_NAME_MAX * 4)
     return st;
@@ -486,14 +490,14 @@ static ag_status add_name_forms(builder *b, uint32_t e, unsigned kind, const cha
     if (pk == PAREN_SHORT || pk == PAREN_MARKED) {
       char save = in[il];
       ((char *)in)[il] = '\0';
-      st = add_name(b, e, akind, in + skip, first_of_entry, err);
+      st = add_name(b, e, akind, in + skip, err);
       ((char *)in)[il] = save;
       if (st)
         return st;
     }
     s[bl] = '\0';
     n = bl;
-    if ((st = add_name(b, e, kind, s, first_of_entry, err)))
+    if ((st = add_name(b, e, kind, s, err)))
       return st;
   }
   return AG_OK;
@@ -603,14 +607,13 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
         break;
       }
     eo->first_name = (uint32_t)b.nnames;
-    size_t first = b.nnames;
     b.person = !strcasecmp(ei->f[SX_F_TYPE], "individual");
     b.vessel = !strcasecmp(ei->f[SX_F_TYPE], "vessel");
     if (!st)
-      st = add_name_forms(&b, (uint32_t)e, SX_KIND_NAME, ei->f[SX_F_NAME], first, err);
+      st = add_name_forms(&b, (uint32_t)e, SX_KIND_NAME, ei->f[SX_F_NAME], err);
     for (; !st && ai < s->naliases && s->aliases[ai].entry == e; ai++)
-      st = add_name_forms(&b, (uint32_t)e, s->aliases[ai].kind, s->aliases[ai].name, first, err);
-    eo->name_count = (uint32_t)(b.nnames - first);
+      st = add_name_forms(&b, (uint32_t)e, s->aliases[ai].kind, s->aliases[ai].name, err);
+    eo->name_count = (uint32_t)(b.nnames - eo->first_name);
   }
   if (st)
     goto out;
@@ -786,6 +789,7 @@ ag_status sx_build_image(sx_set *s, ag_buf *out, ag_error *err) {
 out:
   strmap_free(&b.strings);
   strmap_free(&b.words);
+  strmap_free(&b.seen);
   ag_buf_free(&b.strpool);
   ag_buf_free(&b.tmp);
   sx_norm_free(&b.norm);

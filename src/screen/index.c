@@ -268,7 +268,7 @@ ag_status ag_screen_open_builtin(ag_screen **out, ag_error *err) {
 
 ag_status ag_screen_open_index(const char *path, ag_screen **out, ag_error *err) {
   *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* a FIFO must not block */
   if (fd < 0)
     return ag_error_set(err, errno == ENOENT ? AG_ERR_NOTFOUND : AG_ERR_IO, path,
                         "%s: cannot open: %s", path, strerror(errno));

@@ -591,7 +591,7 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
       p = skip_ws(p, end);
       if (p < end && *p == '}')
         break;
-      json_t *key;
+      json_t *key = NULL;
       if ((st = json_value(f, &p, &key, err)))
         goto out;
       bool is_results = json_is_string(key) && !strcmp(json_string_value(key), "results");
@@ -605,7 +605,7 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
       }
       p = skip_ws(p + 1, end);
       if (!is_results) {
-        json_t *skip;
+        json_t *skip = NULL;
         if ((st = json_value(f, &p, &skip, err)))
           goto out;
         json_decref(skip);
@@ -624,7 +624,7 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
       p++;
     } else {
       for (;;) {
-        json_t *o;
+        json_t *o = NULL;
         if ((st = json_value(f, &p, &o, err)))
           goto out;
         c.row++;
@@ -838,7 +838,7 @@ static bool idmap_put(idmap *m, uint32_t k, uint32_t v) {
     }
     for (size_t i = 0; i < m->cap; i++)
       if (m->keys[i]) {
-        size_t h = (m->keys[i] * 2654435761u) & (cap - 1);
+        size_t h = (size_t)(uint32_t)(m->keys[i] * 2654435761u) & (cap - 1);
         while (nk[h])
           h = (h + 1) & (cap - 1);
         nk[h] = m->keys[i];
@@ -850,7 +850,7 @@ static bool idmap_put(idmap *m, uint32_t k, uint32_t v) {
     m->vals = nv;
     m->cap = cap;
   }
-  size_t h = (k * 2654435761u) & (m->cap - 1);
+  size_t h = (size_t)(uint32_t)(k * 2654435761u) & (m->cap - 1);
   while (m->keys[h] && m->keys[h] != k)
     h = (h + 1) & (m->cap - 1);
   if (!m->keys[h])
@@ -863,7 +863,7 @@ static bool idmap_put(idmap *m, uint32_t k, uint32_t v) {
 static bool idmap_get(const idmap *m, uint32_t k, uint32_t *v) {
   if (!m->cap)
     return false;
-  size_t h = (k * 2654435761u) & (m->cap - 1);
+  size_t h = (size_t)(uint32_t)(k * 2654435761u) & (m->cap - 1);
   while (m->keys[h]) {
     if (m->keys[h] == k) {
       *v = m->vals[h];
@@ -971,20 +971,25 @@ static ag_status load_ofac(sx_set *s, ofac_group *g, ag_error *err) {
     EVP_MD_CTX_free(md);
     return nomem(err);
   }
+  bool digested = true;
   for (int i = 0; i < 4; i++)
     if (files[i]) {
       if (names[0])
         strncat(names, ", ", sizeof names - strlen(names) - 1);
       strncat(names, files[i]->base, sizeof names - strlen(names) - 1);
-      EVP_DigestUpdate(md, files[i]->data, files[i]->len);
+      digested = digested && EVP_DigestUpdate(md, files[i]->data, files[i]->len);
     }
   unsigned char dg[32];
   unsigned dl = 0;
-  EVP_DigestFinal_ex(md, dg, &dl);
+  /* the digest names the list in force: one over part of the files, or
+   * none at all, would name another */
+  digested = digested && EVP_DigestFinal_ex(md, dg, &dl) && dl == 32;
   EVP_MD_CTX_free(md);
+  if (!digested)
+    return ag_error_set(err, AG_ERR_INTERNAL, g->prim->base, "SHA-256 of the list files failed");
   char sha[65];
   for (int i = 0; i < 32; i++)
-    snprintf(sha + 2 * i, 3, "%02x", dg[i]);
+    snprintf(sha + 2 * (size_t)i, 3, "%02x", dg[i]);
 
   const char *format = g->prim->cons ? "ofac-cons-csv" : "ofac-sdn-csv";
   idmap ids = {0};
@@ -1279,13 +1284,16 @@ static void lfiles_free(lfiles *fs) {
 
 static ag_status read_file(const char *path, char **data, size_t *len, time_t *mtime,
                            ag_error *err) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return ag_error_set(err, AG_ERR_IO, path, "cannot open: %s", strerror(errno));
+  FILE *f;
+  if (ag_file_open(path, &f, NULL, err) != AG_OK) {
+    if (err)
+      err->status = AG_ERR_IO; /* a missing file too: a file failure */
+    return AG_ERR_IO;
+  }
   struct stat stt;
-  if (fstat(fileno(f), &stt) || !S_ISREG(stt.st_mode)) {
+  if (fstat(fileno(f), &stt)) {
     fclose(f);
-    return ag_error_set(err, AG_ERR_IO, path, "not a regular file");
+    return ag_error_set(err, AG_ERR_IO, path, "cannot read: %s", strerror(errno));
   }
   if ((size_t)stt.st_size > LIST_FILE_MAX) {
     fclose(f);
@@ -1347,7 +1355,7 @@ static ag_status add_file(lfiles *fs, const char *path, bool from_dir, ag_error 
   struct tm tm;
   if (mt && gmtime_r(&mt, &tm))
     strftime(nf->mdate, sizeof nf->mdate, "%Y-%m-%d", &tm);
-  return AG_OK;
+  return AG_OK; // cppcheck-suppress memleak ; f's buffers now belong to fs->v
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -1503,5 +1511,5 @@ ag_status sx_load_buffer(sx_set *s, const char *name, const char *data, size_t l
   } else
     st = load_files(s, &fs, err);
   lfiles_free(&fs);
-  return st;
+  return st; // cppcheck-suppress memleak ; freed by lfiles_free()
 }

@@ -721,6 +721,7 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
     for (size_t j = 0; j < w->nx && !again; j++) {
       bool apart = w->x[j].qi != w->x[k].qi && w->x[j].kind == X_EXACT && w->x[k].kind == X_EXACT;
       again = j != k && !apart && w->x[j].tok == w->x[k].tok &&
+              // cppcheck-suppress arrayIndexThenCheck ; j < k orders two entries, not a bound
               (w->x[j].sim > w->x[k].sim || (w->x[j].sim == w->x[k].sim && j < k));
     }
     if (again)

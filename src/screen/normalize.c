@@ -512,7 +512,7 @@ static const char *latin_extra(UChar32 c) {
   case 0x0127: return "h";
   case 0x0131: return "i";
   case 0x0138: return "k";
-  case 0x0140: return "l";
+  case 0x0140:
   case 0x0142: return "l";
   case 0x014B: return "n";
   case 0x0153: return "oe";
@@ -520,7 +520,7 @@ static const char *latin_extra(UChar32 c) {
   case 0x017F: return "s";
   case 0x0180: return "b";
   case 0x0192: return "f";
-  case 0x01DD: return "e";
+  case 0x01DD:
   case 0x0259: return "e";
   case 0x0268: return "i";
   /* apostrophes and modifier letters used for ayn/hamza: join */

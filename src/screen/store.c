@@ -24,14 +24,15 @@
 #define INDEX_FILE "lists.agx"
 
 ag_status ag_screen_data_dir(char *out, size_t cap, ag_error *err) {
-  const char *home = getenv("ACEGATE_HOME");
+  const char *home = getenv("ACEGATE_HOME"), *xdg = getenv("XDG_DATA_HOME"),
+             *user = getenv("HOME");
   int n;
   if (home && *home)
     n = snprintf(out, cap, "%s", home);
-  else if (getenv("XDG_DATA_HOME") && *getenv("XDG_DATA_HOME"))
-    n = snprintf(out, cap, "%s/acegate", getenv("XDG_DATA_HOME"));
-  else if (getenv("HOME") && *getenv("HOME"))
-    n = snprintf(out, cap, "%s/.local/share/acegate", getenv("HOME"));
+  else if (xdg && *xdg)
+    n = snprintf(out, cap, "%s/acegate", xdg);
+  else if (user && *user)
+    n = snprintf(out, cap, "%s/.local/share/acegate", user);
   else
     return ag_error_set(err, AG_ERR_NOTFOUND, "data-dir",
                         "no data directory: set ACEGATE_HOME or HOME");

@@ -36,6 +36,11 @@ struct srv_bucket {
   int64_t last_ns;
 };
 
+/* Rate limits and the key cache run on the configured clock (tests). */
+static int64_t clock_now(const ag_server *s) {
+  return s->cfg.clock_ns ? s->cfg.clock_ns(s->cfg.clock_ctx) : srv_now_ns();
+}
+
 static bool token_hash(ag_server *s, const char *token, unsigned char out[32]) {
   unsigned int len = 0;
   if (!s->sha256)
@@ -46,7 +51,7 @@ static bool token_hash(ag_server *s, const char *token, unsigned char out[32]) {
 ag_status srv_auth(ag_server *s, const char *authorization, ag_keys_info *out, ag_error *err) {
   unsigned char h[32];
   bool cache = s->auth_ttl_ms > 0 && token_hash(s, authorization, h);
-  int64_t now = srv_now_ns();
+  int64_t now = clock_now(s);
   if (cache) {
     uint32_t at;
     memcpy(&at, h, sizeof at);
@@ -140,7 +145,7 @@ bool srv_rate_take(ag_server *s, const char *key_id, unsigned *retry_after) {
   if (rate <= 0)
     return true;
   double burst = s->cfg.rate_burst > 0 ? s->cfg.rate_burst : (rate > 1 ? rate : 1);
-  int64_t now = srv_now_ns();
+  int64_t now = clock_now(s);
   bool ok = true;
   pthread_mutex_lock(&s->auth_mu);
   srv_bucket *b = bucket_find(s, key_id);

@@ -1,13 +1,14 @@
 /*
  * checks.c - the determinations: POST /v1/checks, POST /v1/checks:batch and
- * POST /v1/screenings.
+ * POST /v1/screenings, as thin adapters over the pipeline
+ * (acegate/pipeline.h) the command line uses.
  *
- * A check is decoded by the codec the command line uses (acegate/json.h),
- * screened and decided by ag_check(), and encoded by the same encoder. The
- * request bytes and the decision bytes are the audit record (15 CFR 762.2);
- * the answer is that decision with its audit id spliced in front
- * (srv_splice_audit_id), so GET /v1/checks/{id} can return the very same
- * bytes from the log.
+ * The pipeline decodes, screens, decides and encodes; this file adds what
+ * is HTTP's own: the batch envelope {"transactions": [...]}, packing the
+ * decisions for the log on the HTTP thread, and the answer, which is the
+ * stored decision with its audit id spliced in front, so GET
+ * /v1/checks/{id} can return the very same bytes from the log
+ * (15 CFR 762.2).
  */
 #include "server_int.h"
 
@@ -16,36 +17,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Decides one transaction into item; the request and decision bytes are
- * appended to r->reqtext and r->dec. */
-static void decide_item(srv_req *r, srv_worker *w, const char *text, size_t len, srv_item *it) {
-  const srv_snapshot *snap = r->snap;
-  ag_arena_reset(&w->arena);
-  ag_txn txn;
-  ag_decision d;
-  ag_error_clear(&it->err);
-  if (!text)
-    text = "";
-  ag_status st = ag_json_decode_txn(text, len, &txn, &w->arena, &it->err);
-  if (st == AG_OK)
-    st = ag_check(snap->rules, snap->lists, &txn, &w->scratch, &d, &it->err);
-  it->st = st;
+/* Runs one item through the pipeline; its request bytes are appended to
+ * r->reqtext and its answer to r->dec. */
+static void run_item(srv_req *r, srv_worker *w, ag_audit_kind kind, const char *text, size_t len,
+                     srv_item *it) {
+  const ag_pipeline_data *d = &r->snap->data;
+  ag_status st = kind == AG_AUDIT_SCREENING
+                     ? ag_pipeline_screening(d, w->pl, text, len, &r->dec, &it->res)
+                     : ag_pipeline_check(d, w->pl, text, len, &r->dec, &it->res);
   if (st != AG_OK)
     return;
   it->req_off = r->reqtext.len;
   it->req_len = len;
-  ag_buf_append(&r->reqtext, text, len);
-  it->dec_off = r->dec.len;
-  if (w->enc)
-    ag_json_encoder_decision(w->enc, &d, &r->dec);
-  else
-    ag_json_encode_decision(&d, &r->dec);
-  it->dec_len = r->dec.len - it->dec_off;
-  ag_date_format(txn.as_of, it->as_of);
-  snprintf(it->destination, sizeof it->destination, "%s", snap->rules->destinations[d.dest].code);
-  snprintf(it->eccn, sizeof it->eccn, "%s", txn.eccn);
-  it->outcome = ag_outcome_name(d.outcome);
-  it->outcome_index = (int)d.outcome;
+  ag_buf_append(&r->reqtext, text ? text : "", len);
 }
 
 /* Compresses each decided item's decision for the log here, on the HTTP
@@ -57,18 +41,18 @@ static void pack_decisions(srv_req *r, srv_worker *w) {
     it->packed_off = r->packed.len;
     it->packed_len = 0;
     ag_error err;
-    if (w->packer && it->st == AG_OK)
-      ag_audit_pack(r->srv->db, w->packer, r->dec.data + it->dec_off, it->dec_len, &r->packed,
+    if (w->packer && it->res.st == AG_OK)
+      ag_audit_pack(r->srv->db, w->packer, r->dec.data + it->res.off, it->res.len, &r->packed,
                     &it->packed_len, &err);
   }
 }
 
 /* One audit record per decided item. Pointers into r->reqtext, r->dec and
  * r->packed are taken only now, when no buffer grows any more. */
-static bool build_records(srv_req *r, ag_audit_kind kind, srv_worker *w) {
+static bool build_records(srv_req *r, srv_worker *w) {
   size_t n = 0;
   for (size_t i = 0; i < r->nitems; i++)
-    n += r->items[i].st == AG_OK;
+    n += r->items[i].res.st == AG_OK;
   r->nrecs = n;
   if (n == 0)
     return true;
@@ -82,41 +66,31 @@ static bool build_records(srv_req *r, ag_audit_kind kind, srv_worker *w) {
       return false;
   }
   pack_decisions(r, w);
-  const srv_snapshot *snap = r->snap;
   size_t k = 0;
   for (size_t i = 0; i < r->nitems; i++) {
     srv_item *it = &r->items[i];
-    if (it->st != AG_OK)
+    if (it->res.st != AG_OK)
       continue;
     it->rec = k;
-    r->recs[k++] = (ag_audit_record){
-        .kind = kind,
-        .request = r->reqtext.data + it->req_off,
-        .request_len = it->req_len,
-        .decision = r->dec.data + it->dec_off,
-        .decision_len = it->dec_len,
-        .rules_version = snap->rules->version,
-        .lists_version = snap->lists_version,
-        .key_id = r->key.id,
-        .client_addr = r->client,
-        .as_of = it->as_of,
-        .destination = it->destination,
-        .eccn = it->eccn,
-        .outcome = it->outcome,
-        .packed = it->packed_len && !r->packed.failed ? r->packed.data + it->packed_off : NULL,
-        .packed_len = it->packed_len,
-    };
+    ag_audit_record *rec = &r->recs[k++];
+    ag_pipeline_record(&r->snap->data, &it->res, r->reqtext.data + it->req_off, it->req_len,
+                       r->dec.data + it->res.off, r->key.id, r->client, rec);
+    if (it->packed_len && !r->packed.failed) {
+      rec->packed = r->packed.data + it->packed_off;
+      rec->packed_len = it->packed_len;
+    }
   }
   return true;
 }
 
 static void count_decision(srv_req *r, const srv_item *it) {
   srv_metrics *m = &r->srv->metrics;
+  int k = it->res.outcome_index;
   if (r->route == R_SCREENINGS) {
-    if (it->outcome_index >= 0 && it->outcome_index < 3)
-      atomic_fetch_add_explicit(&m->screenings[it->outcome_index], 1, memory_order_relaxed);
-  } else if (it->outcome_index >= 0 && it->outcome_index < 5) {
-    atomic_fetch_add_explicit(&m->decisions[it->outcome_index], 1, memory_order_relaxed);
+    if (k >= 0 && k < 3)
+      atomic_fetch_add_explicit(&m->screenings[k], 1, memory_order_relaxed);
+  } else if (k >= 0 && k < AG_OUTCOME_COUNT) {
+    atomic_fetch_add_explicit(&m->decisions[k], 1, memory_order_relaxed);
   }
 }
 
@@ -124,7 +98,7 @@ static void count_decision(srv_req *r, const srv_item *it) {
 static void finish_one(srv_req *r) {
   srv_item *it = &r->items[0];
   ag_buf_reset(&r->out);
-  srv_splice_audit_id(&r->out, r->ids[it->rec], r->dec.data + it->dec_off, it->dec_len);
+  ag_pipeline_splice_audit_id(&r->out, r->ids[it->rec], r->dec.data + it->res.off, it->res.len);
   r->status = 200;
   r->content_type_out = "application/json";
   count_decision(r, it);
@@ -135,26 +109,39 @@ static srv_next no_memory(srv_req *r) {
   return SRV_DONE;
 }
 
-srv_next srv_h_check(srv_req *r) {
+/* A single check or screening: the body is the request. */
+static srv_next single(srv_req *r, ag_audit_kind kind) {
   ag_server *s = r->srv;
   r->snap = srv_snapshot_get(s);
+  if (kind == AG_AUDIT_SCREENING && !r->snap->lists) {
+    srv_error(r, 503, "lists_unavailable", NULL, "the service runs without screening lists");
+    return SRV_DONE;
+  }
   r->items = &r->one;
   r->nitems = 1;
   srv_worker *w = srv_worker_get(s);
   if (!w)
     return no_memory(r);
-  decide_item(r, w, r->body.data, r->body.len, &r->one);
-  bool built = r->one.st == AG_OK && !r->reqtext.failed && !r->dec.failed &&
-               build_records(r, AG_AUDIT_CHECK, w);
+  run_item(r, w, kind, r->body.data, r->body.len, &r->one);
+  bool built = r->one.res.st == AG_OK && !r->reqtext.failed && !r->dec.failed &&
+               build_records(r, w);
   srv_worker_put(s, w);
-  if (r->one.st != AG_OK) {
-    srv_fail(r, &r->one.err);
+  if (r->one.res.st != AG_OK) {
+    srv_fail(r, &r->one.res.err);
     return SRV_DONE;
   }
   if (!built)
     return no_memory(r);
   r->finish = finish_one;
   return SRV_AUDIT;
+}
+
+srv_next srv_h_check(srv_req *r) {
+  return single(r, AG_AUDIT_CHECK);
+}
+
+srv_next srv_h_screening(srv_req *r) {
+  return single(r, AG_AUDIT_SCREENING);
 }
 
 /* ---- batch ---- */
@@ -167,12 +154,13 @@ static void finish_batch(srv_req *r) {
     srv_item *it = &r->items[i];
     if (i)
       ag_buf_putc(&r->out, ',');
-    if (it->st == AG_OK) {
-      srv_splice_audit_id(&r->out, r->ids[it->rec], r->dec.data + it->dec_off, it->dec_len);
+    if (it->res.st == AG_OK) {
+      ag_pipeline_splice_audit_id(&r->out, r->ids[it->rec], r->dec.data + it->res.off,
+                                  it->res.len);
       count_decision(r, it);
       decided++;
     } else {
-      ag_json_encode_error(&it->err, &r->out);
+      ag_json_encode_error(&it->res.err, &r->out);
     }
   }
   ag_buf_printf(&r->out, "],\"decided\":%zu,\"rejected\":%zu}", decided, r->nitems - decided);
@@ -226,20 +214,20 @@ srv_next srv_h_batch(srv_req *r) {
      * also what its audit record holds as the request. */
     char *text = json_dumps(json_array_get(list, i), JSON_COMPACT | JSON_ENCODE_ANY);
     if (!text) {
-      ag_error_set(&it->err, AG_ERR_NOMEM, "", "out of memory");
-      it->st = AG_ERR_NOMEM;
+      it->res.st = ag_error_set(&it->res.err, AG_ERR_NOMEM, "", "out of memory");
     } else {
-      decide_item(r, w, text, strlen(text), it);
+      run_item(r, w, AG_AUDIT_CHECK, text, strlen(text), it);
       free(text);
     }
-    if (it->st != AG_OK) {
-      char field[sizeof it->err.field];
-      snprintf(field, sizeof field, "transactions[%zu]%s%.100s", i, it->err.field[0] ? "." : "",
-               it->err.field);
-      snprintf(it->err.field, sizeof it->err.field, "%s", field);
+    if (it->res.st != AG_OK) {
+      ag_error *e = &it->res.err;
+      char field[sizeof e->field];
+      snprintf(field, sizeof field, "transactions[%zu]%s%.100s", i, e->field[0] ? "." : "",
+               e->field);
+      snprintf(e->field, sizeof e->field, "%s", field);
     }
   }
-  bool built = !r->reqtext.failed && !r->dec.failed && build_records(r, AG_AUDIT_CHECK, w);
+  bool built = !r->reqtext.failed && !r->dec.failed && build_records(r, w);
   srv_worker_put(s, w);
   if (!built) {
     next = no_memory(r);
@@ -252,132 +240,6 @@ srv_next srv_h_batch(srv_req *r) {
   } else {
     next = SRV_AUDIT;
   }
-out:
-  json_decref(root);
-  return next;
-}
-
-/* ---- screening ---- */
-
-static const char *const screening_outcomes[] = {"NO_MATCH", "POSSIBLE_MATCH", "CONFIDENT_MATCH"};
-
-srv_next srv_h_screening(srv_req *r) {
-  ag_server *s = r->srv;
-  json_t *root = srv_load_json(r);
-  if (!root)
-    return SRV_DONE;
-  srv_next next = SRV_DONE;
-  ag_screen_request q = {0};
-  const char *key;
-  json_t *v;
-  if (!json_is_object(root)) {
-    srv_error(r, 400, "invalid_input", NULL, "the screening must be a JSON object");
-    goto out;
-  }
-  json_object_foreach(root, key, v) {
-    if (!strcmp(key, "name")) {
-      if (!json_is_string(v)) {
-        srv_error(r, 400, "invalid_input", "name", "must be a string");
-        goto out;
-      }
-      q.name = json_string_value(v);
-      q.len = json_string_length(v);
-    } else if (!strcmp(key, "country")) {
-      if (!json_is_string(v) && !json_is_null(v)) {
-        srv_error(r, 400, "invalid_input", "country", "must be a string");
-        goto out;
-      }
-      if (json_is_string(v) && json_string_length(v) == 0) {
-        srv_error(r, 400, "invalid_input", "country",
-                  "must not be empty (leave it out, or null, for no country)");
-        goto out;
-      }
-      q.country = json_string_value(v);
-    } else if (!strcmp(key, "max_matches")) {
-      json_int_t m = json_is_integer(v) ? json_integer_value(v) : 0;
-      if (m < 1 || m > AG_SCREEN_MATCHES_MAX) {
-        srv_error(r, 400, "invalid_input", "max_matches", "must be an integer from 1 to %d",
-                  AG_SCREEN_MATCHES_MAX);
-        goto out;
-      }
-      q.max_matches = (size_t)m;
-    } else if (!strcmp(key, "min_score")) {
-      double m = json_is_number(v) ? json_number_value(v) : -1;
-      if (m < AG_SCREEN_POSSIBLE || m > 1) {
-        srv_error(r, 400, "invalid_input", "min_score", "must be a number from %.2f to 1",
-                  AG_SCREEN_POSSIBLE);
-        goto out;
-      }
-      q.min_score = m;
-    } else {
-      srv_error(r, 400, "invalid_input", key, "unknown field");
-      goto out;
-    }
-  }
-  if (!q.name) {
-    srv_error(r, 400, "invalid_input", "name", "is required");
-    goto out;
-  }
-  r->snap = srv_snapshot_get(s);
-  if (!r->snap->lists) {
-    srv_error(r, 503, "lists_unavailable", NULL, "the service runs without screening lists");
-    goto out;
-  }
-  srv_worker *w = srv_worker_get(s);
-  if (!w) {
-    next = no_memory(r);
-    goto out;
-  }
-  ag_screen_result *res = &w->scratch.results[0];
-  srv_item *it = &r->one;
-  r->items = it;
-  r->nitems = 1;
-  ag_error_clear(&it->err);
-  it->st = ag_screen_query_ex(r->snap->lists, &q, res, &it->err);
-  if (it->st != AG_OK) {
-    srv_worker_put(s, w);
-    srv_fail(r, &it->err);
-    goto out;
-  }
-  ag_screen_level best = AG_SCREEN_LEVEL_NONE;
-  for (size_t i = 0; i < res->count; i++)
-    if (res->matches[i].level > best)
-      best = res->matches[i].level;
-  ag_buf *b = &r->dec;
-  it->dec_off = 0;
-  ag_buf_puts(b, "{\"name\":");
-  ag_buf_json_str(b, q.name, q.len);
-  ag_buf_puts(b, ",\"country\":");
-  if (q.country)
-    ag_buf_json_str(b, q.country, strlen(q.country));
-  else
-    ag_buf_puts(b, "null");
-  ag_buf_puts(b, ",\"normalized\":");
-  ag_buf_json_str(b, res->normalized ? res->normalized : "",
-                  res->normalized ? strlen(res->normalized) : 0);
-  ag_buf_printf(b, ",\"outcome\":\"%s\",\"matches\":[", screening_outcomes[best]);
-  for (size_t i = 0; i < res->count; i++) {
-    if (i)
-      ag_buf_putc(b, ',');
-    ag_screen_match_json(&res->matches[i], true, b);
-  }
-  ag_buf_puts(b, "],\"lists_version\":");
-  ag_buf_json_str(b, r->snap->lists_version, strlen(r->snap->lists_version));
-  ag_buf_putc(b, '}');
-  it->dec_len = b->len;
-  it->req_off = 0;
-  it->req_len = r->body.len;
-  ag_buf_append(&r->reqtext, r->body.data ? r->body.data : "", r->body.len);
-  it->outcome = screening_outcomes[best];
-  it->outcome_index = (int)best;
-  bool built = !r->reqtext.failed && !r->dec.failed && build_records(r, AG_AUDIT_SCREENING, w);
-  srv_worker_put(s, w);
-  if (!built) {
-    next = no_memory(r);
-    goto out;
-  }
-  r->finish = finish_one;
-  next = SRV_AUDIT;
 out:
   json_decref(root);
   return next;

@@ -28,11 +28,23 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_ANSWERED };
+enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_READY, ST_ANSWERED };
+
+typedef struct srv_export srv_export_t;
+static void export_release(srv_export_t *ex);
+static struct MHD_Response *srv_export_response(srv_export_t *ex);
 
 /* ---- access log ---- */
 
 /* Appends s as JSON string content (no quotes), truncating at cap. */
+
+/* The audit writer's completion callback: hands an audited request back
+ * to its suspended connection. */
+static void audited(srv_req *r) {
+  struct MHD_Connection *c = r->conn;
+  r->state = ST_AUDITED;
+  MHD_resume_connection(c); /* r may be freed from here on */
+}
 static size_t esc(char *o, size_t at, size_t cap, const char *s) {
   static const char hex[] = "0123456789abcdef";
   for (; s && *s && at + 8 < cap; s++) {
@@ -124,11 +136,9 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
     ag_buf_free(&r->out);
     srv_error(r, 503, "out_of_memory", NULL, "out of memory");
   }
-  if (r->pipe_fd >= 0) {
-    resp = MHD_create_response_from_pipe(r->pipe_fd);
-    if (!resp)
-      close(r->pipe_fd);
-    r->pipe_fd = -1;
+  if (r->export) {
+    resp = srv_export_response(r->export);
+    r->export = NULL; /* the response holds it now */
   } else {
     /* the body is handed over to the library, which frees it */
     char *data = r->out.data;
@@ -144,6 +154,8 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                           r->content_type_out ? r->content_type_out : "application/json");
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  /* a browser must not guess another type (an error echoing input as HTML) */
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
   if (r->status == 401)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
   if (r->status == 405 && r->allow)
@@ -220,6 +232,84 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
   return MHD_YES;
 }
 
+/* RFC 9110 5.1, 5.5: a field name is a token (no space, never empty) and a
+ * value holds no NUL; RFC 9110 11.6.2: one Authorization. A header the
+ * library took apart leniently ("Content-Length : 5" is a field named
+ * "Content-Length ", and the body then reads as a second request) could
+ * be read another way by a proxy in front: such a request is refused and
+ * its connection closed rather than guessed at. */
+typedef struct {
+  int authorizations;
+  char why[160]; /* the size of srv_req.bad_header */
+} header_scan;
+
+static bool token_char(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size) {
+  (void)kind;
+  header_scan *h = cls;
+  if (key_size == 0) {
+    snprintf(h->why, sizeof h->why, "a header with an empty name");
+    return MHD_NO;
+  }
+  for (size_t i = 0; i < key_size; i++)
+    if (!token_char((unsigned char)key[i])) {
+      char shown[48];
+      size_t k = esc(shown, 0, sizeof shown, key);
+      shown[k] = '\0';
+      snprintf(h->why, sizeof h->why, "the header name '%s' holds a character a name cannot "
+                                      "(a space before the colon?)",
+               shown);
+      return MHD_NO;
+    }
+  if (value && memchr(value, '\0', value_size)) {
+    snprintf(h->why, sizeof h->why, "the header '%.40s' holds a NUL", key);
+    return MHD_NO;
+  }
+  if (!strcasecmp(key, MHD_HTTP_HEADER_AUTHORIZATION) && ++h->authorizations > 1) {
+    snprintf(h->why, sizeof h->why, "more than one Authorization header");
+    return MHD_NO;
+  }
+  return MHD_YES;
+}
+
+/* Per connection: set when unescaping the current request's target met
+ * %00 (the library would cut the path short there: "/healthz%00junk"
+ * would be /healthz). Read and cleared as each request begins. */
+typedef struct {
+  bool nul;
+} conn_state;
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  (void)cls, (void)c;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = calloc(1, sizeof(conn_state));
+  } else {
+    free(*socket_context);
+    *socket_context = NULL;
+  }
+}
+
+static conn_state *state_of(struct MHD_Connection *c) {
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return ci ? ci->socket_context : NULL;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+  (void)cls;
+  size_t n = MHD_http_unescape(s);
+  conn_state *cs;
+  if (memchr(s, '\0', n) && (cs = state_of(c)))
+    cs->nul = true;
+  return n;
+}
+
 static void client_addr(struct MHD_Connection *c, char *out, size_t cap) {
   const union MHD_ConnectionInfo *ci =
       MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -262,6 +352,13 @@ static srv_req *begin(ag_server *s, struct MHD_Connection *c, const char *url, c
   }
   MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_arg, r);
   r->bad_framing = framing_problem(c, &r->chunked);
+  header_scan h = {0};
+  MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_header, &h);
+  memcpy(r->bad_header, h.why, sizeof r->bad_header);
+  conn_state *cs = state_of(c);
+  r->path_nul = cs && cs->nul && !r->args_nul; /* the NUL was in the path */
+  if (cs)
+    cs->nul = false;
   client_addr(c, r->client, sizeof r->client);
   pthread_mutex_lock(&s->drain_mu);
   s->active++;
@@ -284,12 +381,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
       srv_error(r, 503, "out_of_memory", NULL, "out of memory");
       return respond(s, c, r);
     }
+    if (r->bad_header[0]) {
+      r->close = true;
+      srv_error(r, 400, "invalid_input",
+                strstr(r->bad_header, "Authorization") ? "authorization" : "header",
+                "the request has %s", r->bad_header);
+      return respond(s, c, r);
+    }
     if (r->bad_framing) {
       r->close = true;
       srv_error(r, 400, "invalid_input",
                 strstr(r->bad_framing, "Content-Length values") ? "content-length"
                                                                 : "transfer-encoding",
                 "the request has %s", r->bad_framing);
+      return respond(s, c, r);
+    }
+    if (r->path_nul) {
+      srv_error(r, 400, "invalid_input", "path", "the path holds %%00 (NUL)");
       return respond(s, c, r);
     }
     if (!srv_begin(r)) {
@@ -322,27 +430,39 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->answer_ready)
       return respond(s, c, r);
+    if (r->route == R_CHECKS_BATCH && s->batches) {
+      /* decided on a batch worker: this thread goes on serving */
+      r->state = ST_WAIT;
+      r->audit_done = audited; /* the worker hands it to the writer */
+      MHD_suspend_connection(c);
+      if (!srv_batch_submit(s, r))
+        srv_http_resume_ready(s, r);
+      return MHD_YES;
+    }
     if (srv_dispatch(r) == SRV_AUDIT) {
       r->state = ST_WAIT;
+      r->audit_done = audited;
       MHD_suspend_connection(c);
       if (!srv_writer_submit(s, r)) {
         /* shutting down: answered as an audit failure, never unrecorded */
         r->audit_st = AG_ERR_DB;
         ag_error_set(&r->audit_err, AG_ERR_DB, "", "the service is shutting down");
-        srv_http_resume(s, r);
+        audited(r);
       }
       return MHD_YES;
     }
     return respond(s, c, r);
   case ST_AUDITED: srv_finish(r); return respond(s, c, r);
+  case ST_READY: return respond(s, c, r);
   default: return MHD_NO;
   }
 }
 
-void srv_http_resume(ag_server *s, srv_req *r) {
+
+void srv_http_resume_ready(ag_server *s, srv_req *r) {
   (void)s;
   struct MHD_Connection *c = r->conn;
-  r->state = ST_AUDITED;
+  r->state = ST_READY;
   MHD_resume_connection(c); /* r may be freed from here on */
 }
 
@@ -359,8 +479,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
       toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->state == ST_ANSWERED ? r->status : 0;
   srv_metrics_request(&s->metrics, r->route, status, ns);
   access_log(s, r, status, ns);
-  if (r->pipe_fd >= 0)
-    close(r->pipe_fd);
+  if (r->export)
+    export_release(r->export);
   srv_req_free(r);
   free(r);
   atomic_fetch_sub_explicit(&s->metrics.inflight, 1, memory_order_relaxed);
@@ -485,7 +605,8 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
         on_completed, s,
         /* strict HTTP/1.1: a request without Host, or with a malformed
          * header line, is refused rather than guessed at */
-        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, s, MHD_OPTION_END);
     if (!d) {
       srv_http_quiesce(s);
       srv_http_stop(s);
@@ -520,12 +641,56 @@ void srv_http_stop(ag_server *s) {
 
 /* ---- streamed export ---- */
 
-typedef struct {
+/* The export thread writes into a pipe that the response reads. Shared by
+ * the two until both let go. When the export fails part-way, the response
+ * must not end like a complete one: the reader then ends the body with an
+ * error, and the library closes the connection without the last chunk, so
+ * the client sees a broken transfer (and the file lacks its closing line,
+ * docs/audit.md). */
+struct srv_export {
   ag_server *srv;
-  int fd;
+  int rfd, wfd;
   int64_t from, to;
   ag_audit_format fmt;
-} export_job;
+  atomic_bool failed;
+  atomic_int refs;
+};
+
+static void export_release(srv_export_t *ex) {
+  if (atomic_fetch_sub(&ex->refs, 1) == 1) {
+    if (ex->rfd >= 0)
+      close(ex->rfd);
+    free(ex);
+  }
+}
+
+static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  srv_export_t *ex = cls;
+  for (;;) {
+    ssize_t n = read(ex->rfd, buf, max);
+    if (n > 0)
+      return n;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0 && !atomic_load(&ex->failed))
+      return MHD_CONTENT_READER_END_OF_STREAM;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+  }
+}
+
+static void export_free(void *cls) {
+  export_release(cls);
+}
+
+static struct MHD_Response *srv_export_response(srv_export_t *ex) {
+  struct MHD_Response *resp =
+      MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, export_read, ex,
+                                        export_free);
+  if (!resp)
+    export_release(ex);
+  return resp;
+}
 
 static int pipe_write(void *ctx, const char *data, size_t len) {
   int fd = *(int *)ctx;
@@ -542,8 +707,8 @@ static int pipe_write(void *ctx, const char *data, size_t len) {
 }
 
 static void *export_main(void *arg) {
-  export_job *job = arg;
-  ag_server *s = job->srv;
+  srv_export_t *ex = arg;
+  ag_server *s = ex->srv;
   /* a reader that disconnects must show up as EPIPE, not kill the process */
   sigset_t set;
   sigemptyset(&set);
@@ -551,17 +716,18 @@ static void *export_main(void *arg) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   ag_error err;
   ag_error_clear(&err);
-  if (ag_audit_export(s->db, job->from, job->to, job->fmt, pipe_write, &job->fd, &err) != AG_OK) {
+  if (ag_audit_export(s->db, ex->from, ex->to, ex->fmt, pipe_write, &ex->wfd, &err) != AG_OK) {
+    atomic_store(&ex->failed, true); /* before the close the reader sees */
     char reason[sizeof err.reason + 64];
     size_t k = esc(reason, 0, sizeof reason, err.reason);
     reason[k] = '\0';
     srv_log_event(s, "export_failed", "\"reason\":\"%s\"", reason);
   }
-  close(job->fd);
+  close(ex->wfd);
   struct timespec zero = {0, 0};
   while (sigtimedwait(&set, NULL, &zero) > 0) {
   }
-  free(job);
+  export_release(ex);
   pthread_mutex_lock(&s->drain_mu);
   s->exports--;
   pthread_cond_broadcast(&s->drain_cv);
@@ -569,17 +735,19 @@ static void *export_main(void *arg) {
   return NULL;
 }
 
-int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt) {
+srv_export_t *srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0)
-    return -1;
-  export_job *job = malloc(sizeof *job);
-  if (!job) {
+    return NULL;
+  srv_export_t *ex = malloc(sizeof *ex);
+  if (!ex) {
     close(fds[0]);
     close(fds[1]);
-    return -1;
+    return NULL;
   }
-  *job = (export_job){.srv = s, .fd = fds[1], .from = from, .to = to, .fmt = fmt};
+  *ex = (srv_export_t){.srv = s, .rfd = fds[0], .wfd = fds[1], .from = from, .to = to, .fmt = fmt};
+  atomic_init(&ex->failed, false);
+  atomic_init(&ex->refs, 2); /* the thread's and the response's */
   pthread_mutex_lock(&s->drain_mu);
   s->exports++;
   pthread_mutex_unlock(&s->drain_mu);
@@ -587,16 +755,16 @@ int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  int rc = pthread_create(&t, &attr, export_main, job);
+  int rc = pthread_create(&t, &attr, export_main, ex);
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     pthread_mutex_lock(&s->drain_mu);
     s->exports--;
     pthread_mutex_unlock(&s->drain_mu);
-    free(job);
-    close(fds[0]);
     close(fds[1]);
-    return -1;
+    close(fds[0]);
+    free(ex);
+    return NULL;
   }
-  return fds[0];
+  return ex;
 }

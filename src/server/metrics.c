@@ -137,7 +137,7 @@ void srv_metrics_render(ag_server *s, ag_buf *b) {
 
   ag_buf_puts(b, "# HELP acegate_decisions_total Determinations returned, by outcome.\n"
                  "# TYPE acegate_decisions_total counter\n");
-  for (int o = 0; o < 5; o++)
+  for (int o = 0; o < AG_OUTCOME_COUNT; o++)
     ag_buf_printf(b, "acegate_decisions_total{outcome=\"%s\"} %llu\n",
                   ag_outcome_name((ag_outcome)o), (unsigned long long)get(&m->decisions[o]));
   static const char *const levels[3] = {"NO_MATCH", "POSSIBLE_MATCH", "CONFIDENT_MATCH"};

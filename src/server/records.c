@@ -43,7 +43,7 @@ srv_next srv_h_get_record(srv_req *r) {
               want == AG_AUDIT_CHECK ? "check" : "screening", r->param);
   } else {
     ag_buf_reset(&r->out);
-    srv_splice_audit_id(&r->out, e->id, e->decision, e->decision_len);
+    ag_pipeline_splice_audit_id(&r->out, e->id, e->decision, e->decision_len);
     ok_json(r, 200);
   }
   ag_audit_entry_free(e);
@@ -127,9 +127,9 @@ static bool parse_time_arg(srv_req *r, const char *name, bool is_end, int64_t *m
 }
 
 srv_next srv_h_audit(srv_req *r) {
-  static const char *const allowed[] = {"from",    "to",    "destination", "eccn",
-                                        "outcome", "as_of", "kind",        "cursor",
-                                        "limit",   "order", NULL};
+  static const char *const allowed[] = {"from",  "to",     "destination", "eccn",  "outcome",
+                                        "as_of", "kind",   "cursor",      "limit", "order",
+                                        "ref",   "party",  NULL};
   if (!check_args(r, allowed))
     return SRV_DONE;
   ag_audit_query q = {0};
@@ -142,6 +142,13 @@ srv_next srv_h_audit(srv_req *r) {
   ag_date as_of_day;
   if (q.as_of && !ag_date_parse(q.as_of, strlen(q.as_of), &as_of_day)) {
     srv_error(r, 400, "invalid_input", "as_of", "'%.40s' is not a date (YYYY-MM-DD)", q.as_of);
+    return SRV_DONE;
+  }
+  q.ref = srv_arg(r, "ref");
+  ag_error err;
+  ag_error_clear(&err);
+  if (q.ref && ag_json_check_ref(q.ref, strlen(q.ref), &err) != AG_OK) {
+    srv_fail(r, &err);
     return SRV_DONE;
   }
   q.cursor = srv_arg(r, "cursor");
@@ -166,10 +173,20 @@ srv_next srv_h_audit(srv_req *r) {
     srv_error(r, 400, "invalid_input", "order", "must be oldest or newest");
     return SRV_DONE;
   }
+  /* a party is found by its normalised name, as screening normalises */
+  ag_pipeline_party_filter *party = NULL;
+  const char *party_name = srv_arg(r, "party");
+  if (party_name) {
+    if (ag_pipeline_party_filter_new(party_name, &party, &err) != AG_OK) {
+      srv_fail(r, &err);
+      return SRV_DONE;
+    }
+    ag_pipeline_party_filter_apply(party, &q);
+  }
   ag_audit_page page = {0};
-  ag_error err;
-  ag_error_clear(&err);
-  if (ag_audit_search(r->srv->db, &q, &page, &err) != AG_OK) {
+  ag_status st = ag_audit_search(r->srv->db, &q, &page, &err);
+  ag_pipeline_party_filter_free(party);
+  if (st != AG_OK) {
     srv_fail(r, &err);
     return SRV_DONE;
   }
@@ -219,8 +236,8 @@ srv_next srv_h_export(srv_req *r) {
   if (r->conn) {
     /* Over HTTP the export streams from its own thread through a pipe, so
      * five years of records never sit in memory. */
-    r->pipe_fd = srv_export_start(r->srv, from, to, fmt);
-    if (r->pipe_fd < 0)
+    r->export = srv_export_start(r->srv, from, to, fmt);
+    if (!r->export)
       srv_error(r, 503, "unavailable", NULL, "cannot start the export");
     return SRV_DONE;
   }
@@ -236,32 +253,8 @@ srv_next srv_h_export(srv_req *r) {
 
 srv_next srv_h_rules(srv_req *r) {
   r->snap = srv_snapshot_get(r->srv);
-  const ag_rules *x = r->snap->rules;
-  ag_buf *b = &r->out;
-  char d1[11], d2[11];
-  ag_date_format(x->rule_in_force_from, d1);
-  ag_date_format(x->final_rule_from, d2);
-  ag_buf_reset(b);
-  ag_buf_puts(b, "{\"version\":");
-  ag_buf_json_cstr(b, x->version);
-  ag_buf_puts(b, ",\"name\":");
-  ag_buf_json_cstr(b, x->name);
-  ag_buf_puts(b, ",\"edition\":");
-  ag_buf_json_cstr(b, x->edition);
-  ag_buf_puts(b, ",\"ecfr_issue\":");
-  ag_buf_json_cstr(b, x->ecfr_issue);
-  ag_buf_puts(b, ",\"source\":");
-  ag_buf_json_cstr(b, r->snap->rules_source);
-  ag_buf_printf(b, ",\"rule_in_force_from\":\"%s\",\"rule_in_force_source\":", d1);
-  ag_buf_json_cstr(b, x->rule_in_force_source);
-  ag_buf_printf(b, ",\"final_rule_from\":\"%s\",\"final_rule_source\":", d2);
-  ag_buf_json_cstr(b, x->final_rule_source);
-  ag_buf_printf(b,
-                ",\"tables\":{\"destinations\":%zu,\"country_groups\":%zu,\"country_chart\":%zu,"
-                "\"ccl_paragraphs\":%zu,\"ccl_items\":%zu,\"embargoes\":%zu,"
-                "\"ace_restrictions\":%zu,\"ace_exceptions\":%zu}}",
-                x->n_destinations, x->n_groups, x->n_chart, x->n_paragraphs, x->n_items,
-                x->n_embargoes, x->n_restrictions, x->n_exceptions);
+  ag_buf_reset(&r->out);
+  ag_json_encode_rules(r->snap->rules, r->snap->rules_source, &r->out);
   ok_json(r, 200);
   return SRV_DONE;
 }
@@ -337,14 +330,7 @@ srv_next srv_h_keys_list(srv_req *r) {
     return SRV_DONE;
   }
   ag_buf_reset(&r->out);
-  ag_buf_puts(&r->out, "{\"keys\":[");
-  for (size_t i = 0; i < n; i++) {
-    if (i)
-      ag_buf_putc(&r->out, ',');
-    put_key(&r->out, &keys[i]);
-    ag_buf_putc(&r->out, '}');
-  }
-  ag_buf_puts(&r->out, "]}");
+  ag_keys_list_json(keys, n, &r->out);
   free(keys);
   ok_json(r, 200);
   return SRV_DONE;
@@ -399,16 +385,28 @@ srv_next srv_h_keys_add(srv_req *r) {
   ag_keys_info info;
   ag_error err;
   ag_error_clear(&err);
-  ag_status st = ag_keys_add(r->srv->keys_db, role, name, token, &info, &err);
+  char audit_id[AG_AUDIT_ID_MAX];
+  bool one_db = r->srv->keys_db == r->srv->db;
+  /* keys in the log's own database: the key and its record in one
+   * transaction, so no crash can leave a key nobody can account for */
+  ag_status st = one_db ? ag_keys_add_recorded(r->srv->db, role, name, r->key.id, r->client,
+                                               token, &info, audit_id, &err)
+                        : ag_keys_add(r->srv->keys_db, role, name, token, &info, &err);
   json_decref(root);
   if (st != AG_OK) {
-    srv_fail(r, &err);
+    if (one_db && (err.status == AG_ERR_DB || err.status == AG_ERR_IO)) {
+      atomic_fetch_add_explicit(&r->srv->metrics.audit_failures, 1, memory_order_relaxed);
+      srv_error(r, 503, "audit_unavailable", NULL,
+                "the key change could not be recorded in the audit log; no key was made");
+    } else {
+      srv_fail(r, &err);
+    }
     return SRV_DONE;
   }
-  /* a key nobody can account for must not exist: unrecorded, it is revoked
-   * again and never handed out */
-  char audit_id[AG_AUDIT_ID_MAX];
-  if (!key_event(r, false, info.id, ag_keys_role_name(info.role), info.name, audit_id)) {
+  /* keys kept apart (--keys-db): unrecorded, the key is revoked again and
+   * never handed out */
+  if (!one_db &&
+      !key_event(r, false, info.id, ag_keys_role_name(info.role), info.name, audit_id)) {
     ag_error ignored;
     ag_keys_revoke(r->srv->keys_db, info.id, NULL, &ignored);
     return SRV_DONE;

@@ -143,7 +143,7 @@ static const route_def *route_find(srv_req *r) {
 void srv_req_init(srv_req *r, ag_server *s) {
   memset(r, 0, sizeof *r);
   r->srv = s;
-  r->pipe_fd = -1;
+  r->export = NULL;
   r->route = R_UNMATCHED;
   ag_buf_init(&r->body);
   ag_buf_init(&r->out);
@@ -289,21 +289,6 @@ void srv_fail(srv_req *r, const ag_error *err) {
   ag_json_encode_error(err, &r->out);
   r->status = srv_http_status(err);
   r->content_type_out = "application/json";
-}
-
-void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len) {
-  ag_buf_puts(b, "{\"audit_id\":");
-  ag_buf_json_cstr(b, id);
-  if (len >= 2 && obj[0] == '{') {
-    size_t i = 1;
-    while (i < len && (obj[i] == ' ' || obj[i] == '\n' || obj[i] == '\t' || obj[i] == '\r'))
-      i++;
-    if (obj[i] != '}')
-      ag_buf_putc(b, ',');
-    ag_buf_append(b, obj + 1, len - 1);
-  } else {
-    ag_buf_putc(b, '}');
-  }
 }
 
 /* ---- the steps ---- */

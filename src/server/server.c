@@ -74,32 +74,92 @@ srv_worker *srv_worker_get(ag_server *s) {
     s->pool = w->next;
   pthread_mutex_unlock(&s->pool_mu);
   if (!w && (w = calloc(1, sizeof *w))) {
-    ag_check_scratch_init(&w->scratch);
-    ag_arena_init(&w->arena, 8192);
-    w->enc = ag_json_encoder_new();
+    w->pl = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
     w->packer = ag_audit_packer_new();
+    if (!w->pl) {
+      ag_audit_packer_free(w->packer);
+      free(w);
+      w = NULL;
+    }
   }
   return w;
 }
 
 void srv_worker_put(ag_server *s, srv_worker *w) {
-  ag_arena_reset(&w->arena);
   pthread_mutex_lock(&s->pool_mu);
   w->next = s->pool;
   s->pool = w;
   pthread_mutex_unlock(&s->pool_mu);
 }
 
+/* ---- the log's start check ---- */
+
+/* 15 CFR 762.6: appending to a damaged log would bury the damage under new
+ * records, and appending to an emptied or replaced one would start a second
+ * chain that verifies by itself. So the service refuses, unless the
+ * operator says otherwise (accept_damaged_log). */
+static ag_status check_log(ag_server *s, ag_audit_start_report *rep, ag_error *err) {
+  ag_status st = ag_audit_check_start(s->db_path, rep, err);
+  if (st != AG_OK || !rep->damaged)
+    return st;
+  char db[300], why[2200];
+  json_escape(s->db_path, db, sizeof db);
+  json_escape(rep->problems, why, sizeof why);
+  srv_log_event(s, "audit_log_damaged", "\"db\":%s,\"problems\":%s,\"started\":%s", db, why,
+                s->cfg.accept_damaged_log ? "true" : "false");
+  if (s->cfg.accept_damaged_log)
+    return AG_OK;
+  return ag_error_set(err, AG_ERR_DB, "db",
+                      "the audit log is damaged, so the service does not start on it: %.250s "
+                      "(check it with acegate audit verify; to start anyway, which is recorded "
+                      "in the log, give --accept-damaged-log)",
+                      rep->problems);
+}
+
+/* Starting on a damaged log is itself a record of the log. */
+static ag_status record_damaged_start(ag_server *s, const ag_audit_start_report *rep,
+                                      ag_error *err) {
+  ag_buf req, dec;
+  ag_buf_init(&req);
+  ag_buf_init(&dec);
+  ag_buf_puts(&req, "{\"action\":\"start\",\"accept_damaged_log\":true,\"db\":");
+  ag_buf_json_cstr(&req, s->db_path);
+  ag_buf_putc(&req, '}');
+  ag_buf_puts(&dec, "{\"problems\":");
+  ag_buf_json_cstr(&dec, rep->problems);
+  ag_buf_putc(&dec, '}');
+  char id[AG_AUDIT_ID_MAX];
+  ag_status st = req.failed || dec.failed
+                     ? ag_error_set(err, AG_ERR_NOMEM, "", "out of memory")
+                     : ag_audit_append(s->db,
+                                       &(ag_audit_record){.kind = AG_AUDIT_SERVICE,
+                                                          .request = req.data,
+                                                          .request_len = req.len,
+                                                          .decision = dec.data,
+                                                          .decision_len = dec.len,
+                                                          .outcome = "started_on_damaged_log"},
+                                       id, err);
+  if (st == AG_OK)
+    srv_log_event(s, "started_on_damaged_log", "\"audit_id\":\"%s\"", id);
+  ag_buf_free(&req);
+  ag_buf_free(&dec);
+  return st;
+}
+
 /* ---- life cycle ---- */
 
 ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_error *err) {
   *out = NULL;
+  char default_db[4096];
+  ag_status dst = cfg->db_path ? AG_OK : ag_audit_default_path(default_db, sizeof default_db, err);
+  if (dst != AG_OK)
+    return dst;
   ag_server *s = calloc(1, sizeof *s);
   if (!s)
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
   s->cfg = *cfg;
   s->listen = strdup(cfg->listen ? cfg->listen : AG_SERVER_DEFAULT_LISTEN);
-  s->db_path = strdup(cfg->db_path ? cfg->db_path : AG_AUDIT_DEFAULT_DB);
+  s->db_path = strdup(cfg->db_path ? cfg->db_path : default_db);
   s->keys_db_path = dup_or_null(cfg->keys_db_path);
   s->rules_dir = dup_or_null(cfg->rules_dir);
   s->lists_dir = dup_or_null(cfg->lists_dir);
@@ -147,8 +207,17 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   ag_status st = srv_http_resolve(s->listen, &s->listen_addr, &s->listen_v6, err);
   if (st == AG_OK)
     st = srv_snapshot_load(&s->cfg, &s->snap, err);
+  ag_audit_start_report start = {.damaged = false};
+  if (st == AG_OK)
+    st = check_log(s, &start, err);
+  if (st == AG_OK && start.new_log) /* created only once the check has passed: 0600 */
+    st = ag_audit_prepare_path(s->db_path, false, err);
   if (st == AG_OK)
     st = ag_audit_open(s->db_path, NULL, &s->db, err);
+  if (st == AG_OK && start.damaged)
+    st = record_damaged_start(s, &start, err);
+  if (st == AG_OK)
+    st = ag_audit_head_save(s->db, err);
   if (st == AG_OK) /* searches stay exact without it, only slower */
     st = ag_audit_index_start(s->db, err);
   if (st == AG_OK && s->keys_db_path) {
@@ -169,8 +238,12 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
 
 ag_status ag_server_listen(ag_server *s, ag_error *err) {
   ag_status st = srv_writer_start(s, err);
-  if (st == AG_OK && (st = srv_http_start(s, err)) != AG_OK)
+  if (st == AG_OK && (st = srv_batches_start(s, err)) != AG_OK)
     srv_writer_stop(s);
+  if (st == AG_OK && (st = srv_http_start(s, err)) != AG_OK) {
+    srv_batches_stop(s);
+    srv_writer_stop(s);
+  }
   if (st == AG_OK) {
     srv_snapshot *snap = srv_snapshot_get(s);
     const char *colon = strrchr(s->listen, ':');
@@ -245,7 +318,9 @@ bool ag_server_shutdown(ag_server *s) {
     if (!drained)
       srv_log_event(s, "drain_timeout", "\"requests_left\":%lld", (long long)left);
   }
-  /* Whatever is queued is still written; nothing is queued after this. */
+  /* Whatever is queued is still decided and written; nothing is queued
+   * after this. */
+  srv_batches_stop(s);
   srv_writer_stop(s);
   srv_http_stop(s);
   /* export threads end once their connections are gone */
@@ -270,9 +345,7 @@ void ag_server_free(ag_server *s) {
   srv_snapshot_put(s->snap);
   for (srv_worker *w = s->pool, *next; w; w = next) {
     next = w->next;
-    ag_check_scratch_free(&w->scratch);
-    ag_arena_free(&w->arena);
-    ag_json_encoder_free(w->enc);
+    ag_pipeline_worker_free(w->pl);
     ag_audit_packer_free(w->packer);
     free(w);
   }

@@ -19,7 +19,8 @@
  *    reference to the snapshot it was decided with until it is freed, so
  *    the tables and list strings its records point to stay alive.
  *  - A request on the writer queue belongs to the writer until the writer
- *    hands it back (srv_writer_done); nothing else touches it meanwhile.
+ *    hands it back through its audit_done callback; nothing else touches it
+ *    meanwhile.
  */
 #ifndef ACEGATE_SERVER_INT_H
 #define ACEGATE_SERVER_INT_H
@@ -27,6 +28,7 @@
 #include "acegate/audit.h"
 #include "acegate/check.h"
 #include "acegate/json.h"
+#include "acegate/pipeline.h"
 #include "acegate/rules.h"
 #include "acegate/screen.h"
 #include "acegate/server.h"
@@ -46,7 +48,8 @@ typedef struct {
   ag_rules *rules;
   ag_screen *lists; /* NULL when started without lists */
   char rules_source[256];
-  char lists_version[96];
+  char lists_version[AG_PIPELINE_LISTS_VERSION_MAX];
+  ag_pipeline_data data; /* what the pipeline decides with: the fields above */
 } srv_snapshot;
 
 /* Loads tables and lists as configured; *out has one reference. */
@@ -93,19 +96,13 @@ typedef struct {
 
 #define SRV_ARGS_MAX 24
 
-/* One transaction of a check or batch, or one screening. */
+/* One transaction of a check or batch, or one screening: what the
+ * pipeline made of it (res.off/len: the answer in srv_req.dec). */
 typedef struct {
-  ag_status st;
-  ag_error err;
-  size_t req_off, req_len; /* in srv_req.reqtext */
-  size_t dec_off, dec_len;       /* in srv_req.dec */
+  ag_pipeline_result res;
+  size_t req_off, req_len;       /* in srv_req.reqtext */
   size_t packed_off, packed_len; /* in srv_req.packed; 0: not packed */
-  char as_of[11];
-  char destination[8];
-  char eccn[32];
-  const char *outcome; /* static string */
-  int outcome_index;   /* ag_outcome, or a screening level */
-  size_t rec;          /* its index in recs[] when st == AG_OK */
+  size_t rec;                    /* its index in recs[] when res.st == AG_OK */
 } srv_item;
 
 typedef struct srv_req srv_req;
@@ -125,6 +122,8 @@ struct srv_req {
   bool have_length;
   const char *bad_framing; /* why the body's framing is refused, or NULL */
   bool close;              /* answer with Connection: close */
+  char bad_header[160];    /* why a header is refused, or "" */
+  bool path_nul;           /* the path held %00 */
   bool chunked;            /* the body comes with Transfer-Encoding */
   bool answer_ready;       /* answered from the headers; the body is dropped */
   uint64_t content_length;
@@ -143,7 +142,7 @@ struct srv_req {
   const char *content_type_out;
   const char *allow;
   unsigned retry_after;
-  int pipe_fd; /* streamed body (export), -1 when none */
+  struct srv_export *export; /* streamed body (export), NULL when none */
   /* audit */
   srv_snapshot *snap;
   srv_item one; /* inline storage for a single item */
@@ -157,6 +156,9 @@ struct srv_req {
   ag_status audit_st;
   ag_error audit_err;
   int64_t audit_queued_ns;
+  /* called by the audit writer once the records are durable or failed
+   * (audit_st says which); the request is then the caller's again */
+  void (*audit_done)(srv_req *r);
   void (*finish)(srv_req *r);
   ag_buf dec, reqtext;
   ag_buf packed; /* the decisions as the log stores them (checks.c) */
@@ -189,9 +191,6 @@ void srv_error(srv_req *r, unsigned status, const char *code, const char *field,
 void srv_fail(srv_req *r, const ag_error *err);
 unsigned srv_http_status(const ag_error *err);
 
-/* Appends {"audit_id":ID, followed by the stored object without its "{":
- * the body of POST /v1/checks and GET /v1/checks/{id}, byte for byte. */
-void srv_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len);
 
 /* HTTP threads at most, whatever the core count. */
 #define SRV_HTTP_THREADS_MAX 64
@@ -264,7 +263,7 @@ enum {
 typedef struct {
   atomic_uint_fast64_t requests[R_COUNT][S_COUNT];
   srv_hist latency[R_COUNT][S_COUNT];
-  atomic_uint_fast64_t decisions[5];  /* by ag_outcome */
+  atomic_uint_fast64_t decisions[AG_OUTCOME_COUNT]; /* by ag_outcome */
   atomic_uint_fast64_t screenings[3]; /* by ag_screen_level */
   srv_hist audit_write;               /* queued -> durable, per request */
   atomic_uint_fast64_t audit_failures;
@@ -306,6 +305,7 @@ struct ag_server {
   size_t nbuckets, bucket_cap;
 
   srv_writer writer;
+  struct srv_batches *batches; /* batches' own workers (batches.c) */
   srv_metrics metrics;
 
   struct MHD_Daemon *daemons[SRV_HTTP_THREADS_MAX]; /* one thread each (http.c) */
@@ -325,9 +325,7 @@ struct ag_server {
 };
 
 typedef struct srv_worker {
-  ag_check_scratch scratch;
-  ag_arena arena;
-  ag_json_encoder *enc;     /* NULL: the plain encoder is used */
+  ag_pipeline_worker *pl;
   ag_audit_packer *packer; /* NULL: decisions are packed by the writer */
   struct srv_worker *next;
 } srv_worker;
@@ -335,8 +333,19 @@ typedef struct srv_worker {
 srv_worker *srv_worker_get(ag_server *s);
 void srv_worker_put(ag_server *s, srv_worker *w);
 
-/* Export of the audit log on a thread writing into a pipe (HTTP only). */
-int srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt);
+/* Batches decided on workers of their own (batches.c). submit queues a
+ * request whose connection is suspended; false when it was answered
+ * instead (429: the key has AG_SERVER_BATCH_PER_KEY pending). */
+typedef struct srv_batches srv_batches;
+ag_status srv_batches_start(ag_server *s, ag_error *err);
+void srv_batches_stop(ag_server *s);
+bool srv_batch_submit(ag_server *s, srv_req *r);
+/* Resumes a suspended request whose answer is ready (no audit record). */
+void srv_http_resume_ready(ag_server *s, srv_req *r);
+
+/* Export of the audit log on a thread writing into a pipe (HTTP only);
+ * the response reads it. NULL when it cannot start. */
+struct srv_export *srv_export_start(ag_server *s, int64_t from, int64_t to, ag_audit_format fmt);
 
 /* Logging: one JSON line, written with a single write(2). */
 void srv_log_event(ag_server *s, const char *event, const char *fmt, ...)
@@ -348,8 +357,6 @@ int64_t srv_now_ns(void);
 ag_status srv_http_resolve(const char *listen, struct sockaddr_storage *ss, bool *v6,
                           ag_error *err);
 ag_status srv_http_start(ag_server *s, ag_error *err);
-/* Hands an audited request back to its (suspended) connection. */
-void srv_http_resume(ag_server *s, srv_req *r);
 void srv_http_quiesce(ag_server *s);
 void srv_http_stop(ag_server *s);
 

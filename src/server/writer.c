@@ -10,7 +10,8 @@
  *    with the next batch at once;
  *  - the syncer takes every committed batch, waits until they are on stable
  *    storage (ag_audit_wait_durable: one fsync covers all of them), then
- *    hands each request back (resumes its connection).
+ *    hands each request back through its audit_done callback (the HTTP
+ *    layer resumes its connection: the writer knows nothing of HTTP).
  * So the fsync of one batch overlaps the writing of the next; requests that
  * arrive meanwhile form the next batch, and the number of fsyncs per second
  * stays bounded while throughput grows with the load. Without fsyncs
@@ -94,7 +95,7 @@ static void hand_back(ag_server *s, srv_req *batch) {
   for (srv_req *r = batch, *next; r; r = next) {
     next = r->next; /* r is not ours once handed back */
     r->next = NULL;
-    srv_http_resume(s, r);
+    r->audit_done(r);
   }
 }
 

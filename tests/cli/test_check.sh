@@ -1,6 +1,7 @@
 # acegate check and acegate rules from the command line: outcomes, exit
 # codes, errors that name the field, stdin, batch streaming and limits.
 . tests/cli/lib.sh
+plan 130
 
 expect_exit "check: flags, readable output" 0 $ACEGATE check --eccn 4D004 --to CN --end-user-type government --as-of 2026-11-24
 expect_grep "check: outcome first" "^LICENSE_REQUIRED" $TMPD/out
@@ -21,14 +22,24 @@ expect_exit "check: unknown destination exits 2" 2 $ACEGATE check --eccn 4D004 -
 expect_grep "check: error names destination" 'destination (--to): "XX" is not an EAR destination' $TMPD/err
 expect_exit "check: unknown ECCN paragraph exits 2" 2 $ACEGATE check --eccn 4D004.q --to CN
 expect_grep "check: not on the CCL" "not on the CCL" $TMPD/err
-expect_exit "check: outside the scope exits 2" 2 $ACEGATE check --eccn 3A001 --to CN
-expect_grep "check: outside the cybersecurity scope" "outside the cybersecurity scope" $TMPD/err
+# an item outside 740.22(b)(1) is answered, never refused: OUT_OF_SCOPE, exit 0, with where to look
+expect_exit "check: outside the scope exits 0" 0 $ACEGATE check --eccn 3A001 --to CN
+expect_grep "check: OUT_OF_SCOPE first" "^OUT_OF_SCOPE  3A001 to CN" $TMPD/out
+expect_grep "check: chart not determined" "licence required by the Country Chart: not determined" $TMPD/out
+expect_exit "check: 5A002 --json" 0 $ACEGATE check --eccn 5A002 --to CN --json --as-of 2026-08-01
+jq -e '.outcome == "OUT_OF_SCOPE" and .decided_by == "740.22(b)(1)" and .license_required_by_chart == null and .ace.available == false and .item.eccn == "5A002" and (.trace[-2].text | test("740.17"))' $TMPD/out >/dev/null \
+  && echo "ok check: 5A002 out of scope, pointed to 740.17" || echo "not ok check: 5A002 out of scope, pointed to 740.17"
+expect_exit "check: EAR99" 0 $ACEGATE check --eccn EAR99 --to JP --json --as-of 2026-08-01
+jq -e '.outcome == "OUT_OF_SCOPE"' $TMPD/out >/dev/null && echo "ok check: EAR99 out of scope" || echo "not ok check: EAR99 out of scope"
+# a malformed ECCN stays an input error
+expect_exit "check: malformed ECCN exits 2" 2 $ACEGATE check --eccn 4A005..q --to DE
+expect_grep "check: malformed ECCN named" 'item.eccn (--eccn): "4A005..q" is not a CCL paragraph' $TMPD/err
 # 4A005.z.1 carries an RS licence requirement worldwide (742.6(a)(6)(iii)(A)) and the
 # licence exception restrictions of 740.2(a)(9)(ii): never decided as plain 4A005
-expect_exit "check: 4A005.z.1 is not decided as 4A005" 2 $ACEGATE check --eccn 4A005.z.1 --to CA --as-of 2026-08-01
-expect_grep "check: 4A005.z.1 named as a .z paragraph" '"4A005.z.1" is a .z paragraph' $TMPD/err
-expect_exit "check: 4A005.z.2 is on the CCL, not decided" 2 $ACEGATE check --eccn 4A005.z.2 --to AE --as-of 2026-08-01
-expect_grep "check: 4A005.z.2 named as a .z paragraph" '"4A005.z.2" is a .z paragraph' $TMPD/err
+for e in "4A005.z.1 --to CA" "4A005.z.2 --to AE"; do
+  expect_exit "check: $e is not decided as 4A005" 0 $ACEGATE check --eccn $e --as-of 2026-08-01 --json
+  jq -e '.outcome == "OUT_OF_SCOPE" and .decided_by == "740.2(a)(9)(ii)"' $TMPD/out >/dev/null && echo "ok check: $e out of scope by 740.2(a)(9)(ii)" || echo "not ok check: $e out of scope by 740.2(a)(9)(ii)"
+done
 # 4A005.a to .y are reserved; 4D004's .a and .b are the conditions of its exclusion note
 for e in 4A005.a 4D004.a 4D004.b; do
   expect_exit "check: $e is not a CCL paragraph" 2 $ACEGATE check --eccn $e --to DE --as-of 2026-08-01
@@ -57,7 +68,8 @@ expect_grep "check: for not taken named" 'item.for (--for): 4D004 takes no "for"
 # a "for" naming a sub-paragraph is for the paragraph above it, but never for a .z one
 expect_exit "check: 5D001.a for 5A001.j.1" 0 $ACEGATE check --eccn 5D001.a --for 5A001.j.1 --to DE --json --as-of 2026-08-01
 jq -e '.item.for == "5A001.j" and .outcome == "LICENSE_EXCEPTION_ACE"' $TMPD/out >/dev/null && echo "ok check: for a sub-paragraph" || echo "not ok check: for a sub-paragraph"
-expect_exit "check: 4D001.a for 4A005.z.1 exits 2" 2 $ACEGATE check --eccn 4D001.a --for 4A005.z.1 --to DE
+expect_exit "check: 4D001.a for 4A005.z.1" 0 $ACEGATE check --eccn 4D001.a --for 4A005.z.1 --to DE --json
+jq -e '.outcome == "OUT_OF_SCOPE" and .decided_by == "740.2(a)(9)(ii)" and .item.for == "4A005.z.1"' $TMPD/out >/dev/null && echo "ok check: for a .z paragraph is out of scope" || echo "not ok check: for a .z paragraph is out of scope"
 # a deemed export goes to a nationality, never to a region (746.6(a)(3), 734.13(b))
 expect_exit "check: deemed export to a region exits 2" 2 $ACEGATE check --eccn 4E001.c --to UA-43 --transaction deemed_export --end-user-type individual --as-of 2024-04-20
 expect_grep "check: deemed export to a region named" 'destination (--to): "UA-43" is a region' $TMPD/err
@@ -117,6 +129,21 @@ expect_grep "rules: embargo rows with sources" "746.8(c)(2)" $TMPD/out
 expect_grep "rules: embargo reach shown" "^CU .*all_items" $TMPD/out
 expect_exit "rules: the paragraphs table" 0 $ACEGATE rules --table ccl-paragraphs
 expect_grep "rules: 4A005.z.2 is a paragraph" "^4A005.z.2 " $TMPD/out
+expect_exit "rules: the outside-scope table" 0 $ACEGATE rules --table outside-scope
+expect_grep "rules: .z row points to 742.6(a)(6)(iii)" '^\.z .*740\.2(a)(9)(ii) *see 742\.6(a)(6)(iii)' $TMPD/out
+expect_exit "rules: the list-meanings table" 0 $ACEGATE rules --table list-meanings
+expect_grep "rules: UVL row" '^UVL .*REVIEW .*744\.15' $TMPD/out
+expect_exit "rules: the ccl-new-items table" 0 $ACEGATE rules --table ccl-new-items
+expect_grep "rules: 4A005 came onto the CCL on 2022-03-07" '^4A005 .*on the CCL from 2022-03-07' $TMPD/out
+# one edited row changes every answer: the rule-in-force citation is read from meta.tsv
+cp -r data/rules $TMPD/rules3
+sed -i 's/^rule_in_force_cite\t.*/rule_in_force_cite\t87 FR 1670-1671/' $TMPD/rules3/meta.tsv
+expect_exit "check: edited meta.tsv" 0 $ACEGATE check --rules $TMPD/rules3 --eccn 4D004 --to DE --as-of 2021-06-01 --json
+jq -e '.decided_by == "87 FR 1670-1671" and (.ace.blocked_by | index("87 FR 1670-1671"))' $TMPD/out >/dev/null && echo "ok check: rule citation from meta.tsv" || echo "not ok check: rule citation from meta.tsv"
+# ... and an edited outside-scope row changes where an out-of-scope item points
+sed -i 's/^5A002\t740.22(b)(1)\t740.17\t/5A002\t740.22(b)(1)\t740.17(b)\t/' $TMPD/rules3/outside-scope.tsv
+expect_exit "check: edited outside-scope.tsv" 0 $ACEGATE check --rules $TMPD/rules3 --eccn 5A002 --to DE --json
+jq -e '.trace[-1].text | test("See 740.17\\(b\\)")' $TMPD/out >/dev/null && echo "ok check: pointer from outside-scope.tsv" || echo "not ok check: pointer from outside-scope.tsv"
 expect_nogrep "rules: reserved 4A005.a is not" "^4A005.a " $TMPD/out
 cp -r data/rules $TMPD/rules
 sed -i 's/^D:1\tCN\t/D:9\tCN\t/' $TMPD/rules/country-groups.tsv
@@ -125,3 +152,45 @@ expect_grep "rules: file:line reason" "country-groups.tsv:[0-9]*: column 'group'
 expect_exit "check --rules with a broken table exits 3" 3 $ACEGATE check --rules $TMPD/rules --eccn 4D004 --to CN
 cp -r data/rules $TMPD/rules2
 expect_exit "check --rules with an edited copy" 0 $ACEGATE check --rules $TMPD/rules2 --eccn 4D004 --to CN --json
+# a U.S. government agency abroad: --end-user-country US; US is never a destination
+expect_exit "check: U.S. agency in China" 0 $ACEGATE check --eccn 4D004 --to CN --end-user-type government --end-user-country US --as-of 2026-08-01 --json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and ([.trace[] | select(.step == "gov" and .cite == "740.22(a)")] | length == 1) and ([.alternatives[] | select(test("GOV \\(740.11\\)"))] | length >= 1)' $TMPD/out >/dev/null \
+  && echo "ok check: U.S. agency decided, GOV named" || echo "not ok check: U.S. agency decided, GOV named"
+expect_exit "check: US as destination exits 2" 2 $ACEGATE check --eccn 4D004 --to US
+expect_grep "check: US as destination named" 'destination (--to): "US" is the United States' $TMPD/err
+# before 4D004 existed the chart is not read: null in JSON, "not determined" in text
+expect_exit "check: 4D004 before the rule" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2022-01-15 --json
+jq -e '.license_required_by_chart == null and .outcome == "REVIEW"' $TMPD/out >/dev/null && echo "ok check: chart null before the item existed" || echo "not ok check: chart null before the item existed"
+expect_exit "check: 4D004 before the rule, text" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2022-01-15
+expect_grep "check: chart not determined in text" "licence required by the Country Chart: not determined" $TMPD/out
+expect_grep "check: no CCL entry before 2022-03-07" "4D004 had no CCL entry before 2022-03-07" $TMPD/out
+
+# Part 746 and D:5 facts are table rows: one edited row changes the answer.
+# 746.8(c)(2)(vi) keeps ENC for the missions of A:5/A:6 governments (enc_for in embargoes.tsv)
+echo '{"as_of":"2025-02-01","item":{"eccn":"5A004.b"},"destination":"RU","end_user":{"type":"government","country":"DE"}}' > $TMPD/mission.json
+expect_exit "check: 5A004.b to the German embassy in Moscow" 0 sh -c "$ACEGATE check --json - < $TMPD/mission.json"
+jq -e '.outcome == "REVIEW" and .decided_by == "746.8(c)(2)"' $TMPD/out >/dev/null && echo "ok check: ENC kept for an A:5 mission" || echo "not ok check: ENC kept for an A:5 mission"
+cp -r data/rules $TMPD/rules746
+sed -i 's#,government@A:5/A:6\t#\t#' $TMPD/rules746/embargoes.tsv
+expect_exit "check: the same with the missions taken out of enc_for" 0 sh -c "$ACEGATE check --rules $TMPD/rules746 --json - < $TMPD/mission.json"
+jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "746.8(c)(2)"' $TMPD/out >/dev/null && echo "ok check: one enc_for edit refuses ENC" || echo "not ok check: one enc_for edit refuses ENC"
+# D:5 follows the State list (d5-state-list.tsv governs = state); following the BIS table instead
+# takes Ethiopia out of D:5, and then 740.22(c)(1)(iii) no longer reaches a company there
+expect_exit "check: 4A005 to a company in Ethiopia" 0 $ACEGATE check --eccn 4A005 --to ET --as-of 2024-05-01 --json
+jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "740.22(c)(1)(iii)"' $TMPD/out >/dev/null && echo "ok check: Ethiopia in D:5 by the State list" || echo "not ok check: Ethiopia in D:5 by the State list"
+sed -i 's/^\(ET\t.*\)\tstate\t/\1\ttable\t/' $TMPD/rules746/d5-state-list.tsv
+expect_exit "check: Ethiopia with the BIS table governing" 0 $ACEGATE check --rules $TMPD/rules746 --eccn 4A005 --to ET --as-of 2024-05-01 --json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE"' $TMPD/out >/dev/null && echo "ok check: one governs edit changes D:5" || echo "not ok check: one governs edit changes D:5"
+# 746.8 before its 2024 renumbering is cited by today's numbers, and the step says so
+expect_exit "check: 4D004 to Russia in 2023" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2023-03-01 --json
+jq -e '[.trace[] | select(.step == "part_746") | .text | test("today.s numbering")] == [true]' $TMPD/out >/dev/null && echo "ok check: 2023 citation says today's numbering" || echo "not ok check: 2023 citation says today's numbering"
+expect_exit "check: 4D004 to Russia in 2025" 0 $ACEGATE check --eccn 4D004 --to RU --as-of 2025-03-01 --json
+jq -e '[.trace[] | select(.step == "part_746") | .text | test("today.s numbering")] == [false]' $TMPD/out >/dev/null && echo "ok check: 2025 citation as numbered" || echo "not ok check: 2025 citation as numbered"
+# a deemed reexport lifted by (c)(1)(iii)(C) says the row is a reading of the text
+expect_exit "check: deemed reexport to a Chinese national" 0 $ACEGATE check --eccn 4E001.c --to CN --transaction deemed_reexport --end-user-type individual --as-of 2024-05-01 --json
+jq -e '.outcome == "LICENSE_EXCEPTION_ACE" and ([.trace[] | select(.step == "ace_exception") | .text | test("reading")] == [true])' $TMPD/out >/dev/null && echo "ok check: deemed reexport row is a reading" || echo "not ok check: deemed reexport row is a reading"
+# the Country Groups step says when D:5 comes from the State Department's list, in or out
+expect_exit "check: 4A005 to Cambodia after the State removal" 0 $ACEGATE check --eccn 4A005 --to KH --as-of 2025-12-01 --json
+jq -e '[.trace[] | select(.step == "country_groups") | .text | test("not in D:5 on this date, following the State Department")] == [true]' $TMPD/out >/dev/null && echo "ok check: Cambodia out of D:5 by the State list" || echo "not ok check: Cambodia out of D:5 by the State list"
+expect_exit "check: 4A005 to Ethiopia" 0 $ACEGATE check --eccn 4A005 --to ET --as-of 2024-05-01 --json
+jq -e '[.trace[] | select(.step == "country_groups") | .text | test("D:5 here follows the State Department")] == [true]' $TMPD/out >/dev/null && echo "ok check: Ethiopia in D:5 by the State list, said" || echo "not ok check: Ethiopia in D:5 by the State list, said"

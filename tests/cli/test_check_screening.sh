@@ -4,6 +4,7 @@
 # added by 86 FR 60760 (2021-11-04) must hit, by name, alias, with a typo
 # or another legal form.
 . tests/cli/lib.sh
+plan 36
 LISTS=data/lists/csl-2026-07-31.csv
 export ACEGATE_HOME=$TMPD/home   # never the user's own data directory
 
@@ -97,3 +98,45 @@ printf '%s\n' '{"item":{"eccn":"4D004"},"destination":"DE","end_user":{"name":"C
 expect_exit "batch with names" 0 sh -c "$ACEGATE check --batch --lists $LISTS < $TMPD/b.jsonl"
 [ "$(jq -r .outcome $TMPD/out | tr '\n' ' ')" = "LICENSE_REQUIRED LICENSE_EXCEPTION_ACE LICENSE_EXCEPTION_ACE " ] \
   && echo "ok batch screening outcomes" || echo "not ok batch screening outcomes: $(jq -r .outcome $TMPD/out | tr '\n' ' ')"
+
+# The Military End-User List (744.21) and the Unverified List (744.15), as
+# list-meanings.tsv gives them: an MEU party needs a licence, ACE does not
+# overcome it; an Unverified List party suspends licence exceptions, so ACE
+# cannot meet the chart's requirement (NS1 X for Germany).
+# (their offices delivered to in Germany, where no 740.22(c) row applies, so the list decides)
+echo '{"as_of":"2026-08-01","item":{"eccn":"4D004"},"destination":"DE","end_user":{"name":"Academy of Aerospace Solid Propulsion Technology","country":"CN"}}' > $TMPD/meu.txn
+$ACEGATE check --lists $LISTS --json - < $TMPD/meu.txn > $TMPD/meu.json 2>$TMPD/meu.err
+if jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "744.21" and (.ace.blocked_by | index("744.21"))
+    and ([.trace[] | select(.step == "screening" and .cite == "744.21")] | length == 1)' $TMPD/meu.json >/dev/null; then
+  echo "ok military end-user list: 744.21"
+else
+  echo "not ok military end-user list: 744.21"; head -c 600 $TMPD/meu.json; cat $TMPD/meu.err
+fi
+echo '{"as_of":"2026-08-01","item":{"eccn":"4D004"},"destination":"DE","end_user":{"name":"Atlas Sanatgaran","country":"AM"}}' > $TMPD/uvl.txn
+$ACEGATE check --lists $LISTS --json - < $TMPD/uvl.txn > $TMPD/uvl.json 2>$TMPD/uvl.err
+if jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "744.15" and .ace.available == false
+    and (.ace.blocked_by | index("744.15"))
+    and ([.trace[] | select(.step == "screening" and .result == "blocked") | .text] | join(" ") | test("744.15\\(b\\) statement"))' \
+    $TMPD/uvl.json >/dev/null; then
+  echo "ok unverified list: 744.15 suspends ACE"
+else
+  echo "not ok unverified list: 744.15 suspends ACE"; head -c 600 $TMPD/uvl.json; cat $TMPD/uvl.err
+fi
+# ... and where the chart needs no licence (4D004 to Canada: NS1 has no X), the 744.15(b)
+# statement must still be obtained: REVIEW, never NLR
+echo '{"as_of":"2026-08-01","item":{"eccn":"4D004"},"destination":"CA","end_user":{"name":"Atlas Sanatgaran","country":"AM"}}' > $TMPD/uvl2.txn
+$ACEGATE check --lists $LISTS --json - < $TMPD/uvl2.txn > $TMPD/uvl2.json 2>$TMPD/uvl2.err
+if jq -e '.outcome == "REVIEW" and .decided_by == "744.15" and .license_required_by_chart == false' $TMPD/uvl2.json >/dev/null; then
+  echo "ok unverified list: REVIEW where the chart needs no licence"
+else
+  echo "not ok unverified list: REVIEW where the chart needs no licence"; head -c 600 $TMPD/uvl2.json; cat $TMPD/uvl2.err
+fi
+# one edited row of list-meanings.tsv changes the answer: a stricter reading of 744.15
+cp -r data/rules $TMPD/rules-uvl
+sed -i 's/^UVL\t-\tREVIEW\t/UVL\t-\tLICENSE_REQUIRED\t/' $TMPD/rules-uvl/list-meanings.tsv
+$ACEGATE check --rules $TMPD/rules-uvl --lists $LISTS --json - < $TMPD/uvl2.txn > $TMPD/uvl3.json 2>$TMPD/uvl3.err
+if jq -e '.outcome == "LICENSE_REQUIRED" and .decided_by == "744.15"' $TMPD/uvl3.json >/dev/null; then
+  echo "ok list-meanings.tsv: an edited row changes the outcome"
+else
+  echo "not ok list-meanings.tsv: an edited row changes the outcome"; head -c 600 $TMPD/uvl3.json; cat $TMPD/uvl3.err
+fi

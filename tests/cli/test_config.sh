@@ -4,6 +4,7 @@
 # $XDG_CONFIG_HOME, and a bad line (syntax, unknown key, bad value) is exit 2
 # naming the file, the line and the key; an unreadable file is exit 4.
 . "$(dirname "$0")/lib.sh"
+plan 49
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null

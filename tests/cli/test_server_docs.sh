@@ -3,6 +3,8 @@
 # one shell, against a real `acegate serve` on 127.0.0.1 with the built-in
 # lists; each block must succeed and print something.
 . "$(dirname "$0")/lib.sh"
+# each example of docs/api.md, and eight checks of what they claim
+plan $(($(grep -c '^```sh$' docs/api.md) + 8))
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -56,6 +58,10 @@ if grep -q '^byte-identical$' "$TMPD"/block*.out; then echo "ok docs_get_is_byte
   echo "not ok docs_get_is_byte_identical"; fi
 expect_grep docs_named_party_blocked '744.11' "$TMPD/block2.out"
 expect_grep docs_error_names_field '"field":"destination"' "$TMPD/block3.out"
+expect_grep docs_ref_echoed '"ref": "SO-2026-0042"' "$TMPD/block4.out"
+# the search by ref finds that check, and only it
+if [ "$(grep -c '"ref": "SO-2026-0042"' "$TMPD/block9.out")" -eq 1 ]; then echo "ok docs_search_by_ref"; else
+  echo "not ok docs_search_by_ref"; sed 's/^/  | /' "$TMPD/block9.out" | head -20; fi
 [ -n "$SHOW" ] && head -c 600 "$TMPD"/block*.out
 kill -TERM "$SRV_PID"
 wait "$SRV_PID"

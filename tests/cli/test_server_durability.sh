@@ -7,6 +7,7 @@
 #  - rows of a log the server wrote, edited, deleted or reordered in SQLite,
 #    are named by `acegate audit verify`.
 . "$(dirname "$0")/lib.sh"
+plan 34
 SRV_PID=""
 CLIENT_PIDS=""
 cleanup() {

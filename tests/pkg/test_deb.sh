@@ -126,7 +126,7 @@ if [ "$rc" -eq 0 ]; then ok serve_stops_cleanly; else notok serve_stops_cleanly 
 check audit_verify "$A" audit verify --db "$T/state/audit.db"
 
 # ---- man pages, completion, unit ----
-n_cmd=$(grep -c '^  [a-z][a-z]*  ' "$T/help.out")
+n_cmd=$(grep -c '^  [a-z][a-z]*  *[a-z]' "$T/help.out")
 n_man=$(ls "$R/usr/share/man/man1" | grep -c '^acegate-.*\.1\.gz$')
 if [ "$n_man" -eq "$n_cmd" ] && [ -f "$R/usr/share/man/man5/acegate.conf.5.gz" ]; then
   ok man_pages_present; else notok man_pages_present "$n_man pages for $n_cmd commands"; fi

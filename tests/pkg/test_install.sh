@@ -28,7 +28,7 @@ for h in include/acegate/*.h; do
   cmp -s "$h" "$D/usr/include/acegate/$(basename "$h")" || notok "header_$(basename "$h")" "not installed"
 done
 ok headers_checked
-n_cmd=$(sed -n 's/^  \([a-z][a-z]*\)  .*/\1/p' <<EOF2 | wc -l
+n_cmd=$(sed -n 's/^  \([a-z][a-z]*\)  *[a-z].*/\1/p' <<EOF2 | wc -l
 $("$D/usr/bin/acegate" --help)
 EOF2
 )
@@ -57,12 +57,13 @@ P="$T/prefix"
 check install_prefix $MAKE --no-print-directory install PREFIX="$P" SYSCONFDIR="$P/etc"
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 check pkg_config_knows_acegate pkg-config --exists acegate
-# one version everywhere: the Makefile's, the package's, the .pc file's, the man pages'
-version=$(sed -n 's/^VERSION *:= *//p' Makefile)
+# one version everywhere: VERSION, the package's, the .pc file's, the binary's, the man pages'
+version=$(cat VERSION)
 deb_version=$(dpkg-parsechangelog -S Version 2>/dev/null || sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)
 if [ -n "$version" ] && [ "$(pkg-config --modversion acegate)" = "$version" ] &&
-  [ "$deb_version" = "$version" ]; then ok version_agrees; else
-  notok version_agrees "Makefile $version, acegate.pc $(pkg-config --modversion acegate), debian/changelog $deb_version"; fi
+  [ "$deb_version" = "$version" ] && [ "$("$P/bin/acegate" --version | head -1)" = "acegate $version" ]
+then ok version_agrees; else
+  notok version_agrees "VERSION $version, acegate.pc $(pkg-config --modversion acegate), debian/changelog $deb_version, $("$P/bin/acegate" --version | head -1)"; fi
 if [ -z "$(grep -L "\"acegate $version\"" man/*.[15])" ]; then ok man_pages_version; else
   notok man_pages_version "not acegate $version: $(grep -L "\"acegate $version\"" man/*.[15])"; fi
 # built outside the tree: only what pkg-config says, no -I include

@@ -619,8 +619,11 @@ static void test_export_csv_and_jsonl(void **state) {
   assert_int_equal(ag_audit_export(f->db, from, to, AG_AUDIT_CSV, to_buf, &b, &e), AG_OK);
   const char *csv = ag_buf_cstr(&b);
   assert_true(!strncmp(csv, "seq,audit_id,time,time_ms,kind,", 31));
-  /* each body holds one "\n" inside a quoted field; rows end in CRLF */
-  assert_int_equal(count_lines(b.data, b.len, "\r\n"), 1 + 10);
+  /* each body holds one "\n" inside a quoted field; rows end in CRLF:
+   * the header, records 6 to 15, and the closing row */
+  assert_int_equal(count_lines(b.data, b.len, "\r\n"), 1 + 10 + 1);
+  assert_non_null(strstr(csv, "\r\n#end,records=10,last_seq=15,last_hash="));
+  assert_non_null(strstr(csv, ",head_seq=30,head_hash="));
   assert_non_null(strstr(csv, "\r\n6,a-6-"));
   assert_non_null(strstr(csv, "2025-03-01T00:14:00.000Z"));
   assert_null(strstr(csv, "2025-03-01T00:15:00.000Z"));
@@ -630,12 +633,25 @@ static void test_export_csv_and_jsonl(void **state) {
   assert_int_equal(ag_audit_export(f->db, 0, 0, AG_AUDIT_JSONL, to_buf, &b, &e), AG_OK);
   const char *s = ag_buf_cstr(&b);
   int n = 0;
+  char last_hash[65] = "";
   while (*s) {
     const char *nl = strchr(s, '\n');
     assert_non_null(nl);
     json_error_t je;
     json_t *j = json_loadb(s, (size_t)(nl - s), 0, &je);
     assert_non_null(j);
+    if (json_object_get(j, "export_end")) { /* the closing line, last */
+      assert_string_equal(nl + 1, "");
+      assert_int_equal(json_integer_value(json_object_get(j, "records")), 30);
+      assert_int_equal(json_integer_value(json_object_get(j, "last_seq")), 30);
+      assert_int_equal(json_integer_value(json_object_get(j, "head_seq")), 30);
+      assert_string_equal(json_string_value(json_object_get(j, "last_hash")), last_hash);
+      assert_string_equal(json_string_value(json_object_get(j, "head_hash")), last_hash);
+      json_decref(j);
+      s = nl + 1;
+      continue;
+    }
+    snprintf(last_hash, sizeof last_hash, "%s", json_string_value(json_object_get(j, "hash")));
     rec_buf rb;
     const ag_audit_record *r = make(&rb, n);
     assert_int_equal(json_integer_value(json_object_get(j, "seq")), n + 1);
@@ -651,7 +667,9 @@ static void test_export_csv_and_jsonl(void **state) {
 
   ag_buf_reset(&b);
   assert_int_equal(ag_audit_export(f->db, T0 + 3600000, 0, AG_AUDIT_JSONL, to_buf, &b, &e), AG_OK);
-  assert_int_equal(b.len, 0);
+  /* nothing in range: the closing line alone, saying so */
+  assert_true(!strncmp(ag_buf_cstr(&b), "{\"export_end\":true,\"records\":0,", 31));
+  assert_int_equal(count_lines(b.data, b.len, "\n"), 1);
   assert_int_equal(ag_audit_export(f->db, 0, 0, AG_AUDIT_CSV, refuse, NULL, &e), AG_ERR_IO);
   assert_int_equal(ag_audit_export(f->db, 0, 0, (ag_audit_format)9, to_buf, &b, &e), AG_ERR_INPUT);
   assert_string_equal(e.field, "format");
@@ -659,6 +677,142 @@ static void test_export_csv_and_jsonl(void **state) {
   assert_true(ag_audit_format_parse("jsonl", &fmt) && fmt == AG_AUDIT_JSONL);
   assert_false(ag_audit_format_parse("xml", &fmt));
   ag_buf_free(&b);
+}
+
+/* An export checked offline: intact as written; every way of cutting it
+ * short, removing, editing, reordering or adding a line is named. */
+static ag_audit_verify_report verify_export_text(const char *data, size_t len) {
+  ag_audit_verify_report r;
+  ag_error e;
+  if (ag_audit_verify_export(data, len, NULL, &r, &e) != AG_OK)
+    fail_msg("%zu bytes: %s: %s", len, e.field, e.reason);
+  return r;
+}
+
+/* Byte offset where line k (0-based) starts. */
+static size_t line_start(const char *s, int k) {
+  size_t at = 0;
+  for (int i = 0; i < k; i++)
+    at = (size_t)(strchr(s + at, '\n') - s) + 1;
+  return at;
+}
+
+static void test_export_verified_offline(void **state) {
+  fixture *f = *state;
+  fill(f->db, 12, NULL);
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  for (int fmt = AG_AUDIT_CSV; fmt <= AG_AUDIT_JSONL; fmt++) {
+    ag_buf_reset(&b);
+    assert_int_equal(ag_audit_export(f->db, 0, 0, (ag_audit_format)fmt, to_buf, &b, &e), AG_OK);
+    const char *x = ag_buf_cstr(&b);
+    ag_audit_verify_report r = verify_export_text(x, b.len);
+    assert_int_equal(r.problem, AG_AUDIT_INTACT);
+    assert_int_equal(r.records, 12);
+    assert_int_equal(r.head_seq, 12);
+    /* cut at every byte: never intact */
+    for (size_t cut = fmt == AG_AUDIT_CSV ? line_start(x, 1) : 0; cut < b.len; cut++) {
+      r = verify_export_text(x, cut);
+      if (r.problem == AG_AUDIT_INTACT)
+        fail_msg("an export cut at byte %zu of %zu verified", cut, b.len);
+    }
+    /* CSV records span two lines (the bodies hold a line break) */
+    int per = fmt == AG_AUDIT_CSV ? 2 : 1, first = fmt == AG_AUDIT_CSV ? 1 : 0;
+    size_t l3 = line_start(x, first + 3 * per), l4 = line_start(x, first + 4 * per),
+           l5 = line_start(x, first + 5 * per);
+    ag_buf t;
+    ag_buf_init(&t);
+    /* record 4 removed */
+    ag_buf_append(&t, x, l3);
+    ag_buf_append(&t, x + l4, b.len - l4);
+    r = verify_export_text(t.data, t.len);
+    assert_int_equal(r.problem, AG_AUDIT_GAP);
+    assert_int_equal(r.bad_seq, 4);
+    /* records 4 and 5 swapped */
+    ag_buf_reset(&t);
+    ag_buf_append(&t, x, l3);
+    ag_buf_append(&t, x + l4, l5 - l4);
+    ag_buf_append(&t, x + l3, l4 - l3);
+    ag_buf_append(&t, x + l5, b.len - l5);
+    r = verify_export_text(t.data, t.len);
+    assert_int_equal(r.problem, AG_AUDIT_GAP);
+    /* one character of record 4 changed: its outcome */
+    ag_buf_reset(&t);
+    ag_buf_append(&t, x, b.len);
+    char *o = strstr(t.data + l3, "authorized"); /* record 4 is authorized */
+    assert_non_null(o);
+    o[0] = 'N';
+    r = verify_export_text(t.data, t.len);
+    assert_int_equal(r.problem, AG_AUDIT_HASH_MISMATCH);
+    assert_int_equal(r.bad_seq, 4);
+    /* the last record and the closing line's count both removed */
+    size_t last = line_start(x, first + 11 * per), end = line_start(x, first + 12 * per);
+    ag_buf_reset(&t);
+    ag_buf_append(&t, x, last);
+    ag_buf_append(&t, x + end, b.len - end);
+    r = verify_export_text(t.data, t.len);
+    assert_int_equal(r.problem, AG_AUDIT_TRUNCATED);
+    /* a line after the closing one */
+    ag_buf_reset(&t);
+    ag_buf_append(&t, x, b.len);
+    ag_buf_append(&t, x + l3, l4 - l3);
+    r = verify_export_text(t.data, t.len);
+    assert_int_equal(r.problem, AG_AUDIT_INSERTED);
+    ag_buf_free(&t);
+  }
+  /* a time range starting mid-chain verifies too; an anchor inside it is
+   * checked */
+  ag_buf_reset(&b);
+  assert_int_equal(ag_audit_export(f->db, T0 + 5 * 60000, 0, AG_AUDIT_JSONL, to_buf, &b, &e),
+                   AG_OK);
+  ag_audit_verify_report r = verify_export_text(b.data, b.len);
+  assert_int_equal(r.problem, AG_AUDIT_INTACT);
+  assert_int_equal(r.records, 7);
+  ag_audit_anchor bad = {.seq = 8};
+  memset(bad.hash, 'a', 64);
+  bad.hash[64] = '\0';
+  assert_int_equal(ag_audit_verify_export(b.data, b.len, &bad, &r, &e), AG_OK);
+  assert_int_equal(r.problem, AG_AUDIT_ANCHOR_MISMATCH);
+  assert_int_equal(ag_audit_verify_export("hello\r\n", 7, NULL, &r, &e), AG_ERR_INPUT);
+  ag_buf_free(&b);
+}
+
+/* A read-write open never recreates a dropped append-only trigger: the
+ * missing trigger is the evidence verify reports. */
+static void test_open_keeps_dropped_triggers_dropped(void **state) {
+  fixture *f = *state;
+  fill(f->db, 2, NULL);
+  raw_sql(f->path, "DROP TRIGGER audit_log_no_delete");
+  ag_audit_db *again;
+  ag_error e;
+  assert_int_equal(ag_audit_open(f->path, NULL, &again, &e), AG_OK);
+  fill(again, 1, NULL);
+  ag_audit_verify_report r = verify(again, NULL);
+  ag_audit_close(again);
+  assert_int_equal(r.problem, AG_AUDIT_INTACT);
+  assert_false(r.guards_present);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"
+                                    " AND name = 'audit_log_no_delete'"),
+                   0);
+}
+
+/* A cursor naming the largest seq there is: nothing after it, no overflow
+ * (with an index, the search goes through the postings). */
+static void test_cursor_at_the_end_of_seqs(void **state) {
+  fixture *f = *state;
+  fill(f->db, 3, NULL);
+  ag_error e;
+  assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  ag_audit_page p;
+  ag_audit_query q = {.destination = "CN", .cursor = "f7fffffffffffffff"};
+  assert_int_equal(ag_audit_search(f->db, &q, &p, &e), AG_OK);
+  assert_int_equal(p.count, 0);
+  ag_audit_page_free(&p);
+  q = (ag_audit_query){.destination = "CN", .cursor = "b7fffffffffffffff", .newest_first = true};
+  assert_int_equal(ag_audit_search(f->db, &q, &p, &e), AG_OK);
+  assert_int_equal(p.count, 1);
+  ag_audit_page_free(&p);
 }
 
 /* ---- times ---- */
@@ -915,6 +1069,9 @@ int main(void) {
       T(test_chain_links_and_verify),
       T(test_batch_is_consecutive),
       T(test_guards_refuse_update_and_delete),
+      T(test_open_keeps_dropped_triggers_dropped),
+      T(test_export_verified_offline),
+      T(test_cursor_at_the_end_of_seqs),
       T(test_tamper_edit_decision),
       T(test_tamper_edit_search_column),
       T(test_tamper_edit_time),

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define THREADS 8
@@ -30,7 +31,7 @@ typedef struct {
   int count;
   char (*ids)[AG_AUDIT_ID_MAX];
   atomic_bool *stop; /* NULL: append count records; else until set */
-  int done;
+  atomic_int done;
   int failures;
 } writer;
 
@@ -165,8 +166,32 @@ static void test_two_handles_one_file(void **state) {
 typedef struct {
   ag_audit_db *db;
   atomic_bool *stop;
-  int errors, rounds;
+  int errors;
+  atomic_int rounds;
 } reader;
+
+/* Records the writers have appended so far. */
+static int written(writer *w, int n) {
+  int total = 0;
+  for (int i = 0; i < n; i++)
+    total += atomic_load(&w[i].done);
+  return total;
+}
+
+/* Waits (without a deadline: a hang is a failure the harness reports)
+ * until the writers have appended at least `records` and each reader has
+ * finished `rounds` searches. */
+static void wait_for(writer *w, int nw, int records, reader *rd, int nr, int rounds) {
+  const struct timespec tick = {.tv_nsec = 1000000};
+  for (;;) {
+    bool readers_done = true;
+    for (int i = 0; i < nr; i++)
+      readers_done &= atomic_load(&rd[i].rounds) >= rounds;
+    if (readers_done && written(w, nw) >= records)
+      return;
+    nanosleep(&tick, NULL);
+  }
+}
 
 static void *read_loop(void *arg) {
   reader *rd = arg;
@@ -208,7 +233,8 @@ static void test_readers_during_writes(void **state) {
     rd[i] = (reader){.db = f->db, .stop = &stop};
     pthread_create(&rt[i], NULL, read_loop, &rd[i]);
   }
-  usleep(400000);
+  /* the readers search while the writers append, several times over */
+  wait_for(w, 4, 200, rd, 2, 5);
   atomic_store(&stop, true);
   atomic_store(&wstop, true);
   int total = 0;
@@ -220,7 +246,7 @@ static void test_readers_during_writes(void **state) {
   for (int i = 0; i < 2; i++) {
     pthread_join(rt[i], NULL);
     assert_int_equal(rd[i].errors, 0);
-    assert_true(rd[i].rounds > 0);
+    assert_true(atomic_load(&rd[i].rounds) >= 5);
   }
   ag_audit_verify_report r;
   ag_error e;
@@ -240,7 +266,8 @@ static void test_backup_while_writing(void **state) {
   }
   int64_t last_copy = 0;
   for (int k = 0; k < 3; k++) {
-    usleep(150000);
+    /* each copy taken once the writers are 50 records past the last */
+    wait_for(w, 4, (int)last_copy + 50, NULL, 0, 0);
     char p[160];
     snprintf(p, sizeof p, "%s/copy%d.db", f->dir, k);
     ag_error e;

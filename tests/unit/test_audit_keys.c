@@ -205,6 +205,57 @@ static void test_bad_add(void **state) {
   assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, "a\nb", tok, NULL, &e), AG_ERR_INPUT);
   assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, "\xff", tok, NULL, &e), AG_ERR_INPUT);
   assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, "Zoë's key", tok, NULL, &e), AG_OK);
+  /* what could make one key look like another in `keys list`: C0 and C1
+   * controls, and bidirectional marks, embeddings, overrides and isolates */
+  static const char *const spoofs[] = {"ad\xe2\x80\xaemin",  /* U+202E RLO */
+                                       "a\xe2\x80\xaa" "b",      /* U+202A LRE */
+                                       "a\xe2\x81\xa6" "b",      /* U+2066 LRI */
+                                       "a\xe2\x81\xa9" "b",      /* U+2069 PDI */
+                                       "a\xe2\x80\x8f" "b",      /* U+200F RLM */
+                                       "a\xd8\x9c" "b",           /* U+061C ALM */
+                                       "a\xc2\x85" "b",           /* U+0085 NEL */
+                                       "a\xc2\x9b" "b",           /* U+009B CSI */
+                                       "a\x1b" "[2Jb",             /* ESC */
+                                       "a\x7f"};
+  for (size_t i = 0; i < sizeof spoofs / sizeof spoofs[0]; i++) {
+    assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, spoofs[i], tok, NULL, &e),
+                     AG_ERR_INPUT);
+    assert_string_equal(e.field, "name");
+  }
+  /* right-to-left text itself is a name like any other */
+  assert_int_equal(ag_keys_add(f->db, AG_KEYS_ROLE_ADMIN, "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d", tok,
+                               NULL, &e),
+                   AG_OK);
+}
+
+/* A key and its key_added record are written in one transaction: when the
+ * record cannot be written, no key exists (a crash between the two used to
+ * leave an active key nobody could account for). */
+static void test_add_recorded_is_atomic(void **state) {
+  fixture *f = *state;
+  char tok[AG_KEYS_TOKEN_MAX], id[AG_AUDIT_ID_MAX];
+  ag_keys_info k;
+  ag_error e;
+  assert_int_equal(
+      ag_keys_add_recorded(f->db, AG_KEYS_ROLE_AUDITOR, "ops", "abcdef012345", "192.0.2.1", tok,
+                           &k, id, &e),
+      AG_OK);
+  ag_audit_entry *ent;
+  assert_int_equal(ag_audit_get(f->db, id, &ent, &e), AG_OK);
+  assert_string_equal(ent->outcome, "key_added");
+  assert_string_equal(ent->key_id, "abcdef012345");
+  assert_non_null(strstr(ent->decision, k.id));
+  ag_audit_entry_free(ent);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM api_keys"), 1);
+
+  /* the log refuses key records: the key is not made either */
+  raw_sql(f->path, "CREATE TRIGGER refuse_keys BEFORE INSERT ON audit_log WHEN NEW.kind = 'key'"
+                   " BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  assert_int_equal(ag_keys_add_recorded(f->db, AG_KEYS_ROLE_ADMIN, "x", "", "", tok, &k, id, &e),
+                   AG_ERR_DB);
+  assert_string_equal(tok, "");
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM api_keys"), 1);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_log"), 1);
 }
 
 /* The database file (and its WAL) never holds the key or its secret part. */
@@ -288,6 +339,7 @@ int main(void) {
       T(test_list_empty_and_order),
       cmocka_unit_test(test_roles),
       T(test_bad_add),
+      T(test_add_recorded_is_atomic),
       T(test_only_hash_stored),
       T(test_concurrent_authenticate),
       cmocka_unit_test(test_memory_keys),

@@ -217,6 +217,65 @@ static void test_missing_or_damaged_index(void **state) {
   check_all(f->db, 120, 0);
 }
 
+static ag_audit_verify_report verify_log(ag_audit_db *db) {
+  ag_audit_verify_report r;
+  ag_error e;
+  assert_int_equal(ag_audit_verify(db, NULL, &r, &e), AG_OK);
+  return r;
+}
+
+/* Rows deleted from the index hide records from filtered searches (the
+ * log is intact): verify names the first record hidden. Other damage
+ * (a record filed under another value, or twice) is named as well. */
+static void test_verify_checks_the_index(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  for (int i = 0; i < 300; i += 100) { /* several batches */
+    append_range(f->db, i, i + 100, 0);
+    assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  }
+  assert_int_equal(verify_log(f->db).problem, AG_AUDIT_INTACT);
+  /* the postings of BR in the second batch (seqs 101-200) deleted: record
+   * i is BR when i % 7 == 4, so seq 103 (i = 102) is the first hidden */
+  raw_sql(index_path(f), "DELETE FROM postings WHERE col = 0 AND value = 'BR' AND first > 100");
+  ag_audit_query q = {.destination = "BR", .limit = 1000};
+  ag_audit_page p;
+  assert_int_equal(ag_audit_search(f->db, &q, &p, &e), AG_OK);
+  size_t found = p.count;
+  ag_audit_page_free(&p);
+  assert_true(found < 43); /* 43 BR records in 300: the search misses some */
+  ag_audit_verify_report r = verify_log(f->db);
+  assert_int_equal(r.problem, AG_AUDIT_INDEX_MISMATCH);
+  assert_int_equal(r.bad_seq, 103);
+  assert_int_equal(r.records, 300); /* the log itself is whole */
+  assert_non_null(strstr(r.detail, "destination"));
+  print_message("%s\n", r.detail);
+  /* a read-only verifier sees the same */
+  close_log(f);
+  ag_audit_options ro = {.flags = AG_AUDIT_OPEN_READONLY};
+  ag_audit_db *rdb;
+  assert_int_equal(ag_audit_open(f->path, &ro, &rdb, &e), AG_OK);
+  r = verify_log(rdb);
+  ag_audit_close(rdb);
+  assert_int_equal(r.problem, AG_AUDIT_INDEX_MISMATCH);
+
+  /* rebuilt: intact again; then a record filed under another value */
+  unlink(index_path(f));
+  char side[200];
+  snprintf(side, sizeof side, "%s-wal", index_path(f));
+  unlink(side);
+  snprintf(side, sizeof side, "%s-shm", index_path(f));
+  unlink(side);
+  open_log(f);
+  assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  assert_int_equal(verify_log(f->db).problem, AG_AUDIT_INTACT);
+  raw_sql(index_path(f), "UPDATE postings SET value = 'XX' WHERE col = 2 AND value = 'NLR'");
+  r = verify_log(f->db);
+  assert_int_equal(r.problem, AG_AUDIT_INDEX_MISMATCH);
+  assert_int_equal(r.bad_seq, 4); /* record 3, the first NLR */
+  assert_non_null(strstr(r.detail, "outcome"));
+}
+
 static void test_background_thread_catches_up(void **state) {
   fixture *f = *state;
   ag_error e;
@@ -262,6 +321,7 @@ int main(void) {
       T(test_exact_with_index_complete_and_behind),
       T(test_index_of_another_log_is_rebuilt),
       T(test_missing_or_damaged_index),
+      T(test_verify_checks_the_index),
       T(test_background_thread_catches_up),
       T(test_log_keeps_no_search_column_index),
       cmocka_unit_test(test_memory_log_has_no_index),

@@ -77,14 +77,18 @@ static void test_bad_transactions(void **state) {
        "not a CCL paragraph"},
       {"{\"item\":{\"eccn\":\"4D004.q\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.eccn",
        "not on the CCL"},
-      {"{\"item\":{\"eccn\":\"3A001\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.eccn",
-       "outside the cybersecurity scope"},
-      {"{\"item\":{\"eccn\":\"5A001.a\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.eccn",
-       "outside the cybersecurity scope"},
+      {"{\"item\":{\"eccn\":\"4A005..q\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.eccn",
+       "not a CCL paragraph"},
+      {"{\"item\":{\"eccn\":\"5a002\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.eccn",
+       "not a CCL paragraph"},
+      {"{\"item\":{\"eccn\":\"EAR99\",\"for\":\"4A005\"},\"destination\":\"CN\"}",
+       AG_ERR_INPUT, "item.for", "takes no"},
       {"{\"item\":{\"eccn\":\"4D001.a\"},\"destination\":\"CN\"}", AG_ERR_INPUT, "item.for",
        "required"},
-      {"{\"item\":{\"eccn\":\"4D001.a\",\"for\":\"4A001\"},\"destination\":\"CN\"}", AG_ERR_INPUT,
-       "item.for", "outside the cybersecurity scope"},
+      {"{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"US\"}", AG_ERR_INPUT, "destination",
+       "never a destination"},
+      {"{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"CN\",\"end_user\":{\"country\":\"XX\"}}",
+       AG_ERR_INPUT, "end_user.country", "neither an EAR destination nor the United States"},
       {"{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"CN\",\"end_user\":{\"type\":"
        "\"non_government\",\"police_or_judicial\":true}}",
        AG_ERR_INPUT, "end_user.police_or_judicial", "government"},
@@ -205,6 +209,35 @@ static void test_screening_floor(void **state) {
       ag_decision_step_text(&d, i, &b);
   assert_non_null(strstr(ag_buf_cstr(&b), "CYBER2"));
 
+  /* an SDN designation under a program the EAR name (list-meanings.tsv): 744.12 too */
+  t.parties[AG_PARTY_END_USER].hits[0].programs = "SDGT] [IRGC";
+  assert_int_equal(ag_decide(R, &t, &d, &err), AG_OK);
+  assert_string_equal(ag_outcome_name(d.outcome), "PROHIBITED");
+  assert_string_equal(d.decided_by, "31 CFR ch. V App. A; 744.12");
+
+  /* Military End-User List: 744.21 requires a licence; ACE does not overcome it */
+  t.parties[AG_PARTY_END_USER].hits[0].list = AG_LIST_MEU;
+  t.parties[AG_PARTY_END_USER].hits[0].programs = NULL;
+  assert_int_equal(ag_decide(R, &t, &d, &err), AG_OK);
+  assert_string_equal(ag_outcome_name(d.outcome), "LICENSE_REQUIRED");
+  assert_string_equal(d.decided_by, "744.21");
+  assert_false(d.ace_available);
+  assert_true(trace_has(&d, AG_STEP_SCREENING, AG_RESULT_LICENSE_REQUIRED, "744.21"));
+
+  /* Unverified List: licence exceptions suspended (744.15), so ACE cannot
+   * meet the chart's licence requirement for Germany (NS1 X) */
+  t.parties[AG_PARTY_END_USER].hits[0].list = AG_LIST_UNVERIFIED;
+  assert_int_equal(ag_decide(R, &t, &d, &err), AG_OK);
+  assert_string_equal(ag_outcome_name(d.outcome), "LICENSE_REQUIRED");
+  assert_string_equal(d.decided_by, "744.15");
+  assert_false(d.ace_available);
+  assert_true(trace_has(&d, AG_STEP_SCREENING, AG_RESULT_BLOCKED, "744.15"));
+  ag_buf_reset(&b);
+  for (int i = 0; i < d.n_steps; i++)
+    if (d.steps[i].kind == AG_STEP_SCREENING)
+      ag_decision_step_text(&d, i, &b);
+  assert_non_null(strstr(ag_buf_cstr(&b), "744.15(b) statement"));
+
   /* a possible match only: REVIEW, never weaker than the rest of the walk */
   t.parties[AG_PARTY_END_USER].hits[0].list = AG_LIST_ENTITY;
   t.parties[AG_PARTY_END_USER].hits[0].confident = false;
@@ -231,6 +264,13 @@ static void test_screening_floor(void **state) {
   t.parties[AG_PARTY_END_USER].hits[0] = el;
   assert_int_equal(ag_decide(R, &t, &d, &err), AG_OK);
   assert_string_equal(ag_outcome_name(d.outcome), "LICENSE_REQUIRED");
+
+  /* ... and an Unverified List hit there, where the chart needs no licence,
+   * is REVIEW: the 744.15(b) statement must be obtained first */
+  t.parties[AG_PARTY_END_USER].hits[0].list = AG_LIST_UNVERIFIED;
+  assert_int_equal(ag_decide(R, &t, &d, &err), AG_OK);
+  assert_string_equal(ag_outcome_name(d.outcome), "REVIEW");
+  assert_string_equal(d.decided_by, "744.15");
   ag_buf_free(&b);
   ag_arena_free(&a);
 }
@@ -254,7 +294,8 @@ static void test_decision_json(void **state) {
   assert_non_null(j);
   assert_string_equal(json_string_value(json_object_get(j, "outcome")), "LICENSE_EXCEPTION_ACE");
   assert_true(json_is_true(json_object_get(json_object_get(j, "ace"), "available")));
-  /* 740.22(c)(1)(ii)(B) as amended is a reconstructed row: the decision says so */
+  /* 740.22(c)(1)(ii)(B) as amended is a reconstructed row that lifts the
+   * restriction ACE would fail on: the decision says so */
   assert_true(json_is_true(json_object_get(json_object_get(j, "ace"), "reconstructed")));
   assert_true(json_is_array(json_object_get(j, "controls")));
   assert_string_equal(json_string_value(json_object_get(j, "rules_version")), R->version);
@@ -278,6 +319,67 @@ static void test_decision_json(void **state) {
     ag_decision_alternative_text(&d, k, &b);
   assert_non_null(strstr(ag_buf_cstr(&b), "740.22(c)(1)(iii)(B)"));
   assert_non_null(strstr(ag_buf_cstr(&b), "GOV"));
+  ag_buf_free(&b);
+  ag_arena_free(&a);
+}
+
+/* An item outside 740.22(b)(1) is answered OUT_OF_SCOPE with the pointer
+ * outside-scope.tsv gives, never refused: a catalogue batch goes through. */
+static void test_out_of_scope(void **state) {
+  (void)state;
+  static const struct {
+    const char *json, *decided_by, *refer_to;
+  } cases[] = {
+      {"{\"as_of\":\"2024-01-10\",\"item\":{\"eccn\":\"5A002\"},\"destination\":\"DE\"}",
+       "740.22(b)(1)", "740.17"},
+      {"{\"as_of\":\"2024-01-10\",\"item\":{\"eccn\":\"5D002.c.1\"},\"destination\":\"CN\"}",
+       "740.22(b)(1)", "740.17"},
+      {"{\"as_of\":\"2024-01-10\",\"item\":{\"eccn\":\"5D992.c\"},\"destination\":\"JP\"}",
+       "740.22(b)(1)", "740.17"},
+      {"{\"as_of\":\"2024-01-10\",\"item\":{\"eccn\":\"EAR99\"},\"destination\":\"JP\"}",
+       "740.22(b)(1)", "736.2(b)"},
+      {"{\"as_of\":\"2024-01-10\",\"item\":{\"eccn\":\"3A001\"},\"destination\":\"CN\"}",
+       "740.22(b)(1)", "738.4"},
+      {"{\"as_of\":\"2024-01-10\",\"item\":{\"eccn\":\"5A001.a\"},\"destination\":\"CN\"}",
+       "740.22(b)(1)", "738.4"},
+      {"{\"as_of\":\"2024-01-10\",\"item\":{\"eccn\":\"4D001.a\",\"for\":\"4A001\"},"
+       "\"destination\":\"CN\"}",
+       "740.22(b)(1)", "738.4"},
+      {"{\"as_of\":\"2026-08-01\",\"item\":{\"eccn\":\"4A005.z.1\"},\"destination\":\"CA\"}",
+       "740.2(a)(9)(ii)", "742.6(a)(6)(iii)"},
+      {"{\"as_of\":\"2026-08-01\",\"item\":{\"eccn\":\"5A002.z.1.a\"},\"destination\":\"DE\"}",
+       "740.2(a)(9)(ii)", "742.6(a)(6)(iii)"},
+  };
+  ag_arena a;
+  ag_arena_init(&a, 4096);
+  ag_buf b;
+  ag_buf_init(&b);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    ag_txn t;
+    ag_decision d;
+    ag_error err;
+    if (run(cases[i].json, &t, &d, &err, &a) != AG_OK)
+      fail_msg("%s: %s: %s", cases[i].json, err.field, err.reason);
+    assert_string_equal(ag_outcome_name(d.outcome), "OUT_OF_SCOPE");
+    assert_string_equal(d.decided_by, cases[i].decided_by);
+    assert_null(d.item);
+    assert_false(d.chart_read);
+    assert_false(d.ace_available);
+    assert_int_equal(d.controls, 0);
+    assert_true(trace_has(&d, AG_STEP_SCOPE, AG_RESULT_NOT_APPLICABLE, cases[i].decided_by));
+    ag_buf_reset(&b);
+    ag_json_encode_decision(&d, &b);
+    json_error_t jerr;
+    json_t *j = json_loadb(b.data, b.len, 0, &jerr);
+    assert_non_null(j);
+    assert_true(json_is_null(json_object_get(j, "license_required_by_chart")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "item"), "eccn")),
+                        t.eccn);
+    json_decref(j);
+    ag_buf_reset(&b);
+    ag_decision_step_text(&d, d.n_steps - 1, &b);
+    assert_non_null(strstr(ag_buf_cstr(&b), cases[i].refer_to));
+  }
   ag_buf_free(&b);
   ag_arena_free(&a);
 }
@@ -309,6 +411,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_transactions), cmocka_unit_test(test_limits),
       cmocka_unit_test(test_screening_floor),  cmocka_unit_test(test_decision_json),
+      cmocka_unit_test(test_out_of_scope),
       cmocka_unit_test(test_error_json),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,12 +53,25 @@ static void test_country_groups_history(void **state) {
   assert_true(in_group("CN", AG_GROUP_D5, "2023-01-01"));
   assert_false(in_group("MO", AG_GROUP_D5, "2023-01-01")); /* Macau: D:1 but not D:5 */
   assert_true(in_group("MO", AG_GROUP_D1, "2023-01-01"));
-  /* Cambodia in D:5 from 2021-12-09 to 2026-02-03 (86 FR 70015; BIS 2026-02-03) */
+  /* D:5 follows the State Department's list (note to D:5): Cambodia from
+   * 2021-12-09 until State took it off 22 CFR 126.1 on 2025-11-07, not
+   * until BIS conformed its table (2026-02-03); it stays in D:1 */
   assert_false(in_group("KH", AG_GROUP_D5, "2021-12-08"));
   assert_true(in_group("KH", AG_GROUP_D5, "2021-12-09"));
-  assert_true(in_group("KH", AG_GROUP_D5, "2026-02-02"));
-  assert_false(in_group("KH", AG_GROUP_D5, "2026-02-03"));
+  assert_true(in_group("KH", AG_GROUP_D5, "2025-11-06"));
+  assert_false(in_group("KH", AG_GROUP_D5, "2025-11-07"));
+  assert_false(in_group("KH", AG_GROUP_D5, "2026-02-02"));
   assert_true(in_group("KH", AG_GROUP_D1, "2026-06-01"));
+  /* Ethiopia: on 22 CFR 126.1 from 2021-11-01 (86 FR 60165), never in the
+   * BIS table, so D:5 from that date; still in B */
+  assert_false(in_group("ET", AG_GROUP_D5, "2021-10-31"));
+  assert_true(in_group("ET", AG_GROUP_D5, "2021-11-01"));
+  assert_true(in_group("ET", AG_GROUP_D5, "2026-07-23"));
+  assert_true(in_group("ET", AG_GROUP_B, "2026-07-23"));
+  assert_false(in_group("ET", AG_GROUP_D1, "2026-07-23"));
+  /* Cyprus: the State suspension from 2022-10-01 */
+  assert_true(in_group("CY", AG_GROUP_D5, "2022-09-30"));
+  assert_false(in_group("CY", AG_GROUP_D5, "2022-10-01"));
   /* Nicaragua into D:1 and D:5 on 2024-03-15, out of B (FR Doc 2024-05696) */
   assert_false(in_group("NI", AG_GROUP_D1, "2024-03-14"));
   assert_true(in_group("NI", AG_GROUP_B, "2024-03-14"));
@@ -122,6 +135,38 @@ static void test_embargoes(void **state) {
   assert_null(ag_rules_embargo_on(R, dest("UA"), D("2023-01-01")));
   assert_string_equal(ag_rules_embargo_on(R, dest("CU"), D("2023-01-01"))->exceptions_cite,
                       "746.2(a)(1)");
+  /* 746.8 before the 2024 consolidation (89 FR 51644): cited by today's
+   * numbering, and the row says so; from 2024-06-12 as numbered */
+  e = ag_rules_embargo_on(R, dest("RU"), D("2024-06-11"));
+  assert_true(e->numbering_current);
+  assert_string_equal(e->deemed_cite, "746.8(a)(12)(i)");
+  assert_false(ag_rules_embargo_on(R, dest("RU"), D("2024-06-12"))->numbering_current);
+  /* 746.8(c)(2)(vi): ENC for the civil end users it names and for missions
+   * of A:5/A:6 governments; never an individual or another government */
+  e = ag_rules_embargo_on(R, dest("BY"), D("2025-01-01"));
+  ag_groupset a5 = 1u << AG_GROUP_A5, d1 = 1u << AG_GROUP_D1;
+  assert_true(ag_rules_embargo_enc_for(e, AG_EU_NON_GOVERNMENT, d1));
+  assert_true(ag_rules_embargo_enc_for(e, AG_EU_GOVERNMENT, a5));
+  assert_false(ag_rules_embargo_enc_for(e, AG_EU_GOVERNMENT, d1));
+  assert_false(ag_rules_embargo_enc_for(e, AG_EU_INDIVIDUAL, a5));
+  /* Iraq: 746.3(a)(1) reaches CCL items by reasons for control (NS, EI,
+   * ...), not AT alone; 746.3(c) lists ENC for anyone and no ACE */
+  e = ag_rules_embargo_on(R, dest("IQ"), D("2023-06-15"));
+  assert_non_null(e);
+  assert_string_equal(e->exceptions_cite, "746.3(c)");
+  assert_true(ag_rules_embargo_reaches(e, 1u << AG_COL_NS1 | 1u << AG_COL_AT1));
+  assert_true(ag_rules_embargo_reaches(e, 1u << AG_COL_NS2));
+  assert_false(ag_rules_embargo_reaches(e, 1u << AG_COL_AT1));
+  assert_false(ag_rules_embargo_reaches(e, 0));
+  assert_true(ag_rules_embargo_enc_for(e, AG_EU_INDIVIDUAL, d1));
+  assert_true(ag_rules_embargo_reaches(ag_rules_embargo_on(R, dest("IR"), D("2023-01-01")), 0));
+  /* Syria: 746.9 as it stood until 2025-09-01, and as 90 FR 42315 revised it */
+  e = ag_rules_embargo_on(R, dest("SY"), D("2025-09-01"));
+  assert_null(strstr(e->exceptions, "SPP"));
+  assert_int_equal(e->meta.status, AG_TEXT_VERIFIED);
+  e = ag_rules_embargo_on(R, dest("SY"), D("2025-09-02"));
+  assert_non_null(strstr(e->exceptions, "SPP"));
+  assert_int_equal(e->meta.status, AG_TEXT_SECONDARY);
 }
 
 static void test_items(void **state) {
@@ -136,6 +181,10 @@ static void test_items(void **state) {
   assert_false(it->controls & (1u << AG_COL_NS1));
   assert_int_equal(ag_rules_find_item(R, "5A001.j.1.a", NULL, d, &it), AG_ITEM_FOUND);
   assert_string_equal(it->paragraph, "5A001.j");
+  /* Note to 5E002.a: it does not apply to technology for 5A004.b, 5D002.a.3.b or
+   * 5D002.c.3.b, so it is not that family's technology and is not carried */
+  assert_int_equal(ag_rules_find_item(R, "5E002.a", NULL, d, &it), AG_ITEM_OUTSIDE_SCOPE);
+  assert_int_equal(ag_rules_find_item(R, "5D002.c.3.b", NULL, d, &it), AG_ITEM_FOUND);
   assert_int_equal(ag_rules_find_item(R, "4D001.a", NULL, d, &it), AG_ITEM_NEEDS_FOR);
   assert_int_equal(ag_rules_find_item(R, "4D001.a", "4A005", d, &it), AG_ITEM_FOUND);
   assert_int_equal(ag_rules_find_item(R, "4D001.a", "4A001", d, &it), AG_ITEM_OTHER_FOR);
@@ -231,7 +280,59 @@ static void test_validation_errors(void **state) {
       {"ace-exceptions.tsv", "ace-ngeu\t740.22(c)(1)(iii)(B)", "ace-xxx\t740.22(c)(1)(iii)(B)", "ace-exceptions.tsv:", "not an id"},
       {"ace-exceptions.tsv", "vulnerability_disclosure,cyber_incident_response\t*", "vulnerability_disclosure,hacking\t*", "ace-exceptions.tsv:", "end use"},
       {"meta.tsv", "edition\t", "editon\t", "meta.tsv:", "unknown key"},
+      /* one ECCN syntax for the tables and the lookups: what a lookup calls
+       * malformed does not load */
+      {"ccl-paragraphs.tsv", "4A005\t4A005\t", "4A005..q\t4A005\t", "ccl-paragraphs.tsv:",
+       "not a CCL paragraph"},
+      {"ccl-paragraphs.tsv", "4A005\t4A005\t", "4A005.\t4A005\t", "ccl-paragraphs.tsv:",
+       "not a CCL paragraph"},
+      {"meta.tsv", "rule_in_force_cite\t", "rule_in_force_cit\t", "meta.tsv:", "unknown key"},
+      {"ccl-new-items.tsv", "4D004\t-\t2022", "4D099\t-\t2022", "ccl-new-items.tsv:",
+       "not an item"},
+      {"outside-scope.tsv", "5A002\t740.22", "5A02\t740.22", "outside-scope.tsv:",
+       "not an ECCN entry"},
+      {"outside-scope.tsv", "5A002\t740.22", "4D004\t740.22", "outside-scope.tsv:",
+       "acegate decides"},
+      {"outside-scope.tsv", "\n*\t740.22", "\n#\t740.22", "outside-scope.tsv",
+       "'*' row"},
+      {"list-meanings.tsv", "UVL\t-\tREVIEW", "UVL\t-\tNLR", "list-meanings.tsv:",
+       "not REVIEW, LICENSE_REQUIRED or PROHIBITED"},
+      {"list-meanings.tsv", "UVL\t-\tREVIEW\t744.15\tyes", "UVL\t-\tREVIEW\t744.15\tperhaps",
+       "list-meanings.tsv:", "yes or no"},
+      {"list-meanings.tsv", "MEU\t-\tLICENSE_REQUIRED", "EL\t-\tLICENSE_REQUIRED",
+       "list-meanings.tsv:", "overlaps"},
+      {"destinations.tsv", "US\tUnited States\tunited_states\tUS", "US\tUnited States\tunited_states\tCA",
+       "destinations.tsv:", "governed by no other row"},
       {"embargoes.tsv", NULL, NULL, "embargoes.tsv", "missing"},
+      {"embargoes.tsv", "reasons:NS,", "reasons:NX,", "embargoes.tsv:", "not a reason for control"},
+      {"embargoes.tsv", "reasons:NS,MT,NP,CW,CB,RS,CC,EI,SI,SL", "reasons:MT,UN", "embargoes.tsv:",
+       "reach nothing"},
+      {"embargoes.tsv", "\tall_items\t746.2(a)(1)", "\tccl_only\t746.2(a)(1)", "embargoes.tsv:",
+       "not all_items"},
+      {"embargoes.tsv", "\t746.3(c)\t", "\t746.9(c)\t", "embargoes.tsv:", "not a paragraph of 746.3"},
+      {"embargoes.tsv", "ENC\t*\twhole", "ENC\t-\twhole", "embargoes.tsv:", "say for whom"},
+      {"embargoes.tsv", "SCP\t-\twhole", "SCP\t*\twhole", "embargoes.tsv:", "ENC is not among"},
+      {"embargoes.tsv", "government@A:5/A:6", "government", "embargoes.tsv:", "needs @groups"},
+      {"embargoes.tsv", "government@A:5/A:6", "government@A:5/Z:6", "embargoes.tsv:",
+       "not a Country Group"},
+      {"embargoes.tsv", "excluded\t746.8(a)(12)(i)", "excluded\t-", "embargoes.tsv:",
+       "name the paragraph"},
+      {"embargoes.tsv", "applies\t-\tas_of\t2004", "applies\t746.3(a)\tas_of\t2004",
+       "embargoes.tsv:", "only an excluded row"},
+      {"embargoes.tsv", "\tas_of\t2004-07-30", "\ttoday\t2004-07-30", "embargoes.tsv:",
+       "as_of or current"},
+      {"embargoes.tsv", "as_of\t2025-09-02", "as_of\t2025-09-01", "embargoes.tsv:", "overlaps"},
+      {"d5-state-list.tsv", NULL, NULL, "d5-state-list.tsv", "missing"},
+      {"d5-state-list.tsv", "\tstate\tsecondary", "\tstatelist\tsecondary", "d5-state-list.tsv:",
+       "not state or table"},
+      {"d5-state-list.tsv", "ET\t2021-11-01", "NI\t2021-11-01", "d5-state-list.tsv:",
+       "hold it in one place"},
+      {"d5-state-list.tsv", "ET\t2021-11-01", "UA-43\t2021-11-01", "d5-state-list.tsv:",
+       "not a country"},
+      {"d5-state-list.tsv", "none\tnone", "none\t2022-01-01", "d5-state-list.tsv:", "none in both"},
+      {"d5-state-list.tsv", "-\t?\t", "-\t2022-13-01\t", "d5-state-list.tsv:", "not a date"},
+      {"d5-state-list.tsv", "is not known\tstate", "is not known\ttable", "d5-state-list.tsv:",
+       "cannot govern"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     expect_rejected(&cases[i]);

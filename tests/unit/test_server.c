@@ -380,7 +380,12 @@ static void test_audit_search(void **state) {
   size_t lines = 0;
   for (size_t i = 0; i < f->out.len; i++)
     lines += f->out.data[i] == '\n';
-  assert_int_equal(lines, 6);
+  assert_int_equal(lines, 6 + 1); /* the records, then the closing line */
+  assert_non_null(strstr(f->out.data, "\n{\"export_end\":true,\"records\":6,\"last_seq\":6,"));
+}
+
+static int64_t test_clock(void *ctx) {
+  return *(int64_t *)ctx;
 }
 
 static void test_rate_limit(void **state) {
@@ -391,6 +396,9 @@ static void test_rate_limit(void **state) {
   cfg.no_lists = true;
   cfg.rate_limit = 1;
   cfg.rate_burst = 2;
+  int64_t now = 1000000000; /* the service's clock: time moves only when told */
+  cfg.clock_ns = test_clock;
+  cfg.clock_ctx = &now;
   assert_int_equal(start(&st, &cfg), 0);
   fixture *f = st;
   assert_non_null(f);
@@ -405,11 +413,16 @@ static void test_rate_limit(void **state) {
   assert_int_equal(f->status, 200);
   req(f, "GET", "/healthz", -1, NULL); /* probes are not limited */
   assert_int_equal(f->status, 200);
-  sleep(1);
+  now += 999000000; /* not quite a second: still empty */
+  req(f, "POST", "/v1/checks", CK, TXN);
+  assert_int_equal(f->status, 429);
+  now += 1000000; /* one second since the last: one request refilled */
   req(f, "POST", "/v1/checks", CK, TXN);
   assert_int_equal(f->status, 200);
+  req(f, "POST", "/v1/checks", CK, TXN);
+  assert_int_equal(f->status, 429);
   req(f, "GET", "/metrics", -1, NULL);
-  assert_non_null(strstr(f->out.data, "acegate_rate_limited_total 1\n"));
+  assert_non_null(strstr(f->out.data, "acegate_rate_limited_total 3\n"));
   teardown(&st);
 }
 
@@ -417,17 +430,22 @@ static void test_metrics(void **state) {
   fixture *f = *state;
   req(f, "POST", "/v1/checks", CK, TXN);
   req(f, "POST", "/v1/checks", CK, "{");
+  /* an item outside 740.22(b)(1) is a decision with its own outcome, counted as such */
+  req(f, "POST", "/v1/checks", CK,
+      "{\"as_of\":\"2026-08-01\",\"item\":{\"eccn\":\"5A002\"},\"destination\":\"DE\"}");
+  assert_int_equal(f->status, 200);
   req(f, "GET", "/metrics", -1, NULL);
   assert_int_equal(f->status, 200);
   const char *m = f->out.data;
+  assert_non_null(strstr(m, "acegate_decisions_total{outcome=\"OUT_OF_SCOPE\"} 1\n"));
   assert_non_null(strstr(m, "# TYPE acegate_http_requests_total counter\n"));
   assert_non_null(
-      strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"200\"} 1\n"));
+      strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"200\"} 2\n"));
   assert_non_null(
       strstr(m, "acegate_http_requests_total{method=\"POST\",route=\"/v1/checks\",status=\"400\"} 1\n"));
   assert_non_null(strstr(m, "acegate_decisions_total{outcome=\"LICENSE_EXCEPTION_ACE\"} 1\n"));
-  assert_non_null(strstr(m, "acegate_audit_records_total 1\n"));
-  assert_non_null(strstr(m, "acegate_audit_write_seconds_count 1\n"));
+  assert_non_null(strstr(m, "acegate_audit_records_total 2\n"));
+  assert_non_null(strstr(m, "acegate_audit_write_seconds_count 2\n"));
   /* histogram buckets are cumulative and end at the count */
   const char *h =
       "acegate_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/checks\",status=\"200\",le=\"";
@@ -441,7 +459,7 @@ static void test_metrics(void **state) {
     buckets++;
   }
   assert_int_equal(buckets, 16);
-  assert_int_equal(prev, 1);
+  assert_int_equal(prev, 2);
   /* every line is a comment or "name{labels} value" / "name value" */
   for (const char *line = m; *line;) {
     const char *end = strchr(line, '\n');
@@ -636,7 +654,9 @@ static void test_create_errors(void **state) {
   ag_server *s = NULL;
   ag_error e;
   cfg.db_path = "/nonexistent-dir/audit.db";
-  assert_int_equal(ag_server_create(&cfg, &s, &e), AG_ERR_DB);
+  /* the new log's file cannot be created there */
+  assert_int_equal(ag_server_create(&cfg, &s, &e), AG_ERR_IO);
+  assert_string_equal(e.field, "db");
   assert_null(s);
   cfg.db_path = ":memory:";
   cfg.rules_dir = "/nonexistent-dir";

@@ -1,0 +1,143 @@
+/*
+ * acegate/pipeline.h - one request pipeline for every front end: the
+ * command line (`acegate check`, `acegate screen`), the HTTP handlers and
+ * the web pages call these and only format what they return.
+ *
+ * One entry point per contract:
+ *   ag_pipeline_check        one transaction (JSON) -> decision (JSON)
+ *   ag_pipeline_screening    one screening request (JSON) -> result (JSON)
+ *   ag_pipeline_batch        a JSONL stream of either, in order, each answer
+ *                            recorded in the audit log before it is written
+ * Each owns decoding (acegate/json.h, strict, errors naming the field),
+ * screening and deciding (acegate/check.h, acegate/screen.h), encoding
+ * (every answer carries rules_version, lists_version and the caller's
+ * `ref`), the error shape, and the audit record with its search columns
+ * (ag_pipeline_record). A rejected batch line is
+ * {"line": N, "error": {"code", "message", "field"}} for every contract.
+ *
+ * 15 CFR 762.2: a front end answers only once the record is durable; a
+ * batch written by ag_pipeline_batch with a database writes each line only
+ * after its record is committed.
+ *
+ * Threads and ownership: an ag_pipeline_data is read-only and may be shared
+ * by any number of threads; its tables and lists belong to the caller and
+ * must outlive every use. An ag_pipeline_worker is per-thread scratch,
+ * freed with ag_pipeline_worker_free; what it returns (the last decision,
+ * the last screening result) is valid until its next use.
+ */
+#ifndef ACEGATE_PIPELINE_H
+#define ACEGATE_PIPELINE_H
+
+#include "acegate/audit.h"
+#include "acegate/check.h"
+#include "acegate/json.h"
+#include "acegate/rules.h"
+#include "acegate/screen.h"
+
+#include <stdio.h>
+
+/* The data requests are decided with. */
+typedef struct {
+  const ag_rules *rules;
+  const ag_screen *lists;    /* NULL: parties unscreened, screenings refused */
+  const char *lists_version; /* ag_pipeline_lists_version(lists); NULL or "" without lists */
+} ag_pipeline_data;
+
+#define AG_PIPELINE_LISTS_VERSION_MAX 96
+
+/* The lists version: the newest source date and a hash of the source
+ * files' SHA-256s, e.g. "2026-07-31+1a2b3c4d5e6f": the same files give the
+ * same version wherever the index was built. */
+void ag_pipeline_lists_version(const ag_screen *lists, char *out, size_t cap);
+
+typedef struct ag_pipeline_worker ag_pipeline_worker;
+/* mode: AG_SCREEN_MODE_INDEX, or the brute-force baseline for screenings. */
+ag_pipeline_worker *ag_pipeline_worker_new(ag_screen_mode mode);
+void ag_pipeline_worker_free(ag_pipeline_worker *w);
+
+/* What one contract call produced. */
+typedef struct {
+  ag_audit_kind kind; /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
+  ag_status st;
+  ag_error err;       /* when st != AG_OK */
+  size_t off, len;    /* the answer's bytes in the caller's buffer */
+  /* the record's search columns */
+  char as_of[11];
+  char destination[8];
+  char eccn[32];
+  const char *outcome; /* static: "NLR" ... or "NO_MATCH" ... */
+  int outcome_index;   /* ag_outcome, or ag_screen_level for a screening */
+  char ref[AG_JSON_REF_BYTES + 1]; /* "" when not given */
+} ag_pipeline_result;
+
+/* Decodes one transaction, screens its parties, decides, and appends the
+ * decision to out. Returns res->st. */
+ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, const char *json,
+                            size_t len, ag_buf *out, ag_pipeline_result *res);
+/* Decodes one screening request, screens, and appends the result. */
+ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w,
+                                const char *json, size_t len, ag_buf *out,
+                                ag_pipeline_result *res);
+/* The last decision / screening made by w (for text output). */
+const ag_decision *ag_pipeline_last_decision(const ag_pipeline_worker *w);
+const ag_screen_result *ag_pipeline_last_screening(const ag_pipeline_worker *w,
+                                                   const ag_screening **request);
+
+/* The audit record of a successful result: request is the input exactly as
+ * given, answer the bytes the result appended. key_id and client are ""
+ * on the command line. Pointers are borrowed. */
+void ag_pipeline_record(const ag_pipeline_data *d, const ag_pipeline_result *res,
+                        const char *request, size_t request_len, const char *answer,
+                        const char *key_id, const char *client, ag_audit_record *rec);
+
+/* Appends {"audit_id":ID, followed by the answer object without its "{". */
+void ag_pipeline_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len);
+
+/* ---- batches: JSONL in, JSONL out ---- */
+
+/* The one batch line reader: lines up to AG_JSON_MAX_REQUEST bytes (a
+ * longer one is read through and flagged, so memory stays bounded), "\r\n"
+ * accepted, blank lines skipped but counted. */
+typedef struct {
+  char *text;
+  size_t len, cap;
+  long number; /* 1-based line number in the input */
+  bool too_long;
+} ag_pipeline_line;
+/* Reads the next non-blank line; false at the end of the input. */
+bool ag_pipeline_read_line(FILE *in, long *lineno, ag_pipeline_line *line);
+void ag_pipeline_line_free(ag_pipeline_line *line);
+
+typedef struct {
+  ag_audit_kind kind; /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
+  ag_audit_db *db;    /* NULL: nothing recorded, answers carry no audit_id */
+  int threads;        /* workers; 0: one per online CPU (at most 16) */
+  ag_screen_mode mode;
+} ag_pipeline_batch_options;
+
+typedef struct {
+  uint64_t lines, decided, rejected;
+  uint64_t outcomes[8]; /* decided answers by outcome_index */
+} ag_pipeline_batch_stats;
+
+/* Answers every line of in on out, in order, in chunks (constant memory).
+ * A line that cannot be decided becomes an error line and the rest go on.
+ * Returns AG_OK when the whole input was answered (rejected lines are
+ * counted in stats), AG_ERR_IO when reading or writing failed, or the audit
+ * log's error (nothing of that chunk is written: no unrecorded answer). */
+ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_options *o,
+                            FILE *in, FILE *out, ag_pipeline_batch_stats *stats, ag_error *err);
+
+/* ---- searching the log by party ---- */
+
+/* A party filter for ag_audit_search: matches check and screening records
+ * naming a party whose name normalises (as screening normalises) to the
+ * same words as name. Free with ag_pipeline_party_filter_free. */
+typedef struct ag_pipeline_party_filter ag_pipeline_party_filter;
+ag_status ag_pipeline_party_filter_new(const char *name, ag_pipeline_party_filter **out,
+                                       ag_error *err);
+/* Sets q->match and q->match_ctx. */
+void ag_pipeline_party_filter_apply(ag_pipeline_party_filter *f, ag_audit_query *q);
+void ag_pipeline_party_filter_free(ag_pipeline_party_filter *f);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * screening.c - the screening contract (docs/api.md, "Screenings"): one
+ * strict decoder and one encoder for a screening request and its result,
+ * shared by `acegate screen` and POST /v1/screenings, and the caller
+ * reference `ref` that checks and screenings both carry.
+ *
+ * Strict as the transaction decoder is: unknown fields, wrong types, an
+ * empty name or country, numbers out of range are errors naming the field.
+ */
+#include "acegate/json.h"
+#include "json_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define KEY_MAX 64
+
+static bool has_control_chars(const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return true;
+  return false;
+}
+
+static size_t utf8_chars(const char *s, size_t n) {
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++)
+    c += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return c;
+}
+
+/* A wrong type is reported once the value is known to be well-formed. */
+static ag_status want(ag_jr *r, ag_jr_type t, const char *field, const char *what,
+                      ag_error *err) {
+  ag_jr_type got = ag_jr_peek(r);
+  if (got == t)
+    return AG_OK;
+  ag_status st = ag_jr_skip(r, 0, err);
+  if (st || got == AG_JR_END || got == AG_JR_INVALID)
+    return st ? st : ag_jr_fail(r, err, "expected a value");
+  return ag_error_set(err, AG_ERR_INPUT, field, "must be %s", what);
+}
+
+ag_status ag_json_check_ref(const char *s, size_t n, ag_error *err) {
+  if (n == 0)
+    return ag_error_set(err, AG_ERR_INPUT, "ref", "must not be empty (leave it out)");
+  if (!ag_utf8_valid(s, n))
+    return ag_error_set(err, AG_ERR_INPUT, "ref", "is not valid UTF-8");
+  if (n > AG_JSON_REF_BYTES || utf8_chars(s, n) > AG_JSON_MAX_REF)
+    return ag_error_set(err, AG_ERR_LIMIT, "ref", "is longer than %d characters",
+                        AG_JSON_MAX_REF);
+  if (has_control_chars(s, n))
+    return ag_error_set(err, AG_ERR_INPUT, "ref", "contains control characters");
+  return AG_OK;
+}
+
+ag_status ag_json_get_ref(ag_jr *r, char *ref, ag_error *err) {
+  ag_status st = want(r, AG_JR_STRING, "ref", "a string", err);
+  if (st)
+    return st;
+  size_t len;
+  if ((st = ag_jr_string(r, ref, AG_JSON_REF_BYTES, &len, err)))
+    return st;
+  if (len > AG_JSON_REF_BYTES)
+    return ag_error_set(err, AG_ERR_LIMIT, "ref", "is longer than %d characters",
+                        AG_JSON_MAX_REF);
+  if ((st = ag_json_check_ref(ref, len, err)))
+    return st;
+  ref[len] = '\0';
+  return AG_OK;
+}
+
+/* A JSON number token as a double; integral says whether it has no
+ * fraction or exponent. */
+static ag_status get_number(ag_jr *r, const char *field, const char *what, double *out,
+                            bool *integral, ag_error *err) {
+  ag_status st = want(r, AG_JR_NUMBER, field, what, err);
+  if (st)
+    return st;
+  const char *start = r->p;
+  if ((st = ag_jr_skip(r, 0, err))) /* checks the grammar */
+    return st;
+  char buf[64];
+  size_t n = (size_t)(r->p - start);
+  if (n >= sizeof buf)
+    return ag_error_set(err, AG_ERR_INPUT, field, "must be %s", what);
+  memcpy(buf, start, n);
+  buf[n] = '\0';
+  *integral = !strpbrk(buf, ".eE");
+  *out = strtod(buf, NULL);
+  return AG_OK;
+}
+
+static ag_status screening_member(ag_jr *r, const char *key, ag_screening *q, ag_arena *arena,
+                                  ag_error *err) {
+  ag_status st;
+  size_t len;
+  if (!strcmp(key, "name")) {
+    if ((st = want(r, AG_JR_STRING, "name", "a string", err)))
+      return st;
+    const char *save = r->p;
+    if ((st = ag_jr_string(r, NULL, 0, &len, err)))
+      return st;
+    if (len > AG_JSON_MAX_NAME)
+      return ag_error_set(err, AG_ERR_LIMIT, "name", "is %zu bytes long; the limit is %zu", len,
+                          AG_JSON_MAX_NAME);
+    char *buf = ag_arena_alloc(arena, len + 1);
+    if (!buf)
+      return ag_error_set(err, AG_ERR_NOMEM, "name", "out of memory");
+    r->p = save;
+    if ((st = ag_jr_string(r, buf, len, &len, err)))
+      return st;
+    buf[len] = '\0';
+    if (len == 0)
+      return ag_error_set(err, AG_ERR_INPUT, "name", "must not be empty");
+    q->name = buf;
+    q->name_len = len;
+    return AG_OK;
+  }
+  if (!strcmp(key, "country")) {
+    if (ag_jr_peek(r) == AG_JR_NULL)
+      return ag_jr_skip(r, 0, err);
+    if ((st = want(r, AG_JR_STRING, "country", "a string or null", err)))
+      return st;
+    char buf[16];
+    if ((st = ag_jr_string(r, buf, sizeof buf - 1, &len, err)))
+      return st;
+    if (len == 0)
+      return ag_error_set(err, AG_ERR_INPUT, "country",
+                          "must not be empty (leave it out, or null, for no country)");
+    if (len >= sizeof q->country)
+      return ag_error_set(err, AG_ERR_INPUT, "country", "is too long to be an ISO code");
+    memcpy(q->country, buf, len);
+    q->country[len] = '\0';
+    return AG_OK;
+  }
+  if (!strcmp(key, "max_matches")) {
+    double v;
+    bool integral;
+    char what[64];
+    snprintf(what, sizeof what, "an integer from 1 to %d", AG_SCREEN_MATCHES_MAX);
+    if ((st = get_number(r, "max_matches", what, &v, &integral, err)))
+      return st;
+    if (!integral || v < 1 || v > AG_SCREEN_MATCHES_MAX)
+      return ag_error_set(err, AG_ERR_INPUT, "max_matches", "must be %s", what);
+    q->max_matches = (size_t)v;
+    return AG_OK;
+  }
+  if (!strcmp(key, "min_score")) {
+    double v;
+    bool integral;
+    char what[64];
+    snprintf(what, sizeof what, "a number above 0, at most 1");
+    if ((st = get_number(r, "min_score", what, &v, &integral, err)))
+      return st;
+    if (!(v > 0 && v <= 1))
+      return ag_error_set(err, AG_ERR_INPUT, "min_score", "must be %s", what);
+    q->min_score = v;
+    return AG_OK;
+  }
+  if (!strcmp(key, "ref"))
+    return ag_json_get_ref(r, q->ref, err);
+  return ag_error_set(err, AG_ERR_INPUT, key, "unknown field");
+}
+
+ag_status ag_json_decode_screening(const char *json, size_t len, ag_screening *q, ag_arena *arena,
+                                   ag_error *err) {
+  memset(q, 0, sizeof *q);
+  if (len > AG_JSON_MAX_REQUEST)
+    return ag_error_set(err, AG_ERR_LIMIT, "", "the screening is %zu bytes; the limit is %zu",
+                        len, AG_JSON_MAX_REQUEST);
+  ag_jr r;
+  ag_jr_init(&r, json, len);
+  if (!ag_utf8_valid(json, len)) {
+    r.p = json + ag_jr_utf8_error_at(json, len);
+    return ag_jr_fail(&r, err, "invalid UTF-8");
+  }
+  ag_jr_type t = ag_jr_peek(&r);
+  if (t == AG_JR_END)
+    return ag_jr_fail(&r, err, "empty input: expected a screening object");
+  if (t != AG_JR_OBJECT) {
+    ag_status st = ag_jr_skip(&r, 0, err);
+    return st ? st : ag_error_set(err, AG_ERR_INPUT, "", "the screening must be a JSON object");
+  }
+  r.p++;
+  char seen[8][KEY_MAX + 1];
+  int nseen = 0;
+  if (!ag_jr_eat(&r, '}')) {
+    for (;;) {
+      char key[KEY_MAX + 1];
+      size_t klen;
+      ag_status st;
+      if (ag_jr_peek(&r) != AG_JR_STRING)
+        return ag_jr_fail(&r, err, "expected a member name");
+      if ((st = ag_jr_string(&r, key, KEY_MAX, &klen, err)))
+        return st;
+      key[klen > KEY_MAX ? KEY_MAX : klen] = '\0';
+      if (!ag_jr_eat(&r, ':'))
+        return ag_jr_fail(&r, err, "expected ':'");
+      for (int i = 0; i < nseen; i++)
+        if (!strcmp(seen[i], key))
+          return ag_error_set(err, AG_ERR_INPUT, key, "appears twice; give it once");
+      if (nseen < 8)
+        snprintf(seen[nseen++], sizeof seen[0], "%s", key);
+      if ((st = screening_member(&r, key, q, arena, err)))
+        return st;
+      if (ag_jr_eat(&r, ','))
+        continue;
+      if (ag_jr_eat(&r, '}'))
+        break;
+      return ag_jr_fail(&r, err, "expected ',' or '}'");
+    }
+  }
+  ag_jr_ws(&r);
+  if (r.p != r.end)
+    return ag_jr_fail(&r, err, "unexpected characters after the screening object");
+  if (!q->name)
+    return ag_error_set(err, AG_ERR_INPUT, "name", "is required");
+  return AG_OK;
+}
+
+static const char *const screening_outcome[] = {"NO_MATCH", "POSSIBLE_MATCH", "CONFIDENT_MATCH"};
+
+ag_screen_level ag_json_screening_level(const ag_screen_result *res) {
+  ag_screen_level best = AG_SCREEN_LEVEL_NONE;
+  for (size_t i = 0; i < res->count; i++)
+    if (res->matches[i].level > best)
+      best = res->matches[i].level;
+  return best;
+}
+
+const char *ag_json_screening_outcome(ag_screen_level level) {
+  return level <= AG_SCREEN_LEVEL_CONFIDENT ? screening_outcome[level] : screening_outcome[0];
+}
+
+void ag_json_encode_screening(const ag_screening *q, const ag_screen_result *res,
+                              const char *rules_version, const char *lists_version, ag_buf *b) {
+  ag_buf_puts(b, "{\"name\":");
+  ag_buf_json_str(b, q->name, q->name_len);
+  ag_buf_puts(b, ",\"country\":");
+  if (q->country[0]) {
+    /* as the matcher read it: upper case */
+    char cc[sizeof q->country];
+    size_t n = strlen(q->country);
+    for (size_t i = 0; i <= n; i++)
+      cc[i] = q->country[i] >= 'a' && q->country[i] <= 'z' ? (char)(q->country[i] - 32)
+                                                           : q->country[i];
+    ag_buf_json_str(b, cc, n);
+  } else {
+    ag_buf_puts(b, "null");
+  }
+  ag_buf_puts(b, ",\"normalized\":");
+  ag_buf_json_cstr(b, res->normalized ? res->normalized : "");
+  ag_buf_printf(b, ",\"outcome\":\"%s\",\"matches\":[",
+                ag_json_screening_outcome(ag_json_screening_level(res)));
+  for (size_t i = 0; i < res->count; i++) {
+    if (i)
+      ag_buf_putc(b, ',');
+    ag_screen_match_json(&res->matches[i], true, b);
+  }
+  ag_buf_puts(b, "]");
+  ag_json_append_versions(b, rules_version, lists_version, q->ref[0] ? q->ref : NULL);
+  ag_buf_putc(b, '}');
+}
+
+void ag_json_append_versions(ag_buf *b, const char *rules_version, const char *lists_version,
+                             const char *ref) {
+  if (rules_version) {
+    ag_buf_puts(b, ",\"rules_version\":");
+    ag_buf_json_cstr(b, rules_version);
+  }
+  ag_buf_puts(b, ",\"lists_version\":");
+  if (lists_version && *lists_version)
+    ag_buf_json_cstr(b, lists_version);
+  else
+    ag_buf_puts(b, "null");
+  if (ref) {
+    ag_buf_puts(b, ",\"ref\":");
+    ag_buf_json_cstr(b, ref);
+  }
+}
+
+void ag_json_encode_batch_error(long line, const ag_error *err, ag_buf *b) {
+  /* {"line":N,"error":{...}}: the error object without its opening brace */
+  ag_buf_printf(b, "{\"line\":%ld,", line);
+  size_t at = b->len;
+  ag_json_encode_error(err, b);
+  if (!b->failed && b->len > at) {
+    memmove(b->data + at, b->data + at + 1, b->len - at - 1);
+    b->len--;
+  }
+}

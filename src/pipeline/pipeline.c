@@ -1,0 +1,198 @@
+/*
+ * pipeline.c - one request pipeline (acegate/pipeline.h): decode, screen,
+ * decide, encode, and the audit record of each answer, for every front end.
+ *
+ * Every answer ends with the versions it was made with (rules_version,
+ * lists_version) and, when the caller gave one, its reference `ref`, so a
+ * stored decision names the tables and lists behind it and the business
+ * record it was made for (15 CFR 762.2(a): the records of the transaction).
+ */
+#include "acegate/pipeline.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ag_pipeline_worker {
+  ag_arena arena;
+  ag_check_scratch scratch; /* results[0] also serves screenings */
+  ag_json_encoder *enc;
+  ag_screen_mode mode;
+  ag_txn txn;
+  ag_decision d;
+  ag_screening q;
+};
+
+void ag_pipeline_lists_version(const ag_screen *l, char *out, size_t cap) {
+  if (!l) {
+    snprintf(out, cap, "%s", "");
+    return;
+  }
+  char newest[11] = "";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+  for (size_t i = 0; i < ag_screen_list_count(l); i++) {
+    const ag_screen_list_info *li = ag_screen_list(l, i);
+    if (li->date && strlen(li->date) == 10 && strcmp(li->date, newest) > 0)
+      snprintf(newest, sizeof newest, "%s", li->date);
+    if (ok)
+      ok = EVP_DigestUpdate(ctx, li->code, strlen(li->code) + 1) &&
+           EVP_DigestUpdate(ctx, li->sha256 ? li->sha256 : "",
+                            li->sha256 ? strlen(li->sha256) + 1 : 1);
+  }
+  ok = ok && EVP_DigestFinal_ex(ctx, md, &mdlen) && mdlen >= 6;
+  EVP_MD_CTX_free(ctx);
+  if (!ok) {
+    const ag_screen_index_info *info = ag_screen_info(l);
+    snprintf(out, cap, "%s+%.12s", newest[0] ? newest : "undated",
+             info && info->checksum ? info->checksum : "");
+    return;
+  }
+  snprintf(out, cap, "%s+%02x%02x%02x%02x%02x%02x", newest[0] ? newest : "undated", md[0], md[1],
+           md[2], md[3], md[4], md[5]);
+}
+
+ag_pipeline_worker *ag_pipeline_worker_new(ag_screen_mode mode) {
+  ag_pipeline_worker *w = calloc(1, sizeof *w);
+  if (!w)
+    return NULL;
+  ag_arena_init(&w->arena, 4096);
+  ag_check_scratch_init(&w->scratch);
+  w->mode = mode;
+  if (!(w->enc = ag_json_encoder_new())) {
+    ag_pipeline_worker_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+void ag_pipeline_worker_free(ag_pipeline_worker *w) {
+  if (!w)
+    return;
+  ag_json_encoder_free(w->enc);
+  ag_check_scratch_free(&w->scratch);
+  ag_arena_free(&w->arena);
+  free(w);
+}
+
+const ag_decision *ag_pipeline_last_decision(const ag_pipeline_worker *w) {
+  return &w->d;
+}
+
+const ag_screen_result *ag_pipeline_last_screening(const ag_pipeline_worker *w,
+                                                   const ag_screening **request) {
+  if (request)
+    *request = &w->q;
+  return &w->scratch.results[0];
+}
+
+static void result_init(ag_pipeline_result *res, ag_audit_kind kind) {
+  res->kind = kind;
+  res->st = AG_OK;
+  ag_error_clear(&res->err);
+  res->off = res->len = 0;
+  res->as_of[0] = res->destination[0] = res->eccn[0] = res->ref[0] = '\0';
+  res->outcome = "";
+  res->outcome_index = -1;
+}
+
+static ag_status finish(ag_pipeline_result *res, ag_buf *out) {
+  res->len = out->len - res->off;
+  if (out->failed)
+    res->st = ag_error_set(&res->err, AG_ERR_NOMEM, "", "out of memory");
+  return res->st;
+}
+
+ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, const char *json,
+                            size_t len, ag_buf *out, ag_pipeline_result *res) {
+  result_init(res, AG_AUDIT_CHECK);
+  ag_arena_reset(&w->arena);
+  res->st = ag_json_decode_check(json ? json : "", json ? len : 0, &w->txn, res->ref, &w->arena,
+                                 &res->err);
+  if (res->st == AG_OK)
+    res->st = ag_check(d->rules, d->lists, &w->txn, &w->scratch, &w->d, &res->err);
+  if (res->st != AG_OK)
+    return res->st;
+  res->off = out->len;
+  ag_json_encoder_decision(w->enc, &w->d, out);
+  /* the versions and the reference go inside the decision object */
+  if (!out->failed && out->len > res->off && out->data[out->len - 1] == '}') {
+    out->len--;
+    ag_json_append_versions(out, NULL, d->lists_version, res->ref[0] ? res->ref : NULL);
+    ag_buf_putc(out, '}');
+  }
+  ag_date_format(w->txn.as_of, res->as_of);
+  snprintf(res->destination, sizeof res->destination, "%s",
+           d->rules->destinations[w->d.dest].code);
+  snprintf(res->eccn, sizeof res->eccn, "%s", w->txn.eccn);
+  res->outcome = ag_outcome_name(w->d.outcome);
+  res->outcome_index = (int)w->d.outcome;
+  return finish(res, out);
+}
+
+ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w,
+                                const char *json, size_t len, ag_buf *out,
+                                ag_pipeline_result *res) {
+  result_init(res, AG_AUDIT_SCREENING);
+  ag_arena_reset(&w->arena);
+  res->st = ag_json_decode_screening(json ? json : "", json ? len : 0, &w->q, &w->arena,
+                                     &res->err);
+  if (res->st != AG_OK)
+    return res->st;
+  snprintf(res->ref, sizeof res->ref, "%s", w->q.ref);
+  if (!d->lists)
+    return res->st = ag_error_set(&res->err, AG_ERR_NOTFOUND, "lists",
+                                  "no screening lists are loaded");
+  ag_screen_result *sr = &w->scratch.results[0];
+  ag_screen_request rq = {.name = w->q.name,
+                          .len = w->q.name_len,
+                          .country = w->q.country[0] ? w->q.country : NULL,
+                          .min_score = w->q.min_score,
+                          .max_matches = w->q.max_matches,
+                          .mode = w->mode};
+  if ((res->st = ag_screen_query_ex(d->lists, &rq, sr, &res->err)) != AG_OK)
+    return res->st;
+  res->off = out->len;
+  ag_json_encode_screening(&w->q, sr, d->rules ? d->rules->version : NULL, d->lists_version, out);
+  ag_screen_level level = ag_json_screening_level(sr);
+  res->outcome = ag_json_screening_outcome(level);
+  res->outcome_index = (int)level;
+  return finish(res, out);
+}
+
+void ag_pipeline_record(const ag_pipeline_data *d, const ag_pipeline_result *res,
+                        const char *request, size_t request_len, const char *answer,
+                        const char *key_id, const char *client, ag_audit_record *rec) {
+  *rec = (ag_audit_record){
+      .kind = res->kind,
+      .request = request ? request : "",
+      .request_len = request ? request_len : 0,
+      .decision = answer,
+      .decision_len = res->len,
+      .rules_version = d->rules ? d->rules->version : "",
+      .lists_version = d->lists_version ? d->lists_version : "",
+      .key_id = key_id ? key_id : "",
+      .client_addr = client ? client : "",
+      .as_of = res->as_of,
+      .destination = res->destination,
+      .eccn = res->eccn,
+      .outcome = res->outcome,
+  };
+}
+
+void ag_pipeline_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len) {
+  ag_buf_puts(b, "{\"audit_id\":");
+  ag_buf_json_cstr(b, id);
+  if (len >= 2 && obj[0] == '{') {
+    size_t i = 1;
+    while (i < len && (obj[i] == ' ' || obj[i] == '\n' || obj[i] == '\t' || obj[i] == '\r'))
+      i++;
+    if (obj[i] != '}')
+      ag_buf_putc(b, ',');
+    ag_buf_append(b, obj + 1, len - 1);
+  } else {
+    ag_buf_putc(b, '}');
+  }
+}
