@@ -162,3 +162,96 @@ $(BUILD)/src/screen/builtin.o: private CFLAGS += -DAG_SCREEN_BUILTIN_INDEX='"$(S
 # ---- end of screening block ----
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+
+# ---- install: the command, libacegate (static and shared), headers, ----
+# ---- pkg-config file, man pages, bash completion, systemd unit      ----
+# `make install PREFIX=/usr DESTDIR=...`; the shared library is built from
+# position-independent objects of its own under $(BUILD)/pic, so the static
+# library the tests link stays as it is. docs/deployment.md describes it.
+VERSION        := $(shell cat VERSION)
+SOVERSION      := 0
+PREFIX         ?= /usr/local
+BINDIR         ?= $(PREFIX)/bin
+LIBDIR         ?= $(PREFIX)/lib
+INCLUDEDIR     ?= $(PREFIX)/include
+MANDIR         ?= $(PREFIX)/share/man
+BASHCOMPDIR    ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR     ?= /etc
+
+SHLIB      := $(BUILD)/libacegate.so.$(VERSION)
+PIC_OBJ    := $(LIB_OBJ:$(BUILD)/%.o=$(BUILD)/pic/%.o)
+MAN1       := $(sort $(wildcard man/*.1))
+MAN5       := $(sort $(wildcard man/*.5))
+
+.PHONY: shared install uninstall test-install test-deb
+shared: $(SHLIB)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/pic/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/pic/src/screen/builtin.o: $(SCREEN_INDEX)
+$(BUILD)/pic/src/screen/builtin.o: private CFLAGS += -DAG_SCREEN_BUILTIN_INDEX='"$(SCREEN_INDEX)"'
+
+$(SHLIB): $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,libacegate.so.$(SOVERSION) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	ln -sf libacegate.so.$(VERSION) $(BUILD)/libacegate.so.$(SOVERSION)
+	ln -sf libacegate.so.$(SOVERSION) $(BUILD)/libacegate.so
+
+# Paths are written into the pkg-config file and the unit when they are made.
+$(BUILD)/acegate.pc: dist/acegate.pc.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|@PKGS@|$(PKGS)|g' $< > $@
+
+$(BUILD)/acegate.service: dist/acegate.service.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
+# The .pc file and the unit are remade on every install: PREFIX may differ.
+install: all shared
+	@rm -f $(BUILD)/acegate.pc $(BUILD)/acegate.service
+	@$(MAKE) --no-print-directory $(BUILD)/acegate.pc $(BUILD)/acegate.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCLUDEDIR)/acegate $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/acegate
+	install -m 0755 $(BUILD)/acegate $(DESTDIR)$(BINDIR)/acegate
+	install -m 0644 $(BUILD)/libacegate.a $(DESTDIR)$(LIBDIR)/libacegate.a
+	install -m 0755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libacegate.so.$(VERSION)
+	ln -sf libacegate.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libacegate.so.$(SOVERSION)
+	ln -sf libacegate.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libacegate.so
+	install -m 0644 include/acegate/*.h $(DESTDIR)$(INCLUDEDIR)/acegate/
+	install -m 0644 $(BUILD)/acegate.pc $(DESTDIR)$(LIBDIR)/pkgconfig/acegate.pc
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 dist/bash-completion/acegate $(DESTDIR)$(BASHCOMPDIR)/acegate
+	install -m 0644 $(BUILD)/acegate.service $(DESTDIR)$(SYSTEMDUNITDIR)/acegate.service
+	@# an operator's configuration is never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/acegate/acegate.conf ] || \
+	  install -m 0644 dist/acegate.conf $(DESTDIR)$(SYSCONFDIR)/acegate/acegate.conf
+
+# Removes what install wrote, except the configuration file.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/acegate $(DESTDIR)$(LIBDIR)/libacegate.a \
+	  $(DESTDIR)$(LIBDIR)/libacegate.so $(DESTDIR)$(LIBDIR)/libacegate.so.$(SOVERSION) \
+	  $(DESTDIR)$(LIBDIR)/libacegate.so.$(VERSION) $(DESTDIR)$(LIBDIR)/pkgconfig/acegate.pc \
+	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/acegate/,$(notdir $(wildcard include/acegate/*.h))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	  $(DESTDIR)$(BASHCOMPDIR)/acegate $(DESTDIR)$(SYSTEMDUNITDIR)/acegate.service
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/acegate
+
+# Outside `make test`: they build the shared library, or the Debian package.
+test-install: all
+	@sh tests/pkg/test_install.sh; rc=$$?; sh tests/pkg/test_haproxy.sh && exit $$rc
+
+test-deb:
+	@sh tests/pkg/test_deb.sh
+
+-include $(PIC_OBJ:.o=.d)

@@ -25,4 +25,14 @@ int ag_cmd_keys(int argc, char **argv);
 int ag_cmd_serve(int argc, char **argv);
 int ag_cmd_version(int argc, char **argv);
 
+/* The configuration file (config.c, acegate.conf(5)). Load reads it and
+ * replaces argc and argv with the arguments to parse: the file's options,
+ * less those the command line gives, then the command line's, less
+ * --config PATH and --no-config. Returns AG_EXIT_OK, or an exit code after
+ * printing why. ag_cli_config_name gives "FILE:LINE: KEY" for an option
+ * that came from the file, else opt; free releases what load made. */
+int ag_cli_config_load(const char *cmd, int *argc, char ***argv);
+const char *ag_cli_config_name(const char *opt);
+void ag_cli_config_free(void);
+
 #endif

@@ -55,6 +55,10 @@ static const char usage_text[] =
     "  --drain-timeout SECS    how long SIGTERM waits for requests (default 30)\n"
     "  --access-log FILE       one JSON line per request: FILE, - for stderr (default),\n"
     "                          or off\n"
+    "  --config FILE           read options from FILE (acegate.conf(5)); by default\n"
+    "                          $XDG_CONFIG_HOME/acegate/acegate.conf, else\n"
+    "                          /etc/acegate/acegate.conf, when present; flags override it\n"
+    "  --no-config             read no configuration file\n"
     "  --accept-damaged-log    start even when the start check finds the audit log\n"
     "                          damaged (otherwise exit 4 naming the problem); the start\n"
     "                          is recorded in the log\n"
@@ -85,7 +89,8 @@ static bool parse_rate(const char *s, double *out) {
 }
 
 static int bad_option(const char *opt, const char *why) {
-  fprintf(stderr, "acegate serve: %s: %s (see acegate serve --help)\n", opt, why);
+  fprintf(stderr, "acegate serve: %s: %s (see acegate serve --help)\n", ag_cli_config_name(opt),
+          why);
   return AG_EXIT_INPUT;
 }
 
@@ -268,12 +273,17 @@ static int serve(int argc, char **argv, const char **lists) {
 }
 
 int ag_cmd_serve(int argc, char **argv) {
+  int rc = ag_cli_config_load("serve", &argc, &argv);
+  if (rc != AG_EXIT_OK)
+    return rc;
   const char **lists = calloc((size_t)argc, sizeof *lists); /* --lists paths */
   if (!lists) {
     fprintf(stderr, "acegate serve: out of memory\n");
+    ag_cli_config_free();
     return AG_EXIT_INTERNAL;
   }
-  int rc = serve(argc, argv, lists);
+  rc = serve(argc, argv, lists);
   free(lists);
+  ag_cli_config_free();
   return rc;
 }

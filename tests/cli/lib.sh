@@ -2,6 +2,8 @@
 # "not ok NAME: why"; tests/run.sh counts those lines.
 # $ACEGATE is the binary under test.
 : "${ACEGATE:?ACEGATE must name the acegate binary}"
+# `acegate serve` reads no configuration file of the machine's or the user's
+export ACEGATE_CONFIG=/dev/null
 TMPD=$(mktemp -d)
 trap 'rm -rf "$TMPD"' EXIT
 # check, screen and serve record in the default audit log when given no
