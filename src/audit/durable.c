@@ -144,29 +144,24 @@ static bool wal_named(int fd) {
 
 /* fdatasync of the WAL; 0 or an errno. Runs with smu released. */
 static int wal_sync(ag_audit_db *db) {
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if (db->wal_fd < 0) {
-      int fd = open(db->wal_path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0)
-        return errno;
-      int rc = sync_dir(db->wal_path);
-      if (rc) {
-        close(fd);
-        return rc;
-      }
-      db->wal_fd = fd;
-    }
-    if (fdatasync(db->wal_fd) != 0)
+  if (db->wal_fd < 0) {
+    int fd = open(db->wal_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
       return errno;
-    /* The writer connection keeps the WAL open, so SQLite never deletes
-     * it; should it ever be unlinked and recreated anyway, sync the file
-     * that now has the name. */
-    if (wal_named(db->wal_fd))
-      return 0;
-    close(db->wal_fd);
-    db->wal_fd = -1;
+    int rc = sync_dir(db->wal_path);
+    if (rc) {
+      close(fd);
+      return rc;
+    }
+    db->wal_fd = fd;
   }
-  return EIO;
+  if (fdatasync(db->wal_fd) != 0)
+    return errno;
+  /* The writer connection keeps the WAL open, so SQLite never deletes it.
+   * Once it has lost its name, the frames written since are in a file no
+   * one will read again, even if another connection has since made a new
+   * WAL under the same name: never sync that one instead. */
+  return wal_named(db->wal_fd) ? 0 : ENOENT;
 }
 
 uint64_t audit_committed(ag_audit_db *db) {

@@ -583,6 +583,9 @@ SRV_DB=
 call POST /v1/checks "$CK" "$TXN"
 expect_status failing_log_first_check_ok 200
 rm -f "$FDB-wal"
+# a new connection (a reader here) makes a new, empty WAL under the old name:
+# the writer's frames are still in the deleted one, so that must not pass
+"$ACEGATE" audit verify --db "$FDB" >/dev/null 2>&1
 call POST /v1/checks "$CK" "$TXN"
 expect_status failing_log_check_refused 503
 expect_json failing_log_error '.error.code == "audit_unavailable" and (.error.message | test("write-ahead log"))'
