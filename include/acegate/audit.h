@@ -81,11 +81,13 @@ typedef enum {
   AG_AUDIT_ANY = 0, /* only in queries */
   AG_AUDIT_CHECK = 1,
   AG_AUDIT_SCREENING = 2,
-  AG_AUDIT_KEY = 3 /* an API key added or revoked (ag_audit_key_event) */
+  AG_AUDIT_KEY = 3,  /* an API key added or revoked (ag_audit_key_event) */
+  AG_AUDIT_LISTS = 4 /* screening lists updated, an update refused, or reloaded */
 } ag_audit_kind;
 
-const char *ag_audit_kind_name(ag_audit_kind k); /* "check", "screening", "key", "any" */
-/* Parses "check", "screening" or "key". */
+/* "check", "screening", "key", "lists", "any" */
+const char *ag_audit_kind_name(ag_audit_kind k);
+/* Parses "check", "screening", "key" or "lists". */
 bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random
@@ -101,7 +103,7 @@ bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
  * means empty. request and decision are stored byte for byte (they must be
  * valid UTF-8; the caller passes the JSON exactly as received / returned). */
 typedef struct {
-  ag_audit_kind kind;  /* AG_AUDIT_CHECK, AG_AUDIT_SCREENING or AG_AUDIT_KEY */
+  ag_audit_kind kind;  /* AG_AUDIT_CHECK, AG_AUDIT_SCREENING, AG_AUDIT_KEY or _LISTS */
   int64_t time_ms;     /* UTC ms since 1970; 0 means now */
   const char *request; /* request JSON */
   size_t request_len;

@@ -264,6 +264,8 @@ static ag_audit_kind kind_from_text(const char *s, size_t n) {
     return AG_AUDIT_SCREENING;
   if (n == 3 && !memcmp(s, "key", 3))
     return AG_AUDIT_KEY;
+  if (n == 5 && !memcmp(s, "lists", 5))
+    return AG_AUDIT_LISTS;
   return AG_AUDIT_ANY;
 }
 
@@ -332,6 +334,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
   case AG_AUDIT_CHECK: return "check";
   case AG_AUDIT_SCREENING: return "screening";
   case AG_AUDIT_KEY: return "key";
+  case AG_AUDIT_LISTS: return "lists";
   case AG_AUDIT_ANY: break;
   }
   return "any";

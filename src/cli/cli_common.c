@@ -3,6 +3,7 @@
  * subcommands.
  */
 #include "cli_common.h"
+#include "acegate/pipeline.h"
 #include "cli.h"
 
 #include <stdlib.h>
@@ -128,4 +129,39 @@ ag_status ag_cli_db_path(const char *given, bool create, char *out, size_t cap, 
       return st;
   }
   return create ? ag_audit_prepare_path(out, !given, err) : AG_OK;
+}
+
+bool ag_cli_max_list_age(const char *cmd, const char *given, int *out) {
+  const char *v = given ? given : getenv("ACEGATE_MAX_LIST_AGE");
+  *out = 0;
+  if (!v || !*v)
+    return true;
+  if (!strcmp(v, "off")) {
+    *out = -1;
+    return true;
+  }
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (*end || n < 1 || n > 36500) {
+    fprintf(stderr, "acegate %s: %s: days, a number from 1 to 36500, or off\n", cmd,
+            given ? "--max-list-age" : "ACEGATE_MAX_LIST_AGE");
+    return false;
+  }
+  *out = (int)n;
+  return true;
+}
+
+void ag_cli_print_stale(FILE *f, const ag_screen *lists, int max_age_days) {
+  ag_pipeline_stale_list stale[64];
+  size_t n = ag_pipeline_stale_lists(lists, max_age_days, ag_date_today(), stale, 64);
+  int max = max_age_days ? max_age_days : AG_PIPELINE_MAX_LIST_AGE;
+  for (size_t i = 0; i < n && i < 64; i++) {
+    if (stale[i].age_days >= 0)
+      fprintf(f, "warning: %s (%s) is dated %s, %d days old (more than %d): screened against "
+                 "stale lists\n",
+              stale[i].name, stale[i].code, stale[i].date, stale[i].age_days, max);
+    else
+      fprintf(f, "warning: %s (%s) has no known date: screened against lists of unknown age\n",
+              stale[i].name, stale[i].code);
+  }
 }

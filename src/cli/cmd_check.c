@@ -58,6 +58,8 @@ static void usage(FILE *f) {
           "                            shown (default $ACEGATE_DB, else\n"
           "                            $XDG_STATE_HOME/acegate/audit.db, else\n"
           "                            ~/.local/state/acegate/audit.db; :memory: keeps none)\n"
+          "  --max-list-age DAYS       warn when a list screened against is older (default 7,\n"
+          "                            $ACEGATE_MAX_LIST_AGE; off: never)\n"
           "  --fail-on OUTCOME[,...]   exit 7 when a decision has one of these outcomes\n"
           "                            (NLR, LICENSE_EXCEPTION_ACE, LICENSE_REQUIRED,\n"
           "                            PROHIBITED, REVIEW)\n"
@@ -257,6 +259,7 @@ static ag_status open_lists(const char *paths, ag_screen **out, ag_error *err) {
 int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false, no_screen = false;
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
+  const char *max_age_arg = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
@@ -292,6 +295,7 @@ int ag_cmd_check(int argc, char **argv) {
                             : !strcmp(name, "--rules")   ? &rules_dir
                             : !strcmp(name, "--db")      ? &db_arg
                             : !strcmp(name, "--fail-on") ? &fail_on_arg
+                            : !strcmp(name, "--max-list-age") ? &max_age_arg
                                                          : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
@@ -385,7 +389,13 @@ int ag_cmd_check(int argc, char **argv) {
     rc = report_error(&err, false);
     goto out;
   }
-  ag_pipeline_data data = {rules, lists, lists_version};
+  int max_age;
+  if (!ag_cli_max_list_age("check", max_age_arg, &max_age)) {
+    json_decref(root);
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  ag_pipeline_data data = {rules, lists, lists_version, max_age};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -448,6 +458,12 @@ int ag_cmd_check(int argc, char **argv) {
     } else {
       print_text(ag_pipeline_last_decision(w), stdout);
       printf("lists: %s\n", lists_version[0] ? lists_version : "none (parties not screened)");
+      const ag_decision *dec = ag_pipeline_last_decision(w);
+      bool screened = false;
+      for (int k = 0; k < AG_PARTY_COUNT; k++)
+        screened |= dec->txn->parties[k].screened;
+      if (screened)
+        ag_cli_print_stale(stdout, lists, max_age);
       if (res.ref[0])
         printf("ref: %s\n", res.ref);
       printf("audit id: %s\n", audit_id);

@@ -47,6 +47,8 @@ static void usage(FILE *f) {
           "                           of the lists in force (format recognised from content)\n"
           "  --data-dir DIR           data directory holding an updated index (default\n"
           "                           $ACEGATE_HOME, else $XDG_DATA_HOME/acegate)\n"
+          "  --max-list-age DAYS      warn when a list is older (default 7,\n"
+          "                           $ACEGATE_MAX_LIST_AGE; off: never)\n"
           "  --max N                  at most N matches (default %d, at most %d)\n"
           "  --min-score X            report matches from score X, in (0, 1] (default %.2f)\n"
           "  --brute-force            baseline: plain Jaro-Winkler against every name\n"
@@ -61,7 +63,7 @@ static void usage(FILE *f) {
 /* ---- options and the lists ---- */
 
 typedef struct {
-  const char *name, *country, *data_dir, *ref, *db, *rules;
+  const char *name, *country, *data_dir, *ref, *db, *rules, *max_age_arg;
   const char *lists[64];
   size_t nlists;
   char *lists_arg[8];
@@ -144,6 +146,9 @@ static int parse(int argc, char **argv, opts *o) {
     } else if (!strcmp(a, "--rules")) {
       NEED("--rules");
       o->rules = v;
+    } else if (!strcmp(a, "--max-list-age")) {
+      NEED("--max-list-age");
+      o->max_age_arg = v;
     } else if (!strcmp(a, "--data-dir")) {
       NEED("--data-dir");
       o->data_dir = v;
@@ -357,6 +362,7 @@ static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts 
                                                            : q->country[i];
     print_text(q->name, cc[0] ? cc : NULL, r, o->min ? o->min : AG_SCREEN_POSSIBLE);
     printf("outcome: %s\nlists: %s\n", res.outcome, data->lists_version);
+    ag_cli_print_stale(stdout, data->lists, data->max_list_age_days);
     if (res.ref[0])
       printf("ref: %s\n", res.ref);
     printf("audit id: %s\n", audit_id);
@@ -398,7 +404,12 @@ int ag_cmd_screen(int argc, char **argv) {
     goto out;
   }
   ag_pipeline_lists_version(s, lists_version, sizeof lists_version);
-  ag_pipeline_data data = {rules, s, lists_version};
+  int max_age;
+  if (!ag_cli_max_list_age("screen", o.max_age_arg, &max_age)) {
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  ag_pipeline_data data = {rules, s, lists_version, max_age};
   if (o.batch) {
     ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
                                     .db = db,
