@@ -112,11 +112,49 @@ typedef struct {
 bool ag_pipeline_read_line(FILE *in, long *lineno, ag_pipeline_line *line);
 void ag_pipeline_line_free(ag_pipeline_line *line);
 
+/* ---- batches as CSV: the spreadsheets people have ---- */
+
+typedef enum { AG_PIPELINE_JSONL = 0, AG_PIPELINE_CSV } ag_pipeline_format;
+
+/* Which CSV column gives which request field: "name=Company,country=Ctry,
+ * ref=CustomerID" (field = a request field, dotted for nested ones such as
+ * end_user.name; column = a header cell). A column whose header is a
+ * field's own name needs no mapping; other columns are not read. */
+#define AG_PIPELINE_CSV_COLUMNS_MAX 32
+typedef struct {
+  size_t n;
+  const char *field[AG_PIPELINE_CSV_COLUMNS_MAX];
+  const char *column[AG_PIPELINE_CSV_COLUMNS_MAX];
+  char *copy; /* owns the strings */
+} ag_pipeline_csv_columns;
+/* Parses a mapping (field "columns" in errors); free with _free. */
+ag_status ag_pipeline_csv_columns_parse(const char *spec, ag_pipeline_csv_columns *out,
+                                        ag_error *err);
+void ag_pipeline_csv_columns_free(ag_pipeline_csv_columns *c);
+
+/* Appends one CSV cell: quoted when it holds a comma, quote, CR or LF; a
+ * cell that a spreadsheet would run as a formula (beginning with =, +, -,
+ * @, TAB or CR: OWASP, CSV injection) gets a leading ' and is quoted. */
+void ag_pipeline_csv_cell(ag_buf *out, const char *s, size_t n);
+
+/* How far a batch has got, after each chunk. */
+typedef struct {
+  uint64_t lines;                 /* answered so far */
+  uint64_t bytes_read, bytes_all; /* of the input; bytes_all 0 when unknown (a pipe) */
+} ag_pipeline_progress;
+
 typedef struct {
   ag_audit_kind kind; /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
   ag_audit_db *db;    /* NULL: nothing recorded, answers carry no audit_id */
   int threads;        /* workers; 0: one per online CPU (at most 16) */
   ag_screen_mode mode;
+  /* AG_PIPELINE_CSV: a header row, then one request per row (built as the
+   * JSON contract's request from the mapped columns, and recorded as
+   * such); one answer row per request row, in order, under a header. */
+  ag_pipeline_format format;
+  const ag_pipeline_csv_columns *columns; /* NULL: headers are field names */
+  void (*progress)(void *ctx, const ag_pipeline_progress *p); /* NULL: none */
+  void *progress_ctx;
 } ag_pipeline_batch_options;
 
 typedef struct {

@@ -55,7 +55,12 @@ static void usage(FILE *f) {
           "  --batch                  read JSONL screening requests from stdin ({\"name\",\n"
           "                           \"country\", \"ref\", \"max_matches\", \"min_score\"}); a\n"
           "                           rejected line is {\"line\": N, \"error\": {...}}\n"
-          "  --threads N              batch worker threads (default: CPUs, at most %d)\n",
+          "  --threads N              batch worker threads (default: CPUs, at most %d)\n"
+          "  --format csv|jsonl       batch input and output (default jsonl); csv: a header\n"
+          "                           row (name, country, ref), one name per row, one\n"
+          "                           answer row each, spreadsheet formulas neutralised\n"
+          "  --columns F=COL[,...]    csv: which column gives which field, e.g.\n"
+          "                           name=Company,country=Ctry,ref=CustomerID\n",
           AG_SCREEN_CONFIDENT, AG_SCREEN_POSSIBLE, AG_SCREEN_MATCHES_DEFAULT, AG_SCREEN_MATCHES_MAX,
           AG_SCREEN_POSSIBLE, THREADS_MAX);
 }
@@ -63,7 +68,7 @@ static void usage(FILE *f) {
 /* ---- options and the lists ---- */
 
 typedef struct {
-  const char *name, *country, *data_dir, *ref, *db, *rules, *max_age_arg;
+  const char *name, *country, *data_dir, *ref, *db, *rules, *max_age_arg, *format, *columns;
   const char *lists[64];
   size_t nlists;
   char *lists_arg[8];
@@ -146,6 +151,12 @@ static int parse(int argc, char **argv, opts *o) {
     } else if (!strcmp(a, "--rules")) {
       NEED("--rules");
       o->rules = v;
+    } else if (!strcmp(a, "--format")) {
+      NEED("--format");
+      o->format = v;
+    } else if (!strcmp(a, "--columns")) {
+      NEED("--columns");
+      o->columns = v;
     } else if (!strcmp(a, "--max-list-age")) {
       NEED("--max-list-age");
       o->max_age_arg = v;
@@ -199,6 +210,10 @@ static int parse(int argc, char **argv, opts *o) {
       return AG_EXIT_INPUT;
     }
 #undef NEED
+  }
+  if (!o->batch && (o->format || o->columns)) {
+    fprintf(stderr, "acegate screen: --format and --columns are for --batch\n");
+    return AG_EXIT_INPUT;
   }
   if (o->batch && o->name) {
     fprintf(stderr, "acegate screen: --batch reads names from stdin; no NAME argument\n");
@@ -417,7 +432,15 @@ int ag_cmd_screen(int argc, char **argv) {
                                     .mode = o.brute ? AG_SCREEN_MODE_BRUTE_JW
                                                     : AG_SCREEN_MODE_INDEX};
     ag_pipeline_batch_stats stats;
-    if ((st = ag_pipeline_batch(&data, &bo, stdin, stdout, &stats, &err)) != AG_OK)
+    ag_pipeline_csv_columns cols;
+    if (!ag_cli_batch_format("screen", o.format, o.columns, &cols, &bo)) {
+      rc = AG_EXIT_INPUT;
+      goto out;
+    }
+    st = ag_pipeline_batch(&data, &bo, stdin, stdout, &stats, &err);
+    ag_cli_batch_done();
+    ag_pipeline_csv_columns_free(&cols);
+    if (st != AG_OK)
       rc = fail("screen", &err);
     else
       rc = stats.rejected ? AG_EXIT_INPUT : AG_EXIT_OK;

@@ -629,6 +629,26 @@ static void test_stale_lists_and_reload_records(void **state) {
   assert_string_equal(str(w, "list"), "EL");
   assert_string_equal(str(w, "date"), "2020-01-02");
   assert_true(json_integer_value(json_object_get(w, "age_days")) > 7);
+  /* a batch of screenings: in order, each recorded, a bad one in its place */
+  req(f, "POST", "/v1/screenings:batch", CK,
+      "{\"screenings\":[{\"name\":\"Huawei Technologies\",\"ref\":\"C-1\"},{\"name\":\"\"},"
+      "{\"name\":\"Blue Harbor Logistics\",\"ref\":\"C-3\"}]}");
+  assert_int_equal(f->status, 200);
+  json_t *res = json_object_get(f->json, "results");
+  assert_int_equal(json_array_size(res), 3);
+  assert_string_equal(str(json_array_get(res, 0), "outcome"), "CONFIDENT_MATCH");
+  assert_string_equal(str(json_array_get(res, 0), "ref"), "C-1");
+  assert_non_null(str(json_array_get(res, 0), "audit_id"));
+  assert_string_equal(str(json_object_get(json_array_get(res, 1), "error"), "field"),
+                      "screenings[1].name");
+  assert_string_equal(str(json_array_get(res, 2), "outcome"), "NO_MATCH");
+  assert_string_equal(str(json_array_get(res, 2), "ref"), "C-3");
+  assert_int_equal(json_integer_value(json_object_get(f->json, "rejected")), 1);
+  req(f, "POST", "/v1/screenings:batch", CK, "{\"transactions\":[]}");
+  assert_int_equal(f->status, 400);
+  assert_string_equal(err_field(f), "transactions");
+  req(f, "POST", "/v1/screenings:batch", AK, "{\"screenings\":[{\"name\":\"x\"}]}");
+  assert_int_equal(f->status, 403);
   /* a check without party names used no list: no warning */
   req(f, "POST", "/v1/checks", CK, TXN);
   assert_int_equal(f->status, 200);
