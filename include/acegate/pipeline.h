@@ -239,9 +239,8 @@ typedef struct {
 size_t ag_pipeline_stale_lists(const ag_screen *lists, int max_age_days, ag_date today,
                                ag_pipeline_stale_list *out, size_t cap);
 /* Appends the stale lists as JSON objects, comma-separated:
- * {"code":"lists_stale","list":..,"date":..,"age_days":..,"message":..}. */
-void ag_pipeline_stale_json(const ag_pipeline_stale_list *s, size_t n, int max_age_days,
-                            ag_buf *out);
+ * {"code":"lists_stale","list":"EL","date":"2026-07-31","age_days":129}. */
+void ag_pipeline_stale_json(const ag_pipeline_stale_list *s, size_t n, ag_buf *out);
 
 /* ---- searching the log by party ---- */
 

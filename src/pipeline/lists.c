@@ -374,10 +374,8 @@ size_t ag_pipeline_stale_lists(const ag_screen *lists, int max_age_days, ag_date
   return n;
 }
 
-void ag_pipeline_stale_json(const ag_pipeline_stale_list *s, size_t n, int max_age_days,
-                            ag_buf *out) {
-  if (max_age_days == 0)
-    max_age_days = AG_PIPELINE_MAX_LIST_AGE;
+void ag_pipeline_stale_json(const ag_pipeline_stale_list *s, size_t n, ag_buf *out) {
+  /* short: it is part of every answer made with the lists, and stored */
   for (size_t i = 0; i < n; i++) {
     ag_buf_puts(out, i ? ",{\"code\":\"lists_stale\",\"list\":" : "{\"code\":\"lists_stale\",\"list\":");
     ag_buf_json_cstr(out, s[i].code);
@@ -386,20 +384,9 @@ void ag_pipeline_stale_json(const ag_pipeline_stale_list *s, size_t n, int max_a
       ag_buf_json_cstr(out, s[i].date);
     else
       ag_buf_puts(out, "null");
-    ag_buf_printf(out, ",\"age_days\":");
     if (s[i].age_days >= 0)
-      ag_buf_printf(out, "%d", s[i].age_days);
+      ag_buf_printf(out, ",\"age_days\":%d}", s[i].age_days);
     else
-      ag_buf_puts(out, "null");
-    char msg[256];
-    if (s[i].age_days >= 0)
-      snprintf(msg, sizeof msg, "screened against the %s (%s) dated %s, %d days old (more than %d)",
-               s[i].name, s[i].code, s[i].date, s[i].age_days, max_age_days);
-    else
-      snprintf(msg, sizeof msg, "screened against the %s (%s), whose date is unknown", s[i].name,
-               s[i].code);
-    ag_buf_puts(out, ",\"message\":");
-    ag_buf_json_cstr(out, msg);
-    ag_buf_putc(out, '}');
+      ag_buf_puts(out, ",\"age_days\":null}");
   }
 }

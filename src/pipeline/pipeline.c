@@ -117,7 +117,7 @@ static void append_warnings(const ag_pipeline_data *d, ag_pipeline_worker *w, ag
     ag_pipeline_stale_list stale[64];
     size_t n = ag_pipeline_stale_lists(d->lists, d->max_list_age_days, today, stale, 64);
     ag_buf_reset(&w->warn);
-    ag_pipeline_stale_json(stale, n < 64 ? n : 64, d->max_list_age_days, &w->warn);
+    ag_pipeline_stale_json(stale, n < 64 ? n : 64, &w->warn);
     w->warn_lists = d->lists;
     w->warn_day = today;
     w->warn_age = d->max_list_age_days;

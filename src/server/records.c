@@ -507,7 +507,7 @@ srv_next srv_h_ready(srv_req *r) {
   ag_buf_puts(&out, unready ? "{\"status\":\"lists_stale\"," : "{\"status\":\"ready\",");
   ag_buf_append(&out, r->out.data + 1, r->out.len - 2);
   ag_buf_puts(&out, ",\"stale_lists\":[");
-  ag_pipeline_stale_json(stale, n < 64 ? n : 64, s->cfg.max_list_age_days, &out);
+  ag_pipeline_stale_json(stale, n < 64 ? n : 64, &out);
   ag_buf_puts(&out, "]}");
   srv_snapshot_put(snap);
   ag_buf_free(&r->out);

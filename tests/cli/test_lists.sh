@@ -64,7 +64,7 @@ expect_exit chain-intact 0 "$ACEGATE" audit verify
 
 # ---- staleness in answers ----
 expect_exit stale-screen 0 "$ACEGATE" screen "Huawei Technologies" --json
-jqok stale-screen-warning '.warnings | length > 0 and all(.[]; .code == "lists_stale" and .date == "2025-06-25" and .age_days > 7 and (.message | test("2025-06-25")))' "$TMPD/out"
+jqok stale-screen-warning '.warnings | length > 0 and all(.[]; .code == "lists_stale" and .date == "2025-06-25" and .age_days > 7)' "$TMPD/out"
 expect_exit stale-screen-text 0 "$ACEGATE" screen "Huawei Technologies"
 expect_grep stale-screen-text-warning "^warning: Entity List (EL) is dated 2025-06-25, [0-9]* days old (more than 7)" "$TMPD/out"
 expect_exit stale-check 0 "$ACEGATE" check --eccn 4D004 --to BR --end-user "Acme Widgets" --json
