@@ -228,6 +228,11 @@ ag_status ag_pipeline_lists_reload_record(ag_audit_db *db, const ag_screen *befo
                                           const char *actor, const char *client,
                                           char id_out[AG_AUDIT_ID_MAX], ag_error *err);
 
+/* Removes the data directory's index (ag_screen_reset) so the built-in
+ * lists are in force again, recorded first (outcome lists_reset). */
+ag_status ag_pipeline_lists_reset(const char *data_dir, ag_audit_db *db, const char *actor,
+                                  char id_out[AG_AUDIT_ID_MAX], ag_error *err);
+
 /* A list older than the maximum age on a day. */
 typedef struct {
   const char *code, *name, *date; /* belong to the lists; date "" when undated */

@@ -31,7 +31,7 @@ static void usage(FILE *f) {
   fprintf(f, "usage: acegate lists [--json] [--data-dir DIR] [--lists PATH[,PATH...]]\n"
              "       acegate lists update FILE... [--data-dir DIR] [--force] [--max-shrink PCT]\n"
              "                                    [--db PATH]\n"
-             "       acegate lists reset [--data-dir DIR]\n"
+             "       acegate lists reset [--data-dir DIR] [--db PATH]\n"
              "       acegate lists build --out INDEX FILE...\n"
              "\n"
              "Without a subcommand, shows the screening lists in force: each list, its entry\n"
@@ -46,6 +46,7 @@ static void usage(FILE *f) {
              "          given. Every update and refusal is recorded in the audit log (--db,\n"
              "          default as for check).\n"
              "  reset   remove the updated lists: the built-in snapshot is in force again\n"
+             "          (recorded in the audit log as an update is)\n"
              "  build   write an index of FILE... to INDEX (for packaging)\n"
              "\n"
              "The data directory is $ACEGATE_HOME, else $XDG_DATA_HOME/acegate, else\n"
@@ -152,6 +153,12 @@ static void print_changes(FILE *f, const ag_pipeline_lists_report *r) {
   }
 }
 
+/* Who: the account that ran the command (the command line has no API key). */
+static void who(char *out, size_t cap) {
+  struct passwd *pw = getpwuid(getuid());
+  snprintf(out, cap, "user:%s", pw && pw->pw_name ? pw->pw_name : "?");
+}
+
 static int update(const char *data_dir, const char **files, size_t nfiles, bool force,
                   double max_shrink, const char *db_arg, bool json, int max_age) {
   ag_error err;
@@ -166,10 +173,8 @@ static int update(const char *data_dir, const char **files, size_t nfiles, bool 
       snprintf(err.field, sizeof err.field, "--db");
     return fail(&err);
   }
-  /* who: the account that ran it (the command line has no API key) */
   char actor[96];
-  struct passwd *pw = getpwuid(getuid());
-  snprintf(actor, sizeof actor, "user:%s", pw && pw->pw_name ? pw->pw_name : "?");
+  who(actor, sizeof actor);
   ag_pipeline_lists_update_options o = {.data_dir = data_dir,
                                         .paths = files,
                                         .n = nfiles,
@@ -339,11 +344,22 @@ int ag_cmd_lists(int argc, char **argv) {
     rc = update(data_dir, files, nfiles, force, max_shrink, db_arg, json, max_age);
     goto done;
   } else if (!strcmp(sub, "reset")) {
-    if (ag_screen_reset(data_dir, &err)) {
+    char db_path[AG_CLI_PATH_MAX], actor[96], id[AG_AUDIT_ID_MAX];
+    ag_audit_db *db = NULL;
+    ag_status st = ag_cli_db_path(db_arg, true, db_path, sizeof db_path, &err);
+    if (!st)
+      st = ag_audit_open(db_path, NULL, &db, &err);
+    who(actor, sizeof actor);
+    if (!st)
+      st = ag_pipeline_lists_reset(data_dir, db, actor, id, &err);
+    ag_audit_close(db);
+    if (st) {
+      if (!strcmp(err.field, "db"))
+        snprintf(err.field, sizeof err.field, "--db");
       rc = fail(&err);
       goto done;
     }
-    printf("the built-in lists are in force\n");
+    printf("the built-in lists are in force\naudit id: %s\n", id);
   } else { /* build */
     if (!out || !nfiles) {
       fprintf(stderr, "acegate lists build: needs --out INDEX and list files\n");

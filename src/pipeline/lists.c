@@ -312,10 +312,45 @@ ag_status ag_pipeline_lists_update(const ag_pipeline_lists_update_options *o,
   return st;
 }
 
+/* A reload or reset: what was in force, what is now, and the changes. */
+static ag_status change_record(ag_audit_db *db, const char *action, const ag_screen *before,
+                               const ag_screen *after, const char *why_failed,
+                               const char *outcome, const char *actor, const char *client,
+                               char id_out[AG_AUDIT_ID_MAX], ag_error *err);
+
 ag_status ag_pipeline_lists_reload_record(ag_audit_db *db, const ag_screen *before,
                                           const ag_screen *after, const char *why_failed,
                                           const char *actor, const char *client,
                                           char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  return change_record(db, "reload", before, after, why_failed,
+                       why_failed ? "lists_reload_failed" : "lists_reloaded", actor, client,
+                       id_out, err);
+}
+
+ag_status ag_pipeline_lists_reset(const char *data_dir, ag_audit_db *db, const char *actor,
+                                  char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  ag_screen *before = NULL, *after = NULL;
+  /* a damaged index is what a reset is for: recorded as unreadable */
+  ag_error be;
+  ag_error_clear(&be);
+  char why[sizeof be.reason + 48] = "";
+  if (ag_screen_open_dir(data_dir, &before, &be) != AG_OK)
+    snprintf(why, sizeof why, "the lists in force could not be read: %s", be.reason);
+  ag_status st = ag_screen_open_builtin(&after, err);
+  if (!st)
+    st = change_record(db, "reset", before, after, why[0] ? why : NULL, "lists_reset", actor, "",
+                       id_out, err);
+  if (!st)
+    st = ag_screen_reset(data_dir, err);
+  ag_screen_close(before);
+  ag_screen_close(after);
+  return st;
+}
+
+static ag_status change_record(ag_audit_db *db, const char *action, const ag_screen *before,
+                               const ag_screen *after, const char *why_failed,
+                               const char *outcome, const char *actor, const char *client,
+                               char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
   ag_pipeline_lists_report r = {0};
   ag_status st = AG_OK;
   if (after)
@@ -327,11 +362,11 @@ ag_status ag_pipeline_lists_reload_record(ag_audit_db *db, const ag_screen *befo
   ag_buf req, dec;
   ag_buf_init(&req);
   ag_buf_init(&dec);
-  ag_buf_puts(&req, "{\"action\":\"reload\",\"by\":");
+  ag_buf_printf(&req, "{\"action\":\"%s\",\"by\":", action);
   ag_buf_json_cstr(&req, actor ? actor : "");
   ag_buf_putc(&req, '}');
   ag_buf_puts(&dec, "{\"result\":");
-  ag_buf_json_cstr(&dec, why_failed ? "reload_failed" : "reloaded");
+  ag_buf_json_cstr(&dec, outcome + strlen("lists_"));
   ag_buf_puts(&dec, ",\"reason\":");
   if (why_failed)
     ag_buf_json_cstr(&dec, why_failed);
@@ -343,8 +378,7 @@ ag_status ag_pipeline_lists_reload_record(ag_audit_db *db, const ag_screen *befo
   put_side(&dec, after);
   put_changes(&dec, &r);
   ag_buf_putc(&dec, '}');
-  st = append(db, &req, &dec, why_failed ? "lists_reload_failed" : "lists_reloaded",
-              after ? after : before, actor, client, id_out, err);
+  st = append(db, &req, &dec, outcome, after ? after : before, actor, client, id_out, err);
   ag_buf_free(&req);
   ag_buf_free(&dec);
   ag_pipeline_lists_report_free(&r);

@@ -59,6 +59,13 @@ expect_grep same-again-table "^EL  *1  *1  *0  *0  *0  2025-06-25" "$TMPD/out"
 expect_exit shrink-threshold 2 "$ACEGATE" lists update "$FIX/csl-consolidated-sample.json" --max-shrink 200
 expect_grep shrink-threshold-msg "max-shrink: a percentage from 0 to 100" "$TMPD/err"
 
+# ---- a reset is recorded too ----
+expect_exit reset 0 "$ACEGATE" lists reset
+expect_grep reset-id "audit id: a-" "$TMPD/out"
+lists_records
+jqok reset-recorded 'select(.outcome == "lists_reset") | .request.action == "reset" and .decision.after.origin == "built-in" and (.decision.before.origin | endswith("lists.agx")) and ([.decision.changes[] | select(.code == "EL")][0] | .before == 1 and .after == 3420)' "$TMPD/recs"
+expect_exit reset-update-again 0 "$ACEGATE" lists update "$FIX/csl-consolidated-sample.json" --force
+
 # ---- the chain stays intact with the new kind ----
 expect_exit chain-intact 0 "$ACEGATE" audit verify
 
