@@ -84,13 +84,14 @@ typedef enum {
   AG_AUDIT_ANY = 0, /* only in queries */
   AG_AUDIT_CHECK = 1,
   AG_AUDIT_SCREENING = 2,
-  AG_AUDIT_KEY = 3,    /* an API key added or revoked (ag_audit_key_event) */
-  AG_AUDIT_SERVICE = 4 /* the service itself, e.g. started on a damaged log */
+  AG_AUDIT_KEY = 3,     /* an API key added or revoked (ag_audit_key_event) */
+  AG_AUDIT_SERVICE = 4, /* the service itself, e.g. started on a damaged log */
+  AG_AUDIT_LISTS = 5    /* screening lists updated, an update refused, or reloaded */
 } ag_audit_kind;
 
-/* "check", "screening", "key", "service", "any" */
+/* "check", "screening", "key", "service", "lists", "any" */
 const char *ag_audit_kind_name(ag_audit_kind k);
-/* Parses "check", "screening", "key" or "service". */
+/* Parses "check", "screening", "key", "service" or "lists". */
 bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random
@@ -106,7 +107,7 @@ bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
  * means empty. request and decision are stored byte for byte (they must be
  * valid UTF-8; the caller passes the JSON exactly as received / returned). */
 typedef struct {
-  ag_audit_kind kind;  /* AG_AUDIT_CHECK, _SCREENING, _KEY or _SERVICE */
+  ag_audit_kind kind;  /* AG_AUDIT_CHECK, _SCREENING, _KEY, _SERVICE or _LISTS */
   int64_t time_ms;     /* UTC ms since 1970; 0 means now */
   const char *request; /* request JSON */
   size_t request_len;

@@ -42,6 +42,10 @@ typedef struct {
   const ag_screen *lists;    /* NULL: parties unscreened, screenings refused */
   const char *lists_version; /* ag_pipeline_lists_version(lists); NULL or "" without lists */
   const ag_policy *policy;   /* the company's due-diligence policy, or NULL */
+  /* An answer made with a list older than this many days carries a
+   * "lists_stale" warning per such list; 0: AG_PIPELINE_MAX_LIST_AGE,
+   * negative: never. */
+  int max_list_age_days;
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96
@@ -109,11 +113,49 @@ typedef struct {
 bool ag_pipeline_read_line(FILE *in, long *lineno, ag_pipeline_line *line);
 void ag_pipeline_line_free(ag_pipeline_line *line);
 
+/* ---- batches as CSV: the spreadsheets people have ---- */
+
+typedef enum { AG_PIPELINE_JSONL = 0, AG_PIPELINE_CSV } ag_pipeline_format;
+
+/* Which CSV column gives which request field: "name=Company,country=Ctry,
+ * ref=CustomerID" (field = a request field, dotted for nested ones such as
+ * end_user.name; column = a header cell). A column whose header is a
+ * field's own name needs no mapping; other columns are not read. */
+#define AG_PIPELINE_CSV_COLUMNS_MAX 32
+typedef struct {
+  size_t n;
+  const char *field[AG_PIPELINE_CSV_COLUMNS_MAX];
+  const char *column[AG_PIPELINE_CSV_COLUMNS_MAX];
+  char *copy; /* owns the strings */
+} ag_pipeline_csv_columns;
+/* Parses a mapping (field "columns" in errors); free with _free. */
+ag_status ag_pipeline_csv_columns_parse(const char *spec, ag_pipeline_csv_columns *out,
+                                        ag_error *err);
+void ag_pipeline_csv_columns_free(ag_pipeline_csv_columns *c);
+
+/* Appends one CSV cell: quoted when it holds a comma, quote, CR or LF; a
+ * cell that a spreadsheet would run as a formula (beginning with =, +, -,
+ * @, TAB or CR: OWASP, CSV injection) gets a leading ' and is quoted. */
+void ag_pipeline_csv_cell(ag_buf *out, const char *s, size_t n);
+
+/* How far a batch has got, after each chunk. */
+typedef struct {
+  uint64_t lines;                 /* answered so far */
+  uint64_t bytes_read, bytes_all; /* of the input; bytes_all 0 when unknown (a pipe) */
+} ag_pipeline_progress;
+
 typedef struct {
   ag_audit_kind kind; /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
   ag_audit_db *db;    /* NULL: nothing recorded, answers carry no audit_id */
   int threads;        /* workers; 0: one per online CPU (at most 16) */
   ag_screen_mode mode;
+  /* AG_PIPELINE_CSV: a header row, then one request per row (built as the
+   * JSON contract's request from the mapped columns, and recorded as
+   * such); one answer row per request row, in order, under a header. */
+  ag_pipeline_format format;
+  const ag_pipeline_csv_columns *columns; /* NULL: headers are field names */
+  void (*progress)(void *ctx, const ag_pipeline_progress *p); /* NULL: none */
+  void *progress_ctx;
 } ag_pipeline_batch_options;
 
 typedef struct {
@@ -128,6 +170,83 @@ typedef struct {
  * log's error (nothing of that chunk is written: no unrecorded answer). */
 ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_options *o,
                             FILE *in, FILE *out, ag_pipeline_batch_stats *stats, ag_error *err);
+
+/* ---- the lists in force: updates, reloads, age ---- */
+
+#define AG_PIPELINE_MAX_SHRINK 0.10 /* default: an update may shrink a source by 10 % */
+#define AG_PIPELINE_MAX_LIST_AGE 7  /* default: days before a list is stale */
+
+/* One source list (by list code) before and after a change. */
+typedef struct {
+  char code[16];
+  char name[64];
+  bool before_present, after_present;
+  uint32_t before, after;            /* entries */
+  uint32_t added, removed, changed;  /* by source id; changed: another digest */
+  char date_before[11], date_after[11]; /* "" when absent or undated */
+} ag_pipeline_list_change;
+
+typedef struct {
+  ag_pipeline_list_change *lists; /* malloc'd, by code; ag_pipeline_lists_report_free */
+  size_t n;
+  const char *result;  /* "updated", "refused", "invalid" */
+  char reason[2048];   /* why refused or invalid, with the numbers; "" when updated */
+  char index_before[AG_AUDIT_HASH_HEX], index_after[AG_AUDIT_HASH_HEX];
+  char written[4200];  /* the index file written, when updated */
+  char audit_id[AG_AUDIT_ID_MAX];
+} ag_pipeline_lists_report;
+void ag_pipeline_lists_report_free(ag_pipeline_lists_report *r);
+
+typedef struct {
+  const char *data_dir;       /* NULL: the default data directory */
+  const char *const *paths;   /* list files or directories */
+  size_t n;
+  bool force;                 /* install even when the guard refuses */
+  double max_shrink;          /* fraction a source may shrink, e.g. AG_PIPELINE_MAX_SHRINK */
+  ag_audit_db *db;            /* where the record goes (required) */
+  const char *actor;          /* who: "user:NAME" on the command line, an API key id */
+  const char *client;         /* peer address, "" on the command line */
+} ag_pipeline_lists_update_options;
+
+/* Loads and validates the files, compares them with the lists in force
+ * (entries added, removed and changed per source) and, unless the update
+ * drops a source list or shrinks one by more than max_shrink (and force is
+ * not set), installs them. Every outcome is one audit record of kind
+ * "lists" (outcome lists_updated, lists_update_refused or
+ * lists_update_invalid) written before the new index replaces the old, so
+ * no change goes unrecorded. Returns AG_OK when installed; AG_ERR_LIST
+ * (field "lists", the numbers in the reason) when refused; the loader's
+ * error when a file is invalid; the audit log's error (nothing installed). */
+ag_status ag_pipeline_lists_update(const ag_pipeline_lists_update_options *o,
+                                   ag_pipeline_lists_report *rep, ag_error *err);
+
+/* Records a reload of the lists (the service's reload or SIGHUP): before
+ * and after (NULL when the reload failed, with why), files and SHA-256,
+ * entries per source, and the changes. Outcome lists_reloaded or
+ * lists_reload_failed. */
+ag_status ag_pipeline_lists_reload_record(ag_audit_db *db, const ag_screen *before,
+                                          const ag_screen *after, const char *why_failed,
+                                          const char *actor, const char *client,
+                                          char id_out[AG_AUDIT_ID_MAX], ag_error *err);
+
+/* Removes the data directory's index (ag_screen_reset) so the built-in
+ * lists are in force again, recorded first (outcome lists_reset). */
+ag_status ag_pipeline_lists_reset(const char *data_dir, ag_audit_db *db, const char *actor,
+                                  char id_out[AG_AUDIT_ID_MAX], ag_error *err);
+
+/* A list older than the maximum age on a day. */
+typedef struct {
+  const char *code, *name, *date; /* belong to the lists; date "" when undated */
+  int age_days;                   /* -1 when undated */
+} ag_pipeline_stale_list;
+/* Fills out with up to cap lists of `lists` older than max_age_days
+ * (0: AG_PIPELINE_MAX_LIST_AGE; negative: none) on `today`; returns how
+ * many are stale. An undated list is stale. */
+size_t ag_pipeline_stale_lists(const ag_screen *lists, int max_age_days, ag_date today,
+                               ag_pipeline_stale_list *out, size_t cap);
+/* Appends the stale lists as JSON objects, comma-separated:
+ * {"code":"lists_stale","list":"EL","date":"2026-07-31","age_days":129}. */
+void ag_pipeline_stale_json(const ag_pipeline_stale_list *s, size_t n, ag_buf *out);
 
 /* ---- searching the log by party ---- */
 

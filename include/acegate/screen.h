@@ -144,6 +144,11 @@ ag_status ag_screen_build_index(const char *const *paths, size_t n, const char *
  * written (if non-NULL, `cap` bytes). */
 ag_status ag_screen_update(const char *data_dir, const char *const *paths, size_t n, char *written,
                            size_t cap, ag_error *err);
+/* Writes the index of an opened set (ag_screen_open_paths) into the data
+ * directory the same way: what an update that was first compared with the
+ * lists in force installs, without loading the files again. */
+ag_status ag_screen_install(const char *data_dir, const ag_screen *s, char *written, size_t cap,
+                            ag_error *err);
 /* Removes the data directory's index so the built-in snapshot is in force
  * again. Not an error if there is none. */
 ag_status ag_screen_reset(const char *data_dir, ag_error *err);
@@ -177,6 +182,18 @@ size_t ag_screen_list_count(const ag_screen *s);
 /* i < ag_screen_list_count(s); the struct and strings belong to s. */
 const ag_screen_list_info *ag_screen_list(const ag_screen *s, size_t i);
 const ag_screen_index_info *ag_screen_info(const ag_screen *s);
+
+/* The listed entries, for comparing two sets: entry i < ag_screen_entry_count(s)
+ * is on list `list` (an ag_screen_list index) under its source id; digest
+ * covers all its fields, names and aliases. Strings belong to s. */
+typedef struct {
+  uint32_t list;
+  const char *source_id;
+  const char *name;
+  uint8_t digest[16];
+} ag_screen_entry_info;
+size_t ag_screen_entry_count(const ag_screen *s);
+void ag_screen_entry_get(const ag_screen *s, size_t i, ag_screen_entry_info *out);
 
 /* ---- screening ---- */
 

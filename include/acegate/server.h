@@ -60,6 +60,9 @@ typedef struct {
   bool accept_damaged_log;  /* start even when ag_audit_check_start() finds the log damaged
                                (recorded in the log as a "service" record); otherwise
                                ag_server_create() fails with AG_ERR_DB naming the problem */
+  int max_list_age_days;    /* a list older is stale: answers warn, /readyz names it;
+                               0 = AG_PIPELINE_MAX_LIST_AGE, negative = never */
+  bool stale_lists_unready; /* /readyz answers 503 while a list is stale */
   size_t max_body;          /* 0 = AG_SERVER_DEFAULT_MAX_BODY */
   unsigned timeout_s;       /* idle and request-body timeout; 0 = default */
   unsigned threads;         /* HTTP threads; 0 = two per online CPU */
@@ -97,6 +100,11 @@ uint16_t ag_server_port(const ag_server *s);
  * ones. On failure nothing changes and err says which file is bad. The
  * cache of authenticated keys is emptied either way. */
 ag_status ag_server_reload(ag_server *s, ag_error *err);
+/* The same, naming who asked (an API key id, "signal:SIGHUP") and from
+ * where in the audit record of kind "lists" every reload writes (before
+ * the new lists are used; a reload that cannot be recorded is refused). */
+ag_status ag_server_reload_by(ag_server *s, const char *actor, const char *client,
+                              ag_error *err);
 
 /* Stops accepting connections, waits (up to the drain timeout) for
  * in-flight requests to be answered, stops the audit writer and the daemon

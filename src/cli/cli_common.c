@@ -3,10 +3,13 @@
  * subcommands.
  */
 #include "cli_common.h"
+#include "acegate/pipeline.h"
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 void ag_cli_print_error(const char *cmd, const ag_error *err) {
   if (err->field[0])
@@ -128,4 +131,104 @@ ag_status ag_cli_db_path(const char *given, bool create, char *out, size_t cap, 
       return st;
   }
   return create ? ag_audit_prepare_path(out, !given, err) : AG_OK;
+}
+
+bool ag_cli_max_list_age(const char *cmd, const char *given, int *out) {
+  const char *v = given ? given : getenv("ACEGATE_MAX_LIST_AGE");
+  *out = 0;
+  if (!v || !*v)
+    return true;
+  if (!strcmp(v, "off")) {
+    *out = -1;
+    return true;
+  }
+  char *end;
+  long n = strtol(v, &end, 10);
+  if (*end || n < 1 || n > 36500) {
+    fprintf(stderr, "acegate %s: %s: days, a number from 1 to 36500, or off\n", cmd,
+            given ? "--max-list-age" : "ACEGATE_MAX_LIST_AGE");
+    return false;
+  }
+  *out = (int)n;
+  return true;
+}
+
+void ag_cli_print_stale(FILE *f, const ag_screen *lists, int max_age_days) {
+  ag_pipeline_stale_list stale[64];
+  size_t n = ag_pipeline_stale_lists(lists, max_age_days, ag_date_today(), stale, 64);
+  int max = max_age_days ? max_age_days : AG_PIPELINE_MAX_LIST_AGE;
+  for (size_t i = 0; i < n && i < 64; i++) {
+    if (stale[i].age_days >= 0)
+      fprintf(f, "warning: %s (%s) is dated %s, %d days old (more than %d): screened against "
+                 "stale lists\n",
+              stale[i].name, stale[i].code, stale[i].date, stale[i].age_days, max);
+    else
+      fprintf(f, "warning: %s (%s) has no known date: screened against lists of unknown age\n",
+              stale[i].name, stale[i].code);
+  }
+}
+
+/* "12,345 done, 41,200/s, 0:07 left": redrawn in place after each chunk. */
+typedef struct {
+  struct timespec start;
+  bool drawn;
+  double drawn_at; /* seconds from the start */
+} progress_state;
+
+static void show_progress(void *ctx, const ag_pipeline_progress *p) {
+  progress_state *s = ctx;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  double secs = (double)(now.tv_sec - s->start.tv_sec) + (double)(now.tv_nsec - s->start.tv_nsec) / 1e9;
+  bool last = p->bytes_all && p->bytes_read >= p->bytes_all;
+  if (secs < 0.5 || (secs - s->drawn_at < 0.25 && !last))
+    return; /* a short batch draws nothing; a long one a few times a second */
+  s->drawn_at = secs;
+  double rate = secs > 0 ? (double)p->lines / secs : 0;
+  char left[32] = "";
+  if (p->bytes_all && p->bytes_read && p->bytes_read <= p->bytes_all) {
+    double rest = secs * (double)(p->bytes_all - p->bytes_read) / (double)p->bytes_read;
+    snprintf(left, sizeof left, ", %d:%02d left", (int)(rest / 60), (int)rest % 60);
+  }
+  fprintf(stderr, "\r%llu done, %.0f/s%s   ", (unsigned long long)p->lines, rate, left);
+  s->drawn = true;
+}
+
+static progress_state the_progress;
+
+bool ag_cli_batch_format(const char *cmd, const char *format, const char *columns,
+                         ag_pipeline_csv_columns *cols, ag_pipeline_batch_options *o) {
+  memset(cols, 0, sizeof *cols);
+  if (format && strcmp(format, "csv") && strcmp(format, "jsonl")) {
+    fprintf(stderr, "acegate %s: --format: csv or jsonl\n", cmd);
+    return false;
+  }
+  o->format = format && !strcmp(format, "csv") ? AG_PIPELINE_CSV : AG_PIPELINE_JSONL;
+  if (columns) {
+    if (o->format != AG_PIPELINE_CSV) {
+      fprintf(stderr, "acegate %s: --columns is for --format csv\n", cmd);
+      return false;
+    }
+    ag_error err;
+    if (ag_pipeline_csv_columns_parse(columns, cols, &err) != AG_OK) {
+      fprintf(stderr, "acegate %s: --columns: %s\n", cmd, err.reason);
+      return false;
+    }
+    o->columns = cols;
+  }
+  /* progress only for a person watching: never into a pipe or a log */
+  if (isatty(STDERR_FILENO)) {
+    clock_gettime(CLOCK_MONOTONIC, &the_progress.start);
+    the_progress.drawn = false;
+    the_progress.drawn_at = 0;
+    o->progress = show_progress;
+    o->progress_ctx = &the_progress;
+  }
+  return true;
+}
+
+void ag_cli_batch_done(void) {
+  if (the_progress.drawn)
+    fputc('\n', stderr);
+  the_progress.drawn = false;
 }

@@ -7,6 +7,8 @@
 
 #include "acegate/audit.h"
 #include "acegate/common.h"
+#include "acegate/pipeline.h"
+#include "acegate/screen.h"
 
 #include <stdio.h>
 
@@ -50,5 +52,23 @@ ag_status ag_cli_read_all(FILE *f, size_t max, char **out, size_t *len, ag_error
  * for the default, its directories 0700). */
 #define AG_CLI_PATH_MAX 4096
 ag_status ag_cli_db_path(const char *given, bool create, char *out, size_t cap, ag_error *err);
+
+/* --format and --columns of a --batch: sets o->format and o->columns
+ * (cols is filled and must be freed with ag_pipeline_csv_columns_free);
+ * and progress on stderr when it is a terminal. False, with a message,
+ * for a bad value. */
+bool ag_cli_batch_format(const char *cmd, const char *format, const char *columns,
+                         ag_pipeline_csv_columns *cols, ag_pipeline_batch_options *o);
+
+/* Ends the progress line, if one was drawn. */
+void ag_cli_batch_done(void);
+
+/* The age in days past which a list is stale: --max-list-age given, else
+ * $ACEGATE_MAX_LIST_AGE, else 0 (AG_PIPELINE_MAX_LIST_AGE); "off" is -1
+ * (never stale). False, with a message on stderr, for a bad value. */
+bool ag_cli_max_list_age(const char *cmd, const char *given, int *out);
+/* Prints "warning: ..." per list older than the maximum age, for the
+ * readable output of a determination or screening. */
+void ag_cli_print_stale(FILE *f, const ag_screen *lists, int max_age_days);
 
 #endif

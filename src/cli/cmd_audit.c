@@ -408,7 +408,7 @@ static int cmd_search(int argc, char **argv) {
   ag_error e;
   ag_error_clear(&e);
   if (a.kind && !ag_audit_kind_parse(a.kind, &q.kind))
-    return usage_error("search", "--kind", "must be check, screening or key");
+    return usage_error("search", "--kind", "must be check, screening, key or lists");
   if (a.ref && ag_json_check_ref(a.ref, strlen(a.ref), &e) != AG_OK)
     return usage_error("search", "--ref", e.reason);
   long limit = -1;

@@ -63,6 +63,13 @@ static void usage(FILE *f) {
           "                            ~/.local/state/acegate/audit.db; :memory: keeps none)\n"
           "  --policy FILE             company due-diligence policy: the questions whose raised,\n"
           "                            unresolved flag makes the outcome REVIEW\n"
+          "  --max-list-age DAYS       warn when a list screened against is older (default 7,\n"
+          "                            $ACEGATE_MAX_LIST_AGE; off: never)\n"
+          "  --format csv|jsonl        --batch input and output (default jsonl); csv: a header\n"
+          "                            row of field names (eccn, destination, end_user.name,\n"
+          "                            ref, ...), one transaction per row, one answer row each\n"
+          "  --columns F=COL[,...]     csv: which column gives which field, e.g.\n"
+          "                            end_user.name=Customer,destination=Ctry,ref=OrderID\n"
           "  --fail-on OUTCOME[,...]   exit 7 when a decision has one of these outcomes\n"
           "                            (NLR, LICENSE_EXCEPTION_ACE, LICENSE_REQUIRED,\n"
           "                            PROHIBITED, REVIEW)\n"
@@ -302,6 +309,7 @@ int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false, no_screen = false;
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
   const char *dd_path = NULL, *policy_path = NULL;
+  const char *max_age_arg = NULL, *format_arg = NULL, *columns_arg = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
@@ -339,6 +347,9 @@ int ag_cmd_check(int argc, char **argv) {
                             : !strcmp(name, "--fail-on") ? &fail_on_arg
                             : !strcmp(name, "--due-diligence") ? &dd_path
                             : !strcmp(name, "--policy")        ? &policy_path
+                            : !strcmp(name, "--max-list-age")  ? &max_age_arg
+                            : !strcmp(name, "--format")        ? &format_arg
+                            : !strcmp(name, "--columns")       ? &columns_arg
                                                                : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
@@ -385,6 +396,11 @@ int ag_cmd_check(int argc, char **argv) {
       json_decref(root);
       return flag_rc;
     }
+  }
+  if ((format_arg || columns_arg) && !batch) {
+    fprintf(stderr, "acegate check: --format and --columns are for --batch\n");
+    json_decref(root);
+    return AG_EXIT_INPUT;
   }
   if (batch && from_stdin) {
     fprintf(stderr, "acegate check: - and --batch cannot be combined: - reads one JSON "
@@ -453,12 +469,25 @@ int ag_cmd_check(int argc, char **argv) {
     rc = report_error(&err, false);
     goto out;
   }
-  ag_pipeline_data data = {rules, lists, lists_version, policy};
+  int max_age;
+  if (!ag_cli_max_list_age("check", max_age_arg, &max_age)) {
+    json_decref(root);
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  ag_pipeline_data data = {rules, lists, lists_version, policy, max_age};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
     ag_pipeline_batch_stats stats;
+    ag_pipeline_csv_columns cols;
+    if (!ag_cli_batch_format("check", format_arg, columns_arg, &cols, &o)) {
+      rc = AG_EXIT_INPUT;
+      goto out;
+    }
     st = ag_pipeline_batch(&data, &o, stdin, stdout, &stats, &err);
+    ag_cli_batch_done();
+    ag_pipeline_csv_columns_free(&cols);
     if (st != AG_OK) {
       ag_cli_print_error("check", &err);
       rc = ag_cli_exit_for(st);
@@ -518,6 +547,12 @@ int ag_cmd_check(int argc, char **argv) {
     } else {
       print_text(ag_pipeline_last_decision(w), stdout);
       printf("lists: %s\n", lists_version[0] ? lists_version : "none (parties not screened)");
+      const ag_decision *dec = ag_pipeline_last_decision(w);
+      bool screened = false;
+      for (int k = 0; k < AG_PARTY_COUNT; k++)
+        screened |= dec->txn->parties[k].screened;
+      if (screened)
+        ag_cli_print_stale(stdout, lists, max_age);
       if (res.ref[0])
         printf("ref: %s\n", res.ref);
       printf("audit id: %s\n", audit_id);

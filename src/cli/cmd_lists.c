@@ -3,28 +3,35 @@
  * replacing them.
  *
  *   acegate lists [--json] [--data-dir DIR] [--lists PATH[,PATH...]]
- *   acegate lists update FILE... [--data-dir DIR]
+ *   acegate lists update FILE... [--data-dir DIR] [--force] [--max-shrink PCT] [--db PATH]
  *   acegate lists reset [--data-dir DIR]
  *   acegate lists build --out INDEX FILE...
  *
  * `update` parses and validates every file completely and builds the new
  * index before anything is replaced; the swap is an atomic rename, so on
- * any error the old lists stay in force (docs/screening.md). `build`
+ * any error the old lists stay in force. It prints what changes per source
+ * and refuses (without --force) an update that drops a source or shrinks
+ * one by more than --max-shrink; every update, refused or not, is recorded
+ * in the audit log (acegate/pipeline.h, docs/screening.md). `build`
  * writes an index file anywhere (tools/acegate-lists.c does the same for
  * the build's bundled snapshot).
  */
+#include "acegate/pipeline.h"
 #include "acegate/screen.h"
 #include "cli.h"
 #include "cli_common.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f) {
   fprintf(f, "usage: acegate lists [--json] [--data-dir DIR] [--lists PATH[,PATH...]]\n"
-             "       acegate lists update FILE... [--data-dir DIR]\n"
-             "       acegate lists reset [--data-dir DIR]\n"
+             "       acegate lists update FILE... [--data-dir DIR] [--force] [--max-shrink PCT]\n"
+             "                                    [--db PATH]\n"
+             "       acegate lists reset [--data-dir DIR] [--db PATH]\n"
              "       acegate lists build --out INDEX FILE...\n"
              "\n"
              "Without a subcommand, shows the screening lists in force: each list, its entry\n"
@@ -33,12 +40,19 @@ static void usage(FILE *f) {
              "  update  load FILE... (CSL CSV or JSON, OFAC legacy CSV with companions, BIS\n"
              "          Denied Persons List; directories too), validate them completely, index\n"
              "          them and replace the lists in force atomically; on any error the old\n"
-             "          lists stay in force\n"
+             "          lists stay in force. It prints the entries added, removed and changed\n"
+             "          per source, and refuses an update that drops a source list or shrinks\n"
+             "          one by more than --max-shrink percent (default 10) unless --force is\n"
+             "          given. Every update and refusal is recorded in the audit log (--db,\n"
+             "          default as for check).\n"
              "  reset   remove the updated lists: the built-in snapshot is in force again\n"
+             "          (recorded in the audit log as an update is)\n"
              "  build   write an index of FILE... to INDEX (for packaging)\n"
              "\n"
              "The data directory is $ACEGATE_HOME, else $XDG_DATA_HOME/acegate, else\n"
-             "$HOME/.local/share/acegate.\n");
+             "$HOME/.local/share/acegate. AGE is days since the list's publication date (as\n"
+             "the file gives it); a list older than --max-list-age days (default 7,\n"
+             "$ACEGATE_MAX_LIST_AGE) is marked stale.\n");
 }
 
 static int fail(const ag_error *err) {
@@ -46,22 +60,42 @@ static int fail(const ag_error *err) {
   return ag_cli_exit_for(err->status);
 }
 
-static void show_text(const ag_screen *s) {
+static int age_of(const ag_screen_list_info *l, ag_date today) {
+  ag_date d;
+  return l->date[0] && ag_date_parse(l->date, strlen(l->date), &d) ? (int)(today - d) : -1;
+}
+
+static void show_text(const ag_screen *s, int max_age) {
+  ag_date today = ag_date_today();
+  int max = max_age ? max_age : AG_PIPELINE_MAX_LIST_AGE;
   const ag_screen_index_info *ii = ag_screen_info(s);
   printf("lists in force: %s\n", ii->origin);
   printf("index: %u entries, %u names, %u words, %.1f MB, built %s, sha256 %s\n", ii->entries,
          ii->names, ii->tokens, (double)ii->bytes / 1e6, ii->built, ii->checksum);
-  printf("\n%-7s %-45s %8s %7s  %-10s  %-16s  %s\n", "CODE", "LIST", "ENTRIES", "NAMES", "DATE",
-         "SHA-256", "FILES");
+  printf("\n%-7s %-45s %8s %7s  %-10s %9s  %-16s  %s\n", "CODE", "LIST", "ENTRIES", "NAMES",
+         "DATE", "AGE", "SHA-256", "FILES");
+  size_t stale = 0;
   for (size_t i = 0; i < ag_screen_list_count(s); i++) {
     const ag_screen_list_info *l = ag_screen_list(s, i);
-    printf("%-7s %-45.45s %8u %7u  %-10s  %.16s  %s\n", l->code, l->name, l->entries, l->names,
-           l->date[0] ? l->date : "-", l->sha256, l->files);
+    int age = age_of(l, today);
+    char agebuf[24];
+    if (age < 0)
+      snprintf(agebuf, sizeof agebuf, "unknown!");
+    else
+      snprintf(agebuf, sizeof agebuf, "%dd%s", age, max_age >= 0 && age > max ? "!" : "");
+    stale += max_age >= 0 && (age < 0 || age > max);
+    printf("%-7s %-45.45s %8u %7u  %-10s %9s  %.16s  %s\n", l->code, l->name, l->entries, l->names,
+           l->date[0] ? l->date : "-", agebuf, l->sha256, l->files);
   }
+  if (stale)
+    printf("\n%zu list%s older than %d days (marked !): update them (acegate lists update)\n",
+           stale, stale == 1 ? " is" : "s are", max);
 }
 
-static void show_json(const ag_screen *s) {
+static void show_json(const ag_screen *s, int max_age) {
   const ag_screen_index_info *ii = ag_screen_info(s);
+  ag_date today = ag_date_today();
+  int max = max_age ? max_age : AG_PIPELINE_MAX_LIST_AGE;
   ag_buf b;
   ag_buf_init(&b);
   ag_buf_puts(&b, "{\"origin\":");
@@ -83,6 +117,13 @@ static void show_json(const ag_screen *s) {
       ag_buf_json_str(&b, l->date, strlen(l->date));
     else
       ag_buf_puts(&b, "null");
+    int age = age_of(l, today);
+    if (age >= 0)
+      ag_buf_printf(&b, ",\"age_days\":%d", age);
+    else
+      ag_buf_puts(&b, ",\"age_days\":null");
+    ag_buf_printf(&b, ",\"stale\":%s",
+                  max_age >= 0 && (age < 0 || age > max) ? "true" : "false");
     ag_buf_puts(&b, ",\"sha256\":");
     ag_buf_json_str(&b, l->sha256, strlen(l->sha256));
     ag_buf_puts(&b, ",\"format\":");
@@ -97,9 +138,95 @@ static void show_json(const ag_screen *s) {
   ag_buf_free(&b);
 }
 
+/* What changes, per source: printed in every case, refused or not. */
+static void print_changes(FILE *f, const ag_pipeline_lists_report *r) {
+  fprintf(f, "%-7s %9s %9s %8s %8s %8s  %-10s  %s\n", "CODE", "IN FORCE", "UPDATE", "ADDED",
+          "REMOVED", "CHANGED", "DATE", "");
+  for (size_t i = 0; i < r->n; i++) {
+    const ag_pipeline_list_change *c = &r->lists[i];
+    char before[16], after[16];
+    snprintf(before, sizeof before, c->before_present ? "%u" : "-", c->before);
+    snprintf(after, sizeof after, c->after_present ? "%u" : "-", c->after);
+    fprintf(f, "%-7s %9s %9s %8u %8u %8u  %-10s  %s\n", c->code, before, after, c->added,
+            c->removed, c->changed, c->date_after[0] ? c->date_after : "-",
+            !c->after_present ? "dropped" : !c->before_present ? "new" : "");
+  }
+}
+
+/* Who: the account that ran the command (the command line has no API key). */
+static void who(char *out, size_t cap) {
+  struct passwd *pw = getpwuid(getuid());
+  snprintf(out, cap, "user:%s", pw && pw->pw_name ? pw->pw_name : "?");
+}
+
+static int update(const char *data_dir, const char **files, size_t nfiles, bool force,
+                  double max_shrink, const char *db_arg, bool json, int max_age) {
+  ag_error err;
+  ag_error_clear(&err);
+  char db_path[AG_CLI_PATH_MAX];
+  ag_audit_db *db = NULL;
+  ag_status st = ag_cli_db_path(db_arg, true, db_path, sizeof db_path, &err);
+  if (!st)
+    st = ag_audit_open(db_path, NULL, &db, &err);
+  if (st) {
+    if (!strcmp(err.field, "db"))
+      snprintf(err.field, sizeof err.field, "--db");
+    return fail(&err);
+  }
+  char actor[96];
+  who(actor, sizeof actor);
+  ag_pipeline_lists_update_options o = {.data_dir = data_dir,
+                                        .paths = files,
+                                        .n = nfiles,
+                                        .force = force,
+                                        .max_shrink = max_shrink,
+                                        .db = db,
+                                        .actor = actor,
+                                        .client = ""};
+  ag_pipeline_lists_report rep;
+  st = ag_pipeline_lists_update(&o, &rep, &err);
+  int rc = AG_EXIT_OK;
+  if (rep.n)
+    print_changes(json ? stderr : stdout, &rep);
+  if (st) {
+    if (rep.result && !strcmp(rep.result, "refused"))
+      fprintf(stderr,
+              "acegate lists update: refused, the lists in force are unchanged: %s "
+              "(check the files; --force installs them anyway)\n",
+              rep.reason);
+    else
+      fprintf(stderr, "acegate lists update: rejected, the lists in force are unchanged\n");
+    if (!rep.result || strcmp(rep.result, "refused"))
+      ag_cli_print_error("lists", &err);
+    rc = ag_cli_exit_for(st);
+  } else {
+    if (rep.reason[0])
+      fprintf(stderr, "acegate lists update: forced past the guard: %s\n", rep.reason);
+    ag_screen *s = NULL;
+    if (ag_screen_open_index(rep.written, &s, &err)) {
+      rc = fail(&err);
+    } else {
+      printf("updated: %s\n", rep.written);
+      if (json)
+        show_json(s, max_age);
+      else
+        show_text(s, max_age);
+      ag_screen_close(s);
+    }
+  }
+  if (rep.audit_id[0])
+    fprintf(json ? stderr : stdout, "audit id: %s\n", rep.audit_id);
+  ag_pipeline_lists_report_free(&rep);
+  ag_audit_close(db);
+  if (rc == AG_EXIT_OK && fflush(stdout))
+    rc = AG_EXIT_IO;
+  return rc;
+}
+
 int ag_cmd_lists(int argc, char **argv) {
-  const char *sub = NULL, *data_dir = NULL, *out = NULL;
-  bool json = false;
+  const char *sub = NULL, *data_dir = NULL, *out = NULL, *db_arg = NULL, *shrink_arg = NULL,
+             *age_arg = NULL;
+  bool json = false, force = false;
   const char **files = calloc((size_t)argc + 1, sizeof *files);
   char *lists_copy = NULL;
   size_t nfiles = 0;
@@ -117,7 +244,10 @@ int ag_cmd_lists(int argc, char **argv) {
       goto done;
     } else if (!strcmp(a, "--json")) {
       json = true;
-    } else if (!strcmp(a, "--data-dir") || !strcmp(a, "--out") || !strcmp(a, "--lists")) {
+    } else if (!strcmp(a, "--force")) {
+      force = true;
+    } else if (!strcmp(a, "--data-dir") || !strcmp(a, "--out") || !strcmp(a, "--lists") ||
+               !strcmp(a, "--db") || !strcmp(a, "--max-shrink") || !strcmp(a, "--max-list-age")) {
       if (!v) {
         fprintf(stderr, "acegate lists: %s needs a value\n", a);
         rc = AG_EXIT_INPUT;
@@ -130,10 +260,16 @@ int ag_cmd_lists(int argc, char **argv) {
         goto done;
       }
       i++;
-      if (a[2] == 'd')
+      if (!strcmp(a, "--data-dir"))
         data_dir = v;
-      else if (a[2] == 'o')
+      else if (!strcmp(a, "--out"))
         out = v;
+      else if (!strcmp(a, "--db"))
+        db_arg = v;
+      else if (!strcmp(a, "--max-shrink"))
+        shrink_arg = v;
+      else if (!strcmp(a, "--max-list-age"))
+        age_arg = v;
       else {
         free(lists_copy);
         lists_copy = strdup(v);
@@ -170,6 +306,22 @@ int ag_cmd_lists(int argc, char **argv) {
   }
   ag_error err;
   ag_error_clear(&err);
+  int max_age;
+  if (!ag_cli_max_list_age("lists", age_arg, &max_age)) {
+    rc = AG_EXIT_INPUT;
+    goto done;
+  }
+  double max_shrink = AG_PIPELINE_MAX_SHRINK;
+  if (shrink_arg) {
+    char *end;
+    double pct = strtod(shrink_arg, &end);
+    if (*end || !(pct >= 0 && pct <= 100)) {
+      fprintf(stderr, "acegate lists update: --max-shrink: a percentage from 0 to 100\n");
+      rc = AG_EXIT_INPUT;
+      goto done;
+    }
+    max_shrink = pct / 100.0;
+  }
   if (!sub || !strcmp(sub, "show")) {
     ag_screen *s = NULL;
     ag_status st = nfiles ? ag_screen_open_paths(files, nfiles, &s, &err)
@@ -179,9 +331,9 @@ int ag_cmd_lists(int argc, char **argv) {
       goto done;
     }
     if (json)
-      show_json(s);
+      show_json(s, max_age);
     else
-      show_text(s);
+      show_text(s, max_age);
     ag_screen_close(s);
   } else if (!strcmp(sub, "update")) {
     if (!nfiles) {
@@ -189,29 +341,25 @@ int ag_cmd_lists(int argc, char **argv) {
       rc = AG_EXIT_INPUT;
       goto done;
     }
-    char path[4200];
-    if (ag_screen_update(data_dir, files, nfiles, path, sizeof path, &err)) {
-      fprintf(stderr, "acegate lists update: rejected, the lists in force are unchanged\n");
-      rc = fail(&err);
-      goto done;
-    }
-    ag_screen *s = NULL;
-    if (ag_screen_open_index(path, &s, &err)) {
-      rc = fail(&err);
-      goto done;
-    }
-    printf("updated: %s\n", path);
-    if (json)
-      show_json(s);
-    else
-      show_text(s);
-    ag_screen_close(s);
+    rc = update(data_dir, files, nfiles, force, max_shrink, db_arg, json, max_age);
+    goto done;
   } else if (!strcmp(sub, "reset")) {
-    if (ag_screen_reset(data_dir, &err)) {
+    char db_path[AG_CLI_PATH_MAX], actor[96], id[AG_AUDIT_ID_MAX];
+    ag_audit_db *db = NULL;
+    ag_status st = ag_cli_db_path(db_arg, true, db_path, sizeof db_path, &err);
+    if (!st)
+      st = ag_audit_open(db_path, NULL, &db, &err);
+    who(actor, sizeof actor);
+    if (!st)
+      st = ag_pipeline_lists_reset(data_dir, db, actor, id, &err);
+    ag_audit_close(db);
+    if (st) {
+      if (!strcmp(err.field, "db"))
+        snprintf(err.field, sizeof err.field, "--db");
       rc = fail(&err);
       goto done;
     }
-    printf("the built-in lists are in force\n");
+    printf("the built-in lists are in force\naudit id: %s\n", id);
   } else { /* build */
     if (!out || !nfiles) {
       fprintf(stderr, "acegate lists build: needs --out INDEX and list files\n");

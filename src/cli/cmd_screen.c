@@ -47,13 +47,20 @@ static void usage(FILE *f) {
           "                           of the lists in force (format recognised from content)\n"
           "  --data-dir DIR           data directory holding an updated index (default\n"
           "                           $ACEGATE_HOME, else $XDG_DATA_HOME/acegate)\n"
+          "  --max-list-age DAYS      warn when a list is older (default 7,\n"
+          "                           $ACEGATE_MAX_LIST_AGE; off: never)\n"
           "  --max N                  at most N matches (default %d, at most %d)\n"
           "  --min-score X            report matches from score X, in (0, 1] (default %.2f)\n"
           "  --brute-force            baseline: plain Jaro-Winkler against every name\n"
           "  --batch                  read JSONL screening requests from stdin ({\"name\",\n"
           "                           \"country\", \"ref\", \"max_matches\", \"min_score\"}); a\n"
           "                           rejected line is {\"line\": N, \"error\": {...}}\n"
-          "  --threads N              batch worker threads (default: CPUs, at most %d)\n",
+          "  --threads N              batch worker threads (default: CPUs, at most %d)\n"
+          "  --format csv|jsonl       batch input and output (default jsonl); csv: a header\n"
+          "                           row (name, country, ref), one name per row, one\n"
+          "                           answer row each, spreadsheet formulas neutralised\n"
+          "  --columns F=COL[,...]    csv: which column gives which field, e.g.\n"
+          "                           name=Company,country=Ctry,ref=CustomerID\n",
           AG_SCREEN_CONFIDENT, AG_SCREEN_POSSIBLE, AG_SCREEN_MATCHES_DEFAULT, AG_SCREEN_MATCHES_MAX,
           AG_SCREEN_POSSIBLE, THREADS_MAX);
 }
@@ -61,7 +68,7 @@ static void usage(FILE *f) {
 /* ---- options and the lists ---- */
 
 typedef struct {
-  const char *name, *country, *data_dir, *ref, *db, *rules;
+  const char *name, *country, *data_dir, *ref, *db, *rules, *max_age_arg, *format, *columns;
   const char *lists[64];
   size_t nlists;
   char *lists_arg[8];
@@ -144,6 +151,15 @@ static int parse(int argc, char **argv, opts *o) {
     } else if (!strcmp(a, "--rules")) {
       NEED("--rules");
       o->rules = v;
+    } else if (!strcmp(a, "--format")) {
+      NEED("--format");
+      o->format = v;
+    } else if (!strcmp(a, "--columns")) {
+      NEED("--columns");
+      o->columns = v;
+    } else if (!strcmp(a, "--max-list-age")) {
+      NEED("--max-list-age");
+      o->max_age_arg = v;
     } else if (!strcmp(a, "--data-dir")) {
       NEED("--data-dir");
       o->data_dir = v;
@@ -194,6 +210,10 @@ static int parse(int argc, char **argv, opts *o) {
       return AG_EXIT_INPUT;
     }
 #undef NEED
+  }
+  if (!o->batch && (o->format || o->columns)) {
+    fprintf(stderr, "acegate screen: --format and --columns are for --batch\n");
+    return AG_EXIT_INPUT;
   }
   if (o->batch && o->name) {
     fprintf(stderr, "acegate screen: --batch reads names from stdin; no NAME argument\n");
@@ -357,6 +377,7 @@ static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts 
                                                            : q->country[i];
     print_text(q->name, cc[0] ? cc : NULL, r, o->min ? o->min : AG_SCREEN_POSSIBLE);
     printf("outcome: %s\nlists: %s\n", res.outcome, data->lists_version);
+    ag_cli_print_stale(stdout, data->lists, data->max_list_age_days);
     if (res.ref[0])
       printf("ref: %s\n", res.ref);
     printf("audit id: %s\n", audit_id);
@@ -398,7 +419,12 @@ int ag_cmd_screen(int argc, char **argv) {
     goto out;
   }
   ag_pipeline_lists_version(s, lists_version, sizeof lists_version);
-  ag_pipeline_data data = {rules, s, lists_version, NULL};
+  int max_age;
+  if (!ag_cli_max_list_age("screen", o.max_age_arg, &max_age)) {
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  ag_pipeline_data data = {rules, s, lists_version, NULL, max_age};
   if (o.batch) {
     ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
                                     .db = db,
@@ -406,7 +432,15 @@ int ag_cmd_screen(int argc, char **argv) {
                                     .mode = o.brute ? AG_SCREEN_MODE_BRUTE_JW
                                                     : AG_SCREEN_MODE_INDEX};
     ag_pipeline_batch_stats stats;
-    if ((st = ag_pipeline_batch(&data, &bo, stdin, stdout, &stats, &err)) != AG_OK)
+    ag_pipeline_csv_columns cols;
+    if (!ag_cli_batch_format("screen", o.format, o.columns, &cols, &bo)) {
+      rc = AG_EXIT_INPUT;
+      goto out;
+    }
+    st = ag_pipeline_batch(&data, &bo, stdin, stdout, &stats, &err);
+    ag_cli_batch_done();
+    ag_pipeline_csv_columns_free(&cols);
+    if (st != AG_OK)
       rc = fail("screen", &err);
     else
       rc = stats.rejected ? AG_EXIT_INPUT : AG_EXIT_OK;

@@ -42,6 +42,10 @@ static const char usage_text[] =
     "                          repeatable) instead of the lists in force\n"
     "  --lists-dir DIR         data directory of the lists in force (default: see\n"
     "                          `acegate lists`); --no-lists runs without screening\n"
+    "  --max-list-age DAYS     a list older is stale: answers carry a warning and\n"
+    "                          /readyz names it (default 7, $ACEGATE_MAX_LIST_AGE;\n"
+    "                          off: never)\n"
+    "  --stale-lists-unready   /readyz answers 503 while a list is stale\n"
     "  --max-body BYTES        largest request body (default 1048576; a single check or\n"
     "                          screening is also held to 65536)\n"
     "  --timeout SECONDS       idle connection and request-body timeout (default 30)\n"
@@ -100,6 +104,7 @@ static int serve(int argc, char **argv, const char **lists) {
   const char *access_log = "-";
   cfg.list_paths = lists;
   ag_cli_seen seen = {0};
+  bool seen_age = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -114,13 +119,17 @@ static int serve(int argc, char **argv, const char **lists) {
       cfg.accept_damaged_log = true;
       continue;
     }
+    if (!strcmp(a, "--stale-lists-unready")) {
+      cfg.stale_lists_unready = true;
+      continue;
+    }
     if (strncmp(a, "--", 2) != 0)
       return bad_option(a, "unexpected argument");
     static const char *const known[] = {
         "--listen",  "--db",          "--keys-db",         "--rules",      "--lists-dir",
         "--lists",   "--access-log",  "--max-body",        "--timeout",    "--threads",
         "--max-connections", "--rate-limit", "--rate-burst", "--auth-cache-ttl",
-        "--drain-timeout", "--policy"};
+        "--drain-timeout", "--policy", "--max-list-age"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       is_known |= !strcmp(a, known[k]);
@@ -132,6 +141,7 @@ static int serve(int argc, char **argv, const char **lists) {
       return bad_option(a, "given more than once");
     const char *v = argv[++i];
     unsigned long long n = 0;
+    seen_age |= !strcmp(a, "--max-list-age");
     if (!strcmp(a, "--listen"))
       cfg.listen = v;
     else if (!strcmp(a, "--db"))
@@ -148,6 +158,10 @@ static int serve(int argc, char **argv, const char **lists) {
       lists[cfg.n_list_paths++] = v;
     else if (!strcmp(a, "--access-log"))
       access_log = v;
+    else if (!strcmp(a, "--max-list-age")) {
+      if (!ag_cli_max_list_age("serve", v, &cfg.max_list_age_days))
+        return AG_EXIT_INPUT;
+    }
     else if (!strcmp(a, "--max-body")) {
       if (!parse_uint(v, 1ull << 30, &n) || n < 1024)
         return bad_option(a, "must be a number of bytes from 1024 to 1073741824");
@@ -181,6 +195,8 @@ static int serve(int argc, char **argv, const char **lists) {
     } else
       return bad_option(a, "unknown option");
   }
+  if (!seen_age && !ag_cli_max_list_age("serve", NULL, &cfg.max_list_age_days))
+    return AG_EXIT_INPUT;
   if (cfg.db_path && !strcmp(cfg.db_path, ":memory:") && !cfg.keys_db_path)
     return bad_option("--db :memory:",
                       "an in-memory audit log holds no API keys; give --keys-db FILE");
@@ -259,7 +275,8 @@ static int serve(int argc, char **argv, const char **lists) {
     }
     if (sig == SIGHUP) {
       ag_error_clear(&err);
-      ag_server_reload(s, &err); /* logged by the server; the old data stays on failure */
+      /* logged and recorded by the server; the old data stays on failure */
+      ag_server_reload_by(s, "signal:SIGHUP", "", &err);
       continue;
     }
     break; /* SIGTERM, SIGINT */

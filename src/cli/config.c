@@ -40,7 +40,7 @@ static size_t n_options, cap_options;
 static char **merged_argv;
 
 /* Options that take no value: in the file, KEY = true or KEY = false. */
-static const char *const switches[] = {"no-lists", "accept-damaged-log"};
+static const char *const switches[] = {"no-lists", "accept-damaged-log", "stale-lists-unready"};
 
 static bool is_switch(const char *key) {
   for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++)

@@ -8,12 +8,17 @@
  * input order, before the next chunk is read: memory does not grow with
  * the input, and no answer is written whose record is not durable
  * (15 CFR 762.2).
+ *
+ * A CSV batch (csv.c) goes the same way: each row is made into the JSON
+ * request a JSONL line would be, and each answer is written as a CSV row
+ * (made by the worker threads too) instead of a JSON line.
  */
-#include "acegate/pipeline.h"
+#include "pipeline_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK 512
@@ -72,6 +77,12 @@ typedef struct {
   ag_buf packed;     /* the answer as the log stores it */
   size_t packed_len; /* 0: left to the append */
   size_t rec;        /* its index among the chunk's records */
+  /* CSV: the row's ref cell, a row that could not be made a request, and
+   * the answer row without its audit id */
+  char ref[AG_JSON_REF_BYTES + 1];
+  bool bad_row;
+  ag_error row_err;
+  ag_buf row;
 } item;
 
 typedef struct {
@@ -88,7 +99,11 @@ static void *run_job(void *p) {
   for (size_t i = j->from; i < j->to; i++) {
     item *it = &j->items[i];
     ag_buf_reset(&it->answer);
-    if (it->line.too_long) {
+    if (it->bad_row) {
+      it->res.kind = j->o->kind;
+      it->res.st = it->row_err.status;
+      it->res.err = it->row_err;
+    } else if (it->line.too_long) {
       it->res.kind = j->o->kind;
       it->res.st = ag_error_set(&it->res.err, AG_ERR_LIMIT, "", "the line is longer than %zu bytes",
                                 AG_JSON_MAX_REQUEST);
@@ -106,6 +121,11 @@ static void *run_job(void *p) {
         ag_audit_pack(j->o->db, j->packer, it->answer.data, it->answer.len, &it->packed,
                       &it->packed_len, &err) != AG_OK)
       it->packed_len = 0;
+    if (j->o->format == AG_PIPELINE_CSV) {
+      ag_buf_reset(&it->row);
+      pl_csv_row(j->o->kind, it->line.number, it->ref, &it->res, it->answer.data,
+                 it->answer.len, &it->row);
+    }
   }
   return NULL;
 }
@@ -157,10 +177,34 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   ag_buf_init(&line_out);
   long lineno = 0;
   bool eof = false;
+  pl_csv_in *csv = NULL;
+  bool is_csv = o->format == AG_PIPELINE_CSV;
+  if (st == AG_OK && is_csv && (st = pl_csv_open(in, o->kind, o->columns, &csv, err)) == AG_OK) {
+    lineno = 1;
+    pl_csv_header(o->kind, &line_out);
+    if (fwrite(line_out.data, 1, line_out.len, out) != line_out.len)
+      st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
+  }
+  ag_pipeline_progress progress = {0};
+  struct stat sb;
+  if (o->progress && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode))
+    progress.bytes_all = (uint64_t)sb.st_size;
   while (st == AG_OK && !eof) {
     size_t n = 0;
-    while (n < CHUNK && !(eof = !ag_pipeline_read_line(in, &lineno, &items[n].line)))
+    while (n < CHUNK) {
+      item *it = &items[n];
+      if (is_csv) {
+        ag_error_clear(&it->row_err);
+        int r = pl_csv_next(csv, in, &lineno, &it->line, it->ref, &it->row_err);
+        if (!(eof = r == 0))
+          it->bad_row = r == 2;
+      } else {
+        eof = !ag_pipeline_read_line(in, &lineno, &it->line);
+      }
+      if (eof)
+        break;
       n++;
+    }
     if (!n)
       break;
     int use = nt > (int)n ? (int)n : nt;
@@ -190,15 +234,23 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
         stats->decided++;
         if (it->res.outcome_index >= 0 && it->res.outcome_index < 8)
           stats->outcomes[it->res.outcome_index]++;
-        if (o->db)
+        if (is_csv)
+          ag_buf_append(&line_out, it->row.data, it->row.len);
+        else if (o->db)
           ag_pipeline_splice_audit_id(&line_out, ids[it->rec], it->answer.data, it->answer.len);
         else
           ag_buf_append(&line_out, it->answer.data, it->answer.len);
       } else {
         stats->rejected++;
-        ag_json_encode_batch_error(it->line.number, &it->res.err, &line_out);
+        if (is_csv)
+          ag_buf_append(&line_out, it->row.data, it->row.len);
+        else
+          ag_json_encode_batch_error(it->line.number, &it->res.err, &line_out);
       }
-      ag_buf_putc(&line_out, '\n');
+      if (is_csv)
+        pl_csv_finish(it->res.st == AG_OK && o->db ? ids[it->rec] : NULL, &line_out);
+      else
+        ag_buf_putc(&line_out, '\n');
       if (line_out.failed) {
         st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory at line %ld", it->line.number);
         break;
@@ -208,7 +260,14 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
         break;
       }
     }
+    if (o->progress && st == AG_OK) {
+      off_t at = ftello(in);
+      progress.lines = stats->lines;
+      progress.bytes_read = at > 0 ? (uint64_t)at : 0;
+      o->progress(o->progress_ctx, &progress);
+    }
   }
+  pl_csv_free(csv);
   if (st == AG_OK && ferror(in))
     st = ag_error_set(err, AG_ERR_IO, "input", "reading the input failed");
   if (fflush(out) != 0 && st == AG_OK)
@@ -223,6 +282,7 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
       ag_pipeline_line_free(&items[i].line);
       ag_buf_free(&items[i].answer);
       ag_buf_free(&items[i].packed);
+      ag_buf_free(&items[i].row);
     }
   free(items);
   free(recs);

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct ag_pipeline_worker {
   ag_arena arena;
@@ -21,6 +22,11 @@ struct ag_pipeline_worker {
   ag_txn txn;
   ag_decision d;
   ag_screening q;
+  /* the stale-lists warnings, made once a day per set of lists */
+  ag_buf warn;
+  const ag_screen *warn_lists;
+  ag_date warn_day;
+  int warn_age;
 };
 
 void ag_pipeline_lists_version(const ag_screen *l, char *out, size_t cap) {
@@ -59,6 +65,7 @@ ag_pipeline_worker *ag_pipeline_worker_new(ag_screen_mode mode) {
   if (!w)
     return NULL;
   ag_arena_init(&w->arena, 4096);
+  ag_buf_init(&w->warn);
   ag_check_scratch_init(&w->scratch);
   w->mode = mode;
   if (!(w->enc = ag_json_encoder_new())) {
@@ -72,6 +79,7 @@ void ag_pipeline_worker_free(ag_pipeline_worker *w) {
   if (!w)
     return;
   ag_json_encoder_free(w->enc);
+  ag_buf_free(&w->warn);
   ag_check_scratch_free(&w->scratch);
   ag_arena_free(&w->arena);
   free(w);
@@ -96,6 +104,30 @@ static void result_init(ag_pipeline_result *res, ag_audit_kind kind) {
   res->as_of[0] = res->destination[0] = res->eccn[0] = res->ref[0] = '\0';
   res->outcome = "";
   res->outcome_index = -1;
+}
+
+/* Appends ,"warnings":[...] inside the answer object when lists older than
+ * the maximum age were screened against (docs/screening.md, "Staleness"). */
+static void append_warnings(const ag_pipeline_data *d, ag_pipeline_worker *w, ag_buf *out) {
+  if (!d->lists || d->max_list_age_days < 0 || out->failed || !out->len ||
+      out->data[out->len - 1] != '}')
+    return;
+  ag_date today = (ag_date)(time(NULL) / 86400);
+  if (w->warn_lists != d->lists || w->warn_day != today || w->warn_age != d->max_list_age_days) {
+    ag_pipeline_stale_list stale[64];
+    size_t n = ag_pipeline_stale_lists(d->lists, d->max_list_age_days, today, stale, 64);
+    ag_buf_reset(&w->warn);
+    ag_pipeline_stale_json(stale, n < 64 ? n : 64, &w->warn);
+    w->warn_lists = d->lists;
+    w->warn_day = today;
+    w->warn_age = d->max_list_age_days;
+  }
+  if (!w->warn.len)
+    return;
+  out->len--;
+  ag_buf_puts(out, ",\"warnings\":[");
+  ag_buf_append(out, w->warn.data, w->warn.len);
+  ag_buf_puts(out, "]}");
 }
 
 static ag_status finish(ag_pipeline_result *res, ag_buf *out) {
@@ -125,6 +157,11 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
     ag_json_append_versions(out, NULL, d->lists_version, res->ref[0] ? res->ref : NULL);
     ag_buf_putc(out, '}');
   }
+  bool screened = false;
+  for (int i = 0; i < AG_PARTY_COUNT; i++)
+    screened |= w->txn.parties[i].screened;
+  if (screened)
+    append_warnings(d, w, out);
   ag_date_format(w->txn.as_of, res->as_of);
   snprintf(res->destination, sizeof res->destination, "%s",
            d->rules->destinations[w->d.dest].code);
@@ -158,6 +195,7 @@ ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w
     return res->st;
   res->off = out->len;
   ag_json_encode_screening(&w->q, sr, d->rules ? d->rules->version : NULL, d->lists_version, out);
+  append_warnings(d, w, out);
   ag_screen_level level = ag_json_screening_level(sr);
   res->outcome = ag_json_screening_outcome(level);
   res->outcome_index = (int)level;

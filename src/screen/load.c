@@ -568,6 +568,38 @@ static ag_status json_value(const lfile *f, const char **p, json_t **out, ag_err
   return AG_OK;
 }
 
+/* The publication date of each source in the file: sources_used[] gives
+ * "source_last_updated" per source list ("2025-06-25T00:00:00+00:00");
+ * it, not the file's name or modification time, dates that list. */
+static ag_status csl_json_dates(sx_set *s, const lfile *f, json_t *used, ag_error *err) {
+  if (!json_is_array(used))
+    return ag_error_set(err, AG_ERR_LIST, "sources_used", "%s: 'sources_used' is not an array",
+                        f->base);
+  size_t i;
+  json_t *u;
+  json_array_foreach(used, i, u) {
+    json_t *src = json_object_get(u, "source"), *upd = json_object_get(u, "source_last_updated");
+    if (!json_is_string(src) || !json_is_string(upd))
+      continue; /* a source without a date keeps the file's */
+    const char *d = json_string_value(upd);
+    ag_date day;
+    if (json_string_length(upd) < 10 || !ag_date_parse(d, 10, &day))
+      return ag_error_set(err, AG_ERR_LIST, "sources_used",
+                          "%s: sources_used[%zu].source_last_updated: not a date", f->base, i);
+    char code[16];
+    const char *lname;
+    sx_list_from_source(json_string_value(src), json_string_length(src), code, &lname);
+    for (size_t k = 0; k < s->nlists; k++) {
+      sx_list_in *l = &s->lists[k];
+      if (strcmp(l->code, code) || strcmp(l->files, f->base) || strcmp(l->format, "csl-json"))
+        continue;
+      if (!(l->date = sx_set_str(s, d, 10)))
+        return nomem(err);
+    }
+  }
+  return AG_OK;
+}
+
 static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
   csl_ctx c;
   csl_ctx_init(&c, s, f, "csl-json");
@@ -576,6 +608,7 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
     p += 3;
   ag_status st = AG_OK;
   bool found = false;
+  json_t *sources_used = NULL;
   p = skip_ws(p, end);
   bool bare = p < end && *p == '[';
   if (!bare) {
@@ -595,6 +628,7 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
       if ((st = json_value(f, &p, &key, err)))
         goto out;
       bool is_results = json_is_string(key) && !strcmp(json_string_value(key), "results");
+      bool is_sources = json_is_string(key) && !strcmp(json_string_value(key), "sources_used");
       bool is_str = json_is_string(key);
       json_decref(key);
       p = skip_ws(p, end);
@@ -608,7 +642,10 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
         json_t *skip = NULL;
         if ((st = json_value(f, &p, &skip, err)))
           goto out;
-        json_decref(skip);
+        if (is_sources && !sources_used)
+          sources_used = skip; /* applied once every list is known */
+        else
+          json_decref(skip);
         goto next_member;
       }
     }
@@ -665,7 +702,10 @@ static ag_status load_csl_json(sx_set *s, const lfile *f, ag_error *err) {
     st = ag_error_set(err, AG_ERR_LIST, "results", "%s: no 'results' array", f->base);
   else if (!c.row)
     st = ag_error_set(err, AG_ERR_LIST, "results", "%s: 'results' is empty", f->base);
+  if (!st && sources_used)
+    st = csl_json_dates(s, f, sources_used, err);
 out:
+  json_decref(sources_used);
   csl_ctx_free(&c);
   return st;
 }

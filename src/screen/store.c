@@ -223,6 +223,28 @@ ag_status ag_screen_update(const char *data_dir, const char *const *paths, size_
   return st;
 }
 
+ag_status ag_screen_install(const char *data_dir, const ag_screen *s, char *written, size_t cap,
+                            ag_error *err) {
+  char dir[4096], path[4200];
+  if (!data_dir) {
+    ag_status st = ag_screen_data_dir(dir, sizeof dir, err);
+    if (st)
+      return st;
+    data_dir = dir;
+  }
+  ag_status st = ag_screen_index_path(data_dir, path, sizeof path, err);
+  if (!st)
+    st = mkdirs(data_dir, err);
+  if (!st) {
+    /* the handle was validated when opened: its image is written as is */
+    const sx_view *v = sx_handle_view(s);
+    st = write_atomic(path, v->base, v->size, err);
+  }
+  if (!st && written && cap)
+    snprintf(written, cap, "%s", path);
+  return st;
+}
+
 ag_status ag_screen_reset(const char *data_dir, ag_error *err) {
   char path[4200];
   ag_status st = ag_screen_index_path(data_dir, path, sizeof path, err);

@@ -1,10 +1,12 @@
 /*
- * checks.c - the determinations: POST /v1/checks, POST /v1/checks:batch and
- * POST /v1/screenings, as thin adapters over the pipeline
+ * checks.c - the determinations: POST /v1/checks, POST /v1/checks:batch,
+ * POST /v1/screenings and POST /v1/screenings:batch, as thin adapters over
+ * the pipeline
  * (acegate/pipeline.h) the command line uses.
  *
  * The pipeline decodes, screens, decides and encodes; this file adds what
- * is HTTP's own: the batch envelope {"transactions": [...]}, packing the
+ * is HTTP's own: the batch envelopes {"transactions": [...]} and
+ * {"screenings": [...]}, packing the
  * decisions for the log on the HTTP thread, and the answer, which is the
  * stored decision with its audit id spliced in front, so GET
  * /v1/checks/{id} can return the very same bytes from the log
@@ -86,7 +88,7 @@ static bool build_records(srv_req *r, srv_worker *w) {
 static void count_decision(srv_req *r, const srv_item *it) {
   srv_metrics *m = &r->srv->metrics;
   int k = it->res.outcome_index;
-  if (r->route == R_SCREENINGS) {
+  if (r->route == R_SCREENINGS || r->route == R_SCREENINGS_BATCH) {
     if (k >= 0 && k < 3)
       atomic_fetch_add_explicit(&m->screenings[k], 1, memory_order_relaxed);
   } else if (k >= 0 && k < AG_OUTCOME_COUNT) {
@@ -176,31 +178,38 @@ srv_next srv_h_batch(srv_req *r) {
   json_t *list = NULL;
   const char *key;
   json_t *v;
+  /* one envelope per contract: {"transactions": [...]}, {"screenings": [...]} */
+  ag_audit_kind kind = r->route == R_SCREENINGS_BATCH ? AG_AUDIT_SCREENING : AG_AUDIT_CHECK;
+  const char *member = kind == AG_AUDIT_SCREENING ? "screenings" : "transactions";
   if (!json_is_object(root)) {
-    srv_error(r, 400, "invalid_input", NULL,
-              "the batch must be a JSON object {\"transactions\": [...]}");
+    srv_error(r, 400, "invalid_input", NULL, "the batch must be a JSON object {\"%s\": [...]}",
+              member);
     goto out;
   }
   json_object_foreach(root, key, v) {
-    if (strcmp(key, "transactions") != 0) {
+    if (strcmp(key, member) != 0) {
       srv_error(r, 400, "invalid_input", key, "unknown field");
       goto out;
     }
     list = v;
   }
   if (!json_is_array(list)) {
-    srv_error(r, 400, "invalid_input", "transactions",
-              list ? "must be an array of transactions" : "is required");
+    srv_error(r, 400, "invalid_input", member,
+              list ? "must be an array of %s" : "is required", member);
     goto out;
   }
   size_t n = json_array_size(list);
   if (n == 0 || n > AG_SERVER_BATCH_MAX) {
-    srv_error(r, n ? 413 : 400, n ? "too_large" : "invalid_input", "transactions",
-              "holds %zu transactions; a batch holds 1 to %d", n, AG_SERVER_BATCH_MAX);
+    srv_error(r, n ? 413 : 400, n ? "too_large" : "invalid_input", member,
+              "holds %zu %s; a batch holds 1 to %d", n, member, AG_SERVER_BATCH_MAX);
     goto out;
   }
   ag_server *s = r->srv;
   r->snap = srv_snapshot_get(s);
+  if (kind == AG_AUDIT_SCREENING && !r->snap->lists) {
+    srv_error(r, 503, "lists_unavailable", NULL, "the service runs without screening lists");
+    goto out;
+  }
   r->items = calloc(n, sizeof *r->items);
   srv_worker *w = r->items ? srv_worker_get(s) : NULL;
   if (!w) {
@@ -216,13 +225,13 @@ srv_next srv_h_batch(srv_req *r) {
     if (!text) {
       it->res.st = ag_error_set(&it->res.err, AG_ERR_NOMEM, "", "out of memory");
     } else {
-      run_item(r, w, AG_AUDIT_CHECK, text, strlen(text), it);
+      run_item(r, w, kind, text, strlen(text), it);
       free(text);
     }
     if (it->res.st != AG_OK) {
       ag_error *e = &it->res.err;
       char field[sizeof e->field];
-      snprintf(field, sizeof field, "transactions[%zu]%s%.100s", i, e->field[0] ? "." : "",
+      snprintf(field, sizeof field, "%s[%zu]%s%.100s", member, i, e->field[0] ? "." : "",
                e->field);
       snprintf(e->field, sizeof e->field, "%s", field);
     }

@@ -154,7 +154,7 @@ srv_next srv_h_audit(srv_req *r) {
   q.cursor = srv_arg(r, "cursor");
   const char *kind = srv_arg(r, "kind"), *limit = srv_arg(r, "limit"), *order = srv_arg(r, "order");
   if (kind && !ag_audit_kind_parse(kind, &q.kind)) {
-    srv_error(r, 400, "invalid_input", "kind", "must be check, screening or key");
+    srv_error(r, 400, "invalid_input", "kind", "must be check, screening, key or lists");
     return SRV_DONE;
   }
   if (limit) {
@@ -474,7 +474,7 @@ srv_next srv_h_reload(srv_req *r) {
   }
   ag_error err;
   ag_error_clear(&err);
-  if (ag_server_reload(r->srv, &err) != AG_OK) {
+  if (ag_server_reload_by(r->srv, r->key.id, r->client, &err) != AG_OK) {
     srv_fail(r, &err);
     if (r->status == 400 || r->status == 404)
       r->status = 500; /* the data on disk is at fault, not the request */
@@ -506,14 +506,25 @@ srv_next srv_h_ready(srv_req *r) {
     return SRV_DONE;
   }
   put_versions(r);
-  /* {"status":"ready", followed by the versions */
+  /* lists older than the maximum age: named always, unready when so
+   * configured (docs/api.md) */
+  srv_snapshot *snap = srv_snapshot_get(s);
+  ag_pipeline_stale_list stale[64];
+  size_t n = ag_pipeline_stale_lists(snap->lists, s->cfg.max_list_age_days, ag_date_today(),
+                                     stale, 64);
+  bool unready = n && s->cfg.stale_lists_unready;
+  /* {"status":"ready", followed by the versions and the stale lists */
   ag_buf out;
   ag_buf_init(&out);
-  ag_buf_puts(&out, "{\"status\":\"ready\",");
-  ag_buf_append(&out, r->out.data + 1, r->out.len - 1);
+  ag_buf_puts(&out, unready ? "{\"status\":\"lists_stale\"," : "{\"status\":\"ready\",");
+  ag_buf_append(&out, r->out.data + 1, r->out.len - 2);
+  ag_buf_puts(&out, ",\"stale_lists\":[");
+  ag_pipeline_stale_json(stale, n < 64 ? n : 64, &out);
+  ag_buf_puts(&out, "]}");
+  srv_snapshot_put(snap);
   ag_buf_free(&r->out);
   r->out = out;
-  ok_json(r, 200);
+  ok_json(r, unready ? 503 : 200);
   return SRV_DONE;
 }
 

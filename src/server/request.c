@@ -36,6 +36,7 @@ static const route_def routes[] = {
     {"POST", "/v1/checks:batch", false, R_CHECKS_BATCH, AG_KEYS_ACT_CHECK},
     {"GET", "/v1/checks/", true, R_CHECK_GET, AUTH_ANY},
     {"POST", "/v1/screenings", false, R_SCREENINGS, AG_KEYS_ACT_SCREEN},
+    {"POST", "/v1/screenings:batch", false, R_SCREENINGS_BATCH, AG_KEYS_ACT_SCREEN},
     {"GET", "/v1/screenings/", true, R_SCREENING_GET, AUTH_ANY},
     {"GET", "/v1/audit", false, R_AUDIT, AG_KEYS_ACT_AUDIT_READ},
     {"GET", "/v1/audit/export", false, R_AUDIT_EXPORT, AG_KEYS_ACT_AUDIT_EXPORT},
@@ -54,6 +55,7 @@ static const char *const route_names[R_COUNT] = {
     [R_METRICS] = "/metrics",
     [R_CHECKS] = "/v1/checks",
     [R_CHECKS_BATCH] = "/v1/checks:batch",
+    [R_SCREENINGS_BATCH] = "/v1/screenings:batch",
     [R_CHECK_GET] = "/v1/checks/{id}",
     [R_SCREENINGS] = "/v1/screenings",
     [R_SCREENING_GET] = "/v1/screenings/{id}",
@@ -296,7 +298,8 @@ void srv_fail(srv_req *r, const ag_error *err) {
 static size_t body_limit(const ag_server *s, srv_route route, const char *method) {
   size_t lim = s->max_body;
   switch (route) {
-  case R_CHECKS_BATCH: return lim;
+  case R_CHECKS_BATCH:
+  case R_SCREENINGS_BATCH: return lim;
   case R_CHECKS:
   case R_SCREENINGS:
   case R_KEYS_ADD:
@@ -473,6 +476,7 @@ srv_next srv_dispatch(srv_req *r) {
   case R_METRICS: return srv_h_metrics(r);
   case R_CHECKS: return srv_h_check(r);
   case R_CHECKS_BATCH: return srv_h_batch(r);
+  case R_SCREENINGS_BATCH: return srv_h_batch(r);
   case R_SCREENINGS: return srv_h_screening(r);
   case R_CHECK_GET:
   case R_SCREENING_GET: return srv_h_get_record(r);

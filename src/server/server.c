@@ -277,11 +277,33 @@ ag_audit_db *ag_server_keys_db(ag_server *s) {
 }
 
 ag_status ag_server_reload(ag_server *s, ag_error *err) {
+  return ag_server_reload_by(s, "process", "", err);
+}
+
+ag_status ag_server_reload_by(ag_server *s, const char *actor, const char *client,
+                              ag_error *err) {
   srv_snapshot *fresh = NULL;
   ag_error e;
   ag_error_clear(&e);
   ag_status st = srv_snapshot_load(&s->cfg, &fresh, &e);
   srv_auth_clear(s);
+  /* a change of the lists in force is an audit record, written before the
+   * new lists answer anything; unrecorded, the old snapshot stays */
+  if (!s->cfg.no_lists) {
+    srv_snapshot *old = srv_snapshot_get(s);
+    char id[AG_AUDIT_ID_MAX];
+    ag_error re;
+    ag_error_clear(&re);
+    ag_status rst = ag_pipeline_lists_reload_record(s->db, old->lists, st ? NULL : fresh->lists,
+                                                    st ? e.reason : NULL, actor, client, id, &re);
+    srv_snapshot_put(old);
+    if (rst != AG_OK && st == AG_OK) {
+      srv_snapshot_put(fresh);
+      fresh = NULL;
+      e = re;
+      st = rst;
+    }
+  }
   if (st != AG_OK) {
     atomic_fetch_add_explicit(&s->metrics.reloads_failed, 1, memory_order_relaxed);
     char field[300], reason[800];

@@ -40,7 +40,8 @@ ag_status srv_snapshot_load(const ag_server_config *cfg, srv_snapshot **out, ag_
   }
   snprintf(snap->rules_source, sizeof snap->rules_source, "%s",
            cfg->rules_dir ? cfg->rules_dir : "built-in");
-  snap->data = (ag_pipeline_data){snap->rules, snap->lists, snap->lists_version, snap->policy};
+  snap->data = (ag_pipeline_data){snap->rules, snap->lists, snap->lists_version, snap->policy,
+                                   cfg->max_list_age_days};
   *out = snap;
   return AG_OK;
 }

@@ -4,7 +4,7 @@
 # validated completely before they replace the lists in force, and bad
 # input that fails with a clear message and the documented exit code.
 . "$(dirname "$0")/lib.sh"
-plan 110
+plan 116
 FIX=tests/screen/fixtures
 SHARED=../shared/data/screening
 export ACEGATE_HOME="$TMPD/home"
@@ -84,7 +84,7 @@ ID='"audit_id":"a-[0-9]*-[0-9a-f]\{12\}"'
 sed -n 1p "$TMPD/out" >"$TMPD/l1"
 expect_grep batch-line1 "^{$ID,\"name\":\"NSO Group\",\"country\":\"IL\",\"normalized\":\"nso group\",\"outcome\":\"CONFIDENT_MATCH\",\"matches\":\[{\"list\":\"Entity List\",\"list_code\":\"EL\",\"source_id\":\"csl:[0-9a-f]\{12\}\",\"name\":\"NSO Group\",\"entry_name\":\"NSO Group\",\"score\":1.00,\"level\":\"confident\",\"reason\":\"" "$TMPD/l1"
 sed -n 2p "$TMPD/out" >"$TMPD/l2"
-expect_grep batch-line2 "^{$ID,\"name\":\"Blue Harbor Logistics Ltd\",\"country\":null,\"normalized\":\"[a-z ]*\",\"outcome\":\"NO_MATCH\",\"matches\":\[\],\"rules_version\":\"[^\"]*\",\"lists_version\":\"[0-9-]*+[0-9a-f]\{12\}\"}$" "$TMPD/l2"
+expect_grep batch-line2 "^{$ID,\"name\":\"Blue Harbor Logistics Ltd\",\"country\":null,\"normalized\":\"[a-z ]*\",\"outcome\":\"NO_MATCH\",\"matches\":\[\],\"rules_version\":\"[^\"]*\",\"lists_version\":\"[0-9-]*+[0-9a-f]\{12\}\",\"warnings\":\[{\"code\":\"lists_stale\",\"list\":\"[A-Z-]*\",\"date\":\"2026-07-31\",\"age_days\":[0-9]*}.*\]}$" "$TMPD/l2"
 sed -n 3p "$TMPD/out" >"$TMPD/l3"
 expect_grep batch-line3 '"name":"Candiru Ltd.","country":null' "$TMPD/l3"
 sed -n 4p "$TMPD/out" >"$TMPD/l4"
@@ -141,7 +141,7 @@ fi
 # ---- the lists in force ----
 expect_exit lists-show 0 "$ACEGATE" lists
 expect_grep lists-origin "lists in force: built-in" "$TMPD/out"
-expect_grep lists-el "^EL      Entity List  *3420 .*2026-07-31  [0-9a-f]\{16\}  csl-2026-07-31.csv" "$TMPD/out"
+expect_grep lists-el "^EL      Entity List  *3420 .*2026-07-31  *[0-9]*d!*  [0-9a-f]\{16\}  csl-2026-07-31.csv" "$TMPD/out"
 expect_grep lists-sdn "^SDN     Specially Designated Nationals  *19181 " "$TMPD/out"
 expect_exit lists-json 0 "$ACEGATE" lists --json
 expect_grep lists-json-el '{"code":"EL","name":"Entity List","entries":3420,' "$TMPD/out"
@@ -172,7 +172,15 @@ else
 fi
 
 # ---- update: validated completely, swapped atomically ----
-expect_exit update-ok 0 "$ACEGATE" lists update "$FIX/ofac" "$FIX/bis-dpl-sample.txt"
+# the samples in place of the full lists: sources dropped and shrunk, so
+# refused with the numbers unless forced; the record says so either way
+expect_exit update-shrink-refused 3 "$ACEGATE" lists update "$FIX/ofac" "$FIX/bis-dpl-sample.txt"
+expect_grep update-shrink-refused-why "refused, the lists in force are unchanged: .*EL dropped (3420 entries in force, none in the update)" "$TMPD/err"
+expect_grep update-shrink-refused-dpl "DPL shrinks from 1596 to 20 entries (-98.7 %, more than 10.0 %)" "$TMPD/err"
+expect_grep update-shrink-refused-table "^DPL  *1596  *20 " "$TMPD/out"
+expect_exit update-shrink-refused-kept 0 "$ACEGATE" lists
+expect_grep update-shrink-refused-builtin "lists in force: built-in" "$TMPD/out"
+expect_exit update-ok 0 "$ACEGATE" lists update "$FIX/ofac" "$FIX/bis-dpl-sample.txt" --force
 expect_grep update-ok-path "updated: $ACEGATE_HOME/lists.agx" "$TMPD/out"
 expect_exit update-in-force 0 "$ACEGATE" lists
 expect_grep update-in-force-origin "lists in force: $ACEGATE_HOME/lists.agx" "$TMPD/out"
@@ -199,7 +207,7 @@ expect_exit lists-reset 0 "$ACEGATE" lists reset
 expect_exit after-reset 0 "$ACEGATE" lists
 expect_grep after-reset-builtin "lists in force: built-in" "$TMPD/out"
 # --data-dir wins over the environment
-expect_exit update-data-dir 0 "$ACEGATE" lists update "$FIX/ofac" --data-dir "$TMPD/other"
+expect_exit update-data-dir 0 "$ACEGATE" lists update "$FIX/ofac" --data-dir "$TMPD/other" --force
 expect_exit data-dir-show 0 "$ACEGATE" lists --data-dir "$TMPD/other"
 expect_grep data-dir-origin "lists in force: $TMPD/other/lists.agx" "$TMPD/out"
 expect_exit update-nothing 2 "$ACEGATE" lists update

@@ -60,8 +60,8 @@ expect_grep docs_named_party_blocked '744.11' "$TMPD/block2.out"
 expect_grep docs_error_names_field '"field":"destination"' "$TMPD/block3.out"
 expect_grep docs_ref_echoed '"ref": "SO-2026-0042"' "$TMPD/block4.out"
 # the search by ref finds that check, and only it
-if [ "$(grep -c '"ref": "SO-2026-0042"' "$TMPD/block9.out")" -eq 1 ]; then echo "ok docs_search_by_ref"; else
-  echo "not ok docs_search_by_ref"; sed 's/^/  | /' "$TMPD/block9.out" | head -20; fi
+if [ "$(grep -c '"ref": "SO-2026-0042"' "$TMPD/block10.out")" -eq 1 ]; then echo "ok docs_search_by_ref"; else
+  echo "not ok docs_search_by_ref"; sed 's/^/  | /' "$TMPD/block10.out" | head -20; fi
 [ -n "$SHOW" ] && head -c 600 "$TMPD"/block*.out
 kill -TERM "$SRV_PID"
 wait "$SRV_PID"

@@ -614,6 +614,93 @@ static void test_screening(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* A list dated by its file name 2020-01-02 is years older than the
+ * maximum age: answers carry a warning naming it and its date, /readyz
+ * names it (and is 503 when configured so); every reload, failed or not,
+ * is an audit record of kind "lists" naming who asked. */
+static void test_stale_lists_and_reload_records(void **state) {
+  (void)state;
+  char dir[64], list[128];
+  snprintf(dir, sizeof dir, "/tmp/ag_server_list_XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  snprintf(list, sizeof list, "%s/csl-2020-01-02.csv", dir);
+  write_list(list);
+  const char *paths[] = {list};
+  void *st = NULL;
+  ag_server_config cfg;
+  ag_server_config_init(&cfg);
+  cfg.list_paths = paths;
+  cfg.n_list_paths = 1;
+  cfg.stale_lists_unready = true;
+  assert_int_equal(start(&st, &cfg), 0);
+  fixture *f = st;
+  req(f, "POST", "/v1/screenings", CK, "{\"name\":\"Huawei Technologies\"}");
+  assert_int_equal(f->status, 200);
+  json_t *w = json_array_get(json_object_get(f->json, "warnings"), 0);
+  assert_non_null(w);
+  assert_string_equal(str(w, "code"), "lists_stale");
+  assert_string_equal(str(w, "list"), "EL");
+  assert_string_equal(str(w, "date"), "2020-01-02");
+  assert_true(json_integer_value(json_object_get(w, "age_days")) > 7);
+  /* a batch of screenings: in order, each recorded, a bad one in its place */
+  req(f, "POST", "/v1/screenings:batch", CK,
+      "{\"screenings\":[{\"name\":\"Huawei Technologies\",\"ref\":\"C-1\"},{\"name\":\"\"},"
+      "{\"name\":\"Blue Harbor Logistics\",\"ref\":\"C-3\"}]}");
+  assert_int_equal(f->status, 200);
+  json_t *res = json_object_get(f->json, "results");
+  assert_int_equal(json_array_size(res), 3);
+  assert_string_equal(str(json_array_get(res, 0), "outcome"), "CONFIDENT_MATCH");
+  assert_string_equal(str(json_array_get(res, 0), "ref"), "C-1");
+  assert_non_null(str(json_array_get(res, 0), "audit_id"));
+  assert_string_equal(str(json_object_get(json_array_get(res, 1), "error"), "field"),
+                      "screenings[1].name");
+  assert_string_equal(str(json_array_get(res, 2), "outcome"), "NO_MATCH");
+  assert_string_equal(str(json_array_get(res, 2), "ref"), "C-3");
+  assert_int_equal(json_integer_value(json_object_get(f->json, "rejected")), 1);
+  req(f, "POST", "/v1/screenings:batch", CK, "{\"transactions\":[]}");
+  assert_int_equal(f->status, 400);
+  assert_string_equal(err_field(f), "transactions");
+  req(f, "POST", "/v1/screenings:batch", AK, "{\"screenings\":[{\"name\":\"x\"}]}");
+  assert_int_equal(f->status, 403);
+  /* a check without party names used no list: no warning */
+  req(f, "POST", "/v1/checks", CK, TXN);
+  assert_int_equal(f->status, 200);
+  assert_null(json_object_get(f->json, "warnings"));
+  req(f, "GET", "/readyz", -1, NULL);
+  assert_int_equal(f->status, 503);
+  assert_string_equal(str(f->json, "status"), "lists_stale");
+  assert_string_equal(str(json_array_get(json_object_get(f->json, "stale_lists"), 0), "list"),
+                      "EL");
+
+  /* reloads are recorded, by the admin key that asked */
+  req(f, "POST", "/v1/admin/reload", ADM, "{}");
+  assert_int_equal(f->status, 200);
+  FILE *fp = fopen(list, "w");
+  fputs("\"broken\n", fp);
+  fclose(fp);
+  req(f, "POST", "/v1/admin/reload", ADM, "{}");
+  assert_int_equal(f->status, 500);
+  req(f, "GET", "/v1/audit?kind=lists", AK, NULL);
+  assert_int_equal(f->status, 200);
+  json_t *recs = json_object_get(f->json, "records");
+  assert_int_equal(json_array_size(recs), 2);
+  json_t *ok = json_array_get(recs, 0), *bad = json_array_get(recs, 1);
+  assert_string_equal(str(ok, "outcome"), "lists_reloaded");
+  assert_string_equal(str(bad, "outcome"), "lists_reload_failed");
+  assert_string_equal(str(ok, "key_id"), str(bad, "key_id"));
+  assert_true(strlen(str(ok, "key_id")) > 0);
+  json_t *dec = json_object_get(ok, "decision");
+  json_t *before = json_array_get(json_object_get(json_object_get(dec, "before"), "lists"), 0);
+  assert_string_equal(str(before, "code"), "EL");
+  assert_int_equal(json_integer_value(json_object_get(before, "entries")), 1);
+  assert_int_equal(strlen(str(before, "sha256")), 64);
+  assert_true(json_is_null(json_object_get(json_object_get(bad, "decision"), "after")));
+  teardown(&st);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_no_lists(void **state) {
   fixture *f = *state;
   req(f, "POST", "/v1/screenings", CK, "{\"name\":\"Huawei\"}");
@@ -685,6 +772,7 @@ int main(void) {
       T(test_key_management),
       cmocka_unit_test(test_reload_keeps_old_data),
       cmocka_unit_test(test_screening),
+      cmocka_unit_test(test_stale_lists_and_reload_records),
       T(test_no_lists),
       T(test_audit_unavailable),
       cmocka_unit_test(test_create_errors),
