@@ -11,6 +11,7 @@
  */
 #include "acegate/pipeline.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,13 +158,13 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   ag_buf_init(&line_out);
   long lineno = 0;
   bool eof = false;
-  while (st == AG_OK && !eof) {
+  while (ok && st == AG_OK && !eof) {
     size_t n = 0;
     while (n < CHUNK && !(eof = !ag_pipeline_read_line(in, &lineno, &items[n].line)))
       n++;
-    if (!n)
+    int use = nt > (int)n ? (int)n : nt; /* nt >= 1: none only when no line is left */
+    if (use < 1)
       break;
-    int use = nt > (int)n ? (int)n : nt;
     job jobs[THREADS_MAX];
     pthread_t th[THREADS_MAX];
     bool started[THREADS_MAX] = {false};
@@ -180,6 +181,7 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
       else
         run_job(&jobs[t]); /* no thread: do its share here */
     }
+    assert(!o->db || (recs && ids)); /* ok: allocated when there is a log */
     if (o->db && (st = record_chunk(d, o->db, items, n, recs, ids, err)) != AG_OK)
       break; /* nothing of this chunk is written: it is not recorded */
     for (size_t i = 0; i < n; i++) {
