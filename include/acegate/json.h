@@ -23,7 +23,7 @@
 #define AG_JSON_MAX_NAME ((size_t)1024)          /* bytes in one party name */
 
 #define AG_JSON_MAX_REF 128                       /* characters in a caller reference */
-#define AG_JSON_REF_BYTES (AG_JSON_MAX_REF * 4)   /* its UTF-8 bytes at most */
+#define AG_JSON_REF_BYTES ((size_t)AG_JSON_MAX_REF * 4) /* its UTF-8 bytes at most */
 
 ag_status ag_json_decode_txn(const char *json, size_t len, ag_txn *out, ag_arena *arena,
                              ag_error *err);

@@ -11,6 +11,7 @@
  */
 #include "classify_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,7 +216,7 @@ ag_status ag_classify_evaluate(const ag_classify *q, const ag_classify_answer *a
   size_t n = q->n_rows;
   uint8_t *mem = walk(q, answers, as_of, &c);
   out->candidates = calloc(n + 1, sizeof *out->candidates);
-  out->missing = calloc(n + 1, sizeof *out->missing);
+  out->missing = calloc(n + 1, sizeof(const ag_classify_row *));
   out->reasons = calloc(n + 1, sizeof *out->reasons);
   out->basis = calloc(n + 1, sizeof *out->basis);
   if (!mem || !out->candidates || !out->missing || !out->reasons || !out->basis) {
@@ -265,13 +266,14 @@ ag_status ag_classify_evaluate(const ag_classify *q, const ag_classify_answer *a
       if (!slot) {
         slot = &out->reasons[out->n_reasons++];
         *slot = why;
-        slot->paragraphs = calloc(n, sizeof *slot->paragraphs);
+        slot->paragraphs = calloc(n, sizeof(const ag_classify_row *));
         if (!slot->paragraphs) {
           free(mem);
           ag_classify_result_free(out);
           return ag_error_set(err, AG_ERR_NOMEM, "classification", "out of memory");
         }
       }
+      assert(slot->paragraphs); /* every reason listed has its array */
       slot->paragraphs[slot->n_paragraphs++] = r;
     }
   }
@@ -297,7 +299,7 @@ ag_status ag_classify_evaluate(const ag_classify *q, const ag_classify_answer *a
 void ag_classify_result_free(ag_classify_result *r) {
   if (!r)
     return;
-  for (size_t i = 0; i < r->n_reasons; i++)
+  for (size_t i = 0; r->reasons && i < r->n_reasons; i++)
     free(r->reasons[i].paragraphs);
   free(r->candidates);
   free(r->missing);

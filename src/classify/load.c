@@ -14,6 +14,7 @@
 
 #include "../rules/rules_internal.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ static ag_status compile_logic(ag_classify *q, const ag_tsv *t, int col, bool on
   if (!one_clause && !push(starts, (int)store->n))
     return ag_error_set(err, AG_ERR_NOMEM, file_name, "out of memory");
   for (const char *p = s;;) {
-    size_t n = strcspn(p, one_clause ? ",|" : ",|");
+    size_t n = strcspn(p, ",|");
     if (n == 0)
       return ag_tsv_fail(t, err, col, "an empty atom in '%s'", s);
     int got = resolve_atom(q, self, p, n, store);
@@ -295,6 +296,9 @@ static ag_status check_used(const ag_classify *q, const char *name, ag_error *er
     bool used = false;
     for (size_t j = i + 1; j < q->n_rows && !used; j++) {
       const ag_classify_row *u = &q->rows[j];
+      /* a row with clauses or exclusions has them in the compiled logic */
+      assert(!u->n_clauses || (u->req_start && u->req));
+      assert(!u->n_excl || u->excl);
       for (int k = u->n_clauses ? u->req_start[0] : 0;
            u->n_clauses && k < u->req_start[u->n_clauses] && !used; k++)
         used = u->req[k] == (int)i;
@@ -389,8 +393,10 @@ ag_status ag_classify_load_dir(const ag_rules *rules, const char *dir, ag_classi
     } else
       buf = nb;
   }
-  if (!st && !buf)
-    st = ag_error_set(err, AG_ERR_NOMEM, path, "out of memory");
+  if (!buf) { /* only a failed allocation leaves the loop without one */
+    fclose(f);
+    return ag_error_set(err, AG_ERR_NOMEM, path, "out of memory");
+  }
   if (!st && ferror(f))
     st = ag_error_set(err, AG_ERR_IO, path, "read error");
   fclose(f);

@@ -344,14 +344,17 @@ static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts 
     return fail("screen", &err);
   ag_pipeline_worker *w =
       ag_pipeline_worker_new(o->brute ? AG_SCREEN_MODE_BRUTE_JW : AG_SCREEN_MODE_INDEX);
+  if (!w) {
+    free(text);
+    ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
+    return fail("screen", &err);
+  }
   ag_buf answer, b;
   ag_buf_init(&answer);
   ag_buf_init(&b);
   ag_pipeline_result res;
   char audit_id[AG_AUDIT_ID_MAX] = "";
-  if (!w)
-    st = ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
-  else if ((st = ag_pipeline_screening(data, w, text, strlen(text), &answer, &res)) != AG_OK)
+  if ((st = ag_pipeline_screening(data, w, text, strlen(text), &answer, &res)) != AG_OK)
     err = res.err;
   if (st == AG_OK) { /* recorded before it is shown (15 CFR 762.2) */
     ag_audit_record rec;

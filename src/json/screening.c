@@ -72,9 +72,11 @@ ag_status ag_json_get_ref(ag_jr *r, char *ref, ag_error *err) {
 }
 
 /* A JSON number token as a double; integral says whether it has no
- * fraction or exponent. */
+ * fraction or exponent. Both are set on every path, errors included. */
 static ag_status get_number(ag_jr *r, const char *field, const char *what, double *out,
                             bool *integral, ag_error *err) {
+  *out = 0;
+  *integral = false;
   ag_status st = want(r, AG_JR_NUMBER, field, what, err);
   if (st)
     return st;

@@ -15,6 +15,7 @@
  */
 #include "pipeline_int.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,7 +190,7 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   struct stat sb;
   if (o->progress && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode))
     progress.bytes_all = (uint64_t)sb.st_size;
-  while (st == AG_OK && !eof) {
+  while (ok && st == AG_OK && !eof) {
     size_t n = 0;
     while (n < CHUNK) {
       item *it = &items[n];
@@ -205,9 +206,9 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
         break;
       n++;
     }
-    if (!n)
+    int use = nt > (int)n ? (int)n : nt; /* nt >= 1: none only when no line is left */
+    if (use < 1)
       break;
-    int use = nt > (int)n ? (int)n : nt;
     job jobs[THREADS_MAX];
     pthread_t th[THREADS_MAX];
     bool started[THREADS_MAX] = {false};
@@ -224,6 +225,7 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
       else
         run_job(&jobs[t]); /* no thread: do its share here */
     }
+    assert(!o->db || (recs && ids)); /* ok: allocated when there is a log */
     if (o->db && (st = record_chunk(d, o->db, items, n, recs, ids, err)) != AG_OK)
       break; /* nothing of this chunk is written: it is not recorded */
     for (size_t i = 0; i < n; i++) {

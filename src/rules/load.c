@@ -932,13 +932,12 @@ static ag_status load_lists(ag_rules *r, char *buf, size_t len, ag_error *err) {
   if (!joined || !keep(r, joined))
     return ag_error_set(err, AG_ERR_NOMEM, file_names[F_LISTS], "out of memory");
   joined[0] = '\0';
+  size_t used = 0; /* cap_s fits every citation and its separator */
   for (size_t i = 0; i < r->n_list_rows; i++) {
     const ag_list_row *x = &r->list_rows[i];
     if (x->program || strstr(joined, x->cite))
       continue;
-    if (joined[0])
-      strcat(joined, "; ");
-    strcat(joined, x->cite);
+    used += (size_t)snprintf(joined + used, cap_s - used, "%s%s", used ? "; " : "", x->cite);
   }
   r->screening_cite = joined;
   return AG_OK;

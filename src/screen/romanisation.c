@@ -77,7 +77,13 @@ static bool word_field(const char *p, const char *e, bool dash, char *out) {
 }
 
 static void load_table(void) {
-  const char *p = ag_screen_roman_start, *end = ag_screen_roman_end;
+  /* start and end are two labels around one .incbin block: the analyzer
+   * sees two objects, the assembler lays out one */
+  const char *p = ag_screen_roman_start;
+  const char *end = ag_screen_roman_end;
+  // cppcheck-suppress comparePointers
+  size_t size = (size_t)(end - p);
+  end = p + size;
   size_t line = 0;
   bool header = false;
   while (p < end) {
@@ -97,7 +103,7 @@ static void load_table(void) {
         q = t + 1;
       }
       const char *why = NULL;
-      roman_row r;
+      roman_row r = {0};
       if (nf != 5)
         why = "expected 5 tab-separated fields";
       else if (!header) {
@@ -153,7 +159,7 @@ size_t sx_romanisation_count(void) {
 
 const char *sx_romanisation_word(const char *w) {
   pthread_once(&table_once, load_table);
-  roman_row k;
+  roman_row k = {0};
   size_t n = strlen(w);
   if (n >= ROMAN_WORD)
     return NULL;

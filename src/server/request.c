@@ -475,7 +475,7 @@ srv_next srv_dispatch(srv_req *r) {
   case R_READYZ: return srv_h_ready(r);
   case R_METRICS: return srv_h_metrics(r);
   case R_CHECKS: return srv_h_check(r);
-  case R_CHECKS_BATCH: return srv_h_batch(r);
+  case R_CHECKS_BATCH:
   case R_SCREENINGS_BATCH: return srv_h_batch(r);
   case R_SCREENINGS: return srv_h_screening(r);
   case R_CHECK_GET:
