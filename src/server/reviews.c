@@ -46,6 +46,11 @@ srv_next srv_h_review_queue(srv_req *r) {
       srv_error(r, 400, "invalid_input", r->args[i].key, "unknown query parameter");
       return SRV_DONE;
     }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(r->args[j].key, r->args[i].key)) {
+        srv_error(r, 400, "invalid_input", r->args[i].key, "given more than once");
+        return SRV_DONE;
+      }
   }
   if (r->args_overflow) {
     srv_error(r, 400, "invalid_input", NULL, "more than %d query parameters", SRV_ARGS_MAX);

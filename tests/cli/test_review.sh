@@ -5,7 +5,7 @@
 # oldest first, with paging, a record's status is its latest review, bad
 # input is named by field, and only reviewers and admins may review.
 . "$(dirname "$0")/lib.sh"
-plan 53
+plan 57
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -141,4 +141,8 @@ is http_id_unknown "$(post "$REV" /v1/reviews '{"audit_id":"a-99-0123456789ab","
 jqok http_id_unknown_field '.error.field == "audit_id"' "$TMPD/body"
 is http_checker_forbidden "$(post "$CHK" /v1/reviews "{\"audit_id\":\"$H1\",\"decision\":\"cleared\",\"note\":\"x\"}")" 403
 is http_auditor_forbidden "$(get "$AUD" /v1/reviews)" 403
+is http_queue_param_twice "$(get "$REV" '/v1/reviews?status=open&status=cleared')" 400
+jqok http_queue_param_twice_field '.error.field == "status"' "$TMPD/body"
+is http_queue_param_unknown "$(get "$REV" '/v1/reviews?sort=new')" 400
+is http_review_get_unknown "$(get "$REV" /v1/reviews/a-99-0123456789ab)" 404
 is http_reviewer_reads_log "$(get "$REV" '/v1/audit?kind=review')" 200
