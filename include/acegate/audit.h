@@ -86,12 +86,13 @@ typedef enum {
   AG_AUDIT_SCREENING = 2,
   AG_AUDIT_KEY = 3,     /* an API key added or revoked (ag_audit_key_event) */
   AG_AUDIT_SERVICE = 4, /* the service itself, e.g. started on a damaged log */
-  AG_AUDIT_LISTS = 5    /* screening lists updated, an update refused, or reloaded */
+  AG_AUDIT_LISTS = 5,   /* screening lists updated, an update refused, or reloaded */
+  AG_AUDIT_REVIEW = 6,  /* a reviewer's resolution of another record (acegate/review.h) */
 } ag_audit_kind;
 
-/* "check", "screening", "key", "service", "lists", "any" */
+/* "check", "screening", "key", "service", "lists", "review", "any" */
 const char *ag_audit_kind_name(ag_audit_kind k);
-/* Parses "check", "screening", "key", "service" or "lists". */
+/* Parses "check", "screening", "key", "service", "lists" or "review". */
 bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random
@@ -107,7 +108,7 @@ bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
  * means empty. request and decision are stored byte for byte (they must be
  * valid UTF-8; the caller passes the JSON exactly as received / returned). */
 typedef struct {
-  ag_audit_kind kind;  /* AG_AUDIT_CHECK, _SCREENING, _KEY, _SERVICE or _LISTS */
+  ag_audit_kind kind;  /* AG_AUDIT_CHECK, _SCREENING, _KEY, _SERVICE, _LISTS or _REVIEW */
   int64_t time_ms;     /* UTC ms since 1970; 0 means now */
   const char *request; /* request JSON */
   size_t request_len;
@@ -366,7 +367,8 @@ ag_status ag_audit_head_save(ag_audit_db *db, ag_error *err);
 typedef enum {
   AG_KEYS_ROLE_CHECKER = 1, /* may request checks and screenings */
   AG_KEYS_ROLE_AUDITOR = 2, /* may read and export the audit log */
-  AG_KEYS_ROLE_ADMIN = 3    /* may do everything, including key management */
+  AG_KEYS_ROLE_ADMIN = 3,   /* may do everything, including key management */
+  AG_KEYS_ROLE_REVIEWER = 4 /* may check, screen, read the log and resolve reviews */
 } ag_keys_role;
 
 typedef enum {
@@ -374,7 +376,8 @@ typedef enum {
   AG_KEYS_ACT_SCREEN,
   AG_KEYS_ACT_AUDIT_READ,
   AG_KEYS_ACT_AUDIT_EXPORT,
-  AG_KEYS_ACT_ADMIN
+  AG_KEYS_ACT_ADMIN,
+  AG_KEYS_ACT_REVIEW /* resolve reviews (acegate/review.h) */
 } ag_keys_action;
 
 const char *ag_keys_role_name(ag_keys_role r);

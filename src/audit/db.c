@@ -65,10 +65,49 @@ static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS api_keys("
     " id TEXT PRIMARY KEY,"
     " key_hash BLOB NOT NULL,"
-    " role TEXT NOT NULL CHECK (role IN ('checker', 'auditor', 'admin')),"
+    " role TEXT NOT NULL CHECK (role IN ('checker', 'auditor', 'reviewer', 'admin')),"
     " name TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL,"
     " revoked_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
+
+/* The reviewer role came later: a key table made before it is rebuilt with
+ * the wider role check (keys are not part of the hash chain). */
+static const char keys_reviewer_sql[] =
+    "CREATE TABLE api_keys_new("
+    " id TEXT PRIMARY KEY,"
+    " key_hash BLOB NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('checker', 'auditor', 'reviewer', 'admin')),"
+    " name TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " revoked_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "INSERT INTO api_keys_new SELECT id, key_hash, role, name, created_ms, revoked_ms"
+    " FROM api_keys;"
+    "DROP TABLE api_keys;"
+    "ALTER TABLE api_keys_new RENAME TO api_keys;";
+
+static ag_status keys_allow_reviewer(sqlite3 *h, ag_error *err) {
+  sqlite3_stmt *s = NULL;
+  if (sqlite3_prepare_v2(h,
+                         "SELECT count(*) FROM sqlite_master WHERE name = 'api_keys'"
+                         " AND sql NOT LIKE '%''reviewer''%'",
+                         -1, &s, NULL) != SQLITE_OK ||
+      sqlite3_step(s) != SQLITE_ROW) {
+    sqlite3_finalize(s);
+    return audit_db_error(err, h, "read the key table");
+  }
+  bool old = sqlite3_column_int(s, 0) > 0;
+  sqlite3_finalize(s);
+  if (!old)
+    return AG_OK;
+  ag_status st = audit_exec(h, "BEGIN IMMEDIATE", err);
+  if (st != AG_OK)
+    return st;
+  if ((st = audit_exec(h, keys_reviewer_sql, err)) != AG_OK) {
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+  }
+  return audit_exec(h, "COMMIT", err);
+}
 
 /* The append-only triggers, made once with the log: never again, so that a
  * trigger someone dropped stays missing for verify and the service's start
@@ -281,6 +320,8 @@ static ag_audit_kind kind_from_text(const char *s, size_t n) {
     return AG_AUDIT_SERVICE;
   if (n == 5 && !memcmp(s, "lists", 5))
     return AG_AUDIT_LISTS;
+  if (n == 6 && !memcmp(s, "review", 6))
+    return AG_AUDIT_REVIEW;
   return AG_AUDIT_ANY;
 }
 
@@ -351,6 +392,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
   case AG_AUDIT_KEY: return "key";
   case AG_AUDIT_SERVICE: return "service";
   case AG_AUDIT_LISTS: return "lists";
+  case AG_AUDIT_REVIEW: return "review";
   case AG_AUDIT_ANY: break;
   }
   return "any";
@@ -507,7 +549,7 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   if (st != AG_OK)
     return st;
   if (version == 2)
-    return audit_exec(h, old_indexes_sql, err);
+    return (st = audit_exec(h, old_indexes_sql, err)) != AG_OK ? st : keys_allow_reviewer(h, err);
   if ((st = audit_exec(h, "BEGIN IMMEDIATE", err)) != AG_OK)
     return st;
   /* a new log gets every trigger; a version 1 log gains audit_dict with its
@@ -526,7 +568,7 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
     sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
     return st;
   }
-  return audit_exec(h, "COMMIT", err);
+  return (st = audit_exec(h, "COMMIT", err)) != AG_OK ? st : keys_allow_reviewer(h, err);
 }
 
 ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit_db **out,

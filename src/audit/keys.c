@@ -28,14 +28,15 @@ static const char *const role_names[] = {
     [AG_KEYS_ROLE_CHECKER] = "checker",
     [AG_KEYS_ROLE_AUDITOR] = "auditor",
     [AG_KEYS_ROLE_ADMIN] = "admin",
+    [AG_KEYS_ROLE_REVIEWER] = "reviewer",
 };
 
 const char *ag_keys_role_name(ag_keys_role r) {
-  return r >= AG_KEYS_ROLE_CHECKER && r <= AG_KEYS_ROLE_ADMIN ? role_names[r] : "none";
+  return r >= AG_KEYS_ROLE_CHECKER && r <= AG_KEYS_ROLE_REVIEWER ? role_names[r] : "none";
 }
 
 bool ag_keys_role_parse(const char *s, ag_keys_role *out) {
-  for (int r = AG_KEYS_ROLE_CHECKER; s && r <= AG_KEYS_ROLE_ADMIN; r++)
+  for (int r = AG_KEYS_ROLE_CHECKER; s && r <= AG_KEYS_ROLE_REVIEWER; r++)
     if (!strcmp(s, role_names[r])) {
       *out = (ag_keys_role)r;
       return true;
@@ -49,6 +50,9 @@ bool ag_keys_allows(ag_keys_role role, ag_keys_action act) {
   case AG_KEYS_ROLE_CHECKER: return act == AG_KEYS_ACT_CHECK || act == AG_KEYS_ACT_SCREEN;
   case AG_KEYS_ROLE_AUDITOR:
     return act == AG_KEYS_ACT_AUDIT_READ || act == AG_KEYS_ACT_AUDIT_EXPORT;
+  case AG_KEYS_ROLE_REVIEWER:
+    return act == AG_KEYS_ACT_CHECK || act == AG_KEYS_ACT_SCREEN || act == AG_KEYS_ACT_AUDIT_READ ||
+           act == AG_KEYS_ACT_REVIEW;
   }
   return false;
 }
@@ -58,7 +62,8 @@ ag_status ag_keys_require(const ag_keys_info *key, ag_keys_action act, ag_error 
                                      [AG_KEYS_ACT_SCREEN] = "request screenings",
                                      [AG_KEYS_ACT_AUDIT_READ] = "read the audit log",
                                      [AG_KEYS_ACT_AUDIT_EXPORT] = "export the audit log",
-                                     [AG_KEYS_ACT_ADMIN] = "manage keys"};
+                                     [AG_KEYS_ACT_ADMIN] = "manage keys",
+                                     [AG_KEYS_ACT_REVIEW] = "resolve reviews"};
   if (!key)
     return ag_error_set(err, AG_ERR_AUTH, "authorization", "an API key is required");
   if (ag_keys_allows(key->role, act))
@@ -198,8 +203,8 @@ static ag_status add_key(ag_audit_db *db, ag_keys_role role, const char *name, c
                          const char *client, char token_out[AG_KEYS_TOKEN_MAX],
                          ag_keys_info *info, char *audit_id, ag_error *err) {
   token_out[0] = '\0';
-  if (role < AG_KEYS_ROLE_CHECKER || role > AG_KEYS_ROLE_ADMIN)
-    return ag_error_set(err, AG_ERR_INPUT, "role", "must be checker, auditor or admin");
+  if (role < AG_KEYS_ROLE_CHECKER || role > AG_KEYS_ROLE_REVIEWER)
+    return ag_error_set(err, AG_ERR_INPUT, "role", "must be checker, auditor, reviewer or admin");
   if (!name)
     name = "";
   ag_status st = check_name(name, err);

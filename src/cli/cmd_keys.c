@@ -14,7 +14,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: acegate keys add --role checker|auditor|admin [--name LABEL] [--db FILE]\n"
+    "usage: acegate keys add --role checker|auditor|reviewer|admin [--name LABEL] [--db FILE]\n"
     "       acegate keys list [--json] [--db FILE]\n"
     "       acegate keys revoke ID [--db FILE]\n"
     "\n"
@@ -101,7 +101,7 @@ static int cmd_add(int argc, char **argv) {
   if (!a.role)
     return usage_error("add", "--role", "required");
   if (!ag_keys_role_parse(a.role, &role))
-    return usage_error("add", "--role", "must be checker, auditor or admin");
+    return usage_error("add", "--role", "must be checker, auditor, reviewer or admin");
   ag_audit_db *db;
   ag_error e;
   if (ag_audit_prepare_path(a.db, a.db_default, &e) != AG_OK ||

@@ -377,7 +377,7 @@ srv_next srv_h_keys_add(srv_req *r) {
   }
   ag_keys_role role;
   if (!role_s || !ag_keys_role_parse(role_s, &role)) {
-    srv_error(r, 400, "invalid_input", "role", "must be checker, auditor or admin");
+    srv_error(r, 400, "invalid_input", "role", "must be checker, auditor, reviewer or admin");
     json_decref(root);
     return SRV_DONE;
   }

@@ -46,6 +46,9 @@ static const route_def routes[] = {
     {"POST", "/v1/keys", false, R_KEYS_ADD, AG_KEYS_ACT_ADMIN},
     {"DELETE", "/v1/keys/", true, R_KEYS_REVOKE, AG_KEYS_ACT_ADMIN},
     {"POST", "/v1/admin/reload", false, R_RELOAD, AG_KEYS_ACT_ADMIN},
+    {"POST", "/v1/reviews", false, R_REVIEW_ADD, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/reviews", false, R_REVIEW_QUEUE, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/reviews/", true, R_REVIEW_GET, AG_KEYS_ACT_REVIEW},
 };
 
 static const char *const route_names[R_COUNT] = {
@@ -67,6 +70,9 @@ static const char *const route_names[R_COUNT] = {
     [R_KEYS_ADD] = "/v1/keys",
     [R_KEYS_REVOKE] = "/v1/keys/{id}",
     [R_RELOAD] = "/v1/admin/reload",
+    [R_REVIEW_ADD] = "/v1/reviews",
+    [R_REVIEW_QUEUE] = "/v1/reviews",
+    [R_REVIEW_GET] = "/v1/reviews/{id}",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -303,6 +309,7 @@ static size_t body_limit(const ag_server *s, srv_route route, const char *method
   case R_CHECKS:
   case R_SCREENINGS:
   case R_KEYS_ADD:
+  case R_REVIEW_ADD:
   case R_RELOAD: return lim < AG_JSON_MAX_REQUEST ? lim : AG_JSON_MAX_REQUEST;
   default: break;
   }
@@ -390,7 +397,8 @@ bool srv_begin(srv_req *r) {
   }
   /* only the audit routes take query parameters; any other is a mistake
    * the caller should hear about, not a silently ignored option */
-  if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && (r->nargs || r->args_overflow)) {
+  if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && r->route != R_REVIEW_QUEUE &&
+      (r->nargs || r->args_overflow)) {
     srv_error(r, 400, "invalid_input", r->nargs ? r->args[0].key : NULL,
               "unknown query parameter: %s takes none", srv_route_name(r->route));
     return false;
@@ -456,6 +464,9 @@ srv_next srv_h_keys_list(srv_req *r);
 srv_next srv_h_keys_add(srv_req *r);
 srv_next srv_h_keys_revoke(srv_req *r);
 srv_next srv_h_reload(srv_req *r);
+srv_next srv_h_review_add(srv_req *r);
+srv_next srv_h_review_queue(srv_req *r);
+srv_next srv_h_review_get(srv_req *r);
 srv_next srv_h_health(srv_req *r);
 srv_next srv_h_ready(srv_req *r);
 srv_next srv_h_metrics(srv_req *r);
@@ -488,6 +499,9 @@ srv_next srv_dispatch(srv_req *r) {
   case R_KEYS_ADD: return srv_h_keys_add(r);
   case R_KEYS_REVOKE: return srv_h_keys_revoke(r);
   case R_RELOAD: return srv_h_reload(r);
+  case R_REVIEW_ADD: return srv_h_review_add(r);
+  case R_REVIEW_QUEUE: return srv_h_review_queue(r);
+  case R_REVIEW_GET: return srv_h_review_get(r);
   case R_UNMATCHED:
   case R_COUNT: break;
   }

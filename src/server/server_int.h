@@ -79,6 +79,9 @@ typedef enum {
   R_KEYS_ADD,
   R_KEYS_REVOKE,
   R_RELOAD,
+  R_REVIEW_ADD,
+  R_REVIEW_QUEUE,
+  R_REVIEW_GET,
   R_COUNT
 } srv_route;
 

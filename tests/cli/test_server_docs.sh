@@ -17,6 +17,7 @@ key() { "$ACEGATE" keys add --role "$1" --db "$DB" 2>/dev/null | tail -n 1; }
 CHECKER_KEY=$(key checker)
 AUDITOR_KEY=$(key auditor)
 ADMIN_KEY=$(key admin)
+REVIEWER_KEY=$(key reviewer)
 "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --access-log off 2>"$TMPD/srv.log" &
 SRV_PID=$!
 PORT=""
@@ -49,7 +50,7 @@ awk '
 n=$(grep -c '^```sh$' "$DOC")
 if [ "$n" -ge 10 ]; then echo "ok docs_has_examples"; else echo "not ok docs_has_examples: $n"; fi
 
-export ACEGATE_URL="http://127.0.0.1:$PORT" CHECKER_KEY AUDITOR_KEY ADMIN_KEY TMPD
+export ACEGATE_URL="http://127.0.0.1:$PORT" CHECKER_KEY AUDITOR_KEY ADMIN_KEY REVIEWER_KEY TMPD
 mkdir -p "$TMPD/work"
 (cd "$TMPD/work" && . "$TMPD/examples.sh")
 

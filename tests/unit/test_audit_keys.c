@@ -162,14 +162,15 @@ static void test_roles(void **state) {
   (void)state;
   struct {
     ag_keys_role role;
-    bool allowed[5]; /* check, screen, audit read, audit export, admin */
+    bool allowed[6]; /* check, screen, audit read, audit export, admin, review */
   } m[] = {
-      {AG_KEYS_ROLE_CHECKER, {true, true, false, false, false}},
-      {AG_KEYS_ROLE_AUDITOR, {false, false, true, true, false}},
-      {AG_KEYS_ROLE_ADMIN, {true, true, true, true, true}},
+      {AG_KEYS_ROLE_CHECKER, {true, true, false, false, false, false}},
+      {AG_KEYS_ROLE_AUDITOR, {false, false, true, true, false, false}},
+      {AG_KEYS_ROLE_ADMIN, {true, true, true, true, true, true}},
+      {AG_KEYS_ROLE_REVIEWER, {true, true, true, false, false, true}},
   };
-  for (size_t i = 0; i < 3; i++)
-    for (int a = 0; a < 5; a++) {
+  for (size_t i = 0; i < 4; i++)
+    for (int a = 0; a < 6; a++) {
       assert_int_equal(ag_keys_allows(m[i].role, (ag_keys_action)a), m[i].allowed[a]);
       ag_keys_info k = {.role = m[i].role};
       ag_error e;
@@ -185,6 +186,7 @@ static void test_roles(void **state) {
 
   ag_keys_role r;
   assert_true(ag_keys_role_parse("auditor", &r) && r == AG_KEYS_ROLE_AUDITOR);
+  assert_true(ag_keys_role_parse("reviewer", &r) && r == AG_KEYS_ROLE_REVIEWER);
   assert_false(ag_keys_role_parse("root", &r));
   assert_false(ag_keys_role_parse("Admin", &r));
   assert_string_equal(ag_keys_role_name(AG_KEYS_ROLE_ADMIN), "admin");

@@ -1,0 +1,64 @@
+/*
+ * acegate/review.h - resolving REVIEW outcomes and possible matches.
+ *
+ * A reviewer looks at a recorded check or screening that needs a person's
+ * judgement and records what they decided: "cleared" (the candidates are
+ * not the party: a false positive), "confirmed" (the party is the listed
+ * entry), or "escalated" (handed on, still unresolved). The review is itself
+ * a record of kind "review" in the same hash-chained audit log, naming the
+ * record it resolves; that record never changes (15 CFR 762.2: the records
+ * of the transaction are kept as made). A record's status is its latest
+ * review, or "open" when it has none.
+ *
+ * Reviewable records: a check whose outcome is REVIEW or whose screening
+ * found a candidate, and a screening that found a candidate. The queue
+ * lists the open ones that need review: REVIEW outcomes and possible
+ * matches (a confident match decides by itself and is not queued, though it
+ * can still be reviewed).
+ *
+ * The command line (`acegate review`) and the HTTP handlers (/v1/reviews)
+ * only pass JSON in and print what these return. docs/review.md describes
+ * the workflow.
+ */
+#ifndef ACEGATE_REVIEW_H
+#define ACEGATE_REVIEW_H
+
+#include "acegate/audit.h"
+#include "acegate/common.h"
+
+#include <stddef.h>
+
+#define AG_REVIEW_NOTE_MAX 4000 /* bytes of a review's note */
+#define AG_REVIEW_ENTRIES_MAX 64
+
+/* Records the review given as JSON:
+ *   {"audit_id": ID, "decision": "cleared"|"confirmed"|"escalated",
+ *    "note": TEXT, "entries": [SOURCE_ID, ...]}
+ * note is required (not blank); entries is optional and each must be the
+ * source_id of a candidate of the reviewed record. Errors name the field:
+ * AG_ERR_INPUT for bad JSON, an unknown field, a bad decision, an empty
+ * note, an unknown entry; AG_ERR_NOTFOUND ("audit_id") for an unknown
+ * record; AG_ERR_INPUT ("audit_id") for a record that is not reviewable.
+ * reviewer is the key id of the reviewer ("" on the command line), client
+ * the peer address. On success appends the stored review with its
+ * "audit_id" to out, and id_out receives the review's audit id. */
+ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const char *reviewer,
+                           const char *client, ag_buf *out, char id_out[AG_AUDIT_ID_MAX],
+                           ag_error *err);
+
+/* The queue: reviewable records whose status is status ("open" when NULL;
+ * also "escalated", "cleared" or "confirmed"), oldest first, limit per page
+ * (0: AG_AUDIT_PAGE_DEFAULT) after cursor (NULL or "": the first page).
+ * Appends {"status":..,"items":[{"audit_id","kind","time","outcome",
+ * "destination","eccn","ref","parties":[..],"status","latest_review"}...],
+ * "next_cursor": ".." or null}. Errors name "status", "cursor" or "limit". */
+ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
+                          ag_buf *out, ag_error *err);
+
+/* One record and its reviews, oldest first:
+ * {"audit_id","kind","time","outcome","status","record":{the stored
+ * answer},"reviews":[{review}...]}. AG_ERR_NOTFOUND ("audit_id") when there
+ * is no such record, AG_ERR_INPUT ("audit_id") when it is not reviewable. */
+ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_error *err);
+
+#endif

@@ -1,0 +1,526 @@
+/*
+ * review.c - reviews of recorded checks and screenings (acegate/review.h):
+ * a review is appended to the audit log as a record of its own, so the
+ * record it resolves stays exactly as it was made (15 CFR 762.2, 762.6) and
+ * every resolution is in the same hash chain, with who made it and why.
+ */
+#include "acegate/review.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const decision_names[] = {"cleared", "confirmed", "escalated"};
+#define N_DECISIONS (sizeof decision_names / sizeof decision_names[0])
+
+static bool decision_known(const char *s) {
+  for (size_t i = 0; i < N_DECISIONS; i++)
+    if (!strcmp(s, decision_names[i]))
+      return true;
+  return false;
+}
+
+/* ---- what a record asks of a reviewer ---- */
+
+typedef struct {
+  bool reviewable; /* REVIEW outcome or a candidate of any level */
+  bool queued;     /* REVIEW outcome or a possible match: a person must look */
+} record_need;
+
+static void need_of_matches(json_t *matches, record_need *n) {
+  size_t i;
+  json_t *m;
+  json_array_foreach(matches, i, m) {
+    n->reviewable = true;
+    const char *level = json_string_value(json_object_get(m, "level"));
+    if (level && !strcmp(level, "possible"))
+      n->queued = true;
+  }
+}
+
+/* Calls fn for every candidate of the record's answer (dec). */
+static void each_candidate(const ag_audit_entry *e, json_t *dec,
+                           void (*fn)(json_t *party, json_t *match, void *ctx), void *ctx) {
+  size_t i, j;
+  json_t *p, *m;
+  if (e->kind == AG_AUDIT_SCREENING) {
+    json_array_foreach(json_object_get(dec, "matches"), i, m) {
+      fn(dec, m, ctx);
+    }
+    return;
+  }
+  json_array_foreach(json_object_get(dec, "screening"), i, p) {
+    json_array_foreach(json_object_get(p, "matches"), j, m) {
+      fn(p, m, ctx);
+    }
+  }
+}
+
+static record_need need_of(const ag_audit_entry *e, json_t **dec_out) {
+  record_need n = {false, false};
+  if (dec_out)
+    *dec_out = NULL;
+  if (e->kind != AG_AUDIT_CHECK && e->kind != AG_AUDIT_SCREENING)
+    return n;
+  json_t *dec = json_loadb(e->decision, e->decision_len, 0, NULL);
+  if (!dec)
+    return n;
+  if (e->kind == AG_AUDIT_CHECK && !strcmp(e->outcome, "REVIEW"))
+    n.reviewable = n.queued = true;
+  if (e->kind == AG_AUDIT_SCREENING) {
+    need_of_matches(json_object_get(dec, "matches"), &n);
+  } else {
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(dec, "screening"), i, p) {
+      need_of_matches(json_object_get(p, "matches"), &n);
+    }
+  }
+  if (dec_out)
+    *dec_out = dec;
+  else
+    json_decref(dec);
+  return n;
+}
+
+/* ---- the reviews in the log ---- */
+
+typedef struct {
+  char of[AG_AUDIT_ID_MAX]; /* the record reviewed */
+  char id[AG_AUDIT_ID_MAX]; /* the review's own audit id */
+  int64_t seq, time_ms;
+  const char *decision; /* static */
+  char reviewer[AG_KEYS_ID_MAX];
+} review_ref;
+
+typedef struct {
+  review_ref *v;
+  size_t n, cap;
+} review_set;
+
+static int by_record_then_seq(const void *a, const void *b) {
+  const review_ref *x = a, *y = b;
+  int c = strcmp(x->of, y->of);
+  return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static const char *static_decision(const char *s) {
+  for (size_t i = 0; s && i < N_DECISIONS; i++)
+    if (!strcmp(s, decision_names[i]))
+      return decision_names[i];
+  return NULL;
+}
+
+/* Every review record, sorted by the record reviewed, then chain order. */
+static ag_status reviews_load(ag_audit_db *db, review_set *set, ag_error *err) {
+  memset(set, 0, sizeof *set);
+  char cursor[AG_AUDIT_CURSOR_MAX] = "";
+  do {
+    ag_audit_query q = {.kind = AG_AUDIT_REVIEW, .cursor = cursor, .limit = AG_AUDIT_PAGE_MAX};
+    ag_audit_page page;
+    ag_status st = ag_audit_search(db, &q, &page, err);
+    if (st != AG_OK) {
+      free(set->v);
+      set->v = NULL;
+      return st;
+    }
+    for (size_t i = 0; i < page.count; i++) {
+      const ag_audit_entry *e = page.entries[i];
+      json_t *d = json_loadb(e->decision, e->decision_len, 0, NULL);
+      const char *of = json_string_value(json_object_get(d, "review_of"));
+      const char *dec = static_decision(json_string_value(json_object_get(d, "decision")));
+      if (of && dec && strlen(of) < AG_AUDIT_ID_MAX) {
+        if (set->n == set->cap) {
+          size_t cap = set->cap ? set->cap * 2 : 64;
+          review_ref *v = realloc(set->v, cap * sizeof *v);
+          if (!v) {
+            json_decref(d);
+            ag_audit_page_free(&page);
+            free(set->v);
+            set->v = NULL;
+            return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+          }
+          set->v = v;
+          set->cap = cap;
+        }
+        review_ref *r = &set->v[set->n++];
+        snprintf(r->of, sizeof r->of, "%s", of);
+        snprintf(r->id, sizeof r->id, "%s", e->id);
+        snprintf(r->reviewer, sizeof r->reviewer, "%s", e->key_id);
+        r->seq = e->seq;
+        r->time_ms = e->time_ms;
+        r->decision = dec;
+      }
+      json_decref(d);
+    }
+    snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
+    ag_audit_page_free(&page);
+  } while (cursor[0]);
+  if (set->n)
+    qsort(set->v, set->n, sizeof *set->v, by_record_then_seq);
+  return AG_OK;
+}
+
+/* The latest review of audit_id, or NULL while it has none. */
+static const review_ref *latest_review(const review_set *set, const char *audit_id) {
+  size_t lo = 0, hi = set->n;
+  while (lo < hi) { /* the first review of a record not before audit_id */
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(set->v[mid].of, audit_id) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  const review_ref *last = NULL;
+  for (size_t i = lo; i < set->n && !strcmp(set->v[i].of, audit_id); i++)
+    last = &set->v[i];
+  return last;
+}
+
+static const char *status_of(const review_set *set, const char *audit_id) {
+  const review_ref *r = latest_review(set, audit_id);
+  return r ? r->decision : "open";
+}
+
+/* ---- POST: a new review ---- */
+
+typedef struct {
+  json_t *entries;
+  const char *missing; /* the first entry that is not a candidate */
+} entry_check;
+
+static void find_entry(json_t *party, json_t *match, void *ctx) {
+  (void)party;
+  json_t *wanted = ctx;
+  const char *sid = json_string_value(json_object_get(match, "source_id"));
+  size_t i;
+  json_t *v;
+  json_array_foreach(wanted, i, v) {
+    if (sid && json_is_string(v) && !strcmp(json_string_value(v), sid))
+      json_array_set_new(wanted, i, json_true()); /* found: marked */
+  }
+}
+
+static bool blank(const char *s) {
+  for (; *s; s++)
+    if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+      return false;
+  return true;
+}
+
+/* Validates the review's fields (not the record it names). */
+static ag_status parse_review(json_t *root, const char **audit_id, const char **decision,
+                              const char **note, json_t **entries, ag_error *err) {
+  if (!json_is_object(root))
+    return ag_error_set(err, AG_ERR_INPUT, "", "a review must be a JSON object");
+  *audit_id = *decision = *note = NULL;
+  *entries = NULL;
+  const char *key;
+  json_t *v;
+  json_object_foreach(root, key, v) {
+    if (!strcmp(key, "audit_id") || !strcmp(key, "decision") || !strcmp(key, "note")) {
+      if (!json_is_string(v))
+        return ag_error_set(err, AG_ERR_INPUT, key, "must be a string");
+      const char **slot = key[0] == 'a' ? audit_id : key[0] == 'd' ? decision : note;
+      *slot = json_string_value(v);
+    } else if (!strcmp(key, "entries")) {
+      if (!json_is_array(v))
+        return ag_error_set(err, AG_ERR_INPUT, "entries", "must be an array of entry ids");
+      if (json_array_size(v) > AG_REVIEW_ENTRIES_MAX)
+        return ag_error_set(err, AG_ERR_LIMIT, "entries", "more than %d entries",
+                            AG_REVIEW_ENTRIES_MAX);
+      size_t i;
+      json_t *x;
+      json_array_foreach(v, i, x) {
+        if (!json_is_string(x) || !json_string_length(x))
+          return ag_error_set(err, AG_ERR_INPUT, "entries", "entry %zu must be an entry id",
+                              i + 1);
+      }
+      *entries = v;
+    } else {
+      return ag_error_set(err, AG_ERR_INPUT, key, "unknown field");
+    }
+  }
+  if (!*audit_id || !**audit_id)
+    return ag_error_set(err, AG_ERR_INPUT, "audit_id", "is required");
+  if (!*decision)
+    return ag_error_set(err, AG_ERR_INPUT, "decision",
+                        "is required: cleared, confirmed or escalated");
+  if (!decision_known(*decision))
+    return ag_error_set(err, AG_ERR_INPUT, "decision",
+                        "\"%.40s\" is not a decision: cleared, confirmed or escalated", *decision);
+  if (!*note || blank(*note))
+    return ag_error_set(err, AG_ERR_INPUT, "note", "is required: say why");
+  if (strlen(*note) > AG_REVIEW_NOTE_MAX)
+    return ag_error_set(err, AG_ERR_LIMIT, "note", "is longer than %d bytes", AG_REVIEW_NOTE_MAX);
+  return AG_OK;
+}
+
+ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const char *reviewer,
+                           const char *client, ag_buf *out, char id_out[AG_AUDIT_ID_MAX],
+                           ag_error *err) {
+  json_error_t jerr;
+  json_t *root = json_loadb(json ? json : "", json ? len : 0, JSON_REJECT_DUPLICATES, &jerr);
+  if (!root)
+    return ag_error_set(err, AG_ERR_INPUT, "", "malformed JSON at line %d, column %d: %s",
+                        jerr.line, jerr.column, jerr.text);
+  const char *audit_id = NULL, *decision = NULL, *note = NULL;
+  json_t *entries = NULL;
+  ag_audit_entry *e = NULL;
+  json_t *dec = NULL, *marks = NULL, *stored = NULL;
+  ag_status st = parse_review(root, &audit_id, &decision, &note, &entries, err);
+  if (st != AG_OK)
+    goto done;
+  st = ag_audit_get(db, audit_id, &e, err);
+  if (st == AG_ERR_NOTFOUND || st == AG_ERR_INPUT) {
+    st = ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no record with audit id \"%.64s\"",
+                      audit_id);
+    goto done;
+  }
+  if (st != AG_OK)
+    goto done;
+  if (!need_of(e, &dec).reviewable) {
+    st = ag_error_set(err, AG_ERR_INPUT, "audit_id",
+                      "record %s is a %s with outcome %s: only a REVIEW outcome or a screening "
+                      "candidate can be reviewed",
+                      e->id, ag_audit_kind_name(e->kind), e->outcome[0] ? e->outcome : "none");
+    goto done;
+  }
+  /* every entry named must be one of the record's candidates */
+  if (entries) {
+    marks = json_deep_copy(entries);
+    each_candidate(e, dec, find_entry, marks);
+    size_t i;
+    json_t *m;
+    json_array_foreach(marks, i, m) {
+      if (json_is_string(m)) {
+        st = ag_error_set(err, AG_ERR_INPUT, "entries",
+                          "\"%.80s\" is not a candidate of record %s", json_string_value(m),
+                          e->id);
+        goto done;
+      }
+    }
+  }
+  stored = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "review_of", e->id, "decision",
+                     decision, "note", note, "reviewer", reviewer ? reviewer : "", "record_kind",
+                     ag_audit_kind_name(e->kind), "record_outcome", e->outcome, "entries",
+                     entries ? json_incref(entries) : json_array());
+  char *text = stored ? json_dumps(stored, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+  if (!text) {
+    st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
+    goto done;
+  }
+  ag_audit_record rec = {.kind = AG_AUDIT_REVIEW,
+                         .request = json,
+                         .request_len = len,
+                         .decision = text,
+                         .decision_len = strlen(text),
+                         .rules_version = e->rules_version,
+                         .lists_version = e->lists_version,
+                         .key_id = reviewer ? reviewer : "",
+                         .client_addr = client ? client : "",
+                         .as_of = e->as_of,
+                         .destination = e->destination,
+                         .eccn = e->eccn,
+                         .outcome = decision};
+  st = ag_audit_append(db, &rec, id_out, err);
+  if (st == AG_OK) {
+    ag_buf_puts(out, "{\"audit_id\":");
+    ag_buf_json_cstr(out, id_out);
+    ag_buf_putc(out, ',');
+    ag_buf_puts(out, text + 1);
+  }
+  free(text);
+done:
+  json_decref(stored);
+  json_decref(marks);
+  json_decref(dec);
+  json_decref(root);
+  ag_audit_entry_free(e);
+  return st;
+}
+
+/* ---- reading: the queue and one record ---- */
+
+static void put_parties(json_t *party, json_t *match, void *ctx) {
+  (void)match;
+  json_t *names = ctx;
+  json_t *name = json_object_get(party, "name");
+  size_t i;
+  json_t *v;
+  json_array_foreach(names, i, v) {
+    if (json_equal(v, name))
+      return;
+  }
+  if (json_is_string(name))
+    json_array_append(names, name);
+}
+
+static void put_review_ref(ag_buf *out, const review_ref *r) {
+  char t[32];
+  ag_audit_format_time(r->time_ms, t);
+  ag_buf_puts(out, "{\"audit_id\":");
+  ag_buf_json_cstr(out, r->id);
+  ag_buf_puts(out, ",\"decision\":");
+  ag_buf_json_cstr(out, r->decision);
+  ag_buf_puts(out, ",\"reviewer\":");
+  ag_buf_json_cstr(out, r->reviewer);
+  ag_buf_puts(out, ",\"time\":");
+  ag_buf_json_cstr(out, t);
+  ag_buf_putc(out, '}');
+}
+
+static void put_header(ag_buf *out, const ag_audit_entry *e, const char *status) {
+  char t[32];
+  ag_audit_format_time(e->time_ms, t);
+  ag_buf_puts(out, "{\"audit_id\":");
+  ag_buf_json_cstr(out, e->id);
+  ag_buf_puts(out, ",\"kind\":");
+  ag_buf_json_cstr(out, ag_audit_kind_name(e->kind));
+  ag_buf_puts(out, ",\"time\":");
+  ag_buf_json_cstr(out, t);
+  ag_buf_puts(out, ",\"outcome\":");
+  ag_buf_json_cstr(out, e->outcome);
+  ag_buf_puts(out, ",\"status\":");
+  ag_buf_json_cstr(out, status);
+}
+
+static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set) {
+  put_header(out, e, status_of(set, e->id));
+  ag_buf_puts(out, ",\"destination\":");
+  ag_buf_json_cstr(out, e->destination);
+  ag_buf_puts(out, ",\"eccn\":");
+  ag_buf_json_cstr(out, e->eccn);
+  json_t *req = json_loadb(e->request, e->request_len, 0, NULL);
+  const char *ref = json_string_value(json_object_get(req, "ref"));
+  ag_buf_puts(out, ",\"ref\":");
+  if (ref)
+    ag_buf_json_cstr(out, ref);
+  else
+    ag_buf_puts(out, "null");
+  json_decref(req);
+  json_t *dec = json_loadb(e->decision, e->decision_len, 0, NULL);
+  json_t *names = json_array();
+  if (dec && names)
+    each_candidate(e, dec, put_parties, names);
+  char *text = names ? json_dumps(names, JSON_COMPACT) : NULL;
+  ag_buf_puts(out, ",\"parties\":");
+  ag_buf_puts(out, text ? text : "[]");
+  free(text);
+  json_decref(names);
+  json_decref(dec);
+  const review_ref *r = latest_review(set, e->id);
+  ag_buf_puts(out, ",\"latest_review\":");
+  if (r)
+    put_review_ref(out, r);
+  else
+    ag_buf_puts(out, "null");
+  ag_buf_putc(out, '}');
+}
+
+typedef struct {
+  const review_set *set;
+  const char *status;
+} queue_filter;
+
+static bool in_queue(void *ctx, const ag_audit_entry *e) {
+  const queue_filter *f = ctx;
+  record_need n = need_of(e, NULL);
+  if (!n.reviewable)
+    return false;
+  const char *st = status_of(f->set, e->id);
+  /* open: only what a person must look at; a resolved record is listed
+   * under its status whatever made it reviewable */
+  return strcmp(st, f->status) == 0 && (strcmp(st, "open") != 0 || n.queued);
+}
+
+ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
+                          ag_buf *out, ag_error *err) {
+  if (!status)
+    status = "open";
+  if (strcmp(status, "open") != 0 && !decision_known(status))
+    return ag_error_set(err, AG_ERR_INPUT, "status",
+                        "\"%.40s\" is not a status: open, escalated, cleared or confirmed",
+                        status);
+  if (limit > AG_AUDIT_PAGE_MAX)
+    return ag_error_set(err, AG_ERR_INPUT, "limit", "at most %d", AG_AUDIT_PAGE_MAX);
+  review_set set;
+  ag_status st = reviews_load(db, &set, err);
+  if (st != AG_OK)
+    return st;
+  queue_filter f = {&set, status};
+  ag_audit_query q = {.kind = AG_AUDIT_ANY,
+                      .match = in_queue,
+                      .match_ctx = &f,
+                      .cursor = cursor,
+                      .limit = limit};
+  ag_audit_page page;
+  st = ag_audit_search(db, &q, &page, err);
+  if (st == AG_OK) {
+    ag_buf_puts(out, "{\"status\":");
+    ag_buf_json_cstr(out, status);
+    ag_buf_puts(out, ",\"items\":[");
+    for (size_t i = 0; i < page.count; i++) {
+      if (i)
+        ag_buf_putc(out, ',');
+      put_item(out, page.entries[i], &set);
+    }
+    ag_buf_puts(out, "],\"next_cursor\":");
+    if (page.next_cursor[0])
+      ag_buf_json_cstr(out, page.next_cursor);
+    else
+      ag_buf_puts(out, "null");
+    ag_buf_putc(out, '}');
+    ag_audit_page_free(&page);
+  }
+  free(set.v);
+  return st;
+}
+
+ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_error *err) {
+  ag_audit_entry *e = NULL;
+  ag_status st = ag_audit_get(db, audit_id ? audit_id : "", &e, err);
+  if (st == AG_ERR_NOTFOUND || st == AG_ERR_INPUT)
+    return ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no record with audit id \"%.64s\"",
+                        audit_id ? audit_id : "");
+  if (st != AG_OK)
+    return st;
+  if (!need_of(e, NULL).reviewable) {
+    st = ag_error_set(err, AG_ERR_INPUT, "audit_id", "record %s is not reviewable", e->id);
+    ag_audit_entry_free(e);
+    return st;
+  }
+  review_set set;
+  if ((st = reviews_load(db, &set, err)) != AG_OK) {
+    ag_audit_entry_free(e);
+    return st;
+  }
+  put_header(out, e, status_of(&set, e->id));
+  ag_buf_puts(out, ",\"record\":");
+  ag_buf_append(out, e->decision, e->decision_len);
+  ag_buf_puts(out, ",\"reviews\":[");
+  bool first = true;
+  for (size_t i = 0; i < set.n && st == AG_OK; i++) {
+    if (strcmp(set.v[i].of, e->id) != 0)
+      continue;
+    ag_audit_entry *rv = NULL;
+    if ((st = ag_audit_get(db, set.v[i].id, &rv, err)) != AG_OK)
+      break;
+    if (!first)
+      ag_buf_putc(out, ',');
+    first = false;
+    char t[32];
+    ag_audit_format_time(rv->time_ms, t);
+    ag_buf_puts(out, "{\"audit_id\":");
+    ag_buf_json_cstr(out, rv->id);
+    ag_buf_puts(out, ",\"time\":");
+    ag_buf_json_cstr(out, t);
+    ag_buf_putc(out, ',');
+    ag_buf_append(out, rv->decision + 1, rv->decision_len - 1);
+    ag_audit_entry_free(rv);
+  }
+  ag_buf_puts(out, "]}");
+  free(set.v);
+  ag_audit_entry_free(e);
+  return st;
+}

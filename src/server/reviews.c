@@ -1,0 +1,88 @@
+/*
+ * reviews.c - /v1/reviews: record a review, the review queue, one record's
+ * reviews. Thin adapters over acegate/review.h; the review is appended to
+ * the audit log before it is acknowledged (15 CFR 762.2).
+ */
+#include "acegate/review.h"
+#include "server_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void answer(srv_req *r, unsigned status, ag_status st, const ag_error *err) {
+  if (st != AG_OK) {
+    if (st == AG_ERR_DB || st == AG_ERR_IO)
+      atomic_fetch_add_explicit(&r->srv->metrics.audit_failures, 1, memory_order_relaxed);
+    srv_fail(r, err);
+    return;
+  }
+  r->status = status;
+  r->content_type_out = "application/json";
+}
+
+/* POST /v1/reviews */
+srv_next srv_h_review_add(srv_req *r) {
+  ag_error err;
+  ag_error_clear(&err);
+  char id[AG_AUDIT_ID_MAX];
+  ag_buf_reset(&r->out);
+  ag_status st = ag_review_submit(r->srv->db, r->body.data, r->body.len, r->key.id, r->client,
+                                  &r->out, id, &err);
+  /* the record named in the body is a field of the request, not the resource */
+  if (st == AG_ERR_NOTFOUND)
+    err.status = st = AG_ERR_INPUT;
+  answer(r, 201, st, &err);
+  return SRV_DONE;
+}
+
+/* GET /v1/reviews?status=&cursor=&limit= */
+srv_next srv_h_review_queue(srv_req *r) {
+  static const char *const allowed[] = {"status", "cursor", "limit"};
+  for (size_t i = 0; i < r->nargs; i++) {
+    bool known = false;
+    for (size_t j = 0; j < sizeof allowed / sizeof allowed[0]; j++)
+      known |= !strcmp(r->args[i].key, allowed[j]);
+    if (!known) {
+      srv_error(r, 400, "invalid_input", r->args[i].key, "unknown query parameter");
+      return SRV_DONE;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(r->args[j].key, r->args[i].key)) {
+        srv_error(r, 400, "invalid_input", r->args[i].key, "given more than once");
+        return SRV_DONE;
+      }
+  }
+  if (r->args_overflow) {
+    srv_error(r, 400, "invalid_input", NULL, "more than %d query parameters", SRV_ARGS_MAX);
+    return SRV_DONE;
+  }
+  size_t limit = 0;
+  const char *l = srv_arg(r, "limit");
+  if (l) {
+    char *end;
+    long v = strtol(l, &end, 10);
+    if (*end || end == l || v < 1 || v > AG_AUDIT_PAGE_MAX) {
+      srv_error(r, 400, "invalid_input", "limit", "must be a number from 1 to %d",
+                AG_AUDIT_PAGE_MAX);
+      return SRV_DONE;
+    }
+    limit = (size_t)v;
+  }
+  ag_error err;
+  ag_error_clear(&err);
+  ag_buf_reset(&r->out);
+  ag_status st =
+      ag_review_queue(r->srv->db, srv_arg(r, "status"), srv_arg(r, "cursor"), limit, &r->out, &err);
+  answer(r, 200, st, &err);
+  return SRV_DONE;
+}
+
+/* GET /v1/reviews/{audit_id} */
+srv_next srv_h_review_get(srv_req *r) {
+  ag_error err;
+  ag_error_clear(&err);
+  ag_buf_reset(&r->out);
+  ag_status st = ag_review_get(r->srv->db, r->param, &r->out, &err);
+  answer(r, 200, st, &err);
+  return SRV_DONE;
+}
