@@ -85,12 +85,13 @@ typedef enum {
   AG_AUDIT_CHECK = 1,
   AG_AUDIT_SCREENING = 2,
   AG_AUDIT_KEY = 3,    /* an API key added or revoked (ag_audit_key_event) */
-  AG_AUDIT_SERVICE = 4 /* the service itself, e.g. started on a damaged log */
+  AG_AUDIT_SERVICE = 4, /* the service itself, e.g. started on a damaged log */
+  AG_AUDIT_CLASSIFICATION = 5 /* a classification questionnaire answered */
 } ag_audit_kind;
 
-/* "check", "screening", "key", "service", "any" */
+/* "check", "screening", "key", "service", "classification", "any" */
 const char *ag_audit_kind_name(ag_audit_kind k);
-/* Parses "check", "screening", "key" or "service". */
+/* Parses "check", "screening", "key", "service" or "classification". */
 bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random

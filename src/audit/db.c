@@ -279,6 +279,8 @@ static ag_audit_kind kind_from_text(const char *s, size_t n) {
     return AG_AUDIT_KEY;
   if (n == 7 && !memcmp(s, "service", 7))
     return AG_AUDIT_SERVICE;
+  if (n == 14 && !memcmp(s, "classification", 14))
+    return AG_AUDIT_CLASSIFICATION;
   return AG_AUDIT_ANY;
 }
 
@@ -348,6 +350,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
   case AG_AUDIT_SCREENING: return "screening";
   case AG_AUDIT_KEY: return "key";
   case AG_AUDIT_SERVICE: return "service";
+  case AG_AUDIT_CLASSIFICATION: return "classification";
   case AG_AUDIT_ANY: break;
   }
   return "any";

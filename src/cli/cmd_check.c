@@ -453,7 +453,7 @@ int ag_cmd_check(int argc, char **argv) {
     rc = report_error(&err, false);
     goto out;
   }
-  ag_pipeline_data data = {rules, lists, lists_version, policy};
+  ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version, .policy = policy};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};

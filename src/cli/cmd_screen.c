@@ -398,7 +398,7 @@ int ag_cmd_screen(int argc, char **argv) {
     goto out;
   }
   ag_pipeline_lists_version(s, lists_version, sizeof lists_version);
-  ag_pipeline_data data = {rules, s, lists_version, NULL};
+  ag_pipeline_data data = {.rules = rules, .lists = s, .lists_version = lists_version};
   if (o.batch) {
     ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
                                     .db = db,

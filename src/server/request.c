@@ -45,6 +45,9 @@ static const route_def routes[] = {
     {"POST", "/v1/keys", false, R_KEYS_ADD, AG_KEYS_ACT_ADMIN},
     {"DELETE", "/v1/keys/", true, R_KEYS_REVOKE, AG_KEYS_ACT_ADMIN},
     {"POST", "/v1/admin/reload", false, R_RELOAD, AG_KEYS_ACT_ADMIN},
+    /* whoever may check may classify */
+    {"POST", "/v1/classifications", false, R_CLASSIFICATIONS, AG_KEYS_ACT_CHECK},
+    {"GET", "/v1/classifications/", true, R_CLASSIFICATION_GET, AUTH_ANY},
 };
 
 static const char *const route_names[R_COUNT] = {
@@ -65,6 +68,8 @@ static const char *const route_names[R_COUNT] = {
     [R_KEYS_ADD] = "/v1/keys",
     [R_KEYS_REVOKE] = "/v1/keys/{id}",
     [R_RELOAD] = "/v1/admin/reload",
+    [R_CLASSIFICATIONS] = "/v1/classifications",
+    [R_CLASSIFICATION_GET] = "/v1/classifications/{id}",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -299,6 +304,7 @@ static size_t body_limit(const ag_server *s, srv_route route, const char *method
   case R_CHECKS_BATCH: return lim;
   case R_CHECKS:
   case R_SCREENINGS:
+  case R_CLASSIFICATIONS:
   case R_KEYS_ADD:
   case R_RELOAD: return lim < AG_JSON_MAX_REQUEST ? lim : AG_JSON_MAX_REQUEST;
   default: break;
@@ -361,7 +367,7 @@ bool srv_begin(srv_req *r) {
     r->authed = true;
     /* Reading a stored record by id: the role that made it, or an auditor. */
     int action = d->action;
-    if (d->route == R_CHECK_GET)
+    if (d->route == R_CHECK_GET || d->route == R_CLASSIFICATION_GET)
       action = ag_keys_allows(r->key.role, AG_KEYS_ACT_AUDIT_READ) ? AG_KEYS_ACT_AUDIT_READ
                                                                    : AG_KEYS_ACT_CHECK;
     else if (d->route == R_SCREENING_GET)
@@ -445,6 +451,7 @@ srv_next srv_h_check(srv_req *r);
 srv_next srv_h_batch(srv_req *r);
 srv_next srv_h_screening(srv_req *r);
 srv_next srv_h_get_record(srv_req *r);
+srv_next srv_h_classification(srv_req *r);
 srv_next srv_h_audit(srv_req *r);
 srv_next srv_h_export(srv_req *r);
 srv_next srv_h_rules(srv_req *r);
@@ -476,6 +483,8 @@ srv_next srv_dispatch(srv_req *r) {
   case R_SCREENINGS: return srv_h_screening(r);
   case R_CHECK_GET:
   case R_SCREENING_GET: return srv_h_get_record(r);
+  case R_CLASSIFICATIONS: return srv_h_classification(r);
+  case R_CLASSIFICATION_GET: return srv_h_get_record(r);
   case R_AUDIT: return srv_h_audit(r);
   case R_AUDIT_EXPORT: return srv_h_export(r);
   case R_RULES: return srv_h_rules(r);

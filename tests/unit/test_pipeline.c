@@ -142,7 +142,7 @@ static int setup(void **state) {
       ag_screen_open_builtin(&f->lists, &err) != AG_OK)
     return -1;
   ag_pipeline_lists_version(f->lists, f->lists_version, sizeof f->lists_version);
-  f->data = (ag_pipeline_data){f->rules, f->lists, f->lists_version, NULL};
+  f->data = (ag_pipeline_data){.rules = f->rules, .lists = f->lists, .lists_version = f->lists_version};
   *state = f;
   return 0;
 }
@@ -226,7 +226,7 @@ static void test_screening_answer(void **state) {
   assert_int_equal(res.kind, AG_AUDIT_SCREENING);
   assert_string_equal(res.outcome, "CONFIDENT_MATCH");
   /* without lists a screening is refused, never answered "no match" */
-  ag_pipeline_data none = {f->rules, NULL, NULL, NULL};
+  ag_pipeline_data none = {.rules = f->rules};
   assert_int_equal(ag_pipeline_screening(&none, w, q, strlen(q), &out, &res), AG_ERR_NOTFOUND);
   assert_string_equal(res.err.field, "lists");
   ag_buf_free(&out);
