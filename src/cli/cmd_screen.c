@@ -328,6 +328,7 @@ static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts 
   ag_buf_init(&answer);
   ag_buf_init(&b);
   ag_pipeline_result res;
+  memset(&res, 0, sizeof res);
   char audit_id[AG_AUDIT_ID_MAX] = "";
   if (!w)
     st = ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
@@ -398,7 +399,7 @@ int ag_cmd_screen(int argc, char **argv) {
     goto out;
   }
   ag_pipeline_lists_version(s, lists_version, sizeof lists_version);
-  ag_pipeline_data data = {.rules = rules, .lists = s, .lists_version = lists_version};
+  ag_pipeline_data data = {rules, s, lists_version, NULL, NULL};
   if (o.batch) {
     ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
                                     .db = db,
@@ -406,7 +407,7 @@ int ag_cmd_screen(int argc, char **argv) {
                                     .mode = o.brute ? AG_SCREEN_MODE_BRUTE_JW
                                                     : AG_SCREEN_MODE_INDEX};
     ag_pipeline_batch_stats stats;
-    if ((st = ag_pipeline_batch(&data, &bo, stdin, stdout, &stats, &err)) != AG_OK)
+    if (ag_pipeline_batch(&data, &bo, stdin, stdout, &stats, &err) != AG_OK)
       rc = fail("screen", &err);
     else
       rc = stats.rejected ? AG_EXIT_INPUT : AG_EXIT_OK;
