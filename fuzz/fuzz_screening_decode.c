@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       abort();
     ag_pipeline_lists_version(lists, lists_version, sizeof lists_version);
   }
-  ag_pipeline_data d = {rules, lists, lists_version, NULL, 0};
+  ag_pipeline_data d = {.rules = rules, .lists = lists, .lists_version = lists_version};
   ag_pipeline_worker *w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
   if (!w)
     abort();

@@ -88,11 +88,12 @@ typedef enum {
   AG_AUDIT_SERVICE = 4, /* the service itself, e.g. started on a damaged log */
   AG_AUDIT_LISTS = 5,   /* screening lists updated, an update refused, or reloaded */
   AG_AUDIT_REVIEW = 6,  /* a reviewer's resolution of another record (acegate/review.h) */
+  AG_AUDIT_CLASSIFICATION = 7, /* a classification questionnaire answered */
 } ag_audit_kind;
 
-/* "check", "screening", "key", "service", "lists", "review", "any" */
+/* "check", "screening", "key", "service", "lists", "review", "classification", "any" */
 const char *ag_audit_kind_name(ag_audit_kind k);
-/* Parses "check", "screening", "key", "service", "lists" or "review". */
+/* Parses "check", "screening", "key", "service", "lists", "review" or "classification". */
 bool ag_audit_kind_parse(const char *s, ag_audit_kind *out);
 
 /* Audit ids look like "a-42-9f2c4e1ab03d": the sequence number and 48 random

@@ -6,6 +6,7 @@
  * One entry point per contract:
  *   ag_pipeline_check        one transaction (JSON) -> decision (JSON)
  *   ag_pipeline_screening    one screening request (JSON) -> result (JSON)
+ *   ag_pipeline_classification  questionnaire answers (JSON) -> result (JSON)
  *   ag_pipeline_batch        a JSONL stream of either, in order, each answer
  *                            recorded in the audit log before it is written
  * Each owns decoding (acegate/json.h, strict, errors naming the field),
@@ -30,6 +31,7 @@
 
 #include "acegate/audit.h"
 #include "acegate/check.h"
+#include "acegate/classify.h"
 #include "acegate/json.h"
 #include "acegate/rules.h"
 #include "acegate/screen.h"
@@ -46,6 +48,7 @@ typedef struct {
    * "lists_stale" warning per such list; 0: AG_PIPELINE_MAX_LIST_AGE,
    * negative: never. */
   int max_list_age_days;
+  const ag_classify *classify; /* the questionnaire; NULL: classifications refused */
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96
@@ -62,7 +65,7 @@ void ag_pipeline_worker_free(ag_pipeline_worker *w);
 
 /* What one contract call produced. */
 typedef struct {
-  ag_audit_kind kind; /* AG_AUDIT_CHECK or AG_AUDIT_SCREENING */
+  ag_audit_kind kind; /* AG_AUDIT_CHECK, _SCREENING or _CLASSIFICATION */
   ag_status st;
   ag_error err;       /* when st != AG_OK */
   size_t off, len;    /* the answer's bytes in the caller's buffer */
@@ -83,6 +86,17 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
 ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w,
                                 const char *json, size_t len, ag_buf *out,
                                 ag_pipeline_result *res);
+/* Decodes {"answers": {ID: true|false|"unknown"}, "as_of"?, "ref"?}, runs
+ * the classification questionnaire (acegate/classify.h) and appends its
+ * result with rules_version and ref. Search columns: as_of, eccn (the
+ * first candidate paragraph), outcome (the status: "classified" ...). */
+ag_status ag_pipeline_classification(const ag_pipeline_data *d, ag_pipeline_worker *w,
+                                     const char *json, size_t len, ag_buf *out,
+                                     ag_pipeline_result *res);
+/* The last classification made by w (for text output), valid until the
+ * worker's next use. */
+const ag_classify_result *ag_pipeline_last_classification(const ag_pipeline_worker *w);
+
 /* The last decision / screening made by w (for text output). */
 const ag_decision *ag_pipeline_last_decision(const ag_pipeline_worker *w);
 const ag_screen_result *ag_pipeline_last_screening(const ag_pipeline_worker *w,

@@ -80,9 +80,10 @@ static ag_status check_body(const char *s, size_t len, size_t i, size_t n, const
 static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_error *err) {
   ag_status st;
   if (r->kind != AG_AUDIT_CHECK && r->kind != AG_AUDIT_SCREENING && r->kind != AG_AUDIT_KEY &&
-      r->kind != AG_AUDIT_SERVICE && r->kind != AG_AUDIT_LISTS && r->kind != AG_AUDIT_REVIEW)
+      r->kind != AG_AUDIT_SERVICE && r->kind != AG_AUDIT_LISTS && r->kind != AG_AUDIT_REVIEW &&
+      r->kind != AG_AUDIT_CLASSIFICATION)
     return bad(err, AG_ERR_INPUT, i, n, "kind",
-               "must be check, screening, key, service, lists or review");
+               "must be check, screening, key, service, lists, review or classification");
   if (r->time_ms < 0)
     return bad(err, AG_ERR_INPUT, i, n, "time_ms", "negative");
   if ((st = check_body(r->request, r->request_len, i, n, "request", err)) ||

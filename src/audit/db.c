@@ -322,6 +322,8 @@ static ag_audit_kind kind_from_text(const char *s, size_t n) {
     return AG_AUDIT_LISTS;
   if (n == 6 && !memcmp(s, "review", 6))
     return AG_AUDIT_REVIEW;
+  if (n == 14 && !memcmp(s, "classification", 14))
+    return AG_AUDIT_CLASSIFICATION;
   return AG_AUDIT_ANY;
 }
 
@@ -393,6 +395,7 @@ const char *ag_audit_kind_name(ag_audit_kind k) {
   case AG_AUDIT_SERVICE: return "service";
   case AG_AUDIT_LISTS: return "lists";
   case AG_AUDIT_REVIEW: return "review";
+  case AG_AUDIT_CLASSIFICATION: return "classification";
   case AG_AUDIT_ANY: break;
   }
   return "any";

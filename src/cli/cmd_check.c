@@ -475,7 +475,8 @@ int ag_cmd_check(int argc, char **argv) {
     rc = AG_EXIT_INPUT;
     goto out;
   }
-  ag_pipeline_data data = {rules, lists, lists_version, policy, max_age};
+  ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
+                           .policy = policy, .max_list_age_days = max_age};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};

@@ -3,12 +3,16 @@
  * classification questionnaire (src/classify) to its CCL paragraph, an
  * exclusion, or the questions still needed. Asks on the terminal (only
  * the questions still relevant; '?' shows the text a question rests on),
- * or reads the answers from a JSON file with --answers.
+ * or reads the answers from a JSON file with --answers. Either way the
+ * answers go through the pipeline (acegate/pipeline.h) as the request
+ * {"answers": {...}, "as_of": ...} and the result is recorded in the audit
+ * log before it is shown, as POST /v1/classifications does.
  */
 #include "cli.h"
 #include "cli_common.h"
 
 #include "acegate/classify.h"
+#include "acegate/pipeline.h"
 #include "acegate/rules.h"
 
 #include <errno.h>
@@ -21,6 +25,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: acegate classify [--answers FILE|-] [--json] [--as-of YYYY-MM-DD] [--rules DIR]\n"
+          "                        [--db PATH]\n"
           "  asks the classification questions one at a time (only those still relevant) and\n"
           "  prints the CCL paragraph the item falls under, the exclusion or unmet criterion\n"
           "  that rules it out, or the questions still needed. Answer y, n, u (not known),\n"
@@ -32,6 +37,9 @@ static void usage(FILE *f) {
           "  --as-of DATE    the questionnaire and CCL in force on DATE (default today)\n"
           "  --rules DIR     tables from DIR (with its classification.tsv) instead of the\n"
           "                  built-in ones\n"
+          "  --db PATH       audit log the classification is recorded in (default\n"
+          "                  $ACEGATE_DB, else $XDG_STATE_HOME/acegate/audit.db, else\n"
+          "                  ~/.local/state/acegate/audit.db; :memory: keeps none)\n"
           "  docs/classification.md lists the questions, their sources and which rest on\n"
           "  reconstructed text.\n");
 }
@@ -187,8 +195,27 @@ static void print_text(const ag_classify *q, const ag_classify_result *r) {
   printf("\nquestionnaire: %s\n", ag_classify_version(q));
 }
 
+/* The request the pipeline decodes: the answers given, keyed by question
+ * id, and the date. */
+static void request_json(const ag_classify *q, const ag_classify_answer *answers, ag_date as_of,
+                         ag_buf *b) {
+  char d[11];
+  ag_date_format(as_of, d);
+  ag_buf_puts(b, "{\"answers\":{");
+  for (size_t i = 0, n = 0; i < ag_classify_count(q); i++) {
+    if (answers[i] == AG_ANSWER_NONE)
+      continue;
+    ag_buf_puts(b, n++ ? "," : "");
+    ag_buf_json_cstr(b, ag_classify_row_at(q, i)->id);
+    ag_buf_puts(b, answers[i] == AG_ANSWER_YES  ? ":true"
+                   : answers[i] == AG_ANSWER_NO ? ":false"
+                                                : ":\"unknown\"");
+  }
+  ag_buf_printf(b, "},\"as_of\":\"%s\"}", d);
+}
+
 int ag_cmd_classify(int argc, char **argv) {
-  const char *answers_path = NULL, *as_of_s = NULL, *dir = NULL;
+  const char *answers_path = NULL, *as_of_s = NULL, *dir = NULL, *db_arg = NULL;
   bool json = false;
   ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
@@ -197,7 +224,8 @@ int ag_cmd_classify(int argc, char **argv) {
       usage(stdout);
       return AG_EXIT_OK;
     }
-    bool takes = !strcmp(a, "--answers") || !strcmp(a, "--as-of") || !strcmp(a, "--rules");
+    bool takes = !strcmp(a, "--answers") || !strcmp(a, "--as-of") || !strcmp(a, "--rules") ||
+                 !strcmp(a, "--db");
     if ((takes || !strcmp(a, "--json")) && ag_cli_seen_again(&seen, a)) {
       fprintf(stderr, "acegate classify: %s: given more than once\n", a);
       return AG_EXIT_INPUT;
@@ -212,6 +240,8 @@ int ag_cmd_classify(int argc, char **argv) {
       as_of_s = argv[++i];
     else if (!strcmp(a, "--rules"))
       dir = argv[++i];
+    else if (!strcmp(a, "--db"))
+      db_arg = argv[++i];
     else if (!strcmp(a, "--json"))
       json = true;
     else {
@@ -232,12 +262,25 @@ int ag_cmd_classify(int argc, char **argv) {
   ag_classify *q = NULL;
   ag_classify_answer *answers = NULL;
   char *text = NULL;
+  ag_audit_db *db = NULL;
+  ag_pipeline_worker *w = NULL;
+  ag_buf request, answer, shown;
+  ag_buf_init(&request);
+  ag_buf_init(&answer);
+  ag_buf_init(&shown);
+  char db_path[AG_CLI_PATH_MAX];
   int rc = AG_EXIT_OK;
   ag_status st = dir ? ag_rules_load_dir(dir, &rules, &err) : ag_rules_load_default(&rules, &err);
   if (!st)
     st = dir ? ag_classify_load_dir(rules, dir, &q, &err)
              : ag_classify_load_default(rules, &q, &err);
+  /* opened before any question is asked: a log that cannot be written
+   * would lose the record */
+  if (!st && (st = ag_cli_db_path(db_arg, true, db_path, sizeof db_path, &err)) == AG_OK)
+    st = ag_audit_open(db_path, NULL, &db, &err);
   if (st) {
+    if (!strcmp(err.field, "db"))
+      snprintf(err.field, sizeof err.field, "--db");
     ag_cli_print_error("classify", &err);
     rc = ag_cli_exit_for(st);
     goto out;
@@ -271,32 +314,51 @@ int ag_cmd_classify(int argc, char **argv) {
   } else {
     ask(q, answers, as_of);
   }
-  ag_classify_result res;
-  if ((st = ag_classify_evaluate(q, answers, as_of, &res, &err))) {
+  /* through the pipeline, recorded before it is shown (15 CFR 762.2) */
+  request_json(q, answers, as_of, &request);
+  ag_pipeline_data data = {.rules = rules, .classify = q};
+  ag_pipeline_result res;
+  memset(&res, 0, sizeof res);
+  char audit_id[AG_AUDIT_ID_MAX] = "";
+  if (!(w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX)) || request.failed)
+    st = ag_error_set(&err, AG_ERR_NOMEM, "", "out of memory");
+  else if ((st = ag_pipeline_classification(&data, w, request.data, request.len, &answer,
+                                            &res)) != AG_OK)
+    err = res.err;
+  if (st == AG_OK) {
+    ag_audit_record rec;
+    ag_pipeline_record(&data, &res, request.data, request.len, answer.data + res.off, "", "",
+                       &rec);
+    if ((st = ag_audit_append(db, &rec, audit_id, &err)) != AG_OK && !strcmp(err.field, "db"))
+      snprintf(err.field, sizeof err.field, "--db");
+  }
+  if (st) {
     ag_cli_print_error("classify", &err);
     rc = ag_cli_exit_for(st);
     goto out;
   }
   if (json) {
-    ag_buf b;
-    ag_buf_init(&b);
-    ag_classify_result_json(q, &res, &b);
-    ag_buf_putc(&b, '\n');
-    if (b.failed) {
+    ag_pipeline_splice_audit_id(&shown, audit_id, answer.data + res.off, res.len);
+    ag_buf_putc(&shown, '\n');
+    if (shown.failed) {
       fprintf(stderr, "acegate classify: out of memory\n");
       rc = AG_EXIT_INTERNAL;
     } else
-      fwrite(b.data, 1, b.len, stdout);
-    ag_buf_free(&b);
+      fwrite(shown.data, 1, shown.len, stdout);
   } else {
-    print_text(q, &res);
+    print_text(q, ag_pipeline_last_classification(w));
+    printf("audit id: %s\n", audit_id);
   }
-  ag_classify_result_free(&res);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     fprintf(stderr, "acegate classify: writing the result failed\n");
     rc = AG_EXIT_IO;
   }
 out:
+  ag_buf_free(&request);
+  ag_buf_free(&answer);
+  ag_buf_free(&shown);
+  ag_pipeline_worker_free(w);
+  ag_audit_close(db);
   free(text);
   free(answers);
   ag_classify_free(q);

@@ -353,6 +353,7 @@ static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts 
   ag_buf_init(&answer);
   ag_buf_init(&b);
   ag_pipeline_result res;
+  memset(&res, 0, sizeof res);
   char audit_id[AG_AUDIT_ID_MAX] = "";
   if ((st = ag_pipeline_screening(data, w, text, strlen(text), &answer, &res)) != AG_OK)
     err = res.err;
@@ -427,7 +428,8 @@ int ag_cmd_screen(int argc, char **argv) {
     rc = AG_EXIT_INPUT;
     goto out;
   }
-  ag_pipeline_data data = {rules, s, lists_version, NULL, max_age};
+  ag_pipeline_data data = {.rules = rules, .lists = s, .lists_version = lists_version,
+                           .max_list_age_days = max_age};
   if (o.batch) {
     ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
                                     .db = db,

@@ -9,6 +9,7 @@
  */
 #include "acegate/pipeline.h"
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ struct ag_pipeline_worker {
   const ag_screen *warn_lists;
   ag_date warn_day;
   int warn_age;
+  ag_classify_result cr; /* the last classification; freed on the next */
 };
 
 void ag_pipeline_lists_version(const ag_screen *l, char *out, size_t cap) {
@@ -80,6 +82,7 @@ void ag_pipeline_worker_free(ag_pipeline_worker *w) {
     return;
   ag_json_encoder_free(w->enc);
   ag_buf_free(&w->warn);
+  ag_classify_result_free(&w->cr);
   ag_check_scratch_free(&w->scratch);
   ag_arena_free(&w->arena);
   free(w);
@@ -199,6 +202,118 @@ ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w
   ag_screen_level level = ag_json_screening_level(sr);
   res->outcome = ag_json_screening_outcome(level);
   res->outcome_index = (int)level;
+  return finish(res, out);
+}
+
+/* ---- classifications ---- */
+
+const ag_classify_result *ag_pipeline_last_classification(const ag_pipeline_worker *w) {
+  return &w->cr;
+}
+
+/* Decodes the envelope of a classification request; *answers is the
+ * "answers" object. Every field error names the field. */
+static ag_status decode_classification(const char *json, size_t len, json_t **root,
+                                       json_t **answers, ag_date *as_of,
+                                       char ref[AG_JSON_REF_BYTES + 1], ag_error *err) {
+  json_error_t je;
+  *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+  if (!*root)
+    return ag_error_set(err, AG_ERR_INPUT, "", "malformed JSON at line %d, column %d: %s",
+                        je.line, je.column, je.text);
+  if (!json_is_object(*root))
+    return ag_error_set(err, AG_ERR_INPUT, "",
+                        "a classification is a JSON object {\"answers\": {...}}");
+  const char *key;
+  json_t *v;
+  *answers = NULL;
+  json_object_foreach(*root, key, v) {
+    if (!strcmp(key, "answers")) {
+      if (!json_is_object(v))
+        return ag_error_set(err, AG_ERR_INPUT, "answers",
+                            "must be an object mapping question ids to true, false or "
+                            "\"unknown\"");
+      *answers = v;
+    } else if (!strcmp(key, "as_of")) {
+      if (json_is_null(v))
+        continue;
+      if (!json_is_string(v) ||
+          !ag_date_parse(json_string_value(v), json_string_length(v), as_of))
+        return ag_error_set(err, AG_ERR_INPUT, "as_of", "must be a date YYYY-MM-DD");
+    } else if (!strcmp(key, "ref")) {
+      if (json_is_null(v))
+        continue;
+      if (!json_is_string(v))
+        return ag_error_set(err, AG_ERR_INPUT, "ref", "must be a string");
+      ag_status st = ag_json_check_ref(json_string_value(v), json_string_length(v), err);
+      if (st != AG_OK)
+        return st;
+      snprintf(ref, AG_JSON_REF_BYTES + 1, "%s", json_string_value(v));
+    } else {
+      return ag_error_set(err, AG_ERR_INPUT, key, "unknown field");
+    }
+  }
+  if (!*answers)
+    return ag_error_set(err, AG_ERR_INPUT, "answers", "is required");
+  return AG_OK;
+}
+
+ag_status ag_pipeline_classification(const ag_pipeline_data *d, ag_pipeline_worker *w,
+                                     const char *json, size_t len, ag_buf *out,
+                                     ag_pipeline_result *res) {
+  result_init(res, AG_AUDIT_CLASSIFICATION);
+  ag_classify_result_free(&w->cr);
+  memset(&w->cr, 0, sizeof w->cr);
+  if (!d->classify)
+    return res->st = ag_error_set(&res->err, AG_ERR_NOTFOUND, "classification",
+                                  "no classification questionnaire is loaded");
+  json_t *root = NULL, *answers_obj = NULL;
+  ag_date as_of = ag_date_today();
+  ag_classify_answer *answers = NULL;
+  char *answers_text = NULL;
+  res->st = decode_classification(json ? json : "", json ? len : 0, &root, &answers_obj, &as_of,
+                                  res->ref, &res->err);
+  if (res->st == AG_OK) {
+    answers = calloc(ag_classify_count(d->classify) + 1, sizeof *answers);
+    answers_text = json_dumps(answers_obj, JSON_COMPACT);
+    if (!answers || !answers_text)
+      res->st = ag_error_set(&res->err, AG_ERR_NOMEM, "", "out of memory");
+  }
+  if (res->st == AG_OK && answers_text &&
+      (res->st = ag_classify_answers_from_json(d->classify, as_of, answers_text,
+                                               strlen(answers_text), answers, &res->err)) !=
+          AG_OK &&
+      res->err.field[0] && strcmp(res->err.field, "answers") != 0) {
+    /* the questionnaire names the question id: give the field's full path */
+    char id[sizeof res->err.field];
+    snprintf(id, sizeof id, "%s", res->err.field);
+    snprintf(res->err.field, sizeof res->err.field, "answers.%.*s",
+             (int)(sizeof res->err.field - 9), id);
+  }
+  json_decref(root);
+  free(answers_text);
+  if (res->st == AG_OK)
+    res->st = ag_classify_evaluate(d->classify, answers, as_of, &w->cr, &res->err);
+  free(answers);
+  if (res->st != AG_OK)
+    return res->st;
+  res->off = out->len;
+  ag_classify_result_json(d->classify, &w->cr, out);
+  if (!out->failed && out->len > res->off && out->data[out->len - 1] == '}') {
+    out->len--;
+    ag_buf_puts(out, ",\"rules_version\":");
+    ag_buf_json_cstr(out, d->rules ? d->rules->version : "");
+    if (res->ref[0]) {
+      ag_buf_puts(out, ",\"ref\":");
+      ag_buf_json_cstr(out, res->ref);
+    }
+    ag_buf_putc(out, '}');
+  }
+  ag_date_format(as_of, res->as_of);
+  if (w->cr.n_candidates)
+    snprintf(res->eccn, sizeof res->eccn, "%s", w->cr.candidates[0].row->id);
+  res->outcome = ag_classify_status_name(w->cr.status);
+  res->outcome_index = (int)w->cr.status;
   return finish(res, out);
 }
 

@@ -24,9 +24,11 @@
 static void run_item(srv_req *r, srv_worker *w, ag_audit_kind kind, const char *text, size_t len,
                      srv_item *it) {
   const ag_pipeline_data *d = &r->snap->data;
-  ag_status st = kind == AG_AUDIT_SCREENING
-                     ? ag_pipeline_screening(d, w->pl, text, len, &r->dec, &it->res)
-                     : ag_pipeline_check(d, w->pl, text, len, &r->dec, &it->res);
+  ag_status st =
+      kind == AG_AUDIT_SCREENING        ? ag_pipeline_screening(d, w->pl, text, len, &r->dec, &it->res)
+      : kind == AG_AUDIT_CLASSIFICATION ? ag_pipeline_classification(d, w->pl, text, len, &r->dec,
+                                                                     &it->res)
+                                        : ag_pipeline_check(d, w->pl, text, len, &r->dec, &it->res);
   if (st != AG_OK)
     return;
   it->req_off = r->reqtext.len;
@@ -88,7 +90,9 @@ static bool build_records(srv_req *r, srv_worker *w) {
 static void count_decision(srv_req *r, const srv_item *it) {
   srv_metrics *m = &r->srv->metrics;
   int k = it->res.outcome_index;
-  if (r->route == R_SCREENINGS || r->route == R_SCREENINGS_BATCH) {
+  if (r->route == R_CLASSIFICATIONS) {
+    return; /* no outcome counter: a classification is not a determination */
+  } else if (r->route == R_SCREENINGS || r->route == R_SCREENINGS_BATCH) {
     if (k >= 0 && k < 3)
       atomic_fetch_add_explicit(&m->screenings[k], 1, memory_order_relaxed);
   } else if (k >= 0 && k < AG_OUTCOME_COUNT) {
@@ -144,6 +148,10 @@ srv_next srv_h_check(srv_req *r) {
 
 srv_next srv_h_screening(srv_req *r) {
   return single(r, AG_AUDIT_SCREENING);
+}
+
+srv_next srv_h_classification(srv_req *r) {
+  return single(r, AG_AUDIT_CLASSIFICATION);
 }
 
 /* ---- batch ---- */

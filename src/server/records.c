@@ -16,18 +16,20 @@ static void ok_json(srv_req *r, unsigned status) {
   r->content_type_out = "application/json";
 }
 
-/* ---- GET /v1/checks/{id}, GET /v1/screenings/{id} ---- */
+/* ---- GET /v1/checks/{id}, /v1/screenings/{id}, /v1/classifications/{id} ---- */
 
 srv_next srv_h_get_record(srv_req *r) {
   ag_server *s = r->srv;
-  ag_audit_kind want = r->route == R_CHECK_GET ? AG_AUDIT_CHECK : AG_AUDIT_SCREENING;
+  ag_audit_kind want = r->route == R_CHECK_GET            ? AG_AUDIT_CHECK
+                       : r->route == R_CLASSIFICATION_GET ? AG_AUDIT_CLASSIFICATION
+                                                          : AG_AUDIT_SCREENING;
   ag_audit_entry *e = NULL;
   ag_error err;
   ag_error_clear(&err);
   ag_status st = ag_audit_get(s->db, r->param, &e, &err);
   if (st == AG_ERR_INPUT || st == AG_ERR_NOTFOUND) {
     srv_error(r, 404, "not_found", "audit_id", "no %s with audit id %.64s",
-              want == AG_AUDIT_CHECK ? "check" : "screening", r->param);
+              ag_audit_kind_name(want), r->param);
     return SRV_DONE;
   }
   if (st != AG_OK) {
@@ -40,7 +42,7 @@ srv_next srv_h_get_record(srv_req *r) {
                                      !strcmp(e->key_id, r->key.id));
   if (!visible) {
     srv_error(r, 404, "not_found", "audit_id", "no %s with audit id %.64s",
-              want == AG_AUDIT_CHECK ? "check" : "screening", r->param);
+              ag_audit_kind_name(want), r->param);
   } else {
     ag_buf_reset(&r->out);
     ag_pipeline_splice_audit_id(&r->out, e->id, e->decision, e->decision_len);

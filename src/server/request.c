@@ -49,6 +49,9 @@ static const route_def routes[] = {
     {"POST", "/v1/reviews", false, R_REVIEW_ADD, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews", false, R_REVIEW_QUEUE, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews/", true, R_REVIEW_GET, AG_KEYS_ACT_REVIEW},
+    /* whoever may check may classify */
+    {"POST", "/v1/classifications", false, R_CLASSIFICATIONS, AG_KEYS_ACT_CHECK},
+    {"GET", "/v1/classifications/", true, R_CLASSIFICATION_GET, AUTH_ANY},
 };
 
 static const char *const route_names[R_COUNT] = {
@@ -73,6 +76,8 @@ static const char *const route_names[R_COUNT] = {
     [R_REVIEW_ADD] = "/v1/reviews",
     [R_REVIEW_QUEUE] = "/v1/reviews",
     [R_REVIEW_GET] = "/v1/reviews/{id}",
+    [R_CLASSIFICATIONS] = "/v1/classifications",
+    [R_CLASSIFICATION_GET] = "/v1/classifications/{id}",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -308,6 +313,7 @@ static size_t body_limit(const ag_server *s, srv_route route, const char *method
   case R_SCREENINGS_BATCH: return lim;
   case R_CHECKS:
   case R_SCREENINGS:
+  case R_CLASSIFICATIONS:
   case R_KEYS_ADD:
   case R_REVIEW_ADD:
   case R_RELOAD: return lim < AG_JSON_MAX_REQUEST ? lim : AG_JSON_MAX_REQUEST;
@@ -371,7 +377,7 @@ bool srv_begin(srv_req *r) {
     r->authed = true;
     /* Reading a stored record by id: the role that made it, or an auditor. */
     int action = d->action;
-    if (d->route == R_CHECK_GET)
+    if (d->route == R_CHECK_GET || d->route == R_CLASSIFICATION_GET)
       action = ag_keys_allows(r->key.role, AG_KEYS_ACT_AUDIT_READ) ? AG_KEYS_ACT_AUDIT_READ
                                                                    : AG_KEYS_ACT_CHECK;
     else if (d->route == R_SCREENING_GET)
@@ -456,6 +462,7 @@ srv_next srv_h_check(srv_req *r);
 srv_next srv_h_batch(srv_req *r);
 srv_next srv_h_screening(srv_req *r);
 srv_next srv_h_get_record(srv_req *r);
+srv_next srv_h_classification(srv_req *r);
 srv_next srv_h_audit(srv_req *r);
 srv_next srv_h_export(srv_req *r);
 srv_next srv_h_rules(srv_req *r);
@@ -491,6 +498,8 @@ srv_next srv_dispatch(srv_req *r) {
   case R_SCREENINGS: return srv_h_screening(r);
   case R_CHECK_GET:
   case R_SCREENING_GET: return srv_h_get_record(r);
+  case R_CLASSIFICATIONS: return srv_h_classification(r);
+  case R_CLASSIFICATION_GET: return srv_h_get_record(r);
   case R_AUDIT: return srv_h_audit(r);
   case R_AUDIT_EXPORT: return srv_h_export(r);
   case R_RULES: return srv_h_rules(r);

@@ -48,6 +48,7 @@ typedef struct {
   ag_rules *rules;
   ag_screen *lists; /* NULL when started without lists */
   ag_policy *policy; /* NULL without --policy */
+  ag_classify *classify; /* the questionnaire of these tables */
   char rules_source[256];
   char lists_version[AG_PIPELINE_LISTS_VERSION_MAX];
   ag_pipeline_data data; /* what the pipeline decides with: the fields above */
@@ -82,6 +83,8 @@ typedef enum {
   R_REVIEW_ADD,
   R_REVIEW_QUEUE,
   R_REVIEW_GET,
+  R_CLASSIFICATIONS,
+  R_CLASSIFICATION_GET,
   R_COUNT
 } srv_route;
 

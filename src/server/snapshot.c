@@ -27,6 +27,9 @@ ag_status srv_snapshot_load(const ag_server_config *cfg, srv_snapshot **out, ag_
   /* the policy names questions of these tables: read again on every reload */
   if (st == AG_OK && cfg->policy_path)
     st = ag_policy_load(snap->rules->diligence, cfg->policy_path, &snap->policy, err);
+  if (st == AG_OK)
+    st = cfg->rules_dir ? ag_classify_load_dir(snap->rules, cfg->rules_dir, &snap->classify, err)
+                        : ag_classify_load_default(snap->rules, &snap->classify, err);
   if (st == AG_OK && !cfg->no_lists) {
     st = cfg->n_list_paths
              ? ag_screen_open_paths(cfg->list_paths, cfg->n_list_paths, &snap->lists, err)
@@ -41,7 +44,7 @@ ag_status srv_snapshot_load(const ag_server_config *cfg, srv_snapshot **out, ag_
   snprintf(snap->rules_source, sizeof snap->rules_source, "%s",
            cfg->rules_dir ? cfg->rules_dir : "built-in");
   snap->data = (ag_pipeline_data){snap->rules, snap->lists, snap->lists_version, snap->policy,
-                                   cfg->max_list_age_days};
+                                   cfg->max_list_age_days, snap->classify};
   *out = snap;
   return AG_OK;
 }
@@ -58,6 +61,7 @@ void srv_snapshot_put(srv_snapshot *snap) {
   if (!snap || atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) != 1)
     return;
   ag_policy_free(snap->policy);
+  ag_classify_free(snap->classify);
   ag_rules_free(snap->rules);
   ag_screen_close(snap->lists);
   free(snap);

@@ -867,7 +867,7 @@ static void test_bad_records(void **state) {
     assert_string_equal(e.field, fld);                                                             \
   } while (0)
   BAD(r.kind = AG_AUDIT_ANY, AG_ERR_INPUT, "kind");
-  BAD(r.kind = (ag_audit_kind)7, AG_ERR_INPUT, "kind");
+  BAD(r.kind = (ag_audit_kind)99, AG_ERR_INPUT, "kind");
   BAD(r.request = NULL, AG_ERR_INPUT, "request");
   BAD(r.decision_len = 0, AG_ERR_INPUT, "decision");
   BAD(r.request = "{\"a\":\"\xff\"}"; r.request_len = 8, AG_ERR_INPUT, "request");

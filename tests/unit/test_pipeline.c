@@ -142,7 +142,7 @@ static int setup(void **state) {
       ag_screen_open_builtin(&f->lists, &err) != AG_OK)
     return -1;
   ag_pipeline_lists_version(f->lists, f->lists_version, sizeof f->lists_version);
-  f->data = (ag_pipeline_data){f->rules, f->lists, f->lists_version, NULL, 0};
+  f->data = (ag_pipeline_data){.rules = f->rules, .lists = f->lists, .lists_version = f->lists_version};
   *state = f;
   return 0;
 }
@@ -226,11 +226,65 @@ static void test_screening_answer(void **state) {
   assert_int_equal(res.kind, AG_AUDIT_SCREENING);
   assert_string_equal(res.outcome, "CONFIDENT_MATCH");
   /* without lists a screening is refused, never answered "no match" */
-  ag_pipeline_data none = {f->rules, NULL, NULL, NULL, 0};
+  ag_pipeline_data none = {.rules = f->rules};
   assert_int_equal(ag_pipeline_screening(&none, w, q, strlen(q), &out, &res), AG_ERR_NOTFOUND);
   assert_string_equal(res.err.field, "lists");
   ag_buf_free(&out);
   ag_pipeline_worker_free(w);
+}
+
+/* ---- classifications ---- */
+
+static void test_classification(void **state) {
+  fixture *f = *state;
+  ag_classify *q = NULL;
+  ag_error err;
+  assert_int_equal(ag_classify_load_default(f->rules, &q, &err), AG_OK);
+  ag_pipeline_data d = f->data;
+  d.classify = q;
+  ag_pipeline_worker *w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
+  ag_buf out;
+  ag_buf_init(&out);
+  ag_pipeline_result res;
+  /* Note 1 to the 772.1 definition of "intrusion software": a debugger
+   * (ISX1 yes) is not intrusion software, so 4D004 and 4A005 are out. */
+  const char *dbg = "{\"answers\":{\"A1\":false,\"A2\":false,\"ISX1\":true},"
+                    "\"as_of\":\"2026-08-01\",\"ref\":\"R-2\"}";
+  assert_int_equal(ag_pipeline_classification(&d, w, dbg, strlen(dbg), &out, &res), AG_OK);
+  assert_int_equal(res.kind, AG_AUDIT_CLASSIFICATION);
+  assert_string_equal(res.as_of, "2026-08-01");
+  assert_string_equal(res.ref, "R-2");
+  json_t *j = parse(out.data + res.off, res.len);
+  assert_string_equal(json_string_value(json_object_get(j, "ref")), "R-2");
+  assert_string_equal(json_string_value(json_object_get(j, "rules_version")), f->rules->version);
+  assert_string_equal(json_string_value(json_object_get(j, "status")), res.outcome);
+  json_decref(j);
+  /* the record carries the kind and the search columns */
+  ag_audit_record rec;
+  ag_pipeline_record(&d, &res, dbg, strlen(dbg), out.data + res.off, "", "", &rec);
+  assert_int_equal(rec.kind, AG_AUDIT_CLASSIFICATION);
+  assert_string_equal(rec.outcome, res.outcome);
+  /* errors name the field as a JSON path */
+  static const char *const bad[][2] = {
+      {"{\"answers\":{\"IS1\":\"yes\"}}", "answers.IS1"},
+      {"{\"answers\":{\"NOPE\":true}}", "answers.NOPE"},
+      {"{\"answers\":7}", "answers"},
+      {"{\"as_of\":\"2026-08-01\"}", "answers"},
+      {"{\"answers\":{},\"as_of\":\"2026-02-30\"}", "as_of"},
+      {"{\"answers\":{},\"item\":1}", "item"},
+      {"[1]", ""},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(ag_pipeline_classification(&d, w, bad[i][0], strlen(bad[i][0]), &out, &res),
+                     AG_ERR_INPUT);
+    assert_string_equal(res.err.field, bad[i][1]);
+  }
+  /* without a questionnaire a classification is refused */
+  assert_int_equal(ag_pipeline_classification(&f->data, w, dbg, strlen(dbg), &out, &res),
+                   AG_ERR_NOTFOUND);
+  ag_buf_free(&out);
+  ag_pipeline_worker_free(w);
+  ag_classify_free(q);
 }
 
 /* ---- the batch line reader ---- */
@@ -528,6 +582,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_recorded_and_error_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_unrecorded_is_not_written, setup, teardown),
       cmocka_unit_test_setup_teardown(test_party_search, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_classification, setup, teardown),
       cmocka_unit_test(test_default_db_path),
       cmocka_unit_test(test_file_open_refuses_fifo),
   };
