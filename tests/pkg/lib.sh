@@ -48,6 +48,9 @@ golden_cases() {
   _bad=""
   _n=0
   for _c in tests/cases/*.json; do
+    # a case decided under a company policy file needs the harness to load it
+    # (tests/unit/test_cases.c does); the installed paths are checked without
+    if jq -e 'has("policy")' "$_c" >/dev/null; then continue; fi
     if ! jq -c .request "$_c" | "$@" >"$T/decision.json" 2>"$T/decision.err"; then
       _bad="$_bad $(basename "$_c")(failed: $(head -c 200 "$T/decision.err"))"
       continue
