@@ -35,14 +35,15 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 GEN_SRC   := $(BUILD)/gen/rules_embedded.c
 RULE_TSV  := $(sort $(wildcard data/rules/*.tsv))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_embedded.o $(BUILD)/gen/audit_dict.o
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_embedded.o $(BUILD)/gen/audit_dict.o \
+             $(BUILD)/gen/web_files.o
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))
 REPLAY_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps demo test test-one bench fuzz clean format lint
+.PHONY: all deps demo test test-one test-web bench fuzz clean format lint
 all: $(BUILD)/acegate $(BUILD)/libacegate.a
 
 deps:
@@ -90,6 +91,17 @@ $(BUILD)/gen/audit_dict.c: $(BUILD)/tools/embed data/audit/decisions.dict
 $(BUILD)/gen/audit_dict.o: $(BUILD)/gen/audit_dict.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# ...and so is the web workbench (web/), with the rule tables its forms
+# describe, served by `acegate serve` at / and /ui/.
+WEB_FILES := $(sort $(wildcard web/*.html web/*.css web/*.js web/*.svg)) \
+             $(addprefix data/rules/,ccl-items.tsv destinations.tsv due-diligence.tsv classification.tsv)
+$(BUILD)/gen/web_files.c: $(BUILD)/tools/embed $(WEB_FILES)
+	@mkdir -p $(@D)
+	$(BUILD)/tools/embed ag_web_files $(WEB_FILES) > $@
+
+$(BUILD)/gen/web_files.o: $(BUILD)/gen/web_files.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libacegate.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libacegate.a $(LDLIBS) -lcmocka
@@ -110,6 +122,10 @@ test-one: all $(TEST_BIN) $(REPLAY_BIN)
 test:
 	@$(MAKE) --no-print-directory test-one SAN=0
 	@$(MAKE) --no-print-directory test-one SAN=1
+
+# The workbench in headless Chromium against a server on loopback (tests/web).
+test-web: all
+	@tests/web/run.sh $(BUILD)
 
 bench: all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)

@@ -156,6 +156,12 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
   MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   /* a browser must not guess another type (an error echoing input as HTML) */
   MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  /* the workbench runs only its own files, never inline script, and is
+   * never framed (clickjacking); API answers load nothing at all */
+  MHD_add_response_header(resp, "Content-Security-Policy",
+                          r->web_page ? SRV_WEB_CSP : "default-src 'none'; frame-ancestors 'none'");
+  MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
   if (r->status == 401)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
   if (r->status == 405 && r->allow)

@@ -52,6 +52,9 @@ static const route_def routes[] = {
     /* whoever may check may classify */
     {"POST", "/v1/classifications", false, R_CLASSIFICATIONS, AG_KEYS_ACT_CHECK},
     {"GET", "/v1/classifications/", true, R_CLASSIFICATION_GET, AUTH_ANY},
+    {"GET", "/v1/whoami", false, R_WHOAMI, AUTH_ANY},
+    {"GET", "/", false, R_WEB_INDEX, AUTH_NONE},
+    {"GET", "/ui/", true, R_WEB_ASSET, AUTH_NONE},
 };
 
 static const char *const route_names[R_COUNT] = {
@@ -78,6 +81,9 @@ static const char *const route_names[R_COUNT] = {
     [R_REVIEW_GET] = "/v1/reviews/{id}",
     [R_CLASSIFICATIONS] = "/v1/classifications",
     [R_CLASSIFICATION_GET] = "/v1/classifications/{id}",
+    [R_WHOAMI] = "/v1/whoami",
+    [R_WEB_INDEX] = "/",
+    [R_WEB_ASSET] = "/ui/{file}",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -477,6 +483,8 @@ srv_next srv_h_review_get(srv_req *r);
 srv_next srv_h_health(srv_req *r);
 srv_next srv_h_ready(srv_req *r);
 srv_next srv_h_metrics(srv_req *r);
+srv_next srv_h_whoami(srv_req *r);
+srv_next srv_h_web(srv_req *r);
 
 srv_next srv_dispatch(srv_req *r) {
   if (r->body_too_large) {
@@ -511,6 +519,9 @@ srv_next srv_dispatch(srv_req *r) {
   case R_REVIEW_ADD: return srv_h_review_add(r);
   case R_REVIEW_QUEUE: return srv_h_review_queue(r);
   case R_REVIEW_GET: return srv_h_review_get(r);
+  case R_WHOAMI: return srv_h_whoami(r);
+  case R_WEB_INDEX:
+  case R_WEB_ASSET: return srv_h_web(r);
   case R_UNMATCHED:
   case R_COUNT: break;
   }

@@ -85,6 +85,9 @@ typedef enum {
   R_REVIEW_GET,
   R_CLASSIFICATIONS,
   R_CLASSIFICATION_GET,
+  R_WHOAMI,
+  R_WEB_INDEX,
+  R_WEB_ASSET,
   R_COUNT
 } srv_route;
 
@@ -149,6 +152,7 @@ struct srv_req {
   ag_buf out;
   const char *content_type_out;
   const char *allow;
+  bool web_page; /* a page of the workbench: its own Content-Security-Policy */
   unsigned retry_after;
   struct srv_export *export; /* streamed body (export), NULL when none */
   /* audit */
@@ -199,6 +203,12 @@ void srv_error(srv_req *r, unsigned status, const char *code, const char *field,
 void srv_fail(srv_req *r, const ag_error *err);
 unsigned srv_http_status(const ag_error *err);
 
+
+/* The workbench's policy: its own scripts, styles and API only; no inline
+ * script or style, no plug-ins, no framing, forms post nowhere else. */
+#define SRV_WEB_CSP                                                                           \
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                 \
+  "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 /* HTTP threads at most, whatever the core count. */
 #define SRV_HTTP_THREADS_MAX 64

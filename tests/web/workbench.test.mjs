@@ -1,0 +1,297 @@
+// The workbench end to end: a server on loopback, Debian's chromium, the
+// pages driven as a user would. Expected outcomes follow the regulation:
+// 4D004 (NS1, AT1) to Brazil needs a licence by the Country Chart (NS1 X)
+// and Brazil is in no group 740.22(c)(1) excludes, so ACE authorizes it
+// (740.22(b)(1)); NSO Group is on the Entity List (86 FR 60760).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, startBrowser, signIn, screenshot, axeViolations, api } from './harness.mjs';
+
+let server;
+let b;
+const axeByPage = {};
+
+async function axe(name) {
+  axeByPage[name] = await axeViolations(b.page);
+  await screenshot(b.page, name);
+}
+
+before(async () => {
+  server = await startServer();
+  b = await startBrowser();
+});
+
+after(async () => {
+  if (b) await b.browser.close();
+  if (server) await server.stop();
+});
+
+test('the page is served with a strict Content-Security-Policy and no inline script', async () => {
+  const resp = await fetch(`${server.url}/`);
+  assert.equal(resp.status, 200);
+  assert.match(resp.headers.get('content-type'), /^text\/html/);
+  const csp = resp.headers.get('content-security-policy');
+  assert.match(csp, /frame-ancestors 'none'/);
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  const html = await resp.text();
+  for (const tag of html.match(/<script[^>]*>/g)) assert.match(tag, /\ssrc="\/ui\//);
+  assert.doesNotMatch(html, /\son[a-z]+=/i, 'no inline event handler');
+  const js = await fetch(`${server.url}/ui/app.js`);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.doesNotMatch(await js.text(), /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  assert.equal((await fetch(`${server.url}/ui/nothing.js`)).status, 404);
+});
+
+test('sign in: a wrong key is refused, a right one shows name and role, the key stays out of the URL', async () => {
+  const { page } = b;
+  await page.goto(`${server.url}/`);
+  await axe('sign-in');
+  await page.getByLabel('API key', { exact: true }).fill('agk_000000000000_notakey');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /not valid/);
+  // keyboard only: the field, Enter
+  await page.getByLabel('API key', { exact: true }).fill(server.keys.checker);
+  await page.getByLabel('API key', { exact: true }).press('Enter');
+  await page.locator('#who').waitFor({ state: 'visible' });
+  assert.equal(await page.locator('#who').textContent(), 'Order desk (checker)');
+  assert.ok(!page.url().includes(server.keys.checker));
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('acegate.key')), server.keys.checker);
+  for (const name of ['Check', 'Screen', 'Review', 'Parties', 'Audit', 'Data']) {
+    assert.ok(await page.getByRole('link', { name, exact: true }).isVisible(), name);
+  }
+  assert.equal(await page.getByRole('link', { name: 'Keys', exact: true }).isVisible(), false, 'Keys is for admins');
+  // signing out forgets the key
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('API key', { exact: true }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('acegate.key')), null);
+});
+
+test('focus is visible and the navigation works with the keyboard', async () => {
+  const { page } = b;
+  await signIn(page, server, server.keys.checker);
+  // back from the page heading (focused on arrival) to the Screen link
+  for (let i = 0; i < 12; i += 1) {
+    await page.keyboard.press('Shift+Tab');
+    if (await page.evaluate(() => document.activeElement.textContent === 'Screen')) break;
+  }
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Screen');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, 'none');
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Screen', level: 1 }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Screen', 'focus moves to the page heading');
+});
+
+test('check: the outcome, its plain line and a cited paragraph linked to the eCFR', async () => {
+  const { page } = b;
+  await page.goto(`${server.url}/#check`);
+  await page.getByLabel('ECCN', { exact: true }).selectOption('4D004');
+  assert.match(await page.locator('#main').textContent(), /intrusion software/);
+  await page.getByLabel('Destination', { exact: true }).fill('Brazil');
+  await page.getByLabel('End user type', { exact: true }).selectOption('non_government');
+  await page.getByLabel('As of', { exact: true }).fill('2026-11-24');
+  await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-1');
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  const badge = page.locator('.decision .outcome');
+  await badge.waitFor();
+  assert.equal(await badge.textContent(), 'LICENSE_EXCEPTION_ACE');
+  assert.match(await page.locator('.decision .plain').textContent(), /License Exception ACE/);
+  const link = page.locator('.decision a[href="https://www.ecfr.gov/current/title-15/section-740.22#p-740.22(b)(1)"]').first();
+  assert.equal(await link.textContent(), '740.22(b)(1)');
+  assert.ok(await page.locator('.decision ol.trace li').count() >= 5);
+  await axe('check');
+});
+
+test('check: the ECCN picker asks for the "for" qualifier where 740.22(b)(1) needs one', async () => {
+  const { page } = b;
+  await page.goto(`${server.url}/#check`);
+  await page.getByLabel('ECCN', { exact: true }).selectOption('4D004');
+  assert.equal(await page.getByLabel('For (the item it is for)', { exact: true }).isVisible(), false);
+  await page.getByLabel('ECCN', { exact: true }).selectOption('4D001.a');
+  assert.ok(await page.getByLabel('For (the item it is for)', { exact: true }).isVisible());
+  const fors = await page.getByLabel('For (the item it is for)', { exact: true }).locator('option').allTextContents();
+  assert.deepEqual(fors.sort(), ['for 4A005', 'for 4D004']);
+});
+
+test('screen: a listed party gives one result per entry, with list, entry and why', async () => {
+  const { page } = b;
+  await page.goto(`${server.url}/#screen`);
+  await page.getByLabel('Party name', { exact: true }).fill('NSO Group');
+  await page.getByLabel('Country', { exact: true }).fill('IL');
+  await page.getByLabel('Address', { exact: true }).fill('Herzliya');
+  await page.getByRole('button', { name: 'Screen', exact: true }).click();
+  await page.locator('section .outcome').waitFor();
+  assert.equal(await page.locator('section .outcome').textContent(), 'CONFIDENT_MATCH');
+  const row = page.locator('section table tbody tr').first();
+  const cells = await row.locator('td').allTextContents();
+  assert.equal(cells[0], 'Entity List');
+  assert.match(cells[1], /^NSO Group/);
+  assert.match(cells[4], /listed name/, 'why it matched');
+  await axe('screen');
+});
+
+test('the XSS fixture entry renders as its characters and no script runs', async () => {
+  const { page } = b;
+  const evil = '<img src=x onerror=alert(1)>';
+  await page.goto(`${server.url}/#data`);
+  await page.goto(`${server.url}/#screen`);
+  await page.getByLabel('Party name', { exact: true }).fill(evil);
+  await page.getByRole('button', { name: 'Screen', exact: true }).click();
+  await page.locator('section .outcome').waitFor();
+  const cells = await page.locator('section table tbody tr').first().locator('td').allTextContents();
+  assert.ok(cells[1].startsWith(evil), cells[1]);
+  assert.ok(cells[6].includes('<script>alert(2)</script>'), cells[6]);
+  assert.equal(await page.locator('main img').count(), 0, 'no element made from the entry');
+  assert.equal(await page.locator('main script').count(), 0);
+  // and in a check's candidates, and the audit detail
+  await page.goto(`${server.url}/#check`);
+  await page.getByLabel('ECCN', { exact: true }).selectOption('4D004');
+  await page.getByLabel('Destination', { exact: true }).fill('CN');
+  await page.getByLabel('End user name', { exact: true }).fill(evil);
+  await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-XSS');
+  await page.getByRole('button', { name: 'Check', exact: true }).click();
+  await page.locator('.decision .outcome').waitFor();
+  assert.ok((await page.locator('.decision table').first().textContent()).includes(evil));
+  assert.equal(await page.locator('main img').count(), 0);
+  await page.waitForTimeout(300);
+  assert.deepEqual(b.dialogs, [], 'no dialog fired');
+  await screenshot(page, 'xss-check');
+});
+
+test('review: a REVIEW check is resolved as cleared from the Review page', async () => {
+  const { page } = b;
+  // a check whose end user is a near miss of an Entity List name
+  const made = await api(server, server.keys.checker, 'POST', '/v1/checks', {
+    item: { eccn: '4D004' }, destination: 'DE', end_user: { type: 'non_government', name: 'NSO Grop Technologies' }, ref: 'SO-WEB-REVIEW',
+  });
+  assert.equal(made.status, 200, made.text);
+  assert.equal(made.json.outcome, 'REVIEW');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, server, server.keys.reviewer);
+  await page.goto(`${server.url}/#review`);
+  const row = page.locator('tr', { hasText: 'SO-WEB-REVIEW' });
+  await row.waitFor();
+  await axe('review');
+  await row.getByRole('link').click();
+  await page.getByRole('heading', { name: 'Candidates beside the party' }).waitFor();
+  assert.ok((await page.locator('.side').first().textContent()).includes('NSO Grop Technologies'));
+  assert.ok((await page.locator('.side').first().textContent()).includes('NSO Group'));
+  await axe('review-item');
+  await page.getByLabel('Clear: the candidates are not this party', { exact: true }).check();
+  // the note is required
+  await page.getByRole('button', { name: 'Record review' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').textContent(), /Note: required/);
+  await page.getByLabel('Note', { exact: true }).fill('A Berlin reseller, not NSO Group (registry HRB 1234)');
+  await page.getByRole('button', { name: 'Record review' }).click();
+  await page.locator('text=Status: cleared').waitFor();
+  const stored = await api(server, server.keys.reviewer, 'GET', `/v1/reviews/${made.json.audit_id}`);
+  assert.equal(stored.json.status, 'cleared');
+  assert.equal(stored.json.reviews.length, 1);
+  assert.equal(stored.json.reviews[0].decision, 'cleared');
+  await screenshot(page, 'review-resolved');
+});
+
+test('audit: find the check, see the stored record, open its memo, export CSV', async () => {
+  const { page } = b;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, server, server.keys.auditor);
+  await page.goto(`${server.url}/#audit`);
+  await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-1');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const row = page.locator('tbody tr', { hasText: 'SO-WEB-1' });
+  await row.waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 1);
+  await axe('audit');
+  const id = await row.locator('td').first().textContent();
+  const stored = await api(server, server.keys.auditor, 'GET', `/v1/checks/${id}`);
+  await row.getByRole('link', { name: id, exact: true }).click();
+  await page.getByRole('heading', { name: 'The stored answer, as returned' }).waitFor();
+  assert.equal(await page.locator('pre').first().textContent(), stored.text);
+  await axe('audit-detail');
+  // CSV export: a download made with the key in a header
+  await page.goto(`${server.url}/#audit`);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+  const csv = await (await download.createReadStream()).toArray();
+  const text = Buffer.concat(csv).toString('utf8');
+  assert.ok(text.includes(id));
+  assert.match(text, /#end/);
+  // the memo
+  await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-1');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: `Memo for ${id}` }).click();
+  await page.getByRole('heading', { name: 'Reasoning, cited' }).waitFor();
+  const memo = await page.locator('article.memo').textContent();
+  const rec = (await api(server, server.keys.auditor, 'GET', '/v1/audit?ref=SO-WEB-1')).json.records[0];
+  assert.ok(memo.includes(rec.hash), 'the record hash');
+  assert.ok(memo.includes(rec.rules_version) && memo.includes(rec.lists_version), 'the data versions');
+  assert.ok(memo.includes('LICENSE_EXCEPTION_ACE'));
+  assert.ok(await page.locator('article.memo a[href^="https://www.ecfr.gov/"]').count() > 0);
+  await axe('memo');
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.locator('nav').isVisible(), false, 'print: no navigation');
+  assert.equal(await page.getByRole('button', { name: 'Print memo' }).isVisible(), false);
+  await screenshot(page, 'memo-print');
+  await page.pdf({ path: `${(await import('./harness.mjs')).artifacts}/memo.pdf` });
+  await page.emulateMedia({ media: 'screen' });
+});
+
+test('keys: an admin adds a key, sees the secret once, and revokes it', async () => {
+  const { page } = b;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, server, server.keys.admin);
+  assert.ok(await page.getByRole('link', { name: 'Keys', exact: true }).isVisible());
+  await page.getByRole('link', { name: 'Keys', exact: true }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Download portal <b>');
+  await page.getByLabel('Role', { exact: true }).selectOption('checker');
+  await page.getByRole('button', { name: 'Add key' }).click();
+  const secret = page.locator('.secret');
+  await secret.waitFor();
+  const key = await secret.textContent();
+  assert.match(key, /^agk_[0-9a-f]{12}_/);
+  assert.ok(!page.url().includes(key));
+  const who = await api(server, key, 'GET', '/v1/whoami');
+  assert.equal(who.status, 200);
+  assert.deepEqual({ name: who.json.name, role: who.json.role }, { name: 'Download portal <b>', role: 'checker' });
+  await axe('keys');
+  // shown once: not after the page is opened again
+  await page.goto(`${server.url}/#data`);
+  await page.goto(`${server.url}/#keys`);
+  const row = page.locator('tr', { hasText: 'Download portal <b>' });
+  await row.waitFor();
+  assert.equal(await page.locator('.secret').count(), 0);
+  assert.ok(!(await page.locator('main').textContent()).includes(key));
+  await row.getByRole('button').click();
+  await row.getByRole('button', { name: /^Confirm revoking key/ }).click();
+  await page.locator('tr', { hasText: 'Download portal <b>' }).locator('td').nth(4).filter({ hasText: /\d{4}-/ }).waitFor();
+  assert.equal((await api(server, key, 'GET', '/v1/whoami')).status, 401);
+});
+
+test('data and classify pages; axe finds no serious or critical violation on any page', async () => {
+  const { page } = b;
+  await page.goto(`${server.url}/#data`);
+  await page.getByRole('heading', { name: 'Lists in force' }).waitFor();
+  assert.ok((await page.locator('main').textContent()).includes('Entity List'));
+  await axe('data');
+  await page.goto(`${server.url}/#classify`);
+  await page.getByRole('button', { name: 'Classify' }).click();
+  await page.locator('section .outcome').waitFor();
+  // nothing answered: the questionnaire cannot tell and names what it needs
+  assert.equal(await page.locator('section .outcome').textContent(), 'cannot_tell');
+  assert.ok(await page.getByRole('heading', { name: 'Still needed' }).isVisible());
+  await axe('classify');
+  await page.goto(`${server.url}/#parties`);
+  await page.getByRole('heading', { name: 'Parties', level: 1 }).waitFor();
+  await page.waitForTimeout(300);
+  await axe('parties');
+  await page.goto(`${server.url}/#check`);
+  await page.getByLabel('ECCN', { exact: true }).waitFor();
+  await page.locator('details.qlist summary').click();
+  await axe('check-due-diligence');
+  const bad = Object.entries(axeByPage).filter(([, v]) => v.length);
+  assert.deepEqual(bad, [], JSON.stringify(bad, null, 1));
+  assert.deepEqual(b.dialogs, []);
+});
