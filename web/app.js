@@ -344,7 +344,12 @@ async function pageCheck(main) {
   }
   eccn.addEventListener('change', describe);
   eccn.setAttribute('aria-describedby', eccnText.id);
+  // an ECCN the Classify page found
+  const prefill = state.prefill;
+  state.prefill = null;
+  if (prefill && paragraphs.includes(prefill.eccn)) eccn.value = prefill.eccn;
   describe();
+  if (prefill && prefill.for) forSel.value = prefill.for;
 
   const form = el('form', { class: 'grid', novalidate: true },
     el('div', { class: 'field wide' }, el('label', { for: (eccn.id = nextId('f')) }, 'ECCN'), eccn, eccnText),
@@ -505,7 +510,9 @@ async function pageClassify(main) {
       const c = await api('POST', '/v1/classifications', body);
       const byId = new Map(rows.map((r) => [r.id, r.question]));
       replace(out, el('h2', {}, 'Result'), el('p', {}, outcomeBadge(c.status)), el('p', { class: 'plain' }, PLAIN[c.status] || ''),
-        c.candidates && c.candidates.length ? el('ul', {}, c.candidates.map((k) => el('li', {}, k.eccn, k.for ? ` for ${k.for}` : ''))) : null,
+        c.candidates && c.candidates.length ? el('ul', { class: 'candidates' }, c.candidates.map((k) => el('li', {}, k.eccn, k.for ? ` for ${k.for}` : '', ' ',
+          el('button', { type: 'button', class: 'secondary', on: { click: () => { state.prefill = k; location.hash = '#check'; } } },
+            `Check with ${k.eccn}${k.for ? ` for ${k.for}` : ''}`)))) : null,
         el('p', {}, `Cybersecurity item under 740.22(b)(1): ${c.cybersecurity_item === null ? 'cannot tell' : c.cybersecurity_item ? 'yes' : 'no'}`),
         c.missing && c.missing.length ? [el('h3', {}, 'Still needed'), el('ul', {}, c.missing.map((id) => el('li', {}, `${id}: ${byId.get(id) || ''}`)))] : null,
         c.ruled_out && c.ruled_out.length ? [el('h3', {}, 'Ruled out'), el('pre', {}, JSON.stringify(c.ruled_out, null, 2))] : null,

@@ -5,6 +5,7 @@
 // (740.22(b)(1)); NSO Group is on the Entity List (86 FR 60760).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { startServer, startBrowser, signIn, screenshot, axeViolations, api } from './harness.mjs';
 
 let server;
@@ -203,8 +204,10 @@ test('audit: find the check, see the stored record, open its memo, export CSV', 
   await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-1');
   await page.getByRole('button', { name: 'Search' }).click();
   const row = page.locator('tbody tr', { hasText: 'SO-WEB-1' });
-  await row.waitFor();
+  // the page first lists the newest records; the search leaves one
+  await page.waitForFunction(() => document.querySelectorAll('main tbody tr').length === 1, null, { timeout: 10000 }).catch(() => {});
   assert.equal(await page.locator('tbody tr').count(), 1);
+  assert.equal(await row.count(), 1);
   await axe('audit');
   const id = await row.locator('td').first().textContent();
   const stored = await api(server, server.keys.auditor, 'GET', `/v1/checks/${id}`);
@@ -283,6 +286,19 @@ test('data and classify pages; axe finds no serious or critical violation on any
   assert.equal(await page.locator('section .outcome').textContent(), 'cannot_tell');
   assert.ok(await page.getByRole('heading', { name: 'Still needed' }).isVisible());
   await axe('classify');
+  // a command-and-control framework (tests/classify/c2-framework.json): software
+  // to command and control intrusion software is 4D004 on the CCL
+  const answers = JSON.parse(readFileSync(new URL('../classify/c2-framework.json', import.meta.url), 'utf8'));
+  for (const [id, value] of Object.entries(answers)) {
+    await page.locator(`select[name="q:${id}"]`).selectOption(value === 'unknown' ? 'unknown' : String(value));
+  }
+  await page.getByRole('button', { name: 'Classify' }).click();
+  await page.locator('section .outcome', { hasText: 'classified' }).waitFor();
+  assert.deepEqual(await page.locator('ul.candidates li').allTextContents().then((t) => t.map((x) => x.split(' ')[0])), ['4D004']);
+  await screenshot(page, 'classify-result');
+  await page.getByRole('button', { name: 'Check with 4D004' }).click();
+  await page.getByRole('heading', { name: 'Check', level: 1 }).waitFor();
+  assert.equal(await page.getByLabel('ECCN', { exact: true }).inputValue(), '4D004');
   await page.goto(`${server.url}/#parties`);
   await page.getByRole('heading', { name: 'Parties', level: 1 }).waitFor();
   await page.waitForTimeout(300);
