@@ -84,6 +84,13 @@ test('focus is visible and the navigation works with the keyboard', async () => 
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Screen', level: 1 }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Screen', 'focus moves to the page heading');
+  // a screening with the keyboard alone: Tab to the name, type, Enter
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'name');
+  await page.keyboard.type('Hangzhou Hikvision Digital Technology');
+  await page.keyboard.press('Enter');
+  await page.locator('section .outcome').waitFor();
+  assert.equal(await page.locator('section .outcome').textContent(), 'CONFIDENT_MATCH');
 });
 
 test('check: the outcome, its plain line and a cited paragraph linked to the eCFR', async () => {
@@ -181,13 +188,20 @@ test('review: a REVIEW check is resolved as cleared from the Review page', async
   assert.ok((await page.locator('.side').first().textContent()).includes('NSO Grop Technologies'));
   assert.ok((await page.locator('.side').first().textContent()).includes('NSO Group'));
   await axe('review-item');
-  await page.getByLabel('Clear: the candidates are not this party', { exact: true }).check();
+  // with the keyboard alone: the decision with Space, the note typed, Tab to the button, Enter
+  await page.getByLabel('Clear: the candidates are not this party', { exact: true }).focus();
+  await page.keyboard.press('Space');
+  assert.ok(await page.getByLabel('Clear: the candidates are not this party', { exact: true }).isChecked());
   // the note is required
-  await page.getByRole('button', { name: 'Record review' }).click();
+  await page.getByRole('button', { name: 'Record review' }).focus();
+  await page.keyboard.press('Enter');
   await page.getByRole('alert').waitFor();
   assert.match(await page.getByRole('alert').textContent(), /Note: required/);
-  await page.getByLabel('Note', { exact: true }).fill('A Berlin reseller, not NSO Group (registry HRB 1234)');
-  await page.getByRole('button', { name: 'Record review' }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.name), 'note', 'focus goes to the missing note');
+  await page.keyboard.type('A Berlin reseller, not NSO Group (registry HRB 1234)');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Record review');
+  await page.keyboard.press('Enter');
   await page.locator('text=Status: cleared').waitFor();
   const stored = await api(server, server.keys.reviewer, 'GET', `/v1/reviews/${made.json.audit_id}`);
   assert.equal(stored.json.status, 'cleared');
