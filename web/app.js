@@ -398,6 +398,7 @@ async function pageCheck(main) {
     try {
       const decision = await api('POST', '/v1/checks', txn);
       replace(out, renderDecision(decision));
+      out.querySelector('h2').focus();
       say(`Outcome ${decision.outcome}`);
     } catch (err) {
       replace(out, errorBox(err));
@@ -440,7 +441,7 @@ function collectDueDiligence(form) {
 function renderDecision(d) {
   const box = el('div', { class: 'decision' });
   append(box, [
-    el('h2', {}, 'Outcome'),
+    el('h2', { tabindex: '-1' }, 'Outcome'),
     el('p', {}, outcomeBadge(d.outcome), ' decided by ', citeLink(d.decided_by)),
     el('p', { class: 'plain' }, PLAIN[d.outcome] || ''),
     el('p', { class: 'hint' }, `Audit id ${d.audit_id}; rules ${d.rules_version}; lists ${d.lists_version || 'none'}`,
