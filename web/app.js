@@ -630,6 +630,11 @@ function revokeForm(item, done) {
   return form;
 }
 
+/* A term and its value, or nothing when the record has no value. */
+function pair(term, value) {
+  return value ? [el('dt', {}, term), el('dd', {}, value)] : null;
+}
+
 function partiesOf(request) {
   const out = [];
   for (const role of ['end_user', 'consignee', 'intermediate_consignee', 'purchaser']) {
@@ -664,9 +669,9 @@ async function reviewItem(main, id) {
           el('dt', {}, 'Name'), el('dd', {}, m.entry_name || m.name),
           el('dt', {}, 'Id'), el('dd', {}, m.source_id),
           el('dt', {}, 'Score'), el('dd', {}, `${m.score} (${m.level})`),
-          el('dt', {}, 'Countries'), el('dd', {}, (m.countries || []).join(', ')),
-          el('dt', {}, 'Addresses'), el('dd', {}, m.addresses || ''),
-          el('dt', {}, 'Programs'), el('dd', {}, (m.programs || []).join(', ')),
+          pair('Countries', (m.countries || []).join(', ')),
+          pair('Addresses', m.addresses),
+          pair('Programs', (m.programs || []).join(', ')),
           m.reason ? [el('dt', {}, 'Why'), el('dd', {}, m.reason)] : null,
           m.license_requirement ? [el('dt', {}, 'Licence requirement'), el('dd', {}, m.license_requirement)] : null))));
     }
