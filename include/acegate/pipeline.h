@@ -49,6 +49,9 @@ typedef struct {
    * negative: never. */
   int max_list_age_days;
   const ag_classify *classify; /* the questionnaire; NULL: classifications refused */
+  /* the log a check's item.classification_id is looked up in (read only);
+   * NULL: such checks are refused */
+  ag_audit_db *audit;
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96

@@ -24,9 +24,13 @@ static void usage(FILE *f) {
           "       acegate check [OPTIONS] --batch    JSONL transactions in, JSONL decisions out\n"
           "\n"
           "transaction flags (docs/decision-model.md):\n"
-          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j, or EAR99 (required);\n"
-          "                            an item outside 740.22(b)(1) is answered OUT_OF_SCOPE\n"
+          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j, or EAR99 (required\n"
+          "                            unless --classification-id gives it); an item outside\n"
+          "                            740.22(b)(1) is answered OUT_OF_SCOPE\n"
           "  --for PARAGRAPH           the \"for\" qualifier, e.g. --eccn 4D001.a --for 4A005\n"
+          "  --classification-id ID    take the ECCN (and for) from this classification record\n"
+          "                            of the audit log (acegate classify --db); its trace\n"
+          "                            cites the record (in JSON: \"item\": {\"classification_id\"})\n"
           "  --to CODE                 destination: ISO 3166-1 alpha-2, or UA-43 etc. (required)\n"
           "  --transaction KIND        export (default), reexport, transfer, deemed_export,\n"
           "                            deemed_reexport\n"
@@ -167,6 +171,7 @@ typedef struct {
 static const flag_map flags[] = {
     {"--eccn", "item.eccn", false},
     {"--for", "item.for", false},
+    {"--classification-id", "item.classification_id", false},
     {"--to", "destination", false},
     {"--transaction", "transaction", false},
     {"--end-user-type", "end_user.type", false},
@@ -476,7 +481,7 @@ int ag_cmd_check(int argc, char **argv) {
     goto out;
   }
   ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
-                           .policy = policy, .max_list_age_days = max_age};
+                           .policy = policy, .max_list_age_days = max_age, .audit = db};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};

@@ -278,6 +278,10 @@ static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag
   }
   lit(b, ",\"cybersecurity_item\":");
   boolean(b, d->item && d->item->cyber_item);
+  if (d->txn->classification) {
+    lit(b, ",\"classification_id\":");
+    str(b, d->txn->classification->audit_id);
+  }
   lit(b, "},\"destination\":");
   str(b, d->rules->destinations[d->dest].code);
   lit(b, ",\"country_groups\":[");
