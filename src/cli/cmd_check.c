@@ -276,7 +276,7 @@ static bool parse_fail_on(const char *v, unsigned *mask) {
     memcpy(word, p, n);
     word[n] = '\0';
     bool found = false;
-    for (unsigned o = 0; o < 8 && strcmp(ag_outcome_name((ag_outcome)o), "?"); o++)
+    for (unsigned o = 0; o < AG_OUTCOME_COUNT; o++)
       if (!strcmp(word, ag_outcome_name((ag_outcome)o))) {
         *mask |= 1u << o;
         found = true;
@@ -500,7 +500,7 @@ int ag_cmd_check(int argc, char **argv) {
     } else if (stats.rejected) {
       rc = AG_EXIT_INPUT;
     } else {
-      for (unsigned k = 0; k < 8; k++)
+      for (unsigned k = 0; k < AG_PIPELINE_OUTCOMES; k++)
         if ((fail_on >> k & 1u) && stats.outcomes[k])
           rc = AG_EXIT_FAIL_ON;
     }
