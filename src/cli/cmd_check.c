@@ -243,8 +243,9 @@ static int load_due_diligence(json_t *root, const char *path) {
   ag_error err;
   ag_error_clear(&err);
   if (ag_file_open(path, &f, NULL, &err) != AG_OK) {
+    /* a missing file too: a file failure, exit 4 as for every file */
     fprintf(stderr, "acegate check: --due-diligence %s: %s\n", path, err.reason);
-    return ag_cli_exit_for(err.status);
+    return AG_EXIT_IO;
   }
   json_error_t jerr;
   /* a key given twice is an error, as in a transaction, not the last one winning */

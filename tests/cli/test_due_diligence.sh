@@ -7,7 +7,7 @@
 # inquire, REVIEW), 740.22(c)(2) with 772.1 "knowledge", and the voluntary
 # State Department guidance (recorded; REVIEW only by company policy).
 . "$(dirname "$0")/lib.sh"
-plan 53
+plan 58
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -74,7 +74,11 @@ expect_grep "dd: --policy error names file and line" "badpolicy:1: 'SG-RF9' is n
 printf 'review SG-RF1\nblock RF02\n' >"$TMPD/badpolicy2"
 expect_exit "dd: --policy unknown directive exits 2" 2 $C --eccn 4D004 --to BR --policy "$TMPD/badpolicy2"
 expect_grep "dd: --policy directive error names line 2" "badpolicy2:2: 'block' is not a directive" "$TMPD/err"
-expect_exit "dd: --policy missing file exits 2" 2 $C --eccn 4D004 --to BR --policy "$TMPD/none"
+# README, exit codes: 4 "a file, stream or database failed"; a missing file is one
+expect_exit "dd: --policy missing file exits 4" 4 $C --eccn 4D004 --to BR --policy "$TMPD/none"
+expect_grep "dd: --policy missing file named" "none: cannot open" "$TMPD/err"
+expect_exit "dd: serve --policy missing file exits 4" 4 $ACEGATE serve --listen 127.0.0.1:0 --db "$TMPD/serve-none.db" --no-lists --policy "$TMPD/none"
+expect_exit "dd: --policy directory exits 4" 4 $C --eccn 4D004 --to BR --policy "$TMPD"
 
 # ---- errors name the field ----
 echo '{"answers": {"RF99": true}}' >"$TMPD/e1.json"
@@ -95,7 +99,9 @@ echo '{"answers": {"CF01": false}}' >"$TMPD/e6.json"
 expect_exit "dd: CF01 before 740.22 exits 2" 2 $ACEGATE check --db "$DB" --no-screen --as-of 2021-06-01 --eccn 4D004 --to BR --due-diligence "$TMPD/e6.json"
 expect_grep "dd: CF01 dated" 'CF01 is not asked before 2022-03-07' "$TMPD/err"
 expect_exit "dd: --due-diligence with - exits 2" 2 sh -c "echo '{}' | $C - --due-diligence $TMPD/rf02.json"
-expect_exit "dd: --due-diligence missing file exits 2" 2 $C --eccn 4D004 --to BR --due-diligence "$TMPD/none.json"
+expect_exit "dd: --due-diligence missing file exits 4" 4 $C --eccn 4D004 --to BR --due-diligence "$TMPD/none.json"
+expect_grep "dd: --due-diligence missing file named" "none.json: cannot open" "$TMPD/err"
+expect_exit "dd: --due-diligence directory exits 4" 4 $C --eccn 4D004 --to BR --due-diligence "$TMPD"
 
 # ---- JSON input and batches take the same field ----
 printf '%s\n' \
