@@ -38,7 +38,7 @@ expect_nogrep() {
 # cannot pass.
 plan() { echo "1..$1"; }
 
-# serve_start ARGS...: starts `acegate serve --listen 127.0.0.1:0 ARGS...` in
+# serve_start ARGS...: starts `acegate serve ARGS...` (give --listen 127.0.0.1:0) in
 # the background, its stderr in $TMPD/srv.log (an earlier run's log is kept
 # in $TMPD/all-srv.log first, so its "listening" line is not read), and
 # waits for its port: sets SRV_PID, PORT (empty when it did not start
@@ -46,8 +46,14 @@ plan() { echo "1..$1"; }
 serve_start() {
   [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
   : >"$TMPD/srv.log"
-  "$ACEGATE" serve --listen 127.0.0.1:0 "$@" 2>>"$TMPD/srv.log" &
+  "$ACEGATE" serve "$@" 2>>"$TMPD/srv.log" &
   SRV_PID=$!
+  serve_wait
+}
+
+# serve_wait: waits for the server $SRV_PID (started by other means, its
+# stderr appended to an emptied $TMPD/srv.log) to listen; sets PORT and B.
+serve_wait() {
   PORT="" _i=0
   while [ "$_i" -lt 600 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
     PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)

@@ -148,7 +148,7 @@ expect_json "  ... line 3: item.eccn picks 4D004; blocked by (c)(1)(ii)" \
 
 # ---- HTTP: the service looks the record up in its own log ----
 CK=$("$ACEGATE" keys add --role checker --db "$DB" --name "test checker" 2>/dev/null | tail -n 1)
-serve_start --db "$DB" --no-lists --access-log off
+serve_start --listen 127.0.0.1:0 --db "$DB" --no-lists --access-log off
 post() {
   STATUS=$(curl -s -o "$TMPD/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $CK" \
     -H 'Content-Type: application/json' --data-binary "$2" "$B$1")

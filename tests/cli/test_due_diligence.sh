@@ -8,12 +8,6 @@
 # State Department guidance (recorded; REVIEW only by company policy).
 . "$(dirname "$0")/lib.sh"
 plan 58
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 jqok() { # jqok NAME FILTER: the filter holds on $TMPD/out
   if jq -e "$2" "$TMPD/out" >/dev/null 2>&1; then echo "ok $1"; else
     echo "not ok $1: jq '$2' failed"; head -c 400 "$TMPD/out" | sed 's/^/  | /'; echo; fi
@@ -115,17 +109,8 @@ jq -s -e '.[0].outcome == "REVIEW" and .[1].decided_by == "due-diligence policy"
 
 # ---- the service ----
 KEY=$("$ACEGATE" keys add --role checker --db "$DB" --name "dd checker" 2>/dev/null | tail -n 1)
-"$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --no-lists --policy "$TMPD/policy" --access-log off 2>"$TMPD/srv.log" &
-SRV_PID=$!
-PORT=""
-i=0
-while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-  [ -z "$PORT" ] && sleep 0.1
-  i=$((i + 1))
-done
+serve_start --listen 127.0.0.1:0 --db "$DB" --no-lists --policy "$TMPD/policy" --access-log off
 if [ -n "$PORT" ]; then
-  B="http://127.0.0.1:$PORT"
   STATUS=$(curl -s -o "$TMPD/out" -w '%{http_code}' -X POST -H "Authorization: Bearer $KEY" \
     -H 'Content-Type: application/json' \
     --data-binary '{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"BR","due_diligence":{"answers":{"SG-RF1":true,"RF08":true},"resolved":{"RF08":"Support declined because the customer runs its own SOC."}}}' \
@@ -142,9 +127,7 @@ if [ -n "$PORT" ]; then
     "$B/v1/checks")
   [ "$STATUS" = 400 ] && echo "ok dd: service rejects a bad answer with 400" || echo "not ok dd: service rejects a bad answer with 400: $STATUS"
   jqok "dd: service error names the field" '.error.field == "due_diligence.answers.CF01"'
-  kill -TERM "$SRV_PID" 2>/dev/null
-  wait "$SRV_PID"
-  SRV_PID=""
+  serve_stop
 else
   echo "not ok dd: service starts"
   sed 's/^/  | /' "$TMPD/srv.log" | head -5
