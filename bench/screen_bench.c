@@ -9,18 +9,14 @@
  */
 #include "acegate/screen.h"
 
+#include "eval_set.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
-static double now_us(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
 
 static long rss_kb(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -40,11 +36,6 @@ static long peak_kb(void) {
   return ru.ru_maxrss;
 }
 
-static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 typedef struct {
   char *variant, *query, *country, *list, *id;
   bool decoy;
@@ -54,53 +45,21 @@ typedef struct {
 static row *rows;
 static size_t nrows;
 
-static void unescape(char *s) {
-  char *o = s;
-  for (; *s; s++) {
-    if (*s == '\\' && s[1])
-      s++;
-    *o++ = *s;
-  }
-  *o = '\0';
-}
-
+/* The evaluation set (eval_set.h). */
 static bool read_eval(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f)
+  eval_row *in;
+  if (!eval_set_read(path, &in, &nrows))
     return false;
-  char line[4096];
-  size_t cap = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (line[0] == '#' || line[0] == '\n')
-      continue;
-    line[strcspn(line, "\n")] = '\0';
-    char *fl[7] = {0};
-    int k = 0;
-    for (char *p = line; p && k < 7; k++) {
-      fl[k] = p;
-      p = strchr(p, '\t');
-      if (p)
-        *p++ = '\0';
-    }
-    if (k < 7)
-      continue;
-    if (nrows == cap) {
-      cap = cap ? cap * 2 : 1024;
-      rows = realloc(rows, cap * sizeof *rows);
-    }
-    row *r = &rows[nrows++];
-    memset(r, 0, sizeof *r);
-    for (int i = 0; i < 7; i++)
-      unescape(fl[i]);
-    r->decoy = !strcmp(fl[0], "decoy");
-    r->variant = strdup(fl[1]);
-    r->query = strdup(fl[2]);
-    r->country = strdup(fl[3]);
-    r->list = strdup(fl[4]);
-    r->id = strdup(fl[5]);
-  }
-  fclose(f);
-  return nrows > 0;
+  rows = calloc(nrows, sizeof *rows);
+  for (size_t i = 0; rows && i < nrows; i++)
+    rows[i] = (row){.variant = in[i].variant,
+                    .query = in[i].query,
+                    .country = in[i].country,
+                    .list = in[i].list,
+                    .id = in[i].id,
+                    .decoy = in[i].decoy};
+  free(in);
+  return rows != NULL;
 }
 
 /* Screens row i in a mode with a low reporting threshold (for the curve)
@@ -138,10 +97,10 @@ static void *brute_thread(void *p) {
   bjob *j = p;
   ag_screen_result res;
   ag_screen_result_init(&res);
-  double t0 = now_us();
+  double t0 = eval_now_us();
   for (size_t i = j->from; i < j->to; i += j->step)
     score_row(j->s, &res, i, 1);
-  j->us = now_us() - t0;
+  j->us = eval_now_us() - t0;
   ag_screen_result_free(&res);
   return NULL;
 }
@@ -175,13 +134,13 @@ int main(int argc, char **argv) {
   double best = 1e18;
   ag_screen *s = NULL;
   for (int k = 0; k < 3; k++) {
-    double t0 = now_us();
+    double t0 = eval_now_us();
     const char *p[] = {list};
     if (ag_screen_open_paths(p, 1, &s, &err)) {
       fprintf(stderr, "screen_bench: %s: %s\n", list, err.reason);
       return 1;
     }
-    double t = now_us() - t0;
+    double t = eval_now_us() - t0;
     if (t < best)
       best = t;
     if (k < 2)
@@ -194,13 +153,13 @@ int main(int argc, char **argv) {
          "(target <= 100 MB)\n",
          peak_kb() / 1024, rss_kb() / 1024);
   ag_screen_close(s);
-  double t0 = now_us();
+  double t0 = eval_now_us();
   if (ag_screen_open_builtin(&s, &err)) {
     fprintf(stderr, "screen_bench: %s\n", err.reason);
     return 1;
   }
   printf("open built-in index (%.1f MB, validated, checksum checked): %.2f ms\n",
-         (double)ag_screen_info(s)->bytes / 1e6, (now_us() - t0) / 1e3);
+         (double)ag_screen_info(s)->bytes / 1e6, (eval_now_us() - t0) / 1e3);
   ii = ag_screen_info(s);
 
   /* latency: every eval query, reporting at the default threshold, after
@@ -216,12 +175,12 @@ int main(int argc, char **argv) {
   for (int rep = 0; rep < reps; rep++)
     for (size_t i = 0; i < nrows; i++) {
       const char *cc = rows[i].country[0] ? rows[i].country : NULL;
-      double a = now_us();
+      double a = eval_now_us();
       ag_screen_query(s, rows[i].query, strlen(rows[i].query), cc, &res, &err);
-      lat[nl] = now_us() - a;
+      lat[nl] = eval_now_us() - a;
       total += lat[nl++];
     }
-  qsort(lat, nl, sizeof *lat, cmpd);
+  qsort(lat, nl, sizeof *lat, eval_cmpd);
   double idx_mean = total / (double)nl;
   printf("\n== screening: one query against all %u names (single thread, %zu queries)\n", ii->names,
          nl);
@@ -250,13 +209,13 @@ int main(int argc, char **argv) {
   double bl[64];
   size_t nbl = 0;
   for (size_t i = 0; i < nrows && nbl < 64; i += nrows / 64 + 1) {
-    double a = now_us();
+    double a = eval_now_us();
     ag_screen_request rq = {
         .name = rows[i].query, .len = strlen(rows[i].query), .mode = AG_SCREEN_MODE_BRUTE_JW};
     ag_screen_query_ex(s, &rq, &res, &err);
-    bl[nbl++] = now_us() - a;
+    bl[nbl++] = eval_now_us() - a;
   }
-  qsort(bl, nbl, sizeof *bl, cmpd);
+  qsort(bl, nbl, sizeof *bl, eval_cmpd);
   printf("baseline:    p50 %.0f us  (plain Jaro-Winkler against every name, %zu queries)\n",
          bl[nbl / 2], nbl);
   printf("speed ratio, index over baseline: %.0fx at the median, %.0fx on the mean (target "

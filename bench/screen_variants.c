@@ -14,6 +14,8 @@
  */
 #include "acegate/screen.h"
 
+#include "eval_set.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,12 +34,6 @@ typedef struct {
 static row *rows;
 static size_t nrows;
 
-static double now_us(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
 /* CPU time of this thread: the machine the figures are taken on is shared,
  * and wall-clock time then measures the neighbours as much as the query */
 static double cpu_us(void) {
@@ -46,60 +42,20 @@ static double cpu_us(void) {
   return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
-static int cmpd(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static void unescape(char *s) {
-  char *o = s;
-  for (; *s; s++) {
-    if (*s == '\\' && s[1])
-      s++;
-    *o++ = *s;
-  }
-  *o = '\0';
-}
-
+/* The variant set (eval_set.h); a variant set's country column is unused. */
 static bool read_set(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f)
+  eval_row *in;
+  if (!eval_set_read(path, &in, &nrows))
     return false;
-  char line[4096];
-  size_t cap = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (line[0] == '#' || line[0] == '\n')
-      continue;
-    line[strcspn(line, "\n")] = '\0';
-    char *fl[7] = {0};
-    int k = 0;
-    for (char *p = line; p && k < 7; k++) {
-      fl[k] = p;
-      p = strchr(p, '\t');
-      if (p)
-        *p++ = '\0';
-    }
-    if (k < 7)
-      continue;
-    if (nrows == cap) {
-      cap = cap ? cap * 2 : 1024;
-      row *n = realloc(rows, cap * sizeof *rows);
-      if (!n)
-        return false;
-      rows = n;
-    }
-    row *r = &rows[nrows++];
-    memset(r, 0, sizeof *r);
-    for (int i = 0; i < 7; i++)
-      unescape(fl[i]);
-    r->decoy = !strcmp(fl[0], "decoy");
-    r->variant = strdup(fl[1]);
-    r->query = strdup(fl[2]);
-    r->list = strdup(fl[4]);
-    r->id = strdup(fl[5]);
-  }
-  fclose(f);
-  return nrows > 0;
+  rows = calloc(nrows, sizeof *rows);
+  for (size_t i = 0; rows && i < nrows; i++)
+    rows[i] = (row){.variant = in[i].variant,
+                    .query = in[i].query,
+                    .list = in[i].list,
+                    .id = in[i].id,
+                    .decoy = in[i].decoy};
+  free(in);
+  return rows != NULL;
 }
 
 /* Screens row i; fills rank, score and top (at min, 0 = the default). */
@@ -217,14 +173,14 @@ int main(int argc, char **argv) {
   size_t n = 0;
   for (int rep = 0; rep < 3; rep++)
     for (size_t i = 0; i < nrows; i++) {
-      double a = now_us(), c = cpu_us();
+      double a = eval_now_us(), c = cpu_us();
       ag_screen_query(s, rows[i].query, strlen(rows[i].query), NULL, &res, &err);
       cpu[n] = cpu_us() - c;
-      lat[n] = now_us() - a;
+      lat[n] = eval_now_us() - a;
       total += cpu[n++];
     }
-  qsort(lat, n, sizeof *lat, cmpd);
-  qsort(cpu, n, sizeof *cpu, cmpd);
+  qsort(lat, n, sizeof *lat, eval_cmpd);
+  qsort(cpu, n, sizeof *cpu, eval_cmpd);
   double bl[48];
   size_t nb = 0;
   for (size_t i = 0; i < nrows && nb < 48; i += nrows / 48 + 1) {
@@ -234,7 +190,7 @@ int main(int argc, char **argv) {
     ag_screen_query_ex(s, &rq, &res, &err);
     bl[nb++] = cpu_us() - c;
   }
-  qsort(bl, nb, sizeof *bl, cmpd);
+  qsort(bl, nb, sizeof *bl, eval_cmpd);
   printf("\none query, single thread (%zu queries), CPU time: p50 %.1f us  p90 %.1f us  p99 %.1f us"
          "  mean %.1f us  (%.0f queries/s; target p50 <= 50 us)\n",
          n, cpu[n / 2], cpu[n * 9 / 10], cpu[n * 99 / 100], total / (double)n,

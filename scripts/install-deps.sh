@@ -3,12 +3,13 @@
 # skipping those already present. groff-base checks the man pages, debhelper
 # builds the Debian package, systemd provides systemd-analyze for the unit,
 # haproxy checks the example configuration for replicas; chromium, nodejs and
-# npm run the workbench's end-to-end tests (make test-web).
+# npm run the workbench's end-to-end tests (make test-web); python3-distributed
+# (Dask) runs batches over partitions of a file on a local cluster.
 set -e
 PKGS="build-essential pkg-config libjansson-dev libicu-dev libsqlite3-dev libssl-dev
 libmicrohttpd-dev libzstd-dev libcmocka-dev clang libclang-rt-14-dev clang-tidy cppcheck jq hyperfine
 wrk curl sqlite3 time util-linux groff-base debhelper systemd haproxy openssl
-python3-thefuzz python3-levenshtein chromium nodejs"
+python3-thefuzz python3-levenshtein python3-distributed chromium nodejs"
 # Debian's npm, unless a nodejs that brings its own is installed
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""

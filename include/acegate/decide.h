@@ -78,6 +78,22 @@ typedef struct {
 
 #define AG_MAX_DD_ANSWERS 64
 
+/* The classification record a check takes its item from
+ * (item.classification_id, docs/classification.md): the pipeline looks it
+ * up in the audit log and fills this; the engine only cites it. */
+#define AG_TXN_CLASSIFICATION_ID_MAX 40 /* an audit id and NUL */
+typedef struct {
+  char audit_id[AG_TXN_CLASSIFICATION_ID_MAX];
+  char as_of[11];         /* the date the questionnaire was answered for */
+  char questionnaire[96]; /* "classification.tsv+HASH" */
+  char cite[96];          /* the CCL paragraph the chosen candidate cites */
+  int n_candidates;       /* paragraphs the classification found */
+  /* the answers that decided it, by the provenance of the text they rest on */
+  int n_verbatim, n_summary, n_reconstructed;
+  bool reconstructed;           /* a reconstructed criterion decided it */
+  char reconstructed_items[96]; /* which, comma-separated */
+} ag_txn_classification;
+
 typedef struct {
   ag_date as_of;
   char eccn[32];
@@ -94,6 +110,10 @@ typedef struct {
   int n_dd;
   ag_dd_answer *dd;         /* n_dd answers; caller-owned (the decoder's arena) */
   const ag_policy *policy;  /* NULL: no company policy */
+  /* item.classification_id as given ("" when not), and the record it
+   * names once looked up (NULL until then; caller-owned) */
+  char classification_id[AG_TXN_CLASSIFICATION_ID_MAX];
+  const ag_txn_classification *classification;
 } ag_txn;
 
 /* Sets the contract's defaults: as_of today, export, non_government, end
@@ -133,6 +153,7 @@ typedef enum {
   AG_STEP_SCOPE,          /* row: ag_scope_row; an item acegate does not decide */
   AG_STEP_GOV,            /* a U.S. government end user: GOV (740.11), 740.22(a) */
   AG_STEP_DUE_DILIGENCE,  /* arg: index into red_flags */
+  AG_STEP_CLASSIFICATION, /* row: ag_txn_classification; where the item's ECCN came from */
   AG_STEP_COUNT
 } ag_step_kind;
 const char *ag_step_kind_name(ag_step_kind k); /* "country_chart" */

@@ -49,6 +49,9 @@ typedef struct {
    * negative: never. */
   int max_list_age_days;
   const ag_classify *classify; /* the questionnaire; NULL: classifications refused */
+  /* the log a check's item.classification_id is looked up in (read only);
+   * NULL: such checks are refused */
+  ag_audit_db *audit;
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96
@@ -172,9 +175,15 @@ typedef struct {
   void *progress_ctx;
 } ag_pipeline_batch_options;
 
+/* Outcomes a batch counts: the decision outcomes (ag_outcome), and the
+ * screening levels (ag_screen_level), which are fewer. */
+#define AG_PIPELINE_OUTCOMES AG_OUTCOME_COUNT
+_Static_assert((int)AG_SCREEN_LEVEL_CONFIDENT < (int)AG_PIPELINE_OUTCOMES,
+               "a screening level is counted in ag_pipeline_batch_stats.outcomes");
+
 typedef struct {
   uint64_t lines, decided, rejected;
-  uint64_t outcomes[8]; /* decided answers by outcome_index */
+  uint64_t outcomes[AG_PIPELINE_OUTCOMES]; /* decided answers by outcome_index */
 } ag_pipeline_batch_stats;
 
 /* Answers every line of in on out, in order, in chunks (constant memory).

@@ -1,7 +1,7 @@
 /*
  * load.c - reads and validates the classification questionnaire
- * (data/rules/classification.tsv) with the strict TSV reader of the rule
- * tables, and compiles each row's requires/excludes into row indexes.
+ * (data/rules/classification.tsv) with the strict TSV reader every table
+ * loader shares (src/common/tsv.h), and compiles each row's requires/excludes into row indexes.
  *
  * Invariants after a successful load: ids are unique; every atom names a
  * row defined above it (so the rows form no cycle and one pass in file
@@ -12,10 +12,9 @@
  */
 #include "classify_internal.h"
 
-#include "../rules/rules_internal.h"
+#include "../common/tsv.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +58,6 @@ static bool id_ok(const char *s) {
           *s == '-' || *s == '_' || *s == '.'))
       return false;
   return true;
-}
-
-static ag_status parse_date(const ag_tsv *t, int col, bool is_end, ag_date *out, ag_error *err) {
-  const char *s = t->field[col];
-  if (is(s, "-")) {
-    *out = is_end ? AG_DATE_MAX : AG_DATE_NONE;
-    return AG_OK;
-  }
-  if (!ag_date_parse(s, strlen(s), out))
-    return ag_tsv_fail(t, err, col, "'%s' is not a date (YYYY-MM-DD, or '-' for open)", s);
-  return AG_OK;
 }
 
 /* Compiled logic of all rows, grown as rows are read. */
@@ -231,8 +219,8 @@ static ag_status parse_rows(ag_classify *q, const char *name, ints *store, ints 
     }
     if (r->for_ && r->kind != AG_CLASSIFY_RESULT)
       return ag_tsv_fail(&t, err, C_FOR, "only a result takes a \"for\" qualifier");
-    if ((st = parse_date(&t, C_FROM, false, &r->from, err)) ||
-        (st = parse_date(&t, C_TO, true, &r->to, err)))
+    if ((st = ag_tsv_date(&t, C_FROM, false, &r->from, err)) ||
+        (st = ag_tsv_date(&t, C_TO, true, &r->to, err)))
       return st;
     if (r->from != AG_DATE_NONE && r->to != AG_DATE_MAX && r->from > r->to)
       return ag_tsv_fail(&t, err, C_TO, "ends before it starts");
@@ -372,34 +360,10 @@ ag_status ag_classify_load_dir(const ag_rules *rules, const char *dir, ag_classi
   *out = NULL;
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, file_name);
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return ag_error_set(err, AG_ERR_IO, path, "cannot open: %s", strerror(errno));
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  ag_status st = AG_OK;
-  while (buf) {
-    len += fread(buf + len, 1, cap - len, f);
-    if (len < cap)
-      break;
-    if (cap >= ((size_t)16 << 20)) { /* the questionnaire is a few tens of KB */
-      st = ag_error_set(err, AG_ERR_RULES, path, "too large");
-      break;
-    }
-    char *nb = realloc(buf, cap *= 2);
-    if (!nb) {
-      free(buf);
-      buf = NULL;
-    } else
-      buf = nb;
-  }
-  if (!buf) { /* only a failed allocation leaves the loop without one */
-    fclose(f);
-    return ag_error_set(err, AG_ERR_NOMEM, path, "out of memory");
-  }
-  if (!st && ferror(f))
-    st = ag_error_set(err, AG_ERR_IO, path, "read error");
-  fclose(f);
+  char *buf;
+  size_t len;
+  /* the questionnaire is a few tens of KB */
+  ag_status st = ag_tsv_read_file(path, (size_t)16 << 20, &buf, &len, err);
   if (!st)
     st = ag_classify_load_buffer(rules, file_name, buf, len, out, err);
   free(buf);

@@ -24,9 +24,13 @@ static void usage(FILE *f) {
           "       acegate check [OPTIONS] --batch    JSONL transactions in, JSONL decisions out\n"
           "\n"
           "transaction flags (docs/decision-model.md):\n"
-          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j, or EAR99 (required);\n"
-          "                            an item outside 740.22(b)(1) is answered OUT_OF_SCOPE\n"
+          "  --eccn PARAGRAPH          CCL paragraph, e.g. 4D004, 5A001.j, or EAR99 (required\n"
+          "                            unless --classification-id gives it); an item outside\n"
+          "                            740.22(b)(1) is answered OUT_OF_SCOPE\n"
           "  --for PARAGRAPH           the \"for\" qualifier, e.g. --eccn 4D001.a --for 4A005\n"
+          "  --classification-id ID    take the ECCN (and for) from this classification record\n"
+          "                            of the audit log (acegate classify --db); its trace\n"
+          "                            cites the record (in JSON: \"item\": {\"classification_id\"})\n"
           "  --to CODE                 destination: ISO 3166-1 alpha-2, or UA-43 etc. (required)\n"
           "  --transaction KIND        export (default), reexport, transfer, deemed_export,\n"
           "                            deemed_reexport\n"
@@ -167,6 +171,7 @@ typedef struct {
 static const flag_map flags[] = {
     {"--eccn", "item.eccn", false},
     {"--for", "item.for", false},
+    {"--classification-id", "item.classification_id", false},
     {"--to", "destination", false},
     {"--transaction", "transaction", false},
     {"--end-user-type", "end_user.type", false},
@@ -238,8 +243,9 @@ static int load_due_diligence(json_t *root, const char *path) {
   ag_error err;
   ag_error_clear(&err);
   if (ag_file_open(path, &f, NULL, &err) != AG_OK) {
+    /* a missing file too: a file failure, exit 4 as for every file */
     fprintf(stderr, "acegate check: --due-diligence %s: %s\n", path, err.reason);
-    return ag_cli_exit_for(err.status);
+    return AG_EXIT_IO;
   }
   json_error_t jerr;
   /* a key given twice is an error, as in a transaction, not the last one winning */
@@ -271,7 +277,7 @@ static bool parse_fail_on(const char *v, unsigned *mask) {
     memcpy(word, p, n);
     word[n] = '\0';
     bool found = false;
-    for (unsigned o = 0; o < 8 && strcmp(ag_outcome_name((ag_outcome)o), "?"); o++)
+    for (unsigned o = 0; o < AG_OUTCOME_COUNT; o++)
       if (!strcmp(word, ag_outcome_name((ag_outcome)o))) {
         *mask |= 1u << o;
         found = true;
@@ -476,7 +482,7 @@ int ag_cmd_check(int argc, char **argv) {
     goto out;
   }
   ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
-                           .policy = policy, .max_list_age_days = max_age};
+                           .policy = policy, .max_list_age_days = max_age, .audit = db};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -495,7 +501,7 @@ int ag_cmd_check(int argc, char **argv) {
     } else if (stats.rejected) {
       rc = AG_EXIT_INPUT;
     } else {
-      for (unsigned k = 0; k < 8; k++)
+      for (unsigned k = 0; k < AG_PIPELINE_OUTCOMES; k++)
         if ((fail_on >> k & 1u) && stats.outcomes[k])
           rc = AG_EXIT_FAIL_ON;
     }

@@ -27,7 +27,7 @@ static const char *const step_names[AG_STEP_COUNT] = {
     "validate",   "rule_in_force", "rule_text",   "classify",     "decontrol",
     "screening",  "part_746",      "country_groups", "country_chart", "ace_restriction",
     "ace_exception", "enc",        "outcome",     "scope",        "gov",
-    "due_diligence"};
+    "due_diligence", "classification"};
 static const char *const result_names[] = {"pass",    "info",    "not_applicable",
                                            "applies", "blocked", "lifted",
                                            "license_required", "no_license_required",
@@ -474,6 +474,10 @@ ag_status ag_decide(const ag_rules *r, const ag_txn *t, ag_decision *d, ag_error
   if (!d->item && !d->scope) /* validate() sets one whenever it succeeds */
     return ag_error_set(err, AG_ERR_INTERNAL, "item.eccn", "no item row");
   step(d, AG_STEP_VALIDATE, AG_RESULT_PASS, "740.22(a)", NULL, 0);
+  /* where the ECCN came from: the classification record it was taken from */
+  if (t->classification)
+    step(d, AG_STEP_CLASSIFICATION, AG_RESULT_INFO, t->classification->cite, t->classification,
+         0);
   d->controls = d->item ? d->item->controls : 0;
   ag_outcome floor = AG_OUTCOME_NLR;
 

@@ -253,6 +253,36 @@ void ag_decision_step_text(const ag_decision *d, int i, ag_buf *b) {
       put(b, "; acegate holds that text verbatim.");
     }
     break;
+  case AG_STEP_CLASSIFICATION: {
+    const ag_txn_classification *c = s->row;
+    put(b, "The item is ");
+    put(b, t->eccn);
+    if (t->for_[0]) {
+      put(b, " (for ");
+      put(b, t->for_);
+      put(b, ")");
+    }
+    put(b, " as classified in audit record ");
+    put(b, c->audit_id);
+    put(b, " (acegate classify, ");
+    put(b, c->questionnaire);
+    put(b, ", answered for ");
+    put(b, c->as_of);
+    put(b, ")");
+    if (c->n_candidates > 1)
+      ag_buf_printf(b, ", one of the %d paragraphs it found", c->n_candidates);
+    ag_buf_printf(b, ". It rests on %d decisive answers: %d on verbatim text, %d on our summary, "
+                     "%d on reconstructed text",
+                  c->n_verbatim + c->n_summary + c->n_reconstructed, c->n_verbatim,
+                  c->n_summary, c->n_reconstructed);
+    if (c->reconstructed) {
+      put(b, "; a reconstructed criterion decided it (");
+      put(b, c->reconstructed_items);
+      put(b, "): verify that text before relying on the classification.");
+    } else
+      put(b, "; no reconstructed criterion decided it.");
+    break;
+  }
   case AG_STEP_CLASSIFY:
     put_item(b, d->item);
     put(b, " (");

@@ -1,6 +1,6 @@
 /*
  * load.c - reads and validates data/rules/due-diligence.tsv with the strict
- * TSV reader of the rule tables.
+ * TSV reader every table loader shares (src/common/tsv.h).
  *
  * Invariants after a successful load: ids are unique and spelt as their
  * group requires (RF01.., CF01.., SG-S1, SG-C2a, SG-RF1); every row names
@@ -8,10 +8,10 @@
  * citation and its source; dates are valid and ordered.
  */
 #include "acegate/diligence.h"
+#include "acegate/rules.h" /* the tables compiled into the binary */
 
-#include "../rules/rules_internal.h"
+#include "../common/tsv.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,17 +96,6 @@ static bool id_fits(const char *id, ag_diligence_group g) {
   case AG_DD_STATE_RED_FLAG: return n >= 6 && !strncmp(id, "SG-RF", 5) && digits(id + 5, n - 5);
   }
   return false;
-}
-
-static ag_status parse_date(const ag_tsv *t, int col, bool is_end, ag_date *out, ag_error *err) {
-  const char *s = t->field[col];
-  if (!strcmp(s, "-")) {
-    *out = is_end ? AG_DATE_MAX : AG_DATE_NONE;
-    return AG_OK;
-  }
-  if (!ag_date_parse(s, strlen(s), out))
-    return ag_tsv_fail(t, err, col, "'%s' is not a date (YYYY-MM-DD, or '-' for open)", s);
-  return AG_OK;
 }
 
 static ag_status parse(ag_diligence *d, const char *name, size_t len, ag_error *err) {
@@ -206,8 +195,8 @@ static ag_status parse(ag_diligence *d, const char *name, size_t len, ag_error *
         return ag_tsv_fail(&t, err, needed[k],
                            "every item needs its question, flag, citation "
                            "and source");
-    if ((st = parse_date(&t, C_FROM, false, &it->from, err)) ||
-        (st = parse_date(&t, C_TO, true, &it->to, err)))
+    if ((st = ag_tsv_date(&t, C_FROM, false, &it->from, err)) ||
+        (st = ag_tsv_date(&t, C_TO, true, &it->to, err)))
       return st;
     if (it->from != AG_DATE_NONE && it->to != AG_DATE_MAX && it->from > it->to)
       return ag_tsv_fail(&t, err, C_TO, "ends before it starts");
@@ -249,33 +238,10 @@ ag_status ag_diligence_load_dir(const char *dir, ag_diligence **out, ag_error *e
   *out = NULL;
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, file_name);
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return ag_error_set(err, AG_ERR_IO, path, "cannot open: %s", strerror(errno));
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  ag_status st = AG_OK;
-  for (;;) {
-    if (len == cap) {
-      if (cap >= ((size_t)16 << 20)) { /* the table is a few tens of KB */
-        st = ag_error_set(err, AG_ERR_RULES, path, "too large");
-        break;
-      }
-      char *nb = realloc(buf, cap = cap ? cap * 2 : 1 << 16);
-      if (!nb) {
-        st = ag_error_set(err, AG_ERR_NOMEM, path, "out of memory");
-        break;
-      }
-      buf = nb;
-    }
-    size_t got = fread(buf + len, 1, cap - len, f);
-    len += got;
-    if (got == 0)
-      break;
-  }
-  if (!st && ferror(f))
-    st = ag_error_set(err, AG_ERR_IO, path, "read error");
-  fclose(f);
+  char *buf;
+  size_t len;
+  /* the table is a few tens of KB */
+  ag_status st = ag_tsv_read_file(path, (size_t)16 << 20, &buf, &len, err);
   if (!st)
     st = ag_diligence_load_buffer(file_name, buf ? buf : "", len, out, err);
   free(buf);

@@ -100,9 +100,12 @@ ag_status ag_policy_load(const ag_diligence *table, const char *path, ag_policy 
                          ag_error *err) {
   *out = NULL;
   FILE *f;
-  ag_status st = ag_file_open(path, &f, NULL, err);
-  if (st)
-    return st;
+  if (ag_file_open(path, &f, NULL, err) != AG_OK) {
+    if (err)
+      err->status = AG_ERR_IO; /* a missing file too: a file failure (exit 4) */
+    return AG_ERR_IO;
+  }
+  ag_status st;
   char *buf = malloc(POLICY_MAX_BYTES + 1);
   size_t len = buf ? fread(buf, 1, POLICY_MAX_BYTES + 1, f) : 0;
   bool bad = ferror(f);

@@ -17,6 +17,7 @@
 typedef struct {
   const void *row;
   const void *item;
+  const char *cite; /* some texts name their step's citation */
   uint32_t arg;
   uint8_t kind, result, used;
   char *json; /* escaped, quotes included */
@@ -51,8 +52,9 @@ void ag_json_encoder_free(ag_json_encoder *e) {
   free(e);
 }
 
-/* Whether a step's text is a function of (kind, result, row, arg, item)
- * alone; see ag_decision_step_text. The others mention the transaction. */
+/* Whether a step's text is a function of (kind, result, row, arg, item,
+ * cite) alone; see ag_decision_step_text. The others mention the
+ * transaction. */
 static bool cacheable(const ag_step *s) {
   switch (s->kind) {
   case AG_STEP_RULE_TEXT:
@@ -191,13 +193,15 @@ static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d,
     text(b, scratch, d, i, ag_decision_step_text);
     return;
   }
-  uintptr_t h = (uintptr_t)s->row * 31u + (uintptr_t)d->item * 17u + (uintptr_t)s->arg * 7u +
-                (uintptr_t)s->kind * 3u + s->result;
+  /* citations are table strings: the same pointer for the same citation */
+  uintptr_t h = (uintptr_t)s->row * 31u + (uintptr_t)d->item * 17u + (uintptr_t)s->cite * 13u +
+                (uintptr_t)s->arg * 7u + (uintptr_t)s->kind * 3u + s->result;
   h ^= h >> 9;
   for (int probe = 0; probe < 8; probe++) {
     cache_slot *c = &e->slots[(h + (uintptr_t)probe) & (CACHE_SLOTS - 1)];
     if (c->used && c->row == s->row && c->item == d->item && c->arg == s->arg &&
-        c->kind == s->kind && c->result == s->result) {
+        c->kind == s->kind && c->result == s->result &&
+        (c->cite == s->cite || (c->cite && s->cite && !strcmp(c->cite, s->cite)))) {
       ag_buf_append(b, c->json, c->len);
       return;
     }
@@ -209,8 +213,15 @@ static void step_text(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d,
       char *copy = malloc(b->len - at);
       if (copy) {
         memcpy(copy, b->data + at, b->len - at);
-        *c = (cache_slot){s->row, d->item, s->arg, (uint8_t)s->kind, (uint8_t)s->result, 1,
-                          copy, b->len - at};
+        *c = (cache_slot){.row = s->row,
+                          .item = d->item,
+                          .cite = s->cite,
+                          .arg = s->arg,
+                          .kind = (uint8_t)s->kind,
+                          .result = (uint8_t)s->result,
+                          .used = 1,
+                          .json = copy,
+                          .len = b->len - at};
       }
       return;
     }
@@ -278,6 +289,10 @@ static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag
   }
   lit(b, ",\"cybersecurity_item\":");
   boolean(b, d->item && d->item->cyber_item);
+  if (d->txn->classification) {
+    lit(b, ",\"classification_id\":");
+    str(b, d->txn->classification->audit_id);
+  }
   lit(b, "},\"destination\":");
   str(b, d->rules->destinations[d->dest].code);
   lit(b, ",\"country_groups\":[");

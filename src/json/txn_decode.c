@@ -151,6 +151,11 @@ static ag_status item_member(decoder *d, const char *key, size_t klen, void *ctx
   }
   if (!strcmp(key, "for"))
     return get_code(d, "item.for", d->t->for_, sizeof d->t->for_, &len);
+  /* the audit id of a classification record (docs/classification.md): the
+   * pipeline takes the ECCN from it */
+  if (!strcmp(key, "classification_id"))
+    return get_code(d, "item.classification_id", d->t->classification_id,
+                    sizeof d->t->classification_id, &len);
   return unknown(d, "item", key);
 }
 
@@ -396,7 +401,10 @@ static ag_status root_member(decoder *d, const char *key, size_t klen, void *vct
     bool have_eccn = false;
     if ((st = object(d, "item", item_member, &have_eccn)))
       return st;
-    return have_eccn ? AG_OK : ag_error_set(d->err, AG_ERR_INPUT, "item.eccn", "is required");
+    return have_eccn || t->classification_id[0]
+               ? AG_OK
+               : ag_error_set(d->err, AG_ERR_INPUT, "item.eccn",
+                              "is required (or item.classification_id)");
   }
   if (!strcmp(key, "destination")) {
     c->have_dest = true;

@@ -234,7 +234,7 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
       stats->lines++;
       if (it->res.st == AG_OK) {
         stats->decided++;
-        if (it->res.outcome_index >= 0 && it->res.outcome_index < 8)
+        if (it->res.outcome_index >= 0 && it->res.outcome_index < AG_PIPELINE_OUTCOMES)
           stats->outcomes[it->res.outcome_index]++;
         if (is_csv)
           ag_buf_append(&line_out, it->row.data, it->row.len);

@@ -7,7 +7,7 @@
  * stored decision names the tables and lists behind it and the business
  * record it was made for (15 CFR 762.2(a): the records of the transaction).
  */
-#include "acegate/pipeline.h"
+#include "pipeline_int.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -29,6 +29,7 @@ struct ag_pipeline_worker {
   ag_date warn_day;
   int warn_age;
   ag_classify_result cr; /* the last classification; freed on the next */
+  ag_txn_classification cls; /* the record the last check took its item from */
 };
 
 void ag_pipeline_lists_version(const ag_screen *l, char *out, size_t cap) {
@@ -146,6 +147,8 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
   ag_arena_reset(&w->arena);
   res->st = ag_json_decode_check(json ? json : "", json ? len : 0, &w->txn, res->ref, &w->arena,
                                  &res->err);
+  if (res->st == AG_OK && w->txn.classification_id[0])
+    res->st = pl_classification_apply(d, &w->txn, &w->cls, &res->err);
   if (res->st == AG_OK) {
     w->txn.policy = d->policy;
     res->st = ag_check(d->rules, d->lists, &w->txn, &w->scratch, &w->d, &res->err);

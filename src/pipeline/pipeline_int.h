@@ -31,4 +31,11 @@ void pl_csv_row(ag_audit_kind kind, long line, const char *ref, const ag_pipelin
                 const char *answer, size_t len, ag_buf *out);
 void pl_csv_finish(const char *audit_id, ag_buf *out);
 
+/* item.classification_id (classification_ref.c): looks the record up in
+ * d->audit, refuses a result that gives no single ECCN or one the
+ * transaction's item.eccn / item.for contradicts, and sets t->eccn,
+ * t->for_ and t->classification (= c). Errors name the field. */
+ag_status pl_classification_apply(const ag_pipeline_data *d, ag_txn *t, ag_txn_classification *c,
+                                  ag_error *err);
+
 #endif

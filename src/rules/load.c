@@ -16,7 +16,6 @@
 #include "acegate/diligence.h"
 
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,18 +58,6 @@ static char *keep(ag_rules *r, char *buf) {
   return buf;
 }
 
-static ag_status parse_date_field(const ag_tsv *t, int col, bool is_end, ag_date *out,
-                                  ag_error *err) {
-  const char *s = t->field[col];
-  if (is(s, "-")) {
-    *out = is_end ? AG_DATE_MAX : AG_DATE_NONE;
-    return AG_OK;
-  }
-  if (!ag_date_parse(s, strlen(s), out))
-    return ag_tsv_fail(t, err, col, "'%s' is not a date (YYYY-MM-DD, or '-' for open)", s);
-  return AG_OK;
-}
-
 /* Fills meta from the from/to/status/source columns (indexes given). */
 static ag_status parse_meta(const ag_tsv *t, int c_from, int c_to, int c_status, int c_source,
                             ag_row_meta *m, ag_error *err) {
@@ -78,8 +65,8 @@ static ag_status parse_meta(const ag_tsv *t, int c_from, int c_to, int c_status,
   m->line = t->line;
   ag_status st;
   if (c_from >= 0) {
-    if ((st = parse_date_field(t, c_from, false, &m->from, err)) ||
-        (st = parse_date_field(t, c_to, true, &m->to, err)))
+    if ((st = ag_tsv_date(t, c_from, false, &m->from, err)) ||
+        (st = ag_tsv_date(t, c_to, true, &m->to, err)))
       return st;
     if (m->from != AG_DATE_NONE && m->to != AG_DATE_MAX && m->from > m->to)
       return ag_tsv_fail(t, err, c_to, "ends before it starts (%s > %s)", t->field[c_from],
@@ -365,7 +352,7 @@ static ag_status parse_side(const ag_tsv *t, int c_from, int c_to, bool table, s
     *kind = SIDE_NONE;
     return AG_OK;
   }
-  ag_status st = parse_date_field(t, c_from, false, &m->from, err);
+  ag_status st = ag_tsv_date(t, c_from, false, &m->from, err);
   if (st)
     return st;
   if (table && is(to, "?")) {
@@ -373,7 +360,7 @@ static ag_status parse_side(const ag_tsv *t, int c_from, int c_to, bool table, s
     m->to = AG_DATE_MAX;
     return AG_OK;
   }
-  if ((st = parse_date_field(t, c_to, true, &m->to, err)))
+  if ((st = ag_tsv_date(t, c_to, true, &m->to, err)))
     return st;
   if (m->from != AG_DATE_NONE && m->to != AG_DATE_MAX && m->from > m->to)
     return ag_tsv_fail(t, err, c_to, "ends before it starts (%s > %s)", f, to);
@@ -577,7 +564,7 @@ static ag_status load_new_items(ag_rules *r, char *buf, size_t len, ag_error *er
     ag_row_meta m;
     ag_date from;
     if ((st = parse_meta(&t, -1, -1, 3, 4, &m, err)) ||
-        (st = parse_date_field(&t, 2, false, &from, err)))
+        (st = ag_tsv_date(&t, 2, false, &from, err)))
       return st;
     if (from == AG_DATE_NONE)
       return ag_tsv_fail(&t, err, 2, "give the first day the item was on the CCL");
@@ -1082,40 +1069,11 @@ ag_status ag_rules_load_dir(const char *dir, ag_rules **out, ag_error *err) {
   for (int f = 0; f < F_COUNT; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, file_names[f]);
-    FILE *fp;
-    /* a table that cannot be read is a file failure, not an invalid table */
-    if (ag_file_open(path, &fp, NULL, err) != AG_OK) {
-      if (err)
-        err->status = AG_ERR_IO;
-      st = AG_ERR_IO;
+    char *b;
+    size_t len;
+    /* a table is a few KB; refuse absurd files */
+    if ((st = ag_tsv_read_file(path, (size_t)64 << 20, &b, &len, err)) != AG_OK)
       break;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *b = malloc(cap);
-    while (b) {
-      size_t got = fread(b + len, 1, cap - len, fp);
-      len += got;
-      if (len < cap)
-        break;
-      if (cap >= ((size_t)64 << 20)) { /* a table is a few KB; refuse absurd files */
-        free(b);
-        b = NULL;
-        break;
-      }
-      char *nb = realloc(b, cap *= 2);
-      if (!nb) {
-        free(b);
-        b = NULL;
-      } else
-        b = nb;
-    }
-    bool read_err = ferror(fp);
-    fclose(fp);
-    if (!b || read_err) {
-      free(b);
-      st = ag_error_set(err, AG_ERR_RULES, path, b ? "read error" : "too large or out of memory");
-      break;
-    }
     bufs[nf] = b;
     files[nf].name = file_names[f];
     files[nf].data = b;

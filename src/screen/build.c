@@ -503,11 +503,14 @@ static ag_status add_name_forms(builder *b, uint32_t e, unsigned kind, const cha
   return AG_OK;
 }
 
+/* By entry, then in file order. qsort is not stable and moves elements as
+ * it sorts, so their addresses say nothing: the order is the alias's own
+ * recorded place (seq). */
 static int cmp_alias(const void *a, const void *b) {
   const sx_alias_in *x = a, *y = b;
   if (x->entry != y->entry)
     return x->entry < y->entry ? -1 : 1;
-  return x < y ? -1 : x > y; /* keep file order */
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 typedef struct {

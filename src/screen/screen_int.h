@@ -213,6 +213,7 @@ typedef struct {
   uint32_t entry;
   uint32_t kind;
   const char *name;
+  uint32_t seq; /* its place in the files: aliases keep their file order */
 } sx_alias_in;
 
 /* A set of lists being loaded. Strings live in the arena. */

@@ -132,7 +132,7 @@ ag_status sx_set_alias(sx_set *s, uint32_t entry, unsigned kind, const char *nam
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory loading lists");
   if (!*p)
     return AG_OK;
-  sx_alias_in a = {entry, kind, p};
+  sx_alias_in a = {.entry = entry, .kind = kind, .name = p, .seq = (uint32_t)s->naliases};
   if (!SX_PUSH(s->aliases, s->naliases, s->aliases_cap, a))
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory loading lists");
   return AG_OK;

@@ -23,7 +23,10 @@
  * r->reqtext and its answer to r->dec. */
 static void run_item(srv_req *r, srv_worker *w, ag_audit_kind kind, const char *text, size_t len,
                      srv_item *it) {
-  const ag_pipeline_data *d = &r->snap->data;
+  /* a check's item.classification_id is looked up in the service's log */
+  ag_pipeline_data data = r->snap->data;
+  data.audit = r->srv->db;
+  const ag_pipeline_data *d = &data;
   ag_status st =
       kind == AG_AUDIT_SCREENING        ? ag_pipeline_screening(d, w->pl, text, len, &r->dec, &it->res)
       : kind == AG_AUDIT_CLASSIFICATION ? ag_pipeline_classification(d, w->pl, text, len, &r->dec,

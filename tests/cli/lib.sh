@@ -5,7 +5,9 @@
 # `acegate serve` reads no configuration file of the machine's or the user's
 export ACEGATE_CONFIG=/dev/null
 TMPD=$(mktemp -d)
-trap 'rm -rf "$TMPD"' EXIT
+SRV_PID=""
+# a server still running when the script ends (a failed check, a signal) is killed
+trap '[ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null; rm -rf "$TMPD"' EXIT
 # check, screen and serve record in the default audit log when given no
 # --db: never the real one of whoever runs the tests
 export XDG_STATE_HOME="$TMPD/state"
@@ -35,3 +37,39 @@ expect_nogrep() {
 # a script that prints another number of results, so one that stops early
 # cannot pass.
 plan() { echo "1..$1"; }
+
+# serve_start ARGS...: starts `acegate serve ARGS...` (give --listen 127.0.0.1:0) in
+# the background, its stderr in $TMPD/srv.log (an earlier run's log is kept
+# in $TMPD/all-srv.log first, so its "listening" line is not read), and
+# waits for its port: sets SRV_PID, PORT (empty when it did not start
+# listening within 30 s) and B, the base URL. serve_stop ends it.
+serve_start() {
+  [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
+  : >"$TMPD/srv.log"
+  "$ACEGATE" serve "$@" 2>>"$TMPD/srv.log" &
+  SRV_PID=$!
+  serve_wait
+}
+
+# serve_wait: waits for the server $SRV_PID (started by other means, its
+# stderr appended to an emptied $TMPD/srv.log) to listen; sets PORT and B.
+serve_wait() {
+  PORT="" _i=0
+  while [ "$_i" -lt 600 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
+    PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
+    [ -z "$PORT" ] && sleep 0.05
+    _i=$((_i + 1))
+  done
+  B="http://127.0.0.1:$PORT"
+}
+
+# serve_stop: SIGTERM to the server started by serve_start, waits for it;
+# its exit status in SRV_RC.
+serve_stop() {
+  SRV_RC=""
+  [ -n "$SRV_PID" ] || return 0
+  kill -TERM "$SRV_PID" 2>/dev/null
+  wait "$SRV_PID"
+  SRV_RC=$?
+  SRV_PID=""
+}

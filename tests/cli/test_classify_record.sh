@@ -4,27 +4,13 @@
 # same hash chain, read back by id) and `acegate classify --db`.
 . "$(dirname "$0")/lib.sh"
 plan 31
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 
 DB="$TMPD/audit.db"
 key() { "$ACEGATE" keys add --role "$1" --db "$DB" --name "$2" 2>/dev/null | tail -n 1; }
 CK=$(key checker "test checker")
 AK=$(key auditor "test auditor")
 
-"$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --no-lists 2>"$TMPD/srv.log" &
-SRV_PID=$!
-PORT="" i=0
-while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-  [ -z "$PORT" ] && sleep 0.1
-  i=$((i + 1))
-done
-B="http://127.0.0.1:$PORT"
+serve_start --listen 127.0.0.1:0 --db "$DB" --no-lists
 
 # call METHOD PATH KEY [BODY]: body to $TMPD/body, status in $STATUS
 call() {

@@ -5,34 +5,13 @@
 # naming the file, the line and the key; an unreadable file is exit 4.
 . "$(dirname "$0")/lib.sh"
 plan 49
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 # no file of the machine's or the user's is read unless a test puts it there
 export XDG_CONFIG_HOME="$TMPD/xdg" HOME="$TMPD/home"
 mkdir -p "$HOME"
 
-# start ARGS...: starts serve; sets PORT (empty when it did not start) and SRV_PID
-start() {
-  rm -f "$TMPD/srv.log"
-  "$ACEGATE" serve "$@" 2>"$TMPD/srv.log" &
-  SRV_PID=$!
-  PORT=""
-  i=0
-  while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-    PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-    [ -z "$PORT" ] && sleep 0.1
-    i=$((i + 1))
-  done
-}
-stop() {
-  kill -TERM "$SRV_PID" 2>/dev/null
-  wait "$SRV_PID"
-  SRV_PID=""
-}
+# start ARGS...: starts serve (its listen address from the file or ARGS)
+start() { serve_start "$@"; }
+stop() { serve_stop; }
 http_threads() { cat /proc/"$SRV_PID"/task/*/comm 2>/dev/null | grep -c '^MHD-single$'; }
 ok() { echo "ok $1"; }
 notok() {

@@ -7,13 +7,7 @@
 # inquire, REVIEW), 740.22(c)(2) with 772.1 "knowledge", and the voluntary
 # State Department guidance (recorded; REVIEW only by company policy).
 . "$(dirname "$0")/lib.sh"
-plan 53
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
+plan 58
 jqok() { # jqok NAME FILTER: the filter holds on $TMPD/out
   if jq -e "$2" "$TMPD/out" >/dev/null 2>&1; then echo "ok $1"; else
     echo "not ok $1: jq '$2' failed"; head -c 400 "$TMPD/out" | sed 's/^/  | /'; echo; fi
@@ -74,7 +68,11 @@ expect_grep "dd: --policy error names file and line" "badpolicy:1: 'SG-RF9' is n
 printf 'review SG-RF1\nblock RF02\n' >"$TMPD/badpolicy2"
 expect_exit "dd: --policy unknown directive exits 2" 2 $C --eccn 4D004 --to BR --policy "$TMPD/badpolicy2"
 expect_grep "dd: --policy directive error names line 2" "badpolicy2:2: 'block' is not a directive" "$TMPD/err"
-expect_exit "dd: --policy missing file exits 2" 2 $C --eccn 4D004 --to BR --policy "$TMPD/none"
+# README, exit codes: 4 "a file, stream or database failed"; a missing file is one
+expect_exit "dd: --policy missing file exits 4" 4 $C --eccn 4D004 --to BR --policy "$TMPD/none"
+expect_grep "dd: --policy missing file named" "none: cannot open" "$TMPD/err"
+expect_exit "dd: serve --policy missing file exits 4" 4 $ACEGATE serve --listen 127.0.0.1:0 --db "$TMPD/serve-none.db" --no-lists --policy "$TMPD/none"
+expect_exit "dd: --policy directory exits 4" 4 $C --eccn 4D004 --to BR --policy "$TMPD"
 
 # ---- errors name the field ----
 echo '{"answers": {"RF99": true}}' >"$TMPD/e1.json"
@@ -95,7 +93,9 @@ echo '{"answers": {"CF01": false}}' >"$TMPD/e6.json"
 expect_exit "dd: CF01 before 740.22 exits 2" 2 $ACEGATE check --db "$DB" --no-screen --as-of 2021-06-01 --eccn 4D004 --to BR --due-diligence "$TMPD/e6.json"
 expect_grep "dd: CF01 dated" 'CF01 is not asked before 2022-03-07' "$TMPD/err"
 expect_exit "dd: --due-diligence with - exits 2" 2 sh -c "echo '{}' | $C - --due-diligence $TMPD/rf02.json"
-expect_exit "dd: --due-diligence missing file exits 2" 2 $C --eccn 4D004 --to BR --due-diligence "$TMPD/none.json"
+expect_exit "dd: --due-diligence missing file exits 4" 4 $C --eccn 4D004 --to BR --due-diligence "$TMPD/none.json"
+expect_grep "dd: --due-diligence missing file named" "none.json: cannot open" "$TMPD/err"
+expect_exit "dd: --due-diligence directory exits 4" 4 $C --eccn 4D004 --to BR --due-diligence "$TMPD"
 
 # ---- JSON input and batches take the same field ----
 printf '%s\n' \
@@ -109,17 +109,8 @@ jq -s -e '.[0].outcome == "REVIEW" and .[1].decided_by == "due-diligence policy"
 
 # ---- the service ----
 KEY=$("$ACEGATE" keys add --role checker --db "$DB" --name "dd checker" 2>/dev/null | tail -n 1)
-"$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --no-lists --policy "$TMPD/policy" --access-log off 2>"$TMPD/srv.log" &
-SRV_PID=$!
-PORT=""
-i=0
-while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-  [ -z "$PORT" ] && sleep 0.1
-  i=$((i + 1))
-done
+serve_start --listen 127.0.0.1:0 --db "$DB" --no-lists --policy "$TMPD/policy" --access-log off
 if [ -n "$PORT" ]; then
-  B="http://127.0.0.1:$PORT"
   STATUS=$(curl -s -o "$TMPD/out" -w '%{http_code}' -X POST -H "Authorization: Bearer $KEY" \
     -H 'Content-Type: application/json' \
     --data-binary '{"as_of":"2026-11-24","item":{"eccn":"4D004"},"destination":"BR","due_diligence":{"answers":{"SG-RF1":true,"RF08":true},"resolved":{"RF08":"Support declined because the customer runs its own SOC."}}}' \
@@ -136,9 +127,7 @@ if [ -n "$PORT" ]; then
     "$B/v1/checks")
   [ "$STATUS" = 400 ] && echo "ok dd: service rejects a bad answer with 400" || echo "not ok dd: service rejects a bad answer with 400: $STATUS"
   jqok "dd: service error names the field" '.error.field == "due_diligence.answers.CF01"'
-  kill -TERM "$SRV_PID" 2>/dev/null
-  wait "$SRV_PID"
-  SRV_PID=""
+  serve_stop
 else
   echo "not ok dd: service starts"
   sed 's/^/  | /' "$TMPD/srv.log" | head -5

@@ -7,12 +7,6 @@
 # keys list and audit verify, FIFOs refused.
 . "$(dirname "$0")/lib.sh"
 plan 74
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 # jqok NAME FILTER FILE
@@ -169,16 +163,7 @@ expect_grep fifo_rules_msg 'embargoes.tsv: not a regular file' "$TMPD/err"
 
 # ---- the service: the same search by ref and party over HTTP ----
 KEY=$("$ACEGATE" keys add --role admin --db "$DB" 2>/dev/null | tail -n 1)
-"$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" 2>"$TMPD/srv.log" &
-SRV_PID=$!
-PORT=""
-i=0
-while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-  [ -z "$PORT" ] && sleep 0.1
-  i=$((i + 1))
-done
-B="http://127.0.0.1:$PORT"
+serve_start --listen 127.0.0.1:0 --db "$DB"
 get() { curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $KEY" "$B$1"; }
 post() {
   curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $KEY" \
@@ -203,7 +188,5 @@ st=$(get "/v1/audit?party=Saito%20Technology%20Limited&kind=check&limit=1&cursor
 jqok http_search_party_page2 '[.records[].decision.ref] == ["HTTP-1"] and .next_cursor == null' "$TMPD/body"
 st=$(get "/v1/audit?ref=$long")
 if [ "$st" = 400 ]; then ok http_search_ref_too_long; else notok http_search_ref_too_long "$st"; fi
-kill -TERM "$SRV_PID"
-wait "$SRV_PID"
-SRV_PID=""
+serve_stop
 expect_exit log_intact_after_service 0 "$ACEGATE" audit verify --db "$DB"

@@ -6,12 +6,6 @@
 # input is named by field, and only reviewers and admins may review.
 . "$(dirname "$0")/lib.sh"
 plan 57
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 jqok() {
@@ -110,16 +104,7 @@ REV=$("$ACEGATE" keys add --role reviewer --name rev --db "$DB" 2>/dev/null | ta
 REV_ID=$("$ACEGATE" keys list --db "$DB" | awk -F'\t' '$2 == "reviewer" {print $1}')
 CHK=$("$ACEGATE" keys add --role checker --db "$DB" 2>/dev/null | tail -n 1)
 AUD=$("$ACEGATE" keys add --role auditor --db "$DB" 2>/dev/null | tail -n 1)
-"$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" 2>"$TMPD/srv.log" &
-SRV_PID=$!
-PORT=""
-i=0
-while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-  [ -z "$PORT" ] && sleep 0.1
-  i=$((i + 1))
-done
-B="http://127.0.0.1:$PORT"
+serve_start --listen 127.0.0.1:0 --db "$DB"
 get() { curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $1" "$B$2"; }
 post() {
   curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $1" \

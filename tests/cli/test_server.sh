@@ -6,12 +6,6 @@
 # the old data) and SIGTERM draining.
 . "$(dirname "$0")/lib.sh"
 plan 207
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 
 ok() { echo "ok $1"; }
 notok() {
@@ -31,21 +25,7 @@ AK=$(key auditor "test auditor")
 ADM=$(key admin "test admin")
 
 # start_server ARGS...: starts on a free port; sets PORT, B and SRV_PID.
-start_server() {
-  # the previous run's log goes first, so its "listening" line is not read
-  [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
-  rm -f "$TMPD/srv.log"
-  "$ACEGATE" serve --listen 127.0.0.1:0 --db "${SRV_DB:-$DB}" --lists "$LISTS" "$@" 2>"$TMPD/srv.log" &
-  SRV_PID=$!
-  PORT=""
-  i=0
-  while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-    PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-    [ -z "$PORT" ] && sleep 0.1
-    i=$((i + 1))
-  done
-  B="http://127.0.0.1:$PORT"
-}
+start_server() { serve_start --listen 127.0.0.1:0 --db "${SRV_DB:-$DB}" --lists "$LISTS" "$@"; }
 
 # wait_inflight N: until the server has N requests begun and not answered
 # (the /metrics request asking counts as one).
@@ -55,12 +35,7 @@ wait_inflight() {
   done
 }
 
-stop_server() {
-  kill -TERM "$SRV_PID" 2>/dev/null
-  wait "$SRV_PID"
-  SRV_RC=$?
-  SRV_PID=""
-}
+stop_server() { serve_stop; }
 
 # call METHOD PATH KEY [BODY]: body to $TMPD/body, headers to $TMPD/hdr,
 # status in $STATUS. BODY "@file" sends a file.

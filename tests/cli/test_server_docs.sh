@@ -5,12 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 # each example of docs/api.md, and eight checks of what they claim
 plan $(($(grep -c '^```sh$' docs/api.md) + 8))
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 DOC="$PWD/docs/api.md"
 DB="$TMPD/docs.db"
 key() { "$ACEGATE" keys add --role "$1" --db "$DB" 2>/dev/null | tail -n 1; }
@@ -18,15 +12,7 @@ CHECKER_KEY=$(key checker)
 AUDITOR_KEY=$(key auditor)
 ADMIN_KEY=$(key admin)
 REVIEWER_KEY=$(key reviewer)
-"$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --access-log off 2>"$TMPD/srv.log" &
-SRV_PID=$!
-PORT=""
-i=0
-while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-  [ -z "$PORT" ] && sleep 0.1
-  i=$((i + 1))
-done
+serve_start --listen 127.0.0.1:0 --db "$DB" --access-log off
 if [ -z "$PORT" ]; then
   echo "not ok docs_server_starts"
   cat "$TMPD/srv.log"
@@ -64,9 +50,6 @@ expect_grep docs_ref_echoed '"ref": "SO-2026-0042"' "$TMPD/block4.out"
 if [ "$(grep -c '"ref": "SO-2026-0042"' "$TMPD/block10.out")" -eq 1 ]; then echo "ok docs_search_by_ref"; else
   echo "not ok docs_search_by_ref"; sed 's/^/  | /' "$TMPD/block10.out" | head -20; fi
 [ -n "$SHOW" ] && head -c 600 "$TMPD"/block*.out
-kill -TERM "$SRV_PID"
-wait "$SRV_PID"
-rc=$?
-SRV_PID=""
-if [ "$rc" -eq 0 ]; then echo "ok docs_server_clean_exit"; else echo "not ok docs_server_clean_exit: $rc"; fi
+serve_stop
+if [ "$SRV_RC" -eq 0 ]; then echo "ok docs_server_clean_exit"; else echo "not ok docs_server_clean_exit: $rc"; fi
 expect_exit docs_log_verifies 0 "$ACEGATE" audit verify --db "$DB"

@@ -8,7 +8,6 @@
 #    are named by `acegate audit verify`.
 . "$(dirname "$0")/lib.sh"
 plan 34
-SRV_PID=""
 CLIENT_PIDS=""
 cleanup() {
   touch "$TMPD/stop" 2>/dev/null
@@ -28,20 +27,7 @@ CK=$("$ACEGATE" keys add --role checker --db "$DB" 2>/dev/null | tail -n 1)
 AK=$("$ACEGATE" keys add --role auditor --db "$DB" 2>/dev/null | tail -n 1)
 
 start_server() {
-  # the previous run's log goes first, so its "listening" line is not read
-  [ -f "$TMPD/srv.log" ] && cat "$TMPD/srv.log" >>"$TMPD/all-srv.log"
-  rm -f "$TMPD/srv.log"
-  "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" --access-log off \
-    2>"$TMPD/srv.log" &
-  SRV_PID=$!
-  PORT=""
-  i=0
-  while [ "$i" -lt 300 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-    PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-    [ -z "$PORT" ] && sleep 0.1
-    i=$((i + 1))
-  done
-  B="http://127.0.0.1:$PORT"
+  serve_start --listen 127.0.0.1:0 --db "$DB" --lists "$LISTS" --access-log off
 }
 
 # client N: posts checks until $TMPD/stop exists; keeps every answer that
@@ -133,11 +119,8 @@ touch "$TMPD/stop"
 wait $CLIENT_PIDS
 CLIENT_PIDS=""
 expect_exit backup_verifies 0 "$ACEGATE" audit verify --db "$TMPD/backup.db"
-kill -TERM "$SRV_PID"
-wait "$SRV_PID"
-rc=$?
-SRV_PID=""
-if [ "$rc" -eq 0 ]; then ok clean_exit; else notok clean_exit "exit $rc"; fi
+serve_stop
+if [ "$SRV_RC" -eq 0 ]; then ok clean_exit; else notok clean_exit "exit $SRV_RC"; fi
 expect_exit verify_after_clean_exit 0 "$ACEGATE" audit verify --db "$DB"
 
 # ---- tampering with a log the server wrote ----

@@ -8,12 +8,6 @@
 # checks are answered 503 and the service lives on.
 . "$(dirname "$0")/lib.sh"
 plan 34
-SRV_PID=""
-cleanup() {
-  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
-  rm -rf "$TMPD"
-}
-trap cleanup EXIT
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 
@@ -21,24 +15,8 @@ DB="$TMPD/log.db"
 TXN='{"item":{"eccn":"4D004"},"destination":"BR","end_user":{"type":"non_government"},"as_of":"2026-11-24"}'
 
 # start_server ARGS...: sets PORT (empty if it did not start), B, SRV_PID.
-start_server() {
-  : >"$TMPD/srv.log" # emptied first: an old "listening" line must not be read
-  "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --no-lists --access-log off "$@" \
-    2>>"$TMPD/srv.log" &
-  SRV_PID=$!
-  PORT=""
-  while [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-    PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log")
-    [ -z "$PORT" ] && sleep 0.05
-  done
-  B="http://127.0.0.1:$PORT"
-}
-stop_server() {
-  kill -TERM "$SRV_PID" 2>/dev/null
-  wait "$SRV_PID"
-  SRV_RC=$?
-  SRV_PID=""
-}
+start_server() { serve_start --listen 127.0.0.1:0 --db "$DB" --no-lists --access-log off "$@"; }
+stop_server() { serve_stop; }
 # refused NAME PATTERN: the server must have exited 4 naming the problem.
 refused() {
   wait "$SRV_PID"
@@ -164,12 +142,7 @@ limit=$(( ($(wc -c <"$DB") + 400 * 1024) / 1024 ))
 ( ulimit -f "$limit" && exec "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB" --no-lists \
     --access-log off ) 2>>"$TMPD/srv.log" &
 SRV_PID=$!
-PORT=""
-while [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-  PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log")
-  [ -z "$PORT" ] && sleep 0.05
-done
-B="http://127.0.0.1:$PORT"
+serve_wait
 codes=""
 i=0
 while [ $i -lt 20 ]; do

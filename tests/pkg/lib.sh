@@ -43,20 +43,26 @@ verify_unit() {
 # golden_cases DECIDE...: for each golden case (tests/cases/), the decision
 # DECIDE writes for its request (JSON on stdin, JSON out) meets the case's
 # expectations as tests/unit/test_cases.c reads them: the outcome, the
-# booleans and blocked_by it gives, and its decided_by cited in the trace
+# booleans and blocked_by it gives, and its decided_by, exactly, cited in the
+# trace. A case decided under a company policy ("policy": the questions it
+# makes REVIEW) gets that policy as a file, "--policy FILE" after DECIDE's
+# arguments, as `acegate check` and decide_one take it.
 golden_cases() {
   _bad=""
   _n=0
   for _c in tests/cases/*.json; do
-    # a case decided under a company policy file needs the harness to load it
-    # (tests/unit/test_cases.c does); the installed paths are checked without
-    if jq -e 'has("policy")' "$_c" >/dev/null; then continue; fi
-    if ! jq -c .request "$_c" | "$@" >"$T/decision.json" 2>"$T/decision.err"; then
+    _pol=""
+    if jq -e 'has("policy")' "$_c" >/dev/null; then
+      _pol="$T/policy-$(basename "$_c" .json)"
+      jq -r '"review " + (.policy | join(" "))' "$_c" >"$_pol"
+    fi
+    if ! jq -c .request "$_c" | "$@" ${_pol:+--policy "$_pol"} >"$T/decision.json" 2>"$T/decision.err"; then
       _bad="$_bad $(basename "$_c")(failed: $(head -c 200 "$T/decision.err"))"
       continue
     fi
     jq -e --slurpfile c "$_c" '$c[0] as $c | $c.expect as $e
       | .outcome == $e.outcome
+      and .decided_by == $c.decided_by
       and (($e | has("license_required_by_chart") | not)
            or .license_required_by_chart == $e.license_required_by_chart)
       and (($e | has("ace_available") | not) or .ace.available == $e.ace_available)

@@ -18,6 +18,7 @@
 #include "acegate/json.h"
 #include "../../src/json/json_internal.h" /* the reader under test */
 
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,12 +154,59 @@ static void test_long_string_length(void **state) {
   assert_int_equal(out[4], 'Z');
 }
 
+/* The encoder caches step texts (decision_encode.c). A text that names
+ * its step's citation (ENC refused under Part 746: "<cite> lists the only
+ * licence exceptions ...") must come back with that citation, not with the
+ * citation of an earlier step of the same kind, row and argument. */
+static void test_cached_text_keeps_its_cite(void **state) {
+  (void)state;
+  ag_rules *rules = NULL;
+  ag_error err;
+  assert_int_equal(ag_rules_load_default(&rules, &err), AG_OK);
+  assert_true(rules->n_embargoes > 0);
+  ag_txn t;
+  ag_txn_init(&t);
+  snprintf(t.eccn, sizeof t.eccn, "5A004.b");
+  snprintf(t.destination, sizeof t.destination, "DE");
+  ag_decision d;
+  assert_int_equal(ag_decide(rules, &t, &d, &err), AG_OK);
+  const ag_embargo *emb = &rules->embargoes[0];
+  const char *cites[] = {"746.8(c)(2)", "746.3(c)", "746.8(c)(2)"};
+  d.n_steps = 3;
+  for (int i = 0; i < 3; i++)
+    d.steps[i] = (ag_step){.kind = AG_STEP_ENC, .result = AG_RESULT_BLOCKED, .cite = cites[i],
+                           .row = emb, .arg = 2};
+  ag_json_encoder *e = ag_json_encoder_new();
+  assert_non_null(e);
+  for (int round = 0; round < 2; round++) { /* the second from the cache */
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_json_encoder_decision(e, &d, &b);
+    json_t *root = json_loadb(b.data, b.len, 0, NULL);
+    assert_non_null(root);
+    json_t *trace = json_object_get(root, "trace");
+    assert_int_equal(json_array_size(trace), 3);
+    for (size_t i = 0; i < 3; i++) {
+      const char *text = json_string_value(json_object_get(json_array_get(trace, i), "text"));
+      char want[64];
+      snprintf(want, sizeof want, "%s lists the only licence exceptions", cites[i]);
+      assert_non_null(text);
+      assert_non_null(strstr(text, want));
+    }
+    json_decref(root);
+    ag_buf_free(&b);
+  }
+  ag_json_encoder_free(e);
+  ag_rules_free(rules);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_escapes_decode),
       cmocka_unit_test(test_escapes_in_a_name),
       cmocka_unit_test(test_bad_escapes_refused),
       cmocka_unit_test(test_long_string_length),
+      cmocka_unit_test(test_cached_text_keeps_its_cite),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -233,6 +233,62 @@ static void test_screening_answer(void **state) {
   ag_pipeline_worker_free(w);
 }
 
+/* ---- a check from a classification record ---- */
+
+/* item.classification_id needs the log the record is in: without one the
+ * check is refused naming the field, never decided without an ECCN; with a
+ * log, the record's paragraph becomes the item (4D004: a C2 framework's
+ * answers, as tests/classify/c2-framework.json). */
+static void test_check_from_classification(void **state) {
+  fixture *f = *state;
+  ag_classify *q = NULL;
+  ag_audit_db *db = NULL;
+  ag_error err;
+  assert_int_equal(ag_classify_load_default(f->rules, &q, &err), AG_OK);
+  assert_int_equal(ag_audit_open(":memory:", NULL, &db, &err), AG_OK);
+  ag_pipeline_data d = f->data;
+  d.classify = q;
+  ag_pipeline_worker *w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
+  ag_buf out;
+  ag_buf_init(&out);
+  ag_pipeline_result res;
+  const char *cls = "{\"answers\":{\"A1\":false,\"A2\":false,\"KA\":false,\"KD\":true,"
+                    "\"KE\":false,\"ISX1\":false,\"ISX2\":false,\"ISX3\":false,\"IS1\":true,"
+                    "\"IS2a\":true,\"IS3a\":true,\"4D004-2\":true,\"4D004-X\":false,"
+                    "\"4D001a-1b\":false},\"as_of\":\"2026-08-01\"}";
+  assert_int_equal(ag_pipeline_classification(&d, w, cls, strlen(cls), &out, &res), AG_OK);
+  assert_string_equal(res.outcome, "classified");
+  assert_string_equal(res.eccn, "4D004");
+  ag_audit_record rec;
+  char id[AG_AUDIT_ID_MAX];
+  ag_pipeline_record(&d, &res, cls, strlen(cls), out.data + res.off, "", "", &rec);
+  assert_int_equal(ag_audit_append(db, &rec, id, &err), AG_OK);
+
+  char txn[256];
+  snprintf(txn, sizeof txn,
+           "{\"item\":{\"classification_id\":\"%s\"},\"destination\":\"DE\","
+           "\"as_of\":\"2026-08-01\"}",
+           id);
+  assert_int_equal(ag_pipeline_check(&d, w, txn, strlen(txn), &out, &res), AG_ERR_INPUT);
+  assert_string_equal(res.err.field, "item.classification_id");
+  assert_non_null(strstr(res.err.reason, "audit log"));
+  d.audit = db;
+  assert_int_equal(ag_pipeline_check(&d, w, txn, strlen(txn), &out, &res), AG_OK);
+  assert_string_equal(res.eccn, "4D004");
+  const ag_decision *dec = ag_pipeline_last_decision(w);
+  assert_int_equal(dec->steps[1].kind, AG_STEP_CLASSIFICATION);
+  assert_string_equal(dec->txn->classification->audit_id, id);
+  /* the worker's next check without a classification cites none */
+  const char *plain = "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"DE\"}";
+  assert_int_equal(ag_pipeline_check(&d, w, plain, strlen(plain), &out, &res), AG_OK);
+  assert_null(ag_pipeline_last_decision(w)->txn->classification);
+  assert_int_not_equal(ag_pipeline_last_decision(w)->steps[1].kind, AG_STEP_CLASSIFICATION);
+  ag_buf_free(&out);
+  ag_pipeline_worker_free(w);
+  ag_audit_close(db);
+  ag_classify_free(q);
+}
+
 /* ---- classifications ---- */
 
 static void test_classification(void **state) {
@@ -583,6 +639,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_batch_unrecorded_is_not_written, setup, teardown),
       cmocka_unit_test_setup_teardown(test_party_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_classification, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_check_from_classification, setup, teardown),
       cmocka_unit_test(test_default_db_path),
       cmocka_unit_test(test_file_open_refuses_fifo),
   };

@@ -1,12 +1,69 @@
 /*
- * tsv.c - reader for the regulation tables: tab-separated, one header line,
- * '#' comments. Strict: a wrong header, a wrong number of fields, a NUL
- * byte or invalid UTF-8 is an error naming file and line.
+ * tsv.c - reader for the regulation tables (tsv.h): tab-separated, one
+ * header line, '#' comments. Strict: a wrong header, a wrong number of
+ * fields, a NUL byte or invalid UTF-8 is an error naming file and line.
  */
-#include "rules_internal.h"
+#include "tsv.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+ag_status ag_tsv_read_file(const char *path, size_t max, char **buf, size_t *len, ag_error *err) {
+  *buf = NULL;
+  *len = 0;
+  FILE *f;
+  /* a table that cannot be read is a file failure, not an invalid table */
+  if (ag_file_open(path, &f, NULL, err) != AG_OK) {
+    if (err)
+      err->status = AG_ERR_IO;
+    return AG_ERR_IO;
+  }
+  size_t cap = 1 << 16, n = 0;
+  char *b = NULL;
+  ag_status st = AG_OK;
+  for (;;) {
+    char *nb = realloc(b, cap + 1);
+    if (!nb) {
+      st = ag_error_set(err, AG_ERR_NOMEM, path, "out of memory");
+      break;
+    }
+    b = nb;
+    n += fread(b + n, 1, cap - n, f);
+    if (n < cap)
+      break;
+    if (cap > max) {
+      st = ag_error_set(err, AG_ERR_RULES, path, "too large: a table is at most %zu bytes", max);
+      break;
+    }
+    cap *= 2;
+  }
+  if (st == AG_OK && ferror(f))
+    st = ag_error_set(err, AG_ERR_IO, path, "read error");
+  else if (st == AG_OK && n > max)
+    st = ag_error_set(err, AG_ERR_RULES, path, "too large: a table is at most %zu bytes", max);
+  fclose(f);
+  if (st != AG_OK || !b) { /* b is NULL only when the allocation failed */
+    free(b);
+    return st != AG_OK ? st : ag_error_set(err, AG_ERR_NOMEM, path, "out of memory");
+  }
+  b[n] = '\0';
+  *buf = b;
+  *len = n;
+  return AG_OK;
+}
+
+ag_status ag_tsv_date(const ag_tsv *t, int col, bool is_end, ag_date *out, ag_error *err) {
+  const char *s = t->field[col];
+  if (!strcmp(s, "-")) {
+    *out = is_end ? AG_DATE_MAX : AG_DATE_NONE;
+    return AG_OK;
+  }
+  if (!ag_date_parse(s, strlen(s), out))
+    return ag_tsv_fail(t, err, col, "'%s' is not a date (YYYY-MM-DD, or '-' for open)", s);
+  return AG_OK;
+}
 
 /* Splits the line at t->p into fields; advances t->p. Returns field count. */
 static int split_line(ag_tsv *t, char **fields, int max, bool *too_many) {
