@@ -124,6 +124,9 @@ extern const audit_store audit_pg_store;
 /* A PostgreSQL connection URI (postgresql:// or postgres://) rather than
  * a file path. */
 bool audit_is_pg_uri(const char *path);
+/* ag_audit_backup() of a log that is not a SQLite file: a new SQLite log
+ * at dest written by ag_audit_copy() (copy.c). */
+ag_status audit_copy_to_file(ag_audit_db *db, const char *dest, ag_error *err);
 /* Connects the PostgreSQL store and makes its schema unless
  * AG_AUDIT_OPEN_EXISTING (pg.c). */
 ag_status audit_pg_open(ag_audit_db *db, unsigned flags, ag_error *err);
