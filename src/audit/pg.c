@@ -45,7 +45,8 @@
 #include <string.h>
 
 struct audit_pg {
-  PGconn *w; /* the writer, used with wmu held */
+  PGconn *w;     /* the writer, used with wmu held */
+  bool appending; /* w is inside an append's transaction */
   pthread_mutex_t rmu;
   PGconn *idle[AUDIT_POOL_MAX];
   size_t nidle;
@@ -139,6 +140,7 @@ static ag_status pg_connect(ag_audit_db *db, PGconn **out, ag_error *err) {
   /* the URI's own connect_timeout, if any, wins over this default */
   const char *const keys[] = {"connect_timeout", "dbname", NULL};
   const char *const vals[] = {"5", db->path, NULL};
+  *out = NULL;
   PGconn *c = PQconnectdbParams(keys, vals, 1);
   if (!c)
     return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
@@ -474,8 +476,8 @@ static ag_status begin_append(ag_audit_db *db, PGconn **out, int64_t *seq,
 
 static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error *err) {
   PGconn *c;
-  int64_t seq, first;
-  char prev[AG_AUDIT_HASH_HEX];
+  int64_t seq = 0, first;
+  char prev[AG_AUDIT_HASH_HEX] = "";
   ag_status st = begin_append(db, &c, &seq, prev, err);
   if (st != AG_OK) {
     if (db->pg->w)
@@ -483,6 +485,7 @@ static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error 
     return st;
   }
   first = seq;
+  db->pg->appending = true;
   for (audit_pending *q = batch; q; q = q->next)
     if (q->before && (st = q->before(db, q->before_ctx, err)) != AG_OK)
       goto fail;
@@ -518,10 +521,12 @@ static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error 
     goto fail;
   if ((st = move_head_commit(c, seq, prev, err)) != AG_OK)
     goto fail;
+  db->pg->appending = false;
   db->stats.commits++;
   db->stats.records += (uint64_t)(seq - first);
   return AG_OK;
 fail:
+  db->pg->appending = false;
   rollback(c);
   return st;
 }
@@ -530,8 +535,8 @@ static ag_status pg_put_rows(ag_audit_db *db, const audit_row *rows,
                              const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err) {
   pthread_mutex_lock(&db->wmu);
   PGconn *c = NULL;
-  int64_t seq;
-  char prev[AG_AUDIT_HASH_HEX];
+  int64_t seq = 0;
+  char prev[AG_AUDIT_HASH_HEX] = "";
   ag_status st = begin_append(db, &c, &seq, prev, err);
   if (st != AG_OK) {
     c = db->pg->w;
@@ -883,9 +888,11 @@ static ag_status pg_verify(ag_audit_db *db, const ag_audit_anchor *anchor, int64
   if ((st = snapshot_head(c, &w.head_known, &w.head_seq, w.head_hash, err)) != AG_OK)
     goto done;
   /* the guards: present and enabled (a superuser can disable them) */
-  const char *names = "{audit_log_no_update,audit_log_no_delete,audit_log_no_truncate,"
-                      "audit_log_append_only,audit_head_no_delete,audit_head_forward,"
-                      "api_keys_no_delete,api_keys_revoke_only}";
+  char names[512];
+  size_t at = 0;
+  for (int i = 0; i < PG_NGUARDS && at < sizeof names; i++)
+    at += (size_t)snprintf(names + at, sizeof names - at, "%c%s%s", i ? ',' : '{', pg_guards[i],
+                           i + 1 < PG_NGUARDS ? "" : "}");
   const char *gv[1] = {names};
   PGresult *r = PQexecParams(c,
                              "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
@@ -928,10 +935,14 @@ static void key_from(const PGresult *r, int i, ag_keys_info *k) {
 static ag_status pg_key_insert(ag_audit_db *db, const ag_keys_info *k, const unsigned char hash[32],
                                bool *taken, ag_error *err) {
   *taken = false;
-  PGconn *c;
-  ag_status st = writer(db, &c, err);
-  if (st != AG_OK)
+  PGconn *c = db->pg->w;
+  ag_status st = AG_OK;
+  /* inside an append the key goes in its transaction or not at all: a
+   * connection made again here would commit the key without its record */
+  if (!db->pg->appending && (st = writer(db, &c, err)) != AG_OK)
     return st;
+  if (!c)
+    return ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: the connection was lost");
   char created[24];
   snprintf(created, sizeof created, "%lld", (long long)k->created_ms);
   const char *vals[5] = {k->id, (const char *)hash, ag_keys_role_name(k->role), k->name, created};

@@ -331,11 +331,12 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from
     return audit_db_error(err, src.c->h, "verify");
   /* the whole chain includes rows someone put below seq 1 */
   sqlite3_bind_int64(src.s, 1, from > 1 ? from : INT64_MIN);
-  w->rows = &src;
+  w->rows = &src; // cppcheck-suppress autoVariables
   w->next = sqlite_next;
   w->link = sqlite_link;
   st = audit_walk_chain(w, anchor, from, err);
   sqlite3_finalize(src.s);
+  w->rows = NULL;
   return st;
 }
 
