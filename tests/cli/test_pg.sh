@@ -11,7 +11,7 @@
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 33
+plan 38
 PIDS=""
 stop_all() {
   for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -61,8 +61,17 @@ expect_grep trigger_refuses_delete 'append-only' "$TMPD/out"
 expect_grep head_cannot_move_back 'only move forward' "$TMPD/out"
 
 # ---- the other commands take the URI as --db ----
-"$ACEGATE" screen "Hikvision Digital Technology" --country CN --db "$APP_URI" >"$TMPD/out" 2>&1
-expect_grep screen_records_in_pg '^audit id: a-' "$TMPD/out"
+"$ACEGATE" screen "Hikvision Digital Technology" --country CN --db "$APP_URI" >"$TMPD/screen" 2>&1
+expect_grep screen_records_in_pg '^audit id: a-' "$TMPD/screen"
+"$ACEGATE" classify --answers "$(dirname "$0")/../classify/debugger.json" --db "$APP_URI" \
+  >"$TMPD/out" 2>&1
+expect_grep classify_records_in_pg '^audit id: a-' "$TMPD/out"
+# the Entity List names Hikvision: a confident match, confirmed by a reviewer
+SID=$(sed -n 's/^audit id: //p' "$TMPD/screen")
+expect_exit review_add_in_pg 0 "$ACEGATE" review add "$SID" --decision confirmed \
+  --note "the listed party" --db "$APP_URI"
+expect_exit review_show_in_pg 0 "$ACEGATE" review show "$SID" --db "$APP_URI"
+expect_grep review_status_confirmed '"status":"confirmed"' "$TMPD/out"
 expect_exit search_by_ref_in_pg 0 "$ACEGATE" audit search --ref PG-1 --db "$APP_URI"
 # 4D004 to a government end user in CN: 740.22(c)(1)(ii) blocks ACE
 expect_grep search_finds_the_check '"outcome":"LICENSE_REQUIRED"' "$TMPD/out"
