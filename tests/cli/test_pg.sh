@@ -11,7 +11,7 @@
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 38
+plan 37
 PIDS=""
 stop_all() {
   for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
