@@ -89,7 +89,6 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 # ---- the stores ----
 pg_start
-pg_sql "ALTER SYSTEM SET max_connections = 200" >/dev/null
 SQ="$T/audit.db"
 export ACEGATE_KEY
 ACEGATE_KEY=$("$ACEGATE" keys add --role checker --db "$SQ" 2>/dev/null | tail -n 1)
