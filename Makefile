@@ -10,7 +10,7 @@
 # one cmocka program each, bench/*.c and fuzz/*.c one program each.
 
 CC      ?= cc
-PKGS    := jansson icu-uc icu-i18n sqlite3 libcrypto libmicrohttpd libzstd
+PKGS    := jansson icu-uc icu-i18n sqlite3 libpq libcrypto libmicrohttpd libzstd
 BUILD   ?= build
 SAN     ?= 0
 OPT     ?= -O2

@@ -1,6 +1,8 @@
 /*
  * acegate/audit.h - the audit log of export determinations and the API keys
- * that authorize requests, both kept in one embedded SQLite database.
+ * that authorize requests, both kept in one database: an embedded SQLite
+ * file, or PostgreSQL (a "postgresql://" or "postgres://" connection URI
+ * wherever a path is taken) when several replicas share one log.
  *
  * 15 CFR 762.2(a) and 762.6: the records behind each export decision are kept
  * for five years from the export and produced on request. The log is
@@ -71,7 +73,9 @@ typedef struct {
 } ag_audit_options;
 
 /* Opens (and unless AG_AUDIT_OPEN_EXISTING, creates) the database at path;
- * ":memory:" gives a private in-memory log. opts may be NULL (defaults:
+ * ":memory:" gives a private in-memory log; a PostgreSQL URI connects
+ * (schema made on first use; AG_ERR_NOTFOUND with EXISTING when there is
+ * none; AG_ERR_DB when the server cannot be reached). opts may be NULL (defaults:
  * create if missing, synchronous=FULL). On failure *out is NULL and err
  * names "db". */
 ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit_db **out,
@@ -196,6 +200,12 @@ typedef struct {
   char prev_hash[AG_AUDIT_HASH_HEX];
   char hash[AG_AUDIT_HASH_HEX];
 } ag_audit_entry;
+
+/* Appends the record as one JSON object: audit_id, seq, time, kind, the
+ * text columns, request and decision embedded as the JSON they are (as a
+ * string when a stored one does not parse), prev_hash and hash. What
+ * `acegate audit search` prints and GET /v1/audit returns. */
+void ag_audit_entry_json(ag_buf *b, const ag_audit_entry *e);
 
 /* Looks a record up by audit id: AG_ERR_NOTFOUND if there is none. */
 ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out, ag_error *err);
@@ -334,6 +344,16 @@ ag_status ag_audit_verify_export(const char *data, size_t len, const ag_audit_an
  * SQLite's online backup API, from one snapshot, while appends go on. The
  * copy is a complete acegate database that passes ag_audit_verify(). */
 ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err);
+
+/* Copies every record of src into dst, which must hold none, as they are
+ * (the same seqs, ids, times, columns and hashes: the same chain), a few
+ * hundred per transaction of dst, from one snapshot of src; then the API
+ * keys with their hashes and revocations. Then verifies dst into rep and
+ * checks that it ends at src's head (AG_ERR_DB naming "to" if not). The
+ * two may be of either store: `acegate audit migrate` copies a SQLite log
+ * into PostgreSQL. */
+ag_status ag_audit_copy(ag_audit_db *src, ag_audit_db *dst, ag_audit_verify_report *rep,
+                        ag_error *err);
 
 /* ---- the service's start check ---- */
 

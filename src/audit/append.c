@@ -26,22 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct audit_pending {
-  const ag_audit_record *recs;
-  size_t n;
-  char (*ids)[AG_AUDIT_ID_MAX];
-  int64_t now_ms;
-  ag_status st;
-  ag_error err;
-  /* run first inside the transaction (a key row written with its record) */
-  audit_txn_fn before;
-  void *before_ctx;
-  bool taken; /* in a batch being written */
-  bool done;
-  pthread_cond_t cv; /* signalled when done, or when this request should lead */
-  audit_pending *next;
-};
-
 static const char *nz(const char *s) {
   return s ? s : "";
 }
@@ -104,15 +88,9 @@ static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_e
   return AG_OK;
 }
 
-/* Random bytes for audit ids, fetched once per 64 records. */
-typedef struct {
-  unsigned char bytes[6 * 64];
-  size_t used;
-} id_random;
-
-static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_record *r,
-                            int64_t now_ms, int64_t seq, char prev[AG_AUDIT_HASH_HEX],
-                            char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+ag_status audit_make_row(ag_audit_db *db, audit_id_random *rnd, const ag_audit_record *r,
+                         int64_t now_ms, int64_t seq, const char prev[AG_AUDIT_HASH_HEX],
+                         audit_made *out, ag_error *err) {
   if (!r) /* check_batch() refuses it first; said again for the reader */
     return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
   if (rnd->used == sizeof rnd->bytes) {
@@ -123,8 +101,9 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
   char rhex[13];
   audit_hex(rnd->bytes + rnd->used, 6, rhex);
   rnd->used += 6;
-  char id[AG_AUDIT_ID_MAX];
-  snprintf(id, sizeof id, "a-%lld-%s", (long long)seq, rhex);
+  char *id = out->id;
+  snprintf(id, AG_AUDIT_ID_MAX, "a-%lld-%s", (long long)seq, rhex);
+  memcpy(out->prev, prev, AG_AUDIT_HASH_HEX);
 
   audit_row row = {.seq = seq, .time_ms = r->time_ms ? r->time_ms : now_ms};
   const char *kind = ag_audit_kind_name(r->kind);
@@ -138,17 +117,24 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
                                [F_DEST] = nz(r->destination),
                                [F_ECCN] = nz(r->eccn),
                                [F_OUTCOME] = nz(r->outcome),
-                               [F_PREV] = prev};
+                               [F_PREV] = out->prev};
   for (int i = 0; i < F_COUNT; i++)
     if (text[i])
       row.f[i] = (audit_bytes){text[i], strlen(text[i])};
   row.f[F_REQUEST] = (audit_bytes){r->request, r->request_len};
   row.f[F_DECISION] = (audit_bytes){r->decision, r->decision_len};
 
-  char hash[AG_AUDIT_HASH_HEX];
-  if (!audit_row_hash(db->sha256, db->wctx, &row, hash))
+  out->row = row;
+  if (!audit_row_hash(db->sha256, db->wctx, &row, out->hash))
     return ag_error_set(err, AG_ERR_INTERNAL, "hash", "SHA-256 failed");
+  return AG_OK;
+}
 
+/* Inserts one row as given: the decision packed as the log stores it
+ * (packed: the caller's frame of it, or NULL). Caller holds wmu. */
+static ag_status insert_row(ag_audit_db *db, const audit_row *rp, const char *hash,
+                            const void *packed, size_t packed_len, ag_error *err) {
+  const audit_row row = *rp;
   sqlite3_stmt *s;
   ag_status st = audit_stmt(&db->w, ST_INSERT, &s, err);
   if (st != AG_OK)
@@ -158,13 +144,13 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
       [F_ID] = 2,       [F_KIND] = 4,      [F_KEY_ID] = 5, [F_CLIENT] = 6, [F_RULES] = 7,
       [F_LISTS] = 8,    [F_AS_OF] = 9,     [F_DEST] = 10,  [F_ECCN] = 11,  [F_OUTCOME] = 12,
       [F_REQUEST] = 13, [F_DECISION] = 14, [F_PREV] = 15};
-  sqlite3_bind_int64(s, 1, seq);
+  sqlite3_bind_int64(s, 1, row.seq);
   sqlite3_bind_int64(s, 3, row.time_ms);
   for (int i = 0; i < F_COUNT; i++) {
     if (i == F_REQUEST || i == F_DECISION) {
       /* the hash covers the decision as sent; the row may hold it compressed */
       audit_bytes b = i != F_DECISION ? row.f[i]
-                      : r->packed     ? (audit_bytes){r->packed, r->packed_len}
+                      : packed        ? (audit_bytes){packed, packed_len}
                                       : audit_pack(db, row.f[i]);
       sqlite3_bind_blob(s, param_of_field[i], b.p, (int)b.n, SQLITE_STATIC);
     } else {
@@ -174,10 +160,20 @@ static ag_status insert_one(ag_audit_db *db, id_random *rnd, const ag_audit_reco
   sqlite3_bind_text(s, 16, hash, 64, SQLITE_STATIC);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
-  if (rc != SQLITE_DONE)
-    return audit_db_error(err, db->w.h, "append");
-  memcpy(prev, hash, AG_AUDIT_HASH_HEX);
-  memcpy(id_out, id, AG_AUDIT_ID_MAX);
+  return rc == SQLITE_DONE ? AG_OK : audit_db_error(err, db->w.h, "append");
+}
+
+static ag_status insert_one(ag_audit_db *db, audit_id_random *rnd, const ag_audit_record *r,
+                            int64_t now_ms, int64_t seq, char prev[AG_AUDIT_HASH_HEX],
+                            char id_out[AG_AUDIT_ID_MAX], ag_error *err) {
+  audit_made m;
+  ag_status st = audit_make_row(db, rnd, r, now_ms, seq, prev, &m, err);
+  if (st == AG_OK)
+    st = insert_row(db, &m.row, m.hash, r->packed, r->packed_len, err);
+  if (st != AG_OK)
+    return st;
+  memcpy(prev, m.hash, AG_AUDIT_HASH_HEX);
+  memcpy(id_out, m.id, AG_AUDIT_ID_MAX);
   return AG_OK;
 }
 
@@ -192,7 +188,7 @@ static ag_status step_done(ag_audit_db *db, int which, const char *what, ag_erro
 }
 
 /* Writes every record of the batch in one transaction. Caller holds wmu. */
-static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *err) {
+ag_status audit_sqlite_write_batch(ag_audit_db *db, audit_pending *batch, ag_error *err) {
   sqlite3 *h = db->w.h;
   ag_status st = step_done(db, ST_BEGIN, "begin", err);
   if (st != AG_OK)
@@ -200,7 +196,7 @@ static ag_status write_batch(ag_audit_db *db, audit_pending *batch, ag_error *er
   sqlite3_stmt *s;
   int64_t seq = 0, first = 0;
   char prev[AG_AUDIT_HASH_HEX];
-  id_random rnd = {.used = sizeof rnd.bytes};
+  audit_id_random rnd = {.used = sizeof rnd.bytes};
   if ((st = audit_stmt(&db->w, ST_HEAD, &s, err)) != AG_OK)
     goto fail;
   int rc = sqlite3_step(s);
@@ -245,12 +241,66 @@ fail:
   return st;
 }
 
+ag_status audit_sqlite_put_rows(ag_audit_db *db, const audit_row *rows,
+                                const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err) {
+  pthread_mutex_lock(&db->wmu);
+  sqlite3 *h = db->w.h;
+  sqlite3_stmt *s;
+  uint64_t commit = 0;
+  ag_status st = step_done(db, ST_BEGIN, "begin", err);
+  if (st != AG_OK)
+    goto out;
+  if ((st = audit_stmt(&db->w, ST_HEAD, &s, err)) != AG_OK)
+    goto fail;
+  if (sqlite3_step(s) != SQLITE_ROW) {
+    st = audit_db_error(err, h, "read head");
+    sqlite3_reset(s);
+    goto fail;
+  }
+  int64_t seq = sqlite3_column_int64(s, 0);
+  char prev[AG_AUDIT_HASH_HEX];
+  snprintf(prev, sizeof prev, "%s", audit_col_text(s, 1));
+  sqlite3_reset(s);
+  for (size_t i = 0; i < n; i++) {
+    if (rows[i].seq != seq + 1 || rows[i].f[F_PREV].n != 64 ||
+        memcmp(rows[i].f[F_PREV].p, prev, 64) != 0) {
+      st = ag_error_set(err, AG_ERR_DB, "to", "record %lld does not follow the copy's head %lld",
+                        (long long)rows[i].seq, (long long)seq);
+      goto fail;
+    }
+    if ((st = insert_row(db, &rows[i], hashes[i], NULL, 0, err)) != AG_OK)
+      goto fail;
+    seq = rows[i].seq;
+    memcpy(prev, hashes[i], AG_AUDIT_HASH_HEX);
+  }
+  if ((st = audit_stmt(&db->w, ST_HEAD_SET, &s, err)) != AG_OK)
+    goto fail;
+  sqlite3_bind_int64(s, 1, seq);
+  sqlite3_bind_text(s, 2, prev, 64, SQLITE_STATIC);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE) {
+    st = audit_db_error(err, h, "move head");
+    goto fail;
+  }
+  if ((st = step_done(db, ST_COMMIT, "commit", err)) != AG_OK)
+    goto fail;
+  commit = audit_committed(db);
+  goto out;
+fail:
+  if (!sqlite3_get_autocommit(h))
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+out:
+  pthread_mutex_unlock(&db->wmu);
+  return st == AG_OK && commit ? audit_sync(db, commit, err) : st;
+}
+
 /* Writes the batch in one transaction under the write lock; *commit gets
  * the number audit_sync() waits for. */
 static ag_status commit_under_lock(ag_audit_db *db, audit_pending *batch, uint64_t *commit,
                                    ag_error *err) {
   pthread_mutex_lock(&db->wmu);
-  ag_status st = write_batch(db, batch, err);
+  ag_status st = db->store->write_batch(db, batch, err);
   *commit = st == AG_OK ? audit_committed(db) : 0;
   pthread_mutex_unlock(&db->wmu);
   return st;

@@ -55,10 +55,87 @@ typedef struct {
 
 typedef struct audit_pending audit_pending;
 struct audit_ddict;
+/* Runs inside an append's transaction, before its records; caller holds
+ * wmu. A failure rolls the whole transaction back. */
+typedef ag_status (*audit_txn_fn)(ag_audit_db *db, void *ctx, ag_error *err);
+struct audit_pg;
+
+/* A record as the hash sees it, declared early for the store interface. */
+typedef struct audit_row audit_row;
+
+/* Called for each record of a scan, in chain order; hash is the stored one.
+ * Pointers live for the call only. Anything but AG_OK stops the scan and is
+ * returned by it. */
+typedef ag_status (*audit_row_fn)(void *ctx, const audit_row *r, const char *hash, ag_error *err);
+
+/* The store under the log: where records, the head marker, keys and the
+ * search columns live. The group commit (append.c), the validation of
+ * records and queries, the canonical form and hashing, the formats of
+ * export, the verdicts of verify and the key logic are the same for every
+ * store; a store only reads and writes. One table of these per backend:
+ * SQLite (db.c and the files beside it) and PostgreSQL (pg.c). */
+typedef struct audit_store {
+  const char *name; /* "sqlite", "postgresql" */
+  void (*close)(ag_audit_db *db);
+  /* One transaction: the head marker read (and locked), each request's
+   * `before` run, every record hashed with audit_make_row() and inserted,
+   * the head marker moved. Caller holds wmu. */
+  ag_status (*write_batch)(ag_audit_db *db, audit_pending *batch, ag_error *err);
+  /* The record with this seq whose id is audit_id; AG_ERR_NOTFOUND. */
+  ag_status (*get)(ag_audit_db *db, int64_t seq, const char *audit_id, ag_audit_entry **out,
+                   ag_error *err);
+  /* Fills page (entries allocated for limit) with the records matching q
+   * after the cursor's seq; *more when a further one matches. */
+  ag_status (*search)(ag_audit_db *db, const ag_audit_query *q, int64_t after, bool has_cursor,
+                      size_t limit, ag_audit_page *page, bool *more, ag_error *err);
+  /* From one snapshot: the head marker, then every record from the first
+   * to the last with from_ms <= time < to_ms (to_ms 0: open; both 0: the
+   * whole log) in chain order. head is read before the first row. */
+  ag_status (*scan)(ag_audit_db *db, int64_t from_ms, int64_t to_ms, int64_t *head_seq,
+                    char head_hash[AG_AUDIT_HASH_HEX], audit_row_fn fn, void *ctx, ag_error *err);
+  /* Appends records exactly as given (their seqs, ids, times and hashes),
+   * in one transaction; the first must follow the head marker and link to
+   * it. For copies between stores (audit backup, audit migrate). */
+  ag_status (*put_rows)(ag_audit_db *db, const audit_row *rows, const char (*hashes)[AG_AUDIT_HASH_HEX],
+                        size_t n, ag_error *err);
+  /* ag_audit_verify() from seq `from` on (1: the whole chain). */
+  ag_status (*verify)(ag_audit_db *db, const ag_audit_anchor *anchor, int64_t from,
+                      bool check_index, ag_audit_verify_report *rep, ag_error *err);
+  /* ag_audit_backup(): a verifiable SQLite file at dest_path. */
+  ag_status (*backup)(ag_audit_db *db, const char *dest_path, ag_error *err);
+  /* The head marker (0 and the genesis hash for an empty log). */
+  ag_status (*head)(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HASH_HEX], ag_error *err);
+  /* API keys. key_insert runs inside write_batch's transaction (as a
+   * request's `before`) or alone; caller holds wmu. *taken: the id is in
+   * use. key_get: *found false when there is no such key. key_revoke sets
+   * revoked_ms where it is 0; caller holds wmu. */
+  ag_status (*key_insert)(ag_audit_db *db, const ag_keys_info *k, const unsigned char hash[32],
+                          bool *taken, ag_error *err);
+  ag_status (*key_get)(ag_audit_db *db, const char *id, ag_keys_info *k, unsigned char hash[32],
+                       bool *found, ag_error *err);
+  ag_status (*key_list)(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
+  ag_status (*key_revoke)(ag_audit_db *db, const char *id, int64_t now_ms, bool *changed,
+                          bool *found, ag_error *err);
+} audit_store;
+
+extern const audit_store audit_sqlite_store;
+extern const audit_store audit_pg_store;
+
+/* A PostgreSQL connection URI (postgresql:// or postgres://) rather than
+ * a file path. */
+bool audit_is_pg_uri(const char *path);
+/* ag_audit_backup() of a log that is not a SQLite file: a new SQLite log
+ * at dest written by ag_audit_copy() (copy.c). */
+ag_status audit_copy_to_file(ag_audit_db *db, const char *dest, ag_error *err);
+/* Connects the PostgreSQL store and makes its schema unless
+ * AG_AUDIT_OPEN_EXISTING (pg.c). */
+ag_status audit_pg_open(ag_audit_db *db, unsigned flags, ag_error *err);
 
 #define AUDIT_POOL_MAX 8
 
 struct ag_audit_db {
+  const audit_store *store;
+  struct audit_pg *pg; /* the PostgreSQL store's connections (pg.c) */
   char *path;
   bool memory;
   bool readonly; /* AG_AUDIT_OPEN_READONLY: every connection read-only */
@@ -157,13 +234,57 @@ typedef struct {
 } audit_bytes;
 
 /* A record as the hash sees it; bytes borrowed from the caller or a row. */
-typedef struct {
+struct audit_row {
   int64_t seq;
   int64_t time_ms;
   audit_bytes f[F_COUNT];
-} audit_row;
+};
 
 extern const char audit_genesis_hash[AG_AUDIT_HASH_HEX];
+
+/* A request to append, queued for group commit (append.c). */
+struct audit_pending {
+  const ag_audit_record *recs;
+  size_t n;
+  char (*ids)[AG_AUDIT_ID_MAX];
+  int64_t now_ms;
+  ag_status st;
+  ag_error err;
+  /* run first inside the transaction (a key row written with its record) */
+  audit_txn_fn before;
+  void *before_ctx;
+  bool taken; /* in a batch being written */
+  bool done;
+  pthread_cond_t cv; /* signalled when done, or when this request should lead */
+  audit_pending *next;
+};
+
+/* Random bytes for audit ids, fetched once per 64 records; start with
+ * used = sizeof bytes. */
+typedef struct {
+  unsigned char bytes[6 * 64];
+  size_t used;
+} audit_id_random;
+
+/* A record made ready to store: its id, links and hash; row borrows from
+ * the record and from this struct. */
+typedef struct {
+  audit_row row;
+  char id[AG_AUDIT_ID_MAX];
+  char prev[AG_AUDIT_HASH_HEX];
+  char hash[AG_AUDIT_HASH_HEX];
+} audit_made;
+
+/* Gives record r its place seq after prev: the audit id, the time (now_ms
+ * when it has none) and the hash. Caller holds wmu (db->wctx). */
+ag_status audit_make_row(ag_audit_db *db, audit_id_random *rnd, const ag_audit_record *r,
+                         int64_t now_ms, int64_t seq, const char prev[AG_AUDIT_HASH_HEX],
+                         audit_made *out, ag_error *err);
+ag_status audit_sqlite_write_batch(ag_audit_db *db, audit_pending *batch, ag_error *err);
+
+/* An entry (one allocation) from a row and its stored hash. */
+ag_status audit_entry_from_row(const audit_row *r, const char *stored, ag_audit_entry **out,
+                               ag_error *err);
 
 /* hex = SHA-256 of the canonical form of r (docs/audit.md). ctx is a
  * scratch context owned by the caller. */
@@ -253,9 +374,6 @@ extern const char *const audit_export_cols[AUDIT_EXPORT_NCOLS];
 
 /* ---- appends with more in the same transaction (append.c) ---- */
 
-/* Runs inside an append's transaction, before its records; caller holds
- * wmu. A failure rolls the whole transaction back. */
-typedef ag_status (*audit_txn_fn)(ag_audit_db *db, void *ctx, ag_error *err);
 /* Appends one record with before() in the same transaction, and returns
  * once both are durable. */
 ag_status audit_append_with(ag_audit_db *db, const ag_audit_record *rec,
@@ -266,6 +384,55 @@ ag_status audit_key_event_with(ag_audit_db *db, bool revoked, const char *key_id
                                const char *name, const char *actor, const char *client,
                                char id_out[AG_AUDIT_ID_MAX], audit_txn_fn before, void *ctx,
                                ag_error *err);
+
+/* A walk of the chain (verify.c): the store feeds it rows in seq order
+ * from one snapshot and, to tell an edited hash from edited content, what
+ * the record after a seq links to. */
+typedef struct audit_walk audit_walk;
+struct audit_walk {
+  ag_audit_db *db;
+  void *src;  /* the store's read connection */
+  void *rows; /* the store's cursor */
+  /* 1 with a row (*rst: whether its stored decision decoded, why if not),
+   * 0 at the end, -1 on failure (err set) */
+  int (*next)(audit_walk *w, audit_row *r, const char **stored, ag_status *rst, ag_error *why,
+              ag_error *err);
+  /* the prev_hash of the first record after seq, or the head marker's hash
+   * when seq is the head; out stays "" when unknown */
+  ag_status (*link)(audit_walk *w, int64_t seq, char out[AG_AUDIT_HASH_HEX], ag_error *err);
+  EVP_MD_CTX *ctx;
+  ag_audit_verify_report *rep;
+  bool head_known; /* the head marker, read by the store before the walk */
+  int64_t head_seq;
+  char head_hash[AG_AUDIT_HASH_HEX];
+};
+/* Recomputes every hash and link from seq `from` on and fills w->rep. */
+ag_status audit_walk_chain(audit_walk *w, const ag_audit_anchor *anchor, int64_t from,
+                           ag_error *err);
+
+/* The SQLite store's functions, named in its table (db.c). */
+ag_status audit_sqlite_get(ag_audit_db *db, int64_t seq, const char *audit_id,
+                           ag_audit_entry **out, ag_error *err);
+ag_status audit_sqlite_search(ag_audit_db *db, const ag_audit_query *q, int64_t after,
+                              bool has_cursor, size_t limit, ag_audit_page *page, bool *more,
+                              ag_error *err);
+ag_status audit_sqlite_scan(ag_audit_db *db, int64_t from_ms, int64_t to_ms, int64_t *head_seq,
+                            char head_hash[AG_AUDIT_HASH_HEX], audit_row_fn fn, void *ctx,
+                            ag_error *err);
+ag_status audit_sqlite_put_rows(ag_audit_db *db, const audit_row *rows,
+                                const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err);
+ag_status audit_sqlite_verify(ag_audit_db *db, const ag_audit_anchor *anchor, int64_t from,
+                              bool check_index, ag_audit_verify_report *rep, ag_error *err);
+ag_status audit_sqlite_head(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HASH_HEX],
+                            ag_error *err);
+ag_status audit_sqlite_key_insert(ag_audit_db *db, const ag_keys_info *k,
+                                  const unsigned char hash[32], bool *taken, ag_error *err);
+ag_status audit_sqlite_key_get(ag_audit_db *db, const char *id, ag_keys_info *k,
+                               unsigned char hash[32], bool *found, ag_error *err);
+ag_status audit_sqlite_key_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
+ag_status audit_sqlite_key_revoke(ag_audit_db *db, const char *id, int64_t now_ms, bool *changed,
+                                  bool *found, ag_error *err);
+ag_status audit_sqlite_backup(ag_audit_db *db, const char *dest_path, ag_error *err);
 
 /* ag_audit_verify() of the last n records only (verify.c): the start
  * check's look at the end of the chain. */

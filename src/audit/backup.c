@@ -31,6 +31,15 @@ static void remove_copy(const char *path) {
 ag_status ag_audit_backup(ag_audit_db *db, const char *dest_path, ag_error *err) {
   if (!dest_path || !*dest_path)
     return ag_error_set(err, AG_ERR_INPUT, "to", "no backup path given");
+  if (audit_is_pg_uri(dest_path))
+    return ag_error_set(err, AG_ERR_INPUT, "to", "must be a file (audit migrate copies into "
+                                                  "PostgreSQL)");
+  return db->store->backup(db, dest_path, err);
+}
+
+ag_status audit_sqlite_backup(ag_audit_db *db, const char *dest_path, ag_error *err) {
+  if (!dest_path || !*dest_path)
+    return ag_error_set(err, AG_ERR_INPUT, "to", "no backup path given");
   if (!strcmp(dest_path, ":memory:"))
     return ag_error_set(err, AG_ERR_INPUT, "to", "must be a file");
   struct stat sb;

@@ -147,7 +147,7 @@ ag_status ag_audit_pack(ag_audit_db *db, ag_audit_packer *p, const char *decisio
   *packed_len = 0;
   if (!db || !p || !out || (!decision && len))
     return ag_error_set(err, AG_ERR_INPUT, "decision", "missing argument");
-  if (len < PACK_MIN)
+  if (len < PACK_MIN || !db->cdict) /* PostgreSQL stores decisions as they are */
     return AG_OK;
   size_t bound = ZSTD_compressBound(len);
   if (!ag_buf_reserve(out, bound))

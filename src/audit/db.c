@@ -340,8 +340,12 @@ ag_status audit_entry_from_stmt(ag_audit_db *db, audit_conn *c, sqlite3_stmt *s,
   audit_row r;
   const char *stored;
   ag_status st = audit_row_from_stmt(db, c, s, &r, &stored, err);
-  if (st != AG_OK)
-    return st;
+  return st == AG_OK ? audit_entry_from_row(&r, stored, out, err) : st;
+}
+
+ag_status audit_entry_from_row(const audit_row *rp, const char *stored, ag_audit_entry **out,
+                               ag_error *err) {
+  const audit_row r = *rp;
   /* string fields copied after the struct, each NUL-terminated */
   static const int copied[] = {F_REQUEST, F_DECISION, F_RULES, F_LISTS, F_KEY_ID,
                                F_CLIENT,  F_AS_OF,    F_DEST,  F_ECCN,  F_OUTCOME};
@@ -574,6 +578,8 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   return (st = audit_exec(h, "COMMIT", err)) != AG_OK ? st : keys_allow_reviewer(h, err);
 }
 
+static void audit_sqlite_close(ag_audit_db *db);
+
 ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit_db **out,
                         ag_error *err) {
   *out = NULL;
@@ -609,6 +615,18 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   unsigned flags = opts ? opts->flags : 0;
   if (flags & AG_AUDIT_OPEN_READONLY)
     flags |= AG_AUDIT_OPEN_EXISTING;
+  db->store = &audit_sqlite_store;
+  if (audit_is_pg_uri(path)) {
+    db->store = &audit_pg_store;
+    db->readonly = flags & AG_AUDIT_OPEN_READONLY;
+    ag_status st = audit_pg_open(db, flags, err);
+    if (st != AG_OK) {
+      ag_audit_close(db);
+      return st;
+    }
+    *out = db;
+    return AG_OK;
+  }
   if (db->memory)
     flags &= ~(unsigned)(AG_AUDIT_OPEN_EXISTING | AG_AUDIT_OPEN_READONLY); /* always empty */
   db->readonly = flags & AG_AUDIT_OPEN_READONLY;
@@ -631,18 +649,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
 void ag_audit_close(ag_audit_db *db) {
   if (!db)
     return;
-  audit_search_close(db); /* its thread reads through the pool */
-  if (db->head_track) { /* best effort: the next writer's close tries again */
-    ag_error ignored;
-    ag_audit_head_save(db, &ignored);
-  }
-  audit_durable_close(db);
-  for (size_t i = 0; i < db->nidle; i++) {
-    audit_conn_close(db->idle[i]);
-    free(db->idle[i]);
-  }
-  audit_conn_close(&db->w);
-  audit_codec_close(db);
+  (db->store ? db->store : &audit_sqlite_store)->close(db);
   EVP_MD_CTX_free(db->wctx);
   EVP_MD_free((EVP_MD *)db->sha256);
   pthread_cond_destroy(&db->ccv);
@@ -657,4 +664,41 @@ void ag_audit_close(ag_audit_db *db) {
   pthread_mutex_destroy(&db->wmu);
   free(db->path);
   free(db);
+}
+
+/* The SQLite store's part of closing (also after a failed open). */
+static void audit_sqlite_close(ag_audit_db *db) {
+  audit_search_close(db); /* its thread reads through the pool */
+  if (db->head_track) { /* best effort: the next writer's close tries again */
+    ag_error ignored;
+    ag_audit_head_save(db, &ignored);
+  }
+  audit_durable_close(db);
+  for (size_t i = 0; i < db->nidle; i++) {
+    audit_conn_close(db->idle[i]);
+    free(db->idle[i]);
+  }
+  audit_conn_close(&db->w);
+  audit_codec_close(db);
+}
+
+const audit_store audit_sqlite_store = {
+    .name = "sqlite",
+    .close = audit_sqlite_close,
+    .write_batch = audit_sqlite_write_batch,
+    .get = audit_sqlite_get,
+    .search = audit_sqlite_search,
+    .scan = audit_sqlite_scan,
+    .put_rows = audit_sqlite_put_rows,
+    .verify = audit_sqlite_verify,
+    .head = audit_sqlite_head,
+    .backup = audit_sqlite_backup,
+    .key_insert = audit_sqlite_key_insert,
+    .key_get = audit_sqlite_key_get,
+    .key_list = audit_sqlite_key_list,
+    .key_revoke = audit_sqlite_key_revoke,
+};
+
+bool audit_is_pg_uri(const char *path) {
+  return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
 }

@@ -169,21 +169,26 @@ static ag_status key_make(ag_audit_db *db, new_key *nk, ag_error *err) {
 
 /* Writes the key's row; caller holds wmu. *taken when the random id is in
  * use already. */
-static ag_status key_insert(ag_audit_db *db, const new_key *nk, bool *taken, ag_error *err) {
+ag_status audit_sqlite_key_insert(ag_audit_db *db, const ag_keys_info *k,
+                                  const unsigned char hash[32], bool *taken, ag_error *err) {
   sqlite3_stmt *s;
   *taken = false;
   ag_status st = audit_stmt(&db->w, ST_KEY_ADD, &s, err);
   if (st != AG_OK)
     return st;
-  sqlite3_bind_text(s, 1, nk->k.id, -1, SQLITE_STATIC);
-  sqlite3_bind_blob(s, 2, nk->hash, sizeof nk->hash, SQLITE_STATIC);
-  sqlite3_bind_text(s, 3, ag_keys_role_name(nk->k.role), -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 4, nk->k.name, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 5, nk->k.created_ms);
+  sqlite3_bind_text(s, 1, k->id, -1, SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, hash, 32, SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, ag_keys_role_name(k->role), -1, SQLITE_STATIC);
+  sqlite3_bind_text(s, 4, k->name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 5, k->created_ms);
   int rc = sqlite3_step(s);
   sqlite3_reset(s);
   *taken = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
   return rc == SQLITE_DONE ? AG_OK : audit_db_error(err, db->w.h, "add key");
+}
+
+static ag_status key_insert(ag_audit_db *db, const new_key *nk, bool *taken, ag_error *err) {
+  return db->store->key_insert(db, &nk->k, nk->hash, taken, err);
 }
 
 typedef struct {
@@ -258,6 +263,10 @@ ag_status ag_keys_add_recorded(ag_audit_db *db, ag_keys_role role, const char *n
 ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err) {
   *out = NULL;
   *n = 0;
+  return db->store->key_list(db, out, n, err);
+}
+
+ag_status audit_sqlite_key_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err) {
   audit_conn *c;
   ag_status st = audit_read_acquire(db, &c, err);
   if (st != AG_OK)
@@ -294,38 +303,48 @@ ag_status ag_keys_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error 
   return AG_OK;
 }
 
+ag_status audit_sqlite_key_revoke(ag_audit_db *db, const char *id, int64_t now_ms, bool *changed,
+                                  bool *found, ag_error *err) {
+  sqlite3_stmt *s;
+  *changed = *found = false;
+  ag_status st = audit_stmt(&db->w, ST_KEY_REVOKE, &s, err);
+  if (st != AG_OK)
+    return st;
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, now_ms);
+  int rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  if (rc != SQLITE_DONE)
+    return audit_db_error(err, db->w.h, "revoke key");
+  if (sqlite3_changes(db->w.h) > 0) {
+    *changed = *found = true;
+    return AG_OK;
+  }
+  /* nothing changed: already revoked (fine) or no such key */
+  if ((st = audit_stmt(&db->w, ST_KEY_GET, &s, err)) != AG_OK)
+    return st;
+  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+  rc = sqlite3_step(s);
+  sqlite3_reset(s);
+  *found = rc == SQLITE_ROW;
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? AG_OK : audit_db_error(err, db->w.h, "revoke key");
+}
+
 ag_status ag_keys_revoke(ag_audit_db *db, const char *id, bool *revoked_now, ag_error *err) {
   if (revoked_now)
     *revoked_now = false;
   if (!id || !*id)
     return ag_error_set(err, AG_ERR_INPUT, "id", "no key id given");
   pthread_mutex_lock(&db->wmu);
-  sqlite3_stmt *s;
+  bool changed, found;
   uint64_t commit = 0;
-  ag_status st = audit_stmt(&db->w, ST_KEY_REVOKE, &s, err);
-  if (st == AG_OK) {
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, audit_now_ms());
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-      st = audit_db_error(err, db->w.h, "revoke key");
-    else if (sqlite3_changes(db->w.h) > 0) {
-      commit = audit_committed(db);
-      if (revoked_now)
-        *revoked_now = true;
-    }
-    else if ((st = audit_stmt(&db->w, ST_KEY_GET, &s, err)) == AG_OK) {
-      /* nothing changed: already revoked (fine) or no such key */
-      sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-      rc = sqlite3_step(s);
-      sqlite3_reset(s);
-      if (rc == SQLITE_DONE)
-        st = ag_error_set(err, AG_ERR_NOTFOUND, "id", "no key '%.20s'", id);
-      else if (rc != SQLITE_ROW)
-        st = audit_db_error(err, db->w.h, "revoke key");
-    }
-  }
+  ag_status st = db->store->key_revoke(db, id, audit_now_ms(), &changed, &found, err);
+  if (st == AG_OK && changed) {
+    commit = audit_committed(db);
+    if (revoked_now)
+      *revoked_now = true;
+  } else if (st == AG_OK && !found)
+    st = ag_error_set(err, AG_ERR_NOTFOUND, "id", "no key '%.20s'", id);
   pthread_mutex_unlock(&db->wmu);
   if (commit)
     st = audit_sync(db, commit, err);
@@ -374,6 +393,24 @@ ag_status ag_keys_authenticate(ag_audit_db *db, const char *bearer_token, ag_key
     return ag_error_set(err, AG_ERR_AUTH, "authorization", "invalid API key");
   if (!key_hash(db, tok, TOKEN_LEN, hash))
     return ag_error_set(err, AG_ERR_INTERNAL, "authorization", "SHA-256 failed");
+  ag_keys_info k;
+  unsigned char stored[32];
+  bool found;
+  ag_status st = db->store->key_get(db, id, &k, stored, &found, err);
+  if (st != AG_OK)
+    return st;
+  bool match = found && !CRYPTO_memcmp(stored, hash, 32);
+  if (!match)
+    return ag_error_set(err, AG_ERR_AUTH, "authorization", "invalid API key");
+  if (k.revoked_ms)
+    return ag_error_set(err, AG_ERR_AUTH, "authorization", "API key revoked");
+  *info = k;
+  return AG_OK;
+}
+
+ag_status audit_sqlite_key_get(ag_audit_db *db, const char *id, ag_keys_info *k,
+                               unsigned char hash[32], bool *found, ag_error *err) {
+  *found = false;
   audit_conn *c;
   ag_status st = audit_read_acquire(db, &c, err);
   if (st != AG_OK)
@@ -384,18 +421,12 @@ ag_status ag_keys_authenticate(ag_audit_db *db, const char *bearer_token, ag_key
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
       const void *stored = sqlite3_column_blob(s, 1);
-      bool match = sqlite3_column_bytes(s, 1) == 32 && stored && !CRYPTO_memcmp(stored, hash, 32);
-      ag_keys_info k;
-      info_from_stmt(s, &k);
-      if (!match)
-        st = ag_error_set(err, AG_ERR_AUTH, "authorization", "invalid API key");
-      else if (k.revoked_ms)
-        st = ag_error_set(err, AG_ERR_AUTH, "authorization", "API key revoked");
-      else
-        *info = k;
-    } else if (rc == SQLITE_DONE) {
-      st = ag_error_set(err, AG_ERR_AUTH, "authorization", "invalid API key");
-    } else {
+      /* a hash of another length (edited by hand) matches no key */
+      *found = sqlite3_column_bytes(s, 1) == 32 && stored;
+      if (*found)
+        memcpy(hash, stored, 32);
+      info_from_stmt(s, k);
+    } else if (rc != SQLITE_DONE) {
       st = audit_db_error(err, c->h, "authenticate");
     }
     sqlite3_reset(s);

@@ -8,7 +8,7 @@
  * in two. The log holds parties' names and business references, so a new
  * file and its directory are readable by their owner only.
  */
-#include "acegate/audit.h"
+#include "audit_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,13 +59,13 @@ static ag_status make_parents(const char *path, ag_error *err) {
 }
 
 ag_status ag_audit_prepare_dirs(const char *path, ag_error *err) {
-  if (!path || !*path || !strcmp(path, ":memory:"))
+  if (!path || !*path || !strcmp(path, ":memory:") || audit_is_pg_uri(path))
     return AG_OK;
   return make_parents(path, err);
 }
 
 ag_status ag_audit_prepare_path(const char *path, bool make_dirs, ag_error *err) {
-  if (!path || !*path || !strcmp(path, ":memory:"))
+  if (!path || !*path || !strcmp(path, ":memory:") || audit_is_pg_uri(path))
     return AG_OK;
   if (make_dirs) {
     ag_status st = make_parents(path, err);

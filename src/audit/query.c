@@ -100,6 +100,11 @@ ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **o
   int64_t seq;
   if (!id_seq(audit_id, &seq) || strlen(audit_id) >= AG_AUDIT_ID_MAX)
     return ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no audit record with this id");
+  return db->store->get(db, seq, audit_id, out, err);
+}
+
+ag_status audit_sqlite_get(ag_audit_db *db, int64_t seq, const char *audit_id,
+                           ag_audit_entry **out, ag_error *err) {
   audit_conn *c;
   ag_status st = audit_read_acquire(db, &c, err);
   if (st != AG_OK)
@@ -380,12 +385,24 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   page->entries = calloc(limit, sizeof(ag_audit_entry *));
   if (!page->entries)
     return ag_error_set(err, AG_ERR_NOMEM, "limit", "out of memory");
+  bool more = false;
+  ag_status st = db->store->search(db, q, after, has_cursor, limit, page, &more, err);
+  const ag_audit_entry *last = page->count > 0 ? page->entries[page->count - 1] : NULL;
+  if (st == AG_OK && more && last)
+    snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
+             (uint64_t)last->seq);
+  if (st != AG_OK)
+    ag_audit_page_free(page);
+  return st;
+}
+
+ag_status audit_sqlite_search(ag_audit_db *db, const ag_audit_query *q, int64_t after,
+                              bool has_cursor, size_t limit, ag_audit_page *page, bool *more_out,
+                              ag_error *err) {
   audit_conn *c;
   ag_status st = audit_read_acquire(db, &c, err);
-  if (st != AG_OK) {
-    ag_audit_page_free(page);
+  if (st != AG_OK)
     return st;
-  }
   bool more = false;
   int64_t upto = 0, span = 0;
   /* the index's mark and the records from one snapshot: the index is read
@@ -408,13 +425,8 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   }
   if (snapshot)
     sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
-  const ag_audit_entry *last = page->count > 0 ? page->entries[page->count - 1] : NULL;
-  if (st == AG_OK && more && last)
-    snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
-             (uint64_t)last->seq);
   audit_read_release(db, c);
-  if (st != AG_OK)
-    ag_audit_page_free(page);
+  *more_out = more;
   return st;
 }
 
@@ -444,13 +456,9 @@ static void csv_field(ag_buf *b, const char *p, size_t n) {
   ag_buf_putc(b, '"');
 }
 
-static ag_status format_row(ag_audit_db *db, audit_conn *c, ag_buf *b, sqlite3_stmt *s,
-                            ag_audit_format fmt, ag_error *err) {
-  audit_row r;
-  const char *hash;
-  ag_status st = audit_row_from_stmt(db, c, s, &r, &hash, err);
-  if (st != AG_OK)
-    return st;
+static ag_status format_row(ag_buf *b, const audit_row *rp, const char *hash,
+                            ag_audit_format fmt) {
+  const audit_row r = *rp;
   char seq[24], tms[24], time[32];
   snprintf(seq, sizeof seq, "%lld", (long long)r.seq);
   snprintf(tms, sizeof tms, "%lld", (long long)r.time_ms);
@@ -500,12 +508,72 @@ static void put_export_end(ag_buf *b, ag_audit_format fmt, int64_t count, int64_
   ag_buf_puts(b, "\r\n");
 }
 
+/* An export in progress: the header goes out before the first row. */
+typedef struct {
+  ag_audit_format fmt;
+  ag_audit_write_fn write;
+  void *ctx;
+  ag_buf b;
+  int64_t count, last_seq;
+  char last_hash[AG_AUDIT_HASH_HEX];
+} export_run;
+
+static ag_status flush(export_run *x, ag_error *err) {
+  if (x->b.failed)
+    return ag_error_set(err, AG_ERR_NOMEM, "export", "out of memory");
+  if (x->b.len && x->write(x->ctx, x->b.data, x->b.len) != 0)
+    return ag_error_set(err, AG_ERR_IO, "output", "writing the export failed");
+  ag_buf_reset(&x->b);
+  return AG_OK;
+}
+
+static ag_status export_row(void *ctx, const audit_row *r, const char *hash, ag_error *err) {
+  export_run *x = ctx;
+  format_row(&x->b, r, hash, x->fmt);
+  x->count++;
+  x->last_seq = r->seq;
+  snprintf(x->last_hash, sizeof x->last_hash, "%s", hash);
+  return flush(x, err);
+}
+
 ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_audit_format fmt,
                           ag_audit_write_fn write, void *ctx, ag_error *err) {
   if (fmt != AG_AUDIT_CSV && fmt != AG_AUDIT_JSONL)
     return ag_error_set(err, AG_ERR_INPUT, "format", "must be csv or jsonl");
   if (from_ms && to_ms && from_ms >= to_ms)
     return ag_error_set(err, AG_ERR_INPUT, "to", "the range ends before it starts");
+  export_run x = {.fmt = fmt, .write = write, .ctx = ctx};
+  ag_buf_init(&x.b);
+  if (fmt == AG_AUDIT_CSV) {
+    for (size_t i = 0; i < NCOLS; i++) {
+      if (i)
+        ag_buf_putc(&x.b, ',');
+      ag_buf_puts(&x.b, audit_export_cols[i]);
+    }
+    ag_buf_puts(&x.b, "\r\n");
+  }
+  int64_t head_seq = 0;
+  char head_hash[AG_AUDIT_HASH_HEX] = "";
+  /* the whole range from one snapshot (a scan that finds no record in the
+   * range still reads the head); the header goes out with the first row or
+   * the closing line */
+  ag_status st = db->store->scan(db, from_ms, to_ms ? to_ms : INT64_MAX, &head_seq, head_hash,
+                                 export_row, &x, err);
+  /* Only a complete export gets its closing line: a file without one was
+   * cut short, and the count and hashes in it show a line taken out. */
+  if (st == AG_OK) {
+    put_export_end(&x.b, fmt, x.count, x.last_seq, x.last_hash, head_seq, head_hash);
+    st = flush(&x, err);
+  }
+  ag_buf_free(&x.b);
+  return st;
+}
+
+/* The SQLite store's scan: one read transaction, so the bounds, the head
+ * and the rows come from one snapshot. */
+ag_status audit_sqlite_scan(ag_audit_db *db, int64_t from_ms, int64_t to_ms, int64_t *head_seq_out,
+                            char head_hash_out[AG_AUDIT_HASH_HEX], audit_row_fn fn, void *fctx,
+                            ag_error *err) {
   if (!to_ms)
     to_ms = INT64_MAX;
   audit_conn *c;
@@ -513,9 +581,6 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
   if (st != AG_OK)
     return st;
   sqlite3_stmt *bounds = NULL, *rows = NULL;
-  ag_buf b;
-  ag_buf_init(&b);
-  /* One read transaction: the bounds and the rows come from one snapshot. */
   if ((st = audit_exec(c->h, "BEGIN", err)) != AG_OK)
     goto done;
   /* The time index gives the first and last record of the time range; the
@@ -545,57 +610,24 @@ ag_status ag_audit_export(ag_audit_db *db, int64_t from_ms, int64_t to_ms, ag_au
   }
   sqlite3_bind_int64(rows, 1, sqlite3_column_int64(bounds, 0));
   sqlite3_bind_int64(rows, 2, sqlite3_column_int64(bounds, 1));
-  int64_t head_seq = sqlite3_column_int64(bounds, 2);
-  char head_hash[AG_AUDIT_HASH_HEX];
-  snprintf(head_hash, sizeof head_hash, "%s", audit_col_text(bounds, 3));
+  *head_seq_out = sqlite3_column_int64(bounds, 2);
+  snprintf(head_hash_out, AG_AUDIT_HASH_HEX, "%s", audit_col_text(bounds, 3));
   sqlite3_reset(bounds);
-  int64_t count = 0, last_seq = 0;
-  char last_hash[AG_AUDIT_HASH_HEX] = "";
-
-  if (fmt == AG_AUDIT_CSV) {
-    for (size_t i = 0; i < NCOLS; i++) {
-      if (i)
-        ag_buf_putc(&b, ',');
-      ag_buf_puts(&b, audit_export_cols[i]);
-    }
-    ag_buf_puts(&b, "\r\n");
-  }
   int rc;
-  for (;;) {
-    if (b.failed) {
-      st = ag_error_set(err, AG_ERR_NOMEM, "export", "out of memory");
+  while ((rc = sqlite3_step(rows)) == SQLITE_ROW) {
+    audit_row r;
+    const char *hash;
+    if ((st = audit_row_from_stmt(db, c, rows, &r, &hash, err)) != AG_OK ||
+        (st = fn(fctx, &r, hash, err)) != AG_OK)
       goto done;
-    }
-    if (b.len && write(ctx, b.data, b.len) != 0) {
-      st = ag_error_set(err, AG_ERR_IO, "output", "writing the export failed");
-      goto done;
-    }
-    ag_buf_reset(&b);
-    if ((rc = sqlite3_step(rows)) != SQLITE_ROW)
-      break;
-    if ((st = format_row(db, c, &b, rows, fmt, err)) != AG_OK)
-      goto done;
-    count++;
-    last_seq = sqlite3_column_int64(rows, 0);
-    snprintf(last_hash, sizeof last_hash, "%s", audit_col_text(rows, 15));
   }
-  if (rc != SQLITE_DONE) {
+  if (rc != SQLITE_DONE)
     st = audit_db_error(err, c->h, "export");
-    goto done;
-  }
-  /* Only a complete export gets its closing line: a file without one was
-   * cut short, and the count and hashes in it show a line taken out. */
-  put_export_end(&b, fmt, count, last_seq, last_hash, head_seq, head_hash);
-  if (b.failed)
-    st = ag_error_set(err, AG_ERR_NOMEM, "export", "out of memory");
-  else if (write(ctx, b.data, b.len) != 0)
-    st = ag_error_set(err, AG_ERR_IO, "output", "writing the export failed");
 done:
   sqlite3_finalize(bounds);
   sqlite3_finalize(rows);
   if (!sqlite3_get_autocommit(c->h))
     sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
   audit_read_release(db, c);
-  ag_buf_free(&b);
   return st;
 }

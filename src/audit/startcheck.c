@@ -64,8 +64,8 @@ static int head_read(const char *log, int64_t *seq, char hash[AG_AUDIT_HASH_HEX]
 ag_status ag_audit_head_save(ag_audit_db *db, ag_error *err) {
   if (!db)
     return ag_error_set(err, AG_ERR_INPUT, "db", "missing argument");
-  if (db->memory || db->readonly)
-    return AG_OK;
+  if (db->memory || db->readonly || db->store != &audit_sqlite_store)
+    return AG_OK; /* PostgreSQL keeps its own head, and its own copies */
   audit_conn *c;
   ag_status st = audit_read_acquire(db, &c, err);
   if (st != AG_OK)
@@ -164,6 +164,38 @@ static ag_status holds(ag_audit_db *db, int64_t seq, const char *hash, bool *yes
   return AG_OK;
 }
 
+/* A PostgreSQL log: the end of its chain and its triggers. There is no
+ * head file (the database is the operator's to replicate and restore) and
+ * no file check (PostgreSQL checks its own pages). An unreachable server
+ * is an error: the service does not start without its log. */
+static ag_status check_start_pg(const char *uri, ag_audit_start_report *rep, ag_error *err) {
+  ag_audit_db *db;
+  ag_audit_options ro = {.flags = AG_AUDIT_OPEN_READONLY};
+  ag_status st = ag_audit_open(uri, &ro, &db, err);
+  if (st == AG_ERR_NOTFOUND) {
+    rep->new_log = true;
+    return AG_OK;
+  }
+  if (st != AG_OK)
+    return st;
+  ag_audit_verify_report v;
+  ag_error why;
+  if (audit_verify_tail(db, TAIL_RECORDS, &v, &why) != AG_OK) {
+    problem(rep, "its last records cannot be read: %.300s", why.reason);
+  } else {
+    if (v.problem != AG_AUDIT_INTACT)
+      problem(rep, "the end of the chain is broken at seq %lld: %s: %.300s", (long long)v.bad_seq,
+              ag_audit_problem_name(v.problem), v.detail);
+    if (!v.guards_present)
+      problem(rep, "its append-only triggers are missing or disabled (the database was altered "
+                   "outside acegate)");
+    rep->head_seq = v.head_seq;
+    memcpy(rep->head_hash, v.head_hash, AG_AUDIT_HASH_HEX);
+  }
+  ag_audit_close(db);
+  return AG_OK;
+}
+
 ag_status ag_audit_check_start(const char *path, ag_audit_start_report *rep, ag_error *err) {
   memset(rep, 0, sizeof *rep);
   memcpy(rep->head_hash, audit_genesis_hash, AG_AUDIT_HASH_HEX);
@@ -173,6 +205,8 @@ ag_status ag_audit_check_start(const char *path, ag_audit_start_report *rep, ag_
     rep->new_log = true;
     return AG_OK;
   }
+  if (audit_is_pg_uri(path))
+    return check_start_pg(path, rep, err);
   int64_t hseq = 0;
   char hhash[AG_AUDIT_HASH_HEX];
   int head = head_read(path, &hseq, hhash);

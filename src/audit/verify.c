@@ -71,15 +71,7 @@ static const char *const guard_names[] = {
     "audit_head_forward",  "audit_dict_no_update", "audit_dict_no_delete"};
 #define NGUARDS (int)(sizeof guard_names / sizeof guard_names[0])
 
-typedef struct {
-  ag_audit_db *db;
-  audit_conn *c;
-  EVP_MD_CTX *ctx;
-  ag_audit_verify_report *rep;
-  bool head_known;
-  int64_t head_seq;
-  char head_hash[AG_AUDIT_HASH_HEX];
-} walk;
+typedef audit_walk walk;
 
 static void report(walk *w, ag_audit_problem p, int64_t seq, const audit_bytes *id, const char *fmt,
                    ...) __attribute__((format(printf, 5, 6)));
@@ -111,11 +103,15 @@ static int64_t seq_of_id(audit_bytes id) {
  * marker's hash when seq is the last record. Empty when unknown. */
 static ag_status next_link(walk *w, int64_t seq, char out[AG_AUDIT_HASH_HEX], ag_error *err) {
   out[0] = '\0';
+  return w->link(w, seq, out, err);
+}
+
+static ag_status sqlite_link(walk *w, int64_t seq, char out[AG_AUDIT_HASH_HEX], ag_error *err) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(w->c->h,
+  if (sqlite3_prepare_v2(((audit_conn *)w->src)->h,
                          "SELECT prev_hash FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT 1", -1,
                          &s, NULL) != SQLITE_OK)
-    return audit_db_error(err, w->c->h, "verify");
+    return audit_db_error(err, ((audit_conn *)w->src)->h, "verify");
   sqlite3_bind_int64(s, 1, seq);
   int rc = sqlite3_step(s);
   if (rc == SQLITE_ROW)
@@ -123,7 +119,7 @@ static ag_status next_link(walk *w, int64_t seq, char out[AG_AUDIT_HASH_HEX], ag
   else if (rc == SQLITE_DONE && w->head_known && w->head_seq == seq)
     memcpy(out, w->head_hash, AG_AUDIT_HASH_HEX);
   sqlite3_finalize(s);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? AG_OK : audit_db_error(err, w->c->h, "verify");
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? AG_OK : audit_db_error(err, ((audit_conn *)w->src)->h, "verify");
 }
 
 /* The stored hash is not the hash of the row's content: say why. */
@@ -160,7 +156,7 @@ static ag_status diagnose_hash(walk *w, const audit_row *r, const char *stored,
 
 static ag_status read_head(walk *w, ag_error *err) {
   sqlite3_stmt *s;
-  ag_status st = audit_stmt(w->c, ST_HEAD, &s, err);
+  ag_status st = audit_stmt(w->src, ST_HEAD, &s, err);
   if (st != AG_OK)
     return st;
   int rc = sqlite3_step(s);
@@ -169,7 +165,7 @@ static ag_status read_head(walk *w, ag_error *err) {
     w->head_seq = sqlite3_column_int64(s, 0);
     snprintf(w->head_hash, sizeof w->head_hash, "%s", audit_col_text(s, 1));
   } else if (rc != SQLITE_DONE) {
-    st = audit_db_error(err, w->c->h, "verify");
+    st = audit_db_error(err, ((audit_conn *)w->src)->h, "verify");
   }
   sqlite3_reset(s);
   return st;
@@ -177,50 +173,62 @@ static ag_status read_head(walk *w, ag_error *err) {
 
 static ag_status read_guards(walk *w, ag_error *err) {
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(w->c->h,
+  if (sqlite3_prepare_v2(((audit_conn *)w->src)->h,
                          "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name IN "
                          "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                          -1, &s, NULL) != SQLITE_OK)
-    return audit_db_error(err, w->c->h, "verify");
+    return audit_db_error(err, ((audit_conn *)w->src)->h, "verify");
   for (int i = 0; i < NGUARDS; i++)
     sqlite3_bind_text(s, i + 1, guard_names[i], -1, SQLITE_STATIC);
   ag_status st = AG_OK;
   if (sqlite3_step(s) == SQLITE_ROW)
     w->rep->guards_present = sqlite3_column_int(s, 0) == NGUARDS;
   else
-    st = audit_db_error(err, w->c->h, "verify");
+    st = audit_db_error(err, ((audit_conn *)w->src)->h, "verify");
   sqlite3_finalize(s);
   return st;
 }
 
-/* Walks the records from seq `from` on (1: the whole chain; later: the
- * tail only, trusting the first record's link to the one before). */
-static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from, ag_error *err) {
-  ag_audit_verify_report *rep = w->rep;
-  ag_status st;
-  if ((st = read_guards(w, err)) != AG_OK || (st = read_head(w, err)) != AG_OK)
-    return st;
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(w->c->h,
-                         "SELECT " AUDIT_COLS " FROM audit_log WHERE seq >= ?1 ORDER BY seq", -1,
-                         &s, NULL) != SQLITE_OK)
-    return audit_db_error(err, w->c->h, "verify");
-  /* the whole chain includes rows someone put below seq 1 */
-  sqlite3_bind_int64(s, 1, from > 1 ? from : INT64_MIN);
-  int64_t expected = from;
-  if (from > 1) {
-    rep->head_seq = from - 1;
-    if (sqlite3_step(s) == SQLITE_ROW)
-      snprintf(rep->head_hash, sizeof rep->head_hash, "%s", audit_col_text(s, 14));
-    sqlite3_reset(s);
+/* The SQLite store's rows for the walk, from its read transaction. */
+typedef struct {
+  audit_conn *c;
+  sqlite3_stmt *s;
+} sqlite_rows;
+
+static int sqlite_next(walk *w, audit_row *r, const char **stored, ag_status *rst, ag_error *why,
+                       ag_error *err) {
+  sqlite_rows *src = w->rows;
+  int rc = sqlite3_step(src->s);
+  if (rc == SQLITE_DONE)
+    return 0;
+  if (rc != SQLITE_ROW) {
+    audit_db_error(err, src->c->h, "verify");
+    return -1;
   }
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+  *rst = audit_row_from_stmt(w->db, src->c, src->s, r, stored, why);
+  return 1;
+}
+
+ag_status audit_walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from, ag_error *err) {
+  ag_audit_verify_report *rep = w->rep;
+  ag_status st = AG_OK;
+  int64_t expected = from;
+  /* the tail only: trust the first record's link to the one before */
+  bool first = from > 1;
+  if (first)
+    rep->head_seq = from - 1;
+  int got;
+  for (;;) {
     audit_row r;
     const char *stored;
     ag_error why;
     ag_error_clear(&why);
-    ag_status rst = audit_row_from_stmt(w->db, w->c, s, &r, &stored, &why);
+    ag_status rst = AG_OK;
+    if ((got = w->next(w, &r, &stored, &rst, &why, err)) <= 0)
+      break;
+    if (first && r.f[F_PREV].n == 64)
+      snprintf(rep->head_hash, sizeof rep->head_hash, "%.64s", r.f[F_PREV].p);
+    first = false;
     if (rst != AG_OK && rst != AG_ERR_DB) {
       if (err)
         *err = why;
@@ -279,9 +287,8 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from
     memcpy(rep->head_hash, stored, AG_AUDIT_HASH_HEX);
     expected++;
   }
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE && st == AG_OK)
-    st = audit_db_error(err, w->c->h, "verify");
-  sqlite3_finalize(s);
+  if (got < 0 && st == AG_OK)
+    st = AG_ERR_DB;
   if (st != AG_OK || rep->problem != AG_AUDIT_INTACT)
     return st;
 
@@ -312,6 +319,27 @@ static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from
   return AG_OK;
 }
 
+/* The SQLite store's walk, inside the caller's read transaction. */
+static ag_status walk_chain(walk *w, const ag_audit_anchor *anchor, int64_t from, ag_error *err) {
+  ag_status st;
+  if ((st = read_guards(w, err)) != AG_OK || (st = read_head(w, err)) != AG_OK)
+    return st;
+  sqlite_rows src = {.c = w->src};
+  if (sqlite3_prepare_v2(src.c->h,
+                         "SELECT " AUDIT_COLS " FROM audit_log WHERE seq >= ?1 ORDER BY seq", -1,
+                         &src.s, NULL) != SQLITE_OK)
+    return audit_db_error(err, src.c->h, "verify");
+  /* the whole chain includes rows someone put below seq 1 */
+  sqlite3_bind_int64(src.s, 1, from > 1 ? from : INT64_MIN);
+  w->rows = &src; // cppcheck-suppress autoVariables
+  w->next = sqlite_next;
+  w->link = sqlite_link;
+  st = audit_walk_chain(w, anchor, from, err);
+  sqlite3_finalize(src.s);
+  w->rows = NULL;
+  return st;
+}
+
 /* SQLite's own check of the file: a page it cannot read is damage below
  * the chain (AG_ERR_DB), not a verdict on the records. */
 static ag_status file_sound(audit_conn *c, ag_error *err) {
@@ -333,24 +361,31 @@ static ag_status verify_from(ag_audit_db *db, const ag_audit_anchor *anchor, int
                              bool check_index, ag_audit_verify_report *rep, ag_error *err) {
   memset(rep, 0, sizeof *rep);
   memcpy(rep->head_hash, audit_genesis_hash, AG_AUDIT_HASH_HEX);
+  return db->store->verify(db, anchor, from, check_index, rep, err);
+}
+
+ag_status audit_sqlite_verify(ag_audit_db *db, const ag_audit_anchor *anchor, int64_t from,
+                              bool check_index, ag_audit_verify_report *rep, ag_error *err) {
   walk w = {.db = db, .rep = rep};
   if (!(w.ctx = EVP_MD_CTX_new()))
     return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
-  ag_status st = audit_read_acquire(db, &w.c, err);
+  audit_conn *wc;
+  ag_status st = audit_read_acquire(db, &wc, err);
+  w.src = wc;
   if (st == AG_OK) {
-    bool index = check_index && audit_attach_index(db, w.c);
+    bool index = check_index && audit_attach_index(db, wc);
     /* one read transaction: head marker, rows and index from the same
      * snapshot */
-    if ((st = audit_exec(w.c->h, "BEGIN", err)) == AG_OK) {
+    if ((st = audit_exec(wc->h, "BEGIN", err)) == AG_OK) {
       if (from == 1) /* a damaged page can hide rows from the walk */
-        st = file_sound(w.c, err);
+        st = file_sound(wc, err);
       if (st == AG_OK)
         st = walk_chain(&w, anchor, from, err);
       if (st == AG_OK && rep->problem == AG_AUDIT_INTACT && index)
-        st = audit_index_check(db, w.c, rep, err);
-      sqlite3_exec(w.c->h, "COMMIT", NULL, NULL, NULL);
+        st = audit_index_check(db, wc, rep, err);
+      sqlite3_exec(wc->h, "COMMIT", NULL, NULL, NULL);
     }
-    audit_read_release(db, w.c);
+    audit_read_release(db, wc);
   }
   EVP_MD_CTX_free(w.ctx);
   return st;
@@ -364,16 +399,30 @@ ag_status ag_audit_verify(ag_audit_db *db, const ag_audit_anchor *anchor,
 ag_status audit_verify_tail(ag_audit_db *db, int64_t n, ag_audit_verify_report *rep,
                             ag_error *err) {
   int64_t head = 0;
+  char hash[AG_AUDIT_HASH_HEX];
+  ag_status st = db->store->head(db, &head, hash, err);
+  if (st != AG_OK)
+    return st;
+  return verify_from(db, NULL, head > n ? head - n + 1 : 1, false, rep, err);
+}
+
+ag_status audit_sqlite_head(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HASH_HEX],
+                            ag_error *err) {
+  int64_t head = 0;
+  memcpy(hash, audit_genesis_hash, AG_AUDIT_HASH_HEX);
   audit_conn *c;
   ag_status st = audit_read_acquire(db, &c, err);
   if (st != AG_OK)
     return st;
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(c->h, "SELECT seq FROM audit_head WHERE id = 1", -1, &s, NULL) ==
+  if (sqlite3_prepare_v2(c->h, "SELECT seq, hash FROM audit_head WHERE id = 1", -1, &s, NULL) ==
           SQLITE_OK &&
-      sqlite3_step(s) == SQLITE_ROW)
+      sqlite3_step(s) == SQLITE_ROW) {
     head = sqlite3_column_int64(s, 0);
+    snprintf(hash, AG_AUDIT_HASH_HEX, "%s", audit_col_text(s, 1));
+  }
   sqlite3_finalize(s);
   audit_read_release(db, c);
-  return verify_from(db, NULL, head > n ? head - n + 1 : 1, false, rep, err);
+  *seq = head;
+  return AG_OK;
 }

@@ -19,6 +19,7 @@ static const char usage_text[] =
     "       acegate audit verify --export FILE [--anchor SEQ:HASH]\n"
     "       acegate audit export --from TIME --to TIME [--format csv|jsonl] [--db FILE]\n"
     "       acegate audit backup --to FILE [--db FILE]\n"
+    "       acegate audit migrate --from FILE --to postgresql://...\n"
     "       acegate audit get AUDIT_ID [--request] [--db FILE]\n"
     "       acegate audit search [--ref REF] [--party NAME] [--destination CC] [--eccn E]\n"
     "                            [--outcome O] [--kind K] [--from TIME] [--to TIME]\n"
@@ -29,6 +30,8 @@ static const char usage_text[] =
     "  export  write every record in [--from, --to] to stdout (TIME is YYYY-MM-DD, a\n"
     "          whole day, or YYYY-MM-DDTHH:MM:SS[.mmm]Z); csv is the default format\n"
     "  backup  copy the database online to a new file, then verify the copy\n"
+    "  migrate copy a log with its chain and keys into an empty one (a SQLite file\n"
+    "          into PostgreSQL), then verify the copy and that it ends at the same head\n"
     "  get     print the stored decision (or with --request, the request) byte for byte\n"
     "  search  the matching records, one JSON line each, oldest first: --ref is the\n"
     "          caller reference given with the check or screening; --party finds every\n"
@@ -36,7 +39,8 @@ static const char usage_text[] =
     "          normalises: case, punctuation, legal forms, transliteration)\n"
     "\n"
     "--db defaults to $ACEGATE_DB, else $XDG_STATE_HOME/acegate/audit.db, else\n"
-    "~/.local/state/acegate/audit.db.\n";
+    "~/.local/state/acegate/audit.db. A postgresql:// or postgres:// URI names a log in\n"
+    "PostgreSQL wherever a log is named.\n";
 
 /* Library fields that correspond to a flag are shown as the flag. */
 static int fail(const char *sub, const ag_error *e) {
@@ -337,6 +341,35 @@ static int cmd_backup(int argc, char **argv) {
   return flushed("backup", r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY);
 }
 
+static int cmd_migrate(int argc, char **argv) {
+  audit_args a = {0};
+  int rc = parse("migrate", argc, argv, O_FROM | O_TO, &a);
+  if (rc >= 0)
+    return rc;
+  if (!a.from)
+    return usage_error("migrate", "--from", "required");
+  if (!a.to)
+    return usage_error("migrate", "--to", "required");
+  ag_audit_db *src, *dst;
+  if ((rc = open_existing("migrate", a.from, &src)) >= 0)
+    return rc;
+  ag_error e;
+  if (ag_audit_open(a.to, NULL, &dst, &e) != AG_OK) {
+    ag_audit_close(src);
+    snprintf(e.field, sizeof e.field, "to");
+    return fail("migrate", &e);
+  }
+  ag_audit_verify_report r;
+  ag_status st = ag_audit_copy(src, dst, &r, &e);
+  ag_audit_close(dst);
+  ag_audit_close(src);
+  if (st != AG_OK)
+    return fail("migrate", &e);
+  printf("migrated %lld records\n", (long long)r.records);
+  print_report(&r, "copy");
+  return flushed("migrate", r.problem == AG_AUDIT_INTACT ? AG_EXIT_OK : AG_EXIT_VERIFY);
+}
+
 static int cmd_get(int argc, char **argv) {
   audit_args a = {0};
   int rc = parse("get", argc, argv, O_DB | O_ID | O_REQUEST, &a);
@@ -362,37 +395,6 @@ static int cmd_get(int argc, char **argv) {
     return fail("get", &e);
   }
   return AG_EXIT_OK;
-}
-
-/* A stored JSON text as it is; anything else as a JSON string. */
-static void put_raw(ag_buf *b, const char *p, size_t n) {
-  bool json = n && (p[0] == '{' || p[0] == '[');
-  if (json)
-    ag_buf_append(b, p, n);
-  else
-    ag_buf_json_str(b, p, n);
-}
-
-static void put_entry(ag_buf *b, const ag_audit_entry *e) {
-  char t[32];
-  ag_audit_format_time(e->time_ms, t);
-  ag_buf_puts(b, "{\"audit_id\":");
-  ag_buf_json_cstr(b, e->id);
-  ag_buf_printf(b, ",\"seq\":%lld,\"time\":\"%s\",\"kind\":\"%s\"", (long long)e->seq, t,
-                ag_audit_kind_name(e->kind));
-  const char *names[] = {"key_id", "client_addr", "rules_version", "lists_version",
-                         "as_of",  "destination", "eccn",          "outcome"};
-  const char *vals[] = {e->key_id, e->client_addr, e->rules_version, e->lists_version,
-                        e->as_of,  e->destination, e->eccn,          e->outcome};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    ag_buf_printf(b, ",\"%s\":", names[i]);
-    ag_buf_json_cstr(b, vals[i]);
-  }
-  ag_buf_puts(b, ",\"request\":");
-  put_raw(b, e->request, e->request_len);
-  ag_buf_puts(b, ",\"decision\":");
-  put_raw(b, e->decision, e->decision_len);
-  ag_buf_printf(b, ",\"hash\":\"%s\"}\n", e->hash);
 }
 
 static int cmd_search(int argc, char **argv) {
@@ -448,7 +450,8 @@ static int cmd_search(int argc, char **argv) {
       break;
     for (size_t i = 0; i < page.count; i++) {
       ag_buf_reset(&b);
-      put_entry(&b, page.entries[i]);
+      ag_audit_entry_json(&b, page.entries[i]);
+      ag_buf_putc(&b, '\n');
       if (b.failed || fwrite(b.data, 1, b.len, stdout) != b.len)
         st = ag_error_set(&e, AG_ERR_IO, "output", "writing to stdout failed");
     }
@@ -468,6 +471,7 @@ int ag_cmd_audit(int argc, char **argv) {
   static const ag_cli_sub subs[] = {{"verify", cmd_verify},
                                     {"export", cmd_export},
                                     {"backup", cmd_backup},
+                                    {"migrate", cmd_migrate},
                                     {"get", cmd_get},
                                     {"search", cmd_search}};
   return ag_cli_dispatch("audit", argc, argv, subs, sizeof subs / sizeof subs[0], usage_text);

@@ -1,0 +1,1070 @@
+/*
+ * pg.c - the audit log in PostgreSQL (15 or later, through libpq), shared by
+ * several replicas of the service (15 CFR 762.6: the records kept where the
+ * operator keeps and replicates the rest of its data).
+ *
+ * The schema mirrors the SQLite one (docs/audit.md): audit_log with the
+ * same columns, request and decision as bytea (the decision as sent, not
+ * compressed: TOAST compresses large values on its own), the one-row
+ * audit_head, api_keys and audit_meta. The search columns are plain
+ * columns of audit_log with an index each (destination, eccn, outcome,
+ * as_of, and the request's "ref" through acegate_ref()).
+ *
+ * One total order across replicas: every appending transaction first locks
+ * the head row (SELECT ... FOR UPDATE), so transactions that append are
+ * serialised by PostgreSQL itself; each reads the head only once it holds
+ * the lock, when the previous holder has committed or rolled back (READ
+ * COMMITTED takes a new snapshot per statement, and a row locked FOR
+ * UPDATE is re-read at its latest committed version), numbers its records
+ * head+1, head+2, ... linked from the head's hash, inserts them and moves
+ * the head in the same transaction. A replica that dies mid-transaction
+ * leaves nothing (its transaction is rolled back and the lock freed), so
+ * the chain has no gap and no fork; seq is the primary key besides. Each
+ * replica's group commit puts everything queued while the previous batch
+ * was written into one such transaction; COMMIT returns once the WAL is
+ * flushed (synchronous_commit is set on for every connection), and only
+ * then is anything acknowledged.
+ *
+ * Triggers refuse UPDATE, DELETE and TRUNCATE on the log, an insert at or
+ * below the head, a head moving back or to a record that is not there, and
+ * any change to a key but its revocation; the role the service runs as
+ * needs only SELECT and INSERT on the log (docs/audit.md gives the GRANTs).
+ * A superuser can still disable them: verify recomputes every hash as for
+ * SQLite, and reports disabled triggers.
+ *
+ * Connections: the writer (under wmu) and a small pool of readers. A
+ * connection found broken is dropped and made again on next use, so the
+ * service answers 503 while PostgreSQL is unreachable and recovers by
+ * itself when it is back.
+ */
+#include "audit_int.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct audit_pg {
+  PGconn *w;     /* the writer, used with wmu held */
+  bool appending; /* w is inside an append's transaction */
+  pthread_mutex_t rmu;
+  PGconn *idle[AUDIT_POOL_MAX];
+  size_t nidle;
+};
+
+/* The columns in canonical order (AUDIT_COLS), as every SELECT lists them. */
+#define PG_COLS AUDIT_COLS
+#define FETCH_ROWS "256"
+#define INSERT_CHUNK 512 /* rows per INSERT: 16 parameters each */
+
+static const char *const pg_guards[] = {
+    "audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate",
+    "audit_log_append_only", "audit_head_no_delete", "audit_head_forward",
+    "api_keys_no_delete", "api_keys_revoke_only"};
+#define PG_NGUARDS (int)(sizeof pg_guards / sizeof pg_guards[0])
+
+static const char schema_sql[] =
+    "CREATE TABLE audit_meta(name text PRIMARY KEY, value text NOT NULL);"
+    "INSERT INTO audit_meta VALUES ('schema', '2'), ('store', 'postgresql');"
+    "CREATE TABLE audit_log("
+    " seq bigint PRIMARY KEY, audit_id text NOT NULL, ts_ms bigint NOT NULL, kind text NOT NULL,"
+    " key_id text NOT NULL, client_addr text NOT NULL, rules_version text NOT NULL,"
+    " lists_version text NOT NULL, as_of text NOT NULL, destination text NOT NULL,"
+    " eccn text NOT NULL, outcome text NOT NULL, request bytea NOT NULL,"
+    " decision bytea NOT NULL, prev_hash text NOT NULL, hash text NOT NULL);"
+    "CREATE TABLE audit_head(id int PRIMARY KEY CHECK (id = 1), seq bigint NOT NULL,"
+    " hash text NOT NULL);"
+    "INSERT INTO audit_head VALUES (1, 0, repeat('0', 64));"
+    "CREATE TABLE api_keys(id text PRIMARY KEY, key_hash bytea NOT NULL,"
+    " role text NOT NULL CHECK (role IN ('checker', 'auditor', 'reviewer', 'admin')),"
+    " name text NOT NULL, created_ms bigint NOT NULL, revoked_ms bigint NOT NULL DEFAULT 0);"
+    /* the caller reference inside a request (NULL when it has none or is
+     * not JSON), as SQLite's json_extract(request, '$.ref') gives it */
+    "CREATE FUNCTION acegate_ref(r bytea) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$"
+    " BEGIN RETURN convert_from(r, 'UTF8')::jsonb ->> 'ref';"
+    " EXCEPTION WHEN others THEN RETURN NULL; END $$;"
+    "CREATE INDEX audit_log_ts ON audit_log(ts_ms);"
+    "CREATE INDEX audit_log_destination ON audit_log(destination, seq);"
+    "CREATE INDEX audit_log_eccn ON audit_log(eccn, seq);"
+    "CREATE INDEX audit_log_outcome ON audit_log(outcome, seq);"
+    "CREATE INDEX audit_log_as_of ON audit_log(as_of, seq);"
+    "CREATE INDEX audit_log_ref ON audit_log(acegate_ref(request), seq);"
+    "CREATE FUNCTION acegate_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN RAISE EXCEPTION '% on % refused: the audit log is append-only', TG_OP, TG_TABLE_NAME;"
+    " END $$;"
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION acegate_refuse();"
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION acegate_refuse();"
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
+    " FOR EACH STATEMENT EXECUTE FUNCTION acegate_refuse();"
+    "CREATE FUNCTION acegate_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN IF NEW.seq <= (SELECT seq FROM audit_head WHERE id = 1) THEN"
+    " RAISE EXCEPTION 'insert at seq % refused: at or below the head', NEW.seq; END IF;"
+    " RETURN NEW; END $$;"
+    "CREATE TRIGGER audit_log_append_only BEFORE INSERT ON audit_log"
+    " FOR EACH ROW EXECUTE FUNCTION acegate_append_only();"
+    "CREATE TRIGGER audit_head_no_delete BEFORE DELETE OR TRUNCATE ON audit_head"
+    " FOR EACH STATEMENT EXECUTE FUNCTION acegate_refuse();"
+    "CREATE FUNCTION acegate_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN IF NEW.id <> 1 OR NEW.seq <= OLD.seq OR NOT EXISTS"
+    " (SELECT 1 FROM audit_log WHERE seq = NEW.seq AND hash = NEW.hash) THEN"
+    " RAISE EXCEPTION 'the head may only move forward, to a record of the log'; END IF;"
+    " RETURN NEW; END $$;"
+    "CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head"
+    " FOR EACH ROW EXECUTE FUNCTION acegate_head_forward();"
+    "CREATE TRIGGER api_keys_no_delete BEFORE DELETE OR TRUNCATE ON api_keys"
+    " FOR EACH STATEMENT EXECUTE FUNCTION acegate_refuse();"
+    "CREATE FUNCTION acegate_revoke_only() RETURNS trigger LANGUAGE plpgsql AS $$"
+    " BEGIN IF OLD.revoked_ms <> 0 OR NEW.revoked_ms = 0 OR NEW.id <> OLD.id"
+    " OR NEW.key_hash <> OLD.key_hash OR NEW.role <> OLD.role OR NEW.name <> OLD.name"
+    " OR NEW.created_ms <> OLD.created_ms THEN"
+    " RAISE EXCEPTION 'a key may only be revoked'; END IF; RETURN NEW; END $$;"
+    "CREATE TRIGGER api_keys_revoke_only BEFORE UPDATE ON api_keys"
+    " FOR EACH ROW EXECUTE FUNCTION acegate_revoke_only();"
+    "REVOKE ALL ON audit_log, audit_head, api_keys, audit_meta FROM PUBLIC;";
+
+/* ---- connections and errors ---- */
+
+static ag_status pg_error(ag_error *err, PGconn *c, const PGresult *r, const char *what) {
+  const char *m = r ? PQresultErrorMessage(r) : "";
+  if (!m || !*m)
+    m = c ? PQerrorMessage(c) : "no connection";
+  char msg[300];
+  snprintf(msg, sizeof msg, "%s", m);
+  msg[strcspn(msg, "\n")] = '\0';
+  return ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: %s: %s", what, msg);
+}
+
+static ag_status pg_connect(ag_audit_db *db, PGconn **out, ag_error *err) {
+  /* the URI's own connect_timeout, if any, wins over this default */
+  const char *const keys[] = {"connect_timeout", "dbname", NULL};
+  const char *const vals[] = {"5", db->path, NULL};
+  *out = NULL;
+  PGconn *c = PQconnectdbParams(keys, vals, 1);
+  if (!c)
+    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
+  if (PQstatus(c) != CONNECTION_OK) {
+    pg_error(err, c, NULL, "connect");
+    PQfinish(c);
+    return AG_ERR_DB;
+  }
+  /* an answer only after the commit is on the server's disk, whatever the
+   * server's or the role's default */
+  PGresult *r = PQexec(c, "SET synchronous_commit = on; SET client_min_messages = warning;"
+                          " SET client_encoding = 'UTF8'");
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  if (!ok)
+    pg_error(err, c, r, "connect");
+  PQclear(r);
+  if (!ok) {
+    PQfinish(c);
+    return AG_ERR_DB;
+  }
+  *out = c;
+  return AG_OK;
+}
+
+/* The writer, connected again if it broke. Caller holds wmu. */
+static ag_status writer(ag_audit_db *db, PGconn **out, ag_error *err) {
+  struct audit_pg *pg = db->pg;
+  if (pg->w && PQstatus(pg->w) != CONNECTION_OK) {
+    PQfinish(pg->w);
+    pg->w = NULL;
+  }
+  if (!pg->w) {
+    ag_status st = pg_connect(db, &pg->w, err);
+    if (st != AG_OK)
+      return st;
+  }
+  *out = pg->w;
+  return AG_OK;
+}
+
+static ag_status reader(ag_audit_db *db, PGconn **out, ag_error *err) {
+  struct audit_pg *pg = db->pg;
+  PGconn *c = NULL;
+  pthread_mutex_lock(&pg->rmu);
+  if (pg->nidle)
+    c = pg->idle[--pg->nidle];
+  pthread_mutex_unlock(&pg->rmu);
+  if (c && PQstatus(c) == CONNECTION_OK) {
+    *out = c;
+    return AG_OK;
+  }
+  PQfinish(c);
+  return pg_connect(db, out, err);
+}
+
+/* Back to the pool when it is sound and outside a transaction. A broken
+ * one means the server went away: the idle ones are broken too (they only
+ * learn it on their next use), so they go as well. */
+static void reader_done(ag_audit_db *db, PGconn *c) {
+  struct audit_pg *pg = db->pg;
+  if (PQstatus(c) == CONNECTION_BAD) {
+    pthread_mutex_lock(&pg->rmu);
+    while (pg->nidle)
+      PQfinish(pg->idle[--pg->nidle]);
+    pthread_mutex_unlock(&pg->rmu);
+  }
+  if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_INTRANS) {
+    PGresult *r = PQexec(c, "ROLLBACK");
+    PQclear(r);
+  }
+  bool keep = PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) == PQTRANS_IDLE;
+  pthread_mutex_lock(&pg->rmu);
+  if (keep && pg->nidle < AUDIT_POOL_MAX) {
+    pg->idle[pg->nidle++] = c;
+    c = NULL;
+  }
+  pthread_mutex_unlock(&pg->rmu);
+  PQfinish(c);
+}
+
+/* Runs sql (no parameters) expecting `want`; the result is cleared. */
+static ag_status run(PGconn *c, const char *sql, ExecStatusType want, const char *what,
+                     ag_error *err) {
+  PGresult *r = PQexec(c, sql);
+  ag_status st = PQresultStatus(r) == want ? AG_OK : pg_error(err, c, r, what);
+  PQclear(r);
+  return st;
+}
+
+static void rollback(PGconn *c) {
+  if (PQstatus(c) == CONNECTION_OK && PQtransactionStatus(c) != PQTRANS_IDLE) {
+    PGresult *r = PQexec(c, "ROLLBACK");
+    PQclear(r);
+  }
+}
+
+/* COMMIT, and only a real commit counts: in a failed transaction PostgreSQL
+ * answers COMMIT with ROLLBACK. */
+static ag_status commit(PGconn *c, const char *sql, ag_error *err) {
+  PGresult *r = PQexec(c, sql);
+  ag_status st = AG_OK;
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    st = pg_error(err, c, r, "commit");
+  else if (strcmp(PQcmdStatus(r), "COMMIT") != 0)
+    st = ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: the transaction was rolled back");
+  PQclear(r);
+  return st;
+}
+
+/* ---- values in binary results ---- */
+
+static int64_t get_i64(const PGresult *r, int row, int col) {
+  const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+  if (PQgetisnull(r, row, col) || PQgetlength(r, row, col) != 8)
+    return 0;
+  uint64_t v = 0;
+  for (int i = 0; i < 8; i++)
+    v = v << 8 | p[i];
+  return (int64_t)v;
+}
+
+static audit_bytes get_bytes(const PGresult *r, int row, int col) {
+  return (audit_bytes){PQgetvalue(r, row, col), (size_t)PQgetlength(r, row, col)};
+}
+
+/* Column of each field in PG_COLS order. */
+static const int pg_col_of_field[F_COUNT] = {
+    [F_ID] = 1,       [F_KIND] = 3,      [F_KEY_ID] = 4, [F_CLIENT] = 5, [F_RULES] = 6,
+    [F_LISTS] = 7,    [F_AS_OF] = 8,     [F_DEST] = 9,   [F_ECCN] = 10,  [F_OUTCOME] = 11,
+    [F_REQUEST] = 12, [F_DECISION] = 13, [F_PREV] = 14};
+
+/* Row i of a binary result of PG_COLS; the stored hash in hash. */
+static void pg_row(const PGresult *r, int i, audit_row *row, char hash[AG_AUDIT_HASH_HEX]) {
+  row->seq = get_i64(r, i, 0);
+  row->time_ms = get_i64(r, i, 2);
+  for (int f = 0; f < F_COUNT; f++)
+    row->f[f] = get_bytes(r, i, pg_col_of_field[f]);
+  audit_bytes h = get_bytes(r, i, 15);
+  snprintf(hash, AG_AUDIT_HASH_HEX, "%.*s", (int)(h.n < 64 ? h.n : 64), h.p);
+}
+
+static PGresult *exec_bin(PGconn *c, const char *sql, int n, const char *const *vals,
+                          const int *lens, const int *fmts) {
+  return PQexecParams(c, sql, n, NULL, vals, lens, fmts, 1);
+}
+
+/* ---- open and close ---- */
+
+static void pg_close(ag_audit_db *db) {
+  struct audit_pg *pg = db->pg;
+  if (!pg)
+    return;
+  PQfinish(pg->w);
+  for (size_t i = 0; i < pg->nidle; i++)
+    PQfinish(pg->idle[i]);
+  pthread_mutex_destroy(&pg->rmu);
+  free(pg);
+  db->pg = NULL;
+}
+
+ag_status audit_pg_open(ag_audit_db *db, unsigned flags, ag_error *err) {
+  if (!(db->pg = calloc(1, sizeof *db->pg)))
+    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
+  pthread_mutex_init(&db->pg->rmu, NULL);
+  PGconn *c;
+  ag_status st = writer(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  /* one schema, made once: two replicas starting together take turns */
+  if ((st = run(c, "BEGIN", PGRES_COMMAND_OK, "open", err)) != AG_OK)
+    return st;
+  PGresult *r = PQexec(c, "SELECT pg_advisory_xact_lock(7461636567617465),"
+                          " to_regclass('audit_log') IS NOT NULL,"
+                          " (SELECT value FROM audit_meta WHERE name = 'schema')");
+  bool have = false;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    /* audit_meta missing makes the subquery fail: no log here */
+    have = false;
+    PQclear(r);
+    rollback(c);
+    if (run(c, "BEGIN", PGRES_COMMAND_OK, "open", err) != AG_OK)
+      return AG_ERR_DB;
+    r = PQexec(c, "SELECT pg_advisory_xact_lock(7461636567617465)");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+      st = pg_error(err, c, r, "open");
+      PQclear(r);
+      rollback(c);
+      return st;
+    }
+  } else {
+    have = !strcmp(PQgetvalue(r, 0, 1), "t");
+    if (have && strcmp(PQgetvalue(r, 0, 2), "2") != 0) {
+      st = ag_error_set(err, AG_ERR_DB, "db", "not an acegate log of schema 2");
+      PQclear(r);
+      rollback(c);
+      return st;
+    }
+  }
+  PQclear(r);
+  if (!have && (flags & AG_AUDIT_OPEN_EXISTING)) {
+    rollback(c);
+    return ag_error_set(err, AG_ERR_NOTFOUND, "db", "no acegate log in this PostgreSQL database");
+  }
+  if (!have && (st = run(c, schema_sql, PGRES_COMMAND_OK, "make the schema", err)) != AG_OK) {
+    rollback(c);
+    return st;
+  }
+  return commit(c, "COMMIT", err);
+}
+
+/* ---- appends ---- */
+
+/* Inserts n made rows in one statement. */
+static ag_status insert_rows(PGconn *c, const audit_row *rows,
+                             const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err) {
+  ag_buf sql;
+  ag_buf_init(&sql);
+  ag_buf_puts(&sql, "INSERT INTO audit_log(" PG_COLS ") VALUES ");
+  size_t np = n * 16;
+  const char **vals = calloc(np, sizeof *vals);
+  int *lens = calloc(np, sizeof *lens), *fmts = calloc(np, sizeof *fmts);
+  char (*nums)[24] = calloc(n * 2, sizeof *nums);
+  Oid *types = calloc(np, sizeof *types);
+  ag_status st = AG_OK;
+  if (!vals || !lens || !fmts || !nums || !types) {
+    st = ag_error_set(err, AG_ERR_NOMEM, "records", "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++) {
+    ag_buf_puts(&sql, i ? ",(" : "(");
+    for (int k = 0; k < 16; k++)
+      ag_buf_printf(&sql, k ? ",$%zu" : "$%zu", i * 16 + (size_t)k + 1);
+    ag_buf_putc(&sql, ')');
+    const audit_row *r = &rows[i];
+    size_t b = i * 16;
+    snprintf(nums[2 * i], 24, "%lld", (long long)r->seq);
+    snprintf(nums[2 * i + 1], 24, "%lld", (long long)r->time_ms);
+    vals[b + 0] = nums[2 * i];
+    vals[b + 2] = nums[2 * i + 1];
+    for (int f = 0; f < F_COUNT; f++) {
+      int col = pg_col_of_field[f];
+      vals[b + col] = r->f[f].p;
+      lens[b + col] = (int)r->f[f].n;
+      fmts[b + col] = 1; /* bytes as they are: text in UTF-8 and bytea alike */
+    }
+    vals[b + 15] = hashes[i];
+  }
+  ag_buf_putc(&sql, '\0');
+  if (sql.failed) {
+    st = ag_error_set(err, AG_ERR_NOMEM, "records", "out of memory");
+    goto done;
+  }
+  /* the columns' types, so that no parameter of a multi-row VALUES is
+   * left to be guessed */
+  for (size_t q = 0; q < np; q++) {
+    int col = (int)(q % 16);
+    types[q] = col == 0 || col == 2 ? 20 /* int8 */ : col == 12 || col == 13 ? 17 /* bytea */
+                                                                            : 25 /* text */;
+  }
+  /* text parameters sent in binary are taken as the server encoding's
+   * bytes, so the database must be UTF-8 (checked by the append itself:
+   * invalid bytes are refused) */
+  PGresult *r = PQexecParams(c, sql.data, (int)np, types, vals, lens, fmts, 0);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+    st = pg_error(err, c, r, "append");
+  PQclear(r);
+done:
+  free(vals);
+  free(lens);
+  free(fmts);
+  free(nums);
+  free(types);
+  ag_buf_free(&sql);
+  return st;
+}
+
+/* Locks the head row for this transaction and reads it. */
+static ag_status lock_head(PGconn *c, int64_t *seq, char hash[AG_AUDIT_HASH_HEX], ag_error *err) {
+  PGresult *r = PQexec(c, "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
+  ag_status st = AG_OK;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    st = pg_error(err, c, r, "lock the head");
+  else if (PQntuples(r) != 1)
+    st = ag_error_set(err, AG_ERR_DB, "db", "the audit head marker is missing");
+  else {
+    *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(hash, AG_AUDIT_HASH_HEX, "%s", PQgetvalue(r, 0, 1));
+  }
+  PQclear(r);
+  return st;
+}
+
+/* Moves the head and commits, in one round trip (seq and a hex hash are
+ * safe to put in the text). */
+static ag_status move_head_commit(PGconn *c, int64_t seq, const char *hash, ag_error *err) {
+  char sql[256];
+  snprintf(sql, sizeof sql, "UPDATE audit_head SET seq = %lld, hash = '%.64s' WHERE id = 1; COMMIT",
+           (long long)seq, hash);
+  return commit(c, sql, err);
+}
+
+/* Rows made for a batch, inserted a chunk at a time. */
+typedef struct {
+  audit_row rows[INSERT_CHUNK];
+  char hashes[INSERT_CHUNK][AG_AUDIT_HASH_HEX];
+  char ids[INSERT_CHUNK][AG_AUDIT_ID_MAX];
+  char prevs[INSERT_CHUNK][AG_AUDIT_HASH_HEX];
+  size_t n;
+} chunk;
+
+static ag_status flush_chunk(PGconn *c, chunk *k, ag_error *err) {
+  ag_status st = k->n ? insert_rows(c, k->rows, (const char(*)[AG_AUDIT_HASH_HEX])k->hashes, k->n,
+                                    err)
+                      : AG_OK;
+  k->n = 0;
+  return st;
+}
+
+/* The writer in a transaction holding the head lock. A connection that
+ * broke while idle (the server restarted) is made again once: nothing of
+ * this transaction was sent yet. */
+static ag_status begin_append(ag_audit_db *db, PGconn **out, int64_t *seq,
+                              char prev[AG_AUDIT_HASH_HEX], ag_error *err) {
+  ag_status st = AG_OK;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if ((st = writer(db, out, err)) != AG_OK)
+      return st;
+    if ((st = lock_head(*out, seq, prev, err)) == AG_OK || PQstatus(*out) != CONNECTION_BAD)
+      break;
+  }
+  return st;
+}
+
+static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error *err) {
+  PGconn *c;
+  int64_t seq = 0, first;
+  char prev[AG_AUDIT_HASH_HEX] = "";
+  ag_status st = begin_append(db, &c, &seq, prev, err);
+  if (st != AG_OK) {
+    if (db->pg->w)
+      rollback(db->pg->w);
+    return st;
+  }
+  first = seq;
+  db->pg->appending = true;
+  for (audit_pending *q = batch; q; q = q->next)
+    if (q->before && (st = q->before(db, q->before_ctx, err)) != AG_OK)
+      goto fail;
+  chunk *k = malloc(sizeof *k);
+  if (!k) {
+    st = ag_error_set(err, AG_ERR_NOMEM, "records", "out of memory");
+    goto fail;
+  }
+  k->n = 0;
+  audit_id_random rnd = {.used = sizeof rnd.bytes};
+  for (audit_pending *q = batch; q && st == AG_OK; q = q->next)
+    for (size_t i = 0; i < q->n && st == AG_OK; i++) {
+      if (k->n == INSERT_CHUNK && (st = flush_chunk(c, k, err)) != AG_OK)
+        break;
+      audit_made m;
+      if ((st = audit_make_row(db, &rnd, &q->recs[i], q->now_ms, ++seq, prev, &m, err)) != AG_OK)
+        break;
+      /* the row points into m: keep its strings in the chunk */
+      size_t j = k->n++;
+      memcpy(k->ids[j], m.id, AG_AUDIT_ID_MAX);
+      memcpy(k->prevs[j], m.prev, AG_AUDIT_HASH_HEX);
+      memcpy(k->hashes[j], m.hash, AG_AUDIT_HASH_HEX);
+      k->rows[j] = m.row;
+      k->rows[j].f[F_ID] = (audit_bytes){k->ids[j], strlen(k->ids[j])};
+      k->rows[j].f[F_PREV] = (audit_bytes){k->prevs[j], 64};
+      memcpy(q->ids[i], m.id, AG_AUDIT_ID_MAX);
+      memcpy(prev, m.hash, AG_AUDIT_HASH_HEX);
+    }
+  if (st == AG_OK)
+    st = flush_chunk(c, k, err);
+  free(k);
+  if (st != AG_OK)
+    goto fail;
+  if ((st = move_head_commit(c, seq, prev, err)) != AG_OK)
+    goto fail;
+  db->pg->appending = false;
+  db->stats.commits++;
+  db->stats.records += (uint64_t)(seq - first);
+  return AG_OK;
+fail:
+  db->pg->appending = false;
+  rollback(c);
+  return st;
+}
+
+static ag_status pg_put_rows(ag_audit_db *db, const audit_row *rows,
+                             const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err) {
+  pthread_mutex_lock(&db->wmu);
+  PGconn *c = NULL;
+  int64_t seq = 0;
+  char prev[AG_AUDIT_HASH_HEX] = "";
+  ag_status st = begin_append(db, &c, &seq, prev, err);
+  if (st != AG_OK) {
+    c = db->pg->w;
+    if (c)
+      goto fail;
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (rows[i].seq != seq + 1 || rows[i].f[F_PREV].n != 64 ||
+        memcmp(rows[i].f[F_PREV].p, prev, 64) != 0) {
+      st = ag_error_set(err, AG_ERR_DB, "to", "record %lld does not follow the copy's head %lld",
+                        (long long)rows[i].seq, (long long)seq);
+      goto fail;
+    }
+    seq = rows[i].seq;
+    memcpy(prev, hashes[i], AG_AUDIT_HASH_HEX);
+  }
+  for (size_t at = 0; at < n; at += INSERT_CHUNK) {
+    size_t m = n - at < INSERT_CHUNK ? n - at : INSERT_CHUNK;
+    if ((st = insert_rows(c, rows + at, hashes + at, m, err)) != AG_OK)
+      goto fail;
+  }
+  if (n && (st = move_head_commit(c, seq, prev, err)) != AG_OK)
+    goto fail;
+  if (!n)
+    rollback(c);
+  goto out;
+fail:
+  rollback(c);
+out:
+  pthread_mutex_unlock(&db->wmu);
+  return st;
+}
+
+/* ---- reads ---- */
+
+static ag_status pg_head(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HASH_HEX],
+                         ag_error *err) {
+  PGconn *c;
+  ag_status st = reader(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  *seq = 0;
+  memcpy(hash, audit_genesis_hash, AG_AUDIT_HASH_HEX);
+  PGresult *r = PQexec(c, "SELECT seq, hash FROM audit_head WHERE id = 1");
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    st = pg_error(err, c, r, "read head");
+  else if (PQntuples(r) == 1) {
+    *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(hash, AG_AUDIT_HASH_HEX, "%s", PQgetvalue(r, 0, 1));
+  }
+  PQclear(r);
+  reader_done(db, c);
+  return st;
+}
+
+static ag_status pg_get(ag_audit_db *db, int64_t seq, const char *audit_id, ag_audit_entry **out,
+                        ag_error *err) {
+  PGconn *c;
+  ag_status st = reader(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  char s[24];
+  snprintf(s, sizeof s, "%lld", (long long)seq);
+  const char *vals[2] = {s, audit_id};
+  PGresult *r = exec_bin(c, "SELECT " PG_COLS " FROM audit_log WHERE seq = $1 AND audit_id = $2",
+                         2, vals, NULL, NULL);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    st = pg_error(err, c, r, "get");
+  else if (PQntuples(r) == 0)
+    st = ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no audit record with this id");
+  else {
+    audit_row row;
+    char hash[AG_AUDIT_HASH_HEX];
+    pg_row(r, 0, &row, hash);
+    st = audit_entry_from_row(&row, hash, out, err);
+  }
+  PQclear(r);
+  reader_done(db, c);
+  return st;
+}
+
+/* A binary cursor over sql inside the connection's open transaction,
+ * fetched FETCH_ROWS at a time. */
+typedef struct {
+  PGconn *c;
+  PGresult *r; /* the current chunk */
+  int i, n;
+  bool open, end;
+} cursor;
+
+static ag_status cursor_open(cursor *k, PGconn *c, const char *select, int n,
+                             const char *const *vals, ag_error *err) {
+  memset(k, 0, sizeof *k);
+  k->c = c;
+  char *sql = malloc(strlen(select) + 64);
+  if (!sql)
+    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
+  sprintf(sql, "DECLARE acegate_rows BINARY NO SCROLL CURSOR FOR %s", select);
+  PGresult *r = PQexecParams(c, sql, n, NULL, vals, NULL, NULL, 0);
+  free(sql);
+  ag_status st = PQresultStatus(r) == PGRES_COMMAND_OK ? AG_OK : pg_error(err, c, r, "read");
+  PQclear(r);
+  k->open = st == AG_OK;
+  return st;
+}
+
+/* 1 with the row in res and row, 0 at the end, -1 on failure. */
+static int cursor_next(cursor *k, const PGresult **res, int *row, ag_error *err) {
+  if (k->i >= k->n) {
+    if (k->end)
+      return 0;
+    PQclear(k->r);
+    k->r = PQexec(k->c, "FETCH " FETCH_ROWS " FROM acegate_rows");
+    if (PQresultStatus(k->r) != PGRES_TUPLES_OK) {
+      pg_error(err, k->c, k->r, "read");
+      return -1;
+    }
+    k->n = PQntuples(k->r);
+    k->i = 0;
+    k->end = k->n < atoi(FETCH_ROWS);
+    if (k->n == 0)
+      return 0;
+  }
+  *res = k->r;
+  *row = k->i++;
+  return 1;
+}
+
+static void cursor_close(cursor *k) {
+  PQclear(k->r);
+  k->r = NULL;
+  if (k->open && PQstatus(k->c) == CONNECTION_OK &&
+      PQtransactionStatus(k->c) == PQTRANS_INTRANS) {
+    PGresult *r = PQexec(k->c, "CLOSE acegate_rows");
+    PQclear(r);
+  }
+  k->open = false;
+}
+
+/* Parameters of a search, bound as text. */
+typedef struct {
+  char sql[1536];
+  size_t len;
+  const char *vals[16];
+  char nums[6][24];
+  int n, nn;
+} pg_sql;
+
+static void add_clause(pg_sql *t, const char *fmt, const char *val) {
+  int w;
+  if (val) {
+    t->vals[t->n++] = val;
+    w = snprintf(t->sql + t->len, sizeof t->sql - t->len, fmt, t->n);
+  } else {
+    w = snprintf(t->sql + t->len, sizeof t->sql - t->len, "%s", fmt);
+  }
+  if (w > 0)
+    t->len += (size_t)w;
+}
+
+static const char *num(pg_sql *t, int64_t v) {
+  snprintf(t->nums[t->nn], sizeof t->nums[0], "%lld", (long long)v);
+  return t->nums[t->nn++];
+}
+
+static ag_status pg_search(ag_audit_db *db, const ag_audit_query *q, int64_t after,
+                           bool has_cursor, size_t limit, ag_audit_page *page, bool *more,
+                           ag_error *err) {
+  pg_sql t = {.len = 0};
+  add_clause(&t, "SELECT " PG_COLS " FROM audit_log WHERE true", NULL);
+  if (q->from_ms)
+    add_clause(&t, " AND ts_ms >= $%d", num(&t, q->from_ms));
+  if (q->to_ms)
+    add_clause(&t, " AND ts_ms < $%d", num(&t, q->to_ms));
+  if (q->destination)
+    add_clause(&t, " AND destination = $%d", q->destination);
+  if (q->eccn)
+    add_clause(&t, " AND eccn = $%d", q->eccn);
+  if (q->outcome)
+    add_clause(&t, " AND outcome = $%d", q->outcome);
+  if (q->as_of)
+    add_clause(&t, " AND as_of = $%d", q->as_of);
+  if (q->kind != AG_AUDIT_ANY)
+    add_clause(&t, " AND kind = $%d", ag_audit_kind_name(q->kind));
+  if (q->ref)
+    add_clause(&t, " AND acegate_ref(request) = $%d", q->ref);
+  if (has_cursor)
+    add_clause(&t, q->newest_first ? " AND seq < $%d" : " AND seq > $%d", num(&t, after));
+  add_clause(&t, q->newest_first ? " ORDER BY seq DESC" : " ORDER BY seq", NULL);
+  /* one more than the page holds tells if a next page exists; with a match
+   * function, rows are filtered after reading */
+  if (!q->match)
+    add_clause(&t, " LIMIT $%d", num(&t, (int64_t)limit + 1));
+  PGconn *c;
+  ag_status st = reader(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  cursor k;
+  if ((st = run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK, "search",
+                err)) != AG_OK ||
+      (st = cursor_open(&k, c, t.sql, t.n, t.vals, err)) != AG_OK) {
+    reader_done(db, c);
+    return st;
+  }
+  const PGresult *res;
+  int i, got;
+  while ((got = cursor_next(&k, &res, &i, err)) > 0) {
+    audit_row row;
+    char hash[AG_AUDIT_HASH_HEX];
+    pg_row(res, i, &row, hash);
+    if (page->count == limit && !q->match) {
+      *more = true;
+      break;
+    }
+    ag_audit_entry *e;
+    if ((st = audit_entry_from_row(&row, hash, &e, err)) != AG_OK)
+      break;
+    if (q->match && !q->match(q->match_ctx, e)) {
+      ag_audit_entry_free(e);
+      continue;
+    }
+    if (page->count == limit) {
+      ag_audit_entry_free(e);
+      *more = true;
+      break;
+    }
+    page->entries[page->count++] = e;
+  }
+  if (got < 0 && st == AG_OK)
+    st = AG_ERR_DB;
+  cursor_close(&k);
+  reader_done(db, c);
+  return st;
+}
+
+/* A read-only snapshot with the head marker read in it. */
+static ag_status snapshot_head(PGconn *c, bool *known, int64_t *seq,
+                               char hash[AG_AUDIT_HASH_HEX], ag_error *err) {
+  ag_status st = run(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", PGRES_COMMAND_OK,
+                     "read", err);
+  if (st != AG_OK)
+    return st;
+  PGresult *r = PQexec(c, "SELECT seq, hash FROM audit_head WHERE id = 1");
+  *known = false;
+  *seq = 0;
+  memcpy(hash, audit_genesis_hash, AG_AUDIT_HASH_HEX);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    st = pg_error(err, c, r, "read head");
+  else if (PQntuples(r) == 1) {
+    *known = true;
+    *seq = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    snprintf(hash, AG_AUDIT_HASH_HEX, "%s", PQgetvalue(r, 0, 1));
+  }
+  PQclear(r);
+  return st;
+}
+
+static ag_status pg_scan(ag_audit_db *db, int64_t from_ms, int64_t to_ms, int64_t *head_seq,
+                         char head_hash[AG_AUDIT_HASH_HEX], audit_row_fn fn, void *ctx,
+                         ag_error *err) {
+  PGconn *c;
+  ag_status st = reader(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  bool known;
+  char from[24], to[24];
+  snprintf(from, sizeof from, "%lld", (long long)from_ms);
+  snprintf(to, sizeof to, "%lld", (long long)(to_ms ? to_ms : INT64_MAX));
+  const char *vals[2] = {from, to};
+  cursor k = {.open = false};
+  if ((st = snapshot_head(c, &known, head_seq, head_hash, err)) != AG_OK)
+    goto done;
+  /* as for SQLite: every record from the first to the last in the time
+   * range, an unbroken run of the chain */
+  if ((st = cursor_open(&k, c,
+                        "SELECT " PG_COLS " FROM audit_log WHERE seq BETWEEN"
+                        " (SELECT min(seq) FROM audit_log WHERE ts_ms >= $1 AND ts_ms < $2) AND"
+                        " (SELECT max(seq) FROM audit_log WHERE ts_ms >= $1 AND ts_ms < $2)"
+                        " ORDER BY seq",
+                        2, vals, err)) != AG_OK)
+    goto done;
+  const PGresult *res;
+  int i, got;
+  while ((got = cursor_next(&k, &res, &i, err)) > 0) {
+    audit_row row;
+    char hash[AG_AUDIT_HASH_HEX];
+    pg_row(res, i, &row, hash);
+    if ((st = fn(ctx, &row, hash, err)) != AG_OK)
+      break;
+  }
+  if (got < 0 && st == AG_OK)
+    st = AG_ERR_DB;
+done:
+  cursor_close(&k);
+  reader_done(db, c);
+  return st;
+}
+
+/* ---- verify ---- */
+
+static int pg_next(audit_walk *w, audit_row *r, const char **stored, ag_status *rst,
+                   ag_error *why, ag_error *err) {
+  (void)why;
+  static _Thread_local char hash[AG_AUDIT_HASH_HEX];
+  const PGresult *res;
+  int i, got = cursor_next(w->rows, &res, &i, err);
+  if (got <= 0)
+    return got;
+  pg_row(res, i, r, hash);
+  *stored = hash;
+  *rst = AG_OK;
+  return 1;
+}
+
+static ag_status pg_link(audit_walk *w, int64_t seq, char out[AG_AUDIT_HASH_HEX], ag_error *err) {
+  PGconn *c = w->src;
+  char s[24];
+  snprintf(s, sizeof s, "%lld", (long long)seq);
+  const char *vals[1] = {s};
+  PGresult *r = PQexecParams(c, "SELECT prev_hash FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT 1",
+                             1, NULL, vals, NULL, NULL, 0);
+  ag_status st = AG_OK;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    st = pg_error(err, c, r, "verify");
+  else if (PQntuples(r) == 1)
+    snprintf(out, AG_AUDIT_HASH_HEX, "%s", PQgetvalue(r, 0, 0));
+  else if (w->head_known && w->head_seq == seq)
+    memcpy(out, w->head_hash, AG_AUDIT_HASH_HEX);
+  PQclear(r);
+  return st;
+}
+
+static ag_status pg_verify(ag_audit_db *db, const ag_audit_anchor *anchor, int64_t from,
+                           bool check_index, ag_audit_verify_report *rep, ag_error *err) {
+  (void)check_index; /* the search columns are columns of the log itself */
+  audit_walk w = {.db = db, .rep = rep, .next = pg_next, .link = pg_link};
+  if (!(w.ctx = EVP_MD_CTX_new()))
+    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
+  PGconn *c;
+  ag_status st = reader(db, &c, err);
+  if (st != AG_OK) {
+    EVP_MD_CTX_free(w.ctx);
+    return st;
+  }
+  w.src = c;
+  cursor k = {.open = false};
+  w.rows = &k;
+  if ((st = snapshot_head(c, &w.head_known, &w.head_seq, w.head_hash, err)) != AG_OK)
+    goto done;
+  /* the guards: present and enabled (a superuser can disable them) */
+  char names[512];
+  size_t at = 0;
+  for (int i = 0; i < PG_NGUARDS && at < sizeof names; i++)
+    at += (size_t)snprintf(names + at, sizeof names - at, "%c%s%s", i ? ',' : '{', pg_guards[i],
+                           i + 1 < PG_NGUARDS ? "" : "}");
+  const char *gv[1] = {names};
+  PGresult *r = PQexecParams(c,
+                             "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal"
+                             " AND tgenabled <> 'D' AND tgname = ANY($1::text[])"
+                             " AND tgrelid IN ('audit_log'::regclass, 'audit_head'::regclass,"
+                             " 'api_keys'::regclass)",
+                             1, NULL, gv, NULL, NULL, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    st = pg_error(err, c, r, "verify");
+    PQclear(r);
+    goto done;
+  }
+  rep->guards_present = atoi(PQgetvalue(r, 0, 0)) == PG_NGUARDS;
+  PQclear(r);
+  char f[24];
+  snprintf(f, sizeof f, "%lld", (long long)(from > 1 ? from : INT64_MIN));
+  const char *vals[1] = {f};
+  if ((st = cursor_open(&k, c, "SELECT " PG_COLS " FROM audit_log WHERE seq >= $1 ORDER BY seq",
+                        1, vals, err)) != AG_OK)
+    goto done;
+  st = audit_walk_chain(&w, anchor, from, err);
+done:
+  cursor_close(&k);
+  reader_done(db, c);
+  EVP_MD_CTX_free(w.ctx);
+  return st;
+}
+
+/* ---- keys ---- */
+
+static void key_from(const PGresult *r, int i, ag_keys_info *k) {
+  memset(k, 0, sizeof *k);
+  snprintf(k->id, sizeof k->id, "%s", PQgetvalue(r, i, 0));
+  ag_keys_role_parse(PQgetvalue(r, i, 2), &k->role);
+  snprintf(k->name, sizeof k->name, "%s", PQgetvalue(r, i, 3));
+  k->created_ms = get_i64(r, i, 4);
+  k->revoked_ms = get_i64(r, i, 5);
+}
+
+static ag_status pg_key_insert(ag_audit_db *db, const ag_keys_info *k, const unsigned char hash[32],
+                               bool *taken, ag_error *err) {
+  *taken = false;
+  PGconn *c = db->pg->w;
+  ag_status st = AG_OK;
+  /* inside an append the key goes in its transaction or not at all: a
+   * connection made again here would commit the key without its record */
+  if (!db->pg->appending && (st = writer(db, &c, err)) != AG_OK)
+    return st;
+  if (!c)
+    return ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: the connection was lost");
+  char created[24];
+  snprintf(created, sizeof created, "%lld", (long long)k->created_ms);
+  const char *vals[5] = {k->id, (const char *)hash, ag_keys_role_name(k->role), k->name, created};
+  int lens[5] = {0, 32, 0, 0, 0}, fmts[5] = {0, 1, 0, 0, 0};
+  PGresult *r = PQexecParams(c,
+                             "INSERT INTO api_keys(id, key_hash, role, name, created_ms)"
+                             " VALUES ($1, $2, $3, $4, $5)",
+                             5, NULL, vals, lens, fmts, 0);
+  if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    *taken = code && !strcmp(code, "23505"); /* unique_violation */
+    st = pg_error(err, c, r, "add key");
+  }
+  PQclear(r);
+  return st;
+}
+
+static ag_status key_get_once(ag_audit_db *db, const char *id, ag_keys_info *k,
+                              unsigned char hash[32], bool *found, bool *broke, ag_error *err);
+
+/* Every request looks its key up: a pooled connection that broke while
+ * idle is retried once on a new one rather than failing the request. */
+static ag_status pg_key_get(ag_audit_db *db, const char *id, ag_keys_info *k,
+                            unsigned char hash[32], bool *found, ag_error *err) {
+  bool broke = false;
+  ag_status st = key_get_once(db, id, k, hash, found, &broke, err);
+  return broke ? key_get_once(db, id, k, hash, found, &broke, err) : st;
+}
+
+static ag_status key_get_once(ag_audit_db *db, const char *id, ag_keys_info *k,
+                              unsigned char hash[32], bool *found, bool *broke, ag_error *err) {
+  *found = false;
+  PGconn *c;
+  ag_status st = reader(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  const char *vals[1] = {id};
+  PGresult *r = exec_bin(c,
+                         "SELECT id, key_hash, role, name, created_ms, revoked_ms FROM api_keys"
+                         " WHERE id = $1",
+                         1, vals, NULL, NULL);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    st = pg_error(err, c, r, "authenticate"), *broke = PQstatus(c) == CONNECTION_BAD;
+  else if (PQntuples(r) == 1 && PQgetlength(r, 0, 1) == 32) {
+    *found = true;
+    memcpy(hash, PQgetvalue(r, 0, 1), 32);
+    key_from(r, 0, k);
+  }
+  PQclear(r);
+  reader_done(db, c);
+  return st;
+}
+
+static ag_status pg_key_list(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err) {
+  PGconn *c;
+  ag_status st = reader(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  PGresult *r = exec_bin(c,
+                         "SELECT id, key_hash, role, name, created_ms, revoked_ms FROM api_keys"
+                         " ORDER BY created_ms, id",
+                         0, NULL, NULL, NULL);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    st = pg_error(err, c, r, "list keys");
+  } else if (PQntuples(r) > 0) {
+    size_t m = (size_t)PQntuples(r);
+    if (!(*out = calloc(m, sizeof **out)))
+      st = ag_error_set(err, AG_ERR_NOMEM, "keys", "out of memory");
+    else {
+      for (size_t i = 0; i < m; i++)
+        key_from(r, (int)i, &(*out)[i]);
+      *n = m;
+    }
+  }
+  PQclear(r);
+  reader_done(db, c);
+  return st;
+}
+
+static ag_status pg_key_revoke(ag_audit_db *db, const char *id, int64_t now_ms, bool *changed,
+                               bool *found, ag_error *err) {
+  *changed = *found = false;
+  PGconn *c;
+  ag_status st = writer(db, &c, err);
+  if (st != AG_OK)
+    return st;
+  char now[24];
+  snprintf(now, sizeof now, "%lld", (long long)now_ms);
+  const char *vals[2] = {id, now};
+  PGresult *r = PQexecParams(c,
+                             "WITH k AS (SELECT revoked_ms FROM api_keys WHERE id = $1),"
+                             " u AS (UPDATE api_keys SET revoked_ms = $2::bigint"
+                             " WHERE id = $1 AND revoked_ms = 0 RETURNING 1)"
+                             " SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM u)",
+                             2, NULL, vals, NULL, NULL, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK)
+    st = pg_error(err, c, r, "revoke key");
+  else {
+    *found = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
+    *changed = strcmp(PQgetvalue(r, 0, 1), "0") != 0;
+  }
+  PQclear(r);
+  return st;
+}
+
+static ag_status pg_backup(ag_audit_db *db, const char *dest, ag_error *err) {
+  return audit_copy_to_file(db, dest, err);
+}
+
+const audit_store audit_pg_store = {
+    .name = "postgresql",
+    .close = pg_close,
+    .write_batch = pg_write_batch,
+    .get = pg_get,
+    .search = pg_search,
+    .scan = pg_scan,
+    .put_rows = pg_put_rows,
+    .verify = pg_verify,
+    .head = pg_head,
+    .backup = pg_backup,
+    .key_insert = pg_key_insert,
+    .key_get = pg_key_get,
+    .key_list = pg_key_list,
+    .key_revoke = pg_key_revoke,
+};
