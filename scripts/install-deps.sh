@@ -2,10 +2,11 @@
 # Installs the Debian packages acegate needs to build, test and benchmark,
 # skipping those already present. groff-base checks the man pages, debhelper
 # builds the Debian package, systemd provides systemd-analyze for the unit,
-# haproxy checks the example configuration for replicas.
+# haproxy checks the example configuration for replicas, libcurl4-openssl-dev
+# downloads the published lists (acegate lists fetch).
 set -e
 PKGS="build-essential pkg-config libjansson-dev libicu-dev libsqlite3-dev libssl-dev
-libmicrohttpd-dev libzstd-dev libcmocka-dev clang libclang-rt-14-dev clang-tidy cppcheck jq hyperfine
+libmicrohttpd-dev libzstd-dev libcurl4-openssl-dev libcmocka-dev clang libclang-rt-14-dev clang-tidy cppcheck jq hyperfine
 wrk curl sqlite3 time util-linux groff-base debhelper systemd haproxy openssl
 python3-thefuzz python3-levenshtein"
 missing=""
