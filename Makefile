@@ -10,7 +10,7 @@
 # one cmocka program each, bench/*.c and fuzz/*.c one program each.
 
 CC      ?= cc
-PKGS    := jansson icu-uc icu-i18n sqlite3 libpq libcrypto libmicrohttpd libzstd
+PKGS    := jansson icu-uc icu-i18n sqlite3 libpq libcrypto libmicrohttpd libzstd libcurl
 BUILD   ?= build
 SAN     ?= 0
 OPT     ?= -O2
@@ -228,10 +228,15 @@ $(BUILD)/acegate.service: dist/acegate.service.in Makefile
 	@mkdir -p $(@D)
 	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
 
+$(BUILD)/acegate-lists-fetch.service: dist/acegate-lists-fetch.service.in Makefile
+	@mkdir -p $(@D)
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
+
 # The .pc file and the unit are remade on every install: PREFIX may differ.
 install: all shared
-	@rm -f $(BUILD)/acegate.pc $(BUILD)/acegate.service
-	@$(MAKE) --no-print-directory $(BUILD)/acegate.pc $(BUILD)/acegate.service
+	@rm -f $(BUILD)/acegate.pc $(BUILD)/acegate.service $(BUILD)/acegate-lists-fetch.service
+	@$(MAKE) --no-print-directory $(BUILD)/acegate.pc $(BUILD)/acegate.service \
+	  $(BUILD)/acegate-lists-fetch.service
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 	  $(DESTDIR)$(INCLUDEDIR)/acegate $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSCONFDIR)/acegate
@@ -246,6 +251,9 @@ install: all shared
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 dist/bash-completion/acegate $(DESTDIR)$(BASHCOMPDIR)/acegate
 	install -m 0644 $(BUILD)/acegate.service $(DESTDIR)$(SYSTEMDUNITDIR)/acegate.service
+	install -m 0644 $(BUILD)/acegate-lists-fetch.service \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/acegate-lists-fetch.service
+	install -m 0644 dist/acegate-lists-fetch.timer $(DESTDIR)$(SYSTEMDUNITDIR)/acegate-lists-fetch.timer
 	@# an operator's configuration is never overwritten
 	[ -e $(DESTDIR)$(SYSCONFDIR)/acegate/acegate.conf ] || \
 	  install -m 0644 dist/acegate.conf $(DESTDIR)$(SYSCONFDIR)/acegate/acegate.conf
@@ -258,7 +266,9 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(INCLUDEDIR)/acegate/,$(notdir $(wildcard include/acegate/*.h))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
 	  $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
-	  $(DESTDIR)$(BASHCOMPDIR)/acegate $(DESTDIR)$(SYSTEMDUNITDIR)/acegate.service
+	  $(DESTDIR)$(BASHCOMPDIR)/acegate $(DESTDIR)$(SYSTEMDUNITDIR)/acegate.service \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/acegate-lists-fetch.service \
+	  $(DESTDIR)$(SYSTEMDUNITDIR)/acegate-lists-fetch.timer
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/acegate
 
 # Outside `make test`: they build the shared library, or the Debian package.

@@ -56,10 +56,17 @@ typedef struct {
 
 #define AG_MAX_HITS 4
 
+#define AG_PARTY_IDS_MAX 8
+
 typedef struct {
   const char *name; /* NULL when the role is not given; caller-owned */
   size_t name_len;
   char country[8];  /* optional ISO code */
+  /* more than a name, evidence for screening (docs/screening.md); NULL
+   * when not given; caller-owned */
+  const char *address, *city;
+  const char *ids[AG_PARTY_IDS_MAX];
+  size_t n_ids;
   bool screened;
   int n_hits;
   ag_party_hit hits[AG_MAX_HITS];

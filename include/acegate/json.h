@@ -38,7 +38,10 @@ ag_status ag_json_check_ref(const char *s, size_t n, ag_error *err);
 /* ---- screenings ---- */
 
 /* A screening request: {"name", "country", "max_matches", "min_score",
- * "ref"}. name points into the decoder's arena. */
+ * "ref", "address", "city", "type", "ids", "sources", "types",
+ * "countries"}. Strings point into the decoder's arena; NULL when not
+ * given. "sources", "types" and "countries" are a comma-separated string
+ * or an array of strings (kept comma-joined). */
 typedef struct {
   const char *name;
   size_t name_len;
@@ -46,6 +49,10 @@ typedef struct {
   size_t max_matches; /* 0: default */
   double min_score;   /* 0: default */
   char ref[AG_JSON_REF_BYTES + 1];
+  const char *address, *city, *type;
+  const char *ids[AG_SCREEN_IDS_MAX];
+  size_t n_ids;
+  const char *sources, *types, *countries;
 } ag_screening;
 
 ag_status ag_json_decode_screening(const char *json, size_t len, ag_screening *out,

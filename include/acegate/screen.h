@@ -48,6 +48,7 @@
 #define AG_SCREEN_WORDS_MAX 48   /* words in a query name; more is AG_ERR_LIMIT */
 #define AG_SCREEN_MATCHES_MAX 50 /* most matches one query returns */
 #define AG_SCREEN_MATCHES_DEFAULT 10
+#define AG_SCREEN_IDS_MAX 8      /* identifiers in one query */
 
 typedef struct ag_screen ag_screen;
 typedef struct ag_screen_work ag_screen_work;
@@ -211,13 +212,25 @@ typedef struct {
   size_t max_matches;  /* 0 means AG_SCREEN_MATCHES_DEFAULT; at most
                           AG_SCREEN_MATCHES_MAX */
   ag_screen_mode mode;
+  /* more than a name: evidence in the score, named in the reason
+   * (docs/screening.md, "More than a name"); NULL when not known */
+  const char *address;    /* the party's street address */
+  const char *city;       /* the party's city */
+  const char *type;       /* "entity", "individual", "vessel", "aircraft" (any case) */
+  const char *const *ids; /* identifiers: registration, tax, IMO, passport numbers, SWIFT/BIC */
+  size_t n_ids;           /* at most AG_SCREEN_IDS_MAX */
+  /* filters, comma-separated as in the trade.gov CSL API; NULL for all */
+  const char *sources;   /* list codes: "SDN,EL" */
+  const char *types;     /* entry types: "Entity,Vessel" */
+  const char *countries; /* ISO alpha-2 codes: "CN,RU" (entries that give none are kept) */
 } ag_screen_request;
 
 /* Screens one name against every loaded list. On success out holds the
  * matches (possibly none), best first, one per listed entry. Errors:
  * AG_ERR_INPUT (field "name": empty, invalid UTF-8, control character;
- * field "country": not two letters), AG_ERR_LIMIT (name too long or too
- * many words), AG_ERR_NOMEM. */
+ * field "country": not two letters; "type", "city", "address", "ids[N]",
+ * "sources", "types", "countries": the value and why), AG_ERR_LIMIT (name
+ * too long or too many words, too many identifiers), AG_ERR_NOMEM. */
 ag_status ag_screen_query(const ag_screen *s, const char *name, size_t len, const char *country,
                           ag_screen_result *out, ag_error *err);
 ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,

@@ -101,14 +101,27 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
       country = txn->destination;
     ag_error serr;
     ag_error_clear(&serr);
-    ag_status st = ag_screen_query(lists, p->name, p->name_len, country, &scratch->results[r],
-                                   &serr);
+    ag_screen_request rq = {.name = p->name,
+                            .len = p->name_len,
+                            .country = country,
+                            .address = p->address,
+                            .city = p->city,
+                            .ids = p->ids,
+                            .n_ids = p->n_ids};
+    ag_status st = ag_screen_query_ex(lists, &rq, &scratch->results[r], &serr);
     if (st) {
       /* Name the transaction field rather than the screening API's: the
-       * party's country, or the destination it defaulted to. */
-      const char *field = strcmp(serr.field, "country") ? fields[r]
-                          : p->country[0]                ? country_fields[r]
-                                                         : "destination";
+       * party's country, or the destination it defaulted to; the party's
+       * address, city or identifier. */
+      const char *field = fields[r];
+      char path[96];
+      if (!strcmp(serr.field, "country"))
+        field = p->country[0] ? country_fields[r] : "destination";
+      else if (!strcmp(serr.field, "address") || !strcmp(serr.field, "city") ||
+               !strncmp(serr.field, "ids", 3)) {
+        snprintf(path, sizeof path, "%.40s.%.40s", ag_party_role_name((ag_party_role)r), serr.field);
+        field = path;
+      }
       return ag_error_set(err, st, field, "%s", serr.reason);
     }
     p->screened = true;

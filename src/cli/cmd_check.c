@@ -38,6 +38,11 @@ static void usage(FILE *f) {
           "                            favorable_treatment_cybersecurity, individual\n"
           "  --end-user NAME           end user's name (screened when lists are loaded)\n"
           "  --end-user-country CODE   the end user's country, e.g. US for a U.S. agency abroad\n"
+          "  --end-user-address TEXT   the end user's street address: screening evidence\n"
+          "  --end-user-city TEXT      the end user's city: screening evidence\n"
+          "  --end-user-id ID          an identifier of the end user (registration, tax, IMO\n"
+          "                            number, SWIFT/BIC): a listed entry that lists it is a\n"
+          "                            confident match\n"
           "  --police-or-judicial      the government end user is a police or judicial body\n"
           "  --national-csirt          the government end user is a national CSIRT\n"
           "  --end-use USE             none (default), vulnerability_disclosure,\n"
@@ -177,6 +182,9 @@ static const flag_map flags[] = {
     {"--end-user-type", "end_user.type", false},
     {"--end-user", "end_user.name", false},
     {"--end-user-country", "end_user.country", false},
+    {"--end-user-address", "end_user.address", false},
+    {"--end-user-city", "end_user.city", false},
+    {"--end-user-id", "end_user.ids", false},
     {"--consignee", "consignee.name", false},
     {"--intermediate-consignee", "intermediate_consignee.name", false},
     {"--purchaser", "purchaser.name", false},

@@ -6,6 +6,8 @@
  *   acegate lists update FILE... [--data-dir DIR] [--force] [--max-shrink PCT] [--db PATH]
  *   acegate lists reset [--data-dir DIR]
  *   acegate lists build --out INDEX FILE...
+ *   acegate lists fetch [--csl-url URL] [--ofac-url URL] [--dpl-url URL] [--mirror URL]
+ *                       [--data-dir DIR] [--force] [--max-shrink PCT] [--db PATH]
  *
  * `update` parses and validates every file completely and builds the new
  * index before anything is replaced; the swap is an atomic rename, so on
@@ -16,12 +18,16 @@
  * writes an index file anywhere (tools/acegate-lists.c does the same for
  * the build's bundled snapshot).
  */
+#include "acegate/fetch.h"
 #include "acegate/pipeline.h"
 #include "acegate/screen.h"
 #include "cli.h"
 #include "cli_common.h"
 
+#include <errno.h>
 #include <pwd.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +39,10 @@ static void usage(FILE *f) {
              "                                    [--db PATH]\n"
              "       acegate lists reset [--data-dir DIR] [--db PATH]\n"
              "       acegate lists build --out INDEX FILE...\n"
+             "       acegate lists fetch [--csl-url URL] [--ofac-url URL] [--dpl-url URL]\n"
+             "                           [--mirror URL] [--fetch-timeout SECONDS]\n"
+             "                           [--data-dir DIR] [--force] [--max-shrink PCT] [--db PATH]\n"
+             "                           [--config PATH | --no-config]\n"
              "\n"
              "Without a subcommand, shows the screening lists in force: each list, its entry\n"
              "count, source date and SHA-256 checksum, and the index they are served from.\n"
@@ -48,6 +58,15 @@ static void usage(FILE *f) {
              "  reset   remove the updated lists: the built-in snapshot is in force again\n"
              "          (recorded in the audit log as an update is)\n"
              "  build   write an index of FILE... to INDEX (for packaging)\n"
+             "  fetch   download the published files (the trade.gov CSL, the OFAC SDN and\n"
+             "          non-SDN files, the DPL when a URL is given) with conditional requests,\n"
+             "          then update from them as update does; a failed download (HTTP error,\n"
+             "          truncated body, HTML page) changes nothing. --csl-url, --ofac-url (the\n"
+             "          directory of SDN.CSV, ALT.CSV, ... CONS_COMMENTS.CSV) and --dpl-url\n"
+             "          (none by default: the CSL carries the DPL) replace the published\n"
+             "          addresses, 'none' leaves a source out; --mirror URL takes the CSL and\n"
+             "          OFAC files from one directory (consolidated.csv, sdn.csv, alt.csv, ...).\n"
+             "          These keys are read from acegate.conf too (acegate.conf(5)).\n"
              "\n"
              "The data directory is $ACEGATE_HOME, else $XDG_DATA_HOME/acegate, else\n"
              "$HOME/.local/share/acegate. AGE is days since the list's publication date (as\n"
@@ -159,7 +178,7 @@ static void who(char *out, size_t cap) {
   snprintf(out, cap, "user:%s", pw && pw->pw_name ? pw->pw_name : "?");
 }
 
-static int update(const char *data_dir, const char **files, size_t nfiles, bool force,
+static int update(const char *data_dir, const char *const *files, size_t nfiles, bool force,
                   double max_shrink, const char *db_arg, bool json, int max_age) {
   ag_error err;
   ag_error_clear(&err);
@@ -223,7 +242,203 @@ static int update(const char *data_dir, const char **files, size_t nfiles, bool 
   return rc;
 }
 
+/* ---- fetch ---- */
+
+#define CSL_URL "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.csv"
+#define OFAC_URL "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports"
+
+/* The OFAC legacy files: the name each is published under, and the name it
+ * is kept under (what the loaders recognise and join). */
+static const char *const ofac_files[][2] = {
+    {"SDN.CSV", "sdn.csv"},           {"ALT.CSV", "alt.csv"},
+    {"ADD.CSV", "add.csv"},           {"SDN_COMMENTS.CSV", "sdn_comments.csv"},
+    {"CONS_PRIM.CSV", "cons_prim.csv"}, {"CONS_ALT.CSV", "cons_alt.csv"},
+    {"CONS_ADD.CSV", "cons_add.csv"}, {"CONS_COMMENTS.CSV", "cons_comments.csv"}};
+#define N_OFAC (sizeof ofac_files / sizeof *ofac_files)
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcasecmp(s + n - k, suffix);
+}
+
+static int fetch_main(int argc, char **argv) {
+  int rc = ag_cli_config_load("lists fetch", &argc, &argv);
+  if (rc != AG_EXIT_OK)
+    return rc;
+  const char *csl = NULL, *ofac = NULL, *dpl = NULL, *mirror = NULL, *data_dir = NULL,
+             *db_arg = NULL, *shrink_arg = NULL, *timeout_arg = NULL, *age_arg = NULL;
+  bool force = false, json = false;
+  ag_cli_seen seen = {0};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    const char *name = ag_cli_config_name(a);
+    const char **slot = !strcmp(a, "--csl-url")         ? &csl
+                        : !strcmp(a, "--ofac-url")      ? &ofac
+                        : !strcmp(a, "--dpl-url")       ? &dpl
+                        : !strcmp(a, "--mirror")        ? &mirror
+                        : !strcmp(a, "--data-dir")      ? &data_dir
+                        : !strcmp(a, "--db")            ? &db_arg
+                        : !strcmp(a, "--max-shrink")    ? &shrink_arg
+                        : !strcmp(a, "--fetch-timeout") ? &timeout_arg
+                        : !strcmp(a, "--max-list-age")  ? &age_arg
+                                                        : NULL;
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      rc = -1;
+      goto out;
+    } else if (!strcmp(a, "--force")) {
+      force = true;
+    } else if (!strcmp(a, "--json")) {
+      json = true;
+    } else if (slot) {
+      if (!v || !*v) {
+        fprintf(stderr, "acegate lists fetch: %s: needs a value\n", name);
+        rc = AG_EXIT_INPUT;
+        goto out;
+      }
+      if (ag_cli_seen_again(&seen, a)) {
+        fprintf(stderr, "acegate lists fetch: %s: given more than once\n", name);
+        rc = AG_EXIT_INPUT;
+        goto out;
+      }
+      *slot = v;
+      i++;
+    } else {
+      fprintf(stderr, "acegate lists fetch: unknown option or argument '%s'\n", name);
+      rc = AG_EXIT_INPUT;
+      goto out;
+    }
+  }
+  int max_age;
+  if (!ag_cli_max_list_age("lists", age_arg, &max_age)) {
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  double max_shrink = AG_PIPELINE_MAX_SHRINK;
+  if (shrink_arg) {
+    char *end;
+    double pct = strtod(shrink_arg, &end);
+    if (*end || !(pct >= 0 && pct <= 100)) {
+      fprintf(stderr, "acegate lists fetch: %s: a percentage from 0 to 100\n",
+              ag_cli_config_name("--max-shrink"));
+      rc = AG_EXIT_INPUT;
+      goto out;
+    }
+    max_shrink = pct / 100.0;
+  }
+  long timeout = 300;
+  if (timeout_arg) {
+    char *end;
+    timeout = strtol(timeout_arg, &end, 10);
+    if (*end || timeout < 1 || timeout > 86400) {
+      fprintf(stderr, "acegate lists fetch: --fetch-timeout: seconds from 1 to 86400\n");
+      rc = AG_EXIT_INPUT;
+      goto out;
+    }
+  }
+  /* the files and their URLs */
+  static char urls[AG_FETCH_FILES_MAX][2304];
+  ag_fetch_file files[AG_FETCH_FILES_MAX];
+  size_t n = 0;
+  const char *base = mirror;
+  if (base && strncmp(base, "http://", 7) && strncmp(base, "https://", 8) &&
+      strncmp(base, "file://", 7)) {
+    fprintf(stderr, "acegate lists fetch: --mirror: '%s' is not an http, https or file URL\n",
+            base);
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  size_t bl = base ? strlen(base) : 0;
+  const char *sep = bl && base[bl - 1] == '/' ? "" : "/";
+  if (!csl)
+    csl = base ? NULL : CSL_URL;
+  if (csl && strcmp(csl, "none")) {
+    snprintf(urls[n], sizeof urls[n], "%.2047s", csl);
+    files[n] = (ag_fetch_file){.name = ends_with(csl, ".json")  ? "consolidated.json"
+                                       : ends_with(csl, ".tsv") ? "consolidated.tsv"
+                                                                : "consolidated.csv",
+                               .url = urls[n]};
+    n++;
+  } else if (!csl) {
+    snprintf(urls[n], sizeof urls[n], "%.2000s%sconsolidated.csv", base, sep);
+    files[n] = (ag_fetch_file){.name = "consolidated.csv", .url = urls[n]};
+    n++;
+  }
+  if (!ofac || strcmp(ofac, "none")) {
+    const char *ob = ofac ? ofac : base ? base : OFAC_URL;
+    size_t ol = strlen(ob);
+    const char *osep = ol && ob[ol - 1] == '/' ? "" : "/";
+    bool local = !ofac && base; /* a mirror keeps the local names */
+    for (size_t k = 0; k < N_OFAC; k++) {
+      snprintf(urls[n], sizeof urls[n], "%.2000s%s%s", ob, osep, ofac_files[k][local ? 1 : 0]);
+      files[n] = (ag_fetch_file){.name = ofac_files[k][1], .url = urls[n]};
+      n++;
+    }
+  }
+  if (dpl && strcmp(dpl, "none")) {
+    snprintf(urls[n], sizeof urls[n], "%.2047s", dpl);
+    files[n] = (ag_fetch_file){.name = "dpl.txt", .url = urls[n]};
+    n++;
+  }
+  if (!n) {
+    fprintf(stderr, "acegate lists fetch: every source is 'none': nothing to fetch\n");
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  ag_error err;
+  ag_error_clear(&err);
+  char dir[4200], fdir[4300];
+  if (data_dir)
+    snprintf(dir, sizeof dir, "%s", data_dir);
+  else if (ag_screen_data_dir(dir, sizeof dir, &err)) {
+    rc = fail(&err);
+    goto out;
+  }
+  if (mkdir(dir, 0755) && errno != EEXIST) {
+    fprintf(stderr, "acegate lists fetch: %s: cannot create: %s\n", dir, strerror(errno));
+    rc = AG_EXIT_IO;
+    goto out;
+  }
+  snprintf(fdir, sizeof fdir, "%s/fetch", dir);
+  ag_fetch_options fo = {.dir = fdir, .files = files, .n = n, .timeout_s = timeout};
+  static ag_fetch_result res;
+  FILE *msg = json ? stderr : stdout;
+  if (ag_fetch_download(&fo, &res, &err)) {
+    fprintf(stderr, "acegate lists fetch: download failed, the lists in force are unchanged\n");
+    rc = fail(&err);
+    goto out;
+  }
+  for (size_t i = 0; i < res.n; i++) {
+    const ag_fetch_file_result *r = &res.files[i];
+    if (r->changed)
+      fprintf(msg, "fetched %s: %zu bytes%s%s\n", r->name, r->bytes,
+              r->last_modified[0] ? ", last modified " : "", r->last_modified);
+    else
+      fprintf(msg, "not modified: %s (HTTP 304, the kept copy)\n", r->name);
+  }
+  if (!res.changed) {
+    ag_fetch_discard(&res);
+    fprintf(msg, "nothing new: the lists in force are unchanged\n");
+    goto out;
+  }
+  const char *paths[AG_FETCH_FILES_MAX];
+  for (size_t i = 0; i < res.n; i++)
+    paths[i] = res.files[i].path;
+  rc = update(data_dir, paths, res.n, force, max_shrink, db_arg, json, max_age);
+  if (rc == AG_EXIT_OK) {
+    if (ag_fetch_commit(&res, &err))
+      rc = fail(&err);
+  } else {
+    ag_fetch_discard(&res);
+  }
+out:
+  ag_cli_config_free();
+  return rc < 0 ? AG_EXIT_OK : rc;
+}
+
 int ag_cmd_lists(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "fetch"))
+    return fetch_main(argc - 1, argv + 1);
   const char *sub = NULL, *data_dir = NULL, *out = NULL, *db_arg = NULL, *shrink_arg = NULL,
              *age_arg = NULL;
   bool json = false, force = false;

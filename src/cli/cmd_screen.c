@@ -36,6 +36,18 @@ static void usage(FILE *f) {
           "options:\n"
           "  --country CC             the party's country (ISO 3166-1 alpha-2): evidence,\n"
           "                           not a filter\n"
+          "  --address TEXT           the party's street address: evidence\n"
+          "  --city TEXT              the party's city: evidence\n"
+          "  --type TYPE              entity, individual, vessel or aircraft: evidence (a\n"
+          "                           listed entry of another type scores lower)\n"
+          "  --id ID                  an identifier of the party (registration, tax, IMO,\n"
+          "                           passport number, SWIFT/BIC), repeatable: an entry\n"
+          "                           listing it is at least a confident match\n"
+          "  --sources CODE[,...]     screen only these lists (SDN, EL, DPL, ...)\n"
+          "  --types TYPE[,...]       only entries of these types (Entity, Individual,\n"
+          "                           Vessel, Aircraft; entries without a type are kept)\n"
+          "  --countries CC[,...]     only entries listing one of these countries (entries\n"
+          "                           without a country are kept)\n"
           "  --ref TEXT               your reference (at most 128 characters): echoed,\n"
           "                           recorded, searchable (acegate audit search --ref)\n"
           "  --json                   JSON output, as POST /v1/screenings answers\n"
@@ -53,8 +65,10 @@ static void usage(FILE *f) {
           "  --min-score X            report matches from score X, in (0, 1] (default %.2f)\n"
           "  --brute-force            baseline: plain Jaro-Winkler against every name\n"
           "  --batch                  read JSONL screening requests from stdin ({\"name\",\n"
-          "                           \"country\", \"ref\", \"max_matches\", \"min_score\"}); a\n"
-          "                           rejected line is {\"line\": N, \"error\": {...}}\n"
+          "                           \"country\", \"ref\", \"max_matches\", \"min_score\",\n"
+          "                           \"address\", \"city\", \"type\", \"ids\", \"sources\",\n"
+          "                           \"types\", \"countries\"}); a rejected line is\n"
+          "                           {\"line\": N, \"error\": {...}}\n"
           "  --threads N              batch worker threads (default: CPUs, at most %d)\n"
           "  --format csv|jsonl       batch input and output (default jsonl); csv: a header\n"
           "                           row (name, country, ref), one name per row, one\n"
@@ -69,6 +83,9 @@ static void usage(FILE *f) {
 
 typedef struct {
   const char *name, *country, *data_dir, *ref, *db, *rules, *max_age_arg, *format, *columns;
+  const char *address, *city, *type, *sources, *types, *countries;
+  const char *ids[AG_SCREEN_IDS_MAX + 1];
+  size_t n_ids;
   const char *lists[64];
   size_t nlists;
   char *lists_arg[8];
@@ -125,7 +142,7 @@ static int parse(int argc, char **argv, opts *o) {
     fprintf(stderr, "acegate screen: %s needs a value\n", flag);                                   \
     return AG_EXIT_INPUT;                                                                          \
   }                                                                                                \
-  if (strcmp(flag, "--lists") && ag_cli_seen_again(&seen, flag)) {                                \
+  if (strcmp(flag, "--lists") && strcmp(flag, "--id") && ag_cli_seen_again(&seen, flag)) {        \
     fprintf(stderr, "acegate screen: %s: given more than once\n", flag);                           \
     return AG_EXIT_INPUT;                                                                          \
   }                                                                                                \
@@ -145,6 +162,31 @@ static int parse(int argc, char **argv, opts *o) {
     } else if (!strcmp(a, "--ref")) {
       NEED("--ref");
       o->ref = v;
+    } else if (!strcmp(a, "--address")) {
+      NEED("--address");
+      o->address = v;
+    } else if (!strcmp(a, "--city")) {
+      NEED("--city");
+      o->city = v;
+    } else if (!strcmp(a, "--type")) {
+      NEED("--type");
+      o->type = v;
+    } else if (!strcmp(a, "--id")) {
+      NEED("--id");
+      if (o->n_ids >= AG_SCREEN_IDS_MAX + 1) {
+        fprintf(stderr, "acegate screen: --id: at most %d identifiers\n", AG_SCREEN_IDS_MAX);
+        return AG_EXIT_INPUT;
+      }
+      o->ids[o->n_ids++] = v;
+    } else if (!strcmp(a, "--sources")) {
+      NEED("--sources");
+      o->sources = v;
+    } else if (!strcmp(a, "--types")) {
+      NEED("--types");
+      o->types = v;
+    } else if (!strcmp(a, "--countries")) {
+      NEED("--countries");
+      o->countries = v;
     } else if (!strcmp(a, "--db")) {
       NEED("--db");
       o->db = v;
@@ -219,9 +261,11 @@ static int parse(int argc, char **argv, opts *o) {
     fprintf(stderr, "acegate screen: --batch reads names from stdin; no NAME argument\n");
     return AG_EXIT_INPUT;
   }
-  if (o->batch && (o->country || o->ref || o->max || o->min)) {
-    fprintf(stderr, "acegate screen: --batch takes country, ref, max_matches and min_score from "
-                    "each line, not from flags\n");
+  if (o->batch && (o->country || o->ref || o->max || o->min || o->address || o->city || o->type ||
+                   o->n_ids || o->sources || o->types || o->countries)) {
+    fprintf(stderr, "acegate screen: --batch takes country, ref, max_matches, min_score, address, "
+                    "city, type, ids, sources, types and countries from each line, not from "
+                    "flags\n");
     return AG_EXIT_INPUT;
   }
   if (!o->batch && !o->name) {
@@ -300,6 +344,34 @@ static char *request_json(const opts *o, const char *name, size_t len, ag_error 
     }
     json_object_set_new(root, "ref", jr);
   }
+  const char *const text_fields[][2] = {
+      {"address", o->address}, {"city", o->city},   {"type", o->type},
+      {"sources", o->sources}, {"types", o->types}, {"countries", o->countries}};
+  for (size_t i = 0; i < sizeof text_fields / sizeof *text_fields; i++) {
+    if (!text_fields[i][1])
+      continue;
+    json_t *jt = json_string(text_fields[i][1]);
+    if (!jt) {
+      json_decref(root);
+      ag_error_set(err, AG_ERR_INPUT, text_fields[i][0], "is not valid UTF-8");
+      return NULL;
+    }
+    json_object_set_new(root, text_fields[i][0], jt);
+  }
+  if (o->n_ids) {
+    json_t *ja = json_array();
+    for (size_t i = 0; i < o->n_ids; i++) {
+      json_t *ji = json_string(o->ids[i]);
+      if (!ji) {
+        json_decref(ja);
+        json_decref(root);
+        ag_error_set(err, AG_ERR_INPUT, "ids", "is not valid UTF-8");
+        return NULL;
+      }
+      json_array_append_new(ja, ji);
+    }
+    json_object_set_new(root, "ids", ja);
+  }
   if (o->max)
     json_object_set_new(root, "max_matches", json_integer((json_int_t)o->max));
   if (o->min)
@@ -313,14 +385,18 @@ static char *request_json(const opts *o, const char *name, size_t len, ag_error 
 
 /* The flag a request field came from. */
 static void name_flag(ag_error *err) {
-  static const char *const map[][2] = {{"country", "--country"}, {"ref", "--ref"},
-                                       {"max_matches", "--max"}, {"min_score", "--min-score"},
-                                       {"db", "--db"},           {"name", "NAME"}};
+  static const char *const map[][2] = {
+      {"country", "--country"}, {"ref", "--ref"},     {"max_matches", "--max"},
+      {"min_score", "--min-score"}, {"db", "--db"}, {"name", "NAME"},
+      {"address", "--address"}, {"city", "--city"}, {"type", "--type"},
+      {"sources", "--sources"}, {"types", "--types"}, {"countries", "--countries"}};
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (!strcmp(err->field, map[i][0])) {
       snprintf(err->field, sizeof err->field, "%s", map[i][1]);
       return;
     }
+  if (!strncmp(err->field, "ids", 3)) /* ids[N]: the N+1-th --id */
+    snprintf(err->field, sizeof err->field, "--id");
 }
 
 static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts *o) {

@@ -42,6 +42,18 @@ static char **merged_argv;
 /* Options that take no value: in the file, KEY = true or KEY = false. */
 static const char *const switches[] = {"no-lists", "accept-damaged-log", "stale-lists-unready"};
 
+/* Keys of `acegate lists fetch` (the lists' addresses); serve leaves them
+ * out and fetch reads only these. */
+static const char *const fetch_keys[] = {"csl-url", "ofac-url",      "dpl-url",
+                                         "mirror",  "fetch-timeout", "max-shrink"};
+
+static bool key_applies(const char *cmd, const char *key) {
+  bool fetch_key = false;
+  for (size_t i = 0; i < sizeof fetch_keys / sizeof fetch_keys[0]; i++)
+    fetch_key |= !strcmp(key, fetch_keys[i]);
+  return fetch_key == !strcmp(cmd, "lists fetch");
+}
+
 static bool is_switch(const char *key) {
   for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++)
     if (!strcmp(key, switches[i]))
@@ -132,8 +144,8 @@ static int read_file(const char *cmd, const char *file, FILE *f, int argc, char 
       return config_error(cmd, file, line, key, "needs a value");
     if (!strncmp(value, "--", 2))
       return config_error(cmd, file, line, key, "a value may not start with --");
-    if (on_command_line(argc, argv, key))
-      continue; /* the flag overrides the file */
+    if (on_command_line(argc, argv, key) || !key_applies(cmd, key))
+      continue; /* the flag overrides the file; another command's key */
     if (is_switch(key)) {
       bool on = strcmp(value, "true") == 0;
       if (!on && strcmp(value, "false") != 0)

@@ -94,10 +94,132 @@ static ag_status get_number(ag_jr *r, const char *field, const char *what, doubl
   return AG_OK;
 }
 
+/* A string member into the arena: not empty, at most max bytes, no
+ * control characters. */
+static ag_status get_text(ag_jr *r, const char *field, size_t max, ag_arena *arena,
+                          const char **out, ag_error *err) {
+  ag_status st = want(r, AG_JR_STRING, field, "a string", err);
+  if (st)
+    return st;
+  const char *save = r->p;
+  size_t len;
+  if ((st = ag_jr_string(r, NULL, 0, &len, err)))
+    return st;
+  if (len > max)
+    return ag_error_set(err, AG_ERR_LIMIT, field, "is %zu bytes long; the limit is %zu", len,
+                        max);
+  char *buf = ag_arena_alloc(arena, len + 1);
+  if (!buf)
+    return ag_error_set(err, AG_ERR_NOMEM, field, "out of memory");
+  r->p = save;
+  if ((st = ag_jr_string(r, buf, len, &len, err)))
+    return st;
+  buf[len] = '\0';
+  if (len == 0)
+    return ag_error_set(err, AG_ERR_INPUT, field, "must not be empty (leave it out)");
+  if (has_control_chars(buf, len))
+    return ag_error_set(err, AG_ERR_INPUT, field, "contains control characters");
+  *out = buf;
+  return AG_OK;
+}
+
+/* "SDN,EL" or ["SDN","EL"]: kept as one comma-separated string (the
+ * screening module checks each item and names the field). */
+static ag_status get_filter(ag_jr *r, const char *field, ag_arena *arena, const char **out,
+                            ag_error *err) {
+  if (ag_jr_peek(r) == AG_JR_NULL)
+    return ag_jr_skip(r, 0, err);
+  if (ag_jr_peek(r) == AG_JR_STRING)
+    return get_text(r, field, 512, arena, out, err);
+  ag_status st = want(r, AG_JR_ARRAY, field, "a comma-separated string or an array of strings",
+                      err);
+  if (st)
+    return st;
+  r->p++;
+  ag_buf all;
+  ag_buf_init(&all);
+  size_t i = 0;
+  if (!ag_jr_eat(r, ']'))
+    for (;; i++) {
+      char f[48];
+      snprintf(f, sizeof f, "%s[%zu]", field, i);
+      const char *item = NULL;
+      if ((st = get_text(r, f, 64, arena, &item, err)))
+        break;
+      if (strchr(item, ',')) {
+        st = ag_error_set(err, AG_ERR_INPUT, f, "must be one value, without a comma");
+        break;
+      }
+      if (all.len)
+        ag_buf_putc(&all, ',');
+      ag_buf_puts(&all, item);
+      if (ag_jr_eat(r, ','))
+        continue;
+      if (ag_jr_eat(r, ']'))
+        break;
+      st = ag_jr_fail(r, err, "expected ',' or ']'");
+      break;
+    }
+  if (!st && !all.len)
+    st = ag_error_set(err, AG_ERR_INPUT, field, "is an empty array (leave it out)");
+  if (!st) {
+    char *s = ag_arena_alloc(arena, all.len + 1);
+    if (!s || all.failed)
+      st = ag_error_set(err, AG_ERR_NOMEM, field, "out of memory");
+    else {
+      memcpy(s, all.data, all.len);
+      s[all.len] = '\0';
+      *out = s;
+    }
+  }
+  ag_buf_free(&all);
+  return st;
+}
+
+static ag_status get_ids(ag_jr *r, ag_screening *q, ag_arena *arena, ag_error *err) {
+  if (ag_jr_peek(r) == AG_JR_NULL)
+    return ag_jr_skip(r, 0, err);
+  ag_status st = want(r, AG_JR_ARRAY, "ids", "an array of strings", err);
+  if (st)
+    return st;
+  r->p++;
+  if (ag_jr_eat(r, ']'))
+    return ag_error_set(err, AG_ERR_INPUT, "ids", "is an empty array (leave it out)");
+  for (size_t i = 0;; i++) {
+    char f[24];
+    snprintf(f, sizeof f, "ids[%zu]", i);
+    if (i >= AG_SCREEN_IDS_MAX)
+      return ag_error_set(err, AG_ERR_LIMIT, "ids", "has more than %d identifiers",
+                          AG_SCREEN_IDS_MAX);
+    if ((st = get_text(r, f, 64, arena, &q->ids[i], err)))
+      return st;
+    q->n_ids = i + 1;
+    if (ag_jr_eat(r, ','))
+      continue;
+    if (ag_jr_eat(r, ']'))
+      return AG_OK;
+    return ag_jr_fail(r, err, "expected ',' or ']'");
+  }
+}
+
 static ag_status screening_member(ag_jr *r, const char *key, ag_screening *q, ag_arena *arena,
                                   ag_error *err) {
   ag_status st;
   size_t len;
+  if (!strcmp(key, "address") || !strcmp(key, "city") || !strcmp(key, "type")) {
+    const char **slot = key[0] == 'a' ? &q->address : key[0] == 'c' ? &q->city : &q->type;
+    if (ag_jr_peek(r) == AG_JR_NULL)
+      return ag_jr_skip(r, 0, err);
+    return get_text(r, key, 256, arena, slot, err);
+  }
+  if (!strcmp(key, "ids"))
+    return get_ids(r, q, arena, err);
+  if (!strcmp(key, "sources"))
+    return get_filter(r, "sources", arena, &q->sources, err);
+  if (!strcmp(key, "types"))
+    return get_filter(r, "types", arena, &q->types, err);
+  if (!strcmp(key, "countries"))
+    return get_filter(r, "countries", arena, &q->countries, err);
   if (!strcmp(key, "name")) {
     if ((st = want(r, AG_JR_STRING, "name", "a string", err)))
       return st;
@@ -186,7 +308,7 @@ ag_status ag_json_decode_screening(const char *json, size_t len, ag_screening *q
     return st ? st : ag_error_set(err, AG_ERR_INPUT, "", "the screening must be a JSON object");
   }
   r.p++;
-  char seen[8][KEY_MAX + 1];
+  char seen[16][KEY_MAX + 1];
   int nseen = 0;
   if (!ag_jr_eat(&r, '}')) {
     for (;;) {
@@ -203,7 +325,7 @@ ag_status ag_json_decode_screening(const char *json, size_t len, ag_screening *q
       for (int i = 0; i < nseen; i++)
         if (!strcmp(seen[i], key))
           return ag_error_set(err, AG_ERR_INPUT, key, "appears twice; give it once");
-      if (nseen < 8)
+      if (nseen < 16)
         snprintf(seen[nseen++], sizeof seen[0], "%s", key);
       if ((st = screening_member(&r, key, q, arena, err)))
         return st;
@@ -251,6 +373,24 @@ void ag_json_encode_screening(const ag_screening *q, const ag_screen_result *res
     ag_buf_json_str(b, cc, n);
   } else {
     ag_buf_puts(b, "null");
+  }
+  /* the evidence and filters given, as given */
+  const char *const given[][2] = {{"address", q->address}, {"city", q->city}, {"type", q->type},
+                                  {"sources", q->sources}, {"types", q->types},
+                                  {"countries", q->countries}};
+  for (size_t i = 0; i < sizeof given / sizeof *given; i++)
+    if (given[i][1]) {
+      ag_buf_printf(b, ",\"%s\":", given[i][0]);
+      ag_buf_json_cstr(b, given[i][1]);
+    }
+  if (q->n_ids) {
+    ag_buf_puts(b, ",\"ids\":[");
+    for (size_t i = 0; i < q->n_ids; i++) {
+      if (i)
+        ag_buf_putc(b, ',');
+      ag_buf_json_cstr(b, q->ids[i]);
+    }
+    ag_buf_putc(b, ']');
   }
   ag_buf_puts(b, ",\"normalized\":");
   ag_buf_json_cstr(b, res->normalized ? res->normalized : "");

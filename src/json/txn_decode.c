@@ -167,6 +167,55 @@ typedef struct {
   bool is_end_user;
 } party_ctx;
 
+/* A string of at most 256 bytes into the arena: not empty, no control
+ * characters (a party's address or city). */
+static ag_status get_text(decoder *d, const char *path, const char **out) {
+  char buf[257];
+  size_t len;
+  ag_status st = get_string(d, path, buf, 256, &len);
+  if (st)
+    return st;
+  if (len == 0)
+    return ag_error_set(d->err, AG_ERR_INPUT, path, "must not be empty (leave it out)");
+  if (has_control_chars(buf, len))
+    return ag_error_set(d->err, AG_ERR_INPUT, path, "contains control characters");
+  char *copy = ag_arena_alloc(d->arena, len + 1);
+  if (!copy)
+    return ag_error_set(d->err, AG_ERR_NOMEM, path, "out of memory");
+  memcpy(copy, buf, len + 1);
+  *out = copy;
+  return AG_OK;
+}
+
+/* "ids": an array of identifier strings, or one string. */
+static ag_status get_ids(decoder *d, const char *path, ag_party *p) {
+  if (ag_jr_peek(&d->r) == AG_JR_STRING) {
+    p->n_ids = 1;
+    return get_text(d, path, &p->ids[0]);
+  }
+  ag_status st = expect(d, AG_JR_ARRAY, path, "an array of strings");
+  if (st)
+    return st;
+  d->r.p++;
+  if (ag_jr_eat(&d->r, ']'))
+    return ag_error_set(d->err, AG_ERR_INPUT, path, "is an empty array (leave it out)");
+  for (size_t i = 0;; i++) {
+    char item[112];
+    snprintf(item, sizeof item, "%s[%zu]", path, i);
+    if (i >= AG_PARTY_IDS_MAX)
+      return ag_error_set(d->err, AG_ERR_LIMIT, path, "has more than %d identifiers",
+                          AG_PARTY_IDS_MAX);
+    if ((st = get_text(d, item, &p->ids[i])))
+      return st;
+    p->n_ids = i + 1;
+    if (ag_jr_eat(&d->r, ','))
+      continue;
+    if (ag_jr_eat(&d->r, ']'))
+      return AG_OK;
+    return ag_jr_fail(&d->r, d->err, "expected ',' or ']'");
+  }
+}
+
 static ag_status party_member(decoder *d, const char *key, size_t klen, void *vctx) {
   (void)klen;
   party_ctx *c = vctx;
@@ -201,6 +250,10 @@ static ag_status party_member(decoder *d, const char *key, size_t klen, void *vc
   }
   if (!strcmp(key, "country"))
     return get_code(d, path, c->party->country, sizeof c->party->country, &len);
+  if (!strcmp(key, "address") || !strcmp(key, "city"))
+    return get_text(d, path, key[0] == 'a' ? &c->party->address : &c->party->city);
+  if (!strcmp(key, "ids"))
+    return get_ids(d, path, c->party);
   if (c->is_end_user) {
     if (!strcmp(key, "type")) {
       char buf[65];

@@ -206,12 +206,14 @@ void pl_csv_finish(const char *audit_id, ag_buf *out) {
 
 /* Columns read without a mapping when the header is the field's name;
  * "eccn" and "for" stand for item.eccn and item.for. */
-static const char *const screening_fields[] = {"name", "country", "ref", "max_matches",
-                                               "min_score"};
+static const char *const screening_fields[] = {
+    "name", "country", "ref", "max_matches", "min_score", "address", "city",
+    "type", "ids", "sources", "types", "countries"};
 static const char *const check_fields[] = {
     "as_of", "item.eccn", "item.for", "destination", "transaction", "end_use",
     "knows_unauthorized_use", "ref", "end_user.type", "end_user.name", "end_user.country",
-    "end_user.police_or_judicial", "consignee.name", "consignee.country",
+    "end_user.police_or_judicial", "end_user.address", "end_user.city", "end_user.ids",
+    "consignee.name", "consignee.country",
     "intermediate_consignee.name", "intermediate_consignee.country", "purchaser.name",
     "purchaser.country"};
 
@@ -448,6 +450,24 @@ static bool set_path(json_t *obj, const char *path, json_t *v) {
 }
 
 static json_t *cell_value(const char *field, const char *s, size_t n) {
+  size_t fl = strlen(field);
+  if (fl >= 3 && !strcmp(field + fl - 3, "ids")) { /* "IMO 9187629; 1027700092661" */
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n;) {
+      size_t j = i;
+      while (j < n && s[j] != ';')
+        j++;
+      size_t b = i, e = j;
+      while (b < e && s[b] == ' ')
+        b++;
+      while (e > b && s[e - 1] == ' ')
+        e--;
+      if (e > b)
+        json_array_append_new(a, json_stringn(s + b, e - b));
+      i = j + 1;
+    }
+    return a;
+  }
   if (n == 4 && !strncasecmp(s, "true", 4))
     return json_true();
   if (n == 5 && !strncasecmp(s, "false", 5))

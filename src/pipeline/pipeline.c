@@ -196,7 +196,15 @@ ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w
                           .country = w->q.country[0] ? w->q.country : NULL,
                           .min_score = w->q.min_score,
                           .max_matches = w->q.max_matches,
-                          .mode = w->mode};
+                          .mode = w->mode,
+                          .address = w->q.address,
+                          .city = w->q.city,
+                          .type = w->q.type,
+                          .ids = w->q.ids,
+                          .n_ids = w->q.n_ids,
+                          .sources = w->q.sources,
+                          .types = w->q.types,
+                          .countries = w->q.countries};
   if ((res->st = ag_screen_query_ex(d->lists, &rq, sr, &res->err)) != AG_OK)
     return res->st;
   res->off = out->len;

@@ -198,6 +198,7 @@ enum {
   C_ALT_NAMES,
   C_CITIZENSHIPS,
   C_NATIONALITIES,
+  C_IDS,
   C_COUNT
 };
 
@@ -219,6 +220,7 @@ static const char *const csl_cols[C_COUNT] = {
     "alt_names",
     "citizenships",
     "nationalities",
+    "ids",
 };
 
 /* columns both published CSL layouts have; a header without one of them
@@ -344,6 +346,7 @@ static ag_status csl_add_row(csl_ctx *c, csl_row *r, const char *where, ag_error
   e.f[SX_F_START] = sx_set_str(s, r->v[C_START], r->n[C_START]);
   e.f[SX_F_REMARKS] = sx_set_str(s, r->v[C_REMARKS], r->n[C_REMARKS]);
   e.f[SX_F_URL] = sx_set_str(s, r->v[C_URL], r->n[C_URL]);
+  e.f[SX_F_IDS] = sx_set_str(s, r->v[C_IDS], r->n[C_IDS]);
   if (r->n[C_ID])
     e.f[SX_F_SOURCE_ID] = sx_set_str(s, r->v[C_ID], r->n[C_ID]);
   else if (r->n[C_ENTITY_NUMBER])
@@ -488,6 +491,7 @@ static void json_join(ag_buf *b, json_t *v, const char *const *members, const ch
 
 static const char *const address_members[] = {"address",     "city",    "state",
                                               "postal_code", "country", NULL};
+static const char *const id_members[] = {"type", "number", "country", NULL};
 
 static ag_status csl_json_result(csl_ctx *c, json_t *o, size_t idx, ag_error *err) {
   char where[300];
@@ -513,7 +517,7 @@ static ag_status csl_json_result(csl_ctx *c, json_t *o, size_t idx, ag_error *er
       v = json_object_get(o, "_id");
     ag_buf one;
     ag_buf_init(&one);
-    json_join(&one, v, i == C_ADDRESSES ? address_members : NULL, "; ");
+    json_join(&one, v, i == C_ADDRESSES ? address_members : i == C_IDS ? id_members : NULL, "; ");
     off[i] = all.len;
     len[i] = one.len;
     if (one.len)
@@ -827,7 +831,7 @@ static ag_status load_dpl(sx_set *s, const lfile *f, ag_error *err) {
     }
     for (int i = 0; i < SX_F_COUNT; i++)
       if (i != SX_F_TYPE && i != SX_F_PROGRAMS && i != SX_F_LIC_REQ && i != SX_F_LIC_POL &&
-          i != SX_F_URL && !e.f[i]) {
+          i != SX_F_URL && i != SX_F_IDS && !e.f[i]) {
         st = nomem(err);
         goto out;
       }
@@ -1106,7 +1110,7 @@ static ag_status load_ofac(sx_set *s, ofac_group *g, ag_error *err) {
                                   : "https://sanctionslist.ofac.treas.gov/Home/SdnList";
     for (int i = 0; i < SX_F_COUNT; i++)
       if (i != SX_F_COUNTRIES && i != SX_F_ADDRESSES && i != SX_F_FR && i != SX_F_LIC_REQ &&
-          i != SX_F_LIC_POL && i != SX_F_START && !e.f[i]) {
+          i != SX_F_LIC_POL && i != SX_F_START && i != SX_F_IDS && !e.f[i]) {
         st = nomem(err);
         break;
       }

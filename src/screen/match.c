@@ -17,7 +17,7 @@
  *     initial against a full word). Coverage is measured on both sides with
  *     the words' weights: cov_listed (how much of the listed name the query
  *     accounts for) and cov_query (how much of the query the listed name
- *     accounts for). score = cov_listed^0.6 * cov_query^0.4: a token-set
+ *     accounts for). score = cov_listed^0.58 * cov_query^0.42: a token-set
  *     measure, weighted so rare words decide, order-free, forgiving of
  *     dropped legal forms and of a dropped middle word, stricter on a query
  *     that mostly consists of other words. Where a distinctive word is
@@ -25,8 +25,9 @@
  *     (Hangzhou) or a common word (Technology, Group), those weigh little:
  *     "Hikvision Digital Technology" is "Hangzhou Hikvision Digital
  *     Technology Co., Ltd." (align).
- *  4. Country, when given, is evidence: +0.03 if the entry lists it, -0.05
- *     if the entry lists only others, nothing if the entry has none.
+ *  4. Country, city, street address, type and identifiers, when given, are
+ *     evidence (evidence.c); the filters sources, types and countries
+ *     leave out the entries they do not admit.
  *  5. The best name of each entry is kept; matches at or above the minimum
  *     score are returned best first.
  */
@@ -38,10 +39,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALPHA 0.6   /* exponent of listed-name coverage */
+#define ALPHA 0.58 /* exponent of listed-name coverage (docs/screening.md, "The decoy rate") */
 #define FUZZY_K 2.5 /* cost multiplier of a spelling difference */
-#define COUNTRY_BONUS 0.03
-#define COUNTRY_PENALTY 0.05
 #define FUZZY_MAX 6      /* typo neighbours kept per query word */
 #define CAND_MAX 256     /* names fully scored per query */
 #define TYPO1_SIM 0.85   /* least similarity of four-letter words one edit apart */
@@ -79,7 +78,7 @@ typedef struct {
 
 typedef struct {
   uint32_t name, entry;
-  float score;
+  double score;
   const char *others; /* the entry's other matching names (arena), or NULL */
 } scored;
 
@@ -795,31 +794,6 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
   return pow(cov_c, ALPHA) * pow(cov_q, 1.0 - ALPHA);
 }
 
-/* ---- country evidence ---- */
-
-static bool has_country(const char *list, const char *cc) {
-  for (const char *p = list; *p;) {
-    if (p[0] == cc[0] && p[1] == cc[1] && (p[2] == ';' || p[2] == '\0'))
-      return true;
-    const char *q = strchr(p, ';');
-    if (!q)
-      break;
-    p = q + 1;
-    while (*p == ' ')
-      p++;
-  }
-  return false;
-}
-
-static double country_adjust(const sx_view *v, uint32_t entry, const char *cc) {
-  if (!cc)
-    return 0;
-  const char *list = sx_str(v, v->entries[entry].f[SX_F_COUNTRIES]);
-  if (!*list)
-    return 0;
-  return has_country(list, cc) ? COUNTRY_BONUS : -COUNTRY_PENALTY;
-}
-
 /* ---- candidates ---- */
 
 /* Keeps (about) the k highest bounds, in O(n): a histogram of the bounds
@@ -885,12 +859,37 @@ static int cmp_scored_rank(const void *a, const void *b, void *ctx) {
 }
 
 static bool push_scored(ag_screen_work *w, uint32_t name, uint32_t entry, double score) {
-  scored s = {name, entry, (float)score, NULL};
+  scored s = {name, entry, score, NULL};
   return SX_PUSH(w->sc, w->nsc, w->sc_cap, s);
 }
 
-static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, double min,
-                           ag_error *err) {
+/* Entries that list one of the query's identifiers are candidates whatever
+ * their names: a renamed vessel keeps its IMO number. Each is scored with
+ * its best name; the evidence then raises it to at least confident. */
+static ag_status run_ids(const sx_view *v, ag_screen_work *w, const sx_evidence *ev,
+                         double min, ag_error *err) {
+  for (uint32_t e = 0; e < v->h->n_entries; e++) {
+    if (!sx_evidence_admits(v, e, ev) || sx_evidence_id(v, e, ev) < 0)
+      continue;
+    const sx_entry *en = &v->entries[e];
+    uint32_t best = en->first_name;
+    double bs = -1;
+    for (uint32_t k = 0; k < en->name_count; k++) {
+      double s = align(v, w, &v->names[en->first_name + k], NULL);
+      if (s > bs) {
+        bs = s;
+        best = en->first_name + k;
+      }
+    }
+    double s = sx_evidence_score(v, e, ev, &w->arena, bs > 0 ? bs : 0);
+    if (s >= min && !push_scored(w, best, e, s))
+      return nomem(err);
+  }
+  return AG_OK;
+}
+
+static ag_status run_index(const sx_view *v, ag_screen_work *w, const sx_evidence *ev,
+                           double min, ag_error *err) {
   size_t nt = 0;
   for (size_t k = 0; k < w->nx; k++) {
     const sx_token *t = &v->tokens[w->x[k].tok];
@@ -920,7 +919,7 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
       w->distinct[nm] |= dist;
     }
   }
-  double need = min - COUNTRY_BONUS;
+  double need = min - sx_evidence_max_bonus(ev);
   double ub_min = need > 0 ? 0.85 * pow(need, 1.0 / ALPHA) : 0;
   w->nc = 0;
   for (size_t i = 0; i < nt; i++) {
@@ -932,7 +931,7 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
     float ub = w->acc[nm] / (wt > 0 ? wt : 1);
     w->acc[nm] = 0;
     w->distinct[nm] = 0;
-    if (ub < ub_min)
+    if (ub < ub_min || !sx_evidence_admits(v, v->names[nm].entry, ev))
       continue;
     cand c = {nm, ub > 1 ? 1 : ub};
     if (!SX_PUSH(w->c, w->nc, w->c_cap, c)) {
@@ -951,16 +950,15 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const char *cc, 
     double s = align(v, w, nm, NULL);
     if (s <= 0)
       continue;
-    s += country_adjust(v, nm->entry, cc);
-    if (s > 1)
-      s = 1;
+    s = sx_evidence_score(v, nm->entry, ev, &w->arena, s);
     if (s >= min && !push_scored(w, w->c[i].name, nm->entry, s))
       return nomem(err);
   }
-  return AG_OK;
+  return ev->n_ids ? run_ids(v, w, ev, min, err) : AG_OK;
 }
 
-static ag_status run_brute(const sx_view *v, ag_screen_work *w, double min, ag_error *err) {
+static ag_status run_brute(const sx_view *v, ag_screen_work *w, const sx_evidence *ev, double min,
+                           ag_error *err) {
   /* the query as the baseline sees it */
   ag_buf_reset(&w->tmp);
   sx_simple_form(w->norm.folded ? w->norm.folded : "", w->norm.folded_len, &w->tmp);
@@ -971,7 +969,7 @@ static ag_status run_brute(const sx_view *v, ag_screen_work *w, double min, ag_e
   for (uint32_t i = 0; i < v->h->n_names; i++) {
     const char *ns = sx_str(v, v->names[i].simple);
     double s = sx_jaro_winkler(qs, ql, ns, strlen(ns));
-    if (s >= min && !push_scored(w, i, v->names[i].entry, s))
+    if (s >= min && sx_evidence_admits(v, v->names[i].entry, ev) && !push_scored(w, i, v->names[i].entry, s))
       return nomem(err);
   }
   return AG_OK;
@@ -998,7 +996,7 @@ static void join_words(ag_buf *b, const char *a, const char *c) {
 }
 
 static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m, const sx_name *nm,
-                         const char *cc, bool brute, ag_error *err) {
+                         const sx_evidence *ev, bool brute, ag_error *err) {
   ag_buf *b = &w->tmp;
   ag_buf_reset(b);
   const char *kind = nm->kind == SX_KIND_NAME ? "listed name" : "alias";
@@ -1118,15 +1116,7 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
   }
   if (m->other_names[0])
     ag_buf_printf(b, "; also matched: %s", m->other_names);
-  if (cc) {
-    const char *list = sx_str(v, v->entries[nm->entry].f[SX_F_COUNTRIES]);
-    if (!*list)
-      ag_buf_printf(b, "; the entry gives no country to compare with %s", cc);
-    else if (has_country(list, cc))
-      ag_buf_printf(b, "; country %s is the entry's (+%.2f)", cc, COUNTRY_BONUS);
-    else
-      ag_buf_printf(b, "; country %s is not the entry's (%s) (-%.2f)", cc, list, COUNTRY_PENALTY);
-  }
+  sx_evidence_explain(v, nm->entry, ev, &w->arena, b);
   if (b->failed)
     return nomem(err);
   m->reason = ag_arena_strndup(&w->arena, b->data ? b->data : "", b->len);
@@ -1190,24 +1180,16 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
   if (maxm > AG_SCREEN_MATCHES_MAX)
     return ag_error_set(err, AG_ERR_INPUT, "max_matches", "must be at most %d",
                         AG_SCREEN_MATCHES_MAX);
-  char cc[3] = "";
-  if (req->country && *req->country) {
-    const char *c = req->country;
-    size_t cl = strlen(c);
-    if (cl == 2) {
-      cc[0] = (char)((c[0] >= 'a' && c[0] <= 'z') ? c[0] - 'a' + 'A' : c[0]);
-      cc[1] = (char)((c[1] >= 'a' && c[1] <= 'z') ? c[1] - 'a' + 'A' : c[1]);
-    }
-    if (cl != 2 || !sx_country_valid(cc, 2))
-      return ag_error_set(err, AG_ERR_INPUT, "country",
-                          "'%.16s' is not an ISO 3166-1 alpha-2 country code", c);
-  }
   ag_screen_work *w = work_for(out, v->h->n_names);
   if (!w)
     return nomem(err);
   ag_arena_reset(&w->arena);
   w->nsc = 0;
-  ag_status st = sx_normalize(&w->norm, req->name, req->len, true, "name", err);
+  sx_evidence ev;
+  ag_status st = sx_evidence_init(&ev, req, &w->arena, err);
+  if (st)
+    return st;
+  st = sx_normalize(&w->norm, req->name, req->len, true, "name", err);
   if (st)
     return st;
   if (!w->norm.ntok) {
@@ -1232,13 +1214,12 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
   out->normalized = normalized;
 
   bool brute = req->mode == AG_SCREEN_MODE_BRUTE_JW;
-  const char *ccp = cc[0] ? cc : NULL;
   if (brute)
-    st = run_brute(v, w, min, err);
+    st = run_brute(v, w, &ev, min, err);
   else {
     st = prepare_query(v, w, err);
     if (!st)
-      st = run_index(v, w, ccp, min, err);
+      st = run_index(v, w, &ev, min, err);
   }
   if (st)
     return st;
@@ -1281,7 +1262,7 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
     return nomem(err);
   for (size_t i = 0; i < k; i++) {
     fill_match(v, &w->m[i], &w->sc[i]);
-    st = explain(v, w, &w->m[i], &v->names[w->sc[i].name], ccp, brute, err);
+    st = explain(v, w, &w->m[i], &v->names[w->sc[i].name], &ev, brute, err);
     if (st)
       return st;
   }

@@ -200,6 +200,7 @@ enum {
   SX_F_START,
   SX_F_REMARKS,
   SX_F_URL,
+  SX_F_IDS, /* identifiers as listed (CSL `ids`): registration, IMO, passport numbers */
   SX_F_COUNT
 };
 
@@ -263,7 +264,7 @@ ag_status sx_load_buffer(sx_set *s, const char *name, const char *data, size_t l
 /* ---- the index image (build.c writes, index.c reads) ---- */
 
 #define SX_MAGIC "AGSCRIDX"
-#define SX_VERSION 2
+#define SX_VERSION 3
 
 enum {
   SX_SEC_STR,
@@ -302,7 +303,7 @@ typedef struct {
 typedef struct {
   uint32_t list;
   uint32_t f[SX_F_COUNT];
-  uint32_t first_name, name_count, reserved;
+  uint32_t first_name, name_count;
 } sx_entry;
 
 typedef struct {
@@ -389,5 +390,52 @@ const sx_view *sx_handle_view(const ag_screen *s);
 
 /* The built-in snapshot (builtin.c): NULL/0 when built without one. */
 const unsigned char *sx_builtin_image(size_t *len);
+
+/* ---- evidence besides the name (evidence.c) ---- */
+
+#define SX_EV_COUNTRY_BONUS 0.03
+#define SX_EV_COUNTRY_PENALTY 0.05
+#define SX_EV_TYPE_PENALTY 0.10
+#define SX_EV_CITY_BONUS 0.03
+#define SX_EV_ADDRESS_BONUS 0.05
+#define SX_EV_ID_BONUS 0.10
+#define SX_EV_ID_FLOOR 0.95 /* an entry listing the identifier: confident */
+#define SX_EV_TEXT_MAX 256 /* bytes of a city or street address */
+#define SX_EV_ID_BYTES 64
+#define SX_EV_COUNTRIES_MAX 32
+
+typedef struct {
+  char cc[3];          /* country, upper case, or "" */
+  const char *type;    /* "Entity", "Individual", "Vessel", "Aircraft" or NULL */
+  const char *city;    /* compared form (lower-case words), or NULL */
+  const char *city_shown;
+  const char *address; /* compared form, or NULL */
+  size_t n_ids;
+  char ids[AG_SCREEN_IDS_MAX][SX_EV_ID_BYTES]; /* compared form */
+  const char *ids_shown[AG_SCREEN_IDS_MAX];
+  /* filters */
+  bool filtered;
+  uint32_t sources_mask, types_mask;
+  char countries[SX_EV_COUNTRIES_MAX][3];
+  size_t n_countries;
+} sx_evidence;
+
+/* Checks the request's evidence and filters (errors name the field);
+ * strings are made in the arena. */
+ag_status sx_evidence_init(sx_evidence *ev, const ag_screen_request *req, ag_arena *a,
+                           ag_error *err);
+/* The most the evidence can add to a name's score. */
+double sx_evidence_max_bonus(const sx_evidence *ev);
+bool sx_evidence_has_country(const char *list, const char *cc);
+/* Whether the filters admit the entry. */
+bool sx_evidence_admits(const sx_view *v, uint32_t entry, const sx_evidence *ev);
+/* The index of the query identifier the entry lists, or -1. */
+int sx_evidence_id(const sx_view *v, uint32_t entry, const sx_evidence *ev);
+/* The name score s with the evidence applied, in [0, 1]. */
+double sx_evidence_score(const sx_view *v, uint32_t entry, const sx_evidence *ev, ag_arena *a,
+                         double s);
+/* Appends the evidence's part of a reason ("; country CN is the entry's ..."). */
+void sx_evidence_explain(const sx_view *v, uint32_t entry, const sx_evidence *ev, ag_arena *a,
+                         ag_buf *b);
 
 #endif

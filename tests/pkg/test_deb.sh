@@ -141,6 +141,11 @@ if command -v systemd-analyze >/dev/null 2>&1; then
   # verified where it is installed: ExecStart pointed into the root
   sed "s|^ExecStart=/usr/bin/acegate|ExecStart=$A|" "$UNIT" >"$T/acegate.service"
   verify_unit unit_verifies "$T/acegate.service" "$R/usr/share/man"
+  sed "s|^ExecStart=/usr/bin/acegate|ExecStart=$A|" "$R/lib/systemd/system/acegate-lists-fetch.service" \
+    >"$T/acegate-lists-fetch.service"
+  cp "$R/lib/systemd/system/acegate-lists-fetch.timer" "$T/"
+  verify_unit fetch_unit_verifies "$T/acegate-lists-fetch.service" "$R/usr/share/man"
+  verify_unit fetch_timer_verifies "$T/acegate-lists-fetch.timer" "$R/usr/share/man"
 else
   echo "skipping the unit check: systemd-analyze is not installed (Debian package systemd)" >&2
 fi

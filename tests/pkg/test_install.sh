@@ -81,8 +81,13 @@ GOLDEN_NAME=installed_command golden_cases "$P/bin/acegate" check --json --no-sc
 # the unit, with ExecStart naming the installed binary
 expect_line unit_exec_prefix "ExecStart=$P/bin/acegate serve --config $P/etc/acegate/acegate.conf" \
   "$P/lib/systemd/system/acegate.service"
+expect_line fetch_unit_exec_prefix "ExecStart=$P/bin/acegate lists fetch --config $P/etc/acegate/acegate.conf --data-dir /var/lib/acegate/lists --db /var/lib/acegate/audit.db" \
+  "$P/lib/systemd/system/acegate-lists-fetch.service"
 if command -v systemd-analyze >/dev/null 2>&1; then
   verify_unit unit_verifies "$P/lib/systemd/system/acegate.service" "$P/share/man"
+  # the daily fetch: the service and the timer that starts it
+  verify_unit fetch_unit_verifies "$P/lib/systemd/system/acegate-lists-fetch.service" "$P/share/man"
+  verify_unit fetch_timer_verifies "$P/lib/systemd/system/acegate-lists-fetch.timer" "$P/share/man"
   # the check itself catches a mistake
   sed 's/^NoNewPrivileges=yes/NoNewPrivileges=sometimes/' "$P/lib/systemd/system/acegate.service" \
     >"$T/broken.service"
