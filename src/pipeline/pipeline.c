@@ -8,6 +8,7 @@
  * record it was made for (15 CFR 762.2(a): the records of the transaction).
  */
 #include "acegate/pipeline.h"
+#include "pipeline_int.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -75,6 +76,10 @@ ag_pipeline_worker *ag_pipeline_worker_new(ag_screen_mode mode) {
     return NULL;
   }
   return w;
+}
+
+bool pl_worker_remember(ag_pipeline_worker *w) {
+  return ag_check_scratch_remember(&w->scratch);
 }
 
 void ag_pipeline_worker_free(ag_pipeline_worker *w) {
