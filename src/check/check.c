@@ -172,7 +172,9 @@ static void remember(memo_slot *e, const ag_screen *lists, const char *name, siz
   e->lists = lists;
   e->name_len = (uint16_t)len;
   memcpy(e->name, name, len);
-  snprintf(e->country, sizeof e->country, "%s", country ? country : "");
+  size_t cl = country ? strlen(country) : 0; /* at most 2: the caller checks */
+  memcpy(e->country, country ? country : "", cl);
+  e->country[cl] = '\0';
   memcpy(e->hits, hits, n * sizeof *hits);
   e->n = (uint8_t)n;
 }
