@@ -440,6 +440,7 @@ static void test_batch_remembered_screenings_answer_alike(void **state) {
       ag_buf_puts(&input, lines[i]);
       ag_buf_putc(&input, '\n');
     }
+  ag_buf_putc(&input, '\0'); /* run_batch takes a string */
   ag_pipeline_batch_stats st;
   char *out = run_batch(f, AG_AUDIT_CHECK, NULL, input.data, &st);
   assert_int_equal(st.decided, 2 * N);
