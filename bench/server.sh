@@ -6,6 +6,11 @@
 # in :memory:, to show what durability costs. Ends with `audit verify` of
 # the last log written and its size per record.
 #
+# Beside it, in the same rounds and under the same wrk settings and pinning,
+# nginx (the Debian package) answers the same POST with a static file of
+# the same size as acegate's decision, access log buffered as acegate's is;
+# each round prints the ratio of durable checks/s to nginx's answers/s.
+#
 # Usage: bench/server.sh [BUILD_DIR]
 # Environment: DURATION (seconds per run, default 10), CONNECTIONS (a list,
 #   default "32 64 96"), RUNS (runs of each, durable and :memory:
@@ -26,10 +31,12 @@ WRK_THREADS=${WRK_THREADS:-1}
 ACCESS_LOG=${ACCESS_LOG:-on}
 [ -x "$ACEGATE" ] || { echo "bench/server.sh: build $ACEGATE first (make)"; exit 1; }
 command -v wrk >/dev/null || { echo "bench/server.sh: wrk is not installed (make deps)"; exit 1; }
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || { echo "bench/server.sh: nginx is not installed (make deps)"; exit 1; }
 
 T=$(mktemp -d "${BENCH_DIR:-$PWD}/.bench-server.XXXXXX")
 SRV=""
-trap '[ -n "$SRV" ] && kill -9 $SRV 2>/dev/null; rm -rf "$T"' EXIT
+trap '[ -n "$SRV" ] && kill -9 $SRV 2>/dev/null; [ -s "$T/nginx.pid" ] && kill -QUIT "$(cat "$T/nginx.pid")" 2>/dev/null; rm -rf "$T"' EXIT
 
 PIN=""
 if [ "$(nproc)" -gt 2 ] && command -v taskset >/dev/null; then PIN="taskset -c 0,1"; fi
@@ -37,6 +44,13 @@ if [ "$(nproc)" -gt 2 ] && command -v taskset >/dev/null; then PIN="taskset -c 0
 "$ACEGATE" keys add --role checker --db "$T/keys.db" 2>/dev/null | tail -n 1 >"$T/key"
 export ACEGATE_KEY
 ACEGATE_KEY=$(cat "$T/key")
+
+# nginx's file: the decision the service answers to the benchmark's
+# request (taken from the first server started), so both send answers of
+# the same size
+body=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/server_check.lua)
+mkdir -p "$T/www/v1" "$T/nginx-tmp"
+chmod -R a+rX "$T"
 
 # run LABEL CONNS DB [SERVE_ARGS...]: prints one result line; $rps keeps
 # its checks/s
@@ -58,6 +72,12 @@ run() {
     i=$((i + 1))
   done
   [ -n "$port" ] || { cat "$T/srv-$label.log"; exit 1; }
+  if [ ! -s "$T/www/v1/checks" ]; then
+    curl -s -X POST -H "Authorization: Bearer $ACEGATE_KEY" -H "Content-Type: application/json" \
+      --data "$body" "http://127.0.0.1:$port/v1/checks" >"$T/www/v1/checks"
+    chmod a+r "$T/www/v1/checks"
+    grep -q '"outcome"' "$T/www/v1/checks" || { echo "bench/server.sh: no decision"; cat "$T/www/v1/checks"; exit 1; }
+  fi
   # warm up (page cache, allocator, key cache), then measure
   $PIN wrk -t1 -c"$conns" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
   before=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
@@ -74,6 +94,64 @@ run() {
   batch=$(echo "$before $after" | awk '{ c = $4 - $1; r = $5 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
   persync=$(echo "$before $after" | awk '{ y = $6 - $3; r = $5 - $2; if (y > 0) printf "%.1f", r / y; else print "-" }')
   printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "$label" "$conns" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200"
+  echo "$label $rps $p99" >>"$T/results"
+}
+
+# run_nginx CONNS: the same wrk run against nginx serving the file; prints
+# one result line; $rps keeps its answers/s
+run_nginx() {
+  conns=$1
+  label=nginx
+  log=off
+  [ "$ACCESS_LOG" = on ] && log="$T/access-nginx.log combined buffer=16k flush=100ms"
+  port=$((20000 + $$ % 20000))
+  tries=0
+  while :; do
+    cat >"$T/nginx.conf" <<CONF
+worker_processes $(nproc);
+pid $T/nginx.pid;
+error_log $T/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log $log;
+  keepalive_requests 100000000;
+  keepalive_timeout 60s;
+  client_body_temp_path $T/nginx-tmp/body;
+  proxy_temp_path $T/nginx-tmp/proxy;
+  fastcgi_temp_path $T/nginx-tmp/fastcgi;
+  uwsgi_temp_path $T/nginx-tmp/uwsgi;
+  scgi_temp_path $T/nginx-tmp/scgi;
+  server {
+    listen 127.0.0.1:$port;
+    root $T/www;
+    default_type application/json;
+    # a POST to a static file is 405 in nginx: answer it with the file
+    error_page 405 =200 \$uri;
+  }
+}
+CONF
+    # shellcheck disable=SC2086
+    if $PIN "$NGINX" -p "$T" -c "$T/nginx.conf" 2>"$T/nginx-start.log"; then break; fi
+    tries=$((tries + 1))
+    [ $tries -lt 20 ] || { cat "$T/nginx-start.log"; exit 1; }
+    port=$((port + 1))
+  done
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "$body" "http://127.0.0.1:$port/v1/checks")" = 200 ] ||
+    { echo "bench/server.sh: nginx does not answer the POST with 200"; exit 1; }
+  # shellcheck disable=SC2086
+  $PIN wrk -t1 -c"$conns" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
+  # shellcheck disable=SC2086
+  $PIN wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --latency -s bench/server_check.lua \
+    "http://127.0.0.1:$port" >"$T/wrk-$label.txt"
+  npid=$(cat "$T/nginx.pid")
+  kill -QUIT "$npid"
+  while kill -0 "$npid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$T/nginx.pid"
+  rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$T/wrk-$label.txt")
+  p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk-$label.txt")
+  p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk-$label.txt")
+  non200=$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$T/wrk-$label.txt")
+  printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "$label" "$conns" "$rps" "$p50" "$p99" "-" "-" "$non200"
   echo "$label $rps $p99" >>"$T/results"
 }
 
@@ -94,6 +172,8 @@ median() {
 }
 
 echo "POST /v1/checks, wrk -t$WRK_THREADS -d${DURATION}s --latency, keep-alive, loopback, $(nproc) CPUs${PIN:+ (pinned to 0,1)}, access log $ACCESS_LOG"
+echo "nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') beside it: the same request answered with a static file of the decision's size"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "audit log" "connections" "checks/s" "p50" "p99" "records/commit" "records/fsync" "non-200"
 for c in $CONNECTIONS; do
   : >"$T/results"
@@ -102,15 +182,28 @@ for c in $CONNECTIONS; do
     rm -f "$T"/audit.db*
     run durable "$c" "$T/audit.db" --keys-db "$T/keys.db"
     durable=$rps
+    run_nginx "$c"
+    nginx=$rps
     run memory "$c" ":memory:" --keys-db "$T/keys.db"
     echo "$durable $rps" | awk -v c="$c" '$2 > 0 { printf "%-10s %11s %10.2f  (durable / in-memory checks/s)\n", "ratio", c, $1 / $2 }'
+    echo "$durable $nginx" | awk -v c="$c" '$2 > 0 { printf "%-10s %11s %10.2f  (durable checks/s / nginx answers/s)\n", "ratio", c, $1 / $2 }'
+    echo "$durable $nginx" | awk '$2 > 0 { print "vs_nginx", $1 / $2 }' >>"$T/results"
     round=$((round + 1))
   done
   if [ "$RUNS" -gt 1 ]; then
     median durable "$c"
+    median nginx "$c"
     median memory "$c"
+    awk -v c="$c" '$1 == "vs_nginx" { r[n++] = $2 }
+      END {
+        for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (r[j] < r[i]) { t = r[i]; r[i] = r[j]; r[j] = t }
+        m = int(n / 2)
+        printf "%-10s %11s %10.2f  (median of %d rounds of durable / nginx; target >= 0.80)\n", "ratio", c, n % 2 ? r[m] : (r[m - 1] + r[m]) / 2, n
+      }' "$T/results"
   fi
+  echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
+echo "decision and nginx's file: $(wc -c <"$T/www/v1/checks") bytes"
 "$ACEGATE" audit verify --db "$T/audit.db" | tail -n 1
 records=$(sqlite3 "$T/audit.db" "SELECT count(*) FROM audit_log")
 bytes=$(cat "$T/audit.db" "$T/audit.db-wal" 2>/dev/null | wc -c)

@@ -20,12 +20,22 @@
 #include "acegate/decide.h"
 #include "acegate/screen.h"
 
+typedef struct ag_check_memo ag_check_memo;
+
 typedef struct {
   ag_screen_result results[AG_PARTY_COUNT];
+  ag_check_memo *memo; /* NULL: every party name is screened afresh */
 } ag_check_scratch;
 
 void ag_check_scratch_init(ag_check_scratch *s);
 void ag_check_scratch_free(ag_check_scratch *s);
+/* Remembers the screenings of the last names seen (a fixed number, so
+ * memory stays constant) and answers the same name, country and lists from
+ * them: in a batch of orders the same customers come back line after line.
+ * The lists must not change while the scratch remembers: only for a
+ * caller that holds one set of lists for the scratch's whole life (a
+ * batch). Returns false when out of memory (nothing is remembered then). */
+bool ag_check_scratch_remember(ag_check_scratch *s);
 
 /* Which engine list kind a screening list code ("EL", "DPL", ...) is. */
 ag_list_kind ag_check_list_kind(const char *list_code);

@@ -7,16 +7,78 @@
 #include "acegate/check.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* A name screened before: the matches its screening gave, as party hits
+ * (their strings belong to the lists). Longer names are not remembered. */
+#define MEMO_NAME 120
+#define MEMO_WAYS 4    /* the slots a name may take */
+#define MEMO_SETS 1024 /* a power of two: 4,096 names, about 4 MB */
+
+typedef struct {
+  const ag_screen *lists; /* NULL: empty slot */
+  uint32_t used;          /* when last used: the least recent slot is taken */
+  uint16_t name_len;
+  char country[3];
+  char name[MEMO_NAME];
+  uint8_t n;
+  ag_party_hit hits[AG_SCREEN_MATCHES_DEFAULT];
+} memo_slot;
+
+struct ag_check_memo {
+  memo_slot slots[MEMO_SETS][MEMO_WAYS];
+  uint32_t clock;
+};
 
 void ag_check_scratch_init(ag_check_scratch *s) {
   for (int i = 0; i < AG_PARTY_COUNT; i++)
     ag_screen_result_init(&s->results[i]);
+  s->memo = NULL;
 }
 
 void ag_check_scratch_free(ag_check_scratch *s) {
   for (int i = 0; i < AG_PARTY_COUNT; i++)
     ag_screen_result_free(&s->results[i]);
+  free(s->memo);
+  s->memo = NULL;
+}
+
+bool ag_check_scratch_remember(ag_check_scratch *s) {
+  if (!s->memo)
+    s->memo = calloc(1, sizeof *s->memo);
+  return s->memo != NULL;
+}
+
+static bool memo_holds(const memo_slot *e, const ag_screen *lists, const char *name, size_t len,
+                       const char *country) {
+  return e->lists == lists && e->name_len == len && !memcmp(e->name, name, len) &&
+         !strcmp(e->country, country ? country : "");
+}
+
+/* The slot that holds a name and country, or the one to take for it (the
+ * least recently used of its set, chosen by FNV-1a); *held says which. */
+static memo_slot *memo_find(ag_check_memo *m, const ag_screen *lists, const char *name,
+                            size_t len, const char *country, bool *held) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ (unsigned char)name[i]) * 16777619u;
+  for (const char *c = country ? country : ""; *c; c++)
+    h = (h ^ (unsigned char)*c) * 16777619u;
+  memo_slot *set = m->slots[h & (MEMO_SETS - 1)], *oldest = &set[0];
+  m->clock++;
+  for (int i = 0; i < MEMO_WAYS; i++) {
+    if (memo_holds(&set[i], lists, name, len, country)) {
+      set[i].used = m->clock;
+      *held = true;
+      return &set[i];
+    }
+    if (set[i].used < oldest->used)
+      oldest = &set[i];
+  }
+  oldest->used = m->clock;
+  *held = false;
+  return oldest;
 }
 
 ag_list_kind ag_check_list_kind(const char *code) {
@@ -36,15 +98,15 @@ ag_list_kind ag_check_list_kind(const char *code) {
 /* Stronger list consequences first, then score: the hits the engine sees
  * are the ones that decide. A hit's consequence is the outcome the tables
  * give a confident match on its list (and programs) on the date. */
-static int weight(const ag_rules *rules, ag_date on, const ag_screen_match *m, bool confident) {
+static int weight(const ag_rules *rules, ag_date on, const ag_party_hit *h) {
   const ag_list_row *row =
-      ag_rules_list_meaning(rules, m->list_code ? m->list_code : "", m->programs, on);
+      ag_rules_list_meaning(rules, h->list_code ? h->list_code : "", h->programs, on);
   int w = 1;
   if (row)
     w = row->outcome == AG_OUTCOME_PROHIBITED         ? 5
         : row->outcome == AG_OUTCOME_LICENSE_REQUIRED ? 4
                                                       : 3;
-  return confident ? w + 10 : w;
+  return h->confident ? w + 10 : w;
 }
 
 typedef struct {
@@ -82,6 +144,41 @@ static void keep_hit(ag_party *p, int *weights, const weighed_hit *h) {
   }
 }
 
+/* The screening's matches as party hits (at most AG_SCREEN_MATCHES_DEFAULT,
+ * as many as ag_screen_query gives). */
+static size_t hits_of(const ag_screen_result *res, ag_party_hit *out) {
+  size_t n = res->count < AG_SCREEN_MATCHES_DEFAULT ? res->count : AG_SCREEN_MATCHES_DEFAULT;
+  for (size_t i = 0; i < n; i++) {
+    const ag_screen_match *m = &res->matches[i];
+    out[i] = (ag_party_hit){
+        .list = ag_check_list_kind(m->list_code),
+        .confident = m->level == AG_SCREEN_LEVEL_CONFIDENT,
+        .score = m->score,
+        .list_name = m->list_name,
+        .list_code = m->list_code,
+        .source_id = m->source_id,
+        .matched_name = m->matched_name,
+        .programs = m->programs,
+        .license_requirement = m->license_requirement,
+        .license_policy = m->license_policy,
+        .federal_register_notice = m->federal_register_notice,
+    };
+  }
+  return n;
+}
+
+static void remember(memo_slot *e, const ag_screen *lists, const char *name, size_t len,
+                     const char *country, const ag_party_hit *hits, size_t n) {
+  e->lists = lists;
+  e->name_len = (uint16_t)len;
+  memcpy(e->name, name, len);
+  size_t cl = country ? strlen(country) : 0; /* at most 2: the caller checks */
+  memcpy(e->country, country ? country : "", cl);
+  e->country[cl] = '\0';
+  memcpy(e->hits, hits, n * sizeof *hits);
+  e->n = (uint8_t)n;
+}
+
 ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
                    ag_check_scratch *scratch, ag_decision *d, ag_error *err) {
   static const char *const fields[AG_PARTY_COUNT] = {
@@ -99,50 +196,57 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
     if (!country && (r == AG_PARTY_END_USER || r == AG_PARTY_CONSIGNEE) &&
         strlen(txn->destination) == 2)
       country = txn->destination;
-    ag_error serr;
-    ag_error_clear(&serr);
-    ag_screen_request rq = {.name = p->name,
-                            .len = p->name_len,
-                            .country = country,
-                            .address = p->address,
-                            .city = p->city,
-                            .ids = p->ids,
-                            .n_ids = p->n_ids};
-    ag_status st = ag_screen_query_ex(lists, &rq, &scratch->results[r], &serr);
-    if (st) {
-      /* Name the transaction field rather than the screening API's: the
-       * party's country, or the destination it defaulted to; the party's
-       * address, city or identifier. */
-      const char *field = fields[r];
-      char path[96];
-      if (!strcmp(serr.field, "country"))
-        field = p->country[0] ? country_fields[r] : "destination";
-      else if (!strcmp(serr.field, "address") || !strcmp(serr.field, "city") ||
-               !strncmp(serr.field, "ids", 3)) {
-        snprintf(path, sizeof path, "%.40s.%.40s", ag_party_role_name((ag_party_role)r), serr.field);
-        field = path;
+    /* the party's screening: remembered, or made now. Only a name and a
+     * country key the memo: a party with an address, city or identifiers
+     * (evidence in its score) is screened afresh. */
+    bool held = false;
+    bool name_only = !(p->address && *p->address) && !(p->city && *p->city) && p->n_ids == 0;
+    memo_slot *slot = scratch->memo && name_only && p->name_len <= MEMO_NAME &&
+                              (!country || strlen(country) <= 2)
+                          ? memo_find(scratch->memo, lists, p->name, p->name_len, country, &held)
+                          : NULL;
+    const ag_party_hit *found;
+    size_t nfound;
+    ag_party_hit fresh[AG_SCREEN_MATCHES_DEFAULT];
+    if (held) {
+      found = slot->hits;
+      nfound = slot->n;
+    } else {
+      ag_error serr;
+      ag_error_clear(&serr);
+      ag_screen_request rq = {.name = p->name,
+                              .len = p->name_len,
+                              .country = country,
+                              .address = p->address,
+                              .city = p->city,
+                              .ids = p->ids,
+                              .n_ids = p->n_ids};
+      ag_status st = ag_screen_query_ex(lists, &rq, &scratch->results[r], &serr);
+      if (st) {
+        /* Name the transaction field rather than the screening API's: the
+         * party's country, or the destination it defaulted to; the party's
+         * address, city or identifier. */
+        const char *field = fields[r];
+        char path[96];
+        if (!strcmp(serr.field, "country"))
+          field = p->country[0] ? country_fields[r] : "destination";
+        else if (!strcmp(serr.field, "address") || !strcmp(serr.field, "city") ||
+                 !strncmp(serr.field, "ids", 3)) {
+          snprintf(path, sizeof path, "%.40s.%.40s", ag_party_role_name((ag_party_role)r),
+                   serr.field);
+          field = path;
+        }
+        return ag_error_set(err, st, field, "%s", serr.reason);
       }
-      return ag_error_set(err, st, field, "%s", serr.reason);
+      nfound = hits_of(&scratch->results[r], fresh);
+      found = fresh;
+      if (slot)
+        remember(slot, lists, p->name, p->name_len, country, fresh, nfound);
     }
     p->screened = true;
-    const ag_screen_result *res = &scratch->results[r];
     int weights[AG_MAX_HITS] = {0};
-    for (size_t i = 0; i < res->count; i++) {
-      const ag_screen_match *m = &res->matches[i];
-      ag_party_hit h = {
-          .list = ag_check_list_kind(m->list_code),
-          .confident = m->level == AG_SCREEN_LEVEL_CONFIDENT,
-          .score = m->score,
-          .list_name = m->list_name,
-          .list_code = m->list_code,
-          .source_id = m->source_id,
-          .matched_name = m->matched_name,
-          .programs = m->programs,
-          .license_requirement = m->license_requirement,
-          .license_policy = m->license_policy,
-          .federal_register_notice = m->federal_register_notice,
-      };
-      weighed_hit wh = {h, weight(rules, txn->as_of, m, h.confident)};
+    for (size_t i = 0; i < nfound; i++) {
+      weighed_hit wh = {found[i], weight(rules, txn->as_of, &found[i])};
       keep_hit(p, weights, &wh);
     }
   }

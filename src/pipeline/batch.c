@@ -169,6 +169,10 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   bool ok = items && (!o->db || (recs && ids));
   for (int t = 0; ok && t < nt; t++) {
     ok = (workers[t] = ag_pipeline_worker_new(o->mode)) != NULL;
+    /* the same customers come back in a batch of orders; without the
+     * memory, each is screened afresh (same answers, more time) */
+    if (ok && o->kind == AG_AUDIT_CHECK)
+      pl_worker_remember(workers[t]);
     if (ok && o->db)
       packers[t] = ag_audit_packer_new(); /* NULL: the append packs */
   }

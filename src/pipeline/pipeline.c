@@ -7,6 +7,7 @@
  * stored decision names the tables and lists behind it and the business
  * record it was made for (15 CFR 762.2(a): the records of the transaction).
  */
+#include "acegate/pipeline.h"
 #include "pipeline_int.h"
 
 #include <jansson.h>
@@ -76,6 +77,10 @@ ag_pipeline_worker *ag_pipeline_worker_new(ag_screen_mode mode) {
     return NULL;
   }
   return w;
+}
+
+bool pl_worker_remember(ag_pipeline_worker *w) {
+  return ag_check_scratch_remember(&w->scratch);
 }
 
 void ag_pipeline_worker_free(ag_pipeline_worker *w) {

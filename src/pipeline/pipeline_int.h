@@ -9,6 +9,10 @@
 
 typedef struct pl_csv_in pl_csv_in;
 
+/* The worker remembers its last party screenings (ag_check_scratch_remember):
+ * for a batch, whose lists do not change while it runs. */
+bool pl_worker_remember(ag_pipeline_worker *w);
+
 /* Reads the header row of in and resolves the mapping against it: a
  * mapped column missing from the header, or no column for the request's
  * required field (name, or eccn and destination), is AG_ERR_INPUT naming

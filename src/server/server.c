@@ -196,7 +196,6 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   pthread_cond_init(&s->drain_cv, NULL);
   pthread_mutex_init(&s->writer.mu, NULL);
   pthread_cond_init(&s->writer.cv, NULL);
-  pthread_cond_init(&s->writer.sync_cv, NULL);
   srv_auth_init(s); /* without SHA-256, keys are checked but not cached */
   atomic_init(&s->draining, false);
   atomic_init(&s->audit_ok, true);
@@ -383,7 +382,6 @@ void ag_server_free(ag_server *s) {
   pthread_cond_destroy(&s->drain_cv);
   pthread_mutex_destroy(&s->writer.mu);
   pthread_cond_destroy(&s->writer.cv);
-  pthread_cond_destroy(&s->writer.sync_cv);
   free(s->listen);
   free(s->db_path);
   free(s->keys_db_path);

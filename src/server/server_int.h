@@ -216,15 +216,12 @@ unsigned srv_http_status(const ag_error *err);
 /* ---- the audit writer (group commit) ---- */
 
 typedef struct {
-  pthread_t thread, syncer;
-  bool started, syncer_started;
+  pthread_t thread;
+  bool started;
   pthread_mutex_t mu;
-  pthread_cond_t cv;      /* requests queued for the writer */
-  pthread_cond_t sync_cv; /* batches queued for the syncer */
-  srv_req *head, *tail;   /* waiting to be written */
-  srv_req *shead, *stail; /* committed, waiting for the fsync */
-  uint64_t sync_upto;     /* the ticket covering every request on the sync queue */
-  bool stop, sync_stop;
+  pthread_cond_t cv;    /* requests queued for the writer */
+  srv_req *head, *tail; /* waiting to be written */
+  bool stop;
   ag_audit_record *recs;
   char (*ids)[AG_AUDIT_ID_MAX];
   size_t cap;

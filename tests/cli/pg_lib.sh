@@ -30,7 +30,9 @@ pg_start() {
     >"$PGD/initdb.log" 2>&1 || { cat "$PGD/initdb.log" >&2; return 1; }
   tries=0
   while [ $tries -lt 20 ]; do
-    PGPORT=$((20000 + ($$ * 7 + tries * 131) % 30000))
+    # below the kernel's ephemeral range (32768-60999 by default), where the
+    # replicas' and clients' own ports are taken from
+    PGPORT=$((10000 + ($$ * 7 + tries * 131) % 22000))
     if pg_as "$PG_BIN/pg_ctl" -D "$PGD/data" -l "$PGD/server.log" -w -t 30 \
       -o "-c listen_addresses=127.0.0.1 -c port=$PGPORT -c unix_socket_directories=$PGD" \
       start >/dev/null 2>&1; then

@@ -96,8 +96,9 @@ start_replica 1
 start_replica 2
 if [ -n "$PORT_1" ] && [ -n "$PORT_2" ]; then echo "ok replicas_start"; else
   echo "not ok replicas_start: $(cat "$TMPD/node1.log" "$TMPD/node2.log" | head -4)"; fi
-HPORT=$((PGPORT + 1))
-cat >"$TMPD/haproxy.cfg" <<EOF
+# haproxy on a port of its own below the ephemeral range; another port when that one is taken
+start_haproxy() {
+  cat >"$TMPD/haproxy.cfg" <<EOF
 global
   maxconn 256
 defaults
@@ -115,14 +116,24 @@ backend replicas
   server node1 127.0.0.1:$PORT_1 check
   server node2 127.0.0.1:$PORT_2 check
 EOF
-haproxy -db -f "$TMPD/haproxy.cfg" >"$TMPD/haproxy.log" 2>&1 &
-HPID=$!
-PIDS="$PIDS $HPID"
-_i=0
-until curl -s -o /dev/null "http://127.0.0.1:$HPORT/healthz" || [ $_i -ge 50 ]; do
-  sleep 0.1
-  _i=$((_i + 1))
+  haproxy -db -f "$TMPD/haproxy.cfg" >"$TMPD/haproxy.log" 2>&1 &
+  HPID=$!
+  _i=0
+  until curl -s -o /dev/null "http://127.0.0.1:$HPORT/healthz" || [ $_i -ge 50 ]; do
+    kill -0 "$HPID" 2>/dev/null || break
+    sleep 0.1
+    _i=$((_i + 1))
+  done
+}
+_try=0
+while :; do
+  HPORT=$((10000 + (PGPORT - 10000 + 1 + _try * 977) % 22000))
+  start_haproxy
+  kill -0 "$HPID" 2>/dev/null && break
+  _try=$((_try + 1))
+  grep -q 'cannot bind' "$TMPD/haproxy.log" && [ $_try -lt 10 ] || break
 done
+PIDS="$PIDS $HPID"
 if curl -s -o /dev/null "http://127.0.0.1:$HPORT/healthz"; then echo "ok haproxy_starts"; else
   echo "not ok haproxy_starts: $(head -3 "$TMPD/haproxy.log")"; fi
 

@@ -5,7 +5,7 @@
 # rate limits, slow clients, the access log, SIGHUP reloads (a bad file keeps
 # the old data) and SIGTERM draining.
 . "$(dirname "$0")/lib.sh"
-plan 207
+plan 206
 
 ok() { echo "ok $1"; }
 notok() {
@@ -68,7 +68,7 @@ fi
 expect_grep listening_is_loopback '"address":"127.0.0.1:' "$TMPD/srv.log"
 # threads are named for operators (top -H); two HTTP threads per CPU by default
 cat /proc/"$SRV_PID"/task/*/comm >"$TMPD/threads" 2>/dev/null
-for t in audit-writer audit-syncer audit-index; do # audit-ckpt starts with the first checkpoint
+for t in audit-writer audit-index; do # audit-ckpt starts with the first checkpoint
   expect_grep "thread_named_$t" "^$t\$" "$TMPD/threads"
 done
 http_threads=$(grep -c '^MHD-single$' "$TMPD/threads")

@@ -467,6 +467,74 @@ static void test_batch_recorded_and_error_lines(void **state) {
   ag_audit_close(db);
 }
 
+/* A batch remembers the screenings of names it has seen: each answer must
+ * be the one a check on its own gives, for the same name under another
+ * country (country evidence changes the score), another date, another
+ * name, and the same name again. */
+static void test_batch_remembered_screenings_answer_alike(void **state) {
+  fixture *f = *state;
+  static const char *const lines[] = {
+      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"IL\",\"as_of\":\"2026-03-02\","
+      "\"end_user\":{\"type\":\"non_government\",\"name\":\"NSO Group\"}}",
+      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"DE\",\"as_of\":\"2026-03-02\","
+      "\"end_user\":{\"type\":\"non_government\",\"name\":\"NSO Group\"}}",
+      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"IL\",\"as_of\":\"2021-01-04\","
+      "\"end_user\":{\"type\":\"non_government\",\"name\":\"NSO Group\"}}",
+      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"DE\",\"as_of\":\"2026-03-02\","
+      "\"end_user\":{\"type\":\"non_government\",\"name\":\"Blue Harbor Logistics\"}}",
+      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"IL\",\"as_of\":\"2026-03-02\","
+      "\"end_user\":{\"type\":\"non_government\",\"name\":\"NSO Group\"}}",
+      "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"DE\",\"as_of\":\"2026-03-02\","
+      "\"end_user\":{\"type\":\"non_government\",\"name\":\"NSO Group\",\"country\":\"IL\"}}",
+  };
+  enum { N = sizeof lines / sizeof lines[0] };
+  ag_buf input;
+  ag_buf_init(&input);
+  /* twice over, so each worker of the two meets every name again */
+  for (int rep = 0; rep < 2; rep++)
+    for (int i = 0; i < N; i++) {
+      ag_buf_puts(&input, lines[i]);
+      ag_buf_putc(&input, '\n');
+    }
+  ag_buf_putc(&input, '\0'); /* run_batch takes a string */
+  ag_pipeline_batch_stats st;
+  char *out = run_batch(f, AG_AUDIT_CHECK, NULL, input.data, &st);
+  assert_int_equal(st.decided, 2 * N);
+  double score[N];
+  for (int k = 0; k < 2 * N; k++) {
+    ag_pipeline_worker *w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
+    ag_buf one;
+    ag_buf_init(&one);
+    ag_pipeline_result res;
+    const char *t = lines[k % N];
+    assert_int_equal(ag_pipeline_check(&f->data, w, t, strlen(t), &one, &res), AG_OK);
+    json_t *alone = parse(one.data + res.off, res.len), *batched = line_json(out, k);
+    if (!json_equal(alone, batched)) {
+      char *a = json_dumps(alone, JSON_COMPACT), *b = json_dumps(batched, JSON_COMPACT);
+      print_error("alone:   %s\nbatched: %s\n", a, b);
+      free(a);
+      free(b);
+      fail_msg("line %d differs from its check alone", k + 1);
+    }
+    json_t *m = json_array_get(json_object_get(json_array_get(json_object_get(batched,
+                                                                             "screening"),
+                                                              0),
+                                               "matches"),
+                               0);
+    score[k % N] = m ? json_real_value(json_object_get(m, "score")) : 0;
+    json_decref(alone);
+    json_decref(batched);
+    ag_buf_free(&one);
+    ag_pipeline_worker_free(w);
+  }
+  /* NSO Group is on the Entity List (86 FR 60760); the party in Israel
+   * scores higher than the same name in Germany */
+  assert_true(score[0] > 0 && score[1] > 0);
+  assert_true(score[0] > score[1]);
+  free(out);
+  ag_buf_free(&input);
+}
+
 /* Every line of a chunk is recorded before any is written: with a log that
  * cannot be written, nothing is written at all. */
 static void test_batch_unrecorded_is_not_written(void **state) {
@@ -637,6 +705,8 @@ int main(void) {
       cmocka_unit_test(test_line_reader),
       cmocka_unit_test_setup_teardown(test_batch_recorded_and_error_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_unrecorded_is_not_written, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batch_remembered_screenings_answer_alike, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_party_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_classification, setup, teardown),
       cmocka_unit_test_setup_teardown(test_check_from_classification, setup, teardown),
