@@ -49,6 +49,9 @@ typedef struct {
    * negative: never. */
   int max_list_age_days;
   const ag_classify *classify; /* the questionnaire; NULL: classifications refused */
+  /* the reviewers' remembered decisions (acegate/remember.h), applied to
+   * checks and screenings; NULL: none. Shared; it locks itself. */
+  struct ag_remember *remembered;
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96

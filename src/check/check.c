@@ -5,6 +5,7 @@
  * (list-meanings.tsv: the outcome a confident match gives) is strongest.
  */
 #include "acegate/check.h"
+#include "acegate/remember.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -82,8 +83,31 @@ static void keep_hit(ag_party *p, int *weights, const weighed_hit *h) {
   }
 }
 
+/* Whether a confirmed entry of the party is missing from res: then the
+ * party is screened again down to any score, so it stays matched to that
+ * entry whatever the score (docs/review.md, "Remembered decisions"). */
+static bool confirmed_missing(ag_remember *rem, const char *country,
+                              const ag_screen_result *res) {
+  const char *ids[AG_MAX_HITS];
+  size_t n = ag_remember_confirmed(rem, res->normalized, country, ids, AG_MAX_HITS);
+  for (size_t k = 0; k < n; k++) {
+    bool found = false;
+    for (size_t i = 0; i < res->count && !found; i++)
+      found = !strcmp(res->matches[i].source_id, ids[k]);
+    if (!found)
+      return true;
+  }
+  return false;
+}
+
 ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
                    ag_check_scratch *scratch, ag_decision *d, ag_error *err) {
+  return ag_check_remembered(rules, lists, NULL, txn, scratch, d, err);
+}
+
+ag_status ag_check_remembered(const ag_rules *rules, const ag_screen *lists, ag_remember *rem,
+                              ag_txn *txn, ag_check_scratch *scratch, ag_decision *d,
+                              ag_error *err) {
   static const char *const fields[AG_PARTY_COUNT] = {
       "end_user.name", "consignee.name", "intermediate_consignee.name", "purchaser.name"};
   static const char *const country_fields[AG_PARTY_COUNT] = {
@@ -93,6 +117,7 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
     ag_party *p = &txn->parties[r];
     p->screened = false;
     p->n_hits = 0;
+    p->screened_country[0] = '\0';
     if (!p->name || !lists)
       continue;
     const char *country = p->country[0] ? p->country : NULL;
@@ -112,10 +137,29 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
       return ag_error_set(err, st, field, "%s", serr.reason);
     }
     p->screened = true;
+    snprintf(p->screened_country, sizeof p->screened_country, "%s", country ? country : "");
+    for (char *c = p->screened_country; *c; c++)
+      if (*c >= 'a' && *c <= 'z')
+        *c = (char)(*c - 32);
+    const char *cc = p->screened_country[0] ? p->screened_country : NULL;
+    bool known = ag_remember_knows(rem, scratch->results[r].normalized, cc);
+    if (known && confirmed_missing(rem, cc, &scratch->results[r])) {
+      ag_screen_request rq = {.name = p->name, .len = p->name_len, .country = country,
+                              .min_score = 0.01, .max_matches = AG_SCREEN_MATCHES_MAX};
+      if ((st = ag_screen_query_ex(lists, &rq, &scratch->results[r], &serr)) != AG_OK)
+        return ag_error_set(err, st, fields[r], "%s", serr.reason);
+    }
     const ag_screen_result *res = &scratch->results[r];
     int weights[AG_MAX_HITS] = {0};
     for (size_t i = 0; i < res->count; i++) {
       const ag_screen_match *m = &res->matches[i];
+      ag_remembered rm = {.kind = AG_REMEMBERED_NONE};
+      char hash[AG_SCREEN_ENTRY_HASH_HEX] = "";
+      ag_screen_entry_hash(lists, m->entry, hash);
+      if (known)
+        ag_remember_find(rem, res->normalized, cc, m->source_id, hash, &rm);
+      if (m->score < AG_SCREEN_POSSIBLE && rm.kind != AG_REMEMBERED_CONFIRMED)
+        continue; /* only there because of the wider search above */
       ag_party_hit h = {
           .list = ag_check_list_kind(m->list_code),
           .confident = m->level == AG_SCREEN_LEVEL_CONFIDENT,
@@ -128,8 +172,15 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
           .license_requirement = m->license_requirement,
           .license_policy = m->license_policy,
           .federal_register_notice = m->federal_register_notice,
+          .remembered = rm,
       };
-      weighed_hit wh = {h, weight(rules, txn->as_of, m, h.confident)};
+      memcpy(h.entry_hash, hash, sizeof h.entry_hash);
+      if (rm.kind == AG_REMEMBERED_CONFIRMED)
+        h.confident = true;
+      /* a cleared hit decides nothing: it gives way to any other */
+      weighed_hit wh = {h, rm.kind == AG_REMEMBERED_CLEARED
+                               ? 0
+                               : weight(rules, txn->as_of, m, h.confident)};
       keep_hit(p, weights, &wh);
     }
   }

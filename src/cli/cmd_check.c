@@ -11,6 +11,7 @@
 #include "cli_common.h"
 
 #include "acegate/pipeline.h"
+#include "acegate/remember.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -65,6 +66,8 @@ static void usage(FILE *f) {
           "                            unresolved flag makes the outcome REVIEW\n"
           "  --max-list-age DAYS       warn when a list screened against is older (default 7,\n"
           "                            $ACEGATE_MAX_LIST_AGE; off: never)\n"
+          "  --remember-max-age DAYS   apply a reviewer's remembered clearance or confirmation\n"
+          "                            for this many days (default 365; 0: none applies)\n"
           "  --format csv|jsonl        --batch input and output (default jsonl); csv: a header\n"
           "                            row of field names (eccn, destination, end_user.name,\n"
           "                            ref, ...), one transaction per row, one answer row each\n"
@@ -310,6 +313,8 @@ int ag_cmd_check(int argc, char **argv) {
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
   const char *dd_path = NULL, *policy_path = NULL;
   const char *max_age_arg = NULL, *format_arg = NULL, *columns_arg = NULL;
+  const char *remember_arg = NULL;
+  ag_remember *remembered = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
@@ -350,7 +355,8 @@ int ag_cmd_check(int argc, char **argv) {
                             : !strcmp(name, "--max-list-age")  ? &max_age_arg
                             : !strcmp(name, "--format")        ? &format_arg
                             : !strcmp(name, "--columns")       ? &columns_arg
-                                                               : NULL;
+                            : !strcmp(name, "--remember-max-age") ? &remember_arg
+                                                                  : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
       if (!strcmp(name, flags[k].flag))
@@ -475,8 +481,21 @@ int ag_cmd_check(int argc, char **argv) {
     rc = AG_EXIT_INPUT;
     goto out;
   }
+  int remember_days;
+  if (!ag_cli_remember_max_age("check", remember_arg, &remember_days)) {
+    json_decref(root);
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  /* checks screen parties: the reviewers' remembered decisions apply */
+  if (lists && !(remembered = ag_cli_remembered("check", db, remember_days))) {
+    json_decref(root);
+    rc = AG_EXIT_IO;
+    goto out;
+  }
   ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
-                           .policy = policy, .max_list_age_days = max_age};
+                           .policy = policy, .max_list_age_days = max_age,
+                           .remembered = remembered};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -568,6 +587,7 @@ int ag_cmd_check(int argc, char **argv) {
   ag_buf_free(&b);
   ag_pipeline_worker_free(w);
 out:
+  ag_remember_free(remembered);
   ag_audit_close(db);
   ag_screen_close(lists);
   ag_policy_free(policy);

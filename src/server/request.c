@@ -48,6 +48,7 @@ static const route_def routes[] = {
     {"POST", "/v1/admin/reload", false, R_RELOAD, AG_KEYS_ACT_ADMIN},
     {"POST", "/v1/reviews", false, R_REVIEW_ADD, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews", false, R_REVIEW_QUEUE, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/reviews/remembered", false, R_REVIEW_REMEMBERED, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews/", true, R_REVIEW_GET, AG_KEYS_ACT_REVIEW},
     /* whoever may check may classify */
     {"POST", "/v1/classifications", false, R_CLASSIFICATIONS, AG_KEYS_ACT_CHECK},
@@ -78,6 +79,7 @@ static const char *const route_names[R_COUNT] = {
     [R_REVIEW_GET] = "/v1/reviews/{id}",
     [R_CLASSIFICATIONS] = "/v1/classifications",
     [R_CLASSIFICATION_GET] = "/v1/classifications/{id}",
+    [R_REVIEW_REMEMBERED] = "/v1/reviews/remembered",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -404,6 +406,7 @@ bool srv_begin(srv_req *r) {
   /* only the audit routes take query parameters; any other is a mistake
    * the caller should hear about, not a silently ignored option */
   if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && r->route != R_REVIEW_QUEUE &&
+      r->route != R_REVIEW_REMEMBERED &&
       (r->nargs || r->args_overflow)) {
     srv_error(r, 400, "invalid_input", r->nargs ? r->args[0].key : NULL,
               "unknown query parameter: %s takes none", srv_route_name(r->route));
@@ -474,6 +477,7 @@ srv_next srv_h_reload(srv_req *r);
 srv_next srv_h_review_add(srv_req *r);
 srv_next srv_h_review_queue(srv_req *r);
 srv_next srv_h_review_get(srv_req *r);
+srv_next srv_h_review_remembered(srv_req *r);
 srv_next srv_h_health(srv_req *r);
 srv_next srv_h_ready(srv_req *r);
 srv_next srv_h_metrics(srv_req *r);
@@ -511,6 +515,7 @@ srv_next srv_dispatch(srv_req *r) {
   case R_REVIEW_ADD: return srv_h_review_add(r);
   case R_REVIEW_QUEUE: return srv_h_review_queue(r);
   case R_REVIEW_GET: return srv_h_review_get(r);
+  case R_REVIEW_REMEMBERED: return srv_h_review_remembered(r);
   case R_UNMATCHED:
   case R_COUNT: break;
   }

@@ -4,6 +4,7 @@
  * scratch, event logging, and ag_server_handle() (a request without the
  * network, for tests and fuzzing).
  */
+#include "acegate/remember.h"
 #include "server_int.h"
 
 #include <errno.h>
@@ -223,6 +224,14 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
     st = ag_audit_head_save(s->db, err);
   if (st == AG_OK) /* searches stay exact without it, only slower */
     st = ag_audit_index_start(s->db, err);
+  if (st == AG_OK) /* one read of the reviews; each new one is noted as it is made */
+    st = ag_remember_load(s->db,
+                          cfg->remember_max_age_days == 0 ? AG_REMEMBER_MAX_AGE
+                          : cfg->remember_max_age_days < 0 ? 0
+                                                           : cfg->remember_max_age_days,
+                          &s->remembered, err);
+  if (st == AG_OK)
+    s->snap->data.remembered = s->remembered;
   if (st == AG_OK && s->keys_db_path) {
     ag_audit_options ko = {.flags = AG_AUDIT_OPEN_EXISTING};
     st = ag_audit_open(s->keys_db_path, &ko, &s->keys_db, err);
@@ -315,6 +324,7 @@ ag_status ag_server_reload_by(ag_server *s, const char *actor, const char *clien
       *err = e;
     return st;
   }
+  fresh->data.remembered = s->remembered;
   pthread_mutex_lock(&s->snap_mu);
   srv_snapshot *old = s->snap;
   s->snap = fresh;
@@ -368,6 +378,7 @@ void ag_server_free(ag_server *s) {
   if (s->db)
     ag_server_shutdown(s);
   srv_snapshot_put(s->snap);
+  ag_remember_free(s->remembered);
   for (srv_worker *w = s->pool, *next; w; w = next) {
     next = w->next;
     ag_pipeline_worker_free(w->pl);

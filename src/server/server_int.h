@@ -85,6 +85,7 @@ typedef enum {
   R_REVIEW_GET,
   R_CLASSIFICATIONS,
   R_CLASSIFICATION_GET,
+  R_REVIEW_REMEMBERED,
   R_COUNT
 } srv_route;
 
@@ -301,6 +302,7 @@ struct ag_server {
 
   ag_audit_db *db;
   ag_audit_db *keys_db; /* == db unless a separate keys database is given */
+  struct ag_remember *remembered; /* the reviewers' remembered decisions, from db */
 
   /* per-request scratch, reused: screening results and arena */
   pthread_mutex_t pool_mu;

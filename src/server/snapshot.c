@@ -43,8 +43,12 @@ ag_status srv_snapshot_load(const ag_server_config *cfg, srv_snapshot **out, ag_
   }
   snprintf(snap->rules_source, sizeof snap->rules_source, "%s",
            cfg->rules_dir ? cfg->rules_dir : "built-in");
-  snap->data = (ag_pipeline_data){snap->rules, snap->lists, snap->lists_version, snap->policy,
-                                   cfg->max_list_age_days, snap->classify};
+  snap->data = (ag_pipeline_data){.rules = snap->rules,
+                                   .lists = snap->lists,
+                                   .lists_version = snap->lists_version,
+                                   .policy = snap->policy,
+                                   .max_list_age_days = cfg->max_list_age_days,
+                                   .classify = snap->classify};
   *out = snap;
   return AG_OK;
 }
