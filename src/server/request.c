@@ -133,7 +133,7 @@ static const route_def *route_find(srv_req *r) {
     get |= !strcmp(routes[i].method, "GET");
     post |= !strcmp(routes[i].method, "POST");
     del |= !strcmp(routes[i].method, "DELETE");
-    if (method_is(r->method, routes[i].method)) {
+    if (!hit && method_is(r->method, routes[i].method)) { /* the first: exact paths come first */
       hit = &routes[i];
       r->param = param;
     }
