@@ -150,6 +150,17 @@ ag_status ag_pipeline_csv_columns_parse(const char *spec, ag_pipeline_csv_column
                                         ag_error *err);
 void ag_pipeline_csv_columns_free(ag_pipeline_csv_columns *c);
 
+/* Reads the rows of a CSV of parties (a header row; columns name, country,
+ * address, ref, or mapped to them by cols) and calls row for each with the
+ * row as a JSON object {"name","country","address","ref"} (empty cells
+ * left out) and the row's first line number, or with err for a row that is
+ * not valid CSV or UTF-8. Returns the header's error (field "columns" or
+ * "input"), AG_ERR_IO, or AG_OK. */
+ag_status ag_pipeline_csv_rows(FILE *in, const ag_pipeline_csv_columns *cols,
+                               void (*row)(void *ctx, long line, const char *json, size_t len,
+                                           const ag_error *err),
+                               void *ctx, ag_error *err);
+
 /* Appends one CSV cell: quoted when it holds a comma, quote, CR or LF; a
  * cell that a spreadsheet would run as a formula (beginning with =, +, -,
  * @, TAB or CR: OWASP, CSV injection) gets a leading ' and is quoted. */

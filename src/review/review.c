@@ -74,6 +74,10 @@ static record_need need_of(const ag_audit_entry *e, json_t **dec_out) {
     n.reviewable = n.queued = true;
   if (e->kind == AG_AUDIT_SCREENING) {
     need_of_matches(json_object_get(dec, "matches"), &n);
+    /* a re-screening after a list change found a hit the party did not
+     * have: a person looks at it, a confident match too */
+    if (json_object_get(dec, "cause") && json_array_size(json_object_get(dec, "matches")))
+      n.queued = true;
   } else {
     size_t i;
     json_t *p;
@@ -564,6 +568,13 @@ static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set
   ag_buf_puts(out, text ? text : "[]");
   free(text);
   json_decref(names);
+  json_t *cause = json_object_get(dec, "cause");
+  if (cause) {
+    char *ct = json_dumps(cause, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ag_buf_puts(out, ",\"cause\":");
+    ag_buf_puts(out, ct ? ct : "null");
+    free(ct);
+  }
   json_decref(dec);
   const review_ref *r = latest_review(set, e->id);
   ag_buf_puts(out, ",\"latest_review\":");
@@ -592,6 +603,11 @@ static bool in_queue(void *ctx, const ag_audit_entry *e) {
 
 ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
                           ag_buf *out, ag_error *err) {
+  return ag_review_queue_ref(db, status, NULL, cursor, limit, out, err);
+}
+
+ag_status ag_review_queue_ref(ag_audit_db *db, const char *status, const char *ref,
+                              const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
   if (!status)
     status = "open";
   if (strcmp(status, "open") != 0 && !decision_known(status))
@@ -606,6 +622,7 @@ ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *curso
     return st;
   queue_filter f = {&set, status};
   ag_audit_query q = {.kind = AG_AUDIT_ANY,
+                      .ref = ref,
                       .match = in_queue,
                       .match_ctx = &f,
                       .cursor = cursor,

@@ -6,7 +6,7 @@
 # revocation brings the hit back; a confirmation keeps the party matched
 # whatever the score; the service applies a review at once and lists them.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 44
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
