@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_common.h"
 
+#include "acegate/parties.h"
 #include "acegate/pipeline.h"
 #include "acegate/remember.h"
 
@@ -308,6 +309,19 @@ static ag_status open_lists(const char *paths, ag_screen **out, ag_error *err) {
   return st;
 }
 
+/* A check recorded with a ref: its party joins the registry beside the log
+ * (acegate/parties.h). The check stands whatever happens here. */
+static void note_party(const char *db_path, const char *ref, const char *answer, size_t len) {
+  ag_parties *p = NULL;
+  ag_error e;
+  ag_error_clear(&e);
+  if (ag_parties_open(db_path, &p, &e) != AG_OK ||
+      ag_parties_note_check(p, ref, answer, len, &e) != AG_OK)
+    fprintf(stderr, "acegate check: warning: the party registry was not updated: %s\n",
+            e.reason);
+  ag_parties_close(p);
+}
+
 int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false, no_screen = false;
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
@@ -548,6 +562,8 @@ int ag_cmd_check(int argc, char **argv) {
     if ((st = ag_audit_append(db, &rec, audit_id, &err)) != AG_OK && !strcmp(err.field, "db"))
       snprintf(err.field, sizeof err.field, "--db");
   }
+  if (!st && res.ref[0] && strcmp(db_path, ":memory:") != 0)
+    note_party(db_path, res.ref, answer.data + res.off, res.len);
   if (st) {
     if (!from_stdin && err.field[0]) {
       const char *flag = flag_for_path(err.field);

@@ -49,6 +49,9 @@ static const route_def routes[] = {
     {"POST", "/v1/reviews", false, R_REVIEW_ADD, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews", false, R_REVIEW_QUEUE, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews/remembered", false, R_REVIEW_REMEMBERED, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/parties", false, R_PARTIES, AG_KEYS_ACT_REVIEW},
+    {"POST", "/v1/parties:import", false, R_PARTIES_IMPORT, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/parties/", true, R_PARTY_GET, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews/", true, R_REVIEW_GET, AG_KEYS_ACT_REVIEW},
     /* whoever may check may classify */
     {"POST", "/v1/classifications", false, R_CLASSIFICATIONS, AG_KEYS_ACT_CHECK},
@@ -80,6 +83,9 @@ static const char *const route_names[R_COUNT] = {
     [R_CLASSIFICATIONS] = "/v1/classifications",
     [R_CLASSIFICATION_GET] = "/v1/classifications/{id}",
     [R_REVIEW_REMEMBERED] = "/v1/reviews/remembered",
+    [R_PARTIES] = "/v1/parties",
+    [R_PARTIES_IMPORT] = "/v1/parties:import",
+    [R_PARTY_GET] = "/v1/parties/{ref}",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -312,7 +318,8 @@ static size_t body_limit(const ag_server *s, srv_route route, const char *method
   size_t lim = s->max_body;
   switch (route) {
   case R_CHECKS_BATCH:
-  case R_SCREENINGS_BATCH: return lim;
+  case R_SCREENINGS_BATCH:
+  case R_PARTIES_IMPORT: return lim;
   case R_CHECKS:
   case R_SCREENINGS:
   case R_CLASSIFICATIONS:
@@ -406,14 +413,21 @@ bool srv_begin(srv_req *r) {
   /* only the audit routes take query parameters; any other is a mistake
    * the caller should hear about, not a silently ignored option */
   if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && r->route != R_REVIEW_QUEUE &&
-      r->route != R_REVIEW_REMEMBERED &&
+      r->route != R_REVIEW_REMEMBERED && r->route != R_PARTIES && r->route != R_PARTIES_IMPORT &&
       (r->nargs || r->args_overflow)) {
     srv_error(r, 400, "invalid_input", r->nargs ? r->args[0].key : NULL,
               "unknown query parameter: %s takes none", srv_route_name(r->route));
     return false;
   }
   r->body_limit = body_limit(s, r->route, r->method);
-  if (!strcmp(r->method, "POST") && !json_type_ok(r->content_type)) {
+  if (r->route == R_PARTIES_IMPORT) {
+    if (!r->content_type || strncasecmp(r->content_type, "text/csv", 8) != 0) {
+      srv_error(r, 415, "unsupported_media_type", "content-type",
+                "the body must be text/csv, not %.80s",
+                r->content_type ? r->content_type : "none given");
+      return false;
+    }
+  } else if (!strcmp(r->method, "POST") && !json_type_ok(r->content_type)) {
     srv_error(r, 415, "unsupported_media_type", "content-type",
               "the body must be application/json, not %.80s", r->content_type);
     return false;
@@ -478,6 +492,9 @@ srv_next srv_h_review_add(srv_req *r);
 srv_next srv_h_review_queue(srv_req *r);
 srv_next srv_h_review_get(srv_req *r);
 srv_next srv_h_review_remembered(srv_req *r);
+srv_next srv_h_parties(srv_req *r);
+srv_next srv_h_parties_import(srv_req *r);
+srv_next srv_h_party_get(srv_req *r);
 srv_next srv_h_health(srv_req *r);
 srv_next srv_h_ready(srv_req *r);
 srv_next srv_h_metrics(srv_req *r);
@@ -516,6 +533,9 @@ srv_next srv_dispatch(srv_req *r) {
   case R_REVIEW_QUEUE: return srv_h_review_queue(r);
   case R_REVIEW_GET: return srv_h_review_get(r);
   case R_REVIEW_REMEMBERED: return srv_h_review_remembered(r);
+  case R_PARTIES: return srv_h_parties(r);
+  case R_PARTIES_IMPORT: return srv_h_parties_import(r);
+  case R_PARTY_GET: return srv_h_party_get(r);
   case R_UNMATCHED:
   case R_COUNT: break;
   }
