@@ -195,9 +195,9 @@ static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *befor
   }
   fprintf(json ? stderr : stdout,
           "parties re-screened: %llu against %llu entries added or changed: %llu new queue "
-          "items\n",
+          "items (%.3f s)\n",
           (unsigned long long)stats.parties, (unsigned long long)stats.entries,
-          (unsigned long long)stats.items);
+          (unsigned long long)stats.items, stats.seconds);
   return AG_EXIT_OK;
 }
 
