@@ -129,8 +129,8 @@ static int cmd_import(int argc, char **argv) {
     fprintf(stderr, "acegate parties import: %s: cannot be read\n", a.arg);
     return AG_EXIT_INPUT;
   }
-  ag_audit_db *db;
-  ag_parties *p;
+  ag_audit_db *db = NULL;
+  ag_parties *p = NULL;
   if ((rc = open_both("import", a.db, false, &db, &p)) >= 0) {
     fclose(in);
     ag_pipeline_csv_columns_free(&cols);
@@ -164,8 +164,8 @@ static int cmd_list(int argc, char **argv) {
       return usage_error("list", "--limit", "must be a number from 1 to 1000");
     limit = (size_t)v;
   }
-  ag_audit_db *db;
-  ag_parties *p;
+  ag_audit_db *db = NULL;
+  ag_parties *p = NULL;
   if ((rc = open_both("list", a.db, true, &db, &p)) >= 0)
     return rc;
   ag_error e;
@@ -187,8 +187,8 @@ static int cmd_show(int argc, char **argv) {
   int rc = parse("show", opts, "REF", argc, argv, &a);
   if (rc >= 0)
     return rc;
-  ag_audit_db *db;
-  ag_parties *p;
+  ag_audit_db *db = NULL;
+  ag_parties *p = NULL;
   if ((rc = open_both("show", a.db, true, &db, &p)) >= 0)
     return rc;
   ag_error e;
@@ -225,8 +225,8 @@ static int cmd_rescreen(int argc, char **argv) {
     snprintf(e.field, sizeof e.field, "--lists");
     return fail("rescreen", &e);
   }
-  ag_audit_db *db;
-  ag_parties *p;
+  ag_audit_db *db = NULL;
+  ag_parties *p = NULL;
   if ((rc = open_both("rescreen", a.db, false, &db, &p)) >= 0) {
     ag_screen_close(lists);
     return rc;

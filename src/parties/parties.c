@@ -427,7 +427,7 @@ static uint8_t *changed_entries(const ag_screen *before, const ag_screen *after,
     ag_screen_entry_info info;
     ag_screen_entry_get(after, i, &info);
     entry_key k = {.id = info.source_id};
-    const entry_key *was = before ? bsearch(&k, keys, nb, sizeof *keys, by_id) : NULL;
+    const entry_key *was = nb ? bsearch(&k, keys, nb, sizeof *keys, by_id) : NULL;
     changed[i] = !was || memcmp(was->digest, info.digest, 16) != 0;
     *n += changed[i];
   }
@@ -544,7 +544,7 @@ ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *
    * they are found */
   if (st == AG_OK)
     sqlite3_exec(p->h, "BEGIN", NULL, NULL, NULL);
-  while (st == AG_OK && stats->entries && sqlite3_step(all) == SQLITE_ROW) {
+  while (st == AG_OK && changed && stats->entries && sqlite3_step(all) == SQLITE_ROW) {
     const char *ref = (const char *)sqlite3_column_text(all, 0);
     const char *name = (const char *)sqlite3_column_text(all, 1);
     const char *cc = (const char *)sqlite3_column_text(all, 2);

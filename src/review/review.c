@@ -237,7 +237,7 @@ static void add_pair(json_t *party, json_t *match, void *ctx) {
                                               ? json_string_value(json_object_get(party, "party"))
                                               : "");
   char cc[8] = "";
-  for (size_t k = 0; country[k] && k < sizeof cc - 1; k++)
+  for (size_t k = 0; k < sizeof cc - 1 && country[k]; k++)
     cc[k] = country[k] >= 'a' && country[k] <= 'z' ? (char)(country[k] - 32) : country[k];
   const char *normalized = json_string_value(json_object_get(party, "normalized"));
   ag_buf norm;
