@@ -50,4 +50,13 @@ ag_list_kind ag_check_list_kind(const char *list_code);
 ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
                    ag_check_scratch *scratch, ag_decision *d, ag_error *err);
 
+/* The same, applying the reviewers' remembered decisions (acegate/
+ * remember.h; rem NULL: none): a hit on an entry cleared for this party
+ * is kept in the answer but decides nothing, a confirmed one is a match
+ * whatever its score. Every hit carries its entry's content hash. */
+struct ag_remember;
+ag_status ag_check_remembered(const ag_rules *rules, const ag_screen *lists,
+                              struct ag_remember *rem, ag_txn *txn, ag_check_scratch *scratch,
+                              ag_decision *d, ag_error *err);
+
 #endif

@@ -40,6 +40,33 @@ typedef enum {
   AG_LIST_OTHER        /* another CSL source list */
 } ag_list_kind;
 
+/* A reviewer's earlier decision on this party and this listed entry,
+ * remembered (acegate/remember.h, docs/review.md): a clearance takes the
+ * hit out of the outcome, a confirmation makes it a match whatever its
+ * score. The check fills it; the engine only reads it. */
+typedef enum {
+  AG_REMEMBERED_NONE = 0,
+  AG_REMEMBERED_CLEARED,
+  AG_REMEMBERED_CONFIRMED
+} ag_remembered_kind;
+const char *ag_remembered_kind_name(ag_remembered_kind k); /* "cleared" */
+
+typedef struct {
+  ag_remembered_kind kind;
+  char audit_id[40]; /* the review record that decided it */
+  char reviewer[16]; /* its key id ("" from the command line) */
+  char date[11];     /* YYYY-MM-DD of the review */
+} ag_remembered;
+
+#define AG_ENTRY_HASH_HEX 33 /* 32 hex digits of the entry's content digest, NUL */
+
+/* What is known of one screening match beyond the matcher's score: the
+ * content hash of its entry and a remembered decision about it. */
+typedef struct {
+  char entry_hash[AG_ENTRY_HASH_HEX];
+  ag_remembered remembered;
+} ag_match_note;
+
 typedef struct {
   ag_list_kind list;
   bool confident;          /* at or above the confident threshold */
@@ -52,6 +79,8 @@ typedef struct {
   const char *license_requirement;
   const char *license_policy;
   const char *federal_register_notice;
+  char entry_hash[AG_ENTRY_HASH_HEX]; /* the listed entry's content, "" when unknown */
+  ag_remembered remembered;
 } ag_party_hit;
 
 #define AG_MAX_HITS 4
@@ -68,6 +97,8 @@ typedef struct {
   const char *ids[AG_PARTY_IDS_MAX];
   size_t n_ids;
   bool screened;
+  char screened_country[8]; /* the country screened with ("" for none): the party's, or the
+                               destination for the end user and consignee */
   int n_hits;
   ag_party_hit hits[AG_MAX_HITS];
 } ag_party;

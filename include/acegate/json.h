@@ -65,6 +65,14 @@ const char *ag_json_screening_outcome(ag_screen_level level);
  * outcome, matches, rules_version, lists_version, ref (when given). */
 void ag_json_encode_screening(const ag_screening *q, const ag_screen_result *res,
                               const char *rules_version, const char *lists_version, ag_buf *out);
+/* The same with a note per match (NULL: none): each match then carries
+ * "entry_hash" and, when one applies, "remembered"; a cleared match counts
+ * for nothing in the outcome, a confirmed one as confident. */
+ag_screen_level ag_json_screening_level_noted(const ag_screen_result *res,
+                                              const ag_match_note *notes);
+void ag_json_encode_screening_noted(const ag_screening *q, const ag_screen_result *res,
+                                    const ag_match_note *notes, const char *rules_version,
+                                    const char *lists_version, ag_buf *out);
 /* Appends ,"rules_version":..,"lists_version":..[,"ref":..] (rules_version
  * and ref are left out when NULL; lists_version NULL or "" is null). */
 void ag_json_append_versions(ag_buf *out, const char *rules_version, const char *lists_version,

@@ -52,6 +52,9 @@ typedef struct {
   /* the log a check's item.classification_id is looked up in (read only);
    * NULL: such checks are refused */
   ag_audit_db *audit;
+  /* the reviewers' remembered decisions (acegate/remember.h), applied to
+   * checks and screenings; NULL: none. Shared; it locks itself. */
+  struct ag_remember *remembered;
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96
@@ -149,6 +152,17 @@ typedef struct {
 ag_status ag_pipeline_csv_columns_parse(const char *spec, ag_pipeline_csv_columns *out,
                                         ag_error *err);
 void ag_pipeline_csv_columns_free(ag_pipeline_csv_columns *c);
+
+/* Reads the rows of a CSV of parties (a header row; columns name, country,
+ * address, ref, or mapped to them by cols) and calls row for each with the
+ * row as a JSON object {"name","country","address","ref"} (empty cells
+ * left out) and the row's first line number, or with err for a row that is
+ * not valid CSV or UTF-8. Returns the header's error (field "columns" or
+ * "input"), AG_ERR_IO, or AG_OK. */
+ag_status ag_pipeline_csv_rows(FILE *in, const ag_pipeline_csv_columns *cols,
+                               void (*row)(void *ctx, long line, const char *json, size_t len,
+                                           const ag_error *err),
+                               void *ctx, ag_error *err);
 
 /* Appends one CSV cell: quoted when it holds a comma, quote, CR or LF; a
  * cell that a spreadsheet would run as a formula (beginning with =, +, -,

@@ -55,6 +55,11 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
 ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
                           ag_buf *out, ag_error *err);
 
+/* The same for the records made with one caller reference (ref NULL: any).
+ * An item a re-screening after a list change made carries its "cause". */
+ag_status ag_review_queue_ref(ag_audit_db *db, const char *status, const char *ref,
+                              const char *cursor, size_t limit, ag_buf *out, ag_error *err);
+
 /* One record and its reviews, oldest first:
  * {"audit_id","kind","time","outcome","status","record":{the stored
  * answer},"reviews":[{review}...]}. AG_ERR_NOTFOUND ("audit_id") when there

@@ -85,6 +85,7 @@ typedef struct {
   const char *start_date;              /* as listed, or "" */
   const char *remarks;                 /* as listed, or "" */
   const char *source_url;              /* the list's page, or "" */
+  uint32_t entry;                      /* the entry's index (ag_screen_entry_get) */
   /* how it matched */
   const char *matched_name; /* the listed name or alias that matched */
   const char *name_kind;    /* "name", "aka", "fka", "nka", "weak aka" */
@@ -195,6 +196,11 @@ typedef struct {
 } ag_screen_entry_info;
 size_t ag_screen_entry_count(const ag_screen *s);
 void ag_screen_entry_get(const ag_screen *s, size_t i, ag_screen_entry_info *out);
+/* An entry's digest as 32 lowercase hex digits and NUL: what a remembered
+ * review decision is tied to (a changed entry has another). */
+#define AG_SCREEN_ENTRY_HASH_HEX 33
+void ag_screen_entry_hash(const ag_screen *s, size_t i, char out[AG_SCREEN_ENTRY_HASH_HEX]);
+void ag_screen_digest_hex(const uint8_t digest[16], char out[AG_SCREEN_ENTRY_HASH_HEX]);
 
 /* ---- screening ---- */
 

@@ -63,6 +63,9 @@ typedef struct {
   int max_list_age_days;    /* a list older is stale: answers warn, /readyz names it;
                                0 = AG_PIPELINE_MAX_LIST_AGE, negative = never */
   bool stale_lists_unready; /* /readyz answers 503 while a list is stale */
+  /* days a reviewer's remembered clearance or confirmation applies
+   * (acegate/remember.h); 0 = AG_REMEMBER_MAX_AGE, negative = none applies */
+  int remember_max_age_days;
   size_t max_body;          /* 0 = AG_SERVER_DEFAULT_MAX_BODY */
   unsigned timeout_s;       /* idle and request-body timeout; 0 = default */
   unsigned threads;         /* HTTP threads; 0 = two per online CPU */

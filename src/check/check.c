@@ -5,14 +5,18 @@
  * (list-meanings.tsv: the outcome a confident match gives) is strongest.
  */
 #include "acegate/check.h"
+#include "acegate/remember.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A name screened before: the matches its screening gave, as party hits
- * (their strings belong to the lists). Longer names are not remembered. */
+ * (their strings belong to the lists), and the name as screening normalised
+ * it (the key of reviewers' remembered decisions). Longer names are not
+ * remembered. */
 #define MEMO_NAME 120
+#define MEMO_NORMALIZED 256
 #define MEMO_WAYS 4    /* the slots a name may take */
 #define MEMO_SETS 1024 /* a power of two: 4,096 names, about 4 MB */
 
@@ -22,6 +26,7 @@ typedef struct {
   uint16_t name_len;
   char country[3];
   char name[MEMO_NAME];
+  char normalized[MEMO_NORMALIZED];
   uint8_t n;
   ag_party_hit hits[AG_SCREEN_MATCHES_DEFAULT];
 } memo_slot;
@@ -144,10 +149,11 @@ static void keep_hit(ag_party *p, int *weights, const weighed_hit *h) {
   }
 }
 
-/* The screening's matches as party hits (at most AG_SCREEN_MATCHES_DEFAULT,
- * as many as ag_screen_query gives). */
-static size_t hits_of(const ag_screen_result *res, ag_party_hit *out) {
-  size_t n = res->count < AG_SCREEN_MATCHES_DEFAULT ? res->count : AG_SCREEN_MATCHES_DEFAULT;
+/* The screening's matches as party hits (at most max), each with the
+ * content hash of its entry. */
+static size_t hits_of(const ag_screen *lists, const ag_screen_result *res, size_t max,
+                      ag_party_hit *out) {
+  size_t n = res->count < max ? res->count : max;
   for (size_t i = 0; i < n; i++) {
     const ag_screen_match *m = &res->matches[i];
     out[i] = (ag_party_hit){
@@ -163,15 +169,21 @@ static size_t hits_of(const ag_screen_result *res, ag_party_hit *out) {
         .license_policy = m->license_policy,
         .federal_register_notice = m->federal_register_notice,
     };
+    ag_screen_entry_hash(lists, m->entry, out[i].entry_hash);
   }
   return n;
 }
 
 static void remember(memo_slot *e, const ag_screen *lists, const char *name, size_t len,
-                     const char *country, const ag_party_hit *hits, size_t n) {
+                     const char *country, const char *normalized, const ag_party_hit *hits,
+                     size_t n) {
+  size_t nl = strlen(normalized);
+  if (nl >= sizeof e->normalized)
+    return; /* not kept: the slot stays as it was */
   e->lists = lists;
   e->name_len = (uint16_t)len;
   memcpy(e->name, name, len);
+  memcpy(e->normalized, normalized, nl + 1);
   size_t cl = country ? strlen(country) : 0; /* at most 2: the caller checks */
   memcpy(e->country, country ? country : "", cl);
   e->country[cl] = '\0';
@@ -179,8 +191,31 @@ static void remember(memo_slot *e, const ag_screen *lists, const char *name, siz
   e->n = (uint8_t)n;
 }
 
+/* Whether a confirmed entry of the party is missing from its hits: then the
+ * party is screened again down to any score, so it stays matched to that
+ * entry whatever the score (docs/review.md, "Remembered decisions"). */
+static bool confirmed_missing(ag_remember *rem, const char *normalized, const char *country,
+                              const ag_party_hit *hits, size_t n_hits) {
+  const char *ids[AG_MAX_HITS];
+  size_t n = ag_remember_confirmed(rem, normalized, country, ids, AG_MAX_HITS);
+  for (size_t k = 0; k < n; k++) {
+    bool found = false;
+    for (size_t i = 0; i < n_hits && !found; i++)
+      found = !strcmp(hits[i].source_id, ids[k]);
+    if (!found)
+      return true;
+  }
+  return false;
+}
+
 ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
                    ag_check_scratch *scratch, ag_decision *d, ag_error *err) {
+  return ag_check_remembered(rules, lists, NULL, txn, scratch, d, err);
+}
+
+ag_status ag_check_remembered(const ag_rules *rules, const ag_screen *lists, ag_remember *rem,
+                              ag_txn *txn, ag_check_scratch *scratch, ag_decision *d,
+                              ag_error *err) {
   static const char *const fields[AG_PARTY_COUNT] = {
       "end_user.name", "consignee.name", "intermediate_consignee.name", "purchaser.name"};
   static const char *const country_fields[AG_PARTY_COUNT] = {
@@ -190,6 +225,7 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
     ag_party *p = &txn->parties[r];
     p->screened = false;
     p->n_hits = 0;
+    p->screened_country[0] = '\0';
     if (!p->name || !lists)
       continue;
     const char *country = p->country[0] ? p->country : NULL;
@@ -206,21 +242,23 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
                           ? memo_find(scratch->memo, lists, p->name, p->name_len, country, &held)
                           : NULL;
     const ag_party_hit *found;
+    const char *normalized;
     size_t nfound;
-    ag_party_hit fresh[AG_SCREEN_MATCHES_DEFAULT];
+    ag_party_hit fresh[AG_SCREEN_MATCHES_MAX];
+    ag_screen_request rq = {.name = p->name,
+                            .len = p->name_len,
+                            .country = country,
+                            .address = p->address,
+                            .city = p->city,
+                            .ids = p->ids,
+                            .n_ids = p->n_ids};
     if (held) {
       found = slot->hits;
       nfound = slot->n;
+      normalized = slot->normalized;
     } else {
       ag_error serr;
       ag_error_clear(&serr);
-      ag_screen_request rq = {.name = p->name,
-                              .len = p->name_len,
-                              .country = country,
-                              .address = p->address,
-                              .city = p->city,
-                              .ids = p->ids,
-                              .n_ids = p->n_ids};
       ag_status st = ag_screen_query_ex(lists, &rq, &scratch->results[r], &serr);
       if (st) {
         /* Name the transaction field rather than the screening API's: the
@@ -238,15 +276,45 @@ ag_status ag_check(const ag_rules *rules, const ag_screen *lists, ag_txn *txn,
         }
         return ag_error_set(err, st, field, "%s", serr.reason);
       }
-      nfound = hits_of(&scratch->results[r], fresh);
+      nfound = hits_of(lists, &scratch->results[r], AG_SCREEN_MATCHES_DEFAULT, fresh);
       found = fresh;
+      normalized = scratch->results[r].normalized;
       if (slot)
-        remember(slot, lists, p->name, p->name_len, country, fresh, nfound);
+        remember(slot, lists, p->name, p->name_len, country, normalized, fresh, nfound);
     }
     p->screened = true;
+    snprintf(p->screened_country, sizeof p->screened_country, "%s", country ? country : "");
+    for (char *c = p->screened_country; *c; c++)
+      if (*c >= 'a' && *c <= 'z')
+        *c = (char)(*c - 32);
+    const char *cc = p->screened_country[0] ? p->screened_country : NULL;
+    bool known = ag_remember_knows(rem, normalized, cc);
+    if (known && confirmed_missing(rem, normalized, cc, found, nfound)) {
+      ag_error serr;
+      ag_error_clear(&serr);
+      rq.min_score = 0.01;
+      rq.max_matches = AG_SCREEN_MATCHES_MAX;
+      ag_status st = ag_screen_query_ex(lists, &rq, &scratch->results[r], &serr);
+      if (st)
+        return ag_error_set(err, st, fields[r], "%s", serr.reason);
+      nfound = hits_of(lists, &scratch->results[r], AG_SCREEN_MATCHES_MAX, fresh);
+      found = fresh;
+      normalized = scratch->results[r].normalized;
+    }
     int weights[AG_MAX_HITS] = {0};
     for (size_t i = 0; i < nfound; i++) {
-      weighed_hit wh = {found[i], weight(rules, txn->as_of, &found[i])};
+      ag_party_hit h = found[i];
+      h.remembered = (ag_remembered){.kind = AG_REMEMBERED_NONE};
+      if (known)
+        ag_remember_find(rem, normalized, cc, h.source_id, h.entry_hash, &h.remembered);
+      if (h.score < AG_SCREEN_POSSIBLE && h.remembered.kind != AG_REMEMBERED_CONFIRMED)
+        continue; /* only there because of the wider search above */
+      if (h.remembered.kind == AG_REMEMBERED_CONFIRMED)
+        h.confident = true;
+      /* a cleared hit decides nothing: it gives way to any other */
+      weighed_hit wh = {h, h.remembered.kind == AG_REMEMBERED_CLEARED
+                               ? 0
+                               : weight(rules, txn->as_of, &h)};
       keep_hit(p, weights, &wh);
     }
   }

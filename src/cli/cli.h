@@ -24,6 +24,7 @@ int ag_cmd_audit(int argc, char **argv);
 int ag_cmd_keys(int argc, char **argv);
 int ag_cmd_serve(int argc, char **argv);
 int ag_cmd_review(int argc, char **argv);
+int ag_cmd_parties(int argc, char **argv);
 int ag_cmd_version(int argc, char **argv);
 
 /* The configuration file (config.c, acegate.conf(5)). Load reads it and

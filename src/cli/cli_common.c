@@ -3,6 +3,8 @@
  * subcommands.
  */
 #include "cli_common.h"
+
+#include "acegate/remember.h"
 #include "acegate/pipeline.h"
 #include "cli.h"
 
@@ -151,6 +153,31 @@ bool ag_cli_max_list_age(const char *cmd, const char *given, int *out) {
   }
   *out = (int)n;
   return true;
+}
+
+bool ag_cli_remember_max_age(const char *cmd, const char *given, int *out) {
+  *out = AG_REMEMBER_MAX_AGE;
+  if (!given)
+    return true;
+  char *end;
+  long n = strtol(given, &end, 10);
+  if (!*given || *end || n < 0 || n > 36500) {
+    fprintf(stderr, "acegate %s: --remember-max-age: days, a number from 0 to 36500\n", cmd);
+    return false;
+  }
+  *out = (int)n;
+  return true;
+}
+
+ag_remember *ag_cli_remembered(const char *cmd, ag_audit_db *db, int days) {
+  ag_remember *r = NULL;
+  ag_error err;
+  ag_error_clear(&err);
+  if (ag_remember_load(db, days, &r, &err) != AG_OK) {
+    fprintf(stderr, "acegate %s: --db: the reviews could not be read: %s\n", cmd, err.reason);
+    return NULL;
+  }
+  return r;
 }
 
 void ag_cli_print_stale(FILE *f, const ag_screen *lists, int max_age_days) {

@@ -67,6 +67,13 @@ void ag_cli_batch_done(void);
  * $ACEGATE_MAX_LIST_AGE, else 0 (AG_PIPELINE_MAX_LIST_AGE); "off" is -1
  * (never stale). False, with a message on stderr, for a bad value. */
 bool ag_cli_max_list_age(const char *cmd, const char *given, int *out);
+/* --remember-max-age DAYS (0 to 36500; 0: no remembered decision applies;
+ * default AG_REMEMBER_MAX_AGE): false after printing why it is refused. */
+bool ag_cli_remember_max_age(const char *cmd, const char *given, int *out);
+/* The reviewers' remembered decisions of the log db, aged days (cmd names
+ * the command in a message); NULL with the error printed on failure. */
+struct ag_remember;
+struct ag_remember *ag_cli_remembered(const char *cmd, ag_audit_db *db, int days);
 /* Prints "warning: ..." per list older than the maximum age, for the
  * readable output of a determination or screening. */
 void ag_cli_print_stale(FILE *f, const ag_screen *lists, int max_age_days);

@@ -10,7 +10,9 @@
 #include "cli.h"
 #include "cli_common.h"
 
+#include "acegate/parties.h"
 #include "acegate/pipeline.h"
+#include "acegate/remember.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -74,6 +76,8 @@ static void usage(FILE *f) {
           "                            unresolved flag makes the outcome REVIEW\n"
           "  --max-list-age DAYS       warn when a list screened against is older (default 7,\n"
           "                            $ACEGATE_MAX_LIST_AGE; off: never)\n"
+          "  --remember-max-age DAYS   apply a reviewer's remembered clearance or confirmation\n"
+          "                            for this many days (default 365; 0: none applies)\n"
           "  --format csv|jsonl        --batch input and output (default jsonl); csv: a header\n"
           "                            row of field names (eccn, destination, end_user.name,\n"
           "                            ref, ...), one transaction per row, one answer row each\n"
@@ -319,11 +323,26 @@ static ag_status open_lists(const char *paths, ag_screen **out, ag_error *err) {
   return st;
 }
 
+/* A check recorded with a ref: its party joins the registry beside the log
+ * (acegate/parties.h). The check stands whatever happens here. */
+static void note_party(const char *db_path, const char *ref, const char *answer, size_t len) {
+  ag_parties *p = NULL;
+  ag_error e;
+  ag_error_clear(&e);
+  if (ag_parties_open(db_path, &p, &e) != AG_OK ||
+      ag_parties_note_check(p, ref, answer, len, &e) != AG_OK)
+    fprintf(stderr, "acegate check: warning: the party registry was not updated: %s\n",
+            e.reason);
+  ag_parties_close(p);
+}
+
 int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false, no_screen = false;
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
   const char *dd_path = NULL, *policy_path = NULL;
   const char *max_age_arg = NULL, *format_arg = NULL, *columns_arg = NULL;
+  const char *remember_arg = NULL;
+  ag_remember *remembered = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
@@ -364,7 +383,8 @@ int ag_cmd_check(int argc, char **argv) {
                             : !strcmp(name, "--max-list-age")  ? &max_age_arg
                             : !strcmp(name, "--format")        ? &format_arg
                             : !strcmp(name, "--columns")       ? &columns_arg
-                                                               : NULL;
+                            : !strcmp(name, "--remember-max-age") ? &remember_arg
+                                                                  : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
       if (!strcmp(name, flags[k].flag))
@@ -489,8 +509,21 @@ int ag_cmd_check(int argc, char **argv) {
     rc = AG_EXIT_INPUT;
     goto out;
   }
+  int remember_days;
+  if (!ag_cli_remember_max_age("check", remember_arg, &remember_days)) {
+    json_decref(root);
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  /* checks screen parties: the reviewers' remembered decisions apply */
+  if (lists && !(remembered = ag_cli_remembered("check", db, remember_days))) {
+    json_decref(root);
+    rc = AG_EXIT_IO;
+    goto out;
+  }
   ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
-                           .policy = policy, .max_list_age_days = max_age, .audit = db};
+                           .policy = policy, .max_list_age_days = max_age, .audit = db,
+                           .remembered = remembered};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -543,6 +576,8 @@ int ag_cmd_check(int argc, char **argv) {
     if ((st = ag_audit_append(db, &rec, audit_id, &err)) != AG_OK && !strcmp(err.field, "db"))
       snprintf(err.field, sizeof err.field, "--db");
   }
+  if (!st && res.ref[0] && strcmp(db_path, ":memory:") != 0)
+    note_party(db_path, res.ref, answer.data + res.off, res.len);
   if (st) {
     if (!from_stdin && err.field[0]) {
       const char *flag = flag_for_path(err.field);
@@ -582,6 +617,7 @@ int ag_cmd_check(int argc, char **argv) {
   ag_buf_free(&b);
   ag_pipeline_worker_free(w);
 out:
+  ag_remember_free(remembered);
   ag_audit_close(db);
   ag_screen_close(lists);
   ag_policy_free(policy);

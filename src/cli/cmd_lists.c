@@ -19,7 +19,9 @@
  * the build's bundled snapshot).
  */
 #include "acegate/fetch.h"
+#include "acegate/parties.h"
 #include "acegate/pipeline.h"
+#include "acegate/remember.h"
 #include "acegate/screen.h"
 #include "cli.h"
 #include "cli_common.h"
@@ -178,6 +180,46 @@ static void who(char *out, size_t cap) {
   snprintf(out, cap, "user:%s", pw && pw->pw_name ? pw->pw_name : "?");
 }
 
+/* Re-screens the party registry beside the log against the entries the
+ * update added or changed (docs/review.md, "The party registry"). */
+static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *before,
+                    const ag_screen *after, const char *cause, bool json) {
+  ag_error err;
+  ag_error_clear(&err);
+  ag_parties *p = NULL;
+  ag_rules *rules = NULL;
+  ag_remember *rem = NULL;
+  char version[AG_PIPELINE_LISTS_VERSION_MAX];
+  ag_pipeline_lists_version(after, version, sizeof version);
+  ag_status st = ag_parties_open(db_path, &p, &err);
+  if (st == AG_OK)
+    st = ag_rules_load_default(&rules, &err);
+  if (st == AG_OK)
+    st = ag_remember_load(db, AG_REMEMBER_MAX_AGE, &rem, &err);
+  ag_parties_rescreen_stats stats = {.parties = 0};
+  if (st == AG_OK) {
+    ag_pipeline_data data = {.rules = rules, .lists = after, .lists_version = version,
+                             .max_list_age_days = -1, .remembered = rem};
+    ag_parties_rescreen_options o = {.db = db, .data = &data, .before = before,
+                                     .cause_audit_id = cause, .key_id = "", .client = ""};
+    st = ag_parties_rescreen(p, &o, &stats, &err);
+  }
+  ag_remember_free(rem);
+  ag_rules_free(rules);
+  ag_parties_close(p);
+  if (st != AG_OK) {
+    fprintf(stderr, "acegate lists update: the lists are updated, but the party registry "
+                    "could not be re-screened (acegate parties rescreen --all):\n");
+    return fail(&err);
+  }
+  fprintf(json ? stderr : stdout,
+          "parties re-screened: %llu against %llu entries added or changed: %llu new queue "
+          "items (%.3f s)\n",
+          (unsigned long long)stats.parties, (unsigned long long)stats.entries,
+          (unsigned long long)stats.items, stats.seconds);
+  return AG_EXIT_OK;
+}
+
 static int update(const char *data_dir, const char *const *files, size_t nfiles, bool force,
                   double max_shrink, const char *db_arg, bool json, int max_age) {
   ag_error err;
@@ -194,6 +236,12 @@ static int update(const char *data_dir, const char *const *files, size_t nfiles,
   }
   char actor[96];
   who(actor, sizeof actor);
+  /* the lists in force before: what the registry is re-screened against
+   * is what the update adds or changes */
+  ag_screen *before = NULL;
+  ag_error berr;
+  if (ag_screen_open_dir(data_dir, &before, &berr) != AG_OK)
+    before = NULL;
   ag_pipeline_lists_update_options o = {.data_dir = data_dir,
                                         .paths = files,
                                         .n = nfiles,
@@ -230,12 +278,14 @@ static int update(const char *data_dir, const char *const *files, size_t nfiles,
         show_json(s, max_age);
       else
         show_text(s, max_age);
+      rc = rescreen(db, db_path, before, s, rep.audit_id, json);
       ag_screen_close(s);
     }
   }
   if (rep.audit_id[0])
     fprintf(json ? stderr : stdout, "audit id: %s\n", rep.audit_id);
   ag_pipeline_lists_report_free(&rep);
+  ag_screen_close(before);
   ag_audit_close(db);
   if (rc == AG_EXIT_OK && fflush(stdout))
     rc = AG_EXIT_IO;

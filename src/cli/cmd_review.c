@@ -3,6 +3,7 @@
  * possible match, list the queue, show one record's reviews. A thin adapter
  * over acegate/review.h; docs/review.md describes the workflow.
  */
+#include "acegate/remember.h"
 #include "acegate/review.h"
 #include "cli.h"
 #include "cli_common.h"
@@ -13,19 +14,23 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: acegate review add AUDIT_ID --decision cleared|confirmed|escalated --note TEXT\n"
-    "                          [--entry SOURCE_ID]... [--db FILE]\n"
+    "usage: acegate review add AUDIT_ID --decision cleared|confirmed|escalated|revoked\n"
+    "                          --note TEXT [--entry SOURCE_ID]... [--db FILE]\n"
     "       acegate review queue [--status open|escalated|cleared|confirmed] [--limit N]\n"
     "                            [--cursor C] [--db FILE]\n"
     "       acegate review show AUDIT_ID [--db FILE]\n"
+    "       acegate review remembered [--decision cleared|confirmed] [--limit N]\n"
+    "                          [--cursor C] [--remember-max-age DAYS] [--lists PATH] [--db FILE]\n"
     "  add    record a review of a check or screening in the audit log (JSON out)\n"
     "  queue  the records with that status (default open), oldest first (JSON out)\n"
-    "  show   one record, its status and its reviews (JSON out)\n";
+    "  show   one record, its status and its reviews (JSON out)\n"
+    "  remembered  the clearances and confirmations later checks apply, with their state\n"
+    "         against the lists in force or PATH (JSON out)\n";
 
 #define ENTRIES_MAX AG_REVIEW_ENTRIES_MAX
 
 typedef struct {
-  const char *db, *id, *decision, *note, *status, *limit, *cursor;
+  const char *db, *id, *decision, *note, *status, *limit, *cursor, *max_age, *lists;
   const char *entries[ENTRIES_MAX];
   size_t n_entries;
   char dbbuf[AG_CLI_PATH_MAX];
@@ -35,7 +40,7 @@ static int fail(const char *sub, const ag_error *e) {
   static const ag_cli_flag_name flags[] = {
       {"db", "--db"},         {"decision", "--decision"}, {"note", "--note"},
       {"entries", "--entry"}, {"status", "--status"},     {"limit", "--limit"},
-      {"cursor", "--cursor"}, {"audit_id", "AUDIT_ID"}};
+      {"cursor", "--cursor"}, {"audit_id", "AUDIT_ID"}, {"lists", "--lists"}};
   return ag_cli_fail("review", sub, e, flags, sizeof flags / sizeof flags[0]);
 }
 
@@ -91,6 +96,10 @@ static int parse(const char *sub, const char *const *opts, bool want_id, int arg
       slot = &a->status;
     else if (!strncmp(arg, "--limit", len))
       slot = &a->limit;
+    else if (!strncmp(arg, "--remember-max-age", len))
+      slot = &a->max_age;
+    else if (!strncmp(arg, "--lists", len))
+      slot = &a->lists;
     else
       slot = &a->cursor;
     if (*slot)
@@ -207,7 +216,59 @@ static int cmd_show(int argc, char **argv) {
   return print_buf(&out);
 }
 
+static int cmd_remembered(int argc, char **argv) {
+  static const char *const opts[] = {"--db",   "--decision",         "--limit",
+                                     "--cursor", "--remember-max-age", "--lists", NULL};
+  review_args a = {0};
+  int rc = parse("remembered", opts, false, argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+  size_t limit = 0;
+  if (a.limit) {
+    char *end;
+    long v = strtol(a.limit, &end, 10);
+    if (*end || end == a.limit || v < 1 || v > AG_AUDIT_PAGE_MAX)
+      return usage_error("remembered", "--limit", "must be a number from 1 to 1000");
+    limit = (size_t)v;
+  }
+  int days;
+  if (!ag_cli_remember_max_age("review remembered", a.max_age, &days))
+    return AG_EXIT_INPUT;
+  ag_error e;
+  ag_error_clear(&e);
+  ag_screen *lists = NULL;
+  ag_status st = a.lists ? ag_screen_open_paths(&a.lists, 1, &lists, &e)
+                         : ag_screen_open_default(&lists, &e);
+  if (st != AG_OK) {
+    snprintf(e.field, sizeof e.field, "--lists");
+    return fail("remembered", &e);
+  }
+  ag_audit_db *db;
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_READONLY};
+  if (ag_audit_open(a.db, &o, &db, &e) != AG_OK) {
+    ag_screen_close(lists);
+    return fail("remembered", &e);
+  }
+  ag_remember *rem = NULL;
+  ag_buf out;
+  ag_buf_init(&out);
+  st = ag_remember_load(db, days, &rem, &e);
+  if (st == AG_OK)
+    st = ag_remember_list(rem, lists, a.decision, a.cursor, limit, &out, &e);
+  ag_remember_free(rem);
+  ag_audit_close(db);
+  ag_screen_close(lists);
+  if (st != AG_OK) {
+    ag_buf_free(&out);
+    return fail("remembered", &e);
+  }
+  return print_buf(&out);
+}
+
 int ag_cmd_review(int argc, char **argv) {
-  static const ag_cli_sub subs[] = {{"add", cmd_add}, {"queue", cmd_queue}, {"show", cmd_show}};
+  static const ag_cli_sub subs[] = {{"add", cmd_add},
+                                    {"queue", cmd_queue},
+                                    {"show", cmd_show},
+                                    {"remembered", cmd_remembered}};
   return ag_cli_dispatch("review", argc, argv, subs, sizeof subs / sizeof subs[0], usage_text);
 }

@@ -11,6 +11,7 @@
  * --batch streams through ag_pipeline_batch.
  */
 #include "acegate/pipeline.h"
+#include "acegate/remember.h"
 #include "cli.h"
 #include "cli_common.h"
 
@@ -61,6 +62,8 @@ static void usage(FILE *f) {
           "                           $ACEGATE_HOME, else $XDG_DATA_HOME/acegate)\n"
           "  --max-list-age DAYS      warn when a list is older (default 7,\n"
           "                           $ACEGATE_MAX_LIST_AGE; off: never)\n"
+          "  --remember-max-age DAYS  apply a reviewer's remembered clearance or confirmation\n"
+          "                           for this many days (default 365; 0: none applies)\n"
           "  --max N                  at most N matches (default %d, at most %d)\n"
           "  --min-score X            report matches from score X, in (0, 1] (default %.2f)\n"
           "  --brute-force            baseline: plain Jaro-Winkler against every name\n"
@@ -86,6 +89,7 @@ typedef struct {
   const char *address, *city, *type, *sources, *types, *countries;
   const char *ids[AG_SCREEN_IDS_MAX + 1];
   size_t n_ids;
+  const char *remember_arg;
   const char *lists[64];
   size_t nlists;
   char *lists_arg[8];
@@ -202,6 +206,9 @@ static int parse(int argc, char **argv, opts *o) {
     } else if (!strcmp(a, "--max-list-age")) {
       NEED("--max-list-age");
       o->max_age_arg = v;
+    } else if (!strcmp(a, "--remember-max-age")) {
+      NEED("--remember-max-age");
+      o->remember_arg = v;
     } else if (!strcmp(a, "--data-dir")) {
       NEED("--data-dir");
       o->data_dir = v;
@@ -484,6 +491,7 @@ int ag_cmd_screen(int argc, char **argv) {
   ag_screen *s = NULL;
   ag_rules *rules = NULL;
   ag_audit_db *db = NULL;
+  ag_remember *remembered = NULL;
   char lists_version[AG_PIPELINE_LISTS_VERSION_MAX] = "";
   char db_path[AG_CLI_PATH_MAX];
   ag_status st = open_lists(o.lists, o.nlists, o.data_dir, &s, &err);
@@ -504,8 +512,17 @@ int ag_cmd_screen(int argc, char **argv) {
     rc = AG_EXIT_INPUT;
     goto out;
   }
+  int remember_days;
+  if (!ag_cli_remember_max_age("screen", o.remember_arg, &remember_days)) {
+    rc = AG_EXIT_INPUT;
+    goto out;
+  }
+  if (!(remembered = ag_cli_remembered("screen", db, remember_days))) {
+    rc = AG_EXIT_IO;
+    goto out;
+  }
   ag_pipeline_data data = {.rules = rules, .lists = s, .lists_version = lists_version,
-                           .max_list_age_days = max_age};
+                           .max_list_age_days = max_age, .remembered = remembered};
   if (o.batch) {
     ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
                                     .db = db,
@@ -529,6 +546,7 @@ int ag_cmd_screen(int argc, char **argv) {
     rc = screen_one(&data, db, &o);
   }
 out:
+  ag_remember_free(remembered);
   ag_audit_close(db);
   ag_rules_free(rules);
   ag_screen_close(s);

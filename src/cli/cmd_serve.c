@@ -46,6 +46,8 @@ static const char usage_text[] =
     "                          /readyz names it (default 7, $ACEGATE_MAX_LIST_AGE;\n"
     "                          off: never)\n"
     "  --stale-lists-unready   /readyz answers 503 while a list is stale\n"
+    "  --remember-max-age DAYS apply a reviewer's remembered clearance or confirmation\n"
+    "                          for this many days (default 365; 0: none applies)\n"
     "  --max-body BYTES        largest request body (default 1048576; a single check or\n"
     "                          screening is also held to 65536)\n"
     "  --timeout SECONDS       idle connection and request-body timeout (default 30)\n"
@@ -129,7 +131,7 @@ static int serve(int argc, char **argv, const char **lists) {
         "--listen",  "--db",          "--keys-db",         "--rules",      "--lists-dir",
         "--lists",   "--access-log",  "--max-body",        "--timeout",    "--threads",
         "--max-connections", "--rate-limit", "--rate-burst", "--auth-cache-ttl",
-        "--drain-timeout", "--policy", "--max-list-age"};
+        "--drain-timeout", "--policy", "--max-list-age", "--remember-max-age"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       is_known |= !strcmp(a, known[k]);
@@ -161,6 +163,11 @@ static int serve(int argc, char **argv, const char **lists) {
     else if (!strcmp(a, "--max-list-age")) {
       if (!ag_cli_max_list_age("serve", v, &cfg.max_list_age_days))
         return AG_EXIT_INPUT;
+    } else if (!strcmp(a, "--remember-max-age")) {
+      int days;
+      if (!ag_cli_remember_max_age("serve", v, &days))
+        return AG_EXIT_INPUT;
+      cfg.remember_max_age_days = days ? days : -1;
     }
     else if (!strcmp(a, "--max-body")) {
       if (!parse_uint(v, 1ull << 30, &n) || n < 1024)

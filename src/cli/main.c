@@ -48,6 +48,7 @@ static const command commands[] = {
     {"lists", ag_cmd_lists, "show or replace the restricted-party lists in force"},
     {"audit", ag_cmd_audit, "verify, export, back up or read the audit log of determinations"},
     {"review", ag_cmd_review, "resolve REVIEW outcomes and possible matches; the review queue"},
+    {"parties", ag_cmd_parties, "the party registry: import, list, show, re-screen after list changes"},
     {"keys", ag_cmd_keys, "create, list and revoke API keys for the HTTP service"},
     {"serve", ag_cmd_serve, "run the HTTP API service, recording every decision in the audit log"},
     {"version", ag_cmd_version, "print the version of acegate (also --version)"},

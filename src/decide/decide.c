@@ -251,8 +251,14 @@ static const char *list_code(ag_list_kind k) {
   return "";
 }
 
+const char *ag_remembered_kind_name(ag_remembered_kind k) {
+  return k == AG_REMEMBERED_CLEARED     ? "cleared"
+         : k == AG_REMEMBERED_CONFIRMED ? "confirmed"
+                                        : "none";
+}
+
 const ag_list_row *ag_decision_hit_meaning(const ag_decision *d, const ag_party_hit *hit) {
-  if (!hit->confident)
+  if (!hit->confident || hit->remembered.kind == AG_REMEMBERED_CLEARED)
     return NULL;
   const char *code = hit->list_code ? hit->list_code : list_code(hit->list);
   return ag_rules_list_meaning(d->rules, code, hit->programs, d->txn->as_of);
@@ -276,6 +282,14 @@ static void screening(ag_decision *d, const ag_txn *t, ag_outcome *floor) {
     for (int h = 0; h < p->n_hits; h++) {
       const ag_party_hit *hit = &p->hits[h];
       uint32_t arg = (uint32_t)role | (uint32_t)h << 8;
+      if (hit->remembered.kind == AG_REMEMBERED_CLEARED) {
+        /* Supp. No. 3 to part 732: a red flag the exporter has inquired
+         * into and resolved no longer stops the transaction; a reviewer
+         * found this party is not this entry, and the entry is unchanged
+         * since (the check applies only such clearances). */
+        step(d, AG_STEP_SCREENING, AG_RESULT_PASS, AG_CITE_KYC_INQUIRE, p, arg);
+        continue;
+      }
       const ag_list_row *m = ag_decision_hit_meaning(d, hit);
       ag_outcome o = m ? (ag_outcome)m->outcome : AG_OUTCOME_REVIEW;
       ag_step_result res = o == AG_OUTCOME_PROHIBITED         ? AG_RESULT_PROHIBITED

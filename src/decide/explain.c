@@ -139,6 +139,19 @@ static void screening_text(const ag_decision *d, const ag_step *s, ag_buf *b) {
                 hit->confident ? "matches" : "may match", hit->list_name ? hit->list_name : "list",
                 hit->matched_name ? hit->matched_name : "", hit->source_id ? hit->source_id : "-",
                 hit->score);
+  const ag_remembered *r = &hit->remembered;
+  if (r->kind == AG_REMEMBERED_CLEARED) {
+    ag_buf_printf(b,
+                  ": cleared by review %s (reviewer %s, %s): a reviewer found this party is not "
+                  "the listed entry, and the entry is unchanged since, so the possible match is "
+                  "a resolved red flag and does not ask for review again.",
+                  r->audit_id, r->reviewer[0] ? r->reviewer : "command line", r->date);
+    return;
+  }
+  if (r->kind == AG_REMEMBERED_CONFIRMED)
+    ag_buf_printf(b, " (confirmed by review %s, reviewer %s, %s: the party is this entry "
+                     "whatever the score)",
+                  r->audit_id, r->reviewer[0] ? r->reviewer : "command line", r->date);
   const ag_list_row *m = ag_decision_hit_meaning(d, hit);
   if (!m) {
     put(b, hit->confident ? ": the tables give this list no meaning of its own, so a person must "

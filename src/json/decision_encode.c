@@ -86,6 +86,22 @@ static void text(ag_buf *b, ag_buf *scratch, const ag_decision *d, int i,
   ag_buf_json_str(b, scratch->data ? scratch->data : "", scratch->len);
 }
 
+/* ,"remembered":{"audit_id","decision","reviewer","date"} when a reviewer's
+ * earlier decision was applied to the hit (docs/review.md). */
+static void encode_remembered(const ag_remembered *r, ag_buf *b) {
+  if (r->kind == AG_REMEMBERED_NONE)
+    return;
+  lit(b, ",\"remembered\":{\"audit_id\":");
+  str(b, r->audit_id);
+  lit(b, ",\"decision\":");
+  str(b, ag_remembered_kind_name(r->kind));
+  lit(b, ",\"reviewer\":");
+  str(b, r->reviewer);
+  lit(b, ",\"date\":");
+  str(b, r->date);
+  ag_buf_putc(b, '}');
+}
+
 static void encode_screening(const ag_decision *d, ag_buf *b) {
   const ag_txn *t = d->txn;
   bool any = false;
@@ -107,6 +123,11 @@ static void encode_screening(const ag_decision *d, ag_buf *b) {
     str(b, ag_party_role_name((ag_party_role)r));
     lit(b, ",\"name\":");
     ag_buf_json_str(b, p->name, p->name_len);
+    lit(b, ",\"country\":");
+    if (p->screened_country[0])
+      str(b, p->screened_country);
+    else
+      lit(b, "null");
     lit(b, ",\"matches\":[");
     for (int h = 0; h < p->n_hits; h++) {
       const ag_party_hit *hit = &p->hits[h];
@@ -136,6 +157,11 @@ static void encode_screening(const ag_decision *d, ag_buf *b) {
         lit(b, ",\"federal_register_notice\":");
         str(b, hit->federal_register_notice);
       }
+      if (hit->entry_hash[0]) {
+        lit(b, ",\"entry_hash\":");
+        str(b, hit->entry_hash);
+      }
+      encode_remembered(&hit->remembered, b);
       ag_buf_putc(b, '}');
     }
     lit(b, "]}");
@@ -319,6 +345,12 @@ static void encode(ag_json_encoder *e, ag_buf *scratch, const ag_decision *d, ag
     str(b, ag_step_result_name(s->result));
     lit(b, ",\"text\":");
     step_text(e, scratch, d, i, b);
+    if (s->kind == AG_STEP_SCREENING && s->row) {
+      const ag_party *p = s->row;
+      int h = (int)(s->arg >> 8);
+      if (p->screened && h < p->n_hits)
+        encode_remembered(&p->hits[h].remembered, b);
+    }
     ag_buf_putc(b, '}');
   }
   lit(b, "],\"alternatives\":[");

@@ -347,10 +347,22 @@ ag_status ag_json_decode_screening(const char *json, size_t len, ag_screening *q
 static const char *const screening_outcome[] = {"NO_MATCH", "POSSIBLE_MATCH", "CONFIDENT_MATCH"};
 
 ag_screen_level ag_json_screening_level(const ag_screen_result *res) {
+  return ag_json_screening_level_noted(res, NULL);
+}
+
+ag_screen_level ag_json_screening_level_noted(const ag_screen_result *res,
+                                              const ag_match_note *notes) {
   ag_screen_level best = AG_SCREEN_LEVEL_NONE;
-  for (size_t i = 0; i < res->count; i++)
-    if (res->matches[i].level > best)
-      best = res->matches[i].level;
+  for (size_t i = 0; i < res->count; i++) {
+    ag_screen_level l = res->matches[i].level;
+    ag_remembered_kind k = notes ? notes[i].remembered.kind : AG_REMEMBERED_NONE;
+    if (k == AG_REMEMBERED_CLEARED)
+      continue; /* a reviewer found the party is not this entry */
+    if (k == AG_REMEMBERED_CONFIRMED)
+      l = AG_SCREEN_LEVEL_CONFIDENT;
+    if (l > best)
+      best = l;
+  }
   return best;
 }
 
@@ -360,6 +372,31 @@ const char *ag_json_screening_outcome(ag_screen_level level) {
 
 void ag_json_encode_screening(const ag_screening *q, const ag_screen_result *res,
                               const char *rules_version, const char *lists_version, ag_buf *b) {
+  ag_json_encode_screening_noted(q, res, NULL, rules_version, lists_version, b);
+}
+
+static void put_note(const ag_match_note *n, ag_buf *b) {
+  if (n->entry_hash[0]) {
+    ag_buf_puts(b, ",\"entry_hash\":");
+    ag_buf_json_cstr(b, n->entry_hash);
+  }
+  const ag_remembered *r = &n->remembered;
+  if (r->kind == AG_REMEMBERED_NONE)
+    return;
+  ag_buf_puts(b, ",\"remembered\":{\"audit_id\":");
+  ag_buf_json_cstr(b, r->audit_id);
+  ag_buf_puts(b, ",\"decision\":");
+  ag_buf_json_cstr(b, ag_remembered_kind_name(r->kind));
+  ag_buf_puts(b, ",\"reviewer\":");
+  ag_buf_json_cstr(b, r->reviewer);
+  ag_buf_puts(b, ",\"date\":");
+  ag_buf_json_cstr(b, r->date);
+  ag_buf_putc(b, '}');
+}
+
+void ag_json_encode_screening_noted(const ag_screening *q, const ag_screen_result *res,
+                                    const ag_match_note *notes, const char *rules_version,
+                                    const char *lists_version, ag_buf *b) {
   ag_buf_puts(b, "{\"name\":");
   ag_buf_json_str(b, q->name, q->name_len);
   ag_buf_puts(b, ",\"country\":");
@@ -395,11 +432,17 @@ void ag_json_encode_screening(const ag_screening *q, const ag_screen_result *res
   ag_buf_puts(b, ",\"normalized\":");
   ag_buf_json_cstr(b, res->normalized ? res->normalized : "");
   ag_buf_printf(b, ",\"outcome\":\"%s\",\"matches\":[",
-                ag_json_screening_outcome(ag_json_screening_level(res)));
+                ag_json_screening_outcome(ag_json_screening_level_noted(res, notes)));
   for (size_t i = 0; i < res->count; i++) {
     if (i)
       ag_buf_putc(b, ',');
+    size_t at = b->len;
     ag_screen_match_json(&res->matches[i], true, b);
+    if (notes && !b->failed && b->len > at && b->data[b->len - 1] == '}') {
+      b->len--;
+      put_note(&notes[i], b);
+      ag_buf_putc(b, '}');
+    }
   }
   ag_buf_puts(b, "]");
   ag_json_append_versions(b, rules_version, lists_version, q->ref[0] ? q->ref : NULL);

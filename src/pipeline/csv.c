@@ -217,6 +217,9 @@ static const char *const check_fields[] = {
     "intermediate_consignee.name", "intermediate_consignee.country", "purchaser.name",
     "purchaser.country"};
 
+/* and a party of the registry (acegate/parties.h): read as kind AG_AUDIT_ANY */
+static const char *const party_fields[] = {"name", "country", "address", "ref"};
+
 static const char *check_alias(const char *f) {
   return !strcmp(f, "eccn") ? "item.eccn" : !strcmp(f, "for") ? "item.for" : f;
 }
@@ -382,9 +385,12 @@ ag_status pl_csv_open(FILE *in, ag_audit_kind kind, const ag_pipeline_csv_column
     hname[n] = '\0';
     const char *f = kind == AG_AUDIT_CHECK ? check_alias(hname) : hname;
     /* an unmapped column counts when its header is a request field */
-    const char *const *known = kind == AG_AUDIT_SCREENING ? screening_fields : check_fields;
+    const char *const *known = kind == AG_AUDIT_SCREENING ? screening_fields
+                               : kind == AG_AUDIT_CHECK   ? check_fields
+                                                          : party_fields;
     size_t nknown = kind == AG_AUDIT_SCREENING ? sizeof screening_fields / sizeof *known
-                                               : sizeof check_fields / sizeof *known;
+                    : kind == AG_AUDIT_CHECK   ? sizeof check_fields / sizeof *known
+                                               : sizeof party_fields / sizeof *known;
     const char *field = NULL;
     for (size_t i = 0; i < nknown && !field; i++)
       if (!strcmp(known[i], f))
@@ -400,7 +406,7 @@ ag_status pl_csv_open(FILE *in, ag_audit_kind kind, const ag_pipeline_csv_column
   for (size_t m = 0; m < c->nmap; m++)
     if (!strcmp(c->field[m], "ref"))
       c->ref_idx = (long)c->idx[m];
-  const char *need = kind == AG_AUDIT_SCREENING ? "name" : "item.eccn";
+  const char *need = kind == AG_AUDIT_CHECK ? "item.eccn" : "name";
   bool have = false;
   for (size_t m = 0; m < c->nmap; m++)
     have |= !strcmp(c->field[m], need);
@@ -552,4 +558,29 @@ int pl_csv_next(pl_csv_in *c, FILE *in, long *lineno, ag_pipeline_line *line,
   if (n > AG_JSON_MAX_REQUEST)
     line->too_long = true;
   return 1;
+}
+
+ag_status ag_pipeline_csv_rows(FILE *in, const ag_pipeline_csv_columns *cols,
+                               void (*row)(void *ctx, long line, const char *json, size_t len,
+                                           const ag_error *err),
+                               void *ctx, ag_error *err) {
+  pl_csv_in *c;
+  ag_status st = pl_csv_open(in, AG_AUDIT_ANY, cols, &c, err);
+  if (st != AG_OK)
+    return st;
+  ag_pipeline_line line = {.text = NULL};
+  long lineno = 1;
+  char ref[AG_JSON_REF_BYTES + 1];
+  for (;;) {
+    ag_error e;
+    ag_error_clear(&e);
+    int got = pl_csv_next(c, in, &lineno, &line, ref, &e);
+    if (!got)
+      break;
+    row(ctx, line.number, got == 1 ? line.text : NULL, got == 1 ? line.len : 0,
+        got == 1 ? NULL : &e);
+  }
+  ag_pipeline_line_free(&line);
+  pl_csv_free(c);
+  return ferror(in) ? ag_error_set(err, AG_ERR_IO, "input", "reading the CSV failed") : AG_OK;
 }

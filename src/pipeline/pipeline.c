@@ -9,6 +9,7 @@
  */
 #include "acegate/pipeline.h"
 #include "pipeline_int.h"
+#include "acegate/remember.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -31,6 +32,7 @@ struct ag_pipeline_worker {
   int warn_age;
   ag_classify_result cr; /* the last classification; freed on the next */
   ag_txn_classification cls; /* the record the last check took its item from */
+  ag_match_note notes[AG_SCREEN_MATCHES_MAX]; /* of the last screening's matches */
 };
 
 void ag_pipeline_lists_version(const ag_screen *l, char *out, size_t cap) {
@@ -156,7 +158,8 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
     res->st = pl_classification_apply(d, &w->txn, &w->cls, &res->err);
   if (res->st == AG_OK) {
     w->txn.policy = d->policy;
-    res->st = ag_check(d->rules, d->lists, &w->txn, &w->scratch, &w->d, &res->err);
+    res->st = ag_check_remembered(d->rules, d->lists, d->remembered, &w->txn, &w->scratch,
+                                  &w->d, &res->err);
   }
   if (res->st != AG_OK)
     return res->st;
@@ -180,6 +183,44 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
   res->outcome = ag_outcome_name(w->d.outcome);
   res->outcome_index = (int)w->d.outcome;
   return finish(res, out);
+}
+
+/* A party confirmed to be a listed entry stays matched to it whatever the
+ * score (docs/review.md): when the screening did not return a confirmed
+ * entry, it runs again down to any score and keeps, besides what the first
+ * run returned, only the confirmed entries. */
+static ag_status screen_confirmed(const ag_pipeline_data *d, ag_pipeline_worker *w,
+                                  const ag_screen_request *first, const char *cc,
+                                  ag_screen_result *sr, ag_error *err) {
+  const char *ids[8];
+  size_t n = ag_remember_confirmed(d->remembered, sr->normalized, cc, ids, 8);
+  bool missing = false;
+  for (size_t k = 0; k < n && !missing; k++) {
+    bool found = false;
+    for (size_t i = 0; i < sr->count && !found; i++)
+      found = !strcmp(sr->matches[i].source_id, ids[k]);
+    missing = !found;
+  }
+  if (!missing)
+    return AG_OK;
+  double min = first->min_score > 0 ? first->min_score : AG_SCREEN_POSSIBLE;
+  ag_screen_request rq = *first;
+  rq.min_score = 0.01;
+  rq.max_matches = AG_SCREEN_MATCHES_MAX;
+  ag_status st = ag_screen_query_ex(d->lists, &rq, sr, err);
+  if (st != AG_OK)
+    return st;
+  size_t kept = 0;
+  (void)w;
+  for (size_t i = 0; i < sr->count; i++) {
+    bool confirmed = false;
+    for (size_t k = 0; k < n && !confirmed; k++)
+      confirmed = !strcmp(sr->matches[i].source_id, ids[k]);
+    if (sr->matches[i].score >= min || confirmed)
+      sr->matches[kept++] = sr->matches[i];
+  }
+  sr->count = kept;
+  return AG_OK;
 }
 
 ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w,
@@ -212,10 +253,18 @@ ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w
                           .countries = w->q.countries};
   if ((res->st = ag_screen_query_ex(d->lists, &rq, sr, &res->err)) != AG_OK)
     return res->st;
+  char cc[sizeof w->q.country];
+  for (size_t i = 0; i < sizeof cc; i++)
+    cc[i] = w->q.country[i] >= 'a' && w->q.country[i] <= 'z' ? (char)(w->q.country[i] - 32)
+                                                             : w->q.country[i];
+  if ((res->st = screen_confirmed(d, w, &rq, cc, sr, &res->err)) != AG_OK)
+    return res->st;
+  ag_remember_apply(d->remembered, d->lists, cc, sr, w->notes);
   res->off = out->len;
-  ag_json_encode_screening(&w->q, sr, d->rules ? d->rules->version : NULL, d->lists_version, out);
+  ag_json_encode_screening_noted(&w->q, sr, w->notes, d->rules ? d->rules->version : NULL,
+                                 d->lists_version, out);
   append_warnings(d, w, out);
-  ag_screen_level level = ag_json_screening_level(sr);
+  ag_screen_level level = ag_json_screening_level_noted(sr, w->notes);
   res->outcome = ag_json_screening_outcome(level);
   res->outcome_index = (int)level;
   return finish(res, out);

@@ -5,6 +5,7 @@
  * every resolution is in the same hash chain, with who made it and why.
  */
 #include "acegate/review.h"
+#include "acegate/screen.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -33,7 +34,11 @@ static void need_of_matches(json_t *matches, record_need *n) {
   json_array_foreach(matches, i, m) {
     n->reviewable = true;
     const char *level = json_string_value(json_object_get(m, "level"));
-    if (level && !strcmp(level, "possible"))
+    const char *remembered =
+        json_string_value(json_object_get(json_object_get(m, "remembered"), "decision"));
+    /* a possible match a remembered clearance or confirmation decided
+     * needs no one to look again */
+    if (level && !strcmp(level, "possible") && !remembered)
       n->queued = true;
   }
 }
@@ -69,6 +74,10 @@ static record_need need_of(const ag_audit_entry *e, json_t **dec_out) {
     n.reviewable = n.queued = true;
   if (e->kind == AG_AUDIT_SCREENING) {
     need_of_matches(json_object_get(dec, "matches"), &n);
+    /* a re-screening after a list change found a hit the party did not
+     * have: a person looks at it, a confident match too */
+    if (json_object_get(dec, "cause") && json_array_size(json_object_get(dec, "matches")))
+      n.queued = true;
   } else {
     size_t i;
     json_t *p;
@@ -182,6 +191,137 @@ static const char *status_of(const review_set *set, const char *audit_id) {
   return r ? r->decision : "open";
 }
 
+/* ---- what a clearance or confirmation remembers ---- */
+
+typedef struct {
+  const ag_audit_entry *e;
+  json_t *entries; /* the source ids decided on */
+  json_t *request; /* the reviewed record's request, for a party's country */
+  json_t *pairs;   /* out: [{"party":{..},"entry":{..}}] */
+} pair_ctx;
+
+/* The country a check screened a party with, from a record made before the
+ * answer said it: the party's own, else the destination for the end user
+ * and the consignee (as ag_check does). */
+static const char *request_country(json_t *request, const char *role) {
+  const char *c = json_string_value(json_object_get(json_object_get(request, role), "country"));
+  if (c && *c)
+    return c;
+  const char *dest = json_string_value(json_object_get(request, "destination"));
+  if ((!strcmp(role, "end_user") || !strcmp(role, "consignee")) && dest && strlen(dest) == 2)
+    return dest;
+  return "";
+}
+
+static void add_pair(json_t *party, json_t *match, void *ctx) {
+  pair_ctx *c = ctx;
+  const char *sid = json_string_value(json_object_get(match, "source_id"));
+  const char *hash = json_string_value(json_object_get(match, "entry_hash"));
+  bool wanted = false;
+  size_t i;
+  json_t *v;
+  json_array_foreach(c->entries, i, v) {
+    wanted |= sid && !strcmp(json_string_value(v), sid);
+  }
+  /* a record made before answers carried the entry's hash cannot say
+   * which content was cleared: nothing is remembered of it */
+  if (!wanted || !hash)
+    return;
+  const char *name = json_string_value(json_object_get(party, "name"));
+  if (!name)
+    return;
+  json_t *cj = json_object_get(party, "country");
+  const char *country = json_is_string(cj) ? json_string_value(cj) : "";
+  if (!json_object_get(party, "country") && c->e->kind == AG_AUDIT_CHECK)
+    country = request_country(c->request, json_string_value(json_object_get(party, "party"))
+                                              ? json_string_value(json_object_get(party, "party"))
+                                              : "");
+  char cc[8] = "";
+  for (size_t k = 0; k < sizeof cc - 1 && country[k]; k++)
+    cc[k] = country[k] >= 'a' && country[k] <= 'z' ? (char)(country[k] - 32) : country[k];
+  const char *normalized = json_string_value(json_object_get(party, "normalized"));
+  ag_buf norm;
+  ag_buf_init(&norm);
+  ag_error nerr;
+  if (!normalized && ag_screen_normalize(name, strlen(name), &norm, &nerr) == AG_OK) {
+    ag_buf_putc(&norm, '\0');
+    normalized = norm.data;
+  }
+  const char *entry_name = json_string_value(json_object_get(match, "entry_name"));
+  if (!entry_name)
+    entry_name = json_string_value(json_object_get(match, "name"));
+  if (normalized && !norm.failed)
+    json_array_append_new(
+        c->pairs, json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}}", "party", "name", name,
+                            "normalized", normalized, "country", cc, "entry", "source_id", sid,
+                            "list", json_string_value(json_object_get(match, "list"))
+                                        ? json_string_value(json_object_get(match, "list"))
+                                        : "",
+                            "name", entry_name ? entry_name : "", "hash", hash));
+  ag_buf_free(&norm);
+}
+
+/* The (party, entry) pairs a clearance or confirmation of entries makes a
+ * remembered decision of (acegate/remember.h). */
+static json_t *remembered_pairs(const ag_audit_entry *e, json_t *dec, json_t *entries) {
+  pair_ctx c = {.e = e, .entries = entries, .pairs = json_array()};
+  if (!entries || !c.pairs)
+    return c.pairs;
+  c.request = json_loadb(e->request, e->request_len, 0, NULL);
+  each_candidate(e, dec, add_pair, &c);
+  json_decref(c.request);
+  return c.pairs;
+}
+
+/* A revocation names a clearance or confirmation (a review record) and
+ * optionally some of its entries; stored as a review of that review. */
+static ag_status check_revocation(const ag_audit_entry *e, json_t *entries, json_t **named,
+                                  ag_error *err) {
+  *named = NULL;
+  json_t *rv = e->kind == AG_AUDIT_REVIEW ? json_loadb(e->decision, e->decision_len, 0, NULL)
+                                          : NULL;
+  const char *d = json_string_value(json_object_get(rv, "decision"));
+  json_t *pairs = json_object_get(rv, "remembered");
+  if (!d || (strcmp(d, "cleared") != 0 && strcmp(d, "confirmed") != 0) ||
+      !json_array_size(pairs)) {
+    json_decref(rv);
+    return ag_error_set(err, AG_ERR_INPUT, "audit_id",
+                        "record %s is not a remembered clearance or confirmation: only such a "
+                        "review can be revoked",
+                        e->id);
+  }
+  json_t *all = json_array();
+  size_t i;
+  json_t *p;
+  json_array_foreach(pairs, i, p) {
+    json_t *sid = json_object_get(json_object_get(p, "entry"), "source_id");
+    if (json_is_string(sid))
+      json_array_append(all, sid);
+  }
+  json_decref(rv);
+  if (!json_array_size(entries)) { /* none named: all of them */
+    *named = all;
+    return AG_OK;
+  }
+  json_array_foreach(entries, i, p) {
+    bool found = false;
+    size_t k;
+    json_t *a;
+    json_array_foreach(all, k, a) {
+      found |= json_equal(a, p);
+    }
+    if (!found) {
+      json_decref(all);
+      return ag_error_set(err, AG_ERR_INPUT, "entries",
+                          "\"%.80s\" is not remembered by review %s", json_string_value(p),
+                          e->id);
+    }
+  }
+  json_decref(all);
+  *named = json_incref(entries);
+  return AG_OK;
+}
+
 /* ---- POST: a new review ---- */
 
 typedef struct {
@@ -245,10 +385,11 @@ static ag_status parse_review(json_t *root, const char **audit_id, const char **
     return ag_error_set(err, AG_ERR_INPUT, "audit_id", "is required");
   if (!*decision)
     return ag_error_set(err, AG_ERR_INPUT, "decision",
-                        "is required: cleared, confirmed or escalated");
-  if (!decision_known(*decision))
+                        "is required: cleared, confirmed, escalated or revoked");
+  if (!decision_known(*decision) && strcmp(*decision, "revoked") != 0)
     return ag_error_set(err, AG_ERR_INPUT, "decision",
-                        "\"%.40s\" is not a decision: cleared, confirmed or escalated", *decision);
+                        "\"%.40s\" is not a decision: cleared, confirmed, escalated or revoked",
+                        *decision);
   if (!*note || blank(*note))
     return ag_error_set(err, AG_ERR_INPUT, "note", "is required: say why");
   if (strlen(*note) > AG_REVIEW_NOTE_MAX)
@@ -279,6 +420,17 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
   }
   if (st != AG_OK)
     goto done;
+  bool revoking = !strcmp(decision, "revoked");
+  json_t *pairs = NULL, *named = NULL;
+  if (revoking) {
+    if ((st = check_revocation(e, entries, &named, err)) != AG_OK)
+      goto done;
+    stored = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "review_of", e->id, "decision",
+                       decision, "note", note, "reviewer", reviewer ? reviewer : "",
+                       "record_kind", ag_audit_kind_name(e->kind), "record_outcome", e->outcome,
+                       "entries", named);
+    goto append;
+  }
   if (!need_of(e, &dec).reviewable) {
     st = ag_error_set(err, AG_ERR_INPUT, "audit_id",
                       "record %s is a %s with outcome %s: only a REVIEW outcome or a screening "
@@ -305,6 +457,14 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
                      decision, "note", note, "reviewer", reviewer ? reviewer : "", "record_kind",
                      ag_audit_kind_name(e->kind), "record_outcome", e->outcome, "entries",
                      entries ? json_incref(entries) : json_array());
+  /* a clearance or confirmation of named entries is remembered for later
+   * checks of the same party against the same entry content */
+  if (stored && strcmp(decision, "escalated") != 0 && entries) {
+    pairs = remembered_pairs(e, dec, entries);
+    if (pairs)
+      json_object_set_new(stored, "remembered", pairs);
+  }
+append:;
   char *text = stored ? json_dumps(stored, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   if (!text) {
     st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
@@ -408,6 +568,13 @@ static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set
   ag_buf_puts(out, text ? text : "[]");
   free(text);
   json_decref(names);
+  json_t *cause = json_object_get(dec, "cause");
+  if (cause) {
+    char *ct = json_dumps(cause, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ag_buf_puts(out, ",\"cause\":");
+    ag_buf_puts(out, ct ? ct : "null");
+    free(ct);
+  }
   json_decref(dec);
   const review_ref *r = latest_review(set, e->id);
   ag_buf_puts(out, ",\"latest_review\":");
@@ -436,6 +603,11 @@ static bool in_queue(void *ctx, const ag_audit_entry *e) {
 
 ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
                           ag_buf *out, ag_error *err) {
+  return ag_review_queue_ref(db, status, NULL, cursor, limit, out, err);
+}
+
+ag_status ag_review_queue_ref(ag_audit_db *db, const char *status, const char *ref,
+                              const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
   if (!status)
     status = "open";
   if (strcmp(status, "open") != 0 && !decision_known(status))
@@ -450,6 +622,7 @@ ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *curso
     return st;
   queue_filter f = {&set, status};
   ag_audit_query q = {.kind = AG_AUDIT_ANY,
+                      .ref = ref,
                       .match = in_queue,
                       .match_ctx = &f,
                       .cursor = cursor,

@@ -1144,6 +1144,7 @@ static void fill_match(const sx_view *v, ag_screen_match *m, const scored *s) {
   m->start_date = sx_str(v, e->f[SX_F_START]);
   m->remarks = sx_str(v, e->f[SX_F_REMARKS]);
   m->source_url = sx_str(v, e->f[SX_F_URL]);
+  m->entry = nm->entry;
   m->matched_name = sx_str(v, nm->display);
   m->name_kind = sx_kind_name(nm->kind);
   m->other_names = s->others ? s->others : "";

@@ -111,6 +111,9 @@ static void finish_one(srv_req *r) {
   r->status = 200;
   r->content_type_out = "application/json";
   count_decision(r, it);
+  /* a check recorded with a ref: its party joins the registry */
+  if (it->res.kind == AG_AUDIT_CHECK && it->res.ref[0])
+    srv_parties_note_check(r->srv, it->res.ref, r->dec.data + it->res.off, it->res.len);
 }
 
 static srv_next no_memory(srv_req *r) {

@@ -48,6 +48,10 @@ static const route_def routes[] = {
     {"POST", "/v1/admin/reload", false, R_RELOAD, AG_KEYS_ACT_ADMIN},
     {"POST", "/v1/reviews", false, R_REVIEW_ADD, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews", false, R_REVIEW_QUEUE, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/reviews/remembered", false, R_REVIEW_REMEMBERED, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/parties", false, R_PARTIES, AG_KEYS_ACT_REVIEW},
+    {"POST", "/v1/parties:import", false, R_PARTIES_IMPORT, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/parties/", true, R_PARTY_GET, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/reviews/", true, R_REVIEW_GET, AG_KEYS_ACT_REVIEW},
     /* whoever may check may classify */
     {"POST", "/v1/classifications", false, R_CLASSIFICATIONS, AG_KEYS_ACT_CHECK},
@@ -84,6 +88,10 @@ static const char *const route_names[R_COUNT] = {
     [R_WHOAMI] = "/v1/whoami",
     [R_WEB_INDEX] = "/",
     [R_WEB_ASSET] = "/ui/{file}",
+    [R_REVIEW_REMEMBERED] = "/v1/reviews/remembered",
+    [R_PARTIES] = "/v1/parties",
+    [R_PARTIES_IMPORT] = "/v1/parties:import",
+    [R_PARTY_GET] = "/v1/parties/{ref}",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -137,7 +145,7 @@ static const route_def *route_find(srv_req *r) {
     get |= !strcmp(routes[i].method, "GET");
     post |= !strcmp(routes[i].method, "POST");
     del |= !strcmp(routes[i].method, "DELETE");
-    if (method_is(r->method, routes[i].method)) {
+    if (!hit && method_is(r->method, routes[i].method)) { /* the first: exact paths come first */
       hit = &routes[i];
       r->param = param;
     }
@@ -316,7 +324,8 @@ static size_t body_limit(const ag_server *s, srv_route route, const char *method
   size_t lim = s->max_body;
   switch (route) {
   case R_CHECKS_BATCH:
-  case R_SCREENINGS_BATCH: return lim;
+  case R_SCREENINGS_BATCH:
+  case R_PARTIES_IMPORT: return lim;
   case R_CHECKS:
   case R_SCREENINGS:
   case R_CLASSIFICATIONS:
@@ -410,13 +419,21 @@ bool srv_begin(srv_req *r) {
   /* only the audit routes take query parameters; any other is a mistake
    * the caller should hear about, not a silently ignored option */
   if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && r->route != R_REVIEW_QUEUE &&
+      r->route != R_REVIEW_REMEMBERED && r->route != R_PARTIES && r->route != R_PARTIES_IMPORT &&
       (r->nargs || r->args_overflow)) {
     srv_error(r, 400, "invalid_input", r->nargs ? r->args[0].key : NULL,
               "unknown query parameter: %s takes none", srv_route_name(r->route));
     return false;
   }
   r->body_limit = body_limit(s, r->route, r->method);
-  if (!strcmp(r->method, "POST") && !json_type_ok(r->content_type)) {
+  if (r->route == R_PARTIES_IMPORT) {
+    if (!r->content_type || strncasecmp(r->content_type, "text/csv", 8) != 0) {
+      srv_error(r, 415, "unsupported_media_type", "content-type",
+                "the body must be text/csv, not %.80s",
+                r->content_type ? r->content_type : "none given");
+      return false;
+    }
+  } else if (!strcmp(r->method, "POST") && !json_type_ok(r->content_type)) {
     srv_error(r, 415, "unsupported_media_type", "content-type",
               "the body must be application/json, not %.80s", r->content_type);
     return false;
@@ -480,6 +497,10 @@ srv_next srv_h_reload(srv_req *r);
 srv_next srv_h_review_add(srv_req *r);
 srv_next srv_h_review_queue(srv_req *r);
 srv_next srv_h_review_get(srv_req *r);
+srv_next srv_h_review_remembered(srv_req *r);
+srv_next srv_h_parties(srv_req *r);
+srv_next srv_h_parties_import(srv_req *r);
+srv_next srv_h_party_get(srv_req *r);
 srv_next srv_h_health(srv_req *r);
 srv_next srv_h_ready(srv_req *r);
 srv_next srv_h_metrics(srv_req *r);
@@ -522,6 +543,10 @@ srv_next srv_dispatch(srv_req *r) {
   case R_WHOAMI: return srv_h_whoami(r);
   case R_WEB_INDEX:
   case R_WEB_ASSET: return srv_h_web(r);
+  case R_REVIEW_REMEMBERED: return srv_h_review_remembered(r);
+  case R_PARTIES: return srv_h_parties(r);
+  case R_PARTIES_IMPORT: return srv_h_parties_import(r);
+  case R_PARTY_GET: return srv_h_party_get(r);
   case R_UNMATCHED:
   case R_COUNT: break;
   }

@@ -3,6 +3,7 @@
  * reviews. Thin adapters over acegate/review.h; the review is appended to
  * the audit log before it is acknowledged (15 CFR 762.2).
  */
+#include "acegate/remember.h"
 #include "acegate/review.h"
 #include "server_int.h"
 
@@ -28,6 +29,9 @@ srv_next srv_h_review_add(srv_req *r) {
   ag_buf_reset(&r->out);
   ag_status st = ag_review_submit(r->srv->db, r->body.data, r->body.len, r->key.id, r->client,
                                   &r->out, id, &err);
+  /* later checks apply it from now on, without reading the log again */
+  if (st == AG_OK)
+    ag_remember_note_answer(r->srv->remembered, r->out.data, r->out.len);
   /* the record named in the body is a field of the request, not the resource */
   if (st == AG_ERR_NOTFOUND)
     err.status = st = AG_ERR_INPUT;
@@ -35,28 +39,28 @@ srv_next srv_h_review_add(srv_req *r) {
   return SRV_DONE;
 }
 
-/* GET /v1/reviews?status=&cursor=&limit= */
-srv_next srv_h_review_queue(srv_req *r) {
-  static const char *const allowed[] = {"status", "cursor", "limit"};
+/* Refuses a query parameter not in allowed (n of them) or given twice,
+ * and a limit out of range; false once the answer is set. */
+static bool query_ok(srv_req *r, const char *const *allowed, size_t n, size_t *limit) {
   for (size_t i = 0; i < r->nargs; i++) {
     bool known = false;
-    for (size_t j = 0; j < sizeof allowed / sizeof allowed[0]; j++)
+    for (size_t j = 0; j < n; j++)
       known |= !strcmp(r->args[i].key, allowed[j]);
     if (!known) {
       srv_error(r, 400, "invalid_input", r->args[i].key, "unknown query parameter");
-      return SRV_DONE;
+      return false;
     }
     for (size_t j = 0; j < i; j++)
       if (!strcmp(r->args[j].key, r->args[i].key)) {
         srv_error(r, 400, "invalid_input", r->args[i].key, "given more than once");
-        return SRV_DONE;
+        return false;
       }
   }
   if (r->args_overflow) {
     srv_error(r, 400, "invalid_input", NULL, "more than %d query parameters", SRV_ARGS_MAX);
-    return SRV_DONE;
+    return false;
   }
-  size_t limit = 0;
+  *limit = 0;
   const char *l = srv_arg(r, "limit");
   if (l) {
     char *end;
@@ -64,10 +68,19 @@ srv_next srv_h_review_queue(srv_req *r) {
     if (*end || end == l || v < 1 || v > AG_AUDIT_PAGE_MAX) {
       srv_error(r, 400, "invalid_input", "limit", "must be a number from 1 to %d",
                 AG_AUDIT_PAGE_MAX);
-      return SRV_DONE;
+      return false;
     }
-    limit = (size_t)v;
+    *limit = (size_t)v;
   }
+  return true;
+}
+
+/* GET /v1/reviews?status=&cursor=&limit= */
+srv_next srv_h_review_queue(srv_req *r) {
+  static const char *const allowed[] = {"status", "cursor", "limit"};
+  size_t limit;
+  if (!query_ok(r, allowed, 3, &limit))
+    return SRV_DONE;
   ag_error err;
   ag_error_clear(&err);
   ag_buf_reset(&r->out);
@@ -83,6 +96,23 @@ srv_next srv_h_review_get(srv_req *r) {
   ag_error_clear(&err);
   ag_buf_reset(&r->out);
   ag_status st = ag_review_get(r->srv->db, r->param, &r->out, &err);
+  answer(r, 200, st, &err);
+  return SRV_DONE;
+}
+
+/* GET /v1/reviews/remembered?decision=&cursor=&limit= */
+srv_next srv_h_review_remembered(srv_req *r) {
+  static const char *const allowed[] = {"decision", "cursor", "limit"};
+  size_t limit;
+  if (!query_ok(r, allowed, 3, &limit))
+    return SRV_DONE;
+  ag_error err;
+  ag_error_clear(&err);
+  ag_buf_reset(&r->out);
+  srv_snapshot *snap = srv_snapshot_get(r->srv);
+  ag_status st = ag_remember_list(r->srv->remembered, snap->lists, srv_arg(r, "decision"),
+                                  srv_arg(r, "cursor"), limit, &r->out, &err);
+  srv_snapshot_put(snap);
   answer(r, 200, st, &err);
   return SRV_DONE;
 }

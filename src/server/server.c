@@ -4,6 +4,8 @@
  * scratch, event logging, and ag_server_handle() (a request without the
  * network, for tests and fuzzing).
  */
+#include "acegate/parties.h"
+#include "acegate/remember.h"
 #include "server_int.h"
 
 #include <errno.h>
@@ -189,6 +191,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   if (!s->cfg.max_connections)
     s->cfg.max_connections = AG_SERVER_DEFAULT_MAX_CONNECTIONS;
   pthread_mutex_init(&s->snap_mu, NULL);
+  pthread_mutex_init(&s->parties_mu, NULL);
   pthread_mutex_init(&s->pool_mu, NULL);
   pthread_mutex_init(&s->auth_mu, NULL);
   pthread_mutex_init(&s->drain_mu, NULL);
@@ -222,6 +225,18 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
     st = ag_audit_head_save(s->db, err);
   if (st == AG_OK) /* searches stay exact without it, only slower */
     st = ag_audit_index_start(s->db, err);
+  if (st == AG_OK) /* one read of the reviews; each new one is noted as it is made */
+    st = ag_remember_load(s->db,
+                          cfg->remember_max_age_days == 0 ? AG_REMEMBER_MAX_AGE
+                          : cfg->remember_max_age_days < 0 ? 0
+                                                           : cfg->remember_max_age_days,
+                          &s->remembered, err);
+  if (st == AG_OK)
+    s->snap->data.remembered = s->remembered;
+  /* the party registry beside the log; without it the rest still serves */
+  if (st == AG_OK && ag_parties_open(s->db_path, &s->parties, &(ag_error){.status = AG_OK}) !=
+                         AG_OK)
+    s->parties = NULL;
   if (st == AG_OK && s->keys_db_path) {
     ag_audit_options ko = {.flags = AG_AUDIT_OPEN_EXISTING};
     st = ag_audit_open(s->keys_db_path, &ko, &s->keys_db, err);
@@ -288,9 +303,10 @@ ag_status ag_server_reload_by(ag_server *s, const char *actor, const char *clien
   srv_auth_clear(s);
   /* a change of the lists in force is an audit record, written before the
    * new lists answer anything; unrecorded, the old snapshot stays */
+  char reload_id[AG_AUDIT_ID_MAX] = "";
   if (!s->cfg.no_lists) {
     srv_snapshot *old = srv_snapshot_get(s);
-    char id[AG_AUDIT_ID_MAX];
+    char *id = reload_id;
     ag_error re;
     ag_error_clear(&re);
     ag_status rst = ag_pipeline_lists_reload_record(s->db, old->lists, st ? NULL : fresh->lists,
@@ -314,10 +330,14 @@ ag_status ag_server_reload_by(ag_server *s, const char *actor, const char *clien
       *err = e;
     return st;
   }
+  fresh->data.remembered = s->remembered;
   pthread_mutex_lock(&s->snap_mu);
   srv_snapshot *old = s->snap;
   s->snap = fresh;
   pthread_mutex_unlock(&s->snap_mu);
+  /* the registry against what the reload added or changed */
+  if (!s->cfg.no_lists)
+    srv_parties_rescreen(s, old, fresh, reload_id, actor, client);
   srv_snapshot_put(old);
   atomic_fetch_add_explicit(&s->metrics.reloads_ok, 1, memory_order_relaxed);
   srv_log_event(s, "reloaded", "\"rules_version\":\"%s\",\"lists_version\":\"%s\"",
@@ -367,6 +387,9 @@ void ag_server_free(ag_server *s) {
   if (s->db)
     ag_server_shutdown(s);
   srv_snapshot_put(s->snap);
+  ag_remember_free(s->remembered);
+  ag_parties_close(s->parties);
+  pthread_mutex_destroy(&s->parties_mu);
   for (srv_worker *w = s->pool, *next; w; w = next) {
     next = w->next;
     ag_pipeline_worker_free(w->pl);

@@ -88,6 +88,10 @@ typedef enum {
   R_WHOAMI,
   R_WEB_INDEX,
   R_WEB_ASSET,
+  R_REVIEW_REMEMBERED,
+  R_PARTIES,
+  R_PARTIES_IMPORT,
+  R_PARTY_GET,
   R_COUNT
 } srv_route;
 
@@ -179,6 +183,14 @@ struct srv_req {
   int state;
   srv_req *next; /* writer queue */
 };
+
+/* Adds the party of a check recorded with a ref to the registry. */
+void srv_parties_note_check(ag_server *s, const char *ref, const char *answer, size_t len);
+/* Re-screens the registry after the lists changed from before to after
+ * (the reload recorded as cause_id); logs what it found. */
+void srv_parties_rescreen(ag_server *s, const srv_snapshot *before,
+                          const srv_snapshot *after, const char *cause_id,
+                          const char *actor, const char *client);
 
 void srv_req_init(srv_req *r, ag_server *s);
 void srv_req_free(srv_req *r);
@@ -308,6 +320,9 @@ struct ag_server {
 
   ag_audit_db *db;
   ag_audit_db *keys_db; /* == db unless a separate keys database is given */
+  struct ag_remember *remembered; /* the reviewers' remembered decisions, from db */
+  struct ag_parties *parties;     /* the party registry beside db, under parties_mu */
+  pthread_mutex_t parties_mu;
 
   /* per-request scratch, reused: screening results and arena */
   pthread_mutex_t pool_mu;

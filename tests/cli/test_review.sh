@@ -90,8 +90,10 @@ expect_grep status_bad_msg 'status: "closed" is not a status' "$TMPD/err"
 expect_exit option_unknown 2 "$ACEGATE" review queue --colour --db "$DB"
 
 # ---- paging, oldest first ----
+# (to Austria: the clearance above was of the party in Germany, and a
+# remembered clearance applies only to the same party name and country)
 for n in 1 2 3; do
-  "$ACEGATE" check --eccn 4D004 --to DE --end-user "NSO Grop Technologies" --ref "PG-$n" --json \
+  "$ACEGATE" check --eccn 4D004 --to AT --end-user "NSO Grop Technologies" --ref "PG-$n" --json \
     --db "$DB" >"$TMPD/pg$n.json"
 done
 "$ACEGATE" review queue --limit 2 --db "$DB" >"$TMPD/p1"
@@ -112,7 +114,7 @@ post() {
 }
 is() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1" "HTTP $2, wanted $3: $(head -c 200 "$TMPD/body")"; fi; }
 
-is http_reviewer_checks "$(post "$REV" /v1/checks '{"item":{"eccn":"4D004"},"destination":"DE","end_user":{"name":"NSO Grop Technologies"},"ref":"H-1"}')" 200
+is http_reviewer_checks "$(post "$REV" /v1/checks '{"item":{"eccn":"4D004"},"destination":"AT","end_user":{"name":"NSO Grop Technologies"},"ref":"H-1"}')" 200
 H1=$(jq -r .audit_id "$TMPD/body")
 is http_queue "$(get "$REV" '/v1/reviews?status=open&limit=10')" 200
 jqok http_queue_oldest_first '[.items[].ref] == ["PG-1","PG-2","PG-3","H-1"]' "$TMPD/body"

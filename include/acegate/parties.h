@@ -1,0 +1,86 @@
+/*
+ * acegate/parties.h - the party registry, watched: the parties a company
+ * deals with (imported from a CSV, and the parties of audited checks made
+ * with a `ref`), keyed by ref, re-screened whenever the lists change.
+ *
+ * Why: a customer cleared last month may be added to the Entity List this
+ * morning (15 CFR 744.11); every export to it from then on needs a licence.
+ * After a list update or reload the registry is screened again, and a hit
+ * on an entry the update added or changed that was not known for that
+ * party becomes a screening record in the audit log with a "cause" naming
+ * the list change, so it is in the review queue (acegate/review.h).
+ *
+ * Storage: a SQLite database beside the audit log ("<log>-parties"; an
+ * in-memory one for a ":memory:" log): derived data, like the search
+ * index. The records it makes are in the log itself.
+ *
+ * Threads: one handle, one thread at a time (the service serialises).
+ */
+#ifndef ACEGATE_PARTIES_H
+#define ACEGATE_PARTIES_H
+
+#include "acegate/audit.h"
+#include "acegate/pipeline.h"
+
+#define AG_PARTIES_SUFFIX "-parties"
+#define AG_PARTIES_ADDRESS_MAX 1024 /* bytes of an address */
+
+typedef struct ag_parties ag_parties;
+
+/* Opens (creating) the registry beside the audit log at log_path. */
+ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err);
+void ag_parties_close(ag_parties *p);
+
+/* Imports a CSV of parties (columns name, country, address, ref, or mapped
+ * by cols as for batches). Appends {"imported": N, "updated": M,
+ * "errors": [{"line", "error": {"code","message","field"}}]}: a row
+ * without name or ref, with a bad country or too long a field is an error
+ * and the others are imported. Returns the header's error (field
+ * "columns" or "input"). */
+ag_status ag_parties_import(ag_parties *p, FILE *in, const ag_pipeline_csv_columns *cols,
+                            ag_buf *out, ag_error *err);
+
+/* Adds the party of a recorded check made with ref (its first screened
+ * party: the end user, else the consignee ...) from the check's answer,
+ * unless the registry already has ref from an import. */
+ag_status ag_parties_note_check(ag_parties *p, const char *ref, const char *answer, size_t len,
+                                ag_error *err);
+
+/* {"items":[{"ref","name","country","address","source","last_screened",
+ * "open_items"}...],"next_cursor"}: by ref, q (NULL or "") a substring of
+ * ref or name, case-insensitive; open_items counted in db's queue. */
+ag_status ag_parties_list(ag_parties *p, ag_audit_db *db, const char *q, const char *cursor,
+                          size_t limit, ag_buf *out, ag_error *err);
+/* {"party":{...},"history":[{"audit_id","kind","at","outcome","lists_version"}],
+ * "open":[queue items]}; AG_ERR_NOTFOUND ("ref") for an unknown ref. */
+ag_status ag_parties_show(ag_parties *p, ag_audit_db *db, const char *ref, ag_buf *out,
+                          ag_error *err);
+
+typedef struct {
+  ag_audit_db *db;              /* where the queue items are recorded */
+  const ag_pipeline_data *data; /* the lists now in force (data->lists), remembered decisions */
+  const ag_screen *before;      /* the lists before the change; NULL: every entry counts */
+  const char *cause_audit_id;   /* the record of the update or reload, or "" */
+  const char *key_id, *client;  /* who asked ("" on the command line) */
+  /* each new queue item's answer as recorded (its audit id spliced in) */
+  void (*on_item)(void *ctx, const char *json, size_t len);
+  void *on_item_ctx;
+} ag_parties_rescreen_options;
+
+typedef struct {
+  uint64_t parties;  /* screened */
+  uint64_t entries;  /* entries added or changed by the update (or all) */
+  uint64_t items;    /* queue items recorded */
+  double seconds;
+} ag_parties_rescreen_stats;
+
+/* Screens every party of the registry against the lists in force and, for
+ * each party with a hit on an entry added or changed since `before` that
+ * it did not have (by entry id and content hash), records a screening
+ * with "cause": {"kind":"list_change","lists_version","entries":[...],
+ * "audit_id"} and its ref. A hit a remembered clearance covers is no new
+ * item. */
+ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *o,
+                              ag_parties_rescreen_stats *stats, ag_error *err);
+
+#endif
