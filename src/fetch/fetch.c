@@ -173,7 +173,9 @@ static ag_status fetch_one(CURL *c, const ag_fetch_options *o, const ag_fetch_fi
                            const char *staging, ag_error *err) {
   memset(r, 0, sizeof *r);
   snprintf(r->name, sizeof r->name, "%s", f->name);
-  snprintf(r->path, sizeof r->path, "%s/%s", staging, f->name);
+  int pn = snprintf(r->path, sizeof r->path, "%s/%s", staging, f->name);
+  if (pn < 0 || (size_t)pn >= sizeof r->path)
+    return ag_error_set(err, AG_ERR_INPUT, f->name, "the staging path is too long");
   if (strncmp(f->url, "http://", 7) && strncmp(f->url, "https://", 8) &&
       strncmp(f->url, "file://", 7))
     return ag_error_set(err, AG_ERR_INPUT, f->name, "%s: not an http, https or file URL", f->url);

@@ -226,7 +226,7 @@ ag_status sx_evidence_init(sx_evidence *ev, const ag_screen_request *req, ag_are
     return ag_error_set(err, AG_ERR_LIMIT, "ids", "has %zu identifiers; the limit is %d",
                         req->n_ids, AG_SCREEN_IDS_MAX);
   for (size_t i = 0; i < req->n_ids; i++) {
-    char field[16];
+    char field[32]; /* room for any size_t */
     snprintf(field, sizeof field, "ids[%zu]", i);
     const char *s = req->ids[i] ? req->ids[i] : "";
     if ((st = text_field(s, field, err)))
