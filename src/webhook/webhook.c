@@ -79,9 +79,13 @@ void ag_webhook_sign(const unsigned char *secret, size_t secret_len, const char 
   unsigned char mac[32];
   unsigned int n = 0;
   HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)body, len, mac, &n);
+  static const char hex[] = "0123456789abcdef";
   memcpy(out, "sha256=", 7);
-  for (unsigned i = 0; i < 32; i++)
-    snprintf(out + 7 + 2 * i, 3, "%02x", mac[i]);
+  for (size_t i = 0; i < 32; i++) {
+    out[7 + 2 * i] = hex[mac[i] >> 4];
+    out[8 + 2 * i] = hex[mac[i] & 15];
+  }
+  out[71] = '\0';
 }
 
 static void record(ag_webhook *w, const item *it, int attempt, long status, const char *error,
