@@ -7,7 +7,7 @@
 # delivers the items of a reload the same way; a bad URL or an unreadable
 # secret is refused naming the option.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 32
 RCV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -137,6 +137,11 @@ expect_grep serve_bad_url_named '--webhook-url' "$TMPD/err"
 expect_exit serve_bad_secret 4 "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB2" --lists "$TMPD/lists.csv" \
   --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/no-such-secret"
 expect_grep serve_bad_secret_named '--webhook-secret-file' "$TMPD/err"
+# the acegate.conf keys are serve's options
+printf 'webhook-url = gopher://127.0.0.1/hook\nwebhook-secret-file = %s\n' "$TMPD/secret" >"$TMPD/acegate.conf"
+expect_exit conf_bad_url 2 "$ACEGATE" serve --config "$TMPD/acegate.conf" --listen 127.0.0.1:0 \
+  --db "$DB2" --lists "$TMPD/lists.csv"
+expect_grep conf_bad_url_named 'webhook-url.*gopher' "$TMPD/err"
 receiver_start 0
 serve_start --listen 127.0.0.1:0 --db "$DB2" --lists "$TMPD/lists.csv" \
   --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
