@@ -40,9 +40,13 @@ typedef struct {
   long backoff_ms;          /* 0: AG_WEBHOOK_BACKOFF_MS */
 } ag_webhook_options;
 
-/* Checks the URL (AG_ERR_INPUT, field "webhook-url"), reads the secret
- * (AG_ERR_IO or AG_ERR_INPUT for an empty one, field
- * "webhook-secret-file"), opens the deliveries table and starts the
+/* Checks the URL (AG_ERR_INPUT, field "webhook-url") and that the secret
+ * can be read (AG_ERR_IO, or AG_ERR_INPUT for an empty one, field
+ * "webhook-secret-file"), touching nothing: to refuse a bad configuration
+ * before any work. */
+ag_status ag_webhook_check(const char *url, const char *secret_file, ag_error *err);
+
+/* Checks as ag_webhook_check, opens the deliveries table and starts the
  * delivery thread. */
 ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_error *err);
 

@@ -47,6 +47,7 @@ static void usage(FILE *f) {
              "       acegate lists fetch [--csl-url URL] [--ofac-url URL] [--dpl-url URL]\n"
              "                           [--mirror URL] [--fetch-timeout SECONDS]\n"
              "                           [--data-dir DIR] [--force] [--max-shrink PCT] [--db PATH]\n"
+             "                           [--webhook-url URL] [--webhook-secret-file FILE]\n"
              "                           [--config PATH | --no-config]\n"
              "\n"
              "Without a subcommand, shows the screening lists in force: each list, its entry\n"
@@ -74,7 +75,8 @@ static void usage(FILE *f) {
              "          (none by default: the CSL carries the DPL) replace the published\n"
              "          addresses, 'none' leaves a source out; --mirror URL takes the CSL and\n"
              "          OFAC files from one directory (consolidated.csv, sdn.csv, alt.csv, ...).\n"
-             "          These keys are read from acegate.conf too (acegate.conf(5)).\n"
+             "          These keys, and the webhook's, are read from acegate.conf too\n"
+             "          (acegate.conf(5)).\n"
              "\n"
              "The data directory is $ACEGATE_HOME, else $XDG_DATA_HOME/acegate, else\n"
              "$HOME/.local/share/acegate. AGE is days since the list's publication date (as\n"
@@ -254,10 +256,7 @@ static int update(const char *data_dir, const char *const *files, size_t nfiles,
   ag_webhook *hook = NULL;
   if (hook_url || hook_secret) {
     ag_webhook_options ho = {.url = hook_url, .secret_file = hook_secret, .log_path = db_path};
-    if (!hook_url)
-      st = ag_error_set(&err, AG_ERR_INPUT, "webhook-url", "is required with --webhook-secret-file");
-    else
-      st = ag_webhook_open(&ho, &hook, &err);
+    st = ag_webhook_open(&ho, &hook, &err);
     if (st) {
       ag_audit_close(db);
       size_t n = strlen(err.field);
@@ -351,7 +350,8 @@ static int fetch_main(int argc, char **argv) {
   if (rc != AG_EXIT_OK)
     return rc;
   const char *csl = NULL, *ofac = NULL, *dpl = NULL, *mirror = NULL, *data_dir = NULL,
-             *db_arg = NULL, *shrink_arg = NULL, *timeout_arg = NULL, *age_arg = NULL;
+             *db_arg = NULL, *shrink_arg = NULL, *timeout_arg = NULL, *age_arg = NULL,
+             *hook_url = NULL, *hook_secret = NULL;
   bool force = false, json = false;
   ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
@@ -366,6 +366,8 @@ static int fetch_main(int argc, char **argv) {
                         : !strcmp(a, "--max-shrink")    ? &shrink_arg
                         : !strcmp(a, "--fetch-timeout") ? &timeout_arg
                         : !strcmp(a, "--max-list-age")  ? &age_arg
+                        : !strcmp(a, "--webhook-url")   ? &hook_url
+                        : !strcmp(a, "--webhook-secret-file") ? &hook_secret
                                                         : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
@@ -410,6 +412,19 @@ static int fetch_main(int argc, char **argv) {
       goto out;
     }
     max_shrink = pct / 100.0;
+  }
+  /* a webhook that cannot be used is refused before any download */
+  if (hook_url || hook_secret) {
+    ag_error herr;
+    ag_error_clear(&herr);
+    if (ag_webhook_check(hook_url, hook_secret, &herr) != AG_OK) {
+      fprintf(stderr, "acegate lists fetch: %s: %s\n",
+              ag_cli_config_name(!strcmp(herr.field, "webhook-url") ? "--webhook-url"
+                                                                     : "--webhook-secret-file"),
+              herr.reason);
+      rc = ag_cli_exit_for(herr.status);
+      goto out;
+    }
   }
   long timeout = 300;
   if (timeout_arg) {
@@ -509,7 +524,8 @@ static int fetch_main(int argc, char **argv) {
   const char *paths[AG_FETCH_FILES_MAX];
   for (size_t i = 0; i < res.n; i++)
     paths[i] = res.files[i].path;
-  rc = update(data_dir, paths, res.n, force, max_shrink, db_arg, json, max_age, NULL, NULL);
+  rc = update(data_dir, paths, res.n, force, max_shrink, db_arg, json, max_age, hook_url,
+              hook_secret);
   if (rc == AG_EXIT_OK) {
     if (ag_fetch_commit(&res, &err))
       rc = fail(&err);

@@ -243,9 +243,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
     ag_webhook_options wo = {.url = cfg->webhook_url,
                              .secret_file = cfg->webhook_secret_file,
                              .log_path = s->db_path};
-    st = cfg->webhook_url ? ag_webhook_open(&wo, &s->webhook, err)
-                          : ag_error_set(err, AG_ERR_INPUT, "webhook-url",
-                                         "is required with webhook-secret-file");
+    st = ag_webhook_open(&wo, &s->webhook, err);
   }
   if (st == AG_OK && s->keys_db_path) {
     ag_audit_options ko = {.flags = AG_AUDIT_OPEN_EXISTING};

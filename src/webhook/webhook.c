@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -267,6 +268,7 @@ static void free_handle(ag_webhook *w) {
     free(it);
   }
   sqlite3_close(w->h);
+  OPENSSL_cleanse(w->secret, sizeof w->secret);
   free(w->url);
   pthread_mutex_destroy(&w->mu);
   pthread_cond_destroy(&w->cv);
@@ -274,12 +276,33 @@ static void free_handle(ag_webhook *w) {
   free(w);
 }
 
+static ag_status check_url(const char *url, ag_error *err) {
+  if (!url)
+    return ag_error_set(err, AG_ERR_INPUT, "webhook-url", "is required with webhook-secret-file");
+  if ((strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)) || strlen(url) < 9)
+    return ag_error_set(err, AG_ERR_INPUT, "webhook-url", "%s: not an http:// or https:// URL",
+                        url);
+  return AG_OK;
+}
+
+ag_status ag_webhook_check(const char *url, const char *secret_file, ag_error *err) {
+  ag_status st = check_url(url, err);
+  if (st != AG_OK)
+    return st;
+  ag_webhook *w = calloc(1, sizeof *w); /* the secret's room */
+  if (!w)
+    return ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");
+  st = read_secret(w, secret_file, err);
+  OPENSSL_cleanse(w->secret, sizeof w->secret);
+  free(w);
+  return st;
+}
+
 ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_error *err) {
   *out = NULL;
-  if (!o->url || (strncasecmp(o->url, "http://", 7) && strncasecmp(o->url, "https://", 8)) ||
-      strlen(o->url) < 9)
-    return ag_error_set(err, AG_ERR_INPUT, "webhook-url", "%s: not an http:// or https:// URL",
-                        o->url ? o->url : "");
+  ag_status cst = check_url(o->url, err);
+  if (cst != AG_OK)
+    return cst;
   ag_webhook *w = calloc(1, sizeof *w);
   if (!w)
     return ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");

@@ -7,7 +7,7 @@
 # delivers the items of a reload the same way; a bad URL or an unreadable
 # secret is refused naming the option.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 38
 RCV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -124,6 +124,29 @@ if [ "$took" -le 40 ]; then ok unreachable_bounded; else notok unreachable_bound
 jqok unreachable_recorded '(.items | length) == 5 and ([.items[].attempt] == [5,4,3,2,1])
   and (.items | all(.status == 0 and .url == "http://127.0.0.1:9/hook"))
   and .items[0].result == "abandoned" and .items[1].result == "failed"' "$TMPD/d"
+export ACEGATE_HOME="$TMPD/home"
+
+# ---- lists fetch (the daily timer's path) delivers the same way; a bad
+# webhook is refused before any download ----
+DB4="$TMPD/fetch.db"
+export ACEGATE_HOME="$TMPD/home4"
+"$ACEGATE" lists update "$FX/remember-el.csv" --force --db "$DB4" >/dev/null 2>&1
+"$ACEGATE" parties import "$TMPD/parties.csv" --columns "$COLS" --db "$DB4" >/dev/null
+ADDED="file://$(cd "$FX" && pwd)/remember-el-added.csv"
+expect_exit fetch_bad_url 2 "$ACEGATE" lists fetch --csl-url "$ADDED" --ofac-url none --force \
+  --db "$DB4" --webhook-url ftp://127.0.0.1/hook --webhook-secret-file "$TMPD/secret"
+expect_grep fetch_bad_url_named 'webhook-url' "$TMPD/err"
+if [ ! -d "$TMPD/home4/fetch" ] || [ -z "$(ls "$TMPD/home4/fetch")" ]; then ok fetch_refused_first; else
+  notok fetch_refused_first "$(ls "$TMPD/home4/fetch")"; fi
+receiver_start 0
+# the keys from acegate.conf, as the timer's service reads them
+printf 'webhook-url = %s\nwebhook-secret-file = %s\n' "$HOOK" "$TMPD/secret" >"$TMPD/fetch.conf"
+expect_exit fetch_delivers 0 "$ACEGATE" lists fetch --config "$TMPD/fetch.conf" --csl-url "$ADDED" \
+  --ofac-url none --force --db "$DB4"
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 1 ]; then ok fetch_one_delivery; else notok fetch_one_delivery "$n requests: $(cat "$TMPD/err")"; fi
+if verify 0 "$SECRET"; then ok fetch_signature_verifies; else notok fetch_signature_verifies "$(cat "$TMPD/hook.log")"; fi
 export ACEGATE_HOME="$TMPD/home"
 
 # ---- the service: options refused, then a reload delivered ----
