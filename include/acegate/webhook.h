@@ -54,8 +54,8 @@ ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_erro
 void ag_webhook_post(ag_webhook *w, const char *json, size_t len);
 
 /* Waits at most max_seconds for the queue to empty (retries included),
- * then stops the thread; an item still undelivered is recorded as
- * abandoned. Frees w. */
+ * then stops the thread, cutting an attempt in flight short (within about
+ * a second); an item still undelivered is recorded as abandoned. Frees w. */
 void ag_webhook_close(ag_webhook *w, double max_seconds);
 
 /* Lists the recorded attempts beside the log at log_path, newest first:

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct ag_webhook {
   pthread_cond_t idle; /* the queue emptied */
   item *head, *tail;
   bool busy, stopping;
+  atomic_bool cut; /* the wait is over: an attempt in flight is cut short */
 };
 
 static const char schema[] =
@@ -114,6 +116,14 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx) {
   return size * n;
 }
 
+static int progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
+  (void)dt;
+  (void)dn;
+  (void)ut;
+  (void)un;
+  return atomic_load(&((ag_webhook *)ctx)->cut) ? 1 : 0; /* non-zero aborts */
+}
+
 /* One attempt: the body signed now. Returns the HTTP status (0: none). */
 static long attempt(ag_webhook *w, CURL *c, const item *it, char *error, size_t cap) {
   long ts = (long)time(NULL);
@@ -151,6 +161,9 @@ static long attempt(ag_webhook *w, CURL *c, const item *it, char *error, size_t 
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
   curl_easy_setopt(c, CURLOPT_USERAGENT, "acegate-webhook");
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, w);
   CURLcode rc = curl_easy_perform(c);
   long status = 0;
   if (rc == CURLE_OK) {
@@ -309,6 +322,7 @@ ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_erro
   pthread_mutex_init(&w->mu, NULL);
   pthread_cond_init(&w->cv, NULL);
   pthread_cond_init(&w->idle, NULL);
+  atomic_init(&w->cut, false);
   w->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : AG_WEBHOOK_BACKOFF_MS;
   w->url = strdup(o->url);
   ag_status st = w->url ? read_secret(w, o->secret_file, err)
@@ -368,6 +382,7 @@ void ag_webhook_close(ag_webhook *w, double max_seconds) {
   while ((w->head || w->busy) && pthread_cond_timedwait(&w->idle, &w->mu, &until) != ETIMEDOUT) {
   }
   w->stopping = true;
+  atomic_store(&w->cut, true);
   pthread_cond_broadcast(&w->cv);
   pthread_mutex_unlock(&w->mu);
   pthread_join(w->thread, NULL);
