@@ -14,7 +14,8 @@
  * thread posts them, retrying a failed attempt (no answer, or a status
  * other than 2xx) with exponential backoff, AG_WEBHOOK_ATTEMPTS attempts
  * at most. Every attempt is recorded in a deliveries table beside the
- * audit log ("<log>-webhook"; in memory for a ":memory:" log).
+ * audit log ("<log>-webhook"; in memory for a ":memory:" or PostgreSQL
+ * log).
  *
  * Threads: ag_webhook_post may be called from any thread.
  */

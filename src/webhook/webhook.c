@@ -53,8 +53,11 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Beside a log file; in memory for an in-memory log or a PostgreSQL one
+ * (no file to sit beside). */
 static void db_path(const char *log_path, char *out, size_t cap) {
-  if (!strcmp(log_path, ":memory:"))
+  if (!strcmp(log_path, ":memory:") || !strncmp(log_path, "postgresql://", 13) ||
+      !strncmp(log_path, "postgres://", 11))
     snprintf(out, cap, ":memory:");
   else
     snprintf(out, cap, "%s" AG_WEBHOOK_SUFFIX, log_path);
@@ -170,6 +173,8 @@ static long attempt(ag_webhook *w, CURL *c, const item *it, char *error, size_t 
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299)
       snprintf(error, cap, "HTTP status %ld", status);
+  } else if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    snprintf(error, cap, "cut short: the wait for delivery ended");
   } else {
     snprintf(error, cap, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
   }

@@ -7,7 +7,7 @@
 # delivers the items of a reload the same way; a bad URL or an unreadable
 # secret is refused naming the option.
 . "$(dirname "$0")/lib.sh"
-plan 38
+plan 40
 RCV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
