@@ -76,6 +76,10 @@ typedef struct {
   unsigned drain_timeout_s; /* 0 = default */
   int access_log_fd;        /* one JSON line per request; -1 = off */
   int event_log_fd;         /* start, reload, shutdown, errors; -1 = off */
+  /* each new queue item of a re-screening POSTed, signed, to webhook_url
+   * (acegate/webhook.h); NULL = none */
+  const char *webhook_url;
+  const char *webhook_secret_file;
   unsigned batch_workers;   /* threads deciding batches; 0 = half the CPUs, at least 1 */
   /* The monotonic clock (ns) that rate limits and the key cache run on;
    * NULL = CLOCK_MONOTONIC. Tests move time on with it instead of sleeping. */

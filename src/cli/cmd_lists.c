@@ -4,6 +4,7 @@
  *
  *   acegate lists [--json] [--data-dir DIR] [--lists PATH[,PATH...]]
  *   acegate lists update FILE... [--data-dir DIR] [--force] [--max-shrink PCT] [--db PATH]
+ *                        [--webhook-url URL] [--webhook-secret-file FILE]
  *   acegate lists reset [--data-dir DIR]
  *   acegate lists build --out INDEX FILE...
  *   acegate lists fetch [--csl-url URL] [--ofac-url URL] [--dpl-url URL] [--mirror URL]
@@ -23,6 +24,7 @@
 #include "acegate/pipeline.h"
 #include "acegate/remember.h"
 #include "acegate/screen.h"
+#include "acegate/webhook.h"
 #include "cli.h"
 #include "cli_common.h"
 
@@ -38,12 +40,14 @@
 static void usage(FILE *f) {
   fprintf(f, "usage: acegate lists [--json] [--data-dir DIR] [--lists PATH[,PATH...]]\n"
              "       acegate lists update FILE... [--data-dir DIR] [--force] [--max-shrink PCT]\n"
-             "                                    [--db PATH]\n"
+             "                                    [--db PATH] [--webhook-url URL]\n"
+             "                                    [--webhook-secret-file FILE]\n"
              "       acegate lists reset [--data-dir DIR] [--db PATH]\n"
              "       acegate lists build --out INDEX FILE...\n"
              "       acegate lists fetch [--csl-url URL] [--ofac-url URL] [--dpl-url URL]\n"
              "                           [--mirror URL] [--fetch-timeout SECONDS]\n"
              "                           [--data-dir DIR] [--force] [--max-shrink PCT] [--db PATH]\n"
+             "                           [--webhook-url URL] [--webhook-secret-file FILE]\n"
              "                           [--config PATH | --no-config]\n"
              "\n"
              "Without a subcommand, shows the screening lists in force: each list, its entry\n"
@@ -56,7 +60,10 @@ static void usage(FILE *f) {
              "          per source, and refuses an update that drops a source list or shrinks\n"
              "          one by more than --max-shrink percent (default 10) unless --force is\n"
              "          given. Every update and refusal is recorded in the audit log (--db,\n"
-             "          default as for check).\n"
+             "          default as for check). The party registry is then re-screened; with\n"
+             "          --webhook-url each new queue item is POSTed there, signed with\n"
+             "          HMAC-SHA256 and the secret in --webhook-secret-file, before exit\n"
+             "          (30 s at most; attempts: acegate parties deliveries).\n"
              "  reset   remove the updated lists: the built-in snapshot is in force again\n"
              "          (recorded in the audit log as an update is)\n"
              "  build   write an index of FILE... to INDEX (for packaging)\n"
@@ -68,7 +75,8 @@ static void usage(FILE *f) {
              "          (none by default: the CSL carries the DPL) replace the published\n"
              "          addresses, 'none' leaves a source out; --mirror URL takes the CSL and\n"
              "          OFAC files from one directory (consolidated.csv, sdn.csv, alt.csv, ...).\n"
-             "          These keys are read from acegate.conf too (acegate.conf(5)).\n"
+             "          These keys, and the webhook's, are read from acegate.conf too\n"
+             "          (acegate.conf(5)).\n"
              "\n"
              "The data directory is $ACEGATE_HOME, else $XDG_DATA_HOME/acegate, else\n"
              "$HOME/.local/share/acegate. AGE is days since the list's publication date (as\n"
@@ -182,8 +190,12 @@ static void who(char *out, size_t cap) {
 
 /* Re-screens the party registry beside the log against the entries the
  * update added or changed (docs/review.md, "The party registry"). */
+static void post_item(void *ctx, const char *json, size_t len) {
+  ag_webhook_post(ctx, json, len);
+}
+
 static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *before,
-                    const ag_screen *after, const char *cause, bool json) {
+                    const ag_screen *after, const char *cause, bool json, ag_webhook *hook) {
   ag_error err;
   ag_error_clear(&err);
   ag_parties *p = NULL;
@@ -201,7 +213,8 @@ static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *befor
     ag_pipeline_data data = {.rules = rules, .lists = after, .lists_version = version,
                              .max_list_age_days = -1, .remembered = rem};
     ag_parties_rescreen_options o = {.db = db, .data = &data, .before = before,
-                                     .cause_audit_id = cause, .key_id = "", .client = ""};
+                                     .cause_audit_id = cause, .key_id = "", .client = "",
+                                     .on_item = hook ? post_item : NULL, .on_item_ctx = hook};
     st = ag_parties_rescreen(p, &o, &stats, &err);
   }
   ag_remember_free(rem);
@@ -220,8 +233,13 @@ static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *befor
   return AG_EXIT_OK;
 }
 
+/* How long `lists update` waits, before it exits, for the webhook to
+ * deliver the new queue items (retries included). */
+#define WEBHOOK_WAIT_S 30.0
+
 static int update(const char *data_dir, const char *const *files, size_t nfiles, bool force,
-                  double max_shrink, const char *db_arg, bool json, int max_age) {
+                  double max_shrink, const char *db_arg, bool json, int max_age,
+                  const char *hook_url, const char *hook_secret) {
   ag_error err;
   ag_error_clear(&err);
   char db_path[AG_CLI_PATH_MAX];
@@ -233,6 +251,21 @@ static int update(const char *data_dir, const char *const *files, size_t nfiles,
     if (!strcmp(err.field, "db"))
       snprintf(err.field, sizeof err.field, "--db");
     return fail(&err);
+  }
+  /* the webhook is checked before anything changes */
+  ag_webhook *hook = NULL;
+  if (hook_url || hook_secret) {
+    ag_webhook_options ho = {.url = hook_url, .secret_file = hook_secret, .log_path = db_path};
+    st = ag_webhook_open(&ho, &hook, &err);
+    if (st) {
+      ag_audit_close(db);
+      size_t n = strlen(err.field);
+      if (!strncmp(err.field, "webhook-", 8) && n + 3 <= sizeof err.field) {
+        memmove(err.field + 2, err.field, n + 1); /* named as the option */
+        memcpy(err.field, "--", 2);
+      }
+      return fail(&err);
+    }
   }
   char actor[96];
   who(actor, sizeof actor);
@@ -278,7 +311,7 @@ static int update(const char *data_dir, const char *const *files, size_t nfiles,
         show_json(s, max_age);
       else
         show_text(s, max_age);
-      rc = rescreen(db, db_path, before, s, rep.audit_id, json);
+      rc = rescreen(db, db_path, before, s, rep.audit_id, json, hook);
       ag_screen_close(s);
     }
   }
@@ -286,6 +319,7 @@ static int update(const char *data_dir, const char *const *files, size_t nfiles,
     fprintf(json ? stderr : stdout, "audit id: %s\n", rep.audit_id);
   ag_pipeline_lists_report_free(&rep);
   ag_screen_close(before);
+  ag_webhook_close(hook, WEBHOOK_WAIT_S);
   ag_audit_close(db);
   if (rc == AG_EXIT_OK && fflush(stdout))
     rc = AG_EXIT_IO;
@@ -316,7 +350,8 @@ static int fetch_main(int argc, char **argv) {
   if (rc != AG_EXIT_OK)
     return rc;
   const char *csl = NULL, *ofac = NULL, *dpl = NULL, *mirror = NULL, *data_dir = NULL,
-             *db_arg = NULL, *shrink_arg = NULL, *timeout_arg = NULL, *age_arg = NULL;
+             *db_arg = NULL, *shrink_arg = NULL, *timeout_arg = NULL, *age_arg = NULL,
+             *hook_url = NULL, *hook_secret = NULL;
   bool force = false, json = false;
   ag_cli_seen seen = {0};
   for (int i = 1; i < argc; i++) {
@@ -331,6 +366,8 @@ static int fetch_main(int argc, char **argv) {
                         : !strcmp(a, "--max-shrink")    ? &shrink_arg
                         : !strcmp(a, "--fetch-timeout") ? &timeout_arg
                         : !strcmp(a, "--max-list-age")  ? &age_arg
+                        : !strcmp(a, "--webhook-url")   ? &hook_url
+                        : !strcmp(a, "--webhook-secret-file") ? &hook_secret
                                                         : NULL;
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
@@ -375,6 +412,19 @@ static int fetch_main(int argc, char **argv) {
       goto out;
     }
     max_shrink = pct / 100.0;
+  }
+  /* a webhook that cannot be used is refused before any download */
+  if (hook_url || hook_secret) {
+    ag_error herr;
+    ag_error_clear(&herr);
+    if (ag_webhook_check(hook_url, hook_secret, &herr) != AG_OK) {
+      fprintf(stderr, "acegate lists fetch: %s: %s\n",
+              ag_cli_config_name(!strcmp(herr.field, "webhook-url") ? "--webhook-url"
+                                                                     : "--webhook-secret-file"),
+              herr.reason);
+      rc = ag_cli_exit_for(herr.status);
+      goto out;
+    }
   }
   long timeout = 300;
   if (timeout_arg) {
@@ -474,7 +524,8 @@ static int fetch_main(int argc, char **argv) {
   const char *paths[AG_FETCH_FILES_MAX];
   for (size_t i = 0; i < res.n; i++)
     paths[i] = res.files[i].path;
-  rc = update(data_dir, paths, res.n, force, max_shrink, db_arg, json, max_age);
+  rc = update(data_dir, paths, res.n, force, max_shrink, db_arg, json, max_age, hook_url,
+              hook_secret);
   if (rc == AG_EXIT_OK) {
     if (ag_fetch_commit(&res, &err))
       rc = fail(&err);
@@ -490,7 +541,7 @@ int ag_cmd_lists(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "fetch"))
     return fetch_main(argc - 1, argv + 1);
   const char *sub = NULL, *data_dir = NULL, *out = NULL, *db_arg = NULL, *shrink_arg = NULL,
-             *age_arg = NULL;
+             *age_arg = NULL, *hook_url = NULL, *hook_secret = NULL;
   bool json = false, force = false;
   const char **files = calloc((size_t)argc + 1, sizeof *files);
   char *lists_copy = NULL;
@@ -512,7 +563,8 @@ int ag_cmd_lists(int argc, char **argv) {
     } else if (!strcmp(a, "--force")) {
       force = true;
     } else if (!strcmp(a, "--data-dir") || !strcmp(a, "--out") || !strcmp(a, "--lists") ||
-               !strcmp(a, "--db") || !strcmp(a, "--max-shrink") || !strcmp(a, "--max-list-age")) {
+               !strcmp(a, "--db") || !strcmp(a, "--max-shrink") || !strcmp(a, "--max-list-age") ||
+               !strcmp(a, "--webhook-url") || !strcmp(a, "--webhook-secret-file")) {
       if (!v) {
         fprintf(stderr, "acegate lists: %s needs a value\n", a);
         rc = AG_EXIT_INPUT;
@@ -535,6 +587,10 @@ int ag_cmd_lists(int argc, char **argv) {
         shrink_arg = v;
       else if (!strcmp(a, "--max-list-age"))
         age_arg = v;
+      else if (!strcmp(a, "--webhook-url"))
+        hook_url = v;
+      else if (!strcmp(a, "--webhook-secret-file"))
+        hook_secret = v;
       else {
         free(lists_copy);
         lists_copy = strdup(v);
@@ -606,7 +662,8 @@ int ag_cmd_lists(int argc, char **argv) {
       rc = AG_EXIT_INPUT;
       goto done;
     }
-    rc = update(data_dir, files, nfiles, force, max_shrink, db_arg, json, max_age);
+    rc = update(data_dir, files, nfiles, force, max_shrink, db_arg, json, max_age, hook_url,
+                hook_secret);
     goto done;
   } else if (!strcmp(sub, "reset")) {
     char db_path[AG_CLI_PATH_MAX], actor[96], id[AG_AUDIT_ID_MAX];

@@ -5,6 +5,7 @@
  */
 #include "acegate/parties.h"
 #include "acegate/remember.h"
+#include "acegate/webhook.h"
 #include "cli.h"
 #include "cli_common.h"
 
@@ -18,12 +19,15 @@ static const char usage_text[] =
     "       acegate parties show REF [--db FILE]\n"
     "       acegate parties rescreen --all [--lists PATH] [--remember-max-age DAYS]\n"
     "                                [--db FILE]\n"
+    "       acegate parties deliveries [--limit N] [--db FILE]\n"
     "  import    add or update parties from a CSV with a header row (name, country,\n"
     "            address, ref; or map them: --columns name=Company,ref=CustomerID) (JSON out)\n"
     "  list      the registry by ref; --q: parties whose ref or name holds TEXT (JSON out)\n"
     "  show      one party, its screening history and open queue items (JSON out)\n"
     "  rescreen  screen every party against all the lists in force (or PATH); a hit a\n"
-    "            party did not have becomes a queue item (JSON out: the counts)\n";
+    "            party did not have becomes a queue item (JSON out: the counts)\n"
+    "  deliveries  the webhook's delivery attempts of new queue items, newest first\n"
+    "            (JSON out)\n";
 
 typedef struct {
   const char *db, *arg, *columns, *q, *limit, *cursor, *lists, *max_age;
@@ -257,10 +261,37 @@ static int cmd_rescreen(int argc, char **argv) {
   return AG_EXIT_OK;
 }
 
+/* The webhook's delivery attempts (acegate/webhook.h). */
+static int cmd_deliveries(int argc, char **argv) {
+  static const char *const opts[] = {"--db", "--limit", NULL};
+  parties_args a = {0};
+  int rc = parse("deliveries", opts, NULL, argc, argv, &a);
+  if (rc >= 0)
+    return rc;
+  size_t limit = AG_AUDIT_PAGE_MAX;
+  if (a.limit) {
+    char *end;
+    long v = strtol(a.limit, &end, 10);
+    if (*end || end == a.limit || v < 1 || v > AG_AUDIT_PAGE_MAX)
+      return usage_error("deliveries", "--limit", "must be a number from 1 to 1000");
+    limit = (size_t)v;
+  }
+  ag_error e;
+  ag_error_clear(&e);
+  ag_buf out;
+  ag_buf_init(&out);
+  if (ag_webhook_deliveries(a.db, limit, &out, &e) != AG_OK) {
+    ag_buf_free(&out);
+    return fail("deliveries", &e);
+  }
+  return print_buf(&out);
+}
+
 int ag_cmd_parties(int argc, char **argv) {
   static const ag_cli_sub subs[] = {{"import", cmd_import},
                                     {"list", cmd_list},
                                     {"show", cmd_show},
-                                    {"rescreen", cmd_rescreen}};
+                                    {"rescreen", cmd_rescreen},
+                                    {"deliveries", cmd_deliveries}};
   return ag_cli_dispatch("parties", argc, argv, subs, sizeof subs / sizeof subs[0], usage_text);
 }

@@ -61,6 +61,9 @@ static const char usage_text[] =
     "  --drain-timeout SECS    how long SIGTERM waits for requests (default 30)\n"
     "  --access-log FILE       one JSON line per request: FILE, - for stderr (default),\n"
     "                          or off\n"
+    "  --webhook-url URL       POST each new queue item of a re-screening there as\n"
+    "                          JSON, signed (X-Acegate-Signature), retried with backoff\n"
+    "  --webhook-secret-file FILE  the webhook's HMAC-SHA256 secret\n"
     "  --config FILE           read options from FILE (acegate.conf(5)); by default\n"
     "                          $XDG_CONFIG_HOME/acegate/acegate.conf, else\n"
     "                          /etc/acegate/acegate.conf, when present; flags override it\n"
@@ -131,7 +134,8 @@ static int serve(int argc, char **argv, const char **lists) {
         "--listen",  "--db",          "--keys-db",         "--rules",      "--lists-dir",
         "--lists",   "--access-log",  "--max-body",        "--timeout",    "--threads",
         "--max-connections", "--rate-limit", "--rate-burst", "--auth-cache-ttl",
-        "--drain-timeout", "--policy", "--max-list-age", "--remember-max-age"};
+        "--drain-timeout", "--policy", "--max-list-age", "--remember-max-age",
+        "--webhook-url", "--webhook-secret-file"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       is_known |= !strcmp(a, known[k]);
@@ -160,6 +164,10 @@ static int serve(int argc, char **argv, const char **lists) {
       lists[cfg.n_list_paths++] = v;
     else if (!strcmp(a, "--access-log"))
       access_log = v;
+    else if (!strcmp(a, "--webhook-url"))
+      cfg.webhook_url = v;
+    else if (!strcmp(a, "--webhook-secret-file"))
+      cfg.webhook_secret_file = v;
     else if (!strcmp(a, "--max-list-age")) {
       if (!ag_cli_max_list_age("serve", v, &cfg.max_list_age_days))
         return AG_EXIT_INPUT;
@@ -260,6 +268,10 @@ static int serve(int argc, char **argv, const char **lists) {
       snprintf(err.field, sizeof err.field, "--keys-db");
     else if (!strcmp(err.field, "listen"))
       snprintf(err.field, sizeof err.field, "--listen");
+    else if (!strcmp(err.field, "webhook-url"))
+      snprintf(err.field, sizeof err.field, "--webhook-url");
+    else if (!strcmp(err.field, "webhook-secret-file"))
+      snprintf(err.field, sizeof err.field, "--webhook-secret-file");
     ag_cli_print_error("serve", &err);
     if (log_fd > 2)
       close(log_fd);

@@ -47,7 +47,14 @@ static const char *const switches[] = {"no-lists", "accept-damaged-log", "stale-
 static const char *const fetch_keys[] = {"csl-url", "ofac-url",      "dpl-url",
                                          "mirror",  "fetch-timeout", "max-shrink"};
 
+/* Keys both read: the webhook of new queue items, which the service's
+ * reloads and the timer's fetches both make. */
+static const char *const shared_keys[] = {"webhook-url", "webhook-secret-file"};
+
 static bool key_applies(const char *cmd, const char *key) {
+  for (size_t i = 0; i < sizeof shared_keys / sizeof shared_keys[0]; i++)
+    if (!strcmp(key, shared_keys[i]))
+      return true;
   bool fetch_key = false;
   for (size_t i = 0; i < sizeof fetch_keys / sizeof fetch_keys[0]; i++)
     fetch_key |= !strcmp(key, fetch_keys[i]);

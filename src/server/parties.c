@@ -4,6 +4,7 @@
  * registry after a reload. The registry handle is used under parties_mu.
  */
 #include "acegate/parties.h"
+#include "acegate/webhook.h"
 #include "server_int.h"
 
 #include <stdio.h>
@@ -127,6 +128,10 @@ void srv_parties_note_check(ag_server *s, const char *ref, const char *answer, s
   pthread_mutex_unlock(&s->parties_mu);
 }
 
+static void post_item(void *ctx, const char *json, size_t len) {
+  ag_webhook_post(ctx, json, len); /* queued: the delivery thread posts it */
+}
+
 void srv_parties_rescreen(ag_server *s, const srv_snapshot *before, const srv_snapshot *after,
                           const char *cause_id, const char *actor, const char *client) {
   if (!s->parties || !after->lists)
@@ -139,7 +144,9 @@ void srv_parties_rescreen(ag_server *s, const srv_snapshot *before, const srv_sn
                                    .before = before ? before->lists : NULL,
                                    .cause_audit_id = cause_id,
                                    .key_id = actor,
-                                   .client = client};
+                                   .client = client,
+                                   .on_item = s->webhook ? post_item : NULL,
+                                   .on_item_ctx = s->webhook};
   pthread_mutex_lock(&s->parties_mu);
   ag_status st = ag_parties_rescreen(s->parties, &o, &stats, &err);
   pthread_mutex_unlock(&s->parties_mu);

@@ -6,6 +6,7 @@
  */
 #include "acegate/parties.h"
 #include "acegate/remember.h"
+#include "acegate/webhook.h"
 #include "server_int.h"
 
 #include <errno.h>
@@ -237,6 +238,13 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   if (st == AG_OK && ag_parties_open(s->db_path, &s->parties, &(ag_error){.status = AG_OK}) !=
                          AG_OK)
     s->parties = NULL;
+  /* the webhook is configured to be used: one that cannot be is refused */
+  if (st == AG_OK && (cfg->webhook_url || cfg->webhook_secret_file)) {
+    ag_webhook_options wo = {.url = cfg->webhook_url,
+                             .secret_file = cfg->webhook_secret_file,
+                             .log_path = s->db_path};
+    st = ag_webhook_open(&wo, &s->webhook, err);
+  }
   if (st == AG_OK && s->keys_db_path) {
     ag_audit_options ko = {.flags = AG_AUDIT_OPEN_EXISTING};
     st = ag_audit_open(s->keys_db_path, &ko, &s->keys_db, err);
@@ -388,6 +396,7 @@ void ag_server_free(ag_server *s) {
     ag_server_shutdown(s);
   srv_snapshot_put(s->snap);
   ag_remember_free(s->remembered);
+  ag_webhook_close(s->webhook, SRV_WEBHOOK_DRAIN_S);
   ag_parties_close(s->parties);
   pthread_mutex_destroy(&s->parties_mu);
   for (srv_worker *w = s->pool, *next; w; w = next) {

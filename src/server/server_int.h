@@ -110,6 +110,8 @@ typedef struct {
 } srv_kv;
 
 #define SRV_ARGS_MAX 24
+/* at shutdown, how long queued webhook deliveries may still take */
+#define SRV_WEBHOOK_DRAIN_S 5.0
 
 /* One transaction of a check or batch, or one screening: what the
  * pipeline made of it (res.off/len: the answer in srv_req.dec). */
@@ -322,6 +324,7 @@ struct ag_server {
   ag_audit_db *keys_db; /* == db unless a separate keys database is given */
   struct ag_remember *remembered; /* the reviewers' remembered decisions, from db */
   struct ag_parties *parties;     /* the party registry beside db, under parties_mu */
+  struct ag_webhook *webhook;     /* delivers new queue items; NULL = none */
   pthread_mutex_t parties_mu;
 
   /* per-request scratch, reused: screening results and arena */

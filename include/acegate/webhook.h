@@ -1,0 +1,73 @@
+/*
+ * acegate/webhook.h - delivers each new review-queue item to a configured
+ * URL as a signed JSON POST (docs/review.md, "The webhook").
+ *
+ * The body is {"event":"queue_item","id":<the item's audit id>,
+ * "timestamp":<Unix seconds of this attempt>,"item":<the item as
+ * recorded>}. The header X-Acegate-Signature carries
+ * "sha256=<hex HMAC-SHA256 of the body with the shared secret>" and
+ * X-Acegate-Timestamp repeats the body's timestamp: the timestamp is part
+ * of the signed body, so a receiver that checks it against its clock
+ * rejects a replayed delivery.
+ *
+ * Delivery never holds up the caller: items are queued and one background
+ * thread posts them, retrying a failed attempt (no answer, or a status
+ * other than 2xx) with exponential backoff, AG_WEBHOOK_ATTEMPTS attempts
+ * at most. Every attempt is recorded in a deliveries table beside the
+ * audit log ("<log>-webhook"; in memory for a ":memory:" or PostgreSQL
+ * log).
+ *
+ * Threads: ag_webhook_post may be called from any thread.
+ */
+#ifndef ACEGATE_WEBHOOK_H
+#define ACEGATE_WEBHOOK_H
+
+#include "acegate/common.h"
+
+#include <stddef.h>
+
+#define AG_WEBHOOK_SUFFIX "-webhook"
+#define AG_WEBHOOK_ATTEMPTS 5        /* per item */
+#define AG_WEBHOOK_BACKOFF_MS 500    /* before the 2nd attempt; doubled each time */
+#define AG_WEBHOOK_TIMEOUT_S 10      /* per attempt */
+#define AG_WEBHOOK_SECRET_MAX 4096   /* bytes of the secret file */
+
+typedef struct ag_webhook ag_webhook;
+
+typedef struct {
+  const char *url;          /* http:// or https:// */
+  const char *secret_file;  /* the shared secret (trailing newlines dropped) */
+  const char *log_path;     /* the audit log the deliveries table sits beside */
+  long backoff_ms;          /* 0: AG_WEBHOOK_BACKOFF_MS */
+} ag_webhook_options;
+
+/* Checks the URL (AG_ERR_INPUT, field "webhook-url") and that the secret
+ * can be read (AG_ERR_IO, or AG_ERR_INPUT for an empty one, field
+ * "webhook-secret-file"), touching nothing: to refuse a bad configuration
+ * before any work. */
+ag_status ag_webhook_check(const char *url, const char *secret_file, ag_error *err);
+
+/* Checks as ag_webhook_check, opens the deliveries table and starts the
+ * delivery thread. */
+ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_error *err);
+
+/* Queues one item (a JSON object with an "audit_id"); returns at once. */
+void ag_webhook_post(ag_webhook *w, const char *json, size_t len);
+
+/* Waits at most max_seconds for the queue to empty (retries included),
+ * then stops the thread, cutting an attempt in flight short (within about
+ * a second); an item still undelivered is recorded as abandoned. Frees w. */
+void ag_webhook_close(ag_webhook *w, double max_seconds);
+
+/* Lists the recorded attempts beside the log at log_path, newest first:
+ * {"items":[{"id","item","attempt","at","url","status","error",
+ * "ms","result"}]} with result "delivered", "failed" (retried) or
+ * "abandoned". */
+ag_status ag_webhook_deliveries(const char *log_path, size_t limit, ag_buf *out,
+                                ag_error *err);
+
+/* "sha256=<hex>" of body with secret into out (72 bytes). */
+void ag_webhook_sign(const unsigned char *secret, size_t secret_len, const char *body,
+                     size_t len, char out[72]);
+
+#endif

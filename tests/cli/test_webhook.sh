@@ -1,0 +1,185 @@
+#!/bin/sh
+# test_webhook.sh - the webhook of new queue items (docs/review.md, "The
+# webhook"): a list update that adds an entry matching a registered party
+# POSTs the new item to a local receiver, signed with HMAC-SHA256 of the
+# body (which carries the timestamp) and the shared secret; a 500 is
+# retried and the retry delivers; every attempt is recorded; the service
+# delivers the items of a reload the same way; a bad URL or an unreadable
+# secret is refused naming the option.
+. "$(dirname "$0")/lib.sh"
+plan 40
+RCV_PID=""
+cleanup() {
+  [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
+  [ -n "$RCV_PID" ] && kill "$RCV_PID" 2>/dev/null
+  rm -rf "$TMPD"
+}
+trap cleanup EXIT
+ok() { echo "ok $1"; }
+notok() { echo "not ok $1: $2"; }
+jqok() {
+  if jq -e "$2" "$3" >/dev/null 2>&1; then ok "$1"; else notok "$1" "jq '$2' on $(head -c 400 "$3")"; fi
+}
+FX="$(dirname "$0")/../screen/fixtures"
+RECEIVER="$(dirname "$0")/webhook_receiver.py"
+export ACEGATE_HOME="$TMPD/home"
+DB="$TMPD/audit.db"
+SECRET='s3cret-shared-with-the-receiver'
+printf '%s\n' "$SECRET" >"$TMPD/secret"
+chmod 600 "$TMPD/secret"
+cat >"$TMPD/parties.csv" <<'CSV'
+CustomerID,Company,Ctry,Addr
+C-1,Vantorix Intrusion Technologies,CY,"9 Port Street, Limassol"
+C-2,Acme Widgets GmbH,DE,
+CSV
+COLS=name=Company,country=Ctry,ref=CustomerID,address=Addr
+
+# receiver_start FAIL_FIRST: a receiver logging to $TMPD/hook.log; sets HOOK
+receiver_start() {
+  rm -f "$TMPD/hook.port" "$TMPD/hook.log"
+  : >"$TMPD/hook.log"
+  FAIL_FIRST=$1 python3 "$RECEIVER" "$TMPD/hook.port" "$TMPD/hook.log" &
+  RCV_PID=$!
+  _i=0
+  while [ "$_i" -lt 100 ] && [ ! -s "$TMPD/hook.port" ]; do sleep 0.05; _i=$((_i + 1)); done
+  HOOK="http://127.0.0.1:$(cat "$TMPD/hook.port")/hook"
+}
+receiver_stop() { kill "$RCV_PID" 2>/dev/null; wait "$RCV_PID" 2>/dev/null; RCV_PID=""; }
+
+# verify LINE SECRET: exit 0 when request LINE of hook.log carries
+# X-Acegate-Signature sha256=HMAC-SHA256(SECRET, body) and an
+# X-Acegate-Timestamp equal to the body's timestamp
+verify() {
+  python3 - "$TMPD/hook.log" "$1" "$2" <<'PY'
+import hashlib, hmac, json, sys
+req = json.loads(open(sys.argv[1], encoding="utf-8").read().splitlines()[int(sys.argv[2])])
+body = req["body"].encode("utf-8")
+want = "sha256=" + hmac.new(sys.argv[3].encode(), body, hashlib.sha256).hexdigest()
+ok = hmac.compare_digest(req["headers"].get("x-acegate-signature", ""), want)
+ok = ok and req["headers"].get("x-acegate-timestamp") == str(json.loads(body)["timestamp"])
+sys.exit(0 if ok else 1)
+PY
+}
+line() { sed -n "$(($1 + 1))p" "$TMPD/hook.log" | jq -r "$2"; }
+
+expect_exit lists_first 0 "$ACEGATE" lists update "$FX/remember-el.csv" --force --db "$DB"
+expect_exit import 0 "$ACEGATE" parties import "$TMPD/parties.csv" --columns "$COLS" --db "$DB"
+
+# ---- a bad webhook is refused before anything changes ----
+expect_exit bad_url 2 "$ACEGATE" lists update "$FX/remember-el-added.csv" --db "$DB" \
+  --webhook-url ftp://127.0.0.1/hook --webhook-secret-file "$TMPD/secret"
+expect_grep bad_url_named '--webhook-url' "$TMPD/err"
+expect_exit bad_secret 4 "$ACEGATE" lists update "$FX/remember-el-added.csv" --db "$DB" \
+  --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/no-such-secret"
+expect_grep bad_secret_named '--webhook-secret-file' "$TMPD/err"
+"$ACEGATE" review queue --db "$DB" >"$TMPD/q"
+jqok refused_changed_nothing '.items | length == 0' "$TMPD/q"
+
+# ---- a list update adds an entry matching C-1: one item, delivered after
+# a 500 and a retry, signed ----
+receiver_start 1
+expect_exit update_adds 0 "$ACEGATE" lists update "$FX/remember-el-added.csv" --db "$DB" \
+  --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+receiver_stop
+expect_grep update_one_item 'against 1 entries added or changed: 1 new' "$TMPD/out"
+"$ACEGATE" review queue --db "$DB" >"$TMPD/q"
+ITEM=$(jq -r '.items[0].audit_id' "$TMPD/q")
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 2 ]; then ok two_requests; else notok two_requests "$n requests (a 500, then the retry)"; fi
+if [ "$(line 0 .body | jq -r .id)" = "$ITEM" ] && [ "$(line 1 .body | jq -r .id)" = "$ITEM" ]; then
+  ok both_name_the_item; else notok both_name_the_item "$(cat "$TMPD/hook.log")"; fi
+line 1 .body >"$TMPD/body"
+jqok body_is_the_item ".event == \"queue_item\" and .item.audit_id == \"$ITEM\" and .item.ref == \"C-1\"
+  and .item.cause.kind == \"list_change\" and (.timestamp | type) == \"number\"" "$TMPD/body"
+if [ "$(line 1 '.headers["content-type"]')" = application/json ]; then ok content_type; else
+  notok content_type "$(line 1 .headers)"; fi
+if verify 1 "$SECRET"; then ok signature_verifies; else notok signature_verifies "$(line 1 .headers)"; fi
+if verify 0 "$SECRET"; then ok first_attempt_signed; else notok first_attempt_signed "$(line 0 .headers)"; fi
+if verify 1 "another-secret"; then notok other_secret_fails "verifies with the wrong secret"; else
+  ok other_secret_fails; fi
+# openssl computes the same HMAC (the trailing newline of the file is no part of the secret)
+mac=$(line 1 .body | tr -d '\n' | openssl dgst -sha256 -hmac "$SECRET" | sed 's/.*= *//')
+if [ "sha256=$mac" = "$(line 1 '.headers["x-acegate-signature"]')" ]; then ok openssl_agrees; else
+  notok openssl_agrees "sha256=$mac"; fi
+
+# every attempt recorded: the 500, then the delivery
+expect_exit deliveries 0 "$ACEGATE" parties deliveries --db "$DB"
+jqok deliveries_recorded "[.items[] | [.item, .attempt, .status, .result]] ==
+  [[\"$ITEM\", 2, 204, \"delivered\"], [\"$ITEM\", 1, 500, \"failed\"]]
+  and (.items[1].error | test(\"500\")) and .items[0].url == \"$HOOK\"" "$TMPD/out"
+expect_exit deliveries_bad_limit 2 "$ACEGATE" parties deliveries --limit 0 --db "$DB"
+
+# ---- no receiver at all: the update still ends, in bounded time, and the
+# attempts are recorded (a fresh log and registry) ----
+DB3="$TMPD/other.db"
+export ACEGATE_HOME="$TMPD/home3"
+expect_exit update_base 0 "$ACEGATE" lists update "$FX/remember-el.csv" --force --db "$DB3"
+"$ACEGATE" parties import "$TMPD/parties.csv" --columns "$COLS" --db "$DB3" >/dev/null
+start=$(date +%s)
+expect_exit update_unreachable 0 "$ACEGATE" lists update "$FX/remember-el-added.csv" --db "$DB3" \
+  --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret"
+took=$(($(date +%s) - start))
+if [ "$took" -le 40 ]; then ok unreachable_bounded; else notok unreachable_bounded "${took}s"; fi
+"$ACEGATE" parties deliveries --db "$DB3" >"$TMPD/d"
+jqok unreachable_recorded '(.items | length) == 5 and ([.items[].attempt] == [5,4,3,2,1])
+  and (.items | all(.status == 0 and .url == "http://127.0.0.1:9/hook"))
+  and .items[0].result == "abandoned" and .items[1].result == "failed"' "$TMPD/d"
+export ACEGATE_HOME="$TMPD/home"
+
+# ---- lists fetch (the daily timer's path) delivers the same way; a bad
+# webhook is refused before any download ----
+DB4="$TMPD/fetch.db"
+export ACEGATE_HOME="$TMPD/home4"
+"$ACEGATE" lists update "$FX/remember-el.csv" --force --db "$DB4" >/dev/null 2>&1
+"$ACEGATE" parties import "$TMPD/parties.csv" --columns "$COLS" --db "$DB4" >/dev/null
+ADDED="file://$(cd "$FX" && pwd)/remember-el-added.csv"
+expect_exit fetch_bad_url 2 "$ACEGATE" lists fetch --csl-url "$ADDED" --ofac-url none --force \
+  --db "$DB4" --webhook-url ftp://127.0.0.1/hook --webhook-secret-file "$TMPD/secret"
+expect_grep fetch_bad_url_named 'webhook-url' "$TMPD/err"
+if [ ! -d "$TMPD/home4/fetch" ] || [ -z "$(ls "$TMPD/home4/fetch")" ]; then ok fetch_refused_first; else
+  notok fetch_refused_first "$(ls "$TMPD/home4/fetch")"; fi
+receiver_start 0
+# the keys from acegate.conf, as the timer's service reads them
+printf 'webhook-url = %s\nwebhook-secret-file = %s\n' "$HOOK" "$TMPD/secret" >"$TMPD/fetch.conf"
+expect_exit fetch_delivers 0 "$ACEGATE" lists fetch --config "$TMPD/fetch.conf" --csl-url "$ADDED" \
+  --ofac-url none --force --db "$DB4"
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 1 ]; then ok fetch_one_delivery; else notok fetch_one_delivery "$n requests: $(cat "$TMPD/err")"; fi
+if verify 0 "$SECRET"; then ok fetch_signature_verifies; else notok fetch_signature_verifies "$(cat "$TMPD/hook.log")"; fi
+export ACEGATE_HOME="$TMPD/home"
+
+# ---- the service: options refused, then a reload delivered ----
+DB2="$TMPD/srv.db"
+cp "$FX/remember-el.csv" "$TMPD/lists.csv"
+"$ACEGATE" check --eccn 4D004 --to MT --no-screen --db "$DB2" >/dev/null
+ADM=$("$ACEGATE" keys add --role admin --name adm --db "$DB2" 2>/dev/null | tail -n 1)
+expect_exit serve_bad_url 2 "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB2" --lists "$TMPD/lists.csv" \
+  --webhook-url 'file:///etc/passwd' --webhook-secret-file "$TMPD/secret"
+expect_grep serve_bad_url_named '--webhook-url' "$TMPD/err"
+expect_exit serve_bad_secret 4 "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB2" --lists "$TMPD/lists.csv" \
+  --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/no-such-secret"
+expect_grep serve_bad_secret_named '--webhook-secret-file' "$TMPD/err"
+# the acegate.conf keys are serve's options
+printf 'webhook-url = gopher://127.0.0.1/hook\nwebhook-secret-file = %s\n' "$TMPD/secret" >"$TMPD/acegate.conf"
+expect_exit conf_bad_url 2 "$ACEGATE" serve --config "$TMPD/acegate.conf" --listen 127.0.0.1:0 \
+  --db "$DB2" --lists "$TMPD/lists.csv"
+expect_grep conf_bad_url_named 'webhook-url.*gopher' "$TMPD/err"
+receiver_start 0
+serve_start --listen 127.0.0.1:0 --db "$DB2" --lists "$TMPD/lists.csv" \
+  --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+curl -s -o /dev/null -H "Authorization: Bearer $ADM" -H 'Content-Type: text/csv' \
+  --data-binary @"$TMPD/parties.csv" "$B/v1/parties:import?columns=name%3DCompany%2Ccountry%3DCtry%2Cref%3DCustomerID%2Caddress%3DAddr"
+cp "$FX/remember-el-added.csv" "$TMPD/lists.csv"
+code=$(curl -s -o "$TMPD/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADM" \
+  -H 'Content-Type: application/json' "$B/v1/admin/reload")
+if [ "$code" = 200 ]; then ok serve_reload; else notok serve_reload "HTTP $code"; fi
+i=0
+while [ "$i" -lt 100 ] && [ ! -s "$TMPD/hook.log" ]; do sleep 0.05; i=$((i + 1)); done
+serve_stop
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 1 ]; then ok serve_one_delivery; else notok serve_one_delivery "$n requests"; fi
+if verify 0 "$SECRET"; then ok serve_signature_verifies; else notok serve_signature_verifies "$(cat "$TMPD/hook.log")"; fi
+line 0 .body >"$TMPD/body"
+jqok serve_body_item '.item.ref == "C-1" and .item.cause.kind == "list_change" and .id == .item.audit_id' "$TMPD/body"
