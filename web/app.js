@@ -930,9 +930,9 @@ async function pageData(main) {
   main.append(el('h2', {}, 'Last update'), changes);
   try {
     const r = await api('GET', `/v1/audit${query({ kind: 'lists', order: 'newest', limit: 1 })}`);
-    changes.append(r.records.length ? [el('p', {}, `${r.records[0].time}: ${r.records[0].outcome}`),
+    append(changes, [r.records.length ? [el('p', {}, `${r.records[0].time}: ${r.records[0].outcome}`),
       el('pre', { tabindex: '0', 'aria-label': 'Changes of the last update' }, JSON.stringify(r.records[0].decision, null, 2))] :
-      el('p', {}, 'No list update since the log began.'));
+      el('p', {}, 'No list update since the log began.')]);
   } catch (err) {
     changes.append(el('p', {}, err.status === 403 ? 'The log of list updates is shown to auditors, reviewers and admins.' : err.message));
   }

@@ -70,4 +70,9 @@ test('admin: a shrinking file is refused with the numbers; an added entry is ins
   await page.getByRole('button', { name: 'Update lists' }).click();
   await page.getByText(/^Forced past the guard: .*EL shrinks from 4 to 1/).waitFor();
   assert.equal(await elEntries(), 1);
+  // opened again, the page shows the lists now in force and the last update's record
+  await page.reload();
+  await page.getByRole('heading', { name: 'Lists in force' }).waitFor();
+  assert.deepEqual(await page.locator('tr', { hasText: 'Entity List' }).first().locator('td').nth(4).textContent(), '1');
+  await page.getByText(/: lists_reloaded$/).waitFor();
 });
