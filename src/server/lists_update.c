@@ -95,6 +95,11 @@ srv_next srv_h_lists_update(srv_req *r) {
     return SRV_DONE;
   }
   const char *ext = srv_lists_upload_ext(r->content_type);
+  if (!ext) {
+    srv_error(r, 415, "unsupported_media_type", "content-type",
+              "the list file must be text/csv or application/json");
+    return SRV_DONE;
+  }
   /* the declared type must be what the body is: JSON opens with { or [ */
   const char *b = r->body.data ? r->body.data : "";
   size_t k = 0;

@@ -6,7 +6,7 @@
 # is what /v1/lists then serves, and is an audit record of kind lists;
 # the route is for admins only and takes CSL CSV or JSON only.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 26
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 jqok() {
@@ -75,6 +75,13 @@ jqok shrink_kept '[.lists[] | select(.code == "EL")][0].entries == 2' "$TMPD/lis
 records
 recok shrink_recorded '.outcome == "lists_update_refused"' ".key_id == \"$ADM_ID\"
   and .decision.result == \"refused\""
+
+# ---- not a list file: 422, recorded, nothing changes ----
+printf 'name,country\nAcme,DE\n' >"$TMPD/junk.csv"
+is junk_invalid "$(post "$ADM" text/csv "$TMPD/junk.csv")" 422
+jqok junk_names '.error.code == "invalid_list" and .result == "invalid" and (.error.message | test("uploaded.csv:1: header: column .source. is missing"))' "$TMPD/body"
+records
+recok junk_recorded '.outcome == "lists_update_invalid"' ".key_id == \"$ADM_ID\""
 
 # ---- a file that adds an entry: installed, served, recorded ----
 is added_accepted "$(post "$ADM" text/csv "$FX/remember-el-added.csv")" 200
