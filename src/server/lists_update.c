@@ -150,8 +150,10 @@ srv_next srv_h_lists_update(srv_req *r) {
 
   ag_buf_reset(&r->out);
   const char *result = rep.result ? rep.result : "";
-  if (st != AG_OK && strcmp(result, "refused") && strcmp(result, "invalid")) {
-    srv_fail(r, &err); /* before any comparison: the audit log or the lists in force */
+  /* a refusal is only answered as one once it is on record */
+  bool recorded = rep.audit_id[0] && (!strcmp(result, "refused") || !strcmp(result, "invalid"));
+  if (st != AG_OK && !recorded) {
+    srv_fail(r, &err); /* the audit log, or the lists in force could not be read */
     if (r->status < 500)
       r->status = 500;
   } else if (st != AG_OK) {
