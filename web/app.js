@@ -97,6 +97,7 @@ class ApiError extends Error {
     this.status = status;
     this.code = e ? e.code : null;
     this.field = e ? e.field : null;
+    this.body = body;
   }
 }
 
@@ -929,12 +930,13 @@ async function pageData(main) {
   main.append(el('h2', {}, 'Last update'), changes);
   try {
     const r = await api('GET', `/v1/audit${query({ kind: 'lists', order: 'newest', limit: 1 })}`);
-    changes.append(r.records.length ? [el('p', {}, `${r.records[0].time}: ${r.records[0].outcome}`),
+    append(changes, [r.records.length ? [el('p', {}, `${r.records[0].time}: ${r.records[0].outcome}`),
       el('pre', { tabindex: '0', 'aria-label': 'Changes of the last update' }, JSON.stringify(r.records[0].decision, null, 2))] :
-      el('p', {}, 'No list update since the log began.'));
+      el('p', {}, 'No list update since the log began.')]);
   } catch (err) {
     changes.append(el('p', {}, err.status === 403 ? 'The log of list updates is shown to auditors, reviewers and admins.' : err.message));
   }
+  if (state.me.role === 'admin') main.append(listsUpdateForm());
   if (state.me.role === 'admin') {
     const msg = el('div');
     main.append(el('h2', {}, 'Reload'), el('p', {}, 'After `acegate lists update FILE...` on the server, load the new lists (the old stay in force if a file is bad).'),
@@ -946,6 +948,42 @@ async function pageData(main) {
         } catch (err) { replace(msg, errorBox(err)); }
       } } }, 'Reload rules and lists'), msg);
   }
+}
+
+function changesTable(changes) {
+  return table(['Code', 'List', 'Before', 'After', 'Added', 'Removed', 'Changed'], (changes || []).map((c) =>
+    [c.code, c.name, String(c.before), String(c.after), String(c.added), String(c.removed), String(c.changed)]), 'Entries per source');
+}
+
+/* An admin sends a CSL file through the guarded update (POST /v1/lists:update). */
+function listsUpdateForm() {
+  const file = el('input', { type: 'file', name: 'list_file', accept: '.csv,.json,text/csv,application/json' });
+  const force = checkbox('force', 'Force');
+  const msg = el('div', { 'aria-live': 'polite' });
+  const form = el('form', { class: 'grid', novalidate: true, 'aria-label': 'Update lists' }, el('h2', { class: 'wide' }, 'Update lists'),
+    field('List file', file, 'The Consolidated Screening List as CSV or JSON. An update that drops a list or shrinks one by more than 10 % is refused unless forced.'),
+    el('div', { class: 'wide' }, force),
+    el('div', { class: 'actions wide' }, el('button', { type: 'submit' }, 'Update lists')), el('div', { class: 'wide' }, msg));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!file.files.length) { replace(msg, errorBox({ message: 'List file: choose a file.' })); return; }
+    const f = file.files[0];
+    const json = f.type === 'application/json' || /\.json$/i.test(f.name);
+    const forced = force.querySelector('input').checked;
+    replace(msg, el('p', {}, 'Updating...'));
+    try {
+      const r = await api('POST', `/v1/lists:update${query({ force: forced ? 'true' : '' })}`, f,
+        { contentType: json ? 'application/json' : 'text/csv' });
+      replace(msg, el('p', { class: 'ok' }, `Lists updated (audit id ${r.audit_id}).`),
+        r.forced_past ? el('p', {}, `Forced past the guard: ${r.forced_past}`) : null, changesTable(r.changes));
+      say('Lists updated');
+    } catch (err) {
+      const b = err.body || {};
+      replace(msg, errorBox(err), b.changes ? changesTable(b.changes) : null,
+        b.audit_id ? el('p', { class: 'hint' }, `Recorded as ${b.audit_id}.`) : null);
+    }
+  });
+  return form;
 }
 
 /* ---- Keys (admin) ---- */

@@ -42,6 +42,7 @@ static const route_def routes[] = {
     {"GET", "/v1/audit/export", false, R_AUDIT_EXPORT, AG_KEYS_ACT_AUDIT_EXPORT},
     {"GET", "/v1/rules", false, R_RULES, AUTH_ANY},
     {"GET", "/v1/lists", false, R_LISTS, AUTH_ANY},
+    {"POST", "/v1/lists:update", false, R_LISTS_UPDATE, AG_KEYS_ACT_ADMIN},
     {"GET", "/v1/keys", false, R_KEYS_LIST, AG_KEYS_ACT_ADMIN},
     {"POST", "/v1/keys", false, R_KEYS_ADD, AG_KEYS_ACT_ADMIN},
     {"DELETE", "/v1/keys/", true, R_KEYS_REVOKE, AG_KEYS_ACT_ADMIN},
@@ -92,6 +93,7 @@ static const char *const route_names[R_COUNT] = {
     [R_PARTIES] = "/v1/parties",
     [R_PARTIES_IMPORT] = "/v1/parties:import",
     [R_PARTY_GET] = "/v1/parties/{ref}",
+    [R_LISTS_UPDATE] = "/v1/lists:update",
 };
 
 const char *srv_route_name(srv_route r) {
@@ -326,6 +328,7 @@ static size_t body_limit(const ag_server *s, srv_route route, const char *method
   case R_CHECKS_BATCH:
   case R_SCREENINGS_BATCH:
   case R_PARTIES_IMPORT: return lim;
+  case R_LISTS_UPDATE: return lim > SRV_LISTS_UPDATE_MAX_BODY ? lim : SRV_LISTS_UPDATE_MAX_BODY;
   case R_CHECKS:
   case R_SCREENINGS:
   case R_CLASSIFICATIONS:
@@ -420,7 +423,7 @@ bool srv_begin(srv_req *r) {
    * the caller should hear about, not a silently ignored option */
   if (r->route != R_AUDIT && r->route != R_AUDIT_EXPORT && r->route != R_REVIEW_QUEUE &&
       r->route != R_REVIEW_REMEMBERED && r->route != R_PARTIES && r->route != R_PARTIES_IMPORT &&
-      (r->nargs || r->args_overflow)) {
+      r->route != R_LISTS_UPDATE && (r->nargs || r->args_overflow)) {
     srv_error(r, 400, "invalid_input", r->nargs ? r->args[0].key : NULL,
               "unknown query parameter: %s takes none", srv_route_name(r->route));
     return false;
@@ -430,6 +433,14 @@ bool srv_begin(srv_req *r) {
     if (!r->content_type || strncasecmp(r->content_type, "text/csv", 8) != 0) {
       srv_error(r, 415, "unsupported_media_type", "content-type",
                 "the body must be text/csv, not %.80s",
+                r->content_type ? r->content_type : "none given");
+      return false;
+    }
+  } else if (r->route == R_LISTS_UPDATE) {
+    if (!srv_lists_upload_ext(r->content_type)) {
+      srv_error(r, 415, "unsupported_media_type", "content-type",
+                "the list file must be sent as text/csv (CSL CSV) or application/json (CSL "
+                "JSON), not %.80s",
                 r->content_type ? r->content_type : "none given");
       return false;
     }
@@ -501,6 +512,7 @@ srv_next srv_h_review_remembered(srv_req *r);
 srv_next srv_h_parties(srv_req *r);
 srv_next srv_h_parties_import(srv_req *r);
 srv_next srv_h_party_get(srv_req *r);
+srv_next srv_h_lists_update(srv_req *r);
 srv_next srv_h_health(srv_req *r);
 srv_next srv_h_ready(srv_req *r);
 srv_next srv_h_metrics(srv_req *r);
@@ -547,6 +559,7 @@ srv_next srv_dispatch(srv_req *r) {
   case R_PARTIES: return srv_h_parties(r);
   case R_PARTIES_IMPORT: return srv_h_parties_import(r);
   case R_PARTY_GET: return srv_h_party_get(r);
+  case R_LISTS_UPDATE: return srv_h_lists_update(r);
   case R_UNMATCHED:
   case R_COUNT: break;
   }

@@ -92,6 +92,7 @@ typedef enum {
   R_PARTIES,
   R_PARTIES_IMPORT,
   R_PARTY_GET,
+  R_LISTS_UPDATE,
   R_COUNT
 } srv_route;
 
@@ -223,6 +224,12 @@ unsigned srv_http_status(const ag_error *err);
 #define SRV_WEB_CSP                                                                           \
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "                 \
   "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+/* A list file sent to /v1/lists:update may be this large, or --max-body
+ * when that is larger: the full consolidated list is tens of MB. */
+#define SRV_LISTS_UPDATE_MAX_BODY ((size_t)128 << 20)
+/* "csv" for text/csv, "json" for application/json, else NULL. */
+const char *srv_lists_upload_ext(const char *content_type);
 
 /* HTTP threads at most, whatever the core count. */
 #define SRV_HTTP_THREADS_MAX 64

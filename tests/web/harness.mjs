@@ -22,8 +22,10 @@ function addKey(db, role, name) {
   return out.trim().split('\n').pop();
 }
 
-// A server on 127.0.0.1 with a fresh log; keys for every role.
-export async function startServer(extraArgs = []) {
+// A server on 127.0.0.1 with a fresh log; keys for every role. With
+// opts.dataDir the fixture list is installed in a data directory the
+// service screens from (--lists-dir), so lists can be updated through it.
+export async function startServer(extraArgs = [], opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'acegate-web-'));
   const db = join(dir, 'audit.db');
   const lists = join(dir, 'lists');
@@ -35,7 +37,13 @@ export async function startServer(extraArgs = []) {
     checker: addKey(db, 'checker', 'Order desk'),
     auditor: addKey(db, 'auditor', 'Internal audit'),
   };
-  const child = spawn(acegate, ['serve', '--no-config', '--listen', '127.0.0.1:0', '--db', db, '--lists', lists,
+  const data = join(dir, 'data');
+  if (opts.dataDir) {
+    execFileSync(acegate, ['lists', 'update', join(lists, 'csl-2026-11-30.csv'), '--force', '--data-dir', data, '--db', db],
+      { stdio: 'ignore', env: { ...process.env, ACEGATE_DB: db } });
+  }
+  const child = spawn(acegate, ['serve', '--no-config', '--listen', '127.0.0.1:0', '--db', db,
+    ...(opts.dataDir ? ['--lists-dir', data] : ['--lists', lists]),
     '--max-list-age', 'off', '--access-log', 'off', '--threads', '2', ...extraArgs],
   { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ACEGATE_DB: db } });
   let stderr = '';

@@ -17,5 +17,7 @@ status=0
 node --test workbench.test.mjs || status=1
 # the party registry and remembered decisions (docs/review.md)
 node --test parties.test.mjs || status=1
+# an admin updates the lists from a file (docs/api.md, POST /v1/lists:update)
+node --test lists_update.test.mjs || status=1
 echo "test-web: screenshots in $ACEGATE_BUILD/web-artifacts/"
 exit $status

@@ -1,0 +1,78 @@
+// The Data page's list update (docs/api.md, POST /v1/lists:update): an
+// admin picks a list file; one that would shrink the Entity List from 3
+// entries to 1 is refused with those numbers and the lists in force stay;
+// one that adds Candiru (Entity List, 86 FR 60760) is installed and the
+// page shows one entry added. Other roles see no such form.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, startBrowser, signIn, screenshot, axeViolations, api, fixtureList } from './harness.mjs';
+
+let server;
+let b;
+
+before(async () => {
+  server = await startServer([], { dataDir: true });
+  b = await startBrowser();
+});
+
+after(async () => {
+  if (b) await b.browser.close();
+  if (server) await server.stop();
+});
+
+async function elEntries() {
+  const r = await api(server, server.keys.admin, 'GET', '/v1/lists');
+  return r.json.lists.find((l) => l.code === 'EL').entries;
+}
+
+test('a checker sees no list update form', async () => {
+  const { page } = b;
+  await signIn(page, server, server.keys.checker);
+  await page.goto(`${server.url}/#data`);
+  await page.getByRole('heading', { name: 'Lists in force' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Update lists' }).count(), 0);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+});
+
+test('admin: a shrinking file is refused with the numbers; an added entry is installed', async () => {
+  const { page } = b;
+  const lines = readFileSync(fixtureList, 'utf8').split('\n').filter((l) => l);
+  const one = join(server.dir, 'one.csv');
+  writeFileSync(one, `${lines[0]}\n${lines[1]}\n`);
+  const nso = lines.find((l) => l.includes(',NSO Group,'));
+  const added = join(server.dir, 'added.csv');
+  writeFileSync(added, `${lines.join('\n')}\n${nso.replace(',NSO Group,', ',Candiru Ltd,')}\n`);
+  assert.equal(await elEntries(), 3);
+
+  await signIn(page, server, server.keys.admin);
+  await page.goto(`${server.url}/#data`);
+  await page.getByLabel('List file').setInputFiles(one);
+  await page.getByRole('button', { name: 'Update lists' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /EL shrinks from 3 to 1 entries/);
+  assert.equal(await elEntries(), 3, 'the lists in force are unchanged');
+
+  await page.getByLabel('List file').setInputFiles(added);
+  await page.getByRole('button', { name: 'Update lists' }).click();
+  await page.getByText(/^Lists updated \(audit id a-/).waitFor();
+  const row = page.locator('form tr', { hasText: 'EL' });
+  assert.deepEqual(await row.locator('td').allTextContents(), ['EL', 'Entity List', '3', '4', '1', '0', '0']);
+  assert.equal(await elEntries(), 4);
+  assert.deepEqual(await axeViolations(page), []);
+  await screenshot(page, 'lists-update');
+
+  // forced: the same shrinking file goes in, and the page says what the guard said
+  await page.getByLabel('List file').setInputFiles(one);
+  await page.getByLabel('Force').check();
+  await page.getByRole('button', { name: 'Update lists' }).click();
+  await page.getByText(/^Forced past the guard: .*EL shrinks from 4 to 1/).waitFor();
+  assert.equal(await elEntries(), 1);
+  // opened again, the page shows the lists now in force and the last update's record
+  await page.reload();
+  await page.getByRole('heading', { name: 'Lists in force' }).waitFor();
+  assert.deepEqual(await page.locator('tr', { hasText: 'Entity List' }).first().locator('td').nth(4).textContent(), '1');
+  await page.getByText(/: lists_reloaded$/).waitFor();
+});
