@@ -119,9 +119,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libacegate.a
 test-one: all $(TEST_BIN) $(REPLAY_BIN)
 	@tests/run.sh $(BUILD)
 
+# the whole suite: both builds, then the workbench in a browser
 test:
 	@$(MAKE) --no-print-directory test-one SAN=0
 	@$(MAKE) --no-print-directory test-one SAN=1
+	@$(MAKE) --no-print-directory test-web
 
 # The workbench in headless Chromium against a server on loopback (tests/web).
 test-web: all
