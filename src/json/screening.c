@@ -143,7 +143,7 @@ static ag_status get_filter(ag_jr *r, const char *field, ag_arena *arena, const 
     for (;; i++) {
       char f[48];
       snprintf(f, sizeof f, "%s[%zu]", field, i);
-      const char *item = NULL;
+      const char *item = ""; /* set by get_text on success */
       if ((st = get_text(r, f, 64, arena, &item, err)))
         break;
       if (strchr(item, ',')) {

@@ -337,8 +337,10 @@ ag_status pl_csv_open(FILE *in, ag_audit_kind kind, const ag_pipeline_csv_column
                       pl_csv_in **out, ag_error *err) {
   *out = NULL;
   pl_csv_in *c = calloc(1, sizeof *c);
-  if (!c)
-    return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
+  if (!c) {
+    ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
+    return AG_ERR_NOMEM;
+  }
   c->kind = kind;
   c->ref_idx = -1;
   ag_buf_init(&c->text);

@@ -412,6 +412,10 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
   ag_status st = parse_review(root, &audit_id, &decision, &note, &entries, err);
   if (st != AG_OK)
     goto done;
+  if (!audit_id || !decision || !note) { /* parse_review sets all three when it succeeds */
+    st = ag_error_set(err, AG_ERR_INTERNAL, "", "a review was read without its fields");
+    goto done;
+  }
   st = ag_audit_get(db, audit_id, &e, err);
   if (st == AG_ERR_NOTFOUND || st == AG_ERR_INPUT) {
     st = ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no record with audit id \"%.64s\"",

@@ -41,7 +41,7 @@ void ag_screen_entry_get(const ag_screen *s, size_t i, ag_screen_entry_info *out
 
 void ag_screen_digest_hex(const uint8_t digest[16], char out[AG_SCREEN_ENTRY_HASH_HEX]) {
   static const char hex[] = "0123456789abcdef";
-  for (int i = 0; i < 16; i++) {
+  for (size_t i = 0; i < 16; i++) {
     out[2 * i] = hex[digest[i] >> 4];
     out[2 * i + 1] = hex[digest[i] & 15];
   }
