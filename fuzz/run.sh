@@ -10,8 +10,8 @@ OUT=build-fuzz
 mkdir -p $OUT/gen
 make -s build/gen/rules_embedded.c build/gen/audit_dict.c >/dev/null
 cp build/gen/rules_embedded.c build/gen/audit_dict.c $OUT/gen/
-CFLAGS="-std=c17 -g -O1 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags jansson icu-uc icu-i18n sqlite3 libcrypto libmicrohttpd libzstd)"
-LIBS="$(pkg-config --libs jansson icu-uc icu-i18n sqlite3 libcrypto libmicrohttpd libzstd) -lm -lpthread"
+CFLAGS="-std=c17 -g -O1 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags jansson icu-uc icu-i18n sqlite3 libpq libcrypto libmicrohttpd libzstd libcurl)"
+LIBS="$(pkg-config --libs jansson icu-uc icu-i18n sqlite3 libpq libcrypto libmicrohttpd libzstd libcurl) -lm -lpthread"
 LIB_SRC=$(ls src/*/*.c | grep -v '^src/cli/')
 # library objects once, with fuzzer instrumentation but no main
 objs=""
