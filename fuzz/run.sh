@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-30}
 OUT=build-fuzz
 mkdir -p $OUT/gen
-make -s build/gen/rules_embedded.c build/gen/audit_dict.c >/dev/null
-cp build/gen/rules_embedded.c build/gen/audit_dict.c $OUT/gen/
+make -s build/gen/rules_embedded.c build/gen/audit_dict.c build/gen/web_files.c >/dev/null
+cp build/gen/rules_embedded.c build/gen/audit_dict.c build/gen/web_files.c $OUT/gen/
 CFLAGS="-std=c17 -g -O1 -D_GNU_SOURCE -Iinclude -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(pkg-config --cflags jansson icu-uc icu-i18n sqlite3 libpq libcrypto libmicrohttpd libzstd libcurl)"
 LIBS="$(pkg-config --libs jansson icu-uc icu-i18n sqlite3 libpq libcrypto libmicrohttpd libzstd libcurl) -lm -lpthread"
 LIB_SRC=$(ls src/*/*.c | grep -v '^src/cli/')
@@ -17,7 +17,7 @@ LIB_SRC=$(ls src/*/*.c | grep -v '^src/cli/')
 objs=""
 # an object is stale when its source or any header is newer
 newest_h=$(ls -t include/acegate/*.h src/*/*.h | head -1)
-for s in $LIB_SRC $OUT/gen/rules_embedded.c $OUT/gen/audit_dict.c; do
+for s in $LIB_SRC $OUT/gen/rules_embedded.c $OUT/gen/audit_dict.c $OUT/gen/web_files.c; do
   o=$OUT/obj/$(echo "$s" | tr '/' '_' | sed 's/\.c$/.o/')
   mkdir -p $OUT/obj
   if [ ! -f "$o" ] || [ "$s" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
