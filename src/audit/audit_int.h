@@ -116,6 +116,9 @@ typedef struct audit_store {
   ag_status (*key_list)(ag_audit_db *db, ag_keys_info **out, size_t *n, ag_error *err);
   ag_status (*key_revoke)(ag_audit_db *db, const char *id, int64_t now_ms, bool *changed,
                           bool *found, ag_error *err);
+  /* audit_sync() for a store that makes its commits durable itself
+   * (PostgreSQL); NULL: the WAL fsync of durable.c. */
+  ag_status (*sync)(ag_audit_db *db, uint64_t upto, ag_error *err);
 } audit_store;
 
 extern const audit_store audit_sqlite_store;

@@ -171,6 +171,8 @@ uint64_t audit_committed(ag_audit_db *db) {
 ag_status audit_sync(ag_audit_db *db, uint64_t upto, ag_error *err) {
   if (!db->durable)
     return AG_OK;
+  if (db->store->sync)
+    return db->store->sync(db, upto, err);
   pthread_mutex_lock(&db->smu);
   while (db->sync_st == AG_OK && db->synced < upto) {
     if (db->syncing) {

@@ -44,9 +44,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A range of commit numbers (audit_committed()) that were made on a server
+ * that restarted before they were known to be flushed. */
+typedef struct {
+  uint64_t from, to;
+} lost_range;
+
 struct audit_pg {
   PGconn *w;     /* the writer, used with wmu held */
   bool appending; /* w is inside an append's transaction */
+  /* The server's start time identifies its lifetime: a restart, even an
+   * immediate shutdown that loses unflushed WAL, changes it. */
+  char w_epoch[48]; /* the writer's server, set under wmu and smu */
+  PGconn *f;        /* the flusher, used by the caller that is syncing */
+  char f_epoch[48];
+  lost_range *lost; /* under smu, never shrinks: restarts are few */
+  size_t nlost;
   pthread_mutex_t rmu;
   PGconn *idle[AUDIT_POOL_MAX];
   size_t nidle;
@@ -136,7 +149,7 @@ static ag_status pg_error(ag_error *err, PGconn *c, const PGresult *r, const cha
   return ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: %s: %s", what, msg);
 }
 
-static ag_status pg_connect(ag_audit_db *db, PGconn **out, ag_error *err) {
+static ag_status pg_connect(ag_audit_db *db, PGconn **out, char epoch[48], ag_error *err) {
   /* the URI's own connect_timeout, if any, wins over this default */
   const char *const keys[] = {"connect_timeout", "dbname", NULL};
   const char *const vals[] = {"5", db->path, NULL};
@@ -152,10 +165,12 @@ static ag_status pg_connect(ag_audit_db *db, PGconn **out, ag_error *err) {
   /* an answer only after the commit is on the server's disk, whatever the
    * server's or the role's default */
   PGresult *r = PQexec(c, "SET synchronous_commit = on; SET client_min_messages = warning;"
-                          " SET client_encoding = 'UTF8'");
-  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+                          " SET client_encoding = 'UTF8'; SELECT pg_postmaster_start_time()");
+  bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
   if (!ok)
     pg_error(err, c, r, "connect");
+  else if (epoch)
+    snprintf(epoch, 48, "%s", PQgetvalue(r, 0, 0));
   PQclear(r);
   if (!ok) {
     PQfinish(c);
@@ -163,6 +178,29 @@ static ag_status pg_connect(ag_audit_db *db, PGconn **out, ag_error *err) {
   }
   *out = c;
   return AG_OK;
+}
+
+/* A new writer connection. When it reached a server that restarted since
+ * the last one, the commits not yet known to be flushed may be gone (an
+ * immediate shutdown loses WAL not yet on disk): they are lost, and their
+ * callers are answered with an error rather than acknowledged. Caller
+ * holds wmu, so no commit is being counted. */
+static void note_writer_epoch(ag_audit_db *db, const char *epoch) {
+  struct audit_pg *pg = db->pg;
+  pthread_mutex_lock(&db->smu);
+  uint64_t last = atomic_load(&db->committed);
+  if (pg->w_epoch[0] && strcmp(pg->w_epoch, epoch) != 0 && last > db->synced) {
+    lost_range *l = realloc(pg->lost, (pg->nlost + 1) * sizeof *l);
+    if (l) {
+      pg->lost = l;
+      pg->lost[pg->nlost++] = (lost_range){.from = db->synced + 1, .to = last};
+    } else { /* nothing is acknowledged from now on */
+      db->sync_st = AG_ERR_NOMEM;
+      snprintf(db->sync_why, sizeof db->sync_why, "out of memory");
+    }
+  }
+  snprintf(pg->w_epoch, sizeof pg->w_epoch, "%s", epoch);
+  pthread_mutex_unlock(&db->smu);
 }
 
 /* The writer, connected again if it broke. Caller holds wmu. */
@@ -173,9 +211,14 @@ static ag_status writer(ag_audit_db *db, PGconn **out, ag_error *err) {
     pg->w = NULL;
   }
   if (!pg->w) {
-    ag_status st = pg_connect(db, &pg->w, err);
+    char epoch[48];
+    ag_status st = pg_connect(db, &pg->w, epoch, err);
     if (st != AG_OK)
       return st;
+    note_writer_epoch(db, epoch);
+    /* decisions are large enough for TOAST to compress: lz4 costs a
+     * fraction of the default pglz; a server built without it keeps pglz */
+    PQclear(PQexec(pg->w, "SET default_toast_compression = lz4"));
   }
   *out = pg->w;
   return AG_OK;
@@ -193,7 +236,7 @@ static ag_status reader(ag_audit_db *db, PGconn **out, ag_error *err) {
     return AG_OK;
   }
   PQfinish(c);
-  return pg_connect(db, out, err);
+  return pg_connect(db, out, NULL, err);
 }
 
 /* Back to the pool when it is sound and outside a transaction. A broken
@@ -272,6 +315,12 @@ static const int pg_col_of_field[F_COUNT] = {
     [F_LISTS] = 7,    [F_AS_OF] = 8,     [F_DEST] = 9,   [F_ECCN] = 10,  [F_OUTCOME] = 11,
     [F_REQUEST] = 12, [F_DECISION] = 13, [F_PREV] = 14};
 
+/* The other way: columns 3 to 14 (after seq, audit_id and ts_ms). */
+static const int pg_field_of_col[15] = {
+    [3] = F_KIND,     [4] = F_KEY_ID,    [5] = F_CLIENT,    [6] = F_RULES,     [7] = F_LISTS,
+    [8] = F_AS_OF,    [9] = F_DEST,      [10] = F_ECCN,     [11] = F_OUTCOME,  [12] = F_REQUEST,
+    [13] = F_DECISION, [14] = F_PREV};
+
 /* Row i of a binary result of PG_COLS; the stored hash in hash. */
 static void pg_row(const PGresult *r, int i, audit_row *row, char hash[AG_AUDIT_HASH_HEX]) {
   row->seq = get_i64(r, i, 0);
@@ -294,6 +343,8 @@ static void pg_close(ag_audit_db *db) {
   if (!pg)
     return;
   PQfinish(pg->w);
+  PQfinish(pg->f);
+  free(pg->lost);
   for (size_t i = 0; i < pg->nidle; i++)
     PQfinish(pg->idle[i]);
   pthread_mutex_destroy(&pg->rmu);
@@ -305,6 +356,7 @@ ag_status audit_pg_open(ag_audit_db *db, unsigned flags, ag_error *err) {
   if (!(db->pg = calloc(1, sizeof *db->pg)))
     return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
   pthread_mutex_init(&db->pg->rmu, NULL);
+  db->durable = !(flags & (AG_AUDIT_OPEN_RELAXED | AG_AUDIT_OPEN_READONLY));
   PGconn *c;
   ag_status st = writer(db, &c, err);
   if (st != AG_OK)
@@ -353,73 +405,88 @@ ag_status audit_pg_open(ag_audit_db *db, unsigned flags, ag_error *err) {
 
 /* ---- appends ---- */
 
-/* Inserts n made rows in one statement. */
+/* ---- COPY in binary format: no SQL to parse or plan per batch ---- */
+
+static void put_be(ag_buf *b, uint64_t v, int bytes) {
+  char out[8];
+  for (int i = 0; i < bytes; i++)
+    out[i] = (char)(v >> (8 * (bytes - 1 - i)));
+  ag_buf_append(b, out, (size_t)bytes);
+}
+
+/* A field: its length and bytes (text in UTF-8 and bytea alike), or -1
+ * for a NULL. */
+static void put_field(ag_buf *b, const char *p, size_t n) {
+  if (!p) {
+    put_be(b, 0xffffffffu, 4);
+    return;
+  }
+  put_be(b, n, 4);
+  ag_buf_append(b, p, n);
+}
+
+static void put_int8(ag_buf *b, int64_t v) {
+  put_be(b, 8, 4);
+  put_be(b, (uint64_t)v, 8);
+}
+
+/* Inserts n made rows with one COPY. Text sent in binary is taken as the
+ * server encoding's bytes, so the database must be UTF-8 (checked by the
+ * server: invalid bytes are refused). The table's triggers run for each
+ * row as for an INSERT. */
 static ag_status insert_rows(PGconn *c, const audit_row *rows,
                              const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err) {
-  ag_buf sql;
-  ag_buf_init(&sql);
-  ag_buf_puts(&sql, "INSERT INTO audit_log(" PG_COLS ") VALUES ");
-  size_t np = n * 16;
-  const char **vals = calloc(np, sizeof *vals);
-  int *lens = calloc(np, sizeof *lens), *fmts = calloc(np, sizeof *fmts);
-  char (*nums)[24] = calloc(n * 2, sizeof *nums);
-  Oid *types = calloc(np, sizeof *types);
-  ag_status st = AG_OK;
-  if (!vals || !lens || !fmts || !nums || !types) {
-    st = ag_error_set(err, AG_ERR_NOMEM, "records", "out of memory");
-    goto done;
-  }
+  ag_buf data;
+  ag_buf_init(&data);
+  ag_buf_append(&data, "PGCOPY\n\377\r\n\0", 11);
+  put_be(&data, 0, 4); /* flags */
+  put_be(&data, 0, 4); /* header extension length */
   for (size_t i = 0; i < n; i++) {
-    ag_buf_puts(&sql, i ? ",(" : "(");
-    for (int k = 0; k < 16; k++)
-      ag_buf_printf(&sql, k ? ",$%zu" : "$%zu", i * 16 + (size_t)k + 1);
-    ag_buf_putc(&sql, ')');
     const audit_row *r = &rows[i];
-    size_t b = i * 16;
-    snprintf(nums[2 * i], 24, "%lld", (long long)r->seq);
-    snprintf(nums[2 * i + 1], 24, "%lld", (long long)r->time_ms);
-    vals[b + 0] = nums[2 * i];
-    vals[b + 2] = nums[2 * i + 1];
-    for (int f = 0; f < F_COUNT; f++) {
-      int col = pg_col_of_field[f];
-      vals[b + col] = r->f[f].p;
-      lens[b + col] = (int)r->f[f].n;
-      fmts[b + col] = 1; /* bytes as they are: text in UTF-8 and bytea alike */
+    put_be(&data, 16, 2);
+    put_int8(&data, r->seq);
+    put_field(&data, r->f[F_ID].p, r->f[F_ID].n);
+    put_int8(&data, r->time_ms);
+    for (int col = 3; col < 15; col++) {
+      const audit_bytes *v = &r->f[pg_field_of_col[col]];
+      put_field(&data, v->p, v->n);
     }
-    vals[b + 15] = hashes[i];
+    put_field(&data, hashes[i], strlen(hashes[i]));
   }
-  ag_buf_putc(&sql, '\0');
-  if (sql.failed) {
-    st = ag_error_set(err, AG_ERR_NOMEM, "records", "out of memory");
-    goto done;
+  put_be(&data, 0xffff, 2); /* the trailer */
+  if (data.failed) {
+    ag_buf_free(&data);
+    return ag_error_set(err, AG_ERR_NOMEM, "records", "out of memory");
   }
-  /* the columns' types, so that no parameter of a multi-row VALUES is
-   * left to be guessed */
-  for (size_t q = 0; q < np; q++) {
-    int col = (int)(q % 16);
-    types[q] = col == 0 || col == 2 ? 20 /* int8 */ : col == 12 || col == 13 ? 17 /* bytea */
-                                                                            : 25 /* text */;
-  }
-  /* text parameters sent in binary are taken as the server encoding's
-   * bytes, so the database must be UTF-8 (checked by the append itself:
-   * invalid bytes are refused) */
-  PGresult *r = PQexecParams(c, sql.data, (int)np, types, vals, lens, fmts, 0);
-  if (PQresultStatus(r) != PGRES_COMMAND_OK)
+  ag_status st = AG_OK;
+  PGresult *r = PQexec(c, "COPY audit_log(" PG_COLS ") FROM STDIN (FORMAT binary)");
+  if (PQresultStatus(r) != PGRES_COPY_IN)
     st = pg_error(err, c, r, "append");
   PQclear(r);
-done:
-  free(vals);
-  free(lens);
-  free(fmts);
-  free(nums);
-  free(types);
-  ag_buf_free(&sql);
+  if (st == AG_OK && (PQputCopyData(c, data.data, (int)data.len) != 1 || PQputCopyEnd(c, NULL) != 1))
+    st = pg_error(err, c, NULL, "append");
+  ag_buf_free(&data);
+  /* after COPY IN, the results up to the end of the command */
+  while ((r = PQgetResult(c))) {
+    if (st == AG_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
+      st = pg_error(err, c, r, "append");
+    PQclear(r);
+  }
   return st;
 }
 
-/* Locks the head row for this transaction and reads it. */
-static ag_status lock_head(PGconn *c, int64_t *seq, char hash[AG_AUDIT_HASH_HEX], ag_error *err) {
-  PGresult *r = PQexec(c, "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE");
+/* Locks the head row for this transaction and reads it. NO KEY UPDATE
+ * serialises appenders as FOR UPDATE would, and lets the flusher's KEY
+ * SHARE through. A deferred transaction commits without waiting for the
+ * WAL flush, so the lock is held for the writing only; pg_sync() makes it
+ * durable before anything is acknowledged. */
+static ag_status lock_head(PGconn *c, bool deferred, int64_t *seq, char hash[AG_AUDIT_HASH_HEX],
+                           ag_error *err) {
+  PGresult *r = PQexec(c, deferred ? "BEGIN; SET LOCAL synchronous_commit = off;"
+                                     " SELECT seq, hash FROM audit_head WHERE id = 1"
+                                     " FOR NO KEY UPDATE"
+                                   : "BEGIN; SELECT seq, hash FROM audit_head WHERE id = 1"
+                                     " FOR NO KEY UPDATE");
   ag_status st = AG_OK;
   if (PQresultStatus(r) != PGRES_TUPLES_OK)
     st = pg_error(err, c, r, "lock the head");
@@ -462,13 +529,14 @@ static ag_status flush_chunk(PGconn *c, chunk *k, ag_error *err) {
 /* The writer in a transaction holding the head lock. A connection that
  * broke while idle (the server restarted) is made again once: nothing of
  * this transaction was sent yet. */
-static ag_status begin_append(ag_audit_db *db, PGconn **out, int64_t *seq,
+static ag_status begin_append(ag_audit_db *db, bool deferred, PGconn **out, int64_t *seq,
                               char prev[AG_AUDIT_HASH_HEX], ag_error *err) {
   ag_status st = AG_OK;
   for (int attempt = 0; attempt < 2; attempt++) {
     if ((st = writer(db, out, err)) != AG_OK)
       return st;
-    if ((st = lock_head(*out, seq, prev, err)) == AG_OK || PQstatus(*out) != CONNECTION_BAD)
+    if ((st = lock_head(*out, deferred, seq, prev, err)) == AG_OK ||
+        PQstatus(*out) != CONNECTION_BAD)
       break;
   }
   return st;
@@ -478,7 +546,7 @@ static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error 
   PGconn *c;
   int64_t seq = 0, first;
   char prev[AG_AUDIT_HASH_HEX] = "";
-  ag_status st = begin_append(db, &c, &seq, prev, err);
+  ag_status st = begin_append(db, db->durable, &c, &seq, prev, err);
   if (st != AG_OK) {
     if (db->pg->w)
       rollback(db->pg->w);
@@ -537,7 +605,7 @@ static ag_status pg_put_rows(ag_audit_db *db, const audit_row *rows,
   PGconn *c = NULL;
   int64_t seq = 0;
   char prev[AG_AUDIT_HASH_HEX] = "";
-  ag_status st = begin_append(db, &c, &seq, prev, err);
+  ag_status st = begin_append(db, false, &c, &seq, prev, err);
   if (st != AG_OK) {
     c = db->pg->w;
     if (c)
@@ -1052,6 +1120,85 @@ static ag_status pg_backup(ag_audit_db *db, const char *dest, ag_error *err) {
   return audit_copy_to_file(db, dest, err);
 }
 
+/* ---- durability ---- */
+
+/* Runs on the flusher a transaction that writes WAL (a KEY SHARE lock on
+ * the head row takes a transaction id and logs the lock) with
+ * synchronous_commit on: its COMMIT returns once the WAL is on disk
+ * through its own commit record, so every append that committed before it
+ * began is durable too, if the server did not restart in between: the
+ * flusher must be on the server the writer committed on (epoch). */
+static ag_status flush_wal(ag_audit_db *db, const char *epoch, ag_error *err) {
+  struct audit_pg *pg = db->pg;
+  if (pg->f && PQstatus(pg->f) != CONNECTION_OK) {
+    PQfinish(pg->f);
+    pg->f = NULL;
+  }
+  ag_status st;
+  if (!pg->f && (st = pg_connect(db, &pg->f, pg->f_epoch, err)) != AG_OK)
+    return st;
+  if (strcmp(pg->f_epoch, epoch) != 0) {
+    /* one of the two is on a server that is gone: the flusher is made
+     * anew next time (a connection only learns it broke when used) */
+    PQfinish(pg->f);
+    pg->f = NULL;
+    return ag_error_set(err, AG_ERR_DB, "db",
+                        "PostgreSQL restarted before the records were flushed; they may be lost");
+  }
+  return run(pg->f, "SELECT 1 FROM audit_head WHERE id = 1 FOR KEY SHARE", PGRES_TUPLES_OK,
+             "flush", err);
+}
+
+static bool in_lost(const struct audit_pg *pg, uint64_t n) {
+  for (size_t i = 0; i < pg->nlost; i++)
+    if (n >= pg->lost[i].from && n <= pg->lost[i].to)
+      return true;
+  return false;
+}
+
+/* As audit_sync() for SQLite: one flush serves every commit counted before
+ * it began, and callers waiting at the same time share it. A failed flush
+ * fails its caller only: the others try again, on a connection made anew,
+ * so the store recovers by itself once PostgreSQL is back. */
+static ag_status pg_sync(ag_audit_db *db, uint64_t upto, ag_error *err) {
+  struct audit_pg *pg = db->pg;
+  ag_status st = AG_OK;
+  pthread_mutex_lock(&db->smu);
+  for (;;) {
+    if ((st = db->sync_st) != AG_OK) {
+      ag_error_set(err, st, "db", "%s", db->sync_why);
+      break;
+    }
+    if (in_lost(pg, upto)) {
+      st = ag_error_set(err, AG_ERR_DB, "db",
+                        "PostgreSQL restarted before the record was flushed; it may be lost");
+      break;
+    }
+    if (db->synced >= upto)
+      break;
+    if (db->syncing) {
+      pthread_cond_wait(&db->scv, &db->smu);
+      continue;
+    }
+    uint64_t target = atomic_load(&db->committed);
+    char epoch[sizeof pg->w_epoch];
+    memcpy(epoch, pg->w_epoch, sizeof epoch);
+    db->syncing = true;
+    pthread_mutex_unlock(&db->smu);
+    st = flush_wal(db, epoch, err);
+    pthread_mutex_lock(&db->smu);
+    db->syncing = false;
+    db->syncs++;
+    if (st == AG_OK && target > db->synced)
+      db->synced = target;
+    pthread_cond_broadcast(&db->scv);
+    if (st != AG_OK)
+      break;
+  }
+  pthread_mutex_unlock(&db->smu);
+  return st;
+}
+
 const audit_store audit_pg_store = {
     .name = "postgresql",
     .close = pg_close,
@@ -1067,4 +1214,5 @@ const audit_store audit_pg_store = {
     .key_get = pg_key_get,
     .key_list = pg_key_list,
     .key_revoke = pg_key_revoke,
+    .sync = pg_sync,
 };
