@@ -56,6 +56,7 @@ struct audit_pg {
   /* The server's start time identifies its lifetime: a restart, even an
    * immediate shutdown that loses unflushed WAL, changes it. */
   char w_epoch[48]; /* the writer's server, set under wmu and smu */
+  bool w_prepared;  /* the append statement is prepared on w */
   PGconn *f;        /* the flusher, used by the caller that is syncing */
   char f_epoch[48];
   lost_range *lost; /* under smu, never shrinks: restarts are few */
@@ -69,6 +70,7 @@ struct audit_pg {
 #define PG_COLS AUDIT_COLS
 #define FETCH_ROWS "256"
 #define INSERT_CHUNK 512 /* rows per INSERT: 16 parameters each */
+#define HEAD_SQL_MAX 192 /* the statement that moves the head */
 
 static const char *const pg_guards[] = {
     "audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate",
@@ -219,6 +221,7 @@ static ag_status writer(ag_audit_db *db, PGconn **out, ag_error *err) {
     /* decisions are large enough for TOAST to compress: lz4 costs a
      * fraction of the default pglz; a server built without it keeps pglz */
     PQclear(PQexec(pg->w, "SET default_toast_compression = lz4"));
+    pg->w_prepared = false;
   }
   *out = pg->w;
   return AG_OK;
@@ -405,7 +408,17 @@ ag_status audit_pg_open(ag_audit_db *db, unsigned flags, ag_error *err) {
 
 /* ---- appends ---- */
 
-/* ---- COPY in binary format: no SQL to parse or plan per batch ---- */
+/* ---- rows as binary arrays: one prepared INSERT for any batch ---- */
+
+/* The append statement, prepared on the writer connection: each column a
+ * parameter holding one array of the batch's values, unnested into rows.
+ * Planned once per connection, whatever the batch's size. */
+#define APPEND_STMT "acegate_append"
+#define APPEND_SQL                                                                                 \
+  "INSERT INTO audit_log(" PG_COLS ") SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[],"     \
+  " $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],"          \
+  " $11::text[], $12::text[], $13::bytea[], $14::bytea[], $15::text[], $16::text[])"
+#define APPEND_PARAMS 16
 
 static void put_be(ag_buf *b, uint64_t v, int bytes) {
   char out[8];
@@ -414,7 +427,7 @@ static void put_be(ag_buf *b, uint64_t v, int bytes) {
   ag_buf_append(b, out, (size_t)bytes);
 }
 
-/* A field: its length and bytes (text in UTF-8 and bytea alike), or -1
+/* An element: its length and bytes (text in UTF-8 and bytea alike), or -1
  * for a NULL. */
 static void put_field(ag_buf *b, const char *p, size_t n) {
   if (!p) {
@@ -430,48 +443,104 @@ static void put_int8(ag_buf *b, int64_t v) {
   put_be(b, (uint64_t)v, 8);
 }
 
-/* Inserts n made rows with one COPY. Text sent in binary is taken as the
- * server encoding's bytes, so the database must be UTF-8 (checked by the
- * server: invalid bytes are refused). The table's triggers run for each
- * row as for an INSERT. */
-static ag_status insert_rows(PGconn *c, const audit_row *rows,
-                             const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err) {
+/* The batch's columns as binary one-dimensional arrays, one after the
+ * other in data; param i is data + off[i] for len[i] bytes. */
+typedef struct {
   ag_buf data;
-  ag_buf_init(&data);
-  ag_buf_append(&data, "PGCOPY\n\377\r\n\0", 11);
-  put_be(&data, 0, 4); /* flags */
-  put_be(&data, 0, 4); /* header extension length */
-  for (size_t i = 0; i < n; i++) {
-    const audit_row *r = &rows[i];
-    put_be(&data, 16, 2);
-    put_int8(&data, r->seq);
-    put_field(&data, r->f[F_ID].p, r->f[F_ID].n);
-    put_int8(&data, r->time_ms);
-    for (int col = 3; col < 15; col++) {
-      const audit_bytes *v = &r->f[pg_field_of_col[col]];
-      put_field(&data, v->p, v->n);
+  size_t off[APPEND_PARAMS];
+  int len[APPEND_PARAMS];
+} append_arrays;
+
+static void encode_arrays(append_arrays *a, const audit_row *rows,
+                          const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n) {
+  ag_buf_init(&a->data);
+  for (int col = 0; col < APPEND_PARAMS; col++) {
+    uint32_t elem = col == 0 || col == 2 ? 20 /* int8 */ : col == 12 || col == 13 ? 17 /* bytea */
+                                                                                : 25 /* text */;
+    a->off[col] = a->data.len;
+    put_be(&a->data, 1, 4); /* dimensions */
+    put_be(&a->data, 0, 4); /* flags */
+    put_be(&a->data, elem, 4);
+    put_be(&a->data, n, 4); /* length */
+    put_be(&a->data, 1, 4); /* lower bound */
+    for (size_t i = 0; i < n; i++) {
+      const audit_row *r = &rows[i];
+      if (col == 0)
+        put_int8(&a->data, r->seq);
+      else if (col == 2)
+        put_int8(&a->data, r->time_ms);
+      else if (col == 15)
+        put_field(&a->data, hashes[i], strlen(hashes[i]));
+      else {
+        const audit_bytes *v = &r->f[col == 1 ? F_ID : pg_field_of_col[col]];
+        put_field(&a->data, v->p, v->n);
+      }
     }
-    put_field(&data, hashes[i], strlen(hashes[i]));
+    a->len[col] = (int)(a->data.len - a->off[col]);
   }
-  put_be(&data, 0xffff, 2); /* the trailer */
-  if (data.failed) {
-    ag_buf_free(&data);
+}
+
+/* Inserts n made rows in one statement and, when head_sql is given (moving
+ * the head and committing), sends it in the same round trip: libpq's
+ * pipeline mode. Text sent in binary is taken as the server encoding's
+ * bytes, so the database must be UTF-8 (checked by the server: invalid
+ * bytes are refused). */
+static ag_status insert_rows(PGconn *c, const audit_row *rows,
+                             const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n,
+                             const char *head_sql, ag_error *err) {
+  append_arrays a;
+  encode_arrays(&a, rows, hashes, n);
+  if (a.data.failed) {
+    ag_buf_free(&a.data);
     return ag_error_set(err, AG_ERR_NOMEM, "records", "out of memory");
   }
+  const char *vals[APPEND_PARAMS];
+  int fmts[APPEND_PARAMS];
+  for (int i = 0; i < APPEND_PARAMS; i++) {
+    vals[i] = a.data.data + a.off[i];
+    fmts[i] = 1;
+  }
   ag_status st = AG_OK;
-  PGresult *r = PQexec(c, "COPY audit_log(" PG_COLS ") FROM STDIN (FORMAT binary)");
-  if (PQresultStatus(r) != PGRES_COPY_IN)
-    st = pg_error(err, c, r, "append");
-  PQclear(r);
-  if (st == AG_OK && (PQputCopyData(c, data.data, (int)data.len) != 1 || PQputCopyEnd(c, NULL) != 1))
+  int sent = 0;
+  if (!PQenterPipelineMode(c) ||
+      !PQsendQueryPrepared(c, APPEND_STMT, APPEND_PARAMS, vals, a.len, fmts, 0))
     st = pg_error(err, c, NULL, "append");
-  ag_buf_free(&data);
-  /* after COPY IN, the results up to the end of the command */
-  while ((r = PQgetResult(c))) {
-    if (st == AG_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-      st = pg_error(err, c, r, "append");
+  else
+    sent++;
+  if (st == AG_OK && head_sql) {
+    if (PQsendQueryParams(c, head_sql, 0, NULL, NULL, NULL, NULL, 0) &&
+        PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+      sent += 2;
+    else
+      st = pg_error(err, c, NULL, "append");
+  }
+  if (sent && !PQpipelineSync(c) && st == AG_OK)
+    st = pg_error(err, c, NULL, "append");
+  ag_buf_free(&a.data);
+  /* each query's result then NULL, and the sync's; an error makes the
+   * server skip the rest (PGRES_PIPELINE_ABORTED) */
+  for (int q = 0; q < sent; q++) {
+    PGresult *r = PQgetResult(c);
+    if (!r) {
+      if (st == AG_OK)
+        st = pg_error(err, c, NULL, "append");
+      break;
+    }
+    if (st == AG_OK) {
+      if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        st = pg_error(err, c, r, "append");
+      else if (q == 2 && strcmp(PQcmdStatus(r), "COMMIT") != 0)
+        st = ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: the transaction was rolled back");
+    }
+    PQclear(r);
+    while ((r = PQgetResult(c)))
+      PQclear(r);
+  }
+  if (sent && PQstatus(c) == CONNECTION_OK) {
+    PGresult *r = PQgetResult(c); /* PGRES_PIPELINE_SYNC */
     PQclear(r);
   }
+  PQexitPipelineMode(c);
   return st;
 }
 
@@ -500,13 +569,11 @@ static ag_status lock_head(PGconn *c, bool deferred, int64_t *seq, char hash[AG_
   return st;
 }
 
-/* Moves the head and commits, in one round trip (seq and a hex hash are
- * safe to put in the text). */
-static ag_status move_head_commit(PGconn *c, int64_t seq, const char *hash, ag_error *err) {
-  char sql[256];
-  snprintf(sql, sizeof sql, "UPDATE audit_head SET seq = %lld, hash = '%.64s' WHERE id = 1; COMMIT",
+/* The statement that moves the head (seq and a hex hash are safe to put
+ * in the text). */
+static void head_sql(char sql[HEAD_SQL_MAX], int64_t seq, const char *hash) {
+  snprintf(sql, HEAD_SQL_MAX, "UPDATE audit_head SET seq = %lld, hash = '%.64s' WHERE id = 1",
            (long long)seq, hash);
-  return commit(c, sql, err);
 }
 
 /* Rows made for a batch, inserted a chunk at a time. */
@@ -518,11 +585,28 @@ typedef struct {
   size_t n;
 } chunk;
 
-static ag_status flush_chunk(PGconn *c, chunk *k, ag_error *err) {
-  ag_status st = k->n ? insert_rows(c, k->rows, (const char(*)[AG_AUDIT_HASH_HEX])k->hashes, k->n,
-                                    err)
-                      : AG_OK;
+/* Inserts the chunk's rows; the last chunk also moves the head to
+ * (seq, hash) and commits, in the same round trip. */
+static ag_status flush_chunk(PGconn *c, chunk *k, bool last, int64_t seq, const char *hash,
+                             ag_error *err) {
+  char sql[HEAD_SQL_MAX];
+  if (last)
+    head_sql(sql, seq, hash);
+  ag_status st = insert_rows(c, k->rows, (const char(*)[AG_AUDIT_HASH_HEX])k->hashes, k->n,
+                             last ? sql : NULL, err);
   k->n = 0;
+  return st;
+}
+
+/* The append statement on a new writer connection, once the schema is
+ * there. */
+static ag_status prepare_append(ag_audit_db *db, PGconn *c, ag_error *err) {
+  if (db->pg->w_prepared)
+    return AG_OK;
+  PGresult *r = PQprepare(c, APPEND_STMT, APPEND_SQL, 0, NULL);
+  ag_status st = PQresultStatus(r) == PGRES_COMMAND_OK ? AG_OK : pg_error(err, c, r, "prepare");
+  PQclear(r);
+  db->pg->w_prepared = st == AG_OK;
   return st;
 }
 
@@ -533,7 +617,7 @@ static ag_status begin_append(ag_audit_db *db, bool deferred, PGconn **out, int6
                               char prev[AG_AUDIT_HASH_HEX], ag_error *err) {
   ag_status st = AG_OK;
   for (int attempt = 0; attempt < 2; attempt++) {
-    if ((st = writer(db, out, err)) != AG_OK)
+    if ((st = writer(db, out, err)) != AG_OK || (st = prepare_append(db, *out, err)) != AG_OK)
       return st;
     if ((st = lock_head(*out, deferred, seq, prev, err)) == AG_OK ||
         PQstatus(*out) != CONNECTION_BAD)
@@ -566,7 +650,7 @@ static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error 
   audit_id_random rnd = {.used = sizeof rnd.bytes};
   for (audit_pending *q = batch; q && st == AG_OK; q = q->next)
     for (size_t i = 0; i < q->n && st == AG_OK; i++) {
-      if (k->n == INSERT_CHUNK && (st = flush_chunk(c, k, err)) != AG_OK)
+      if (k->n == INSERT_CHUNK && (st = flush_chunk(c, k, false, 0, NULL, err)) != AG_OK)
         break;
       audit_made m;
       if ((st = audit_make_row(db, &rnd, &q->recs[i], q->now_ms, ++seq, prev, &m, err)) != AG_OK)
@@ -583,11 +667,9 @@ static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error 
       memcpy(prev, m.hash, AG_AUDIT_HASH_HEX);
     }
   if (st == AG_OK)
-    st = flush_chunk(c, k, err);
+    st = flush_chunk(c, k, true, seq, prev, err);
   free(k);
   if (st != AG_OK)
-    goto fail;
-  if ((st = move_head_commit(c, seq, prev, err)) != AG_OK)
     goto fail;
   db->pg->appending = false;
   db->stats.commits++;
@@ -622,13 +704,13 @@ static ag_status pg_put_rows(ag_audit_db *db, const audit_row *rows,
     seq = rows[i].seq;
     memcpy(prev, hashes[i], AG_AUDIT_HASH_HEX);
   }
+  char sql[HEAD_SQL_MAX];
+  head_sql(sql, seq, prev);
   for (size_t at = 0; at < n; at += INSERT_CHUNK) {
     size_t m = n - at < INSERT_CHUNK ? n - at : INSERT_CHUNK;
-    if ((st = insert_rows(c, rows + at, hashes + at, m, err)) != AG_OK)
+    if ((st = insert_rows(c, rows + at, hashes + at, m, at + m == n ? sql : NULL, err)) != AG_OK)
       goto fail;
   }
-  if (n && (st = move_head_commit(c, seq, prev, err)) != AG_OK)
-    goto fail;
   if (!n)
     rollback(c);
   goto out;
