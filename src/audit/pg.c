@@ -11,19 +11,23 @@
  * as_of, and the request's "ref" through acegate_ref()).
  *
  * One total order across replicas: every appending transaction first locks
- * the head row (SELECT ... FOR UPDATE), so transactions that append are
- * serialised by PostgreSQL itself; each reads the head only once it holds
- * the lock, when the previous holder has committed or rolled back (READ
- * COMMITTED takes a new snapshot per statement, and a row locked FOR
- * UPDATE is re-read at its latest committed version), numbers its records
- * head+1, head+2, ... linked from the head's hash, inserts them and moves
- * the head in the same transaction. A replica that dies mid-transaction
- * leaves nothing (its transaction is rolled back and the lock freed), so
- * the chain has no gap and no fork; seq is the primary key besides. Each
- * replica's group commit puts everything queued while the previous batch
- * was written into one such transaction; COMMIT returns once the WAL is
- * flushed (synchronous_commit is set on for every connection), and only
- * then is anything acknowledged.
+ * the head row (SELECT ... FOR NO KEY UPDATE), so transactions that append
+ * are serialised by PostgreSQL itself; each reads the head only once it
+ * holds the lock, when the previous holder has committed or rolled back
+ * (READ COMMITTED takes a new snapshot per statement, and a locked row is
+ * re-read at its latest committed version), numbers its records head+1,
+ * head+2, ... linked from the head's hash, inserts them and moves the head
+ * in the same transaction. A replica that dies mid-transaction leaves
+ * nothing (its transaction is rolled back and the lock freed), so the chain
+ * has no gap and no fork; seq is the primary key besides. Each replica's
+ * group commit puts everything queued while the previous batch was written
+ * into one such transaction.
+ *
+ * Durability (docs/audit.md, "Durability and outages"): the append commits
+ * without waiting for the WAL flush, so the lock is held for the writing
+ * only, and nothing is acknowledged before a later durable commit on the
+ * flusher connection has flushed the WAL past it (pg_sync()). A server
+ * restart in between fails the records not yet flushed.
  *
  * Triggers refuse UPDATE, DELETE and TRUNCATE on the log, an insert at or
  * below the head, a head moving back or to a record that is not there, and
