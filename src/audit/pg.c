@@ -1216,23 +1216,25 @@ static ag_status pg_backup(ag_audit_db *db, const char *dest, ag_error *err) {
  * flusher must be on the server the writer committed on (epoch). */
 static ag_status flush_wal(ag_audit_db *db, const char *epoch, ag_error *err) {
   struct audit_pg *pg = db->pg;
-  if (pg->f && PQstatus(pg->f) != CONNECTION_OK) {
-    PQfinish(pg->f);
-    pg->f = NULL;
-  }
-  ag_status st;
-  if (!pg->f && (st = pg_connect(db, &pg->f, pg->f_epoch, err)) != AG_OK)
-    return st;
-  if (strcmp(pg->f_epoch, epoch) != 0) {
-    /* one of the two is on a server that is gone: the flusher is made
-     * anew next time (a connection only learns it broke when used) */
-    PQfinish(pg->f);
-    pg->f = NULL;
-    return ag_error_set(err, AG_ERR_DB, "db",
+  ag_status st = AG_OK;
+  /* a flusher on a server that went away, found broken or on another
+   * server lifetime, is made again once: nothing was flushed on it */
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (pg->f && (PQstatus(pg->f) != CONNECTION_OK || strcmp(pg->f_epoch, epoch) != 0)) {
+      PQfinish(pg->f);
+      pg->f = NULL;
+    }
+    if (!pg->f && (st = pg_connect(db, &pg->f, pg->f_epoch, err)) != AG_OK)
+      return st;
+    if (strcmp(pg->f_epoch, epoch) != 0)
+      st = ag_error_set(err, AG_ERR_DB, "db",
                         "PostgreSQL restarted before the records were flushed; they may be lost");
+    else if ((st = run(pg->f, "SELECT 1 FROM audit_head WHERE id = 1 FOR KEY SHARE",
+                       PGRES_TUPLES_OK, "flush", err)) == AG_OK ||
+             PQstatus(pg->f) != CONNECTION_BAD)
+      return st;
   }
-  return run(pg->f, "SELECT 1 FROM audit_head WHERE id = 1 FOR KEY SHARE", PGRES_TUPLES_OK,
-             "flush", err);
+  return st;
 }
 
 static bool in_lost(const struct audit_pg *pg, uint64_t n) {
