@@ -155,6 +155,14 @@ static ag_status pg_error(ag_error *err, PGconn *c, const PGresult *r, const cha
   return ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: %s: %s", what, msg);
 }
 
+/* Notices (a warning that the server is shutting down, say) are not
+ * printed: the service's log is JSON lines, and what matters comes back as
+ * the error of the call that failed. */
+static void ignore_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
 static ag_status pg_connect(ag_audit_db *db, PGconn **out, char epoch[48], ag_error *err) {
   /* the URI's own connect_timeout, if any, wins over this default */
   const char *const keys[] = {"connect_timeout", "dbname", NULL};
@@ -168,6 +176,7 @@ static ag_status pg_connect(ag_audit_db *db, PGconn **out, char epoch[48], ag_er
     PQfinish(c);
     return AG_ERR_DB;
   }
+  PQsetNoticeProcessor(c, ignore_notice, NULL);
   /* an answer only after the commit is on the server's disk, whatever the
    * server's or the role's default */
   PGresult *r = PQexec(c, "SET synchronous_commit = on; SET client_min_messages = warning;"
