@@ -20,6 +20,22 @@ void ag_cli_print_error(const char *cmd, const ag_error *err) {
     fprintf(stderr, "acegate %s: %s\n", cmd, err->reason);
 }
 
+int ag_cli_print_line(ag_buf *b) {
+  ag_buf_putc(b, '\n');
+  bool ok = !b->failed && fwrite(b->data, 1, b->len, stdout) == b->len;
+  ag_buf_free(b);
+  return ok && fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
+}
+
+bool ag_cli_parse_limit(const char *text, size_t *out) {
+  char *end;
+  long v = strtol(text, &end, 10);
+  if (*end || end == text || v < 1 || v > AG_AUDIT_PAGE_MAX)
+    return false;
+  *out = (size_t)v;
+  return true;
+}
+
 int ag_cli_exit_for(ag_status st) {
   switch (st) {
   case AG_OK: return AG_EXIT_OK;

@@ -16,6 +16,13 @@
 void ag_cli_print_error(const char *cmd, const ag_error *err);
 /* The documented exit code for a status (cli.h). */
 int ag_cli_exit_for(ag_status st);
+/* Writes b and a newline to stdout and frees b: AG_EXIT_OK, or AG_EXIT_IO
+ * when the output could not be made or written. */
+int ag_cli_print_line(ag_buf *b);
+/* --limit N of a paged listing: false unless N is a number from 1 to
+ * AG_AUDIT_PAGE_MAX (AG_CLI_LIMIT_RULE says so). */
+#define AG_CLI_LIMIT_RULE "must be a number from 1 to 1000"
+bool ag_cli_parse_limit(const char *text, size_t *out);
 /* A library error field and the command-line flag that sets it. */
 typedef struct {
   const char *field;

@@ -47,6 +47,14 @@ static int usage_error(const char *sub, const char *field, const char *reason) {
   return AG_EXIT_INPUT;
 }
 
+/* The listing in out, or why st failed. */
+static int answer(const char *sub, ag_status st, ag_buf *out, const ag_error *e) {
+  if (st == AG_OK)
+    return ag_cli_print_line(out);
+  ag_buf_free(out);
+  return fail(sub, e);
+}
+
 /* Returns an exit status, or -1 to go on. */
 static int parse(const char *sub, const char *const *opts, const char *want_arg, int argc,
                  char **argv, parties_args *a) {
@@ -92,13 +100,6 @@ static int parse(const char *sub, const char *const *opts, const char *want_arg,
     return fail(sub, &e);
   a->db = a->dbbuf;
   return -1;
-}
-
-static int print_buf(ag_buf *b) {
-  ag_buf_putc(b, '\n');
-  bool ok = !b->failed && fwrite(b->data, 1, b->len, stdout) == b->len;
-  ag_buf_free(b);
-  return ok && fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
 }
 
 /* The log (which must exist) and the registry beside it. */
@@ -147,11 +148,7 @@ static int cmd_import(int argc, char **argv) {
   ag_pipeline_csv_columns_free(&cols);
   ag_parties_close(p);
   ag_audit_close(db);
-  if (st != AG_OK) {
-    ag_buf_free(&out);
-    return fail("import", &e);
-  }
-  return print_buf(&out);
+  return answer("import", st, &out, &e);
 }
 
 static int cmd_list(int argc, char **argv) {
@@ -161,13 +158,8 @@ static int cmd_list(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   size_t limit = 0;
-  if (a.limit) {
-    char *end;
-    long v = strtol(a.limit, &end, 10);
-    if (*end || end == a.limit || v < 1 || v > AG_AUDIT_PAGE_MAX)
-      return usage_error("list", "--limit", "must be a number from 1 to 1000");
-    limit = (size_t)v;
-  }
+  if (a.limit && !ag_cli_parse_limit(a.limit, &limit))
+    return usage_error("list", "--limit", AG_CLI_LIMIT_RULE);
   ag_audit_db *db = NULL;
   ag_parties *p = NULL;
   if ((rc = open_both("list", a.db, true, &db, &p)) >= 0)
@@ -178,11 +170,7 @@ static int cmd_list(int argc, char **argv) {
   ag_status st = ag_parties_list(p, db, a.q, a.cursor, limit, &out, &e);
   ag_parties_close(p);
   ag_audit_close(db);
-  if (st != AG_OK) {
-    ag_buf_free(&out);
-    return fail("list", &e);
-  }
-  return print_buf(&out);
+  return answer("list", st, &out, &e);
 }
 
 static int cmd_show(int argc, char **argv) {
@@ -201,11 +189,7 @@ static int cmd_show(int argc, char **argv) {
   ag_status st = ag_parties_show(p, db, a.arg, &out, &e);
   ag_parties_close(p);
   ag_audit_close(db);
-  if (st != AG_OK) {
-    ag_buf_free(&out);
-    return fail("show", &e);
-  }
-  return print_buf(&out);
+  return answer("show", st, &out, &e);
 }
 
 static int cmd_rescreen(int argc, char **argv) {
@@ -269,22 +253,13 @@ static int cmd_deliveries(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   size_t limit = AG_AUDIT_PAGE_MAX;
-  if (a.limit) {
-    char *end;
-    long v = strtol(a.limit, &end, 10);
-    if (*end || end == a.limit || v < 1 || v > AG_AUDIT_PAGE_MAX)
-      return usage_error("deliveries", "--limit", "must be a number from 1 to 1000");
-    limit = (size_t)v;
-  }
+  if (a.limit && !ag_cli_parse_limit(a.limit, &limit))
+    return usage_error("deliveries", "--limit", AG_CLI_LIMIT_RULE);
   ag_error e;
   ag_error_clear(&e);
   ag_buf out;
   ag_buf_init(&out);
-  if (ag_webhook_deliveries(a.db, limit, &out, &e) != AG_OK) {
-    ag_buf_free(&out);
-    return fail("deliveries", &e);
-  }
-  return print_buf(&out);
+  return answer("deliveries", ag_webhook_deliveries(a.db, limit, &out, &e), &out, &e);
 }
 
 int ag_cmd_parties(int argc, char **argv) {

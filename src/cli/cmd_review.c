@@ -49,6 +49,14 @@ static int usage_error(const char *sub, const char *field, const char *reason) {
   return AG_EXIT_INPUT;
 }
 
+/* The listing in out, or why st failed. */
+static int answer(const char *sub, ag_status st, ag_buf *out, const ag_error *e) {
+  if (st == AG_OK)
+    return ag_cli_print_line(out);
+  ag_buf_free(out);
+  return fail(sub, e);
+}
+
 /* The options a subcommand takes, by name; returns an exit status, or -1
  * to go on. */
 static int parse(const char *sub, const char *const *opts, bool want_id, int argc, char **argv,
@@ -115,13 +123,6 @@ static int parse(const char *sub, const char *const *opts, bool want_id, int arg
   return -1;
 }
 
-static int print_buf(ag_buf *b) {
-  ag_buf_putc(b, '\n');
-  bool ok = !b->failed && fwrite(b->data, 1, b->len, stdout) == b->len;
-  ag_buf_free(b);
-  return ok && fflush(stdout) == 0 ? AG_EXIT_OK : AG_EXIT_IO;
-}
-
 static int cmd_add(int argc, char **argv) {
   static const char *const opts[] = {"--db", "--decision", "--note", "--entry", NULL};
   review_args a = {0};
@@ -157,11 +158,7 @@ static int cmd_add(int argc, char **argv) {
   ag_status st = ag_review_submit(db, text, strlen(text), "", "", &out, id, &e);
   free(text);
   ag_audit_close(db);
-  if (st != AG_OK) {
-    ag_buf_free(&out);
-    return fail("add", &e);
-  }
-  return print_buf(&out);
+  return answer("add", st, &out, &e);
 }
 
 static int cmd_queue(int argc, char **argv) {
@@ -171,13 +168,8 @@ static int cmd_queue(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   size_t limit = 0;
-  if (a.limit) {
-    char *end;
-    long v = strtol(a.limit, &end, 10);
-    if (*end || end == a.limit || v < 1 || v > AG_AUDIT_PAGE_MAX)
-      return usage_error("queue", "--limit", "must be a number from 1 to 1000");
-    limit = (size_t)v;
-  }
+  if (a.limit && !ag_cli_parse_limit(a.limit, &limit))
+    return usage_error("queue", "--limit", AG_CLI_LIMIT_RULE);
   ag_audit_db *db;
   ag_error e;
   ag_audit_options o = {.flags = AG_AUDIT_OPEN_READONLY};
@@ -187,11 +179,7 @@ static int cmd_queue(int argc, char **argv) {
   ag_buf_init(&out);
   ag_status st = ag_review_queue(db, a.status, a.cursor, limit, &out, &e);
   ag_audit_close(db);
-  if (st != AG_OK) {
-    ag_buf_free(&out);
-    return fail("queue", &e);
-  }
-  return print_buf(&out);
+  return answer("queue", st, &out, &e);
 }
 
 static int cmd_show(int argc, char **argv) {
@@ -209,11 +197,7 @@ static int cmd_show(int argc, char **argv) {
   ag_buf_init(&out);
   ag_status st = ag_review_get(db, a.id, &out, &e);
   ag_audit_close(db);
-  if (st != AG_OK) {
-    ag_buf_free(&out);
-    return fail("show", &e);
-  }
-  return print_buf(&out);
+  return answer("show", st, &out, &e);
 }
 
 static int cmd_remembered(int argc, char **argv) {
@@ -224,13 +208,8 @@ static int cmd_remembered(int argc, char **argv) {
   if (rc >= 0)
     return rc;
   size_t limit = 0;
-  if (a.limit) {
-    char *end;
-    long v = strtol(a.limit, &end, 10);
-    if (*end || end == a.limit || v < 1 || v > AG_AUDIT_PAGE_MAX)
-      return usage_error("remembered", "--limit", "must be a number from 1 to 1000");
-    limit = (size_t)v;
-  }
+  if (a.limit && !ag_cli_parse_limit(a.limit, &limit))
+    return usage_error("remembered", "--limit", AG_CLI_LIMIT_RULE);
   int days;
   if (!ag_cli_remember_max_age("review remembered", a.max_age, &days))
     return AG_EXIT_INPUT;
@@ -258,11 +237,7 @@ static int cmd_remembered(int argc, char **argv) {
   ag_remember_free(rem);
   ag_audit_close(db);
   ag_screen_close(lists);
-  if (st != AG_OK) {
-    ag_buf_free(&out);
-    return fail("remembered", &e);
-  }
-  return print_buf(&out);
+  return answer("remembered", st, &out, &e);
 }
 
 int ag_cmd_review(int argc, char **argv) {
