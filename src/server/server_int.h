@@ -183,6 +183,7 @@ struct srv_req {
   ag_buf packed; /* the decisions as the log stores them (checks.c) */
   /* HTTP glue */
   struct MHD_Connection *conn;
+  struct srv_loop *loop; /* the HTTP thread serving conn */
   int state;
   srv_req *next; /* writer queue */
 };
@@ -349,6 +350,7 @@ struct ag_server {
   srv_metrics metrics;
 
   struct MHD_Daemon *daemons[SRV_HTTP_THREADS_MAX]; /* one thread each (http.c) */
+  struct srv_loop *loops;                           /* their event loops, ndaemons */
   size_t ndaemons;
   uint16_t port;
   /* access log lines gathered for one write (http.c), under alog_mu */
