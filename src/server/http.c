@@ -18,8 +18,9 @@
  * from another thread signals the daemon once per connection, a write and
  * a wake-up per request (a sixth of the writer's time per group commit,
  * spent while the next batch waited). The writer puts requests on their
- * loop's `ready` list and wakes the loop only when the list was empty; the
- * loop resumes them on its own thread, where no wake-up is needed.
+ * loop's `ready` list and, once the whole batch is handed back, wakes each
+ * loop whose list it filled; the loop resumes them on its own thread,
+ * where no wake-up is needed.
  */
 #include "server_int.h"
 
@@ -46,10 +47,6 @@ typedef struct srv_loop srv_loop_t;
 static void export_release(srv_export_t *ex);
 static struct MHD_Response *srv_export_response(srv_export_t *ex);
 
-/* ---- access log ---- */
-
-/* Appends s as JSON string content (no quotes), truncating at cap. */
-
 /* ---- event loops ---- */
 
 struct srv_loop {
@@ -60,6 +57,7 @@ struct srv_loop {
   int wake;           /* eventfd: `ready` became non-empty, or quiesce/stop */
   pthread_mutex_t mu; /* guards the fields below */
   srv_req *ready;     /* suspended requests whose answer can be built */
+  bool wake_due;      /* ready became non-empty; the writer wakes it later */
   bool quiesce, stop;
 };
 
@@ -70,23 +68,41 @@ static void loop_wake(srv_loop_t *l) {
 }
 
 /* Hands a suspended request back to its loop in the given state; r may be
- * freed from here on. */
-static void hand_to_loop(srv_req *r, int state) {
+ * freed from here on. With wake_now false the loop is only marked, and
+ * woken by wake_loops() once the whole group commit is handed back: a
+ * loop woken at the first request would take the writer's CPU while the
+ * writer still hands back the others. */
+static void hand_to_loop(srv_req *r, int state, bool wake_now) {
   srv_loop_t *l = r->loop;
   r->state = state;
   pthread_mutex_lock(&l->mu);
   bool was_empty = !l->ready;
   r->next = l->ready;
   l->ready = r;
+  if (was_empty && !wake_now)
+    l->wake_due = true;
   pthread_mutex_unlock(&l->mu);
-  if (was_empty)
+  if (was_empty && wake_now)
     loop_wake(l);
 }
 
 /* The audit writer's completion callback: hands an audited request back
- * to its suspended connection. */
+ * to its suspended connection (its loop is woken by wake_loops()). */
 static void audited(srv_req *r) {
-  hand_to_loop(r, ST_AUDITED);
+  hand_to_loop(r, ST_AUDITED, false);
+}
+
+/* Wakes the loops that were handed requests back since the last call. */
+static void wake_loops(ag_server *s) {
+  for (size_t i = 0; i < s->ndaemons; i++) {
+    srv_loop_t *l = &s->loops[i];
+    pthread_mutex_lock(&l->mu);
+    bool due = l->wake_due;
+    l->wake_due = false;
+    pthread_mutex_unlock(&l->mu);
+    if (due)
+      loop_wake(l);
+  }
 }
 
 static void *loop_main(void *arg) {
@@ -102,9 +118,9 @@ static void *loop_main(void *arg) {
     if (MHD_get_timeout(l->d, &ms) != MHD_YES || ms > 1000)
       ms = 1000;
     if (poll(fds, 2, (int)ms) > 0 && (fds[1].revents & POLLIN)) {
-      uint64_t n;
-      if (read(l->wake, &n, sizeof n) < 0 && errno != EAGAIN && errno != EINTR)
-        break;
+      uint64_t n; /* resets the eventfd; it can only fail as already reset */
+      if (read(l->wake, &n, sizeof n) < 0) {
+      }
     }
     pthread_mutex_lock(&l->mu);
     srv_req *ready = l->ready;
@@ -128,6 +144,10 @@ static void *loop_main(void *arg) {
   }
   return NULL;
 }
+
+/* ---- access log ---- */
+
+/* Appends s as JSON string content (no quotes), truncating at cap. */
 static size_t esc(char *o, size_t at, size_t cap, const char *s) {
   static const char hex[] = "0123456789abcdef";
   for (; s && *s && at + 8 < cap; s++) {
@@ -540,7 +560,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         /* shutting down: answered as an audit failure, never unrecorded */
         r->audit_st = AG_ERR_DB;
         ag_error_set(&r->audit_err, AG_ERR_DB, "", "the service is shutting down");
-        audited(r);
+        hand_to_loop(r, ST_AUDITED, true);
       }
       return MHD_YES;
     }
@@ -554,7 +574,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 void srv_http_resume_ready(ag_server *s, srv_req *r) {
   (void)s;
-  hand_to_loop(r, ST_READY);
+  hand_to_loop(r, ST_READY, true);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -720,6 +740,7 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
       *port_of(&ss) = htons(s->port);
     }
   }
+  s->handed_back = wake_loops;
   for (size_t i = 0; i < s->ndaemons; i++) {
     srv_loop_t *l = &s->loops[i];
     if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
@@ -746,6 +767,7 @@ void srv_http_quiesce(ag_server *s) {
 }
 
 void srv_http_stop(ag_server *s) {
+  s->handed_back = NULL;
   for (size_t i = 0; i < s->ndaemons; i++) {
     srv_loop_t *l = &s->loops[i];
     if (l->started) {
