@@ -103,6 +103,7 @@ static void *batch_main(void *arg) {
       r->audit_st = AG_ERR_DB;
       ag_error_set(&r->audit_err, AG_ERR_DB, "", "the service is shutting down");
       r->audit_done(r);
+      srv_handed_back(s);
     }
     pthread_mutex_lock(&b->mu);
   }

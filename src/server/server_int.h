@@ -176,13 +176,15 @@ struct srv_req {
   ag_error audit_err;
   int64_t audit_queued_ns;
   /* called by the audit writer once the records are durable or failed
-   * (audit_st says which); the request is then the caller's again */
+   * (audit_st says which); the request is then the caller's again. After
+   * a round of these calls the caller calls srv_handed_back(). */
   void (*audit_done)(srv_req *r);
   void (*finish)(srv_req *r);
   ag_buf dec, reqtext;
   ag_buf packed; /* the decisions as the log stores them (checks.c) */
   /* HTTP glue */
   struct MHD_Connection *conn;
+  struct srv_loop *loop; /* the HTTP thread serving conn */
   int state;
   srv_req *next; /* writer queue */
 };
@@ -255,6 +257,8 @@ bool srv_writer_submit(ag_server *s, srv_req *r);
 void srv_writer_stop(ag_server *s);
 /* Appends r's records now, on the calling thread. */
 void srv_audit_sync(ag_server *s, srv_req *r);
+/* To call after a round of audit_done calls (s->handed_back). */
+void srv_handed_back(ag_server *s);
 
 /* ---- keys and rate limits ---- */
 
@@ -349,6 +353,10 @@ struct ag_server {
   srv_metrics metrics;
 
   struct MHD_Daemon *daemons[SRV_HTTP_THREADS_MAX]; /* one thread each (http.c) */
+  struct srv_loop *loops;                           /* their event loops, ndaemons */
+  /* wakes what the audit_done calls since the last call handed back
+   * (http.c); NULL when nothing needs waking */
+  void (*handed_back)(ag_server *s);
   size_t ndaemons;
   uint16_t port;
   /* access log lines gathered for one write (http.c), under alog_mu */

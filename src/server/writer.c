@@ -7,10 +7,11 @@
  * takes everything queued, commits it in one transaction
  * (ag_audit_commit_batch), waits until it is on stable storage
  * (ag_audit_wait_durable: one fsync), then hands each request back through
- * its audit_done callback (the HTTP layer resumes its connection: the
- * writer knows nothing of HTTP). Requests that arrive meanwhile form the
- * next batch, so the number of fsyncs per second stays bounded while
- * throughput grows with the load. Without fsyncs (":memory:", relaxed)
+ * its audit_done callback and, once all are handed back, calls
+ * srv_handed_back() (the HTTP layer resumes the connections, waking each
+ * HTTP thread once per batch: the writer knows nothing of HTTP). Requests
+ * that arrive meanwhile form the next batch, so the number of fsyncs per
+ * second stays bounded while throughput grows with the load. Without fsyncs (":memory:", relaxed)
  * there is nothing to wait for.
  *
  * One thread rather than a writer and a syncer overlapping the commit of
@@ -100,6 +101,12 @@ static void hand_back(ag_server *s, srv_req *batch) {
     r->next = NULL;
     r->audit_done(r);
   }
+  srv_handed_back(s);
+}
+
+void srv_handed_back(ag_server *s) {
+  if (s->handed_back)
+    s->handed_back(s);
 }
 
 static void *writer_main(void *arg) {

@@ -12,7 +12,7 @@ mkdir -p "$HOME"
 # start ARGS...: starts serve (its listen address from the file or ARGS)
 start() { serve_start "$@"; }
 stop() { serve_stop; }
-http_threads() { cat /proc/"$SRV_PID"/task/*/comm 2>/dev/null | grep -c '^MHD-single$'; }
+http_threads() { cat /proc/"$SRV_PID"/task/*/comm 2>/dev/null | grep -c '^http$'; }
 ok() { echo "ok $1"; }
 notok() {
   echo "not ok $1: $2"

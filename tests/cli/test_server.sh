@@ -71,7 +71,7 @@ cat /proc/"$SRV_PID"/task/*/comm >"$TMPD/threads" 2>/dev/null
 for t in audit-writer audit-index; do # audit-ckpt starts with the first checkpoint
   expect_grep "thread_named_$t" "^$t\$" "$TMPD/threads"
 done
-http_threads=$(grep -c '^MHD-single$' "$TMPD/threads")
+http_threads=$(grep -c '^http$' "$TMPD/threads")
 want_threads=$((2 * $(getconf _NPROCESSORS_ONLN)))
 [ "$want_threads" -gt 64 ] && want_threads=64
 if [ "$http_threads" -eq "$want_threads" ]; then ok http_threads_two_per_cpu; else
