@@ -182,7 +182,7 @@ typedef struct {
   ag_pipeline_batch_stats *stats;
   ag_audit_record *recs;
   char (*ids)[AG_AUDIT_ID_MAX];
-  ag_buf line_out;
+  ag_buf line_out; /* a chunk's answers as written */
   long lineno;
   bool eof;
   pl_csv_in *csv;
@@ -209,44 +209,46 @@ static size_t read_chunk(batch *b, item *items) {
   return n;
 }
 
-/* Records an answered chunk, then writes it in input order. Nothing of a
- * chunk whose record failed is written. */
+/* Records an answered chunk, then writes it in input order, in one write:
+ * an answer is larger than stdio's buffer, so line by line each would be a
+ * system call of its own. Nothing of a chunk whose record failed is
+ * written. */
 static ag_status finish_chunk(batch *b, item *items, size_t n, ag_error *err) {
   const ag_pipeline_batch_options *o = b->o;
   bool is_csv = b->csv != NULL;
   assert(!o->db || (b->recs && b->ids)); /* ok: allocated when there is a log */
   ag_status st = o->db ? record_chunk(b->d, o->db, items, n, b->recs, b->ids, err) : AG_OK;
+  ag_buf *text = &b->line_out;
+  ag_buf_reset(text);
   for (size_t i = 0; st == AG_OK && i < n; i++) {
     item *it = &items[i];
-    ag_buf *line_out = &b->line_out;
-    ag_buf_reset(line_out);
     b->stats->lines++;
     if (it->res.st == AG_OK) {
       b->stats->decided++;
       if (it->res.outcome_index >= 0 && it->res.outcome_index < AG_PIPELINE_OUTCOMES)
         b->stats->outcomes[it->res.outcome_index]++;
       if (is_csv)
-        ag_buf_append(line_out, it->row.data, it->row.len);
+        ag_buf_append(text, it->row.data, it->row.len);
       else if (o->db)
-        ag_pipeline_splice_audit_id(line_out, b->ids[it->rec], it->answer.data, it->answer.len);
+        ag_pipeline_splice_audit_id(text, b->ids[it->rec], it->answer.data, it->answer.len);
       else
-        ag_buf_append(line_out, it->answer.data, it->answer.len);
+        ag_buf_append(text, it->answer.data, it->answer.len);
     } else {
       b->stats->rejected++;
       if (is_csv)
-        ag_buf_append(line_out, it->row.data, it->row.len);
+        ag_buf_append(text, it->row.data, it->row.len);
       else
-        ag_json_encode_batch_error(it->line.number, &it->res.err, line_out);
+        ag_json_encode_batch_error(it->line.number, &it->res.err, text);
     }
     if (is_csv)
-      pl_csv_finish(it->res.st == AG_OK && o->db ? b->ids[it->rec] : NULL, line_out);
+      pl_csv_finish(it->res.st == AG_OK && o->db ? b->ids[it->rec] : NULL, text);
     else
-      ag_buf_putc(line_out, '\n');
-    if (line_out->failed)
+      ag_buf_putc(text, '\n');
+    if (text->failed)
       st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory at line %ld", it->line.number);
-    else if (fwrite(line_out->data, 1, line_out->len, b->out) != line_out->len)
-      st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
   }
+  if (st == AG_OK && fwrite(text->data, 1, text->len, b->out) != text->len)
+    st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
   if (o->progress && st == AG_OK) {
     off_t at = ftello(b->in);
     b->progress.lines = b->stats->lines;
