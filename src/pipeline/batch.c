@@ -182,7 +182,7 @@ typedef struct {
   ag_pipeline_batch_stats *stats;
   ag_audit_record *recs;
   char (*ids)[AG_AUDIT_ID_MAX];
-  ag_buf line_out; /* a chunk's answers as written */
+  ag_buf line_out; /* answers to write, up to WRITE_BYTES */
   long lineno;
   bool eof;
   pl_csv_in *csv;
@@ -209,10 +209,19 @@ static size_t read_chunk(batch *b, item *items) {
   return n;
 }
 
-/* Records an answered chunk, then writes it in input order, in one write:
- * an answer is larger than stdio's buffer, so line by line each would be a
- * system call of its own. Nothing of a chunk whose record failed is
- * written. */
+/* Records an answered chunk, then writes it in input order, in writes of
+ * about WRITE_BYTES: an answer is larger than stdio's buffer, so line by
+ * line each would be a system call of its own, and a buffer of this size
+ * stays in the cache. Nothing of a chunk whose record failed is written. */
+#define WRITE_BYTES 65536
+
+static ag_status write_out(batch *b, ag_error *err) {
+  ag_buf *text = &b->line_out;
+  bool ok = fwrite(text->data, 1, text->len, b->out) == text->len;
+  ag_buf_reset(text);
+  return ok ? AG_OK : ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
+}
+
 static ag_status finish_chunk(batch *b, item *items, size_t n, ag_error *err) {
   const ag_pipeline_batch_options *o = b->o;
   bool is_csv = b->csv != NULL;
@@ -246,9 +255,9 @@ static ag_status finish_chunk(batch *b, item *items, size_t n, ag_error *err) {
       ag_buf_putc(text, '\n');
     if (text->failed)
       st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory at line %ld", it->line.number);
+    else if ((text->len >= WRITE_BYTES || i + 1 == n) && (st = write_out(b, err)) != AG_OK)
+      break;
   }
-  if (st == AG_OK && fwrite(text->data, 1, text->len, b->out) != text->len)
-    st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
   if (o->progress && st == AG_OK) {
     off_t at = ftello(b->in);
     b->progress.lines = b->stats->lines;
@@ -313,19 +322,19 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   /* bufs[cur] is being answered, bufs[!cur] holds the chunk before it
    * (n_done lines, answered, not yet recorded) */
   int cur = 0;
-  size_t n_cur = st == AG_OK ? read_chunk(&b, bufs[cur]) : 0, n_done = 0;
-  while (st == AG_OK && (n_cur || n_done)) {
+  size_t n_cur = ok && st == AG_OK ? read_chunk(&b, bufs[cur]) : 0, n_done = 0;
+  while (ok && st == AG_OK && (n_cur || n_done)) {
     chunk c = {.d = d, .o = o, .items = bufs[cur], .n = n_cur};
     atomic_init(&c.next, 0);
     job jobs[THREADS_MAX];
+    for (int t = 0; t < THREADS_MAX; t++)
+      jobs[t] = (job){.c = &c, .w = workers[t], .packer = packers[t]};
     pthread_t th[THREADS_MAX];
     bool started[THREADS_MAX] = {false};
-    for (int t = 0; t < nt; t++) {
-      jobs[t] = (job){.c = &c, .w = workers[t], .packer = packers[t]};
-      /* a thread that is not started leaves its share to the others */
-      if (t > 0 && n_cur > (size_t)t * GRAIN)
+    /* a thread that is not started leaves its share to the others */
+    for (int t = 1; t < nt; t++)
+      if (n_cur > (size_t)t * GRAIN)
         started[t] = pthread_create(&th[t], NULL, run_job, &jobs[t]) == 0;
-    }
     if (n_done)
       st = finish_chunk(&b, bufs[!cur], n_done, err);
     size_t n_next = st == AG_OK ? read_chunk(&b, bufs[!cur]) : 0;
