@@ -2,12 +2,15 @@
  * batch.c - JSONL streams of checks or screenings (ag_pipeline_batch) and
  * the one line reader every batch uses.
  *
- * Lines are read in chunks of CHUNK, answered by a few threads (each with
- * its own worker; the tables and lists are shared read-only), recorded in
- * the audit log in one transaction per chunk, and only then written, in
- * input order, before the next chunk is read: memory does not grow with
- * the input, and no answer is written whose record is not durable
- * (15 CFR 762.2).
+ * Lines are read in chunks of CHUNK and answered by a few threads (each
+ * with its own worker; the tables and lists are shared read-only), which
+ * take the chunk's lines a few at a time. A chunk is recorded in the audit
+ * log in one transaction and only then written, in input order. Two chunks
+ * are in hand at a time: while the threads answer one, the main thread
+ * records and writes the one before it (the log's writes and fsync are one
+ * after the other by nature), reads the next, then answers lines beside
+ * the threads. Memory does not grow with the input, and no answer is
+ * written whose record is not durable (15 CFR 762.2).
  *
  * A CSV batch (csv.c) goes the same way: each row is made into the JSON
  * request a JSONL line would be, and each answer is written as a CSV row
@@ -17,6 +20,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -86,47 +90,67 @@ typedef struct {
   ag_buf row;
 } item;
 
+/* A chunk being answered: the threads take its lines GRAIN at a time, so
+ * a thread that was busy elsewhere (the main thread recording the chunk
+ * before) leaves the rest to the others. */
 typedef struct {
   const ag_pipeline_data *d;
   const ag_pipeline_batch_options *o;
+  item *items;
+  size_t n;
+  atomic_size_t next;
+} chunk;
+
+#define GRAIN 8
+
+typedef struct {
+  chunk *c;
   ag_pipeline_worker *w;
   ag_audit_packer *packer; /* NULL without a log */
-  item *items;
-  size_t from, to;
 } job;
+
+static void answer(const chunk *c, ag_pipeline_worker *w, ag_audit_packer *packer, item *it) {
+  const ag_pipeline_batch_options *o = c->o;
+  ag_buf_reset(&it->answer);
+  if (it->bad_row) {
+    it->res.kind = o->kind;
+    it->res.st = it->row_err.status;
+    it->res.err = it->row_err;
+  } else if (it->line.too_long) {
+    it->res.kind = o->kind;
+    it->res.st = ag_error_set(&it->res.err, AG_ERR_LIMIT, "", "the line is longer than %zu bytes",
+                              AG_JSON_MAX_REQUEST);
+  } else if (o->kind == AG_AUDIT_SCREENING) {
+    ag_pipeline_screening(c->d, w, it->line.text, it->line.len, &it->answer, &it->res);
+  } else {
+    ag_pipeline_check(c->d, w, it->line.text, it->line.len, &it->answer, &it->res);
+  }
+  /* compressed here, in parallel, rather than by the append under the
+   * log's write lock */
+  it->packed_len = 0;
+  ag_buf_reset(&it->packed);
+  ag_error err;
+  if (packer && it->res.st == AG_OK && !it->answer.failed &&
+      ag_audit_pack(o->db, packer, it->answer.data, it->answer.len, &it->packed, &it->packed_len,
+                    &err) != AG_OK)
+    it->packed_len = 0;
+  if (o->format == AG_PIPELINE_CSV) {
+    ag_buf_reset(&it->row);
+    pl_csv_row(o->kind, it->line.number, it->ref, &it->res, it->answer.data, it->answer.len,
+               &it->row);
+  }
+}
 
 static void *run_job(void *p) {
   job *j = p;
-  for (size_t i = j->from; i < j->to; i++) {
-    item *it = &j->items[i];
-    ag_buf_reset(&it->answer);
-    if (it->bad_row) {
-      it->res.kind = j->o->kind;
-      it->res.st = it->row_err.status;
-      it->res.err = it->row_err;
-    } else if (it->line.too_long) {
-      it->res.kind = j->o->kind;
-      it->res.st = ag_error_set(&it->res.err, AG_ERR_LIMIT, "", "the line is longer than %zu bytes",
-                                AG_JSON_MAX_REQUEST);
-    } else if (j->o->kind == AG_AUDIT_SCREENING) {
-      ag_pipeline_screening(j->d, j->w, it->line.text, it->line.len, &it->answer, &it->res);
-    } else {
-      ag_pipeline_check(j->d, j->w, it->line.text, it->line.len, &it->answer, &it->res);
-    }
-    /* compressed here, in parallel, rather than by the append under the
-     * log's write lock */
-    it->packed_len = 0;
-    ag_buf_reset(&it->packed);
-    ag_error err;
-    if (j->packer && it->res.st == AG_OK && !it->answer.failed &&
-        ag_audit_pack(j->o->db, j->packer, it->answer.data, it->answer.len, &it->packed,
-                      &it->packed_len, &err) != AG_OK)
-      it->packed_len = 0;
-    if (j->o->format == AG_PIPELINE_CSV) {
-      ag_buf_reset(&it->row);
-      pl_csv_row(j->o->kind, it->line.number, it->ref, &it->res, it->answer.data,
-                 it->answer.len, &it->row);
-    }
+  chunk *c = j->c;
+  for (;;) {
+    size_t from = atomic_fetch_add_explicit(&c->next, GRAIN, memory_order_relaxed);
+    if (from >= c->n)
+      break;
+    size_t to = from + GRAIN < c->n ? from + GRAIN : c->n;
+    for (size_t i = from; i < to; i++)
+      answer(c, j->w, j->packer, &c->items[i]);
   }
   return NULL;
 }
@@ -150,6 +174,111 @@ static ag_status record_chunk(const ag_pipeline_data *d, ag_audit_db *db, item *
   return k ? ag_audit_append_batch(db, recs, k, ids, err) : AG_OK;
 }
 
+/* What the batch keeps from one chunk to the next. */
+typedef struct {
+  const ag_pipeline_data *d;
+  const ag_pipeline_batch_options *o;
+  FILE *in, *out;
+  ag_pipeline_batch_stats *stats;
+  ag_audit_record *recs;
+  char (*ids)[AG_AUDIT_ID_MAX];
+  ag_buf line_out; /* answers to write, up to WRITE_BYTES */
+  long lineno;
+  bool eof;
+  pl_csv_in *csv;
+  ag_pipeline_progress progress;
+} batch;
+
+/* Reads up to CHUNK lines (or CSV rows) into items; their count. */
+static size_t read_chunk(batch *b, item *items) {
+  size_t n = 0;
+  while (n < CHUNK && !b->eof) {
+    item *it = &items[n];
+    it->bad_row = false;
+    if (b->csv) {
+      ag_error_clear(&it->row_err);
+      int r = pl_csv_next(b->csv, b->in, &b->lineno, &it->line, it->ref, &it->row_err);
+      if (!(b->eof = r == 0))
+        it->bad_row = r == 2;
+    } else {
+      b->eof = !ag_pipeline_read_line(b->in, &b->lineno, &it->line);
+    }
+    if (!b->eof)
+      n++;
+  }
+  return n;
+}
+
+/* Records an answered chunk, then writes it in input order, in writes of
+ * about WRITE_BYTES: an answer is larger than stdio's buffer, so line by
+ * line each would be a system call of its own, and a buffer of this size
+ * stays in the cache. Nothing of a chunk whose record failed is written. */
+#define WRITE_BYTES 65536
+
+static ag_status write_out(batch *b, ag_error *err) {
+  ag_buf *text = &b->line_out;
+  bool ok = fwrite(text->data, 1, text->len, b->out) == text->len;
+  ag_buf_reset(text);
+  return ok ? AG_OK : ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
+}
+
+static ag_status finish_chunk(batch *b, item *items, size_t n, ag_error *err) {
+  const ag_pipeline_batch_options *o = b->o;
+  bool is_csv = b->csv != NULL;
+  assert(!o->db || (b->recs && b->ids)); /* ok: allocated when there is a log */
+  ag_status st = o->db ? record_chunk(b->d, o->db, items, n, b->recs, b->ids, err) : AG_OK;
+  ag_buf *text = &b->line_out;
+  ag_buf_reset(text);
+  for (size_t i = 0; st == AG_OK && i < n; i++) {
+    item *it = &items[i];
+    b->stats->lines++;
+    if (it->res.st == AG_OK) {
+      b->stats->decided++;
+      if (it->res.outcome_index >= 0 && it->res.outcome_index < AG_PIPELINE_OUTCOMES)
+        b->stats->outcomes[it->res.outcome_index]++;
+      if (is_csv)
+        ag_buf_append(text, it->row.data, it->row.len);
+      else if (o->db)
+        ag_pipeline_splice_audit_id(text, b->ids[it->rec], it->answer.data, it->answer.len);
+      else
+        ag_buf_append(text, it->answer.data, it->answer.len);
+    } else {
+      b->stats->rejected++;
+      if (is_csv)
+        ag_buf_append(text, it->row.data, it->row.len);
+      else
+        ag_json_encode_batch_error(it->line.number, &it->res.err, text);
+    }
+    if (is_csv)
+      pl_csv_finish(it->res.st == AG_OK && o->db ? b->ids[it->rec] : NULL, text);
+    else
+      ag_buf_putc(text, '\n');
+    if (text->failed)
+      st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory at line %ld", it->line.number);
+    else if ((text->len >= WRITE_BYTES || i + 1 == n) && (st = write_out(b, err)) != AG_OK)
+      break;
+  }
+  if (o->progress && st == AG_OK) {
+    off_t at = ftello(b->in);
+    b->progress.lines = b->stats->lines;
+    b->progress.bytes_read = at > 0 ? (uint64_t)at : 0;
+    o->progress(o->progress_ctx, &b->progress);
+  }
+  return st;
+}
+
+static void free_items(item *items) {
+  if (!items)
+    return;
+  for (size_t i = 0; i < CHUNK; i++) {
+    ag_pipeline_line_free(&items[i].line);
+    ag_buf_free(&items[i].answer);
+    ag_buf_free(&items[i].packed);
+    ag_buf_free(&items[i].row);
+  }
+  free(items);
+}
+
 ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_options *o,
                             FILE *in, FILE *out, ag_pipeline_batch_stats *stats, ag_error *err) {
   memset(stats, 0, sizeof *stats);
@@ -160,13 +289,14 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   }
   if (nt > THREADS_MAX)
     nt = THREADS_MAX;
-  item *items = calloc(CHUNK, sizeof *items);
-  ag_audit_record *recs = o->db ? calloc(CHUNK, sizeof *recs) : NULL;
-  char(*ids)[AG_AUDIT_ID_MAX] = o->db ? calloc(CHUNK, sizeof *ids) : NULL;
+  batch b = {.d = d, .o = o, .in = in, .out = out, .stats = stats};
+  item *bufs[2] = {calloc(CHUNK, sizeof(item)), calloc(CHUNK, sizeof(item))};
+  b.recs = o->db ? calloc(CHUNK, sizeof *b.recs) : NULL;
+  b.ids = o->db ? calloc(CHUNK, sizeof *b.ids) : NULL;
   ag_pipeline_worker *workers[THREADS_MAX] = {NULL};
   ag_audit_packer *packers[THREADS_MAX] = {NULL};
   ag_status st = AG_OK;
-  bool ok = items && (!o->db || (recs && ids));
+  bool ok = bufs[0] && bufs[1] && (!o->db || (b.recs && b.ids));
   for (int t = 0; ok && t < nt; t++) {
     ok = (workers[t] = ag_pipeline_worker_new(o->mode)) != NULL;
     /* the same customers come back in a batch of orders; without the
@@ -178,120 +308,57 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   }
   if (!ok)
     st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory");
-  ag_buf line_out;
-  ag_buf_init(&line_out);
-  long lineno = 0;
-  bool eof = false;
-  pl_csv_in *csv = NULL;
-  bool is_csv = o->format == AG_PIPELINE_CSV;
-  if (st == AG_OK && is_csv && (st = pl_csv_open(in, o->kind, o->columns, &csv, err)) == AG_OK) {
-    lineno = 1;
-    pl_csv_header(o->kind, &line_out);
-    if (fwrite(line_out.data, 1, line_out.len, out) != line_out.len)
+  ag_buf_init(&b.line_out);
+  if (st == AG_OK && o->format == AG_PIPELINE_CSV &&
+      (st = pl_csv_open(in, o->kind, o->columns, &b.csv, err)) == AG_OK) {
+    b.lineno = 1;
+    pl_csv_header(o->kind, &b.line_out);
+    if (fwrite(b.line_out.data, 1, b.line_out.len, out) != b.line_out.len)
       st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
   }
-  ag_pipeline_progress progress = {0};
   struct stat sb;
   if (o->progress && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode))
-    progress.bytes_all = (uint64_t)sb.st_size;
-  while (ok && st == AG_OK && !eof) {
-    size_t n = 0;
-    while (n < CHUNK) {
-      item *it = &items[n];
-      if (is_csv) {
-        ag_error_clear(&it->row_err);
-        int r = pl_csv_next(csv, in, &lineno, &it->line, it->ref, &it->row_err);
-        if (!(eof = r == 0))
-          it->bad_row = r == 2;
-      } else {
-        eof = !ag_pipeline_read_line(in, &lineno, &it->line);
-      }
-      if (eof)
-        break;
-      n++;
-    }
-    int use = nt > (int)n ? (int)n : nt; /* nt >= 1: none only when no line is left */
-    if (use < 1)
-      break;
+    b.progress.bytes_all = (uint64_t)sb.st_size;
+  /* bufs[cur] is being answered, bufs[!cur] holds the chunk before it
+   * (n_done lines, answered, not yet recorded) */
+  int cur = 0;
+  size_t n_cur = ok && st == AG_OK ? read_chunk(&b, bufs[cur]) : 0, n_done = 0;
+  while (ok && st == AG_OK && (n_cur || n_done)) {
+    chunk c = {.d = d, .o = o, .items = bufs[cur], .n = n_cur};
+    atomic_init(&c.next, 0);
     job jobs[THREADS_MAX];
+    for (int t = 0; t < THREADS_MAX; t++)
+      jobs[t] = (job){.c = &c, .w = workers[t], .packer = packers[t]};
     pthread_t th[THREADS_MAX];
     bool started[THREADS_MAX] = {false};
-    for (int t = 0; t < use; t++) {
-      jobs[t] = (job){d, o, workers[t], packers[t], items, n * (size_t)t / (size_t)use,
-                      n * (size_t)(t + 1) / (size_t)use};
-      if (t > 0)
+    /* a thread that is not started leaves its share to the others */
+    for (int t = 1; t < nt; t++)
+      if (n_cur > (size_t)t * GRAIN)
         started[t] = pthread_create(&th[t], NULL, run_job, &jobs[t]) == 0;
-    }
+    if (n_done)
+      st = finish_chunk(&b, bufs[!cur], n_done, err);
+    size_t n_next = st == AG_OK ? read_chunk(&b, bufs[!cur]) : 0;
     run_job(&jobs[0]);
-    for (int t = 1; t < use; t++) {
+    for (int t = 1; t < nt; t++)
       if (started[t])
         pthread_join(th[t], NULL);
-      else
-        run_job(&jobs[t]); /* no thread: do its share here */
-    }
-    assert(!o->db || (recs && ids)); /* ok: allocated when there is a log */
-    if (o->db && (st = record_chunk(d, o->db, items, n, recs, ids, err)) != AG_OK)
-      break; /* nothing of this chunk is written: it is not recorded */
-    for (size_t i = 0; i < n; i++) {
-      item *it = &items[i];
-      ag_buf_reset(&line_out);
-      stats->lines++;
-      if (it->res.st == AG_OK) {
-        stats->decided++;
-        if (it->res.outcome_index >= 0 && it->res.outcome_index < AG_PIPELINE_OUTCOMES)
-          stats->outcomes[it->res.outcome_index]++;
-        if (is_csv)
-          ag_buf_append(&line_out, it->row.data, it->row.len);
-        else if (o->db)
-          ag_pipeline_splice_audit_id(&line_out, ids[it->rec], it->answer.data, it->answer.len);
-        else
-          ag_buf_append(&line_out, it->answer.data, it->answer.len);
-      } else {
-        stats->rejected++;
-        if (is_csv)
-          ag_buf_append(&line_out, it->row.data, it->row.len);
-        else
-          ag_json_encode_batch_error(it->line.number, &it->res.err, &line_out);
-      }
-      if (is_csv)
-        pl_csv_finish(it->res.st == AG_OK && o->db ? ids[it->rec] : NULL, &line_out);
-      else
-        ag_buf_putc(&line_out, '\n');
-      if (line_out.failed) {
-        st = ag_error_set(err, AG_ERR_NOMEM, "", "out of memory at line %ld", it->line.number);
-        break;
-      }
-      if (fwrite(line_out.data, 1, line_out.len, out) != line_out.len) {
-        st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
-        break;
-      }
-    }
-    if (o->progress && st == AG_OK) {
-      off_t at = ftello(in);
-      progress.lines = stats->lines;
-      progress.bytes_read = at > 0 ? (uint64_t)at : 0;
-      o->progress(o->progress_ctx, &progress);
-    }
+    n_done = n_cur;
+    n_cur = n_next;
+    cur = !cur;
   }
-  pl_csv_free(csv);
+  pl_csv_free(b.csv);
   if (st == AG_OK && ferror(in))
     st = ag_error_set(err, AG_ERR_IO, "input", "reading the input failed");
   if (fflush(out) != 0 && st == AG_OK)
     st = ag_error_set(err, AG_ERR_IO, "output", "writing the answers failed");
-  ag_buf_free(&line_out);
+  ag_buf_free(&b.line_out);
   for (int t = 0; t < THREADS_MAX; t++) {
     ag_pipeline_worker_free(workers[t]);
     ag_audit_packer_free(packers[t]);
   }
-  if (items)
-    for (size_t i = 0; i < CHUNK; i++) {
-      ag_pipeline_line_free(&items[i].line);
-      ag_buf_free(&items[i].answer);
-      ag_buf_free(&items[i].packed);
-      ag_buf_free(&items[i].row);
-    }
-  free(items);
-  free(recs);
-  free(ids);
+  free_items(bufs[0]);
+  free_items(bufs[1]);
+  free(b.recs);
+  free(b.ids);
   return st;
 }

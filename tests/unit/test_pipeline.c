@@ -467,6 +467,67 @@ static void test_batch_recorded_and_error_lines(void **state) {
   ag_audit_close(db);
 }
 
+/* A batch of several chunks (answered while the chunk before is recorded):
+ * every answer is written in input order, each under the record of its own
+ * line, and the records follow the input in chain order
+ * (15 CFR 762.2: each determination is recorded, none is lost). */
+static void test_batch_chunks_in_input_order(void **state) {
+  fixture *f = *state;
+  enum { LINES = 1300, BAD_EVERY = 97 }; /* three chunks of 512 lines */
+  ag_audit_db *db;
+  ag_error err;
+  assert_int_equal(ag_audit_open(":memory:", NULL, &db, &err), AG_OK);
+  ag_buf in;
+  ag_buf_init(&in);
+  for (int i = 1; i <= LINES; i++)
+    if (i % BAD_EVERY == 0)
+      ag_buf_puts(&in, "not json\n");
+    else /* 740.22(c)(1)(iii): no ACE to a non-government end user in D:1 or D:5 (VE) */
+      ag_buf_printf(&in, "{\"item\":{\"eccn\":\"4D004\"},\"destination\":\"VE\",\"ref\":\"L%d\"}\n",
+                    i);
+  assert_false(in.failed);
+  ag_buf_putc(&in, '\0');
+  ag_pipeline_batch_stats st;
+  char *out = run_batch(f, AG_AUDIT_CHECK, db, in.data, &st);
+  assert_int_equal(st.lines, LINES);
+  assert_int_equal(st.rejected, LINES / BAD_EVERY);
+  assert_int_equal(st.decided, LINES - LINES / BAD_EVERY);
+  const char *p = out, *line = in.data;
+  int64_t last_seq = 0;
+  for (int i = 1; i <= LINES; i++) {
+    const char *eol = strchr(p, '\n'), *in_eol = strchr(line, '\n');
+    assert_non_null(eol);
+    json_t *a = parse(p, (size_t)(eol - p));
+    if (i % BAD_EVERY == 0) {
+      assert_int_equal(json_integer_value(json_object_get(a, "line")), i);
+    } else {
+      char ref[16];
+      snprintf(ref, sizeof ref, "L%d", i);
+      assert_string_equal(json_string_value(json_object_get(a, "ref")), ref);
+      assert_string_equal(json_string_value(json_object_get(a, "outcome")), "LICENSE_REQUIRED");
+      ag_audit_entry *e;
+      assert_int_equal(
+          ag_audit_get(db, json_string_value(json_object_get(a, "audit_id")), &e, &err), AG_OK);
+      assert_int_equal(e->request_len, (size_t)(in_eol - line));
+      assert_memory_equal(e->request, line, e->request_len);
+      assert_int_equal(e->seq, last_seq + 1);
+      last_seq = e->seq;
+      ag_audit_entry_free(e);
+    }
+    json_decref(a);
+    p = eol + 1;
+    line = in_eol + 1;
+  }
+  assert_int_equal(*p, '\0');
+  ag_audit_verify_report rep;
+  assert_int_equal(ag_audit_verify(db, NULL, &rep, &err), AG_OK);
+  assert_int_equal(rep.problem, AG_AUDIT_INTACT);
+  assert_int_equal(rep.records, LINES - LINES / BAD_EVERY);
+  free(out);
+  ag_buf_free(&in);
+  ag_audit_close(db);
+}
+
 /* A batch remembers the screenings of names it has seen: each answer must
  * be the one a check on its own gives, for the same name under another
  * country (country evidence changes the score), another date, another
@@ -705,6 +766,7 @@ int main(void) {
       cmocka_unit_test(test_line_reader),
       cmocka_unit_test_setup_teardown(test_batch_recorded_and_error_lines, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_unrecorded_is_not_written, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batch_chunks_in_input_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_batch_remembered_screenings_answer_alike, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_party_search, setup, teardown),
