@@ -598,15 +598,11 @@ typedef struct {
   size_t n;
 } chunk;
 
-/* Inserts the chunk's rows; the last chunk also moves the head to
- * (seq, hash) and commits, in the same round trip. */
-static ag_status flush_chunk(PGconn *c, chunk *k, bool last, int64_t seq, const char *hash,
-                             ag_error *err) {
-  char sql[HEAD_SQL_MAX];
-  if (last)
-    head_sql(sql, seq, hash);
+/* Inserts the chunk's rows; with head_stmt (the last chunk) also moves the
+ * head and commits, in the same round trip. */
+static ag_status flush_chunk(PGconn *c, chunk *k, const char *head_stmt, ag_error *err) {
   ag_status st = insert_rows(c, k->rows, (const char(*)[AG_AUDIT_HASH_HEX])k->hashes, k->n,
-                             last ? sql : NULL, err);
+                             head_stmt, err);
   k->n = 0;
   return st;
 }
@@ -663,7 +659,7 @@ static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error 
   audit_id_random rnd = {.used = sizeof rnd.bytes};
   for (audit_pending *q = batch; q && st == AG_OK; q = q->next)
     for (size_t i = 0; i < q->n && st == AG_OK; i++) {
-      if (k->n == INSERT_CHUNK && (st = flush_chunk(c, k, false, 0, NULL, err)) != AG_OK)
+      if (k->n == INSERT_CHUNK && (st = flush_chunk(c, k, NULL, err)) != AG_OK)
         break;
       audit_made m;
       if ((st = audit_make_row(db, &rnd, &q->recs[i], q->now_ms, ++seq, prev, &m, err)) != AG_OK)
@@ -679,8 +675,11 @@ static ag_status pg_write_batch(ag_audit_db *db, audit_pending *batch, ag_error 
       memcpy(q->ids[i], m.id, AG_AUDIT_ID_MAX);
       memcpy(prev, m.hash, AG_AUDIT_HASH_HEX);
     }
-  if (st == AG_OK)
-    st = flush_chunk(c, k, true, seq, prev, err);
+  if (st == AG_OK) {
+    char sql[HEAD_SQL_MAX];
+    head_sql(sql, seq, prev);
+    st = flush_chunk(c, k, sql, err);
+  }
   free(k);
   if (st != AG_OK)
     goto fail;
