@@ -323,19 +323,6 @@ static ag_status open_lists(const char *paths, ag_screen **out, ag_error *err) {
   return st;
 }
 
-/* A check recorded with a ref: its party joins the registry beside the log
- * (acegate/parties.h). The check stands whatever happens here. */
-static void note_party(const char *db_path, const char *ref, const char *answer, size_t len) {
-  ag_parties *p = NULL;
-  ag_error e;
-  ag_error_clear(&e);
-  if (ag_parties_open(db_path, &p, &e) != AG_OK ||
-      ag_parties_note_check(p, ref, answer, len, &e) != AG_OK)
-    fprintf(stderr, "acegate check: warning: the party registry was not updated: %s\n",
-            e.reason);
-  ag_parties_close(p);
-}
-
 int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false, no_screen = false;
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
@@ -343,6 +330,7 @@ int ag_cmd_check(int argc, char **argv) {
   const char *max_age_arg = NULL, *format_arg = NULL, *columns_arg = NULL;
   const char *remember_arg = NULL;
   ag_remember *remembered = NULL;
+  ag_parties *parties = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
@@ -521,9 +509,16 @@ int ag_cmd_check(int argc, char **argv) {
     rc = AG_EXIT_IO;
     goto out;
   }
+  /* a check made with a ref adds its party to the registry beside the log
+   * (acegate/parties.h); the checks stand without it */
+  if (strcmp(db_path, ":memory:") != 0 && ag_parties_open(db_path, &parties, &err) != AG_OK) {
+    fprintf(stderr, "acegate check: warning: the party registry cannot be opened: %s\n",
+            err.reason);
+    ag_error_clear(&err);
+  }
   ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
                            .policy = policy, .max_list_age_days = max_age, .audit = db,
-                           .remembered = remembered};
+                           .remembered = remembered, .parties = parties};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -535,6 +530,10 @@ int ag_cmd_check(int argc, char **argv) {
     }
     st = ag_pipeline_batch(&data, &o, stdin, stdout, &stats, &err);
     ag_cli_batch_done();
+    if (stats.unnoted)
+      fprintf(stderr,
+              "acegate check: warning: %llu parties were not added to the party registry: %s\n",
+              (unsigned long long)stats.unnoted, stats.unnoted_err.reason);
     ag_pipeline_csv_columns_free(&cols);
     if (st != AG_OK) {
       ag_cli_print_error("check", &err);
@@ -576,8 +575,10 @@ int ag_cmd_check(int argc, char **argv) {
     if ((st = ag_audit_append(db, &rec, audit_id, &err)) != AG_OK && !strcmp(err.field, "db"))
       snprintf(err.field, sizeof err.field, "--db");
   }
-  if (!st && res.ref[0] && strcmp(db_path, ":memory:") != 0)
-    note_party(db_path, res.ref, answer.data + res.off, res.len);
+  ag_error nerr;
+  if (!st && ag_pipeline_recorded(&data, &res, audit_id, answer.data + res.off, &nerr) != AG_OK)
+    fprintf(stderr, "acegate check: warning: the party registry was not updated: %s\n",
+            nerr.reason);
   if (st) {
     if (!from_stdin && err.field[0]) {
       const char *flag = flag_for_path(err.field);
@@ -617,6 +618,7 @@ int ag_cmd_check(int argc, char **argv) {
   ag_buf_free(&b);
   ag_pipeline_worker_free(w);
 out:
+  ag_parties_close(parties);
   ag_remember_free(remembered);
   ag_audit_close(db);
   ag_screen_close(lists);

@@ -9,7 +9,10 @@
  */
 #include "acegate/pipeline.h"
 #include "pipeline_int.h"
+#include "acegate/parties.h"
 #include "acegate/remember.h"
+#include "acegate/review.h"
+#include "acegate/webhook.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -415,4 +418,24 @@ void ag_pipeline_splice_audit_id(ag_buf *b, const char *id, const char *obj, siz
   } else {
     ag_buf_putc(b, '}');
   }
+}
+
+ag_status ag_pipeline_recorded(const ag_pipeline_data *d, const ag_pipeline_result *res,
+                               const char *audit_id, const char *answer, ag_error *err) {
+  if (res->st != AG_OK || !answer)
+    return AG_OK;
+  /* a new queue item: the reviewers hear of it at once */
+  if (d->webhook && (res->kind == AG_AUDIT_CHECK || res->kind == AG_AUDIT_SCREENING) &&
+      ag_review_queued(res->kind, res->outcome, answer, res->len)) {
+    ag_buf item;
+    ag_buf_init(&item);
+    ag_pipeline_splice_audit_id(&item, audit_id, answer, res->len);
+    if (!item.failed)
+      ag_webhook_post(d->webhook, item.data, item.len);
+    ag_buf_free(&item);
+  }
+  /* the parties seen in audited checks form the registry, keyed by ref */
+  if (d->parties && res->kind == AG_AUDIT_CHECK && res->ref[0])
+    return ag_parties_note_check(d->parties, res->ref, answer, res->len, err);
+  return AG_OK;
 }
