@@ -875,9 +875,14 @@ async function pageMemo(main, args) {
   heading(main, `Export determination memo ${id}`);
   if (!rec) { main.append(el('p', {}, 'Open the memo from the Audit page.')); return; }
   const d = rec.decision || {};
-  let reviews = null;
-  if (state.me.role === 'reviewer' || state.me.role === 'admin') {
-    try { reviews = (await api('GET', `/v1/reviews/${encodeURIComponent(id)}`)).reviews; } catch (e) { reviews = null; }
+  // every role that reads the log reads its reviews; a record no one
+  // could review (a decided check, a classification) has none
+  let reviews = [];
+  let reviewsError = null;
+  try {
+    reviews = (await api('GET', `/v1/reviews/${encodeURIComponent(id)}`)).reviews;
+  } catch (e) {
+    if (e.status !== 400) reviewsError = e.message;
   }
   const memo = el('article', { class: 'memo' },
     el('div', { class: 'actions no-print' }, el('button', { type: 'button', on: { click: () => window.print() } }, 'Print memo'),
@@ -900,7 +905,7 @@ async function pageMemo(main, args) {
     d.screening ? [el('h2', {}, 'Screening'), d.screening.map((s) => [el('h3', {}, `${s.party}: ${s.name}`),
       s.matches.length ? table(['List', 'Entry', 'Score'], s.matches.map((m) => [m.list, `${m.name} (${m.source_id})`, `${m.score} (${m.level})`])) : el('p', {}, 'No candidate.')])] : null,
     el('h2', {}, 'Reviews'),
-    reviews === null ? el('p', {}, 'Reviews are shown to reviewers and admins.') :
+    reviewsError ? el('p', { role: 'alert' }, `The reviews could not be read: ${reviewsError}`) :
       reviews.length ? table(['Review', 'Decision', 'Note', 'By', 'Time'], reviews.map((v) => [v.audit_id || '', v.decision, v.note, v.key_id || v.reviewer || '', v.time || ''])) :
         el('p', {}, 'None.'));
   main.append(memo);
