@@ -580,7 +580,7 @@ static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_option
       if (!changed[m->entry])
         continue;
       if (!noted) {
-        ag_remember_apply(o->data->remembered, lists, cc, &sr, notes);
+        ag_remember_apply(o->data->remembered, lists, cc, AG_DATE_NONE, &sr, notes);
         noted = true;
       }
       if (notes[i].remembered.kind == AG_REMEMBERED_CLEARED)

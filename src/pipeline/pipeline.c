@@ -196,7 +196,7 @@ static ag_status screen_confirmed(const ag_pipeline_data *d, ag_pipeline_worker 
                                   const ag_screen_request *first, const char *cc,
                                   ag_screen_result *sr, ag_error *err) {
   const char *ids[8];
-  size_t n = ag_remember_confirmed(d->remembered, sr->normalized, cc, ids, 8);
+  size_t n = ag_remember_confirmed(d->remembered, sr->normalized, cc, AG_DATE_NONE, ids, 8);
   bool missing = false;
   for (size_t k = 0; k < n && !missing; k++) {
     bool found = false;
@@ -262,7 +262,8 @@ ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w
                                                              : w->q.country[i];
   if ((res->st = screen_confirmed(d, w, &rq, cc, sr, &res->err)) != AG_OK)
     return res->st;
-  ag_remember_apply(d->remembered, d->lists, cc, sr, w->notes);
+  /* a screening has no as_of: it is made as of now */
+  ag_remember_apply(d->remembered, d->lists, cc, AG_DATE_NONE, sr, w->notes);
   res->off = out->len;
   ag_json_encode_screening_noted(&w->q, sr, w->notes, d->rules ? d->rules->version : NULL,
                                  d->lists_version, out);
