@@ -13,6 +13,7 @@
 #include "acegate/parties.h"
 #include "acegate/pipeline.h"
 #include "acegate/remember.h"
+#include "acegate/webhook.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -78,6 +79,9 @@ static void usage(FILE *f) {
           "                            $ACEGATE_MAX_LIST_AGE; off: never)\n"
           "  --remember-max-age DAYS   apply a reviewer's remembered clearance or confirmation\n"
           "                            for this many days (default 365; 0: none applies)\n"
+          "  --webhook-url URL         POST each new review-queue item (a REVIEW, a possible\n"
+          "                            match) there, signed with HMAC-SHA256 and the secret in\n"
+          "  --webhook-secret-file FILE  FILE; waits for delivery before exit\n"
           "  --format csv|jsonl        --batch input and output (default jsonl); csv: a header\n"
           "                            row of field names (eccn, destination, end_user.name,\n"
           "                            ref, ...), one transaction per row, one answer row each\n"
@@ -328,8 +332,9 @@ int ag_cmd_check(int argc, char **argv) {
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
   const char *dd_path = NULL, *policy_path = NULL;
   const char *max_age_arg = NULL, *format_arg = NULL, *columns_arg = NULL;
-  const char *remember_arg = NULL;
+  const char *remember_arg = NULL, *hook_url = NULL, *hook_secret = NULL;
   ag_remember *remembered = NULL;
+  ag_webhook *hook = NULL;
   ag_parties *parties = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
@@ -372,7 +377,9 @@ int ag_cmd_check(int argc, char **argv) {
                             : !strcmp(name, "--format")        ? &format_arg
                             : !strcmp(name, "--columns")       ? &columns_arg
                             : !strcmp(name, "--remember-max-age") ? &remember_arg
-                                                                  : NULL;
+                            : !strcmp(name, "--webhook-url")      ? &hook_url
+                            : !strcmp(name, "--webhook-secret-file") ? &hook_secret
+                                                                     : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
       if (!strcmp(name, flags[k].flag))
@@ -509,6 +516,11 @@ int ag_cmd_check(int argc, char **argv) {
     rc = AG_EXIT_IO;
     goto out;
   }
+  /* new queue items are posted; a bad webhook is refused before any check */
+  if ((rc = ag_cli_webhook_open("check", hook_url, hook_secret, db_path, &hook)) != AG_EXIT_OK) {
+    json_decref(root);
+    goto out;
+  }
   /* a check made with a ref adds its party to the registry beside the log
    * (acegate/parties.h); the checks stand without it */
   if (strcmp(db_path, ":memory:") != 0 && ag_parties_open(db_path, &parties, &err) != AG_OK) {
@@ -518,7 +530,7 @@ int ag_cmd_check(int argc, char **argv) {
   }
   ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
                            .policy = policy, .max_list_age_days = max_age, .audit = db,
-                           .remembered = remembered, .parties = parties};
+                           .remembered = remembered, .parties = parties, .webhook = hook};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -618,6 +630,7 @@ int ag_cmd_check(int argc, char **argv) {
   ag_buf_free(&b);
   ag_pipeline_worker_free(w);
 out:
+  ag_webhook_close(hook, AG_CLI_WEBHOOK_WAIT_S);
   ag_parties_close(parties);
   ag_remember_free(remembered);
   ag_audit_close(db);

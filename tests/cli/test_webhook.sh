@@ -7,7 +7,7 @@
 # delivers the items of a reload the same way; a bad URL or an unreadable
 # secret is refused naming the option.
 . "$(dirname "$0")/lib.sh"
-plan 50
+plan 58
 RCV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -225,3 +225,28 @@ if verify 0 "$SECRET" && verify 1 "$SECRET"; then ok queue_signed; else notok qu
 expect_exit queue_deliveries 0 "$ACEGATE" parties deliveries --db "$DB5"
 jqok queue_deliveries_recorded "[.items[] | [.item, .attempt, .result]] | sort ==
   ([[\"$CHK\", 1, \"delivered\"], [\"$SCR\", 1, \"delivered\"]] | sort)" "$TMPD/out"
+
+# ---- the command line posts the same: a REVIEW check, a batch screening's
+# possible match; a bad webhook is refused before anything is recorded ----
+DB6="$TMPD/cli.db"
+receiver_start 0
+expect_exit cli_check 0 "$ACEGATE" check --eccn 4D004 --to MT --end-user "Zeltronic Surveillance" --ref Q-9 \
+  --lists "$FX/remember-el.csv" --db "$DB6" --json --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+jqok cli_check_review '.outcome == "REVIEW"' "$TMPD/out"
+CLI_CHK=$(jq -r .audit_id "$TMPD/out")
+printf '%s\n' '{"name":"Acme Widgets GmbH","country":"DE"}' '{"name":"Quorvex Data","country":"BY"}' >"$TMPD/scr.jsonl"
+"$ACEGATE" screen --batch --lists "$FX/remember-el.csv" --db "$DB6" --webhook-url "$HOOK" \
+  --webhook-secret-file "$TMPD/secret" <"$TMPD/scr.jsonl" >"$TMPD/out" 2>"$TMPD/err"
+CLI_SCR=$(sed -n 2p "$TMPD/out" | jq -r 'select(.outcome == "POSSIBLE_MATCH") | .audit_id')
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 2 ]; then ok cli_two_deliveries; else notok cli_two_deliveries "$n requests: $(cat "$TMPD/hook.log" "$TMPD/err")"; fi
+if [ -n "$CLI_SCR" ] && [ "$(line 0 .body | jq -r .id)" = "$CLI_CHK" ] && [ "$(line 1 .body | jq -r .id)" = "$CLI_SCR" ]; then
+  ok cli_items_posted; else notok cli_items_posted "$CLI_CHK $CLI_SCR: $(cat "$TMPD/hook.log")"; fi
+if verify 0 "$SECRET" && verify 1 "$SECRET"; then ok cli_signed; else notok cli_signed "$(cat "$TMPD/hook.log")"; fi
+before=$("$ACEGATE" audit search --db "$DB6" --limit 1000 | jq -s length)
+expect_exit cli_bad_url 2 "$ACEGATE" screen "Quorvex Data" --lists "$FX/remember-el.csv" --db "$DB6" \
+  --webhook-url ftp://127.0.0.1/hook --webhook-secret-file "$TMPD/secret"
+expect_grep cli_bad_url_named '--webhook-url' "$TMPD/err"
+after=$("$ACEGATE" audit search --db "$DB6" --limit 1000 | jq -s length)
+if [ "$before" = "$after" ]; then ok cli_bad_url_records_nothing; else notok cli_bad_url_records_nothing "$before -> $after"; fi
