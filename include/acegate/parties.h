@@ -42,11 +42,12 @@ ag_status ag_parties_import(ag_parties *p, FILE *in, const ag_pipeline_csv_colum
                             ag_buf *out, ag_error *err);
 
 /* Adds the party of a recorded check made with ref (its first screened
- * party: the end user, else the consignee ...) from the check's answer,
- * unless the registry already has ref from an import. The pipeline calls
- * it for every recorded check (ag_pipeline_recorded); p NULL: nothing. */
-ag_status ag_parties_note_check(ag_parties *p, const char *ref, const char *answer, size_t len,
-                                ag_error *err);
+ * party: the end user, else the consignee ...; name and the country it was
+ * screened with), screened now, unless the registry already has ref from
+ * an import (which is then only marked screened). The pipeline calls it
+ * for every recorded check (ag_pipeline_recorded); p NULL: nothing. */
+ag_status ag_parties_note(ag_parties *p, const char *ref, const char *name, const char *country,
+                          ag_error *err);
 
 /* Makes the notes between them one transaction, held by the calling
  * thread (a batch notes a chunk at once). ag_parties_end commits, or rolls

@@ -89,6 +89,11 @@ typedef struct {
   const char *outcome; /* static: "NLR" ... or "NO_MATCH" ... */
   int outcome_index;   /* ag_outcome, or ag_screen_level for a screening */
   char ref[AG_JSON_REF_BYTES + 1]; /* "" when not given */
+  /* a check's first screened party (the end user, else the consignee ...)
+   * and the country it was screened with: what the registry notes; ""
+   * when no party was screened */
+  char party_name[AG_SCREEN_NAME_MAX + 1];
+  char party_country[8];
 } ag_pipeline_result;
 
 /* Decodes one transaction, screens its parties, decides, and appends the

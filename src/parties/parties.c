@@ -18,6 +18,7 @@
 
 struct ag_parties {
   sqlite3 *h;
+  sqlite3_stmt *note; /* note_sql, prepared on first use */
   /* every call holds it; recursive, so that ag_parties_begin can hold it
    * over the notes of a batch chunk */
   pthread_mutex_t mu;
@@ -78,6 +79,7 @@ ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err)
 void ag_parties_close(ag_parties *p) {
   if (!p)
     return;
+  sqlite3_finalize(p->note);
   sqlite3_close(p->h);
   pthread_mutex_destroy(&p->mu);
   free(p);
@@ -221,29 +223,31 @@ static ag_status import_locked(ag_parties *p, FILE *in, const ag_pipeline_csv_co
   return st;
 }
 
-static ag_status note_check_locked(ag_parties *p, const char *ref, const char *answer,
-                                   size_t len, ag_error *err) {
-  if (!p || !ref || !*ref)
-    return AG_OK;
-  json_t *a = json_loadb(answer, len, 0, NULL);
-  json_t *party = json_array_get(json_object_get(a, "screening"), 0);
-  ag_status st = AG_OK;
-  if (party && *jstr(party, "name")) {
-    bool existed;
-    st = upsert(p, ref, jstr(party, "name"), jstr(party, "country"), "", "check", &existed, err);
-    if (st == AG_OK) {
-      /* the check screened it just now: its hits are known */
-      sqlite3_stmt *q = NULL;
-      if (sqlite3_prepare_v2(p->h, "UPDATE parties SET last_screened_ms = ? WHERE ref = ?", -1,
-                             &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, now_ms());
-        sqlite3_bind_text(q, 2, ref, -1, SQLITE_STATIC);
-        sqlite3_step(q);
-      }
-      sqlite3_finalize(q);
-    }
-  }
-  json_decref(a);
+/* One statement: a party new from a check, or a check's party again (its
+ * name and country as screened now); an imported party keeps its fields.
+ * Either way it was screened just now. Prepared once per handle: a batch
+ * notes a party per line. */
+static const char note_sql[] =
+    "INSERT INTO parties(ref, name, country, address, source, last_screened_ms) "
+    "VALUES(?1, ?2, ?3, '', 'check', ?4) ON CONFLICT(ref) DO UPDATE SET "
+    "name = CASE WHEN source = 'import' THEN name ELSE ?2 END, "
+    "country = CASE WHEN source = 'import' THEN country ELSE ?3 END, "
+    "address = CASE WHEN source = 'import' THEN address ELSE '' END, "
+    "last_screened_ms = ?4";
+
+static ag_status note_locked(ag_parties *p, const char *ref, const char *name,
+                             const char *country, ag_error *err) {
+  if (!p->note && sqlite3_prepare_v3(p->h, note_sql, -1, SQLITE_PREPARE_PERSISTENT, &p->note,
+                                     NULL) != SQLITE_OK)
+    return db_error(p, err);
+  sqlite3_bind_text(p->note, 1, ref, -1, SQLITE_STATIC);
+  sqlite3_bind_text(p->note, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(p->note, 3, country ? country : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(p->note, 4, now_ms());
+  int rc = sqlite3_step(p->note);
+  ag_status st = rc == SQLITE_DONE ? AG_OK : db_error(p, err);
+  sqlite3_reset(p->note);
+  sqlite3_clear_bindings(p->note);
   return st;
 }
 
@@ -626,12 +630,12 @@ ag_status ag_parties_import(ag_parties *p, FILE *in, const ag_pipeline_csv_colum
   return st;
 }
 
-ag_status ag_parties_note_check(ag_parties *p, const char *ref, const char *answer, size_t len,
-                                ag_error *err) {
-  if (!p)
+ag_status ag_parties_note(ag_parties *p, const char *ref, const char *name, const char *country,
+                          ag_error *err) {
+  if (!p || !ref || !*ref || !name || !*name)
     return AG_OK;
   pthread_mutex_lock(&p->mu);
-  ag_status st = note_check_locked(p, ref, answer, len, err);
+  ag_status st = note_locked(p, ref, name, country, err);
   pthread_mutex_unlock(&p->mu);
   return st;
 }

@@ -116,6 +116,7 @@ static void result_init(ag_pipeline_result *res, ag_audit_kind kind) {
   ag_error_clear(&res->err);
   res->off = res->len = 0;
   res->as_of[0] = res->destination[0] = res->eccn[0] = res->ref[0] = '\0';
+  res->party_name[0] = res->party_country[0] = '\0';
   res->outcome = "";
   res->outcome_index = -1;
 }
@@ -175,8 +176,16 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
     ag_buf_putc(out, '}');
   }
   bool screened = false;
-  for (int i = 0; i < AG_PARTY_COUNT; i++)
-    screened |= w->txn.parties[i].screened;
+  for (int i = 0; i < AG_PARTY_COUNT; i++) {
+    const ag_party *p = &w->txn.parties[i];
+    if (p->screened && p->name && !res->party_name[0]) {
+      size_t n = p->name_len < AG_SCREEN_NAME_MAX ? p->name_len : AG_SCREEN_NAME_MAX;
+      memcpy(res->party_name, p->name, n);
+      res->party_name[n] = '\0';
+      snprintf(res->party_country, sizeof res->party_country, "%s", p->screened_country);
+    }
+    screened |= p->screened;
+  }
   if (screened)
     append_warnings(d, w, out);
   ag_date_format(w->txn.as_of, res->as_of);
@@ -436,7 +445,7 @@ ag_status ag_pipeline_recorded(const ag_pipeline_data *d, const ag_pipeline_resu
     ag_buf_free(&item);
   }
   /* the parties seen in audited checks form the registry, keyed by ref */
-  if (d->parties && res->kind == AG_AUDIT_CHECK && res->ref[0])
-    return ag_parties_note_check(d->parties, res->ref, answer, res->len, err);
+  if (d->parties && res->kind == AG_AUDIT_CHECK && res->ref[0] && res->party_name[0])
+    return ag_parties_note(d->parties, res->ref, res->party_name, res->party_country, err);
   return AG_OK;
 }
