@@ -269,15 +269,18 @@ function route() {
     if (a.getAttribute('href') === `#${page === 'memo' ? 'audit' : page}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const main = document.getElementById('main');
-  replace(main);
+  // each visit draws into a view of its own: a page still waiting for an
+  // answer when the user moves on draws into its view, no longer shown
+  const view = el('div', { class: 'view' });
+  replace(document.getElementById('main'), view);
   say('');
-  Promise.resolve(PAGES[page](main, rest.map(decodeURIComponent))).catch((err) => main.append(errorBox(err)));
+  Promise.resolve(PAGES[page](view, rest.map(decodeURIComponent))).catch((err) => view.append(errorBox(err)));
 }
 
 function heading(main, text) {
   const h = el('h1', { tabindex: '-1' }, text);
   main.append(h);
+  if (!main.isConnected) return h; /* a page left before it was drawn */
   h.focus();
   document.title = `${text} - acegate workbench`;
   return h;
