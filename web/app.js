@@ -269,15 +269,18 @@ function route() {
     if (a.getAttribute('href') === `#${page === 'memo' ? 'audit' : page}`) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
-  const main = document.getElementById('main');
-  replace(main);
+  // each visit draws into a view of its own: a page still waiting for an
+  // answer when the user moves on draws into its view, no longer shown
+  const view = el('div', { class: 'view' });
+  replace(document.getElementById('main'), view);
   say('');
-  Promise.resolve(PAGES[page](main, rest.map(decodeURIComponent))).catch((err) => main.append(errorBox(err)));
+  Promise.resolve(PAGES[page](view, rest.map(decodeURIComponent))).catch((err) => view.append(errorBox(err)));
 }
 
 function heading(main, text) {
   const h = el('h1', { tabindex: '-1' }, text);
   main.append(h);
+  if (!main.isConnected) return h; /* a page left before it was drawn */
   h.focus();
   document.title = `${text} - acegate workbench`;
   return h;
@@ -875,9 +878,14 @@ async function pageMemo(main, args) {
   heading(main, `Export determination memo ${id}`);
   if (!rec) { main.append(el('p', {}, 'Open the memo from the Audit page.')); return; }
   const d = rec.decision || {};
-  let reviews = null;
-  if (state.me.role === 'reviewer' || state.me.role === 'admin') {
-    try { reviews = (await api('GET', `/v1/reviews/${encodeURIComponent(id)}`)).reviews; } catch (e) { reviews = null; }
+  // every role that reads the log reads its reviews; a record no one
+  // could review (a decided check, a classification) has none
+  let reviews = [];
+  let reviewsError = null;
+  try {
+    reviews = (await api('GET', `/v1/reviews/${encodeURIComponent(id)}`)).reviews;
+  } catch (e) {
+    if (e.status !== 400) reviewsError = e.message;
   }
   const memo = el('article', { class: 'memo' },
     el('div', { class: 'actions no-print' }, el('button', { type: 'button', on: { click: () => window.print() } }, 'Print memo'),
@@ -900,7 +908,7 @@ async function pageMemo(main, args) {
     d.screening ? [el('h2', {}, 'Screening'), d.screening.map((s) => [el('h3', {}, `${s.party}: ${s.name}`),
       s.matches.length ? table(['List', 'Entry', 'Score'], s.matches.map((m) => [m.list, `${m.name} (${m.source_id})`, `${m.score} (${m.level})`])) : el('p', {}, 'No candidate.')])] : null,
     el('h2', {}, 'Reviews'),
-    reviews === null ? el('p', {}, 'Reviews are shown to reviewers and admins.') :
+    reviewsError ? el('p', { role: 'alert' }, `The reviews could not be read: ${reviewsError}`) :
       reviews.length ? table(['Review', 'Decision', 'Note', 'By', 'Time'], reviews.map((v) => [v.audit_id || '', v.decision, v.note, v.key_id || v.reviewer || '', v.time || ''])) :
         el('p', {}, 'None.'));
   main.append(memo);
@@ -923,20 +931,12 @@ async function pageData(main) {
     el('dt', {}, 'Source'), el('dd', {}, rules.source || ''),
     el('dt', {}, '740.22 in force from'), el('dd', {}, `${rules.rule_in_force_from || ''} (${rules.rule_in_force_source || ''})`)),
   rules.tables ? table(['Table', 'Rows'], Object.entries(rules.tables).map(([k, v]) => [k, String(v)])) : null);
-  main.append(el('h2', {}, 'Lists in force'), el('p', {}, `Version ${lists.version || 'none'}; ${lists.entries || 0} entries; origin ${lists.origin || ''}; built ${lists.built || ''}`),
-    table(['Code', 'List', 'Date', 'Age (days)', 'Entries', 'SHA-256'], (lists.lists || []).map((l) =>
-      [l.code, l.name, l.date, ageDays(l.date), String(l.entries), (l.sha256 || '').slice(0, 16)])));
-  const changes = el('section', { 'aria-label': 'Last update' });
-  main.append(el('h2', {}, 'Last update'), changes);
-  try {
-    const r = await api('GET', `/v1/audit${query({ kind: 'lists', order: 'newest', limit: 1 })}`);
-    append(changes, [r.records.length ? [el('p', {}, `${r.records[0].time}: ${r.records[0].outcome}`),
-      el('pre', { tabindex: '0', 'aria-label': 'Changes of the last update' }, JSON.stringify(r.records[0].decision, null, 2))] :
-      el('p', {}, 'No list update since the log began.')]);
-  } catch (err) {
-    changes.append(el('p', {}, err.status === 403 ? 'The log of list updates is shown to auditors, reviewers and admins.' : err.message));
-  }
-  if (state.me.role === 'admin') main.append(listsUpdateForm());
+  const inForce = el('div', { class: 'lists-in-force' });
+  main.append(inForce);
+  await showLists(inForce, lists);
+  // an upload or a reload changes what is in force: drawn again at once
+  const refresh = () => showLists(inForce).catch((err) => inForce.append(errorBox(err)));
+  if (state.me.role === 'admin') main.append(listsUpdateForm(refresh));
   if (state.me.role === 'admin') {
     const msg = el('div');
     main.append(el('h2', {}, 'Reload'), el('p', {}, 'After `acegate lists update FILE...` on the server, load the new lists (the old stay in force if a file is bad).'),
@@ -945,9 +945,32 @@ async function pageData(main) {
           const r = await api('POST', '/v1/admin/reload', {});
           replace(msg, el('pre', {}, JSON.stringify(r, null, 2)));
           say('Reloaded');
+          await refresh();
         } catch (err) { replace(msg, errorBox(err)); }
       } } }, 'Reload rules and lists'), msg);
   }
+}
+
+/* The lists in force (dates, ages) and the last update's record, into
+ * section; lists is GET /v1/lists, fetched when not given. */
+async function showLists(section, lists) {
+  const now = lists || await api('GET', '/v1/lists');
+  const changes = el('section', { 'aria-label': 'Last update' });
+  let last;
+  try {
+    const r = await api('GET', `/v1/audit${query({ kind: 'lists', order: 'newest', limit: 1 })}`);
+    last = r.records.length ? [el('p', {}, `${r.records[0].time}: ${r.records[0].outcome}`),
+      el('pre', { tabindex: '0', 'aria-label': 'Changes of the last update' }, JSON.stringify(r.records[0].decision, null, 2))] :
+      el('p', {}, 'No list update since the log began.');
+  } catch (err) {
+    last = el('p', {}, err.status === 403 ? 'The log of list updates is shown to auditors, reviewers and admins.' : err.message);
+  }
+  append(changes, [last]);
+  replace(section, el('h2', {}, 'Lists in force'),
+    el('p', { class: 'lists-version' }, `Version ${now.version || 'none'}; ${now.entries || 0} entries; origin ${now.origin || ''}; built ${now.built || ''}`),
+    table(['Code', 'List', 'Date', 'Age (days)', 'Entries', 'SHA-256'], (now.lists || []).map((l) =>
+      [l.code, l.name, l.date, ageDays(l.date), String(l.entries), (l.sha256 || '').slice(0, 16)])),
+    el('h2', {}, 'Last update'), changes);
 }
 
 function changesTable(changes) {
@@ -955,8 +978,9 @@ function changesTable(changes) {
     [c.code, c.name, String(c.before), String(c.after), String(c.added), String(c.removed), String(c.changed)]), 'Entries per source');
 }
 
-/* An admin sends a CSL file through the guarded update (POST /v1/lists:update). */
-function listsUpdateForm() {
+/* An admin sends a CSL file through the guarded update (POST /v1/lists:update);
+ * recorded() redraws what is in force once the attempt is on record. */
+function listsUpdateForm(recorded) {
   const file = el('input', { type: 'file', name: 'list_file', accept: '.csv,.json,text/csv,application/json' });
   const force = checkbox('force', 'Force');
   const msg = el('div', { 'aria-live': 'polite' });
@@ -977,10 +1001,12 @@ function listsUpdateForm() {
       replace(msg, el('p', { class: 'ok' }, `Lists updated (audit id ${r.audit_id}).`),
         r.forced_past ? el('p', {}, `Forced past the guard: ${r.forced_past}`) : null, changesTable(r.changes));
       say('Lists updated');
+      await recorded();
     } catch (err) {
       const b = err.body || {};
       replace(msg, errorBox(err), b.changes ? changesTable(b.changes) : null,
         b.audit_id ? el('p', { class: 'hint' }, `Recorded as ${b.audit_id}.`) : null);
+      if (b.audit_id) await recorded(); /* a refusal is the last update's record too */
     }
   });
   return form;

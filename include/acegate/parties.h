@@ -14,7 +14,8 @@
  * in-memory one for a ":memory:" log): derived data, like the search
  * index. The records it makes are in the log itself.
  *
- * Threads: one handle, one thread at a time (the service serialises).
+ * Threads: a handle may be shared by any number of threads; each call
+ * takes its lock.
  */
 #ifndef ACEGATE_PARTIES_H
 #define ACEGATE_PARTIES_H
@@ -41,10 +42,18 @@ ag_status ag_parties_import(ag_parties *p, FILE *in, const ag_pipeline_csv_colum
                             ag_buf *out, ag_error *err);
 
 /* Adds the party of a recorded check made with ref (its first screened
- * party: the end user, else the consignee ...) from the check's answer,
- * unless the registry already has ref from an import. */
-ag_status ag_parties_note_check(ag_parties *p, const char *ref, const char *answer, size_t len,
-                                ag_error *err);
+ * party: the end user, else the consignee ...; name and the country it was
+ * screened with), screened now, unless the registry already has ref from
+ * an import (which is then only marked screened). The pipeline calls it
+ * for every recorded check (ag_pipeline_recorded); p NULL: nothing. */
+ag_status ag_parties_note(ag_parties *p, const char *ref, const char *name, const char *country,
+                          ag_error *err);
+
+/* Makes the notes between them one transaction, held by the calling
+ * thread (a batch notes a chunk at once). ag_parties_end commits, or rolls
+ * back and returns the error; either way the handle is free again. */
+ag_status ag_parties_begin(ag_parties *p, ag_error *err);
+ag_status ag_parties_end(ag_parties *p, ag_error *err);
 
 /* {"items":[{"ref","name","country","address","source","last_screened",
  * "open_items"}...],"next_cursor"}: by ref, q (NULL or "") a substring of

@@ -55,6 +55,13 @@ typedef struct {
   /* the reviewers' remembered decisions (acegate/remember.h), applied to
    * checks and screenings; NULL: none. Shared; it locks itself. */
   struct ag_remember *remembered;
+  /* What follows each recorded answer (ag_pipeline_recorded): the party
+   * registry the parties of checks made with a ref join
+   * (acegate/parties.h), and the webhook every new review-queue item is
+   * posted to (acegate/webhook.h). NULL: none. Shared; both lock
+   * themselves. */
+  struct ag_parties *parties;
+  struct ag_webhook *webhook;
 } ag_pipeline_data;
 
 #define AG_PIPELINE_LISTS_VERSION_MAX 96
@@ -82,6 +89,11 @@ typedef struct {
   const char *outcome; /* static: "NLR" ... or "NO_MATCH" ... */
   int outcome_index;   /* ag_outcome, or ag_screen_level for a screening */
   char ref[AG_JSON_REF_BYTES + 1]; /* "" when not given */
+  /* a check's first screened party (the end user, else the consignee ...)
+   * and the country it was screened with: what the registry notes; ""
+   * when no party was screened */
+  char party_name[AG_SCREEN_NAME_MAX + 1];
+  char party_country[8];
 } ag_pipeline_result;
 
 /* Decodes one transaction, screens its parties, decides, and appends the
@@ -114,6 +126,17 @@ const ag_screen_result *ag_pipeline_last_screening(const ag_pipeline_worker *w,
 void ag_pipeline_record(const ag_pipeline_data *d, const ag_pipeline_result *res,
                         const char *request, size_t request_len, const char *answer,
                         const char *key_id, const char *client, ag_audit_record *rec);
+
+/* What follows a result once its record is durable under audit_id
+ * (answer: the bytes the result appended): a check made with a ref adds
+ * its party to d->parties, and a record that is a new item of the review
+ * queue (ag_review_queued: a REVIEW outcome, a possible match) is posted
+ * to d->webhook as the answer with its audit id spliced in. Every front
+ * end calls it for every recorded check and screening, single or batch
+ * (ag_pipeline_batch does it itself). The record stands whatever happens
+ * here: the registry's error is returned for the caller to report. */
+ag_status ag_pipeline_recorded(const ag_pipeline_data *d, const ag_pipeline_result *res,
+                               const char *audit_id, const char *answer, ag_error *err);
 
 /* Appends {"audit_id":ID, followed by the answer object without its "{". */
 void ag_pipeline_splice_audit_id(ag_buf *b, const char *id, const char *obj, size_t len);
@@ -197,6 +220,10 @@ _Static_assert((int)AG_SCREEN_LEVEL_CONFIDENT < (int)AG_PIPELINE_OUTCOMES,
 
 typedef struct {
   uint64_t lines, decided, rejected;
+  /* recorded checks whose party could not be added to d->parties (the
+   * answers and records stand; the first error is in unnoted_err) */
+  uint64_t unnoted;
+  ag_error unnoted_err;
   uint64_t outcomes[AG_PIPELINE_OUTCOMES]; /* decided answers by outcome_index */
 } ag_pipeline_batch_stats;
 

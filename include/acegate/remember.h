@@ -39,7 +39,11 @@ typedef struct ag_remember ag_remember;
 ag_status ag_remember_load(ag_audit_db *db, int max_age_days, ag_remember **out, ag_error *err);
 void ag_remember_free(ag_remember *r);
 
-/* The clock decisions are aged with, in UTC ms (0: the system clock). */
+/* Age: a decision made on day D (UTC) applies to a check or screening made
+ * as of a day before D + max age, and no longer from that day (the
+ * listing's "expires"). The day is the check's as_of; a screening, which
+ * has none, and the listing are made as of the table's clock: the system
+ * clock, or the time set here in UTC ms (0: the system clock again). */
 void ag_remember_set_now(ag_remember *r, int64_t now_ms);
 int ag_remember_max_age(const ag_remember *r);
 
@@ -58,17 +62,18 @@ void ag_remember_note_answer(ag_remember *r, const char *answer, size_t len);
  * the entry digests are computed. country NULL or "" for none. */
 bool ag_remember_knows(ag_remember *r, const char *normalized, const char *country);
 
-/* The decision that applies now to the party and entry whose content has
- * digest entry_hash; AG_REMEMBERED_NONE (out->kind) when none does. */
+/* The decision that applies on day `on` (AG_DATE_NONE: the table's clock)
+ * to the party and entry whose content has digest entry_hash;
+ * AG_REMEMBERED_NONE (out->kind) when none does. */
 ag_remembered_kind ag_remember_find(ag_remember *r, const char *normalized, const char *country,
-                                    const char *source_id, const char *entry_hash,
+                                    const char *source_id, const char *entry_hash, ag_date on,
                                     ag_remembered *out);
 
-/* The entries a still-valid confirmation names for the party (up to cap
- * source ids, borrowed until the next note), to find those the screening
- * did not return at all. */
+/* The entries a confirmation still valid on day `on` (AG_DATE_NONE: the
+ * table's clock) names for the party (up to cap source ids, borrowed until
+ * the next note), to find those the screening did not return at all. */
 size_t ag_remember_confirmed(ag_remember *r, const char *normalized, const char *country,
-                             const char **ids, size_t cap);
+                             ag_date on, const char **ids, size_t cap);
 
 /* Appends {"items":[{"audit_id","decision","party":{"name","country"},
  * "entry":{"source_id","list","name","hash"},"reviewer","date","expires",
@@ -81,9 +86,10 @@ ag_status ag_remember_list(ag_remember *r, const ag_screen *lists, const char *d
                            const char *cursor, size_t limit, ag_buf *out, ag_error *err);
 
 /* Applies the table (r may be NULL) to one screening result of a party
- * screened with country (NULL or "" for none): fills notes[i] for
- * matches[i] with its entry's hash and the decision that applies. */
-void ag_remember_apply(ag_remember *r, const ag_screen *lists, const char *country,
+ * screened with country (NULL or "" for none), made as of day `on`
+ * (AG_DATE_NONE: the table's clock): fills notes[i] for matches[i] with
+ * its entry's hash and the decision that applies. */
+void ag_remember_apply(ag_remember *r, const ag_screen *lists, const char *country, ag_date on,
                        const ag_screen_result *res, ag_match_note *notes);
 
 #endif

@@ -60,6 +60,12 @@ ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *curso
 ag_status ag_review_queue_ref(ag_audit_db *db, const char *status, const char *ref,
                               const char *cursor, size_t limit, ag_buf *out, ag_error *err);
 
+/* Whether a record just made (its kind, outcome and stored answer) is an
+ * item of the open queue: a check with outcome REVIEW or a possible match
+ * no remembered decision decided, a screening with such a match, a
+ * re-screening's new hit. */
+bool ag_review_queued(ag_audit_kind kind, const char *outcome, const char *answer, size_t len);
+
 /* One record and its reviews, oldest first:
  * {"audit_id","kind","time","outcome","status","record":{the stored
  * answer},"reviews":[{review}...]}. AG_ERR_NOTFOUND ("audit_id") when there

@@ -195,9 +195,9 @@ static void remember(memo_slot *e, const ag_screen *lists, const char *name, siz
  * party is screened again down to any score, so it stays matched to that
  * entry whatever the score (docs/review.md, "Remembered decisions"). */
 static bool confirmed_missing(ag_remember *rem, const char *normalized, const char *country,
-                              const ag_party_hit *hits, size_t n_hits) {
+                              ag_date on, const ag_party_hit *hits, size_t n_hits) {
   const char *ids[AG_MAX_HITS];
-  size_t n = ag_remember_confirmed(rem, normalized, country, ids, AG_MAX_HITS);
+  size_t n = ag_remember_confirmed(rem, normalized, country, on, ids, AG_MAX_HITS);
   for (size_t k = 0; k < n; k++) {
     bool found = false;
     for (size_t i = 0; i < n_hits && !found; i++)
@@ -289,7 +289,8 @@ ag_status ag_check_remembered(const ag_rules *rules, const ag_screen *lists, ag_
         *c = (char)(*c - 32);
     const char *cc = p->screened_country[0] ? p->screened_country : NULL;
     bool known = ag_remember_knows(rem, normalized, cc);
-    if (known && confirmed_missing(rem, normalized, cc, found, nfound)) {
+    /* a remembered decision is aged to the day the check is made as of */
+    if (known && confirmed_missing(rem, normalized, cc, txn->as_of, found, nfound)) {
       ag_error serr;
       ag_error_clear(&serr);
       rq.min_score = 0.01;
@@ -306,7 +307,8 @@ ag_status ag_check_remembered(const ag_rules *rules, const ag_screen *lists, ag_
       ag_party_hit h = found[i];
       h.remembered = (ag_remembered){.kind = AG_REMEMBERED_NONE};
       if (known)
-        ag_remember_find(rem, normalized, cc, h.source_id, h.entry_hash, &h.remembered);
+        ag_remember_find(rem, normalized, cc, h.source_id, h.entry_hash, txn->as_of,
+                         &h.remembered);
       if (h.score < AG_SCREEN_POSSIBLE && h.remembered.kind != AG_REMEMBERED_CONFIRMED)
         continue; /* only there because of the wider search above */
       if (h.remembered.kind == AG_REMEMBERED_CONFIRMED)

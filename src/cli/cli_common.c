@@ -4,6 +4,8 @@
  */
 #include "cli_common.h"
 
+#include "acegate/webhook.h"
+
 #include "acegate/remember.h"
 #include "acegate/pipeline.h"
 #include "cli.h"
@@ -194,6 +196,23 @@ ag_remember *ag_cli_remembered(const char *cmd, ag_audit_db *db, int days) {
     return NULL;
   }
   return r;
+}
+
+int ag_cli_webhook_open(const char *cmd, const char *url, const char *secret_file,
+                        const char *db_path, ag_webhook **out) {
+  *out = NULL;
+  if (!url && !secret_file)
+    return AG_EXIT_OK;
+  ag_error err;
+  ag_error_clear(&err);
+  ag_webhook_options o = {.url = url, .secret_file = secret_file, .log_path = db_path};
+  ag_status st = ag_webhook_open(&o, out, &err);
+  if (st == AG_OK)
+    return AG_EXIT_OK;
+  /* named as the option: "webhook-url" is --webhook-url */
+  bool option = !strncmp(err.field, "webhook-", 8);
+  fprintf(stderr, "acegate %s: %s%s: %s\n", cmd, option ? "--" : "", err.field, err.reason);
+  return ag_cli_exit_for(st);
 }
 
 void ag_cli_print_stale(FILE *f, const ag_screen *lists, int max_age_days) {

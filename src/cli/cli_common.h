@@ -81,6 +81,17 @@ bool ag_cli_remember_max_age(const char *cmd, const char *given, int *out);
  * the command in a message); NULL with the error printed on failure. */
 struct ag_remember;
 struct ag_remember *ag_cli_remembered(const char *cmd, ag_audit_db *db, int days);
+/* The webhook new review-queue items are posted to (acegate/webhook.h),
+ * from --webhook-url and --webhook-secret-file (both or neither), its
+ * deliveries recorded beside the log at db_path: *out NULL when neither is
+ * given. Returns AG_EXIT_OK, or the exit status after printing why it is
+ * refused, naming the option. */
+struct ag_webhook;
+int ag_cli_webhook_open(const char *cmd, const char *url, const char *secret_file,
+                         const char *db_path, struct ag_webhook **out);
+/* How long a command waits, before it exits, for the webhook to deliver
+ * (retries included). */
+#define AG_CLI_WEBHOOK_WAIT_S 30.0
 /* Prints "warning: ..." per list older than the maximum age, for the
  * readable output of a determination or screening. */
 void ag_cli_print_stale(FILE *f, const ag_screen *lists, int max_age_days);

@@ -13,6 +13,7 @@
 #include "acegate/parties.h"
 #include "acegate/pipeline.h"
 #include "acegate/remember.h"
+#include "acegate/webhook.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -78,6 +79,9 @@ static void usage(FILE *f) {
           "                            $ACEGATE_MAX_LIST_AGE; off: never)\n"
           "  --remember-max-age DAYS   apply a reviewer's remembered clearance or confirmation\n"
           "                            for this many days (default 365; 0: none applies)\n"
+          "  --webhook-url URL         POST each new review-queue item (a REVIEW, a possible\n"
+          "                            match) there, signed with HMAC-SHA256 and the secret in\n"
+          "  --webhook-secret-file FILE  FILE; waits for delivery before exit\n"
           "  --format csv|jsonl        --batch input and output (default jsonl); csv: a header\n"
           "                            row of field names (eccn, destination, end_user.name,\n"
           "                            ref, ...), one transaction per row, one answer row each\n"
@@ -323,26 +327,15 @@ static ag_status open_lists(const char *paths, ag_screen **out, ag_error *err) {
   return st;
 }
 
-/* A check recorded with a ref: its party joins the registry beside the log
- * (acegate/parties.h). The check stands whatever happens here. */
-static void note_party(const char *db_path, const char *ref, const char *answer, size_t len) {
-  ag_parties *p = NULL;
-  ag_error e;
-  ag_error_clear(&e);
-  if (ag_parties_open(db_path, &p, &e) != AG_OK ||
-      ag_parties_note_check(p, ref, answer, len, &e) != AG_OK)
-    fprintf(stderr, "acegate check: warning: the party registry was not updated: %s\n",
-            e.reason);
-  ag_parties_close(p);
-}
-
 int ag_cmd_check(int argc, char **argv) {
   bool json = false, batch = false, from_stdin = false, no_screen = false;
   const char *rules_dir = NULL, *lists_paths = NULL, *db_arg = NULL, *fail_on_arg = NULL;
   const char *dd_path = NULL, *policy_path = NULL;
   const char *max_age_arg = NULL, *format_arg = NULL, *columns_arg = NULL;
-  const char *remember_arg = NULL;
+  const char *remember_arg = NULL, *hook_url = NULL, *hook_secret = NULL;
   ag_remember *remembered = NULL;
+  ag_webhook *hook = NULL;
+  ag_parties *parties = NULL;
   unsigned fail_on = 0;
   json_t *root = json_object();
   int rc = AG_EXIT_OK;
@@ -384,7 +377,9 @@ int ag_cmd_check(int argc, char **argv) {
                             : !strcmp(name, "--format")        ? &format_arg
                             : !strcmp(name, "--columns")       ? &columns_arg
                             : !strcmp(name, "--remember-max-age") ? &remember_arg
-                                                                  : NULL;
+                            : !strcmp(name, "--webhook-url")      ? &hook_url
+                            : !strcmp(name, "--webhook-secret-file") ? &hook_secret
+                                                                     : NULL;
     const flag_map *m = NULL;
     for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
       if (!strcmp(name, flags[k].flag))
@@ -521,9 +516,21 @@ int ag_cmd_check(int argc, char **argv) {
     rc = AG_EXIT_IO;
     goto out;
   }
+  /* new queue items are posted; a bad webhook is refused before any check */
+  if ((rc = ag_cli_webhook_open("check", hook_url, hook_secret, db_path, &hook)) != AG_EXIT_OK) {
+    json_decref(root);
+    goto out;
+  }
+  /* a check made with a ref adds its party to the registry beside the log
+   * (acegate/parties.h); the checks stand without it */
+  if (strcmp(db_path, ":memory:") != 0 && ag_parties_open(db_path, &parties, &err) != AG_OK) {
+    fprintf(stderr, "acegate check: warning: the party registry cannot be opened: %s\n",
+            err.reason);
+    ag_error_clear(&err);
+  }
   ag_pipeline_data data = {.rules = rules, .lists = lists, .lists_version = lists_version,
                            .policy = policy, .max_list_age_days = max_age, .audit = db,
-                           .remembered = remembered};
+                           .remembered = remembered, .parties = parties, .webhook = hook};
   if (batch) {
     json_decref(root);
     ag_pipeline_batch_options o = {.kind = AG_AUDIT_CHECK, .db = db};
@@ -535,6 +542,10 @@ int ag_cmd_check(int argc, char **argv) {
     }
     st = ag_pipeline_batch(&data, &o, stdin, stdout, &stats, &err);
     ag_cli_batch_done();
+    if (stats.unnoted)
+      fprintf(stderr,
+              "acegate check: warning: %llu parties were not added to the party registry: %s\n",
+              (unsigned long long)stats.unnoted, stats.unnoted_err.reason);
     ag_pipeline_csv_columns_free(&cols);
     if (st != AG_OK) {
       ag_cli_print_error("check", &err);
@@ -576,8 +587,10 @@ int ag_cmd_check(int argc, char **argv) {
     if ((st = ag_audit_append(db, &rec, audit_id, &err)) != AG_OK && !strcmp(err.field, "db"))
       snprintf(err.field, sizeof err.field, "--db");
   }
-  if (!st && res.ref[0] && strcmp(db_path, ":memory:") != 0)
-    note_party(db_path, res.ref, answer.data + res.off, res.len);
+  ag_error nerr;
+  if (!st && ag_pipeline_recorded(&data, &res, audit_id, answer.data + res.off, &nerr) != AG_OK)
+    fprintf(stderr, "acegate check: warning: the party registry was not updated: %s\n",
+            nerr.reason);
   if (st) {
     if (!from_stdin && err.field[0]) {
       const char *flag = flag_for_path(err.field);
@@ -617,6 +630,8 @@ int ag_cmd_check(int argc, char **argv) {
   ag_buf_free(&b);
   ag_pipeline_worker_free(w);
 out:
+  ag_webhook_close(hook, AG_CLI_WEBHOOK_WAIT_S);
+  ag_parties_close(parties);
   ag_remember_free(remembered);
   ag_audit_close(db);
   ag_screen_close(lists);

@@ -12,6 +12,7 @@
  */
 #include "acegate/pipeline.h"
 #include "acegate/remember.h"
+#include "acegate/webhook.h"
 #include "cli.h"
 #include "cli_common.h"
 
@@ -64,6 +65,9 @@ static void usage(FILE *f) {
           "                           $ACEGATE_MAX_LIST_AGE; off: never)\n"
           "  --remember-max-age DAYS  apply a reviewer's remembered clearance or confirmation\n"
           "                           for this many days (default 365; 0: none applies)\n"
+          "  --webhook-url URL        POST each new review-queue item (a possible match)\n"
+          "                           there, signed with HMAC-SHA256 and the secret in\n"
+          "  --webhook-secret-file FILE  FILE; waits for delivery before exit\n"
           "  --max N                  at most N matches (default %d, at most %d)\n"
           "  --min-score X            report matches from score X, in (0, 1] (default %.2f)\n"
           "  --brute-force            baseline: plain Jaro-Winkler against every name\n"
@@ -90,6 +94,7 @@ typedef struct {
   const char *ids[AG_SCREEN_IDS_MAX + 1];
   size_t n_ids;
   const char *remember_arg;
+  const char *hook_url, *hook_secret;
   const char *lists[64];
   size_t nlists;
   char *lists_arg[8];
@@ -209,6 +214,12 @@ static int parse(int argc, char **argv, opts *o) {
     } else if (!strcmp(a, "--remember-max-age")) {
       NEED("--remember-max-age");
       o->remember_arg = v;
+    } else if (!strcmp(a, "--webhook-url")) {
+      NEED("--webhook-url");
+      o->hook_url = v;
+    } else if (!strcmp(a, "--webhook-secret-file")) {
+      NEED("--webhook-secret-file");
+      o->hook_secret = v;
     } else if (!strcmp(a, "--data-dir")) {
       NEED("--data-dir");
       o->data_dir = v;
@@ -445,6 +456,9 @@ static int screen_one(const ag_pipeline_data *data, ag_audit_db *db, const opts 
     ag_pipeline_record(data, &res, text, strlen(text), answer.data + res.off, "", "", &rec);
     st = ag_audit_append(db, &rec, audit_id, &err);
   }
+  ag_error nerr;
+  if (st == AG_OK) /* a screening adds no party: it cannot fail */
+    ag_pipeline_recorded(data, &res, audit_id, answer.data + res.off, &nerr);
   int rc = AG_EXIT_OK;
   if (st != AG_OK) {
     name_flag(&err);
@@ -492,6 +506,7 @@ int ag_cmd_screen(int argc, char **argv) {
   ag_rules *rules = NULL;
   ag_audit_db *db = NULL;
   ag_remember *remembered = NULL;
+  ag_webhook *hook = NULL;
   char lists_version[AG_PIPELINE_LISTS_VERSION_MAX] = "";
   char db_path[AG_CLI_PATH_MAX];
   ag_status st = open_lists(o.lists, o.nlists, o.data_dir, &s, &err);
@@ -521,8 +536,13 @@ int ag_cmd_screen(int argc, char **argv) {
     rc = AG_EXIT_IO;
     goto out;
   }
+  /* new queue items are posted; a bad webhook is refused before any screening */
+  if ((rc = ag_cli_webhook_open("screen", o.hook_url, o.hook_secret, db_path, &hook)) !=
+      AG_EXIT_OK)
+    goto out;
   ag_pipeline_data data = {.rules = rules, .lists = s, .lists_version = lists_version,
-                           .max_list_age_days = max_age, .remembered = remembered};
+                           .max_list_age_days = max_age, .remembered = remembered,
+                           .webhook = hook};
   if (o.batch) {
     ag_pipeline_batch_options bo = {.kind = AG_AUDIT_SCREENING,
                                     .db = db,
@@ -546,6 +566,7 @@ int ag_cmd_screen(int argc, char **argv) {
     rc = screen_one(&data, db, &o);
   }
 out:
+  ag_webhook_close(hook, AG_CLI_WEBHOOK_WAIT_S);
   ag_remember_free(remembered);
   ag_audit_close(db);
   ag_rules_free(rules);

@@ -10,6 +10,7 @@
 #include "acegate/review.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,10 @@
 
 struct ag_parties {
   sqlite3 *h;
+  sqlite3_stmt *note; /* note_sql, prepared on first use */
+  /* every call holds it; recursive, so that ag_parties_begin can hold it
+   * over the notes of a batch chunk */
+  pthread_mutex_t mu;
 };
 
 static const char schema[] =
@@ -42,6 +47,15 @@ ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err)
   ag_parties *p = calloc(1, sizeof *p);
   if (!p)
     return ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  int mrc = pthread_mutex_init(&p->mu, &attr);
+  pthread_mutexattr_destroy(&attr);
+  if (mrc != 0) {
+    free(p);
+    return ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+  }
   char path[4200];
   if (!strcmp(log_path, ":memory:"))
     snprintf(path, sizeof path, ":memory:");
@@ -50,7 +64,9 @@ ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err)
   if (sqlite3_open_v2(path, &p->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
           SQLITE_OK ||
       sqlite3_busy_timeout(p->h, 5000) != SQLITE_OK ||
-      sqlite3_exec(p->h, "PRAGMA journal_mode=WAL;", NULL, NULL, NULL) != SQLITE_OK ||
+      /* derived data: a crash may lose the last notes, never corrupt */
+      sqlite3_exec(p->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
+                   NULL) != SQLITE_OK ||
       sqlite3_exec(p->h, schema, NULL, NULL, NULL) != SQLITE_OK) {
     ag_status st = db_error(p, err);
     ag_parties_close(p);
@@ -63,7 +79,9 @@ ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err)
 void ag_parties_close(ag_parties *p) {
   if (!p)
     return;
+  sqlite3_finalize(p->note);
   sqlite3_close(p->h);
+  pthread_mutex_destroy(&p->mu);
   free(p);
 }
 
@@ -182,8 +200,8 @@ static void import_row(void *ctx, long line, const char *json, size_t len, const
   json_decref(row);
 }
 
-ag_status ag_parties_import(ag_parties *p, FILE *in, const ag_pipeline_csv_columns *cols,
-                            ag_buf *out, ag_error *err) {
+static ag_status import_locked(ag_parties *p, FILE *in, const ag_pipeline_csv_columns *cols,
+                               ag_buf *out, ag_error *err) {
   ag_buf errors;
   ag_buf_init(&errors);
   import_ctx c = {.p = p, .errors = &errors, .failed = AG_OK};
@@ -205,29 +223,31 @@ ag_status ag_parties_import(ag_parties *p, FILE *in, const ag_pipeline_csv_colum
   return st;
 }
 
-ag_status ag_parties_note_check(ag_parties *p, const char *ref, const char *answer, size_t len,
-                                ag_error *err) {
-  if (!p || !ref || !*ref)
-    return AG_OK;
-  json_t *a = json_loadb(answer, len, 0, NULL);
-  json_t *party = json_array_get(json_object_get(a, "screening"), 0);
-  ag_status st = AG_OK;
-  if (party && *jstr(party, "name")) {
-    bool existed;
-    st = upsert(p, ref, jstr(party, "name"), jstr(party, "country"), "", "check", &existed, err);
-    if (st == AG_OK) {
-      /* the check screened it just now: its hits are known */
-      sqlite3_stmt *q = NULL;
-      if (sqlite3_prepare_v2(p->h, "UPDATE parties SET last_screened_ms = ? WHERE ref = ?", -1,
-                             &q, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(q, 1, now_ms());
-        sqlite3_bind_text(q, 2, ref, -1, SQLITE_STATIC);
-        sqlite3_step(q);
-      }
-      sqlite3_finalize(q);
-    }
-  }
-  json_decref(a);
+/* One statement: a party new from a check, or a check's party again (its
+ * name and country as screened now); an imported party keeps its fields.
+ * Either way it was screened just now. Prepared once per handle: a batch
+ * notes a party per line. */
+static const char note_sql[] =
+    "INSERT INTO parties(ref, name, country, address, source, last_screened_ms) "
+    "VALUES(?1, ?2, ?3, '', 'check', ?4) ON CONFLICT(ref) DO UPDATE SET "
+    "name = CASE WHEN source = 'import' THEN name ELSE ?2 END, "
+    "country = CASE WHEN source = 'import' THEN country ELSE ?3 END, "
+    "address = CASE WHEN source = 'import' THEN address ELSE '' END, "
+    "last_screened_ms = ?4";
+
+static ag_status note_locked(ag_parties *p, const char *ref, const char *name,
+                             const char *country, ag_error *err) {
+  if (!p->note && sqlite3_prepare_v3(p->h, note_sql, -1, SQLITE_PREPARE_PERSISTENT, &p->note,
+                                     NULL) != SQLITE_OK)
+    return db_error(p, err);
+  sqlite3_bind_text(p->note, 1, ref, -1, SQLITE_STATIC);
+  sqlite3_bind_text(p->note, 2, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text(p->note, 3, country ? country : "", -1, SQLITE_STATIC);
+  sqlite3_bind_int64(p->note, 4, now_ms());
+  int rc = sqlite3_step(p->note);
+  ag_status st = rc == SQLITE_DONE ? AG_OK : db_error(p, err);
+  sqlite3_reset(p->note);
+  sqlite3_clear_bindings(p->note);
   return st;
 }
 
@@ -286,8 +306,8 @@ static void put_party(ag_buf *out, sqlite3_stmt *q, ag_audit_db *db) {
 
 #define PARTY_COLS "ref, name, country, address, source, last_screened_ms"
 
-ag_status ag_parties_list(ag_parties *p, ag_audit_db *db, const char *q, const char *cursor,
-                          size_t limit, ag_buf *out, ag_error *err) {
+static ag_status list_locked(ag_parties *p, ag_audit_db *db, const char *q, const char *cursor,
+                             size_t limit, ag_buf *out, ag_error *err) {
   if (limit > AG_AUDIT_PAGE_MAX)
     return ag_error_set(err, AG_ERR_INPUT, "limit", "at most %d", AG_AUDIT_PAGE_MAX);
   if (!limit)
@@ -330,8 +350,8 @@ ag_status ag_parties_list(ag_parties *p, ag_audit_db *db, const char *q, const c
   return AG_OK;
 }
 
-ag_status ag_parties_show(ag_parties *p, ag_audit_db *db, const char *ref, ag_buf *out,
-                          ag_error *err) {
+static ag_status show_locked(ag_parties *p, ag_audit_db *db, const char *ref, ag_buf *out,
+                             ag_error *err) {
   sqlite3_stmt *s = NULL;
   if (sqlite3_prepare_v2(p->h, "SELECT " PARTY_COLS " FROM parties WHERE ref = ?", -1, &s, NULL))
     return db_error(p, err);
@@ -513,8 +533,8 @@ static ag_status record_item(const ag_parties_rescreen_options *o, ag_pipeline_w
   return st;
 }
 
-ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *o,
-                              ag_parties_rescreen_stats *stats, ag_error *err) {
+static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_options *o,
+                                 ag_parties_rescreen_stats *stats, ag_error *err) {
   *stats = (ag_parties_rescreen_stats){.parties = 0};
   const ag_screen *lists = o->data ? o->data->lists : NULL;
   if (!lists)
@@ -564,7 +584,7 @@ ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *
       if (!changed[m->entry])
         continue;
       if (!noted) {
-        ag_remember_apply(o->data->remembered, lists, cc, &sr, notes);
+        ag_remember_apply(o->data->remembered, lists, cc, AG_DATE_NONE, &sr, notes);
         noted = true;
       }
       if (notes[i].remembered.kind == AG_REMEMBERED_CLEARED)
@@ -597,5 +617,67 @@ ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *
   free(changed);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+  return st;
+}
+
+/* ---- the public calls, each under the handle's lock ---- */
+
+ag_status ag_parties_import(ag_parties *p, FILE *in, const ag_pipeline_csv_columns *cols,
+                            ag_buf *out, ag_error *err) {
+  pthread_mutex_lock(&p->mu);
+  ag_status st = import_locked(p, in, cols, out, err);
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+ag_status ag_parties_note(ag_parties *p, const char *ref, const char *name, const char *country,
+                          ag_error *err) {
+  if (!p || !ref || !*ref || !name || !*name)
+    return AG_OK;
+  pthread_mutex_lock(&p->mu);
+  ag_status st = note_locked(p, ref, name, country, err);
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+ag_status ag_parties_list(ag_parties *p, ag_audit_db *db, const char *q, const char *cursor,
+                          size_t limit, ag_buf *out, ag_error *err) {
+  pthread_mutex_lock(&p->mu);
+  ag_status st = list_locked(p, db, q, cursor, limit, out, err);
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+ag_status ag_parties_show(ag_parties *p, ag_audit_db *db, const char *ref, ag_buf *out,
+                          ag_error *err) {
+  pthread_mutex_lock(&p->mu);
+  ag_status st = show_locked(p, db, ref, out, err);
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *o,
+                              ag_parties_rescreen_stats *stats, ag_error *err) {
+  pthread_mutex_lock(&p->mu);
+  ag_status st = rescreen_locked(p, o, stats, err);
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+ag_status ag_parties_begin(ag_parties *p, ag_error *err) {
+  pthread_mutex_lock(&p->mu);
+  if (sqlite3_exec(p->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
+    return AG_OK;
+  ag_status st = db_error(p, err);
+  pthread_mutex_unlock(&p->mu);
+  return st;
+}
+
+ag_status ag_parties_end(ag_parties *p, ag_error *err) {
+  ag_status st = sqlite3_exec(p->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? AG_OK
+                                                                             : db_error(p, err);
+  if (st != AG_OK)
+    sqlite3_exec(p->h, "ROLLBACK", NULL, NULL, NULL);
+  pthread_mutex_unlock(&p->mu);
   return st;
 }

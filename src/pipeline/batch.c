@@ -17,6 +17,7 @@
  * (made by the worker threads too) instead of a JSON line.
  */
 #include "pipeline_int.h"
+#include "acegate/parties.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -155,6 +156,32 @@ static void *run_job(void *p) {
   return NULL;
 }
 
+/* What follows the chunk's records (ag_pipeline_recorded), the registry's
+ * notes of the chunk in one transaction. */
+static void after_chunk(const ag_pipeline_data *d, item *items, size_t n,
+                        char (*ids)[AG_AUDIT_ID_MAX], ag_pipeline_batch_stats *stats) {
+  bool in_tx = d->parties && ag_parties_begin(d->parties, &(ag_error){.status = AG_OK}) == AG_OK;
+  uint64_t noted = 0;
+  for (size_t i = 0; i < n; i++) {
+    item *it = &items[i];
+    ag_error e;
+    if (it->res.st != AG_OK)
+      continue;
+    if (ag_pipeline_recorded(d, &it->res, ids[it->rec], it->answer.data, &e) != AG_OK) {
+      if (!stats->unnoted++)
+        stats->unnoted_err = e;
+    } else if (d->parties && it->res.kind == AG_AUDIT_CHECK && it->res.ref[0]) {
+      noted++;
+    }
+  }
+  ag_error e;
+  if (in_tx && ag_parties_end(d->parties, &e) != AG_OK) {
+    if (!stats->unnoted)
+      stats->unnoted_err = e;
+    stats->unnoted += noted; /* rolled back */
+  }
+}
+
 /* Records the chunk's answers; ids[k] receives record k's id. */
 static ag_status record_chunk(const ag_pipeline_data *d, ag_audit_db *db, item *items, size_t n,
                               ag_audit_record *recs, char (*ids)[AG_AUDIT_ID_MAX], ag_error *err) {
@@ -227,6 +254,8 @@ static ag_status finish_chunk(batch *b, item *items, size_t n, ag_error *err) {
   bool is_csv = b->csv != NULL;
   assert(!o->db || (b->recs && b->ids)); /* ok: allocated when there is a log */
   ag_status st = o->db ? record_chunk(b->d, o->db, items, n, b->recs, b->ids, err) : AG_OK;
+  if (st == AG_OK && o->db)
+    after_chunk(b->d, items, n, b->ids, b->stats);
   ag_buf *text = &b->line_out;
   ag_buf_reset(text);
   for (size_t i = 0; st == AG_OK && i < n; i++) {

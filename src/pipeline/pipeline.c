@@ -9,7 +9,10 @@
  */
 #include "acegate/pipeline.h"
 #include "pipeline_int.h"
+#include "acegate/parties.h"
 #include "acegate/remember.h"
+#include "acegate/review.h"
+#include "acegate/webhook.h"
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -113,6 +116,7 @@ static void result_init(ag_pipeline_result *res, ag_audit_kind kind) {
   ag_error_clear(&res->err);
   res->off = res->len = 0;
   res->as_of[0] = res->destination[0] = res->eccn[0] = res->ref[0] = '\0';
+  res->party_name[0] = res->party_country[0] = '\0';
   res->outcome = "";
   res->outcome_index = -1;
 }
@@ -172,8 +176,16 @@ ag_status ag_pipeline_check(const ag_pipeline_data *d, ag_pipeline_worker *w, co
     ag_buf_putc(out, '}');
   }
   bool screened = false;
-  for (int i = 0; i < AG_PARTY_COUNT; i++)
-    screened |= w->txn.parties[i].screened;
+  for (int i = 0; i < AG_PARTY_COUNT; i++) {
+    const ag_party *p = &w->txn.parties[i];
+    if (p->screened && p->name && !res->party_name[0]) {
+      size_t n = p->name_len < AG_SCREEN_NAME_MAX ? p->name_len : AG_SCREEN_NAME_MAX;
+      memcpy(res->party_name, p->name, n);
+      res->party_name[n] = '\0';
+      snprintf(res->party_country, sizeof res->party_country, "%s", p->screened_country);
+    }
+    screened |= p->screened;
+  }
   if (screened)
     append_warnings(d, w, out);
   ag_date_format(w->txn.as_of, res->as_of);
@@ -193,7 +205,7 @@ static ag_status screen_confirmed(const ag_pipeline_data *d, ag_pipeline_worker 
                                   const ag_screen_request *first, const char *cc,
                                   ag_screen_result *sr, ag_error *err) {
   const char *ids[8];
-  size_t n = ag_remember_confirmed(d->remembered, sr->normalized, cc, ids, 8);
+  size_t n = ag_remember_confirmed(d->remembered, sr->normalized, cc, AG_DATE_NONE, ids, 8);
   bool missing = false;
   for (size_t k = 0; k < n && !missing; k++) {
     bool found = false;
@@ -259,7 +271,8 @@ ag_status ag_pipeline_screening(const ag_pipeline_data *d, ag_pipeline_worker *w
                                                              : w->q.country[i];
   if ((res->st = screen_confirmed(d, w, &rq, cc, sr, &res->err)) != AG_OK)
     return res->st;
-  ag_remember_apply(d->remembered, d->lists, cc, sr, w->notes);
+  /* a screening has no as_of: it is made as of now */
+  ag_remember_apply(d->remembered, d->lists, cc, AG_DATE_NONE, sr, w->notes);
   res->off = out->len;
   ag_json_encode_screening_noted(&w->q, sr, w->notes, d->rules ? d->rules->version : NULL,
                                  d->lists_version, out);
@@ -415,4 +428,24 @@ void ag_pipeline_splice_audit_id(ag_buf *b, const char *id, const char *obj, siz
   } else {
     ag_buf_putc(b, '}');
   }
+}
+
+ag_status ag_pipeline_recorded(const ag_pipeline_data *d, const ag_pipeline_result *res,
+                               const char *audit_id, const char *answer, ag_error *err) {
+  if (res->st != AG_OK || !answer)
+    return AG_OK;
+  /* a new queue item: the reviewers hear of it at once */
+  if (d->webhook && (res->kind == AG_AUDIT_CHECK || res->kind == AG_AUDIT_SCREENING) &&
+      ag_review_queued(res->kind, res->outcome, answer, res->len)) {
+    ag_buf item;
+    ag_buf_init(&item);
+    ag_pipeline_splice_audit_id(&item, audit_id, answer, res->len);
+    if (!item.failed)
+      ag_webhook_post(d->webhook, item.data, item.len);
+    ag_buf_free(&item);
+  }
+  /* the parties seen in audited checks form the registry, keyed by ref */
+  if (d->parties && res->kind == AG_AUDIT_CHECK && res->ref[0] && res->party_name[0])
+    return ag_parties_note(d->parties, res->ref, res->party_name, res->party_country, err);
+  return AG_OK;
 }

@@ -59,8 +59,22 @@ static int64_t now_of(const ag_remember *r) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool expired(const ag_remember *r, const rm_item *it, int64_t now) {
-  return now - it->time_ms >= (int64_t)r->max_age_days * DAY_MS;
+/* The UTC day of a time. */
+static ag_date day_of(int64_t ms) {
+  return (ag_date)((ms >= 0 ? ms : ms - (DAY_MS - 1)) / DAY_MS);
+}
+
+/* The day a decision is made as of: on, or the table's clock. */
+static ag_date decision_day(const ag_remember *r, ag_date on) {
+  return on != AG_DATE_NONE ? on : day_of(now_of(r));
+}
+
+/* A decision made on day D applies up to the day before D + max age (the
+ * "expires" date the listing shows), counted from the day the check or
+ * screening is made as of; one made after that day still applies: the
+ * reviewer knows it when the check is made. */
+static bool expired(const ag_remember *r, const rm_item *it, ag_date on) {
+  return (int64_t)on - day_of(it->time_ms) >= (int64_t)r->max_age_days;
 }
 
 static void date_of(int64_t ms, char out[11]) {
@@ -285,12 +299,12 @@ static const rm_item *latest(const ag_remember *r, const char *normalized, const
 }
 
 ag_remembered_kind ag_remember_find(ag_remember *r, const char *normalized, const char *country,
-                                    const char *source_id, const char *entry_hash,
+                                    const char *source_id, const char *entry_hash, ag_date on,
                                     ag_remembered *out) {
   memset(out, 0, sizeof *out);
   if (!r || !normalized || !source_id || !entry_hash)
     return AG_REMEMBERED_NONE;
-  int64_t now = now_of(r);
+  ag_date now = decision_day(r, on);
   pthread_rwlock_rdlock(&r->lock);
   const rm_item *it = latest(r, normalized, country, source_id);
   if (it && !it->revoked && !expired(r, it, now) && !strcmp(it->hash, entry_hash))
@@ -300,11 +314,11 @@ ag_remembered_kind ag_remember_find(ag_remember *r, const char *normalized, cons
 }
 
 size_t ag_remember_confirmed(ag_remember *r, const char *normalized, const char *country,
-                             const char **ids, size_t cap) {
+                             ag_date on, const char **ids, size_t cap) {
   if (!r || !normalized)
     return 0;
   size_t n = 0;
-  int64_t now = now_of(r);
+  ag_date now = decision_day(r, on);
   uint64_t key = party_key(normalized, country);
   pthread_rwlock_rdlock(&r->lock);
   for (size_t i = r->n ? r->buckets[key & (r->nbuckets - 1)] : NO_ITEM; i != NO_ITEM && n < cap;
@@ -321,7 +335,7 @@ size_t ag_remember_confirmed(ag_remember *r, const char *normalized, const char 
   return n;
 }
 
-void ag_remember_apply(ag_remember *r, const ag_screen *lists, const char *country,
+void ag_remember_apply(ag_remember *r, const ag_screen *lists, const char *country, ag_date on,
                        const ag_screen_result *res, ag_match_note *notes) {
   bool known = ag_remember_knows(r, res->normalized, country);
   for (size_t i = 0; i < res->count; i++) {
@@ -331,7 +345,7 @@ void ag_remember_apply(ag_remember *r, const ag_screen *lists, const char *count
     ag_screen_entry_hash(lists, res->matches[i].entry, notes[i].entry_hash);
     if (known)
       ag_remember_find(r, res->normalized, country, res->matches[i].source_id,
-                       notes[i].entry_hash, &notes[i].remembered);
+                       notes[i].entry_hash, on, &notes[i].remembered);
   }
 }
 
@@ -392,7 +406,7 @@ ag_status ag_remember_list(ag_remember *r, const ag_screen *lists, const char *d
   }
   size_t n_ids;
   id_index *ids = entries_by_id(lists, &n_ids);
-  int64_t now = now_of(r);
+  ag_date now = decision_day(r, AG_DATE_NONE);
   ag_buf_puts(out, "{\"items\":[");
   size_t shown = 0, i;
   pthread_rwlock_rdlock(&r->lock);
@@ -419,7 +433,7 @@ ag_status ag_remember_list(ag_remember *r, const ag_screen *lists, const char *d
       ag_buf_putc(out, ',');
     char date[11], expires[11];
     date_of(it->time_ms, date);
-    date_of(it->time_ms + (int64_t)r->max_age_days * DAY_MS, expires);
+    ag_date_format(day_of(it->time_ms) + r->max_age_days, expires);
     ag_buf_puts(out, "{\"audit_id\":");
     ag_buf_json_cstr(out, it->audit_id);
     ag_buf_puts(out, ",\"decision\":");

@@ -92,6 +92,12 @@ static record_need need_of(const ag_audit_entry *e, json_t **dec_out) {
   return n;
 }
 
+bool ag_review_queued(ag_audit_kind kind, const char *outcome, const char *answer, size_t len) {
+  ag_audit_entry e = {.kind = kind, .outcome = outcome ? outcome : "", .decision = answer,
+                      .decision_len = len};
+  return answer && need_of(&e, NULL).queued;
+}
+
 /* ---- the reviews in the log ---- */
 
 typedef struct {

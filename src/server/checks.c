@@ -12,6 +12,7 @@
  * /v1/checks/{id} can return the very same bytes from the log
  * (15 CFR 762.2).
  */
+#include "acegate/parties.h"
 #include "server_int.h"
 
 #include <jansson.h>
@@ -103,6 +104,24 @@ static void count_decision(srv_req *r, const srv_item *it) {
   }
 }
 
+/* What follows a recorded item (ag_pipeline_recorded): the party of a
+ * check made with a ref joins the registry, a new review-queue item is
+ * posted to the webhook. */
+static void after_record(srv_req *r, const ag_pipeline_data *d, const srv_item *it) {
+  ag_error err;
+  if (ag_pipeline_recorded(d, &it->res, r->ids[it->rec], r->dec.data + it->res.off, &err) !=
+      AG_OK)
+    srv_log_event(r->srv, "parties_failed",
+                  "\"reason\":\"a party of a check could not be noted\"");
+}
+
+static ag_pipeline_data recorded_data(const srv_req *r) {
+  ag_pipeline_data d = r->snap->data;
+  d.parties = r->srv->parties;
+  d.webhook = r->srv->webhook;
+  return d;
+}
+
 /* The answer for a single check or screening. */
 static void finish_one(srv_req *r) {
   srv_item *it = &r->items[0];
@@ -111,9 +130,8 @@ static void finish_one(srv_req *r) {
   r->status = 200;
   r->content_type_out = "application/json";
   count_decision(r, it);
-  /* a check recorded with a ref: its party joins the registry */
-  if (it->res.kind == AG_AUDIT_CHECK && it->res.ref[0])
-    srv_parties_note_check(r->srv, it->res.ref, r->dec.data + it->res.off, it->res.len);
+  ag_pipeline_data d = recorded_data(r);
+  after_record(r, &d, it);
 }
 
 static srv_next no_memory(srv_req *r) {
@@ -165,6 +183,9 @@ srv_next srv_h_classification(srv_req *r) {
 static void finish_batch(srv_req *r) {
   ag_buf_reset(&r->out);
   size_t decided = 0;
+  ag_pipeline_data d = recorded_data(r);
+  /* the batch's parties are noted in one transaction */
+  bool in_tx = d.parties && ag_parties_begin(d.parties, &(ag_error){.status = AG_OK}) == AG_OK;
   ag_buf_puts(&r->out, "{\"results\":[");
   for (size_t i = 0; i < r->nitems; i++) {
     srv_item *it = &r->items[i];
@@ -174,11 +195,16 @@ static void finish_batch(srv_req *r) {
       ag_pipeline_splice_audit_id(&r->out, r->ids[it->rec], r->dec.data + it->res.off,
                                   it->res.len);
       count_decision(r, it);
+      after_record(r, &d, it);
       decided++;
     } else {
       ag_json_encode_error(&it->res.err, &r->out);
     }
   }
+  ag_error err;
+  if (in_tx && ag_parties_end(d.parties, &err) != AG_OK)
+    srv_log_event(r->srv, "parties_failed",
+                  "\"reason\":\"the parties of a batch could not be noted\"");
   ag_buf_printf(&r->out, "],\"decided\":%zu,\"rejected\":%zu}", decided, r->nitems - decided);
   r->status = 200;
   r->content_type_out = "application/json";

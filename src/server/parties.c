@@ -1,7 +1,7 @@
 /*
  * parties.c - /v1/parties: the party registry (acegate/parties.h) over
- * HTTP, the parties of checks made with a ref, and the re-screening of the
- * registry after a reload. The registry handle is used under parties_mu.
+ * HTTP, and the re-screening of the registry after a reload. The parties
+ * of checks made with a ref join it in the pipeline (ag_pipeline_recorded).
  */
 #include "acegate/parties.h"
 #include "acegate/webhook.h"
@@ -61,10 +61,8 @@ srv_next srv_h_parties(srv_req *r) {
   ag_error err;
   ag_error_clear(&err);
   ag_buf_reset(&r->out);
-  pthread_mutex_lock(&r->srv->parties_mu);
   ag_status st = ag_parties_list(r->srv->parties, r->srv->db, srv_arg(r, "q"),
                                  srv_arg(r, "cursor"), limit, &r->out, &err);
-  pthread_mutex_unlock(&r->srv->parties_mu);
   answer(r, 200, st, &err);
   return SRV_DONE;
 }
@@ -76,9 +74,7 @@ srv_next srv_h_party_get(srv_req *r) {
   ag_error err;
   ag_error_clear(&err);
   ag_buf_reset(&r->out);
-  pthread_mutex_lock(&r->srv->parties_mu);
   ag_status st = ag_parties_show(r->srv->parties, r->srv->db, r->param, &r->out, &err);
-  pthread_mutex_unlock(&r->srv->parties_mu);
   answer(r, 200, st, &err);
   return SRV_DONE;
 }
@@ -109,23 +105,11 @@ srv_next srv_h_parties_import(srv_req *r) {
     return SRV_DONE;
   }
   ag_buf_reset(&r->out);
-  pthread_mutex_lock(&r->srv->parties_mu);
   ag_status st = ag_parties_import(r->srv->parties, in, spec ? &cols : NULL, &r->out, &err);
-  pthread_mutex_unlock(&r->srv->parties_mu);
   fclose(in);
   ag_pipeline_csv_columns_free(&cols);
   answer(r, 200, st, &err);
   return SRV_DONE;
-}
-
-void srv_parties_note_check(ag_server *s, const char *ref, const char *answer, size_t len) {
-  if (!s->parties || !ref || !*ref)
-    return;
-  ag_error err;
-  pthread_mutex_lock(&s->parties_mu);
-  if (ag_parties_note_check(s->parties, ref, answer, len, &err) != AG_OK)
-    srv_log_event(s, "parties_failed", "\"reason\":\"a party of a check could not be noted\"");
-  pthread_mutex_unlock(&s->parties_mu);
 }
 
 static void post_item(void *ctx, const char *json, size_t len) {
@@ -147,9 +131,7 @@ void srv_parties_rescreen(ag_server *s, const srv_snapshot *before, const srv_sn
                                    .client = client,
                                    .on_item = s->webhook ? post_item : NULL,
                                    .on_item_ctx = s->webhook};
-  pthread_mutex_lock(&s->parties_mu);
   ag_status st = ag_parties_rescreen(s->parties, &o, &stats, &err);
-  pthread_mutex_unlock(&s->parties_mu);
   if (st != AG_OK)
     srv_log_event(s, "rescreen_failed", "\"code\":\"%s\"", ag_status_name(st));
   else

@@ -48,12 +48,13 @@ static const route_def routes[] = {
     {"DELETE", "/v1/keys/", true, R_KEYS_REVOKE, AG_KEYS_ACT_ADMIN},
     {"POST", "/v1/admin/reload", false, R_RELOAD, AG_KEYS_ACT_ADMIN},
     {"POST", "/v1/reviews", false, R_REVIEW_ADD, AG_KEYS_ACT_REVIEW},
-    {"GET", "/v1/reviews", false, R_REVIEW_QUEUE, AG_KEYS_ACT_REVIEW},
-    {"GET", "/v1/reviews/remembered", false, R_REVIEW_REMEMBERED, AG_KEYS_ACT_REVIEW},
+    /* reviews are part of the log: whoever may read it reads them */
+    {"GET", "/v1/reviews", false, R_REVIEW_QUEUE, AG_KEYS_ACT_AUDIT_READ},
+    {"GET", "/v1/reviews/remembered", false, R_REVIEW_REMEMBERED, AG_KEYS_ACT_AUDIT_READ},
     {"GET", "/v1/parties", false, R_PARTIES, AG_KEYS_ACT_REVIEW},
     {"POST", "/v1/parties:import", false, R_PARTIES_IMPORT, AG_KEYS_ACT_REVIEW},
     {"GET", "/v1/parties/", true, R_PARTY_GET, AG_KEYS_ACT_REVIEW},
-    {"GET", "/v1/reviews/", true, R_REVIEW_GET, AG_KEYS_ACT_REVIEW},
+    {"GET", "/v1/reviews/", true, R_REVIEW_GET, AG_KEYS_ACT_AUDIT_READ},
     /* whoever may check may classify */
     {"POST", "/v1/classifications", false, R_CLASSIFICATIONS, AG_KEYS_ACT_CHECK},
     {"GET", "/v1/classifications/", true, R_CLASSIFICATION_GET, AUTH_ANY},

@@ -192,7 +192,6 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   if (!s->cfg.max_connections)
     s->cfg.max_connections = AG_SERVER_DEFAULT_MAX_CONNECTIONS;
   pthread_mutex_init(&s->snap_mu, NULL);
-  pthread_mutex_init(&s->parties_mu, NULL);
   pthread_mutex_init(&s->pool_mu, NULL);
   pthread_mutex_init(&s->auth_mu, NULL);
   pthread_mutex_init(&s->drain_mu, NULL);
@@ -398,7 +397,6 @@ void ag_server_free(ag_server *s) {
   ag_remember_free(s->remembered);
   ag_webhook_close(s->webhook, SRV_WEBHOOK_DRAIN_S);
   ag_parties_close(s->parties);
-  pthread_mutex_destroy(&s->parties_mu);
   for (srv_worker *w = s->pool, *next; w; w = next) {
     next = w->next;
     ag_pipeline_worker_free(w->pl);

@@ -189,8 +189,6 @@ struct srv_req {
   srv_req *next; /* writer queue */
 };
 
-/* Adds the party of a check recorded with a ref to the registry. */
-void srv_parties_note_check(ag_server *s, const char *ref, const char *answer, size_t len);
 /* Re-screens the registry after the lists changed from before to after
  * (the reload recorded as cause_id); logs what it found. */
 void srv_parties_rescreen(ag_server *s, const srv_snapshot *before,
@@ -334,9 +332,8 @@ struct ag_server {
   ag_audit_db *db;
   ag_audit_db *keys_db; /* == db unless a separate keys database is given */
   struct ag_remember *remembered; /* the reviewers' remembered decisions, from db */
-  struct ag_parties *parties;     /* the party registry beside db, under parties_mu */
+  struct ag_parties *parties;     /* the party registry beside db; it locks itself */
   struct ag_webhook *webhook;     /* delivers new queue items; NULL = none */
-  pthread_mutex_t parties_mu;
 
   /* per-request scratch, reused: screening results and arena */
   pthread_mutex_t pool_mu;

@@ -6,7 +6,7 @@
 # in the audit chain, and no second one for the same hit; the service
 # does the same on reload and serves /v1/parties.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 45
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -51,11 +51,39 @@ expect_exit show_check_party 0 "$ACEGATE" parties show C-9 --db "$DB"
 jqok show_check_party_fields '.party.source == "check" and .party.country == "FR"
   and (.history | length) == 1 and .history[0].kind == "check"' "$TMPD/out"
 expect_exit show_unknown 2 "$ACEGATE" parties show C-404 --db "$DB"
+# a batch adds the parties of its lines made with a ref, as a single check
+# does (the pipeline notes them, whatever the front end); a line without a
+# ref adds nothing: the registry is keyed by ref
+cat >"$TMPD/batch.jsonl" <<'JSONL'
+{"item":{"eccn":"5A001.j"},"destination":"FR","end_user":{"name":"Fromagerie Dupont"},"ref":"J-1"}
+{"item":{"eccn":"5A001.j"},"destination":"DE","end_user":{"name":"Ohneref Maschinenbau GmbH"}}
+{"item":{"eccn":"5A001.j"},"destination":"JP","end_user":{"name":"Sakura Denki KK","country":"JP"},"ref":"J-3"}
+JSONL
+cat >"$TMPD/batch.csv" <<'CSV'
+Order,ECCN,To,Customer,Ctry
+K-1,5A001.j,FR,Brasserie Lefevre,FR
+,5A001.j,FR,Sans Reference SARL,FR
+CSV
+"$ACEGATE" check --batch --db "$DB" <"$TMPD/batch.jsonl" 2>"$TMPD/err" | jq -s . >"$TMPD/out"
+jqok batch_jsonl_answered 'length == 3 and all(.audit_id != null)' "$TMPD/out"
+"$ACEGATE" check --batch --format csv --columns ref=Order,item.eccn=ECCN,destination=To,end_user.name=Customer,end_user.country=Ctry \
+  --db "$DB" <"$TMPD/batch.csv" >"$TMPD/out" 2>"$TMPD/err"
+if [ "$(wc -l <"$TMPD/out")" -eq 3 ] && ! grep -q . "$TMPD/err"; then ok batch_csv_answered; else
+  notok batch_csv_answered "$(cat "$TMPD/out" "$TMPD/err")"; fi
+expect_exit batch_list 0 "$ACEGATE" parties list --db "$DB"
+jqok batch_parties '[.items[] | select(.source == "check") | [.ref, .name, .country]] ==
+  [["C-9","Boulangerie Martin","FR"],["J-1","Fromagerie Dupont","FR"],["J-3","Sakura Denki KK","JP"],
+   ["K-1","Brasserie Lefevre","FR"]]' "$TMPD/out"
+jqok batch_no_ref_no_party '[.items[].name] | index("Ohneref Maschinenbau GmbH") == null
+  and index("Sans Reference SARL") == null' "$TMPD/out"
+expect_exit batch_show 0 "$ACEGATE" parties show K-1 --db "$DB"
+jqok batch_show_history '.party.source == "check" and (.history | length) == 1
+  and .history[0].kind == "check"' "$TMPD/out"
 
 # ---- a list update that adds an entry matching C-1 (744.11: a new
 # Entity List entry binds from its publication) makes one queue item ----
 expect_exit update_adds 0 "$ACEGATE" lists update "$FX/remember-el-added.csv" --db "$DB"
-expect_grep update_adds_counts 'parties re-screened: 3 against 1 entries added or changed: 1 new' "$TMPD/out"
+expect_grep update_adds_counts 'parties re-screened: 6 against 1 entries added or changed: 1 new' "$TMPD/out"
 UPD=$(sed -n 's/^audit id: //p' "$TMPD/out")
 "$ACEGATE" review queue --db "$DB" >"$TMPD/q"
 jqok queue_item "[.items[] | select(.ref == \"C-1\")] | length == 1 and .[0].cause.kind == \"list_change\"
@@ -71,7 +99,7 @@ jqok show_open_item ".party.open_items == 1 and [.open[].audit_id] == [\"$ITEM\"
   and .party.last_screened != null" "$TMPD/out"
 # the same hit again (a full re-screening) is no new item
 expect_exit rescreen_all 0 "$ACEGATE" parties rescreen --all --db "$DB"
-jqok rescreen_all_none '.parties == 3 and .items == 0' "$TMPD/out"
+jqok rescreen_all_none '.parties == 6 and .items == 0' "$TMPD/out"
 
 # ---- the service: /v1/parties, and a reload that adds an entry ----
 DB2="$TMPD/srv.db"
@@ -104,6 +132,20 @@ curl -s -o /dev/null -X POST -H "Authorization: Bearer $ADM" -H 'Content-Type: a
 is http_party "$(get "$ADM" /v1/parties/C-1)" 200
 jqok http_party_open '.party.open_items == 1 and .open[0].cause.kind == "list_change" and .open[0].ref == "C-1"' "$TMPD/body"
 is http_party_unknown "$(get "$ADM" /v1/parties/C-404)" 404
+# an HTTP batch adds the parties of its items made with a ref, none without
+code=$(curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $ADM" -H 'Content-Type: application/json' \
+  --data-binary '{"transactions":[
+    {"item":{"eccn":"5A001.j"},"destination":"FR","end_user":{"name":"Patisserie Moreau"},"ref":"H-1"},
+    {"item":{"eccn":"5A001.j"},"destination":"FR","end_user":{"name":"Sans Ref Traiteur"}},
+    {"item":{"eccn":"5A001.j"},"destination":"JP","end_user":{"name":"Fuji Keisoku KK","country":"JP"},"ref":"H-3"}]}' \
+  "$B/v1/checks:batch")
+is http_batch "$code" 200
+is http_batch_party "$(get "$ADM" /v1/parties/H-3)" 200
+jqok http_batch_party_fields '.party.name == "Fuji Keisoku KK" and .party.country == "JP"
+  and .party.source == "check" and (.history | length) == 1' "$TMPD/body"
+is http_batch_parties "$(get "$ADM" '/v1/parties?limit=100')" 200
+jqok http_batch_only_refs '[.items[] | select(.source == "check") | .ref] == ["H-1","H-3"]
+  and ([.items[].name] | index("Sans Ref Traiteur") == null)' "$TMPD/body"
 kill "$SRV_PID"
 wait "$SRV_PID" 2>/dev/null
 SRV_PID=""

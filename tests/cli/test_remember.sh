@@ -6,7 +6,7 @@
 # revocation brings the hit back; a confirmation keeps the party matched
 # whatever the score; the service applies a review at once and lists them.
 . "$(dirname "$0")/lib.sh"
-plan 44
+plan 53
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -68,6 +68,22 @@ expect_exit expired_check 0 check --lists "$EL" --remember-max-age 0
 jqok expired_review '.outcome == "REVIEW"' "$TMPD/out"
 expect_exit still_young 0 check --lists "$EL" --remember-max-age 1
 jqok still_young_ace '.outcome == "LICENSE_EXCEPTION_ACE"' "$TMPD/out"
+# the age is counted to the day the check is made as of, not to the clock:
+# a clearance made on day D applies as of D + max age - 1 and no longer as
+# of D + max age (the "expires" date the listing shows)
+"$ACEGATE" review remembered --lists "$EL" --db "$DB" >"$TMPD/rm"
+CLEARED_ON=$(jq -r '.items[0].date' "$TMPD/rm")
+day() { date -u -d "$CLEARED_ON + $1 days" +%F; }
+expect_exit as_of_last_day 0 check --lists "$EL" --as-of "$(day 364)"
+jqok as_of_last_day_applies ".as_of == \"$(day 364)\" and .outcome == \"LICENSE_EXCEPTION_ACE\"
+  and .screening[0].matches[0].remembered.audit_id == \"$R1\"" "$TMPD/out"
+expect_exit as_of_expired 0 check --lists "$EL" --as-of "$(day 365)"
+jqok as_of_expired_review '.outcome == "REVIEW" and .screening[0].matches[0].remembered == null' "$TMPD/out"
+jqok as_of_expires_listed ".items[0].expires == \"$(day 365)\"" "$TMPD/rm"
+expect_exit as_of_short_age 0 check --lists "$EL" --as-of "$(day 29)" --remember-max-age 30
+jqok as_of_short_age_applies '.outcome == "LICENSE_EXCEPTION_ACE"' "$TMPD/out"
+expect_exit as_of_short_age_over 0 check --lists "$EL" --as-of "$(day 30)" --remember-max-age 30
+jqok as_of_short_age_over_review '.outcome == "REVIEW"' "$TMPD/out"
 expect_exit listed_changed 0 "$ACEGATE" review remembered --lists "$CHANGED" --db "$DB"
 jqok listed_changed_state ".items[0].audit_id == \"$R1\" and .items[0].state == \"entry_changed\"" "$TMPD/out"
 expect_exit listed_active 0 "$ACEGATE" review remembered --lists "$EL" --db "$DB"

@@ -5,7 +5,7 @@
 # oldest first, with paging, a record's status is its latest review, bad
 # input is named by field, and only reviewers and admins may review.
 . "$(dirname "$0")/lib.sh"
-plan 57
+plan 63
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 jqok() {
@@ -127,7 +127,14 @@ jqok http_note_empty_field '.error.field == "note"' "$TMPD/body"
 is http_id_unknown "$(post "$REV" /v1/reviews '{"audit_id":"a-99-0123456789ab","decision":"cleared","note":"x"}')" 400
 jqok http_id_unknown_field '.error.field == "audit_id"' "$TMPD/body"
 is http_checker_forbidden "$(post "$CHK" /v1/reviews "{\"audit_id\":\"$H1\",\"decision\":\"cleared\",\"note\":\"x\"}")" 403
-is http_auditor_forbidden "$(get "$AUD" /v1/reviews)" 403
+# an auditor reads the reviews with the log, and may not write one
+is http_auditor_reads_queue "$(get "$AUD" '/v1/reviews?status=cleared')" 200
+jqok http_auditor_queue_item "[.items[].audit_id] | index(\"$H1\") != null" "$TMPD/body"
+is http_auditor_reads_review "$(get "$AUD" "/v1/reviews/$H1")" 200
+jqok http_auditor_review_note '.status == "cleared" and .reviews[0].note == "a retailer"' "$TMPD/body"
+is http_auditor_may_not_review "$(post "$AUD" /v1/reviews "{\"audit_id\":\"$H1\",\"decision\":\"escalated\",\"note\":\"x\"}")" 403
+jqok http_auditor_forbidden_named '.error.field == "authorization" and (.error.message | test("resolve reviews"))' "$TMPD/body"
+is http_checker_may_not_read "$(get "$CHK" "/v1/reviews/$H1")" 403
 is http_queue_param_twice "$(get "$REV" '/v1/reviews?status=open&status=cleared')" 400
 jqok http_queue_param_twice_field '.error.field == "status"' "$TMPD/body"
 is http_queue_param_unknown "$(get "$REV" '/v1/reviews?sort=new')" 400

@@ -7,7 +7,7 @@
 # delivers the items of a reload the same way; a bad URL or an unreadable
 # secret is refused naming the option.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 58
 RCV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -183,3 +183,70 @@ if [ "$n" -eq 1 ]; then ok serve_one_delivery; else notok serve_one_delivery "$n
 if verify 0 "$SECRET"; then ok serve_signature_verifies; else notok serve_signature_verifies "$(cat "$TMPD/hook.log")"; fi
 line 0 .body >"$TMPD/body"
 jqok serve_body_item '.item.ref == "C-1" and .item.cause.kind == "list_change" and .id == .item.audit_id' "$TMPD/body"
+
+# ---- every new queue item, whatever made it: a check whose outcome is
+# REVIEW (a possible Entity List match of the end user), a screening in a
+# batch with a possible match; a decided check posts nothing ----
+DB5="$TMPD/queue.db"
+ADM5=$("$ACEGATE" keys add --role admin --name adm --db "$DB5" 2>/dev/null | tail -n 1)
+receiver_start 0
+serve_start --listen 127.0.0.1:0 --db "$DB5" --lists "$FX/remember-el.csv" \
+  --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+post() {
+  curl -s -o "$TMPD/body" -w '%{http_code}' -H "Authorization: Bearer $ADM5" \
+    -H 'Content-Type: application/json' --data-binary "$2" "$B$1"
+}
+# Malta: 4D004 under ACE unless the end user is listed; "Zeltronic
+# Surveillance" is a possible match of the listed "Zeltronic Surveillance
+# Systems", so the check is REVIEW (decision model, step 9)
+code=$(post /v1/checks '{"item":{"eccn":"4D004"},"destination":"MT","end_user":{"name":"Zeltronic Surveillance"},"ref":"Q-1"}')
+jqok queue_check_review '.outcome == "REVIEW"' "$TMPD/body"
+CHK=$(jq -r .audit_id "$TMPD/body")
+code=$(post /v1/checks '{"item":{"eccn":"4D004"},"destination":"MT","end_user":{"name":"Boulangerie Martin"}}')
+jqok queue_check_decided '.outcome == "LICENSE_EXCEPTION_ACE"' "$TMPD/body"
+code=$(post /v1/screenings:batch '{"screenings":[{"name":"Acme Widgets GmbH","country":"DE"},{"name":"Quorvex Data","country":"BY"}]}')
+jqok queue_screening_possible '[.results[].outcome] == ["NO_MATCH","POSSIBLE_MATCH"]' "$TMPD/body"
+SCR=$(jq -r '.results[1].audit_id' "$TMPD/body")
+i=0
+while [ "$i" -lt 200 ] && [ "$(wc -l <"$TMPD/hook.log")" -lt 2 ]; do sleep 0.05; i=$((i + 1)); done
+sleep 0.3 # a third delivery, were there one, would be in by now
+code=$(curl -s -o "$TMPD/q" -w '%{http_code}' -H "Authorization: Bearer $ADM5" "$B/v1/reviews?status=open")
+serve_stop
+receiver_stop
+jqok queue_lists_both "[.items[].audit_id] == [\"$CHK\", \"$SCR\"]" "$TMPD/q"
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 2 ]; then ok queue_two_deliveries; else notok queue_two_deliveries "$n requests: $(cat "$TMPD/hook.log")"; fi
+line 0 .body >"$TMPD/body"
+jqok queue_check_posted ".event == \"queue_item\" and .id == \"$CHK\" and .item.audit_id == \"$CHK\"
+  and .item.outcome == \"REVIEW\" and .item.ref == \"Q-1\"" "$TMPD/body"
+line 1 .body >"$TMPD/body"
+jqok queue_screening_posted ".id == \"$SCR\" and .item.outcome == \"POSSIBLE_MATCH\"" "$TMPD/body"
+if verify 0 "$SECRET" && verify 1 "$SECRET"; then ok queue_signed; else notok queue_signed "$(cat "$TMPD/hook.log")"; fi
+expect_exit queue_deliveries 0 "$ACEGATE" parties deliveries --db "$DB5"
+jqok queue_deliveries_recorded "[.items[] | [.item, .attempt, .result]] | sort ==
+  ([[\"$CHK\", 1, \"delivered\"], [\"$SCR\", 1, \"delivered\"]] | sort)" "$TMPD/out"
+
+# ---- the command line posts the same: a REVIEW check, a batch screening's
+# possible match; a bad webhook is refused before anything is recorded ----
+DB6="$TMPD/cli.db"
+receiver_start 0
+expect_exit cli_check 0 "$ACEGATE" check --eccn 4D004 --to MT --end-user "Zeltronic Surveillance" --ref Q-9 \
+  --lists "$FX/remember-el.csv" --db "$DB6" --json --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+jqok cli_check_review '.outcome == "REVIEW"' "$TMPD/out"
+CLI_CHK=$(jq -r .audit_id "$TMPD/out")
+printf '%s\n' '{"name":"Acme Widgets GmbH","country":"DE"}' '{"name":"Quorvex Data","country":"BY"}' >"$TMPD/scr.jsonl"
+"$ACEGATE" screen --batch --lists "$FX/remember-el.csv" --db "$DB6" --webhook-url "$HOOK" \
+  --webhook-secret-file "$TMPD/secret" <"$TMPD/scr.jsonl" >"$TMPD/out" 2>"$TMPD/err"
+CLI_SCR=$(sed -n 2p "$TMPD/out" | jq -r 'select(.outcome == "POSSIBLE_MATCH") | .audit_id')
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 2 ]; then ok cli_two_deliveries; else notok cli_two_deliveries "$n requests: $(cat "$TMPD/hook.log" "$TMPD/err")"; fi
+if [ -n "$CLI_SCR" ] && [ "$(line 0 .body | jq -r .id)" = "$CLI_CHK" ] && [ "$(line 1 .body | jq -r .id)" = "$CLI_SCR" ]; then
+  ok cli_items_posted; else notok cli_items_posted "$CLI_CHK $CLI_SCR: $(cat "$TMPD/hook.log")"; fi
+if verify 0 "$SECRET" && verify 1 "$SECRET"; then ok cli_signed; else notok cli_signed "$(cat "$TMPD/hook.log")"; fi
+before=$("$ACEGATE" audit search --db "$DB6" --limit 1000 | jq -s length)
+expect_exit cli_bad_url 2 "$ACEGATE" screen "Quorvex Data" --lists "$FX/remember-el.csv" --db "$DB6" \
+  --webhook-url ftp://127.0.0.1/hook --webhook-secret-file "$TMPD/secret"
+expect_grep cli_bad_url_named '--webhook-url' "$TMPD/err"
+after=$("$ACEGATE" audit search --db "$DB6" --limit 1000 | jq -s length)
+if [ "$before" = "$after" ]; then ok cli_bad_url_records_nothing; else notok cli_bad_url_records_nothing "$before -> $after"; fi

@@ -45,6 +45,7 @@ test('admin: a shrinking file is refused with the numbers; an added entry is ins
   const added = join(server.dir, 'added.csv');
   writeFileSync(added, `${lines.join('\n')}\n${nso.replace(',NSO Group,', ',Candiru Ltd,')}\n`);
   assert.equal(await elEntries(), 3);
+  const before = (await api(server, server.keys.admin, 'GET', '/v1/lists')).json;
 
   await signIn(page, server, server.keys.admin);
   await page.goto(`${server.url}/#data`);
@@ -61,6 +62,20 @@ test('admin: a shrinking file is refused with the numbers; an added entry is ins
   const row = page.locator('form tr', { hasText: 'EL' });
   assert.deepEqual(await row.locator('td').allTextContents(), ['EL', 'Entity List', '3', '4', '1', '0', '0']);
   assert.equal(await elEntries(), 4);
+  // without a reload, the page shows what is now in force: the new
+  // version, the Entity List with its 4 entries, date and age, and the
+  // record of the update (and of the reload that put it in force) as the
+  // last update
+  const now = (await api(server, server.keys.admin, 'GET', '/v1/lists')).json;
+  assert.notEqual(now.version, before.version);
+  await page.locator('.lists-version', { hasText: `Version ${now.version};` }).waitFor();
+  const elNow = now.lists.find((l) => l.code === 'EL');
+  const age = String(Math.floor((Date.now() - Date.parse(`${elNow.date}T00:00:00Z`)) / 86400000));
+  const cells = await page.locator('.lists-in-force tr', { hasText: 'Entity List' }).first().locator('td').allTextContents();
+  assert.deepEqual(cells.slice(0, 5), ['EL', elNow.name, elNow.date, age, '4']);
+  const last = (await api(server, server.keys.admin, 'GET', '/v1/audit?kind=lists&order=newest&limit=2')).json.records;
+  assert.deepEqual(last.map((r) => r.outcome), ['lists_reloaded', 'lists_updated']);
+  await page.locator('section[aria-label="Last update"] p', { hasText: `${last[0].time}: lists_reloaded` }).waitFor();
   assert.deepEqual(await axeViolations(page), []);
   await screenshot(page, 'lists-update');
 
@@ -70,6 +85,7 @@ test('admin: a shrinking file is refused with the numbers; an added entry is ins
   await page.getByRole('button', { name: 'Update lists' }).click();
   await page.getByText(/^Forced past the guard: .*EL shrinks from 4 to 1/).waitFor();
   assert.equal(await elEntries(), 1);
+  await page.locator('.lists-in-force tr', { hasText: 'Entity List' }).first().locator('td', { hasText: /^1$/ }).waitFor();
   // opened again, the page shows the lists now in force and the last update's record
   await page.reload();
   await page.getByRole('heading', { name: 'Lists in force' }).waitFor();

@@ -254,6 +254,23 @@ test('audit: find the check, see the stored record, open its memo, export CSV', 
   await screenshot(page, 'memo-print');
   await page.pdf({ path: `${(await import('./harness.mjs')).artifacts}/memo.pdf` });
   await page.emulateMedia({ media: 'screen' });
+  // the memo of the reviewed check lists its review for the auditor too:
+  // the decision, the reviewer's note and who made it
+  await page.goto(`${server.url}/#audit`);
+  await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-REVIEW');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const reviewed = (await api(server, server.keys.auditor, 'GET', '/v1/audit?ref=SO-WEB-REVIEW&kind=check')).json.records[0];
+  await page.getByRole('link', { name: `Memo for ${reviewed.audit_id}` }).click();
+  await page.getByRole('heading', { name: 'Reasoning, cited' }).waitFor();
+  const reviews = (await api(server, server.keys.auditor, 'GET', `/v1/reviews/${reviewed.audit_id}`)).json.reviews;
+  assert.equal(reviews.length, 1);
+  const reviewRow = page.locator('article.memo tbody tr', { hasText: reviews[0].audit_id });
+  await reviewRow.waitFor();
+  const cells = await reviewRow.locator('td').allTextContents();
+  assert.equal(cells[1], 'cleared');
+  assert.equal(cells[2], 'A Berlin reseller, not NSO Group (registry HRB 1234)');
+  assert.ok(cells[3].length > 0, 'who reviewed');
+  await screenshot(page, 'memo-reviewed-auditor');
 });
 
 test('keys: an admin adds a key, sees the secret once, and revokes it', async () => {
