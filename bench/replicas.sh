@@ -85,6 +85,15 @@ bench() {
   printf '%-34s %12.0f %10s %10s %9s%s\n' "$1" "$RPS" "$p50" "$p99" "${bad:-0}" \
     "${errs:+  socket errors:$errs}"
 }
+# log_stats PORT...: the audit writers' transactions, records and flushes
+# (one flush may cover several transactions), summed over the replicas
+log_stats() {
+  for p in "$@"; do curl -s "http://127.0.0.1:$p/metrics"; done | awk '
+    $1 == "acegate_audit_commits_total" { c += $2 }
+    $1 == "acegate_audit_records_total" { r += $2 }
+    $1 == "acegate_audit_syncs_total" { f += $2 }
+    END { if (c > 0) printf "  %d transactions of %.1f records on average, %d flushes\n", c, r / c, f }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 # ---- the stores ----
@@ -135,11 +144,13 @@ NGINX_RPS=$RPS
 serve sqlite "$SQ"
 bench "sqlite, 1 node" "http://127.0.0.1:$PORT" "$T/check.lua"
 SQ_RPS=$RPS
+log_stats "$PORT"
 stop_servers
 
 serve pg1 "$PG_URI"
 bench "postgresql, 1 replica" "http://127.0.0.1:$PORT" "$T/check.lua"
 PG1_RPS=$RPS
+log_stats "$PORT"
 stop_servers
 
 serve pga "$PG_URI"
@@ -169,6 +180,7 @@ PIDS="$PIDS $!"
 sleep 0.5
 bench "postgresql, 2 replicas, haproxy" "http://127.0.0.1:$HPORT" "$T/check.lua"
 PG2_RPS=$RPS
+log_stats "$PA" "$PB"
 stop_servers
 
 echo "ratios: sqlite/nginx $(ratio "$SQ_RPS" "$NGINX_RPS"), postgresql x1/nginx" \

@@ -98,10 +98,15 @@ static const char schema_sql[] =
     " role text NOT NULL CHECK (role IN ('checker', 'auditor', 'reviewer', 'admin')),"
     " name text NOT NULL, created_ms bigint NOT NULL, revoked_ms bigint NOT NULL DEFAULT 0);"
     /* the caller reference inside a request (NULL when it has none or is
-     * not JSON), as SQLite's json_extract(request, '$.ref') gives it */
+     * not JSON), as SQLite's json_extract(request, '$.ref') gives it. A
+     * request with neither "ref" nor a \u escape (which could spell it)
+     * has none: it skips the parse and the subtransaction of the EXCEPTION
+     * block, which cost an append a third of its time. */
     "CREATE FUNCTION acegate_ref(r bytea) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$"
+    " BEGIN IF position('\\x2272656622'::bytea IN r) = 0"
+    " AND position('\\x5c75'::bytea IN r) = 0 THEN RETURN NULL; END IF;"
     " BEGIN RETURN convert_from(r, 'UTF8')::jsonb ->> 'ref';"
-    " EXCEPTION WHEN others THEN RETURN NULL; END $$;"
+    " EXCEPTION WHEN others THEN RETURN NULL; END; END $$;"
     "CREATE INDEX audit_log_ts ON audit_log(ts_ms);"
     "CREATE INDEX audit_log_destination ON audit_log(destination, seq);"
     "CREATE INDEX audit_log_eccn ON audit_log(eccn, seq);"

@@ -11,7 +11,7 @@
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 37
+plan 39
 PIDS=""
 stop_all() {
   for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -75,6 +75,11 @@ expect_grep review_status_confirmed '"status":"confirmed"' "$TMPD/out"
 expect_exit search_by_ref_in_pg 0 "$ACEGATE" audit search --ref PG-1 --db "$APP_URI"
 # 4D004 to a government end user in CN: 740.22(c)(1)(ii) blocks ACE
 expect_grep search_finds_the_check '"outcome":"LICENSE_REQUIRED"' "$TMPD/out"
+# a "ref" key written with a \u escape is the same key, found as SQLite finds it
+printf '%s\n' '{"name":"Acme Widgets","country":"DE","\u0072ef":"PG-U"}' |
+  "$ACEGATE" screen --batch --db "$APP_URI" >/dev/null 2>&1
+expect_exit search_escaped_ref_in_pg 0 "$ACEGATE" audit search --ref PG-U --db "$APP_URI"
+expect_grep search_finds_escaped_ref 'Acme Widgets' "$TMPD/out"
 expect_exit keys_list_in_pg 0 "$ACEGATE" keys list --db "$APP_URI"
 expect_grep keys_list_names_admin 'ops' "$TMPD/out"
 
