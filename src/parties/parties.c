@@ -44,6 +44,12 @@ static ag_status db_error(ag_parties *p, ag_error *err) {
 
 ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err) {
   *out = NULL;
+  /* the registry sits beside a log file; a PostgreSQL log has none
+   * (docs/review.md, Not yet) */
+  if (!strncmp(log_path, "postgresql://", 13) || !strncmp(log_path, "postgres://", 11))
+    return ag_error_set(err, AG_ERR_INPUT, "db",
+                        "the party registry is kept beside a SQLite log only, not with a "
+                        "PostgreSQL log");
   ag_parties *p = calloc(1, sizeof *p);
   if (!p)
     return ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");

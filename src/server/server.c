@@ -233,10 +233,16 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
                           &s->remembered, err);
   if (st == AG_OK)
     s->snap->data.remembered = s->remembered;
-  /* the party registry beside the log; without it the rest still serves */
-  if (st == AG_OK && ag_parties_open(s->db_path, &s->parties, &(ag_error){.status = AG_OK}) !=
-                         AG_OK)
+  /* the party registry beside the log; without it the rest still serves,
+   * and the log says why */
+  ag_error perr;
+  ag_error_clear(&perr);
+  if (st == AG_OK && ag_parties_open(s->db_path, &s->parties, &perr) != AG_OK) {
     s->parties = NULL;
+    char reason[800];
+    json_escape(perr.reason, reason, sizeof reason);
+    srv_log_event(s, "party_registry_off", "\"reason\":%s", reason);
+  }
   /* the webhook is configured to be used: one that cannot be is refused */
   if (st == AG_OK && (cfg->webhook_url || cfg->webhook_secret_file)) {
     ag_webhook_options wo = {.url = cfg->webhook_url,

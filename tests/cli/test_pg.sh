@@ -11,7 +11,7 @@
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 39
+plan 42
 PIDS=""
 stop_all() {
   for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -82,6 +82,10 @@ expect_exit search_escaped_ref_in_pg 0 "$ACEGATE" audit search --ref PG-U --db "
 expect_grep search_finds_escaped_ref 'Acme Widgets' "$TMPD/out"
 expect_exit keys_list_in_pg 0 "$ACEGATE" keys list --db "$APP_URI"
 expect_grep keys_list_names_admin 'ops' "$TMPD/out"
+# the party registry sits beside a SQLite log only: refused by name, not a
+# file made from the URI (docs/review.md)
+expect_exit parties_refused_with_pg 2 "$ACEGATE" parties list --db "$APP_URI"
+expect_grep parties_refusal_names_why 'beside a SQLite log only' "$TMPD/err"
 
 # ---- two replicas behind haproxy, under load ----
 start_replica() {
@@ -98,6 +102,7 @@ start_replica() {
   eval "PORT_$1=$_port"
 }
 start_replica 1
+expect_grep replica_logs_registry_off '"event":"party_registry_off"' "$TMPD/node1.log"
 start_replica 2
 if [ -n "$PORT_1" ] && [ -n "$PORT_2" ]; then echo "ok replicas_start"; else
   echo "not ok replicas_start: $(cat "$TMPD/node1.log" "$TMPD/node2.log" | head -4)"; fi
