@@ -229,6 +229,10 @@ typedef struct {
   const char *sources;   /* list codes: "SDN,EL" */
   const char *types;     /* entry types: "Entity,Vessel" */
   const char *countries; /* ISO alpha-2 codes: "CN,RU" (entries that give none are kept) */
+  /* only entry i where entries[i] is non-zero (ag_screen_entry_count(s)
+   * flags, as ag_screen_entry_get numbers them): a re-screening against
+   * the entries a list update added or changed; NULL for all */
+  const uint8_t *entries;
 } ag_screen_request;
 
 /* Screens one name against every loaded list. On success out holds the

@@ -575,8 +575,13 @@ static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_option
     const char *name = (const char *)sqlite3_column_text(all, 1);
     const char *cc = (const char *)sqlite3_column_text(all, 2);
     stats->parties++;
+    /* against the entries added or changed only: none of them is crowded
+     * out of the matches by an unchanged entry that scores higher, and the
+     * others are not scored at all */
+    ag_screen_request req = {.name = name, .len = strlen(name), .country = *cc ? cc : NULL,
+                             .entries = o->before ? changed : NULL};
     ag_error qerr;
-    if (ag_screen_query(lists, name, strlen(name), *cc ? cc : NULL, &sr, &qerr) != AG_OK)
+    if (ag_screen_query_ex(lists, &req, &sr, &qerr) != AG_OK)
       continue; /* a name the registry took that screening refuses: nothing to find */
     sqlite3_reset(seen);
     sqlite3_bind_int64(seen, 1, now);
@@ -587,8 +592,6 @@ static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_option
     bool noted = false;
     for (size_t i = 0; i < sr.count; i++) {
       const ag_screen_match *m = &sr.matches[i];
-      if (!changed[m->entry])
-        continue;
       if (!noted) {
         ag_remember_apply(o->data->remembered, lists, cc, AG_DATE_NONE, &sr, notes);
         noted = true;

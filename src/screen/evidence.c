@@ -252,7 +252,8 @@ ag_status sx_evidence_init(sx_evidence *ev, const ag_screen_request *req, ag_are
     return st;
   if (req->countries && (st = each_item(ev, req->countries, "countries", one_country, err)))
     return st;
-  ev->filtered = ev->sources_mask || ev->types_mask || ev->n_countries;
+  ev->entries = req->entries;
+  ev->filtered = ev->sources_mask || ev->types_mask || ev->n_countries || ev->entries;
   return AG_OK;
 }
 
@@ -284,6 +285,8 @@ bool sx_evidence_has_country(const char *list, const char *cc) {
 bool sx_evidence_admits(const sx_view *v, uint32_t entry, const sx_evidence *ev) {
   if (!ev->filtered)
     return true;
+  if (ev->entries && !ev->entries[entry])
+    return false;
   const sx_entry *e = &v->entries[entry];
   if (ev->sources_mask) {
     const char *code = sx_str(v, v->lists[e->list].code);

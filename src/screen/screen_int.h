@@ -415,6 +415,7 @@ typedef struct {
   const char *ids_shown[AG_SCREEN_IDS_MAX];
   /* filters */
   bool filtered;
+  const uint8_t *entries; /* ag_screen_request.entries */
   uint32_t sources_mask, types_mask;
   char countries[SX_EV_COUNTRIES_MAX][3];
   size_t n_countries;

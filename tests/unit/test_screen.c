@@ -15,6 +15,7 @@
 #include "../../src/screen/screen_int.h"
 #include "acegate/screen.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -559,6 +560,44 @@ static void test_ranking_and_country(void **state) {
   for (size_t i = 0; i < r.count; i++)
     assert_true(r.matches[i].score >= 0.5);
   ag_screen_result_free(&r);
+}
+
+/* ag_screen_request.entries: only the flagged entries are matched, each
+ * with the score it has without the filter; an entry that scores lower
+ * than others is not crowded out */
+static void test_entries_filter(void **state) {
+  (void)state;
+  ag_screen_result all, some;
+  ag_screen_result_init(&all);
+  ag_screen_result_init(&some);
+  ag_error err;
+  ag_screen_request rq = {.name = "China Electronics Technology Group", .len = 34,
+                          .max_matches = 1};
+  assert_int_equal(ag_screen_query_ex(B, &rq, &all, &err), AG_OK);
+  assert_int_equal(all.count, 1);
+  uint32_t best = all.matches[0].entry;
+  rq.max_matches = 0;
+  assert_int_equal(ag_screen_query_ex(B, &rq, &all, &err), AG_OK);
+  assert_true(all.count >= 2);
+  uint32_t second = all.matches[1].entry;
+  double second_score = all.matches[1].score;
+  size_t n = ag_screen_entry_count(B);
+  uint8_t *only = calloc(n, 1);
+  assert_non_null(only);
+  only[second] = 1;
+  rq.entries = only;
+  rq.max_matches = 1; /* the best entry is not there to take the one place */
+  assert_int_equal(ag_screen_query_ex(B, &rq, &some, &err), AG_OK);
+  assert_int_equal(some.count, 1);
+  assert_int_equal(some.matches[0].entry, second);
+  assert_true(some.matches[0].entry != best);
+  assert_true(fabs(some.matches[0].score - second_score) < 1e-9);
+  only[second] = 0; /* nothing flagged: nothing found */
+  assert_int_equal(ag_screen_query_ex(B, &rq, &some, &err), AG_OK);
+  assert_int_equal(some.count, 0);
+  free(only);
+  ag_screen_result_free(&all);
+  ag_screen_result_free(&some);
 }
 
 static void test_not_listed(void **state) {
@@ -1340,6 +1379,7 @@ int main(void) {
       cmocka_unit_test(test_name_forms_small_list),
       cmocka_unit_test(test_content_ids),
       cmocka_unit_test(test_romanisation),
+      cmocka_unit_test(test_entries_filter),
       cmocka_unit_test(test_generalising_real_lists),
       cmocka_unit_test(test_typo_tolerance),
       cmocka_unit_test(test_compound_names),
