@@ -27,6 +27,13 @@ const char audit_genesis_hash[AG_AUDIT_HASH_HEX] =
  * version 1 log is brought to 2 when it is opened. */
 #define SCHEMA_VERSION "2"
 
+/* The review records, few among many, are read at every start (remembered
+ * decisions) and for the queue: a partial index holds them alone, so those
+ * reads do not scan the log, and an append of any other kind adds nothing
+ * to it. Made on the next read-write open of an older log too. */
+#define REVIEWS_INDEX_SQL                                                                        \
+  "CREATE INDEX IF NOT EXISTS audit_log_reviews ON audit_log(seq) WHERE kind = 'review';"
+
 /* Everything is IF NOT EXISTS so opening an existing log is a no-op. */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS audit_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL)"
@@ -50,6 +57,7 @@ static const char schema_sql[] =
     " prev_hash TEXT NOT NULL,"
     " hash TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS audit_log_ts ON audit_log(ts_ms);"
+    REVIEWS_INDEX_SQL
     /* The head marker: the last record's seq and hash, moved forward by each
      * commit. New records continue from it, so deleting the tail of the log
      * leaves a gap the next append cannot paper over. */
@@ -556,7 +564,10 @@ static ag_status setup_writer(ag_audit_db *db, unsigned flags, ag_error *err) {
   if (st != AG_OK)
     return st;
   if (version == 2)
-    return (st = audit_exec(h, old_indexes_sql, err)) != AG_OK ? st : keys_allow_reviewer(h, err);
+    return (st = audit_exec(h, old_indexes_sql, err)) != AG_OK ||
+                   (st = audit_exec(h, REVIEWS_INDEX_SQL, err)) != AG_OK
+               ? st
+               : keys_allow_reviewer(h, err);
   if ((st = audit_exec(h, "BEGIN IMMEDIATE", err)) != AG_OK)
     return st;
   /* a new log gets every trigger; a version 1 log gains audit_dict with its

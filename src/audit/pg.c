@@ -112,6 +112,8 @@ static const char schema_sql[] =
     "CREATE INDEX audit_log_eccn ON audit_log(eccn, seq);"
     "CREATE INDEX audit_log_outcome ON audit_log(outcome, seq);"
     "CREATE INDEX audit_log_as_of ON audit_log(as_of, seq);"
+    /* the review records alone, read at every start and for the queue */
+    "CREATE INDEX audit_log_reviews ON audit_log(seq) WHERE kind = 'review';"
     "CREATE INDEX audit_log_ref ON audit_log(acegate_ref(request), seq);"
     "CREATE FUNCTION acegate_refuse() RETURNS trigger LANGUAGE plpgsql AS $$"
     " BEGIN RAISE EXCEPTION '% on % refused: the audit log is append-only', TG_OP, TG_TABLE_NAME;"

@@ -293,11 +293,18 @@ static void test_log_keeps_no_search_column_index(void **state) {
   close_log(f);
   /* a log made before the index moved out */
   raw_sql(f->path, "CREATE INDEX audit_log_destination ON audit_log(destination);"
-                   "CREATE INDEX audit_log_outcome ON audit_log(outcome);");
+                   "CREATE INDEX audit_log_outcome ON audit_log(outcome);"
+                   "DROP INDEX audit_log_reviews;");
   open_log(f);
+  /* the search columns' indexes go; the reviews' partial index is made */
   assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
-                                    " AND tbl_name = 'audit_log' AND name <> 'audit_log_ts'"),
+                                    " AND tbl_name = 'audit_log'"
+                                    " AND name NOT IN ('audit_log_ts', 'audit_log_reviews')"),
                    0);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                    " AND name = 'audit_log_reviews'"
+                                    " AND sql LIKE '%WHERE kind = ''review''%'"),
+                   1);
   assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
   check_all(f->db, 10, 0);
 }
