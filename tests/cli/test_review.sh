@@ -5,7 +5,7 @@
 # oldest first, with paging, a record's status is its latest review, bad
 # input is named by field, and only reviewers and admins may review.
 . "$(dirname "$0")/lib.sh"
-plan 63
+plan 68
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 jqok() {
@@ -140,3 +140,27 @@ jqok http_queue_param_twice_field '.error.field == "status"' "$TMPD/body"
 is http_queue_param_unknown "$(get "$REV" '/v1/reviews?sort=new')" 400
 is http_review_get_unknown "$(get "$REV" /v1/reviews/a-99-0123456789ab)" 404
 is http_reviewer_reads_log "$(get "$REV" '/v1/audit?kind=review')" 200
+
+# ---- a resolved status is read from the reviews, oldest record first ----
+# reviewed in another order than the records were made: the page follows
+# the records' order, and continues with the cursor
+for n in 1 2 3; do
+  "$ACEGATE" check --eccn 4D004 --to CH --end-user "NSO Grop Technologies" --ref "ES-$n" --json \
+    --db "$DB" >"$TMPD/es$n.json"
+done
+for n in 3 1 2; do
+  "$ACEGATE" review add "$(jq -r .audit_id "$TMPD/es$n.json")" --decision escalated \
+    --note "asking legal" --db "$DB" >/dev/null
+done
+"$ACEGATE" review queue --status escalated --limit 2 --db "$DB" >"$TMPD/e1"
+jqok escalated_page1 '[.items[].ref] == ["ES-1","ES-2"] and .next_cursor != null' "$TMPD/e1"
+"$ACEGATE" review queue --status escalated --limit 2 --cursor "$(jq -r .next_cursor "$TMPD/e1")" \
+  --db "$DB" >"$TMPD/e2"
+jqok escalated_page2 '[.items[].ref] == ["ES-3"] and .next_cursor == null' "$TMPD/e2"
+# cleared later: no longer escalated
+"$ACEGATE" review add "$(jq -r .audit_id "$TMPD/es1.json")" --decision cleared --note "a retailer" \
+  --db "$DB" >/dev/null
+"$ACEGATE" review queue --status escalated --db "$DB" >"$TMPD/e3"
+jqok escalated_after_clear '[.items[].ref] == ["ES-2","ES-3"]' "$TMPD/e3"
+expect_exit escalated_cursor_bad 2 "$ACEGATE" review queue --status escalated --cursor zz --db "$DB"
+expect_grep escalated_cursor_bad_field 'cursor' "$TMPD/err"
