@@ -685,7 +685,7 @@ static ag_status queue_reviewed(ag_audit_db *db, const review_set *set, const ch
       ag_audit_entry_free(e);
       continue;
     }
-    ag_audit_entry **grown = realloc(found, (n + 1) * sizeof *found);
+    ag_audit_entry **grown = realloc(found, (n + 1) * sizeof(ag_audit_entry *));
     if (!grown) {
       ag_audit_entry_free(e);
       st = ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
@@ -696,7 +696,7 @@ static ag_status queue_reviewed(ag_audit_db *db, const review_set *set, const ch
   }
   if (st == AG_OK) {
     if (n)
-      qsort(found, n, sizeof *found, by_seq);
+      qsort(found, n, sizeof(ag_audit_entry *), by_seq);
     char next[AG_AUDIT_CURSOR_MAX] = "";
     if (n > limit)
       snprintf(next, sizeof next, "f%" PRIx64, (uint64_t)found[limit - 1]->seq);
