@@ -14,7 +14,7 @@
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 63
+plan 64
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -127,6 +127,15 @@ jqok check_notes_party '.party.name == "Boulangerie Martin" and .party.source ==
   and .party.country == "FR" and .party.last_screened != null
   and [.history[].kind] == ["check"]' "$TMPD/out"
 expect_exit parties_show_unknown_in_pg 2 "$ACEGATE" parties show C-404 --db "$APP_URI"
+# a batch notes the parties of its lines made with a ref, a chunk in one
+# transaction; a line without a ref adds none
+printf '%s\n' \
+  '{"item":{"eccn":"5A001.j"},"destination":"JP","end_user":{"name":"Sakura Denki KK","country":"JP"},"ref":"J-1"}' \
+  '{"item":{"eccn":"5A001.j"},"destination":"DE","end_user":{"name":"Ohneref Maschinenbau GmbH"}}' |
+  "$ACEGATE" check --batch --db "$APP_URI" >/dev/null 2>&1
+"$ACEGATE" parties list --db "$APP_URI" >"$TMPD/out" 2>&1
+jqok batch_notes_parties '[.items[] | select(.source == "check") | [.ref, .name]] ==
+  [["C-9","Boulangerie Martin"],["J-1","Sakura Denki KK"]]' "$TMPD/out"
 # a list update adding an Entity List entry that names C-1 (744.11): one
 # queue item, naming the update
 expect_exit update_rescreens_in_pg 0 "$ACEGATE" lists update "$FX/remember-el-added.csv" \
@@ -139,7 +148,7 @@ jqok queue_item_with_cause "[.items[] | select(.cause.kind == \"list_change\")] 
 # the same hit again, in full, is no new item
 expect_exit rescreen_all_in_pg 0 "$ACEGATE" parties rescreen --all --lists "$FX/remember-el-added.csv" \
   --db "$APP_URI"
-jqok rescreen_all_none '.parties == 4 and .items == 0' "$TMPD/out"
+jqok rescreen_all_none '.parties == 5 and .items == 0' "$TMPD/out"
 
 # two replicas reload the same changed lists (an entry added that names
 # C-3): one re-screens, the other finds the change claimed; one item in
