@@ -5,7 +5,9 @@
 # an update that changes 1 % of its entries (their addresses) is timed
 # beside the baseline of a full re-screening (acegate parties rescreen
 # --all) in the same run. Prints parties per second and the ratio.
-#   bench/rescreen.sh [BUILD] [PARTIES]
+#   bench/rescreen.sh [BUILD] [PARTIES] [DB]
+# DB: the log (and so the registry) to use, a fresh SQLite file by default;
+# a postgresql:// URI of an empty database puts both in PostgreSQL.
 set -eu
 BUILD=${1:-build}
 N=${2:-100000}
@@ -43,7 +45,7 @@ with open(out + '/parties.csv', 'w', newline='', encoding='utf-8') as f:
             nm = '%s %s %s %d' % (random.choice(words), random.choice(words), random.choice(kinds), i)
         p.writerow(['P-%06d' % i, nm, random.choice(['DE', 'FR', 'US', 'CN', 'AE', 'IN', ''])])
 PY
-DB="$T/audit.db"
+DB=${3:-$T/audit.db}
 "$A" lists update "$LIST" --force --db "$DB" >/dev/null 2>&1
 "$A" parties import "$T/parties.csv" --db "$DB" >/dev/null
 # baseline: every party against every entry

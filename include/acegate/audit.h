@@ -81,6 +81,9 @@ typedef struct {
 ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit_db **out,
                         ag_error *err);
 void ag_audit_close(ag_audit_db *db);
+/* Whether path names a PostgreSQL log (a "postgresql://" or "postgres://"
+ * URI): what is kept beside the log then lives in that database. */
+bool ag_audit_is_postgresql(const char *path);
 
 /* ---- records ---- */
 

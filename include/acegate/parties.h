@@ -11,8 +11,9 @@
  * the list change, so it is in the review queue (acegate/review.h).
  *
  * Storage: a SQLite database beside the audit log ("<log>-parties"; an
- * in-memory one for a ":memory:" log): derived data, like the search
- * index. The records it makes are in the log itself.
+ * in-memory one for a ":memory:" log), or, with a PostgreSQL log, tables
+ * of its database shared by every replica on it: derived data, like the
+ * search index. The records it makes are in the log itself.
  *
  * Threads: a handle may be shared by any number of threads; each call
  * takes its lock.
@@ -28,7 +29,7 @@
 
 typedef struct ag_parties ag_parties;
 
-/* Opens (creating) the registry beside the audit log at log_path. */
+/* Opens (creating) the registry of the audit log at log_path. */
 ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err);
 void ag_parties_close(ag_parties *p);
 
@@ -81,6 +82,7 @@ typedef struct {
   uint64_t entries;  /* entries added or changed by the update (or all) */
   uint64_t items;    /* queue items recorded */
   double seconds;
+  bool skipped;      /* the change was re-screened by another process: nothing done */
 } ag_parties_rescreen_stats;
 
 /* Screens every party of the registry against the lists in force and, for
@@ -88,7 +90,9 @@ typedef struct {
  * it did not have (by entry id and content hash), records a screening
  * with "cause": {"kind":"list_change","lists_version","entries":[...],
  * "audit_id"} and its ref. A hit a remembered clearance covers is no new
- * item. */
+ * item. A change (before given) is re-screened once: a process that finds
+ * it claimed by another (replicas reloading the same lists) does nothing
+ * and sets stats->skipped. */
 ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *o,
                               ag_parties_rescreen_stats *stats, ag_error *err);
 

@@ -14,8 +14,8 @@
  * thread posts them, retrying a failed attempt (no answer, or a status
  * other than 2xx) with exponential backoff, AG_WEBHOOK_ATTEMPTS attempts
  * at most. Every attempt is recorded in a deliveries table beside the
- * audit log ("<log>-webhook"; in memory for a ":memory:" or PostgreSQL
- * log).
+ * audit log ("<log>-webhook"; in memory for a ":memory:" log; the table
+ * webhook_deliveries of the database of a PostgreSQL log).
  *
  * Threads: ag_webhook_post may be called from any thread.
  */
@@ -37,7 +37,7 @@ typedef struct ag_webhook ag_webhook;
 typedef struct {
   const char *url;          /* http:// or https:// */
   const char *secret_file;  /* the shared secret (trailing newlines dropped) */
-  const char *log_path;     /* the audit log the deliveries table sits beside */
+  const char *log_path;     /* the audit log whose deliveries table is used */
   long backoff_ms;          /* 0: AG_WEBHOOK_BACKOFF_MS */
 } ag_webhook_options;
 
@@ -59,7 +59,7 @@ void ag_webhook_post(ag_webhook *w, const char *json, size_t len);
  * a second); an item still undelivered is recorded as abandoned. Frees w. */
 void ag_webhook_close(ag_webhook *w, double max_seconds);
 
-/* Lists the recorded attempts beside the log at log_path, newest first:
+/* Lists the recorded attempts of the log at log_path, newest first:
  * {"items":[{"id","item","attempt","at","url","status","error",
  * "ms","result"}]} with result "delivered", "failed" (retried) or
  * "abandoned". */

@@ -713,3 +713,7 @@ const audit_store audit_sqlite_store = {
 bool audit_is_pg_uri(const char *path) {
   return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));
 }
+
+bool ag_audit_is_postgresql(const char *path) {
+  return audit_is_pg_uri(path);
+}

@@ -225,6 +225,13 @@ static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *befor
                     "could not be re-screened (acegate parties rescreen --all):\n");
     return fail(&err);
   }
+  if (stats.skipped) {
+    fprintf(json ? stderr : stdout,
+            "parties not re-screened: the %llu entries added or changed were re-screened by "
+            "another process\n",
+            (unsigned long long)stats.entries);
+    return AG_EXIT_OK;
+  }
   fprintf(json ? stderr : stdout,
           "parties re-screened: %llu against %llu entries added or changed: %llu new queue "
           "items (%.3f s)\n",

@@ -3,33 +3,34 @@
  *
  * Invariants: a party is known by its ref; party_hits holds, per party,
  * the entries (id and content hash) it was last found to match, so a
- * re-screening reports only hits that are new or on changed content.
+ * re-screening reports only hits that are new or on changed content; a
+ * list change is re-screened by the one process that claims it. The
+ * logic is here once; where the tables are kept is store.h's concern.
  */
 #include "acegate/parties.h"
 #include "acegate/remember.h"
 #include "acegate/review.h"
+#include "store.h"
 
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 struct ag_parties {
-  sqlite3 *h;
-  sqlite3_stmt *note; /* note_sql, prepared on first use */
+  parties_store *s;
   /* every call holds it; recursive, so that ag_parties_begin can hold it
    * over the notes of a batch chunk */
   pthread_mutex_t mu;
 };
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS parties(ref TEXT PRIMARY KEY, name TEXT NOT NULL,"
-    " country TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '',"
-    " source TEXT NOT NULL, last_screened_ms INTEGER);"
-    "CREATE TABLE IF NOT EXISTS party_hits(ref TEXT NOT NULL, source_id TEXT NOT NULL,"
-    " hash TEXT NOT NULL, PRIMARY KEY(ref, source_id));";
+/* A change claimed less than this long ago is the same list change,
+ * reloaded by another replica (replicas reload within seconds of each
+ * other); the same entries changing again later (a list withdrawn, then
+ * published again) are re-screened anew. */
+#define CLAIM_WINDOW_MS (3600LL * 1000)
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -37,19 +38,40 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static ag_status db_error(ag_parties *p, ag_error *err) {
-  return ag_error_set(err, AG_ERR_DB, "parties", "the party registry: %s",
-                      p && p->h ? sqlite3_errmsg(p->h) : "cannot be opened");
+bool party_rows_add(party_rows *r, const party_row *row) {
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 64;
+    party_row *grown = realloc(r->rows, cap * sizeof *grown);
+    if (!grown)
+      return false;
+    r->rows = grown;
+    r->cap = cap;
+  }
+  party_row *d = &r->rows[r->n];
+  *d = (party_row){.last_screened_ms = row->last_screened_ms, .screened = row->screened};
+  d->ref = strdup(row->ref ? row->ref : "");
+  d->name = strdup(row->name ? row->name : "");
+  d->country = strdup(row->country ? row->country : "");
+  d->address = strdup(row->address ? row->address : "");
+  d->source = strdup(row->source ? row->source : "");
+  r->n++; /* freed with the others even when a copy failed */
+  return d->ref && d->name && d->country && d->address && d->source;
+}
+
+void party_rows_free(party_rows *r) {
+  for (size_t i = 0; i < r->n; i++) {
+    free(r->rows[i].ref);
+    free(r->rows[i].name);
+    free(r->rows[i].country);
+    free(r->rows[i].address);
+    free(r->rows[i].source);
+  }
+  free(r->rows);
+  *r = (party_rows){.n = 0};
 }
 
 ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err) {
   *out = NULL;
-  /* the registry sits beside a log file; a PostgreSQL log has none
-   * (docs/review.md, Not yet) */
-  if (!strncmp(log_path, "postgresql://", 13) || !strncmp(log_path, "postgres://", 11))
-    return ag_error_set(err, AG_ERR_INPUT, "db",
-                        "the party registry is kept beside a SQLite log only, not with a "
-                        "PostgreSQL log");
   ag_parties *p = calloc(1, sizeof *p);
   if (!p)
     return ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
@@ -62,20 +84,12 @@ ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err)
     free(p);
     return ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
   }
-  char path[4200];
-  if (!strcmp(log_path, ":memory:"))
-    snprintf(path, sizeof path, ":memory:");
-  else
-    snprintf(path, sizeof path, "%s" AG_PARTIES_SUFFIX, log_path);
-  if (sqlite3_open_v2(path, &p->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-          SQLITE_OK ||
-      sqlite3_busy_timeout(p->h, 5000) != SQLITE_OK ||
-      /* derived data: a crash may lose the last notes, never corrupt */
-      sqlite3_exec(p->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                   NULL) != SQLITE_OK ||
-      sqlite3_exec(p->h, schema, NULL, NULL, NULL) != SQLITE_OK) {
-    ag_status st = db_error(p, err);
-    ag_parties_close(p);
+  /* with a PostgreSQL log, in its database: one registry for the replicas */
+  ag_status st = ag_audit_is_postgresql(log_path) ? parties_pg_open(log_path, &p->s, err)
+                                                  : parties_sqlite_open(log_path, &p->s, err);
+  if (st != AG_OK) {
+    pthread_mutex_destroy(&p->mu);
+    free(p);
     return st;
   }
   *out = p;
@@ -85,47 +99,12 @@ ag_status ag_parties_open(const char *log_path, ag_parties **out, ag_error *err)
 void ag_parties_close(ag_parties *p) {
   if (!p)
     return;
-  sqlite3_finalize(p->note);
-  sqlite3_close(p->h);
+  p->s->ops->close(p->s);
   pthread_mutex_destroy(&p->mu);
   free(p);
 }
 
 /* ---- adding parties ---- */
-
-/* Inserts or replaces a party; *existed says whether ref was known. An
- * imported party replaces whatever was there; a party from a check never
- * replaces an imported one. */
-static ag_status upsert(ag_parties *p, const char *ref, const char *name, const char *country,
-                        const char *address, const char *source, bool *existed, ag_error *err) {
-  sqlite3_stmt *q = NULL;
-  *existed = false;
-  if (sqlite3_prepare_v2(p->h, "SELECT source FROM parties WHERE ref = ?", -1, &q, NULL))
-    return db_error(p, err);
-  sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
-  bool keep = false;
-  if (sqlite3_step(q) == SQLITE_ROW) {
-    *existed = true;
-    keep = !strcmp(source, "check") && !strcmp((const char *)sqlite3_column_text(q, 0), "import");
-  }
-  sqlite3_finalize(q);
-  if (keep)
-    return AG_OK;
-  if (sqlite3_prepare_v2(p->h,
-                         "INSERT INTO parties(ref, name, country, address, source) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(ref) DO UPDATE SET "
-                         "name = ?2, country = ?3, address = ?4, source = ?5",
-                         -1, &q, NULL))
-    return db_error(p, err);
-  sqlite3_bind_text(q, 1, ref, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 3, country, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 4, address, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q, 5, source, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q);
-  sqlite3_finalize(q);
-  return rc == SQLITE_DONE ? AG_OK : db_error(p, err);
-}
 
 static const char *jstr(json_t *o, const char *k) {
   const char *s = json_string_value(json_object_get(o, k));
@@ -190,8 +169,9 @@ static void import_row(void *ctx, long line, const char *json, size_t len, const
     e = *rerr;
   bool existed = false;
   if (st == AG_OK) {
-    ag_status ust = upsert(c->p, jstr(row, "ref"), jstr(row, "name"), cc, jstr(row, "address"),
-                           "import", &existed, &c->fail_err);
+    parties_store *st_ = c->p->s;
+    ag_status ust = st_->ops->import_one(st_, jstr(row, "ref"), jstr(row, "name"), cc,
+                                         jstr(row, "address"), &existed, &c->fail_err);
     if (ust != AG_OK)
       c->failed = ust;
     else if (existed)
@@ -211,15 +191,17 @@ static ag_status import_locked(ag_parties *p, FILE *in, const ag_pipeline_csv_co
   ag_buf errors;
   ag_buf_init(&errors);
   import_ctx c = {.p = p, .errors = &errors, .failed = AG_OK};
-  sqlite3_exec(p->h, "BEGIN", NULL, NULL, NULL);
-  ag_status st = ag_pipeline_csv_rows(in, cols, import_row, &c, err);
+  ag_status st = p->s->ops->begin(p->s, err);
+  if (st == AG_OK)
+    st = ag_pipeline_csv_rows(in, cols, import_row, &c, err);
   if (st == AG_OK && c.failed != AG_OK) {
     *err = c.fail_err;
     st = c.failed;
   }
-  if (sqlite3_exec(p->h, st == AG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK &&
-      st == AG_OK)
-    st = db_error(p, err);
+  if (st == AG_OK)
+    st = p->s->ops->commit(p->s, err);
+  if (st != AG_OK)
+    p->s->ops->rollback(p->s);
   if (st == AG_OK) {
     ag_buf_printf(out, "{\"imported\":%zu,\"updated\":%zu,\"errors\":[", c.imported, c.updated);
     ag_buf_append(out, errors.data ? errors.data : "", errors.len);
@@ -229,45 +211,7 @@ static ag_status import_locked(ag_parties *p, FILE *in, const ag_pipeline_csv_co
   return st;
 }
 
-/* One statement: a party new from a check, or a check's party again (its
- * name and country as screened now); an imported party keeps its fields.
- * Either way it was screened just now. Prepared once per handle: a batch
- * notes a party per line. */
-static const char note_sql[] =
-    "INSERT INTO parties(ref, name, country, address, source, last_screened_ms) "
-    "VALUES(?1, ?2, ?3, '', 'check', ?4) ON CONFLICT(ref) DO UPDATE SET "
-    "name = CASE WHEN source = 'import' THEN name ELSE ?2 END, "
-    "country = CASE WHEN source = 'import' THEN country ELSE ?3 END, "
-    "address = CASE WHEN source = 'import' THEN address ELSE '' END, "
-    "last_screened_ms = ?4";
-
-static ag_status note_locked(ag_parties *p, const char *ref, const char *name,
-                             const char *country, ag_error *err) {
-  if (!p->note && sqlite3_prepare_v3(p->h, note_sql, -1, SQLITE_PREPARE_PERSISTENT, &p->note,
-                                     NULL) != SQLITE_OK)
-    return db_error(p, err);
-  sqlite3_bind_text(p->note, 1, ref, -1, SQLITE_STATIC);
-  sqlite3_bind_text(p->note, 2, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text(p->note, 3, country ? country : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(p->note, 4, now_ms());
-  int rc = sqlite3_step(p->note);
-  ag_status st = rc == SQLITE_DONE ? AG_OK : db_error(p, err);
-  sqlite3_reset(p->note);
-  sqlite3_clear_bindings(p->note);
-  return st;
-}
-
 /* ---- reading ---- */
-
-static void put_time_or_null(ag_buf *out, sqlite3_stmt *q, int col) {
-  if (sqlite3_column_type(q, col) == SQLITE_NULL) {
-    ag_buf_puts(out, "null");
-    return;
-  }
-  char t[32];
-  ag_audit_format_time(sqlite3_column_int64(q, col), t);
-  ag_buf_json_cstr(out, t);
-}
 
 static size_t open_items(ag_audit_db *db, const char *ref) {
   ag_buf b;
@@ -283,34 +227,34 @@ static size_t open_items(ag_audit_db *db, const char *ref) {
   return n;
 }
 
-/* {"ref",...,"open_items"} of the current row (ref, name, country,
- * address, source, last_screened_ms). */
-static void put_party(ag_buf *out, sqlite3_stmt *q, ag_audit_db *db) {
-  const char *ref = (const char *)sqlite3_column_text(q, 0);
+/* {"ref",...,"open_items"} of a party. */
+static void put_party(ag_buf *out, const party_row *r, ag_audit_db *db) {
   ag_buf_puts(out, "{\"ref\":");
-  ag_buf_json_cstr(out, ref);
+  ag_buf_json_cstr(out, r->ref);
   ag_buf_puts(out, ",\"name\":");
-  ag_buf_json_cstr(out, (const char *)sqlite3_column_text(q, 1));
+  ag_buf_json_cstr(out, r->name);
   ag_buf_puts(out, ",\"country\":");
-  const char *cc = (const char *)sqlite3_column_text(q, 2);
-  if (cc && *cc)
-    ag_buf_json_cstr(out, cc);
+  if (*r->country)
+    ag_buf_json_cstr(out, r->country);
   else
     ag_buf_puts(out, "null");
   ag_buf_puts(out, ",\"address\":");
-  const char *ad = (const char *)sqlite3_column_text(q, 3);
-  if (ad && *ad)
-    ag_buf_json_cstr(out, ad);
+  if (*r->address)
+    ag_buf_json_cstr(out, r->address);
   else
     ag_buf_puts(out, "null");
   ag_buf_puts(out, ",\"source\":");
-  ag_buf_json_cstr(out, (const char *)sqlite3_column_text(q, 4));
+  ag_buf_json_cstr(out, r->source);
   ag_buf_puts(out, ",\"last_screened\":");
-  put_time_or_null(out, q, 5);
-  ag_buf_printf(out, ",\"open_items\":%zu}", open_items(db, ref));
+  if (r->screened) {
+    char t[32];
+    ag_audit_format_time(r->last_screened_ms, t);
+    ag_buf_json_cstr(out, t);
+  } else {
+    ag_buf_puts(out, "null");
+  }
+  ag_buf_printf(out, ",\"open_items\":%zu}", open_items(db, r->ref));
 }
-
-#define PARTY_COLS "ref, name, country, address, source, last_screened_ms"
 
 static ag_status list_locked(ag_parties *p, ag_audit_db *db, const char *q, const char *cursor,
                              size_t limit, ag_buf *out, ag_error *err) {
@@ -318,63 +262,50 @@ static ag_status list_locked(ag_parties *p, ag_audit_db *db, const char *q, cons
     return ag_error_set(err, AG_ERR_INPUT, "limit", "at most %d", AG_AUDIT_PAGE_MAX);
   if (!limit)
     limit = AG_AUDIT_PAGE_DEFAULT;
-  sqlite3_stmt *s = NULL;
   /* the cursor is the last ref of the previous page */
-  if (sqlite3_prepare_v2(p->h,
-                         "SELECT " PARTY_COLS " FROM parties WHERE ref > ?1 AND (?2 = '' OR "
-                         "instr(lower(ref), lower(?2)) OR instr(lower(name), lower(?2))) "
-                         "ORDER BY ref LIMIT ?3",
-                         -1, &s, NULL))
-    return db_error(p, err);
-  sqlite3_bind_text(s, 1, cursor ? cursor : "", -1, SQLITE_STATIC);
-  sqlite3_bind_text(s, 2, q ? q : "", -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 3, (sqlite3_int64)limit + 1);
-  ag_buf_puts(out, "{\"items\":[");
-  size_t n = 0;
-  char last[AG_JSON_REF_BYTES + 1] = "";
-  bool more = false;
-  int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    if (n == limit) {
-      more = true;
-      break;
-    }
-    if (n++)
-      ag_buf_putc(out, ',');
-    put_party(out, s, db);
-    snprintf(last, sizeof last, "%s", (const char *)sqlite3_column_text(s, 0));
+  party_rows rows = {.n = 0};
+  ag_status st = p->s->ops->select(p->s, cursor ? cursor : "", q ? q : "", NULL, limit + 1,
+                                   &rows, err);
+  if (st != AG_OK) {
+    party_rows_free(&rows);
+    return st;
   }
-  sqlite3_finalize(s);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-    return db_error(p, err);
+  bool more = rows.n > limit;
+  size_t n = more ? limit : rows.n;
+  ag_buf_puts(out, "{\"items\":[");
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      ag_buf_putc(out, ',');
+    put_party(out, &rows.rows[i], db);
+  }
   ag_buf_puts(out, "],\"next_cursor\":");
   if (more)
-    ag_buf_json_cstr(out, last);
+    ag_buf_json_cstr(out, rows.rows[n - 1].ref);
   else
     ag_buf_puts(out, "null");
   ag_buf_putc(out, '}');
+  party_rows_free(&rows);
   return AG_OK;
 }
 
 static ag_status show_locked(ag_parties *p, ag_audit_db *db, const char *ref, ag_buf *out,
                              ag_error *err) {
-  sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(p->h, "SELECT " PARTY_COLS " FROM parties WHERE ref = ?", -1, &s, NULL))
-    return db_error(p, err);
-  sqlite3_bind_text(s, 1, ref ? ref : "", -1, SQLITE_STATIC);
-  if (sqlite3_step(s) != SQLITE_ROW) {
-    sqlite3_finalize(s);
-    return ag_error_set(err, AG_ERR_NOTFOUND, "ref", "no party with ref \"%.128s\"",
-                        ref ? ref : "");
+  party_rows rows = {.n = 0};
+  ag_status st = p->s->ops->select(p->s, "", "", ref ? ref : "", 1, &rows, err);
+  if (st == AG_OK && rows.n == 0)
+    st = ag_error_set(err, AG_ERR_NOTFOUND, "ref", "no party with ref \"%.128s\"",
+                      ref ? ref : "");
+  if (st != AG_OK) {
+    party_rows_free(&rows);
+    return st;
   }
   ag_buf_puts(out, "{\"party\":");
-  put_party(out, s, db);
-  sqlite3_finalize(s);
+  put_party(out, &rows.rows[0], db);
+  party_rows_free(&rows);
   /* the screening history: every check and screening made with this ref */
   ag_buf_puts(out, ",\"history\":[");
   char cursor[AG_AUDIT_CURSOR_MAX] = "";
   size_t n = 0;
-  ag_status st = AG_OK;
   do {
     ag_audit_query q = {.kind = AG_AUDIT_ANY, .ref = ref, .cursor = cursor,
                         .limit = AG_AUDIT_PAGE_MAX};
@@ -461,25 +392,35 @@ static uint8_t *changed_entries(const ag_screen *before, const ag_screen *after,
   return changed;
 }
 
-/* Whether (ref, source_id) was known with this content; records it. */
-static bool hit_is_new(ag_parties *p, sqlite3_stmt *get, sqlite3_stmt *put, const char *ref,
-                       const char *sid, const char *hash) {
-  sqlite3_reset(get);
-  sqlite3_bind_text(get, 1, ref, -1, SQLITE_STATIC);
-  sqlite3_bind_text(get, 2, sid, -1, SQLITE_STATIC);
-  bool known = sqlite3_step(get) == SQLITE_ROW &&
-               !strcmp((const char *)sqlite3_column_text(get, 0), hash);
-  sqlite3_reset(get);
-  if (!known) {
-    sqlite3_reset(put);
-    sqlite3_bind_text(put, 1, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(put, 2, sid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(put, 3, hash, -1, SQLITE_STATIC);
-    sqlite3_step(put);
-    sqlite3_reset(put);
+/* The change as a key: SHA-256 of the ids and contents of the entries it
+ * added or changed, in the order of the lists. Replicas that load the
+ * same lists over the same earlier ones compute the same key. */
+static bool change_key(const ag_screen *lists, const uint8_t *changed, char out[65]) {
+  EVP_MD_CTX *md = EVP_MD_CTX_new();
+  if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+    EVP_MD_CTX_free(md);
+    return false;
   }
-  (void)p;
-  return !known;
+  size_t n = ag_screen_entry_count(lists);
+  for (size_t i = 0; i < n; i++) {
+    if (!changed[i])
+      continue;
+    ag_screen_entry_info info;
+    ag_screen_entry_get(lists, i, &info);
+    EVP_DigestUpdate(md, info.source_id, strlen(info.source_id) + 1);
+    EVP_DigestUpdate(md, info.digest, 16);
+  }
+  unsigned char d[32];
+  unsigned int len = 0;
+  bool ok = EVP_DigestFinal_ex(md, d, &len) && len == 32;
+  EVP_MD_CTX_free(md);
+  static const char hex[] = "0123456789abcdef";
+  for (size_t i = 0; i < 32; i++) {
+    out[2 * i] = hex[d[i] >> 4];
+    out[2 * i + 1] = hex[d[i] & 15];
+  }
+  out[64] = '\0';
+  return ok;
 }
 
 /* Records the screening of one party with its cause: a queue item. */
@@ -539,6 +480,46 @@ static ag_status record_item(const ag_parties_rescreen_options *o, ag_pipeline_w
   return st;
 }
 
+/* Screens one party against the changed entries; records its new hits
+ * and, when there are any, its queue item. */
+static ag_status rescreen_party(ag_parties *p, const ag_parties_rescreen_options *o,
+                                ag_pipeline_worker *w, const uint8_t *changed,
+                                const party_row *r, ag_screen_result *sr,
+                                ag_parties_rescreen_stats *stats, ag_error *err) {
+  const ag_screen *lists = o->data->lists;
+  /* against the entries added or changed only: none of them is crowded
+   * out of the matches by an unchanged entry that scores higher, and the
+   * others are not scored at all */
+  ag_screen_request req = {.name = r->name, .len = strlen(r->name),
+                           .country = *r->country ? r->country : NULL,
+                           .entries = o->before ? changed : NULL};
+  ag_error qerr;
+  if (ag_screen_query_ex(lists, &req, sr, &qerr) != AG_OK)
+    return AG_OK; /* a name the registry took that screening refuses: nothing to find */
+  json_t *fresh = NULL;
+  ag_match_note notes[AG_SCREEN_MATCHES_MAX];
+  if (sr->count)
+    ag_remember_apply(o->data->remembered, lists, r->country, AG_DATE_NONE, sr, notes);
+  ag_status st = AG_OK;
+  for (size_t i = 0; i < sr->count && st == AG_OK; i++) {
+    const ag_screen_match *m = &sr->matches[i];
+    if (notes[i].remembered.kind == AG_REMEMBERED_CLEARED)
+      continue; /* a reviewer cleared this party against this very content */
+    bool is_new = false;
+    st = p->s->ops->hit(p->s, r->ref, m->source_id, notes[i].entry_hash, &is_new, err);
+    if (st != AG_OK || !is_new)
+      continue;
+    if (!fresh && !(fresh = json_array()))
+      st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+    else
+      json_array_append_new(fresh, json_string(m->source_id));
+  }
+  if (st == AG_OK && fresh)
+    st = record_item(o, w, r->ref, r->name, r->country, fresh, stats, err);
+  json_decref(fresh);
+  return st;
+}
+
 static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_options *o,
                                  ag_parties_rescreen_stats *stats, ag_error *err) {
   *stats = (ag_parties_rescreen_stats){.parties = 0};
@@ -549,78 +530,48 @@ static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_option
   clock_gettime(CLOCK_MONOTONIC, &t0);
   uint8_t *changed = changed_entries(o->before, lists, &stats->entries);
   ag_pipeline_worker *w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
-  sqlite3_stmt *all = NULL, *get = NULL, *put = NULL, *seen = NULL;
   ag_screen_result sr;
   ag_screen_result_init(&sr);
+  party_rows rows = {.n = 0};
+  const char **refs = NULL;
+  size_t nrefs = 0;
   ag_status st = AG_OK;
+  bool in_tx = false;
   if (!changed || !w)
     st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-  else if (sqlite3_prepare_v2(p->h, "SELECT ref, name, country FROM parties ORDER BY ref", -1,
-                              &all, NULL) ||
-           sqlite3_prepare_v2(p->h,
-                              "SELECT hash FROM party_hits WHERE ref = ? AND source_id = ?", -1,
-                              &get, NULL) ||
-           sqlite3_prepare_v2(p->h, "INSERT OR REPLACE INTO party_hits VALUES(?, ?, ?)", -1,
-                              &put, NULL) ||
-           sqlite3_prepare_v2(p->h, "UPDATE parties SET last_screened_ms = ? WHERE ref = ?", -1,
-                              &seen, NULL))
-    st = db_error(p, err);
-  int64_t now = now_ms();
-  /* the registry is read in one transaction; queue items go to the log as
-   * they are found */
-  if (st == AG_OK)
-    sqlite3_exec(p->h, "BEGIN", NULL, NULL, NULL);
-  while (st == AG_OK && changed && stats->entries && sqlite3_step(all) == SQLITE_ROW) {
-    const char *ref = (const char *)sqlite3_column_text(all, 0);
-    const char *name = (const char *)sqlite3_column_text(all, 1);
-    const char *cc = (const char *)sqlite3_column_text(all, 2);
-    stats->parties++;
-    /* against the entries added or changed only: none of them is crowded
-     * out of the matches by an unchanged entry that scores higher, and the
-     * others are not scored at all */
-    ag_screen_request req = {.name = name, .len = strlen(name), .country = *cc ? cc : NULL,
-                             .entries = o->before ? changed : NULL};
-    ag_error qerr;
-    if (ag_screen_query_ex(lists, &req, &sr, &qerr) != AG_OK)
-      continue; /* a name the registry took that screening refuses: nothing to find */
-    sqlite3_reset(seen);
-    sqlite3_bind_int64(seen, 1, now);
-    sqlite3_bind_text(seen, 2, ref, -1, SQLITE_STATIC);
-    sqlite3_step(seen);
-    json_t *fresh = NULL;
-    ag_match_note notes[AG_SCREEN_MATCHES_MAX];
-    bool noted = false;
-    for (size_t i = 0; i < sr.count; i++) {
-      const ag_screen_match *m = &sr.matches[i];
-      if (!noted) {
-        ag_remember_apply(o->data->remembered, lists, cc, AG_DATE_NONE, &sr, notes);
-        noted = true;
-      }
-      if (notes[i].remembered.kind == AG_REMEMBERED_CLEARED)
-        continue; /* a reviewer cleared this party against this very content */
-      if (!hit_is_new(p, get, put, ref, m->source_id, notes[i].entry_hash))
-        continue;
-      if (!fresh)
-        fresh = json_array();
-      json_array_append_new(fresh, json_string(m->source_id));
-    }
-    if (fresh) {
-      char *name_copy = strdup(name), *ref_copy = strdup(ref), *cc_copy = strdup(cc);
-      st = name_copy && ref_copy && cc_copy
-               ? record_item(o, w, ref_copy, name_copy, cc_copy, fresh, stats, err)
-               : ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-      free(name_copy);
-      free(ref_copy);
-      free(cc_copy);
-      json_decref(fresh);
-    }
+  /* the registry is read and its hits recorded in one transaction; queue
+   * items go to the log as they are found */
+  if (st == AG_OK && stats->entries)
+    in_tx = (st = p->s->ops->begin(p->s, err)) == AG_OK;
+  /* a list change is re-screened once, by whichever process claims it
+   * first; the others (replicas reloading the same lists) skip it. A full
+   * re-screening asked for is always made. */
+  if (in_tx && o->before) {
+    char key[65];
+    bool claimed = false;
+    st = change_key(lists, changed, key)
+             ? p->s->ops->claim(p->s, key, o->data->lists_version ? o->data->lists_version : "",
+                                now_ms(), CLAIM_WINDOW_MS, &claimed, err)
+             : ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+    stats->skipped = st == AG_OK && !claimed;
   }
-  if (all)
-    sqlite3_exec(p->h, st == AG_OK ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-  sqlite3_finalize(all);
-  sqlite3_finalize(get);
-  sqlite3_finalize(put);
-  sqlite3_finalize(seen);
+  if (in_tx && st == AG_OK && !stats->skipped)
+    st = p->s->ops->all(p->s, &rows, err);
+  if (st == AG_OK && rows.n && !(refs = malloc(rows.n * sizeof *refs)))
+    st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+  for (size_t i = 0; st == AG_OK && refs && i < rows.n; i++) {
+    stats->parties++;
+    refs[nrefs++] = rows.rows[i].ref;
+    st = rescreen_party(p, o, w, changed, &rows.rows[i], &sr, stats, err);
+  }
+  if (st == AG_OK && nrefs)
+    st = p->s->ops->screened(p->s, refs, nrefs, now_ms(), err);
+  if (in_tx && st == AG_OK)
+    st = p->s->ops->commit(p->s, err);
+  if (in_tx && st != AG_OK)
+    p->s->ops->rollback(p->s);
+  free(refs);
+  party_rows_free(&rows);
   ag_screen_result_free(&sr);
   ag_pipeline_worker_free(w);
   free(changed);
@@ -644,7 +595,7 @@ ag_status ag_parties_note(ag_parties *p, const char *ref, const char *name, cons
   if (!p || !ref || !*ref || !name || !*name)
     return AG_OK;
   pthread_mutex_lock(&p->mu);
-  ag_status st = note_locked(p, ref, name, country, err);
+  ag_status st = p->s->ops->note(p->s, ref, name, country ? country : "", now_ms(), err);
   pthread_mutex_unlock(&p->mu);
   return st;
 }
@@ -675,18 +626,16 @@ ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *
 
 ag_status ag_parties_begin(ag_parties *p, ag_error *err) {
   pthread_mutex_lock(&p->mu);
-  if (sqlite3_exec(p->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK)
-    return AG_OK;
-  ag_status st = db_error(p, err);
-  pthread_mutex_unlock(&p->mu);
+  ag_status st = p->s->ops->begin(p->s, err);
+  if (st != AG_OK)
+    pthread_mutex_unlock(&p->mu);
   return st;
 }
 
 ag_status ag_parties_end(ag_parties *p, ag_error *err) {
-  ag_status st = sqlite3_exec(p->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? AG_OK
-                                                                             : db_error(p, err);
+  ag_status st = p->s->ops->commit(p->s, err);
   if (st != AG_OK)
-    sqlite3_exec(p->h, "ROLLBACK", NULL, NULL, NULL);
+    p->s->ops->rollback(p->s);
   pthread_mutex_unlock(&p->mu);
   return st;
 }

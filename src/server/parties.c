@@ -134,6 +134,10 @@ void srv_parties_rescreen(ag_server *s, const srv_snapshot *before, const srv_sn
   ag_status st = ag_parties_rescreen(s->parties, &o, &stats, &err);
   if (st != AG_OK)
     srv_log_event(s, "rescreen_failed", "\"code\":\"%s\"", ag_status_name(st));
+  else if (stats.skipped) /* another replica claimed this very change */
+    srv_log_event(s, "rescreen_skipped",
+                  "\"entries\":%llu,\"reason\":\"re-screened by another process\"",
+                  (unsigned long long)stats.entries);
   else
     srv_log_event(s, "rescreened",
                   "\"parties\":%llu,\"entries\":%llu,\"items\":%llu,\"seconds\":%.3f",

@@ -4,9 +4,12 @@
  */
 #include "acegate/webhook.h"
 
+#include "acegate/audit.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <pthread.h>
@@ -31,7 +34,9 @@ struct ag_webhook {
   unsigned char secret[AG_WEBHOOK_SECRET_MAX];
   size_t secret_len;
   long backoff_ms;
-  sqlite3 *h;
+  sqlite3 *h;   /* the deliveries beside a log file, or */
+  char *pg_uri; /* in the database of a PostgreSQL log, through pg */
+  PGconn *pg;   /* used by the delivery thread only */
   pthread_t thread;
   pthread_mutex_t mu;
   pthread_cond_t cv;   /* an item queued, or stopping */
@@ -53,11 +58,9 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Beside a log file; in memory for an in-memory log or a PostgreSQL one
- * (no file to sit beside). */
+/* Beside a log file; in memory for an in-memory log. */
 static void db_path(const char *log_path, char *out, size_t cap) {
-  if (!strcmp(log_path, ":memory:") || !strncmp(log_path, "postgresql://", 13) ||
-      !strncmp(log_path, "postgres://", 11))
+  if (!strcmp(log_path, ":memory:"))
     snprintf(out, cap, ":memory:");
   else
     snprintf(out, cap, "%s" AG_WEBHOOK_SUFFIX, log_path);
@@ -80,6 +83,100 @@ static sqlite3 *db_open(const char *log_path, ag_error *err) {
   return h;
 }
 
+/* ---- with a PostgreSQL log: webhook_deliveries in its database, where
+ * every replica records its attempts (named apart from the log's tables;
+ * made on first use under an advisory lock of its own; a role without
+ * CREATE uses it once the owner has made it, docs/audit.md) ---- */
+
+static const char pg_schema[] =
+    "CREATE TABLE IF NOT EXISTS webhook_deliveries("
+    " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item text NOT NULL,"
+    " attempt integer NOT NULL, at_ms bigint NOT NULL, url text NOT NULL,"
+    " status bigint NOT NULL, error text NOT NULL, ms bigint NOT NULL, result text NOT NULL);"
+    "REVOKE ALL ON webhook_deliveries FROM PUBLIC;";
+
+static void ignore_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
+static ag_status pg_fail(ag_error *err, PGconn *c, const PGresult *r, const char *what) {
+  const char *m = r ? PQresultErrorMessage(r) : "";
+  if (!m || !*m)
+    m = c ? PQerrorMessage(c) : "no connection";
+  char msg[300];
+  snprintf(msg, sizeof msg, "%s", m);
+  msg[strcspn(msg, "\n")] = '\0';
+  return ag_error_set(err, AG_ERR_DB, "webhook", "the deliveries table in PostgreSQL: %s: %s",
+                      what, msg);
+}
+
+static bool pg_ok(PGconn *c, const char *sql, ag_error *err, const char *what) {
+  PGresult *r = PQexec(c, sql);
+  ExecStatusType rs = PQresultStatus(r);
+  bool ok = rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK;
+  if (!ok)
+    pg_fail(err, c, r, what);
+  PQclear(r);
+  return ok;
+}
+
+/* A connection to the log's database with the table made; NULL on error. */
+static PGconn *pg_open(const char *uri, ag_error *err) {
+  const char *const keys[] = {"connect_timeout", "dbname", NULL};
+  const char *const vals[] = {"5", uri, NULL};
+  PGconn *c = PQconnectdbParams(keys, vals, 1);
+  if (!c) {
+    ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");
+    return NULL;
+  }
+  if (PQstatus(c) != CONNECTION_OK) {
+    pg_fail(err, c, NULL, "connect");
+    PQfinish(c);
+    return NULL;
+  }
+  PQsetNoticeProcessor(c, ignore_notice, NULL);
+  if (!pg_ok(c, "SET client_encoding = 'UTF8'", err, "connect")) {
+    PQfinish(c);
+    return NULL;
+  }
+  PGresult *r = PQexec(c, "SELECT to_regclass('webhook_deliveries') IS NOT NULL");
+  bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+              !strcmp(PQgetvalue(r, 0, 0), "t");
+  PQclear(r);
+  /* "acegate webhook": any constant other than the log's and the registry's */
+  if (!have && !(pg_ok(c, "BEGIN", err, "make the table") &&
+                 pg_ok(c, "SELECT pg_advisory_xact_lock(7461636567617002)", err, "make the table") &&
+                 pg_ok(c, pg_schema, err, "make the table") &&
+                 pg_ok(c, "COMMIT", err, "make the table"))) {
+    PQfinish(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* One attempt recorded. A connection found broken (a server restart is
+ * learnt on the next use) is made again, and the insert tried once more. */
+static void pg_record(ag_webhook *w, const char *const vals[8]) {
+  for (int tries = 0; tries < 2; tries++) {
+    if (w->pg && PQstatus(w->pg) != CONNECTION_OK) {
+      PQfinish(w->pg);
+      w->pg = NULL;
+    }
+    ag_error e;
+    if (!w->pg && !(w->pg = pg_open(w->pg_uri, &e)))
+      return;
+    PGresult *r = PQexecParams(w->pg,
+                               "INSERT INTO webhook_deliveries(item, attempt, at_ms, url, status, "
+                               "error, ms, result) VALUES($1, $2, $3, $4, $5, $6, $7, $8)",
+                               8, NULL, vals, NULL, NULL, 0);
+    bool done = PQresultStatus(r) == PGRES_COMMAND_OK || PQstatus(w->pg) == CONNECTION_OK;
+    PQclear(r);
+    if (done)
+      return;
+  }
+}
+
 void ag_webhook_sign(const unsigned char *secret, size_t secret_len, const char *body,
                      size_t len, char out[72]) {
   unsigned char mac[32];
@@ -96,6 +193,16 @@ void ag_webhook_sign(const unsigned char *secret, size_t secret_len, const char 
 
 static void record(ag_webhook *w, const item *it, int attempt, long status, const char *error,
                    int64_t ms, const char *result) {
+  if (w->pg_uri) {
+    char n[4][24];
+    snprintf(n[0], sizeof n[0], "%d", attempt);
+    snprintf(n[1], sizeof n[1], "%lld", (long long)now_ms());
+    snprintf(n[2], sizeof n[2], "%ld", status);
+    snprintf(n[3], sizeof n[3], "%lld", (long long)ms);
+    const char *const vals[8] = {it->id, n[0], n[1], w->url, n[2], error, n[3], result};
+    pg_record(w, vals);
+    return;
+  }
   sqlite3_stmt *q = NULL;
   if (sqlite3_prepare_v2(w->h, "INSERT INTO deliveries(item, attempt, at_ms, url, status, "
                                "error, ms, result) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
@@ -286,6 +393,8 @@ static void free_handle(ag_webhook *w) {
     free(it);
   }
   sqlite3_close(w->h);
+  PQfinish(w->pg);
+  free(w->pg_uri);
   OPENSSL_cleanse(w->secret, sizeof w->secret);
   free(w->url);
   pthread_mutex_destroy(&w->mu);
@@ -332,8 +441,15 @@ ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_erro
   w->url = strdup(o->url);
   ag_status st = w->url ? read_secret(w, o->secret_file, err)
                         : ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");
-  if (st == AG_OK && !(w->h = db_open(o->log_path, err)))
+  if (st == AG_OK && ag_audit_is_postgresql(o->log_path)) {
+    /* the table made (or found) now: a log the role cannot use is refused */
+    if (!(w->pg_uri = strdup(o->log_path)))
+      st = ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");
+    else if (!(w->pg = pg_open(o->log_path, err)))
+      st = err->status;
+  } else if (st == AG_OK && !(w->h = db_open(o->log_path, err))) {
     st = err->status;
+  }
   if (st == AG_OK && pthread_create(&w->thread, NULL, run, w) != 0)
     st = ag_error_set(err, AG_ERR_INTERNAL, "webhook", "cannot start the delivery thread");
   if (st != AG_OK) {
@@ -394,14 +510,88 @@ void ag_webhook_close(ag_webhook *w, double max_seconds) {
   free_handle(w);
 }
 
+typedef struct {
+  long long id, attempt, at_ms, status, ms;
+  const char *item, *url, *error, *result;
+} delivery;
+
+static void put_delivery(ag_buf *out, bool first, const delivery *d) {
+  char num[160];
+  time_t at = (time_t)(d->at_ms / 1000);
+  struct tm tm;
+  gmtime_r(&at, &tm);
+  char when[32];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  snprintf(num, sizeof num, "%s{\"id\":%lld,\"item\":", first ? "" : ",", d->id);
+  ag_buf_puts(out, num);
+  ag_buf_json_cstr(out, d->item);
+  snprintf(num, sizeof num, ",\"attempt\":%lld,\"at\":\"%s\",\"url\":", d->attempt, when);
+  ag_buf_puts(out, num);
+  ag_buf_json_cstr(out, d->url);
+  snprintf(num, sizeof num, ",\"status\":%lld,\"error\":", d->status);
+  ag_buf_puts(out, num);
+  ag_buf_json_cstr(out, d->error);
+  snprintf(num, sizeof num, ",\"ms\":%lld,\"result\":", d->ms);
+  ag_buf_puts(out, num);
+  ag_buf_json_cstr(out, d->result);
+  ag_buf_putc(out, '}');
+}
+
+#define DELIVERY_COLS "id, item, attempt, at_ms, url, status, error, ms, result"
+
+static ag_status pg_deliveries(const char *uri, size_t limit, ag_buf *out, ag_error *err) {
+  PGconn *c = pg_open(uri, err);
+  if (!c)
+    return err->status;
+  char lim[24];
+  snprintf(lim, sizeof lim, "%zu", limit);
+  const char *const vals[] = {lim};
+  PGresult *r = PQexecParams(c,
+                             "SELECT " DELIVERY_COLS " FROM webhook_deliveries "
+                             "ORDER BY id DESC LIMIT $1::bigint",
+                             1, NULL, vals, NULL, NULL, 0);
+  ag_status st = AG_OK;
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    st = pg_fail(err, c, r, "list");
+  } else {
+    ag_buf_puts(out, "{\"items\":[");
+    for (int i = 0; i < PQntuples(r); i++) {
+      delivery d = {.id = strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                    .item = PQgetvalue(r, i, 1),
+                    .attempt = strtoll(PQgetvalue(r, i, 2), NULL, 10),
+                    .at_ms = strtoll(PQgetvalue(r, i, 3), NULL, 10),
+                    .url = PQgetvalue(r, i, 4),
+                    .status = strtoll(PQgetvalue(r, i, 5), NULL, 10),
+                    .error = PQgetvalue(r, i, 6),
+                    .ms = strtoll(PQgetvalue(r, i, 7), NULL, 10),
+                    .result = PQgetvalue(r, i, 8)};
+      put_delivery(out, i == 0, &d);
+    }
+    ag_buf_puts(out, "]}");
+  }
+  PQclear(r);
+  PQfinish(c);
+  return st;
+}
+
+static const char *text_col(sqlite3_stmt *q, int i) {
+  const char *v = (const char *)sqlite3_column_text(q, i);
+  return v ? v : "";
+}
+
 ag_status ag_webhook_deliveries(const char *log_path, size_t limit, ag_buf *out,
                                 ag_error *err) {
+  if (ag_audit_is_postgresql(log_path)) {
+    ag_status st = pg_deliveries(log_path, limit, out, err);
+    if (st == AG_OK && out->failed)
+      st = ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");
+    return st;
+  }
   sqlite3 *h = db_open(log_path, err);
   if (!h)
     return err->status;
   sqlite3_stmt *q = NULL;
-  if (sqlite3_prepare_v2(h, "SELECT id, item, attempt, at_ms, url, status, error, ms, result "
-                            "FROM deliveries ORDER BY id DESC LIMIT ?",
+  if (sqlite3_prepare_v2(h, "SELECT " DELIVERY_COLS " FROM deliveries ORDER BY id DESC LIMIT ?",
                          -1, &q, NULL) != SQLITE_OK) {
     ag_status st = ag_error_set(err, AG_ERR_DB, "webhook", "%s", sqlite3_errmsg(h));
     sqlite3_close(h);
@@ -411,27 +601,16 @@ ag_status ag_webhook_deliveries(const char *log_path, size_t limit, ag_buf *out,
   ag_buf_puts(out, "{\"items\":[");
   bool first = true;
   while (sqlite3_step(q) == SQLITE_ROW) {
-    char num[160];
-    time_t at = (time_t)(sqlite3_column_int64(q, 3) / 1000);
-    struct tm tm;
-    gmtime_r(&at, &tm);
-    char when[32];
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    snprintf(num, sizeof num, "%s{\"id\":%lld,\"item\":", first ? "" : ",",
-             (long long)sqlite3_column_int64(q, 0));
-    ag_buf_puts(out, num);
-    ag_buf_json_cstr(out, (const char *)sqlite3_column_text(q, 1));
-    snprintf(num, sizeof num, ",\"attempt\":%d,\"at\":\"%s\",\"url\":", sqlite3_column_int(q, 2),
-             when);
-    ag_buf_puts(out, num);
-    ag_buf_json_cstr(out, (const char *)sqlite3_column_text(q, 4));
-    snprintf(num, sizeof num, ",\"status\":%lld,\"error\":", (long long)sqlite3_column_int64(q, 5));
-    ag_buf_puts(out, num);
-    ag_buf_json_cstr(out, (const char *)sqlite3_column_text(q, 6));
-    snprintf(num, sizeof num, ",\"ms\":%lld,\"result\":", (long long)sqlite3_column_int64(q, 7));
-    ag_buf_puts(out, num);
-    ag_buf_json_cstr(out, (const char *)sqlite3_column_text(q, 8));
-    ag_buf_putc(out, '}');
+    delivery d = {.id = sqlite3_column_int64(q, 0),
+                  .item = text_col(q, 1),
+                  .attempt = sqlite3_column_int64(q, 2),
+                  .at_ms = sqlite3_column_int64(q, 3),
+                  .url = text_col(q, 4),
+                  .status = sqlite3_column_int64(q, 5),
+                  .error = text_col(q, 6),
+                  .ms = sqlite3_column_int64(q, 7),
+                  .result = text_col(q, 8)};
+    put_delivery(out, first, &d);
     first = false;
   }
   ag_buf_puts(out, "]}");
