@@ -84,6 +84,13 @@ void ag_audit_close(ag_audit_db *db);
 /* Whether path names a PostgreSQL log (a "postgresql://" or "postgres://"
  * URI): what is kept beside the log then lives in that database. */
 bool ag_audit_is_postgresql(const char *path);
+/* The first line of libpq's error for result r, else for connection c
+ * (libpq's PGresult and PGconn), into out: one wording for every module
+ * that keeps tables in the log's PostgreSQL database. */
+struct pg_conn;
+struct pg_result;
+void ag_audit_pg_message(const struct pg_conn *c, const struct pg_result *r, char *out,
+                         size_t cap);
 
 /* ---- records ---- */
 

@@ -152,13 +152,17 @@ static const char schema_sql[] =
 
 /* ---- connections and errors ---- */
 
-static ag_status pg_error(ag_error *err, PGconn *c, const PGresult *r, const char *what) {
+void ag_audit_pg_message(const PGconn *c, const PGresult *r, char *out, size_t cap) {
   const char *m = r ? PQresultErrorMessage(r) : "";
   if (!m || !*m)
     m = c ? PQerrorMessage(c) : "no connection";
+  snprintf(out, cap, "%s", m);
+  out[strcspn(out, "\n")] = '\0';
+}
+
+static ag_status pg_error(ag_error *err, PGconn *c, const PGresult *r, const char *what) {
   char msg[300];
-  snprintf(msg, sizeof msg, "%s", m);
-  msg[strcspn(msg, "\n")] = '\0';
+  ag_audit_pg_message(c, r, msg, sizeof msg);
   return ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: %s: %s", what, msg);
 }
 

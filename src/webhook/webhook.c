@@ -101,12 +101,8 @@ static void ignore_notice(void *arg, const char *message) {
 }
 
 static ag_status pg_fail(ag_error *err, PGconn *c, const PGresult *r, const char *what) {
-  const char *m = r ? PQresultErrorMessage(r) : "";
-  if (!m || !*m)
-    m = c ? PQerrorMessage(c) : "no connection";
   char msg[300];
-  snprintf(msg, sizeof msg, "%s", m);
-  msg[strcspn(msg, "\n")] = '\0';
+  ag_audit_pg_message(c, r, msg, sizeof msg);
   return ag_error_set(err, AG_ERR_DB, "webhook", "the deliveries table in PostgreSQL: %s: %s",
                       what, msg);
 }
