@@ -51,15 +51,22 @@ serve_start() {
   serve_wait
 }
 
+# listening_port LOG PID: prints the port the server PID logged in LOG once
+# it listens; nothing when it stopped or did not listen within 30 s.
+listening_port() {
+  _lp="" _i=0
+  while [ "$_i" -lt 600 ] && [ -z "$_lp" ] && kill -0 "$2" 2>/dev/null; do
+    _lp=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$1" 2>/dev/null)
+    [ -z "$_lp" ] && sleep 0.05
+    _i=$((_i + 1))
+  done
+  echo "$_lp"
+}
+
 # serve_wait: waits for the server $SRV_PID (started by other means, its
 # stderr appended to an emptied $TMPD/srv.log) to listen; sets PORT and B.
 serve_wait() {
-  PORT="" _i=0
-  while [ "$_i" -lt 600 ] && [ -z "$PORT" ] && kill -0 "$SRV_PID" 2>/dev/null; do
-    PORT=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/srv.log" 2>/dev/null)
-    [ -z "$PORT" ] && sleep 0.05
-    _i=$((_i + 1))
-  done
+  PORT=$(listening_port "$TMPD/srv.log" "$SRV_PID")
   B="http://127.0.0.1:$PORT"
 }
 

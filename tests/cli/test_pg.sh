@@ -168,13 +168,7 @@ start_registry_replica() {
     2>"$TMPD/reg$1.log" &
   eval "RPID_$1=$!"
   PIDS="$PIDS $!"
-  _port="" _i=0
-  while [ "$_i" -lt 300 ] && [ -z "$_port" ]; do
-    _port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/reg$1.log" 2>/dev/null)
-    [ -z "$_port" ] && sleep 0.1
-    _i=$((_i + 1))
-  done
-  eval "RPORT_$1=$_port"
+  eval "RPORT_$1=$(listening_port "$TMPD/reg$1.log" $!)"
 }
 start_registry_replica 1
 start_registry_replica 2
@@ -250,13 +244,7 @@ start_replica() {
     --access-log off 2>"$TMPD/node$1.log" &
   eval "PID_$1=$!"
   PIDS="$PIDS $!"
-  _port="" _i=0
-  while [ "$_i" -lt 300 ] && [ -z "$_port" ]; do
-    _port=$(sed -n 's/.*"event":"listening".*"port":\([0-9]*\).*/\1/p' "$TMPD/node$1.log" 2>/dev/null)
-    [ -z "$_port" ] && sleep 0.1
-    _i=$((_i + 1))
-  done
-  eval "PORT_$1=$_port"
+  eval "PORT_$1=$(listening_port "$TMPD/node$1.log" $!)"
 }
 start_replica 1
 if grep -q '"event":"party_registry_off"' "$TMPD/node1.log"; then
