@@ -334,6 +334,16 @@ void audit_conn_close(audit_conn *c);
 /* The search columns, numbered as the index stores them. */
 #define AUDIT_SEARCH_COLS 4 /* destination, eccn, outcome, as_of */
 
+/* The caller reference of a SQLite record: its request's "ref" (NULL when
+ * it has none or is not JSON), and the test for records that may have one
+ * (a request with neither "ref" nor a \u escape, which could spell it, has
+ * none). Indexed together as audit_log_ref (db.c), and written the same in
+ * a search (query.c) so that the planner uses that index. */
+#define AUDIT_REF_EXPR                                                                           \
+  "CASE WHEN json_valid(CAST(request AS TEXT))"                                                 \
+  " THEN json_extract(CAST(request AS TEXT), '$.ref') END"
+#define AUDIT_REF_MAYBE "(instr(request, '\"ref\"') > 0 OR instr(request, '\\u') > 0)"
+
 /* Names the index beside a file log (none for ":memory:"). */
 ag_status audit_search_init(ag_audit_db *db, ag_error *err);
 /* Stops the index thread and closes the index. */

@@ -225,10 +225,7 @@ static void build_sql(search_sql *t, const ag_audit_query *q, bool has_cursor, s
   /* the caller reference is held by the request itself, which the hash
    * covers (a record without one, or not JSON, has none) */
   if (q->ref)
-    add(t,
-        " AND CASE WHEN json_valid(CAST(request AS TEXT))"
-        " THEN json_extract(CAST(request AS TEXT), '$.ref') END = ?",
-        B_REF);
+    add(t, " AND " AUDIT_REF_MAYBE " AND " AUDIT_REF_EXPR " = ?", B_REF);
   if (part == PART_ONE)
     return;
   if (has_cursor)

@@ -6,7 +6,7 @@
 # command-line details: --fail-on, screen -, --version, --json on rules,
 # keys list and audit verify, FIFOs refused.
 . "$(dirname "$0")/lib.sh"
-plan 74
+plan 75
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 # jqok NAME FILTER FILE
@@ -92,6 +92,11 @@ sed -n 2p "$TMPD/out" >"$TMPD/s2"
 jqok screen_batch_error_line '.line == 2 and .error.field == "max_matches"' "$TMPD/s2"
 "$ACEGATE" audit search --ref S-1 --kind screening --db "$DB" >"$TMPD/out"
 jqok screen_batch_recorded '.request.name == "NSO Group" and .kind == "screening"' "$TMPD/out"
+# a "ref" key written with a \u escape is the same key: found by ref too
+printf '%s\n' '{"name":"Acme Widgets","country":"DE","\u0072ef":"S-U"}' |
+  "$ACEGATE" screen --batch --db "$DB" >/dev/null 2>&1
+"$ACEGATE" audit search --ref S-U --db "$DB" >"$TMPD/out"
+jqok search_escaped_ref '.request.name == "Acme Widgets"' "$TMPD/out"
 
 # ---- audit search by party: names normalised as screening normalises ----
 "$ACEGATE" audit search --party "saito technology limited" --db "$DB" >"$TMPD/out"

@@ -294,16 +294,21 @@ static void test_log_keeps_no_search_column_index(void **state) {
   /* a log made before the index moved out */
   raw_sql(f->path, "CREATE INDEX audit_log_destination ON audit_log(destination);"
                    "CREATE INDEX audit_log_outcome ON audit_log(outcome);"
-                   "DROP INDEX audit_log_reviews;");
+                   "DROP INDEX audit_log_reviews; DROP INDEX audit_log_ref;");
   open_log(f);
-  /* the search columns' indexes go; the reviews' partial index is made */
+  /* the search columns' indexes go; the reviews' and the caller
+   * reference's partial indexes are made */
   assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
                                     " AND tbl_name = 'audit_log'"
-                                    " AND name NOT IN ('audit_log_ts', 'audit_log_reviews')"),
+                                    " AND name NOT IN ('audit_log_ts', 'audit_log_reviews',"
+                                    " 'audit_log_ref')"),
                    0);
   assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
                                     " AND name = 'audit_log_reviews'"
                                     " AND sql LIKE '%WHERE kind = ''review''%'"),
+                   1);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                    " AND name = 'audit_log_ref'"),
                    1);
   assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
   check_all(f->db, 10, 0);
