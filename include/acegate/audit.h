@@ -91,6 +91,11 @@ struct pg_conn;
 struct pg_result;
 void ag_audit_pg_message(const struct pg_conn *c, const struct pg_result *r, char *out,
                          size_t cap);
+/* A connection to the PostgreSQL database uri as every module makes it: a
+ * 5 s connect timeout unless the URI gives one, server notices not printed
+ * (the service's log is JSON lines), UTF-8, warnings and worse only. NULL,
+ * with libpq's first line in why, when it cannot be made. */
+struct pg_conn *ag_audit_pg_connect(const char *uri, char *why, size_t cap);
 
 /* ---- records ---- */
 

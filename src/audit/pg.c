@@ -174,24 +174,39 @@ static void ignore_notice(void *arg, const char *message) {
   (void)message;
 }
 
-static ag_status pg_connect(ag_audit_db *db, PGconn **out, char epoch[48], ag_error *err) {
+PGconn *ag_audit_pg_connect(const char *uri, char *why, size_t cap) {
   /* the URI's own connect_timeout, if any, wins over this default */
   const char *const keys[] = {"connect_timeout", "dbname", NULL};
-  const char *const vals[] = {"5", db->path, NULL};
-  *out = NULL;
+  const char *const vals[] = {"5", uri, NULL};
   PGconn *c = PQconnectdbParams(keys, vals, 1);
-  if (!c)
-    return ag_error_set(err, AG_ERR_NOMEM, "db", "out of memory");
-  if (PQstatus(c) != CONNECTION_OK) {
-    pg_error(err, c, NULL, "connect");
-    PQfinish(c);
-    return AG_ERR_DB;
+  if (!c) {
+    snprintf(why, cap, "out of memory");
+    return NULL;
   }
-  PQsetNoticeProcessor(c, ignore_notice, NULL);
+  PGresult *r = NULL;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PQsetNoticeProcessor(c, ignore_notice, NULL);
+    r = PQexec(c, "SET client_min_messages = warning; SET client_encoding = 'UTF8'");
+    if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+      PQclear(r);
+      return c;
+    }
+  }
+  ag_audit_pg_message(c, r, why, cap);
+  PQclear(r);
+  PQfinish(c);
+  return NULL;
+}
+
+static ag_status pg_connect(ag_audit_db *db, PGconn **out, char epoch[48], ag_error *err) {
+  char why[300];
+  if (!(*out = ag_audit_pg_connect(db->path, why, sizeof why)))
+    return ag_error_set(err, AG_ERR_DB, "db", "PostgreSQL: connect: %s", why);
+  PGconn *c = *out;
+  *out = NULL;
   /* an answer only after the commit is on the server's disk, whatever the
    * server's or the role's default */
-  PGresult *r = PQexec(c, "SET synchronous_commit = on; SET client_min_messages = warning;"
-                          " SET client_encoding = 'UTF8'; SELECT pg_postmaster_start_time()");
+  PGresult *r = PQexec(c, "SET synchronous_commit = on; SELECT pg_postmaster_start_time()");
   bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
   if (!ok)
     pg_error(err, c, r, "connect");

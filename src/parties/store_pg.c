@@ -52,10 +52,6 @@ static ag_status pg_fail(ag_error *err, PGconn *c, const PGresult *r, const char
                       what, msg);
 }
 
-static void ignore_notice(void *arg, const char *message) {
-  (void)arg;
-  (void)message;
-}
 
 /* The connection, made again if it broke while no transaction was open. */
 static ag_status conn(pg_store *p, ag_error *err) {
@@ -64,18 +60,11 @@ static ag_status conn(pg_store *p, ag_error *err) {
   if (p->in_tx)
     return pg_fail(err, p->c, NULL, "the connection broke in a transaction");
   PQfinish(p->c);
-  const char *const keys[] = {"connect_timeout", "dbname", NULL};
-  const char *const vals[] = {"5", p->uri, NULL};
-  p->c = PQconnectdbParams(keys, vals, 1);
-  if (!p->c)
-    return ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-  if (PQstatus(p->c) != CONNECTION_OK)
-    return pg_fail(err, p->c, NULL, "connect");
-  PQsetNoticeProcessor(p->c, ignore_notice, NULL);
-  PGresult *r = PQexec(p->c, "SET client_min_messages = warning; SET client_encoding = 'UTF8'");
-  ag_status st = PQresultStatus(r) == PGRES_COMMAND_OK ? AG_OK : pg_fail(err, p->c, r, "connect");
-  PQclear(r);
-  return st;
+  char why[300];
+  if (!(p->c = ag_audit_pg_connect(p->uri, why, sizeof why)))
+    return ag_error_set(err, AG_ERR_DB, "parties", "the party registry in PostgreSQL: connect: %s",
+                        why);
+  return AG_OK;
 }
 
 /* Runs sql with text parameters; *out (when given) keeps the result. */

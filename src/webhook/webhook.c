@@ -95,10 +95,6 @@ static const char pg_schema[] =
     " status bigint NOT NULL, error text NOT NULL, ms bigint NOT NULL, result text NOT NULL);"
     "REVOKE ALL ON webhook_deliveries FROM PUBLIC;";
 
-static void ignore_notice(void *arg, const char *message) {
-  (void)arg;
-  (void)message;
-}
 
 static ag_status pg_fail(ag_error *err, PGconn *c, const PGresult *r, const char *what) {
   char msg[300];
@@ -119,21 +115,10 @@ static bool pg_ok(PGconn *c, const char *sql, ag_error *err, const char *what) {
 
 /* A connection to the log's database with the table made; NULL on error. */
 static PGconn *pg_open(const char *uri, ag_error *err) {
-  const char *const keys[] = {"connect_timeout", "dbname", NULL};
-  const char *const vals[] = {"5", uri, NULL};
-  PGconn *c = PQconnectdbParams(keys, vals, 1);
+  char why[300];
+  PGconn *c = ag_audit_pg_connect(uri, why, sizeof why);
   if (!c) {
-    ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");
-    return NULL;
-  }
-  if (PQstatus(c) != CONNECTION_OK) {
-    pg_fail(err, c, NULL, "connect");
-    PQfinish(c);
-    return NULL;
-  }
-  PQsetNoticeProcessor(c, ignore_notice, NULL);
-  if (!pg_ok(c, "SET client_encoding = 'UTF8'", err, "connect")) {
-    PQfinish(c);
+    ag_error_set(err, AG_ERR_DB, "webhook", "the deliveries table in PostgreSQL: connect: %s", why);
     return NULL;
   }
   PGresult *r = PQexec(c, "SELECT to_regclass('webhook_deliveries') IS NOT NULL");
