@@ -124,12 +124,17 @@ static const char schema_sql[] =
     " FOR EACH ROW EXECUTE FUNCTION acegate_refuse();"
     "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log"
     " FOR EACH STATEMENT EXECUTE FUNCTION acegate_refuse();"
+    /* once per statement over the statement's new rows, not once per row:
+     * a row trigger's query cost an append a fifth of its time. Logs made
+     * before keep their row trigger of the same name and meaning. */
     "CREATE FUNCTION acegate_append_only() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " BEGIN IF NEW.seq <= (SELECT seq FROM audit_head WHERE id = 1) THEN"
-    " RAISE EXCEPTION 'insert at seq % refused: at or below the head', NEW.seq; END IF;"
-    " RETURN NEW; END $$;"
-    "CREATE TRIGGER audit_log_append_only BEFORE INSERT ON audit_log"
-    " FOR EACH ROW EXECUTE FUNCTION acegate_append_only();"
+    " DECLARE low bigint; BEGIN SELECT min(seq) INTO low FROM acegate_new_rows;"
+    " IF low <= (SELECT seq FROM audit_head WHERE id = 1) THEN"
+    " RAISE EXCEPTION 'insert at seq % refused: at or below the head', low; END IF;"
+    " RETURN NULL; END $$;"
+    "CREATE TRIGGER audit_log_append_only AFTER INSERT ON audit_log"
+    " REFERENCING NEW TABLE AS acegate_new_rows"
+    " FOR EACH STATEMENT EXECUTE FUNCTION acegate_append_only();"
     "CREATE TRIGGER audit_head_no_delete BEFORE DELETE OR TRUNCATE ON audit_head"
     " FOR EACH STATEMENT EXECUTE FUNCTION acegate_refuse();"
     "CREATE FUNCTION acegate_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$"

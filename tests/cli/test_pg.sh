@@ -14,7 +14,7 @@
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 64
+plan 65
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -66,6 +66,12 @@ expect_grep app_role_cannot_update 'permission denied' "$TMPD/out"
 expect_grep trigger_refuses_delete 'append-only' "$TMPD/out"
 "$PG_BIN/psql" -X -q "$ADMIN_URI" -c "UPDATE audit_head SET seq = 1" >"$TMPD/out" 2>&1
 expect_grep head_cannot_move_back 'only move forward' "$TMPD/out"
+# an insert at or below the head is refused, even beside a row above it
+"$PG_BIN/psql" -X -q "$ADMIN_URI" -c "INSERT INTO audit_log SELECT s, audit_id, ts_ms, kind,
+  key_id, client_addr, rules_version, lists_version, as_of, destination, eccn, outcome, request,
+  decision, prev_hash, hash FROM audit_log, (VALUES (0), (1000000)) v(s) WHERE seq = 2" \
+  >"$TMPD/out" 2>&1
+expect_grep trigger_refuses_insert_below_head 'at or below the head' "$TMPD/out"
 
 # ---- the other commands take the URI as --db ----
 "$ACEGATE" screen "Hikvision Digital Technology" --country CN --db "$APP_URI" >"$TMPD/screen" 2>&1
