@@ -96,8 +96,8 @@ typedef struct audit_store {
   /* Appends records exactly as given (their seqs, ids, times and hashes),
    * in one transaction; the first must follow the head marker and link to
    * it. For copies between stores (audit backup, audit migrate). */
-  ag_status (*put_rows)(ag_audit_db *db, const audit_row *rows, const char (*hashes)[AG_AUDIT_HASH_HEX],
-                        size_t n, ag_error *err);
+  ag_status (*put_rows)(ag_audit_db *db, const audit_row *rows,
+                        const char (*hashes)[AG_AUDIT_HASH_HEX], size_t n, ag_error *err);
   /* ag_audit_verify() from seq `from` on (1: the whole chain). */
   ag_status (*verify)(ag_audit_db *db, const ag_audit_anchor *anchor, int64_t from,
                       bool check_index, ag_audit_verify_report *rep, ag_error *err);
@@ -151,9 +151,9 @@ struct ag_audit_db {
   EVP_MD_CTX *wctx;     /* hashing scratch for appends; guarded by wmu */
 
   /* stored decisions (codec.c) */
-  ZSTD_CCtx *zc;              /* compression, guarded by wmu */
-  ZSTD_CDict *cdict;          /* the compiled-in dictionary, prepared */
-  char *zbuf;                 /* the last packed decision, guarded by wmu */
+  ZSTD_CCtx *zc;     /* compression, guarded by wmu */
+  ZSTD_CDict *cdict; /* the compiled-in dictionary, prepared */
+  char *zbuf;        /* the last packed decision, guarded by wmu */
   size_t zcap;
   pthread_mutex_t zmu;
   struct audit_ddict *ddicts; /* dictionaries read so far, guarded by zmu */
@@ -300,6 +300,14 @@ bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
  * (if it is not there yet) and prepares compression with it. */
 ag_status audit_codec_open(ag_audit_db *db, ag_error *err);
 void audit_codec_close(ag_audit_db *db);
+/* The compiled-in dictionary's zstd id, and its bytes. */
+unsigned audit_codec_dict_id(const void **data, size_t *len);
+/* Prepares compression with the compiled-in dictionary, once the log holds
+ * it (PostgreSQL: pg.c stores it). */
+ag_status audit_codec_prepare(ag_audit_db *db, ag_error *err);
+/* Appends the frame of raw to out with the writer's context (caller holds
+ * wmu); its length, or 0 when raw is to be stored as it is. */
+size_t audit_pack_append(ag_audit_db *db, audit_bytes raw, ag_buf *out);
 /* The bytes to store for a decision: compressed when that is smaller.
  * Caller holds wmu; the result lives until the next call. */
 audit_bytes audit_pack(ag_audit_db *db, audit_bytes raw);
@@ -312,6 +320,11 @@ bool audit_packed_fits(const void *packed, size_t packed_len, size_t decision_le
  * does not decompress or whose dictionary is missing. */
 ag_status audit_unpack(ag_audit_db *db, sqlite3 *h, audit_unpacker *u, audit_bytes *b,
                        ag_error *err);
+/* The same for any store: fetch(ctx, id) reads dictionary id from the log
+ * (NULL when it is not there). */
+typedef ZSTD_DDict *(*audit_dict_fetch)(void *ctx, unsigned id);
+ag_status audit_unpack_with(ag_audit_db *db, audit_dict_fetch fetch, void *ctx, audit_unpacker *u,
+                            audit_bytes *b, ag_error *err);
 void audit_unpacker_free(audit_unpacker *u);
 
 /* Fills r from the current row of a statement on c that selected
@@ -339,8 +352,8 @@ void audit_conn_close(audit_conn *c);
  * (a request with neither "ref" nor a \u escape, which could spell it, has
  * none). Indexed together as audit_log_ref (db.c), and written the same in
  * a search (query.c) so that the planner uses that index. */
-#define AUDIT_REF_EXPR                                                                           \
-  "CASE WHEN json_valid(CAST(request AS TEXT))"                                                 \
+#define AUDIT_REF_EXPR                                                                             \
+  "CASE WHEN json_valid(CAST(request AS TEXT))"                                                    \
   " THEN json_extract(CAST(request AS TEXT), '$.ref') END"
 #define AUDIT_REF_MAYBE "(instr(request, '\"ref\"') > 0 OR instr(request, '\\u') > 0)"
 
@@ -424,8 +437,8 @@ ag_status audit_walk_chain(audit_walk *w, const ag_audit_anchor *anchor, int64_t
                            ag_error *err);
 
 /* The SQLite store's functions, named in its table (db.c). */
-ag_status audit_sqlite_get(ag_audit_db *db, int64_t seq, const char *audit_id,
-                           ag_audit_entry **out, ag_error *err);
+ag_status audit_sqlite_get(ag_audit_db *db, int64_t seq, const char *audit_id, ag_audit_entry **out,
+                           ag_error *err);
 ag_status audit_sqlite_search(ag_audit_db *db, const ag_audit_query *q, int64_t after,
                               bool has_cursor, size_t limit, ag_audit_page *page, bool *more,
                               ag_error *err);
@@ -449,8 +462,7 @@ ag_status audit_sqlite_backup(ag_audit_db *db, const char *dest_path, ag_error *
 
 /* ag_audit_verify() of the last n records only (verify.c): the start
  * check's look at the end of the chain. */
-ag_status audit_verify_tail(ag_audit_db *db, int64_t n, ag_audit_verify_report *rep,
-                            ag_error *err);
+ag_status audit_verify_tail(ag_audit_db *db, int64_t n, ag_audit_verify_report *rep, ag_error *err);
 
 /* ---- durability and checkpoints (durable.c) ---- */
 

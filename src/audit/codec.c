@@ -41,9 +41,26 @@ struct audit_ddict {
   ZSTD_DDict *dd;
 };
 
-ag_status audit_codec_open(ag_audit_db *db, ag_error *err) {
+unsigned audit_codec_dict_id(const void **data, size_t *len) {
   const ag_embedded_file *f = &ag_audit_dict_embedded[0];
-  unsigned id = ZSTD_getDictID_fromDict(f->data, f->len);
+  *data = f->data;
+  *len = f->len;
+  return ZSTD_getDictID_fromDict(f->data, f->len);
+}
+
+ag_status audit_codec_prepare(ag_audit_db *db, ag_error *err) {
+  const ag_embedded_file *f = &ag_audit_dict_embedded[0];
+  db->zc = ZSTD_createCCtx();
+  db->cdict = ZSTD_createCDict(f->data, f->len, PACK_LEVEL);
+  if (!db->zc || !db->cdict)
+    return ag_error_set(err, AG_ERR_NOMEM, "dict", "out of memory");
+  return AG_OK;
+}
+
+ag_status audit_codec_open(ag_audit_db *db, ag_error *err) {
+  const void *data;
+  size_t len;
+  unsigned id = audit_codec_dict_id(&data, &len);
   if (!id)
     return ag_error_set(err, AG_ERR_INTERNAL, "dict",
                         "the compiled-in dictionary is not a zstd dictionary");
@@ -65,17 +82,13 @@ ag_status audit_codec_open(ag_audit_db *db, ag_error *err) {
       (rc = sqlite3_prepare_v2(db->w.h, "INSERT INTO audit_dict(id, dict) VALUES(?1, ?2)", -1, &s,
                                NULL)) == SQLITE_OK) {
     sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_blob(s, 2, f->data, (int)f->len, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, data, (int)len, SQLITE_STATIC);
     rc = sqlite3_step(s);
   }
   sqlite3_finalize(s);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     return audit_db_error(err, db->w.h, "store the compression dictionary");
-  db->zc = ZSTD_createCCtx();
-  db->cdict = ZSTD_createCDict(f->data, f->len, PACK_LEVEL);
-  if (!db->zc || !db->cdict)
-    return ag_error_set(err, AG_ERR_NOMEM, "dict", "out of memory");
-  return AG_OK;
+  return audit_codec_prepare(db, err);
 }
 
 void audit_codec_close(ag_audit_db *db) {
@@ -140,6 +153,14 @@ void ag_audit_packer_free(ag_audit_packer *p) {
   free(p);
 }
 
+size_t audit_pack_append(ag_audit_db *db, audit_bytes raw, ag_buf *out) {
+  if (raw.n < PACK_MIN || !db->cdict || !ag_buf_reserve(out, ZSTD_compressBound(raw.n)))
+    return 0;
+  size_t n = pack_frame(db, db->zc, raw.p, raw.n, out->data + out->len, ZSTD_compressBound(raw.n));
+  out->len += n;
+  return n;
+}
+
 /* The same frame audit_pack() makes: the prepared dictionary is read-only,
  * so threads share it, each with its own context. */
 ag_status ag_audit_pack(ag_audit_db *db, ag_audit_packer *p, const char *decision, size_t len,
@@ -147,7 +168,7 @@ ag_status ag_audit_pack(ag_audit_db *db, ag_audit_packer *p, const char *decisio
   *packed_len = 0;
   if (!db || !p || !out || (!decision && len))
     return ag_error_set(err, AG_ERR_INPUT, "decision", "missing argument");
-  if (len < PACK_MIN || !db->cdict) /* PostgreSQL stores decisions as they are */
+  if (len < PACK_MIN || !db->cdict) /* a log without the dictionary stores them as they are */
     return AG_OK;
   size_t bound = ZSTD_compressBound(len);
   if (!ag_buf_reserve(out, bound))
@@ -163,23 +184,16 @@ bool audit_packed_fits(const void *packed, size_t packed_len, size_t decision_le
   return ZSTD_getFrameContentSize(packed, packed_len) == decision_len;
 }
 
-/* The dictionary with this id: cached, or read from the log through h. */
-static const ZSTD_DDict *ddict_get(ag_audit_db *db, sqlite3 *h, unsigned id) {
+/* The dictionary with this id: cached, or read from the log by fetch. */
+static const ZSTD_DDict *ddict_get(ag_audit_db *db, audit_dict_fetch fetch, void *ctx,
+                                   unsigned id) {
   const ZSTD_DDict *found = NULL;
   pthread_mutex_lock(&db->zmu);
   for (size_t i = 0; i < db->nddicts && !found; i++)
     if (db->ddicts[i].id == id)
       found = db->ddicts[i].dd;
   if (!found) {
-    sqlite3_stmt *s = NULL;
-    ZSTD_DDict *dd = NULL;
-    if (sqlite3_prepare_v2(h, "SELECT dict FROM audit_dict WHERE id = ?1", -1, &s, NULL) ==
-        SQLITE_OK) {
-      sqlite3_bind_int64(s, 1, id);
-      if (sqlite3_step(s) == SQLITE_ROW)
-        dd = ZSTD_createDDict(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
-    }
-    sqlite3_finalize(s);
+    ZSTD_DDict *dd = fetch(ctx, id);
     struct audit_ddict *v = dd ? realloc(db->ddicts, (db->nddicts + 1) * sizeof *v) : NULL;
     if (v) {
       db->ddicts = v;
@@ -193,8 +207,26 @@ static const ZSTD_DDict *ddict_get(ag_audit_db *db, sqlite3 *h, unsigned id) {
   return found;
 }
 
+static ZSTD_DDict *sqlite_dict(void *ctx, unsigned id) {
+  sqlite3_stmt *s = NULL;
+  ZSTD_DDict *dd = NULL;
+  if (sqlite3_prepare_v2(ctx, "SELECT dict FROM audit_dict WHERE id = ?1", -1, &s, NULL) ==
+      SQLITE_OK) {
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) == SQLITE_ROW)
+      dd = ZSTD_createDDict(sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+  }
+  sqlite3_finalize(s);
+  return dd;
+}
+
 ag_status audit_unpack(ag_audit_db *db, sqlite3 *h, audit_unpacker *u, audit_bytes *b,
                        ag_error *err) {
+  return audit_unpack_with(db, sqlite_dict, h, u, b, err);
+}
+
+ag_status audit_unpack_with(ag_audit_db *db, audit_dict_fetch fetch, void *ctx, audit_unpacker *u,
+                            audit_bytes *b, ag_error *err) {
   if (b->n < sizeof zstd_magic || memcmp(b->p, zstd_magic, sizeof zstd_magic) != 0)
     return AG_OK; /* stored as sent */
   unsigned long long size = ZSTD_getFrameContentSize(b->p, b->n);
@@ -202,10 +234,12 @@ ag_status audit_unpack(ag_audit_db *db, sqlite3 *h, audit_unpacker *u, audit_byt
       size > AG_AUDIT_BODY_MAX)
     return ag_error_set(err, AG_ERR_DB, "decision", "the stored decision is not a valid frame");
   unsigned id = ZSTD_getDictID_fromFrame(b->p, b->n);
-  const ZSTD_DDict *dd = id ? ddict_get(db, h, id) : NULL;
+  const ZSTD_DDict *dd = id ? ddict_get(db, fetch, ctx, id) : NULL;
   if (id && !dd)
     return ag_error_set(err, AG_ERR_DB, "decision",
-                        "the dictionary %u the decision was stored with is not in the log", id);
+                        "the dictionary %u the decision was stored with is not in the log's"
+                        " audit_dict, or may not be read there",
+                        id);
   if (!u->dctx && !(u->dctx = ZSTD_createDCtx()))
     return ag_error_set(err, AG_ERR_NOMEM, "decision", "out of memory");
   if (size + 1 > u->cap) {

@@ -14,7 +14,7 @@
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 65
+plan 72
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -51,7 +51,7 @@ pg_sql "CREATE ROLE acegate_app LOGIN;
   GRANT SELECT, INSERT ON audit_log TO acegate_app;
   GRANT SELECT, UPDATE ON audit_head TO acegate_app;
   GRANT SELECT, INSERT, UPDATE ON api_keys TO acegate_app;
-  GRANT SELECT ON audit_meta TO acegate_app;" >/dev/null
+  GRANT SELECT ON audit_meta, audit_dict TO acegate_app;" >/dev/null
 CK=$("$ACEGATE" keys add --role checker --db "$APP_URI" 2>/dev/null | tail -n 1)
 "$ACEGATE" check --eccn 4D004 --to CN --end-user-type government --ref PG-1 --db "$APP_URI" \
   >"$TMPD/first" 2>"$TMPD/err"
@@ -72,6 +72,9 @@ expect_grep head_cannot_move_back 'only move forward' "$TMPD/out"
   decision, prev_hash, hash FROM audit_log, (VALUES (0), (1000000)) v(s) WHERE seq = 2" \
   >"$TMPD/out" 2>&1
 expect_grep trigger_refuses_insert_below_head 'at or below the head' "$TMPD/out"
+# the dictionary the decisions are compressed with cannot change
+"$PG_BIN/psql" -X -q "$ADMIN_URI" -c "UPDATE audit_dict SET dict = dict" >"$TMPD/out" 2>&1
+expect_grep trigger_refuses_dictionary_update 'UPDATE on audit_dict refused' "$TMPD/out"
 
 # ---- the other commands take the URI as --db ----
 "$ACEGATE" screen "Hikvision Digital Technology" --country CN --db "$APP_URI" >"$TMPD/screen" 2>&1
@@ -393,6 +396,15 @@ if [ "$dups" -eq 0 ]; then echo "ok no_id_acknowledged_twice"; else
   echo "not ok no_id_acknowledged_twice: $dups ids twice"; fi
 expect_exit chain_verifies_after_crashes 0 "$ACEGATE" audit verify --db "$ADMIN_URI"
 expect_grep verify_counts_records 'audit log intact' "$TMPD/out"
+# every check's decision is stored as a zstd frame (magic 28 b5 2f fd) with
+# the log's dictionary, as in SQLite, and read back byte for byte (above)
+packed=$(pg_sql "SELECT count(*) FILTER (WHERE substring(decision FROM 1 FOR 4) = '\x28b52ffd'::bytea)
+  || ' ' || count(*) FROM audit_log WHERE kind = 'check'")
+case $packed in "0 "* | "") echo "not ok decisions_stored_compressed: $packed" ;;
+  *) set -- $packed
+    if [ "$1" = "$2" ]; then echo "ok decisions_stored_compressed"; else
+      echo "not ok decisions_stored_compressed: $1 of $2 check records"; fi ;;
+esac
 
 # ---- backup of the PostgreSQL log to a file, verified with the same head ----
 head=$(sed -n 's/^head: //p' "$TMPD/out")
@@ -423,11 +435,47 @@ if cmp -s "$TMPD/e-sq" "$TMPD/e-back"; then echo "ok round_trip_export_identical
 "$ACEGATE" keys list --db "$MIG_URI" >"$TMPD/out" 2>&1
 expect_grep migrated_keys 'auditor' "$TMPD/out"
 
+# ---- a log from before audit_dict: decisions as sent, then compressed ----
+pg_sql "CREATE DATABASE upgraded" >/dev/null
+UP_URI="postgresql://postgres@127.0.0.1:$PGPORT/upgraded"
+UP_APP="postgresql://acegate_app@127.0.0.1:$PGPORT/upgraded"
+"$ACEGATE" keys add --role checker --name up --db "$UP_URI" >/dev/null 2>&1
+"$PG_BIN/psql" -X -q "$UP_URI" -c "DROP TABLE audit_dict;
+  GRANT SELECT, INSERT ON audit_log TO acegate_app; GRANT SELECT, UPDATE ON audit_head TO acegate_app;
+  GRANT SELECT, INSERT, UPDATE ON api_keys TO acegate_app; GRANT SELECT ON audit_meta TO acegate_app;" \
+  >/dev/null 2>&1
+# the service's role may not make the table: it stores decisions as sent
+"$ACEGATE" check --eccn 4D004 --to CN --end-user-type government --db "$UP_APP" >"$TMPD/up1" 2>&1
+# the owner's next open makes it, and compresses from then on
+"$ACEGATE" check --eccn 4D004 --to CN --end-user-type government --db "$UP_URI" >"$TMPD/up2" 2>&1
+# ...and the service's role reads the frames once granted the table, as documented
+"$PG_BIN/psql" -X -q "$UP_URI" -c "GRANT SELECT ON audit_dict TO acegate_app" >/dev/null 2>&1
+"$PG_BIN/psql" -X -q -t -A "$UP_URI" -c "SELECT string_agg(CASE WHEN substring(decision FROM 1 FOR 4)
+  = '\x28b52ffd'::bytea THEN 'frame' ELSE 'sent' END, ' ' ORDER BY seq) FROM audit_log
+  WHERE kind = 'check'" >"$TMPD/out" 2>&1
+expect_grep older_log_as_sent_then_compressed '^sent frame$' "$TMPD/out"
+expect_exit older_log_verifies 0 "$ACEGATE" audit verify --db "$UP_URI"
+id1=$(sed -n 's/^audit id: //p' "$TMPD/up1")
+id2=$(sed -n 's/^audit id: //p' "$TMPD/up2")
+"$ACEGATE" audit get "$id1" --db "$UP_APP" >"$TMPD/g1" 2>&1
+"$ACEGATE" audit get "$id2" --db "$UP_APP" >"$TMPD/g2" 2>&1
+if [ -n "$id1" ] && [ -n "$id2" ] && cmp -s "$TMPD/g1" "$TMPD/g2"; then
+  echo "ok older_log_reads_both_forms"
+else
+  echo "not ok older_log_reads_both_forms: '$id1' '$id2' differ"; fi
+
 # ---- tampering by the superuser, with the triggers bypassed ----
 # seq 2 is the 5A001.j export to DE: NLR, made PROHIBITED
 "$PG_BIN/psql" -X -q "$MIG_URI" -c "SET session_replication_role = replica;
   UPDATE audit_log SET outcome = 'PROHIBITED' WHERE seq = 2" >/dev/null
 expect_exit tampered_record_named 6 "$ACEGATE" audit verify --db "$MIG_URI"
 expect_grep tamper_is_content_changed 'broken at seq 2 (a-2-.*content_changed' "$TMPD/out"
+# a changed dictionary changes every decision read through it: the first
+# compressed record (seq 1, the check of the 4D004) is named
+"$PG_BIN/psql" -X -q "$MIG_URI" -c "SET session_replication_role = replica;
+  UPDATE audit_dict SET dict = overlay(dict PLACING decode(repeat('00', 12000), 'hex') FROM 4000)" \
+  >/dev/null
+expect_exit tampered_dictionary_named 6 "$ACEGATE" audit verify --db "$MIG_URI"
+expect_grep tampered_dictionary_first_record 'broken at seq 1 ' "$TMPD/out"
 
 stop_all
