@@ -71,11 +71,34 @@ function checkbox(name, text) {
   return el('div', { class: 'check-row' }, box, el('label', { for: box.id }, text));
 }
 
+/* A table wider than the screen scrolls in a box of its own (.table-wrap);
+ * while it does, the box is a named region that takes keyboard focus, so
+ * the arrow keys scroll it. */
+const wideTables = new ResizeObserver((entries) => {
+  for (const { target } of entries) {
+    // a page left behind: its tables are no longer watched
+    if (!target.isConnected) { wideTables.unobserve(target); continue; }
+    const wrap = target.closest('.table-wrap');
+    if (wrap.scrollWidth > wrap.clientWidth) {
+      wrap.tabIndex = 0;
+      wrap.setAttribute('role', 'region');
+      wrap.setAttribute('aria-label', wrap.dataset.label);
+    } else {
+      for (const name of ['tabindex', 'role', 'aria-label']) wrap.removeAttribute(name);
+    }
+  }
+});
+
 function table(headers, rows, caption) {
-  return el('table', {},
+  const t = el('table', {},
     caption ? el('caption', { class: 'hint' }, caption) : null,
     el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c))))));
+  const wrap = el('div', { class: 'table-wrap', 'data-label': caption || `Table: ${headers.filter(Boolean).join(', ')}` }, t);
+  // the box resizes with the window, the table with its rows
+  wideTables.observe(wrap);
+  wideTables.observe(t);
+  return wrap;
 }
 
 function say(text) {
@@ -732,11 +755,11 @@ async function pageParties(main, args) {
   const form = el('form', { class: 'actions', novalidate: true }, field('Find a party', q), el('button', { type: 'submit' }, 'Find'));
   const out = el('section', { 'aria-label': 'Registry' });
   const file = el('input', { type: 'file', name: 'file', accept: '.csv,text/csv' });
-  const columns = input('columns', { autocomplete: 'off', placeholder: 'name=Company,country=Ctry,ref=CustomerID,address=Addr' });
+  const columns = input('columns', { autocomplete: 'off' });
   const importMsg = el('div');
   const importForm = el('form', { class: 'grid', novalidate: true }, el('h2', { class: 'wide' }, 'Import from CSV'),
     field('CSV file', file, 'A header row; columns name, country, address, ref.'),
-    field('Column mapping', columns, 'Optional, when your columns have other names.'),
+    field('Column mapping', columns, 'Optional, when your columns have other names, e.g. name=Company,country=Ctry,ref=CustomerID,address=Addr.'),
     el('div', { class: 'actions wide' }, el('button', { type: 'submit' }, 'Import')), el('div', { class: 'wide' }, importMsg));
   main.append(form, out, importForm);
   const cursors = [];

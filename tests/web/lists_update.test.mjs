@@ -92,3 +92,62 @@ test('admin: a shrinking file is refused with the numbers; an added entry is ins
   assert.deepEqual(await page.locator('tr', { hasText: 'Entity List' }).first().locator('td').nth(4).textContent(), '1');
   await page.getByText(/: lists_reloaded$/).waitFor();
 });
+
+// What the page shows (the Entity List's headings, tables and forms) and
+// where the status line "Lists updated" sits: in a place of its own, so
+// no heading and no first content of the page lies under it, wherever the
+// page is scrolled, on a desktop window and on a 375 px phone.
+async function coveredByStatus(page) {
+  return page.evaluate(() => {
+    const status = document.querySelector('[role="status"]');
+    const targets = [...document.querySelectorAll('main h1, main h2, main h3, main .view > :nth-child(2)')];
+    const covered = [];
+    for (const t of targets) {
+      for (const block of ['start', 'end']) {
+        t.scrollIntoView({ block });
+        const s = status.getBoundingClientRect();
+        const r = t.getBoundingClientRect();
+        const overlap = s.left < r.right && r.left < s.right && s.top < r.bottom && r.top < s.bottom;
+        // the point a reader looks at: the middle of the part in the window
+        const hit = document.elementFromPoint((r.left + Math.min(r.right, innerWidth)) / 2, (r.top + r.bottom) / 2);
+        if (overlap || !t.contains(hit)) {
+          covered.push(`${t.tagName} "${t.textContent.slice(0, 30)}" at the ${block} of the window, under ${hit && hit.id ? `#${hit.id}` : hit && hit.tagName}`);
+        }
+      }
+    }
+    return covered;
+  });
+}
+
+test('after "Lists updated" the status line covers no heading or content, at 1280 and 375 px', async () => {
+  const lines = readFileSync(fixtureList, 'utf8').split('\n').filter((l) => l);
+  const nso = lines.find((l) => l.includes(',NSO Group,'));
+  for (const [width, name] of [[1280, 'Candiru Ltd'], [375, 'Saito Tech Ltd']]) {
+    // a file unlike the lists in force, installed whatever they are now
+    const file = join(server.dir, `status-${width}.csv`);
+    writeFileSync(file, `${lines.join('\n')}\n${nso.replace(',NSO Group,', `,${name},`)}\n`);
+    const context = await b.browser.newContext({ viewport: { width, height: 800 } });
+    const page = await context.newPage();
+    try {
+      await signIn(page, server, server.keys.admin);
+      await page.goto(`${server.url}/#data`);
+      await page.getByLabel('List file').setInputFiles(file);
+      await page.getByLabel('Force').check();
+      await page.getByRole('button', { name: 'Update lists' }).click();
+      await page.getByText(/^Lists updated \(audit id a-/).waitFor();
+      // drawn again with what is now in force
+      const now = (await api(server, server.keys.admin, 'GET', '/v1/lists')).json;
+      await page.locator('.lists-version', { hasText: `Version ${now.version};` }).waitFor();
+      const status = page.getByRole('status');
+      assert.equal(await status.textContent(), 'Lists updated');
+      assert.ok(await status.isVisible(), 'the message is shown');
+      assert.deepEqual(await coveredByStatus(page), [], `${width} px`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), `${width} px: no sideways scrolling`);
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await screenshot(page, `lists-update-status-${width}`);
+      assert.deepEqual(await axeViolations(page), [], `${width} px`);
+    } finally {
+      await context.close();
+    }
+  }
+});

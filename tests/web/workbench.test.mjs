@@ -342,3 +342,77 @@ test('data and classify pages; axe finds no serious or critical violation on any
   assert.deepEqual(bad, [], JSON.stringify(bad, null, 1));
   assert.deepEqual(b.dialogs, []);
 });
+
+// On a 375 px phone every page fits the screen: nothing makes the page
+// scroll sideways (a wide table scrolls in its own box, which the keyboard
+// can reach), every part outside such a box lies inside the window, the
+// forms' fields take the screen's width, and axe finds nothing serious.
+async function narrowDefects(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > width) out.push(`the page is ${document.documentElement.scrollWidth} px wide`);
+    for (const node of document.querySelectorAll('body *')) {
+      if (node.closest('.table-wrap, pre, .skip, [hidden]')) continue;
+      const r = node.getBoundingClientRect();
+      if (!r.width) continue;
+      if (r.left < -0.5 || r.right > width + 0.5) out.push(`${node.tagName}.${node.className} spans ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+    const main = document.querySelector('main .view').getBoundingClientRect().width;
+    for (const c of document.querySelectorAll('form.grid input:not([type=checkbox]):not([type=radio]):not([type=file]), form.grid select')) {
+      const r = c.getBoundingClientRect();
+      if (r.width && r.width < 0.9 * main) out.push(`${c.name} is ${Math.round(r.width)} px of ${Math.round(main)}`);
+    }
+    for (const wrap of document.querySelectorAll('.table-wrap')) {
+      if (wrap.scrollWidth > wrap.clientWidth && wrap.tabIndex !== 0) out.push(`a table that scrolls cannot be reached: ${wrap.dataset.label}`);
+    }
+    return out;
+  });
+}
+
+test('at 375 px every page fits the screen and passes axe', async () => {
+  const { page } = b;
+  await page.setViewportSize({ width: 375, height: 800 });
+  const found = {};
+  async function look(name) {
+    await page.waitForTimeout(100); // the tables' boxes are measured after layout
+    found[name] = [...await narrowDefects(page), ...await axeViolations(page)];
+    await screenshot(page, `narrow-${name}`);
+  }
+  try {
+    await page.goto(`${server.url}/#check`);
+    await page.getByLabel('ECCN', { exact: true }).selectOption('4D004');
+    await page.getByLabel('Destination', { exact: true }).fill('Brazil');
+    await page.getByLabel('End user name', { exact: true }).fill('NSO Group');
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
+    await page.locator('.decision .outcome').waitFor();
+    await look('check');
+    await page.goto(`${server.url}/#screen`);
+    await page.getByLabel('Party name', { exact: true }).fill('NSO Group');
+    await page.getByRole('button', { name: 'Screen', exact: true }).click();
+    await page.locator('section .outcome').waitFor();
+    await look('screen');
+    await page.goto(`${server.url}/#review`);
+    await page.getByRole('heading', { name: 'Remembered decisions' }).waitFor();
+    await look('review');
+    await page.goto(`${server.url}/#parties`);
+    await page.locator('main tbody tr').first().waitFor();
+    await look('parties');
+    await page.goto(`${server.url}/#audit`);
+    await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-REVIEW');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: /^Memo for / }).first().click();
+    await page.getByRole('heading', { name: 'Reviews' }).waitFor();
+    await look('memo');
+    await page.goto(`${server.url}/#data`);
+    await page.getByRole('heading', { name: 'Lists in force' }).waitFor();
+    await look('data');
+    await page.goto(`${server.url}/#keys`);
+    await page.locator('main tbody tr').first().waitFor();
+    await look('keys');
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+  const bad = Object.entries(found).filter(([, v]) => v.length);
+  assert.deepEqual(bad, [], JSON.stringify(bad, null, 1));
+});
