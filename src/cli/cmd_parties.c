@@ -19,19 +19,20 @@ static const char usage_text[] =
     "       acegate parties show REF [--db FILE]\n"
     "       acegate parties rescreen --all [--lists PATH] [--remember-max-age DAYS]\n"
     "                                [--db FILE]\n"
-    "       acegate parties deliveries [--limit N] [--db FILE]\n"
+    "       acegate parties deliveries [--pending] [--limit N] [--db FILE]\n"
     "  import    add or update parties from a CSV with a header row (name, country,\n"
     "            address, ref; or map them: --columns name=Company,ref=CustomerID) (JSON out)\n"
     "  list      the registry by ref; --q: parties whose ref or name holds TEXT (JSON out)\n"
     "  show      one party, its screening history and open queue items (JSON out)\n"
     "  rescreen  screen every party against all the lists in force (or PATH); a hit a\n"
     "            party did not have becomes a queue item (JSON out: the counts)\n"
-    "  deliveries  the webhook's delivery attempts of new queue items, newest first\n"
-    "            (JSON out)\n";
+    "  deliveries  the webhook's delivery attempts of new queue items, newest first;\n"
+    "            --pending: the items not delivered yet, sent again when a webhook is\n"
+    "            next opened (JSON out)\n";
 
 typedef struct {
   const char *db, *arg, *columns, *q, *limit, *cursor, *lists, *max_age;
-  bool all;
+  bool all, pending;
   char dbbuf[AG_CLI_PATH_MAX];
 } parties_args;
 
@@ -75,8 +76,9 @@ static int parse(const char *sub, const char *const *opts, const char *want_arg,
       known |= !strcmp(arg, *o);
     if (!known)
       return usage_error(sub, arg, "unknown option");
-    if (!strcmp(arg, "--all")) {
-      a->all = true;
+    if (!strcmp(arg, "--all") || !strcmp(arg, "--pending")) {
+      a->all |= !strcmp(arg, "--all");
+      a->pending |= !strcmp(arg, "--pending");
       continue;
     }
     if (i + 1 >= argc)
@@ -245,9 +247,9 @@ static int cmd_rescreen(int argc, char **argv) {
   return AG_EXIT_OK;
 }
 
-/* The webhook's delivery attempts (acegate/webhook.h). */
+/* The webhook's delivery attempts, or its pending items (acegate/webhook.h). */
 static int cmd_deliveries(int argc, char **argv) {
-  static const char *const opts[] = {"--db", "--limit", NULL};
+  static const char *const opts[] = {"--db", "--limit", "--pending", NULL};
   parties_args a = {0};
   int rc = parse("deliveries", opts, NULL, argc, argv, &a);
   if (rc >= 0)
@@ -259,7 +261,9 @@ static int cmd_deliveries(int argc, char **argv) {
   ag_error_clear(&e);
   ag_buf out;
   ag_buf_init(&out);
-  return answer("deliveries", ag_webhook_deliveries(a.db, limit, &out, &e), &out, &e);
+  ag_status st = a.pending ? ag_webhook_pending(a.db, limit, &out, &e)
+                           : ag_webhook_deliveries(a.db, limit, &out, &e);
+  return answer("deliveries", st, &out, &e);
 }
 
 int ag_cmd_parties(int argc, char **argv) {

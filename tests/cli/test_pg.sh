@@ -9,12 +9,13 @@
 # migrated and backed up again with the same chain, --db URIs for the
 # other commands, and the party registry and webhook deliveries in the same
 # database: imported, listed, re-screened after a list update, and two
-# replicas reloading one change making one queue item, delivered once, all
+# replicas reloading one change making one queue item, delivered once, the
+# items of a killed process sent once by two processes opening together, all
 # by a role with only the documented GRANTs. PostgreSQL and haproxy missing is a failure, not a skip:
 # scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 72
+plan 77
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -106,7 +107,8 @@ expect_grep keys_list_names_admin 'ops' "$TMPD/out"
 expect_exit registry_made_by_owner 0 "$ACEGATE" parties list --db "$ADMIN_URI"
 expect_exit deliveries_made_by_owner 0 "$ACEGATE" parties deliveries --db "$ADMIN_URI"
 pg_sql "GRANT SELECT, INSERT, UPDATE ON party_registry, party_hits, party_rescreens TO acegate_app;
-  GRANT SELECT, INSERT ON webhook_deliveries TO acegate_app;" >/dev/null
+  GRANT SELECT, INSERT ON webhook_deliveries TO acegate_app;
+  GRANT SELECT, INSERT, UPDATE ON webhook_outbox TO acegate_app;" >/dev/null
 export ACEGATE_HOME="$TMPD/home" # the lists in force: the two-entry fixture
 FX="$(dirname "$0")/../screen/fixtures"
 "$ACEGATE" lists update "$FX/remember-el.csv" --force --db "$APP_URI" >/dev/null 2>&1
@@ -245,6 +247,57 @@ jqok delivery_recorded "(.items | length) == 1 and .items[0].item == \"$C3_ITEM\
   and .items[0].url == \"$HOOK\"" "$TMPD/out"
 if [ "$(wc -l <"$TMPD/hook.log")" -eq 1 ]; then echo "ok delivered_once"; else
   echo "not ok delivered_once: $(wc -l <"$TMPD/hook.log") requests"; fi
+
+# the outbox: a process killed (SIGKILL) while attempting the first of
+# three items leaves them pending, the first claimed; two processes then
+# open the webhook together (a receiver answering slowly, so that they
+# overlap) and the other two are sent once in all, each by one of them
+line3='{"name":"Quorvex Data","country":"BY"}'
+printf '%s\n' "$line3" "$line3" "$line3" >"$TMPD/three.jsonl"
+"$ACEGATE" screen --batch --lists "$FX/remember-el.csv" --db "$APP_URI" \
+  --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret" \
+  <"$TMPD/three.jsonl" >/dev/null 2>&1 &
+KPID=$!
+i=0
+while [ "$i" -lt 200 ]; do
+  "$ACEGATE" parties deliveries --pending --db "$APP_URI" >"$TMPD/p" 2>/dev/null
+  jq -e '.total == 3 and ([.items[] | select(.claimed_until != null)] | length) == 1' "$TMPD/p" \
+    >/dev/null 2>&1 && break
+  sleep 0.05
+  i=$((i + 1))
+done
+kill -9 "$KPID"
+wait "$KPID" 2>/dev/null
+"$ACEGATE" parties deliveries --pending --db "$APP_URI" >"$TMPD/p" 2>&1
+jqok pg_killed_items_pending '.total == 3 and [.items[].claimed_until != null] == [false, false, true]' \
+  "$TMPD/p"
+K1=$(jq -r '.items[2].item' "$TMPD/p")
+K23=$(jq -c '[.items[0:2][].item] | sort' "$TMPD/p")
+: >"$TMPD/hook2.log"
+DELAY=0.5 python3 "$(dirname "$0")/webhook_receiver.py" "$TMPD/hook2.port" "$TMPD/hook2.log" &
+PIDS="$PIDS $!"
+i=0
+while [ "$i" -lt 100 ] && [ ! -s "$TMPD/hook2.port" ]; do sleep 0.05; i=$((i + 1)); done
+HOOK2="http://127.0.0.1:$(cat "$TMPD/hook2.port")/hook"
+for n in 1 2; do
+  "$ACEGATE" check --eccn 5A001.j --to FR --no-screen --db "$APP_URI" --webhook-url "$HOOK2" \
+    --webhook-secret-file "$TMPD/secret" >"$TMPD/both$n" 2>&1 &
+  eval "BPID_$n=$!"
+done
+wait "$BPID_1"
+rc1=$?
+wait "$BPID_2"
+rc2=$?
+if [ "$rc1$rc2" = 00 ]; then echo "ok pg_two_open_together"; else
+  echo "not ok pg_two_open_together: exit $rc1 and $rc2: $(cat "$TMPD/both1" "$TMPD/both2")"; fi
+jq -s -c '[.[].body | fromjson | .id] | sort' "$TMPD/hook2.log" >"$TMPD/sent"
+if [ "$(cat "$TMPD/sent")" = "$K23" ]; then echo "ok pg_pending_sent_once"; else
+  echo "not ok pg_pending_sent_once: sent $(cat "$TMPD/sent"), pending were $K23"; fi
+"$ACEGATE" parties deliveries --db "$APP_URI" >"$TMPD/out" 2>&1
+jqok pg_one_delivered_attempt_each "[.items[] | select(.result == \"delivered\") | .item] as \$d
+  | ($K23 | all(. as \$k | [\$d[] | select(. == \$k)] | length == 1))" "$TMPD/out"
+"$ACEGATE" parties deliveries --pending --db "$APP_URI" >"$TMPD/p" 2>&1
+jqok pg_claimed_item_left "[.items[].item] == [\"$K1\"] and .total == 1" "$TMPD/p"
 unset ACEGATE_HOME
 
 # ---- two replicas behind haproxy, under load ----

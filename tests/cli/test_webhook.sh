@@ -3,11 +3,13 @@
 # webhook"): a list update that adds an entry matching a registered party
 # POSTs the new item to a local receiver, signed with HMAC-SHA256 of the
 # body (which carries the timestamp) and the shared secret; a 500 is
-# retried and the retry delivers; every attempt is recorded; the service
-# delivers the items of a reload the same way; a bad URL or an unreadable
-# secret is refused naming the option.
+# retried and the retry delivers; every attempt is recorded; an item
+# abandoned, or queued by a process killed before attempting it, is sent
+# by the next process to open the webhook, once; the service delivers the
+# items of a reload the same way; a bad URL or an unreadable secret is
+# refused naming the option.
 . "$(dirname "$0")/lib.sh"
-plan 58
+plan 75
 RCV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -124,7 +126,87 @@ if [ "$took" -le 40 ]; then ok unreachable_bounded; else notok unreachable_bound
 jqok unreachable_recorded '(.items | length) == 5 and ([.items[].attempt] == [5,4,3,2,1])
   and (.items | all(.status == 0 and .url == "http://127.0.0.1:9/hook"))
   and .items[0].result == "abandoned" and .items[1].result == "failed"' "$TMPD/d"
+
+# ---- the outbox: the abandoned item stays pending, and the next process to
+# open the webhook sends it, once, signed; a delivered item is not sent
+# again ----
+ITEM3=$("$ACEGATE" review queue --db "$DB3" | jq -r '.items[0].audit_id')
+expect_exit pending_lists 0 "$ACEGATE" parties deliveries --pending --db "$DB3"
+jqok abandoned_is_pending "[.items[] | [.item, .claimed_until]] == [[\"$ITEM3\", null]]
+  and .total == 1" "$TMPD/out"
+receiver_start 0
+# a check with no queue item: its webhook sends what is pending, then exits
+expect_exit next_open_sends 0 "$ACEGATE" check --eccn 5A001.j --to FR --no-screen --db "$DB3" \
+  --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 1 ] && [ "$(line 0 .body | jq -r .id)" = "$ITEM3" ]; then ok abandoned_sent_once; else
+  notok abandoned_sent_once "$n requests: $(cat "$TMPD/hook.log")"; fi
+if verify 0 "$SECRET"; then ok abandoned_sent_signed; else notok abandoned_sent_signed "$(line 0 .headers)"; fi
+line 0 .body >"$TMPD/body"
+jqok abandoned_sent_body ".event == \"queue_item\" and .id == \"$ITEM3\" and .item.audit_id == \"$ITEM3\"
+  and .item.ref == \"C-1\" and .item.cause.kind == \"list_change\"" "$TMPD/body"
+"$ACEGATE" parties deliveries --db "$DB3" >"$TMPD/d"
+jqok abandoned_then_delivered "(.items | length) == 6 and ([.items[0:2][] | [.item, .attempt, .result]] ==
+  [[\"$ITEM3\", 1, \"delivered\"], [\"$ITEM3\", 5, \"abandoned\"]])" "$TMPD/d"
+"$ACEGATE" parties deliveries --pending --db "$DB3" >"$TMPD/p"
+jqok delivered_not_pending '.items == [] and .total == 0' "$TMPD/p"
+receiver_start 0
+expect_exit next_open_again 0 "$ACEGATE" check --eccn 5A001.j --to FR --no-screen --db "$DB3" \
+  --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 0 ]; then ok delivered_not_sent_again; else
+  notok delivered_not_sent_again "$n requests: $(cat "$TMPD/hook.log")"; fi
+expect_exit pending_bad_arg 2 "$ACEGATE" parties deliveries --pending extra --db "$DB3"
 export ACEGATE_HOME="$TMPD/home"
+
+# ---- a process killed (SIGKILL) with items queued: those it had not
+# attempted are sent by the next process to open the webhook (the service
+# here), oldest first; the one it was attempting stays claimed for the
+# lease (docs/review.md, "The webhook") ----
+DB7="$TMPD/killed.db"
+line3='{"name":"Quorvex Data","country":"BY"}'
+printf '%s\n' "$line3" "$line3" "$line3" >"$TMPD/three.jsonl"
+# no receiver: the first item is retried for 7.5 s, the other two wait
+"$ACEGATE" screen --batch --lists "$FX/remember-el.csv" --db "$DB7" \
+  --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret" \
+  <"$TMPD/three.jsonl" >"$TMPD/three.out" 2>&1 &
+KPID=$!
+i=0
+while [ "$i" -lt 200 ]; do
+  "$ACEGATE" parties deliveries --pending --db "$DB7" >"$TMPD/p" 2>/dev/null
+  jq -e '.total == 3 and ([.items[] | select(.claimed_until != null)] | length) == 1' "$TMPD/p" \
+    >/dev/null 2>&1 && break
+  sleep 0.05
+  i=$((i + 1))
+done
+kill -9 "$KPID"
+wait "$KPID" 2>/dev/null
+"$ACEGATE" parties deliveries --pending --db "$DB7" >"$TMPD/p"
+jqok killed_items_pending '.total == 3 and [.items[].claimed_until != null] == [false, false, true]' "$TMPD/p"
+K1=$(jq -r '.items[2].item' "$TMPD/p")
+K2=$(jq -r '.items[1].item' "$TMPD/p")
+K3=$(jq -r '.items[0].item' "$TMPD/p")
+"$ACEGATE" parties deliveries --db "$DB7" >"$TMPD/d"
+jqok killed_before_their_attempts "[.items[].item] - [\"$K1\"] == []" "$TMPD/d"
+receiver_start 0
+serve_start --listen 127.0.0.1:0 --db "$DB7" --lists "$FX/remember-el.csv" \
+  --webhook-url "$HOOK" --webhook-secret-file "$TMPD/secret"
+i=0
+while [ "$i" -lt 200 ] && [ "$(wc -l <"$TMPD/hook.log")" -lt 2 ]; do sleep 0.05; i=$((i + 1)); done
+serve_stop
+receiver_stop
+n=$(wc -l <"$TMPD/hook.log")
+if [ "$n" -eq 2 ] && [ "$(line 0 .body | jq -r .id)" = "$K2" ] && [ "$(line 1 .body | jq -r .id)" = "$K3" ]; then
+  ok killed_items_sent_by_next; else notok killed_items_sent_by_next "$n requests: $(cat "$TMPD/hook.log")"; fi
+if verify 0 "$SECRET" && verify 1 "$SECRET"; then ok killed_items_signed; else
+  notok killed_items_signed "$(cat "$TMPD/hook.log")"; fi
+line 1 .body >"$TMPD/body"
+jqok killed_item_body ".id == \"$K3\" and .item.audit_id == \"$K3\" and .item.outcome == \"POSSIBLE_MATCH\"" \
+  "$TMPD/body"
+"$ACEGATE" parties deliveries --pending --db "$DB7" >"$TMPD/p"
+jqok claimed_item_waits_for_lease "[.items[].item] == [\"$K1\"] and .items[0].claimed_until != null" "$TMPD/p"
 
 # ---- lists fetch (the daily timer's path) delivers the same way; a bad
 # webhook is refused before any download ----
