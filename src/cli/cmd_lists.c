@@ -232,11 +232,16 @@ static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *befor
             (unsigned long long)stats.entries);
     return AG_EXIT_OK;
   }
+  /* the items of an interrupted re-screening, found in the log */
+  char kept[96] = "";
+  if (stats.kept)
+    snprintf(kept, sizeof kept, ", %llu kept from an interrupted re-screening",
+             (unsigned long long)stats.kept);
   fprintf(json ? stderr : stdout,
           "parties re-screened: %llu against %llu entries added or changed: %llu new queue "
-          "items (%.3f s)\n",
+          "items%s (%.3f s)\n",
           (unsigned long long)stats.parties, (unsigned long long)stats.entries,
-          (unsigned long long)stats.items, stats.seconds);
+          (unsigned long long)stats.items, kept, stats.seconds);
   return AG_EXIT_OK;
 }
 

@@ -241,9 +241,10 @@ static int cmd_rescreen(int argc, char **argv) {
   ag_screen_close(lists);
   if (st != AG_OK)
     return rem || st != AG_ERR_IO ? fail("rescreen", &e) : AG_EXIT_IO;
-  printf("{\"parties\":%llu,\"entries\":%llu,\"items\":%llu,\"seconds\":%.3f}\n",
+  printf("{\"parties\":%llu,\"entries\":%llu,\"items\":%llu,\"kept\":%llu,"
+         "\"seconds\":%.3f}\n",
          (unsigned long long)stats.parties, (unsigned long long)stats.entries,
-         (unsigned long long)stats.items, stats.seconds);
+         (unsigned long long)stats.items, (unsigned long long)stats.kept, stats.seconds);
   return AG_EXIT_OK;
 }
 

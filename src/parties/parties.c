@@ -4,8 +4,10 @@
  * Invariants: a party is known by its ref; party_hits holds, per party,
  * the entries (id and content hash) it was last found to match, so a
  * re-screening reports only hits that are new or on changed content; a
- * list change is re-screened by the one process that claims it. The
- * logic is here once; where the tables are kept is store.h's concern.
+ * list change is re-screened by the one process that claims it; each
+ * (party, new hit) of a change is named by one queue item, also when a
+ * re-screening died midway and another finished it. The logic is here
+ * once; where the tables are kept is store.h's concern.
  */
 #include "acegate/parties.h"
 #include "acegate/remember.h"
@@ -29,7 +31,9 @@ struct ag_parties {
 /* A change claimed less than this long ago is the same list change,
  * reloaded by another replica (replicas reload within seconds of each
  * other); the same entries changing again later (a list withdrawn, then
- * published again) are re-screened anew. */
+ * published again) are re-screened anew. An item a re-screening made less
+ * than this long ago is looked for before another names the same hit
+ * (item_once). */
 #define CLAIM_WINDOW_MS (3600LL * 1000)
 
 static int64_t now_ms(void) {
@@ -423,13 +427,28 @@ static bool change_key(const ag_screen *lists, const uint8_t *changed, char out[
   return ok;
 }
 
+/* One re-screening under way: what the screening of every party shares. */
+typedef struct {
+  ag_parties *p;
+  const ag_parties_rescreen_options *o;
+  ag_pipeline_worker *w;
+  const uint8_t *changed;
+  int64_t since_ms; /* items older than this are of an earlier re-screening */
+  ag_screen_result sr;
+  ag_parties_rescreen_stats *stats;
+} rescreen_run;
+
+/* A party's new hits: entry ids and the content hashes, index by index. */
+typedef struct {
+  json_t *ids, *hashes;
+} hits;
+
 /* Records the screening of one party with its cause: a queue item. */
-static ag_status record_item(const ag_parties_rescreen_options *o, ag_pipeline_worker *w,
-                             const char *ref, const char *name, const char *country,
-                             json_t *entries, ag_parties_rescreen_stats *stats, ag_error *err) {
-  json_t *req = json_pack("{s:s, s:s}", "name", name, "ref", ref);
-  if (req && *country)
-    json_object_set_new(req, "country", json_string(country));
+static ag_status record_item(rescreen_run *run, const party_row *r, const hits *h, ag_error *err) {
+  const ag_parties_rescreen_options *o = run->o;
+  json_t *req = json_pack("{s:s, s:s}", "name", r->name, "ref", r->ref);
+  if (req && *r->country)
+    json_object_set_new(req, "country", json_string(r->country));
   char *rtext = req ? json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(req);
   if (!rtext)
@@ -437,7 +456,7 @@ static ag_status record_item(const ag_parties_rescreen_options *o, ag_pipeline_w
   ag_buf ans;
   ag_buf_init(&ans);
   ag_pipeline_result res;
-  ag_status st = ag_pipeline_screening(o->data, w, rtext, strlen(rtext), &ans, &res);
+  ag_status st = ag_pipeline_screening(o->data, run->w, rtext, strlen(rtext), &ans, &res);
   if (st != AG_OK) {
     *err = res.err;
     free(rtext);
@@ -445,28 +464,31 @@ static ag_status record_item(const ag_parties_rescreen_options *o, ag_pipeline_w
     return st;
   }
   /* the cause goes inside the answer object */
-  char *etext = json_dumps(entries, JSON_COMPACT);
+  char *ids = json_dumps(h->ids, JSON_COMPACT), *hashes = json_dumps(h->hashes, JSON_COMPACT);
   ans.len--;
   ag_buf_puts(&ans, ",\"cause\":{\"kind\":\"list_change\",\"lists_version\":");
   ag_buf_json_cstr(&ans, o->data->lists_version ? o->data->lists_version : "");
   ag_buf_puts(&ans, ",\"entries\":");
-  ag_buf_puts(&ans, etext ? etext : "[]");
+  ag_buf_puts(&ans, ids ? ids : "[]");
+  ag_buf_puts(&ans, ",\"entry_hashes\":");
+  ag_buf_puts(&ans, hashes ? hashes : "[]");
   ag_buf_puts(&ans, ",\"audit_id\":");
   if (o->cause_audit_id && *o->cause_audit_id)
     ag_buf_json_cstr(&ans, o->cause_audit_id);
   else
     ag_buf_puts(&ans, "null");
   ag_buf_puts(&ans, "}}");
-  free(etext);
+  free(ids);
+  free(hashes);
   res.len = ans.len - res.off;
   ag_audit_record rec;
-  ag_pipeline_record(o->data, &res, rtext, strlen(rtext), ans.data + res.off, o->key_id,
-                     o->client, &rec);
+  ag_pipeline_record(o->data, &res, rtext, strlen(rtext), ans.data + res.off, o->key_id, o->client,
+                     &rec);
   char id[AG_AUDIT_ID_MAX];
   st = ans.failed ? ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory")
                   : ag_audit_append(o->db, &rec, id, err);
   if (st == AG_OK) {
-    stats->items++;
+    run->stats->items++;
     if (o->on_item) {
       ag_buf item;
       ag_buf_init(&item);
@@ -480,43 +502,184 @@ static ag_status record_item(const ag_parties_rescreen_options *o, ag_pipeline_w
   return st;
 }
 
+/* "hash id": one hit as a key of the set of those the log names. */
+static void hit_key(char *out, size_t cap, json_t *id, json_t *hash) {
+  snprintf(out, cap, "%s %s", json_string_value(hash) ? json_string_value(hash) : "",
+           json_string_value(id) ? json_string_value(id) : "");
+}
+
+/* One of the party's records, if a re-screening made it: its hits go into
+ * `named`, and when it names one of the new hits h, the item goes to
+ * on_item again (its delivery may have died with the process that made
+ * it; a receiver ignores an id it has). */
+static void note_logged(rescreen_run *run, const ag_audit_entry *e, const hits *h, json_t *named) {
+  json_t *d = json_loadb(e->decision, e->decision_len, 0, NULL);
+  json_t *cause = json_object_get(d, "cause");
+  if (strcmp(jstr(cause, "kind"), "list_change") != 0) {
+    json_decref(d);
+    return; /* a screening asked for */
+  }
+  json_t *ids = json_object_get(cause, "entries"), *hashes = json_object_get(cause, "entry_hashes");
+  json_t *mine = json_object();
+  char key[300];
+  for (size_t i = 0; mine && i < json_array_size(ids) && i < json_array_size(hashes); i++) {
+    hit_key(key, sizeof key, json_array_get(ids, i), json_array_get(hashes, i));
+    json_object_set(mine, key, json_true());
+  }
+  bool names_one = false;
+  for (size_t i = 0; json_object_size(mine) && i < json_array_size(h->ids); i++) {
+    hit_key(key, sizeof key, json_array_get(h->ids, i), json_array_get(h->hashes, i));
+    names_one = names_one || json_object_get(mine, key);
+  }
+  json_object_update(named, mine);
+  if (names_one) {
+    run->stats->kept++;
+    if (run->o->on_item) {
+      ag_buf item;
+      ag_buf_init(&item);
+      ag_pipeline_splice_audit_id(&item, e->id, e->decision, e->decision_len);
+      run->o->on_item(run->o->on_item_ctx, item.data, item.len);
+      ag_buf_free(&item);
+    }
+  }
+  json_decref(mine);
+  json_decref(d);
+}
+
+/* The hits that re-screenings' items already name for the party, read
+ * from its own records (by ref), newest first, back to since_ms. */
+static ag_status logged_hits(rescreen_run *run, const char *ref, const hits *h, json_t *named,
+                             ag_error *err) {
+  char cursor[AG_AUDIT_CURSOR_MAX] = "";
+  bool older = false;
+  do {
+    ag_audit_query q = {.kind = AG_AUDIT_SCREENING,
+                        .ref = ref,
+                        .cursor = cursor,
+                        .limit = AG_AUDIT_PAGE_MAX,
+                        .newest_first = true};
+    ag_audit_page page;
+    ag_status st = ag_audit_search(run->o->db, &q, &page, err);
+    if (st != AG_OK)
+      return st;
+    for (size_t i = 0; i < page.count && !older; i++) {
+      older = page.entries[i]->time_ms < run->since_ms;
+      if (!older)
+        note_logged(run, page.entries[i], h, named);
+    }
+    snprintf(cursor, sizeof cursor, "%s", older ? "" : page.next_cursor);
+    ag_audit_page_free(&page);
+  } while (cursor[0]);
+  return AG_OK;
+}
+
+/* The party's queue item for its new hits, less those that an item made
+ * by a re-screening in the last CLAIM_WINDOW_MS names already with the
+ * same content. The hits commit at the end of a re-screening and its
+ * items as they are made (the log and the registry cannot commit
+ * together, so the log says which items exist): after one died midway,
+ * the next finds those hits new again, and their items here, so none is
+ * made twice and none is lost. */
+static ag_status item_once(rescreen_run *run, const party_row *r, const hits *h, ag_error *err) {
+  json_t *named = json_object();
+  hits left = {.ids = json_array(), .hashes = json_array()};
+  ag_status st = named && left.ids && left.hashes
+                     ? logged_hits(run, r->ref, h, named, err)
+                     : ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+  char key[300];
+  for (size_t i = 0; st == AG_OK && i < json_array_size(h->ids); i++) {
+    json_t *id = json_array_get(h->ids, i), *hash = json_array_get(h->hashes, i);
+    hit_key(key, sizeof key, id, hash);
+    if (!json_object_get(named, key)) {
+      json_array_append(left.ids, id);
+      json_array_append(left.hashes, hash);
+    }
+  }
+  if (st == AG_OK && json_array_size(left.ids))
+    st = record_item(run, r, &left, err);
+  json_decref(named);
+  json_decref(left.ids);
+  json_decref(left.hashes);
+  return st;
+}
+
 /* Screens one party against the changed entries; records its new hits
  * and, when there are any, its queue item. */
-static ag_status rescreen_party(ag_parties *p, const ag_parties_rescreen_options *o,
-                                ag_pipeline_worker *w, const uint8_t *changed,
-                                const party_row *r, ag_screen_result *sr,
-                                ag_parties_rescreen_stats *stats, ag_error *err) {
+static ag_status rescreen_party(rescreen_run *run, const party_row *r, ag_error *err) {
+  const ag_parties_rescreen_options *o = run->o;
   const ag_screen *lists = o->data->lists;
+  ag_screen_result *sr = &run->sr;
   /* against the entries added or changed only: none of them is crowded
    * out of the matches by an unchanged entry that scores higher, and the
    * others are not scored at all */
-  ag_screen_request req = {.name = r->name, .len = strlen(r->name),
+  ag_screen_request req = {.name = r->name,
+                           .len = strlen(r->name),
                            .country = *r->country ? r->country : NULL,
-                           .entries = o->before ? changed : NULL};
+                           .entries = o->before ? run->changed : NULL};
   ag_error qerr;
   if (ag_screen_query_ex(lists, &req, sr, &qerr) != AG_OK)
     return AG_OK; /* a name the registry took that screening refuses: nothing to find */
-  json_t *fresh = NULL;
+  hits fresh = {.ids = NULL};
   ag_match_note notes[AG_SCREEN_MATCHES_MAX];
   if (sr->count)
     ag_remember_apply(o->data->remembered, lists, r->country, AG_DATE_NONE, sr, notes);
   ag_status st = AG_OK;
+  parties_store *s = run->p->s;
   for (size_t i = 0; i < sr->count && st == AG_OK; i++) {
     const ag_screen_match *m = &sr->matches[i];
     if (notes[i].remembered.kind == AG_REMEMBERED_CLEARED)
       continue; /* a reviewer cleared this party against this very content */
     bool is_new = false;
-    st = p->s->ops->hit(p->s, r->ref, m->source_id, notes[i].entry_hash, &is_new, err);
+    st = s->ops->hit(s, r->ref, m->source_id, notes[i].entry_hash, &is_new, err);
     if (st != AG_OK || !is_new)
       continue;
-    if (!fresh && !(fresh = json_array()))
+    if (!fresh.ids && !((fresh.ids = json_array()) && (fresh.hashes = json_array()))) {
       st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-    else
-      json_array_append_new(fresh, json_string(m->source_id));
+      break;
+    }
+    json_array_append_new(fresh.ids, json_string(m->source_id));
+    json_array_append_new(fresh.hashes, json_string(notes[i].entry_hash));
   }
-  if (st == AG_OK && fresh)
-    st = record_item(o, w, r->ref, r->name, r->country, fresh, stats, err);
-  json_decref(fresh);
+  if (st == AG_OK && fresh.ids)
+    st = item_once(run, r, &fresh, err);
+  json_decref(fresh.ids);
+  json_decref(fresh.hashes);
+  return st;
+}
+
+/* Claims the change (a list change is re-screened once, by whichever
+ * process claims it first; the others, replicas reloading the same lists,
+ * skip it) and screens every party: in the transaction begun. */
+static ag_status rescreen_parties(rescreen_run *run, ag_error *err) {
+  parties_store *s = run->p->s;
+  const ag_parties_rescreen_options *o = run->o;
+  ag_status st = AG_OK;
+  if (o->before) {
+    char key[65];
+    bool claimed = false;
+    st = change_key(o->data->lists, run->changed, key)
+             ? s->ops->claim(s, key, o->data->lists_version ? o->data->lists_version : "", now_ms(),
+                             CLAIM_WINDOW_MS, &claimed, err)
+             : ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+    run->stats->skipped = st == AG_OK && !claimed;
+    if (st != AG_OK || !claimed)
+      return st;
+  }
+  party_rows rows = {.n = 0};
+  const char **refs = NULL;
+  size_t nrefs = 0;
+  st = s->ops->all(s, &rows, err);
+  if (st == AG_OK && rows.n && !(refs = malloc(rows.n * sizeof *refs)))
+    st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+  for (size_t i = 0; st == AG_OK && refs && i < rows.n; i++) {
+    run->stats->parties++;
+    refs[nrefs++] = rows.rows[i].ref;
+    st = rescreen_party(run, &rows.rows[i], err);
+  }
+  if (st == AG_OK && nrefs)
+    st = s->ops->screened(s, refs, nrefs, now_ms(), err);
+  free(refs);
+  party_rows_free(&rows);
   return st;
 }
 
@@ -529,51 +692,29 @@ static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_option
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   uint8_t *changed = changed_entries(o->before, lists, &stats->entries);
-  ag_pipeline_worker *w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX);
-  ag_screen_result sr;
-  ag_screen_result_init(&sr);
-  party_rows rows = {.n = 0};
-  const char **refs = NULL;
-  size_t nrefs = 0;
+  rescreen_run run = {.p = p,
+                      .o = o,
+                      .changed = changed,
+                      .stats = stats,
+                      .w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX),
+                      .since_ms = now_ms() - CLAIM_WINDOW_MS};
+  ag_screen_result_init(&run.sr);
   ag_status st = AG_OK;
-  bool in_tx = false;
-  if (!changed || !w)
+  if (!changed || !run.w)
     st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-  /* the registry is read and its hits recorded in one transaction; queue
-   * items go to the log as they are found */
-  if (st == AG_OK && stats->entries)
-    in_tx = (st = p->s->ops->begin(p->s, err)) == AG_OK;
-  /* a list change is re-screened once, by whichever process claims it
-   * first; the others (replicas reloading the same lists) skip it. A full
-   * re-screening asked for is always made. */
-  if (in_tx && o->before) {
-    char key[65];
-    bool claimed = false;
-    st = change_key(lists, changed, key)
-             ? p->s->ops->claim(p->s, key, o->data->lists_version ? o->data->lists_version : "",
-                                now_ms(), CLAIM_WINDOW_MS, &claimed, err)
-             : ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-    stats->skipped = st == AG_OK && !claimed;
+  /* the claim, the registry read and its hits in one transaction: a
+   * process that dies leaves none of them, and the next one to load the
+   * change re-screens it (the items made, already in the log, are found
+   * there: item_once) */
+  if (st == AG_OK && stats->entries && (st = p->s->ops->begin(p->s, err)) == AG_OK) {
+    st = rescreen_parties(&run, err);
+    if (st == AG_OK)
+      st = p->s->ops->commit(p->s, err);
+    if (st != AG_OK)
+      p->s->ops->rollback(p->s);
   }
-  if (in_tx && st == AG_OK && !stats->skipped)
-    st = p->s->ops->all(p->s, &rows, err);
-  if (st == AG_OK && rows.n && !(refs = malloc(rows.n * sizeof *refs)))
-    st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-  for (size_t i = 0; st == AG_OK && refs && i < rows.n; i++) {
-    stats->parties++;
-    refs[nrefs++] = rows.rows[i].ref;
-    st = rescreen_party(p, o, w, changed, &rows.rows[i], &sr, stats, err);
-  }
-  if (st == AG_OK && nrefs)
-    st = p->s->ops->screened(p->s, refs, nrefs, now_ms(), err);
-  if (in_tx && st == AG_OK)
-    st = p->s->ops->commit(p->s, err);
-  if (in_tx && st != AG_OK)
-    p->s->ops->rollback(p->s);
-  free(refs);
-  party_rows_free(&rows);
-  ag_screen_result_free(&sr);
-  ag_pipeline_worker_free(w);
+  ag_screen_result_free(&run.sr);
+  ag_pipeline_worker_free(run.w);
   free(changed);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   stats->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -140,7 +140,8 @@ void srv_parties_rescreen(ag_server *s, const srv_snapshot *before, const srv_sn
                   (unsigned long long)stats.entries);
   else
     srv_log_event(s, "rescreened",
-                  "\"parties\":%llu,\"entries\":%llu,\"items\":%llu,\"seconds\":%.3f",
+                  "\"parties\":%llu,\"entries\":%llu,\"items\":%llu,\"kept\":%llu,"
+                  "\"seconds\":%.3f",
                   (unsigned long long)stats.parties, (unsigned long long)stats.entries,
-                  (unsigned long long)stats.items, stats.seconds);
+                  (unsigned long long)stats.items, (unsigned long long)stats.kept, stats.seconds);
 }

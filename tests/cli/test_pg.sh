@@ -11,11 +11,14 @@
 # database: imported, listed, re-screened after a list update, and two
 # replicas reloading one change making one queue item, delivered once, the
 # items of a killed process sent once by two processes opening together, all
-# by a role with only the documented GRANTs. PostgreSQL and haproxy missing is a failure, not a skip:
-# scripts/install-deps.sh installs them.
+# by a role with only the documented GRANTs; a re-screening SIGKILLed
+# midway and finished by the next update of the same change, with as many
+# queue items per party as a clean run. PostgreSQL and haproxy missing is
+# a failure, not a skip: scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 77
+. "$(dirname "$0")/rescreen_lib.sh"
+plan 87
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -530,5 +533,48 @@ expect_grep tamper_is_content_changed 'broken at seq 2 (a-2-.*content_changed' "
   >/dev/null
 expect_exit tampered_dictionary_named 6 "$ACEGATE" audit verify --db "$MIG_URI"
 expect_grep tampered_dictionary_first_record 'broken at seq 1 ' "$TMPD/out"
+
+# ---- a re-screening killed midway, finished by the next process to load
+# the change: every (party, new hit) of it one queue item (docs/review.md,
+# "The party registry"), as test_rescreen_resume.sh checks with SQLite:
+# 8,000 parties, one in 8 named like an entry the change alters; the
+# expected items from a clean run on a copy of the database ----
+LIST="$(dirname "$0")/../../data/lists/csl-2026-07-31.csv"
+python3 "$(dirname "$0")/rescreen_data.py" "$LIST" "$TMPD" 8000 8
+pg_sql "CREATE DATABASE rescreen" >/dev/null
+RS_URI="postgresql://postgres@127.0.0.1:$PGPORT/rescreen"
+CLEAN_URI="postgresql://postgres@127.0.0.1:$PGPORT/rescreen_clean"
+mkdir "$TMPD/rs_home"
+export ACEGATE_HOME="$TMPD/rs_home"
+"$ACEGATE" lists update "$LIST" --force --db "$RS_URI" >/dev/null 2>&1
+expect_exit rescreen_registry_in_pg 0 "$ACEGATE" parties import "$TMPD/parties.csv" --db "$RS_URI"
+pg_sql "CREATE DATABASE rescreen_clean TEMPLATE rescreen" >/dev/null
+cp -a "$TMPD/rs_home" "$TMPD/rs_home.clean"
+cp "$TMPD/rs_home/lists.agx" "$TMPD/rs_lists.before"
+ACEGATE_HOME="$TMPD/rs_home.clean" "$ACEGATE" lists update "$TMPD/changed.csv" --db "$CLEAN_URI" \
+  >"$TMPD/clean.out" 2>&1
+rs_items pg_clean "$CLEAN_URI"
+WANT=$(wc -l <"$TMPD/pg_clean.items")
+if [ "$WANT" -ge 100 ]; then echo "ok rescreen_clean_run_in_pg"; else
+  echo "not ok rescreen_clean_run_in_pg: $WANT items: $(tail -3 "$TMPD/clean.out")"; fi
+rs_update_killed "$RS_URI"
+rs_items pg_killed "$RS_URI"
+KILLED=$(wc -l <"$TMPD/pg_killed.items")
+if [ "$RS_RC" -eq 137 ] && [ "$KILLED" -ge 1 ] && [ "$KILLED" -lt "$WANT" ]; then
+  echo "ok rescreen_killed_midway_in_pg"
+else
+  echo "not ok rescreen_killed_midway_in_pg: exit $RS_RC with $KILLED of $WANT items"
+fi
+cp "$TMPD/rs_lists.before" "$TMPD/rs_home/lists.agx"
+expect_exit rescreen_rerun_in_pg 0 "$ACEGATE" lists update "$TMPD/changed.csv" --db "$RS_URI"
+expect_grep rescreen_rerun_keeps_items "new queue items, $KILLED kept from an interrupted" \
+  "$TMPD/out"
+rs_items pg_resumed "$RS_URI"
+rs_compare rescreen_in_pg pg_clean pg_resumed
+expect_exit rescreen_chain_intact_in_pg 0 "$ACEGATE" audit verify --db "$RS_URI"
+cp "$TMPD/rs_lists.before" "$TMPD/rs_home/lists.agx"
+expect_exit rescreen_load_again_in_pg 0 "$ACEGATE" lists update "$TMPD/changed.csv" --db "$RS_URI"
+expect_grep rescreen_load_again_skipped 'parties not re-screened' "$TMPD/out"
+unset ACEGATE_HOME
 
 stop_all
