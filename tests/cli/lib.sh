@@ -80,3 +80,18 @@ serve_stop() {
   SRV_RC=$?
   SRV_PID=""
 }
+
+# wait_first_claimed DB: waits (10 s at most) until the webhook outbox of
+# DB holds three pending items, one of them claimed (the first being
+# tried); `parties deliveries --pending` of the last look is in $TMPD/p
+wait_first_claimed() {
+  _i=0
+  while [ "$_i" -lt 200 ]; do
+    "$ACEGATE" parties deliveries --pending --db "$1" >"$TMPD/p" 2>/dev/null
+    jq -e '.total == 3 and ([.items[] | select(.claimed_until != null)] | length) == 1' \
+      "$TMPD/p" >/dev/null 2>&1 && return 0
+    sleep 0.05
+    _i=$((_i + 1))
+  done
+  return 1
+}

@@ -261,14 +261,7 @@ printf '%s\n' "$line3" "$line3" "$line3" >"$TMPD/three.jsonl"
   --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret" \
   <"$TMPD/three.jsonl" >/dev/null 2>&1 &
 KPID=$!
-i=0
-while [ "$i" -lt 200 ]; do
-  "$ACEGATE" parties deliveries --pending --db "$APP_URI" >"$TMPD/p" 2>/dev/null
-  jq -e '.total == 3 and ([.items[] | select(.claimed_until != null)] | length) == 1' "$TMPD/p" \
-    >/dev/null 2>&1 && break
-  sleep 0.05
-  i=$((i + 1))
-done
+wait_first_claimed "$APP_URI"
 kill -9 "$KPID"
 wait "$KPID" 2>/dev/null
 "$ACEGATE" parties deliveries --pending --db "$APP_URI" >"$TMPD/p" 2>&1
