@@ -73,7 +73,8 @@ function checkbox(name, text) {
 
 /* A table wider than the screen scrolls in a box of its own (.table-wrap);
  * while it does, the box is a named region that takes keyboard focus, so
- * the arrow keys scroll it. */
+ * the arrow keys scroll it, and a shadow marks each edge with more of the
+ * table beyond it (drawn by CSS on the box around it: nothing to announce). */
 const wideTables = new ResizeObserver((entries) => {
   for (const { target } of entries) {
     // a page left behind: its tables are no longer watched
@@ -86,19 +87,34 @@ const wideTables = new ResizeObserver((entries) => {
     } else {
       for (const name of ['tabindex', 'role', 'aria-label']) wrap.removeAttribute(name);
     }
+    markEdges(wrap);
   }
 });
 
+/* The edges of a table's box with more of the table beyond them. */
+function markEdges(wrap) {
+  const hidden = wrap.scrollWidth - wrap.clientWidth;
+  wrap.parentElement.classList.toggle('more-left', wrap.scrollLeft > 1);
+  wrap.parentElement.classList.toggle('more-right', wrap.scrollLeft < hidden - 1);
+}
+
+/* A column of ids, hashes or timestamps: its cells keep to one line, as a
+ * hyphen in an id is no place to break it; a table too wide then scrolls. */
+function oneLine(text) { return { text, oneLine: true }; }
+
 function table(headers, rows, caption) {
+  const cols = headers.map((h) => (typeof h === 'string' ? { text: h } : h));
   const t = el('table', {},
     caption ? el('caption', { class: 'hint' }, caption) : null,
-    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col' }, h)))),
-    el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c) => el('td', {}, c))))));
-  const wrap = el('div', { class: 'table-wrap', 'data-label': caption || `Table: ${headers.filter(Boolean).join(', ')}` }, t);
+    el('thead', {}, el('tr', {}, cols.map((c) => el('th', { scope: 'col' }, c.text)))),
+    el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c, i) =>
+      el('td', { class: cols[i] && cols[i].oneLine ? 'one-line' : null }, c))))));
+  const wrap = el('div', { class: 'table-wrap', 'data-label': caption || `Table: ${cols.map((c) => c.text).filter(Boolean).join(', ')}` }, t);
+  wrap.addEventListener('scroll', () => markEdges(wrap), { passive: true });
   // the box resizes with the window, the table with its rows
   wideTables.observe(wrap);
   wideTables.observe(t);
-  return wrap;
+  return el('div', { class: 'table-box' }, wrap);
 }
 
 function say(text) {
@@ -487,7 +503,7 @@ function renderDecision(d) {
     box.append(el('h2', {}, 'Screening candidates'));
     for (const s of d.screening) {
       box.append(el('h3', {}, `${s.party}: ${s.name}`));
-      box.append(s.matches && s.matches.length ? table(['List', 'Entry', 'Id', 'Score', 'Level', 'Licence requirement', 'Remembered'],
+      box.append(s.matches && s.matches.length ? table(['List', 'Entry', oneLine('Id'), 'Score', 'Level', 'Licence requirement', 'Remembered'],
         s.matches.map((m) => [m.list, m.name, m.source_id, String(m.score), m.level, m.license_requirement || '',
           m.remembered ? `${m.remembered.decision} by ${m.remembered.reviewer}, ${m.remembered.date} (${m.remembered.audit_id})` : ''])) :
         el('p', {}, 'No candidate.'));
@@ -604,7 +620,7 @@ async function pageReview(main, args) {
       if (cursors.length) nav.append(el('button', { type: 'button', class: 'secondary', on: { click: () => { cursors.pop(); load(cursors[cursors.length - 1]); } } }, 'Previous page'));
       if (q.next_cursor) nav.append(el('button', { type: 'button', class: 'secondary', on: { click: () => { cursors.push(q.next_cursor); load(q.next_cursor); } } }, 'Next page'));
       replace(out, el('h2', {}, `Queue: ${status.value}`),
-        q.items.length ? table(['Item', 'Time', 'Kind', 'Outcome', 'Destination', 'ECCN', 'Reference', 'Parties', 'Cause'],
+        q.items.length ? table([oneLine('Item'), oneLine('Time'), 'Kind', 'Outcome', 'Destination', 'ECCN', 'Reference', 'Parties', 'Cause'],
           q.items.map((it) => [el('a', { href: `#review/${encodeURIComponent(it.audit_id)}` }, it.audit_id), it.time, it.kind,
             it.outcome, it.destination || '', it.eccn || '', it.ref || '',
             (it.parties || []).map((p) => (typeof p === 'string' ? p : `${p.name || ''}${p.country ? ` (${p.country})` : ''}`)).join('; '),
@@ -627,7 +643,7 @@ async function rememberedList(box) {
   async function load() {
     try {
       const r = await api('GET', `/v1/reviews/remembered${query({ decision: which.value, limit: 50 })}`);
-      replace(body, r.items.length ? table(['Review', 'Party', 'Entry', 'Reviewer', 'Date', 'Expires', 'State', ''],
+      replace(body, r.items.length ? table([oneLine('Review'), 'Party', 'Entry', 'Reviewer', oneLine('Date'), oneLine('Expires'), 'State', ''],
         r.items.map((it) => [it.audit_id, `${it.party.name}${it.party.country ? ` (${it.party.country})` : ''}`,
           `${it.entry.name} (${it.entry.list}, ${it.entry.source_id})`, it.reviewer, it.date, it.expires || 'never', it.state,
           it.state === 'active' ? revokeForm(it, load) : ''])) : el('p', {}, 'None.'));
@@ -642,7 +658,7 @@ async function rememberedList(box) {
 function revokeForm(item, done) {
   const note = el('input', { type: 'text', name: 'note', required: true });
   const form = el('form', { class: 'actions', novalidate: true },
-    field(`Note for revoking ${item.audit_id}`, note), el('button', { type: 'submit', class: 'danger' }, 'Revoke'));
+    field(['Note for revoking ', el('span', { class: 'one-line' }, item.audit_id)], note), el('button', { type: 'submit', class: 'danger' }, 'Revoke'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (!note.value.trim()) { say('Note: required to revoke.'); note.focus(); return; }
@@ -688,11 +704,11 @@ async function reviewItem(main, id) {
     for (const m of g.matches || []) {
       entries.push(m.source_id);
       main.append(el('div', { class: 'side panel' },
-        el('div', {}, el('h3', {}, `Party (${g.party})`), el('dl', {},
+        el('div', {}, el('h3', {}, `Party (${g.party})`), el('dl', { class: 'pairs' },
           el('dt', {}, 'Name'), el('dd', {}, party.name || ''),
           el('dt', {}, 'Country'), el('dd', {}, party.country || rec.destination || ''),
           el('dt', {}, 'Address'), el('dd', {}, party.address || ''))),
-        el('div', {}, el('h3', {}, `Candidate: ${m.list}`), el('dl', {},
+        el('div', {}, el('h3', {}, `Candidate: ${m.list}`), el('dl', { class: 'pairs' },
           el('dt', {}, 'Name'), el('dd', {}, m.entry_name || m.name),
           el('dt', {}, 'Id'), el('dd', {}, m.source_id),
           el('dt', {}, 'Score'), el('dd', {}, `${m.score} (${m.level})`),
@@ -709,7 +725,7 @@ async function reviewItem(main, id) {
       rec.trace.map((t) => el('li', {}, citeLink(t.cite), ' ', el('span', { class: 'tag' }, t.result), ' ', t.text)))));
   }
   if (r.reviews && r.reviews.length) {
-    main.append(el('h2', {}, 'Reviews'), table(['Review', 'Decision', 'Note', 'By', 'Time'],
+    main.append(el('h2', {}, 'Reviews'), table([oneLine('Review'), 'Decision', 'Note', 'By', oneLine('Time')],
       r.reviews.map((v) => [v.audit_id || '', v.decision, v.note, v.key_id || v.reviewer || '', v.time || ''])));
   }
   const note = el('textarea', { name: 'note', required: true, 'aria-required': 'true' });
@@ -769,7 +785,7 @@ async function pageParties(main, args) {
       const nav = el('div', { class: 'actions' });
       if (cursors.length) nav.append(el('button', { type: 'button', class: 'secondary', on: { click: () => { cursors.pop(); load(cursors[cursors.length - 1]); } } }, 'Previous page'));
       if (r.next_cursor) nav.append(el('button', { type: 'button', class: 'secondary', on: { click: () => { cursors.push(r.next_cursor); load(r.next_cursor); } } }, 'Next page'));
-      replace(out, r.items.length ? table(['Reference', 'Name', 'Country', 'Address', 'Source', 'Last screened', 'Open items'],
+      replace(out, r.items.length ? table(['Reference', 'Name', 'Country', 'Address', 'Source', oneLine('Last screened'), 'Open items'],
         r.items.map((p) => [el('a', { href: `#parties/${encodeURIComponent(p.ref)}` }, p.ref), p.name, p.country || '', p.address || '',
           p.source, p.last_screened || 'never', String(p.open_items)])) : el('p', {}, 'No party.'), nav);
     } catch (err) {
@@ -799,12 +815,12 @@ async function partyItem(main, ref) {
   main.append(el('p', {}, el('a', { href: '#parties' }, 'Back to the registry')));
   const r = await api('GET', `/v1/parties/${encodeURIComponent(ref)}`);
   const p = r.party;
-  main.append(el('dl', { class: 'panel' }, el('dt', {}, 'Name'), el('dd', {}, p.name), el('dt', {}, 'Country'), el('dd', {}, p.country || ''),
+  main.append(el('dl', { class: 'panel pairs' }, el('dt', {}, 'Name'), el('dd', {}, p.name), el('dt', {}, 'Country'), el('dd', {}, p.country || ''),
     el('dt', {}, 'Address'), el('dd', {}, p.address || ''), el('dt', {}, 'Last screened'), el('dd', {}, p.last_screened || 'never')),
-  el('h2', {}, 'Open items'), r.open.length ? table(['Item', 'Time', 'Outcome', 'Cause'], r.open.map((it) => [
+  el('h2', {}, 'Open items'), r.open.length ? table([oneLine('Item'), oneLine('Time'), 'Outcome', 'Cause'], r.open.map((it) => [
     el('a', { href: `#review/${encodeURIComponent(it.audit_id)}` }, it.audit_id), it.time, it.outcome,
     it.cause ? `${it.cause.kind} ${it.cause.lists_version || ''} ${(it.cause.entries || []).join(', ')}` : ''])) : el('p', {}, 'None.'),
-  el('h2', {}, 'History'), r.history.length ? table(['Record', 'Kind', 'Time', 'Outcome', 'Lists'], r.history.map((h) => [
+  el('h2', {}, 'History'), r.history.length ? table([oneLine('Record'), 'Kind', oneLine('Time'), 'Outcome', 'Lists'], r.history.map((h) => [
     h.audit_id, h.kind, h.at, h.outcome, h.lists_version || ''])) : el('p', {}, 'None.'));
 }
 
@@ -849,10 +865,10 @@ async function pageAudit(main, args) {
       const nav = el('div', { class: 'actions' });
       if (cursors.length) nav.append(el('button', { type: 'button', class: 'secondary', on: { click: () => { cursors.pop(); load(cursors[cursors.length - 1]); } } }, 'Previous page'));
       if (r.next_cursor) nav.append(el('button', { type: 'button', class: 'secondary', on: { click: () => { cursors.push(r.next_cursor); load(r.next_cursor); } } }, 'Next page'));
-      replace(out, r.records.length ? table(['Record', 'Time', 'Kind', 'Outcome', 'Destination', 'ECCN', 'Reference', 'Memo'],
+      replace(out, r.records.length ? table([oneLine('Record'), oneLine('Time'), 'Kind', 'Outcome', 'Destination', 'ECCN', 'Reference', 'Memo'],
         r.records.map((rec) => [el('a', { href: `#audit/${encodeURIComponent(rec.audit_id)}` }, rec.audit_id), rec.time, rec.kind,
           rec.outcome || '', rec.destination || '', rec.eccn || '', (rec.decision && rec.decision.ref) || '',
-          rec.kind === 'check' || rec.kind === 'screening' ? el('a', { href: `#memo/${encodeURIComponent(rec.audit_id)}` }, `Memo for ${rec.audit_id}`) : ''])) :
+          rec.kind === 'check' || rec.kind === 'screening' ? el('a', { href: `#memo/${encodeURIComponent(rec.audit_id)}` }, 'Memo for ', el('span', { class: 'one-line' }, rec.audit_id)) : ''])) :
         el('p', {}, 'No record matches.'), nav);
     } catch (err) {
       replace(out, errorBox(err));
@@ -913,7 +929,7 @@ async function pageMemo(main, args) {
   const memo = el('article', { class: 'memo' },
     el('div', { class: 'actions no-print' }, el('button', { type: 'button', on: { click: () => window.print() } }, 'Print memo'),
       el('a', { href: '#audit' }, 'Back to the search')),
-    el('dl', {},
+    el('dl', { class: 'pairs' },
       el('dt', {}, 'Audit id'), el('dd', {}, rec.audit_id),
       el('dt', {}, 'Recorded'), el('dd', {}, rec.time),
       el('dt', {}, 'Record hash'), el('dd', {}, rec.hash),
@@ -932,7 +948,7 @@ async function pageMemo(main, args) {
       s.matches.length ? table(['List', 'Entry', 'Score'], s.matches.map((m) => [m.list, `${m.name} (${m.source_id})`, `${m.score} (${m.level})`])) : el('p', {}, 'No candidate.')])] : null,
     el('h2', {}, 'Reviews'),
     reviewsError ? el('p', { role: 'alert' }, `The reviews could not be read: ${reviewsError}`) :
-      reviews.length ? table(['Review', 'Decision', 'Note', 'By', 'Time'], reviews.map((v) => [v.audit_id || '', v.decision, v.note, v.key_id || v.reviewer || '', v.time || ''])) :
+      reviews.length ? table([oneLine('Review'), 'Decision', 'Note', 'By', oneLine('Time')], reviews.map((v) => [v.audit_id || '', v.decision, v.note, v.key_id || v.reviewer || '', v.time || ''])) :
         el('p', {}, 'None.'));
   main.append(memo);
 }
@@ -948,7 +964,7 @@ function ageDays(date) {
 async function pageData(main) {
   heading(main, 'Data');
   const [rules, lists] = await Promise.all([api('GET', '/v1/rules'), api('GET', '/v1/lists')]);
-  main.append(el('h2', {}, 'Rules in force'), el('dl', { class: 'panel' },
+  main.append(el('h2', {}, 'Rules in force'), el('dl', { class: 'panel pairs' },
     el('dt', {}, 'Version'), el('dd', {}, rules.version), el('dt', {}, 'Edition'), el('dd', {}, rules.edition || ''),
     el('dt', {}, 'eCFR issue'), el('dd', {}, `${rules.ecfr_issue || ''} (${ageDays(rules.ecfr_issue)} days ago)`),
     el('dt', {}, 'Source'), el('dd', {}, rules.source || ''),
@@ -991,7 +1007,7 @@ async function showLists(section, lists) {
   append(changes, [last]);
   replace(section, el('h2', {}, 'Lists in force'),
     el('p', { class: 'lists-version' }, `Version ${now.version || 'none'}; ${now.entries || 0} entries; origin ${now.origin || ''}; built ${now.built || ''}`),
-    table(['Code', 'List', 'Date', 'Age (days)', 'Entries', 'SHA-256'], (now.lists || []).map((l) =>
+    table(['Code', 'List', oneLine('Date'), 'Age (days)', 'Entries', oneLine('SHA-256')], (now.lists || []).map((l) =>
       [l.code, l.name, l.date, ageDays(l.date), String(l.entries), (l.sha256 || '').slice(0, 16)])),
     el('h2', {}, 'Last update'), changes);
 }
@@ -1050,7 +1066,7 @@ async function pageKeys(main) {
   main.append(form, list);
   async function load() {
     const r = await api('GET', '/v1/keys');
-    replace(list, el('h2', {}, 'Keys'), table(['Id', 'Name', 'Role', 'Created', 'Revoked', ''],
+    replace(list, el('h2', {}, 'Keys'), table([oneLine('Id'), 'Name', 'Role', oneLine('Created'), oneLine('Revoked'), ''],
       r.keys.map((k) => [k.id, k.name || '', k.role, k.created || '', k.revoked || '',
         k.revoked ? '' : el('button', { type: 'button', class: 'danger', 'aria-label': `Revoke key ${k.id} ${k.name || ''}`,
           on: { click: async (ev) => {

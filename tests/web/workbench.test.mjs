@@ -17,6 +17,24 @@ async function axe(name) {
   await screenshot(b.page, name);
 }
 
+// How many line-heights the text of a cell (or part of one) takes: an id or
+// a timestamp kept whole takes one, one broken at a hyphen about two.
+async function lines(locator) {
+  return locator.evaluate((node) => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    return range.getBoundingClientRect().height / parseFloat(getComputedStyle(node).lineHeight);
+  });
+}
+
+// Whether the shadows on the edges of a table's scrolling box are shown.
+async function edgeShadows(wrap) {
+  return wrap.evaluate((w) => ({
+    left: getComputedStyle(w.parentElement, '::before').opacity === '1',
+    right: getComputedStyle(w.parentElement, '::after').opacity === '1',
+  }));
+}
+
 before(async () => {
   server = await startServer();
   b = await startBrowser();
@@ -224,6 +242,15 @@ test('audit: find the check, see the stored record, open its memo, export CSV', 
   assert.equal(await row.count(), 1);
   await axe('audit');
   const id = await row.locator('td').first().textContent();
+  // at 1280 px the record id, its time and the id in the memo link each on one line
+  assert.match(id, /^a-\d+-[0-9a-f]+$/);
+  for (const [what, cell] of [['id', row.locator('td').nth(0)], ['time', row.locator('td').nth(1)],
+    ['memo link id', row.locator('td').nth(7).locator('.one-line')]]) {
+    const n = await lines(cell);
+    assert.ok(n > 0 && n <= 1, `the ${what} takes ${n.toFixed(2)} line-heights`);
+  }
+  assert.deepEqual(await edgeShadows(page.locator('.table-wrap', { has: row })), { left: false, right: false },
+    'a table that fits shows no scroll shadow');
   const stored = await api(server, server.keys.auditor, 'GET', `/v1/checks/${id}`);
   await row.getByRole('link', { name: id, exact: true }).click();
   await page.getByRole('heading', { name: 'The stored answer, as returned' }).waitFor();
@@ -309,6 +336,10 @@ test('data and classify pages; axe finds no serious or critical violation on any
   await page.goto(`${server.url}/#data`);
   await page.getByRole('heading', { name: 'Lists in force' }).waitFor();
   assert.ok((await page.locator('main').textContent()).includes('Entity List'));
+  // "Rules in force": each term beside its value
+  const term = await page.locator('dl.panel dt').first().boundingBox();
+  const value = await page.locator('dl.panel dd').first().boundingBox();
+  assert.ok(Math.abs(term.y - value.y) < 1 && value.x > term.x + term.width, JSON.stringify({ term, value }));
   await axe('data');
   await page.goto(`${server.url}/#classify`);
   await page.getByRole('button', { name: 'Classify' }).click();
@@ -401,9 +432,25 @@ test('at 375 px every page fits the screen and passes axe', async () => {
     await page.goto(`${server.url}/#audit`);
     await page.getByLabel('Reference', { exact: true }).fill('SO-WEB-REVIEW');
     await page.getByRole('button', { name: 'Search' }).click();
+    await page.locator('main tbody tr').first().waitFor();
+    await look('audit');
+    // the audit table scrolls in its box: a shadow on the edge with more beyond it
+    const wrap = page.locator('main .table-wrap').first();
+    assert.deepEqual(await edgeShadows(wrap), { left: false, right: true }, 'at the start');
+    await wrap.evaluate((w) => { w.scrollLeft = w.scrollWidth; });
+    await page.waitForFunction(() => document.querySelector('main .table-box').classList.contains('more-left'));
+    assert.deepEqual(await edgeShadows(wrap), { left: true, right: false }, 'at the end');
     await page.getByRole('link', { name: /^Memo for / }).first().click();
     await page.getByRole('heading', { name: 'Reviews' }).waitFor();
     await look('memo');
+    const reviewed = (await api(server, server.keys.admin, 'GET', '/v1/audit?ref=SO-WEB-REVIEW&kind=check')).json.records[0];
+    await page.goto(`${server.url}/#review/${reviewed.audit_id}`);
+    await page.getByRole('heading', { name: 'Candidates beside the party' }).waitFor();
+    await look('review-item');
+    // the candidate's terms stacked above their values
+    const term = await page.locator('.side dl dt').first().boundingBox();
+    const value = await page.locator('.side dl dd').first().boundingBox();
+    assert.ok(value.y >= term.y + term.height - 0.5, JSON.stringify({ term, value }));
     await page.goto(`${server.url}/#data`);
     await page.getByRole('heading', { name: 'Lists in force' }).waitFor();
     await look('data');
