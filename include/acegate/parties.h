@@ -89,15 +89,16 @@ typedef struct {
 
 /* Screens every party of the registry against the lists in force and, for
  * each party with a hit on an entry added or changed since `before` that
- * it did not have (by entry id and content hash), records a screening
- * with "cause": {"kind":"list_change","lists_version","entries":[...],
- * "entry_hashes":[...],"audit_id"} and its ref. A hit a remembered
- * clearance covers is no new item. A change (before given) is re-screened
- * once: a process that finds it claimed by another (replicas reloading the
- * same lists) does nothing and sets stats->skipped. A re-screening that
- * died midway is finished by the next: a hit (entry and content) that an
- * item made by a re-screening in the last hour names already makes no
- * second item (that item, counted in stats->kept, goes to on_item again). */
+ * it did not have (by the entry's list code and id, and content hash),
+ * records a screening with "cause": {"kind":"list_change","lists_version",
+ * "entries":[...],"entry_lists":[...],"entry_hashes":[...],"audit_id"}
+ * and its ref. A hit a remembered clearance covers is no new item. A
+ * change (before given) is re-screened once: a process that finds it
+ * claimed by another (replicas reloading the same lists) does nothing and
+ * sets stats->skipped. A re-screening that died midway is finished by the
+ * next: a hit (entry and content) that an item made by a re-screening in
+ * the last hour names already makes no second item (that item, counted in
+ * stats->kept, goes to on_item again). */
 ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *o,
                               ag_parties_rescreen_stats *stats, ag_error *err);
 

@@ -1,13 +1,14 @@
 /*
  * parties.c - the party registry and its re-screening (acegate/parties.h).
  *
- * Invariants: a party is known by its ref; party_hits holds, per party,
- * the entries (id and content hash) it was last found to match, so a
- * re-screening reports only hits that are new or on changed content; a
- * list change is re-screened by the one process that claims it; each
- * (party, new hit) of a change is named by one queue item, also when a
- * re-screening died midway and another finished it. The logic is here
- * once; where the tables are kept is store.h's concern.
+ * Invariants: a party is known by its ref; an entry by its list code and
+ * id (two lists may give entries the same id); party_hits holds, per
+ * party, the entries (list, id and content hash) it was last found to
+ * match, so a re-screening reports only hits that are new or on changed
+ * content; a list change is re-screened by the one process that claims
+ * it; each (party, new hit) of a change is named by one queue item, also
+ * when a re-screening died midway and another finished it. The logic is
+ * here once; where the tables are kept is store.h's concern.
  */
 #include "acegate/parties.h"
 #include "acegate/remember.h"
@@ -356,16 +357,30 @@ static ag_status show_locked(ag_parties *p, ag_audit_db *db, const char *ref, ag
 
 /* ---- re-screening ---- */
 
+/* An entry as a list change compares it: the same list, id and content. */
 typedef struct {
-  const char *id;
+  const char *code, *id;
   uint8_t digest[16];
 } entry_key;
 
-static int by_id(const void *a, const void *b) {
-  return strcmp(((const entry_key *)a)->id, ((const entry_key *)b)->id);
+static int by_key(const void *a, const void *b) {
+  const entry_key *x = a, *y = b;
+  int c = strcmp(x->code, y->code);
+  if (!c)
+    c = strcmp(x->id, y->id);
+  return c ? c : memcmp(x->digest, y->digest, sizeof x->digest);
 }
 
-/* changed[i]: entry i of `after` is not in `before` with the same content */
+static entry_key key_of(const ag_screen *s, size_t i) {
+  ag_screen_entry_info info;
+  ag_screen_entry_get(s, i, &info);
+  entry_key k = {.code = ag_screen_list(s, info.list)->code, .id = info.source_id};
+  memcpy(k.digest, info.digest, sizeof k.digest);
+  return k;
+}
+
+/* changed[i]: entry i of `after` is not in `before` with the same list, id
+ * and content */
 static uint8_t *changed_entries(const ag_screen *before, const ag_screen *after, uint64_t *n) {
   size_t na = ag_screen_entry_count(after), nb = before ? ag_screen_entry_count(before) : 0;
   uint8_t *changed = calloc(na ? na : 1, 1);
@@ -375,29 +390,22 @@ static uint8_t *changed_entries(const ag_screen *before, const ag_screen *after,
     free(keys);
     return NULL;
   }
-  for (size_t i = 0; i < nb; i++) {
-    ag_screen_entry_info info;
-    ag_screen_entry_get(before, i, &info);
-    keys[i].id = info.source_id;
-    memcpy(keys[i].digest, info.digest, 16);
-  }
+  for (size_t i = 0; i < nb; i++)
+    keys[i] = key_of(before, i);
   if (nb)
-    qsort(keys, nb, sizeof *keys, by_id);
+    qsort(keys, nb, sizeof *keys, by_key);
   *n = 0;
   for (size_t i = 0; i < na; i++) {
-    ag_screen_entry_info info;
-    ag_screen_entry_get(after, i, &info);
-    entry_key k = {.id = info.source_id};
-    const entry_key *was = nb ? bsearch(&k, keys, nb, sizeof *keys, by_id) : NULL;
-    changed[i] = !was || memcmp(was->digest, info.digest, 16) != 0;
+    entry_key k = key_of(after, i);
+    changed[i] = !nb || !bsearch(&k, keys, nb, sizeof *keys, by_key);
     *n += changed[i];
   }
   free(keys);
   return changed;
 }
 
-/* The change as a key: SHA-256 of the ids and contents of the entries it
- * added or changed, in the order of the lists. Replicas that load the
+/* The change as a key: SHA-256 of the lists, ids and contents of the
+ * entries it added or changed, in the order of the lists. Replicas that load the
  * same lists over the same earlier ones compute the same key. */
 static bool change_key(const ag_screen *lists, const uint8_t *changed, char out[65]) {
   EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -409,10 +417,10 @@ static bool change_key(const ag_screen *lists, const uint8_t *changed, char out[
   for (size_t i = 0; i < n; i++) {
     if (!changed[i])
       continue;
-    ag_screen_entry_info info;
-    ag_screen_entry_get(lists, i, &info);
-    EVP_DigestUpdate(md, info.source_id, strlen(info.source_id) + 1);
-    EVP_DigestUpdate(md, info.digest, 16);
+    entry_key k = key_of(lists, i);
+    EVP_DigestUpdate(md, k.code, strlen(k.code) + 1);
+    EVP_DigestUpdate(md, k.id, strlen(k.id) + 1);
+    EVP_DigestUpdate(md, k.digest, sizeof k.digest);
   }
   unsigned char d[32];
   unsigned int len = 0;
@@ -438,9 +446,10 @@ typedef struct {
   ag_parties_rescreen_stats *stats;
 } rescreen_run;
 
-/* A party's new hits: entry ids and the content hashes, index by index. */
+/* A party's new hits: entry ids, their lists' codes and the content
+ * hashes, index by index. */
 typedef struct {
-  json_t *ids, *hashes;
+  json_t *ids, *lists, *hashes;
 } hits;
 
 /* Records the screening of one party with its cause: a queue item. */
@@ -464,12 +473,15 @@ static ag_status record_item(rescreen_run *run, const party_row *r, const hits *
     return st;
   }
   /* the cause goes inside the answer object */
-  char *ids = json_dumps(h->ids, JSON_COMPACT), *hashes = json_dumps(h->hashes, JSON_COMPACT);
+  char *ids = json_dumps(h->ids, JSON_COMPACT), *lists = json_dumps(h->lists, JSON_COMPACT),
+       *hashes = json_dumps(h->hashes, JSON_COMPACT);
   ans.len--;
   ag_buf_puts(&ans, ",\"cause\":{\"kind\":\"list_change\",\"lists_version\":");
   ag_buf_json_cstr(&ans, o->data->lists_version ? o->data->lists_version : "");
   ag_buf_puts(&ans, ",\"entries\":");
   ag_buf_puts(&ans, ids ? ids : "[]");
+  ag_buf_puts(&ans, ",\"entry_lists\":");
+  ag_buf_puts(&ans, lists ? lists : "[]");
   ag_buf_puts(&ans, ",\"entry_hashes\":");
   ag_buf_puts(&ans, hashes ? hashes : "[]");
   ag_buf_puts(&ans, ",\"audit_id\":");
@@ -479,6 +491,7 @@ static ag_status record_item(rescreen_run *run, const party_row *r, const hits *
     ag_buf_puts(&ans, "null");
   ag_buf_puts(&ans, "}}");
   free(ids);
+  free(lists);
   free(hashes);
   res.len = ans.len - res.off;
   ag_audit_record rec;
@@ -502,10 +515,22 @@ static ag_status record_item(rescreen_run *run, const party_row *r, const hits *
   return st;
 }
 
-/* "hash id": one hit as a key of the set of those the log names. */
-static void hit_key(char *out, size_t cap, json_t *id, json_t *hash) {
-  snprintf(out, cap, "%s %s", json_string_value(hash) ? json_string_value(hash) : "",
+/* "hash list id": one hit as a key of the set of those the log names. An
+ * item made before causes named the lists has list NULL, "*": it names
+ * the hit on that id and content whatever the list. */
+static void hit_key(char *out, size_t cap, json_t *id, json_t *list, json_t *hash) {
+  const char *l = list ? json_string_value(list) : "*";
+  snprintf(out, cap, "%s %s %s", json_string_value(hash) ? json_string_value(hash) : "", l ? l : "",
            json_string_value(id) ? json_string_value(id) : "");
+}
+
+/* Whether `named` holds hit i of h, on its list or any. */
+static bool names_hit(json_t *named, const hits *h, size_t i) {
+  json_t *id = json_array_get(h->ids, i), *hash = json_array_get(h->hashes, i);
+  char key[300], any[300];
+  hit_key(key, sizeof key, id, json_array_get(h->lists, i), hash);
+  hit_key(any, sizeof any, id, NULL, hash);
+  return json_object_get(named, key) || json_object_get(named, any);
 }
 
 /* One of the party's records, if a re-screening made it: its hits go into
@@ -520,17 +545,17 @@ static void note_logged(rescreen_run *run, const ag_audit_entry *e, const hits *
     return; /* a screening asked for */
   }
   json_t *ids = json_object_get(cause, "entries"), *hashes = json_object_get(cause, "entry_hashes");
+  json_t *lists = json_object_get(cause, "entry_lists");
   json_t *mine = json_object();
   char key[300];
   for (size_t i = 0; mine && i < json_array_size(ids) && i < json_array_size(hashes); i++) {
-    hit_key(key, sizeof key, json_array_get(ids, i), json_array_get(hashes, i));
+    hit_key(key, sizeof key, json_array_get(ids, i), lists ? json_array_get(lists, i) : NULL,
+            json_array_get(hashes, i));
     json_object_set(mine, key, json_true());
   }
   bool names_one = false;
-  for (size_t i = 0; json_object_size(mine) && i < json_array_size(h->ids); i++) {
-    hit_key(key, sizeof key, json_array_get(h->ids, i), json_array_get(h->hashes, i));
-    names_one = names_one || json_object_get(mine, key);
-  }
+  for (size_t i = 0; json_object_size(mine) && i < json_array_size(h->ids); i++)
+    names_one = names_one || names_hit(mine, h, i);
   json_object_update(named, mine);
   if (names_one) {
     run->stats->kept++;
@@ -582,23 +607,22 @@ static ag_status logged_hits(rescreen_run *run, const char *ref, const hits *h, 
  * made twice and none is lost. */
 static ag_status item_once(rescreen_run *run, const party_row *r, const hits *h, ag_error *err) {
   json_t *named = json_object();
-  hits left = {.ids = json_array(), .hashes = json_array()};
-  ag_status st = named && left.ids && left.hashes
+  hits left = {.ids = json_array(), .lists = json_array(), .hashes = json_array()};
+  ag_status st = named && left.ids && left.lists && left.hashes
                      ? logged_hits(run, r->ref, h, named, err)
                      : ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
-  char key[300];
   for (size_t i = 0; st == AG_OK && i < json_array_size(h->ids); i++) {
-    json_t *id = json_array_get(h->ids, i), *hash = json_array_get(h->hashes, i);
-    hit_key(key, sizeof key, id, hash);
-    if (!json_object_get(named, key)) {
-      json_array_append(left.ids, id);
-      json_array_append(left.hashes, hash);
+    if (!names_hit(named, h, i)) {
+      json_array_append(left.ids, json_array_get(h->ids, i));
+      json_array_append(left.lists, json_array_get(h->lists, i));
+      json_array_append(left.hashes, json_array_get(h->hashes, i));
     }
   }
   if (st == AG_OK && json_array_size(left.ids))
     st = record_item(run, r, &left, err);
   json_decref(named);
   json_decref(left.ids);
+  json_decref(left.lists);
   json_decref(left.hashes);
   return st;
 }
@@ -630,19 +654,22 @@ static ag_status rescreen_party(rescreen_run *run, const party_row *r, ag_error 
     if (notes[i].remembered.kind == AG_REMEMBERED_CLEARED)
       continue; /* a reviewer cleared this party against this very content */
     bool is_new = false;
-    st = s->ops->hit(s, r->ref, m->source_id, notes[i].entry_hash, &is_new, err);
+    st = s->ops->hit(s, r->ref, m->list_code, m->source_id, notes[i].entry_hash, &is_new, err);
     if (st != AG_OK || !is_new)
       continue;
-    if (!fresh.ids && !((fresh.ids = json_array()) && (fresh.hashes = json_array()))) {
+    if (!fresh.ids && !((fresh.ids = json_array()) && (fresh.lists = json_array()) &&
+                        (fresh.hashes = json_array()))) {
       st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
       break;
     }
     json_array_append_new(fresh.ids, json_string(m->source_id));
+    json_array_append_new(fresh.lists, json_string(m->list_code));
     json_array_append_new(fresh.hashes, json_string(notes[i].entry_hash));
   }
   if (st == AG_OK && fresh.ids)
     st = item_once(run, r, &fresh, err);
   json_decref(fresh.ids);
+  json_decref(fresh.lists);
   json_decref(fresh.hashes);
   return st;
 }

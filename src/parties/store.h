@@ -5,11 +5,18 @@
  * parties.c holds the logic once and calls these; the caller holds the
  * registry's lock around every call.
  *
- * Tables: the parties (keyed by ref), party_hits (ref, entry id, the
- * entry's content hash when last found) and the claims of re-screenings
- * (a digest of the entries a list change added or changed, when it was
- * claimed), which make one replica re-screen a change that several
- * reload.
+ * Tables: the parties (keyed by ref), party_hits (ref, the entry's list
+ * code and id, its content hash when last found) and the claims of
+ * re-screenings (a digest of the entries a list change added or changed,
+ * when it was claimed), which make one replica re-screen a change that
+ * several reload.
+ *
+ * An entry is its list code and id: two lists may give entries the same
+ * id (OFAC's SDN and SSI lists do), and keyed by id alone their hashes
+ * replaced each other, so every re-screening found both new. A registry
+ * made then keeps its rows with list_code '' (legacy rows): a party's
+ * first hit on (list, id) with the content a legacy row of that id holds
+ * is carried over, not new, so an upgrade makes no burst of items.
  */
 #ifndef ACEGATE_PARTIES_STORE_H
 #define ACEGATE_PARTIES_STORE_H
@@ -56,11 +63,12 @@ typedef struct {
                       size_t limit, party_rows *out, ag_error *err);
   /* every party, by ref (ref, name and country filled) */
   ag_status (*all)(parties_store *s, party_rows *out, ag_error *err);
-  /* records that ref matches entry sid with content hash; *fresh when
-   * that pair was not known with that content. Atomic: of two
-   * transactions recording the same, one finds it fresh. */
-  ag_status (*hit)(parties_store *s, const char *ref, const char *sid, const char *hash,
-                   bool *fresh, ag_error *err);
+  /* records that ref matches entry sid of list `list` with content hash;
+   * *fresh when that pair was not known with that content (nor, when it
+   * was not known at all, a legacy row of ref and sid with that hash).
+   * Atomic: of two transactions recording the same, one finds it fresh. */
+  ag_status (*hit)(parties_store *s, const char *ref, const char *list, const char *sid,
+                   const char *hash, bool *fresh, ag_error *err);
   ag_status (*screened)(parties_store *s, const char *const *refs, size_t n, int64_t now_ms,
                         ag_error *err);
   /* claims the re-screening of the change `key` for this transaction:

@@ -8,7 +8,10 @@
  * two replicas starting together take turns. A role without CREATE uses
  * them once the owner has made them (docs/audit.md gives the GRANTs).
  * refs are compared and ordered byte by byte (COLLATE "C"), as SQLite
- * does, so the cursor of a list means the same on both.
+ * does, so the cursor of a list means the same on both. A party_hits made
+ * when hits were keyed by (ref, source_id) gets its list_code column
+ * under the same lock, its rows with '' (legacy rows, store.h): a change
+ * only the tables' owner may make.
  *
  * One connection per handle, used under the registry's lock; a broken one
  * is made again on the next call outside a transaction.
@@ -36,7 +39,8 @@ static const char schema_sql[] =
     " name text NOT NULL, country text NOT NULL DEFAULT '', address text NOT NULL DEFAULT '',"
     " source text NOT NULL, last_screened_ms bigint);"
     "CREATE TABLE IF NOT EXISTS party_hits(ref text COLLATE \"C\" NOT NULL,"
-    " source_id text NOT NULL, hash text NOT NULL, PRIMARY KEY(ref, source_id));"
+    " source_id text NOT NULL, hash text NOT NULL, list_code text NOT NULL DEFAULT '',"
+    " PRIMARY KEY(ref, list_code, source_id));"
     "CREATE TABLE IF NOT EXISTS party_rescreens(change text PRIMARY KEY,"
     " lists_version text NOT NULL, at_ms bigint NOT NULL);"
     "REVOKE ALL ON party_registry, party_hits, party_rescreens FROM PUBLIC;";
@@ -221,16 +225,23 @@ static ag_status pg_all(parties_store *s, party_rows *out, ag_error *err) {
 }
 
 /* One statement: a second transaction recording the same pair waits for
- * the first, then finds the hash it wrote and returns no row. */
-static ag_status pg_hit(parties_store *s, const char *ref, const char *sid, const char *hash,
-                        bool *fresh, ag_error *err) {
+ * the first, then finds the hash it wrote and returns no row. A pair not
+ * known before (`prior`, as the statement began) with the content of a
+ * legacy row of that id is written, and not fresh. */
+static ag_status pg_hit(parties_store *s, const char *ref, const char *list, const char *sid,
+                        const char *hash, bool *fresh, ag_error *err) {
   PGresult *r = NULL;
-  const char *v[] = {ref, sid, hash};
+  const char *v[] = {ref, list, sid, hash};
   ag_status st = run(of(s),
-                     "INSERT INTO party_hits AS h VALUES($1, $2, $3) ON CONFLICT(ref, source_id) "
+                     "WITH prior AS (SELECT 1 FROM party_hits WHERE ref = $1 AND list_code = $2 "
+                     "AND source_id = $3), legacy AS (SELECT 1 FROM party_hits WHERE ref = $1 "
+                     "AND list_code = '' AND source_id = $3 AND hash = $4), w AS ("
+                     "INSERT INTO party_hits AS h(ref, list_code, source_id, hash) "
+                     "VALUES($1, $2, $3, $4) ON CONFLICT(ref, list_code, source_id) "
                      "DO UPDATE SET hash = EXCLUDED.hash WHERE h.hash <> EXCLUDED.hash "
-                     "RETURNING 1",
-                     3, v, "re-screen", &r, err);
+                     "RETURNING 1) SELECT 1 FROM w WHERE EXISTS(SELECT 1 FROM prior) OR "
+                     "NOT EXISTS(SELECT 1 FROM legacy)",
+                     4, v, "re-screen", &r, err);
   *fresh = st == AG_OK && PQntuples(r) > 0;
   PQclear(r);
   return st;
@@ -306,25 +317,61 @@ static const parties_store_ops pg_ops = {
     .claim = pg_claim,
 };
 
-/* The tables, made unless all three are there: a role that may not
- * create tables opens a registry its owner made. */
-static ag_status make_schema(pg_store *p, ag_error *err) {
+/* The three tables are there; party_hits is keyed by list. */
+#define HAVE_TABLES                                                                                \
+  "to_regclass('party_registry') IS NOT NULL AND to_regclass('party_hits') IS NOT NULL "           \
+  "AND to_regclass('party_rescreens') IS NOT NULL"
+#define KEYED_BY_LIST                                                                              \
+  "EXISTS(SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('party_hits') AND "              \
+  "attname = 'list_code' AND NOT attisdropped)"
+/* party_hits as it was made before hits were kept per list */
+static const char rekey_sql[] =
+    "ALTER TABLE party_hits ADD COLUMN list_code text NOT NULL DEFAULT '',"
+    " DROP CONSTRAINT party_hits_pkey, ADD PRIMARY KEY(ref, list_code, source_id)";
+
+/* *yes: the one-value query answered true. */
+static ag_status ask(pg_store *p, const char *sql, bool *yes, ag_error *err) {
   PGresult *r = NULL;
-  static const char have_sql[] =
-      "SELECT to_regclass('party_registry') IS NOT NULL AND to_regclass('party_hits') IS NOT "
-      "NULL AND to_regclass('party_rescreens') IS NOT NULL";
-  ag_status st = run(p, have_sql, 0, NULL, "open", &r, err);
-  if (st != AG_OK)
-    return st;
-  bool have = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+  ag_status st = run(p, sql, 0, NULL, "open", &r, err);
+  *yes = st == AG_OK && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
   PQclear(r);
-  if (have)
+  return st;
+}
+
+/* Under the lock: the tables made, party_hits keyed by list. */
+static ag_status make_locked(pg_store *p, ag_error *err) {
+  bool have = false, keyed = false;
+  ag_status st = ask(p, "SELECT " HAVE_TABLES, &have, err);
+  if (st == AG_OK && !have)
+    st = run(p, schema_sql, 0, NULL, "make the tables", NULL, err);
+  if (st == AG_OK)
+    st = ask(p, "SELECT " KEYED_BY_LIST, &keyed, err);
+  if (st != AG_OK || keyed)
+    return st;
+  st = run(p, rekey_sql, 0, NULL, "key party_hits by list", NULL, err);
+  if (st == AG_OK)
     return AG_OK;
+  char why[224];
+  snprintf(why, sizeof why, "%.220s", err ? err->reason : "");
+  return ag_error_set(err, AG_ERR_DB, "parties",
+                      "%s; party_hits was made before hits were kept per list: open the "
+                      "registry once as the owner of its tables (docs/audit.md)",
+                      why);
+}
+
+/* The tables, made (or party_hits changed) unless they are there as they
+ * should be: a role that may not create tables opens a registry its owner
+ * made. */
+static ag_status make_schema(pg_store *p, ag_error *err) {
+  bool ready = false;
+  ag_status st = ask(p, "SELECT " HAVE_TABLES " AND " KEYED_BY_LIST, &ready, err);
+  if (st != AG_OK || ready)
+    return st;
   if ((st = pg_begin(&p->base, err)) != AG_OK)
     return st;
   st = run(p, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")", 0, NULL, "open", NULL, err);
   if (st == AG_OK)
-    st = run(p, schema_sql, 0, NULL, "make the tables", NULL, err);
+    st = make_locked(p, err);
   if (st == AG_OK)
     return pg_commit(&p->base, err);
   pg_rollback(&p->base);

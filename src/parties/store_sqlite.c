@@ -2,6 +2,10 @@
  * store_sqlite.c - the party registry in a SQLite file beside a log file
  * ("<log>-parties"; in memory for a ":memory:" log): derived data, like
  * the search index (store.h).
+ *
+ * A registry made when party_hits was keyed by (ref, source_id) is
+ * rebuilt on open with list_code '' for its rows: the legacy rows that
+ * sq_hit carries over (store.h).
  */
 #include "store.h"
 
@@ -13,16 +17,16 @@
 typedef struct {
   parties_store base;
   sqlite3 *h;
-  sqlite3_stmt *note; /* prepared on first use: a batch notes a party per line */
-  sqlite3_stmt *hit;
+  sqlite3_stmt *note;        /* prepared on first use: a batch notes a party per line */
+  sqlite3_stmt *carry, *hit; /* prepared on first use: a hit per party and entry */
 } sqlite_store;
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS parties(ref TEXT PRIMARY KEY, name TEXT NOT NULL,"
     " country TEXT NOT NULL DEFAULT '', address TEXT NOT NULL DEFAULT '',"
     " source TEXT NOT NULL, last_screened_ms INTEGER);"
-    "CREATE TABLE IF NOT EXISTS party_hits(ref TEXT NOT NULL, source_id TEXT NOT NULL,"
-    " hash TEXT NOT NULL, PRIMARY KEY(ref, source_id));"
+    "CREATE TABLE IF NOT EXISTS party_hits(ref TEXT NOT NULL, list_code TEXT NOT NULL,"
+    " source_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(ref, list_code, source_id));"
     "CREATE TABLE IF NOT EXISTS party_rescreens(change TEXT PRIMARY KEY,"
     " lists_version TEXT NOT NULL, at_ms INTEGER NOT NULL);";
 
@@ -38,6 +42,7 @@ static ag_status db_error(sqlite3 *h, ag_error *err) {
 static void sq_close(parties_store *s) {
   sqlite_store *q = of(s);
   sqlite3_finalize(q->note);
+  sqlite3_finalize(q->carry);
   sqlite3_finalize(q->hit);
   sqlite3_close(q->h);
   free(q);
@@ -173,26 +178,48 @@ static ag_status sq_all(parties_store *s, party_rows *out, ag_error *err) {
   return rows_of(h, st, 3, out, err);
 }
 
-static ag_status sq_hit(parties_store *s, const char *ref, const char *sid, const char *hash,
-                        bool *fresh, ag_error *err) {
+/* Runs a prepared hit statement with ref, list code, entry id and hash;
+ * *row: it returned one. */
+static ag_status hit_step(sqlite_store *q, sqlite3_stmt *st, const char *ref, const char *list,
+                          const char *sid, const char *hash, bool *row, ag_error *err) {
+  sqlite3_bind_text(st, 1, ref, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 3, sid, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  *row = rc == SQLITE_ROW;
+  while (rc == SQLITE_ROW)
+    rc = sqlite3_step(st);
+  ag_status status = rc == SQLITE_DONE ? AG_OK : db_error(q->h, err);
+  sqlite3_reset(st);
+  return status;
+}
+
+/* Two statements, atomic all the same: the first writes (or would), so
+ * the transaction holds the database's write lock from then on. */
+static ag_status sq_hit(parties_store *s, const char *ref, const char *list, const char *sid,
+                        const char *hash, bool *fresh, ag_error *err) {
   sqlite_store *q = of(s);
+  *fresh = false;
+  if (!q->carry &&
+      sqlite3_prepare_v2(q->h,
+                         "INSERT INTO party_hits(ref, list_code, source_id, hash) "
+                         "SELECT ref, ?2, source_id, hash FROM party_hits WHERE ref = ?1 AND "
+                         "list_code = '' AND source_id = ?3 AND hash = ?4 "
+                         "ON CONFLICT DO NOTHING",
+                         -1, &q->carry, NULL) != SQLITE_OK)
+    return db_error(q->h, err);
   if (!q->hit &&
       sqlite3_prepare_v2(q->h,
-                         "INSERT INTO party_hits VALUES(?1, ?2, ?3) ON CONFLICT(ref, source_id) "
+                         "INSERT INTO party_hits(ref, list_code, source_id, hash) "
+                         "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(ref, list_code, source_id) "
                          "DO UPDATE SET hash = excluded.hash WHERE hash <> excluded.hash "
                          "RETURNING 1",
                          -1, &q->hit, NULL) != SQLITE_OK)
     return db_error(q->h, err);
-  sqlite3_bind_text(q->hit, 1, ref, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q->hit, 2, sid, -1, SQLITE_STATIC);
-  sqlite3_bind_text(q->hit, 3, hash, -1, SQLITE_STATIC);
-  int rc = sqlite3_step(q->hit);
-  *fresh = rc == SQLITE_ROW;
-  while (rc == SQLITE_ROW)
-    rc = sqlite3_step(q->hit);
-  ag_status st = rc == SQLITE_DONE ? AG_OK : db_error(q->h, err);
-  sqlite3_reset(q->hit);
-  return st;
+  bool carried;
+  ag_status st = hit_step(q, q->carry, ref, list, sid, hash, &carried, err);
+  return st == AG_OK ? hit_step(q, q->hit, ref, list, sid, hash, fresh, err) : st;
 }
 
 static ag_status sq_screened(parties_store *s, const char *const *refs, size_t n, int64_t now_ms,
@@ -249,6 +276,43 @@ static const parties_store_ops sqlite_ops = {
     .claim = sq_claim,
 };
 
+/* party_hits keyed by (ref, source_id), as it was made before hits were
+ * kept per list: rebuilt with the list code, its rows kept with list_code
+ * '' (the legacy rows sq_hit carries over). Under the write lock, so two
+ * processes opening the file together rebuild it once. */
+static const char rekey_sql[] =
+    "CREATE TABLE party_hits_keyed(ref TEXT NOT NULL, list_code TEXT NOT NULL,"
+    " source_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(ref, list_code, source_id));"
+    "INSERT INTO party_hits_keyed(ref, list_code, source_id, hash)"
+    " SELECT ref, '', source_id, hash FROM party_hits;"
+    "DROP TABLE party_hits;"
+    "ALTER TABLE party_hits_keyed RENAME TO party_hits;";
+
+static bool keyed_by_list(sqlite3 *h) {
+  sqlite3_stmt *q = NULL;
+  bool keyed = sqlite3_prepare_v2(h,
+                                  "SELECT 1 FROM pragma_table_info('party_hits') "
+                                  "WHERE name = 'list_code'",
+                                  -1, &q, NULL) == SQLITE_OK &&
+               sqlite3_step(q) == SQLITE_ROW;
+  sqlite3_finalize(q);
+  return keyed;
+}
+
+static ag_status rekey_hits(sqlite3 *h, ag_error *err) {
+  if (keyed_by_list(h))
+    return AG_OK;
+  ag_status st =
+      sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? AG_OK : db_error(h, err);
+  if (st == AG_OK && !keyed_by_list(h) && sqlite3_exec(h, rekey_sql, NULL, NULL, NULL) != SQLITE_OK)
+    st = db_error(h, err);
+  if (st == AG_OK && sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    st = db_error(h, err);
+  if (st != AG_OK && !sqlite3_get_autocommit(h))
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+  return st;
+}
+
 ag_status parties_sqlite_open(const char *log_path, parties_store **out, ag_error *err) {
   *out = NULL;
   sqlite_store *q = calloc(1, sizeof *q);
@@ -268,6 +332,11 @@ ag_status parties_sqlite_open(const char *log_path, parties_store **out, ag_erro
                    NULL) != SQLITE_OK ||
       sqlite3_exec(q->h, schema, NULL, NULL, NULL) != SQLITE_OK) {
     ag_status st = db_error(q->h, err);
+    sq_close(&q->base);
+    return st;
+  }
+  ag_status st = rekey_hits(q->h, err);
+  if (st != AG_OK) {
     sq_close(&q->base);
     return st;
   }

@@ -2,10 +2,8 @@
 # "The party registry"); sourced after lib.sh. The data: rescreen_data.py.
 #   rs_items NAME DB      the re-screenings' queue items of the log DB, one
 #                         {"id","ref","hits"} a line, into $TMPD/NAME.items,
-#                         and their hits, "ref entry hash" a line, sorted,
-#                         into $TMPD/NAME.hits (an item names a hit twice
-#                         when two lists give one entry the same id and
-#                         content: once here)
+#                         and their hits, "ref list entry hash" a line,
+#                         sorted, into $TMPD/NAME.hits
 #   rs_update_killed DB   `acegate lists update $TMPD/changed.csv --db DB`,
 #                         SIGKILLed once the log holds a screening record
 #                         (waited for, 60 s at most); its exit status in
@@ -14,13 +12,19 @@
 #                         (rs_items names) are as many per party, and
 #                         "ok NAME_each_hit_once" when they name the same
 #                         hits (party, entry, content), each once in B
+#   rs_old_hits REF NAME CC [LIST]
+#                         the party's hits (on LIST only, when given), as the
+#                         screening of its name finds them, as rows of
+#                         party_hits when it was keyed by (ref, source_id):
+#                         "('REF', 'ID', 'HASH'), ..." (an id once), for SQL
 rs_items() {
   "$ACEGATE" audit export --from 2000-01-01 --to 2999-12-31 --format jsonl --db "$2" |
     jq -c 'select(.kind == "screening") | (.decision | fromjson) as $d
       | select($d.cause.kind == "list_change")
       | {id: .audit_id, ref: (.request | fromjson).ref,
-         hits: [$d.cause.entries, $d.cause.entry_hashes] | transpose}' >"$TMPD/$1.items"
-  jq -r '.ref as $r | .hits | unique[] | "\($r) \(.[0]) \(.[1])"' "$TMPD/$1.items" | sort \
+         hits: [$d.cause.entries, $d.cause.entry_lists, $d.cause.entry_hashes] | transpose}' \
+    >"$TMPD/$1.items"
+  jq -r '.ref as $r | .hits[] | "\($r) \(.[1]) \(.[0]) \(.[2])"' "$TMPD/$1.items" | sort \
     >"$TMPD/$1.hits"
 }
 
@@ -49,4 +53,13 @@ rs_compare() {
   else
     echo "not ok $1_each_hit_once: $(diff "$TMPD/$2.hits" "$TMPD/$3.hits" | head -6)"
   fi
+}
+
+rs_old_hits() {
+  "$ACEGATE" screen "$2" --country "$3" --json --db "$TMPD/rs_scratch.db" 2>/dev/null |
+    jq -r --arg l "${4:-}" '.matches[] | select($l == "" or .list_code == $l)
+      | "\(.source_id) \(.entry_hash)"' | sort -u |
+    while read -r _rs_id _rs_hash; do
+      printf "('%s', '%s', '%s')\n" "$1" "$_rs_id" "$_rs_hash"
+    done | paste -sd, -
 }

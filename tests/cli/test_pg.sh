@@ -18,7 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 . "$(dirname "$0")/rescreen_lib.sh"
-plan 87
+plan 94
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -526,6 +526,44 @@ expect_grep tamper_is_content_changed 'broken at seq 2 (a-2-.*content_changed' "
   >/dev/null
 expect_exit tampered_dictionary_named 6 "$ACEGATE" audit verify --db "$MIG_URI"
 expect_grep tampered_dictionary_first_record 'broken at seq 1 ' "$TMPD/out"
+
+# ---- a registry made when party_hits was keyed by (ref, source_id)
+# (docs/audit.md, "Roles"): the service's role cannot add the list code, the
+# owner's opening does; then the hits it had are kept, and a party matching
+# entries of two lists with one id (20315: SDN and SSI, 17250: Non-SDN
+# Menu-Based and SSI) finds neither new again ----
+pg_sql "CREATE DATABASE oldhits" >/dev/null
+OLD_URI="postgresql://postgres@127.0.0.1:$PGPORT/oldhits"
+OLD_APP="postgresql://acegate_app@127.0.0.1:$PGPORT/oldhits"
+export ACEGATE_HOME="$TMPD/oldhits_home" # the bundled lists
+"$ACEGATE" keys add --role admin --name ops --db "$OLD_URI" >/dev/null 2>&1
+"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 "$OLD_URI" -c "
+  CREATE TABLE party_registry(ref text COLLATE \"C\" PRIMARY KEY, name text NOT NULL,
+    country text NOT NULL DEFAULT '', address text NOT NULL DEFAULT '', source text NOT NULL,
+    last_screened_ms bigint);
+  CREATE TABLE party_hits(ref text COLLATE \"C\" NOT NULL, source_id text NOT NULL,
+    hash text NOT NULL, PRIMARY KEY(ref, source_id));
+  CREATE TABLE party_rescreens(change text PRIMARY KEY, lists_version text NOT NULL,
+    at_ms bigint NOT NULL);
+  INSERT INTO party_registry(ref, name, country, source) VALUES
+    ('G-1', 'GPB Financial Services Limited', 'CY', 'import'),
+    ('G-2', 'Public Joint Stock Company Gazprom', 'RU', 'import');
+  INSERT INTO party_hits VALUES $(rs_old_hits G-1 'GPB Financial Services Limited' CY SSI),
+    $(rs_old_hits G-2 'Public Joint Stock Company Gazprom' RU);
+  GRANT SELECT, INSERT ON audit_log TO acegate_app;
+  GRANT SELECT, UPDATE ON audit_head TO acegate_app;
+  GRANT SELECT, INSERT, UPDATE ON api_keys TO acegate_app;
+  GRANT SELECT ON audit_meta, audit_dict TO acegate_app;
+  GRANT SELECT, INSERT, UPDATE ON party_registry, party_hits, party_rescreens TO acegate_app;" \
+  >/dev/null
+expect_exit old_hits_role_refused 4 "$ACEGATE" parties rescreen --all --db "$OLD_APP"
+expect_grep old_hits_owner_named 'open the registry once as the owner' "$TMPD/err"
+expect_exit old_hits_owner_opens 0 "$ACEGATE" parties list --db "$OLD_URI"
+expect_exit old_hits_rescreen 0 "$ACEGATE" parties rescreen --all --db "$OLD_APP"
+# only the SDN entry's hit, which the old key had lost to SSI's, is new
+jqok old_hits_kept '.items == 1 and .kept == 0' "$TMPD/out"
+expect_exit old_hits_rescreen_again 0 "$ACEGATE" parties rescreen --all --db "$OLD_APP"
+jqok old_hits_nothing_new '.items == 0 and .kept == 0' "$TMPD/out"
 
 # ---- a re-screening killed midway, finished by the next process to load
 # the change: every (party, new hit) of it one queue item (docs/review.md,
