@@ -224,7 +224,25 @@ void ag_audit_entry_json(ag_buf *b, const ag_audit_entry *e);
 
 /* Looks a record up by audit id: AG_ERR_NOTFOUND if there is none. */
 ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **out, ag_error *err);
+/* Looks a record up by its seq, for a caller that noted the seqs of records
+ * it read itself (the review module's open queue); whatever a client names
+ * is looked up by audit id. AG_ERR_NOTFOUND if there is none. */
+ag_status ag_audit_get_seq(ag_audit_db *db, int64_t seq, ag_audit_entry **out, ag_error *err);
 void ag_audit_entry_free(ag_audit_entry *e);
+
+/* The head of the log: its last record's seq and hash (0 and 64 zeros for
+ * an empty log). Every record up to it is committed, so a search begun
+ * afterwards finds all of them. */
+ag_status ag_audit_head(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HASH_HEX], ag_error *err);
+
+/* State another module derives from the log and keeps while the handle is
+ * open (the review module's open queue): one per slot, made by make() the
+ * first time it is asked for (NULL: out of memory, asked again next time)
+ * and freed by drop() in ag_audit_close(). Safe from any thread; the state
+ * guards its own use. */
+typedef enum { AG_AUDIT_SLOT_REVIEW_QUEUE = 0, AG_AUDIT_SLOTS } ag_audit_slot;
+void *ag_audit_slot_get(ag_audit_db *db, ag_audit_slot slot, void *(*make)(void),
+                        void (*drop)(void *));
 
 /* ---- search and export ---- */
 

@@ -51,7 +51,10 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
  * (0: AG_AUDIT_PAGE_DEFAULT) after cursor (NULL or "": the first page).
  * Appends {"status":..,"items":[{"audit_id","kind","time","outcome",
  * "destination","eccn","ref","parties":[..],"status","latest_review"}...],
- * "next_cursor": ".." or null}. Errors name "status", "cursor" or "limit". */
+ * "next_cursor": ".." or null}. Errors name "status", "cursor" or "limit".
+ * The open queue is kept with db while it is open (docs/review.md, "How
+ * the open queue is kept"): the first call reads the log, later ones only
+ * what was appended since, by any process. Safe from several threads. */
 ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
                           ag_buf *out, ag_error *err);
 

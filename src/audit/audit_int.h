@@ -31,6 +31,7 @@ enum {
   ST_HEAD_SET,
   ST_INSERT,
   ST_GET,
+  ST_GET_SEQ,
   ST_KEY_GET,
   ST_KEY_ADD,
   ST_KEY_LIST,
@@ -81,7 +82,8 @@ typedef struct audit_store {
    * `before` run, every record hashed with audit_make_row() and inserted,
    * the head marker moved. Caller holds wmu. */
   ag_status (*write_batch)(ag_audit_db *db, audit_pending *batch, ag_error *err);
-  /* The record with this seq whose id is audit_id; AG_ERR_NOTFOUND. */
+  /* The record with this seq whose id is audit_id (NULL: whatever its
+   * id); AG_ERR_NOTFOUND. */
   ag_status (*get)(ag_audit_db *db, int64_t seq, const char *audit_id, ag_audit_entry **out,
                    ag_error *err);
   /* Fills page (entries allocated for limit) with the records matching q
@@ -206,6 +208,12 @@ struct ag_audit_db {
   uint64_t wal_gen; /* counts WAL restarts */
   audit_conn ck;    /* the checkpointer's own connection */
   atomic_uint_fast64_t checkpoints;
+
+  /* what other modules keep for this handle (ag_audit_slot_get), under
+   * slot_mu */
+  pthread_mutex_t slot_mu;
+  void *slot[AG_AUDIT_SLOTS];
+  void (*slot_drop[AG_AUDIT_SLOTS])(void *);
 };
 
 /* The columns in canonical order, as every SELECT of the log lists them. */

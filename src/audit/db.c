@@ -165,6 +165,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT] = "INSERT INTO audit_log(" AUDIT_COLS ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
                   " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [ST_GET] = "SELECT " AUDIT_COLS " FROM audit_log WHERE seq = ?1 AND audit_id = ?2",
+    [ST_GET_SEQ] = "SELECT " AUDIT_COLS " FROM audit_log WHERE seq = ?1",
     [ST_KEY_GET] = "SELECT id, key_hash, role, name, created_ms, revoked_ms FROM api_keys"
                    " WHERE id = ?1",
     [ST_KEY_ADD] = "INSERT INTO api_keys(id, key_hash, role, name, created_ms)"
@@ -623,6 +624,7 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
   pthread_mutex_init(&db->zmu, NULL);
   pthread_mutex_init(&db->imu, NULL);
   pthread_cond_init(&db->icv, NULL);
+  pthread_mutex_init(&db->slot_mu, NULL);
   db->wal_fd = -1;
   atomic_init(&db->head_saved, -1);
   db->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
@@ -668,6 +670,10 @@ ag_status ag_audit_open(const char *path, const ag_audit_options *opts, ag_audit
 void ag_audit_close(ag_audit_db *db) {
   if (!db)
     return;
+  for (int i = 0; i < AG_AUDIT_SLOTS; i++)
+    if (db->slot[i])
+      db->slot_drop[i](db->slot[i]);
+  pthread_mutex_destroy(&db->slot_mu);
   (db->store ? db->store : &audit_sqlite_store)->close(db);
   EVP_MD_CTX_free(db->wctx);
   EVP_MD_free((EVP_MD *)db->sha256);
@@ -717,6 +723,18 @@ const audit_store audit_sqlite_store = {
     .key_list = audit_sqlite_key_list,
     .key_revoke = audit_sqlite_key_revoke,
 };
+
+void *ag_audit_slot_get(ag_audit_db *db, ag_audit_slot slot, void *(*make)(void),
+                        void (*drop)(void *)) {
+  if (!db || slot < 0 || slot >= AG_AUDIT_SLOTS)
+    return NULL;
+  pthread_mutex_lock(&db->slot_mu);
+  if (!db->slot[slot] && (db->slot[slot] = make()) != NULL)
+    db->slot_drop[slot] = drop;
+  void *state = db->slot[slot];
+  pthread_mutex_unlock(&db->slot_mu);
+  return state;
+}
 
 bool audit_is_pg_uri(const char *path) {
   return path && (!strncmp(path, "postgresql://", 13) || !strncmp(path, "postgres://", 11));

@@ -927,8 +927,11 @@ static ag_status pg_get(ag_audit_db *db, int64_t seq, const char *audit_id, ag_a
   char s[24];
   snprintf(s, sizeof s, "%lld", (long long)seq);
   const char *vals[2] = {s, audit_id};
-  PGresult *r = exec_bin(c, "SELECT " PG_COLS " FROM audit_log WHERE seq = $1 AND audit_id = $2", 2,
-                         vals, NULL, NULL);
+  PGresult *r =
+      audit_id
+          ? exec_bin(c, "SELECT " PG_COLS " FROM audit_log WHERE seq = $1 AND audit_id = $2", 2,
+                     vals, NULL, NULL)
+          : exec_bin(c, "SELECT " PG_COLS " FROM audit_log WHERE seq = $1", 1, vals, NULL, NULL);
   if (PQresultStatus(r) != PGRES_TUPLES_OK)
     st = pg_error(err, c, r, "get");
   else if (PQntuples(r) == 0)

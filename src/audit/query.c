@@ -103,6 +103,18 @@ ag_status ag_audit_get(ag_audit_db *db, const char *audit_id, ag_audit_entry **o
   return db->store->get(db, seq, audit_id, out, err);
 }
 
+ag_status ag_audit_get_seq(ag_audit_db *db, int64_t seq, ag_audit_entry **out, ag_error *err) {
+  *out = NULL;
+  if (seq <= 0)
+    return ag_error_set(err, AG_ERR_NOTFOUND, "seq", "no audit record with this seq");
+  return db->store->get(db, seq, NULL, out, err);
+}
+
+ag_status ag_audit_head(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HASH_HEX],
+                        ag_error *err) {
+  return db->store->head(db, seq, hash, err);
+}
+
 ag_status audit_sqlite_get(ag_audit_db *db, int64_t seq, const char *audit_id,
                            ag_audit_entry **out, ag_error *err) {
   audit_conn *c;
@@ -110,9 +122,10 @@ ag_status audit_sqlite_get(ag_audit_db *db, int64_t seq, const char *audit_id,
   if (st != AG_OK)
     return st;
   sqlite3_stmt *s;
-  if ((st = audit_stmt(c, ST_GET, &s, err)) == AG_OK) {
+  if ((st = audit_stmt(c, audit_id ? ST_GET : ST_GET_SEQ, &s, err)) == AG_OK) {
     sqlite3_bind_int64(s, 1, seq);
-    sqlite3_bind_text(s, 2, audit_id, -1, SQLITE_STATIC);
+    if (audit_id)
+      sqlite3_bind_text(s, 2, audit_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
       st = audit_entry_from_stmt(db, c, s, out, err);

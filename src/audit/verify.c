@@ -415,14 +415,16 @@ ag_status audit_sqlite_head(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HA
   if (st != AG_OK)
     return st;
   sqlite3_stmt *s = NULL;
-  if (sqlite3_prepare_v2(c->h, "SELECT seq, hash FROM audit_head WHERE id = 1", -1, &s, NULL) ==
-          SQLITE_OK &&
-      sqlite3_step(s) == SQLITE_ROW) {
+  int rc = sqlite3_prepare_v2(c->h, "SELECT seq, hash FROM audit_head WHERE id = 1", -1, &s, NULL);
+  if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
     head = sqlite3_column_int64(s, 0);
     snprintf(hash, AG_AUDIT_HASH_HEX, "%s", audit_col_text(s, 1));
   }
+  /* a head that could not be read is no empty log */
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    st = audit_db_error(err, c->h, "read head");
   sqlite3_finalize(s);
   audit_read_release(db, c);
   *seq = head;
-  return AG_OK;
+  return st;
 }

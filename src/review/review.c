@@ -3,11 +3,12 @@
  * a review is appended to the audit log as a record of its own, so the
  * record it resolves stays exactly as it was made (15 CFR 762.2, 762.6) and
  * every resolution is in the same hash chain, with who made it and why.
+ * The queues are read in queue.c.
  */
-#include "acegate/review.h"
+#include "review_int.h"
+
 #include "acegate/screen.h"
 
-#include <inttypes.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 static const char *const decision_names[] = {"cleared", "confirmed", "escalated"};
 #define N_DECISIONS (sizeof decision_names / sizeof decision_names[0])
 
-static bool decision_known(const char *s) {
+bool review_decision_known(const char *s) {
   for (size_t i = 0; i < N_DECISIONS; i++)
     if (!strcmp(s, decision_names[i]))
       return true;
@@ -23,11 +24,6 @@ static bool decision_known(const char *s) {
 }
 
 /* ---- what a record asks of a reviewer ---- */
-
-typedef struct {
-  bool reviewable; /* REVIEW outcome or a candidate of any level */
-  bool queued;     /* REVIEW outcome or a possible match: a person must look */
-} record_need;
 
 static void need_of_matches(json_t *matches, record_need *n) {
   size_t i;
@@ -44,8 +40,7 @@ static void need_of_matches(json_t *matches, record_need *n) {
   }
 }
 
-/* Calls fn for every candidate of the record's answer (dec). */
-static void each_candidate(const ag_audit_entry *e, json_t *dec,
+void review_each_candidate(const ag_audit_entry *e, json_t *dec,
                            void (*fn)(json_t *party, json_t *match, void *ctx), void *ctx) {
   size_t i, j;
   json_t *p, *m;
@@ -62,7 +57,7 @@ static void each_candidate(const ag_audit_entry *e, json_t *dec,
   }
 }
 
-static record_need need_of(const ag_audit_entry *e, json_t **dec_out) {
+record_need review_need(const ag_audit_entry *e, json_t **dec_out) {
   record_need n = {false, false};
   if (dec_out)
     *dec_out = NULL;
@@ -102,26 +97,26 @@ static record_need need_of(const ag_audit_entry *e, json_t **dec_out) {
   return n;
 }
 
+bool review_need_queued(const ag_audit_entry *e) {
+  /* besides a REVIEW outcome, only a candidate queues a record, and only a
+   * possible one or a re-screening's hit: an answer without "level", or
+   * with neither "possible" nor "cause", needs no parse (written as such,
+   * as for review_need) */
+  bool review_outcome = e->kind == AG_AUDIT_CHECK && !strcmp(e->outcome, "REVIEW");
+  if (!review_outcome && (!memmem(e->decision, e->decision_len, "\"level\"", 7) ||
+                          (!memmem(e->decision, e->decision_len, "\"possible\"", 10) &&
+                           !memmem(e->decision, e->decision_len, "\"cause\"", 7))))
+    return false;
+  return review_need(e, NULL).queued;
+}
+
 bool ag_review_queued(ag_audit_kind kind, const char *outcome, const char *answer, size_t len) {
   ag_audit_entry e = {.kind = kind, .outcome = outcome ? outcome : "", .decision = answer,
                       .decision_len = len};
-  return answer && need_of(&e, NULL).queued;
+  return answer && review_need_queued(&e);
 }
 
 /* ---- the reviews in the log ---- */
-
-typedef struct {
-  char of[AG_AUDIT_ID_MAX]; /* the record reviewed */
-  char id[AG_AUDIT_ID_MAX]; /* the review's own audit id */
-  int64_t seq, time_ms;
-  const char *decision; /* static */
-  char reviewer[AG_KEYS_ID_MAX];
-} review_ref;
-
-typedef struct {
-  review_ref *v;
-  size_t n, cap;
-} review_set;
 
 static int by_record_then_seq(const void *a, const void *b) {
   const review_ref *x = a, *y = b;
@@ -136,8 +131,7 @@ static const char *static_decision(const char *s) {
   return NULL;
 }
 
-/* Every review record, sorted by the record reviewed, then chain order. */
-static ag_status reviews_load(ag_audit_db *db, review_set *set, ag_error *err) {
+ag_status review_set_load(ag_audit_db *db, review_set *set, ag_error *err) {
   memset(set, 0, sizeof *set);
   char cursor[AG_AUDIT_CURSOR_MAX] = "";
   do {
@@ -186,8 +180,7 @@ static ag_status reviews_load(ag_audit_db *db, review_set *set, ag_error *err) {
   return AG_OK;
 }
 
-/* The latest review of audit_id, or NULL while it has none. */
-static const review_ref *latest_review(const review_set *set, const char *audit_id) {
+const review_ref *review_latest(const review_set *set, const char *audit_id) {
   size_t lo = 0, hi = set->n;
   while (lo < hi) { /* the first review of a record not before audit_id */
     size_t mid = lo + (hi - lo) / 2;
@@ -202,8 +195,8 @@ static const review_ref *latest_review(const review_set *set, const char *audit_
   return last;
 }
 
-static const char *status_of(const review_set *set, const char *audit_id) {
-  const review_ref *r = latest_review(set, audit_id);
+const char *review_status(const review_set *set, const char *audit_id) {
+  const review_ref *r = review_latest(set, audit_id);
   return r ? r->decision : "open";
 }
 
@@ -284,7 +277,7 @@ static json_t *remembered_pairs(const ag_audit_entry *e, json_t *dec, json_t *en
   if (!entries || !c.pairs)
     return c.pairs;
   c.request = json_loadb(e->request, e->request_len, 0, NULL);
-  each_candidate(e, dec, add_pair, &c);
+  review_each_candidate(e, dec, add_pair, &c);
   json_decref(c.request);
   return c.pairs;
 }
@@ -402,7 +395,7 @@ static ag_status parse_review(json_t *root, const char **audit_id, const char **
   if (!*decision)
     return ag_error_set(err, AG_ERR_INPUT, "decision",
                         "is required: cleared, confirmed, escalated or revoked");
-  if (!decision_known(*decision) && strcmp(*decision, "revoked") != 0)
+  if (!review_decision_known(*decision) && strcmp(*decision, "revoked") != 0)
     return ag_error_set(err, AG_ERR_INPUT, "decision",
                         "\"%.40s\" is not a decision: cleared, confirmed, escalated or revoked",
                         *decision);
@@ -451,7 +444,7 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
                        "entries", named);
     goto append;
   }
-  if (!need_of(e, &dec).reviewable) {
+  if (!review_need(e, &dec).reviewable) {
     st = ag_error_set(err, AG_ERR_INPUT, "audit_id",
                       "record %s is a %s with outcome %s: only a REVIEW outcome or a screening "
                       "candidate can be reviewed",
@@ -461,7 +454,7 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
   /* every entry named must be one of the record's candidates */
   if (entries) {
     marks = json_deep_copy(entries);
-    each_candidate(e, dec, find_entry, marks);
+    review_each_candidate(e, dec, find_entry, marks);
     size_t i;
     json_t *m;
     json_array_foreach(marks, i, m) {
@@ -520,37 +513,9 @@ done:
   return st;
 }
 
-/* ---- reading: the queue and one record ---- */
+/* ---- reading one record ---- */
 
-static void put_parties(json_t *party, json_t *match, void *ctx) {
-  (void)match;
-  json_t *names = ctx;
-  json_t *name = json_object_get(party, "name");
-  size_t i;
-  json_t *v;
-  json_array_foreach(names, i, v) {
-    if (json_equal(v, name))
-      return;
-  }
-  if (json_is_string(name))
-    json_array_append(names, name);
-}
-
-static void put_review_ref(ag_buf *out, const review_ref *r) {
-  char t[32];
-  ag_audit_format_time(r->time_ms, t);
-  ag_buf_puts(out, "{\"audit_id\":");
-  ag_buf_json_cstr(out, r->id);
-  ag_buf_puts(out, ",\"decision\":");
-  ag_buf_json_cstr(out, r->decision);
-  ag_buf_puts(out, ",\"reviewer\":");
-  ag_buf_json_cstr(out, r->reviewer);
-  ag_buf_puts(out, ",\"time\":");
-  ag_buf_json_cstr(out, t);
-  ag_buf_putc(out, '}');
-}
-
-static void put_header(ag_buf *out, const ag_audit_entry *e, const char *status) {
+void review_put_header(ag_buf *out, const ag_audit_entry *e, const char *status) {
   char t[32];
   ag_audit_format_time(e->time_ms, t);
   ag_buf_puts(out, "{\"audit_id\":");
@@ -565,190 +530,6 @@ static void put_header(ag_buf *out, const ag_audit_entry *e, const char *status)
   ag_buf_json_cstr(out, status);
 }
 
-static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set) {
-  put_header(out, e, status_of(set, e->id));
-  ag_buf_puts(out, ",\"destination\":");
-  ag_buf_json_cstr(out, e->destination);
-  ag_buf_puts(out, ",\"eccn\":");
-  ag_buf_json_cstr(out, e->eccn);
-  json_t *req = json_loadb(e->request, e->request_len, 0, NULL);
-  const char *ref = json_string_value(json_object_get(req, "ref"));
-  ag_buf_puts(out, ",\"ref\":");
-  if (ref)
-    ag_buf_json_cstr(out, ref);
-  else
-    ag_buf_puts(out, "null");
-  json_decref(req);
-  json_t *dec = json_loadb(e->decision, e->decision_len, 0, NULL);
-  json_t *names = json_array();
-  if (dec && names)
-    each_candidate(e, dec, put_parties, names);
-  char *text = names ? json_dumps(names, JSON_COMPACT) : NULL;
-  ag_buf_puts(out, ",\"parties\":");
-  ag_buf_puts(out, text ? text : "[]");
-  free(text);
-  json_decref(names);
-  json_t *cause = json_object_get(dec, "cause");
-  if (cause) {
-    char *ct = json_dumps(cause, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    ag_buf_puts(out, ",\"cause\":");
-    ag_buf_puts(out, ct ? ct : "null");
-    free(ct);
-  }
-  json_decref(dec);
-  const review_ref *r = latest_review(set, e->id);
-  ag_buf_puts(out, ",\"latest_review\":");
-  if (r)
-    put_review_ref(out, r);
-  else
-    ag_buf_puts(out, "null");
-  ag_buf_putc(out, '}');
-}
-
-typedef struct {
-  const review_set *set;
-  const char *status;
-} queue_filter;
-
-static bool in_queue(void *ctx, const ag_audit_entry *e) {
-  const queue_filter *f = ctx;
-  record_need n = need_of(e, NULL);
-  if (!n.reviewable)
-    return false;
-  const char *st = status_of(f->set, e->id);
-  /* open: only what a person must look at; a resolved record is listed
-   * under its status whatever made it reviewable */
-  return strcmp(st, f->status) == 0 && (strcmp(st, "open") != 0 || n.queued);
-}
-
-/* Writes {"status","items","next_cursor"} for a page of entries. */
-static void put_page(ag_buf *out, const char *status, ag_audit_entry *const *entries, size_t n,
-                     const char *next_cursor, const review_set *set) {
-  ag_buf_puts(out, "{\"status\":");
-  ag_buf_json_cstr(out, status);
-  ag_buf_puts(out, ",\"items\":[");
-  for (size_t i = 0; i < n; i++) {
-    if (i)
-      ag_buf_putc(out, ',');
-    put_item(out, entries[i], set);
-  }
-  ag_buf_puts(out, "],\"next_cursor\":");
-  if (next_cursor && next_cursor[0])
-    ag_buf_json_cstr(out, next_cursor);
-  else
-    ag_buf_puts(out, "null");
-  ag_buf_putc(out, '}');
-}
-
-static int by_seq(const void *a, const void *b) {
-  const ag_audit_entry *x = *(ag_audit_entry *const *)a, *y = *(ag_audit_entry *const *)b;
-  return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* A resolved status (escalated, cleared, confirmed) is that of records a
- * review names: those are read one by one from the review set, where a
- * scan of the log would read and parse every record to find a few (11.6 s
- * on a log of 100,000 checks). Oldest first; the cursor is a search's
- * ("f" and the last seq in hex), so a page continues either way. */
-static ag_status queue_reviewed(ag_audit_db *db, const review_set *set, const char *status,
-                                const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
-  int64_t after = 0;
-  if (cursor && *cursor) {
-    char *end = NULL;
-    unsigned long long v = cursor[0] == 'f' ? strtoull(cursor + 1, &end, 16) : 0;
-    if (!end || end == cursor + 1 || *end || v > INT64_MAX)
-      return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
-    after = (int64_t)v;
-  }
-  if (limit == 0)
-    limit = AG_AUDIT_PAGE_DEFAULT;
-  ag_audit_entry **found = NULL;
-  size_t n = 0;
-  ag_status st = AG_OK;
-  for (size_t i = 0; i < set->n && st == AG_OK;) {
-    size_t j = i;
-    while (j + 1 < set->n && !strcmp(set->v[j + 1].of, set->v[i].of))
-      j++; /* set->v[j]: the record's latest review */
-    const char *of = set->v[j].of;
-    const char *decision = set->v[j].decision;
-    i = j + 1;
-    if (strcmp(decision, status) != 0)
-      continue;
-    ag_audit_entry *e = NULL;
-    if ((st = ag_audit_get(db, of, &e, err)) == AG_ERR_NOTFOUND) {
-      st = AG_OK; /* a review of an id the log does not hold names nothing */
-      continue;
-    }
-    if (st != AG_OK)
-      break;
-    if (e->seq <= after || !need_of(e, NULL).reviewable) {
-      ag_audit_entry_free(e);
-      continue;
-    }
-    ag_audit_entry **grown = realloc(found, (n + 1) * sizeof(ag_audit_entry *));
-    if (!grown) {
-      ag_audit_entry_free(e);
-      st = ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
-      break;
-    }
-    found = grown;
-    found[n++] = e;
-  }
-  if (st == AG_OK) {
-    if (n)
-      qsort(found, n, sizeof(ag_audit_entry *), by_seq);
-    char next[AG_AUDIT_CURSOR_MAX] = "";
-    if (n > limit)
-      snprintf(next, sizeof next, "f%" PRIx64, (uint64_t)found[limit - 1]->seq);
-    put_page(out, status, found, n > limit ? limit : n, next, set);
-  }
-  for (size_t k = 0; k < n; k++)
-    ag_audit_entry_free(found[k]);
-  free(found);
-  return st;
-}
-
-ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
-                          ag_buf *out, ag_error *err) {
-  return ag_review_queue_ref(db, status, NULL, cursor, limit, out, err);
-}
-
-ag_status ag_review_queue_ref(ag_audit_db *db, const char *status, const char *ref,
-                              const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
-  if (!status)
-    status = "open";
-  if (strcmp(status, "open") != 0 && !decision_known(status))
-    return ag_error_set(err, AG_ERR_INPUT, "status",
-                        "\"%.40s\" is not a status: open, escalated, cleared or confirmed",
-                        status);
-  if (limit > AG_AUDIT_PAGE_MAX)
-    return ag_error_set(err, AG_ERR_INPUT, "limit", "at most %d", AG_AUDIT_PAGE_MAX);
-  review_set set;
-  ag_status st = reviews_load(db, &set, err);
-  if (st != AG_OK)
-    return st;
-  if (strcmp(status, "open") != 0 && !ref) {
-    st = queue_reviewed(db, &set, status, cursor, limit, out, err);
-    free(set.v);
-    return st;
-  }
-  queue_filter f = {&set, status};
-  ag_audit_query q = {.kind = AG_AUDIT_ANY,
-                      .ref = ref,
-                      .match = in_queue,
-                      .match_ctx = &f,
-                      .cursor = cursor,
-                      .limit = limit};
-  ag_audit_page page;
-  st = ag_audit_search(db, &q, &page, err);
-  if (st == AG_OK) {
-    put_page(out, status, page.entries, page.count, page.next_cursor, &set);
-    ag_audit_page_free(&page);
-  }
-  free(set.v);
-  return st;
-}
-
 ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_error *err) {
   ag_audit_entry *e = NULL;
   ag_status st = ag_audit_get(db, audit_id ? audit_id : "", &e, err);
@@ -757,17 +538,17 @@ ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_e
                         audit_id ? audit_id : "");
   if (st != AG_OK)
     return st;
-  if (!need_of(e, NULL).reviewable) {
+  if (!review_need(e, NULL).reviewable) {
     st = ag_error_set(err, AG_ERR_INPUT, "audit_id", "record %s is not reviewable", e->id);
     ag_audit_entry_free(e);
     return st;
   }
   review_set set;
-  if ((st = reviews_load(db, &set, err)) != AG_OK) {
+  if ((st = review_set_load(db, &set, err)) != AG_OK) {
     ag_audit_entry_free(e);
     return st;
   }
-  put_header(out, e, status_of(&set, e->id));
+  review_put_header(out, e, review_status(&set, e->id));
   ag_buf_puts(out, ",\"record\":");
   ag_buf_append(out, e->decision, e->decision_len);
   ag_buf_puts(out, ",\"reviews\":[");

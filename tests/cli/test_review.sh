@@ -5,7 +5,7 @@
 # oldest first, with paging, a record's status is its latest review, bad
 # input is named by field, and only reviewers and admins may review.
 . "$(dirname "$0")/lib.sh"
-plan 68
+plan 84
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 jqok() {
@@ -164,3 +164,34 @@ jqok escalated_page2 '[.items[].ref] == ["ES-3"] and .next_cursor == null' "$TMP
 jqok escalated_after_clear '[.items[].ref] == ["ES-2","ES-3"]' "$TMPD/e3"
 expect_exit escalated_cursor_bad 2 "$ACEGATE" review queue --status escalated --cursor zz --db "$DB"
 expect_grep escalated_cursor_bad_field 'cursor' "$TMPD/err"
+
+# ---- the service's open queue follows the log others append to ----
+# the service learnt its open queue above; what another process appends
+# (the command line writing into the log `serve` has open) is in the next
+# answer, and a review that resolves an item takes it out of the next
+is http_open_before "$(get "$REV" '/v1/reviews?status=open&limit=1000')" 200
+jqok http_open_before_items '[.items[].ref] == ["PG-1","PG-2","PG-3"]' "$TMPD/body"
+expect_exit cli_appends 0 "$ACEGATE" check --eccn 4D004 --to BE --end-user "NSO Grop Technologies" \
+  --ref XP-1 --json --db "$DB"
+XP1=$(jq -r .audit_id "$TMPD/out")
+"$ACEGATE" screen "NSO Grop Technologies" --country BE --json --db "$DB" >"$TMPD/xs.json"
+XS=$(jq -r .audit_id "$TMPD/xs.json")
+is http_open_after_append "$(get "$REV" '/v1/reviews?status=open&limit=1000')" 200
+jqok http_open_has_appended "[.items[].audit_id] | .[-2:] == [\"$XP1\",\"$XS\"]" "$TMPD/body"
+# the same answer, byte for byte, as a process reading the log afresh
+"$ACEGATE" review queue --limit 1000 --db "$DB" >"$TMPD/fresh"
+printf '\n' >>"$TMPD/body"
+if cmp -s "$TMPD/body" "$TMPD/fresh"; then ok http_open_same_as_fresh; else
+  notok http_open_same_as_fresh "$(diff "$TMPD/body" "$TMPD/fresh" | head -c 300)"; fi
+expect_exit cli_resolves 0 "$ACEGATE" review add "$XP1" --decision cleared --note "a retailer" \
+  --db "$DB"
+is http_open_after_review "$(get "$REV" '/v1/reviews?status=open&limit=1000')" 200
+jqok http_open_resolved_gone "[.items[].audit_id] | index(\"$XP1\") == null and index(\"$XS\") != null" "$TMPD/body"
+# resolved through the service itself, and paged
+is http_resolves "$(post "$REV" /v1/reviews "{\"audit_id\":\"$XS\",\"decision\":\"escalated\",\"note\":\"asking legal\"}")" 201
+is http_open_page1 "$(get "$REV" '/v1/reviews?status=open&limit=2')" 200
+jqok http_open_page1_items '[.items[].ref] == ["PG-1","PG-2"] and .next_cursor != null' "$TMPD/body"
+is http_open_page2 "$(get "$REV" "/v1/reviews?status=open&limit=2&cursor=$(jq -r .next_cursor "$TMPD/body")")" 200
+jqok http_open_page2_items '[.items[].ref] == ["PG-3"] and .next_cursor == null' "$TMPD/body"
+is http_open_cursor_bad "$(get "$REV" '/v1/reviews?status=open&cursor=F1')" 400
+jqok http_open_cursor_bad_field '.error.field == "cursor"' "$TMPD/body"

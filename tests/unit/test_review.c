@@ -2,9 +2,14 @@
  * test_review.c - the review module (acegate/review.h) over an in-memory
  * log: which records are reviewable and queued, the review record and its
  * link to the record it resolves, status as the latest review, paging, and
- * errors named by field.
+ * errors named by field. Over a log file open twice (a service and another
+ * process appending): the open queue kept with the handle gives what a
+ * scan of the log gives, page by page, after appends and reviews through
+ * either handle and under concurrent requests.
  */
 #include "acegate/review.h"
+
+#include "../../src/review/review_int.h" /* the scan the open list must equal */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +17,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +282,263 @@ static void test_old_key_table(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* ---- the open queue kept with the handle, against a scan ---- */
+
+/* A re-screening's new hit (a confident match: still queued), a check whose
+ * only possible match a remembered clearance decided (not queued). */
+static const char rescreen_hit[] =
+    "{\"name\":\"Acme Group\",\"outcome\":\"CONFIDENT_MATCH\",\"matches\":[{\"source_id\":\"E9\","
+    "\"level\":\"confident\"}],\"cause\":{\"kind\":\"list_change\",\"entries\":[\"E9\"]}}";
+static const char remembered_check[] =
+    "{\"outcome\":\"NLR\",\"screening\":[{\"party\":\"end_user\",\"name\":\"Acme Grop\","
+    "\"matches\":[{\"source_id\":\"E1\",\"level\":\"possible\",\"remembered\":{\"decision\":"
+    "\"cleared\"}}]}]}";
+
+/* A possible match with its entry's digest: a clearance of it is
+ * remembered, and can be revoked. */
+static const char hashed_check[] =
+    "{\"outcome\":\"REVIEW\",\"screening\":[{\"party\":\"end_user\",\"name\":\"Acme Grop\","
+    "\"country\":\"DE\",\"matches\":[{\"source_id\":\"E1\",\"level\":\"possible\","
+    "\"entry_hash\":\"h1\"}]}]}";
+
+typedef struct {
+  char dir[64], path[128];
+  ag_audit_db *db;    /* the service's handle */
+  ag_audit_db *other; /* another process's */
+} two_handles;
+
+static int setup_file(void **state) {
+  static two_handles t;
+  snprintf(t.dir, sizeof t.dir, "/tmp/ag-review-q-XXXXXX");
+  if (!mkdtemp(t.dir))
+    return -1;
+  snprintf(t.path, sizeof t.path, "%s/audit.db", t.dir);
+  ag_error e;
+  if (ag_audit_open(t.path, NULL, &t.db, &e) != AG_OK ||
+      ag_audit_open(t.path, NULL, &t.other, &e) != AG_OK)
+    return -1;
+  *state = &t;
+  return 0;
+}
+
+static int teardown_file(void **state) {
+  two_handles *t = *state;
+  ag_audit_close(t->db);
+  ag_audit_close(t->other);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", t->dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* One of each kind of record; ids[k] receives the id of record k. */
+static void append_mix(ag_audit_db *db, char ids[8][AG_AUDIT_ID_MAX]) {
+  append(db, AG_AUDIT_CHECK, review_check, "REVIEW", ids[0]);
+  append(db, AG_AUDIT_CHECK, clean_check, "NLR", ids[1]);
+  append(db, AG_AUDIT_SCREENING, confident_screening, "CONFIDENT_MATCH", ids[2]);
+  append(db, AG_AUDIT_SCREENING, possible_screening, "POSSIBLE_MATCH", ids[3]);
+  append(db, AG_AUDIT_SCREENING, rescreen_hit, "CONFIDENT_MATCH", ids[4]);
+  append(db, AG_AUDIT_CHECK, remembered_check, "NLR", ids[5]);
+  append(db, AG_AUDIT_KEY, "{\"key_id\":\"k1\"}", "key_added", ids[6]);
+  append(db, AG_AUDIT_CHECK, "{\"outcome\":\"REVIEW\",\"screening\":[]}", "REVIEW", ids[7]);
+}
+
+static void review_on(ag_audit_db *db, const char *of, const char *decision, const char *entries) {
+  char json[512], id[AG_AUDIT_ID_MAX];
+  snprintf(json, sizeof json, "{\"audit_id\":\"%s\",\"decision\":\"%s\",\"note\":\"n\"%s%s}", of,
+           decision, entries ? ",\"entries\":" : "", entries ? entries : "");
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  assert_int_equal(ag_review_submit(db, json, strlen(json), "k1", "", &b, id, &e), AG_OK);
+  ag_buf_free(&b);
+}
+
+/* Pages through the open queue of db, limit at a time, from the list and
+ * from a scan: byte for byte the same answers. Returns the items seen. */
+static size_t same_as_scan(ag_audit_db *db, const char *from, size_t limit) {
+  char cursor[AG_AUDIT_CURSOR_MAX];
+  snprintf(cursor, sizeof cursor, "%s", from ? from : "");
+  size_t seen = 0;
+  do {
+    ag_buf a, b;
+    ag_buf_init(&a);
+    ag_buf_init(&b);
+    ag_error e;
+    assert_int_equal(ag_review_queue(db, "open", cursor, limit, &a, &e), AG_OK);
+    assert_int_equal(review_queue_scan(db, "open", NULL, cursor, limit, &b, &e), AG_OK);
+    ag_buf_putc(&a, '\0');
+    ag_buf_putc(&b, '\0');
+    assert_string_equal(a.data, b.data);
+    json_t *q = json_loads(a.data, 0, NULL);
+    assert_non_null(q);
+    seen += items(q);
+    const char *next = json_string_value(json_object_get(q, "next_cursor"));
+    snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+    json_decref(q);
+    ag_buf_free(&a);
+    ag_buf_free(&b);
+  } while (cursor[0]);
+  return seen;
+}
+
+static size_t same_at_every_limit(ag_audit_db *db) {
+  size_t n = same_as_scan(db, NULL, 0);
+  for (size_t limit = 1; limit <= 4; limit++)
+    assert_int_equal(same_as_scan(db, NULL, limit), n);
+  return n;
+}
+
+/* Appends a review of `of` as no acegate command would: naming seq and
+ * random part given (a record that may not exist). */
+static void append_review_of(ag_audit_db *db, const char *of) {
+  char dec[256], id[AG_AUDIT_ID_MAX];
+  snprintf(dec, sizeof dec, "{\"review_of\":\"%s\",\"decision\":\"cleared\",\"note\":\"n\"}", of);
+  append(db, AG_AUDIT_REVIEW, dec, "cleared", id);
+}
+
+/* (c) the list gives what a scan gives on a log of every kind of record,
+ * learnt at once, then caught up after appends and reviews through either
+ * handle */
+static void test_open_list_equals_scan(void **state) {
+  two_handles *t = *state;
+  char a[8][AG_AUDIT_ID_MAX], b[8][AG_AUDIT_ID_MAX], c[8][AG_AUDIT_ID_MAX];
+  append_mix(t->db, a);
+  /* queued: the REVIEW checks, the possible match, the re-screening's hit */
+  assert_int_equal(same_at_every_limit(t->db), 4);
+  append_mix(t->other, b);
+  review_on(t->db, a[0], "escalated", NULL);  /* escalated: no longer open */
+  review_on(t->other, a[3], "cleared", NULL); /* by the other process */
+  review_on(t->other, b[4], "confirmed", NULL);
+  review_on(t->db, a[2], "confirmed", "[\"E2\"]"); /* reviewable, never queued */
+  assert_int_equal(same_at_every_limit(t->db), 5);
+  /* a review naming a listed record's seq with another random part, or no
+   * record at all, resolves nothing */
+  char forged[AG_AUDIT_ID_MAX];
+  snprintf(forged, sizeof forged, "%.*s000000000000", (int)(strrchr(b[0], '-') - b[0] + 1), b[0]);
+  assert_string_not_equal(forged, b[0]);
+  append_review_of(t->other, forged);
+  append_review_of(t->other, "a-99999-000000000000");
+  append_mix(t->other, c);
+  review_on(t->other, b[7], "cleared", NULL);
+  review_on(t->other, c[0], "escalated", NULL);
+  review_on(t->other, c[0], "cleared", "[\"E1\"]");
+  assert_int_equal(same_at_every_limit(t->db), 7);
+  /* pages that start at any record, queued or not */
+  for (int k = 0; k < 8; k++) {
+    char cur[AG_AUDIT_CURSOR_MAX];
+    snprintf(cur, sizeof cur, "f%llx", strtoull(a[k] + 2, NULL, 10));
+    same_as_scan(t->db, cur, 2);
+  }
+  /* the same cursors refused, naming the field */
+  const char *bad[] = {"F1", "f", "fg", "f-1", "f8000000000000000", "b1", "f 1"};
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    ag_buf o;
+    ag_buf_init(&o);
+    ag_error e1, e2;
+    assert_int_equal(ag_review_queue(t->db, "open", bad[k], 0, &o, &e1), AG_ERR_INPUT);
+    assert_int_equal(review_queue_scan(t->db, "open", NULL, bad[k], 0, &o, &e2), AG_ERR_INPUT);
+    assert_string_equal(e1.field, "cursor");
+    assert_string_equal(e1.reason, e2.reason);
+    ag_buf_free(&o);
+  }
+}
+
+static json_t *open_queue(ag_audit_db *db) {
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  assert_int_equal(ag_review_queue(db, "open", NULL, 0, &b, &e), AG_OK);
+  json_t *j = json_loadb(b.data, b.len, 0, NULL);
+  assert_non_null(j);
+  ag_buf_free(&b);
+  return j;
+}
+
+static bool lists(json_t *q, const char *id) {
+  for (size_t i = 0; i < items(q); i++)
+    if (!strcmp(item_id(q, i), id))
+      return true;
+  return false;
+}
+
+/* (a) a record another process appends is in the next answer; (b) a review
+ * that resolves an item, from either process, takes it out of the next */
+static void test_open_list_follows_the_log(void **state) {
+  two_handles *t = *state;
+  char x[AG_AUDIT_ID_MAX], y[AG_AUDIT_ID_MAX];
+  append(t->db, AG_AUDIT_CHECK, review_check, "REVIEW", x);
+  json_t *q = open_queue(t->db);
+  assert_int_equal(items(q), 1);
+  json_decref(q);
+  append(t->other, AG_AUDIT_SCREENING, possible_screening, "POSSIBLE_MATCH", y);
+  q = open_queue(t->db);
+  assert_true(lists(q, x) && lists(q, y));
+  json_decref(q);
+  review_on(t->other, x, "cleared", NULL);
+  q = open_queue(t->db);
+  assert_int_equal(items(q), 1);
+  assert_string_equal(item_id(q, 0), y);
+  json_decref(q);
+  review_on(t->db, y, "escalated", NULL);
+  q = open_queue(t->db);
+  assert_int_equal(items(q), 0);
+  json_decref(q);
+  /* a revoked clearance does not open its record again */
+  char rid[AG_AUDIT_ID_MAX], json[256];
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  append(t->other, AG_AUDIT_CHECK, hashed_check, "REVIEW", x);
+  review_on(t->other, x, "cleared", "[\"E1\"]");
+  ag_audit_page page;
+  ag_audit_query rq = {.kind = AG_AUDIT_REVIEW, .newest_first = true, .limit = 1};
+  assert_int_equal(ag_audit_search(t->db, &rq, &page, &e), AG_OK);
+  snprintf(json, sizeof json, "{\"audit_id\":\"%s\",\"decision\":\"revoked\",\"note\":\"n\"}",
+           page.entries[0]->id);
+  ag_audit_page_free(&page);
+  assert_int_equal(ag_review_submit(t->other, json, strlen(json), "", "", &b, rid, &e), AG_OK);
+  ag_buf_free(&b);
+  q = open_queue(t->db);
+  assert_int_equal(items(q), 0);
+  json_decref(q);
+  assert_int_equal(same_at_every_limit(t->db), 0);
+}
+
+/* Requests on several threads while another handle appends: each answer
+ * as whole JSON, and afterwards the same as a scan. */
+static void *ask_queue(void *arg) {
+  ag_audit_db *db = arg;
+  for (int i = 0; i < 20; i++) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_error e;
+    json_t *q = ag_review_queue(db, "open", NULL, 3, &b, &e) == AG_OK
+                    ? json_loadb(b.data, b.len, 0, NULL)
+                    : NULL;
+    ag_buf_free(&b);
+    if (!q)
+      return (void *)1;
+    json_decref(q);
+  }
+  return NULL;
+}
+
+static void test_open_list_threads(void **state) {
+  two_handles *t = *state;
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, ask_queue, t->db), 0);
+  char ids[8][AG_AUDIT_ID_MAX];
+  for (int i = 0; i < 10; i++)
+    append_mix(t->other, ids);
+  for (int i = 0; i < 4; i++) {
+    void *failed;
+    pthread_join(th[i], &failed);
+    assert_null(failed);
+  }
+  assert_int_equal(same_at_every_limit(t->db), 40);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_open_queue, setup, teardown),
@@ -284,6 +547,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_confident_reviewable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
       cmocka_unit_test(test_old_key_table),
+      cmocka_unit_test_setup_teardown(test_open_list_equals_scan, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_open_list_follows_the_log, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_open_list_threads, setup_file, teardown_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,550 @@
+/*
+ * queue.c - the review queues (acegate/review.h): the records a person must
+ * look at (open), and those a review resolved (escalated, cleared,
+ * confirmed), oldest first, a page at a time.
+ *
+ * The open queue is served from a list kept with the log's handle
+ * (ag_audit_slot_get), so the service does not read its whole log at each
+ * request (a scan of 100,000 checks took 0.3 s, 6 s when their answers name
+ * candidates; a log is kept five years, 15 CFR 762.6): the seqs of the
+ * records that need a person and that no review has resolved, learnt by
+ * reading the log once, then at each request only the records after the
+ * last one read. It is derived from the log alone and kept in memory only,
+ * so there is nothing besides the log to keep or to verify. Several
+ * processes may append to the log (the command line beside the service,
+ * replicas on one PostgreSQL log): each request first reads up to the
+ * head, so whatever any of them appended is in its answer.
+ *
+ * Invariants of the list (open_list.mu guards it):
+ *  - its seqs rise, each once, none after `last`, each of a record
+ *    review_need_queued() queues;
+ *  - it holds every such record up to `last` that no review read since
+ *    resolves: records are appended, never changed, and a resolved record
+ *    never opens again (its status is its latest review, and every review
+ *    decides cleared, confirmed or escalated), so a seq a review resolves
+ *    is dropped for good;
+ *  - last_hash is record last's hash: a log that no longer holds it
+ *    (another log at that path) is read again from its start.
+ */
+#include "review_int.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a page of the queue ---- */
+
+static void put_parties(json_t *party, json_t *match, void *ctx) {
+  (void)match;
+  json_t *names = ctx;
+  json_t *name = json_object_get(party, "name");
+  size_t i;
+  json_t *v;
+  json_array_foreach(names, i, v) {
+    if (json_equal(v, name))
+      return;
+  }
+  if (json_is_string(name))
+    json_array_append(names, name);
+}
+
+static void put_review_ref(ag_buf *out, const review_ref *r) {
+  char t[32];
+  ag_audit_format_time(r->time_ms, t);
+  ag_buf_puts(out, "{\"audit_id\":");
+  ag_buf_json_cstr(out, r->id);
+  ag_buf_puts(out, ",\"decision\":");
+  ag_buf_json_cstr(out, r->decision);
+  ag_buf_puts(out, ",\"reviewer\":");
+  ag_buf_json_cstr(out, r->reviewer);
+  ag_buf_puts(out, ",\"time\":");
+  ag_buf_json_cstr(out, t);
+  ag_buf_putc(out, '}');
+}
+
+static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set) {
+  review_put_header(out, e, review_status(set, e->id));
+  ag_buf_puts(out, ",\"destination\":");
+  ag_buf_json_cstr(out, e->destination);
+  ag_buf_puts(out, ",\"eccn\":");
+  ag_buf_json_cstr(out, e->eccn);
+  json_t *req = json_loadb(e->request, e->request_len, 0, NULL);
+  const char *ref = json_string_value(json_object_get(req, "ref"));
+  ag_buf_puts(out, ",\"ref\":");
+  if (ref)
+    ag_buf_json_cstr(out, ref);
+  else
+    ag_buf_puts(out, "null");
+  json_decref(req);
+  json_t *dec = json_loadb(e->decision, e->decision_len, 0, NULL);
+  json_t *names = json_array();
+  if (dec && names)
+    review_each_candidate(e, dec, put_parties, names);
+  char *text = names ? json_dumps(names, JSON_COMPACT) : NULL;
+  ag_buf_puts(out, ",\"parties\":");
+  ag_buf_puts(out, text ? text : "[]");
+  free(text);
+  json_decref(names);
+  json_t *cause = json_object_get(dec, "cause");
+  if (cause) {
+    char *ct = json_dumps(cause, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    ag_buf_puts(out, ",\"cause\":");
+    ag_buf_puts(out, ct ? ct : "null");
+    free(ct);
+  }
+  json_decref(dec);
+  const review_ref *r = review_latest(set, e->id);
+  ag_buf_puts(out, ",\"latest_review\":");
+  if (r)
+    put_review_ref(out, r);
+  else
+    ag_buf_puts(out, "null");
+  ag_buf_putc(out, '}');
+}
+
+/* Writes {"status","items","next_cursor"} for a page of entries. */
+static void put_page(ag_buf *out, const char *status, ag_audit_entry *const *entries, size_t n,
+                     const char *next_cursor, const review_set *set) {
+  ag_buf_puts(out, "{\"status\":");
+  ag_buf_json_cstr(out, status);
+  ag_buf_puts(out, ",\"items\":[");
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      ag_buf_putc(out, ',');
+    put_item(out, entries[i], set);
+  }
+  ag_buf_puts(out, "],\"next_cursor\":");
+  if (next_cursor && next_cursor[0])
+    ag_buf_json_cstr(out, next_cursor);
+  else
+    ag_buf_puts(out, "null");
+  ag_buf_putc(out, '}');
+}
+
+/* ---- a scan of the log ---- */
+
+typedef struct {
+  const review_set *set;
+  const char *status;
+} queue_filter;
+
+static bool in_queue(void *ctx, const ag_audit_entry *e) {
+  const queue_filter *f = ctx;
+  /* open: only what a person must look at (and what is queued is
+   * reviewable); a resolved record is listed under its status whatever
+   * made it reviewable */
+  if (!strcmp(f->status, "open"))
+    return review_need_queued(e) && !review_latest(f->set, e->id);
+  return review_need(e, NULL).reviewable && !strcmp(review_status(f->set, e->id), f->status);
+}
+
+static ag_status scan_with(ag_audit_db *db, const review_set *set, const char *status,
+                           const char *ref, const char *cursor, size_t limit, ag_buf *out,
+                           ag_error *err) {
+  queue_filter f = {set, status};
+  ag_audit_query q = {.kind = AG_AUDIT_ANY,
+                      .ref = ref,
+                      .match = in_queue,
+                      .match_ctx = &f,
+                      .cursor = cursor,
+                      .limit = limit};
+  ag_audit_page page;
+  ag_status st = ag_audit_search(db, &q, &page, err);
+  if (st == AG_OK) {
+    put_page(out, status, page.entries, page.count, page.next_cursor, set);
+    ag_audit_page_free(&page);
+  }
+  return st;
+}
+
+ag_status review_queue_scan(ag_audit_db *db, const char *status, const char *ref,
+                            const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
+  review_set set;
+  ag_status st = review_set_load(db, &set, err);
+  if (st == AG_OK)
+    st = scan_with(db, &set, status, ref, cursor, limit, out, err);
+  free(set.v);
+  return st;
+}
+
+/* ---- the resolved statuses ---- */
+
+static int by_seq(const void *a, const void *b) {
+  const ag_audit_entry *x = *(ag_audit_entry *const *)a, *y = *(ag_audit_entry *const *)b;
+  return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* A resolved status (escalated, cleared, confirmed) is that of records a
+ * review names: those are read one by one from the review set, where a
+ * scan of the log would read and parse every record to find a few (11.6 s
+ * on a log of 100,000 checks). Oldest first; the cursor is a search's
+ * ("f" and the last seq in hex), so a page continues either way. */
+static ag_status queue_reviewed(ag_audit_db *db, const review_set *set, const char *status,
+                                const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
+  int64_t after = 0;
+  if (cursor && *cursor) {
+    char *end = NULL;
+    unsigned long long v = cursor[0] == 'f' ? strtoull(cursor + 1, &end, 16) : 0;
+    if (!end || end == cursor + 1 || *end || v > INT64_MAX)
+      return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
+    after = (int64_t)v;
+  }
+  if (limit == 0)
+    limit = AG_AUDIT_PAGE_DEFAULT;
+  ag_audit_entry **found = NULL;
+  size_t n = 0;
+  ag_status st = AG_OK;
+  for (size_t i = 0; i < set->n && st == AG_OK;) {
+    size_t j = i;
+    while (j + 1 < set->n && !strcmp(set->v[j + 1].of, set->v[i].of))
+      j++; /* set->v[j]: the record's latest review */
+    const char *of = set->v[j].of;
+    const char *decision = set->v[j].decision;
+    i = j + 1;
+    if (strcmp(decision, status) != 0)
+      continue;
+    ag_audit_entry *e = NULL;
+    if ((st = ag_audit_get(db, of, &e, err)) == AG_ERR_NOTFOUND) {
+      st = AG_OK; /* a review of an id the log does not hold names nothing */
+      continue;
+    }
+    if (st != AG_OK)
+      break;
+    if (e->seq <= after || !review_need(e, NULL).reviewable) {
+      ag_audit_entry_free(e);
+      continue;
+    }
+    ag_audit_entry **grown = realloc(found, (n + 1) * sizeof(ag_audit_entry *));
+    if (!grown) {
+      ag_audit_entry_free(e);
+      st = ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+      break;
+    }
+    found = grown;
+    found[n++] = e;
+  }
+  if (st == AG_OK) {
+    if (n)
+      qsort(found, n, sizeof(ag_audit_entry *), by_seq);
+    char next[AG_AUDIT_CURSOR_MAX] = "";
+    if (n > limit)
+      snprintf(next, sizeof next, "f%" PRIx64, (uint64_t)found[limit - 1]->seq);
+    put_page(out, status, found, n > limit ? limit : n, next, set);
+  }
+  for (size_t k = 0; k < n; k++)
+    ag_audit_entry_free(found[k]);
+  free(found);
+  return st;
+}
+
+/* ---- the open list ---- */
+
+typedef struct {
+  pthread_mutex_t mu;
+  int64_t *seq; /* n of them, cap allocated: 8 bytes a queued record */
+  size_t n, cap;
+  int64_t last; /* the last record read (0: none yet) */
+  char last_hash[AG_AUDIT_HASH_HEX];
+} open_list;
+
+static void *open_list_make(void) {
+  open_list *q = calloc(1, sizeof *q);
+  if (q)
+    pthread_mutex_init(&q->mu, NULL);
+  return q;
+}
+
+static void open_list_drop(void *p) {
+  open_list *q = p;
+  pthread_mutex_destroy(&q->mu);
+  free(q->seq);
+  free(q);
+}
+
+static bool open_list_push(open_list *q, int64_t seq) {
+  if (q->n == q->cap) {
+    size_t cap = q->cap ? q->cap * 2 : 256;
+    int64_t *v = realloc(q->seq, cap * sizeof *v);
+    if (!v)
+      return false;
+    q->seq = v;
+    q->cap = cap;
+  }
+  q->seq[q->n++] = seq;
+  return true;
+}
+
+typedef struct {
+  const review_set *set;
+  int64_t upto; /* the head read before the search */
+} learn_filter;
+
+static bool learn_match(void *ctx, const ag_audit_entry *e) {
+  const learn_filter *f = ctx;
+  /* a record after the head is read by the next request, from its own
+   * head on; a resolved one is never open again */
+  return e->seq <= f->upto && review_need_queued(e) && !review_latest(f->set, e->id);
+}
+
+/* Reads the records after q->last up to the head into the list, a search
+ * page at a time; the list and `last` move together, so a failure midway
+ * leaves a list the next request continues. */
+static ag_status learn(open_list *q, ag_audit_db *db, const review_set *set, int64_t head,
+                       const char *head_hash, ag_error *err) {
+  learn_filter f = {set, head};
+  for (;;) {
+    char cursor[AG_AUDIT_CURSOR_MAX];
+    snprintf(cursor, sizeof cursor, "f%" PRIx64, (uint64_t)q->last);
+    ag_audit_query aq = {.kind = AG_AUDIT_ANY,
+                         .match = learn_match,
+                         .match_ctx = &f,
+                         .cursor = cursor,
+                         .limit = AG_AUDIT_PAGE_MAX};
+    ag_audit_page page;
+    ag_status st = ag_audit_search(db, &aq, &page, err);
+    if (st != AG_OK)
+      return st;
+    size_t had = q->n;
+    for (size_t i = 0; i < page.count; i++) {
+      if (!open_list_push(q, page.entries[i]->seq)) {
+        q->n = had;
+        ag_audit_page_free(&page);
+        return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+      }
+    }
+    bool more = page.next_cursor[0] != '\0'; /* then the page is full */
+    const ag_audit_entry *end = more ? page.entries[page.count - 1] : NULL;
+    q->last = end ? end->seq : head;
+    snprintf(q->last_hash, sizeof q->last_hash, "%s", end ? end->hash : head_hash);
+    ag_audit_page_free(&page);
+    if (!more)
+      return AG_OK;
+  }
+}
+
+/* Whether the log still holds record q->last as it was read. */
+static ag_status holds_last(const open_list *q, ag_audit_db *db, int64_t head,
+                            const char *head_hash, bool *holds, ag_error *err) {
+  *holds = head >= q->last;
+  if (q->last == 0 || head < q->last)
+    return AG_OK;
+  if (head == q->last) {
+    *holds = !strcmp(head_hash, q->last_hash);
+    return AG_OK;
+  }
+  ag_audit_entry *e = NULL;
+  ag_status st = ag_audit_get_seq(db, q->last, &e, err);
+  if (st == AG_ERR_NOTFOUND) {
+    *holds = false;
+    return AG_OK;
+  }
+  if (st == AG_OK)
+    *holds = !strcmp(e->hash, q->last_hash);
+  ag_audit_entry_free(e);
+  return st;
+}
+
+/* Brings the list up to the log's head. */
+static ag_status catch_up(open_list *q, ag_audit_db *db, const review_set *set, ag_error *err) {
+  int64_t head;
+  char hash[AG_AUDIT_HASH_HEX];
+  bool holds;
+  ag_status st = ag_audit_head(db, &head, hash, err);
+  if (st == AG_OK)
+    st = holds_last(q, db, head, hash, &holds, err);
+  if (st != AG_OK)
+    return st;
+  if (!holds) {
+    q->n = 0;
+    q->last = 0;
+    q->last_hash[0] = '\0';
+  }
+  return head > q->last ? learn(q, db, set, head, hash, err) : AG_OK;
+}
+
+/* The seq an audit id names ("a-SEQ-RANDOM", acegate/audit.h), 0 if none. */
+static int64_t id_seq(const char *id) {
+  if (strncmp(id, "a-", 2) != 0)
+    return 0;
+  char *end;
+  long long v = strtoll(id + 2, &end, 10);
+  return end != id + 2 && *end == '-' && v > 0 ? v : 0;
+}
+
+typedef struct {
+  int64_t seq;
+  const char *id; /* the audit id a review names */
+} reviewed;
+
+static int reviewed_by_seq(const void *a, const void *b) {
+  const reviewed *x = a, *y = b;
+  return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Whether the log holds a record with audit id `id`. */
+static ag_status log_holds(ag_audit_db *db, const char *id, bool *holds, ag_error *err) {
+  ag_audit_entry *e = NULL;
+  ag_status st = ag_audit_get(db, id, &e, err);
+  *holds = st == AG_OK;
+  ag_audit_entry_free(e);
+  return st == AG_ERR_NOTFOUND ? AG_OK : st;
+}
+
+/* Drops the records that reviews made since they were learnt resolve. A
+ * review names a record by audit id and the list holds seqs: a review
+ * naming a listed seq resolves it when the log holds that very id (one
+ * look-up, after which the seq is gone for good). */
+static ag_status prune(open_list *q, ag_audit_db *db, const review_set *set, ag_error *err) {
+  if (!q->n || !set->n)
+    return AG_OK;
+  reviewed *r = malloc(set->n * sizeof *r);
+  if (!r)
+    return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+  size_t nr = 0;
+  for (size_t i = 0; i < set->n; i++) { /* each record reviewed once */
+    int64_t seq = id_seq(set->v[i].of);
+    if (seq && (i == 0 || strcmp(set->v[i].of, set->v[i - 1].of) != 0))
+      r[nr++] = (reviewed){seq, set->v[i].of};
+  }
+  qsort(r, nr, sizeof *r, reviewed_by_seq);
+  ag_status st = AG_OK;
+  size_t kept = 0, j = 0;
+  for (size_t i = 0; i < q->n; i++) {
+    bool resolved = false;
+    while (j < nr && r[j].seq < q->seq[i])
+      j++;
+    for (; j < nr && r[j].seq == q->seq[i] && !resolved && st == AG_OK; j++)
+      st = log_holds(db, r[j].id, &resolved, err);
+    if (!resolved)
+      q->seq[kept++] = q->seq[i];
+  }
+  q->n = kept;
+  free(r);
+  return st;
+}
+
+/* A search cursor's seq ("f" and up to 16 lowercase hex digits, as
+ * ag_audit_search makes and reads them), so a page of the list continues
+ * a page of a scan and the other way round. */
+static bool cursor_after(const char *s, int64_t *after) {
+  size_t n = strlen(s);
+  if (n < 2 || n > 17 || s[0] != 'f')
+    return false;
+  uint64_t v = 0;
+  for (size_t i = 1; i < n; i++) {
+    int d = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
+            : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
+                                         : -1;
+    if (d < 0)
+      return false;
+    v = v * 16 + (uint64_t)d;
+  }
+  if (v > INT64_MAX)
+    return false;
+  *after = (int64_t)v;
+  return true;
+}
+
+/* Up to limit seqs of the list after `after` (malloc'd into *out), and
+ * whether more follow. */
+static ag_status page_seqs(const open_list *q, int64_t after, size_t limit, int64_t **out,
+                           size_t *n, bool *more, ag_error *err) {
+  size_t lo = 0, hi = q->n;
+  while (lo < hi) { /* the first seq after `after` */
+    size_t mid = lo + (hi - lo) / 2;
+    if (q->seq[mid] <= after)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  *n = q->n - lo < limit ? q->n - lo : limit;
+  *more = lo + *n < q->n;
+  if (!*n)
+    return AG_OK;
+  if (!(*out = malloc(*n * sizeof **out)))
+    return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+  memcpy(*out, q->seq + lo, *n * sizeof **out);
+  return AG_OK;
+}
+
+/* Writes the page of the records with these seqs. */
+static ag_status put_open_page(ag_audit_db *db, const review_set *set, const int64_t *seqs,
+                               size_t n, bool more, ag_buf *out, ag_error *err) {
+  ag_audit_entry **entries = n ? calloc(n, sizeof(ag_audit_entry *)) : NULL;
+  if (n && !entries)
+    return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+  ag_status st = AG_OK;
+  for (size_t i = 0; i < n && st == AG_OK; i++)
+    if ((st = ag_audit_get_seq(db, seqs[i], &entries[i], err)) == AG_ERR_NOTFOUND)
+      st = ag_error_set(err, AG_ERR_DB, "db",
+                        "record %" PRId64 " of the open queue is no longer in the log", seqs[i]);
+  if (st == AG_OK) {
+    char next[AG_AUDIT_CURSOR_MAX] = "";
+    if (more)
+      snprintf(next, sizeof next, "f%" PRIx64, (uint64_t)seqs[n - 1]);
+    put_page(out, "open", entries, n, next, set);
+  }
+  for (size_t i = 0; i < n; i++)
+    ag_audit_entry_free(entries[i]);
+  free(entries);
+  return st;
+}
+
+/* The open queue from the list, brought up to the head first. The list is
+ * held only while it is brought up to date and its page taken: the
+ * records of the page are read after. */
+static ag_status queue_open(ag_audit_db *db, const char *cursor, size_t limit, ag_buf *out,
+                            ag_error *err) {
+  int64_t after = 0;
+  if (cursor && *cursor && !cursor_after(cursor, &after))
+    return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
+  open_list *q = ag_audit_slot_get(db, AG_AUDIT_SLOT_REVIEW_QUEUE, open_list_make, open_list_drop);
+  if (!q)
+    return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+  review_set set;
+  ag_status st = review_set_load(db, &set, err);
+  if (st != AG_OK)
+    return st;
+  int64_t *seqs = NULL;
+  size_t n = 0;
+  bool more = false;
+  pthread_mutex_lock(&q->mu);
+  if ((st = catch_up(q, db, &set, err)) == AG_OK && (st = prune(q, db, &set, err)) == AG_OK)
+    st = page_seqs(q, after, limit ? limit : AG_AUDIT_PAGE_DEFAULT, &seqs, &n, &more, err);
+  pthread_mutex_unlock(&q->mu);
+  if (st == AG_OK)
+    st = put_open_page(db, &set, seqs, n, more, out, err);
+  free(seqs);
+  free(set.v);
+  return st;
+}
+
+/* ---- the queues ---- */
+
+ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
+                          ag_buf *out, ag_error *err) {
+  return ag_review_queue_ref(db, status, NULL, cursor, limit, out, err);
+}
+
+ag_status ag_review_queue_ref(ag_audit_db *db, const char *status, const char *ref,
+                              const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
+  if (!status)
+    status = "open";
+  if (strcmp(status, "open") != 0 && !review_decision_known(status))
+    return ag_error_set(err, AG_ERR_INPUT, "status",
+                        "\"%.40s\" is not a status: open, escalated, cleared or confirmed", status);
+  if (limit > AG_AUDIT_PAGE_MAX)
+    return ag_error_set(err, AG_ERR_INPUT, "limit", "at most %d", AG_AUDIT_PAGE_MAX);
+  /* one party's records are read through the ref index (audit_log_ref) */
+  if (ref)
+    return review_queue_scan(db, status, ref, cursor, limit, out, err);
+  if (!strcmp(status, "open"))
+    return queue_open(db, cursor, limit, out, err);
+  review_set set;
+  ag_status st = review_set_load(db, &set, err);
+  if (st == AG_OK)
+    st = queue_reviewed(db, &set, status, cursor, limit, out, err);
+  free(set.v);
+  return st;
+}
