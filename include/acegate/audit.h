@@ -269,6 +269,10 @@ void ag_audit_format_time(int64_t ms, char out[32]);
 #define AG_AUDIT_PAGE_DEFAULT 50
 #define AG_AUDIT_PAGE_MAX 1000
 #define AG_AUDIT_CURSOR_MAX 32
+/* The seq a page cursor continues after ("f" and hex for oldest first,
+ * "b" for newest first); false for a malformed cursor or the other
+ * direction's. Lists of records ordered by seq use the same cursors. */
+bool ag_audit_cursor_parse(const char *s, bool newest_first, int64_t *seq);
 
 typedef struct {
   int64_t from_ms, to_ms;  /* 0 = open */

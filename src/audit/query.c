@@ -154,7 +154,7 @@ void ag_audit_page_free(ag_audit_page *page) {
 
 /* A cursor is the direction and the last seq returned: "f1a" or "b1a"
  * (hex). Opaque to callers; only its owner query's direction is accepted. */
-static bool cursor_parse(const char *s, bool newest_first, int64_t *seq) {
+bool ag_audit_cursor_parse(const char *s, bool newest_first, int64_t *seq) {
   size_t n = strlen(s);
   if (n < 2 || n > 17 || s[0] != (newest_first ? 'b' : 'f'))
     return false;
@@ -393,7 +393,7 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
     return ag_error_set(err, AG_ERR_INPUT, "to", "the range ends before it starts");
   int64_t after = 0;
   bool has_cursor = q->cursor && *q->cursor;
-  if (has_cursor && !cursor_parse(q->cursor, q->newest_first, &after))
+  if (has_cursor && !ag_audit_cursor_parse(q->cursor, q->newest_first, &after))
     return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
 
   page->entries = calloc(limit, sizeof(ag_audit_entry *));

@@ -424,28 +424,6 @@ static ag_status prune(open_list *q, ag_audit_db *db, const review_set *set, ag_
   return st;
 }
 
-/* A search cursor's seq ("f" and up to 16 lowercase hex digits, as
- * ag_audit_search makes and reads them), so a page of the list continues
- * a page of a scan and the other way round. */
-static bool cursor_after(const char *s, int64_t *after) {
-  size_t n = strlen(s);
-  if (n < 2 || n > 17 || s[0] != 'f')
-    return false;
-  uint64_t v = 0;
-  for (size_t i = 1; i < n; i++) {
-    int d = s[i] >= '0' && s[i] <= '9'   ? s[i] - '0'
-            : s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10
-                                         : -1;
-    if (d < 0)
-      return false;
-    v = v * 16 + (uint64_t)d;
-  }
-  if (v > INT64_MAX)
-    return false;
-  *after = (int64_t)v;
-  return true;
-}
-
 /* Up to limit seqs of the list after `after` (malloc'd into *out), and
  * whether more follow. */
 static ag_status page_seqs(const open_list *q, int64_t after, size_t limit, int64_t **out,
@@ -496,8 +474,8 @@ static ag_status put_open_page(ag_audit_db *db, const review_set *set, const int
  * records of the page are read after. */
 static ag_status queue_open(ag_audit_db *db, const char *cursor, size_t limit, ag_buf *out,
                             ag_error *err) {
-  int64_t after = 0;
-  if (cursor && *cursor && !cursor_after(cursor, &after))
+  int64_t after = 0; /* the cursors of a search by seq: a page continues a scan's */
+  if (cursor && *cursor && !ag_audit_cursor_parse(cursor, false, &after))
     return ag_error_set(err, AG_ERR_INPUT, "cursor", "not a cursor from this search");
   open_list *q = ag_audit_slot_get(db, AG_AUDIT_SLOT_REVIEW_QUEUE, open_list_make, open_list_drop);
   if (!q)
