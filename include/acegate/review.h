@@ -71,8 +71,10 @@ bool ag_review_queued(ag_audit_kind kind, const char *outcome, const char *answe
 
 /* One record and its reviews, oldest first:
  * {"audit_id","kind","time","outcome","status","record":{the stored
- * answer},"reviews":[{review}...]}. AG_ERR_NOTFOUND ("audit_id") when there
- * is no such record, AG_ERR_INPUT ("audit_id") when it is not reviewable. */
+ * answer},"request":{the stored request, with the parties' addresses,
+ * cities and identifiers} or null,"reviews":[{review}...]}.
+ * AG_ERR_NOTFOUND ("audit_id") when there is no such record, AG_ERR_INPUT
+ * ("audit_id") when it is not reviewable. */
 ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_error *err);
 
 #endif

@@ -23,7 +23,7 @@ static const char usage_text[] =
     "                          [--cursor C] [--remember-max-age DAYS] [--lists PATH] [--db FILE]\n"
     "  add    record a review of a check or screening in the audit log (JSON out)\n"
     "  queue  the records with that status (default open), oldest first (JSON out)\n"
-    "  show   one record, its status and its reviews (JSON out)\n"
+    "  show   one record (its answer and request), its status and its reviews (JSON out)\n"
     "  remembered  the clearances and confirmations later checks apply, with their state\n"
     "         against the lists in force or PATH (JSON out)\n";
 

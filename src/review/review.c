@@ -530,6 +530,17 @@ void review_put_header(ag_buf *out, const ag_audit_entry *e, const char *status)
   ag_buf_json_cstr(out, status);
 }
 
+/* The record's request as it was stored, or null when it is not a JSON
+ * object (the answer is no less valid JSON for it). */
+static void put_request(ag_buf *out, const ag_audit_entry *e) {
+  json_t *req = json_loadb(e->request, e->request_len, 0, NULL);
+  if (json_is_object(req))
+    ag_buf_append(out, e->request, e->request_len);
+  else
+    ag_buf_puts(out, "null");
+  json_decref(req);
+}
+
 ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_error *err) {
   ag_audit_entry *e = NULL;
   ag_status st = ag_audit_get(db, audit_id ? audit_id : "", &e, err);
@@ -551,6 +562,11 @@ ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_e
   review_put_header(out, e, review_status(&set, e->id));
   ag_buf_puts(out, ",\"record\":");
   ag_buf_append(out, e->decision, e->decision_len);
+  /* a check's answer names each party by name and country only; the
+   * address, city and identifiers the reviewer compares with the entry's
+   * are in the request */
+  ag_buf_puts(out, ",\"request\":");
+  put_request(out, e);
   ag_buf_puts(out, ",\"reviews\":[");
   bool first = true;
   for (size_t i = 0; i < set.n && st == AG_OK; i++) {

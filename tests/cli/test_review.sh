@@ -5,7 +5,7 @@
 # oldest first, with paging, a record's status is its latest review, bad
 # input is named by field, and only reviewers and admins may review.
 . "$(dirname "$0")/lib.sh"
-plan 84
+plan 93
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 jqok() {
@@ -195,3 +195,30 @@ is http_open_page2 "$(get "$REV" "/v1/reviews?status=open&limit=2&cursor=$(jq -r
 jqok http_open_page2_items '[.items[].ref] == ["PG-3"] and .next_cursor == null' "$TMPD/body"
 is http_open_cursor_bad "$(get "$REV" '/v1/reviews?status=open&cursor=F1')" 400
 jqok http_open_cursor_bad_field '.error.field == "cursor"' "$TMPD/body"
+
+# ---- the item names each party with what was given of it ----
+# the answer names a party by name and country alone; the address, city
+# and identifiers a reviewer compares with the entry's come with the item
+# as the request gave them, and a party given none has none (to France:
+# no clearance above was of a party there)
+is http_check_with_address "$(post "$REV" /v1/checks '{"item":{"eccn":"4D004"},"destination":"FR",
+  "end_user":{"name":"NSO Grop Technologies","address":"12 rue de Rivoli","city":"Paris","ids":["RCS 552081317"]},
+  "consignee":{"name":"NSO Grop Technologies"},"ref":"AD-1"}')" 200
+AD1=$(jq -r .audit_id "$TMPD/body")
+jqok http_check_address_not_in_answer '[.screening[].party] == ["end_user","consignee"]
+  and all(.screening[]; has("address") | not)' "$TMPD/body"
+is http_item_request "$(get "$REV" "/v1/reviews/$AD1")" 200
+jqok http_item_end_user_address '.request.end_user.address == "12 rue de Rivoli"
+  and .request.end_user.city == "Paris" and .request.end_user.ids == ["RCS 552081317"]' "$TMPD/body"
+jqok http_item_consignee_none '.request.consignee == {"name":"NSO Grop Technologies"}
+  and .record.screening[1].party == "consignee"' "$TMPD/body"
+# the command line shows the same item
+expect_exit review_show_request 0 "$ACEGATE" review show "$AD1" --db "$DB"
+jqok review_show_end_user_address '.request.end_user.address == "12 rue de Rivoli"
+  and .request.consignee.address == null' "$TMPD/out"
+# a screening's request holds its one party's fields
+"$ACEGATE" screen "NSO Grop Technologies" --country FR --address "12 rue de Rivoli" --json \
+  --db "$DB" >"$TMPD/ads.json"
+is http_item_screening_request "$(get "$REV" "/v1/reviews/$(jq -r .audit_id "$TMPD/ads.json")")" 200
+jqok http_item_screening_address '.request.address == "12 rue de Rivoli" and .request.country == "FR"
+  and .record.matches[0].source_id == "'"$NSO"'"' "$TMPD/body"

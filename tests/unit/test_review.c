@@ -180,6 +180,10 @@ static void test_review_record_and_status(void **state) {
   assert_int_equal(ag_review_get(f->db, f->ids[0], &b, &e), AG_OK);
   json_t *g = json_loadb(b.data, b.len, 0, NULL);
   assert_string_equal(json_string_value(json_object_get(g, "status")), "cleared");
+  /* the request as it was stored, beside the answer */
+  json_t *want = json_pack("{s:s}", "ref", "R");
+  assert_true(json_equal(json_object_get(g, "request"), want));
+  json_decref(want);
   json_t *reviews = json_object_get(g, "reviews");
   assert_int_equal(json_array_size(reviews), 2);
   assert_string_equal(json_string_value(json_object_get(json_array_get(reviews, 0), "audit_id")),
@@ -242,6 +246,30 @@ static void test_errors(void **state) {
   assert_string_equal(e.field, "status");
   assert_int_equal(ag_review_get(f->db, f->ids[1], &b, &e), AG_ERR_INPUT);
   assert_string_equal(e.field, "audit_id");
+  ag_buf_free(&b);
+}
+
+/* a record whose request is not a JSON object still reads as valid JSON,
+ * its request null */
+static void test_get_request_not_json(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  ag_audit_record r = {.kind = AG_AUDIT_CHECK,
+                       .request = "eccn=4D004",
+                       .request_len = 10,
+                       .decision = review_check,
+                       .decision_len = strlen(review_check),
+                       .outcome = "REVIEW"};
+  char id[AG_AUDIT_ID_MAX];
+  assert_int_equal(ag_audit_append(f->db, &r, id, &e), AG_OK);
+  ag_buf b;
+  ag_buf_init(&b);
+  assert_int_equal(ag_review_get(f->db, id, &b, &e), AG_OK);
+  json_t *g = json_loadb(b.data, b.len, 0, NULL);
+  assert_non_null(g);
+  assert_true(json_is_null(json_object_get(g, "request")));
+  assert_non_null(json_object_get(g, "record"));
+  json_decref(g);
   ag_buf_free(&b);
 }
 
@@ -546,6 +574,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_review_record_and_status, setup, teardown),
       cmocka_unit_test_setup_teardown(test_confident_reviewable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_get_request_not_json, setup, teardown),
       cmocka_unit_test(test_old_key_table),
       cmocka_unit_test_setup_teardown(test_open_list_equals_scan, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_open_list_follows_the_log, setup_file, teardown_file),
