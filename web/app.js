@@ -678,13 +678,30 @@ function pair(term, value) {
   return value ? [el('dt', {}, term), el('dd', {}, value)] : null;
 }
 
+/* The parties a record's request names, by the role its answer gives them
+ * (a screening's one party is "party"), with what was given of each. */
 function partiesOf(request) {
   const out = [];
   for (const role of ['end_user', 'consignee', 'intermediate_consignee', 'purchaser']) {
     if (request && request[role] && request[role].name) out.push({ role, ...request[role] });
   }
-  if (request && request.name) out.push({ role: 'party', name: request.name, country: request.country });
+  if (request && request.name) {
+    const { name, country, address, city, ids } = request;
+    out.push({ role: 'party', name, country, address, city, ids });
+  }
   return out;
+}
+
+const NONE_GIVEN = 'none given';
+
+/* The country a party was screened with: its own, else the destination a
+ * check gave the end user and the consignee (the answer says which it
+ * used; a record made before it did, the destination). */
+function screenedCountry(party, group, rec) {
+  if (party.country) return party.country;
+  const used = 'country' in group ? group.country
+    : ['end_user', 'consignee'].includes(group.party) ? rec.destination : null;
+  return used ? `${used} (the destination)` : NONE_GIVEN;
 }
 
 async function reviewItem(main, id) {
@@ -692,22 +709,30 @@ async function reviewItem(main, id) {
   main.append(el('p', {}, el('a', { href: '#review' }, 'Back to the queue')));
   const r = await api('GET', `/v1/reviews/${encodeURIComponent(id)}`);
   const rec = r.record || {};
-  const request = rec.request || null;
+  // the answer names a party by name and country; the request has its
+  // address, city and identifiers
+  const request = r.request || null;
   main.append(el('p', {}, 'Status: ', el('strong', {}, r.status)));
   main.append(el('h2', {}, 'Decision'), el('p', {}, outcomeBadge(rec.outcome), rec.decided_by ? [' decided by ', citeLink(rec.decided_by)] : ''));
-  const groups = rec.screening ? rec.screening : rec.matches ? [{ party: 'party', name: rec.name, matches: rec.matches }] : [];
+  const groups = rec.screening ? rec.screening
+    : rec.matches ? [{ party: 'party', name: rec.name, country: rec.country, matches: rec.matches }] : [];
   const given = partiesOf(request);
   const entries = [];
   main.append(el('h2', {}, 'Candidates beside the party'));
   for (const g of groups) {
-    const party = given.find((p) => p.name === g.name) || { name: g.name, country: rec.country || rec.destination };
+    // by role: two parties of one check may share a name, not an address;
+    // without a request, what the answer echoes (a screening echoes all)
+    const party = given.find((p) => p.role === g.party) || (rec.matches ? rec : { name: g.name });
+    const ids = [].concat(party.ids || []).join('; ');
     for (const m of g.matches || []) {
       entries.push(m.source_id);
       main.append(el('div', { class: 'side panel' },
         el('div', {}, el('h3', {}, `Party (${g.party})`), el('dl', { class: 'pairs' },
-          el('dt', {}, 'Name'), el('dd', {}, party.name || ''),
-          el('dt', {}, 'Country'), el('dd', {}, party.country || rec.destination || ''),
-          el('dt', {}, 'Address'), el('dd', {}, party.address || ''))),
+          el('dt', {}, 'Name'), el('dd', {}, party.name || g.name || ''),
+          el('dt', {}, 'Country'), el('dd', {}, screenedCountry(party, g, rec)),
+          el('dt', {}, 'Address'), el('dd', {}, party.address || NONE_GIVEN),
+          el('dt', {}, 'City'), el('dd', {}, party.city || NONE_GIVEN),
+          el('dt', {}, 'Identifiers'), el('dd', {}, ids || NONE_GIVEN))),
         el('div', {}, el('h3', {}, `Candidate: ${m.list}`), el('dl', { class: 'pairs' },
           el('dt', {}, 'Name'), el('dd', {}, m.entry_name || m.name),
           el('dt', {}, 'Id'), el('dd', {}, m.source_id),

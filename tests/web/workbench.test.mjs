@@ -228,6 +228,66 @@ test('review: a REVIEW check is resolved as cleared from the Review page', async
   await screenshot(page, 'review-resolved');
 });
 
+// The terms and values of the party's side of each candidate panel, by role.
+async function partySides(page) {
+  return page.locator('.side').evaluateAll((sides) => sides.map((side) => {
+    const box = side.firstElementChild;
+    const pairs = {};
+    for (const dt of box.querySelectorAll('dt')) pairs[dt.textContent] = dt.nextElementSibling.textContent;
+    return { heading: box.querySelector('h3').textContent, ...pairs };
+  }));
+}
+
+test('review: the item shows each party as given, and says so of what was not given', async () => {
+  const { page } = b;
+  // to France: the clearance above was of the party in Germany. The end
+  // user gives an address, city and identifier; the consignee only a name
+  // (screened with the destination's country, as the end user is when it
+  // gives none); the purchaser a name alone (screened with no country, so
+  // a longer name stays a possible match: the entry lists IL only).
+  const made = await api(server, server.keys.checker, 'POST', '/v1/checks', {
+    item: { eccn: '4D004' },
+    destination: 'FR',
+    end_user: { name: 'NSO Grop', country: 'FR', address: '12 rue de Rivoli', city: 'Paris', ids: ['RCS 552081317'] },
+    consignee: { name: 'NSO Grop' },
+    purchaser: { name: 'NSO Grop Technologies' },
+    ref: 'SO-WEB-ADDRESS',
+  });
+  assert.equal(made.status, 200, made.text);
+  assert.equal(made.json.outcome, 'REVIEW');
+  assert.deepEqual(made.json.screening.map((g) => [g.party, g.matches.length > 0]),
+    [['end_user', true], ['consignee', true], ['purchaser', true]]);
+  // a screening of one party with an address and no country
+  const screened = await api(server, server.keys.checker, 'POST', '/v1/screenings',
+    { name: 'NSO Grop Technologies', address: '12 rue de Rivoli', ref: 'SO-WEB-ADDRESS-S' });
+  assert.equal(screened.status, 200, screened.text);
+  assert.equal(screened.json.outcome, 'POSSIBLE_MATCH');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, server, server.keys.reviewer);
+  const item = await api(server, server.keys.reviewer, 'GET', `/v1/reviews/${made.json.audit_id}`);
+  assert.equal(item.json.request.end_user.address, '12 rue de Rivoli');
+  assert.equal(item.json.request.consignee.address, undefined);
+
+  // (a new hash on the same page: wait for this item's panels, not the last one's)
+  await page.goto(`${server.url}/#review/${made.json.audit_id}`);
+  await page.getByRole('heading', { name: 'Party (purchaser)' }).waitFor();
+  const sides = await partySides(page);
+  const party = (role) => sides.find((s) => s.heading === `Party (${role})`);
+  assert.deepEqual(party('end_user'), { heading: 'Party (end_user)', Name: 'NSO Grop', Country: 'FR',
+    Address: '12 rue de Rivoli', City: 'Paris', Identifiers: 'RCS 552081317' });
+  assert.deepEqual(party('consignee'), { heading: 'Party (consignee)', Name: 'NSO Grop',
+    Country: 'FR (the destination)', Address: 'none given', City: 'none given', Identifiers: 'none given' });
+  assert.deepEqual(party('purchaser'), { heading: 'Party (purchaser)', Name: 'NSO Grop Technologies',
+    Country: 'none given', Address: 'none given', City: 'none given', Identifiers: 'none given' });
+  await axe('review-item-parties');
+
+  await page.goto(`${server.url}/#review/${screened.json.audit_id}`);
+  await page.getByRole('heading', { name: 'Party (party)' }).waitFor();
+  assert.deepEqual((await partySides(page))[0], { heading: 'Party (party)', Name: 'NSO Grop Technologies',
+    Country: 'none given', Address: '12 rue de Rivoli', City: 'none given', Identifiers: 'none given' });
+  await axe('review-item-screening');
+});
+
 test('audit: find the check, see the stored record, open its memo, export CSV', async () => {
   const { page } = b;
   await page.getByRole('button', { name: 'Sign out' }).click();
