@@ -64,9 +64,10 @@ ag_status ag_webhook_check(const char *url, const char *secret_file, ag_error *e
  * again. */
 ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_error *err);
 
-/* Writes one item (a JSON object with an "audit_id") to the outbox, then
- * queues it; returns without waiting for its delivery. */
-void ag_webhook_post(ag_webhook *w, const char *json, size_t len);
+/* Writes one item to the outbox, then queues it; returns without waiting
+ * for its delivery. audit_id is the item's record in the audit log (the
+ * body's "id"); json is the item as recorded, that id spliced in. */
+void ag_webhook_post(ag_webhook *w, const char *audit_id, const char *json, size_t len);
 
 /* Waits at most max_seconds for the queue to empty (retries included),
  * then stops the thread, cutting an attempt in flight short (within about

@@ -9,7 +9,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -377,7 +376,7 @@ ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_erro
   return AG_OK;
 }
 
-void ag_webhook_post(ag_webhook *w, const char *json, size_t len) {
+void ag_webhook_post(ag_webhook *w, const char *audit_id, const char *json, size_t len) {
   if (!w)
     return;
   item *it = calloc(1, sizeof *it);
@@ -390,10 +389,7 @@ void ag_webhook_post(ag_webhook *w, const char *json, size_t len) {
   copy[len] = 0;
   it->json = copy;
   it->len = len;
-  json_t *j = json_loadb(json, len, 0, NULL);
-  const char *id = json_string_value(json_object_get(j, "audit_id"));
-  snprintf(it->id, sizeof it->id, "%s", id ? id : "");
-  json_decref(j);
+  snprintf(it->id, sizeof it->id, "%s", audit_id ? audit_id : "");
   /* written before it is queued: the item of a process that dies before
    * delivering it is sent by the next */
   ag_error e;
