@@ -72,8 +72,9 @@ typedef struct {
   const ag_screen *before;      /* the lists before the change; NULL: every entry counts */
   const char *cause_audit_id;   /* the record of the update or reload, or "" */
   const char *key_id, *client;  /* who asked ("" on the command line) */
-  /* each new queue item's answer as recorded (its audit id spliced in) */
-  void (*on_item)(void *ctx, const char *json, size_t len);
+  /* each new queue item: its audit id, and its answer as recorded with
+   * that id spliced in */
+  void (*on_item)(void *ctx, const char *audit_id, const char *json, size_t len);
   void *on_item_ctx;
 } ag_parties_rescreen_options;
 

@@ -80,6 +80,9 @@ typedef struct {
    * (acegate/webhook.h); NULL = none */
   const char *webhook_url;
   const char *webhook_secret_file;
+  /* days a delivered item stays in the webhook's outbox; 0 =
+   * AG_WEBHOOK_RETENTION_DAYS, negative = kept without end */
+  int webhook_retention_days;
   unsigned batch_workers;   /* threads deciding batches; 0 = half the CPUs, at least 1 */
   /* The monotonic clock (ns) that rate limits and the key cache run on;
    * NULL = CLOCK_MONOTONIC. Tests move time on with it instead of sleeping. */

@@ -25,7 +25,8 @@
  * and held AG_WEBHOOK_LEASE_S at most (more than an item's attempts take):
  * of two processes, or replicas on one PostgreSQL database, one sends it.
  * An abandoned item's claim is let go at once; that of a process killed
- * mid-delivery lapses with the lease.
+ * mid-delivery lapses with the lease. A delivered item is deleted from the
+ * outbox once older than the retention the process is given, if any.
  *
  * Threads: ag_webhook_post may be called from any thread.
  */
@@ -37,12 +38,15 @@
 #include <stddef.h>
 
 #define AG_WEBHOOK_SUFFIX "-webhook"
-#define AG_WEBHOOK_ATTEMPTS 5       /* per item */
-#define AG_WEBHOOK_BACKOFF_MS 500   /* before the 2nd attempt; doubled each time */
-#define AG_WEBHOOK_TIMEOUT_S 10     /* per attempt */
-#define AG_WEBHOOK_SECRET_MAX 4096  /* bytes of the secret file */
-#define AG_WEBHOOK_RESEND_MAX 10000 /* pending items queued again at open */
-#define AG_WEBHOOK_LEASE_S 300      /* a claim on an item, in seconds */
+#define AG_WEBHOOK_ATTEMPTS 5         /* per item */
+#define AG_WEBHOOK_BACKOFF_MS 500     /* before the 2nd attempt; doubled each time */
+#define AG_WEBHOOK_TIMEOUT_S 10       /* per attempt */
+#define AG_WEBHOOK_SECRET_MAX 4096    /* bytes of the secret file */
+#define AG_WEBHOOK_RESEND_MAX 10000   /* pending items queued again at open */
+#define AG_WEBHOOK_LEASE_S 300        /* a claim on an item, in seconds */
+#define AG_WEBHOOK_RETENTION_DAYS 30  /* serve's default: delivered items kept in the outbox */
+#define AG_WEBHOOK_PRUNE_BATCH 500    /* delivered items deleted per statement */
+#define AG_WEBHOOK_PRUNE_EVERY_S 3600 /* between pruning passes */
 
 typedef struct ag_webhook ag_webhook;
 
@@ -51,6 +55,13 @@ typedef struct {
   const char *secret_file;  /* the shared secret (trailing newlines dropped) */
   const char *log_path;     /* the audit log whose webhook tables are used */
   long backoff_ms;          /* 0: AG_WEBHOOK_BACKOFF_MS */
+  /* days a delivered item stays in the outbox; 0: this process deletes
+   * none (ag_webhook_open) */
+  int retention_days;
+  /* told after each pruning pass that deleted items (deleted > 0, err
+   * NULL) or failed (err set), from the delivery thread; NULL: none */
+  void (*on_prune)(void *ctx, uint64_t deleted, const ag_error *err);
+  void *on_prune_ctx;
 } ag_webhook_options;
 
 /* Checks the URL (AG_ERR_INPUT, field "webhook-url") and that the secret
@@ -61,12 +72,18 @@ ag_status ag_webhook_check(const char *url, const char *secret_file, ag_error *e
 
 /* Checks as ag_webhook_check, opens the outbox and the deliveries table
  * and starts the delivery thread, which first queues the pending items
- * again. */
+ * again. With retention_days, the thread also deletes from the outbox the
+ * items delivered longer ago than that: at once, then every
+ * AG_WEBHOOK_PRUNE_EVERY_S, AG_WEBHOOK_PRUNE_BATCH at a time with an item
+ * delivered between two batches. A pending item is never deleted, however
+ * old, nor any recorded attempt: the deliveries table keeps every
+ * outcome, and the item itself is in the audit log. */
 ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_error *err);
 
-/* Writes one item (a JSON object with an "audit_id") to the outbox, then
- * queues it; returns without waiting for its delivery. */
-void ag_webhook_post(ag_webhook *w, const char *json, size_t len);
+/* Writes one item to the outbox, then queues it; returns without waiting
+ * for its delivery. audit_id is the item's record in the audit log (the
+ * body's "id"); json is the item as recorded, that id spliced in. */
+void ag_webhook_post(ag_webhook *w, const char *audit_id, const char *json, size_t len);
 
 /* Waits at most max_seconds for the queue to empty (retries included),
  * then stops the thread, cutting an attempt in flight short (within about

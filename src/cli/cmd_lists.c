@@ -190,8 +190,8 @@ static void who(char *out, size_t cap) {
 
 /* Re-screens the party registry beside the log against the entries the
  * update added or changed (docs/review.md, "The party registry"). */
-static void post_item(void *ctx, const char *json, size_t len) {
-  ag_webhook_post(ctx, json, len);
+static void post_item(void *ctx, const char *audit_id, const char *json, size_t len) {
+  ag_webhook_post(ctx, audit_id, json, len);
 }
 
 static int rescreen(ag_audit_db *db, const char *db_path, const ag_screen *before,

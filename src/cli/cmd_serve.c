@@ -64,6 +64,9 @@ static const char usage_text[] =
     "  --webhook-url URL       POST each new queue item of a re-screening there as\n"
     "                          JSON, signed (X-Acegate-Signature), retried with backoff\n"
     "  --webhook-secret-file FILE  the webhook's HMAC-SHA256 secret\n"
+    "  --webhook-retention DAYS  delete an item from the webhook's outbox this many\n"
+    "                          days after its delivery (default 30; off: never);\n"
+    "                          undelivered items and the deliveries are kept\n"
     "  --config FILE           read options from FILE (acegate.conf(5)); by default\n"
     "                          $XDG_CONFIG_HOME/acegate/acegate.conf, else\n"
     "                          /etc/acegate/acegate.conf, when present; flags override it\n"
@@ -135,7 +138,7 @@ static int serve(int argc, char **argv, const char **lists) {
         "--lists",   "--access-log",  "--max-body",        "--timeout",    "--threads",
         "--max-connections", "--rate-limit", "--rate-burst", "--auth-cache-ttl",
         "--drain-timeout", "--policy", "--max-list-age", "--remember-max-age",
-        "--webhook-url", "--webhook-secret-file"};
+        "--webhook-url", "--webhook-secret-file", "--webhook-retention"};
     bool is_known = false;
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
       is_known |= !strcmp(a, known[k]);
@@ -177,7 +180,14 @@ static int serve(int argc, char **argv, const char **lists) {
         return AG_EXIT_INPUT;
       cfg.remember_max_age_days = days ? days : -1;
     }
-    else if (!strcmp(a, "--max-body")) {
+    else if (!strcmp(a, "--webhook-retention")) {
+      if (!strcmp(v, "off"))
+        cfg.webhook_retention_days = -1;
+      else if (parse_uint(v, 36500, &n) && n > 0)
+        cfg.webhook_retention_days = (int)n;
+      else
+        return bad_option(a, "must be a number of days from 1 to 36500, or off");
+    } else if (!strcmp(a, "--max-body")) {
       if (!parse_uint(v, 1ull << 30, &n) || n < 1024)
         return bad_option(a, "must be a number of bytes from 1024 to 1073741824");
       cfg.max_body = (size_t)n;

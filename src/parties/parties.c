@@ -506,7 +506,7 @@ static ag_status record_item(rescreen_run *run, const party_row *r, const hits *
       ag_buf item;
       ag_buf_init(&item);
       ag_pipeline_splice_audit_id(&item, id, ans.data + res.off, res.len);
-      o->on_item(o->on_item_ctx, item.data, item.len);
+      o->on_item(o->on_item_ctx, id, item.data, item.len);
       ag_buf_free(&item);
     }
   }
@@ -563,7 +563,7 @@ static void note_logged(rescreen_run *run, const ag_audit_entry *e, const hits *
       ag_buf item;
       ag_buf_init(&item);
       ag_pipeline_splice_audit_id(&item, e->id, e->decision, e->decision_len);
-      run->o->on_item(run->o->on_item_ctx, item.data, item.len);
+      run->o->on_item(run->o->on_item_ctx, e->id, item.data, item.len);
       ag_buf_free(&item);
     }
   }

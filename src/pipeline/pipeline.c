@@ -441,7 +441,7 @@ ag_status ag_pipeline_recorded(const ag_pipeline_data *d, const ag_pipeline_resu
     ag_buf_init(&item);
     ag_pipeline_splice_audit_id(&item, audit_id, answer, res->len);
     if (!item.failed)
-      ag_webhook_post(d->webhook, item.data, item.len);
+      ag_webhook_post(d->webhook, audit_id, item.data, item.len);
     ag_buf_free(&item);
   }
   /* the parties seen in audited checks form the registry, keyed by ref */

@@ -112,8 +112,8 @@ srv_next srv_h_parties_import(srv_req *r) {
   return SRV_DONE;
 }
 
-static void post_item(void *ctx, const char *json, size_t len) {
-  ag_webhook_post(ctx, json, len); /* queued: the delivery thread posts it */
+static void post_item(void *ctx, const char *audit_id, const char *json, size_t len) {
+  ag_webhook_post(ctx, audit_id, json, len); /* queued: the delivery thread posts it */
 }
 
 void srv_parties_rescreen(ag_server *s, const srv_snapshot *before, const srv_snapshot *after,

@@ -68,6 +68,20 @@ static void json_escape(const char *in, char *out, size_t cap) {
   ag_buf_free(&b);
 }
 
+/* A pruning pass of the webhook's outbox, from its delivery thread: a
+ * failure (a role without DELETE on it, say) leaves the items in place and
+ * delivery going, and is logged each pass until mended. */
+static void webhook_pruned(void *ctx, uint64_t deleted, const ag_error *err) {
+  ag_server *s = ctx;
+  if (err) {
+    char reason[800];
+    json_escape(err->reason, reason, sizeof reason);
+    srv_log_event(s, "webhook_prune_failed", "\"reason\":%s", reason);
+  } else {
+    srv_log_event(s, "webhook_pruned", "\"items\":%llu", (unsigned long long)deleted);
+  }
+}
+
 /* ---- scratch pool ---- */
 
 srv_worker *srv_worker_get(ag_server *s) {
@@ -247,7 +261,13 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   if (st == AG_OK && (cfg->webhook_url || cfg->webhook_secret_file)) {
     ag_webhook_options wo = {.url = cfg->webhook_url,
                              .secret_file = cfg->webhook_secret_file,
-                             .log_path = s->db_path};
+                             .log_path = s->db_path,
+                             .retention_days =
+                                 cfg->webhook_retention_days == 0  ? AG_WEBHOOK_RETENTION_DAYS
+                                 : cfg->webhook_retention_days < 0 ? 0
+                                                                   : cfg->webhook_retention_days,
+                             .on_prune = webhook_pruned,
+                             .on_prune_ctx = s};
     st = ag_webhook_open(&wo, &s->webhook, err);
   }
   if (st == AG_OK && s->keys_db_path) {

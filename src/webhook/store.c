@@ -44,7 +44,10 @@ static const char schema[] =
     " seq INTEGER PRIMARY KEY, item TEXT NOT NULL, body TEXT NOT NULL, at_ms INTEGER NOT NULL,"
     " delivered_ms INTEGER, claimed_ms INTEGER NOT NULL DEFAULT 0,"
     " claimed_by TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE delivered_ms IS NULL;";
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox(seq) WHERE delivered_ms IS NULL;"
+    /* pruning reads the oldest deliveries from here, not the whole outbox */
+    "CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox(delivered_ms)"
+    " WHERE delivered_ms IS NOT NULL;";
 
 /* Beside a log file; in memory for an in-memory log. */
 static sqlite3 *sq_open(const char *log_path, ag_error *err) {
@@ -190,6 +193,25 @@ static void sq_record(wh_store *s, int64_t seq, const char *me, const wh_attempt
   sqlite3_exec(s->h, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
 }
 
+/* The oldest max items delivered before before_ms, by the delivered index;
+ * a pending item (delivered_ms NULL) never matches. */
+static ag_status sq_prune(wh_store *s, int64_t before_ms, size_t max, size_t *n, ag_error *err) {
+  sqlite3_stmt *q = NULL;
+  if (sqlite3_prepare_v2(s->h,
+                         "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE "
+                         "delivered_ms < ?1 ORDER BY delivered_ms LIMIT ?2)",
+                         -1, &q, NULL) != SQLITE_OK)
+    return sq_fail(s, err, "prune the outbox");
+  sqlite3_bind_int64(q, 1, before_ms);
+  sqlite3_bind_int64(q, 2, (sqlite3_int64)max);
+  bool ok = sqlite3_step(q) == SQLITE_DONE;
+  sqlite3_finalize(q);
+  if (!ok)
+    return sq_fail(s, err, "prune the outbox");
+  *n = (size_t)sqlite3_changes(s->h);
+  return AG_OK;
+}
+
 /* ---- PostgreSQL ---- */
 
 static const char pg_schema[] =
@@ -204,6 +226,8 @@ static const char pg_schema[] =
     " claimed_ms bigint NOT NULL DEFAULT 0, claimed_by text NOT NULL DEFAULT '');"
     "CREATE INDEX IF NOT EXISTS webhook_outbox_pending ON webhook_outbox(seq)"
     " WHERE delivered_ms IS NULL;"
+    "CREATE INDEX IF NOT EXISTS webhook_outbox_delivered ON webhook_outbox(delivered_ms)"
+    " WHERE delivered_ms IS NOT NULL;"
     "REVOKE ALL ON webhook_outbox FROM PUBLIC;";
 
 /* The database's clock: the replicas' claims are compared on one clock. */
@@ -226,7 +250,23 @@ static bool pg_ok(PGconn *c, const char *sql, ag_error *err, const char *what) {
   return ok;
 }
 
-/* A connection to the log's database with the tables made; NULL on error. */
+/* Runs sql in one transaction under the tables' advisory lock ("acegate
+ * webhook": any constant other than the log's and the registry's). */
+static bool pg_make(PGconn *c, const char *sql, ag_error *err) {
+  if (!pg_ok(c, "BEGIN", err, "make the tables"))
+    return false;
+  if (pg_ok(c, "SELECT pg_advisory_xact_lock(7461636567617002)", err, "make the tables") &&
+      pg_ok(c, sql, err, "make the tables") && pg_ok(c, "COMMIT", err, "make the tables"))
+    return true;
+  PGresult *r = PQexec(c, "ROLLBACK");
+  PQclear(r);
+  return false;
+}
+
+/* A connection to the log's database with the tables made; NULL on error.
+ * Tables made before the outbox was pruned get its delivered index when
+ * the role may add it (their owner); without it pruning still works, by
+ * reading more of the outbox. */
 static PGconn *pg_connect(const char *uri, ag_error *err) {
   char why[300];
   PGconn *c = ag_audit_pg_connect(uri, why, sizeof why);
@@ -235,19 +275,22 @@ static PGconn *pg_connect(const char *uri, ag_error *err) {
     return NULL;
   }
   PGresult *r = PQexec(c, "SELECT to_regclass('webhook_deliveries') IS NOT NULL AND "
-                          "to_regclass('webhook_outbox') IS NOT NULL");
-  bool have = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-              !strcmp(PQgetvalue(r, 0, 0), "t");
+                          "to_regclass('webhook_outbox') IS NOT NULL, "
+                          "to_regclass('webhook_outbox_delivered') IS NOT NULL");
+  bool read = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+  bool have = read && !strcmp(PQgetvalue(r, 0, 0), "t");
+  bool indexed = read && !strcmp(PQgetvalue(r, 0, 1), "t");
   PQclear(r);
-  /* "acegate webhook": any constant other than the log's and the registry's */
-  if (!have &&
-      !(pg_ok(c, "BEGIN", err, "make the tables") &&
-        pg_ok(c, "SELECT pg_advisory_xact_lock(7461636567617002)", err, "make the tables") &&
-        pg_ok(c, pg_schema, err, "make the tables") &&
-        pg_ok(c, "COMMIT", err, "make the tables"))) {
+  if (!have && !pg_make(c, pg_schema, err)) {
     PQfinish(c);
     return NULL;
   }
+  ag_error ignored;
+  if (have && !indexed)
+    pg_make(c,
+            "CREATE INDEX IF NOT EXISTS webhook_outbox_delivered ON webhook_outbox(delivered_ms)"
+            " WHERE delivered_ms IS NOT NULL",
+            &ignored);
   return c;
 }
 
@@ -370,6 +413,24 @@ static void pg_record(wh_store *s, int64_t seq, const char *me, const wh_attempt
     PQclear(r);
 }
 
+static ag_status pg_prune(wh_store *s, int64_t before_ms, size_t max, size_t *n, ag_error *err) {
+  char v[2][24];
+  snprintf(v[0], sizeof v[0], "%lld", (long long)before_ms);
+  snprintf(v[1], sizeof v[1], "%zu", max);
+  const char *const vals[] = {v[0], v[1]};
+  PGresult *r;
+  /* of two replicas pruning together, the second waits on the rows the
+   * first deletes and finds them gone */
+  ag_status st = pg_run(s,
+                        "DELETE FROM webhook_outbox WHERE seq IN (SELECT seq FROM webhook_outbox "
+                        "WHERE delivered_ms < $1::bigint ORDER BY delivered_ms LIMIT $2::bigint)",
+                        2, vals, "prune the outbox", &r, err);
+  if (st == AG_OK)
+    *n = (size_t)strtoull(PQcmdTuples(r), NULL, 10);
+  PQclear(r);
+  return st;
+}
+
 /* ---- the operations ---- */
 
 ag_status wh_store_open(const char *log_path, wh_store **out, ag_error *err) {
@@ -442,6 +503,14 @@ void wh_store_record(wh_store *s, int64_t seq, const char *me, const wh_attempt 
   else
     sq_record(s, seq, me, a);
   pthread_mutex_unlock(&s->mu);
+}
+
+ag_status wh_store_prune(wh_store *s, int64_t before_ms, size_t max, size_t *n, ag_error *err) {
+  *n = 0;
+  pthread_mutex_lock(&s->mu);
+  ag_status st = s->uri ? pg_prune(s, before_ms, max, n, err) : sq_prune(s, before_ms, max, n, err);
+  pthread_mutex_unlock(&s->mu);
+  return st;
 }
 
 /* ---- the listings ---- */

@@ -10,7 +10,8 @@
  * transaction that records its delivered attempt, so "pending" (no
  * delivered attempt) is delivered_ms IS NULL; an item is attempted only
  * under a claim younger than AG_WEBHOOK_LEASE_S, taken by one atomic
- * UPDATE, so of two processes one sends it.
+ * UPDATE, so of two processes one sends it. Only a delivered item is ever
+ * deleted (wh_store_prune); the deliveries are kept.
  *
  * Threads: every call takes the store's lock; one store may be shared.
  */
@@ -67,6 +68,10 @@ typedef struct {
  * claim, in the same transaction. Best effort: a failure is not reported
  * (the item stays pending and is sent again). */
 void wh_store_record(wh_store *s, int64_t seq, const char *me, const wh_attempt *a);
+
+/* Deletes from the outbox the oldest max items delivered before before_ms
+ * (Unix ms), never a pending one; *n how many were deleted. */
+ag_status wh_store_prune(wh_store *s, int64_t before_ms, size_t max, size_t *n, ag_error *err);
 
 /* The listings of ag_webhook_deliveries and ag_webhook_pending. */
 ag_status wh_store_list_attempts(wh_store *s, size_t limit, ag_buf *out, ag_error *err);

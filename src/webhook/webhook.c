@@ -9,7 +9,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -37,6 +36,11 @@ struct ag_webhook {
   unsigned char secret[AG_WEBHOOK_SECRET_MAX];
   size_t secret_len;
   long backoff_ms;
+  int64_t retention_ms; /* 0: no pruning */
+  void (*on_prune)(void *ctx, uint64_t deleted, const ag_error *err);
+  void *on_prune_ctx;
+  int64_t prune_at_ms; /* the next batch is due; 0: at once */
+  uint64_t pruned;     /* deleted so far in this pass */
   wh_store *store;
   char me[40]; /* this process's name on its claims */
   pthread_t thread;
@@ -245,14 +249,60 @@ static void requeue(ag_webhook *w) {
   free(p);
 }
 
+/* Whether a pruning batch is due (under mu). */
+static bool prune_due(const ag_webhook *w) {
+  return w->retention_ms && !w->stopping && wh_now_ms() >= w->prune_at_ms;
+}
+
+/* One batch of delivered items older than the retention. A full batch
+ * leaves more for the next, run before the next item (a backlog of old
+ * items is deleted between deliveries, never ahead of them all); a pass
+ * ends with a short batch or an error, and the next is due an interval on. */
+static void prune(ag_webhook *w) {
+  size_t n = 0;
+  ag_error e;
+  ag_error_clear(&e);
+  int64_t now = wh_now_ms();
+  ag_status st = wh_store_prune(w->store, now - w->retention_ms, AG_WEBHOOK_PRUNE_BATCH, &n, &e);
+  w->pruned += n;
+  if (st == AG_OK && n == AG_WEBHOOK_PRUNE_BATCH) {
+    w->prune_at_ms = 0;
+    return;
+  }
+  w->prune_at_ms = now + (int64_t)AG_WEBHOOK_PRUNE_EVERY_S * 1000;
+  if (w->on_prune && (st != AG_OK || w->pruned))
+    w->on_prune(w->on_prune_ctx, w->pruned, st != AG_OK ? &e : NULL);
+  w->pruned = 0;
+}
+
+/* Waits for an item, stopping, or the next pruning batch (under mu). */
+static void wait_work(ag_webhook *w) {
+  if (!w->retention_ms) {
+    pthread_cond_wait(&w->cv, &w->mu);
+    return;
+  }
+  struct timespec until = {.tv_sec = (time_t)(w->prune_at_ms / 1000),
+                           .tv_nsec = (long)(w->prune_at_ms % 1000) * 1000000L};
+  pthread_cond_timedwait(&w->cv, &w->mu, &until);
+}
+
 static void *run(void *arg) {
   ag_webhook *w = arg;
   requeue(w);
   CURL *c = curl_easy_init();
+  bool item_next = false; /* after a batch, an item queued goes first */
   pthread_mutex_lock(&w->mu);
   for (;;) {
-    while (!w->head && !w->stopping)
-      pthread_cond_wait(&w->cv, &w->mu);
+    while (!w->head && !w->stopping && !prune_due(w))
+      wait_work(w);
+    if (prune_due(w) && !(item_next && w->head)) {
+      pthread_mutex_unlock(&w->mu);
+      prune(w);
+      item_next = true;
+      pthread_mutex_lock(&w->mu);
+      continue;
+    }
+    item_next = false;
     item *it = w->head;
     if (!it)
       break;
@@ -360,6 +410,9 @@ ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_erro
   pthread_cond_init(&w->idle, NULL);
   atomic_init(&w->cut, false);
   w->backoff_ms = o->backoff_ms > 0 ? o->backoff_ms : AG_WEBHOOK_BACKOFF_MS;
+  w->retention_ms = o->retention_days > 0 ? (int64_t)o->retention_days * 86400 * 1000 : 0;
+  w->on_prune = o->on_prune;
+  w->on_prune_ctx = o->on_prune_ctx;
   w->url = strdup(o->url);
   ag_status st = w->url ? read_secret(w, o->secret_file, err)
                         : ag_error_set(err, AG_ERR_NOMEM, "webhook", "out of memory");
@@ -377,7 +430,7 @@ ag_status ag_webhook_open(const ag_webhook_options *o, ag_webhook **out, ag_erro
   return AG_OK;
 }
 
-void ag_webhook_post(ag_webhook *w, const char *json, size_t len) {
+void ag_webhook_post(ag_webhook *w, const char *audit_id, const char *json, size_t len) {
   if (!w)
     return;
   item *it = calloc(1, sizeof *it);
@@ -390,10 +443,7 @@ void ag_webhook_post(ag_webhook *w, const char *json, size_t len) {
   copy[len] = 0;
   it->json = copy;
   it->len = len;
-  json_t *j = json_loadb(json, len, 0, NULL);
-  const char *id = json_string_value(json_object_get(j, "audit_id"));
-  snprintf(it->id, sizeof it->id, "%s", id ? id : "");
-  json_decref(j);
+  snprintf(it->id, sizeof it->id, "%s", audit_id ? audit_id : "");
   /* written before it is queued: the item of a process that dies before
    * delivering it is sent by the next */
   ag_error e;

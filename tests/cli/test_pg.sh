@@ -11,14 +11,15 @@
 # database: imported, listed, re-screened after a list update, and two
 # replicas reloading one change making one queue item, delivered once, the
 # items of a killed process sent once by two processes opening together, all
-# by a role with only the documented GRANTs; a re-screening SIGKILLed
+# by a role with only the documented GRANTs, and delivered items older than
+# the retention deleted from the outbox; a re-screening SIGKILLed
 # midway and finished by the next update of the same change, with as many
 # queue items per party as a clean run. PostgreSQL and haproxy missing is
 # a failure, not a skip: scripts/install-deps.sh installs them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 . "$(dirname "$0")/rescreen_lib.sh"
-plan 98
+plan 103
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -111,7 +112,7 @@ expect_exit registry_made_by_owner 0 "$ACEGATE" parties list --db "$ADMIN_URI"
 expect_exit deliveries_made_by_owner 0 "$ACEGATE" parties deliveries --db "$ADMIN_URI"
 pg_sql "GRANT SELECT, INSERT, UPDATE ON party_registry, party_hits, party_rescreens TO acegate_app;
   GRANT SELECT, INSERT ON webhook_deliveries TO acegate_app;
-  GRANT SELECT, INSERT, UPDATE ON webhook_outbox TO acegate_app;" >/dev/null
+  GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_outbox TO acegate_app;" >/dev/null
 export ACEGATE_HOME="$TMPD/home" # the lists in force: the two-entry fixture
 FX="$(dirname "$0")/../screen/fixtures"
 "$ACEGATE" lists update "$FX/remember-el.csv" --force --db "$APP_URI" >/dev/null 2>&1
@@ -294,6 +295,43 @@ jqok pg_one_delivered_attempt_each "[.items[] | select(.result == \"delivered\")
   | ($K23 | all(. as \$k | [\$d[] | select(. == \$k)] | length == 1))" "$TMPD/out"
 "$ACEGATE" parties deliveries --pending --db "$APP_URI" >"$TMPD/p" 2>&1
 jqok pg_claimed_item_left "[.items[].item] == [\"$K1\"] and .total == 1" "$TMPD/p"
+
+# retention: the service deletes from the outbox the items delivered more
+# than 30 days ago (the default), the pending one stays; a role without
+# DELETE on the outbox logs why and serves on; an outbox made before its
+# delivered index is pruned without it, and the owner's opening adds it
+pg_sql "UPDATE webhook_outbox SET delivered_ms = delivered_ms - 40 * 86400000::bigint
+    WHERE delivered_ms IS NOT NULL;
+  DROP INDEX webhook_outbox_delivered;
+  REVOKE DELETE ON webhook_outbox FROM acegate_app;" >/dev/null
+delivered=$(pg_sql "SELECT count(*) FROM webhook_outbox WHERE delivered_ms IS NOT NULL")
+attempts=$(pg_sql "SELECT count(*) FROM webhook_deliveries")
+pg_retention_serve() { # waits (10 s at most) for the event $1
+  serve_start --no-config --listen 127.0.0.1:0 --db "$APP_URI" --no-lists --access-log off \
+    --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret"
+  PIDS="$PIDS $SRV_PID"
+  i=0
+  while [ "$i" -lt 200 ] && ! grep -q "\"event\":\"$1\"" "$TMPD/srv.log"; do sleep 0.05; i=$((i + 1)); done
+  serve_stop
+}
+pg_retention_serve webhook_prune_failed
+if [ -n "$PORT" ] && grep '"event":"webhook_prune_failed"' "$TMPD/srv.log" | grep -q 'permission denied'; then
+  echo "ok pg_prune_without_delete_logged"
+else echo "not ok pg_prune_without_delete_logged: $(grep -v '"event":"listening"' "$TMPD/srv.log" | head -3)"; fi
+pg_sql "GRANT DELETE ON webhook_outbox TO acegate_app;" >/dev/null
+pg_retention_serve webhook_pruned
+if [ "$delivered" -gt 0 ] && grep -q "\"event\":\"webhook_pruned\",\"items\":$delivered}" "$TMPD/srv.log"; then
+  echo "ok pg_prune_logged"; else
+  echo "not ok pg_prune_logged: $delivered delivered: $(grep webhook_ "$TMPD/srv.log")"; fi
+got=$(pg_sql "SELECT string_agg(item || ':' || coalesce(delivered_ms::text, 'pending'), ',')
+  FROM webhook_outbox")
+if [ "$got" = "$K1:pending" ]; then echo "ok pg_old_delivered_pruned"; else
+  echo "not ok pg_old_delivered_pruned: outbox left: $got"; fi
+if [ "$(pg_sql "SELECT count(*) FROM webhook_deliveries")" = "$attempts" ]; then
+  echo "ok pg_attempts_kept"; else echo "not ok pg_attempts_kept: $attempts before"; fi
+"$ACEGATE" parties deliveries --db "$ADMIN_URI" >/dev/null 2>&1
+if [ "$(pg_sql "SELECT to_regclass('webhook_outbox_delivered') IS NOT NULL")" = t ]; then
+  echo "ok pg_owner_adds_index"; else echo "not ok pg_owner_adds_index"; fi
 unset ACEGATE_HOME
 
 # ---- two replicas behind haproxy, under load ----

@@ -7,9 +7,10 @@
 # abandoned, or queued by a process killed before attempting it, is sent
 # by the next process to open the webhook, once; the service delivers the
 # items of a reload the same way; a bad URL or an unreadable secret is
-# refused naming the option.
+# refused naming the option; the service deletes delivered items older
+# than its retention from the outbox, never a pending one.
 . "$(dirname "$0")/lib.sh"
-plan 75
+plan 87
 RCV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -200,6 +201,90 @@ jqok killed_item_body ".id == \"$K3\" and .item.audit_id == \"$K3\" and .item.ou
   "$TMPD/body"
 "$ACEGATE" parties deliveries --pending --db "$DB7" >"$TMPD/p"
 jqok claimed_item_waits_for_lease "[.items[].item] == [\"$K1\"] and .items[0].claimed_until != null" "$TMPD/p"
+
+# ---- retention: serve deletes from the outbox the items delivered longer
+# ago than --webhook-retention days (default 30), a batch at a time, from
+# the start; a pending item stays however old, and every attempt stays
+# recorded (docs/review.md, "The webhook") ----
+DAY=86400000
+sq7() { sqlite3 "$DB7-webhook" "$1"; }
+# K3 delivered 100 days ago, K2 40 days ago and, as a backlog longer than
+# two batches, 1,200 more deliveries as old; K1, still pending, posted 400
+# days ago
+sq7 "UPDATE outbox SET delivered_ms = delivered_ms - 100 * $DAY WHERE item = '$K3';
+  UPDATE outbox SET delivered_ms = delivered_ms - 40 * $DAY WHERE item = '$K2';
+  UPDATE outbox SET at_ms = at_ms - 400 * $DAY WHERE item = '$K1';
+  WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
+  INSERT INTO outbox(item, body, at_ms, delivered_ms)
+    SELECT item, body, at_ms, delivered_ms FROM outbox, n WHERE item = '$K2';"
+attempts=$(sq7 "SELECT count(*) FROM deliveries")
+# wait_pruned: waits (10 s at most) for the service's webhook_pruned event
+wait_pruned() {
+  _i=0
+  while [ "$_i" -lt 200 ] && ! grep -q '"event":"webhook_pruned"' "$TMPD/srv.log"; do
+    sleep 0.05
+    _i=$((_i + 1))
+  done
+}
+# the flag overrides the file: 60 days, not 20
+printf 'webhook-retention = 20\n' >"$TMPD/retention.conf"
+serve_start --config "$TMPD/retention.conf" --webhook-retention 60 --listen 127.0.0.1:0 \
+  --db "$DB7" --lists "$FX/remember-el.csv" --webhook-url http://127.0.0.1:9/hook \
+  --webhook-secret-file "$TMPD/secret"
+wait_pruned
+serve_stop
+if grep -q '"event":"webhook_pruned","items":1}' "$TMPD/srv.log"; then ok retention_flag_logged; else
+  notok retention_flag_logged "$(grep webhook_ "$TMPD/srv.log")"; fi
+got=$(sq7 "SELECT (SELECT count(*) FROM outbox WHERE item = '$K3') || ' ' ||
+  (SELECT count(*) FROM outbox WHERE item = '$K2') || ' ' ||
+  (SELECT count(*) FROM outbox WHERE item = '$K1' AND delivered_ms IS NULL)")
+if [ "$got" = "0 1201 1" ]; then ok retention_flag_respected; else
+  notok retention_flag_respected "K3, K2, K1 rows: $got (wanted 0 1201 1)"; fi
+# from the file: 35 days, so the 1,201 deliveries of 40 days ago go, in
+# three batches; K1 stays
+printf 'webhook-retention = 35\n' >"$TMPD/retention.conf"
+serve_start --config "$TMPD/retention.conf" --listen 127.0.0.1:0 --db "$DB7" \
+  --lists "$FX/remember-el.csv" --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret"
+wait_pruned
+serve_stop
+if grep -q '"event":"webhook_pruned","items":1201}' "$TMPD/srv.log"; then ok retention_conf_logged; else
+  notok retention_conf_logged "$(grep webhook_ "$TMPD/srv.log")"; fi
+got=$(sq7 "SELECT group_concat(item || ':' || ifnull(delivered_ms, 'pending')) FROM outbox")
+if [ "$got" = "$K1:pending" ]; then ok old_delivered_pruned_pending_kept; else
+  notok old_delivered_pruned_pending_kept "outbox left: $got"; fi
+if [ "$(sq7 "SELECT count(*) FROM deliveries")" = "$attempts" ]; then ok attempts_kept; else
+  notok attempts_kept "$attempts attempts before, $(sq7 "SELECT count(*) FROM deliveries") after"; fi
+# the listings still say what happened: the delivered attempts of K2 and
+# K3, and K1 pending
+"$ACEGATE" parties deliveries --db "$DB7" >"$TMPD/d"
+jqok pruned_deliveries_listed "[.items[] | select(.result == \"delivered\") | .item] | sort ==
+  ([\"$K2\", \"$K3\"] | sort)" "$TMPD/d"
+"$ACEGATE" parties deliveries --pending --db "$DB7" >"$TMPD/p"
+jqok pruned_pending_listed "[.items[].item] == [\"$K1\"] and .total == 1" "$TMPD/p"
+# the default, 30 days: of two deliveries, the one of 31 days ago goes,
+# the one of 29 days ago stays
+DB8="$TMPD/retain.db"
+receiver_start 0
+printf '%s\n' "$line3" "$line3" >"$TMPD/two.jsonl"
+"$ACEGATE" screen --batch --lists "$FX/remember-el.csv" --db "$DB8" --webhook-url "$HOOK" \
+  --webhook-secret-file "$TMPD/secret" <"$TMPD/two.jsonl" >/dev/null 2>&1
+receiver_stop
+sqlite3 "$DB8-webhook" "UPDATE outbox SET delivered_ms = delivered_ms - 31 * $DAY WHERE seq = 1;
+  UPDATE outbox SET delivered_ms = delivered_ms - 29 * $DAY WHERE seq = 2;"
+serve_start --listen 127.0.0.1:0 --db "$DB8" --lists "$FX/remember-el.csv" \
+  --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret"
+wait_pruned
+serve_stop
+got=$(sqlite3 "$DB8-webhook" "SELECT group_concat(seq) FROM outbox")
+if [ "$got" = 2 ]; then ok retention_default_30_days; else notok retention_default_30_days "seqs left: $got"; fi
+# a bad retention is refused, named as the flag or the file's key
+expect_exit retention_zero 2 "$ACEGATE" serve --listen 127.0.0.1:0 --db "$DB8" --no-lists \
+  --webhook-retention 0 --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret"
+expect_grep retention_zero_named '^acegate serve: --webhook-retention: .*days' "$TMPD/err"
+printf 'webhook-retention = a month\n' >"$TMPD/retention.conf"
+expect_exit retention_conf_bad 2 "$ACEGATE" serve --config "$TMPD/retention.conf" --listen 127.0.0.1:0 \
+  --db "$DB8" --no-lists --webhook-url http://127.0.0.1:9/hook --webhook-secret-file "$TMPD/secret"
+expect_grep retention_conf_bad_named 'retention.conf:1: webhook-retention: .*days' "$TMPD/err"
 
 # ---- lists fetch (the daily timer's path) delivers the same way; a bad
 # webhook is refused before any download ----
