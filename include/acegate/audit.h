@@ -146,7 +146,27 @@ typedef struct {
    * decision by ag_audit_pack() (NULL: compressed when appended). */
   const void *packed;
   size_t packed_len;
+  /* Optional: its hash begun by ag_audit_prehash_make() (NULL: hashed
+   * whole by the append). */
+  const struct ag_audit_prehash *prehash;
 } ag_audit_record;
+
+/* A record's hash begun on the caller's thread for the place (seq) it is
+ * expected to take: everything the hash covers but the link to the record
+ * before, which comes last (docs/audit.md). An append that puts the record
+ * at that seq finishes it under its write lock, with the id and time it
+ * was begun with; anywhere else the record is hashed whole with a new id,
+ * so a wrong guess costs time, never a wrong hash. The record must not
+ * change in between. Made with the record checked as the append would
+ * (an error leaves the check to the append). One per record in flight. */
+typedef struct ag_audit_prehash ag_audit_prehash;
+ag_audit_prehash *ag_audit_prehash_new(void);
+void ag_audit_prehash_free(ag_audit_prehash *h);
+ag_status ag_audit_prehash_make(ag_audit_db *db, ag_audit_prehash *h, const ag_audit_record *r,
+                                int64_t seq, ag_error *err);
+/* The audit id the record takes if it lands at the seq guessed ("" before
+ * a hash is begun). */
+const char *ag_audit_prehash_id(const ag_audit_prehash *h);
 
 /* Compressing decisions the way the log stores them, on the caller's
  * thread, so that appends need not do it while holding the write lock.

@@ -88,11 +88,9 @@ static ag_status check_record(const ag_audit_record *r, size_t i, size_t n, ag_e
   return AG_OK;
 }
 
-ag_status audit_make_row(ag_audit_db *db, audit_id_random *rnd, const ag_audit_record *r,
-                         int64_t now_ms, int64_t seq, const char prev[AG_AUDIT_HASH_HEX],
-                         audit_made *out, ag_error *err) {
-  if (!r) /* check_batch() refuses it first; said again for the reader */
-    return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
+/* A fresh audit id for the record at seq: "a-SEQ-" and 12 random hex digits. */
+static ag_status new_id(audit_id_random *rnd, int64_t seq, char id[AG_AUDIT_ID_MAX],
+                        ag_error *err) {
   if (rnd->used == sizeof rnd->bytes) {
     if (RAND_bytes(rnd->bytes, sizeof rnd->bytes) != 1)
       return ag_error_set(err, AG_ERR_INTERNAL, "audit_id", "no random bytes available");
@@ -101,14 +99,17 @@ ag_status audit_make_row(ag_audit_db *db, audit_id_random *rnd, const ag_audit_r
   char rhex[13];
   audit_hex(rnd->bytes + rnd->used, 6, rhex);
   rnd->used += 6;
-  char *id = out->id;
   snprintf(id, AG_AUDIT_ID_MAX, "a-%lld-%s", (long long)seq, rhex);
-  memcpy(out->prev, prev, AG_AUDIT_HASH_HEX);
+  return AG_OK;
+}
 
-  audit_row row = {.seq = seq, .time_ms = r->time_ms ? r->time_ms : now_ms};
-  const char *kind = ag_audit_kind_name(r->kind);
+/* The row of record r at seq with this id and time; it borrows from r, id
+ * and prev. */
+static audit_row fill_row(const ag_audit_record *r, int64_t seq, int64_t time_ms, const char *id,
+                          const char *prev) {
+  audit_row row = {.seq = seq, .time_ms = time_ms};
   const char *text[F_COUNT] = {[F_ID] = id,
-                               [F_KIND] = kind,
+                               [F_KIND] = ag_audit_kind_name(r->kind),
                                [F_KEY_ID] = nz(r->key_id),
                                [F_CLIENT] = nz(r->client_addr),
                                [F_RULES] = nz(r->rules_version),
@@ -117,15 +118,98 @@ ag_status audit_make_row(ag_audit_db *db, audit_id_random *rnd, const ag_audit_r
                                [F_DEST] = nz(r->destination),
                                [F_ECCN] = nz(r->eccn),
                                [F_OUTCOME] = nz(r->outcome),
-                               [F_PREV] = out->prev};
+                               [F_PREV] = prev};
   for (int i = 0; i < F_COUNT; i++)
     if (text[i])
       row.f[i] = (audit_bytes){text[i], strlen(text[i])};
   row.f[F_REQUEST] = (audit_bytes){r->request, r->request_len};
   row.f[F_DECISION] = (audit_bytes){r->decision, r->decision_len};
+  return row;
+}
 
-  out->row = row;
-  if (!audit_row_hash(db->sha256, db->wctx, &row, out->hash))
+struct ag_audit_prehash {
+  EVP_MD_CTX *ctx; /* the hash of every field but prev_hash */
+  audit_id_random rnd;
+  bool ready;
+  int64_t seq, time_ms;
+  char id[AG_AUDIT_ID_MAX];
+  /* the record it was made for */
+  const char *request, *decision;
+  size_t request_len, decision_len;
+};
+
+ag_audit_prehash *ag_audit_prehash_new(void) {
+  ag_audit_prehash *h = calloc(1, sizeof *h);
+  if (h && !(h->ctx = EVP_MD_CTX_new())) {
+    free(h);
+    return NULL;
+  }
+  if (h)
+    h->rnd.used = sizeof h->rnd.bytes;
+  return h;
+}
+
+void ag_audit_prehash_free(ag_audit_prehash *h) {
+  if (!h)
+    return;
+  EVP_MD_CTX_free(h->ctx);
+  free(h);
+}
+
+ag_status ag_audit_prehash_make(ag_audit_db *db, ag_audit_prehash *h, const ag_audit_record *r,
+                                int64_t seq, ag_error *err) {
+  if (!db || !h || !r || seq < 1)
+    return ag_error_set(err, AG_ERR_INPUT, "prehash", "missing argument");
+  h->ready = false;
+  ag_status st = check_record(r, 0, 1, err);
+  if (st == AG_OK && (st = new_id(&h->rnd, seq, h->id, err)) == AG_OK) {
+    h->seq = seq;
+    h->time_ms = r->time_ms ? r->time_ms : audit_now_ms();
+    audit_row row = fill_row(r, seq, h->time_ms, h->id, "");
+    if (!audit_row_hash_begin(db->sha256, h->ctx, &row))
+      return ag_error_set(err, AG_ERR_INTERNAL, "hash", "SHA-256 failed");
+    h->request = r->request;
+    h->request_len = r->request_len;
+    h->decision = r->decision;
+    h->decision_len = r->decision_len;
+    h->ready = true;
+  }
+  return st;
+}
+
+const char *ag_audit_prehash_id(const ag_audit_prehash *h) {
+  return h && h->ready ? h->id : "";
+}
+
+/* Whether r carries a hash begun for this very record (checked when it was
+ * begun). */
+static bool prehashed(const ag_audit_record *r) {
+  const ag_audit_prehash *h = r->prehash;
+  return h && h->ready && h->request == r->request && h->request_len == r->request_len &&
+         h->decision == r->decision && h->decision_len == r->decision_len;
+}
+
+ag_status audit_make_row(ag_audit_db *db, audit_id_random *rnd, const ag_audit_record *r,
+                         int64_t now_ms, int64_t seq, const char prev[AG_AUDIT_HASH_HEX],
+                         audit_made *out, ag_error *err) {
+  if (!r) /* check_batch() refuses it first; said again for the reader */
+    return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
+  memcpy(out->prev, prev, AG_AUDIT_HASH_HEX);
+  const ag_audit_prehash *h = r->prehash;
+  if (prehashed(r) && h->seq == seq) {
+    /* the record landed where its hash was begun: only the link is left */
+    memcpy(out->id, h->id, AG_AUDIT_ID_MAX);
+    out->row = fill_row(r, seq, h->time_ms, out->id, out->prev);
+    if (!EVP_MD_CTX_copy_ex(db->wctx, h->ctx) ||
+        !audit_row_hash_end(db->wctx, out->row.f[F_PREV], out->hash))
+      return ag_error_set(err, AG_ERR_INTERNAL, "hash", "SHA-256 failed");
+    return AG_OK;
+  }
+  ag_status st = new_id(rnd, seq, out->id, err);
+  if (st != AG_OK)
+    return st;
+  out->row = fill_row(r, seq, r->time_ms ? r->time_ms : now_ms, out->id, out->prev);
+  if (!audit_row_hash(db->sha256, db->wctx, &out->row, out->hash))
     return ag_error_set(err, AG_ERR_INTERNAL, "hash", "SHA-256 failed");
   return AG_OK;
 }
@@ -340,7 +424,8 @@ static ag_status check_batch(const ag_audit_db *db, const ag_audit_record *recs,
   if (!db || (n && (!recs || !ids_out)))
     return ag_error_set(err, AG_ERR_INPUT, "records", "missing argument");
   for (size_t i = 0; i < n; i++) {
-    ag_status st = check_record(&recs[i], i, n, err);
+    /* a record with a hash begun was checked then */
+    ag_status st = prehashed(&recs[i]) ? AG_OK : check_record(&recs[i], i, n, err);
     if (st != AG_OK)
       return st;
   }

@@ -301,6 +301,10 @@ ag_status audit_entry_from_row(const audit_row *r, const char *stored, ag_audit_
  * scratch context owned by the caller. */
 bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
                     char hex[AG_AUDIT_HASH_HEX]);
+/* The same in two steps: every field but the link to the record before
+ * (the last one hashed), then that link and the digest. */
+bool audit_row_hash_begin(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r);
+bool audit_row_hash_end(EVP_MD_CTX *ctx, audit_bytes prev, char hex[AG_AUDIT_HASH_HEX]);
 
 /* ---- stored decisions (codec.c) ---- */
 

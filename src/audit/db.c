@@ -256,8 +256,7 @@ static bool put_field(EVP_MD_CTX *ctx, const char *name, const char *p, size_t n
  * bytes a field holds, and seq is covered, so moving a record's content to
  * another position changes its hash.
  */
-bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
-                    char hex[AG_AUDIT_HASH_HEX]) {
+bool audit_row_hash_begin(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r) {
   static const char magic[] = "acegate-audit-v1\n";
   /* every step is checked: a hash made from part of the record would be
    * stored as if it covered all of it */
@@ -270,15 +269,34 @@ bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
   nl = snprintf(num, sizeof num, "%lld", (long long)r->time_ms);
   if (!put_field(ctx, "time_ms", num, (size_t)nl))
     return false;
-  for (int i = 0; i < F_COUNT; i++)
+  for (int i = 0; i < F_PREV; i++)
     if (!put_field(ctx, field_name[i], r->f[i].p, r->f[i].n))
       return false;
+  return true;
+}
+
+bool audit_row_hash_end(EVP_MD_CTX *ctx, audit_bytes prev, char hex[AG_AUDIT_HASH_HEX]) {
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned int dl = 0;
-  if (!EVP_DigestFinal_ex(ctx, d, &dl) || dl != 32)
+  if (!put_field(ctx, field_name[F_PREV], prev.p, prev.n) || !EVP_DigestFinal_ex(ctx, d, &dl) ||
+      dl != 32)
     return false;
   audit_hex(d, 32, hex);
   return true;
+}
+
+/*
+ * The canonical form (docs/audit.md): "acegate-audit-v1\n", then for each
+ * field in a fixed order NAME ":" LENGTH ":" BYTES "\n", with LENGTH the
+ * decimal byte count. Length prefixes make the encoding unambiguous whatever
+ * bytes a field holds, and seq is covered, so moving a record's content to
+ * another position changes its hash. The link to the record before comes
+ * last, so all the rest can be hashed before that record is known
+ * (ag_audit_prehash_make).
+ */
+bool audit_row_hash(const EVP_MD *md, EVP_MD_CTX *ctx, const audit_row *r,
+                    char hex[AG_AUDIT_HASH_HEX]) {
+  return audit_row_hash_begin(md, ctx, r) && audit_row_hash_end(ctx, r->f[F_PREV], hex);
 }
 
 /* Column indexes of AUDIT_COLS. */

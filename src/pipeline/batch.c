@@ -82,6 +82,8 @@ typedef struct {
   ag_buf answer;
   ag_buf packed;     /* the answer as the log stores it */
   size_t packed_len; /* 0: left to the append */
+  ag_audit_record record;
+  ag_audit_prehash *prehash; /* its hash, begun for the seq it is expected at */
   size_t rec;        /* its index among the chunk's records */
   /* CSV: the row's ref cell, a row that could not be made a request, and
    * the answer row without its audit id */
@@ -99,6 +101,7 @@ typedef struct {
   const ag_pipeline_batch_options *o;
   item *items;
   size_t n;
+  int64_t first_seq; /* where its first record is expected in the log */
   atomic_size_t next;
 } chunk;
 
@@ -109,6 +112,33 @@ typedef struct {
   ag_pipeline_worker *w;
   ag_audit_packer *packer; /* NULL without a log */
 } job;
+
+/* The item's record, compressed and its hash begun, in parallel rather
+ * than by the append under the log's write lock. Its seq is a guess: the
+ * records before it in the chunk and in the chunk before all decided, and
+ * nobody else appending; when it is wrong, the append hashes the record
+ * itself. */
+static void prepare_record(const chunk *c, ag_audit_packer *packer, item *it) {
+  const ag_pipeline_batch_options *o = c->o;
+  it->packed_len = 0;
+  ag_buf_reset(&it->packed);
+  if (it->res.st != AG_OK || it->answer.failed)
+    return;
+  ag_error err;
+  ag_pipeline_record(c->d, &it->res, it->line.text, it->line.len, it->answer.data, "", "",
+                     &it->record);
+  if (packer && ag_audit_pack(o->db, packer, it->answer.data, it->answer.len, &it->packed,
+                              &it->packed_len, &err) != AG_OK)
+    it->packed_len = 0;
+  if (it->packed_len && !it->packed.failed) {
+    it->record.packed = it->packed.data;
+    it->record.packed_len = it->packed_len;
+  }
+  if (it->prehash && c->first_seq > 0 &&
+      ag_audit_prehash_make(o->db, it->prehash, &it->record,
+                            c->first_seq + (int64_t)(it - c->items), &err) == AG_OK)
+    it->record.prehash = it->prehash;
+}
 
 static void answer(const chunk *c, ag_pipeline_worker *w, ag_audit_packer *packer, item *it) {
   const ag_pipeline_batch_options *o = c->o;
@@ -126,15 +156,8 @@ static void answer(const chunk *c, ag_pipeline_worker *w, ag_audit_packer *packe
   } else {
     ag_pipeline_check(c->d, w, it->line.text, it->line.len, &it->answer, &it->res);
   }
-  /* compressed here, in parallel, rather than by the append under the
-   * log's write lock */
-  it->packed_len = 0;
-  ag_buf_reset(&it->packed);
-  ag_error err;
-  if (packer && it->res.st == AG_OK && !it->answer.failed &&
-      ag_audit_pack(o->db, packer, it->answer.data, it->answer.len, &it->packed, &it->packed_len,
-                    &err) != AG_OK)
-    it->packed_len = 0;
+  if (o->db)
+    prepare_record(c, packer, it);
   if (o->format == AG_PIPELINE_CSV) {
     ag_buf_reset(&it->row);
     pl_csv_row(o->kind, it->line.number, it->ref, &it->res, it->answer.data, it->answer.len,
@@ -183,7 +206,7 @@ static void after_chunk(const ag_pipeline_data *d, item *items, size_t n,
 }
 
 /* Records the chunk's answers; ids[k] receives record k's id. */
-static ag_status record_chunk(const ag_pipeline_data *d, ag_audit_db *db, item *items, size_t n,
+static ag_status record_chunk(ag_audit_db *db, item *items, size_t n,
                               ag_audit_record *recs, char (*ids)[AG_AUDIT_ID_MAX], ag_error *err) {
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
@@ -191,12 +214,7 @@ static ag_status record_chunk(const ag_pipeline_data *d, ag_audit_db *db, item *
     if (it->res.st != AG_OK)
       continue;
     it->rec = k;
-    ag_audit_record *rec = &recs[k++];
-    ag_pipeline_record(d, &it->res, it->line.text, it->line.len, it->answer.data, "", "", rec);
-    if (it->packed_len && !it->packed.failed) {
-      rec->packed = it->packed.data;
-      rec->packed_len = it->packed_len;
-    }
+    recs[k++] = it->record;
   }
   return k ? ag_audit_append_batch(db, recs, k, ids, err) : AG_OK;
 }
@@ -253,7 +271,7 @@ static ag_status finish_chunk(batch *b, item *items, size_t n, ag_error *err) {
   const ag_pipeline_batch_options *o = b->o;
   bool is_csv = b->csv != NULL;
   assert(!o->db || (b->recs && b->ids)); /* ok: allocated when there is a log */
-  ag_status st = o->db ? record_chunk(b->d, o->db, items, n, b->recs, b->ids, err) : AG_OK;
+  ag_status st = o->db ? record_chunk(o->db, items, n, b->recs, b->ids, err) : AG_OK;
   if (st == AG_OK && o->db)
     after_chunk(b->d, items, n, b->ids, b->stats);
   ag_buf *text = &b->line_out;
@@ -296,6 +314,15 @@ static ag_status finish_chunk(batch *b, item *items, size_t n, ag_error *err) {
   return st;
 }
 
+/* The seq the next record appended to the log takes as things stand; 0
+ * when the head cannot be read (then no hash is begun ahead). */
+static int64_t next_seq(ag_audit_db *db) {
+  int64_t seq;
+  char hash[AG_AUDIT_HASH_HEX];
+  ag_error e;
+  return ag_audit_head(db, &seq, hash, &e) == AG_OK ? seq + 1 : 0;
+}
+
 static void free_items(item *items) {
   if (!items)
     return;
@@ -303,6 +330,7 @@ static void free_items(item *items) {
     ag_pipeline_line_free(&items[i].line);
     ag_buf_free(&items[i].answer);
     ag_buf_free(&items[i].packed);
+    ag_audit_prehash_free(items[i].prehash);
     ag_buf_free(&items[i].row);
   }
   free(items);
@@ -326,6 +354,8 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   ag_audit_packer *packers[THREADS_MAX] = {NULL};
   ag_status st = AG_OK;
   bool ok = bufs[0] && bufs[1] && (!o->db || (b.recs && b.ids));
+  for (size_t i = 0; ok && o->db && i < 2 * CHUNK; i++)
+    ok = (bufs[i / CHUNK][i % CHUNK].prehash = ag_audit_prehash_new()) != NULL;
   for (int t = 0; ok && t < nt; t++) {
     ok = (workers[t] = ag_pipeline_worker_new(o->mode)) != NULL;
     /* the same customers come back in a batch of orders; without the
@@ -352,8 +382,9 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
    * (n_done lines, answered, not yet recorded) */
   int cur = 0;
   size_t n_cur = ok && st == AG_OK ? read_chunk(&b, bufs[cur]) : 0, n_done = 0;
+  int64_t seq_cur = o->db ? next_seq(o->db) : 0; /* where bufs[cur]'s records are expected */
   while (ok && st == AG_OK && (n_cur || n_done)) {
-    chunk c = {.d = d, .o = o, .items = bufs[cur], .n = n_cur};
+    chunk c = {.d = d, .o = o, .items = bufs[cur], .n = n_cur, .first_seq = seq_cur};
     atomic_init(&c.next, 0);
     job jobs[THREADS_MAX];
     for (int t = 0; t < THREADS_MAX; t++)
@@ -364,8 +395,11 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
     for (int t = 1; t < nt; t++)
       if (n_cur > (size_t)t * GRAIN)
         started[t] = pthread_create(&th[t], NULL, run_job, &jobs[t]) == 0;
-    if (n_done)
-      st = finish_chunk(&b, bufs[!cur], n_done, err);
+    int64_t seq_next = seq_cur ? seq_cur + (int64_t)n_cur : 0;
+    if (n_done && (st = finish_chunk(&b, bufs[!cur], n_done, err)) == AG_OK && o->db) {
+      int64_t after = next_seq(o->db); /* the chunk before, recorded: guessed anew */
+      seq_next = after ? after + (int64_t)n_cur : 0;
+    }
     size_t n_next = st == AG_OK ? read_chunk(&b, bufs[!cur]) : 0;
     run_job(&jobs[0]);
     for (int t = 1; t < nt; t++)
@@ -373,6 +407,7 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
         pthread_join(th[t], NULL);
     n_done = n_cur;
     n_cur = n_next;
+    seq_cur = seq_next;
     cur = !cur;
   }
   pl_csv_free(b.csv);

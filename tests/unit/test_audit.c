@@ -261,6 +261,71 @@ static void test_batch_is_consecutive(void **state) {
   assert_int_equal(verify(f->db, NULL).records, 7);
 }
 
+/* A hash begun ahead for the seq a record is expected at: finished by the
+ * append when the record lands there (the id it was begun with kept), the
+ * record hashed whole when it lands elsewhere or was changed since; either
+ * way every stored hash is the canonical one verify recomputes. */
+static void test_prehash_finished_or_redone(void **state) {
+  fixture *f = *state;
+  fill(f->db, 2, NULL);
+  rec_buf b[4];
+  ag_audit_record recs[4];
+  ag_audit_prehash *h[4];
+  ag_error e;
+  for (int i = 0; i < 4; i++) {
+    recs[i] = *make(&b[i], i);
+    recs[i].time_ms = 0; /* the time it is begun at */
+    assert_non_null(h[i] = ag_audit_prehash_new());
+  }
+  /* 0 and 1 expected at 3 and 4, where they land; 2 expected at 9 */
+  int64_t expect[4] = {3, 4, 9, 6};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(ag_audit_prehash_make(f->db, h[i], &recs[i], expect[i], &e), AG_OK);
+    recs[i].prehash = h[i];
+  }
+  /* 3's decision changed after its hash was begun */
+  static const char other[] = "{\"outcome\":\"changed after\"}";
+  recs[3].decision = other;
+  recs[3].decision_len = sizeof other - 1;
+  int64_t before = (int64_t)time(NULL) * 1000;
+  char ids[4][AG_AUDIT_ID_MAX];
+  assert_int_equal(ag_audit_append_batch(f->db, recs, 4, ids, &e), AG_OK);
+  /* the ids begun with where the guess held, new ones elsewhere */
+  assert_string_equal(ids[0], ag_audit_prehash_id(h[0]));
+  assert_string_equal(ids[1], ag_audit_prehash_id(h[1]));
+  assert_string_not_equal(ids[2], ag_audit_prehash_id(h[2]));
+  assert_string_not_equal(ids[3], ag_audit_prehash_id(h[3]));
+  for (int i = 0; i < 4; i++) {
+    ag_audit_entry *x = get(f->db, ids[i]);
+    assert_int_equal(x->seq, 3 + i);
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "a-%d-", 3 + i);
+    assert_memory_equal(ids[i], prefix, strlen(prefix));
+    assert_true(x->time_ms >= before - 60000 && x->time_ms <= before + 60000);
+    ag_audit_entry_free(x);
+  }
+  ag_audit_entry *x = get(f->db, ids[3]);
+  assert_int_equal(x->decision_len, sizeof other - 1);
+  assert_memory_equal(x->decision, other, sizeof other - 1);
+  ag_audit_entry_free(x);
+  assert_int_equal(verify(f->db, NULL).problem, AG_AUDIT_INTACT);
+  assert_int_equal(verify(f->db, NULL).records, 6);
+  assert_int_equal(verify_file(f->path).problem, AG_AUDIT_INTACT);
+
+  /* a record the append would refuse: refused when begun, naming the
+   * field, and refused again by the append */
+  recs[0] = *make(&b[0], 0);
+  recs[0].as_of = "2025-02-30";
+  assert_int_equal(ag_audit_prehash_make(f->db, h[0], &recs[0], 7, &e), AG_ERR_INPUT);
+  assert_string_equal(e.field, "as_of");
+  recs[0].prehash = h[0];
+  assert_int_equal(ag_audit_append_batch(f->db, recs, 1, ids, &e), AG_ERR_INPUT);
+  assert_string_equal(e.field, "as_of");
+  assert_int_equal(verify(f->db, NULL).records, 6);
+  for (int i = 0; i < 4; i++)
+    ag_audit_prehash_free(h[i]);
+}
+
 /* ---- tampering ---- */
 
 static void test_guards_refuse_update_and_delete(void **state) {
@@ -1068,6 +1133,7 @@ int main(void) {
       T(test_time_defaults_to_now),
       T(test_chain_links_and_verify),
       T(test_batch_is_consecutive),
+      T(test_prehash_finished_or_redone),
       T(test_guards_refuse_update_and_delete),
       T(test_open_keeps_dropped_triggers_dropped),
       T(test_export_verified_offline),
