@@ -63,11 +63,12 @@ void ag_remember_note_answer(ag_remember *r, const char *answer, size_t len);
 bool ag_remember_knows(ag_remember *r, const char *normalized, const char *country);
 
 /* The decision that applies on day `on` (AG_DATE_NONE: the table's clock)
- * to the party and entry whose content has digest entry_hash;
- * AG_REMEMBERED_NONE (out->kind) when none does. */
+ * to the party and the entry (list name as matches give it, source id)
+ * whose content has digest entry_hash; AG_REMEMBERED_NONE (out->kind) when
+ * none does. */
 ag_remembered_kind ag_remember_find(ag_remember *r, const char *normalized, const char *country,
-                                    const char *source_id, const char *entry_hash, ag_date on,
-                                    ag_remembered *out);
+                                    const char *list, const char *source_id,
+                                    const char *entry_hash, ag_date on, ag_remembered *out);
 
 /* The entries a confirmation still valid on day `on` (AG_DATE_NONE: the
  * table's clock) names for the party (up to cap source ids, borrowed until

@@ -307,8 +307,8 @@ ag_status ag_check_remembered(const ag_rules *rules, const ag_screen *lists, ag_
       ag_party_hit h = found[i];
       h.remembered = (ag_remembered){.kind = AG_REMEMBERED_NONE};
       if (known)
-        ag_remember_find(rem, normalized, cc, h.source_id, h.entry_hash, txn->as_of,
-                         &h.remembered);
+        ag_remember_find(rem, normalized, cc, h.list_name, h.source_id, h.entry_hash,
+                         txn->as_of, &h.remembered);
       if (h.score < AG_SCREEN_POSSIBLE && h.remembered.kind != AG_REMEMBERED_CONFIRMED)
         continue; /* only there because of the wider search above */
       if (h.remembered.kind == AG_REMEMBERED_CONFIRMED)

@@ -285,28 +285,38 @@ static void fill(const rm_item *it, ag_remembered *out) {
   date_of(it->time_ms, out->date);
 }
 
+/* Whether item it is about the entry (list, source_id). An entry is its
+ * list and its id: two lists may give entries the same id (docs/review.md,
+ * "The party registry"), and a person who cleared a party against one did
+ * not look at the other. An empty list on either side (a review recorded
+ * before candidates named their list) stands for the id on any list. */
+static bool same_entry(const rm_item *it, const char *list, const char *source_id) {
+  return !strcmp(it->source_id, source_id) &&
+         (!*it->list || !list || !*list || !strcmp(it->list, list));
+}
+
 /* The latest item for (party, entry), read-locked by the caller. */
 static const rm_item *latest(const ag_remember *r, const char *normalized, const char *country,
-                             const char *source_id) {
+                             const char *list, const char *source_id) {
   uint64_t key = party_key(normalized, country);
   for (size_t i = r->n ? r->buckets[key & (r->nbuckets - 1)] : NO_ITEM; i != NO_ITEM;
        i = r->items[i].next) {
     const rm_item *it = &r->items[i];
-    if (same_party(it, key, normalized, country) && !strcmp(it->source_id, source_id))
+    if (same_party(it, key, normalized, country) && same_entry(it, list, source_id))
       return it;
   }
   return NULL;
 }
 
 ag_remembered_kind ag_remember_find(ag_remember *r, const char *normalized, const char *country,
-                                    const char *source_id, const char *entry_hash, ag_date on,
-                                    ag_remembered *out) {
+                                    const char *list, const char *source_id,
+                                    const char *entry_hash, ag_date on, ag_remembered *out) {
   memset(out, 0, sizeof *out);
   if (!r || !normalized || !source_id || !entry_hash)
     return AG_REMEMBERED_NONE;
   ag_date now = decision_day(r, on);
   pthread_rwlock_rdlock(&r->lock);
-  const rm_item *it = latest(r, normalized, country, source_id);
+  const rm_item *it = latest(r, normalized, country, list, source_id);
   if (it && !it->revoked && !expired(r, it, now) && !strcmp(it->hash, entry_hash))
     fill(it, out);
   pthread_rwlock_unlock(&r->lock);
@@ -326,7 +336,7 @@ size_t ag_remember_confirmed(ag_remember *r, const char *normalized, const char 
     const rm_item *it = &r->items[i];
     if (!same_party(it, key, normalized, country))
       continue;
-    const rm_item *last = latest(r, normalized, country, it->source_id);
+    const rm_item *last = latest(r, normalized, country, it->list, it->source_id);
     if (last == it && it->kind == AG_REMEMBERED_CONFIRMED && !it->revoked &&
         !expired(r, it, now))
       ids[n++] = it->source_id;
@@ -344,8 +354,9 @@ void ag_remember_apply(ag_remember *r, const ag_screen *lists, const char *count
       continue;
     ag_screen_entry_hash(lists, res->matches[i].entry, notes[i].entry_hash);
     if (known)
-      ag_remember_find(r, res->normalized, country, res->matches[i].source_id,
-                       notes[i].entry_hash, on, &notes[i].remembered);
+      ag_remember_find(r, res->normalized, country, res->matches[i].list_name,
+                       res->matches[i].source_id, notes[i].entry_hash, on,
+                       &notes[i].remembered);
   }
 }
 
@@ -415,7 +426,7 @@ ag_status ag_remember_list(ag_remember *r, const ag_screen *lists, const char *d
     if (want && it->kind != want)
       continue;
     const char *state = "active";
-    const rm_item *last = latest(r, it->normalized, it->country, it->source_id);
+    const rm_item *last = latest(r, it->normalized, it->country, it->list, it->source_id);
     if (it->revoked || last != it)
       state = "revoked"; /* a later review of the same party and entry replaced it */
     else if (expired(r, it, now))

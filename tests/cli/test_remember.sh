@@ -6,7 +6,7 @@
 # revocation brings the hit back; a confirmation keeps the party matched
 # whatever the score; the service applies a review at once and lists them.
 . "$(dirname "$0")/lib.sh"
-plan 53
+plan 58
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -119,6 +119,22 @@ jqok listed_confirmed "[.items[].audit_id] == [\"$R2\"]" "$TMPD/out"
 expect_exit chain_intact 0 "$ACEGATE" audit verify --db "$DB"
 
 # ---- the service: a review applies at once, without a restart ----
+# ---- an entry is its list and its id ----
+# Entry 7731 is on the Entity List, then also on the Unverified List with the
+# same content. The clearance was made against the Entity List entry, all
+# the reviewed record showed: the Unverified List entry, which the reviewer
+# never saw, is still a possible match, and the check stays REVIEW.
+DB3="$TMPD/lists.db"
+ONE="$FX/remember-el-7731.csv"
+TWO="$FX/remember-two-lists.csv"
+expect_exit one_list_check 0 "$ACEGATE" check --eccn 4D004 --to MT --end-user "$P" --lists "$ONE" --db "$DB3" --json
+ID7=$(jq -r .audit_id "$TMPD/out")
+expect_exit one_list_clear 0 "$ACEGATE" review add "$ID7" --decision cleared --note "not them" --entry 7731 --db "$DB3"
+expect_exit two_lists_check 0 "$ACEGATE" check --eccn 4D004 --to MT --end-user "$P" --lists "$TWO" --db "$DB3" --json
+jqok two_lists_el_cleared '[.screening[0].matches[] | select(.list == "Entity List")][0].remembered.decision == "cleared"' "$TMPD/out"
+jqok two_lists_uvl_open '.outcome == "REVIEW" and ([.screening[0].matches[] | select(.list == "Unverified List")][0]
+  | .remembered == null and .level == "possible" and .source_id == "7731")' "$TMPD/out"
+
 DB2="$TMPD/srv.db"
 "$ACEGATE" check --eccn 4D004 --to MT --no-screen --db "$DB2" >/dev/null
 REV=$("$ACEGATE" keys add --role reviewer --name rev --db "$DB2" 2>/dev/null | tail -n 1)
