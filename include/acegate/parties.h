@@ -97,9 +97,11 @@ typedef struct {
  * change (before given) is re-screened once: a process that finds it
  * claimed by another (replicas reloading the same lists) does nothing and
  * sets stats->skipped. A re-screening that died midway is finished by the
- * next: a hit (entry and content) that an item made by a re-screening in
- * the last hour names already makes no second item (that item, counted in
- * stats->kept, goes to on_item again). */
+ * next, however much later: a hit (entry and content) that an item made
+ * by a re-screening since the unfinished one began names already makes no
+ * second item (that item, counted in stats->kept, goes to on_item again).
+ * A full re-screening (no `before`) finishes every unfinished one of its
+ * lists. */
 ag_status ag_parties_rescreen(ag_parties *p, const ag_parties_rescreen_options *o,
                               ag_parties_rescreen_stats *stats, ag_error *err);
 

@@ -32,10 +32,13 @@ struct ag_parties {
 /* A change claimed less than this long ago is the same list change,
  * reloaded by another replica (replicas reload within seconds of each
  * other); the same entries changing again later (a list withdrawn, then
- * published again) are re-screened anew. An item a re-screening made less
- * than this long ago is looked for before another names the same hit
- * (item_once). */
+ * published again) are re-screened anew. (How far back item_once looks is
+ * not this window but the beginning of the re-screening it finishes.) */
 #define CLAIM_WINDOW_MS (3600LL * 1000)
+
+/* The key under which a full re-screening (no `before`) records its
+ * beginning: no change's key (64 hex digits) is this. */
+#define FULL_KEY "all"
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -441,7 +444,7 @@ typedef struct {
   const ag_parties_rescreen_options *o;
   ag_pipeline_worker *w;
   const uint8_t *changed;
-  int64_t since_ms; /* items older than this are of an earlier re-screening */
+  int64_t since_ms; /* the beginning of the re-screening it finishes: older items are not its */
   ag_screen_result sr;
   ag_parties_rescreen_stats *stats;
 } rescreen_run;
@@ -599,12 +602,12 @@ static ag_status logged_hits(rescreen_run *run, const char *ref, const hits *h, 
 }
 
 /* The party's queue item for its new hits, less those that an item made
- * by a re-screening in the last CLAIM_WINDOW_MS names already with the
- * same content. The hits commit at the end of a re-screening and its
- * items as they are made (the log and the registry cannot commit
- * together, so the log says which items exist): after one died midway,
- * the next finds those hits new again, and their items here, so none is
- * made twice and none is lost. */
+ * by a re-screening since the one being finished began (run->since_ms)
+ * names already with the same content. The hits commit at the end of a
+ * re-screening and its items as they are made (the log and the registry
+ * cannot commit together, so the log says which items exist): after one
+ * died midway, the next finds those hits new again, and their items here,
+ * so none is made twice and none is lost, however long after. */
 static ag_status item_once(rescreen_run *run, const party_row *r, const hits *h, ag_error *err) {
   json_t *named = json_object();
   hits left = {.ids = json_array(), .lists = json_array(), .hashes = json_array()};
@@ -676,22 +679,37 @@ static ag_status rescreen_party(rescreen_run *run, const party_row *r, ag_error 
 
 /* Claims the change (a list change is re-screened once, by whichever
  * process claims it first; the others, replicas reloading the same lists,
- * skip it) and screens every party: in the transaction begun. */
-static ag_status rescreen_parties(rescreen_run *run, ag_error *err) {
+ * skip it) and screens every party: in the transaction begun, `key` the
+ * change's (or FULL_KEY), its beginning recorded at begun_ms. */
+static ag_status rescreen_parties(rescreen_run *run, const char *key, int64_t begun_ms,
+                                  ag_error *err) {
   parties_store *s = run->p->s;
   const ag_parties_rescreen_options *o = run->o;
+  const char *version = o->data->lists_version ? o->data->lists_version : "";
   ag_status st = AG_OK;
+  /* The items to look for are those of the re-screenings this one
+   * finishes: of the change, made since its first attempt began (the
+   * beginning the registry kept; a claim, in this transaction, would not
+   * survive an attempt that died), however long ago; a full re-screening
+   * finishes every one unfinished. Not a time window: a resumption a day
+   * later finds its items, and the same entries changing again after the
+   * change was finished begin anew, so its items are not taken for theirs.
+   * Only a party with new hits reads its records, back to then. */
+  int64_t since = -1;
   if (o->before) {
-    char key[65];
     bool claimed = false;
-    st = change_key(o->data->lists, run->changed, key)
-             ? s->ops->claim(s, key, o->data->lists_version ? o->data->lists_version : "", now_ms(),
-                             CLAIM_WINDOW_MS, &claimed, err)
-             : ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+    st = s->ops->claim(s, key, version, now_ms(), CLAIM_WINDOW_MS, &claimed, &since, err);
     run->stats->skipped = st == AG_OK && !claimed;
     if (st != AG_OK || !claimed)
       return st;
+  } else {
+    st = s->ops->finish_all(s, key, version, begun_ms, &since, err);
+    if (st != AG_OK)
+      return st;
   }
+  /* none kept: an attempt by an earlier version, which looked back the
+   * claim window */
+  run->since_ms = since >= 0 ? since : begun_ms - CLAIM_WINDOW_MS;
   party_rows rows = {.n = 0};
   const char **refs = NULL;
   size_t nrefs = 0;
@@ -723,18 +741,23 @@ static ag_status rescreen_locked(ag_parties *p, const ag_parties_rescreen_option
                       .o = o,
                       .changed = changed,
                       .stats = stats,
-                      .w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX),
-                      .since_ms = now_ms() - CLAIM_WINDOW_MS};
+                      .w = ag_pipeline_worker_new(AG_SCREEN_MODE_INDEX)};
   ag_screen_result_init(&run.sr);
   ag_status st = AG_OK;
-  if (!changed || !run.w)
+  char key[65] = FULL_KEY;
+  if (!changed || !run.w || (o->before && !change_key(lists, changed, key)))
     st = ag_error_set(err, AG_ERR_NOMEM, "parties", "out of memory");
+  /* its beginning, committed before: it outlives a process that dies */
+  int64_t begun_ms = now_ms();
+  if (st == AG_OK && stats->entries)
+    st = p->s->ops->begun(p->s, key, o->data->lists_version ? o->data->lists_version : "",
+                          begun_ms, CLAIM_WINDOW_MS, err);
   /* the claim, the registry read and its hits in one transaction: a
    * process that dies leaves none of them, and the next one to load the
    * change re-screens it (the items made, already in the log, are found
    * there: item_once) */
   if (st == AG_OK && stats->entries && (st = p->s->ops->begin(p->s, err)) == AG_OK) {
-    st = rescreen_parties(&run, err);
+    st = rescreen_parties(&run, key, begun_ms, err);
     if (st == AG_OK)
       st = p->s->ops->commit(p->s, err);
     if (st != AG_OK)

@@ -9,7 +9,11 @@
  * code and id, its content hash when last found) and the claims of
  * re-screenings (a digest of the entries a list change added or changed,
  * when it was claimed), which make one replica re-screen a change that
- * several reload.
+ * several reload. A claim's row also keeps when the unfinished
+ * re-screening of its change began (begun_ms): written before the
+ * re-screening's transaction and cleared by its commit, it outlives a
+ * re-screening that dies, so the one that finishes it knows how far back
+ * in the log its items go.
  *
  * An entry is its list code and id: two lists may give entries the same
  * id (OFAC's SDN and SSI lists do), and keyed by id alone their hashes
@@ -71,11 +75,28 @@ typedef struct {
                    const char *hash, bool *fresh, ag_error *err);
   ag_status (*screened)(parties_store *s, const char *const *refs, size_t n, int64_t now_ms,
                         ag_error *err);
+  /* outside a transaction, committed at once: a re-screening of `key`
+   * (a change's, or a full one's) of the lists lists_version begins at
+   * now_ms. An earlier beginning not yet finished is kept (a re-screening
+   * that died: the one finishing it looks back to then), and none is
+   * recorded for a change claimed less than window_ms ago (it is skipped) */
+  ag_status (*begun)(parties_store *s, const char *key, const char *lists_version,
+                     int64_t now_ms, int64_t window_ms, ag_error *err);
   /* claims the re-screening of the change `key` for this transaction:
    * *claimed false when it was claimed less than window_ms ago (and
-   * committed; a claim in another open transaction is waited for) */
+   * committed; a claim in another open transaction is waited for). When
+   * claimed, *begun_ms is the change's unfinished beginning (-1: none
+   * recorded), cleared when the transaction commits */
   ag_status (*claim)(parties_store *s, const char *key, const char *lists_version,
-                     int64_t now_ms, int64_t window_ms, bool *claimed, ag_error *err);
+                     int64_t now_ms, int64_t window_ms, bool *claimed, int64_t *begun_ms,
+                     ag_error *err);
+  /* for the full re-screening `key`, in its transaction: *begun_ms the
+   * earliest unfinished beginning of any re-screening (-1: none); those
+   * begun by upto_ms, of `key` or of the lists lists_version, which it
+   * finishes, cleared when the transaction commits (with PostgreSQL, not
+   * one that another open transaction holds: a re-screening under way) */
+  ag_status (*finish_all)(parties_store *s, const char *key, const char *lists_version,
+                          int64_t upto_ms, int64_t *begun_ms, ag_error *err);
 } parties_store_ops;
 
 struct parties_store {

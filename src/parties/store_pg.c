@@ -10,8 +10,9 @@
  * refs are compared and ordered byte by byte (COLLATE "C"), as SQLite
  * does, so the cursor of a list means the same on both. A party_hits made
  * when hits were keyed by (ref, source_id) gets its list_code column
- * under the same lock, its rows with '' (legacy rows, store.h): a change
- * only the tables' owner may make.
+ * under the same lock, its rows with '' (legacy rows, store.h), and a
+ * party_rescreens made before re-screenings' beginnings were kept its
+ * begun_ms column: changes only the tables' owner may make.
  *
  * One connection per handle, used under the registry's lock; a broken one
  * is made again on the next call outside a transaction.
@@ -42,7 +43,7 @@ static const char schema_sql[] =
     " source_id text NOT NULL, hash text NOT NULL, list_code text NOT NULL DEFAULT '',"
     " PRIMARY KEY(ref, list_code, source_id));"
     "CREATE TABLE IF NOT EXISTS party_rescreens(change text PRIMARY KEY,"
-    " lists_version text NOT NULL, at_ms bigint NOT NULL);"
+    " lists_version text NOT NULL, at_ms bigint NOT NULL, begun_ms bigint);"
     "REVOKE ALL ON party_registry, party_hits, party_rescreens FROM PUBLIC;";
 
 static pg_store *of(parties_store *s) {
@@ -286,20 +287,71 @@ static ag_status pg_screened(parties_store *s, const char *const *refs, size_t n
   return st;
 }
 
+/* The first row's first column of r as a number, -1 when NULL or none. */
+static int64_t value_of(const PGresult *r) {
+  return r && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10)
+                                                        : -1;
+}
+
+/* Outside a transaction. A row never claimed has at_ms 0; the row of a
+ * change being claimed in another transaction is waited for. */
+static ag_status pg_begun(parties_store *s, const char *key, const char *lists_version,
+                          int64_t now_ms, int64_t window_ms, ag_error *err) {
+  char now[24], since[24];
+  snprintf(now, sizeof now, "%lld", (long long)now_ms);
+  snprintf(since, sizeof since, "%lld", (long long)(now_ms - window_ms));
+  const char *v[] = {key, lists_version, now, since};
+  return run(of(s),
+             "INSERT INTO party_rescreens AS c(change, lists_version, at_ms, begun_ms) "
+             "VALUES($1, $2, 0, $3) ON CONFLICT(change) DO UPDATE SET lists_version = "
+             "EXCLUDED.lists_version, begun_ms = EXCLUDED.begun_ms "
+             "WHERE c.begun_ms IS NULL AND c.at_ms < $4::bigint",
+             4, v, "record the re-screening's beginning", NULL, err);
+}
+
+/* begun_ms is left as it was by the upsert, so RETURNING gives it; then
+ * cleared in the transaction. */
 static ag_status pg_claim(parties_store *s, const char *key, const char *lists_version,
-                          int64_t now_ms, int64_t window_ms, bool *claimed, ag_error *err) {
+                          int64_t now_ms, int64_t window_ms, bool *claimed, int64_t *begun_ms,
+                          ag_error *err) {
   char now[24], since[24];
   snprintf(now, sizeof now, "%lld", (long long)now_ms);
   snprintf(since, sizeof since, "%lld", (long long)(now_ms - window_ms));
   const char *v[] = {key, lists_version, now, since};
   PGresult *r = NULL;
   ag_status st = run(of(s),
-                     "INSERT INTO party_rescreens AS c VALUES($1, $2, $3) ON CONFLICT(change) "
+                     "INSERT INTO party_rescreens AS c(change, lists_version, at_ms) "
+                     "VALUES($1, $2, $3) ON CONFLICT(change) "
                      "DO UPDATE SET lists_version = EXCLUDED.lists_version, at_ms = "
-                     "EXCLUDED.at_ms WHERE c.at_ms < $4::bigint RETURNING 1",
+                     "EXCLUDED.at_ms WHERE c.at_ms < $4::bigint RETURNING c.begun_ms",
                      4, v, "claim the re-screening", &r, err);
   *claimed = st == AG_OK && PQntuples(r) > 0;
+  *begun_ms = *claimed ? value_of(r) : -1;
   PQclear(r);
+  if (st == AG_OK && *claimed)
+    st = run(of(s), "UPDATE party_rescreens SET begun_ms = NULL WHERE change = $1", 1, v,
+             "claim the re-screening", NULL, err);
+  return st;
+}
+
+/* Rows that another open transaction holds (a re-screening under way, its
+ * own to clear) are skipped, not waited for. */
+static ag_status pg_finish_all(parties_store *s, const char *key, const char *lists_version,
+                               int64_t upto_ms, int64_t *begun_ms, ag_error *err) {
+  char upto[24];
+  snprintf(upto, sizeof upto, "%lld", (long long)upto_ms);
+  const char *v[] = {upto, key, lists_version};
+  PGresult *r = NULL;
+  ag_status st = run(of(s), "SELECT min(begun_ms) FROM party_rescreens", 0, NULL,
+                     "read the unfinished re-screenings", &r, err);
+  *begun_ms = st == AG_OK ? value_of(r) : -1;
+  PQclear(r);
+  if (st == AG_OK)
+    st = run(of(s),
+             "UPDATE party_rescreens SET begun_ms = NULL WHERE change IN (SELECT change FROM "
+             "party_rescreens WHERE begun_ms <= $1::bigint AND (change = $2 OR "
+             "lists_version = $3) FOR UPDATE SKIP LOCKED)",
+             3, v, "finish the unfinished re-screenings", NULL, err);
   return st;
 }
 
@@ -314,20 +366,28 @@ static const parties_store_ops pg_ops = {
     .all = pg_all,
     .hit = pg_hit,
     .screened = pg_screened,
+    .begun = pg_begun,
     .claim = pg_claim,
+    .finish_all = pg_finish_all,
 };
 
-/* The three tables are there; party_hits is keyed by list. */
+/* The three tables are there; party_hits is keyed by list, party_rescreens
+ * keeps beginnings. */
 #define HAVE_TABLES                                                                                \
   "to_regclass('party_registry') IS NOT NULL AND to_regclass('party_hits') IS NOT NULL "           \
   "AND to_regclass('party_rescreens') IS NOT NULL"
 #define KEYED_BY_LIST                                                                              \
   "EXISTS(SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('party_hits') AND "              \
   "attname = 'list_code' AND NOT attisdropped)"
+#define KEEPS_BEGUN                                                                                \
+  "EXISTS(SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('party_rescreens') AND "         \
+  "attname = 'begun_ms' AND NOT attisdropped)"
 /* party_hits as it was made before hits were kept per list */
 static const char rekey_sql[] =
     "ALTER TABLE party_hits ADD COLUMN list_code text NOT NULL DEFAULT '',"
     " DROP CONSTRAINT party_hits_pkey, ADD PRIMARY KEY(ref, list_code, source_id)";
+/* party_rescreens as it was made before re-screenings' beginnings were kept */
+static const char begun_sql[] = "ALTER TABLE party_rescreens ADD COLUMN begun_ms bigint";
 
 /* *yes: the one-value query answered true. */
 static ag_status ask(pg_store *p, const char *sql, bool *yes, ag_error *err) {
@@ -338,33 +398,46 @@ static ag_status ask(pg_store *p, const char *sql, bool *yes, ag_error *err) {
   return st;
 }
 
-/* Under the lock: the tables made, party_hits keyed by list. */
-static ag_status make_locked(pg_store *p, ag_error *err) {
-  bool have = false, keyed = false;
-  ag_status st = ask(p, "SELECT " HAVE_TABLES, &have, err);
-  if (st == AG_OK && !have)
-    st = run(p, schema_sql, 0, NULL, "make the tables", NULL, err);
-  if (st == AG_OK)
-    st = ask(p, "SELECT " KEYED_BY_LIST, &keyed, err);
-  if (st != AG_OK || keyed)
+/* Under the lock: the change `sql` made unless `done` answers true; its
+ * failure names what the table was made before. */
+static ag_status upgrade(pg_store *p, const char *done, const char *sql, const char *what,
+                         const char *before, ag_error *err) {
+  bool yes = false;
+  ag_status st = ask(p, done, &yes, err);
+  if (st != AG_OK || yes)
     return st;
-  st = run(p, rekey_sql, 0, NULL, "key party_hits by list", NULL, err);
+  st = run(p, sql, 0, NULL, what, NULL, err);
   if (st == AG_OK)
     return AG_OK;
   char why[224];
   snprintf(why, sizeof why, "%.220s", err ? err->reason : "");
   return ag_error_set(err, AG_ERR_DB, "parties",
-                      "%s; party_hits was made before hits were kept per list: open the "
-                      "registry once as the owner of its tables (docs/audit.md)",
-                      why);
+                      "%s; %s: open the registry once as the owner of its tables (docs/audit.md)",
+                      why, before);
 }
 
-/* The tables, made (or party_hits changed) unless they are there as they
- * should be: a role that may not create tables opens a registry its owner
- * made. */
+/* Under the lock: the tables made, party_hits keyed by list,
+ * party_rescreens keeping beginnings. */
+static ag_status make_locked(pg_store *p, ag_error *err) {
+  bool have = false;
+  ag_status st = ask(p, "SELECT " HAVE_TABLES, &have, err);
+  if (st == AG_OK && !have)
+    st = run(p, schema_sql, 0, NULL, "make the tables", NULL, err);
+  if (st == AG_OK)
+    st = upgrade(p, "SELECT " KEYED_BY_LIST, rekey_sql, "key party_hits by list",
+                 "party_hits was made before hits were kept per list", err);
+  if (st == AG_OK)
+    st = upgrade(p, "SELECT " KEEPS_BEGUN, begun_sql, "add party_rescreens.begun_ms",
+                 "party_rescreens was made before re-screenings' beginnings were kept", err);
+  return st;
+}
+
+/* The tables, made (or changed) unless they are there as they should be:
+ * a role that may not create tables opens a registry its owner made. */
 static ag_status make_schema(pg_store *p, ag_error *err) {
   bool ready = false;
-  ag_status st = ask(p, "SELECT " HAVE_TABLES " AND " KEYED_BY_LIST, &ready, err);
+  ag_status st =
+      ask(p, "SELECT " HAVE_TABLES " AND " KEYED_BY_LIST " AND " KEEPS_BEGUN, &ready, err);
   if (st != AG_OK || ready)
     return st;
   if ((st = pg_begin(&p->base, err)) != AG_OK)

@@ -5,7 +5,8 @@
  *
  * A registry made when party_hits was keyed by (ref, source_id) is
  * rebuilt on open with list_code '' for its rows: the legacy rows that
- * sq_hit carries over (store.h).
+ * sq_hit carries over (store.h); one made before re-screenings' beginnings
+ * were kept gets its party_rescreens.begun_ms column.
  */
 #include "store.h"
 
@@ -28,7 +29,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS party_hits(ref TEXT NOT NULL, list_code TEXT NOT NULL,"
     " source_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(ref, list_code, source_id));"
     "CREATE TABLE IF NOT EXISTS party_rescreens(change TEXT PRIMARY KEY,"
-    " lists_version TEXT NOT NULL, at_ms INTEGER NOT NULL);";
+    " lists_version TEXT NOT NULL, at_ms INTEGER NOT NULL, begun_ms INTEGER);";
 
 static sqlite_store *of(parties_store *s) {
   return (sqlite_store *)s;
@@ -240,14 +241,15 @@ static ag_status sq_screened(parties_store *s, const char *const *refs, size_t n
   return rc == SQLITE_DONE ? AG_OK : db_error(h, err);
 }
 
-static ag_status sq_claim(parties_store *s, const char *key, const char *lists_version,
-                          int64_t now_ms, int64_t window_ms, bool *claimed, ag_error *err) {
+/* A row never claimed has at_ms 0. */
+static ag_status sq_begun(parties_store *s, const char *key, const char *lists_version,
+                          int64_t now_ms, int64_t window_ms, ag_error *err) {
   sqlite3 *h = of(s)->h;
   sqlite3_stmt *q = NULL;
   if (sqlite3_prepare_v2(h,
-                         "INSERT INTO party_rescreens VALUES(?1, ?2, ?3) ON CONFLICT(change) "
-                         "DO UPDATE SET lists_version = ?2, at_ms = ?3 WHERE at_ms < ?4 "
-                         "RETURNING 1",
+                         "INSERT INTO party_rescreens(change, lists_version, at_ms, begun_ms) "
+                         "VALUES(?1, ?2, 0, ?3) ON CONFLICT(change) DO UPDATE SET "
+                         "lists_version = ?2, begun_ms = ?3 WHERE begun_ms IS NULL AND at_ms < ?4",
                          -1, &q, NULL))
     return db_error(h, err);
   sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
@@ -255,11 +257,72 @@ static ag_status sq_claim(parties_store *s, const char *key, const char *lists_v
   sqlite3_bind_int64(q, 3, now_ms);
   sqlite3_bind_int64(q, 4, now_ms - window_ms);
   int rc = sqlite3_step(q);
-  *claimed = rc == SQLITE_ROW;
+  sqlite3_finalize(q);
+  return rc == SQLITE_DONE ? AG_OK : db_error(h, err);
+}
+
+/* Runs q (its parameters bound) to its end; *v: the first row's first
+ * column, -1 when there is no row or it is NULL. Finalizes q. */
+static ag_status step_value(sqlite3 *h, sqlite3_stmt *q, bool *row, int64_t *v, ag_error *err) {
+  int rc = sqlite3_step(q);
+  *row = rc == SQLITE_ROW;
+  *v = *row && sqlite3_column_type(q, 0) != SQLITE_NULL ? sqlite3_column_int64(q, 0) : -1;
   while (rc == SQLITE_ROW)
     rc = sqlite3_step(q);
   sqlite3_finalize(q);
   return rc == SQLITE_DONE ? AG_OK : db_error(h, err);
+}
+
+/* begun_ms is left as it was by the upsert, so RETURNING gives it; then
+ * cleared in the transaction. */
+static ag_status sq_claim(parties_store *s, const char *key, const char *lists_version,
+                          int64_t now_ms, int64_t window_ms, bool *claimed, int64_t *begun_ms,
+                          ag_error *err) {
+  sqlite3 *h = of(s)->h;
+  sqlite3_stmt *q = NULL;
+  *begun_ms = -1;
+  if (sqlite3_prepare_v2(h,
+                         "INSERT INTO party_rescreens(change, lists_version, at_ms) "
+                         "VALUES(?1, ?2, ?3) ON CONFLICT(change) DO UPDATE SET "
+                         "lists_version = ?2, at_ms = ?3 WHERE at_ms < ?4 RETURNING begun_ms",
+                         -1, &q, NULL))
+    return db_error(h, err);
+  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, lists_version, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, now_ms);
+  sqlite3_bind_int64(q, 4, now_ms - window_ms);
+  ag_status st = step_value(h, q, claimed, begun_ms, err);
+  if (st != AG_OK || !*claimed)
+    return st;
+  if (sqlite3_prepare_v2(h, "UPDATE party_rescreens SET begun_ms = NULL WHERE change = ?", -1, &q,
+                         NULL))
+    return db_error(h, err);
+  sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+  int64_t none;
+  bool row;
+  return step_value(h, q, &row, &none, err);
+}
+
+static ag_status sq_finish_all(parties_store *s, const char *key, const char *lists_version,
+                               int64_t upto_ms, int64_t *begun_ms, ag_error *err) {
+  sqlite3 *h = of(s)->h;
+  sqlite3_stmt *q = NULL;
+  bool row;
+  if (sqlite3_prepare_v2(h, "SELECT min(begun_ms) FROM party_rescreens", -1, &q, NULL))
+    return db_error(h, err);
+  ag_status st = step_value(h, q, &row, begun_ms, err);
+  if (st != AG_OK)
+    return st;
+  if (sqlite3_prepare_v2(h,
+                         "UPDATE party_rescreens SET begun_ms = NULL WHERE begun_ms <= ?1 AND "
+                         "(change = ?2 OR lists_version = ?3)",
+                         -1, &q, NULL))
+    return db_error(h, err);
+  sqlite3_bind_int64(q, 1, upto_ms);
+  sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, lists_version, -1, SQLITE_STATIC);
+  int64_t none;
+  return step_value(h, q, &row, &none, err);
 }
 
 static const parties_store_ops sqlite_ops = {
@@ -273,13 +336,14 @@ static const parties_store_ops sqlite_ops = {
     .all = sq_all,
     .hit = sq_hit,
     .screened = sq_screened,
+    .begun = sq_begun,
     .claim = sq_claim,
+    .finish_all = sq_finish_all,
 };
 
 /* party_hits keyed by (ref, source_id), as it was made before hits were
  * kept per list: rebuilt with the list code, its rows kept with list_code
- * '' (the legacy rows sq_hit carries over). Under the write lock, so two
- * processes opening the file together rebuild it once. */
+ * '' (the legacy rows sq_hit carries over). */
 static const char rekey_sql[] =
     "CREATE TABLE party_hits_keyed(ref TEXT NOT NULL, list_code TEXT NOT NULL,"
     " source_id TEXT NOT NULL, hash TEXT NOT NULL, PRIMARY KEY(ref, list_code, source_id));"
@@ -288,23 +352,36 @@ static const char rekey_sql[] =
     "DROP TABLE party_hits;"
     "ALTER TABLE party_hits_keyed RENAME TO party_hits;";
 
-static bool keyed_by_list(sqlite3 *h) {
+/* A registry made before re-screenings' beginnings were kept. */
+static const char begun_sql[] = "ALTER TABLE party_rescreens ADD COLUMN begun_ms INTEGER";
+
+static bool has_column(sqlite3 *h, const char *table, const char *column) {
   sqlite3_stmt *q = NULL;
-  bool keyed = sqlite3_prepare_v2(h,
-                                  "SELECT 1 FROM pragma_table_info('party_hits') "
-                                  "WHERE name = 'list_code'",
-                                  -1, &q, NULL) == SQLITE_OK &&
-               sqlite3_step(q) == SQLITE_ROW;
+  bool has = sqlite3_prepare_v2(h, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &q,
+                                NULL) == SQLITE_OK &&
+             sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_bind_text(q, 2, column, -1, SQLITE_STATIC) == SQLITE_OK &&
+             sqlite3_step(q) == SQLITE_ROW;
   sqlite3_finalize(q);
-  return keyed;
+  return has;
 }
 
-static ag_status rekey_hits(sqlite3 *h, ag_error *err) {
-  if (keyed_by_list(h))
+static bool up_to_date(sqlite3 *h) {
+  return has_column(h, "party_hits", "list_code") && has_column(h, "party_rescreens", "begun_ms");
+}
+
+/* A registry made by an earlier version brought up to date, under the
+ * write lock, so two processes opening the file together change it once. */
+static ag_status upgrade(sqlite3 *h, ag_error *err) {
+  if (up_to_date(h))
     return AG_OK;
   ag_status st =
       sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? AG_OK : db_error(h, err);
-  if (st == AG_OK && !keyed_by_list(h) && sqlite3_exec(h, rekey_sql, NULL, NULL, NULL) != SQLITE_OK)
+  if (st == AG_OK && !has_column(h, "party_hits", "list_code") &&
+      sqlite3_exec(h, rekey_sql, NULL, NULL, NULL) != SQLITE_OK)
+    st = db_error(h, err);
+  if (st == AG_OK && !has_column(h, "party_rescreens", "begun_ms") &&
+      sqlite3_exec(h, begun_sql, NULL, NULL, NULL) != SQLITE_OK)
     st = db_error(h, err);
   if (st == AG_OK && sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
     st = db_error(h, err);
@@ -335,7 +412,7 @@ ag_status parties_sqlite_open(const char *log_path, parties_store **out, ag_erro
     sq_close(&q->base);
     return st;
   }
-  ag_status st = rekey_hits(q->h, err);
+  ag_status st = upgrade(q->h, err);
   if (st != AG_OK) {
     sq_close(&q->base);
     return st;

@@ -9,10 +9,13 @@
 # force, and its items compared with those of a clean single run of the
 # same change on a copy made before; the rerun sends the webhook every
 # item of the change, those of the killed run included. test_pg.sh does
-# the same in PostgreSQL.
+# the same in PostgreSQL. Then the same, resumed more than an hour after
+# the killed run; and the change, once finished, made again by the same
+# entries much later: re-screened anew, its items not taken for those of
+# the first time.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/rescreen_lib.sh"
-plan 16
+plan 24
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 LIST="$(dirname "$0")/../../data/lists/csl-2026-07-31.csv"
@@ -25,8 +28,19 @@ expect_exit registry_imported 0 "$ACEGATE" parties import "$TMPD/parties.csv" --
 # the copies: the log, its registry and the lists in force, before the change
 cp -a "$TMPD/run" "$TMPD/clean"
 cp -a "$TMPD/run" "$TMPD/run2"
+cp -a "$TMPD/run" "$TMPD/run3"
 cp -a "$TMPD/home" "$TMPD/home.before"
 cp -a "$TMPD/home" "$TMPD/home.clean"
+cp -a "$TMPD/home" "$TMPD/home3"
+# ages a log and its registry by two hours, as if all they hold had been
+# done then: the log's records (its chain then no longer verifies: the
+# times are hashed) and the registry's claims and re-screenings' beginnings
+age_2h() {
+  sqlite3 "$1" "DROP TRIGGER IF EXISTS audit_log_no_update;
+    UPDATE audit_log SET ts_ms = ts_ms - 7200000" &&
+    sqlite3 "$1-parties" "UPDATE party_rescreens SET at_ms = at_ms - 7200000 WHERE at_ms > 0;
+      UPDATE party_rescreens SET begun_ms = begun_ms - 7200000 WHERE begun_ms IS NOT NULL"
+}
 
 # the expected: the change re-screened cleanly, in one run, on the copy
 ACEGATE_HOME="$TMPD/home.clean" "$ACEGATE" lists update "$TMPD/changed.csv" \
@@ -105,3 +119,55 @@ fi
 rs_items killed_all "$TMPD/run2/audit.db"
 if [ -z "$(uniq -d "$TMPD/killed_all.hits")" ]; then ok all_after_kill_each_hit_once; else
   notok all_after_kill_each_hit_once "$(uniq -d "$TMPD/killed_all.hits" | head -3)"; fi
+# it finishes the killed update's re-screening: the registry keeps no
+# beginning of one unfinished, which the change's return would look back to
+n=$(sqlite3 "$TMPD/run2/audit.db-parties" \
+  "SELECT count(*) FROM party_rescreens WHERE begun_ms IS NOT NULL")
+if [ "$n" = 0 ]; then ok all_finishes_killed_change; else
+  notok all_finishes_killed_change "$n beginnings left: $(sqlite3 "$TMPD/run2/audit.db-parties" \
+    'SELECT * FROM party_rescreens')"; fi
+
+# ---- the killed update finished more than an hour later: its items are
+# still found, however long ago it made them ----
+export ACEGATE_HOME="$TMPD/home3"
+DB3="$TMPD/run3/audit.db"
+rs_update_killed "$DB3"
+rs_items killed3 "$DB3"
+KILLED=$(wc -l <"$TMPD/killed3.items")
+if [ "$RS_RC" -eq 137 ] && [ "$KILLED" -ge 1 ] && [ "$KILLED" -lt "$WANT" ] && age_2h "$DB3"; then
+  ok killed_two_hours_ago
+else
+  notok killed_two_hours_ago "exit $RS_RC with $KILLED of $WANT items: $(tail -3 "$TMPD/killed.out")"
+fi
+cp "$TMPD/home.before/lists.agx" "$TMPD/home3/lists.agx"
+expect_exit late_rerun 0 "$ACEGATE" lists update "$TMPD/changed.csv" --db "$DB3"
+expect_grep late_rerun_keeps_items "new queue items, $KILLED kept from an interrupted re-screening" \
+  "$TMPD/out"
+rs_items late "$DB3"
+rs_compare late clean late
+
+# ---- the change, finished, undone by the next update and made again by
+# the same entries much later: a new change, whose hits are named anew ----
+export ACEGATE_HOME="$TMPD/home.clean"
+"$ACEGATE" lists update "$LIST" --db "$TMPD/clean/audit.db" >"$TMPD/undo.out" 2>&1
+rs_items undone "$TMPD/clean/audit.db"
+age_2h "$TMPD/clean/audit.db"
+expect_exit change_again 0 "$ACEGATE" lists update "$TMPD/changed.csv" --db "$TMPD/clean/audit.db"
+rs_items again "$TMPD/clean/audit.db"
+# new again: each hit of the first time whose entry the undo gave the party
+# on other content (an entry changed in place; one a list gives a new id
+# when its content changes is the same entry and content as the first
+# time, and not new); named once more each, none taken for the first
+# time's item
+grep -vFxf "$TMPD/clean.hits" "$TMPD/undone.hits" | cut -d' ' -f1-3 | sort -u >"$TMPD/undone.keys"
+awk 'NR == FNR { k[$1 " " $2 " " $3] = 1; next } ($1 " " $2 " " $3) in k' \
+  "$TMPD/undone.keys" "$TMPD/clean.hits" >"$TMPD/again.want"
+uniq -d "$TMPD/again.hits" >"$TMPD/again.twice"
+if [ "$(wc -l <"$TMPD/again.want")" -ge 100 ] && cmp -s "$TMPD/again.want" "$TMPD/again.twice" &&
+  [ "$(wc -l <"$TMPD/again.hits")" -eq $(($(wc -l <"$TMPD/undone.hits") + $(wc -l <"$TMPD/again.want"))) ]
+then
+  ok change_again_named_anew
+else
+  notok change_again_named_anew "$(wc -l <"$TMPD/again.want") wanted again, \
+$(wc -l <"$TMPD/again.twice") named twice: $(tail -1 "$TMPD/out")"
+fi
