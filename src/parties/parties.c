@@ -461,6 +461,8 @@ static ag_status record_item(rescreen_run *run, const party_row *r, const hits *
   json_t *req = json_pack("{s:s, s:s}", "name", r->name, "ref", r->ref);
   if (req && *r->country)
     json_object_set_new(req, "country", json_string(r->country));
+  if (req && *r->address)
+    json_object_set_new(req, "address", json_string(r->address));
   char *rtext = req ? json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
   json_decref(req);
   if (!rtext)
@@ -639,9 +641,12 @@ static ag_status rescreen_party(rescreen_run *run, const party_row *r, ag_error 
   /* against the entries added or changed only: none of them is crowded
    * out of the matches by an unchanged entry that scores higher, and the
    * others are not scored at all */
+  /* the registry's address is evidence, as in a screening given it: the
+   * item's screening (record_item) weighs it too */
   ag_screen_request req = {.name = r->name,
                            .len = strlen(r->name),
                            .country = *r->country ? r->country : NULL,
+                           .address = *r->address ? r->address : NULL,
                            .entries = o->before ? run->changed : NULL};
   ag_error qerr;
   if (ag_screen_query_ex(lists, &req, sr, &qerr) != AG_OK)

@@ -65,7 +65,7 @@ typedef struct {
    * name, at most limit rows; or the one party with ref `only` */
   ag_status (*select)(parties_store *s, const char *after, const char *q, const char *only,
                       size_t limit, party_rows *out, ag_error *err);
-  /* every party, by ref (ref, name and country filled) */
+  /* every party, by ref, every field filled */
   ag_status (*all)(parties_store *s, party_rows *out, ag_error *err);
   /* records that ref matches entry sid of list `list` with content hash;
    * *fresh when that pair was not known with that content (nor, when it

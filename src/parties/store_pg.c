@@ -220,8 +220,9 @@ static ag_status pg_select(parties_store *s, const char *after, const char *q, c
 
 static ag_status pg_all(parties_store *s, party_rows *out, ag_error *err) {
   PGresult *r = NULL;
-  ag_status st = run(of(s), "SELECT ref, name, country FROM party_registry ORDER BY ref", 0,
-                     NULL, "re-screen", &r, err);
+  /* the address too: evidence in the re-screening */
+  ag_status st = run(of(s), "SELECT " PARTY_COLS " FROM party_registry ORDER BY ref", 0, NULL,
+                     "re-screen", &r, err);
   return st == AG_OK ? rows_of(r, out, err) : st;
 }
 

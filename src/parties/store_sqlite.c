@@ -173,10 +173,10 @@ static ag_status sq_select(parties_store *s, const char *after, const char *q, c
 static ag_status sq_all(parties_store *s, party_rows *out, ag_error *err) {
   sqlite3 *h = of(s)->h;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(h, "SELECT ref, name, country FROM parties ORDER BY ref", -1, &st,
-                         NULL))
+  /* the address too: evidence in the re-screening */
+  if (sqlite3_prepare_v2(h, "SELECT " PARTY_COLS " FROM parties ORDER BY ref", -1, &st, NULL))
     return db_error(h, err);
-  return rows_of(h, st, 3, out, err);
+  return rows_of(h, st, 6, out, err);
 }
 
 /* Runs a prepared hit statement with ref, list code, entry id and hash;

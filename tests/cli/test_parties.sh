@@ -6,7 +6,7 @@
 # in the audit chain, and no second one for the same hit; the service
 # does the same on reload and serves /v1/parties.
 . "$(dirname "$0")/lib.sh"
-plan 45
+plan 47
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -93,6 +93,11 @@ jqok queue_only_c1 '[.items[].ref] == ["C-1"]' "$TMPD/q"
 ITEM=$(jq -r '.items[0].audit_id' "$TMPD/q")
 expect_exit item_in_chain 0 "$ACEGATE" audit get "$ITEM" --db "$DB"
 jqok item_recorded '.cause.kind == "list_change" and .ref == "C-1" and .outcome == "CONFIDENT_MATCH"' "$TMPD/out"
+# the registry's address is evidence in the re-screening, as in a screening
+# given it, and it is in the recorded request (the reviewer sees it)
+expect_exit item_request 0 "$ACEGATE" audit get "$ITEM" --request --db "$DB"
+jqok item_request_address '.name == "Vantorix Intrusion Technologies" and .country == "CY"
+  and .address == "9 Port Street, Limassol"' "$TMPD/out"
 expect_exit chain_intact 0 "$ACEGATE" audit verify --db "$DB"
 expect_exit show_open 0 "$ACEGATE" parties show C-1 --db "$DB"
 jqok show_open_item ".party.open_items == 1 and [.open[].audit_id] == [\"$ITEM\"]
