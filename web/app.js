@@ -704,6 +704,84 @@ function screenedCountry(party, group, rec) {
   return used ? `${used} (the destination)` : NONE_GIVEN;
 }
 
+/* What the entry beside a candidate is, in words: the state of its content
+ * against the content the decision was made on (docs/review.md, "The
+ * entries beside the parties"). The words carry it; the colour only repeats. */
+function entryState(state, found, m) {
+  switch (state) {
+    case 'same': return 'Entry unchanged since the decision: the same content the decision was made on.';
+    case 'changed': return 'Entry changed since the decision: shown as listed now.';
+    case 'gone': return `No longer listed: the lists in force have no entry ${m.source_id} on ${m.list}.`;
+    case 'unrecorded': return 'Entry as listed now: the record does not say which content the decision was made on.';
+    default: {
+      const text = found ? found.text : 'the entry could not be looked up: the service gave no entry';
+      return `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+    }
+  }
+}
+
+/* A list of values in a term's value: one line each when there are several. */
+function values(list) {
+  const v = (list || []).filter(Boolean);
+  if (v.length < 2) return v[0] || '';
+  return el('ul', { class: 'lines' }, v.map((x) => el('li', {}, x)));
+}
+
+/* "(at the decision: X)" after a value the record gave otherwise, for an
+ * entry that changed since. */
+function was(now, then) {
+  const t = Array.isArray(then) ? then.join('; ') : then;
+  const n = Array.isArray(now) ? now.join('; ') : now;
+  return t !== undefined && t !== null && t !== n ? el('span', { class: 'was' }, ` (at the decision: ${t || 'none'})`) : null;
+}
+
+/* A term and its value, with what it was at the decision when it differs. */
+function entryPair(term, value, now, then) {
+  const had = Array.isArray(then) ? then.length > 0 : Boolean(then);
+  return value || had ? [el('dt', {}, term), el('dd', {}, value || 'none', was(now, then))] : null;
+}
+
+/* The candidate's side of a panel: what the record says of it, and the
+ * entry as the lists give it now, with the state of its content. */
+function candidateSide(m, found) {
+  const state = found ? found.state : 'not_looked_up';
+  const e = found && found.entry;
+  const then = state === 'changed' ? m : {}; // a changed entry: what the record said
+  const url = e && /^https?:\/\//.test(e.source_url) ? e.source_url : null;
+  const said = entryState(state, found, m);
+  const colon = said.indexOf(':');
+  return el('div', {},
+    el('h3', {}, `Candidate: ${m.list}`),
+    el('p', { class: `entry-state state-${state}` }, el('strong', {}, said.slice(0, colon + 1)), said.slice(colon + 1)),
+    el('dl', { class: 'pairs' },
+      el('dt', {}, 'Name'), el('dd', {}, (e && e.name) || m.entry_name || m.name),
+      el('dt', {}, 'Id'), el('dd', {}, m.source_id),
+      el('dt', {}, 'Score'), el('dd', {}, `${m.score} (${m.level})`),
+      m.reason ? [el('dt', {}, 'Why'), el('dd', {}, m.reason)] : null,
+      e ? [
+        pair('Other names', values(e.aliases.map((a) => `${a.name} (${a.kind})`))),
+        pair('Type', e.type),
+        entryPair('Countries', e.countries.join(', '), e.countries, then.countries),
+        entryPair('Addresses', values(e.addresses), e.addresses, then.addresses),
+        pair('Identifiers', values(e.ids)),
+        entryPair('Programs', e.programs.join(', '), e.programs, then.programs),
+        pair('Remarks', e.remarks),
+        entryPair('Licence requirement', e.license_requirement, e.license_requirement, then.license_requirement),
+        entryPair('Licence policy', e.license_policy, e.license_policy, then.license_policy),
+        entryPair('Federal Register', citeLink(e.federal_register_notice), e.federal_register_notice, then.federal_register_notice),
+        pair('Listed since', e.start_date),
+        url ? pair('Source', el('a', { href: url, rel: 'noopener noreferrer', target: '_blank' }, url)) : pair('Source', e.source_url),
+      ] : [
+        // no entry now: what the record gave of it
+        pair('Countries', (m.countries || []).join(', ')),
+        pair('Addresses', m.addresses),
+        pair('Programs', [].concat(m.programs || []).join(', ')),
+        pair('Licence requirement', m.license_requirement),
+        pair('Licence policy', m.license_policy),
+        pair('Federal Register', m.federal_register_notice ? citeLink(m.federal_register_notice) : ''),
+      ]));
+}
+
 async function reviewItem(main, id) {
   heading(main, `Review ${id}`);
   main.append(el('p', {}, el('a', { href: '#review' }, 'Back to the queue')));
@@ -718,14 +796,24 @@ async function reviewItem(main, id) {
     : rec.matches ? [{ party: 'party', name: rec.name, country: rec.country, matches: rec.matches }] : [];
   const given = partiesOf(request);
   const entries = [];
+  // each candidate's entry as the lists give it now, by the candidate's
+  // place in the record
+  const lookup = r.candidate_entries || { items: [] };
+  const found = new Map(lookup.items.map((it) => [it.candidate, it]));
   main.append(el('h2', {}, 'Candidates beside the party'));
-  for (const g of groups) {
+  if (lookup.looked_up) {
+    main.append(el('p', { class: 'hint' }, `Entries as the lists in force (version ${lookup.lists_version}) give them now.`));
+  } else if (lookup.unavailable) {
+    main.append(el('p', { class: 'hint' }, `The entries could not be looked up: ${lookup.unavailable}.`));
+  }
+  groups.forEach((g, gi) => {
     // by role: two parties of one check may share a name, not an address;
     // without a request, what the answer echoes (a screening echoes all)
     const party = given.find((p) => p.role === g.party) || (rec.matches ? rec : { name: g.name });
     const ids = [].concat(party.ids || []).join('; ');
-    for (const m of g.matches || []) {
+    (g.matches || []).forEach((m, mi) => {
       entries.push(m.source_id);
+      const at = rec.screening ? `/screening/${gi}/matches/${mi}` : `/matches/${mi}`;
       main.append(el('div', { class: 'side panel' },
         el('div', {}, el('h3', {}, `Party (${g.party})`), el('dl', { class: 'pairs' },
           el('dt', {}, 'Name'), el('dd', {}, party.name || g.name || ''),
@@ -733,17 +821,9 @@ async function reviewItem(main, id) {
           el('dt', {}, 'Address'), el('dd', {}, party.address || NONE_GIVEN),
           el('dt', {}, 'City'), el('dd', {}, party.city || NONE_GIVEN),
           el('dt', {}, 'Identifiers'), el('dd', {}, ids || NONE_GIVEN))),
-        el('div', {}, el('h3', {}, `Candidate: ${m.list}`), el('dl', { class: 'pairs' },
-          el('dt', {}, 'Name'), el('dd', {}, m.entry_name || m.name),
-          el('dt', {}, 'Id'), el('dd', {}, m.source_id),
-          el('dt', {}, 'Score'), el('dd', {}, `${m.score} (${m.level})`),
-          pair('Countries', (m.countries || []).join(', ')),
-          pair('Addresses', m.addresses),
-          pair('Programs', (m.programs || []).join(', ')),
-          m.reason ? [el('dt', {}, 'Why'), el('dd', {}, m.reason)] : null,
-          m.license_requirement ? [el('dt', {}, 'Licence requirement'), el('dd', {}, m.license_requirement)] : null))));
-    }
-  }
+        candidateSide(m, found.get(at))));
+    });
+  });
   if (!entries.length) main.append(el('p', {}, 'No screening candidate: the reasoning says what needs review.'));
   if (rec.trace) {
     main.append(el('details', {}, el('summary', {}, 'Reasoning'), el('ol', { class: 'trace' },

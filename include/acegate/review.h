@@ -25,6 +25,7 @@
 
 #include "acegate/audit.h"
 #include "acegate/common.h"
+#include "acegate/screen.h"
 
 #include <stddef.h>
 
@@ -72,9 +73,19 @@ bool ag_review_queued(ag_audit_kind kind, const char *outcome, const char *answe
 /* One record and its reviews, oldest first:
  * {"audit_id","kind","time","outcome","status","record":{the stored
  * answer},"request":{the stored request, with the parties' addresses,
- * cities and identifiers} or null,"reviews":[{review}...]}.
- * AG_ERR_NOTFOUND ("audit_id") when there is no such record, AG_ERR_INPUT
- * ("audit_id") when it is not reviewable. */
-ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_error *err);
+ * cities and identifiers} or null,"candidate_entries":{..},"reviews":
+ * [{review}...]}.
+ * candidate_entries sets beside each candidate of the answer the entry as
+ * lists give it now, found by its list and source id (docs/review.md,
+ * "The entries beside the parties"): {"looked_up", "lists_version",
+ * "unavailable", "items": [{"candidate": JSON pointer into record,
+ * "party", "list", "source_id", "entry_hash" (as recorded), "state":
+ * "same"|"changed"|"gone"|"unrecorded"|"not_looked_up", "text", "entry":
+ * ag_screen_entry_json or null}]}. lists NULL: nothing is looked up and
+ * unavailable says why (NULL: "no lists were given"). The answer itself
+ * is shown as recorded. AG_ERR_NOTFOUND ("audit_id") when there is no
+ * such record, AG_ERR_INPUT ("audit_id") when it is not reviewable. */
+ag_status ag_review_get(ag_audit_db *db, const ag_screen *lists, const char *unavailable,
+                        const char *audit_id, ag_buf *out, ag_error *err);
 
 #endif

@@ -201,6 +201,19 @@ void ag_screen_entry_get(const ag_screen *s, size_t i, ag_screen_entry_info *out
 #define AG_SCREEN_ENTRY_HASH_HEX 33
 void ag_screen_entry_hash(const ag_screen *s, size_t i, char out[AG_SCREEN_ENTRY_HASH_HEX]);
 void ag_screen_digest_hex(const uint8_t digest[16], char out[AG_SCREEN_ENTRY_HASH_HEX]);
+/* The entry of list `list` (its code, "EL", or its name, "Entity List": a
+ * check's candidate names its list by name, a screening's by both) with
+ * that source id, or SIZE_MAX. An entry is its list and its id: two lists
+ * may give entries the same id. A scan of the entries: for one record's
+ * candidates, not for screening. */
+size_t ag_screen_entry_find(const ag_screen *s, const char *list, const char *source_id);
+/* Appends entry i as a reviewer compares it with a party, every field as
+ * listed: {"list", "list_code", "source_id", "name", "type", "aliases":
+ * [{"name", "kind"}], "countries", "addresses", "ids", "programs" (arrays
+ * of the "; "-separated parts), "remarks", "license_requirement",
+ * "license_policy", "federal_register_notice", "start_date", "source_url",
+ * "entry_hash"}; a field the list leaves empty is "" or []. */
+void ag_screen_entry_json(const ag_screen *s, size_t i, ag_buf *out);
 
 /* ---- screening ---- */
 

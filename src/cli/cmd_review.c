@@ -18,12 +18,13 @@ static const char usage_text[] =
     "                          --note TEXT [--entry SOURCE_ID]... [--db FILE]\n"
     "       acegate review queue [--status open|escalated|cleared|confirmed] [--limit N]\n"
     "                            [--cursor C] [--db FILE]\n"
-    "       acegate review show AUDIT_ID [--db FILE]\n"
+    "       acegate review show AUDIT_ID [--lists PATH] [--db FILE]\n"
     "       acegate review remembered [--decision cleared|confirmed] [--limit N]\n"
     "                          [--cursor C] [--remember-max-age DAYS] [--lists PATH] [--db FILE]\n"
     "  add    record a review of a check or screening in the audit log (JSON out)\n"
     "  queue  the records with that status (default open), oldest first (JSON out)\n"
-    "  show   one record (its answer and request), its status and its reviews (JSON out)\n"
+    "  show   one record (its answer and request), its status and its reviews, and each\n"
+    "         candidate's entry as the lists in force or PATH give it now (JSON out)\n"
     "  remembered  the clearances and confirmations later checks apply, with their state\n"
     "         against the lists in force or PATH (JSON out)\n";
 
@@ -183,20 +184,40 @@ static int cmd_queue(int argc, char **argv) {
 }
 
 static int cmd_show(int argc, char **argv) {
-  static const char *const opts[] = {"--db", NULL};
+  static const char *const opts[] = {"--db", "--lists", NULL};
   review_args a = {0};
   int rc = parse("show", opts, true, argc, argv, &a);
   if (rc >= 0)
     return rc;
-  ag_audit_db *db;
   ag_error e;
+  ag_error_clear(&e);
+  /* the candidates' entries are looked up in the lists named, or those in
+   * force; lists named that cannot be opened are an error, the lists in
+   * force that cannot be opened only leave the entries not looked up (the
+   * record is shown all the same, and says why) */
+  ag_screen *lists = NULL;
+  char unavailable[sizeof e.reason + 64] = "";
+  if (a.lists) {
+    if (ag_screen_open_paths(&a.lists, 1, &lists, &e) != AG_OK) {
+      snprintf(e.field, sizeof e.field, "--lists");
+      return fail("show", &e);
+    }
+  } else if (ag_screen_open_default(&lists, &e) != AG_OK) {
+    snprintf(unavailable, sizeof unavailable, "the lists in force could not be opened: %s",
+             e.reason);
+    lists = NULL;
+  }
+  ag_audit_db *db;
   ag_audit_options o = {.flags = AG_AUDIT_OPEN_READONLY};
-  if (ag_audit_open(a.db, &o, &db, &e) != AG_OK)
+  if (ag_audit_open(a.db, &o, &db, &e) != AG_OK) {
+    ag_screen_close(lists);
     return fail("show", &e);
+  }
   ag_buf out;
   ag_buf_init(&out);
-  ag_status st = ag_review_get(db, a.id, &out, &e);
+  ag_status st = ag_review_get(db, lists, unavailable, a.id, &out, &e);
   ag_audit_close(db);
+  ag_screen_close(lists);
   return answer("show", st, &out, &e);
 }
 

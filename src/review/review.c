@@ -541,21 +541,25 @@ static void put_request(ag_buf *out, const ag_audit_entry *e) {
   json_decref(req);
 }
 
-ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_error *err) {
+ag_status ag_review_get(ag_audit_db *db, const ag_screen *lists, const char *unavailable,
+                        const char *audit_id, ag_buf *out, ag_error *err) {
   ag_audit_entry *e = NULL;
+  json_t *dec = NULL;
   ag_status st = ag_audit_get(db, audit_id ? audit_id : "", &e, err);
   if (st == AG_ERR_NOTFOUND || st == AG_ERR_INPUT)
     return ag_error_set(err, AG_ERR_NOTFOUND, "audit_id", "no record with audit id \"%.64s\"",
                         audit_id ? audit_id : "");
   if (st != AG_OK)
     return st;
-  if (!review_need(e, NULL).reviewable) {
+  if (!review_need(e, &dec).reviewable) {
     st = ag_error_set(err, AG_ERR_INPUT, "audit_id", "record %s is not reviewable", e->id);
+    json_decref(dec);
     ag_audit_entry_free(e);
     return st;
   }
   review_set set;
   if ((st = review_set_load(db, &set, err)) != AG_OK) {
+    json_decref(dec);
     ag_audit_entry_free(e);
     return st;
   }
@@ -567,6 +571,10 @@ ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_e
    * are in the request */
   ag_buf_puts(out, ",\"request\":");
   put_request(out, e);
+  /* the entries the candidates name, beside the answer, which stays as
+   * recorded */
+  ag_buf_puts(out, ",\"candidate_entries\":");
+  review_put_entries(out, e, dec, lists, unavailable);
   ag_buf_puts(out, ",\"reviews\":[");
   bool first = true;
   for (size_t i = 0; i < set.n && st == AG_OK; i++) {
@@ -590,6 +598,7 @@ ag_status ag_review_get(ag_audit_db *db, const char *audit_id, ag_buf *out, ag_e
   }
   ag_buf_puts(out, "]}");
   free(set.v);
+  json_decref(dec);
   ag_audit_entry_free(e);
   return st;
 }

@@ -59,6 +59,12 @@ const char *review_status(const review_set *set, const char *audit_id);
 /* Writes {"audit_id","kind","time","outcome","status" (unclosed). */
 void review_put_header(ag_buf *out, const ag_audit_entry *e, const char *status);
 
+/* Writes the candidate_entries object of ag_review_get for record e and
+ * its parsed answer dec: each candidate's entry as lists give it now (not
+ * looked up when lists is NULL, unavailable saying why). */
+void review_put_entries(ag_buf *out, const ag_audit_entry *e, json_t *dec, const ag_screen *lists,
+                        const char *unavailable);
+
 /* The queue as a scan of the log finds it (what ag_review_queue_ref does
  * for one caller reference): the answer the open list of queue.c must
  * give, which the tests compare it with. */

@@ -5,10 +5,12 @@
  * An entry is known by its list code and source id (the list file's own
  * id, or the content id load.c derives); its digest covers every field and
  * every name and alias, so a changed entry has the same key and another
- * digest.
+ * digest. A review item shows an entry beside the party it was found for,
+ * looked up by list and id.
  */
 #include "screen_int.h"
 
+#include <stdint.h>
 #include <string.h>
 
 size_t ag_screen_entry_count(const ag_screen *s) {
@@ -52,4 +54,75 @@ void ag_screen_entry_hash(const ag_screen *s, size_t i, char out[AG_SCREEN_ENTRY
   ag_screen_entry_info info;
   ag_screen_entry_get(s, i, &info);
   ag_screen_digest_hex(info.digest, out);
+}
+
+size_t ag_screen_entry_find(const ag_screen *s, const char *list, const char *source_id) {
+  if (!s || !list || !*list || !source_id)
+    return SIZE_MAX;
+  const sx_view *v = sx_handle_view(s);
+  for (uint32_t i = 0; i < v->h->n_entries; i++) {
+    const sx_entry *e = &v->entries[i];
+    if (strcmp(sx_str(v, e->f[SX_F_SOURCE_ID]), source_id) != 0)
+      continue;
+    const sx_list *l = &v->lists[e->list];
+    if (!strcmp(sx_str(v, l->code), list) || !strcmp(sx_str(v, l->name), list))
+      return i;
+  }
+  return SIZE_MAX;
+}
+
+static void put_field(ag_buf *b, const char *key, const char *val) {
+  ag_buf_printf(b, ",\"%s\":", key);
+  ag_buf_json_cstr(b, val);
+}
+
+static void put_list(ag_buf *b, const char *key, const char *val) {
+  ag_buf_printf(b, ",\"%s\":", key);
+  sx_json_list(b, val);
+}
+
+void ag_screen_entry_json(const ag_screen *s, size_t i, ag_buf *out) {
+  const sx_view *v = sx_handle_view(s);
+  const sx_entry *e = &v->entries[i];
+  const sx_list *l = &v->lists[e->list];
+  const char *name = sx_str(v, e->f[SX_F_NAME]);
+  ag_buf_puts(out, "{\"list\":");
+  ag_buf_json_cstr(out, sx_str(v, l->name));
+  put_field(out, "list_code", sx_str(v, l->code));
+  put_field(out, "source_id", sx_str(v, e->f[SX_F_SOURCE_ID]));
+  put_field(out, "name", name);
+  put_field(out, "type", sx_str(v, e->f[SX_F_TYPE]));
+  /* the other names as listed, each once: the index also holds forms it
+   * derives from a name (a part in parentheses), under the same display */
+  ag_buf_puts(out, ",\"aliases\":[");
+  bool first = true;
+  for (uint32_t k = 0; k < e->name_count; k++) {
+    const sx_name *n = &v->names[e->first_name + k];
+    const char *d = sx_str(v, n->display);
+    bool seen = !*d || !strcmp(d, name);
+    for (uint32_t j = 0; j < k && !seen; j++)
+      seen = !strcmp(sx_str(v, v->names[e->first_name + j].display), d);
+    if (seen)
+      continue;
+    ag_buf_puts(out, first ? "{\"name\":" : ",{\"name\":");
+    first = false;
+    ag_buf_json_cstr(out, d);
+    put_field(out, "kind", sx_kind_name(n->kind));
+    ag_buf_putc(out, '}');
+  }
+  ag_buf_putc(out, ']');
+  put_list(out, "countries", sx_str(v, e->f[SX_F_COUNTRIES]));
+  put_list(out, "addresses", sx_str(v, e->f[SX_F_ADDRESSES]));
+  put_list(out, "ids", sx_str(v, e->f[SX_F_IDS]));
+  put_list(out, "programs", sx_str(v, e->f[SX_F_PROGRAMS]));
+  put_field(out, "remarks", sx_str(v, e->f[SX_F_REMARKS]));
+  put_field(out, "license_requirement", sx_str(v, e->f[SX_F_LIC_REQ]));
+  put_field(out, "license_policy", sx_str(v, e->f[SX_F_LIC_POL]));
+  put_field(out, "federal_register_notice", sx_str(v, e->f[SX_F_FR]));
+  put_field(out, "start_date", sx_str(v, e->f[SX_F_START]));
+  put_field(out, "source_url", sx_str(v, e->f[SX_F_URL]));
+  char hex[AG_SCREEN_ENTRY_HASH_HEX];
+  ag_screen_entry_hash(s, i, hex);
+  put_field(out, "entry_hash", hex);
+  ag_buf_putc(out, '}');
 }

@@ -1297,7 +1297,7 @@ ag_status ag_screen_normalize(const char *name, size_t len, ag_buf *out, ag_erro
 
 /* ---- JSON ---- */
 
-static void json_list(ag_buf *b, const char *s) {
+void sx_json_list(ag_buf *b, const char *s) {
   ag_buf_putc(b, '[');
   bool first = true;
   while (*s) {
@@ -1352,9 +1352,9 @@ void ag_screen_match_json(const ag_screen_match *m, bool full, ag_buf *b) {
       ag_buf_printf(b, ",\"similarity\":%.3f}", m->tokens[i].similarity);
     }
     ag_buf_puts(b, "],\"programs\":");
-    json_list(b, m->programs);
+    sx_json_list(b, m->programs);
     ag_buf_puts(b, ",\"countries\":");
-    json_list(b, m->countries);
+    sx_json_list(b, m->countries);
     json_field(b, "federal_register_notice", m->federal_register_notice);
     json_field(b, "license_requirement", m->license_requirement);
     json_field(b, "license_policy", m->license_policy);

@@ -374,6 +374,8 @@ ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *wh
 static inline const char *sx_str(const sx_view *v, uint32_t off) {
   return v->str + off;
 }
+/* A "; "-separated field as a JSON array of its trimmed, non-empty parts. */
+void sx_json_list(ag_buf *b, const char *s);
 /* Token id of an exact word, or UINT32_MAX. */
 uint32_t sx_view_find(const sx_view *v, const char *w, size_t len);
 

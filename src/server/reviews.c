@@ -95,7 +95,12 @@ srv_next srv_h_review_get(srv_req *r) {
   ag_error err;
   ag_error_clear(&err);
   ag_buf_reset(&r->out);
-  ag_status st = ag_review_get(r->srv->db, r->param, &r->out, &err);
+  /* the lists in force for this request: the request holds its snapshot
+   * until it is freed, so a reload meanwhile frees nothing it reads */
+  r->snap = srv_snapshot_get(r->srv);
+  ag_status st = ag_review_get(r->srv->db, r->snap->lists,
+                               "the service runs without screening lists (--no-lists)", r->param,
+                               &r->out, &err);
   answer(r, 200, st, &err);
   return SRV_DONE;
 }

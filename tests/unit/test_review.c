@@ -8,6 +8,7 @@
  * either handle and under concurrent requests.
  */
 #include "acegate/review.h"
+#include "acegate/screen.h"
 
 #include "../../src/review/review_int.h" /* the scan the open list must equal */
 
@@ -177,7 +178,7 @@ static void test_review_record_and_status(void **state) {
 
   ag_buf b;
   ag_buf_init(&b);
-  assert_int_equal(ag_review_get(f->db, f->ids[0], &b, &e), AG_OK);
+  assert_int_equal(ag_review_get(f->db, NULL, NULL, f->ids[0], &b, &e), AG_OK);
   json_t *g = json_loadb(b.data, b.len, 0, NULL);
   assert_string_equal(json_string_value(json_object_get(g, "status")), "cleared");
   /* the request as it was stored, beside the answer */
@@ -244,9 +245,172 @@ static void test_errors(void **state) {
   ag_error e;
   assert_int_equal(ag_review_queue(f->db, "done", NULL, 0, &b, &e), AG_ERR_INPUT);
   assert_string_equal(e.field, "status");
-  assert_int_equal(ag_review_get(f->db, f->ids[1], &b, &e), AG_ERR_INPUT);
+  assert_int_equal(ag_review_get(f->db, NULL, NULL, f->ids[1], &b, &e), AG_ERR_INPUT);
   assert_string_equal(e.field, "audit_id");
   ag_buf_free(&b);
+}
+
+/* ---- the entries beside the candidates ---- */
+
+#define FIX "tests/screen/fixtures"
+
+static ag_screen *open_list(const char *path) {
+  ag_screen *s = NULL;
+  ag_error e;
+  assert_int_equal(ag_screen_open_paths(&path, 1, &s, &e), AG_OK);
+  return s;
+}
+
+/* The item as ag_review_get gives it with these lists. */
+static json_t *item(fixture *f, const char *id, const ag_screen *lists, const char *unavailable) {
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  assert_int_equal(ag_review_get(f->db, lists, unavailable, id, &b, &e), AG_OK);
+  json_t *j = json_loadb(b.data, b.len, 0, NULL);
+  assert_non_null(j);
+  ag_buf_free(&b);
+  return j;
+}
+
+static json_t *entry_item(json_t *g, size_t i) {
+  return json_array_get(json_object_get(json_object_get(g, "candidate_entries"), "items"), i);
+}
+
+static const char *jstr(json_t *o, const char *key) {
+  return json_string_value(json_object_get(o, key));
+}
+
+static bool has_text(json_t *o, const char *key, const char *part) {
+  const char *s = jstr(o, key);
+  return s && strstr(s, part);
+}
+
+/* Each candidate of a check and of a screening gets the entry its list and
+ * id name in the lists given: "same" while its digest is the recorded
+ * entry_hash, "changed" (the entry as listed now) when one field differs,
+ * "gone" when the lists have no such entry, "unrecorded" for a candidate
+ * recorded without a digest, "not_looked_up" without lists; the recorded
+ * answer is shown as it was stored. */
+static void test_get_entries(void **state) {
+  fixture *f = *state;
+  /* entry 7731 is on the Entity List and on the Unverified List
+   * (remember-two-lists.csv); remember-el-7731-changed.csv has the Entity
+   * List one alone, its street address changed */
+  ag_screen *both = open_list(FIX "/remember-two-lists.csv");
+  ag_screen *changed = open_list(FIX "/remember-el-7731-changed.csv");
+  size_t el = ag_screen_entry_find(both, "EL", "7731");
+  size_t uvl = ag_screen_entry_find(both, "Unverified List", "7731");
+  assert_true(el != SIZE_MAX && uvl != SIZE_MAX && el != uvl);
+  char h_el[AG_SCREEN_ENTRY_HASH_HEX], h_uvl[AG_SCREEN_ENTRY_HASH_HEX];
+  ag_screen_entry_hash(both, el, h_el);
+  ag_screen_entry_hash(both, uvl, h_uvl);
+
+  char check[1024], screening[512];
+  snprintf(check, sizeof check,
+           "{\"outcome\":\"REVIEW\",\"screening\":[{\"party\":\"end_user\",\"name\":\"Zeltronic "
+           "Surveillance\",\"country\":\"MT\",\"matches\":[{\"list\":\"Entity List\","
+           "\"source_id\":\"7731\",\"name\":\"Zeltronic Surveillance Systems\",\"score\":0.87,"
+           "\"level\":\"possible\",\"entry_hash\":\"%s\"},{\"list\":\"Unverified List\","
+           "\"source_id\":\"7731\",\"name\":\"Zeltronic Surveillance Systems\",\"score\":0.87,"
+           "\"level\":\"possible\",\"entry_hash\":\"%s\"}]},{\"party\":\"consignee\",\"name\":"
+           "\"Zeltronic\",\"country\":null,\"matches\":[{\"list\":\"Entity List\","
+           "\"source_id\":\"7731\",\"name\":\"Zeltronic Surveillance Systems\",\"score\":0.8,"
+           "\"level\":\"possible\"}]}]}",
+           h_el, h_uvl);
+  snprintf(screening, sizeof screening,
+           "{\"name\":\"Zeltronic Surveillance\",\"outcome\":\"POSSIBLE_MATCH\",\"matches\":[{"
+           "\"list\":\"Entity List\",\"list_code\":\"EL\",\"source_id\":\"7731\",\"level\":"
+           "\"possible\",\"entry_hash\":\"%s\"}]}",
+           h_el);
+  char cid[AG_AUDIT_ID_MAX], sid[AG_AUDIT_ID_MAX];
+  append(f->db, AG_AUDIT_CHECK, check, "REVIEW", cid);
+  append(f->db, AG_AUDIT_SCREENING, screening, "POSSIBLE_MATCH", sid);
+
+  /* the lists the record was decided with */
+  json_t *g = item(f, cid, both, NULL);
+  json_t *ce = json_object_get(g, "candidate_entries");
+  assert_true(json_is_true(json_object_get(ce, "looked_up")));
+  assert_true(json_is_null(json_object_get(ce, "unavailable")));
+  assert_int_equal(json_array_size(json_object_get(ce, "items")), 3);
+  json_t *it = entry_item(g, 0);
+  assert_string_equal(jstr(it, "candidate"), "/screening/0/matches/0");
+  assert_string_equal(jstr(it, "party"), "end_user");
+  assert_string_equal(jstr(it, "state"), "same");
+  json_t *en = json_object_get(it, "entry");
+  assert_string_equal(jstr(en, "list_code"), "EL");
+  assert_string_equal(jstr(en, "name"), "Zeltronic Surveillance Systems");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(en, "addresses"), 0)),
+                      "1 Harbour Road, Valletta, MT");
+  assert_int_equal(json_array_size(json_object_get(en, "addresses")), 1);
+  assert_string_equal(json_string_value(json_array_get(json_object_get(en, "countries"), 0)),
+                      "MT");
+  assert_string_equal(jstr(en, "federal_register_notice"), "89 FR 1234");
+  assert_string_equal(jstr(en, "license_requirement"), "For all items subject to the EAR.");
+  assert_string_equal(jstr(en, "license_policy"), "Presumption of denial.");
+  assert_string_equal(jstr(en, "entry_hash"), h_el);
+  /* the same id on the other list is the other list's entry */
+  it = entry_item(g, 1);
+  assert_string_equal(jstr(it, "candidate"), "/screening/0/matches/1");
+  assert_string_equal(jstr(it, "state"), "same");
+  assert_string_equal(jstr(json_object_get(it, "entry"), "list_code"), "UVL");
+  /* recorded without a digest: shown as listed now, and said so */
+  it = entry_item(g, 2);
+  assert_string_equal(jstr(it, "candidate"), "/screening/1/matches/0");
+  assert_string_equal(jstr(it, "party"), "consignee");
+  assert_string_equal(jstr(it, "state"), "unrecorded");
+  assert_true(json_is_null(json_object_get(it, "entry_hash")));
+  assert_string_equal(jstr(json_object_get(it, "entry"), "source_id"), "7731");
+  /* the answer as recorded, nothing added to it */
+  json_t *rec = json_loads(check, 0, NULL);
+  assert_true(json_equal(json_object_get(g, "record"), rec));
+  json_decref(rec);
+  json_decref(g);
+
+  /* one field changed: the entry as listed now, marked; the Unverified
+   * List entry is no longer listed */
+  g = item(f, cid, changed, NULL);
+  it = entry_item(g, 0);
+  assert_string_equal(jstr(it, "state"), "changed");
+  assert_true(has_text(it, "text", "changed since the decision"));
+  assert_string_equal(jstr(it, "entry_hash"), h_el); /* as recorded */
+  en = json_object_get(it, "entry");
+  assert_string_equal(json_string_value(json_array_get(json_object_get(en, "addresses"), 0)),
+                      "7 Harbour Road, Valletta, MT");
+  assert_string_not_equal(jstr(en, "entry_hash"), h_el);
+  it = entry_item(g, 1);
+  assert_string_equal(jstr(it, "state"), "gone");
+  assert_true(has_text(it, "text", "no longer listed"));
+  assert_true(json_is_null(json_object_get(it, "entry")));
+  json_decref(g);
+
+  /* a screening's candidate, found by its list code */
+  g = item(f, sid, changed, NULL);
+  it = entry_item(g, 0);
+  assert_string_equal(jstr(it, "candidate"), "/matches/0");
+  assert_true(json_is_null(json_object_get(it, "party")));
+  assert_string_equal(jstr(it, "state"), "changed");
+  json_decref(g);
+  g = item(f, sid, both, NULL);
+  assert_string_equal(jstr(entry_item(g, 0), "state"), "same");
+  json_decref(g);
+
+  /* without lists: not looked up, saying why, for every candidate */
+  g = item(f, cid, NULL, "the lists in force could not be opened: corrupt index");
+  ce = json_object_get(g, "candidate_entries");
+  assert_true(json_is_false(json_object_get(ce, "looked_up")));
+  assert_true(json_is_null(json_object_get(ce, "lists_version")));
+  assert_string_equal(jstr(ce, "unavailable"),
+                      "the lists in force could not be opened: corrupt index");
+  for (size_t i = 0; i < 3; i++) {
+    it = entry_item(g, i);
+    assert_string_equal(jstr(it, "state"), "not_looked_up");
+    assert_true(has_text(it, "text", "could not be looked up: the lists in force"));
+    assert_true(json_is_null(json_object_get(it, "entry")));
+  }
+  json_decref(g);
+  ag_screen_close(both);
+  ag_screen_close(changed);
 }
 
 /* a record whose request is not a JSON object still reads as valid JSON,
@@ -264,7 +428,7 @@ static void test_get_request_not_json(void **state) {
   assert_int_equal(ag_audit_append(f->db, &r, id, &e), AG_OK);
   ag_buf b;
   ag_buf_init(&b);
-  assert_int_equal(ag_review_get(f->db, id, &b, &e), AG_OK);
+  assert_int_equal(ag_review_get(f->db, NULL, NULL, id, &b, &e), AG_OK);
   json_t *g = json_loadb(b.data, b.len, 0, NULL);
   assert_non_null(g);
   assert_true(json_is_null(json_object_get(g, "request")));
@@ -575,6 +739,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_confident_reviewable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_get_request_not_json, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_get_entries, setup, teardown),
       cmocka_unit_test(test_old_key_table),
       cmocka_unit_test_setup_teardown(test_open_list_equals_scan, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_open_list_follows_the_log, setup_file, teardown_file),

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "../../src/screen/screen_int.h"
 #include "acegate/screen.h"
@@ -598,6 +599,68 @@ static void test_entries_filter(void **state) {
   free(only);
   ag_screen_result_free(&all);
   ag_screen_result_free(&some);
+}
+
+/* An entry is found by its list (code or name) and id, and shown with
+ * every field as the list file gives it (the review item's entries) */
+static void test_entry_find_and_json(void **state) {
+  (void)state;
+  ag_screen *two = open1(FIX "/remember-two-lists.csv");
+  size_t el = ag_screen_entry_find(two, "EL", "7731");
+  assert_true(el != SIZE_MAX);
+  assert_int_equal(ag_screen_entry_find(two, "Entity List", "7731"), el);
+  size_t uvl = ag_screen_entry_find(two, "UVL", "7731");
+  assert_true(uvl != SIZE_MAX && uvl != el); /* the same id on another list */
+  assert_int_equal(ag_screen_entry_find(two, "SDN", "7731"), SIZE_MAX);
+  assert_int_equal(ag_screen_entry_find(two, "EL", "7732"), SIZE_MAX);
+  assert_int_equal(ag_screen_entry_find(two, NULL, "7731"), SIZE_MAX);
+  assert_int_equal(ag_screen_entry_find(two, "", "7731"), SIZE_MAX);
+  ag_screen_close(two);
+
+  /* csl-sample.csv: SDN entry 10863, "7TH OF TIR", seven alt_names, two
+   * addresses, programs "IFSR; NPWMD" */
+  ag_screen *s = open1(FIX "/csl-sample.csv");
+  size_t i = ag_screen_entry_find(s, "SDN", "10863");
+  assert_true(i != SIZE_MAX);
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_screen_entry_json(s, i, &b);
+  json_t *j = json_loadb(b.data, b.len, 0, NULL);
+  assert_non_null(j);
+  assert_string_equal(json_string_value(json_object_get(j, "name")), "7TH OF TIR");
+  assert_string_equal(json_string_value(json_object_get(j, "list_code")), "SDN");
+  json_t *want = json_pack("[s,s]", "Mobarakeh Road Km 45, Isfahan, IR",
+                           "P.O. Box 81465-478, Isfahan, IR");
+  assert_true(json_equal(json_object_get(j, "addresses"), want));
+  json_decref(want);
+  want = json_pack("[s,s]", "IFSR", "NPWMD");
+  assert_true(json_equal(json_object_get(j, "programs"), want));
+  json_decref(want);
+  static const char *const alt[] = {"7TH OF TIR INDUSTRIAL COMPLEX",
+                                    "7TH OF TIR INDUSTRIES",
+                                    "MOJTAMAE SANATE HAFTOME TIR",
+                                    "SANAYE HAFTOME TIR",
+                                    "7TH OF TIR INDUSTRIES OF ISFAHAN/ESFAHAN",
+                                    "7TH OF TIR COMPLEX",
+                                    "SEVENTH OF TIR"};
+  json_t *aliases = json_object_get(j, "aliases");
+  assert_int_equal(json_array_size(aliases), 7);
+  for (size_t k = 0; k < 7; k++) {
+    bool found = false;
+    size_t n;
+    json_t *a;
+    json_array_foreach(aliases, n, a) {
+      found |= !strcmp(json_string_value(json_object_get(a, "name")), alt[k]);
+    }
+    if (!found)
+      fail_msg("alias %s missing", alt[k]);
+  }
+  char hex[AG_SCREEN_ENTRY_HASH_HEX];
+  ag_screen_entry_hash(s, i, hex);
+  assert_string_equal(json_string_value(json_object_get(j, "entry_hash")), hex);
+  json_decref(j);
+  ag_buf_free(&b);
+  ag_screen_close(s);
 }
 
 static void test_not_listed(void **state) {
@@ -1380,6 +1443,7 @@ int main(void) {
       cmocka_unit_test(test_content_ids),
       cmocka_unit_test(test_romanisation),
       cmocka_unit_test(test_entries_filter),
+      cmocka_unit_test(test_entry_find_and_json),
       cmocka_unit_test(test_generalising_real_lists),
       cmocka_unit_test(test_typo_tolerance),
       cmocka_unit_test(test_compound_names),

@@ -5,8 +5,9 @@
 // (740.22(b)(1)); NSO Group is on the Entity List (86 FR 60760).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { startServer, startBrowser, signIn, screenshot, axeViolations, api } from './harness.mjs';
+import { readFileSync, copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, startBrowser, signIn, screenshot, axeViolations, api, root } from './harness.mjs';
 
 let server;
 let b;
@@ -286,6 +287,93 @@ test('review: the item shows each party as given, and says so of what was not gi
   assert.deepEqual((await partySides(page))[0], { heading: 'Party (party)', Name: 'NSO Grop Technologies',
     Country: 'none given', Address: '12 rue de Rivoli', City: 'none given', Identifiers: 'none given' });
   await axe('review-item-screening');
+});
+
+// The entry beside the candidate, as the lists in force give it now: a
+// check's answer records only the entry's list, id, name and licence
+// fields, so its address comes from the lists, with the state of its
+// content against the content the decision was made on. Entry 7731 of the
+// Entity List (tests/screen/fixtures) is added to the lists the service
+// reads, then its address changed, then removed, each put in force by a
+// reload; the page says which, in words.
+test('review: the listed entry is beside the party, and the page says whether it changed', async () => {
+  const { page } = b;
+  const fx = join(root, 'tests', 'screen', 'fixtures');
+  const extra = join(server.lists, 'zeltronic.csv');
+  const reload = async () => {
+    const r = await api(server, server.keys.admin, 'POST', '/v1/admin/reload', {});
+    assert.equal(r.status, 200, r.text);
+  };
+  const side = () => page.locator('.side', { hasText: 'Zeltronic Surveillance Systems' });
+  const state = () => side().locator('.entry-state');
+  copyFileSync(join(fx, 'remember-el-7731.csv'), extra);
+  await reload();
+  try {
+    // Malta: 4D004 goes under ACE unless the end user is listed; a
+    // possible Entity List match makes it REVIEW
+    const made = await api(server, server.keys.checker, 'POST', '/v1/checks', {
+      item: { eccn: '4D004' }, destination: 'MT', end_user: { name: 'Zeltronic Surveillance', address: '12 Tower Road, Sliema' },
+    });
+    assert.equal(made.status, 200, made.text);
+    assert.equal(made.json.outcome, 'REVIEW');
+    // a screening records the entry's address: the page can say what it was
+    const screened = await api(server, server.keys.checker, 'POST', '/v1/screenings', { name: 'Zeltronic Surveillance', country: 'MT' });
+    assert.equal(screened.status, 200, screened.text);
+    assert.equal(screened.json.matches[0].addresses, '1 Harbour Road, Valletta, MT');
+    const m = made.json.screening[0].matches[0];
+    assert.equal(m.source_id, '7731');
+    assert.equal(m.addresses, undefined, 'a check records no address of the entry');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn(page, server, server.keys.reviewer);
+    await page.goto(`${server.url}/#review/${made.json.audit_id}`);
+    await state().waitFor();
+    const pairsOf = (box) => box.evaluate((node) => {
+      const out = {};
+      for (const dt of node.querySelectorAll('dt')) out[dt.textContent] = dt.nextElementSibling.textContent;
+      return out;
+    });
+    const party = await pairsOf(side().locator('> div').first());
+    assert.equal(party.Address, '12 Tower Road, Sliema');
+    let entry = await pairsOf(side().locator('> div').nth(1));
+    assert.equal(entry.Addresses, '1 Harbour Road, Valletta, MT');
+    assert.equal(entry.Countries, 'MT');
+    assert.equal(entry['Federal Register'], '89 FR 1234');
+    assert.equal(entry['Licence policy'], 'Presumption of denial.');
+    assert.match(await state().textContent(), /^Entry unchanged since the decision: the same content/);
+    await axe('review-item-entry-same');
+
+    // one field changed: the entry as listed now, said to have changed
+    copyFileSync(join(fx, 'remember-el-7731-changed.csv'), extra);
+    await reload();
+    await page.reload();
+    await state().filter({ hasText: 'changed' }).waitFor();
+    assert.match(await state().textContent(), /^Entry changed since the decision: shown as listed now\./);
+    entry = await pairsOf(side().locator('> div').nth(1));
+    assert.equal(entry.Addresses, '7 Harbour Road, Valletta, MT');
+    await axe('review-item-entry-changed');
+    await page.goto(`${server.url}/#review/${screened.json.audit_id}`);
+    await state().filter({ hasText: 'changed' }).waitFor();
+    entry = await pairsOf(side().locator('> div').nth(1));
+    assert.equal(entry.Addresses, '7 Harbour Road, Valletta, MT (at the decision: 1 Harbour Road, Valletta, MT)');
+    assert.equal(entry.Countries, 'MT', 'what did not change is shown once');
+    assert.equal(entry.Programs, undefined, 'no programs listed, none recorded');
+    await screenshot(page, 'review-item-entry-changed-screening');
+    await page.goto(`${server.url}/#review/${made.json.audit_id}`);
+
+    // gone: said so, with what the record gave of the entry
+    rmSync(extra);
+    await reload();
+    await page.reload();
+    await state().filter({ hasText: 'No longer listed' }).waitFor();
+    assert.equal(await state().textContent(), 'No longer listed: the lists in force have no entry 7731 on Entity List.');
+    entry = await pairsOf(side().locator('> div').nth(1));
+    assert.equal(entry.Addresses, undefined);
+    assert.equal(entry['Licence policy'], 'Presumption of denial.');
+    await axe('review-item-entry-gone');
+  } finally {
+    rmSync(extra, { force: true });
+    await reload();
+  }
 });
 
 test('audit: find the check, see the stored record, open its memo, export CSV', async () => {
