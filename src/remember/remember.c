@@ -365,6 +365,7 @@ void ag_remember_apply(ag_remember *r, const ag_screen *lists, const char *count
 typedef struct {
   const char *id;
   size_t index;
+  uint32_t list;
 } id_index;
 
 static int by_id(const void *a, const void *b) {
@@ -384,10 +385,33 @@ static id_index *entries_by_id(const ag_screen *lists, size_t *n) {
   for (size_t i = 0; i < *n; i++) {
     ag_screen_entry_info info;
     ag_screen_entry_get(lists, i, &info);
-    v[i] = (id_index){info.source_id, i};
+    v[i] = (id_index){info.source_id, i, info.list};
   }
   qsort(v, *n, sizeof *v, by_id);
   return v;
+}
+
+/* Whether the lists hold the item's entry (its list and id; any list for
+ * an item that names none, as same_entry) with the content it was
+ * reviewed with. ids: entries_by_id(). */
+static bool listed_unchanged(const ag_screen *lists, const id_index *ids, size_t n_ids,
+                             const rm_item *it) {
+  id_index key = {it->source_id, 0, 0};
+  const id_index *hit = ids ? bsearch(&key, ids, n_ids, sizeof *ids, by_id) : NULL;
+  if (!hit)
+    return false;
+  while (hit > ids && !strcmp(hit[-1].id, it->source_id))
+    hit--; /* the first entry of that id: several lists may use it */
+  for (; hit < ids + n_ids && !strcmp(hit->id, it->source_id); hit++) {
+    const ag_screen_list_info *l = ag_screen_list(lists, hit->list);
+    if (!l || (*it->list && strcmp(l->name, it->list) != 0 && strcmp(l->code, it->list) != 0))
+      continue;
+    char hex[AG_SCREEN_ENTRY_HASH_HEX];
+    ag_screen_entry_hash(lists, hit->index, hex);
+    if (!strcmp(hex, it->hash))
+      return true;
+  }
+  return false;
 }
 
 ag_status ag_remember_list(ag_remember *r, const ag_screen *lists, const char *decision,
@@ -432,12 +456,7 @@ ag_status ag_remember_list(ag_remember *r, const ag_screen *lists, const char *d
     else if (expired(r, it, now))
       state = "expired";
     else if (lists) {
-      id_index key = {it->source_id, 0};
-      const id_index *hit = ids ? bsearch(&key, ids, n_ids, sizeof *ids, by_id) : NULL;
-      char hex[AG_SCREEN_ENTRY_HASH_HEX] = "";
-      if (hit)
-        ag_screen_entry_hash(lists, hit->index, hex);
-      if (!hit || strcmp(hex, it->hash) != 0)
+      if (!listed_unchanged(lists, ids, n_ids, it))
         state = "entry_changed";
     }
     if (shown++)

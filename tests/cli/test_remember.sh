@@ -6,7 +6,7 @@
 # revocation brings the hit back; a confirmation keeps the party matched
 # whatever the score; the service applies a review at once and lists them.
 . "$(dirname "$0")/lib.sh"
-plan 58
+plan 62
 SRV_PID=""
 cleanup() {
   [ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null
@@ -134,6 +134,12 @@ expect_exit two_lists_check 0 "$ACEGATE" check --eccn 4D004 --to MT --end-user "
 jqok two_lists_el_cleared '[.screening[0].matches[] | select(.list == "Entity List")][0].remembered.decision == "cleared"' "$TMPD/out"
 jqok two_lists_uvl_open '.outcome == "REVIEW" and ([.screening[0].matches[] | select(.list == "Unverified List")][0]
   | .remembered == null and .level == "possible" and .source_id == "7731")' "$TMPD/out"
+# the listing's state compares the entry of the clearance's list: the
+# other list's entry of that id, changed or not, has nothing to do with it
+expect_exit two_lists_listed_active 0 "$ACEGATE" review remembered --lists "$FX/remember-two-lists-uvl-changed.csv" --db "$DB3"
+jqok two_lists_active '[.items[] | select(.entry.source_id == "7731")] | length == 1 and .[0].state == "active"' "$TMPD/out"
+expect_exit two_lists_listed_changed 0 "$ACEGATE" review remembered --lists "$FX/remember-two-lists-el-changed.csv" --db "$DB3"
+jqok two_lists_changed '[.items[] | select(.entry.source_id == "7731")] | length == 1 and .[0].state == "entry_changed"' "$TMPD/out"
 
 DB2="$TMPD/srv.db"
 "$ACEGATE" check --eccn 4D004 --to MT --no-screen --db "$DB2" >/dev/null
