@@ -309,6 +309,13 @@ typedef struct {
   const char *cursor; /* NULL or "" = first page; else a next_cursor */
   size_t limit;       /* 0 = AG_AUDIT_PAGE_DEFAULT; at most _MAX */
   bool newest_first;
+  /* 0 = no bound; else one call reads at most this many records of the
+   * log (of those the other filters pass): a page it cuts short holds what
+   * matched among them, maybe nothing, and its next_cursor continues after
+   * the last record read. A match function may otherwise read the whole
+   * log in one call; this lets a caller read it in steps (and stop, or let
+   * go of what it holds, between them). */
+  size_t scan_max;
 } ag_audit_query;
 
 typedef struct {

@@ -54,10 +54,35 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
  * "destination","eccn","ref","parties":[..],"status","latest_review"}...],
  * "next_cursor": ".." or null}. Errors name "status", "cursor" or "limit".
  * The open queue is kept with db while it is open (docs/review.md, "How
- * the open queue is kept"): the first call reads the log, later ones only
- * what was appended since, by any process. Safe from several threads. */
+ * the open queue is kept"): the first call reads the log (unless
+ * ag_review_queue_warm has; one in progress is waited for), later ones
+ * only what was appended since, by any process. Safe from several
+ * threads. */
 ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
                           ag_buf *out, ag_error *err);
+
+/* How far ag_review_queue_warm() has read. */
+typedef struct {
+  int64_t head; /* the log's head when the read began: it reads up to it */
+  int64_t from; /* the list held the records up to this one before */
+  int64_t upto; /* it holds them up to this one now */
+  size_t items; /* open items in the list */
+  bool stopped; /* step asked it to stop */
+} ag_review_warm;
+
+/* Reads the log into the open queue kept with db, as the first
+ * ag_review_queue call would (then only what was appended since), for a
+ * process that learns it before its first request (`acegate serve`). It
+ * reads a few thousand records a step, calling step (when given) before
+ * each with the progress so far; step returning false stops it (AG_OK,
+ * w->stopped). Calls of ag_review_queue meanwhile wait for it to end
+ * rather than read the log themselves; the list is theirs again after,
+ * holding what it read: a read stopped or failed midway is continued by
+ * the next call, which answers only once it has read up to the head (an
+ * error otherwise, never a partial queue). Safe from any thread; two
+ * calls on one db run one after the other. */
+ag_status ag_review_queue_warm(ag_audit_db *db, bool (*step)(void *ctx, const ag_review_warm *w),
+                               void *ctx, ag_review_warm *w, ag_error *err);
 
 /* The same for the records made with one caller reference (ref NULL: any).
  * An item a re-screening after a list change made carries its "cause". */

@@ -9,7 +9,8 @@
  *
  * Life cycle: ag_server_create() loads the regulation tables and screening
  * lists and opens the audit database; ag_server_listen() starts the HTTP
- * daemon and the audit writer; ag_server_reload() swaps in freshly loaded
+ * daemon and the audit writer, and reads the open review queue from the
+ * log in the background (docs/review.md); ag_server_reload() swaps in freshly loaded
  * tables and lists (the old ones stay in force if loading fails);
  * ag_server_shutdown() stops accepting connections, lets in-flight requests
  * finish and closes the database; ag_server_free() releases everything.
@@ -92,6 +93,10 @@ typedef struct {
    * batches with it to check what stays answered meanwhile); NULL = none. */
   void (*batch_hook)(void *ctx);
   void *batch_hook_ctx;
+  /* Called by the read of the open review queue at start before each of
+   * its steps (tests hold the read with it); NULL = none. */
+  void (*queue_warm_hook)(void *ctx);
+  void *queue_warm_hook_ctx;
 } ag_server_config;
 
 /* Fills the defaults above (access and event logs to stderr). */

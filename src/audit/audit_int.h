@@ -87,9 +87,12 @@ typedef struct audit_store {
   ag_status (*get)(ag_audit_db *db, int64_t seq, const char *audit_id, ag_audit_entry **out,
                    ag_error *err);
   /* Fills page (entries allocated for limit) with the records matching q
-   * after the cursor's seq; *more when a further one matches. */
+   * after the cursor's seq; *more when a further one matches. *cut: the
+   * seq of the last record read when q->scan_max ended the read (0: it
+   * did not). */
   ag_status (*search)(ag_audit_db *db, const ag_audit_query *q, int64_t after, bool has_cursor,
-                      size_t limit, ag_audit_page *page, bool *more, ag_error *err);
+                      size_t limit, ag_audit_page *page, bool *more, int64_t *cut,
+                      ag_error *err);
   /* From one snapshot: the head marker, then every record from the first
    * to the last with from_ms <= time < to_ms (to_ms 0: open; both 0: the
    * whole log) in chain order. head is read before the first row. */
@@ -453,7 +456,7 @@ ag_status audit_sqlite_get(ag_audit_db *db, int64_t seq, const char *audit_id, a
                            ag_error *err);
 ag_status audit_sqlite_search(ag_audit_db *db, const ag_audit_query *q, int64_t after,
                               bool has_cursor, size_t limit, ag_audit_page *page, bool *more,
-                              ag_error *err);
+                              int64_t *cut, ag_error *err);
 ag_status audit_sqlite_scan(ag_audit_db *db, int64_t from_ms, int64_t to_ms, int64_t *head_seq,
                             char head_hash[AG_AUDIT_HASH_HEX], audit_row_fn fn, void *ctx,
                             ag_error *err);

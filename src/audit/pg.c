@@ -1035,7 +1035,8 @@ static const char *num(pg_sql *t, int64_t v) {
 }
 
 static ag_status pg_search(ag_audit_db *db, const ag_audit_query *q, int64_t after, bool has_cursor,
-                           size_t limit, ag_audit_page *page, bool *more, ag_error *err) {
+                           size_t limit, ag_audit_page *page, bool *more, int64_t *cut,
+                           ag_error *err) {
   pg_sql t = {.len = 0};
   add_clause(&t, "SELECT " PG_COLS " FROM audit_log WHERE true", NULL);
   if (q->from_ms)
@@ -1074,6 +1075,8 @@ static ag_status pg_search(ag_audit_db *db, const ag_audit_query *q, int64_t aft
   }
   const PGresult *res;
   int i, got;
+  size_t read = 0;
+  *cut = 0;
   while ((got = cursor_next(&k, &res, &i, err)) > 0) {
     audit_row row;
     char hash[AG_AUDIT_HASH_HEX];
@@ -1086,16 +1089,22 @@ static ag_status pg_search(ag_audit_db *db, const ag_audit_query *q, int64_t aft
     ag_audit_entry *e;
     if ((st = audit_entry_from_row(&row, hash, &e, err)) != AG_OK)
       break;
+    int64_t seq = e->seq;
     if (q->match && !q->match(q->match_ctx, e)) {
       ag_audit_entry_free(e);
-      continue;
-    }
-    if (page->count == limit) {
+    } else if (page->count == limit) {
       ag_audit_entry_free(e);
       *more = true;
       break;
+    } else {
+      page->entries[page->count++] = e;
     }
-    page->entries[page->count++] = e;
+    /* the scan's bound (acegate/audit.h): on after this record next time */
+    if (q->scan_max && ++read >= q->scan_max) {
+      *cut = seq;
+      *more = true;
+      break;
+    }
   }
   if (got < 0 && st == AG_OK)
     st = AG_ERR_DB;

@@ -276,10 +276,16 @@ static ag_status prepare_part(audit_conn *c, const ag_audit_query *q, int64_t af
   return AG_OK;
 }
 
+/* What one search read, against q->scan_max. */
+typedef struct {
+  size_t read;
+  int64_t cut; /* the last record read once scan_max ended the read; 0 before */
+} scan_count;
+
 /* Adds the rows of s to the page until it holds limit; *more is set if a
- * further row matches. */
-static ag_status collect(ag_audit_db *db, audit_conn *c, const ag_audit_query *q,
-                         sqlite3_stmt *s, size_t limit, ag_audit_page *page, bool *more,
+ * further row matches, or when q->scan_max ends the read (n->cut). */
+static ag_status collect(ag_audit_db *db, audit_conn *c, const ag_audit_query *q, sqlite3_stmt *s,
+                         size_t limit, ag_audit_page *page, bool *more, scan_count *n,
                          ag_error *err) {
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -293,16 +299,21 @@ static ag_status collect(ag_audit_db *db, audit_conn *c, const ag_audit_query *q
       sqlite3_reset(s);
       return st;
     }
+    int64_t seq = e->seq;
     if (q->match && !q->match(q->match_ctx, e)) {
       ag_audit_entry_free(e);
-      continue;
-    }
-    if (page->count == limit) {
+    } else if (page->count == limit) {
       ag_audit_entry_free(e);
       *more = true;
       break;
+    } else {
+      page->entries[page->count++] = e;
     }
-    page->entries[page->count++] = e;
+    if (q->scan_max && ++n->read >= q->scan_max) {
+      n->cut = seq;
+      *more = true;
+      break;
+    }
   }
   sqlite3_reset(s);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? AG_OK : audit_db_error(err, c->h, "search");
@@ -311,11 +322,11 @@ static ag_status collect(ag_audit_db *db, audit_conn *c, const ag_audit_query *q
 /* A scan of the log: all of it, or the records after the index's last. */
 static ag_status scan_part(ag_audit_db *db, audit_conn *c, const ag_audit_query *q, int64_t after,
                            bool has_cursor, int64_t upto, search_part part, size_t limit,
-                           ag_audit_page *page, bool *more, ag_error *err) {
+                           ag_audit_page *page, bool *more, scan_count *n, ag_error *err) {
   sqlite3_stmt *s = NULL;
   ag_status st = prepare_part(c, q, after, has_cursor, upto, part, limit - page->count, &s, err);
   if (st == AG_OK)
-    st = collect(db, c, q, s, limit, page, more, err);
+    st = collect(db, c, q, s, limit, page, more, n, err);
   sqlite3_finalize(s);
   return st;
 }
@@ -325,7 +336,7 @@ static ag_status scan_part(ag_audit_db *db, audit_conn *c, const ag_audit_query 
  * the most selective as a rule), each read from the log and checked. */
 static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query *q, int64_t after,
                             bool has_cursor, int64_t upto, int64_t span, size_t limit,
-                            ag_audit_page *page, bool *more, ag_error *err) {
+                            ag_audit_page *page, bool *more, scan_count *n, ag_error *err) {
   const char *val[AUDIT_SEARCH_COLS];
   search_values(q, val);
   static const int preference[] = {0, 1, 3, 2};
@@ -358,7 +369,7 @@ static ag_status index_part(ag_audit_db *db, audit_conn *c, const ag_audit_query
         break;
       }
       sqlite3_bind_int64(one, 1, seq);
-      st = collect(db, c, q, one, limit, page, more, err);
+      st = collect(db, c, q, one, limit, page, more, n, err);
     }
   }
   audit_postings_close(&it);
@@ -400,11 +411,14 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
   if (!page->entries)
     return ag_error_set(err, AG_ERR_NOMEM, "limit", "out of memory");
   bool more = false;
-  ag_status st = db->store->search(db, q, after, has_cursor, limit, page, &more, err);
+  int64_t cut = 0;
+  ag_status st = db->store->search(db, q, after, has_cursor, limit, page, &more, &cut, err);
   const ag_audit_entry *last = page->count > 0 ? page->entries[page->count - 1] : NULL;
-  if (st == AG_OK && more && last)
+  /* cut short by scan_max: on after the last record read, matched or not */
+  int64_t next = cut ? cut : last ? last->seq : 0;
+  if (st == AG_OK && more && next)
     snprintf(page->next_cursor, sizeof page->next_cursor, "%c%" PRIx64, q->newest_first ? 'b' : 'f',
-             (uint64_t)last->seq);
+             (uint64_t)next);
   if (st != AG_OK)
     ag_audit_page_free(page);
   return st;
@@ -412,12 +426,13 @@ ag_status ag_audit_search(ag_audit_db *db, const ag_audit_query *q, ag_audit_pag
 
 ag_status audit_sqlite_search(ag_audit_db *db, const ag_audit_query *q, int64_t after,
                               bool has_cursor, size_t limit, ag_audit_page *page, bool *more_out,
-                              ag_error *err) {
+                              int64_t *cut, ag_error *err) {
   audit_conn *c;
   ag_status st = audit_read_acquire(db, &c, err);
   if (st != AG_OK)
     return st;
   bool more = false;
+  scan_count n = {0, 0};
   int64_t upto = 0, span = 0;
   /* the index's mark and the records from one snapshot: the index is read
    * first, so the log holds every record it names */
@@ -426,21 +441,22 @@ ag_status audit_sqlite_search(ag_audit_db *db, const ag_audit_query *q, int64_t 
   if (snapshot)
     audit_search_mark(c, &upto, &span);
   if (!upto) {
-    st = scan_part(db, c, q, after, has_cursor, 0, PART_LOG, limit, page, &more, err);
+    st = scan_part(db, c, q, after, has_cursor, 0, PART_LOG, limit, page, &more, &n, err);
   } else if (q->newest_first) {
     /* the records after the mark come first, then the index's */
-    st = scan_part(db, c, q, after, has_cursor, upto, PART_TAIL, limit, page, &more, err);
+    st = scan_part(db, c, q, after, has_cursor, upto, PART_TAIL, limit, page, &more, &n, err);
     if (st == AG_OK && !more)
-      st = index_part(db, c, q, after, has_cursor, upto, span, limit, page, &more, err);
+      st = index_part(db, c, q, after, has_cursor, upto, span, limit, page, &more, &n, err);
   } else {
-    st = index_part(db, c, q, after, has_cursor, upto, span, limit, page, &more, err);
+    st = index_part(db, c, q, after, has_cursor, upto, span, limit, page, &more, &n, err);
     if (st == AG_OK && !more)
-      st = scan_part(db, c, q, after, has_cursor, upto, PART_TAIL, limit, page, &more, err);
+      st = scan_part(db, c, q, after, has_cursor, upto, PART_TAIL, limit, page, &more, &n, err);
   }
   if (snapshot)
     sqlite3_exec(c->h, "COMMIT", NULL, NULL, NULL);
   audit_read_release(db, c);
   *more_out = more;
+  *cut = n.cut;
   return st;
 }
 

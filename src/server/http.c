@@ -10,7 +10,10 @@
  *
  * A request's states: BODY (reading the body) -> WAIT (suspended, on the
  * writer queue) -> AUDITED (resumed by the writer) -> ANSWERED. Requests
- * that need no audit record go from BODY to ANSWERED.
+ * that need no audit record go from BODY to ANSWERED; an open-queue
+ * request that arrives while the queue is read at start goes from BODY to
+ * WAIT (parked, warm.c) to DISPATCH (resumed once the read ended, then
+ * handled as from BODY) or READY (answered meanwhile).
  *
  * Each daemon runs on an event loop of ours rather than on the library's
  * internal thread, so that the audit writer hands a whole group commit
@@ -40,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_READY, ST_ANSWERED };
+enum { ST_BODY = 1, ST_WAIT, ST_AUDITED, ST_READY, ST_DISPATCH, ST_ANSWERED };
 
 typedef struct srv_export srv_export_t;
 typedef struct srv_loop srv_loop_t;
@@ -269,7 +272,7 @@ static enum MHD_Result respond(ag_server *s, struct MHD_Connection *c, srv_req *
     MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
   if (r->status == 405 && r->allow)
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-  if (r->status == 429) {
+  if (r->status == 429 || (r->status == 503 && r->retry_after)) {
     char ra[16];
     snprintf(ra, sizeof ra, "%u", r->retry_after);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
@@ -479,6 +482,24 @@ static srv_req *begin(srv_loop_t *l, struct MHD_Connection *c, const char *url,
   return r;
 }
 
+/* Runs the handler of a request whose body is read: answers, or suspends
+ * the connection while the audit writer writes its records. */
+static enum MHD_Result dispatch(ag_server *s, struct MHD_Connection *c, srv_req *r) {
+  if (srv_dispatch(r) == SRV_AUDIT) {
+    r->state = ST_WAIT;
+    r->audit_done = audited;
+    MHD_suspend_connection(c);
+    if (!srv_writer_submit(s, r)) {
+      /* shutting down: answered as an audit failure, never unrecorded */
+      r->audit_st = AG_ERR_DB;
+      ag_error_set(&r->audit_err, AG_ERR_DB, "", "the service is shutting down");
+      hand_to_loop(r, ST_AUDITED, true);
+    }
+    return MHD_YES;
+  }
+  return respond(s, c, r);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls) {
@@ -543,6 +564,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->answer_ready)
       return respond(s, c, r);
+    if (srv_warm_wanted(r) && srv_warm_reading(s)) {
+      /* the open queue is being read: parked rather than holding this
+       * thread (and its other connections) until the read ends */
+      r->state = ST_WAIT;
+      MHD_suspend_connection(c);
+      if (!srv_warm_park(s, r)) /* it ended just now */
+        hand_to_loop(r, ST_DISPATCH, true);
+      return MHD_YES;
+    }
     if (r->route == R_CHECKS_BATCH && s->batches) {
       /* decided on a batch worker: this thread goes on serving */
       r->state = ST_WAIT;
@@ -552,21 +582,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         srv_http_resume_ready(s, r);
       return MHD_YES;
     }
-    if (srv_dispatch(r) == SRV_AUDIT) {
-      r->state = ST_WAIT;
-      r->audit_done = audited;
-      MHD_suspend_connection(c);
-      if (!srv_writer_submit(s, r)) {
-        /* shutting down: answered as an audit failure, never unrecorded */
-        r->audit_st = AG_ERR_DB;
-        ag_error_set(&r->audit_err, AG_ERR_DB, "", "the service is shutting down");
-        hand_to_loop(r, ST_AUDITED, true);
-      }
-      return MHD_YES;
-    }
-    return respond(s, c, r);
+    return dispatch(s, c, r);
   case ST_AUDITED: srv_finish(r); return respond(s, c, r);
   case ST_READY: return respond(s, c, r);
+  case ST_DISPATCH: return dispatch(s, c, r);
   default: return MHD_NO;
   }
 }
@@ -575,6 +594,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 void srv_http_resume_ready(ag_server *s, srv_req *r) {
   (void)s;
   hand_to_loop(r, ST_READY, true);
+}
+
+void srv_http_resume_dispatch(ag_server *s, srv_req *r) {
+  (void)s;
+  hand_to_loop(r, ST_DISPATCH, true);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,

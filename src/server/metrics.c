@@ -195,6 +195,32 @@ void srv_metrics_render(ag_server *s, ag_buf *b) {
                 (unsigned long long)get(&m->rate_limited), (unsigned long long)get(&m->reloads_ok),
                 (unsigned long long)get(&m->reloads_failed),
                 (long long)atomic_load_explicit(&m->inflight, memory_order_relaxed));
+  /* the open review queue's read at start (warm.c): one state at 1 */
+  static const char *const warm_states[] = {"off", "reading", "warm", "failed", "stopped"};
+  int ws = atomic_load(&s->warm.state);
+  ag_buf_puts(b, "# HELP acegate_review_queue_state The read of the open review queue from the "
+                 "audit log as the service starts: 1 for its state (off: not started, the first "
+                 "request reads it).\n"
+                 "# TYPE acegate_review_queue_state gauge\n");
+  for (int i = 0; i < (int)(sizeof warm_states / sizeof warm_states[0]); i++)
+    ag_buf_printf(b, "acegate_review_queue_state{state=\"%s\"} %d\n", warm_states[i], i == ws);
+  int64_t took = atomic_load(&s->warm.took_ns), began = atomic_load(&s->warm.started_ns);
+  if (!took && began && ws == SRV_WARM_READING)
+    took = srv_now_ns() - began;
+  ag_buf_printf(b,
+                "# HELP acegate_review_queue_read_seconds How long the read took (so far, while "
+                "reading).\n"
+                "# TYPE acegate_review_queue_read_seconds gauge\n"
+                "acegate_review_queue_read_seconds %.6f\n"
+                "# HELP acegate_review_queue_read_records Records of the log the read has read.\n"
+                "# TYPE acegate_review_queue_read_records gauge\n"
+                "acegate_review_queue_read_records %lld\n"
+                "# HELP acegate_review_queue_read_head The log's last record when the read began: "
+                "it reads up to it.\n"
+                "# TYPE acegate_review_queue_read_head gauge\n"
+                "acegate_review_queue_read_head %lld\n",
+                (double)took * 1e-9, (long long)atomic_load(&s->warm.read),
+                (long long)atomic_load(&s->warm.head));
   srv_snapshot *snap = srv_snapshot_get(s);
   ag_buf_puts(b, "# HELP acegate_data_info The regulation tables and screening lists in force.\n"
                  "# TYPE acegate_data_info gauge\nacegate_data_info{rules_version=\"");

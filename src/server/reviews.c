@@ -81,6 +81,12 @@ srv_next srv_h_review_queue(srv_req *r) {
   size_t limit;
   if (!query_ok(r, allowed, 3, &limit))
     return SRV_DONE;
+  /* the read at start was stopped by the shutdown: this request would read
+   * the whole log while the service drains */
+  if (srv_warm_wanted(r) && atomic_load(&r->srv->warm.state) == (int)SRV_WARM_STOPPED) {
+    srv_error(r, 503, "unavailable", NULL, "the service is shutting down");
+    return SRV_DONE;
+  }
   ag_error err;
   ag_error_clear(&err);
   ag_buf_reset(&r->out);

@@ -213,6 +213,7 @@ ag_status ag_server_create(const ag_server_config *cfg, ag_server **out, ag_erro
   pthread_cond_init(&s->drain_cv, NULL);
   pthread_mutex_init(&s->writer.mu, NULL);
   pthread_cond_init(&s->writer.cv, NULL);
+  srv_warm_init(s);
   srv_auth_init(s); /* without SHA-256, keys are checked but not cached */
   atomic_init(&s->draining, false);
   atomic_init(&s->audit_ok, true);
@@ -290,7 +291,10 @@ ag_status ag_server_listen(ag_server *s, ag_error *err) {
   ag_status st = srv_writer_start(s, err);
   if (st == AG_OK && (st = srv_batches_start(s, err)) != AG_OK)
     srv_writer_stop(s);
+  if (st == AG_OK)
+    srv_warm_start(s);
   if (st == AG_OK && (st = srv_http_start(s, err)) != AG_OK) {
+    srv_warm_stop(s);
     srv_batches_stop(s);
     srv_writer_stop(s);
   }
@@ -380,6 +384,9 @@ ag_status ag_server_reload_by(ag_server *s, const char *actor, const char *clien
 
 bool ag_server_shutdown(ag_server *s) {
   atomic_store(&s->draining, true);
+  /* first: requests waiting for the open queue's read are answered, so
+   * the drain does not wait for the read */
+  srv_warm_stop(s);
   bool drained = true;
   if (s->ndaemons) {
     srv_http_quiesce(s); /* no new connections */
@@ -438,6 +445,7 @@ void ag_server_free(ag_server *s) {
   pthread_cond_destroy(&s->drain_cv);
   pthread_mutex_destroy(&s->writer.mu);
   pthread_cond_destroy(&s->writer.cv);
+  srv_warm_free(s);
   free(s->listen);
   free(s->db_path);
   free(s->keys_db_path);

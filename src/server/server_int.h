@@ -314,6 +314,27 @@ void srv_hist_observe(srv_hist *h, int64_t ns);
 void srv_metrics_request(srv_metrics *m, srv_route route, unsigned status, int64_t ns);
 void srv_metrics_render(ag_server *s, ag_buf *out);
 
+/* ---- the open review queue read at start, on a thread of its own (warm.c) ---- */
+
+typedef enum {
+  SRV_WARM_OFF,     /* not started (no ag_server_listen): the first request reads */
+  SRV_WARM_READING, /* open-queue requests wait for it */
+  SRV_WARM_WARM,    /* read: requests are served from the list */
+  SRV_WARM_FAILED,  /* logged; the next request reads on from where it ended */
+  SRV_WARM_STOPPED  /* stopped by the shutdown */
+} srv_warm_state;
+
+typedef struct {
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t mu; /* guards parked, and the state's moves from READING */
+  srv_req *parked;    /* open-queue requests suspended until the read ends */
+  atomic_int state;   /* srv_warm_state */
+  atomic_bool stop;
+  atomic_int_fast64_t started_ns, took_ns; /* took_ns: 0 while reading */
+  atomic_int_fast64_t head, read;          /* the log's head; records read so far */
+} srv_warm;
+
 /* ---- the server ---- */
 
 struct ag_server {
@@ -347,6 +368,7 @@ struct ag_server {
 
   srv_writer writer;
   struct srv_batches *batches; /* batches' own workers (batches.c) */
+  srv_warm warm;               /* the open review queue read at start (warm.c) */
   srv_metrics metrics;
 
   struct MHD_Daemon *daemons[SRV_HTTP_THREADS_MAX]; /* one thread each (http.c) */
@@ -387,6 +409,22 @@ void srv_batches_stop(ag_server *s);
 bool srv_batch_submit(ag_server *s, srv_req *r);
 /* Resumes a suspended request whose answer is ready (no audit record). */
 void srv_http_resume_ready(ag_server *s, srv_req *r);
+
+/* The open review queue's read (warm.c). */
+void srv_warm_init(ag_server *s);
+void srv_warm_free(ag_server *s);
+/* Starts the read (before the HTTP threads, so no request reads itself). */
+void srv_warm_start(ag_server *s);
+/* Stops it before its next step and waits for its thread. */
+void srv_warm_stop(ag_server *s);
+bool srv_warm_reading(ag_server *s);
+/* Whether r asks for the open queue (what the read is for). */
+bool srv_warm_wanted(const srv_req *r);
+/* Parks a suspended request until the read ends (it is then handed to
+ * srv_http_resume_dispatch, or answered); false when it is not reading. */
+bool srv_warm_park(ag_server *s, srv_req *r);
+/* Hands a suspended request back to its HTTP thread to be handled. */
+void srv_http_resume_dispatch(ag_server *s, srv_req *r);
 
 /* Export of the audit log on a thread writing into a pipe (HTTP only);
  * the response reads it. NULL when it cannot start. */

@@ -4,7 +4,8 @@
  * waiting for the WAL flush and is durable only once a flush on the
  * flusher connection has returned; a server restart between the two fails
  * the records not yet flushed instead of acknowledging them; appends after
- * the restart are acknowledged again.
+ * the restart are acknowledged again. A search bounded in the records it
+ * reads, and the open review queue read in such steps, as on SQLite.
  *
  * A real server: tests/cli/pg_lib.sh makes a cluster with initdb in a
  * temporary directory and runs it with pg_ctl on loopback (as nobody when
@@ -18,6 +19,9 @@
 #include <cmocka.h> /* after the four headers it needs */
 
 #include "acegate/audit.h"
+#include "acegate/review.h"
+
+#include "../../src/review/review_int.h" /* the scan the open list must equal */
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -162,11 +166,110 @@ static void test_restart_with_nothing_pending(void **state) {
   ag_audit_close(db);
 }
 
+/* ---- reading in bounded steps: the search's scan bound, the open queue ---- */
+
+static bool every_third(void *ctx, const ag_audit_entry *e) {
+  (*(int *)ctx)++;
+  return e->seq % 3 == 0;
+}
+
+static const char review_answer[] =
+    "{\"outcome\":\"REVIEW\",\"screening\":[{\"party\":\"end_user\",\"name\":\"Acme Grop\","
+    "\"matches\":[{\"source_id\":\"E1\",\"level\":\"possible\"}]}]}";
+
+static bool count_steps(void *ctx, const ag_review_warm *w) {
+  (void)w;
+  (*(int *)ctx)++;
+  return true;
+}
+
+/* A search with a scan bound reads no more records than that per call and
+ * continues where it stopped; the open review queue read in such steps is
+ * what a scan of the log finds, as on SQLite (test_review.c). */
+static void test_bounded_reads(void **state) {
+  (void)state;
+  ag_audit_db *db;
+  ag_error e;
+  assert_int_equal(ag_audit_open(srv.uri, NULL, &db, &e), AG_OK);
+  int64_t base;
+  char hash[AG_AUDIT_HASH_HEX];
+  assert_int_equal(ag_audit_head(db, &base, hash, &e), AG_OK);
+  /* 3,000 records: every 60th a REVIEW check (the queue), else a clean one */
+  size_t queued = 0;
+  for (int from = 0; from < 3000; from += 500) {
+    ag_audit_record recs[500];
+    char reqs[500][64];
+    char(*ids)[AG_AUDIT_ID_MAX] = malloc(500 * sizeof *ids);
+    for (int j = 0; j < 500; j++) {
+      recs[j] = record(from + j, reqs[j]);
+      if ((from + j) % 60 == 7) {
+        recs[j].decision = review_answer;
+        recs[j].decision_len = strlen(review_answer);
+        recs[j].outcome = "REVIEW";
+        queued++;
+      }
+    }
+    assert_int_equal(ag_audit_append_batch(db, recs, 500, ids, &e), AG_OK);
+    free(ids);
+  }
+  char cursor[AG_AUDIT_CURSOR_MAX];
+  snprintf(cursor, sizeof cursor, "f%llx", (unsigned long long)base);
+  int64_t want = base + 1;
+  while (want % 3)
+    want++;
+  int calls = 0, cut_short = 0;
+  do {
+    int shown = 0;
+    ag_audit_query q = {
+        .match = every_third, .match_ctx = &shown, .cursor = cursor, .limit = 4, .scan_max = 11};
+    ag_audit_page p;
+    assert_int_equal(ag_audit_search(db, &q, &p, &e), AG_OK);
+    assert_true(shown <= 11);
+    cut_short += p.count < 4 && p.next_cursor[0];
+    for (size_t i = 0; i < p.count; i++, want += 3)
+      assert_int_equal(p.entries[i]->seq, want);
+    snprintf(cursor, sizeof cursor, "%s", p.next_cursor);
+    ag_audit_page_free(&p);
+    assert_true(++calls < 1000);
+  } while (cursor[0]);
+  /* every third record, each once, up to the last */
+  assert_true(want > base + 3000 && want - 3 <= base + 3000);
+  assert_true(cut_short > 0);
+
+  int steps = 0;
+  ag_review_warm w;
+  assert_int_equal(ag_review_queue_warm(db, count_steps, &steps, &w, &e), AG_OK);
+  assert_int_equal(w.upto, base + 3000);
+  assert_int_equal(w.items, queued);
+  assert_true(steps >= 3);
+  for (size_t limit = 0; limit <= 20; limit += 20) {
+    char page_cursor[AG_AUDIT_CURSOR_MAX] = "";
+    do {
+      ag_buf a, b;
+      ag_buf_init(&a);
+      ag_buf_init(&b);
+      assert_int_equal(ag_review_queue(db, "open", page_cursor, limit, &a, &e), AG_OK);
+      assert_int_equal(review_queue_scan(db, "open", NULL, page_cursor, limit, &b, &e), AG_OK);
+      ag_buf_putc(&a, '\0');
+      ag_buf_putc(&b, '\0');
+      assert_string_equal(a.data, b.data);
+      const char *next = strstr(a.data, "\"next_cursor\":\"");
+      page_cursor[0] = '\0';
+      if (next)
+        sscanf(next + 15, "%31[^\"]", page_cursor);
+      ag_buf_free(&a);
+      ag_buf_free(&b);
+    } while (page_cursor[0]);
+  }
+  ag_audit_close(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_durable_only_after_the_flush),
       cmocka_unit_test(test_restart_fails_unflushed_records),
       cmocka_unit_test(test_restart_with_nothing_pending),
+      cmocka_unit_test(test_bounded_reads),
   };
   return cmocka_run_group_tests(tests, start_server, stop_server);
 }

@@ -2,7 +2,8 @@
  * test_audit_search.c - the search index beside the log: a search returns
  * exactly the records that match, in order and page by page, whether the
  * index is missing, complete, behind the log, built in many batches, made
- * from another log or damaged; the log itself keeps no index on the search
+ * from another log or damaged; a search bounded in the records it reads
+ * continues where it stopped; the log itself keeps no index on the search
  * columns (older logs lose theirs when opened to write).
  *
  * Expected results are computed here from how each record was made, never
@@ -314,6 +315,72 @@ static void test_log_keeps_no_search_column_index(void **state) {
   check_all(f->db, 10, 0);
 }
 
+/* A match function that counts the records it is shown, taking every
+ * third record of the query's. */
+typedef struct {
+  int shown;
+} every_third;
+
+static bool third(void *ctx, const ag_audit_entry *e) {
+  ((every_third *)ctx)->shown++;
+  return e->seq % 3 == 0;
+}
+
+/* scan_max: a call reads at most that many records (the match function
+ * sees no more), a page cut short continues where the read stopped, and
+ * page after page the records are exactly the matching ones, in order,
+ * each once: with and without the index, in both directions. */
+static void check_bounded(ag_audit_db *db, int n, const ag_audit_query *base) {
+  for (int dir = 0; dir < 2; dir++) {
+    int expect[1000], ne = 0;
+    for (int i = 0; i < n; i++) {
+      spec s = spec_of(i, 0);
+      if (matches(base, &s) && (i + 1) % 3 == 0)
+        expect[ne++] = i + 1;
+    }
+    char cursor[AG_AUDIT_CURSOR_MAX] = "";
+    int got = 0, calls = 0, cut_short = 0;
+    do {
+      every_third m = {0};
+      ag_audit_query q = *base;
+      q.match = third;
+      q.match_ctx = &m;
+      q.limit = 4;
+      q.scan_max = 11;
+      q.cursor = cursor;
+      q.newest_first = dir == 1;
+      ag_audit_page p;
+      ag_error e;
+      assert_int_equal(ag_audit_search(db, &q, &p, &e), AG_OK);
+      assert_true(m.shown <= 11);
+      cut_short += p.count < 4 && p.next_cursor[0];
+      for (size_t j = 0; j < p.count; j++) {
+        assert_true(got < ne);
+        assert_int_equal(p.entries[j]->seq, dir ? expect[ne - 1 - got] : expect[got]);
+        got++;
+      }
+      snprintf(cursor, sizeof cursor, "%s", p.next_cursor);
+      ag_audit_page_free(&p);
+      assert_true(++calls <= n + 1);
+    } while (*cursor);
+    assert_int_equal(got, ne);
+    assert_true(cut_short > 0); /* the bound, not the page, ended some calls */
+  }
+}
+
+static void test_scan_bound(void **state) {
+  fixture *f = *state;
+  ag_error e;
+  append_range(f->db, 0, 200, 0);
+  const ag_audit_query all = {.kind = AG_AUDIT_ANY}, cn = {.destination = "CN"};
+  check_bounded(f->db, 200, &all);
+  check_bounded(f->db, 200, &cn); /* scanned: nothing indexed yet */
+  assert_int_equal(ag_audit_index_update(f->db, &e), AG_OK);
+  append_range(f->db, 200, 260, 0); /* the index, then the records after it */
+  check_bounded(f->db, 260, &cn);
+  check_bounded(f->db, 260, &all);
+}
+
 static void test_memory_log_has_no_index(void **state) {
   (void)state;
   ag_audit_db *db;
@@ -336,6 +403,7 @@ int main(void) {
       T(test_verify_checks_the_index),
       T(test_background_thread_catches_up),
       T(test_log_keeps_no_search_column_index),
+      T(test_scan_bound),
       cmocka_unit_test(test_memory_log_has_no_index),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

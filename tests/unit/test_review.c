@@ -5,7 +5,9 @@
  * errors named by field. Over a log file open twice (a service and another
  * process appending): the open queue kept with the handle gives what a
  * scan of the log gives, page by page, after appends and reviews through
- * either handle and under concurrent requests.
+ * either handle and under concurrent requests; read ahead of the first
+ * request in bounded steps (ag_review_queue_warm), it gives the same, also
+ * when stopped or failed midway, and a request meanwhile waits for it.
  */
 #include "acegate/review.h"
 #include "acegate/screen.h"
@@ -20,6 +22,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -731,6 +734,260 @@ static void test_open_list_threads(void **state) {
   assert_int_equal(same_at_every_limit(t->db), 40);
 }
 
+/* ---- the open queue read ahead of the first request ---- */
+
+/* Appends n records in batches: record k (from 0) a REVIEW check when
+ * k % 50 == 3, a possible-match screening when k % 50 == 40, else a clean
+ * check; returns the queued ones appended (n / 25 or so). */
+static size_t append_many(ag_audit_db *db, int n) {
+  size_t queued = 0;
+  for (int from = 0; from < n; from += 500) {
+    ag_audit_record recs[500];
+    char(*ids)[AG_AUDIT_ID_MAX] = malloc(500 * sizeof *ids);
+    assert_non_null(ids);
+    int m = n - from < 500 ? n - from : 500;
+    for (int j = 0; j < m; j++) {
+      int k = from + j;
+      bool rev = k % 50 == 3, scr = k % 50 == 40;
+      const char *dec = rev ? review_check : scr ? possible_screening : clean_check;
+      queued += rev || scr;
+      recs[j] = (ag_audit_record){.kind = scr ? AG_AUDIT_SCREENING : AG_AUDIT_CHECK,
+                                  .request = "{\"ref\":\"R\"}",
+                                  .request_len = 11,
+                                  .decision = dec,
+                                  .decision_len = strlen(dec),
+                                  .outcome = rev   ? "REVIEW"
+                                             : scr ? "POSSIBLE_MATCH"
+                                                   : "NLR"};
+    }
+    ag_error e;
+    assert_int_equal(ag_audit_append_batch(db, recs, (size_t)m, ids, &e), AG_OK);
+    free(ids);
+  }
+  return queued;
+}
+
+/* Counts the steps of a read; stops it before step `stop_at` (0: never);
+ * with a gate, the first `hold_at` steps pass and the next waits until
+ * the gate opens. */
+typedef struct {
+  int steps, stop_at, hold_at;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  bool open;
+} step_counter;
+
+static bool count_step(void *ctx, const ag_review_warm *w) {
+  step_counter *c = ctx;
+  assert_true(w->upto <= w->head);
+  pthread_mutex_lock(&c->mu);
+  c->steps++;
+  pthread_cond_broadcast(&c->cv);
+  while (c->hold_at && c->steps > c->hold_at && !c->open)
+    pthread_cond_wait(&c->cv, &c->mu);
+  bool go = !c->stop_at || c->steps < c->stop_at;
+  pthread_mutex_unlock(&c->mu);
+  return go;
+}
+
+static step_counter counter(int stop_at, int hold_at) {
+  step_counter c = {.stop_at = stop_at, .hold_at = hold_at};
+  pthread_mutex_init(&c.mu, NULL);
+  pthread_cond_init(&c.cv, NULL);
+  return c;
+}
+
+static void counter_free(step_counter *c) {
+  pthread_cond_destroy(&c->cv);
+  pthread_mutex_destroy(&c->mu);
+}
+
+/* Read in steps of a bounded number of records, it learns what a scan
+ * finds; the requests after it read on from there. */
+static void test_warm_equals_scan(void **state) {
+  two_handles *t = *state;
+  size_t queued = append_many(t->other, 5000);
+  step_counter c = counter(0, 0);
+  ag_review_warm w;
+  ag_error e;
+  assert_int_equal(ag_review_queue_warm(t->db, count_step, &c, &w, &e), AG_OK);
+  assert_false(w.stopped);
+  assert_int_equal(w.head, 5000);
+  assert_int_equal(w.from, 0);
+  assert_int_equal(w.upto, 5000);
+  assert_int_equal(w.items, queued);
+  assert_true(c.steps >= 4); /* bounded steps, not one read of it all */
+  assert_int_equal(same_as_scan(t->db, NULL, 0), queued);
+  assert_int_equal(same_as_scan(t->db, NULL, 37), queued);
+  /* appends and reviews after it, through either handle */
+  char ids[8][AG_AUDIT_ID_MAX];
+  append_mix(t->other, ids);
+  review_on(t->other, ids[0], "cleared", NULL);
+  json_t *q = open_queue(t->db);
+  review_on(t->db, item_id(q, 0), "escalated", NULL);
+  json_decref(q);
+  assert_int_equal(same_as_scan(t->db, NULL, 0), queued + 2);
+  /* a second read finds the list up to date: no step */
+  c.steps = 0;
+  assert_int_equal(ag_review_queue_warm(t->db, count_step, &c, &w, &e), AG_OK);
+  assert_true(c.steps <= 1);
+  assert_int_equal(w.upto, w.head);
+  counter_free(&c);
+}
+
+/* Stopped midway, it keeps what it read; the next request reads on from
+ * there to the head and answers what a scan does. */
+static void test_warm_stopped_midway(void **state) {
+  two_handles *t = *state;
+  size_t queued = append_many(t->other, 5000);
+  step_counter c = counter(3, 0);
+  ag_review_warm w;
+  ag_error e;
+  assert_int_equal(ag_review_queue_warm(t->db, count_step, &c, &w, &e), AG_OK);
+  assert_true(w.stopped);
+  assert_int_equal(c.steps, 3);
+  assert_true(w.upto > 0 && w.upto < w.head);
+  assert_int_equal(same_as_scan(t->db, NULL, 0), queued);
+  assert_int_equal(same_as_scan(t->db, NULL, 100), queued);
+  counter_free(&c);
+}
+
+/* Reads and writes the stored decision of record seq of the log file. */
+static void *get_decision(const char *path, int64_t seq, int *len) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "SELECT decision FROM audit_log WHERE seq = ?", -1, &st, NULL),
+      SQLITE_OK);
+  sqlite3_bind_int64(st, 1, seq);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  *len = sqlite3_column_bytes(st, 0);
+  void *v = malloc((size_t)*len + 1);
+  memcpy(v, sqlite3_column_blob(st, 0), (size_t)*len);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return v;
+}
+
+static void put_decision(const char *path, int64_t seq, const void *v, int len) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  sqlite3_busy_timeout(h, 5000);
+  sqlite3_exec(h, "DROP TRIGGER IF EXISTS audit_log_no_update", NULL, NULL, NULL);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "UPDATE audit_log SET decision = ? WHERE seq = ?", -1, &st, NULL),
+      SQLITE_OK);
+  sqlite3_bind_blob(st, 1, v, len, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, seq);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+}
+
+/* A record that cannot be read fails the read, naming the problem; the
+ * next request reads on and fails too rather than answer part of the
+ * queue; once the record reads again, the answer is a scan's. */
+static void test_warm_read_error(void **state) {
+  two_handles *t = *state;
+  size_t queued = append_many(t->other, 5000);
+  int len;
+  void *good = get_decision(t->path, 3000, &len);
+  static const unsigned char bad[] = {0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff, 0xff, 0xff, 1, 2};
+  put_decision(t->path, 3000, bad, sizeof bad); /* a zstd frame that is not one */
+  step_counter c = counter(0, 0);
+  ag_review_warm w;
+  ag_error e;
+  assert_int_equal(ag_review_queue_warm(t->db, count_step, &c, &w, &e), AG_ERR_DB);
+  assert_string_equal(e.field, "decision");
+  assert_non_null(strstr(e.reason, "not a valid frame"));
+  assert_false(w.stopped);
+  assert_true(w.upto < 3000);
+  ag_buf b;
+  ag_buf_init(&b);
+  assert_int_equal(ag_review_queue(t->db, "open", NULL, 0, &b, &e), AG_ERR_DB);
+  assert_int_equal(ag_review_queue(t->db, "open", NULL, 0, &b, &e), AG_ERR_DB);
+  ag_buf_free(&b);
+  put_decision(t->path, 3000, good, len);
+  free(good);
+  assert_int_equal(same_as_scan(t->db, NULL, 0), queued);
+  counter_free(&c);
+}
+
+/* A request made while the log is read waits for that read and is
+ * answered from its list; the read goes on to the head. */
+typedef struct {
+  ag_audit_db *db;
+  atomic_bool done;
+  ag_status st;
+  char *out;
+} asker;
+
+static void *ask_once(void *arg) {
+  asker *a = arg;
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  a->st = ag_review_queue(a->db, "open", NULL, 0, &b, &e);
+  ag_buf_putc(&b, '\0');
+  a->out = strdup(b.data);
+  ag_buf_free(&b);
+  atomic_store(&a->done, true);
+  return NULL;
+}
+
+typedef struct {
+  ag_audit_db *db;
+  step_counter *c;
+  ag_review_warm w;
+  ag_status st;
+} warmer;
+
+static void *warm_thread(void *arg) {
+  warmer *r = arg;
+  ag_error e;
+  r->st = ag_review_queue_warm(r->db, count_step, r->c, &r->w, &e);
+  return NULL;
+}
+
+static void test_request_waits_for_the_read(void **state) {
+  two_handles *t = *state;
+  size_t queued = append_many(t->other, 5000);
+  step_counter c = counter(0, 2); /* two steps, then held */
+  warmer r = {.db = t->db, .c = &c};
+  pthread_t wt, at;
+  assert_int_equal(pthread_create(&wt, NULL, warm_thread, &r), 0);
+  pthread_mutex_lock(&c.mu);
+  while (c.steps < 3)
+    pthread_cond_wait(&c.cv, &c.mu);
+  pthread_mutex_unlock(&c.mu);
+  asker a = {.db = t->db};
+  atomic_init(&a.done, false);
+  assert_int_equal(pthread_create(&at, NULL, ask_once, &a), 0);
+  usleep(100000);
+  assert_false(atomic_load(&a.done)); /* waiting, not reading by itself */
+  pthread_mutex_lock(&c.mu);
+  c.open = true;
+  pthread_cond_broadcast(&c.cv);
+  pthread_mutex_unlock(&c.mu);
+  pthread_join(at, NULL);
+  pthread_join(wt, NULL);
+  assert_int_equal(r.st, AG_OK);
+  assert_int_equal(r.w.upto, 5000);
+  assert_int_equal(a.st, AG_OK);
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  assert_int_equal(review_queue_scan(t->db, "open", NULL, NULL, 0, &b, &e), AG_OK);
+  ag_buf_putc(&b, '\0');
+  assert_string_equal(a.out, b.data);
+  ag_buf_free(&b);
+  free(a.out);
+  assert_int_equal(same_as_scan(t->db, NULL, 0), queued);
+  counter_free(&c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_open_queue, setup, teardown),
@@ -744,6 +1001,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_open_list_equals_scan, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_open_list_follows_the_log, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_open_list_threads, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_warm_equals_scan, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_warm_stopped_midway, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_warm_read_error, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_request_waits_for_the_read, setup_file, teardown_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
