@@ -328,7 +328,6 @@ ag_status ag_audit_index_update(ag_audit_db *db, ag_error *err) {
 
 static void *indexer_main(void *arg) {
   ag_audit_db *db = arg;
-  pthread_setname_np(pthread_self(), "audit-index");
   /* derived data: copied with CPU time nothing else wants, never taking it
    * from the decisions waiting for their records (best effort) */
   struct sched_param idle = {.sched_priority = 0};
@@ -363,6 +362,7 @@ ag_status ag_audit_index_start(ag_audit_db *db, ag_error *err) {
     return AG_OK;
   if (pthread_create(&db->ix_thread, NULL, indexer_main, db) != 0)
     return ag_error_set(err, AG_ERR_INTERNAL, "db", "cannot start the search index thread");
+  pthread_setname_np(db->ix_thread, "audit-index"); /* named when its opener returns */
   db->ix_started = true;
   return AG_OK;
 }

@@ -74,7 +74,6 @@ static void key_done(srv_batches *b, const char *id) {
 static void *batch_main(void *arg) {
   ag_server *s = arg;
   srv_batches *b = s->batches;
-  pthread_setname_np(pthread_self(), "http-batch");
   /* a lower priority than the HTTP threads: under a full CPU, single
    * checks go first (best effort; the nice value is per thread on Linux) */
   setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
@@ -128,6 +127,7 @@ ag_status srv_batches_start(ag_server *s, ag_error *err) {
       srv_batches_stop(s);
       return ag_error_set(err, AG_ERR_INTERNAL, "", "cannot start the batch workers");
     }
+    pthread_setname_np(b->threads[i], "http-batch"); /* before serve says it listens */
     b->nthreads++;
   }
   return AG_OK;

@@ -110,7 +110,6 @@ static void wake_loops(ag_server *s) {
 
 static void *loop_main(void *arg) {
   srv_loop_t *l = arg;
-  pthread_setname_np(pthread_self(), "http");
   const union MHD_DaemonInfo *di = MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_EPOLL_FD);
   struct pollfd fds[2] = {{.fd = di ? di->epoll_fd : -1, .events = POLLIN},
                           {.fd = l->wake, .events = POLLIN}};
@@ -771,6 +770,7 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
       srv_http_stop(s);
       return ag_error_set(err, AG_ERR_INTERNAL, "threads", "cannot start the HTTP threads");
     }
+    pthread_setname_np(l->thread, "http"); /* before serve says it listens */
     l->started = true;
   }
   return AG_OK;

@@ -105,7 +105,6 @@ static bool step(void *ctx, const ag_review_warm *p) {
 static void *warm_main(void *arg) {
   ag_server *s = arg;
   srv_warm *w = &s->warm;
-  pthread_setname_np(pthread_self(), "queue-warm");
   /* below the HTTP threads, as the batch workers: under a full CPU the
    * requests go first (best effort; the nice value is per thread) */
   setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
@@ -182,6 +181,7 @@ void srv_warm_start(ag_server *s) {
                   "\"reason\":\"cannot start its thread\",\"retry\":\"at the next queue request\"");
     return;
   }
+  pthread_setname_np(w->thread, "queue-warm"); /* before serve says it listens */
   w->started = true;
 }
 

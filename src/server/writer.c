@@ -111,7 +111,6 @@ void srv_handed_back(ag_server *s) {
 
 static void *writer_main(void *arg) {
   ag_server *s = arg;
-  pthread_setname_np(pthread_self(), "audit-writer");
   srv_writer *w = &s->writer;
   pthread_mutex_lock(&w->mu);
   for (;;) {
@@ -143,6 +142,8 @@ ag_status srv_writer_start(ag_server *s, ag_error *err) {
   w->stop = false;
   if (pthread_create(&w->thread, NULL, writer_main, s) != 0)
     return ag_error_set(err, AG_ERR_INTERNAL, "writer", "cannot start the audit writer thread");
+  /* named here, not by the thread itself: named before serve says it listens */
+  pthread_setname_np(w->thread, "audit-writer");
   w->started = true;
   return AG_OK;
 }
