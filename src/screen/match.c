@@ -108,6 +108,12 @@ static bool is_article(const char *s, size_t n) {
                     !memcmp(s, "ad", 2) || !memcmp(s, "ed", 2));
 }
 
+/* A listed word's row of word_sim values (work->memo, by token id). */
+typedef struct {
+  uint32_t query; /* the query the row is for */
+  uint32_t row;   /* into work->sims */
+} tok_memo;
+
 struct ag_screen_work {
   sx_norm norm;
   qword q[SX_NORM_TOKENS_MAX];
@@ -133,6 +139,11 @@ struct ag_screen_work {
   size_t e_cap;
   ag_screen_match *m;
   size_t m_cap;
+  tok_memo *memo;
+  size_t memo_n;
+  uint32_t query;       /* the current query's number (memo) */
+  float *sims;          /* rows of nq word_sim values, < 0 until computed */
+  size_t nsims, sims_cap;
   ag_arena arena;
   ag_buf tmp;
 };
@@ -153,6 +164,8 @@ void ag_screen_result_free(ag_screen_result *r) {
     free(w->sc);
     free(w->e);
     free(w->m);
+    free(w->memo);
+    free(w->sims);
     ag_arena_free(&w->arena);
     ag_buf_free(&w->tmp);
     free(w);
@@ -164,7 +177,7 @@ static ag_status nomem(ag_error *err) {
   return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory while screening");
 }
 
-static ag_screen_work *work_for(ag_screen_result *r, size_t n_names) {
+static ag_screen_work *work_for(ag_screen_result *r, size_t n_names, size_t n_tokens) {
   ag_screen_work *w = r->work;
   if (!w) {
     w = calloc(1, sizeof *w);
@@ -193,6 +206,14 @@ static ag_screen_work *work_for(ag_screen_result *r, size_t n_names) {
       return NULL;
     }
     w->acc_n = n_names;
+  }
+  if (w->memo_n < n_tokens) {
+    free(w->memo);
+    w->memo = calloc(n_tokens, sizeof *w->memo);
+    w->memo_n = w->memo ? n_tokens : 0;
+    w->query = 0;
+    if (!w->memo)
+      return NULL;
   }
   return w;
 }
@@ -236,19 +257,11 @@ static float typo_sim(const char *a, size_t la, const char *b, size_t lb, int d)
 /* The distance between two words if it is within typo_edits, else -1. A
  * two-letter word is only a three-letter one with a letter dropped after
  * its first ("Kl" for "Kal"). */
-static uint64_t letter_set(const char *s, size_t n) {
-  uint64_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    m |= 1ull << ((unsigned char)s[i] & 63);
-  return m;
-}
-
 static int typo_distance(const char *a, size_t la, const char *b, size_t lb) {
   int maxd = typo_edits(la, lb);
   if (!maxd || ((la < 3 || lb < 3) && a[0] != b[0]))
     return -1;
-  /* an edit adds or removes at most two letters from the set of letters */
-  if (__builtin_popcountll(letter_set(a, la) ^ letter_set(b, lb)) > 2 * maxd)
+  if (!sx_letters_within(a, la, b, lb, maxd))
     return -1;
   int d = sx_osa_distance(a, la, b, lb, maxd);
   return d <= maxd ? d : -1;
@@ -274,13 +287,13 @@ static bool add_fuzzy(ag_screen_work *w, const sx_view *v, size_t qi, size_t fro
   return add_x(w, t, typo_sim(qs, ql, ts, tk->len, d), qi, X_FUZZY);
 }
 
-/* Looks up deletion string p among the listed words and their deletions. */
+/* Looks up deletion string p (its sx_hash h) among the listed words and
+ * their deletions. */
 static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
-                  size_t ql, const char *p, size_t pl) {
-  uint32_t t = sx_view_find(v, p, pl);
+                  size_t ql, const char *p, size_t pl, uint32_t h) {
+  uint32_t t = sx_view_find_hashed(v, h, p, pl);
   if (t != NONE && !add_fuzzy(w, v, qi, from, qs, ql, t))
     return false;
-  uint32_t h = sx_hash(p, pl);
   uint32_t b = h >> (32 - v->h->del_bits);
   for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++)
     if (v->dels[i].hash == h && !add_fuzzy(w, v, qi, from, qs, ql, v->dels[i].token))
@@ -295,22 +308,36 @@ static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, c
 static bool probe_all(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
                       size_t ql) {
   char d[72], d2[72];
-  if (!probe(v, w, qi, from, qs, ql, qs, ql))
+  if (!probe(v, w, qi, from, qs, ql, qs, ql, sx_hash(qs, ql)))
     return false;
   bool two = ql + 1 >= SX_TWO_EDITS_LEN;
+  /* d is qs without letter k, d2 is d without letter m: each next one
+   * differs from the last in one letter, and its hash continues the hash
+   * of the prefix it shares with qs (hk) or d (hm) */
+  memcpy(d, qs + 1, ql - 1);
+  uint32_t hk = SX_HASH_SEED;
   for (size_t k = 0; k < ql; k++) {
+    if (k > 0) {
+      d[k - 1] = qs[k - 1];
+      hk = sx_hash_more(hk, qs + k - 1, 1);
+    }
     if (k > 0 && qs[k] == qs[k - 1])
       continue;
-    memcpy(d, qs, k);
-    memcpy(d + k, qs + k + 1, ql - k - 1);
-    if (!probe(v, w, qi, from, qs, ql, d, ql - 1))
+    if (!probe(v, w, qi, from, qs, ql, d, ql - 1, sx_hash_more(hk, d + k, ql - 1 - k)))
       return false;
-    for (size_t m = k; two && m + 1 < ql; m++) {
+    if (!two || k + 1 >= ql)
+      continue;
+    memcpy(d2, d, k);
+    memcpy(d2 + k, d + k + 1, ql - 2 - k);
+    uint32_t hm = hk;
+    for (size_t m = k; m + 1 < ql; m++) {
+      if (m > k) {
+        d2[m - 1] = d[m - 1];
+        hm = sx_hash_more(hm, d + m - 1, 1);
+      }
       if (m > k && d[m] == d[m - 1])
         continue;
-      memcpy(d2, d, m);
-      memcpy(d2 + m, d + m + 1, ql - 2 - m);
-      if (!probe(v, w, qi, from, qs, ql, d2, ql - 2))
+      if (!probe(v, w, qi, from, qs, ql, d2, ql - 2, sx_hash_more(hm, d + m + 1, ql - 2 - m)))
         return false;
     }
   }
@@ -379,6 +406,13 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
   sx_norm *n = &w->norm;
   w->nq = n->ntok;
   w->nx = 0;
+  /* a new query number: rows of earlier queries no longer count (on
+   * wrap-around the memo is cleared) */
+  if (++w->query == 0) {
+    memset(w->memo, 0, w->memo_n * sizeof *w->memo);
+    w->query = 1;
+  }
+  w->nsims = 0;
   w->wq = 0;
   float wu = unknown_weight(v);
   /* distinctive: rarer than about 1 name in 1,000 (in small lists: close to
@@ -413,10 +447,12 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
         if ((size_t)q->len + 24 >= sizeof ha)
           break;
         memcpy(ha, q->s, k);
+        uint32_t a = sx_view_find(v, ha, sx_canon(ha, k));
+        if (a == NONE)
+          continue; /* the second half matters only with the first */
         memcpy(hb, q->s + k, q->len - k);
-        size_t la = sx_canon(ha, k), lb = sx_canon(hb, q->len - k);
-        uint32_t a = sx_view_find(v, ha, la), b = sx_view_find(v, hb, lb);
-        if (a != NONE && b != NONE) {
+        uint32_t b = sx_view_find(v, hb, sx_canon(hb, q->len - k));
+        if (b != NONE) {
           /* a pair: X_SPLIT entries always come two by two */
           if (!add_x(w, a, 1.0f, i, X_SPLIT) || !add_x(w, b, 1.0f, i, X_SPLIT))
             return nomem(err);
@@ -542,6 +578,25 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
   return 0.0f;
 }
 
+/* word_sim, remembered for the query: the candidates of one query share
+ * most of their words (legal forms, common words, the word searched for).
+ * Without memory for a row it is computed each time. */
+static float word_sim_memo(const sx_view *v, ag_screen_work *w, size_t qi, uint32_t t) {
+  tok_memo *m = &w->memo[t];
+  if (m->query != w->query) {
+    if (!sx_grow((void **)&w->sims, &w->sims_cap, (w->nsims + 1) * w->nq, sizeof *w->sims))
+      return word_sim(v, w, qi, t);
+    m->query = w->query;
+    m->row = (uint32_t)w->nsims++;
+    for (size_t i = 0; i < w->nq; i++)
+      w->sims[m->row * w->nq + i] = -1.0f;
+  }
+  float *s = &w->sims[m->row * w->nq + qi];
+  if (*s < 0)
+    *s = word_sim(v, w, qi, t);
+  return *s;
+}
+
 static int cmp_edge(const void *a, const void *b) {
   const edge *x = a, *y = b;
   if (x->sim != y->sim)
@@ -607,7 +662,7 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
     return 0;
   for (size_t i = 0; i < nq; i++)
     for (size_t j = 0; j < nc; j++) {
-      float s = word_sim(v, w, i, ct[j]);
+      float s = word_sim_memo(v, w, i, ct[j]);
       if (s <= 0)
         continue;
       bool initial = s == INITIAL_SIM &&
@@ -1181,7 +1236,7 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
   if (maxm > AG_SCREEN_MATCHES_MAX)
     return ag_error_set(err, AG_ERR_INPUT, "max_matches", "must be at most %d",
                         AG_SCREEN_MATCHES_MAX);
-  ag_screen_work *w = work_for(out, v->h->n_names);
+  ag_screen_work *w = work_for(out, v->h->n_names, v->h->n_tokens);
   if (!w)
     return nomem(err);
   ag_arena_reset(&w->arena);

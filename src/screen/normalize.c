@@ -254,7 +254,8 @@ const char *sx_legal_typo(const char *w, size_t len) {
     const char *f = legal_spellings[i].from;
     size_t fl = strlen(f);
     int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
-    if (fl >= 4 && sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+    if (fl >= 4 && sx_letters_within(w, len, f, fl, maxd) &&
+        sx_osa_distance(w, len, f, fl, maxd) <= maxd)
       return legal_spellings[i].to;
   }
   for (size_t i = 0; i < sizeof legal_words / sizeof *legal_words; i++) {
@@ -262,7 +263,8 @@ const char *sx_legal_typo(const char *w, size_t len) {
     size_t fl = strlen(f);
     int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
     /* short forms (OJSC, GmbH) only with their first letter: "Ltda" is not "Alta" */
-    if (fl >= 4 && (fl >= 6 || f[0] == w[0]) && sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+    if (fl >= 4 && (fl >= 6 || f[0] == w[0]) && sx_letters_within(w, len, f, fl, maxd) &&
+        sx_osa_distance(w, len, f, fl, maxd) <= maxd)
       return f;
   }
   return NULL;
