@@ -119,6 +119,11 @@ struct ag_screen_work {
   qword q[SX_NORM_TOKENS_MAX];
   size_t nq;
   float wq;   /* total query weight */
+  /* the least align's query total can be: weak words weighed down or not
+   * (below_floor) */
+  double wq_least[2];
+  uint64_t len_mask; /* bit n: a query word has n letters (n < 64) */
+  bool splits;       /* a query word has X_SPLIT expansions */
   float rare; /* the weight from which a word is distinctive */
   qexp *x;
   size_t nx, x_cap;
@@ -499,6 +504,19 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     }
     w->wq += q->w;
   }
+  /* as align sums them, each word at its least */
+  w->wq_least[0] = w->wq_least[1] = 0;
+  w->len_mask = 0;
+  w->splits = false;
+  for (size_t i = 0; i < w->nq; i++) {
+    const qword *q = &w->q[i];
+    if (q->len < 64)
+      w->len_mask |= 1ull << q->len;
+    for (size_t x = q->xs; x < q->xe; x++)
+      w->splits |= w->x[x].kind == X_SPLIT;
+    w->wq_least[0] += q->w;
+    w->wq_least[1] += (q->flags & SX_TOK_WEAK) ? sx_weak_weight(q->flags, q->w) : q->w;
+  }
   /* adjacent words joined */
   for (size_t i = 0; i + 1 < w->nq; i++) {
     w->join_tok[i] = NONE;
@@ -652,8 +670,51 @@ static float least_weight(const sx_view *v, const sx_name *nm) {
   return sum;
 }
 
-/* Aligns the query with name nm; returns the score (0 on out of memory). */
-static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, align_info *ai) {
+/* Whether align's score for name nm, with edges w->e[0..ne), is surely
+ * below floor, before they are sorted and chosen. Proof: the chosen edges
+ * share no word, so each listed word j adds at most its weight times the
+ * best similarity of an edge holding it (an initial's capped weight is
+ * less): mc <= sum_j w_j * best_j; likewise mq. The totals tc and tq are
+ * at least the sums of each word's least weight (weak words weighed down,
+ * which align does only for names it may discount), summed in align's
+ * order, so no rounding makes them larger than align's. Then the score
+ * cov_c^ALPHA * cov_q^(1-ALPHA) is at most ALPHA * cov_c + (1-ALPHA) *
+ * cov_q (weighted means: geometric <= arithmetic). The margin covers
+ * rounding in sums taken in another order (relative error below 1e-13
+ * for 64 words) and in pow. */
+static bool below_floor(const sx_view *v, const ag_screen_work *w, const sx_name *nm, size_t ne,
+                        double floor) {
+  const uint32_t *ct = v->nametoks + nm->tok_off;
+  float best_q[SX_NORM_TOKENS_MAX] = {0}, best_c[SX_NORM_TOKENS_MAX] = {0};
+  for (size_t k = 0; k < ne; k++) {
+    const edge *e = &w->e[k];
+    for (uint64_t m = e->qm; m; m &= m - 1)
+      if (best_q[__builtin_ctzll(m)] < e->sim)
+        best_q[__builtin_ctzll(m)] = e->sim;
+    for (uint64_t m = e->cm; m; m &= m - 1)
+      if (best_c[__builtin_ctzll(m)] < e->sim)
+        best_c[__builtin_ctzll(m)] = e->sim;
+  }
+  bool may_discount = !(nm->flags & SX_NAME_NO_DISCOUNT);
+  double mq = 0, mc = 0, tc = 0, tq = w->wq_least[may_discount];
+  for (size_t i = 0; i < w->nq; i++)
+    mq += w->q[i].w * best_q[i];
+  for (size_t j = 0; j < nm->ntok; j++) {
+    const sx_token *t = &v->tokens[ct[j]];
+    mc += t->weight * best_c[j];
+    tc += may_discount && (t->flags & SX_TOK_WEAK) ? sx_weak_weight(t->flags, t->weight)
+                                                    : t->weight;
+  }
+  if (tc <= 0 || tq <= 0)
+    return false;
+  double cov_c = mc / tc > 1 ? 1 : mc / tc, cov_q = mq / tq > 1 ? 1 : mq / tq;
+  return ALPHA * cov_c + (1.0 - ALPHA) * cov_q + 1e-9 < floor;
+}
+
+/* Aligns the query with name nm; returns the score (0 on out of memory).
+ * With floor > 0, 0 also where the score is surely below floor. */
+static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, align_info *ai,
+                    double floor) {
   const uint32_t *ct = v->nametoks + nm->tok_off;
   size_t nc = nm->ntok, nq = w->nq, ne = 0;
   if (ai)
@@ -707,7 +768,7 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
   /* a query word = two listed words joined: split pairs found in the
    * dictionary ("exportersand" = exporter + and), with or without an
    * article between them ("Salahidin" = "Salah al-Din") */
-  for (size_t i = 0; i < nq; i++)
+  for (size_t i = 0; i < nq && w->splits; i++)
     for (size_t x = w->q[i].xs; x + 1 < w->q[i].xe; x++) {
       if (w->x[x].kind != X_SPLIT)
         continue;
@@ -736,6 +797,9 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
   /* ... and the same by spelling, for a query word that is itself listed */
   for (size_t j = 0; j + 1 < nc; j++) {
     const sx_token *a = &v->tokens[ct[j]], *b = &v->tokens[ct[j + 1]];
+    size_t ab = (size_t)a->len + b->len;
+    if (ab < 64 && !(w->len_mask >> ab & 1))
+      continue; /* no query word that long */
     for (size_t i = 0; i < nq; i++) {
       const qword *q = &w->q[i];
       if (q->len != a->len + b->len || memcmp(q->s, sx_str(v, a->str), a->len) ||
@@ -747,6 +811,8 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
         return 0;
     }
   }
+  if (floor > 0 && below_floor(v, w, nm, ne, floor))
+    return 0;
   if (ne > 1)
     qsort(w->e, ne, sizeof *w->e, cmp_edge);
   uint64_t qm = 0, cm = 0;
@@ -930,7 +996,7 @@ static ag_status run_ids(const sx_view *v, ag_screen_work *w, const sx_evidence 
     uint32_t best = en->first_name;
     double bs = -1;
     for (uint32_t k = 0; k < en->name_count; k++) {
-      double s = align(v, w, &v->names[en->first_name + k], NULL);
+      double s = align(v, w, &v->names[en->first_name + k], NULL, 0);
       if (s > bs) {
         bs = s;
         best = en->first_name + k;
@@ -1000,9 +1066,13 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const sx_evidenc
   size_t nc = w->nc;
   if (nc > CAND_MAX)
     nc = select_top(w->c, nc, CAND_MAX);
+  /* a name is kept from a score of min on, and the evidence adds at most
+   * its bonus, except a listed identifier (its floor): scores surely below
+   * min less the bonus need not be worked out */
+  double floor = ev->n_ids ? 0 : need;
   for (size_t i = 0; i < nc; i++) {
     const sx_name *nm = &v->names[w->c[i].name];
-    double s = align(v, w, nm, NULL);
+    double s = align(v, w, nm, NULL, floor);
     if (s <= 0)
       continue;
     s = sx_evidence_score(v, nm->entry, ev, &w->arena, s);
@@ -1061,7 +1131,7 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
     ag_buf_printf(b, "Jaro-Winkler %.3f against the %s", m->score, kind);
   } else {
     align_info ai;
-    align(v, w, nm, &ai);
+    align(v, w, nm, &ai, 0);
     const uint32_t *ct = v->nametoks + nm->tok_off;
     ag_screen_token_match *tm = ag_arena_alloc(&w->arena, (ai.nused ? ai.nused : 1) * sizeof *tm);
     if (!tm)

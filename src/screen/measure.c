@@ -108,6 +108,25 @@ double sx_jaro_winkler(const char *a, size_t la, const char *b, size_t lb) {
   return jaro + (double)p * 0.1 * (1.0 - jaro);
 }
 
+/* The distance of a and b if at most one (la >= lb), else 2: past the
+ * common start, what is left must be the same after one substitution, one
+ * letter of a dropped, or two letters swapped. */
+static int osa_upto1(const char *a, size_t la, const char *b, size_t lb) {
+  size_t i = 0;
+  while (i < lb && a[i] == b[i])
+    i++;
+  if (la != lb) /* la == lb + 1 */
+    return !memcmp(a + i + 1, b + i, lb - i) ? 1 : 2;
+  if (i == la)
+    return 0;
+  if (!memcmp(a + i + 1, b + i + 1, la - i - 1))
+    return 1;
+  return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+                 !memcmp(a + i + 2, b + i + 2, la - i - 2)
+             ? 1
+             : 2;
+}
+
 /* Bit-parallel (Myers' algorithm with Hyyro's transposition term): one
  * machine word holds a whole column of the dynamic programme, so a pair of
  * words costs a few operations per letter instead of one cell per pair of
@@ -121,6 +140,10 @@ int sx_osa_distance(const char *a, size_t la, const char *b, size_t lb, int max)
   size_t d = la > lb ? la - lb : lb - la;
   if ((int)d > max)
     return max + 1;
+  if (max <= 1) {
+    int r = la >= lb ? osa_upto1(a, la, b, lb) : osa_upto1(b, lb, a, la);
+    return r > max ? max + 1 : r;
+  }
   if (la == 0)
     return (int)lb > max ? max + 1 : (int)lb;
   /* peq[c]: the rows where a has letter c; only the letters of a and b

@@ -247,24 +247,31 @@ uint8_t sx_word_flags(const char *w, size_t len) {
   return f;
 }
 
+/* Whether w is within the edits its length allows of listed form f: the
+ * lengths and the letter sets first, which rule most forms out cheaply. */
+static bool legal_near(const char *w, size_t len, uint64_t wset, const char *f, size_t fl) {
+  int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
+  if ((fl > len ? fl - len : len - fl) > (size_t)maxd ||
+      sx_popcount(wset ^ sx_letter_set(f, fl)) > 2 * maxd)
+    return false;
+  return sx_osa_distance(w, len, f, fl, maxd) <= maxd;
+}
+
 const char *sx_legal_typo(const char *w, size_t len) {
   if (len < 4)
     return NULL;
+  uint64_t wset = sx_letter_set(w, len);
   for (size_t i = 0; i < sizeof legal_spellings / sizeof *legal_spellings; i++) {
     const char *f = legal_spellings[i].from;
     size_t fl = strlen(f);
-    int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
-    if (fl >= 4 && sx_letters_within(w, len, f, fl, maxd) &&
-        sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+    if (fl >= 4 && legal_near(w, len, wset, f, fl))
       return legal_spellings[i].to;
   }
   for (size_t i = 0; i < sizeof legal_words / sizeof *legal_words; i++) {
     const char *f = legal_words[i];
     size_t fl = strlen(f);
-    int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
     /* short forms (OJSC, GmbH) only with their first letter: "Ltda" is not "Alta" */
-    if (fl >= 4 && (fl >= 6 || f[0] == w[0]) && sx_letters_within(w, len, f, fl, maxd) &&
-        sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+    if (fl >= 4 && (fl >= 6 || f[0] == w[0]) && legal_near(w, len, wset, f, fl))
       return f;
   }
   return NULL;
