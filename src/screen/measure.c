@@ -140,12 +140,22 @@ int sx_osa_distance(const char *a, size_t la, const char *b, size_t lb, int max)
   size_t d = la > lb ? la - lb : lb - la;
   if ((int)d > max)
     return max + 1;
+  /* a common start and end cost nothing (a swap across their edge would
+   * swap two equal letters): only what lies between is compared */
+  while (la && lb && a[0] == b[0]) {
+    a++, b++;
+    la--, lb--;
+  }
+  while (la && lb && a[la - 1] == b[lb - 1])
+    la--, lb--;
   if (max <= 1) {
     int r = la >= lb ? osa_upto1(a, la, b, lb) : osa_upto1(b, lb, a, la);
     return r > max ? max + 1 : r;
   }
-  if (la == 0)
-    return (int)lb > max ? max + 1 : (int)lb;
+  if (la == 0 || lb == 0) {
+    int r = (int)(la + lb);
+    return r > max ? max + 1 : r;
+  }
   /* peq[c]: the rows where a has letter c; only the letters of a and b
    * are read, so only theirs are cleared */
   uint64_t peq[256];

@@ -1159,6 +1159,26 @@ static void test_osa_distance(void **state) {
   b[40] = 'b';
   assert_int_equal(sx_osa_distance(a, 64, b, 64, 2), 1); /* a whole machine word */
   assert_int_equal(sx_osa_distance(a, 65, b, 65, 2), 3); /* longer: beyond any max */
+  /* every pair of words of up to six letters over three, against the table */
+  static char words[1093][6];
+  static size_t lens[1093];
+  size_t nw = 1; /* words[0] is "" */
+  for (size_t k = 0; k < nw; k++)
+    for (char c = 'a'; lens[k] < 6 && c <= 'c'; c++) {
+      memcpy(words[nw], words[k], lens[k]);
+      words[nw][lens[k]] = c;
+      lens[nw++] = lens[k] + 1;
+    }
+  assert_int_equal(nw, 1093);
+  for (size_t i = 0; i < nw; i++)
+    for (size_t j = 0; j < nw; j++) {
+      int want = osa_table(words[i], lens[i], words[j], lens[j]);
+      for (int max = 0; max <= 3; max++)
+        if (sx_osa_distance(words[i], lens[i], words[j], lens[j], max) !=
+            (want > max ? max + 1 : want))
+          fail_msg("osa %.*s / %.*s, max %d: want %d", (int)lens[i], words[i], (int)lens[j],
+                   words[j], max, want);
+    }
   /* random words over small alphabets (many repeats and swaps), of every
    * length up to 64, against the table */
   srand(20260731);
