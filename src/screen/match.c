@@ -147,7 +147,7 @@ struct ag_screen_work {
   tok_memo *memo;
   size_t memo_n;
   uint32_t query;       /* the current query's number (memo) */
-  float *sims;          /* rows of nq word_sim values, < 0 until computed */
+  float *sims;          /* rows of nq word_sim values (sim_row) */
   size_t nsims, sims_cap;
   ag_arena arena;
   ag_buf tmp;
@@ -596,23 +596,21 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
   return 0.0f;
 }
 
-/* word_sim, remembered for the query: the candidates of one query share
- * most of their words (legal forms, common words, the word searched for).
- * Without memory for a row it is computed each time. */
-static float word_sim_memo(const sx_view *v, ag_screen_work *w, size_t qi, uint32_t t) {
+/* word_sim of listed word t against each query word, remembered for the
+ * query: the candidates of one query share most of their words (legal
+ * forms, common words, the word searched for). Returns the row's index in
+ * w->sims, or NONE without memory for it. */
+static uint32_t sim_row(const sx_view *v, ag_screen_work *w, uint32_t t) {
   tok_memo *m = &w->memo[t];
-  if (m->query != w->query) {
-    if (!sx_grow((void **)&w->sims, &w->sims_cap, (w->nsims + 1) * w->nq, sizeof *w->sims))
-      return word_sim(v, w, qi, t);
-    m->query = w->query;
-    m->row = (uint32_t)w->nsims++;
-    for (size_t i = 0; i < w->nq; i++)
-      w->sims[m->row * w->nq + i] = -1.0f;
-  }
-  float *s = &w->sims[m->row * w->nq + qi];
-  if (*s < 0)
-    *s = word_sim(v, w, qi, t);
-  return *s;
+  if (m->query == w->query)
+    return m->row;
+  if (!sx_grow((void **)&w->sims, &w->sims_cap, (w->nsims + 1) * w->nq, sizeof *w->sims))
+    return NONE;
+  m->query = w->query;
+  m->row = (uint32_t)w->nsims++;
+  for (size_t i = 0; i < w->nq; i++)
+    w->sims[m->row * w->nq + i] = word_sim(v, w, i, t);
+  return m->row;
 }
 
 static int cmp_edge(const void *a, const void *b) {
@@ -721,9 +719,12 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
     memset(ai, 0, offsetof(align_info, used));
   if (!nc || !nq || nm->weight <= 0 || w->wq <= 0)
     return 0;
+  uint32_t rows[SX_NORM_TOKENS_MAX];
+  for (size_t j = 0; j < nc; j++)
+    rows[j] = sim_row(v, w, ct[j]);
   for (size_t i = 0; i < nq; i++)
     for (size_t j = 0; j < nc; j++) {
-      float s = word_sim_memo(v, w, i, ct[j]);
+      float s = rows[j] != NONE ? w->sims[rows[j] * nq + i] : word_sim(v, w, i, ct[j]);
       if (s <= 0)
         continue;
       bool initial = s == INITIAL_SIM &&
