@@ -1038,8 +1038,9 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const sx_evidenc
       if (w->acc[nm] == 0)
         w->touched[nt++] = nm;
       w->acc[nm] += add;
-      w->distinct[nm] |= dist;
     }
+    for (uint32_t i = 0; dist && i < t->post_len; i++)
+      w->distinct[p[i]] = 1;
   }
   double need = min - sx_evidence_max_bonus(ev);
   double ub_min = need > 0 ? 0.85 * pow(need, 1.0 / ALPHA) : 0;
@@ -1049,10 +1050,13 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const sx_evidenc
     /* where a distinctive word is matched, place names and common words
      * the query lacks may weigh little (align): bound with the least the
      * name can weigh */
-    float wt = w->distinct[nm] ? least_weight(v, &v->names[nm]) : v->names[nm].weight;
+    float wt = v->names[nm].weight;
+    if (w->distinct[nm]) {
+      wt = least_weight(v, &v->names[nm]);
+      w->distinct[nm] = 0;
+    }
     float ub = w->acc[nm] / (wt > 0 ? wt : 1);
     w->acc[nm] = 0;
-    w->distinct[nm] = 0;
     if (ub < ub_min || !sx_evidence_admits(v, v->names[nm].entry, ev))
       continue;
     cand c = {nm, ub > 1 ? 1 : ub};
