@@ -68,7 +68,8 @@ typedef struct {
   uint8_t flags;
   uint32_t tok; /* exact token id or NONE */
   float w;
-  uint16_t xs, xe; /* its expansions [xs, xe) */
+  uint16_t xs, xe;  /* its expansions [xs, xe) */
+  uint64_t letters; /* sx_letter_set of s */
 } qword;
 
 typedef struct {
@@ -262,11 +263,13 @@ static float typo_sim(const char *a, size_t la, const char *b, size_t lb, int d)
 /* The distance between two words if it is within typo_edits, else -1. A
  * two-letter word is only a three-letter one with a letter dropped after
  * its first ("Kl" for "Kal"). */
-static int typo_distance(const char *a, size_t la, const char *b, size_t lb) {
+static int typo_distance(const char *a, size_t la, uint64_t a_letters, const char *b,
+                         size_t lb) {
   int maxd = typo_edits(la, lb);
   if (!maxd || ((la < 3 || lb < 3) && a[0] != b[0]))
     return -1;
-  if (!sx_letters_within(a, la, b, lb, maxd))
+  /* an edit adds or removes at most two letters from the set of letters */
+  if (sx_popcount(a_letters ^ sx_letter_set(b, lb)) > 2 * maxd)
     return -1;
   int d = sx_osa_distance(a, la, b, lb, maxd);
   return d <= maxd ? d : -1;
@@ -276,32 +279,40 @@ static float unknown_weight(const sx_view *v) {
   return (float)log(((double)v->h->n_names + 1.0) / 1.5);
 }
 
-/* Adds listed word t as a typo neighbour of query word qi, spelt qs. */
-static bool add_fuzzy(ag_screen_work *w, const sx_view *v, size_t qi, size_t from, const char *qs,
-                      size_t ql, uint32_t t) {
-  if (t == w->q[qi].tok)
+/* A query word whose typo neighbours are looked for. */
+typedef struct {
+  size_t qi;        /* the query word */
+  size_t from;      /* its neighbours are w->x[from..] */
+  const char *s;    /* spelt so: the word, or the word without a plural's -s */
+  size_t len;
+  uint64_t letters; /* sx_letter_set of s */
+} probe_word;
+
+/* Adds listed word t as a typo neighbour of the query word. */
+static bool add_fuzzy(ag_screen_work *w, const sx_view *v, const probe_word *q, uint32_t t) {
+  if (t == w->q[q->qi].tok)
     return true;
-  for (size_t j = from; j < w->nx; j++)
+  for (size_t j = q->from; j < w->nx; j++)
     if (w->x[j].tok == t)
       return true;
   const sx_token *tk = &v->tokens[t];
   const char *ts = sx_str(v, tk->str);
-  int d = typo_distance(qs, ql, ts, tk->len);
+  int d = typo_distance(q->s, q->len, q->letters, ts, tk->len);
   if (d < 1)
     return true;
-  return add_x(w, t, typo_sim(qs, ql, ts, tk->len, d), qi, X_FUZZY);
+  return add_x(w, t, typo_sim(q->s, q->len, ts, tk->len, d), q->qi, X_FUZZY);
 }
 
 /* Looks up deletion string p (its sx_hash h) among the listed words and
  * their deletions. */
-static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
-                  size_t ql, const char *p, size_t pl, uint32_t h) {
+static bool probe(const sx_view *v, ag_screen_work *w, const probe_word *q, const char *p, size_t pl,
+                  uint32_t h) {
   uint32_t t = sx_view_find_hashed(v, h, p, pl);
-  if (t != NONE && !add_fuzzy(w, v, qi, from, qs, ql, t))
+  if (t != NONE && !add_fuzzy(w, v, q, t))
     return false;
   uint32_t b = h >> (32 - v->h->del_bits);
   for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++)
-    if (v->dels[i].hash == h && !add_fuzzy(w, v, qi, from, qs, ql, v->dels[i].token))
+    if (v->dels[i].hash == h && !add_fuzzy(w, v, q, v->dels[i].token))
       return false;
   return true;
 }
@@ -313,7 +324,8 @@ static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, c
 static bool probe_all(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
                       size_t ql) {
   char d[72], d2[72];
-  if (!probe(v, w, qi, from, qs, ql, qs, ql, sx_hash(qs, ql)))
+  const probe_word q = {qi, from, qs, ql, sx_letter_set(qs, ql)};
+  if (!probe(v, w, &q, qs, ql, sx_hash(qs, ql)))
     return false;
   bool two = ql + 1 >= SX_TWO_EDITS_LEN;
   /* d is qs without letter k, d2 is d without letter m: each next one
@@ -328,7 +340,7 @@ static bool probe_all(const sx_view *v, ag_screen_work *w, size_t qi, size_t fro
     }
     if (k > 0 && qs[k] == qs[k - 1])
       continue;
-    if (!probe(v, w, qi, from, qs, ql, d, ql - 1, sx_hash_more(hk, d + k, ql - 1 - k)))
+    if (!probe(v, w, &q, d, ql - 1, sx_hash_more(hk, d + k, ql - 1 - k)))
       return false;
     if (!two || k + 1 >= ql)
       continue;
@@ -342,7 +354,7 @@ static bool probe_all(const sx_view *v, ag_screen_work *w, size_t qi, size_t fro
       }
       if (m > k && d[m] == d[m - 1])
         continue;
-      if (!probe(v, w, qi, from, qs, ql, d2, ql - 2, sx_hash_more(hm, d + m + 1, ql - 2 - m)))
+      if (!probe(v, w, &q, d2, ql - 2, sx_hash_more(hm, d + m + 1, ql - 2 - m)))
         return false;
     }
   }
@@ -440,6 +452,7 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     }
     if (q->tok != NONE)
       q->flags |= v->tokens[q->tok].flags & SX_TOK_GENERIC; /* from the lists' words */
+    q->letters = sx_letter_set(q->s, q->len);
     q->xs = (uint16_t)w->nx;
     if (q->tok != NONE && !add_x(w, q->tok, 1.0f, i, X_EXACT))
       return nomem(err);
@@ -589,7 +602,7 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
   /* close spellings retrieval did not keep (beyond FUZZY_MAX) */
   if (!(q->flags & (SX_TOK_NUMBER | SX_TOK_LEGAL | SX_TOK_STOP)) &&
       !(tk->flags & (SX_TOK_LEGAL | SX_TOK_STOP)) && abs((int)q->len - (int)tk->len) <= 2) {
-    int d = typo_distance(q->s, q->len, ts, tk->len);
+    int d = typo_distance(q->s, q->len, q->letters, ts, tk->len);
     if (d >= 1)
       return typo_sim(q->s, q->len, ts, tk->len, d);
   }

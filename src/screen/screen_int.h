@@ -47,17 +47,14 @@ static inline int sx_popcount(uint64_t x) {
   x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
   return (int)((x * 0x0101010101010101ull) >> 56);
 }
-/* The letters of s, one bit each (by the low six bits of the byte). */
+/* The letters of s, one bit each (by the low six bits of the byte): an
+ * edit adds or removes at most two of them (a substitution one of each), so
+ * words whose sets differ in more than 2d cannot be d edits apart. */
 static inline uint64_t sx_letter_set(const char *s, size_t n) {
   uint64_t m = 0;
   for (size_t i = 0; i < n; i++)
     m |= 1ull << ((unsigned char)s[i] & 63);
   return m;
-}
-/* False when a and b cannot be within d edits: an edit adds or removes at
- * most two letters from the set of letters (a substitution one of each). */
-static inline bool sx_letters_within(const char *a, size_t la, const char *b, size_t lb, int d) {
-  return sx_popcount(sx_letter_set(a, la) ^ sx_letter_set(b, lb)) <= 2 * d;
 }
 
 /* ---- normaliser (normalize.c) ---- */
