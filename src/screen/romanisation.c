@@ -196,7 +196,8 @@ size_t sx_romanisation_ending(char *w, size_t len) {
   for (size_t i = 0; i < table.nendings; i++) {
     const char *f = table.endings[i].from + 1, *t = table.endings[i].to + 1;
     size_t fl = table.endings[i].from_len - 1u, tl = table.endings[i].to_len - 1u;
-    if (fl < len && !memcmp(w + len - fl, f, fl) && tl <= fl) {
+    /* the last letter first: most endings are ruled out by it */
+    if (fl < len && (!fl || w[len - 1] == f[fl - 1]) && !memcmp(w + len - fl, f, fl) && tl <= fl) {
       memcpy(w + len - fl, t, tl);
       len = len - fl + tl;
       w[len] = '\0';
