@@ -120,12 +120,12 @@ struct ag_screen_work {
   qword q[SX_NORM_TOKENS_MAX];
   size_t nq;
   float wq;   /* total query weight */
+  float rare; /* the weight from which a word is distinctive */
   /* the least align's query total can be: weak words weighed down or not
    * (below_floor) */
   double wq_least[2];
   uint64_t len_mask; /* bit n: a query word has n letters (n < 64) */
   bool splits;       /* a query word has X_SPLIT expansions */
-  float rare; /* the weight from which a word is distinctive */
   qexp *x;
   size_t nx, x_cap;
   uint32_t join_tok[SX_NORM_TOKENS_MAX]; /* exact token of q[i] q[i+1] joined */
@@ -147,8 +147,8 @@ struct ag_screen_work {
   size_t m_cap;
   tok_memo *memo;
   size_t memo_n;
-  uint32_t query;       /* the current query's number (memo) */
-  float *sims;          /* rows of nq word_sim values (sim_row) */
+  uint32_t query; /* the current query's number (memo) */
+  float *sims;    /* rows of nq word_sim values (sim_row) */
   size_t nsims, sims_cap;
   ag_arena arena;
   ag_buf tmp;
@@ -263,8 +263,7 @@ static float typo_sim(const char *a, size_t la, const char *b, size_t lb, int d)
 /* The distance between two words if it is within typo_edits, else -1. A
  * two-letter word is only a three-letter one with a letter dropped after
  * its first ("Kl" for "Kal"). */
-static int typo_distance(const char *a, size_t la, uint64_t a_letters, const char *b,
-                         size_t lb) {
+static int typo_distance(const char *a, size_t la, uint64_t a_letters, const char *b, size_t lb) {
   int maxd = typo_edits(la, lb);
   if (!maxd || ((la < 3 || lb < 3) && a[0] != b[0]))
     return -1;
@@ -281,9 +280,9 @@ static float unknown_weight(const sx_view *v) {
 
 /* A query word whose typo neighbours are looked for. */
 typedef struct {
-  size_t qi;        /* the query word */
-  size_t from;      /* its neighbours are w->x[from..] */
-  const char *s;    /* spelt so: the word, or the word without a plural's -s */
+  size_t qi;     /* the query word */
+  size_t from;   /* its neighbours are w->x[from..] */
+  const char *s; /* spelt so: the word, or the word without a plural's -s */
   size_t len;
   uint64_t letters; /* sx_letter_set of s */
 } probe_word;
@@ -305,8 +304,8 @@ static bool add_fuzzy(ag_screen_work *w, const sx_view *v, const probe_word *q, 
 
 /* Looks up deletion string p (its sx_hash h) among the listed words and
  * their deletions. */
-static bool probe(const sx_view *v, ag_screen_work *w, const probe_word *q, const char *p, size_t pl,
-                  uint32_t h) {
+static bool probe(const sx_view *v, ag_screen_work *w, const probe_word *q, const char *p,
+                  size_t pl, uint32_t h) {
   uint32_t t = sx_view_find_hashed(v, h, p, pl);
   if (t != NONE && !add_fuzzy(w, v, q, t))
     return false;
@@ -713,8 +712,10 @@ static bool below_floor(const sx_view *v, const ag_screen_work *w, const sx_name
   for (size_t j = 0; j < nm->ntok; j++) {
     const sx_token *t = &v->tokens[ct[j]];
     mc += t->weight * best_c[j];
-    tc += may_discount && (t->flags & SX_TOK_WEAK) ? sx_weak_weight(t->flags, t->weight)
-                                                    : t->weight;
+    float least = t->weight;
+    if (may_discount && (t->flags & SX_TOK_WEAK))
+      least = sx_weak_weight(t->flags, t->weight);
+    tc += least;
   }
   if (tc <= 0 || tq <= 0)
     return false;

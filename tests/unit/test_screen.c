@@ -1146,12 +1146,12 @@ static int osa_table(const char *a, size_t la, const char *b, size_t lb) {
 
 static void test_osa_distance(void **state) {
   (void)state;
-  assert_int_equal(sx_osa_distance("ab", 2, "ba", 2, 2), 1);         /* a transposition */
-  assert_int_equal(sx_osa_distance("ca", 2, "abc", 3, 5), 3);        /* no edit of a swapped pair */
+  assert_int_equal(sx_osa_distance("ab", 2, "ba", 2, 2), 1);  /* a transposition */
+  assert_int_equal(sx_osa_distance("ca", 2, "abc", 3, 5), 3); /* no edit of a swapped pair */
   assert_int_equal(sx_osa_distance("", 0, "abc", 3, 5), 3);
   assert_int_equal(sx_osa_distance("abc", 3, "", 0, 5), 3);
   assert_int_equal(sx_osa_distance("abc", 3, "abc", 3, 0), 0);
-  assert_int_equal(sx_osa_distance("abc", 3, "abd", 3, 0), 1);       /* gave up at once */
+  assert_int_equal(sx_osa_distance("abc", 3, "abd", 3, 0), 1);           /* gave up at once */
   assert_int_equal(sx_osa_distance("\xff\x01", 2, "\x01\xff", 2, 2), 1); /* any bytes */
   char a[66], b[66];
   memset(a, 'a', sizeof a);
@@ -1251,7 +1251,7 @@ static void test_romanisation(void **state) {
   }
   fclose(f);
   assert_true(rows > 100 && rows < sx_romanisation_count()); /* the count has the endings */
-  assert_null(sx_romanisation_word("mohamme")); /* a prefix of a row is not it */
+  assert_null(sx_romanisation_word("mohamme"));              /* a prefix of a row is not it */
   assert_null(sx_romanisation_word("kimm"));
   assert_null(sx_romanisation_word(""));
 }
