@@ -326,6 +326,8 @@ static bool probe_all(const sx_view *v, ag_screen_work *w, size_t qi, size_t fro
   const probe_word q = {qi, from, qs, ql, sx_letter_set(qs, ql)};
   if (!probe(v, w, &q, qs, ql, sx_hash(qs, ql)))
     return false;
+  if (ql < 2 || ql > 64)
+    return true; /* fuzzy asks for two to 64 letters */
   bool two = ql + 1 >= SX_TWO_EDITS_LEN;
   /* d is qs without letter k, d2 is d without letter m: each next one
    * differs from the last in one letter, and its hash continues the hash
