@@ -178,8 +178,7 @@ ag_status sx_view_open(sx_view *v, const void *data, size_t size, const char *wh
   return view_open(v, data, size, what, true, err);
 }
 
-uint32_t sx_view_find(const sx_view *v, const char *w, size_t len) {
-  uint32_t h = sx_hash(w, len);
+uint32_t sx_view_find_hashed(const sx_view *v, uint32_t h, const char *w, size_t len) {
   uint32_t b = h >> (32 - v->h->tok_bits);
   for (uint32_t i = v->tokbuckets[b]; i < v->tokbuckets[b + 1]; i++) {
     const sx_token *t = &v->tokens[i];

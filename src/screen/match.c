@@ -68,7 +68,8 @@ typedef struct {
   uint8_t flags;
   uint32_t tok; /* exact token id or NONE */
   float w;
-  uint16_t xs, xe; /* its expansions [xs, xe) */
+  uint16_t xs, xe;  /* its expansions [xs, xe) */
+  uint64_t letters; /* sx_letter_set of s */
 } qword;
 
 typedef struct {
@@ -108,12 +109,23 @@ static bool is_article(const char *s, size_t n) {
                     !memcmp(s, "ad", 2) || !memcmp(s, "ed", 2));
 }
 
+/* A listed word's row of word_sim values (work->memo, by token id). */
+typedef struct {
+  uint32_t query; /* the query the row is for */
+  uint32_t row;   /* into work->sims */
+} tok_memo;
+
 struct ag_screen_work {
   sx_norm norm;
   qword q[SX_NORM_TOKENS_MAX];
   size_t nq;
   float wq;   /* total query weight */
   float rare; /* the weight from which a word is distinctive */
+  /* the least align's query total can be: weak words weighed down or not
+   * (below_floor) */
+  double wq_least[2];
+  uint64_t len_mask; /* bit n: a query word has n letters (n < 64) */
+  bool splits;       /* a query word has X_SPLIT expansions */
   qexp *x;
   size_t nx, x_cap;
   uint32_t join_tok[SX_NORM_TOKENS_MAX]; /* exact token of q[i] q[i+1] joined */
@@ -133,6 +145,11 @@ struct ag_screen_work {
   size_t e_cap;
   ag_screen_match *m;
   size_t m_cap;
+  tok_memo *memo;
+  size_t memo_n;
+  uint32_t query; /* the current query's number (memo) */
+  float *sims;    /* rows of nq word_sim values (sim_row) */
+  size_t nsims, sims_cap;
   ag_arena arena;
   ag_buf tmp;
 };
@@ -153,6 +170,8 @@ void ag_screen_result_free(ag_screen_result *r) {
     free(w->sc);
     free(w->e);
     free(w->m);
+    free(w->memo);
+    free(w->sims);
     ag_arena_free(&w->arena);
     ag_buf_free(&w->tmp);
     free(w);
@@ -164,7 +183,7 @@ static ag_status nomem(ag_error *err) {
   return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory while screening");
 }
 
-static ag_screen_work *work_for(ag_screen_result *r, size_t n_names) {
+static ag_screen_work *work_for(ag_screen_result *r, size_t n_names, size_t n_tokens) {
   ag_screen_work *w = r->work;
   if (!w) {
     w = calloc(1, sizeof *w);
@@ -193,6 +212,14 @@ static ag_screen_work *work_for(ag_screen_result *r, size_t n_names) {
       return NULL;
     }
     w->acc_n = n_names;
+  }
+  if (w->memo_n < n_tokens) {
+    free(w->memo);
+    w->memo = calloc(n_tokens, sizeof *w->memo);
+    w->memo_n = w->memo ? n_tokens : 0;
+    w->query = 0;
+    if (!w->memo)
+      return NULL;
   }
   return w;
 }
@@ -236,19 +263,12 @@ static float typo_sim(const char *a, size_t la, const char *b, size_t lb, int d)
 /* The distance between two words if it is within typo_edits, else -1. A
  * two-letter word is only a three-letter one with a letter dropped after
  * its first ("Kl" for "Kal"). */
-static uint64_t letter_set(const char *s, size_t n) {
-  uint64_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    m |= 1ull << ((unsigned char)s[i] & 63);
-  return m;
-}
-
-static int typo_distance(const char *a, size_t la, const char *b, size_t lb) {
+static int typo_distance(const char *a, size_t la, uint64_t a_letters, const char *b, size_t lb) {
   int maxd = typo_edits(la, lb);
   if (!maxd || ((la < 3 || lb < 3) && a[0] != b[0]))
     return -1;
   /* an edit adds or removes at most two letters from the set of letters */
-  if (__builtin_popcountll(letter_set(a, la) ^ letter_set(b, lb)) > 2 * maxd)
+  if (sx_popcount(a_letters ^ sx_letter_set(b, lb)) > 2 * maxd)
     return -1;
   int d = sx_osa_distance(a, la, b, lb, maxd);
   return d <= maxd ? d : -1;
@@ -258,32 +278,40 @@ static float unknown_weight(const sx_view *v) {
   return (float)log(((double)v->h->n_names + 1.0) / 1.5);
 }
 
-/* Adds listed word t as a typo neighbour of query word qi, spelt qs. */
-static bool add_fuzzy(ag_screen_work *w, const sx_view *v, size_t qi, size_t from, const char *qs,
-                      size_t ql, uint32_t t) {
-  if (t == w->q[qi].tok)
+/* A query word whose typo neighbours are looked for. */
+typedef struct {
+  size_t qi;     /* the query word */
+  size_t from;   /* its neighbours are w->x[from..] */
+  const char *s; /* spelt so: the word, or the word without a plural's -s */
+  size_t len;
+  uint64_t letters; /* sx_letter_set of s */
+} probe_word;
+
+/* Adds listed word t as a typo neighbour of the query word. */
+static bool add_fuzzy(ag_screen_work *w, const sx_view *v, const probe_word *q, uint32_t t) {
+  if (t == w->q[q->qi].tok)
     return true;
-  for (size_t j = from; j < w->nx; j++)
+  for (size_t j = q->from; j < w->nx; j++)
     if (w->x[j].tok == t)
       return true;
   const sx_token *tk = &v->tokens[t];
   const char *ts = sx_str(v, tk->str);
-  int d = typo_distance(qs, ql, ts, tk->len);
+  int d = typo_distance(q->s, q->len, q->letters, ts, tk->len);
   if (d < 1)
     return true;
-  return add_x(w, t, typo_sim(qs, ql, ts, tk->len, d), qi, X_FUZZY);
+  return add_x(w, t, typo_sim(q->s, q->len, ts, tk->len, d), q->qi, X_FUZZY);
 }
 
-/* Looks up deletion string p among the listed words and their deletions. */
-static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
-                  size_t ql, const char *p, size_t pl) {
-  uint32_t t = sx_view_find(v, p, pl);
-  if (t != NONE && !add_fuzzy(w, v, qi, from, qs, ql, t))
+/* Looks up deletion string p (its sx_hash h) among the listed words and
+ * their deletions. */
+static bool probe(const sx_view *v, ag_screen_work *w, const probe_word *q, const char *p,
+                  size_t pl, uint32_t h) {
+  uint32_t t = sx_view_find_hashed(v, h, p, pl);
+  if (t != NONE && !add_fuzzy(w, v, q, t))
     return false;
-  uint32_t h = sx_hash(p, pl);
   uint32_t b = h >> (32 - v->h->del_bits);
   for (uint32_t i = v->delbuckets[b]; i < v->delbuckets[b + 1]; i++)
-    if (v->dels[i].hash == h && !add_fuzzy(w, v, qi, from, qs, ql, v->dels[i].token))
+    if (v->dels[i].hash == h && !add_fuzzy(w, v, q, v->dels[i].token))
       return false;
   return true;
 }
@@ -295,22 +323,39 @@ static bool probe(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, c
 static bool probe_all(const sx_view *v, ag_screen_work *w, size_t qi, size_t from, const char *qs,
                       size_t ql) {
   char d[72], d2[72];
-  if (!probe(v, w, qi, from, qs, ql, qs, ql))
+  const probe_word q = {qi, from, qs, ql, sx_letter_set(qs, ql)};
+  if (!probe(v, w, &q, qs, ql, sx_hash(qs, ql)))
     return false;
+  if (ql < 2 || ql > 64)
+    return true; /* fuzzy asks for two to 64 letters */
   bool two = ql + 1 >= SX_TWO_EDITS_LEN;
+  /* d is qs without letter k, d2 is d without letter m: each next one
+   * differs from the last in one letter, and its hash continues the hash
+   * of the prefix it shares with qs (hk) or d (hm) */
+  memcpy(d, qs + 1, ql - 1);
+  uint32_t hk = SX_HASH_SEED;
   for (size_t k = 0; k < ql; k++) {
+    if (k > 0) {
+      d[k - 1] = qs[k - 1];
+      hk = sx_hash_more(hk, qs + k - 1, 1);
+    }
     if (k > 0 && qs[k] == qs[k - 1])
       continue;
-    memcpy(d, qs, k);
-    memcpy(d + k, qs + k + 1, ql - k - 1);
-    if (!probe(v, w, qi, from, qs, ql, d, ql - 1))
+    if (!probe(v, w, &q, d, ql - 1, sx_hash_more(hk, d + k, ql - 1 - k)))
       return false;
-    for (size_t m = k; two && m + 1 < ql; m++) {
+    if (!two || k + 1 >= ql)
+      continue;
+    memcpy(d2, d, k);
+    memcpy(d2 + k, d + k + 1, ql - 2 - k);
+    uint32_t hm = hk;
+    for (size_t m = k; m + 1 < ql; m++) {
+      if (m > k) {
+        d2[m - 1] = d[m - 1];
+        hm = sx_hash_more(hm, d + m - 1, 1);
+      }
       if (m > k && d[m] == d[m - 1])
         continue;
-      memcpy(d2, d, m);
-      memcpy(d2 + m, d + m + 1, ql - 2 - m);
-      if (!probe(v, w, qi, from, qs, ql, d2, ql - 2))
+      if (!probe(v, w, &q, d2, ql - 2, sx_hash_more(hm, d + m + 1, ql - 2 - m)))
         return false;
     }
   }
@@ -379,6 +424,13 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
   sx_norm *n = &w->norm;
   w->nq = n->ntok;
   w->nx = 0;
+  /* a new query number: rows of earlier queries no longer count (on
+   * wrap-around the memo is cleared) */
+  if (++w->query == 0) {
+    memset(w->memo, 0, w->memo_n * sizeof *w->memo);
+    w->query = 1;
+  }
+  w->nsims = 0;
   w->wq = 0;
   float wu = unknown_weight(v);
   /* distinctive: rarer than about 1 name in 1,000 (in small lists: close to
@@ -401,6 +453,7 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
     }
     if (q->tok != NONE)
       q->flags |= v->tokens[q->tok].flags & SX_TOK_GENERIC; /* from the lists' words */
+    q->letters = sx_letter_set(q->s, q->len);
     q->xs = (uint16_t)w->nx;
     if (q->tok != NONE && !add_x(w, q->tok, 1.0f, i, X_EXACT))
       return nomem(err);
@@ -413,10 +466,12 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
         if ((size_t)q->len + 24 >= sizeof ha)
           break;
         memcpy(ha, q->s, k);
+        uint32_t a = sx_view_find(v, ha, sx_canon(ha, k));
+        if (a == NONE)
+          continue; /* the second half matters only with the first */
         memcpy(hb, q->s + k, q->len - k);
-        size_t la = sx_canon(ha, k), lb = sx_canon(hb, q->len - k);
-        uint32_t a = sx_view_find(v, ha, la), b = sx_view_find(v, hb, lb);
-        if (a != NONE && b != NONE) {
+        uint32_t b = sx_view_find(v, hb, sx_canon(hb, q->len - k));
+        if (b != NONE) {
           /* a pair: X_SPLIT entries always come two by two */
           if (!add_x(w, a, 1.0f, i, X_SPLIT) || !add_x(w, b, 1.0f, i, X_SPLIT))
             return nomem(err);
@@ -462,6 +517,19 @@ static ag_status prepare_query(const sx_view *v, ag_screen_work *w, ag_error *er
         }
     }
     w->wq += q->w;
+  }
+  /* as align sums them, each word at its least */
+  w->wq_least[0] = w->wq_least[1] = 0;
+  w->len_mask = 0;
+  w->splits = false;
+  for (size_t i = 0; i < w->nq; i++) {
+    const qword *q = &w->q[i];
+    if (q->len < 64)
+      w->len_mask |= 1ull << q->len;
+    for (size_t x = q->xs; x < q->xe; x++)
+      w->splits |= w->x[x].kind == X_SPLIT;
+    w->wq_least[0] += q->w;
+    w->wq_least[1] += (q->flags & SX_TOK_WEAK) ? sx_weak_weight(q->flags, q->w) : q->w;
   }
   /* adjacent words joined */
   for (size_t i = 0; i + 1 < w->nq; i++) {
@@ -535,11 +603,28 @@ static float word_sim(const sx_view *v, const ag_screen_work *w, size_t qi, uint
   /* close spellings retrieval did not keep (beyond FUZZY_MAX) */
   if (!(q->flags & (SX_TOK_NUMBER | SX_TOK_LEGAL | SX_TOK_STOP)) &&
       !(tk->flags & (SX_TOK_LEGAL | SX_TOK_STOP)) && abs((int)q->len - (int)tk->len) <= 2) {
-    int d = typo_distance(q->s, q->len, ts, tk->len);
+    int d = typo_distance(q->s, q->len, q->letters, ts, tk->len);
     if (d >= 1)
       return typo_sim(q->s, q->len, ts, tk->len, d);
   }
   return 0.0f;
+}
+
+/* word_sim of listed word t against each query word, remembered for the
+ * query: the candidates of one query share most of their words (legal
+ * forms, common words, the word searched for). Returns the row's index in
+ * w->sims, or NONE without memory for it. */
+static uint32_t sim_row(const sx_view *v, ag_screen_work *w, uint32_t t) {
+  tok_memo *m = &w->memo[t];
+  if (m->query == w->query)
+    return m->row;
+  if (!sx_grow((void **)&w->sims, &w->sims_cap, (w->nsims + 1) * w->nq, sizeof *w->sims))
+    return NONE;
+  m->query = w->query;
+  m->row = (uint32_t)w->nsims++;
+  for (size_t i = 0; i < w->nq; i++)
+    w->sims[m->row * w->nq + i] = word_sim(v, w, i, t);
+  return m->row;
 }
 
 static int cmp_edge(const void *a, const void *b) {
@@ -597,17 +682,65 @@ static float least_weight(const sx_view *v, const sx_name *nm) {
   return sum;
 }
 
-/* Aligns the query with name nm; returns the score (0 on out of memory). */
-static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, align_info *ai) {
+/* Whether align's score for name nm, with edges w->e[0..ne), is surely
+ * below floor, before they are sorted and chosen. Proof: the chosen edges
+ * share no word, so each listed word j adds at most its weight times the
+ * best similarity of an edge holding it (an initial's capped weight is
+ * less): mc <= sum_j w_j * best_j; likewise mq. The totals tc and tq are
+ * at least the sums of each word's least weight (weak words weighed down,
+ * which align does only for names it may discount), summed in align's
+ * order, so no rounding makes them larger than align's. Then the score
+ * cov_c^ALPHA * cov_q^(1-ALPHA) is at most ALPHA * cov_c + (1-ALPHA) *
+ * cov_q (weighted means: geometric <= arithmetic). The margin covers
+ * rounding in sums taken in another order (relative error below 1e-13
+ * for 64 words) and in pow. */
+static bool below_floor(const sx_view *v, const ag_screen_work *w, const sx_name *nm, size_t ne,
+                        double floor) {
+  const uint32_t *ct = v->nametoks + nm->tok_off;
+  float best_q[SX_NORM_TOKENS_MAX] = {0}, best_c[SX_NORM_TOKENS_MAX] = {0};
+  for (size_t k = 0; k < ne; k++) {
+    const edge *e = &w->e[k];
+    for (uint64_t m = e->qm; m; m &= m - 1)
+      if (best_q[__builtin_ctzll(m)] < e->sim)
+        best_q[__builtin_ctzll(m)] = e->sim;
+    for (uint64_t m = e->cm; m; m &= m - 1)
+      if (best_c[__builtin_ctzll(m)] < e->sim)
+        best_c[__builtin_ctzll(m)] = e->sim;
+  }
+  bool may_discount = !(nm->flags & SX_NAME_NO_DISCOUNT);
+  double mq = 0, mc = 0, tc = 0, tq = w->wq_least[may_discount];
+  for (size_t i = 0; i < w->nq; i++)
+    mq += w->q[i].w * best_q[i];
+  for (size_t j = 0; j < nm->ntok; j++) {
+    const sx_token *t = &v->tokens[ct[j]];
+    mc += t->weight * best_c[j];
+    float least = t->weight;
+    if (may_discount && (t->flags & SX_TOK_WEAK))
+      least = sx_weak_weight(t->flags, t->weight);
+    tc += least;
+  }
+  if (tc <= 0 || tq <= 0)
+    return false;
+  double cov_c = mc / tc > 1 ? 1 : mc / tc, cov_q = mq / tq > 1 ? 1 : mq / tq;
+  return ALPHA * cov_c + (1.0 - ALPHA) * cov_q + 1e-9 < floor;
+}
+
+/* Aligns the query with name nm; returns the score (0 on out of memory).
+ * With floor > 0, 0 also where the score is surely below floor. */
+static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, align_info *ai,
+                    double floor) {
   const uint32_t *ct = v->nametoks + nm->tok_off;
   size_t nc = nm->ntok, nq = w->nq, ne = 0;
   if (ai)
     memset(ai, 0, offsetof(align_info, used));
   if (!nc || !nq || nm->weight <= 0 || w->wq <= 0)
     return 0;
+  uint32_t rows[SX_NORM_TOKENS_MAX];
+  for (size_t j = 0; j < nc; j++)
+    rows[j] = sim_row(v, w, ct[j]);
   for (size_t i = 0; i < nq; i++)
     for (size_t j = 0; j < nc; j++) {
-      float s = word_sim(v, w, i, ct[j]);
+      float s = rows[j] != NONE ? w->sims[rows[j] * nq + i] : word_sim(v, w, i, ct[j]);
       if (s <= 0)
         continue;
       bool initial = s == INITIAL_SIM &&
@@ -652,7 +785,7 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
   /* a query word = two listed words joined: split pairs found in the
    * dictionary ("exportersand" = exporter + and), with or without an
    * article between them ("Salahidin" = "Salah al-Din") */
-  for (size_t i = 0; i < nq; i++)
+  for (size_t i = 0; i < nq && w->splits; i++)
     for (size_t x = w->q[i].xs; x + 1 < w->q[i].xe; x++) {
       if (w->x[x].kind != X_SPLIT)
         continue;
@@ -681,6 +814,9 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
   /* ... and the same by spelling, for a query word that is itself listed */
   for (size_t j = 0; j + 1 < nc; j++) {
     const sx_token *a = &v->tokens[ct[j]], *b = &v->tokens[ct[j + 1]];
+    size_t ab = (size_t)a->len + b->len;
+    if (ab < 64 && !(w->len_mask >> ab & 1))
+      continue; /* no query word that long */
     for (size_t i = 0; i < nq; i++) {
       const qword *q = &w->q[i];
       if (q->len != a->len + b->len || memcmp(q->s, sx_str(v, a->str), a->len) ||
@@ -692,6 +828,8 @@ static double align(const sx_view *v, ag_screen_work *w, const sx_name *nm, alig
         return 0;
     }
   }
+  if (floor > 0 && below_floor(v, w, nm, ne, floor))
+    return 0;
   if (ne > 1)
     qsort(w->e, ne, sizeof *w->e, cmp_edge);
   uint64_t qm = 0, cm = 0;
@@ -875,7 +1013,7 @@ static ag_status run_ids(const sx_view *v, ag_screen_work *w, const sx_evidence 
     uint32_t best = en->first_name;
     double bs = -1;
     for (uint32_t k = 0; k < en->name_count; k++) {
-      double s = align(v, w, &v->names[en->first_name + k], NULL);
+      double s = align(v, w, &v->names[en->first_name + k], NULL, 0);
       if (s > bs) {
         bs = s;
         best = en->first_name + k;
@@ -916,8 +1054,9 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const sx_evidenc
       if (w->acc[nm] == 0)
         w->touched[nt++] = nm;
       w->acc[nm] += add;
-      w->distinct[nm] |= dist;
     }
+    for (uint32_t i = 0; dist && i < t->post_len; i++)
+      w->distinct[p[i]] = 1;
   }
   double need = min - sx_evidence_max_bonus(ev);
   double ub_min = need > 0 ? 0.85 * pow(need, 1.0 / ALPHA) : 0;
@@ -927,10 +1066,13 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const sx_evidenc
     /* where a distinctive word is matched, place names and common words
      * the query lacks may weigh little (align): bound with the least the
      * name can weigh */
-    float wt = w->distinct[nm] ? least_weight(v, &v->names[nm]) : v->names[nm].weight;
+    float wt = v->names[nm].weight;
+    if (w->distinct[nm]) {
+      wt = least_weight(v, &v->names[nm]);
+      w->distinct[nm] = 0;
+    }
     float ub = w->acc[nm] / (wt > 0 ? wt : 1);
     w->acc[nm] = 0;
-    w->distinct[nm] = 0;
     if (ub < ub_min || !sx_evidence_admits(v, v->names[nm].entry, ev))
       continue;
     cand c = {nm, ub > 1 ? 1 : ub};
@@ -945,9 +1087,13 @@ static ag_status run_index(const sx_view *v, ag_screen_work *w, const sx_evidenc
   size_t nc = w->nc;
   if (nc > CAND_MAX)
     nc = select_top(w->c, nc, CAND_MAX);
+  /* a name is kept from a score of min on, and the evidence adds at most
+   * its bonus, except a listed identifier (its floor): scores surely below
+   * min less the bonus need not be worked out */
+  double floor = ev->n_ids ? 0 : need;
   for (size_t i = 0; i < nc; i++) {
     const sx_name *nm = &v->names[w->c[i].name];
-    double s = align(v, w, nm, NULL);
+    double s = align(v, w, nm, NULL, floor);
     if (s <= 0)
       continue;
     s = sx_evidence_score(v, nm->entry, ev, &w->arena, s);
@@ -980,9 +1126,14 @@ static ag_status run_brute(const sx_view *v, ag_screen_work *w, const sx_evidenc
 static void list_words(ag_buf *b, const char *label, const char *const *ws, size_t n) {
   if (!n)
     return;
-  ag_buf_printf(b, "; %s: ", label);
-  for (size_t i = 0; i < n && i < 4; i++)
-    ag_buf_printf(b, "%s%s", i ? ", " : "", ws[i]);
+  ag_buf_puts(b, "; ");
+  ag_buf_puts(b, label);
+  ag_buf_puts(b, ": ");
+  for (size_t i = 0; i < n && i < 4; i++) {
+    if (i)
+      ag_buf_puts(b, ", ");
+    ag_buf_puts(b, ws[i]);
+  }
   if (n > 4)
     ag_buf_printf(b, " and %zu more", n - 4);
 }
@@ -1006,7 +1157,7 @@ static ag_status explain(const sx_view *v, ag_screen_work *w, ag_screen_match *m
     ag_buf_printf(b, "Jaro-Winkler %.3f against the %s", m->score, kind);
   } else {
     align_info ai;
-    align(v, w, nm, &ai);
+    align(v, w, nm, &ai, 0);
     const uint32_t *ct = v->nametoks + nm->tok_off;
     ag_screen_token_match *tm = ag_arena_alloc(&w->arena, (ai.nused ? ai.nused : 1) * sizeof *tm);
     if (!tm)
@@ -1181,7 +1332,7 @@ ag_status ag_screen_query_ex(const ag_screen *s, const ag_screen_request *req,
   if (maxm > AG_SCREEN_MATCHES_MAX)
     return ag_error_set(err, AG_ERR_INPUT, "max_matches", "must be at most %d",
                         AG_SCREEN_MATCHES_MAX);
-  ag_screen_work *w = work_for(out, v->h->n_names);
+  ag_screen_work *w = work_for(out, v->h->n_names, v->h->n_tokens);
   if (!w)
     return nomem(err);
   ag_arena_reset(&w->arena);
@@ -1323,7 +1474,9 @@ void sx_json_list(ag_buf *b, const char *s) {
 }
 
 static void json_field(ag_buf *b, const char *key, const char *val) {
-  ag_buf_printf(b, ",\"%s\":", key);
+  ag_buf_puts(b, ",\""); /* not printf: a dozen fields a match */
+  ag_buf_puts(b, key);
+  ag_buf_puts(b, "\":");
   ag_buf_json_cstr(b, val);
 }
 

@@ -30,15 +30,6 @@ bool sx_grow(void **data, size_t *cap, size_t need, size_t elem) {
   return true;
 }
 
-uint32_t sx_hash(const char *s, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) {
-    h ^= (unsigned char)s[i];
-    h *= 16777619u;
-  }
-  return h;
-}
-
 bool sx_sha256(const void *data, size_t len, uint8_t out[32]) {
   unsigned int mdlen = 0;
   if (!EVP_Digest(data, len, out, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
@@ -117,39 +108,82 @@ double sx_jaro_winkler(const char *a, size_t la, const char *b, size_t lb) {
   return jaro + (double)p * 0.1 * (1.0 - jaro);
 }
 
+/* The distance of a and b if at most one (la >= lb), else 2: past the
+ * common start, what is left must be the same after one substitution, one
+ * letter of a dropped, or two letters swapped. */
+static int osa_upto1(const char *a, size_t la, const char *b, size_t lb) {
+  size_t i = 0;
+  while (i < lb && a[i] == b[i])
+    i++;
+  if (la != lb) /* la == lb + 1 */
+    return !memcmp(a + i + 1, b + i, lb - i) ? 1 : 2;
+  if (i == la)
+    return 0;
+  if (!memcmp(a + i + 1, b + i + 1, la - i - 1))
+    return 1;
+  return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+                 !memcmp(a + i + 2, b + i + 2, la - i - 2)
+             ? 1
+             : 2;
+}
+
+/* Bit-parallel (Myers' algorithm with Hyyro's transposition term): one
+ * machine word holds a whole column of the dynamic programme, so a pair of
+ * words costs a few operations per letter instead of one cell per pair of
+ * letters. Bit i of a vector is row i + 1 of the column (a's first i + 1
+ * letters); vp/vn mark where the column steps up/down by one going down,
+ * d0 where a cell equals its upper-left neighbour. The result is the exact
+ * distance, as the table would give it. */
 int sx_osa_distance(const char *a, size_t la, const char *b, size_t lb, int max) {
   if (la > 64 || lb > 64)
     return max + 1;
   size_t d = la > lb ? la - lb : lb - la;
   if ((int)d > max)
     return max + 1;
-  /* three rolling rows of the dynamic programme */
-  int r0[65], r1[65], r2[65];
-  int *pp = r0, *p = r1, *c = r2;
-  for (size_t j = 0; j <= lb; j++)
-    p[j] = (int)j;
-  for (size_t i = 1; i <= la; i++) {
-    c[0] = (int)i;
-    int rowmin = c[0];
-    for (size_t j = 1; j <= lb; j++) {
-      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      int v = p[j] + 1;
-      if (c[j - 1] + 1 < v)
-        v = c[j - 1] + 1;
-      if (p[j - 1] + cost < v)
-        v = p[j - 1] + cost;
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < v)
-        v = pp[j - 2] + 1;
-      c[j] = v;
-      if (v < rowmin)
-        rowmin = v;
-    }
-    if (rowmin > max)
-      return max + 1;
-    int *t = pp;
-    pp = p;
-    p = c;
-    c = t;
+  /* a common start and end cost nothing (a swap across their edge would
+   * swap two equal letters): only what lies between is compared */
+  while (la && lb && a[0] == b[0]) {
+    a++, b++;
+    la--, lb--;
   }
-  return p[lb] > max ? max + 1 : p[lb];
+  while (la && lb && a[la - 1] == b[lb - 1])
+    la--, lb--;
+  if (max <= 1) {
+    int r = la >= lb ? osa_upto1(a, la, b, lb) : osa_upto1(b, lb, a, la);
+    return r > max ? max + 1 : r;
+  }
+  if (la == 0 || lb == 0) {
+    int r = (int)(la + lb);
+    return r > max ? max + 1 : r;
+  }
+  /* peq[c]: the rows where a has letter c; only the letters of a and b
+   * are read, so only theirs are cleared */
+  uint64_t peq[256];
+  for (size_t j = 0; j < lb; j++)
+    peq[(unsigned char)b[j]] = 0;
+  for (size_t i = 0; i < la; i++)
+    peq[(unsigned char)a[i]] = 0;
+  for (size_t i = 0; i < la; i++)
+    peq[(unsigned char)a[i]] |= 1ull << i;
+  const uint64_t last = 1ull << (la - 1);
+  uint64_t vp = la == 64 ? ~0ull : (1ull << la) - 1, vn = 0, d0 = 0, prev_eq = 0;
+  int dist = (int)la; /* the bottom cell of the column: D[la][j] */
+  for (size_t j = 0; j < lb; j++) {
+    uint64_t eq = peq[(unsigned char)b[j]];
+    /* a[i-1..i] = b[j..j-1] swapped, where the cell above-left of that
+     * pair was not already free */
+    uint64_t tr = ((~d0 & eq) << 1) & prev_eq;
+    d0 = (((eq & vp) + vp) ^ vp) | eq | vn | tr;
+    uint64_t hp = vn | ~(d0 | vp), hn = d0 & vp;
+    if (hp & last)
+      dist++;
+    else if (hn & last)
+      dist--;
+    hp = (hp << 1) | 1; /* the top row counts insertions: D[0][j] = j */
+    hn <<= 1;
+    vp = hn | ~(d0 | hp);
+    vn = d0 & hp;
+    prev_eq = eq;
+  }
+  return dist > max ? max + 1 : dist;
 }

@@ -26,6 +26,7 @@
  */
 #include "screen_int.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unicode/uchar.h>
@@ -40,7 +41,7 @@ typedef struct {
   const char *from, *to;
 } variant;
 
-/* Legal-form spellings, sorted by `from` (bsearch). The spellings of
+/* Legal-form spellings, sorted by `from` (lex_find). The spellings of
  * people's names are data: data/screening/romanisation.tsv
  * (romanisation.c). */
 static const variant legal_spellings[] = {
@@ -215,17 +216,70 @@ static const char *const place_words[] = {
     "zhuhai",    "zibo",
 };
 
-static int cmp_variant(const void *k, const void *e) {
-  return strcmp((const char *)k, ((const variant *)e)->from);
+/* Every word of the tables above, found by its hash: sx_canon and
+ * sx_word_flags look each word up once or twice, where binary searches of
+ * the tables took a dozen string comparisons each. Built on first use
+ * (pthread_once) and never written after. */
+typedef struct {
+  const char *word;
+  const char *spelling;  /* legal_spellings writes it so, or NULL */
+  const char *expansion; /* abbreviations write it out so, or NULL */
+  uint8_t flags;         /* SX_TOK_LEGAL, _STOP or _PLACE, the first table it is in */
+  uint8_t len;
+} lex_entry;
+
+#define NELEM(a) (sizeof(a) / sizeof *(a))
+#define LEX_SLOTS 1024
+_Static_assert(NELEM(legal_spellings) + NELEM(abbreviations) + NELEM(legal_words) +
+                       NELEM(stop_words) + NELEM(place_words) <=
+                   LEX_SLOTS / 2,
+               "the lexicon stays at most half full");
+
+static lex_entry lex[LEX_SLOTS];
+static pthread_once_t lex_once = PTHREAD_ONCE_INIT;
+
+/* The slot of word w (len bytes): its entry, or the empty slot it would
+ * take. */
+static lex_entry *lex_slot(const char *w, size_t len) {
+  uint32_t k = sx_hash(w, len) % LEX_SLOTS;
+  while (lex[k].word && (lex[k].len != len || memcmp(lex[k].word, w, len)))
+    k = (k + 1) % LEX_SLOTS;
+  return &lex[k];
 }
 
-static int cmp_word(const void *k, const void *e) {
-  return strcmp((const char *)k, *(const char *const *)e);
+static void lex_add(const char *w, uint8_t flag, const char *spelling, const char *expansion) {
+  lex_entry *e = lex_slot(w, strlen(w));
+  e->word = w;
+  e->len = (uint8_t)strlen(w);
+  if (!e->flags)
+    e->flags = flag;
+  if (spelling)
+    e->spelling = spelling;
+  if (expansion)
+    e->expansion = expansion;
 }
 
-/* words is sorted (bsearch) */
-static bool in_words(const char *const *words, size_t n, const char *w) {
-  return bsearch(w, words, n, sizeof *words, cmp_word) != NULL;
+static void lex_build(void) {
+  /* legal forms first: a word in two tables is flagged by the first */
+  for (size_t i = 0; i < NELEM(legal_words); i++)
+    lex_add(legal_words[i], SX_TOK_LEGAL, NULL, NULL);
+  for (size_t i = 0; i < NELEM(stop_words); i++)
+    lex_add(stop_words[i], SX_TOK_STOP, NULL, NULL);
+  for (size_t i = 0; i < NELEM(place_words); i++)
+    lex_add(place_words[i], SX_TOK_PLACE, NULL, NULL);
+  for (size_t i = 0; i < NELEM(legal_spellings); i++)
+    lex_add(legal_spellings[i].from, 0, legal_spellings[i].to, NULL);
+  for (size_t i = 0; i < NELEM(abbreviations); i++)
+    lex_add(abbreviations[i].from, 0, NULL, abbreviations[i].to);
+}
+
+/* The tables' entry for word w (len bytes), or NULL. */
+static const lex_entry *lex_find(const char *w, size_t len) {
+  pthread_once(&lex_once, lex_build);
+  if (len > UINT8_MAX)
+    return NULL;
+  const lex_entry *e = lex_slot(w, len);
+  return e->word ? e : NULL;
 }
 
 uint8_t sx_word_flags(const char *w, size_t len) {
@@ -238,31 +292,35 @@ uint8_t sx_word_flags(const char *w, size_t len) {
     f |= SX_TOK_NUMBER;
   else if (len == 1)
     f |= SX_TOK_INITIAL;
-  if (in_words(legal_words, sizeof legal_words / sizeof *legal_words, w))
-    f |= SX_TOK_LEGAL;
-  else if (in_words(stop_words, sizeof stop_words / sizeof *stop_words, w))
-    f |= SX_TOK_STOP;
-  else if (in_words(place_words, sizeof place_words / sizeof *place_words, w))
-    f |= SX_TOK_PLACE;
-  return f;
+  const lex_entry *e = lex_find(w, len);
+  return e ? f | e->flags : f;
+}
+
+/* Whether w is within the edits its length allows of listed form f: the
+ * lengths and the letter sets first, which rule most forms out cheaply. */
+static bool legal_near(const char *w, size_t len, uint64_t wset, const char *f, size_t fl) {
+  int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
+  if ((fl > len ? fl - len : len - fl) > (size_t)maxd ||
+      sx_popcount(wset ^ sx_letter_set(f, fl)) > 2 * maxd)
+    return false;
+  return sx_osa_distance(w, len, f, fl, maxd) <= maxd;
 }
 
 const char *sx_legal_typo(const char *w, size_t len) {
   if (len < 4)
     return NULL;
+  uint64_t wset = sx_letter_set(w, len);
   for (size_t i = 0; i < sizeof legal_spellings / sizeof *legal_spellings; i++) {
     const char *f = legal_spellings[i].from;
     size_t fl = strlen(f);
-    int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
-    if (fl >= 4 && sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+    if (fl >= 4 && legal_near(w, len, wset, f, fl))
       return legal_spellings[i].to;
   }
   for (size_t i = 0; i < sizeof legal_words / sizeof *legal_words; i++) {
     const char *f = legal_words[i];
     size_t fl = strlen(f);
-    int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
     /* short forms (OJSC, GmbH) only with their first letter: "Ltda" is not "Alta" */
-    if (fl >= 4 && (fl >= 6 || f[0] == w[0]) && sx_osa_distance(w, len, f, fl, maxd) <= maxd)
+    if (fl >= 4 && (fl >= 6 || f[0] == w[0]) && legal_near(w, len, wset, f, fl))
       return f;
   }
   return NULL;
@@ -597,9 +655,8 @@ size_t sx_canon(char *w, size_t len) {
     }
   }
   w[len] = '\0';
-  const variant *v = bsearch(w, legal_spellings, sizeof legal_spellings / sizeof *legal_spellings,
-                             sizeof *legal_spellings, cmp_variant);
-  const char *to = v ? v->to : sx_romanisation_word(w);
+  const lex_entry *e = lex_find(w, len);
+  const char *to = e && e->spelling ? e->spelling : sx_romanisation_word(w);
   if (!to) {
     /* an ending of another romanisation (Russian -iy, -ii -> -i), then the
      * word as that gives it ("Anatoliy" -> anatoli) */
@@ -607,9 +664,8 @@ size_t sx_canon(char *w, size_t len) {
     to = sx_romanisation_word(w);
   }
   if (!to) {
-    v = bsearch(w, abbreviations, sizeof abbreviations / sizeof *abbreviations,
-                sizeof *abbreviations, cmp_variant);
-    to = v ? v->to : NULL;
+    e = lex_find(w, len);
+    to = e ? e->expansion : NULL;
   }
   if (to) {
     len = strlen(to);

@@ -41,6 +41,7 @@ extern const char ag_screen_roman_end[] __attribute__((visibility("hidden")));
 typedef struct {
   char from[ROMAN_WORD], to[ROMAN_WORD];
   uint32_t from_letters, to_letters; /* the letters each has, one bit each */
+  uint8_t from_len, to_len;
 } roman_row;
 
 static uint32_t letters(const char *w, size_t n) {
@@ -51,9 +52,14 @@ static uint32_t letters(const char *w, size_t n) {
   return m;
 }
 
+/* open addressing over the words by sx_hash of `from`: 1 + the row, or 0
+ * for an empty slot; never more than half full */
+#define ROMAN_SLOTS (2 * ROMAN_MAX)
+
 static struct {
   roman_row words[ROMAN_MAX], endings[32];
   size_t nwords, nendings;
+  uint16_t slot[ROMAN_SLOTS];
   char error[160];
 } table;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
@@ -135,8 +141,15 @@ static void load_table(void) {
   }
   qsort(table.words, table.nwords, sizeof *table.words, cmp_row);
   for (size_t i = 0; i < table.nwords; i++) {
-    table.words[i].from_letters = letters(table.words[i].from, strlen(table.words[i].from));
-    table.words[i].to_letters = letters(table.words[i].to, strlen(table.words[i].to));
+    roman_row *r = &table.words[i];
+    r->from_len = (uint8_t)strlen(r->from);
+    r->to_len = (uint8_t)strlen(r->to);
+    r->from_letters = letters(r->from, r->from_len);
+    r->to_letters = letters(r->to, r->to_len);
+  }
+  for (size_t i = 0; i < table.nendings; i++) {
+    table.endings[i].from_len = (uint8_t)strlen(table.endings[i].from);
+    table.endings[i].to_len = (uint8_t)strlen(table.endings[i].to);
   }
   for (size_t i = 1; i < table.nwords; i++)
     if (!strcmp(table.words[i].from, table.words[i - 1].from)) {
@@ -145,6 +158,12 @@ static void load_table(void) {
       table.nwords = table.nendings = 0;
       return;
     }
+  for (size_t i = 0; i < table.nwords; i++) {
+    uint32_t k = sx_hash(table.words[i].from, table.words[i].from_len) % ROMAN_SLOTS;
+    while (table.slot[k])
+      k = (k + 1) % ROMAN_SLOTS;
+    table.slot[k] = (uint16_t)(i + 1);
+  }
 }
 
 const char *sx_romanisation_error(void) {
@@ -159,13 +178,15 @@ size_t sx_romanisation_count(void) {
 
 const char *sx_romanisation_word(const char *w) {
   pthread_once(&table_once, load_table);
-  roman_row k = {0};
   size_t n = strlen(w);
   if (n >= ROMAN_WORD)
     return NULL;
-  memcpy(k.from, w, n + 1);
-  const roman_row *r = bsearch(&k, table.words, table.nwords, sizeof k, cmp_row);
-  return r ? r->to : NULL;
+  for (uint32_t k = sx_hash(w, n) % ROMAN_SLOTS; table.slot[k]; k = (k + 1) % ROMAN_SLOTS) {
+    const roman_row *r = &table.words[table.slot[k] - 1];
+    if (r->from_len == n && !memcmp(r->from, w, n))
+      return r->to;
+  }
+  return NULL;
 }
 
 size_t sx_romanisation_ending(char *w, size_t len) {
@@ -174,8 +195,9 @@ size_t sx_romanisation_ending(char *w, size_t len) {
     return len;
   for (size_t i = 0; i < table.nendings; i++) {
     const char *f = table.endings[i].from + 1, *t = table.endings[i].to + 1;
-    size_t fl = strlen(f), tl = strlen(t);
-    if (fl < len && !memcmp(w + len - fl, f, fl) && tl <= fl) {
+    size_t fl = table.endings[i].from_len - 1u, tl = table.endings[i].to_len - 1u;
+    /* the last letter first: most endings are ruled out by it */
+    if (fl < len && (!fl || w[len - 1] == f[fl - 1]) && !memcmp(w + len - fl, f, fl) && tl <= fl) {
       memcpy(w + len - fl, t, tl);
       len = len - fl + tl;
       w[len] = '\0';
@@ -192,15 +214,24 @@ const char *sx_romanisation_typo(const char *w, size_t len, const char **spellin
   if (len < 4)
     return NULL;
   uint32_t wl = letters(w, len);
+  /* the lengths a spelling within reach has: four letters or more, and no
+   * more edits away than the longer word allows (bit fl) */
+  uint32_t len_ok = 0;
+  for (size_t fl = 4; fl < ROMAN_WORD; fl++) {
+    int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
+    if ((fl > len ? fl - len : len - fl) <= (size_t)maxd)
+      len_ok |= 1u << fl;
+  }
   for (size_t i = 0; i < table.nwords; i++)
     for (int side = 0; side < 2; side++) {
       const char *f = side ? table.words[i].to : table.words[i].from;
       uint32_t fm = side ? table.words[i].to_letters : table.words[i].from_letters;
-      size_t fl = strlen(f);
+      size_t fl = side ? table.words[i].to_len : table.words[i].from_len;
+      if (!(len_ok >> fl & 1))
+        continue;
       int maxd = (fl > len ? fl : len) >= SX_TWO_EDITS_LEN ? 2 : 1;
       /* an edit adds or removes at most two letters from the set */
-      if (fl < 4 || (fl > len ? fl - len : len - fl) > (size_t)maxd ||
-          __builtin_popcount(fm ^ wl) > 2 * maxd)
+      if (sx_popcount(fm ^ wl) > 2 * maxd)
         continue;
       int d = sx_osa_distance(w, len, f, fl, maxd);
       if (d >= 1 && d <= maxd && d < bd) {

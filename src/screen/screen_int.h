@@ -26,7 +26,36 @@ bool sx_grow(void **data, size_t *cap, size_t need, size_t elem);
   (sx_grow((void **)&(arr), &(cap), (len) + 1, sizeof *(arr)) ? ((arr)[(len)++] = (item), true)    \
                                                               : false)
 
-uint32_t sx_hash(const char *s, size_t n); /* FNV-1a, 32 bits */
+/* FNV-1a, 32 bits; sx_hash_more continues a hash h over n more bytes, so
+ * that strings sharing a prefix can share its hashing */
+#define SX_HASH_SEED 2166136261u
+static inline uint32_t sx_hash_more(uint32_t h, const char *s, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= (unsigned char)s[i];
+    h *= 16777619u;
+  }
+  return h;
+}
+static inline uint32_t sx_hash(const char *s, size_t n) {
+  return sx_hash_more(SX_HASH_SEED, s, n);
+}
+/* Bits set in x, in a few operations (__builtin_popcountll is a call
+ * into libgcc on CPUs the build does not assume have POPCNT). */
+static inline int sx_popcount(uint64_t x) {
+  x -= (x >> 1) & 0x5555555555555555ull;
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+  return (int)((x * 0x0101010101010101ull) >> 56);
+}
+/* The letters of s, one bit each (by the low six bits of the byte): an
+ * edit adds or removes at most two of them (a substitution one of each), so
+ * words whose sets differ in more than 2d cannot be d edits apart. */
+static inline uint64_t sx_letter_set(const char *s, size_t n) {
+  uint64_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    m |= 1ull << ((unsigned char)s[i] & 63);
+  return m;
+}
 
 /* ---- normaliser (normalize.c) ---- */
 
@@ -376,8 +405,12 @@ static inline const char *sx_str(const sx_view *v, uint32_t off) {
 }
 /* A "; "-separated field as a JSON array of its trimmed, non-empty parts. */
 void sx_json_list(ag_buf *b, const char *s);
-/* Token id of an exact word, or UINT32_MAX. */
-uint32_t sx_view_find(const sx_view *v, const char *w, size_t len);
+/* Token id of an exact word, or UINT32_MAX; sx_view_find_hashed is given
+ * the word's sx_hash. */
+uint32_t sx_view_find_hashed(const sx_view *v, uint32_t h, const char *w, size_t len);
+static inline uint32_t sx_view_find(const sx_view *v, const char *w, size_t len) {
+  return sx_view_find_hashed(v, sx_hash(w, len), w, len);
+}
 
 /* SHA-256, raw and as lower-case hex (65 bytes with NUL). */
 bool sx_sha256(const void *data, size_t len, uint8_t out[32]);

@@ -1184,6 +1184,95 @@ static const char *id_of(const ag_screen *s, const char *name, ag_screen_result 
 
 /* Romanisation variants are data (data/screening/romanisation.tsv): each
  * pair the table holds reads as one name. */
+/* Optimal string alignment distance from its definition: the table of
+ * distances between prefixes, with insertions, deletions, substitutions
+ * and transpositions of adjacent letters each costing one. */
+static int osa_table(const char *a, size_t la, const char *b, size_t lb) {
+  static int d[65][65];
+  for (size_t i = 0; i <= la; i++)
+    for (size_t j = 0; j <= lb; j++) {
+      if (!i || !j) {
+        d[i][j] = (int)(i + j);
+        continue;
+      }
+      int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < v)
+        v = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < v)
+        v = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
+      d[i][j] = v;
+    }
+  return d[la][lb];
+}
+
+static void test_osa_distance(void **state) {
+  (void)state;
+  assert_int_equal(sx_osa_distance("ab", 2, "ba", 2, 2), 1);  /* a transposition */
+  assert_int_equal(sx_osa_distance("ca", 2, "abc", 3, 5), 3); /* no edit of a swapped pair */
+  assert_int_equal(sx_osa_distance("", 0, "abc", 3, 5), 3);
+  assert_int_equal(sx_osa_distance("abc", 3, "", 0, 5), 3);
+  assert_int_equal(sx_osa_distance("abc", 3, "abc", 3, 0), 0);
+  assert_int_equal(sx_osa_distance("abc", 3, "abd", 3, 0), 1);           /* gave up at once */
+  assert_int_equal(sx_osa_distance("\xff\x01", 2, "\x01\xff", 2, 2), 1); /* any bytes */
+  char a[66], b[66];
+  memset(a, 'a', sizeof a);
+  memset(b, 'a', sizeof b);
+  b[40] = 'b';
+  assert_int_equal(sx_osa_distance(a, 64, b, 64, 2), 1); /* a whole machine word */
+  assert_int_equal(sx_osa_distance(a, 65, b, 65, 2), 3); /* longer: beyond any max */
+  /* every pair of words of up to six letters over three, against the table */
+  static char words[1093][6];
+  static size_t lens[1093];
+  size_t nw = 1; /* words[0] is "" */
+  for (size_t k = 0; k < nw; k++)
+    for (char c = 'a'; lens[k] < 6 && c <= 'c'; c++) {
+      memcpy(words[nw], words[k], lens[k]);
+      words[nw][lens[k]] = c;
+      lens[nw++] = lens[k] + 1;
+    }
+  assert_int_equal(nw, 1093);
+  for (size_t i = 0; i < nw; i++)
+    for (size_t j = 0; j < nw; j++) {
+      int want = osa_table(words[i], lens[i], words[j], lens[j]);
+      for (int max = 0; max <= 3; max++)
+        if (sx_osa_distance(words[i], lens[i], words[j], lens[j], max) !=
+            (want > max ? max + 1 : want))
+          fail_msg("osa %.*s / %.*s, max %d: want %d", (int)lens[i], words[i], (int)lens[j],
+                   words[j], max, want);
+    }
+  /* random words over small alphabets (many repeats and swaps), of every
+   * length up to 64, against the table */
+  srand(20260731);
+  for (int n = 0; n < 200000; n++) {
+    size_t la = (size_t)rand() % (n % 50 ? 12 : 65), lb = (size_t)rand() % (n % 50 ? 12 : 65);
+    int alpha = 1 + rand() % 4;
+    for (size_t i = 0; i < la; i++)
+      a[i] = (char)("ab\x80\xff"[rand() % alpha]);
+    if (n % 2) {
+      memcpy(b, a, la); /* b a few edits from a */
+      lb = la;
+      for (int e = rand() % 4; e > 0; e--) {
+        size_t p = lb ? (size_t)rand() % lb : 0;
+        if (p + 1 < lb) { /* a swap */
+          char c = b[p];
+          b[p] = b[p + 1];
+          b[p + 1] = c;
+        } else if (lb < 64) { /* a letter more */
+          b[lb++] = 'a';
+        }
+      }
+    } else
+      for (size_t j = 0; j < lb; j++)
+        b[j] = (char)("ab\x80\xff"[rand() % alpha]);
+    int want = osa_table(a, la, b, lb), max = rand() % 4;
+    if (sx_osa_distance(a, la, b, lb, max) != (want > max ? max + 1 : want) ||
+        sx_osa_distance(a, la, b, lb, 64) != want)
+      fail_msg("osa %.*s / %.*s: want %d", (int)la, a, (int)lb, b, want);
+  }
+}
+
 static void test_romanisation(void **state) {
   (void)state;
   norm_is("Son-kwang GIM", "son kwang kim"); /* Korean: Kim/Gim */
@@ -1199,6 +1288,35 @@ static void test_romanisation(void **state) {
   norm_is("Dmitriy Dmitrii Dmitry", "dmitri dmitri dmitri");
   norm_is("Yuriy Yurii", "yuri yuri");
   norm_is("Novyy Novyi", "novy novy"); /* -yy / -yi endings */
+  /* every whole-word row of the table, looked up, gives its canonical form */
+  FILE *f = fopen("data/screening/romanisation.tsv", "r");
+  assert_non_null(f);
+  char line[512];
+  size_t rows = 0;
+  bool header = true;
+  while (fgets(line, sizeof line, f)) {
+    char *from = line, *tab = strchr(line, '\t');
+    if (line[0] == '#' || !tab)
+      continue;
+    if (header) {
+      header = false;
+      continue;
+    }
+    *tab = '\0';
+    char *to = tab + 1;
+    to[strcspn(to, "\t")] = '\0';
+    if (from[0] == '-')
+      continue; /* an ending */
+    const char *got = sx_romanisation_word(from);
+    if (!got || strcmp(got, to))
+      fail_msg("romanisation of %s: want %s, got %s", from, to, got ? got : "none");
+    rows++;
+  }
+  fclose(f);
+  assert_true(rows > 100 && rows < sx_romanisation_count()); /* the count has the endings */
+  assert_null(sx_romanisation_word("mohamme"));              /* a prefix of a row is not it */
+  assert_null(sx_romanisation_word("kimm"));
+  assert_null(sx_romanisation_word(""));
 }
 
 static bool same_entry_twice(const ag_screen_result *r) {
@@ -1441,6 +1559,7 @@ int main(void) {
       cmocka_unit_test(test_place_prefix_and_acronym),
       cmocka_unit_test(test_name_forms_small_list),
       cmocka_unit_test(test_content_ids),
+      cmocka_unit_test(test_osa_distance),
       cmocka_unit_test(test_romanisation),
       cmocka_unit_test(test_entries_filter),
       cmocka_unit_test(test_entry_find_and_json),
