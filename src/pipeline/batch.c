@@ -354,8 +354,9 @@ ag_status ag_pipeline_batch(const ag_pipeline_data *d, const ag_pipeline_batch_o
   ag_audit_packer *packers[THREADS_MAX] = {NULL};
   ag_status st = AG_OK;
   bool ok = bufs[0] && bufs[1] && (!o->db || (b.recs && b.ids));
-  for (size_t i = 0; ok && o->db && i < 2 * CHUNK; i++)
-    ok = (bufs[i / CHUNK][i % CHUNK].prehash = ag_audit_prehash_new()) != NULL;
+  for (int k = 0; ok && o->db && k < 2; k++)
+    for (size_t i = 0; ok && i < CHUNK; i++)
+      ok = (bufs[k][i].prehash = ag_audit_prehash_new()) != NULL;
   for (int t = 0; ok && t < nt; t++) {
     ok = (workers[t] = ag_pipeline_worker_new(o->mode)) != NULL;
     /* the same customers come back in a batch of orders; without the
