@@ -743,6 +743,13 @@ function entryPair(term, value, now, then) {
 
 /* The candidate's side of a panel: what the record says of it, and the
  * entry as the lists give it now, with the state of its content. */
+
+// a check names its parties by role; a screening has one party, the one screened
+const roleTitles = { end_user: 'End user', consignee: 'Consignee',
+  intermediate_consignee: 'Intermediate consignee', purchaser: 'Purchaser', party: 'Party screened' };
+function roleTitle(role) {
+  return roleTitles[role] || role;
+}
 function candidateSide(m, found) {
   const state = found ? found.state : 'not_looked_up';
   const e = found && found.entry;
@@ -815,7 +822,7 @@ async function reviewItem(main, id) {
       entries.push(m.source_id);
       const at = rec.screening ? `/screening/${gi}/matches/${mi}` : `/matches/${mi}`;
       main.append(el('div', { class: 'side panel' },
-        el('div', {}, el('h3', {}, `Party (${g.party})`), el('dl', { class: 'pairs' },
+        el('div', {}, el('h3', {}, roleTitle(g.party)), el('dl', { class: 'pairs' },
           el('dt', {}, 'Name'), el('dd', {}, party.name || g.name || ''),
           el('dt', {}, 'Country'), el('dd', {}, screenedCountry(party, g, rec)),
           el('dt', {}, 'Address'), el('dd', {}, party.address || NONE_GIVEN),

@@ -271,20 +271,20 @@ test('review: the item shows each party as given, and says so of what was not gi
 
   // (a new hash on the same page: wait for this item's panels, not the last one's)
   await page.goto(`${server.url}/#review/${made.json.audit_id}`);
-  await page.getByRole('heading', { name: 'Party (purchaser)' }).waitFor();
+  await page.getByRole('heading', { name: 'Purchaser' }).waitFor();
   const sides = await partySides(page);
-  const party = (role) => sides.find((s) => s.heading === `Party (${role})`);
-  assert.deepEqual(party('end_user'), { heading: 'Party (end_user)', Name: 'NSO Grop', Country: 'FR',
+  const party = (title) => sides.find((s) => s.heading === title);
+  assert.deepEqual(party('End user'), { heading: 'End user', Name: 'NSO Grop', Country: 'FR',
     Address: '12 rue de Rivoli', City: 'Paris', Identifiers: 'RCS 552081317' });
-  assert.deepEqual(party('consignee'), { heading: 'Party (consignee)', Name: 'NSO Grop',
+  assert.deepEqual(party('Consignee'), { heading: 'Consignee', Name: 'NSO Grop',
     Country: 'FR (the destination)', Address: 'none given', City: 'none given', Identifiers: 'none given' });
-  assert.deepEqual(party('purchaser'), { heading: 'Party (purchaser)', Name: 'NSO Grop Technologies',
+  assert.deepEqual(party('Purchaser'), { heading: 'Purchaser', Name: 'NSO Grop Technologies',
     Country: 'none given', Address: 'none given', City: 'none given', Identifiers: 'none given' });
   await axe('review-item-parties');
 
   await page.goto(`${server.url}/#review/${screened.json.audit_id}`);
-  await page.getByRole('heading', { name: 'Party (party)' }).waitFor();
-  assert.deepEqual((await partySides(page))[0], { heading: 'Party (party)', Name: 'NSO Grop Technologies',
+  await page.getByRole('heading', { name: 'Party screened' }).waitFor();
+  assert.deepEqual((await partySides(page))[0], { heading: 'Party screened', Name: 'NSO Grop Technologies',
     Country: 'none given', Address: '12 rue de Rivoli', City: 'none given', Identifiers: 'none given' });
   await axe('review-item-screening');
 });
