@@ -256,11 +256,15 @@ void ag_audit_entry_free(ag_audit_entry *e);
 ag_status ag_audit_head(ag_audit_db *db, int64_t *seq, char hash[AG_AUDIT_HASH_HEX], ag_error *err);
 
 /* State another module derives from the log and keeps while the handle is
- * open (the review module's open queue): one per slot, made by make() the
+ * open (the review module's open queue and its reviews): one per slot, made by make() the
  * first time it is asked for (NULL: out of memory, asked again next time)
  * and freed by drop() in ag_audit_close(). Safe from any thread; the state
  * guards its own use. */
-typedef enum { AG_AUDIT_SLOT_REVIEW_QUEUE = 0, AG_AUDIT_SLOTS } ag_audit_slot;
+typedef enum {
+  AG_AUDIT_SLOT_REVIEW_QUEUE = 0,
+  AG_AUDIT_SLOT_REVIEW_SET,
+  AG_AUDIT_SLOTS
+} ag_audit_slot;
 void *ag_audit_slot_get(ag_audit_db *db, ag_audit_slot slot, void *(*make)(void),
                         void (*drop)(void *));
 

@@ -56,8 +56,9 @@ ag_status ag_review_submit(ag_audit_db *db, const char *json, size_t len, const 
  * The open queue is kept with db while it is open (docs/review.md, "How
  * the open queue is kept"): the first call reads the log (unless
  * ag_review_queue_warm has; one in progress is waited for), later ones
- * only what was appended since, by any process. Safe from several
- * threads. */
+ * only what was appended since, by any process. So are the reviews every
+ * status needs (and ag_review_queue_ref and ag_review_get): read once,
+ * then only those appended since. Safe from several threads. */
 ag_status ag_review_queue(ag_audit_db *db, const char *status, const char *cursor, size_t limit,
                           ag_buf *out, ag_error *err);
 
@@ -70,10 +71,11 @@ typedef struct {
   bool stopped; /* step asked it to stop */
 } ag_review_warm;
 
-/* Reads the log into the open queue kept with db, as the first
- * ag_review_queue call would (then only what was appended since), for a
- * process that learns it before its first request (`acegate serve`). It
- * reads a few thousand records a step, calling step (when given) before
+/* Reads the log into the open queue kept with db (and its reviews into
+ * the reviews kept with it), as the first ag_review_queue call would
+ * (then only what was appended since), for a process that learns it
+ * before its first request (`acegate serve`). It reads the reviews, then
+ * the records a few thousand a step, calling step (when given) before
  * each with the progress so far; step returning false stops it (AG_OK,
  * w->stopped). Calls of ag_review_queue meanwhile wait for it to end
  * rather than read the log themselves; the list is theirs again after,

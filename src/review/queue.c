@@ -15,16 +15,21 @@
  * so there is nothing besides the log to keep or to verify. Several
  * processes may append to the log (the command line beside the service,
  * replicas on one PostgreSQL log): each request first reads up to the
- * head, so whatever any of them appended is in its answer.
+ * head, so whatever any of them appended is in its answer. The reviews
+ * that take records out of it, and that every other queue needs, are kept
+ * with the handle the same way (set.c).
  *
  * Invariants of the list (open_list.mu guards it):
  *  - its seqs rise, each once, none after `last`, each of a record
  *    review_need_queued() queues;
- *  - it holds every such record up to `last` that no review read since
- *    resolves: records are appended, never changed, and a resolved record
- *    never opens again (its status is its latest review, and every review
- *    decides cleared, confirmed or escalated), so a seq a review resolves
- *    is dropped for good;
+ *  - it holds every such record up to `last` that no review of the review
+ *    set resolves, but for the reviews from the `pruned`-th on (in chain
+ *    order), which the next prune() applies: records are appended, never
+ *    changed, and a resolved record never opens again (its status is its
+ *    latest review, and every review decides cleared, confirmed or
+ *    escalated), so a seq a review resolves is dropped for good;
+ *  - gen is the review set's generation it was learnt with: when the set
+ *    is read anew (another log at that path), so is the list;
  *  - last_hash is record last's hash: a log that no longer holds it
  *    (another log at that path) is read again from its start;
  *  - while `warming`, only ag_review_queue_warm() changes the list (a step
@@ -68,8 +73,9 @@ static void put_review_ref(ag_buf *out, const review_ref *r) {
   ag_buf_putc(out, '}');
 }
 
-static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set) {
-  review_put_header(out, e, review_status(set, e->id));
+/* An item and r, its latest review (NULL: none, "open"). */
+static void put_item(ag_buf *out, const ag_audit_entry *e, const review_ref *r) {
+  review_put_header(out, e, r ? r->decision : "open");
   ag_buf_puts(out, ",\"destination\":");
   ag_buf_json_cstr(out, e->destination);
   ag_buf_puts(out, ",\"eccn\":");
@@ -99,7 +105,6 @@ static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set
     free(ct);
   }
   json_decref(dec);
-  const review_ref *r = review_latest(set, e->id);
   ag_buf_puts(out, ",\"latest_review\":");
   if (r)
     put_review_ref(out, r);
@@ -108,16 +113,17 @@ static void put_item(ag_buf *out, const ag_audit_entry *e, const review_set *set
   ag_buf_putc(out, '}');
 }
 
-/* Writes {"status","items","next_cursor"} for a page of entries. */
+/* Writes {"status","items","next_cursor"} for a page of entries, each with
+ * its latest review (latest NULL: none has one, the open queue). */
 static void put_page(ag_buf *out, const char *status, ag_audit_entry *const *entries, size_t n,
-                     const char *next_cursor, const review_set *set) {
+                     const char *next_cursor, const review_ref *const *latest) {
   ag_buf_puts(out, "{\"status\":");
   ag_buf_json_cstr(out, status);
   ag_buf_puts(out, ",\"items\":[");
   for (size_t i = 0; i < n; i++) {
     if (i)
       ag_buf_putc(out, ',');
-    put_item(out, entries[i], set);
+    put_item(out, entries[i], latest ? latest[i] : NULL);
   }
   ag_buf_puts(out, "],\"next_cursor\":");
   if (next_cursor && next_cursor[0])
@@ -130,7 +136,7 @@ static void put_page(ag_buf *out, const char *status, ag_audit_entry *const *ent
 /* ---- a scan of the log ---- */
 
 typedef struct {
-  const review_set *set;
+  const review_set *set; /* read-locked */
   const char *status;
 } queue_filter;
 
@@ -144,9 +150,12 @@ static bool in_queue(void *ctx, const ag_audit_entry *e) {
   return review_need(e, NULL).reviewable && !strcmp(review_status(f->set, e->id), f->status);
 }
 
-static ag_status scan_with(ag_audit_db *db, const review_set *set, const char *status,
-                           const char *ref, const char *cursor, size_t limit, ag_buf *out,
-                           ag_error *err) {
+/* The scan holds the set's read lock throughout (its answer is of one
+ * set): the records of one party when ref is given, else the whole log
+ * (review_queue_scan, which the tests compare with). */
+static ag_status scan_with(ag_audit_db *db, review_set *set, const char *status, const char *ref,
+                           const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
+  review_set_read(set);
   queue_filter f = {set, status};
   ag_audit_query q = {.kind = AG_AUDIT_ANY,
                       .ref = ref,
@@ -156,36 +165,42 @@ static ag_status scan_with(ag_audit_db *db, const review_set *set, const char *s
                       .limit = limit};
   ag_audit_page page;
   ag_status st = ag_audit_search(db, &q, &page, err);
-  if (st == AG_OK) {
-    put_page(out, status, page.entries, page.count, page.next_cursor, set);
-    ag_audit_page_free(&page);
+  size_t n = st == AG_OK ? page.count : 0;
+  const review_ref **latest = n ? malloc(n * sizeof(const review_ref *)) : NULL;
+  bool room = !n || latest;
+  if (st == AG_OK && room) {
+    for (size_t i = 0; i < n; i++)
+      latest[i] = review_latest(set, page.entries[i]->id);
+    put_page(out, status, page.entries, n, page.next_cursor, latest);
   }
+  review_set_done(set);
+  free(latest);
+  ag_audit_page_free(&page);
+  if (st == AG_OK && !room)
+    st = ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
   return st;
 }
 
 ag_status review_queue_scan(ag_audit_db *db, const char *status, const char *ref,
                             const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
-  review_set set;
+  review_set *set;
   ag_status st = review_set_load(db, &set, err);
   if (st == AG_OK)
-    st = scan_with(db, &set, status, ref, cursor, limit, out, err);
-  free(set.v);
+    st = scan_with(db, set, status, ref, cursor, limit, out, err);
+  review_set_free(set);
   return st;
 }
 
 /* ---- the resolved statuses ---- */
 
-static int by_seq(const void *a, const void *b) {
-  const ag_audit_entry *x = *(ag_audit_entry *const *)a, *y = *(ag_audit_entry *const *)b;
-  return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
 /* A resolved status (escalated, cleared, confirmed) is that of records a
- * review names: those are read one by one from the review set, where a
- * scan of the log would read and parse every record to find a few (11.6 s
- * on a log of 100,000 checks). Oldest first; the cursor is a search's
- * ("f" and the last seq in hex), so a page continues either way. */
-static ag_status queue_reviewed(ag_audit_db *db, const review_set *set, const char *status,
+ * review names: those are found in the review set, where a scan of the log
+ * would read and parse every record to find a few (11.6 s on a log of
+ * 100,000 checks); whether the log holds each, and whether it is
+ * reviewable, is looked up once and kept with the set, so a page reads
+ * only its own records. Oldest first; the cursor is a search's ("f" and
+ * the last seq in hex), so a page continues either way. */
+static ag_status queue_reviewed(ag_audit_db *db, review_set *set, const char *status,
                                 const char *cursor, size_t limit, ag_buf *out, ag_error *err) {
   int64_t after = 0;
   if (cursor && *cursor) {
@@ -197,49 +212,34 @@ static ag_status queue_reviewed(ag_audit_db *db, const review_set *set, const ch
   }
   if (limit == 0)
     limit = AG_AUDIT_PAGE_DEFAULT;
-  ag_audit_entry **found = NULL;
+  review_item *items = NULL;
   size_t n = 0;
-  ag_status st = AG_OK;
-  for (size_t i = 0; i < set->n && st == AG_OK;) {
-    size_t j = i;
-    while (j + 1 < set->n && !strcmp(set->v[j + 1].of, set->v[i].of))
-      j++; /* set->v[j]: the record's latest review */
-    const char *of = set->v[j].of;
-    const char *decision = set->v[j].decision;
-    i = j + 1;
-    if (strcmp(decision, status) != 0)
-      continue;
-    ag_audit_entry *e = NULL;
-    if ((st = ag_audit_get(db, of, &e, err)) == AG_ERR_NOTFOUND) {
-      st = AG_OK; /* a review of an id the log does not hold names nothing */
-      continue;
-    }
-    if (st != AG_OK)
-      break;
-    if (e->seq <= after || !review_need(e, NULL).reviewable) {
-      ag_audit_entry_free(e);
-      continue;
-    }
-    ag_audit_entry **grown = realloc(found, (n + 1) * sizeof(ag_audit_entry *));
-    if (!grown) {
-      ag_audit_entry_free(e);
-      st = ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
-      break;
-    }
-    found = grown;
-    found[n++] = e;
+  ag_status st = review_set_status(set, db, status, after, &items, &n, err);
+  size_t k = n > limit ? limit : n;
+  ag_audit_entry **found = k ? calloc(k, sizeof(ag_audit_entry *)) : NULL;
+  const review_ref **latest = k ? calloc(k, sizeof(const review_ref *)) : NULL;
+  if (k && (!found || !latest)) {
+    free(found);
+    free(latest);
+    free(items);
+    return st != AG_OK ? st : ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+  }
+  for (size_t i = 0; i < k && st == AG_OK; i++) {
+    latest[i] = &items[i].latest;
+    if ((st = ag_audit_get(db, items[i].of, &found[i], err)) == AG_ERR_NOTFOUND)
+      st = ag_error_set(err, AG_ERR_DB, "db", "record %s is no longer in the log", items[i].of);
   }
   if (st == AG_OK) {
-    if (n)
-      qsort(found, n, sizeof(ag_audit_entry *), by_seq);
     char next[AG_AUDIT_CURSOR_MAX] = "";
     if (n > limit)
-      snprintf(next, sizeof next, "f%" PRIx64, (uint64_t)found[limit - 1]->seq);
-    put_page(out, status, found, n > limit ? limit : n, next, set);
+      snprintf(next, sizeof next, "f%" PRIx64, (uint64_t)items[limit - 1].seq);
+    put_page(out, status, found, k, next, latest);
   }
-  for (size_t k = 0; k < n; k++)
-    ag_audit_entry_free(found[k]);
+  for (size_t i = 0; found && i < k; i++)
+    ag_audit_entry_free(found[i]);
   free(found);
+  free(latest);
+  free(items);
   return st;
 }
 
@@ -253,6 +253,8 @@ typedef struct {
   size_t n, cap;
   int64_t last; /* the last record read (0: none yet) */
   char last_hash[AG_AUDIT_HASH_HEX];
+  uint64_t gen;  /* of the review set it was learnt with */
+  size_t pruned; /* the reviews of the set it was pruned with */
 } open_list;
 
 static void *open_list_make(void) {
@@ -286,15 +288,16 @@ static bool open_list_push(open_list *q, int64_t seq) {
 }
 
 typedef struct {
-  const review_set *set;
   int64_t upto; /* the head read before the search */
 } learn_filter;
 
 static bool learn_match(void *ctx, const ag_audit_entry *e) {
   const learn_filter *f = ctx;
   /* a record after the head is read by the next request, from its own
-   * head on; a resolved one is never open again */
-  return e->seq <= f->upto && review_need_queued(e) && !review_latest(f->set, e->id);
+   * head on; what reviews resolve is left out as the page is added
+   * (learn_add), not here, so that the review set is never locked while
+   * the log is read */
+  return e->seq <= f->upto && review_need_queued(e);
 }
 
 /* One search of the records after q->last: the open ones up to f->upto
@@ -345,17 +348,22 @@ static ag_status learn_end(ag_audit_db *db, const ag_audit_page *page, int64_t h
   return st;
 }
 
-/* Adds the page's records to the list and moves `last` to seq; the list
- * and `last` move together, so a failure midway leaves a list the next
- * reader continues. */
-static ag_status learn_add(open_list *q, const ag_audit_page *page, int64_t seq, const char *hash,
-                           ag_error *err) {
+/* Adds the page's records that no review resolves to the list and moves
+ * `last` to seq; the list and `last` move together, so a failure midway
+ * leaves a list the next reader continues. A resolved record is never
+ * open again; a review read after this is for prune(). */
+static ag_status learn_add(open_list *q, const ag_audit_page *page, review_set *set, int64_t seq,
+                           const char *hash, ag_error *err) {
   size_t had = q->n;
-  for (size_t i = 0; i < page->count; i++) {
-    if (!open_list_push(q, page->entries[i]->seq)) {
-      q->n = had;
-      return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
-    }
+  bool full = false;
+  review_set_read(set);
+  for (size_t i = 0; i < page->count && !full; i++)
+    if (!review_latest(set, page->entries[i]->id))
+      full = !open_list_push(q, page->entries[i]->seq);
+  review_set_done(set);
+  if (full) {
+    q->n = had;
+    return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
   }
   q->last = seq;
   snprintf(q->last_hash, sizeof q->last_hash, "%s", hash);
@@ -364,9 +372,9 @@ static ag_status learn_add(open_list *q, const ag_audit_page *page, int64_t seq,
 
 /* Reads the records after q->last up to the head into the list, a search
  * page at a time. */
-static ag_status learn(open_list *q, ag_audit_db *db, const review_set *set, int64_t head,
+static ag_status learn(open_list *q, ag_audit_db *db, review_set *set, int64_t head,
                        const char *head_hash, ag_error *err) {
-  learn_filter f = {set, head};
+  learn_filter f = {head};
   for (bool done = false; !done;) {
     ag_audit_page page;
     ag_status st = learn_read(q, db, &f, 0, &page, err);
@@ -375,7 +383,7 @@ static ag_status learn(open_list *q, ag_audit_db *db, const review_set *set, int
     int64_t seq = 0;
     char hash[AG_AUDIT_HASH_HEX] = "";
     if ((st = learn_end(db, &page, head, head_hash, &seq, hash, &done, err)) == AG_OK)
-      st = learn_add(q, &page, seq, hash, err);
+      st = learn_add(q, &page, set, seq, hash, err);
     ag_audit_page_free(&page);
     if (st != AG_OK)
       return st;
@@ -405,21 +413,39 @@ static ag_status holds_last(const open_list *q, ag_audit_db *db, int64_t head,
   return st;
 }
 
+static void open_list_clear(open_list *q) {
+  q->n = 0;
+  q->last = 0;
+  q->last_hash[0] = '\0';
+}
+
 /* Empties the list when the log no longer holds its last record. */
 static ag_status check_last(open_list *q, ag_audit_db *db, int64_t head, const char *head_hash,
                             ag_error *err) {
   bool holds;
   ag_status st = holds_last(q, db, head, head_hash, &holds, err);
-  if (st == AG_OK && !holds) {
-    q->n = 0;
-    q->last = 0;
-    q->last_hash[0] = '\0';
-  }
+  if (st == AG_OK && !holds)
+    open_list_clear(q);
   return st;
 }
 
+/* Empties the list when the review set was read anew (another log at its
+ * path) since the list was learnt with it. An empty list needs no pruning
+ * by the reviews read so far: whatever it learns next, it learns with
+ * them. */
+static void check_set(open_list *q, review_set *set) {
+  uint64_t gen;
+  size_t reviews = review_set_count(set, &gen);
+  if (gen != q->gen) {
+    open_list_clear(q);
+    q->gen = gen;
+  }
+  if (!q->n)
+    q->pruned = reviews;
+}
+
 /* Brings the list up to the log's head. */
-static ag_status catch_up(open_list *q, ag_audit_db *db, const review_set *set, ag_error *err) {
+static ag_status catch_up(open_list *q, ag_audit_db *db, review_set *set, ag_error *err) {
   int64_t head;
   char hash[AG_AUDIT_HASH_HEX];
   ag_status st = ag_audit_head(db, &head, hash, err);
@@ -430,63 +456,49 @@ static ag_status catch_up(open_list *q, ag_audit_db *db, const review_set *set, 
   return head > q->last ? learn(q, db, set, head, hash, err) : AG_OK;
 }
 
-/* The seq an audit id names ("a-SEQ-RANDOM", acegate/audit.h), 0 if none. */
-static int64_t id_seq(const char *id) {
-  if (strncmp(id, "a-", 2) != 0)
-    return 0;
-  char *end;
-  long long v = strtoll(id + 2, &end, 10);
-  return end != id + 2 && *end == '-' && v > 0 ? v : 0;
+static int by_seq(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
 }
 
-typedef struct {
-  int64_t seq;
-  const char *id; /* the audit id a review names */
-} reviewed;
-
-static int reviewed_by_seq(const void *a, const void *b) {
-  const reviewed *x = a, *y = b;
-  return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/* Whether the log holds a record with audit id `id`. */
-static ag_status log_holds(ag_audit_db *db, const char *id, bool *holds, ag_error *err) {
-  ag_audit_entry *e = NULL;
-  ag_status st = ag_audit_get(db, id, &e, err);
-  *holds = st == AG_OK;
-  ag_audit_entry_free(e);
-  return st == AG_ERR_NOTFOUND ? AG_OK : st;
-}
-
-/* Drops the records that reviews made since they were learnt resolve. A
- * review names a record by audit id and the list holds seqs: a review
- * naming a listed seq resolves it when the log holds that very id (one
- * look-up, after which the seq is gone for good). */
-static ag_status prune(open_list *q, ag_audit_db *db, const review_set *set, ag_error *err) {
-  if (!q->n || !set->n)
-    return AG_OK;
-  reviewed *r = malloc(set->n * sizeof *r);
-  if (!r)
-    return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
-  size_t nr = 0;
-  for (size_t i = 0; i < set->n; i++) { /* each record reviewed once */
-    int64_t seq = id_seq(set->v[i].of);
-    if (seq && (i == 0 || strcmp(set->v[i].of, set->v[i - 1].of) != 0))
-      r[nr++] = (reviewed){seq, set->v[i].of};
+/* Drops the records that the reviews read since the last prune resolve
+ * (those read before were applied then, or were read before the records
+ * they resolve were learnt, which left them out). A review names a record
+ * by audit id and the list holds seqs: a review naming a listed seq
+ * resolves it when the log holds that very id (looked up once, kept with
+ * the set). *stale when the set was read anew meanwhile: the list is
+ * then to be learnt again. */
+static ag_status prune(open_list *q, ag_audit_db *db, review_set *set, bool *stale, ag_error *err) {
+  review_named *r;
+  size_t nr, upto;
+  ag_status st = review_set_since(set, q->pruned, q->gen, &r, &nr, &upto, stale, err);
+  if (st != AG_OK || *stale)
+    return st;
+  int64_t *drop = nr ? malloc(nr * sizeof *drop) : NULL;
+  size_t nd = 0;
+  if (nr && !drop)
+    st = ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
+  for (size_t i = 0; i < nr && drop && st == AG_OK; i++) {
+    int64_t seq = review_id_seq(r[i].of);
+    bool holds = false;
+    if (seq && q->n && bsearch(&seq, q->seq, q->n, sizeof *q->seq, by_seq) &&
+        (st = review_set_holds(set, db, q->gen, &r[i], &holds, err)) == AG_OK && holds)
+      drop[nd++] = seq;
   }
-  qsort(r, nr, sizeof *r, reviewed_by_seq);
-  ag_status st = AG_OK;
-  size_t kept = 0, j = 0;
-  for (size_t i = 0; i < q->n; i++) {
-    bool resolved = false;
-    while (j < nr && r[j].seq < q->seq[i])
-      j++;
-    for (; j < nr && r[j].seq == q->seq[i] && !resolved && st == AG_OK; j++)
-      st = log_holds(db, r[j].id, &resolved, err);
-    if (!resolved)
-      q->seq[kept++] = q->seq[i];
+  if (st == AG_OK && nd) {
+    qsort(drop, nd, sizeof *drop, by_seq);
+    size_t kept = 0, j = 0;
+    for (size_t i = 0; i < q->n; i++) {
+      while (j < nd && drop[j] < q->seq[i])
+        j++;
+      if (j == nd || drop[j] != q->seq[i])
+        q->seq[kept++] = q->seq[i];
+    }
+    q->n = kept;
   }
-  q->n = kept;
+  if (st == AG_OK)
+    q->pruned = upto;
+  free(drop);
   free(r);
   return st;
 }
@@ -513,9 +525,10 @@ static ag_status page_seqs(const open_list *q, int64_t after, size_t limit, int6
   return AG_OK;
 }
 
-/* Writes the page of the records with these seqs. */
-static ag_status put_open_page(ag_audit_db *db, const review_set *set, const int64_t *seqs,
-                               size_t n, bool more, ag_buf *out, ag_error *err) {
+/* Writes the page of the records with these seqs (none of which a review
+ * resolves). */
+static ag_status put_open_page(ag_audit_db *db, const int64_t *seqs, size_t n, bool more,
+                               ag_buf *out, ag_error *err) {
   ag_audit_entry **entries = n ? calloc(n, sizeof(ag_audit_entry *)) : NULL;
   if (n && !entries)
     return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
@@ -528,12 +541,28 @@ static ag_status put_open_page(ag_audit_db *db, const review_set *set, const int
     char next[AG_AUDIT_CURSOR_MAX] = "";
     if (more)
       snprintf(next, sizeof next, "f%" PRIx64, (uint64_t)seqs[n - 1]);
-    put_page(out, "open", entries, n, next, set);
+    put_page(out, "open", entries, n, next, NULL);
   }
   for (size_t i = 0; i < n; i++)
     ag_audit_entry_free(entries[i]);
   free(entries);
   return st;
+}
+
+/* The list brought up to the head and pruned by the reviews read; learnt
+ * again when the review set was read anew meanwhile (a few times at most:
+ * the log at the path keeps changing otherwise). q->mu is held. */
+static ag_status bring_up(open_list *q, ag_audit_db *db, review_set *set, ag_error *err) {
+  for (int tries = 0; tries < 3; tries++) {
+    check_set(q, set);
+    bool stale = false;
+    ag_status st = catch_up(q, db, set, err);
+    if (st == AG_OK)
+      st = prune(q, db, set, &stale, err);
+    if (st != AG_OK || !stale)
+      return st;
+  }
+  return ag_error_set(err, AG_ERR_DB, "db", "the log changed while it was read: ask again");
 }
 
 /* The open queue from the list, brought up to the head first. The list is
@@ -547,29 +576,24 @@ static ag_status queue_open(ag_audit_db *db, const char *cursor, size_t limit, a
   open_list *q = ag_audit_slot_get(db, AG_AUDIT_SLOT_REVIEW_QUEUE, open_list_make, open_list_drop);
   if (!q)
     return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
-  /* the reviews are read once a read of the log in progress has ended,
-   * so that they are as recent as the list */
-  pthread_mutex_lock(&q->mu);
-  while (q->warming)
-    pthread_cond_wait(&q->warmed, &q->mu);
-  pthread_mutex_unlock(&q->mu);
-  review_set set;
-  ag_status st = review_set_load(db, &set, err);
-  if (st != AG_OK)
-    return st;
   int64_t *seqs = NULL;
   size_t n = 0;
   bool more = false;
   pthread_mutex_lock(&q->mu);
-  while (q->warming) /* one begun meanwhile */
+  while (q->warming) /* a read in progress: its list serves */
     pthread_cond_wait(&q->warmed, &q->mu);
-  if ((st = catch_up(q, db, &set, err)) == AG_OK && (st = prune(q, db, &set, err)) == AG_OK)
+  /* the reviews are read once that read has ended, and right before the
+   * list, so that they are as recent as the list */
+  review_set *set;
+  ag_status st = review_set_kept(db, &set, err);
+  if (st == AG_OK)
+    st = bring_up(q, db, set, err);
+  if (st == AG_OK)
     st = page_seqs(q, after, limit ? limit : AG_AUDIT_PAGE_DEFAULT, &seqs, &n, &more, err);
   pthread_mutex_unlock(&q->mu);
   if (st == AG_OK)
-    st = put_open_page(db, &set, seqs, n, more, out, err);
+    st = put_open_page(db, seqs, n, more, out, err);
   free(seqs);
-  free(set.v);
   return st;
 }
 
@@ -595,14 +619,15 @@ ag_status ag_review_queue_warm(ag_audit_db *db, bool (*step)(void *ctx, const ag
   pthread_mutex_unlock(&q->mu);
   /* while warming no one else changes the list: it is read without mu and
    * changed under it, so a caller reading w or waiting is never held long */
-  review_set set = {0};
+  review_set *set = NULL;
   int64_t head = 0;
   char head_hash[AG_AUDIT_HASH_HEX] = "";
-  ag_status st = review_set_load(db, &set, err);
+  ag_status st = review_set_kept(db, &set, err);
   if (st == AG_OK)
     st = ag_audit_head(db, &head, head_hash, err);
   if (st == AG_OK) {
     pthread_mutex_lock(&q->mu);
+    check_set(q, set);
     st = check_last(q, db, head, head_hash, err);
     pthread_mutex_unlock(&q->mu);
   }
@@ -611,7 +636,7 @@ ag_status ag_review_queue_warm(ag_audit_db *db, bool (*step)(void *ctx, const ag
     w->from = w->upto = q->last;
     w->items = q->n;
   }
-  learn_filter f = {&set, head};
+  learn_filter f = {head};
   for (bool done = st != AG_OK || q->last >= head; !done;) {
     if (step && !step(ctx, w)) {
       w->stopped = true;
@@ -624,7 +649,7 @@ ag_status ag_review_queue_warm(ag_audit_db *db, bool (*step)(void *ctx, const ag
       break;
     if ((st = learn_end(db, &page, head, head_hash, &seq, hash, &done, err)) == AG_OK) {
       pthread_mutex_lock(&q->mu);
-      st = learn_add(q, &page, seq, hash, err);
+      st = learn_add(q, &page, set, seq, hash, err);
       w->upto = q->last;
       w->items = q->n;
       pthread_mutex_unlock(&q->mu);
@@ -633,7 +658,6 @@ ag_status ag_review_queue_warm(ag_audit_db *db, bool (*step)(void *ctx, const ag
     if (st != AG_OK)
       break;
   }
-  free(set.v);
   pthread_mutex_lock(&q->mu);
   q->warming = false;
   pthread_cond_broadcast(&q->warmed);
@@ -657,15 +681,14 @@ ag_status ag_review_queue_ref(ag_audit_db *db, const char *status, const char *r
                         "\"%.40s\" is not a status: open, escalated, cleared or confirmed", status);
   if (limit > AG_AUDIT_PAGE_MAX)
     return ag_error_set(err, AG_ERR_INPUT, "limit", "at most %d", AG_AUDIT_PAGE_MAX);
+  if (!ref && !strcmp(status, "open"))
+    return queue_open(db, cursor, limit, out, err);
+  review_set *set;
+  ag_status st = review_set_kept(db, &set, err);
+  if (st != AG_OK)
+    return st;
   /* one party's records are read through the ref index (audit_log_ref) */
   if (ref)
-    return review_queue_scan(db, status, ref, cursor, limit, out, err);
-  if (!strcmp(status, "open"))
-    return queue_open(db, cursor, limit, out, err);
-  review_set set;
-  ag_status st = review_set_load(db, &set, err);
-  if (st == AG_OK)
-    st = queue_reviewed(db, &set, status, cursor, limit, out, err);
-  free(set.v);
-  return st;
+    return scan_with(db, set, status, ref, cursor, limit, out, err);
+  return queue_reviewed(db, set, status, cursor, limit, out, err);
 }

@@ -116,88 +116,11 @@ bool ag_review_queued(ag_audit_kind kind, const char *outcome, const char *answe
   return answer && review_need_queued(&e);
 }
 
-/* ---- the reviews in the log ---- */
-
-static int by_record_then_seq(const void *a, const void *b) {
-  const review_ref *x = a, *y = b;
-  int c = strcmp(x->of, y->of);
-  return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-static const char *static_decision(const char *s) {
+const char *review_decision_name(const char *s) {
   for (size_t i = 0; s && i < N_DECISIONS; i++)
     if (!strcmp(s, decision_names[i]))
       return decision_names[i];
   return NULL;
-}
-
-ag_status review_set_load(ag_audit_db *db, review_set *set, ag_error *err) {
-  memset(set, 0, sizeof *set);
-  char cursor[AG_AUDIT_CURSOR_MAX] = "";
-  do {
-    ag_audit_query q = {.kind = AG_AUDIT_REVIEW, .cursor = cursor, .limit = AG_AUDIT_PAGE_MAX};
-    ag_audit_page page;
-    ag_status st = ag_audit_search(db, &q, &page, err);
-    if (st != AG_OK) {
-      free(set->v);
-      set->v = NULL;
-      return st;
-    }
-    for (size_t i = 0; i < page.count; i++) {
-      const ag_audit_entry *e = page.entries[i];
-      json_t *d = json_loadb(e->decision, e->decision_len, 0, NULL);
-      const char *of = json_string_value(json_object_get(d, "review_of"));
-      const char *dec = static_decision(json_string_value(json_object_get(d, "decision")));
-      if (of && dec && strlen(of) < AG_AUDIT_ID_MAX) {
-        if (set->n == set->cap) {
-          size_t cap = set->cap ? set->cap * 2 : 64;
-          review_ref *v = realloc(set->v, cap * sizeof *v);
-          if (!v) {
-            json_decref(d);
-            ag_audit_page_free(&page);
-            free(set->v);
-            set->v = NULL;
-            return ag_error_set(err, AG_ERR_NOMEM, "reviews", "out of memory");
-          }
-          set->v = v;
-          set->cap = cap;
-        }
-        review_ref *r = &set->v[set->n++];
-        snprintf(r->of, sizeof r->of, "%s", of);
-        snprintf(r->id, sizeof r->id, "%s", e->id);
-        snprintf(r->reviewer, sizeof r->reviewer, "%s", e->key_id);
-        r->seq = e->seq;
-        r->time_ms = e->time_ms;
-        r->decision = dec;
-      }
-      json_decref(d);
-    }
-    snprintf(cursor, sizeof cursor, "%s", page.next_cursor);
-    ag_audit_page_free(&page);
-  } while (cursor[0]);
-  if (set->n)
-    qsort(set->v, set->n, sizeof *set->v, by_record_then_seq);
-  return AG_OK;
-}
-
-const review_ref *review_latest(const review_set *set, const char *audit_id) {
-  size_t lo = 0, hi = set->n;
-  while (lo < hi) { /* the first review of a record not before audit_id */
-    size_t mid = lo + (hi - lo) / 2;
-    if (strcmp(set->v[mid].of, audit_id) < 0)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  const review_ref *last = NULL;
-  for (size_t i = lo; i < set->n && !strcmp(set->v[i].of, audit_id); i++)
-    last = &set->v[i];
-  return last;
-}
-
-const char *review_status(const review_set *set, const char *audit_id) {
-  const review_ref *r = review_latest(set, audit_id);
-  return r ? r->decision : "open";
 }
 
 /* ---- what a clearance or confirmation remembers ---- */
@@ -557,13 +480,16 @@ ag_status ag_review_get(ag_audit_db *db, const ag_screen *lists, const char *una
     ag_audit_entry_free(e);
     return st;
   }
-  review_set set;
-  if ((st = review_set_load(db, &set, err)) != AG_OK) {
+  review_set *set;
+  review_ref *reviews = NULL;
+  size_t n = 0;
+  if ((st = review_set_kept(db, &set, err)) != AG_OK ||
+      (st = review_set_record(set, e->id, &reviews, &n, err)) != AG_OK) {
     json_decref(dec);
     ag_audit_entry_free(e);
     return st;
   }
-  review_put_header(out, e, review_status(&set, e->id));
+  review_put_header(out, e, n ? reviews[n - 1].decision : "open");
   ag_buf_puts(out, ",\"record\":");
   ag_buf_append(out, e->decision, e->decision_len);
   /* a check's answer names each party by name and country only; the
@@ -576,16 +502,12 @@ ag_status ag_review_get(ag_audit_db *db, const ag_screen *lists, const char *una
   ag_buf_puts(out, ",\"candidate_entries\":");
   review_put_entries(out, e, dec, lists, unavailable);
   ag_buf_puts(out, ",\"reviews\":[");
-  bool first = true;
-  for (size_t i = 0; i < set.n && st == AG_OK; i++) {
-    if (strcmp(set.v[i].of, e->id) != 0)
-      continue;
+  for (size_t i = 0; i < n && st == AG_OK; i++) {
     ag_audit_entry *rv = NULL;
-    if ((st = ag_audit_get(db, set.v[i].id, &rv, err)) != AG_OK)
+    if ((st = ag_audit_get(db, reviews[i].id, &rv, err)) != AG_OK)
       break;
-    if (!first)
+    if (i)
       ag_buf_putc(out, ',');
-    first = false;
     char t[32];
     ag_audit_format_time(rv->time_ms, t);
     ag_buf_puts(out, "{\"audit_id\":");
@@ -597,7 +519,7 @@ ag_status ag_review_get(ag_audit_db *db, const ag_screen *lists, const char *una
     ag_audit_entry_free(rv);
   }
   ag_buf_puts(out, "]}");
-  free(set.v);
+  free(reviews);
   json_decref(dec);
   ag_audit_entry_free(e);
   return st;

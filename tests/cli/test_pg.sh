@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
 . "$(dirname "$0")/rescreen_lib.sh"
-plan 106
+plan 110
 PIDS=""
 jqok() {
   if jq -e "$2" "$3" >/dev/null 2>&1; then echo "ok $1"; else
@@ -695,6 +695,10 @@ RQ_ID=$(jq -r .audit_id "$TMPD/rq.check")
 RQ_FROM=$(printf 'f%x' $(($(echo "$RQ_ID" | cut -d- -f2) - 1)))
 rq "$RQPORT_1" "/v1/reviews?status=open&cursor=$RQ_FROM" >"$TMPD/rq.after"
 jqok pg_replica_sees_other_append "[.items[].audit_id] == [\"$RQ_ID\"]" "$TMPD/rq.after"
+# replica 1 reads the reviews now, before the other's: it reads on from here
+rq "$RQPORT_1" "/v1/reviews/$RQ_ID" >"$TMPD/rq.item0"
+jqok pg_replica_item_open '.status == "open" and .reviews == []' "$TMPD/rq.item0"
+rq "$RQPORT_1" '/v1/reviews?status=cleared&limit=1000' >/dev/null
 curl -s -o /dev/null -H "Authorization: Bearer $RK" -H 'Content-Type: application/json' \
   --data-binary "{\"audit_id\":\"$RQ_ID\",\"decision\":\"cleared\",\"note\":\"a civil ministry\"}" \
   "http://127.0.0.1:$RQPORT_2/v1/reviews"
@@ -707,6 +711,24 @@ if cmp -s "$TMPD/rq.page" "$TMPD/rq.fresh" && cmp -s "$TMPD/rq.page" "$TMPD/rq.b
   echo "ok pg_replica_queue_same_as_fresh"
 else
   echo "not ok pg_replica_queue_same_as_fresh: $(diff "$TMPD/rq.page" "$TMPD/rq.fresh" | head -c 300)"
+fi
+# the other replica's review is in replica 1's resolved queue and item,
+# as a fresh read of the log gives them (the item without the lists'
+# entries: the service runs without lists)
+rq "$RQPORT_1" '/v1/reviews?status=cleared&limit=1000' >"$TMPD/rq.cleared"
+jqok pg_replica_reviews_other_clearance \
+  "[.items[] | select(.audit_id == \"$RQ_ID\") | .latest_review.decision] == [\"cleared\"]" \
+  "$TMPD/rq.cleared"
+printf '\n' >>"$TMPD/rq.cleared"
+"$ACEGATE" review queue --status cleared --limit 1000 --db "$RS_URI" >"$TMPD/rq.cleared.fresh" 2>&1
+if cmp -s "$TMPD/rq.cleared" "$TMPD/rq.cleared.fresh"; then echo "ok pg_replica_cleared_same_as_fresh"; else
+  echo "not ok pg_replica_cleared_same_as_fresh: $(diff "$TMPD/rq.cleared" "$TMPD/rq.cleared.fresh" | head -c 300)"
+fi
+rq "$RQPORT_1" "/v1/reviews/$RQ_ID" | jq -S 'del(.candidate_entries)' >"$TMPD/rq.item"
+"$ACEGATE" review show "$RQ_ID" --db "$RS_URI" 2>&1 | jq -S 'del(.candidate_entries)' >"$TMPD/rq.item.fresh"
+if jq -e '.status == "cleared" and [.reviews[].note] == ["a civil ministry"]' "$TMPD/rq.item" >/dev/null &&
+  cmp -s "$TMPD/rq.item" "$TMPD/rq.item.fresh"; then echo "ok pg_replica_item_same_as_fresh"; else
+  echo "not ok pg_replica_item_same_as_fresh: $(diff "$TMPD/rq.item" "$TMPD/rq.item.fresh" | head -c 300)"
 fi
 
 stop_all

@@ -7,7 +7,12 @@
  * scan of the log gives, page by page, after appends and reviews through
  * either handle and under concurrent requests; read ahead of the first
  * request in bounded steps (ag_review_queue_warm), it gives the same, also
- * when stopped or failed midway, and a request meanwhile waits for it.
+ * when stopped or failed midway, and a request meanwhile waits for it. The
+ * reviews kept with the handle: every queue, item and party queue it
+ * answers is byte for byte what a handle that reads them afresh answers,
+ * after reviews, revocations and reviews of no record appended between
+ * requests by the same handle, another one and another process, also
+ * under concurrent requests; it reads each review record once.
  */
 #include "acegate/review.h"
 #include "acegate/screen.h"
@@ -21,11 +26,13 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* A check with a possible match (REVIEW), a clean check, a screening with a
@@ -988,7 +995,320 @@ static void test_request_waits_for_the_read(void **state) {
   counter_free(&c);
 }
 
-int main(void) {
+/* ---- the reviews kept with the handle, against a cold read ---- */
+
+/* The answer of one request, whole, with its status. */
+typedef struct {
+  ag_status st;
+  char *text;
+} answer;
+
+static answer ask(ag_audit_db *db, const char *status, const char *ref, const char *cursor,
+                  size_t limit) {
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  answer a = {ag_review_queue_ref(db, status, ref, cursor, limit, &b, &e), NULL};
+  ag_buf_putc(&b, '\0');
+  a.text = strdup(a.st == AG_OK ? b.data : e.reason);
+  ag_buf_free(&b);
+  return a;
+}
+
+static answer ask_item(ag_audit_db *db, const char *id) {
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  answer a = {ag_review_get(db, NULL, NULL, id, &b, &e), NULL};
+  ag_buf_putc(&b, '\0');
+  a.text = strdup(a.st == AG_OK ? b.data : e.field);
+  ag_buf_free(&b);
+  return a;
+}
+
+static void same_answer(answer a, answer b) {
+  assert_int_equal(a.st, b.st);
+  assert_string_equal(a.text, b.text);
+  free(a.text);
+  free(b.text);
+}
+
+/* Pages through the queue of status (of party ref, or all) from kept and
+ * from a handle opened afresh on path, limit at a time, following kept's
+ * cursors: byte for byte the same. Returns the items. */
+static size_t same_pages(ag_audit_db *kept, ag_audit_db *cold, const char *status, const char *ref,
+                         size_t limit) {
+  char cursor[AG_AUDIT_CURSOR_MAX] = "";
+  size_t seen = 0;
+  do {
+    answer a = ask(kept, status, ref, cursor, limit), b = ask(cold, status, ref, cursor, limit);
+    assert_int_equal(a.st, AG_OK);
+    json_t *q = json_loads(a.text, 0, NULL);
+    assert_non_null(q);
+    seen += items(q);
+    const char *next = json_string_value(json_object_get(q, "next_cursor"));
+    snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+    json_decref(q);
+    same_answer(a, b);
+  } while (cursor[0]);
+  return seen;
+}
+
+/* Every queue (each status, all records and party "R"'s, at several
+ * limits) and the item of every record of ids: what db answers is what a
+ * handle opened afresh on path answers, which reads every review. Returns
+ * the items of each status, open first. */
+typedef struct {
+  size_t open, escalated, cleared, confirmed;
+} counts;
+
+static counts same_as_cold(ag_audit_db *db, const char *path, char (*ids)[AG_AUDIT_ID_MAX],
+                           size_t nids) {
+  static const char *const statuses[] = {"open", "escalated", "cleared", "confirmed"};
+  size_t n[4] = {0};
+  for (size_t k = 0; k < 4; k++) {
+    for (size_t limit = 0; limit <= 3; limit++) {
+      ag_audit_db *cold;
+      ag_error e;
+      assert_int_equal(ag_audit_open(path, NULL, &cold, &e), AG_OK);
+      size_t got = same_pages(db, cold, statuses[k], NULL, limit);
+      assert_true(limit == 0 || got == n[k]);
+      n[k] = got;
+      same_pages(db, cold, statuses[k], "R", limit);
+      ag_audit_close(cold);
+    }
+  }
+  ag_audit_db *cold;
+  ag_error e;
+  assert_int_equal(ag_audit_open(path, NULL, &cold, &e), AG_OK);
+  for (size_t i = 0; i < nids; i++)
+    same_answer(ask_item(db, ids[i]), ask_item(cold, ids[i]));
+  ag_audit_close(cold);
+  /* the open queue is also what a scan of the log finds */
+  assert_int_equal(same_as_scan(db, NULL, 0), n[0]);
+  return (counts){n[0], n[1], n[2], n[3]};
+}
+
+static const char *item_status(ag_audit_db *db, const char *id, json_t **keep) {
+  answer a = ask_item(db, id);
+  assert_int_equal(a.st, AG_OK);
+  *keep = json_loads(a.text, 0, NULL);
+  free(a.text);
+  assert_non_null(*keep);
+  return json_string_value(json_object_get(*keep, "status"));
+}
+
+/* The latest review of db's log, by its audit id. */
+static void last_review(ag_audit_db *db, char id[AG_AUDIT_ID_MAX]) {
+  ag_audit_page page;
+  ag_error e;
+  ag_audit_query rq = {.kind = AG_AUDIT_REVIEW, .newest_first = true, .limit = 1};
+  assert_int_equal(ag_audit_search(db, &rq, &page, &e), AG_OK);
+  assert_int_equal(page.count, 1);
+  snprintf(id, AG_AUDIT_ID_MAX, "%s", page.entries[0]->id);
+  ag_audit_page_free(&page);
+}
+
+/* A review made by another process: this program run again to make it
+ * (main, "--review"). */
+static void review_elsewhere(const char *path, const char *of, const char *decision) {
+  char *argv[] = {"test_review", "--review", (char *)path, (char *)of, (char *)decision, NULL};
+  pid_t pid;
+  assert_int_equal(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, NULL), 0);
+  int ws;
+  assert_int_equal(waitpid(pid, &ws, 0), pid);
+  assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+}
+
+static int review_as_process(const char *path, const char *of, const char *decision) {
+  ag_audit_db *db;
+  ag_error e;
+  if (ag_audit_open(path, NULL, &db, &e) != AG_OK)
+    return 1;
+  char json[512], id[AG_AUDIT_ID_MAX];
+  snprintf(json, sizeof json, "{\"audit_id\":\"%s\",\"decision\":\"%s\",\"note\":\"n\"}", of,
+           decision);
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_status st = ag_review_submit(db, json, strlen(json), "k3", "", &b, id, &e);
+  ag_buf_free(&b);
+  ag_audit_close(db);
+  return st == AG_OK ? 0 : 1;
+}
+
+/* Reviews appended between requests, through the handle that answers,
+ * another handle and another process: each answer is what a cold read
+ * gives, and says what the reviews decided (the status is the latest
+ * review; a revocation names a review and changes no status; a review of
+ * no record, or of a record that cannot be reviewed, lists nothing). */
+static void test_reviews_kept_equal_cold(void **state) {
+  two_handles *t = *state;
+  char ids[17][AG_AUDIT_ID_MAX];
+  append_mix(t->db, ids);
+  append_mix(t->other, ids + 8);
+  counts c = same_as_cold(t->db, t->path, ids, 16); /* learnt at once */
+  assert_int_equal(c.open, 8);
+  assert_int_equal(c.escalated + c.cleared + c.confirmed, 0);
+
+  review_on(t->db, ids[0], "escalated", NULL); /* the same handle */
+  c = same_as_cold(t->db, t->path, ids, 16);
+  assert_int_equal(c.open, 7);
+  assert_int_equal(c.escalated, 1);
+
+  review_on(t->other, ids[0], "cleared", "[\"E1\"]");    /* another handle */
+  review_on(t->other, ids[10], "confirmed", "[\"E2\"]"); /* reviewable, never queued */
+  review_elsewhere(t->path, ids[11], "escalated");       /* another process */
+  c = same_as_cold(t->db, t->path, ids, 16);
+  assert_int_equal(c.open, 6);
+  assert_int_equal(c.escalated, 1);
+  assert_int_equal(c.cleared, 1);
+  assert_int_equal(c.confirmed, 1);
+  json_t *g;
+  assert_string_equal(item_status(t->db, ids[0], &g), "cleared");
+  assert_int_equal(json_array_size(json_object_get(g, "reviews")), 2); /* both, oldest first */
+  assert_string_equal(jstr(json_array_get(json_object_get(g, "reviews"), 0), "decision"),
+                      "escalated");
+  json_decref(g);
+
+  /* a revoked clearance (of a candidate with its entry's digest, so that
+   * it is remembered): the record stays cleared, and the revocation is no
+   * review of it */
+  char clearance[AG_AUDIT_ID_MAX], rid[AG_AUDIT_ID_MAX], json[256];
+  append(t->other, AG_AUDIT_CHECK, hashed_check, "REVIEW", ids[16]);
+  review_on(t->other, ids[16], "cleared", "[\"E1\"]");
+  last_review(t->other, clearance);
+  review_elsewhere(t->path, ids[12], "cleared");
+  ag_buf b;
+  ag_buf_init(&b);
+  ag_error e;
+  assert_int_equal(ag_review_queue(t->db, "cleared", NULL, 0, &b, &e), AG_OK); /* read between */
+  snprintf(json, sizeof json, "{\"audit_id\":\"%s\",\"decision\":\"revoked\",\"note\":\"n\"}",
+           clearance);
+  assert_int_equal(ag_review_submit(t->other, json, strlen(json), "", "", &b, rid, &e), AG_OK);
+  ag_buf_free(&b);
+  c = same_as_cold(t->db, t->path, ids, 17);
+  assert_int_equal(c.cleared, 3);
+  assert_string_equal(item_status(t->db, ids[16], &g), "cleared");
+  assert_int_equal(json_array_size(json_object_get(g, "reviews")), 1);
+  json_decref(g);
+
+  /* reviews no acegate command makes: of a clean check (not reviewable),
+   * of a record's seq with another random part, of no record; then a
+   * review of a record appended after them */
+  char forged[AG_AUDIT_ID_MAX];
+  snprintf(forged, sizeof forged, "%.*s000000000000", (int)(strrchr(ids[15], '-') - ids[15] + 1),
+           ids[15]);
+  append_review_of(t->other, ids[9]);
+  append_review_of(t->db, forged);
+  append_review_of(t->other, "a-99999-000000000000");
+  append_mix(t->other, ids + 8);
+  review_on(t->other, ids[8], "confirmed", NULL);
+  c = same_as_cold(t->db, t->path, ids, 17);
+  assert_int_equal(c.cleared, 3); /* the clean check is not listed */
+  assert_int_equal(c.confirmed, 2);
+  assert_int_equal(c.open, 5 + 4 - 1);
+  assert_string_equal(item_status(t->db, ids[15], &g), "open"); /* the forged id names another */
+  json_decref(g);
+}
+
+/* A review record read once is not read again: a cold read of a log whose
+ * old review record cannot be read fails, the handle that read it before
+ * answers from what it kept, and reads on after it. */
+static void test_reviews_read_once(void **state) {
+  two_handles *t = *state;
+  char ids[8][AG_AUDIT_ID_MAX];
+  append_mix(t->other, ids);
+  review_on(t->other, ids[0], "escalated", NULL);
+  review_on(t->other, ids[3], "cleared", NULL);
+  counts c = same_as_cold(t->db, t->path, ids, 8);
+  assert_int_equal(c.cleared, 1);
+  /* the first review (not the log's last record, whose hash every
+   * request compares) */
+  ag_audit_page page;
+  ag_error e;
+  ag_audit_query rq = {.kind = AG_AUDIT_REVIEW, .limit = 1};
+  assert_int_equal(ag_audit_search(t->db, &rq, &page, &e), AG_OK);
+  int64_t seq = page.entries[0]->seq;
+  ag_audit_page_free(&page);
+  int len;
+  void *good = get_decision(t->path, seq, &len);
+  static const unsigned char bad[] = {0x28, 0xb5, 0x2f, 0xfd, 0xff, 0xff, 0xff, 0xff, 1, 2};
+  put_decision(t->path, seq, bad, sizeof bad);
+  ag_buf b;
+  ag_buf_init(&b);
+  assert_int_equal(review_queue_scan(t->db, "open", NULL, NULL, 0, &b, &e), AG_ERR_DB);
+  review_on(t->other, ids[4], "confirmed", NULL);
+  ag_audit_db *cold;
+  assert_int_equal(ag_audit_open(t->path, NULL, &cold, &e), AG_OK);
+  const char *const statuses[] = {"open", "escalated", "cleared", "confirmed"};
+  for (size_t k = 0; k < 4; k++) {
+    assert_int_equal(ag_review_queue(cold, statuses[k], NULL, 0, &b, &e), AG_ERR_DB);
+    ag_buf_reset(&b);
+    assert_int_equal(ag_review_queue(t->db, statuses[k], NULL, 0, &b, &e), AG_OK);
+    json_t *q = json_loadb(b.data, b.len, 0, NULL);
+    assert_int_equal(items(q), 1); /* with the new confirmation, one of each */
+    json_decref(q);
+    ag_buf_reset(&b);
+  }
+  ag_audit_close(cold);
+  ag_buf_free(&b);
+  put_decision(t->path, seq, good, len);
+  free(good);
+  c = same_as_cold(t->db, t->path, ids, 8);
+  assert_int_equal(c.confirmed, 1);
+}
+
+/* Requests of every kind on several threads while another handle appends
+ * records and reviews: each answered whole, and afterwards what a cold
+ * read gives. */
+typedef struct {
+  ag_audit_db *db;
+  char (*ids)[AG_AUDIT_ID_MAX];
+} asker_of_all;
+
+static void *ask_all(void *arg) {
+  asker_of_all *a = arg;
+  static const char *const statuses[] = {"open", "escalated", "cleared", "confirmed"};
+  for (int i = 0; i < 40; i++) {
+    answer r = i % 5 == 4 ? ask_item(a->db, a->ids[i % 8])
+                          : ask(a->db, statuses[i % 4], i % 3 ? NULL : "R", NULL, 2);
+    json_t *j = r.st == AG_OK ? json_loads(r.text, 0, NULL) : NULL;
+    bool ok = j != NULL;
+    json_decref(j);
+    free(r.text);
+    if (!ok && !(i % 5 == 4 && r.st == AG_ERR_INPUT)) /* a record that cannot be reviewed */
+      return (void *)1;
+  }
+  return NULL;
+}
+
+static void test_reviews_kept_threads(void **state) {
+  two_handles *t = *state;
+  char ids[8][AG_AUDIT_ID_MAX], more[8][AG_AUDIT_ID_MAX];
+  append_mix(t->other, ids);
+  asker_of_all a = {t->db, ids};
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, ask_all, &a), 0);
+  static const char *const decisions[] = {"escalated", "cleared", "confirmed"};
+  for (int i = 0; i < 12; i++) {
+    append_mix(t->other, more);
+    review_on(t->other, more[i % 2 ? 0 : 3], decisions[i % 3], NULL);
+    review_on(t->other, ids[i % 2 ? 0 : 3], decisions[i % 3], NULL);
+  }
+  for (int i = 0; i < 4; i++) {
+    void *failed;
+    pthread_join(th[i], &failed);
+    assert_null(failed);
+  }
+  counts c = same_as_cold(t->db, t->path, ids, 8);
+  assert_int_equal(c.escalated + c.cleared + c.confirmed, 12 + 2);
+}
+
+int main(int argc, char **argv) {
+  /* another process making a review (review_elsewhere) */
+  if (argc == 5 && !strcmp(argv[1], "--review"))
+    return review_as_process(argv[2], argv[3], argv[4]);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_open_queue, setup, teardown),
       cmocka_unit_test_setup_teardown(test_paging, setup, teardown),
@@ -1005,6 +1325,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_warm_stopped_midway, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_warm_read_error, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_request_waits_for_the_read, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_reviews_kept_equal_cold, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_reviews_read_once, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_reviews_kept_threads, setup_file, teardown_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
