@@ -33,7 +33,9 @@ head -n $((LINES / 10)) "$TMP/big.jsonl" > "$TMP/small.jsonl"
 PIN=""
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then PIN="taskset -c 0,1"; fi
 echo "check --batch: $LINES lines ($(du -h "$TMP/big.jsonl" | cut -f1)), the $(wc -l < "$TMP/cases.jsonl") golden requests with $n end-user names, two cores${PIN:+ (pinned to 0,1)}, load $(cut -d' ' -f1-3 /proc/loadavg)"
-hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$TMP/h.json" \
+# each run records into a new log (--prepare), as the first run of a day
+# does, not into the one the runs before it made millions of records long
+hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$TMP/h.json" --prepare "rm -f $TMP/audit.db*" \
   -n "acegate check --batch" "$PIN $ACEGATE check --batch < $TMP/big.jsonl > /dev/null" \
   -n "jq -c ." "$PIN jq -c . < $TMP/big.jsonl > /dev/null" > "$TMP/h.txt" 2>&1 || {
   cat "$TMP/h.txt"; exit 1; }
@@ -52,7 +54,7 @@ jq -c -n --slurpfile names "$TMP/names.json" '
   | $c[($i + $k) % ($c | length)] | .end_user = ((.end_user // {}) + {name: ($n[$i] + $endings[$k])})' \
   < "$TMP/cases.jsonl" > "$TMP/distinct.jsonl"
 nd=$(wc -l < "$TMP/distinct.jsonl")
-hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$TMP/d.json" \
+hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$TMP/d.json" --prepare "rm -f $TMP/audit.db*" \
   -n "acegate check --batch" "$PIN $ACEGATE check --batch < $TMP/distinct.jsonl > /dev/null" \
   -n "jq -c ." "$PIN jq -c . < $TMP/distinct.jsonl > /dev/null" > "$TMP/d.txt" 2>&1 || {
   cat "$TMP/d.txt"; exit 1; }
