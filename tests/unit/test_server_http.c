@@ -344,16 +344,9 @@ static void wait_entered(gate *g, int n) {
   pthread_mutex_unlock(&g->mu);
 }
 
-static void test_batches_leave_health_and_checks_answered(void **state) {
-  fixture *f = *state;
-  char *body = batch_body(1000);
-  call calls[2] = {{.f = f, .key = 0, .body = body}, {.f = f, .key = 0, .body = body}};
-  for (int i = 0; i < 2; i++)
-    pthread_create(&calls[i].t, NULL, post_batch, &calls[i]);
-  /* both batches held by the two workers */
-  wait_entered(&f->g, 2);
-
-  /* meanwhile the one HTTP thread answers everything else */
+/* Health, readiness and a check of key k are answered (200, the check
+ * with its audit id) while the one HTTP thread has other work parked. */
+static void assert_others_answered(fixture *f, int k) {
   char *r = send_head(f, "GET /healthz HTTP/1.1", NULL);
   assert_int_equal(status_of(r), 200);
   free(r);
@@ -364,11 +357,24 @@ static void test_batches_leave_health_and_checks_answered(void **state) {
   snprintf(head, sizeof head,
            "POST /v1/checks HTTP/1.1\r\nAuthorization: %s\r\nContent-Type: application/json\r\n"
            "Content-Length: %zu",
-           f->bearer[1], strlen(TXN));
+           f->bearer[k], strlen(TXN));
   r = send_head(f, head, TXN);
   assert_int_equal(status_of(r), 200);
   assert_non_null(strstr(r, "{\"audit_id\":\"a-"));
   free(r);
+}
+
+static void test_batches_leave_health_and_checks_answered(void **state) {
+  fixture *f = *state;
+  char *body = batch_body(1000);
+  call calls[2] = {{.f = f, .key = 0, .body = body}, {.f = f, .key = 0, .body = body}};
+  for (int i = 0; i < 2; i++)
+    pthread_create(&calls[i].t, NULL, post_batch, &calls[i]);
+  /* both batches held by the two workers */
+  wait_entered(&f->g, 2);
+
+  /* meanwhile the one HTTP thread answers everything else */
+  assert_others_answered(f, 1);
 
   /* a third batch of the same key while two are pending: 429; another
    * key's batch is taken */
@@ -493,20 +499,7 @@ static void test_queue_read_in_background(void **state) {
   get_call q;
   start_get(&q, f, "/v1/reviews?status=open&limit=30");
   wait_inflight(f, 1); /* it is parked */
-  char *r = send_head(f, "GET /healthz HTTP/1.1", NULL);
-  assert_int_equal(status_of(r), 200);
-  free(r);
-  r = send_head(f, "GET /readyz HTTP/1.1", NULL); /* ready: the read is not waited for */
-  assert_int_equal(status_of(r), 200);
-  free(r);
-  char head[300];
-  snprintf(head, sizeof head,
-           "POST /v1/checks HTTP/1.1\r\nAuthorization: %s\r\nContent-Type: application/json\r\n"
-           "Content-Length: %zu",
-           f->bearer[0], strlen(TXN));
-  r = send_head(f, head, TXN);
-  assert_int_equal(status_of(r), 200);
-  free(r);
+  assert_others_answered(f, 0); /* ready too: the read is not waited for */
   /* other statuses are not the open list's: answered at once */
   get_call esc;
   start_get(&esc, f, "/v1/reviews?status=escalated");
