@@ -122,11 +122,13 @@ static void prepare_record(const chunk *c, ag_audit_packer *packer, item *it) {
   const ag_pipeline_batch_options *o = c->o;
   it->packed_len = 0;
   ag_buf_reset(&it->packed);
-  if (it->res.st != AG_OK || it->answer.failed)
+  if (it->res.st != AG_OK)
     return;
-  ag_error err;
   ag_pipeline_record(c->d, &it->res, it->line.text, it->line.len, it->answer.data, "", "",
                      &it->record);
+  if (it->answer.failed)
+    return; /* out of memory making it: nothing more is made ahead */
+  ag_error err;
   if (packer && ag_audit_pack(o->db, packer, it->answer.data, it->answer.len, &it->packed,
                               &it->packed_len, &err) != AG_OK)
     it->packed_len = 0;
