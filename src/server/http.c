@@ -767,6 +767,9 @@ ag_status srv_http_start(ag_server *s, ag_error *err) {
   for (size_t i = 0; i < s->ndaemons; i++) {
     srv_loop_t *l = &s->loops[i];
     if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+      /* a loop already started may have parked a queue request with the
+       * background read: answered while the loops still run */
+      srv_warm_stop(s);
       srv_http_stop(s);
       return ag_error_set(err, AG_ERR_INTERNAL, "threads", "cannot start the HTTP threads");
     }
