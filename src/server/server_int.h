@@ -318,7 +318,8 @@ void srv_metrics_render(ag_server *s, ag_buf *out);
 
 typedef enum {
   SRV_WARM_OFF,     /* not started (no ag_server_listen): the first request reads */
-  SRV_WARM_READING, /* open-queue requests wait for it */
+  SRV_WARM_READING, /* open-queue requests wait for it (the others of the
+                       reviews while it reads the reviews themselves) */
   SRV_WARM_WARM,    /* read: requests are served from the list */
   SRV_WARM_FAILED,  /* logged; the next request reads on from where it ended */
   SRV_WARM_STOPPED  /* stopped by the shutdown */
@@ -331,6 +332,7 @@ typedef struct {
   srv_req *parked;    /* open-queue requests suspended until the read ends */
   atomic_int state;   /* srv_warm_state */
   atomic_bool stop;
+  atomic_bool reviews_read; /* the reviews are kept: the read's first part is done */
   atomic_int_fast64_t started_ns, took_ns; /* took_ns: 0 while reading */
   atomic_int_fast64_t head, read;          /* the log's head; records read so far */
 } srv_warm;

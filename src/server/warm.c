@@ -15,6 +15,9 @@
  *    log itself, as the first request always did). A request parked for
  *    longer than the service's timeout is answered 503 with Retry-After.
  *    Through ag_server_handle() the call waits inside the review module.
+ *  - the other requests that read the reviews (the other statuses, an
+ *    item, the parties) are parked the same way while the read takes the
+ *    reviews themselves, its first part, which holds the lock they need;
  *  - checks, health, readiness and everything else never touch it;
  *    its reads use a connection of their own, and on ":memory:" (where
  *    reads hold the writer's lock) one step at a time.
@@ -94,6 +97,7 @@ static void answer_overdue(ag_server *s, const ag_review_warm *p) {
 static bool step(void *ctx, const ag_review_warm *p) {
   ag_server *s = ctx;
   srv_warm *w = &s->warm;
+  atomic_store(&w->reviews_read, true); /* read before the first step */
   atomic_store(&w->head, p->head);
   atomic_store(&w->read, p->upto - p->from);
   if (s->cfg.queue_warm_hook)
@@ -159,6 +163,7 @@ void srv_warm_init(ag_server *s) {
   pthread_mutex_init(&w->mu, NULL);
   atomic_init(&w->state, (int)SRV_WARM_OFF);
   atomic_init(&w->stop, false);
+  atomic_init(&w->reviews_read, false);
   atomic_init(&w->started_ns, 0);
   atomic_init(&w->took_ns, 0);
   atomic_init(&w->head, 0);
@@ -172,6 +177,7 @@ void srv_warm_free(ag_server *s) {
 void srv_warm_start(ag_server *s) {
   srv_warm *w = &s->warm;
   atomic_store(&w->stop, false);
+  atomic_store(&w->reviews_read, false);
   atomic_store(&w->started_ns, srv_now_ns());
   /* reading before the first request can be taken, so none reads itself */
   set_state(w, SRV_WARM_READING);
@@ -212,5 +218,12 @@ bool srv_warm_park(ag_server *s, srv_req *r) {
 
 bool srv_warm_wanted(const srv_req *r) {
   const char *status = srv_arg(r, "status");
-  return r->route == R_REVIEW_QUEUE && (!status || !strcmp(status, "open"));
+  if (r->route == R_REVIEW_QUEUE && (!status || !strcmp(status, "open")))
+    return true;
+  /* the other requests that read the reviews wait, while the read takes
+   * the reviews themselves first, for the lock it holds: parked too, so
+   * that the HTTP thread and its other connections do not wait with them */
+  bool reads_reviews = r->route == R_REVIEW_QUEUE || r->route == R_REVIEW_GET ||
+                       r->route == R_PARTIES || r->route == R_PARTY_GET;
+  return reads_reviews && !atomic_load(&r->srv->warm.reviews_read);
 }
