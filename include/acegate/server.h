@@ -93,8 +93,9 @@ typedef struct {
    * batches with it to check what stays answered meanwhile); NULL = none. */
   void (*batch_hook)(void *ctx);
   void *batch_hook_ctx;
-  /* Called by the read of the open review queue at start before each of
-   * its steps (tests hold the read with it); NULL = none. */
+  /* Called by the read of the open review queue at start before it reads
+   * the reviews and before each of its steps (tests hold the read with
+   * it); NULL = none. */
   void (*queue_warm_hook)(void *ctx);
   void *queue_warm_hook_ctx;
 } ag_server_config;

@@ -112,6 +112,8 @@ static void *warm_main(void *arg) {
   /* below the HTTP threads, as the batch workers: under a full CPU the
    * requests go first (best effort; the nice value is per thread) */
   setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+  if (s->cfg.queue_warm_hook) /* before the reviews are read, too */
+    s->cfg.queue_warm_hook(s->cfg.queue_warm_hook_ctx);
   ag_review_warm p;
   ag_error err;
   ag_error_clear(&err);

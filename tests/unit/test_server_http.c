@@ -166,12 +166,17 @@ static int setup(void **state) {
   return start(state, false, 0, 0);
 }
 
-/* the read held before its third step */
+/* the read held before its third step (the reviews and two steps read) */
 static int setup_warm(void **state) {
-  return start(state, true, 2, 0);
+  return start(state, true, 3, 0);
 }
 
-/* held before its first step, and a timeout of one second */
+/* held before it reads the reviews */
+static int setup_warm_reviews(void **state) {
+  return start(state, true, 0, 30);
+}
+
+/* held before it reads the reviews, and a timeout of one second */
 static int setup_warm_timeout(void **state) {
   return start(state, true, 0, 1);
 }
@@ -489,7 +494,7 @@ static void expect_page(fixture *f, const char *resp, int from) {
  * thread meanwhile), and is then answered from the list it read. */
 static void test_queue_read_in_background(void **state) {
   fixture *f = *state;
-  wait_entered(&f->g, 3); /* two steps read, the third held */
+  wait_entered(&f->g, 4); /* the reviews and two steps read, the third held */
   char *m = metrics(f);
   assert_non_null(strstr(m, "\nacegate_review_queue_state{state=\"reading\"} 1\n"));
   assert_non_null(strstr(m, "\nacegate_review_queue_read_records 2048\n"));
@@ -542,7 +547,7 @@ static void *stop_server(void *arg) {
  * request waiting for it 503, and drains. */
 static void test_shutdown_during_read(void **state) {
   fixture *f = *state;
-  wait_entered(&f->g, 3);
+  wait_entered(&f->g, 4);
   get_call q;
   start_get(&q, f, "/v1/reviews");
   wait_inflight(f, 1);
@@ -560,7 +565,7 @@ static void test_shutdown_during_read(void **state) {
   open_gate(&f->g);
   pthread_join(t, NULL);
   assert_true(st.drained);
-  assert_int_equal(f->g.entered, 3); /* no step after the stop */
+  assert_int_equal(f->g.entered, 4); /* no step after the stop */
   pthread_join(q.t, NULL);
   assert_int_equal(status_of(q.resp), 503);
   assert_non_null(strstr(q.resp, "shutting down"));
@@ -597,6 +602,33 @@ static void test_wait_bounded_by_timeout(void **state) {
   free(again.resp);
 }
 
+/* While the read at start takes the reviews themselves, the other
+ * requests that read them (another status, an item) wait for it parked, on
+ * no thread: health, readiness and a check are answered meanwhile by the
+ * one HTTP thread; once the read ends they are answered. */
+static void test_reviews_read_parks_others(void **state) {
+  fixture *f = *state;
+  wait_entered(&f->g, 1); /* held before it reads the reviews */
+  get_call esc, item;
+  start_get(&esc, f, "/v1/reviews?status=escalated");
+  wait_inflight(f, 1);
+  char path[80];
+  snprintf(path, sizeof path, "/v1/reviews/%s", f->queued[0]);
+  start_get(&item, f, path);
+  wait_inflight(f, 2);
+  assert_others_answered(f, 0);
+  assert_false(atomic_load(&esc.done));
+  assert_false(atomic_load(&item.done));
+  open_gate(&f->g);
+  pthread_join(esc.t, NULL);
+  pthread_join(item.t, NULL);
+  assert_int_equal(status_of(esc.resp), 200);
+  assert_int_equal(status_of(item.resp), 200);
+  assert_non_null(strstr(item.resp, f->queued[0]));
+  free(esc.resp);
+  free(item.resp);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -607,6 +639,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_read_in_background, setup_warm, teardown),
       cmocka_unit_test_setup_teardown(test_shutdown_during_read, setup_warm, teardown),
       cmocka_unit_test_setup_teardown(test_wait_bounded_by_timeout, setup_warm_timeout, teardown),
+      cmocka_unit_test_setup_teardown(test_reviews_read_parks_others, setup_warm_reviews, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
