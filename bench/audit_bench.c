@@ -137,8 +137,8 @@ static void run(const char *label, const char *path, unsigned flags, int threads
 }
 
 static void cleanup(const char *path) {
-  const char *sfx[] = {"", "-wal", "-shm"};
-  for (int i = 0; i < 3; i++) {
+  const char *sfx[] = {"", "-wal", "-shm", AG_AUDIT_HEAD_SUFFIX};
+  for (size_t i = 0; i < sizeof sfx / sizeof *sfx; i++) {
     char p[4200];
     snprintf(p, sizeof p, "%s%s", path, sfx[i]);
     unlink(p);

@@ -41,7 +41,7 @@ hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$TMP/h.json" --prepare "
   cat "$TMP/h.txt"; exit 1; }
 jq -r --argjson lines "$LINES" '
   .results as $r
-  | ($r[] | "\(.command | .[0:22] + (" " * (22 - length))) median \(.median * 1000 | floor) ms  \($lines / .median | floor) lines/s"),
+  | ($r[] | "\(.command | .[0:22] + (" " * (22 - length))) median \(.median * 1000 | floor) ms  \($lines / .median | floor) lines/s  \((.user + .system) / $lines * 1e7 | floor / 10) µs CPU/line"),
     "ratio (jq time / acegate time): \(($r[1].median / $r[0].median) * 100 | floor / 100)x   target: >= 1"' "$TMP/h.json"
 # the same without a name twice: each of the evaluation names under eight
 # company-name endings, so no screening is answered from the batch's memory
@@ -61,10 +61,10 @@ hyperfine --warmup 1 --runs "${RUNS:-5}" --export-json "$TMP/d.json" --prepare "
 echo "every name distinct: $nd lines"
 jq -r --argjson lines "$nd" '
   .results as $r
-  | ($r[] | "\(.command | .[0:22] + (" " * (22 - length))) median \(.median * 1000 | floor) ms  \($lines / .median | floor) lines/s"),
+  | ($r[] | "\(.command | .[0:22] + (" " * (22 - length))) median \(.median * 1000 | floor) ms  \($lines / .median | floor) lines/s  \((.user + .system) / $lines * 1e7 | floor / 10) µs CPU/line"),
     "ratio (jq time / acegate time): \(($r[1].median / $r[0].median) * 100 | floor / 100)x"' "$TMP/d.json"
 if [ -x /usr/bin/time ]; then
-  small=$( { /usr/bin/time -f %M $ACEGATE check --batch < "$TMP/small.jsonl" > /dev/null; } 2>&1 | tail -1)
-  big=$( { /usr/bin/time -f %M $ACEGATE check --batch < "$TMP/big.jsonl" > /dev/null; } 2>&1 | tail -1)
+  small=$( { /usr/bin/time -f %M "$ACEGATE" check --batch < "$TMP/small.jsonl" > /dev/null; } 2>&1 | tail -1)
+  big=$( { /usr/bin/time -f %M "$ACEGATE" check --batch < "$TMP/big.jsonl" > /dev/null; } 2>&1 | tail -1)
   echo "peak RSS: $small KB for $((LINES / 10)) lines, $big KB for $LINES lines"
 fi

@@ -70,19 +70,27 @@ stop_servers() {
   PIDS=""
 }
 
-# bench LABEL URL [LUA]: one wrk run; prints the row and keeps rps in $RPS
+# cpu_mark: the machine's idle and total CPU time so far (/proc/stat)
+cpu_mark() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
+# bench LABEL URL [LUA]: one wrk run; prints the row (with the share of the
+# machine's CPU left idle during it: near 0, the cores bound the rate) and
+# keeps rps in $RPS
 bench() {
+  c0=$(cpu_mark)
   if [ -n "$3" ]; then
     wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$3" "$2" >"$T/wrk-$1" 2>&1
   else
     wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency "$2" >"$T/wrk-$1" 2>&1
   fi
+  c1=$(cpu_mark)
+  idle=$(echo "$c0 $c1" | awk '$4 > $2 { printf "%.0f%%", 100 * ($3 - $1) / ($4 - $2) }')
   RPS=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$T/wrk-$1")
   p50=$(awk '$1 == "50%" {print $2}' "$T/wrk-$1")
   p99=$(awk '$1 == "99%" {print $2}' "$T/wrk-$1")
   bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$T/wrk-$1")
   errs=$(sed -n 's/^ *Socket errors:\(.*\)/\1/p' "$T/wrk-$1")
-  printf '%-34s %12.0f %10s %10s %9s%s\n' "$1" "$RPS" "$p50" "$p99" "${bad:-0}" \
+  printf '%-34s %12.0f %10s %10s %9s %5s%s\n' "$1" "$RPS" "$p50" "$p99" "${bad:-0}" "$idle" \
     "${errs:+  socket errors:$errs}"
 }
 # log_stats PORT...: the audit writers' transactions, records and flushes
@@ -95,6 +103,37 @@ log_stats() {
     END { if (c > 0) printf "  %d transactions of %.1f records on average, %d flushes\n", c, r / c, f }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# haproxy_start ADDR...: haproxy on $HPORT balancing round-robin over the
+# given servers, as in docs/deployment.md; stopped by stop_servers
+haproxy_start() {
+  HPORT=$((PGPORT + 1))
+  {
+    cat <<EOF
+global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend checks
+  bind 127.0.0.1:$HPORT
+  default_backend replicas
+backend replicas
+  balance roundrobin
+EOF
+    n=0
+    for a in "$@"; do
+      n=$((n + 1))
+      echo "  server s$n $a"
+    done
+  } >"$T/haproxy.cfg"
+  haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
+  PIDS="$PIDS $!"
+  sleep 0.5
+}
 
 # ---- the stores ----
 pg_start
@@ -137,9 +176,14 @@ sleep 0.3
 
 echo "bench/replicas.sh: wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s, POST /v1/checks," \
   "decision $DEC_BYTES bytes, $(nproc) cores shared by everything"
-printf '%-34s %12s %10s %10s %9s\n' run "checks/s" p50 p99 non-2xx
+printf '%-34s %12s %10s %10s %9s %5s\n' run "checks/s" p50 p99 non-2xx idle
 bench "nginx static ($DEC_BYTES bytes)" "http://127.0.0.1:$NPORT/decision.json"
 NGINX_RPS=$RPS
+# what the load balancer's hop alone costs on these cores
+haproxy_start "127.0.0.1:$NPORT"
+bench "nginx static, through haproxy" "http://127.0.0.1:$HPORT/decision.json"
+NGINX_LB_RPS=$RPS
+stop_servers
 
 serve sqlite "$SQ"
 bench "sqlite, 1 node" "http://127.0.0.1:$PORT" "$T/check.lua"
@@ -157,27 +201,7 @@ serve pga "$PG_URI"
 PA=$PORT
 serve pgb "$PG_URI"
 PB=$PORT
-HPORT=$((PGPORT + 1))
-cat >"$T/haproxy.cfg" <<EOF
-global
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-frontend checks
-  bind 127.0.0.1:$HPORT
-  default_backend replicas
-backend replicas
-  balance roundrobin
-  server a 127.0.0.1:$PA
-  server b 127.0.0.1:$PB
-EOF
-haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
-PIDS="$PIDS $!"
-sleep 0.5
+haproxy_start "127.0.0.1:$PA" "127.0.0.1:$PB"
 bench "postgresql, 2 replicas, haproxy" "http://127.0.0.1:$HPORT" "$T/check.lua"
 PG2_RPS=$RPS
 log_stats "$PA" "$PB"
@@ -185,6 +209,7 @@ stop_servers
 
 echo "ratios: sqlite/nginx $(ratio "$SQ_RPS" "$NGINX_RPS"), postgresql x1/nginx" \
   "$(ratio "$PG1_RPS" "$NGINX_RPS"), postgresql x2/nginx $(ratio "$PG2_RPS" "$NGINX_RPS")," \
-  "postgresql x2/sqlite $(ratio "$PG2_RPS" "$SQ_RPS")"
+  "postgresql x2/sqlite $(ratio "$PG2_RPS" "$SQ_RPS"), nginx through haproxy/nginx" \
+  "$(ratio "$NGINX_LB_RPS" "$NGINX_RPS")"
 "$ACEGATE" audit verify --db "$PG_URI" | head -1
 "$ACEGATE" audit verify --db "$SQ" | head -1

@@ -10,6 +10,9 @@
 # nginx (the Debian package) answers the same POST with a static file of
 # the same size as acegate's decision, access log buffered as acegate's is;
 # each round prints the ratio of durable checks/s to nginx's answers/s.
+# After the rounds, both answer GET of the same static file (the ceiling of
+# the HTTP layers alone on this machine), and every row says how much of the
+# machine's CPU stayed idle during it.
 #
 # Usage: bench/server.sh [BUILD_DIR]
 # Environment: DURATION (seconds per run, default 10), CONNECTIONS (a list,
@@ -52,13 +55,39 @@ body=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/server_check.lua)
 mkdir -p "$T/www/v1" "$T/nginx-tmp"
 chmod -R a+rX "$T"
 
-# run LABEL CONNS DB [SERVE_ARGS...]: prints one result line; $rps keeps
-# its checks/s
-run() {
+# cpu_mark: the machine's idle and total CPU time so far (/proc/stat)
+cpu_mark() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
+
+# measure LABEL CONNS URL [LUA]: a warm-up (page cache, allocator, key
+# cache), then the measured wrk run; sets rps, p50, p99, non200 and idle
+# (the share of the machine's CPU time nobody used during the run: above
+# a few per cent, something other than CPU bounds the rate) and cpu (the
+# machine's CPU time per answer in µs, wrk included)
+measure() {
+  script=""
+  [ -n "$4" ] && script="-s $4"
+  # shellcheck disable=SC2086
+  $PIN wrk -t1 -c"$2" -d2s $script "$3" >/dev/null
+  c0=$(cpu_mark)
+  # shellcheck disable=SC2086
+  $PIN wrk -t"$WRK_THREADS" -c"$2" -d"${DURATION}s" --latency $script "$3" >"$T/wrk-$1.txt"
+  c1=$(cpu_mark)
+  idle=$(echo "$c0 $c1" | awk '$4 > $2 { printf "%.0f%%", 100 * ($3 - $1) / ($4 - $2) }')
+  rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$T/wrk-$1.txt")
+  # machine CPU time per answer, wrk and the kernel included (jiffies are
+  # 1/100 s in /proc/stat's user-space ABI)
+  cpu=$(echo "$c0 $c1 $rps $DURATION" | awk '$5 > 0 {
+    printf "%.1f", ((($4 - $2) - ($3 - $1)) / 100) / ($5 * $6) * 1e6 }')
+  p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk-$1.txt")
+  p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk-$1.txt")
+  non200=$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$T/wrk-$1.txt")
+}
+
+# serve LABEL DB [SERVE_ARGS...]: starts the service; sets SRV and port
+serve() {
   label=$1
-  conns=$2
-  db=$3
-  shift 3
+  db=$2
+  shift 2
   log=off
   [ "$ACCESS_LOG" = on ] && log="$T/access-$label.log"
   # shellcheck disable=SC2086
@@ -72,39 +101,45 @@ run() {
     i=$((i + 1))
   done
   [ -n "$port" ] || { cat "$T/srv-$label.log"; exit 1; }
+}
+stop_server() {
+  kill -TERM $SRV
+  wait $SRV || true
+  SRV=""
+}
+
+row() { printf '%-10s %11s %10s %9s %9s %14s %13s %8s %5s %7s\n' "$@"; }
+
+# run LABEL CONNS DB [SERVE_ARGS...]: prints one result line; $rps keeps
+# its checks/s
+run() {
+  label=$1
+  conns=$2
+  db=$3
+  shift 3
+  serve "$label" "$db" "$@"
   if [ ! -s "$T/www/v1/checks" ]; then
     curl -s -X POST -H "Authorization: Bearer $ACEGATE_KEY" -H "Content-Type: application/json" \
       --data "$body" "http://127.0.0.1:$port/v1/checks" >"$T/www/v1/checks"
     chmod a+r "$T/www/v1/checks"
     grep -q '"outcome"' "$T/www/v1/checks" || { echo "bench/server.sh: no decision"; cat "$T/www/v1/checks"; exit 1; }
   fi
-  # warm up (page cache, allocator, key cache), then measure
-  $PIN wrk -t1 -c"$conns" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
   before=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
-  $PIN wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --latency -s bench/server_check.lua \
-    "http://127.0.0.1:$port" >"$T/wrk-$label.txt"
+  measure "$label" "$conns" "http://127.0.0.1:$port" bench/server_check.lua
   after=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
-  kill -TERM $SRV
-  wait $SRV || true
-  SRV=""
-  rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$T/wrk-$label.txt")
-  p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk-$label.txt")
-  p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk-$label.txt")
-  non200=$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$T/wrk-$label.txt")
+  stop_server
   batch=$(echo "$before $after" | awk '{ c = $4 - $1; r = $5 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
   persync=$(echo "$before $after" | awk '{ y = $6 - $3; r = $5 - $2; if (y > 0) printf "%.1f", r / y; else print "-" }')
-  printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "$label" "$conns" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200"
+  row "$label" "$conns" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200" "$idle" "$cpu"
   echo "$label $rps $p99" >>"$T/results"
 }
 
-# run_nginx CONNS: the same wrk run against nginx serving the file; prints
-# one result line; $rps keeps its answers/s
-run_nginx() {
-  conns=$1
-  label=nginx
+# nginx_start / nginx_stop: nginx serving $T/www on $nport, with the access
+# log as the service's
+nginx_start() {
   log=off
   [ "$ACCESS_LOG" = on ] && log="$T/access-nginx.log combined buffer=16k flush=100ms"
-  port=$((20000 + $$ % 20000))
+  nport=$((20000 + $$ % 20000))
   tries=0
   while :; do
     cat >"$T/nginx.conf" <<CONF
@@ -122,7 +157,7 @@ http {
   uwsgi_temp_path $T/nginx-tmp/uwsgi;
   scgi_temp_path $T/nginx-tmp/scgi;
   server {
-    listen 127.0.0.1:$port;
+    listen 127.0.0.1:$nport;
     root $T/www;
     default_type application/json;
     # a POST to a static file is 405 in nginx: answer it with the file
@@ -134,25 +169,47 @@ CONF
     if $PIN "$NGINX" -p "$T" -c "$T/nginx.conf" 2>"$T/nginx-start.log"; then break; fi
     tries=$((tries + 1))
     [ $tries -lt 20 ] || { cat "$T/nginx-start.log"; exit 1; }
-    port=$((port + 1))
+    nport=$((nport + 1))
   done
-  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "$body" "http://127.0.0.1:$port/v1/checks")" = 200 ] ||
-    { echo "bench/server.sh: nginx does not answer the POST with 200"; exit 1; }
-  # shellcheck disable=SC2086
-  $PIN wrk -t1 -c"$conns" -d2s -s bench/server_check.lua "http://127.0.0.1:$port" >/dev/null
-  # shellcheck disable=SC2086
-  $PIN wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --latency -s bench/server_check.lua \
-    "http://127.0.0.1:$port" >"$T/wrk-$label.txt"
+}
+nginx_stop() {
   npid=$(cat "$T/nginx.pid")
   kill -QUIT "$npid"
   while kill -0 "$npid" 2>/dev/null; do sleep 0.1; done
   rm -f "$T/nginx.pid"
-  rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 }' "$T/wrk-$label.txt")
-  p50=$(awk '$1 == "50%" { print $2 }' "$T/wrk-$label.txt")
-  p99=$(awk '$1 == "99%" { print $2 }' "$T/wrk-$label.txt")
-  non200=$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$T/wrk-$label.txt")
-  printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "$label" "$conns" "$rps" "$p50" "$p99" "-" "-" "$non200"
-  echo "$label $rps $p99" >>"$T/results"
+}
+
+# run_nginx CONNS: the same wrk run against nginx serving the file; prints
+# one result line; $rps keeps its answers/s
+run_nginx() {
+  nginx_start
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "$body" "http://127.0.0.1:$nport/v1/checks")" = 200 ] ||
+    { echo "bench/server.sh: nginx does not answer the POST with 200"; exit 1; }
+  measure nginx "$1" "http://127.0.0.1:$nport" bench/server_check.lua
+  nginx_stop
+  row nginx "$1" "$rps" "$p50" "$p99" - - "$non200" "$idle" "$cpu"
+  echo "nginx $rps $p99" >>"$T/results"
+}
+
+# http_ceiling CONNS: the service and nginx each answering GET of the same
+# static file (the workbench's style sheet, served from memory by the
+# service) under the same wrk settings: what the HTTP layers alone give on
+# this machine, so the checks' rows above read against it
+http_ceiling() {
+  serve static ":memory:" --keys-db "$T/keys.db"
+  mkdir -p "$T/www/ui"
+  curl -s -o "$T/www/ui/app.css" "http://127.0.0.1:$port/ui/app.css"
+  chmod a+r "$T/www/ui/app.css"
+  measure static "$1" "http://127.0.0.1:$port/ui/app.css"
+  stop_server
+  row "static" "$1" "$rps" "$p50" "$p99" - - "$non200" "$idle" "$cpu"
+  srv_static=$rps
+  nginx_start
+  measure nginx-static "$1" "http://127.0.0.1:$nport/ui/app.css"
+  nginx_stop
+  row "nginx" "$1" "$rps" "$p50" "$p99" - - "$non200" "$idle" "$cpu"
+  echo "$srv_static $rps" | awk -v c="$1" -v b="$(wc -c <"$T/www/ui/app.css")" '$2 > 0 {
+    printf "%-10s %11s %10.2f  (GET of the same %d-byte file: the service / nginx)\n", "ratio", c, $1 / $2, b }'
 }
 
 # median LABEL CONNS: the median checks/s and p99 of this connection
@@ -174,7 +231,7 @@ median() {
 echo "POST /v1/checks, wrk -t$WRK_THREADS -d${DURATION}s --latency, keep-alive, loopback, $(nproc) CPUs${PIN:+ (pinned to 0,1)}, access log $ACCESS_LOG"
 echo "nginx $("$NGINX" -v 2>&1 | sed 's/.*nginx\///') beside it: the same request answered with a static file of the decision's size"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-10s %11s %10s %9s %9s %14s %13s %8s\n' "audit log" "connections" "checks/s" "p50" "p99" "records/commit" "records/fsync" "non-200"
+row "audit log" "connections" "checks/s" "p50" "p99" "records/commit" "records/fsync" "non-200" "idle" "µs/ans"
 for c in $CONNECTIONS; do
   : >"$T/results"
   round=0
@@ -201,6 +258,7 @@ for c in $CONNECTIONS; do
         printf "%-10s %11s %10.2f  (median of %d rounds of durable / nginx; target >= 0.80)\n", "ratio", c, n % 2 ? r[m] : (r[m - 1] + r[m]) / 2, n
       }' "$T/results"
   fi
+  http_ceiling "$c"
   echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 echo "decision and nginx's file: $(wc -c <"$T/www/v1/checks") bytes"

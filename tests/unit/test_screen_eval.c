@@ -117,7 +117,7 @@ static void run_set(const char *path) {
         kinds[ki].found_confident++;
       }
     }
-    /* the cases the issue names must be confident */
+    /* the six names written as listed must be confident */
     if (!strcmp(fl[1], "exact") && !(m && m->level == AG_SCREEN_LEVEL_CONFIDENT))
       fail_msg("'%s' is not a confident %s match", fl[2], fl[4]);
   }
