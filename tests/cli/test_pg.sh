@@ -557,10 +557,12 @@ else
   UPDATE audit_log SET outcome = 'PROHIBITED' WHERE seq = 2" >/dev/null
 expect_exit tampered_record_named 6 "$ACEGATE" audit verify --db "$MIG_URI"
 expect_grep tamper_is_content_changed 'broken at seq 2 (a-2-.*content_changed' "$TMPD/out"
-# a changed dictionary changes every decision read through it: the first
-# compressed record (seq 1, the check of the 4D004) is named
+# a changed dictionary changes every decision read through it: its content
+# after the entropy tables zeroed, the first compressed record (seq 1, the
+# check of the 4D004) is named
 "$PG_BIN/psql" -X -q "$MIG_URI" -c "SET session_replication_role = replica;
-  UPDATE audit_dict SET dict = overlay(dict PLACING decode(repeat('00', 12000), 'hex') FROM 4000)" \
+  UPDATE audit_dict SET dict = overlay(dict PLACING decode(repeat('00', length(dict) - 4000), 'hex')
+  FROM 4000)" \
   >/dev/null
 expect_exit tampered_dictionary_named 6 "$ACEGATE" audit verify --db "$MIG_URI"
 expect_grep tampered_dictionary_first_record 'broken at seq 1 ' "$TMPD/out"

@@ -3,7 +3,9 @@
  * is stored as a zstd frame a fraction of its size and reads back byte for
  * byte through get, search and export; a short one is stored as it is; the
  * dictionary is kept in the log; a tampered frame or dictionary is named by
- * verify; a version 1 log (no dictionary table) is brought to version 2.
+ * verify; a version 1 log (no dictionary table) is brought to version 2; a
+ * record compressed with a dictionary an earlier release shipped reads back
+ * beside the ones the current dictionary compresses.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,8 @@
 #include "audit_fixture.h"
 
 #include <sqlite3.h>
+#include <zdict.h>
+#include <zstd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,12 +286,111 @@ static void test_version_1_log_is_upgraded(void **state) {
   assert_true(r.guards_present);
 }
 
+/* A dictionary other than the one compiled in, as an earlier release
+ * shipped: trained here on decisions like the test's own. */
+static size_t train_other_dictionary(void *dict, size_t cap) {
+  enum { N = 300 };
+  size_t sizes[N], total = 0;
+  char *samples[N];
+  for (int i = 0; i < N; i++) {
+    samples[i] = decision_json(i);
+    sizes[i] = strlen(samples[i]);
+    total += sizes[i];
+  }
+  char *all = malloc(total);
+  assert_non_null(all);
+  for (size_t i = 0, at = 0; i < N; at += sizes[i], i++) {
+    memcpy(all + at, samples[i], sizes[i]);
+    free(samples[i]);
+  }
+  size_t n = ZDICT_trainFromBuffer(dict, cap, all, sizes, N);
+  free(all);
+  assert_false(ZDICT_isError(n));
+  return n;
+}
+
+static unsigned stored_dict_id(const char *path, int64_t seq) {
+  sqlite3 *h;
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "SELECT decision FROM audit_log WHERE seq = ?1", -1, &st, NULL),
+      SQLITE_OK);
+  sqlite3_bind_int64(st, 1, seq);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  unsigned id = ZSTD_getDictID_fromFrame(sqlite3_column_blob(st, 0),
+                                         (size_t)sqlite3_column_bytes(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return id;
+}
+
+/* A release ships a new dictionary: records the earlier one compressed
+ * (its dictionary in audit_dict, as that release's open stored it) still
+ * read back byte for byte, new records use the new one, verify is intact. */
+static void test_record_of_an_earlier_dictionary(void **state) {
+  fixture *f = *state;
+  static char dict[8192];
+  size_t dlen = train_other_dictionary(dict, sizeof dict);
+  unsigned old_id = ZDICT_getDictID(dict, dlen);
+  sqlite3 *h;
+  assert_int_equal(sqlite3_open(f->path, &h), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(
+      sqlite3_prepare_v2(h, "INSERT INTO audit_dict(id, dict) VALUES(?1, ?2)", -1, &st, NULL),
+      SQLITE_OK);
+  sqlite3_bind_int64(st, 1, old_id);
+  sqlite3_bind_blob(st, 2, dict, (int)dlen, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+
+  /* the earlier release's frame, made with its dictionary */
+  char *old_dec = decision_json(5);
+  size_t old_len = strlen(old_dec);
+  size_t bound = ZSTD_compressBound(old_len);
+  char *frame = malloc(bound);
+  assert_non_null(frame);
+  ZSTD_CCtx *zc = ZSTD_createCCtx();
+  size_t flen = ZSTD_compress_usingDict(zc, frame, bound, old_dec, old_len, dict, dlen, 1);
+  ZSTD_freeCCtx(zc);
+  assert_false(ZSTD_isError(flen));
+  ag_audit_record r = record(old_dec);
+  r.packed = frame;
+  r.packed_len = flen;
+  char old_rec[AG_AUDIT_ID_MAX], new_rec[AG_AUDIT_ID_MAX];
+  ag_error e;
+  assert_int_equal(ag_audit_append(f->db, &r, old_rec, &e), AG_OK);
+  char *new_dec = decision_json(6);
+  append(f->db, new_dec, new_rec);
+  ag_audit_close(f->db);
+  f->db = NULL;
+
+  assert_int_equal(stored_dict_id(f->path, 1), old_id);
+  unsigned new_id = stored_dict_id(f->path, 2);
+  assert_int_not_equal(new_id, 0);
+  assert_int_not_equal(new_id, old_id);
+  assert_int_equal(sql_int(f->path, "SELECT count(*) FROM audit_dict"), 2);
+
+  ag_audit_options o = {.flags = AG_AUDIT_OPEN_EXISTING};
+  assert_int_equal(ag_audit_open(f->path, &o, &f->db, &e), AG_OK);
+  assert_reads_back(f->db, old_rec, old_dec);
+  assert_reads_back(f->db, new_rec, new_dec);
+  ag_audit_verify_report vr = verify_file(f->path);
+  assert_int_equal(vr.problem, AG_AUDIT_INTACT);
+  assert_int_equal(vr.records, 2);
+  free(frame);
+  free(old_dec);
+  free(new_dec);
+}
+
 int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_decision_stored_compressed), T(test_short_decision_stored_as_is),
       T(test_tampered_frame_named),       T(test_frame_replaced_by_text_named),
       T(test_tampered_dictionary_named), T(test_deleted_dictionary_named), T(test_renumbered_dictionary_named),  T(test_dictionary_is_append_only),
+      T(test_record_of_an_earlier_dictionary),
       T(test_packed_by_the_caller),       T(test_version_1_log_is_upgraded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
