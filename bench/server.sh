@@ -108,6 +108,12 @@ stop_server() {
   SRV=""
 }
 
+# in_ms LATENCY: wrk's latency (e.g. 850.00us, 2.85ms, 1.02s) in milliseconds
+in_ms() {
+  echo "$1" | awk '/us$/ { printf "%.3f", $0 / 1000; next } /ms$/ { printf "%.3f", $0 + 0; next }
+    /s$/ { printf "%.3f", $0 * 1000; next } { print $0 + 0 }'
+}
+
 row() { printf '%-10s %11s %10s %9s %9s %14s %13s %8s %5s %7s\n' "$@"; }
 
 # run LABEL CONNS DB [SERVE_ARGS...]: prints one result line; $rps keeps
@@ -131,7 +137,7 @@ run() {
   batch=$(echo "$before $after" | awk '{ c = $4 - $1; r = $5 - $2; if (c > 0) printf "%.1f", r / c; else print "-" }')
   persync=$(echo "$before $after" | awk '{ y = $6 - $3; r = $5 - $2; if (y > 0) printf "%.1f", r / y; else print "-" }')
   row "$label" "$conns" "$rps" "$p50" "$p99" "$batch" "$persync" "$non200" "$idle" "$cpu"
-  echo "$label $rps $p99" >>"$T/results"
+  echo "$label $rps $(in_ms "$p99")" >>"$T/results"
 }
 
 # nginx_start / nginx_stop: nginx serving $T/www on $nport, with the access
@@ -188,7 +194,7 @@ run_nginx() {
   measure nginx "$1" "http://127.0.0.1:$nport" bench/server_check.lua
   nginx_stop
   row nginx "$1" "$rps" "$p50" "$p99" - - "$non200" "$idle" "$cpu"
-  echo "nginx $rps $p99" >>"$T/results"
+  echo "nginx $rps $(in_ms "$p99")" >>"$T/results"
 }
 
 # http_ceiling CONNS: the service and nginx each answering GET of the same
