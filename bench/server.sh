@@ -58,16 +58,19 @@ chmod -R a+rX "$T"
 # cpu_mark: the machine's idle and total CPU time so far (/proc/stat)
 cpu_mark() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
-# measure LABEL CONNS URL [LUA]: a warm-up (page cache, allocator, key
-# cache), then the measured wrk run; sets rps, p50, p99, non200 and idle
-# (the share of the machine's CPU time nobody used during the run: above
-# a few per cent, something other than CPU bounds the rate) and cpu (the
-# machine's CPU time per answer in µs, wrk included)
+# warm CONNS URL [LUA]: a short run first (page cache, allocator, key cache)
+warm() {
+  # shellcheck disable=SC2086
+  $PIN wrk -t1 -c"$1" -d2s ${3:+-s "$3"} "$2" >/dev/null
+}
+
+# measure LABEL CONNS URL [LUA]: the measured wrk run; sets rps, p50, p99,
+# non200, idle (the share of the machine's CPU time nobody used during the
+# run: above a few per cent, something other than CPU bounds the rate) and
+# cpu (the machine's CPU time per answer in µs, wrk included)
 measure() {
   script=""
   [ -n "$4" ] && script="-s $4"
-  # shellcheck disable=SC2086
-  $PIN wrk -t1 -c"$2" -d2s $script "$3" >/dev/null
   c0=$(cpu_mark)
   # shellcheck disable=SC2086
   $PIN wrk -t"$WRK_THREADS" -c"$2" -d"${DURATION}s" --latency $script "$3" >"$T/wrk-$1.txt"
@@ -130,6 +133,7 @@ run() {
     chmod a+r "$T/www/v1/checks"
     grep -q '"outcome"' "$T/www/v1/checks" || { echo "bench/server.sh: no decision"; cat "$T/www/v1/checks"; exit 1; }
   fi
+  warm "$conns" "http://127.0.0.1:$port" bench/server_check.lua
   before=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
   measure "$label" "$conns" "http://127.0.0.1:$port" bench/server_check.lua
   after=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^acegate_audit_(commits|records|syncs)_total / { printf "%s ", $2 }')
@@ -191,6 +195,7 @@ run_nginx() {
   nginx_start
   [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data "$body" "http://127.0.0.1:$nport/v1/checks")" = 200 ] ||
     { echo "bench/server.sh: nginx does not answer the POST with 200"; exit 1; }
+  warm "$1" "http://127.0.0.1:$nport" bench/server_check.lua
   measure nginx "$1" "http://127.0.0.1:$nport" bench/server_check.lua
   nginx_stop
   row nginx "$1" "$rps" "$p50" "$p99" - - "$non200" "$idle" "$cpu"
@@ -206,11 +211,13 @@ http_ceiling() {
   mkdir -p "$T/www/ui"
   curl -s -o "$T/www/ui/app.css" "http://127.0.0.1:$port/ui/app.css"
   chmod a+r "$T/www/ui/app.css"
+  warm "$1" "http://127.0.0.1:$port/ui/app.css"
   measure static "$1" "http://127.0.0.1:$port/ui/app.css"
   stop_server
   row "static" "$1" "$rps" "$p50" "$p99" - - "$non200" "$idle" "$cpu"
   srv_static=$rps
   nginx_start
+  warm "$1" "http://127.0.0.1:$nport/ui/app.css"
   measure nginx-static "$1" "http://127.0.0.1:$nport/ui/app.css"
   nginx_stop
   row "nginx" "$1" "$rps" "$p50" "$p99" - - "$non200" "$idle" "$cpu"
