@@ -90,6 +90,14 @@ typedef struct {
 ag_status review_set_status(review_set *set, ag_audit_db *db, const char *status, int64_t after,
                             review_item **out, size_t *n, ag_error *err);
 
+/* Looks up, once, every record the reviews resolve that no call has looked
+ * up yet, as the first review_set_status of each status would, and keeps
+ * what it found with the set; *learnt counts them. step (when given) is
+ * called before each run of up to 1,024 look-ups with the count so far,
+ * and returning false stops it (AG_OK). */
+ag_status review_set_learn(review_set *set, ag_audit_db *db, bool (*step)(void *ctx, size_t done),
+                           void *ctx, size_t *learnt, ag_error *err);
+
 /* The reviews read (what review_set_since reads up to) and *gen, the
  * times the set was read anew from the log's start (another log at its
  * path): what was derived from it before is then to be dropped. */

@@ -423,6 +423,10 @@ typedef struct {
   char of[AG_AUDIT_ID_MAX];
 } rec_name;
 
+/* Records looked up between two calls of review_set_learn's step: at about
+ * 0.1 ms each, a stop is seen within a tenth of a second. */
+#define LEARN_STEP 1024
+
 ag_status review_set_since(review_set *s, size_t from, uint64_t gen, review_named **out, size_t *n,
                            size_t *upto, bool *stale, ag_error *err) {
   *out = NULL;
@@ -493,6 +497,33 @@ static ag_status unknown_of(review_set *s, const char *status, rec_name **names,
     memcpy((*names)[(*n)++].of, rec->of, sizeof rec->of);
   }
   review_set_done(s);
+  return st;
+}
+
+ag_status review_set_learn(review_set *s, ag_audit_db *db, bool (*step)(void *ctx, size_t done),
+                           void *ctx, size_t *learnt, ag_error *err) {
+  *learnt = 0;
+  ag_status st = AG_OK;
+  bool go = true;
+  static const char *const resolved[] = {"cleared", "confirmed", "escalated"};
+  for (size_t k = 0; k < sizeof resolved / sizeof *resolved && go && st == AG_OK; k++) {
+    rec_name *names;
+    size_t nn;
+    int64_t head;
+    uint64_t gen;
+    if ((st = unknown_of(s, resolved[k], &names, &nn, &head, &gen, err)) != AG_OK)
+      break;
+    for (size_t i = 0; i < nn && st == AG_OK; i++) {
+      if (i % LEARN_STEP == 0 && step && !(go = step(ctx, *learnt)))
+        break;
+      unsigned char fact;
+      if ((st = fact_of(db, names[i].of, head, &fact, err)) == AG_OK) {
+        fact_note(s, gen, names[i].rec, fact);
+        ++*learnt;
+      }
+    }
+    free(names);
+  }
   return st;
 }
 

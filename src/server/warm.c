@@ -27,6 +27,13 @@
  * Readiness does not wait for it: the queue is served either way (only
  * later), and checks need none of it. Its state, progress and time are in
  * /metrics (acegate_review_queue_*), its end in the event log.
+ *
+ * Once the open queue is served, the same thread looks up the records the
+ * reviews resolve (ag_review_statuses_warm), which the first request for
+ * each resolved status would otherwise do while its reviewer waits (about
+ * 0.1 ms a record: a second for 8,000 cleared items). Nothing is parked
+ * for it: a request meanwhile looks up what is still unknown itself, and
+ * what either finds is kept once. A failure is only logged.
  */
 #include "acegate/review.h"
 #include "server_int.h"
@@ -106,6 +113,35 @@ static bool step(void *ctx, const ag_review_warm *p) {
   return !atomic_load(&w->stop);
 }
 
+static bool learn_step(void *ctx, size_t done) {
+  (void)done;
+  ag_server *s = ctx;
+  return !atomic_load(&s->warm.stop);
+}
+
+/* The records the resolved statuses list, looked up after the open queue. */
+static void learn_statuses(ag_server *s) {
+  int64_t t0 = srv_now_ns();
+  size_t learnt = 0;
+  ag_error err;
+  ag_error_clear(&err);
+  ag_status st = ag_review_statuses_warm(s->db, learn_step, s, &learnt, &err);
+  double took = (double)(srv_now_ns() - t0) * 1e-9;
+  if (st != AG_OK) {
+    ag_buf b;
+    ag_buf_init(&b);
+    ag_buf_json_cstr(&b, err.reason);
+    srv_log_event(s, "review_statuses_read_failed",
+                  "\"code\":\"%s\",\"reason\":%s,\"records\":%zu,\"retry\":\"at each request\"",
+                  ag_status_name(st), b.data && !b.failed ? ag_buf_cstr(&b) : "\"\"", learnt);
+    ag_buf_free(&b);
+  } else {
+    srv_log_event(s, atomic_load(&s->warm.stop) ? "review_statuses_read_stopped"
+                                                : "review_statuses_read",
+                  "\"records\":%zu,\"seconds\":%.3f", learnt, took);
+  }
+}
+
 static void *warm_main(void *arg) {
   ag_server *s = arg;
   srv_warm *w = &s->warm;
@@ -157,6 +193,8 @@ static void *warm_main(void *arg) {
     r->next = NULL;
     srv_http_resume_dispatch(s, r);
   }
+  if (end == SRV_WARM_WARM)
+    learn_statuses(s);
   return NULL;
 }
 

@@ -10,10 +10,12 @@
 # SIGTERM during the read exits at once, with status 0 and the log intact;
 # a record that cannot be read fails the read, logged with the problem, and
 # the next request reads again (an error while the record is damaged, never
-# part of the queue). The same on a PostgreSQL log.
+# part of the queue); once the open queue is served, the records the
+# reviews resolve are looked up in the background, and the resolved
+# statuses answer as a cold read does. The same on a PostgreSQL log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg_lib.sh"
-plan 33
+plan 38
 ok() { echo "ok $1"; }
 notok() { echo "not ok $1: $2"; }
 trap '[ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null; pg_cleanup; [ -n "$KEEP" ] || rm -rf "$TMPD"' EXIT
@@ -205,6 +207,39 @@ if same_pages "$TMPD/mended" "$TMPD/cold"; then ok read_again_after_repair; else
 serve_stop
 if [ "$SRV_RC" -eq 0 ]; then ok clean_exit_3; else notok clean_exit_3 "exit $SRV_RC"; fi
 expect_exit log_intact_after_repair 0 "$ACEGATE" audit verify --db "$DB"
+
+# ---- the resolved statuses, looked up after the open queue ----
+# three items cleared and one escalated; the service, once the open queue
+# is served, looks up the four records they name (the first request of
+# each status did it before), and its answers are the cold reads'
+jq -r '.items[].audit_id' "$TMPD/cold.1" | head -n 4 >"$TMPD/reviewed"
+k=0
+while read -r id; do
+  k=$((k + 1))
+  d=cleared
+  [ $k -eq 4 ] && d=escalated
+  "$ACEGATE" review add "$id" --decision "$d" --note "warm test $k" --db "$DB" >/dev/null 2>&1
+done <"$TMPD/reviewed"
+"$ACEGATE" review queue --status cleared --db "$DB" >"$TMPD/cold.cleared" 2>&1
+"$ACEGATE" review queue --status escalated --db "$DB" >"$TMPD/cold.escalated" 2>&1
+if [ "$(jq '.items | length' "$TMPD/cold.cleared")$(jq '.items | length' "$TMPD/cold.escalated")" = 31 ]; then
+  ok reviews_made; else notok reviews_made "$(head -c 300 "$TMPD/cold.cleared")"; fi
+serve_start --listen 127.0.0.1:0 --db "$DB" --no-lists --access-log off
+i=0
+until grep -q '"event":"review_statuses_read"' "$TMPD/srv.log" || [ $i -ge 1200 ]; do
+  sleep 0.05
+  i=$((i + 1))
+done
+expect_grep statuses_read_after_queue '"event":"review_statuses_read","records":4,' "$TMPD/srv.log"
+if [ "$(grep -n '"event":"review_queue_read"' "$TMPD/srv.log" | cut -d: -f1)" -lt \
+  "$(grep -n '"event":"review_statuses_read"' "$TMPD/srv.log" | cut -d: -f1)" ]; then
+  ok statuses_read_once_queue_served; else notok statuses_read_once_queue_served "$(grep review_ "$TMPD/srv.log")"; fi
+get "/v1/reviews?status=cleared" "$TMPD/warm.cleared"
+get "/v1/reviews?status=escalated" "$TMPD/warm.escalated"
+if same_page "$TMPD/warm.cleared" "$TMPD/cold.cleared" && same_page "$TMPD/warm.escalated" "$TMPD/cold.escalated"; then
+  ok resolved_equal_cold_read; else notok resolved_equal_cold_read "$(head -c 300 "$TMPD/warm.cleared")"; fi
+serve_stop
+if [ "$SRV_RC" -eq 0 ]; then ok clean_exit_4; else notok clean_exit_4 "exit $SRV_RC"; fi
 
 # ---- PostgreSQL ----
 if ! pg_start; then

@@ -1305,6 +1305,45 @@ static void test_reviews_kept_threads(void **state) {
   assert_int_equal(c.escalated + c.cleared + c.confirmed, 12 + 2);
 }
 
+static bool stop_at_once(void *ctx, size_t done) {
+  (void)done;
+  ++*(int *)ctx;
+  return false;
+}
+
+/* The records the resolved statuses list, looked up ahead by a handle that
+ * has not answered any of them yet (the service as it starts): each once,
+ * what it finds kept, the answers those of a handle that looks them up at
+ * its first request; a stop asked for at the first step looks up nothing. */
+static void test_statuses_warm(void **state) {
+  two_handles *t = *state;
+  char ids[8][AG_AUDIT_ID_MAX];
+  append_mix(t->db, ids);
+  review_on(t->db, ids[0], "cleared", NULL);
+  review_on(t->db, ids[3], "escalated", NULL);
+  review_on(t->db, ids[7], "confirmed", NULL);
+  size_t learnt = 99;
+  int calls = 0;
+  ag_error e;
+  assert_int_equal(ag_review_statuses_warm(t->other, stop_at_once, &calls, &learnt, &e), AG_OK);
+  assert_int_equal(learnt, 0);
+  assert_int_equal(calls, 1);
+  assert_int_equal(ag_review_statuses_warm(t->other, NULL, NULL, &learnt, &e), AG_OK);
+  assert_int_equal(learnt, 3);
+  assert_int_equal(ag_review_statuses_warm(t->other, NULL, NULL, &learnt, &e), AG_OK);
+  assert_int_equal(learnt, 0);
+  counts c = same_as_cold(t->other, t->path, ids, 8);
+  assert_int_equal(c.cleared, 1);
+  assert_int_equal(c.escalated, 1);
+  assert_int_equal(c.confirmed, 1);
+  /* a review appended since by the other handle: learnt by the next call */
+  review_on(t->db, ids[2], "cleared", NULL);
+  assert_int_equal(ag_review_statuses_warm(t->other, NULL, NULL, &learnt, &e), AG_OK);
+  assert_int_equal(learnt, 1);
+  c = same_as_cold(t->other, t->path, ids, 8);
+  assert_int_equal(c.cleared, 2);
+}
+
 int main(int argc, char **argv) {
   /* another process making a review (review_elsewhere) */
   if (argc == 5 && !strcmp(argv[1], "--review"))
@@ -1328,6 +1367,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test_setup_teardown(test_reviews_kept_equal_cold, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_reviews_read_once, setup_file, teardown_file),
       cmocka_unit_test_setup_teardown(test_reviews_kept_threads, setup_file, teardown_file),
+      cmocka_unit_test_setup_teardown(test_statuses_warm, setup_file, teardown_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
