@@ -10,6 +10,7 @@
  */
 #include "screen_int.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -17,12 +18,26 @@ size_t ag_screen_entry_count(const ag_screen *s) {
   return sx_handle_view(s)->h->n_entries;
 }
 
+/* The digest of entry i, as computed below, from the handle's slot once a
+ * caller has computed it. */
+static void digest_of(const ag_screen *s, const sx_view *v, size_t i, uint8_t out[16]);
+
 void ag_screen_entry_get(const ag_screen *s, size_t i, ag_screen_entry_info *out) {
   const sx_view *v = sx_handle_view(s);
   const sx_entry *e = &v->entries[i];
   out->list = e->list;
   out->source_id = sx_str(v, e->f[SX_F_SOURCE_ID]);
   out->name = sx_str(v, e->f[SX_F_NAME]);
+  digest_of(s, v, i, out->digest);
+}
+
+static void digest_of(const ag_screen *s, const sx_view *v, size_t i, uint8_t out[16]) {
+  sx_digest_slot *slot = &sx_handle_digests(s)[i];
+  if (atomic_load_explicit(&slot->state, memory_order_acquire) == SX_DIGEST_READY) {
+    memcpy(out, slot->digest, 16);
+    return;
+  }
+  const sx_entry *e = &v->entries[i];
   /* fields then names, each with its NUL, so "ab"+"c" differs from "a"+"bc" */
   ag_buf b;
   ag_buf_init(&b);
@@ -35,10 +50,17 @@ void ag_screen_entry_get(const ag_screen *s, size_t i, ag_screen_entry_info *out
     ag_buf_append(&b, t, strlen(t) + 1);
   }
   uint8_t md[32] = {0};
-  if (!b.failed)
-    sx_sha256(b.data, b.len, md);
-  memcpy(out->digest, md, sizeof out->digest);
+  bool ok = !b.failed && sx_sha256(b.data, b.len, md);
+  memcpy(out, md, 16);
   ag_buf_free(&b);
+  /* kept by the first thread to claim the slot; one that loses the race
+   * has computed the same digest for itself */
+  uint8_t none = SX_DIGEST_NONE;
+  if (ok && atomic_compare_exchange_strong_explicit(&slot->state, &none, SX_DIGEST_WRITING,
+                                                    memory_order_acquire, memory_order_relaxed)) {
+    memcpy(slot->digest, md, 16);
+    atomic_store_explicit(&slot->state, SX_DIGEST_READY, memory_order_release);
+  }
 }
 
 void ag_screen_digest_hex(const uint8_t digest[16], char out[AG_SCREEN_ENTRY_HASH_HEX]) {

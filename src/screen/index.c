@@ -31,10 +31,15 @@ struct ag_screen {
   char *origin;
   char built[24];
   char checksum[65];
+  sx_digest_slot *digests; /* one an entry: filled as they are first asked for */
 };
 
 const sx_view *sx_handle_view(const ag_screen *s) {
   return &s->v;
+}
+
+sx_digest_slot *sx_handle_digests(const ag_screen *s) {
+  return s->digests;
 }
 
 static ag_status bad(ag_error *err, const char *what, const char *why) {
@@ -194,7 +199,9 @@ static ag_status finish_open(ag_screen *s, const char *origin, ag_error *err) {
   const sx_view *v = &s->v;
   s->origin = strdup(origin);
   s->lists = calloc(v->h->n_lists, sizeof *s->lists);
-  if (!s->origin || !s->lists)
+  /* calloc'd pages cost nothing until an entry's digest is kept in them */
+  s->digests = calloc(v->h->n_entries ? v->h->n_entries : 1, sizeof *s->digests);
+  if (!s->origin || !s->lists || !s->digests)
     return ag_error_set(err, AG_ERR_NOMEM, "", "out of memory opening the lists");
   for (uint32_t i = 0; i < v->h->n_lists; i++) {
     const sx_list *l = &v->lists[i];
@@ -229,6 +236,7 @@ void ag_screen_close(ag_screen *s) {
     munmap(s->map, s->map_len);
   free(s->heap);
   free(s->lists);
+  free(s->digests);
   free(s->origin);
   free(s);
 }

@@ -423,6 +423,19 @@ ag_status sx_open_image(const void *data, size_t len, bool copy, const char *ori
                         ag_screen **out, ag_error *err);
 const sx_view *sx_handle_view(const ag_screen *s);
 
+/* An entry's digest (entries.c), kept with the handle once it is first
+ * computed: the screening of every name that matches the entry needs it
+ * (the decision's entry_hash), and computing it means concatenating and
+ * hashing every field and alias. state goes NONE -> WRITING (one thread)
+ * -> READY; digest is read only once READY is seen. */
+enum { SX_DIGEST_NONE = 0, SX_DIGEST_WRITING, SX_DIGEST_READY };
+typedef struct {
+  _Atomic uint8_t state;
+  uint8_t digest[16];
+} sx_digest_slot;
+/* The handle's n_entries slots, zeroed at open. */
+sx_digest_slot *sx_handle_digests(const ag_screen *s);
+
 /* The built-in snapshot (builtin.c): NULL/0 when built without one. */
 const unsigned char *sx_builtin_image(size_t *len);
 

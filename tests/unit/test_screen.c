@@ -738,6 +738,65 @@ static void test_shared_handle_threads(void **state) {
   }
 }
 
+/* Entry digests are kept with the handle once computed: four threads
+ * hashing every entry of a fresh handle at once, each starting elsewhere,
+ * get what a handle that has kept nothing computes, and so does a second
+ * pass over what they kept. */
+typedef struct {
+  const ag_screen *s;
+  size_t from, n;
+  char (*hex)[AG_SCREEN_ENTRY_HASH_HEX];
+} digest_job;
+
+static void *hash_entries(void *arg) {
+  digest_job *j = arg;
+  for (size_t k = 0; k < j->n; k++) {
+    size_t i = (j->from + k) % j->n;
+    ag_screen_entry_hash(j->s, i, j->hex[i]);
+  }
+  return NULL;
+}
+
+static void test_entry_digests_kept(void **state) {
+  (void)state;
+  ag_error err;
+  ag_screen *fresh, *shared;
+  assert_int_equal(ag_screen_open_builtin(&fresh, &err), AG_OK);
+  assert_int_equal(ag_screen_open_builtin(&shared, &err), AG_OK);
+  size_t n = ag_screen_entry_count(fresh);
+  assert_true(n > 10000);
+  char(*want)[AG_SCREEN_ENTRY_HASH_HEX] = calloc(n, sizeof *want);
+  assert_non_null(want);
+  digest_job one = {fresh, 0, n, want};
+  hash_entries(&one);
+  char(*per[4])[AG_SCREEN_ENTRY_HASH_HEX];
+  digest_job jobs[4];
+  pthread_t th[4];
+  for (int t = 0; t < 4; t++) {
+    per[t] = calloc(n, AG_SCREEN_ENTRY_HASH_HEX);
+    assert_non_null(per[t]);
+    jobs[t] = (digest_job){shared, n * (size_t)t / 4, n, per[t]};
+    assert_int_equal(pthread_create(&th[t], NULL, hash_entries, &jobs[t]), 0);
+  }
+  for (int t = 0; t < 4; t++)
+    pthread_join(th[t], NULL);
+  for (int t = 0; t < 4; t++)
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(per[t][i], want[i]) != 0)
+        fail_msg("thread %d, entry %zu: %s, want %s", t, i, per[t][i], want[i]);
+  /* the second pass reads what was kept */
+  hash_entries(&jobs[0]);
+  for (size_t i = 0; i < n; i++)
+    assert_string_equal(per[0][i], want[i]);
+  /* distinct entries, distinct digests (each covers every field) */
+  assert_string_not_equal(want[0], want[1]);
+  for (int t = 0; t < 4; t++)
+    free(per[t]);
+  free(want);
+  ag_screen_close(fresh);
+  ag_screen_close(shared);
+}
+
 static void test_match_json(void **state) {
   (void)state;
   ag_screen_result r;
@@ -1535,6 +1594,7 @@ static void test_content_ids(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_builtin_snapshot),
+      cmocka_unit_test(test_entry_digests_kept),
       cmocka_unit_test(test_cyber_tool_entities),
       cmocka_unit_test(test_cyber_tool_variants),
       cmocka_unit_test(test_load_csl_csv_28),
