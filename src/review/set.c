@@ -500,30 +500,39 @@ static ag_status unknown_of(review_set *s, const char *status, rec_name **names,
   return st;
 }
 
+/* Looks up, without the lock, each record whose latest review decided
+ * `status` and that no one has looked up yet, and keeps what it finds;
+ * *learnt grows by each. step (when given) comes before each run of
+ * LEARN_STEP look-ups; its false stops it, and *go says so. */
+static ag_status learn_status(review_set *s, ag_audit_db *db, const char *status,
+                              bool (*step)(void *ctx, size_t done), void *ctx, size_t *learnt,
+                              bool *go, ag_error *err) {
+  rec_name *names;
+  size_t nn;
+  int64_t head;
+  uint64_t gen;
+  ag_status st = unknown_of(s, status, &names, &nn, &head, &gen, err);
+  for (size_t i = 0; i < nn && st == AG_OK; i++) {
+    if (i % LEARN_STEP == 0 && step && !(*go = step(ctx, *learnt)))
+      break;
+    unsigned char fact;
+    if ((st = fact_of(db, names[i].of, head, &fact, err)) == AG_OK) {
+      fact_note(s, gen, names[i].rec, fact);
+      ++*learnt;
+    }
+  }
+  free(names);
+  return st;
+}
+
 ag_status review_set_learn(review_set *s, ag_audit_db *db, bool (*step)(void *ctx, size_t done),
                            void *ctx, size_t *learnt, ag_error *err) {
   *learnt = 0;
   ag_status st = AG_OK;
   bool go = true;
   static const char *const resolved[] = {"cleared", "confirmed", "escalated"};
-  for (size_t k = 0; k < sizeof resolved / sizeof *resolved && go && st == AG_OK; k++) {
-    rec_name *names;
-    size_t nn;
-    int64_t head;
-    uint64_t gen;
-    if ((st = unknown_of(s, resolved[k], &names, &nn, &head, &gen, err)) != AG_OK)
-      break;
-    for (size_t i = 0; i < nn && st == AG_OK; i++) {
-      if (i % LEARN_STEP == 0 && step && !(go = step(ctx, *learnt)))
-        break;
-      unsigned char fact;
-      if ((st = fact_of(db, names[i].of, head, &fact, err)) == AG_OK) {
-        fact_note(s, gen, names[i].rec, fact);
-        ++*learnt;
-      }
-    }
-    free(names);
-  }
+  for (size_t k = 0; k < sizeof resolved / sizeof *resolved && go && st == AG_OK; k++)
+    st = learn_status(s, db, resolved[k], step, ctx, learnt, &go, err);
   return st;
 }
 
@@ -533,17 +542,9 @@ ag_status review_set_status(review_set *s, ag_audit_db *db, const char *status, 
   *n = 0;
   /* the records not looked up yet are looked up first, without the lock
    * (the first request with a status looks up each of its records once) */
-  rec_name *names;
-  size_t nn;
-  int64_t head;
-  uint64_t gen;
-  ag_status st = unknown_of(s, status, &names, &nn, &head, &gen, err);
-  for (size_t i = 0; i < nn && st == AG_OK; i++) {
-    unsigned char fact;
-    if ((st = fact_of(db, names[i].of, head, &fact, err)) == AG_OK)
-      fact_note(s, gen, names[i].rec, fact);
-  }
-  free(names);
+  size_t learnt = 0;
+  bool go = true;
+  ag_status st = learn_status(s, db, status, NULL, NULL, &learnt, &go, err);
   if (st != AG_OK)
     return st;
   /* then, in one hold of the lock, the records as they stand: one

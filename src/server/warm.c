@@ -113,6 +113,12 @@ static bool step(void *ctx, const ag_review_warm *p) {
   return !atomic_load(&w->stop);
 }
 
+/* text as a JSON string, in b: "" when it cannot be made */
+static const char *quoted(ag_buf *b, const char *text) {
+  ag_buf_json_cstr(b, text);
+  return b->data && !b->failed ? ag_buf_cstr(b) : "\"\"";
+}
+
 static bool learn_step(void *ctx, size_t done) {
   (void)done;
   ag_server *s = ctx;
@@ -130,10 +136,9 @@ static void learn_statuses(ag_server *s) {
   if (st != AG_OK) {
     ag_buf b;
     ag_buf_init(&b);
-    ag_buf_json_cstr(&b, err.reason);
     srv_log_event(s, "review_statuses_read_failed",
                   "\"code\":\"%s\",\"reason\":%s,\"records\":%zu,\"retry\":\"at each request\"",
-                  ag_status_name(st), b.data && !b.failed ? ag_buf_cstr(&b) : "\"\"", learnt);
+                  ag_status_name(st), quoted(&b, err.reason), learnt);
     ag_buf_free(&b);
   } else {
     srv_log_event(s, atomic_load(&s->warm.stop) ? "review_statuses_read_stopped"
@@ -169,19 +174,16 @@ static void *warm_main(void *arg) {
   if (end == SRV_WARM_FAILED) {
     /* the list keeps what was read; the next queue request reads on from
      * there (and answers an error if it fails too, never part of a queue) */
-    char field[300], reason[800];
-    ag_buf b;
-    ag_buf_init(&b);
-    ag_buf_json_cstr(&b, err.field);
-    snprintf(field, sizeof field, "%s", b.data && !b.failed ? ag_buf_cstr(&b) : "\"\"");
-    ag_buf_reset(&b);
-    ag_buf_json_cstr(&b, err.reason);
-    snprintf(reason, sizeof reason, "%s", b.data && !b.failed ? ag_buf_cstr(&b) : "\"\"");
-    ag_buf_free(&b);
+    ag_buf f, r;
+    ag_buf_init(&f);
+    ag_buf_init(&r);
     srv_log_event(s, "review_queue_read_failed",
                   "\"code\":\"%s\",\"field\":%s,\"reason\":%s,\"read_up_to\":%lld,\"head\":%lld,"
                   "\"retry\":\"at the next queue request\"",
-                  ag_status_name(st), field, reason, (long long)p.upto, (long long)p.head);
+                  ag_status_name(st), quoted(&f, err.field), quoted(&r, err.reason),
+                  (long long)p.upto, (long long)p.head);
+    ag_buf_free(&f);
+    ag_buf_free(&r);
   } else {
     srv_log_event(s, "review_queue_read", "\"records\":%lld,\"items\":%zu,\"seconds\":%.3f",
                   (long long)(p.upto - p.from), p.items, (double)took * 1e-9);
